@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `npm test`: type-check everything, then run every test file with node's own test runner.
+// Node 20's `--test` does not expand globs or pick up .ts files, so the file list is built here.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry === "fixtures") continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (entry.endsWith(".test.ts")) found.push(path);
+  }
+  return found;
+}
+
+function run(cmd, args, opts = {}) {
+  const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const only = process.argv.slice(2);
+if (only.length === 0) {
+  console.log("# type-check: root");
+  run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
+  console.log("# type-check: mcp-server");
+  run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "mcp-server/tsconfig.json"]);
+}
+const files = only.length > 0 ? only : [...findTests(join(root, "test")), ...findTests(join(root, "mcp-server/test"))].sort();
+run(process.execPath, [
+  "--import", "tsx",
+  "--test",
+  "--test-concurrency=2",
+  "--test-timeout=180000",
+  ...files,
+]);

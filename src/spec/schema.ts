@@ -1,0 +1,360 @@
+/**
+ * The dbwarden/v1 spec: the two kinds of YAML document a team writes, defined once here.
+ *
+ * - `Environment`: one per stack (local, dev, prod). Its database targets, their network boundary,
+ *   credential mode, logging and replica, the MCP server deployment, and which workflows are on.
+ * - `Workflow`: who needs which answers, from which schemas, tables and columns, until when.
+ *
+ * Every object is strict: an unknown key is an error, never ignored (a typo in a security setting
+ * must not silently fall back to a default). Cross-document rules (workflow -> target, sensitive
+ * columns, expiry) live in `validate.ts`; this file holds the shape of one document.
+ */
+import { z } from "zod";
+
+export const API_VERSION = "dbwarden/v1";
+
+/** Names used for workflows, targets and clients: they become role names and URL parts. */
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
+const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME_PATTERN, {
+      message: `${what} must be lower-case letters, digits and '-', starting with a letter, at most 48 characters (e.g. "cs-usage-drop")`,
+    });
+
+/** A Postgres-style identifier as written in the database (schemas, tables, columns). */
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+const identifier = (what: string) =>
+  z.string().regex(IDENTIFIER_PATTERN, {
+    message: `${what} must be a plain SQL identifier: a letter or '_', then letters, digits, '_' or '$', at most 63 characters`,
+  });
+
+const DURATION_PATTERN = /^(\d+)(ms|s|m|h)$/;
+/** A duration such as "500ms", "15s", "2m" or "1h"; parsed to milliseconds by `parseDuration`. */
+const duration = z.string().regex(DURATION_PATTERN, {
+  message: 'a duration is a whole number with a unit: "500ms", "15s", "2m" or "1h"',
+});
+
+const SIZE_PATTERN = /^(\d+)(B|KiB|MiB|GiB|KB|MB|GB)$/;
+/** A size such as "512KiB" or "5MB"; parsed to bytes by `parseSize`. */
+const size = z.string().regex(SIZE_PATTERN, {
+  message: 'a size is a whole number with a unit: "512KiB", "1MiB", "5MB" or "1048576B"',
+});
+
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const isoDate = z
+  .string()
+  .regex(DATE_PATTERN, { message: 'a date is written YYYY-MM-DD, e.g. "2027-03-31"' })
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), {
+    message: "not a real calendar date",
+  });
+
+const CIDR_PATTERN =
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+/** An IPv4 CIDR block such as "10.20.0.0/16". */
+const cidr = z.string().regex(CIDR_PATTERN, { message: 'a CIDR block is an IPv4 network like "10.20.0.0/16"' });
+
+const description = z.string().trim().min(1, { message: "a description cannot be empty" }).max(2000);
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------
+
+/** Where a target's traffic may come from and go. */
+export const NetworkSchema = z.strictObject({
+  /** VPC (AWS) or network (GCP) holding the replica and the MCP service. */
+  vpcId: z.string().min(1).optional(),
+  /** Private subnets for the replica and the MCP service. */
+  subnetIds: z.array(z.string().min(1)).optional(),
+  /**
+   * Networks that may reach the MCP service (and, for Snowflake/Cloud SQL, the database's own
+   * network policy / authorized networks). 0.0.0.0/0 is refused unless `allowPublicInternet`
+   * says so in words.
+   */
+  allowedCidrs: z.array(cidr).default([]),
+  /** Keep the database and the MCP service off public IPs (default true). */
+  privateOnly: z.boolean().default(true),
+  /** The only way to allow 0.0.0.0/0: a sentence saying why. */
+  allowPublicInternet: description.optional(),
+});
+
+/** How agents' database logins authenticate. */
+export const CredentialsSchema = z.strictObject({
+  /**
+   * `iam`: cloud IAM database auth (RDS, Cloud SQL, BigQuery), no password at all.
+   * `password`: a generated password in the secret manager, rotated every `rotationDays`.
+   * `keypair`: Snowflake key-pair auth, rotated by overlapping keys.
+   */
+  mode: z.enum(["iam", "password", "keypair"]),
+  /** Rotation period in days for `password` and `keypair` (1-365). */
+  rotationDays: z.number().int().min(1).max(365).optional(),
+});
+
+/** Query logging in the database itself. */
+export const LoggingSchema = z.strictObject({
+  /**
+   * `pgaudit`: pgaudit session/object logging; `log-statement`: Postgres `log_statement = all` for
+   * the agent roles; `query-history`: the platform's own history (Snowflake, BigQuery).
+   */
+  statements: z.enum(["pgaudit", "log-statement", "query-history"]),
+  /** How long database-side logs are kept, in days. */
+  retentionDays: z.number().int().min(1).max(3653).default(90),
+});
+
+/** The read replica agents query, so they never touch the primary. */
+export const ReplicaSchema = z.union([
+  z.strictObject({
+    /** Create a replica of the primary, managed by this stack. */
+    create: z.strictObject({
+      /** Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192". */
+      instanceClass: z.string().min(1),
+      /** Availability zone or GCP zone; the platform picks when absent. */
+      zone: z.string().min(1).optional(),
+    }),
+  }),
+  z.strictObject({
+    /** Use a replica that already exists, by its identifier / instance name. */
+    existing: z.string().min(1),
+  }),
+]);
+
+/** Columns a data owner has classified as sensitive: "schema.table.column". */
+const qualifiedColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, {
+  message: 'a sensitive column is written "schema.table.column", e.g. "public.users.email"',
+});
+
+const targetCommon = {
+  /** Database (Postgres), database (Snowflake) or project (BigQuery) the workflows read. */
+  database: z.string().min(1),
+  network: NetworkSchema.default({ allowedCidrs: [], privateOnly: true }),
+  credentials: CredentialsSchema,
+  logging: LoggingSchema,
+  /** Columns the data owner has marked sensitive; workflows need a justification to get them. */
+  sensitiveColumns: z.array(qualifiedColumn).default([]),
+};
+
+export const PostgresTargetSchema = z.strictObject({
+  platform: z.literal("postgres"),
+  ...targetCommon,
+  /**
+   * For self-hosted Postgres: the environment variable holding an admin connection URL (never the
+   * URL itself: it carries a password). Absent for the local stack, which starts its own.
+   */
+  connectionUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+});
+
+export const AwsRdsTargetSchema = z.strictObject({
+  platform: z.literal("aws-rds"),
+  ...targetCommon,
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region such as "us-east-1"' }),
+  /** The primary instance identifier (existing). Roles and grants are created there. */
+  primary: z.strictObject({
+    identifier: z.string().min(1),
+    /** Secrets Manager ARN of the master credentials the provisioning step uses. */
+    adminSecretArn: z.string().startsWith("arn:aws:secretsmanager:").optional(),
+  }),
+  replica: ReplicaSchema,
+});
+
+export const GcpCloudSqlTargetSchema = z.strictObject({
+  platform: z.literal("gcp-cloudsql"),
+  ...targetCommon,
+  project: z.string().min(1),
+  region: z.string().min(1),
+  primary: z.strictObject({ instance: z.string().min(1) }),
+  replica: ReplicaSchema,
+});
+
+export const SnowflakeTargetSchema = z.strictObject({
+  platform: z.literal("snowflake"),
+  ...targetCommon,
+  /** Snowflake account identifier, e.g. "myorg-myaccount". */
+  account: z.string().min(1),
+  /** Warehouse the agents' queries run on (give them their own, sized small). */
+  warehouse: z.string().min(1),
+});
+
+export const BigQueryTargetSchema = z.strictObject({
+  platform: z.literal("bigquery"),
+  ...targetCommon,
+  /** Region of the datasets, e.g. "EU" or "us-central1". */
+  location: z.string().min(1),
+  /** Cap on bytes billed per query. */
+  maximumBytesBilled: size.optional(),
+});
+
+export const TargetSchema = z.discriminatedUnion("platform", [
+  PostgresTargetSchema,
+  AwsRdsTargetSchema,
+  GcpCloudSqlTargetSchema,
+  SnowflakeTargetSchema,
+  BigQueryTargetSchema,
+]);
+
+/** OIDC issuer the MCP server accepts access tokens from. */
+export const OidcSchema = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }),
+  audience: z.string().min(1),
+  /** Claim naming the principal (default "sub"). */
+  principalClaim: z.string().min(1).default("sub"),
+  /** Claim listing the principal's groups (default "groups"). */
+  groupsClaim: z.string().min(1).default("groups"),
+});
+
+/** How and where the MCP server runs for this environment. */
+export const McpServerSchema = z.strictObject({
+  /** Container image of the MCP server (deployed environments). */
+  image: z.string().min(1).optional(),
+  /** Port the server listens on. */
+  port: z.number().int().min(1).max(65535).default(8080),
+  /** Number of server tasks (each opens its own pool). */
+  replicas: z.number().int().min(1).max(20).default(1),
+  /** Fargate task CPU units and memory (MiB). */
+  cpu: z.number().int().min(256).max(16384).default(512),
+  memory: z.number().int().min(512).max(122880).default(1024),
+  /** Networks that may reach the MCP endpoint. */
+  allowedCidrs: z.array(cidr).default([]),
+  /** Host names the server answers to (Host header check, against DNS rebinding). */
+  hostnames: z.array(z.string().min(1)).default([]),
+  /** ACM certificate for TLS on the load balancer. */
+  certificateArn: z.string().startsWith("arn:aws:acm:").optional(),
+  /** Days the MCP audit log is kept. */
+  auditRetentionDays: z.number().int().min(1).max(3653).default(365),
+  oidc: OidcSchema.optional(),
+});
+
+export const EnvironmentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal("Environment"),
+  /** Stack name: matches `stacks/Pulumi.<name>.yaml`. */
+  name: name("an environment name"),
+  description: description.optional(),
+  /** Database targets by name. */
+  targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
+    message: "an environment needs at least one target",
+  }),
+  mcpServer: McpServerSchema.default({} as never),
+  /** Workflows enabled in this environment, by name. */
+  workflows: z.array(name("a workflow name")).default([]),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Workflow
+// ---------------------------------------------------------------------------------------------
+
+/** A column the workflow may read: a description alone, or a description with classification. */
+export const ColumnSchema = z.union([
+  description,
+  z.strictObject({
+    description: description.optional(),
+    /** Mark the column sensitive for this workflow (the data owner may also mark it). */
+    sensitive: z.boolean().optional(),
+    /** Why this workflow needs a sensitive column. Required to grant one. */
+    justification: z.string().trim().min(20, { message: "a justification is a sentence of at least 20 characters" }).optional(),
+  }),
+  z.null(),
+]);
+
+export const TableSchema = z
+  .strictObject({
+    /** What a row is and what the table answers: the schema context the model sees. */
+    description: description.optional(),
+    /**
+     * Column allowlist (when `exclude` is absent): name -> description. With `exclude` present,
+     * entries here only describe or justify columns; every column not excluded is readable.
+     */
+    columns: z.record(identifier("a column name"), ColumnSchema).optional(),
+    /** All columns except these. `exclude: []` grants every column, explicitly. */
+    exclude: z.array(identifier("an excluded column")).optional(),
+  })
+  .refine((t) => t.columns !== undefined || t.exclude !== undefined, {
+    message: "a table needs `columns` (an allowlist) or `exclude` (all but these; `exclude: []` for every column)",
+  });
+
+export const LimitsSchema = z.strictObject({
+  /** Longest a statement may run before it is cancelled. */
+  statementTimeout: duration.default("15s"),
+  /** Rows returned per query at most; more are cut and `truncated` is set. */
+  maxRows: z.number().int().min(1).max(1_000_000).default(1000),
+  /** Bytes of result per query at most. */
+  maxResultBytes: size.default("1MiB"),
+  /** Calls per minute per client. */
+  callsPerMinute: z.number().int().min(1).max(100_000).default(60),
+  /** Calls in flight per client. */
+  concurrentCalls: z.number().int().min(1).max(64).default(2),
+});
+
+export const ClientSchema = z
+  .strictObject({
+    /** The agent or integration, e.g. "claude-cs-team" or "n8n-finance". */
+    name: name("a client name"),
+    /** `api-key`: a per-client bearer key; `oidc`: an access token for `subject` or `group`. */
+    auth: z.enum(["api-key", "oidc"]),
+    /** OIDC subject (the principal claim) this client is. */
+    subject: z.string().min(1).optional(),
+    /** OIDC group whose members are this client. */
+    group: z.string().min(1).optional(),
+    /** Networks this client calls from; others are refused. */
+    sourceCidrs: z.array(cidr).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.auth === "oidc" && (c.subject === undefined) === (c.group === undefined)) {
+      ctx.addIssue({ code: "custom", message: "an `oidc` client needs exactly one of `subject` or `group`", path: ["auth"] });
+    }
+    if (c.auth === "api-key") {
+      for (const key of ["subject", "group"] as const) {
+        if (c[key] !== undefined) {
+          ctx.addIssue({ code: "custom", message: `\`${key}\` is for \`auth: oidc\` clients; an api-key client has none`, path: [key] });
+        }
+      }
+    }
+  });
+
+export const WorkflowSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal("Workflow"),
+  name: name("a workflow name"),
+  /** Team that owns this access and answers for it. */
+  owner: z.string().min(1),
+  /** The business question this access exists to answer. */
+  description,
+  /** Target (from the environment) this workflow reads. */
+  target: name("a target name"),
+  /** schema -> table -> columns. */
+  scope: z
+    .record(identifier("a schema name"), z.record(identifier("a table name"), TableSchema))
+    .refine((s) => Object.values(s).some((tables) => Object.keys(tables).length > 0), {
+      message: "a workflow's scope needs at least one table",
+    }),
+  limits: LimitsSchema.default({} as never),
+  clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
+  /** Last day of access (UTC). From the next day the access is removed. */
+  expires: isoDate.optional(),
+});
+
+export type Environment = z.output<typeof EnvironmentSchema>;
+export type Target = z.output<typeof TargetSchema>;
+export type Platform = Target["platform"];
+export type Workflow = z.output<typeof WorkflowSchema>;
+export type TableSpec = z.output<typeof TableSchema>;
+export type ColumnSpec = z.output<typeof ColumnSchema>;
+export type ClientSpec = z.output<typeof ClientSchema>;
+export type Limits = z.output<typeof LimitsSchema>;
+
+/** Parse "15s" -> 15000. */
+export function parseDuration(text: string): number {
+  const m = DURATION_PATTERN.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * factor;
+}
+
+/** Parse "1MiB" -> 1048576. */
+export function parseSize(text: string): number {
+  const m = SIZE_PATTERN.exec(text);
+  if (!m) throw new Error(`not a size: ${text}`);
+  const factor = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 }[
+    m[2] as "B"
+  ];
+  return Number(m[1]) * factor;
+}

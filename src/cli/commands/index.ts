@@ -1,0 +1,15 @@
+/**
+ * Every `dbwarden` subcommand, one module each. A module exports `register(program, io)` that adds
+ * its command and sets `process`-free actions that throw `CliError` for expected failures.
+ */
+import type { Command } from "commander";
+import type { CliIO } from "../io.ts";
+import * as validate from "./validate.ts";
+import * as plan from "./plan.ts";
+import * as schema from "./schema.ts";
+
+export interface CommandModule {
+  register(program: Command, io: CliIO): void;
+}
+
+export const commands: CommandModule[] = [validate, plan, schema];

@@ -1,0 +1,23 @@
+/**
+ * Exit codes of the `dbwarden` command (a contract: scripts and CI depend on them).
+ */
+export const EXIT = {
+  ok: 0,
+  /** The spec, the plan input or the target is invalid. */
+  invalidInput: 1,
+  /** The command line itself is wrong. */
+  usage: 2,
+  /** `dbwarden drift`: the live database differs from the plan. */
+  drift: 3,
+} as const;
+
+/** An error the CLI prints as-is (no stack trace) before exiting with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.invalidInput,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}

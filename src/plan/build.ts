@@ -49,6 +49,13 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     }
     const target = environment.targets[workflow.target];
     if (!target) throw new Error(`workflow "${name}" reads target "${workflow.target}", which environment "${environment.name}" does not define`);
+    // OIDC clients need the environment's issuer; without one they are left out (fail closed), so a
+    // workflow can be shared by environments that have an identity provider and ones that do not.
+    for (const client of workflow.clients) {
+      if (client.auth === "oidc" && !environment.mcpServer.oidc) {
+        notes.push(`client "${client.name}" of workflow "${name}" uses OIDC, and environment "${environment.name}" has no mcpServer.oidc issuer: the client is left out`);
+      }
+    }
     active.push(planWorkflow(environment, workflow, target));
   }
   for (const workflow of [...workflows].sort((a, b) => byString(a.name, b.name))) {
@@ -72,9 +79,9 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
 function planTarget(name: string, target: Target): TargetPlan {
   const replica: ReplicaPlan =
     "replica" in target
-      ? "create" in target.replica
+      ? target.replica.create
         ? { mode: "create", instanceClass: target.replica.create.instanceClass, zone: target.replica.create.zone ?? null }
-        : { mode: "existing", identifier: target.replica.existing }
+        : { mode: "existing", identifier: target.replica.existing! }
       : { mode: "none" };
   return {
     name,
@@ -165,7 +172,8 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
     callsPerMinute: workflow.limits.callsPerMinute,
     concurrentCalls: workflow.limits.concurrentCalls,
   };
-  const clients = [...workflow.clients]
+  const clients = workflow.clients
+    .filter((c) => c.auth !== "oidc" || environment.mcpServer.oidc !== undefined)
     .sort((a, b) => byString(a.name, b.name))
     .map((c) => planClient(environment.name, workflow.name, c));
 

@@ -13,13 +13,17 @@ import { z } from "zod";
 
 export const API_VERSION = "dbwarden/v1";
 
-/** Names used for workflows, targets and clients: they become role names and URL parts. */
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
+/**
+ * Names used for workflows, targets and clients: they become role names and URL parts. Single
+ * dashes only, so the `__` between workflow and client in a login role name cannot be forged.
+ */
+const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const name = (what: string) =>
   z
     .string()
+    .max(48, { message: `${what} is at most 48 characters` })
     .regex(NAME_PATTERN, {
-      message: `${what} must be lower-case letters, digits and '-', starting with a letter, at most 48 characters (e.g. "cs-usage-drop")`,
+      message: `${what} must be lower-case letters and digits in words joined by single '-', starting with a letter (e.g. "cs-usage-drop")`,
     });
 
 /** A Postgres-style identifier as written in the database (schemas, tables, columns). */
@@ -101,22 +105,24 @@ export const LoggingSchema = z.strictObject({
   retentionDays: z.number().int().min(1).max(3653).default(90),
 });
 
-/** The read replica agents query, so they never touch the primary. */
-export const ReplicaSchema = z.union([
-  z.strictObject({
+/** The read replica agents query, so they never touch the primary. Exactly one of the two. */
+export const ReplicaSchema = z
+  .strictObject({
     /** Create a replica of the primary, managed by this stack. */
-    create: z.strictObject({
-      /** Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192". */
-      instanceClass: z.string().min(1),
-      /** Availability zone or GCP zone; the platform picks when absent. */
-      zone: z.string().min(1).optional(),
-    }),
-  }),
-  z.strictObject({
+    create: z
+      .strictObject({
+        /** Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192". */
+        instanceClass: z.string().min(1),
+        /** Availability zone or GCP zone; the platform picks when absent. */
+        zone: z.string().min(1).optional(),
+      })
+      .optional(),
     /** Use a replica that already exists, by its identifier / instance name. */
-    existing: z.string().min(1),
-  }),
-]);
+    existing: z.string().min(1).optional(),
+  })
+  .refine((r) => (r.create === undefined) !== (r.existing === undefined), {
+    message: "a replica needs exactly one of `create` (a new replica of the primary) or `existing` (its identifier)",
+  });
 
 /** Columns a data owner has classified as sensitive: "schema.table.column". */
 const qualifiedColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, {

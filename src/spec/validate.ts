@@ -1,0 +1,191 @@
+/**
+ * Rules that span documents or fields, checked after each document matched its schema:
+ * workflow -> target, enabled workflows exist, names unique, tables listed twice, columns both
+ * included and excluded, sensitive columns without a justification, expiry, and settings that
+ * make no sense for the target's platform. Every problem is collected; nothing stops at the first.
+ */
+import type { Problem } from "./errors.ts";
+import type { ParsedDoc, ParsedEnvironment, ParsedWorkflow, SourceDoc } from "./parse.ts";
+import { pathText } from "./parse.ts";
+import { utcDay } from "../plan/build.ts";
+
+export interface ValidateOptions {
+  now: Date;
+  /**
+   * An expiry in the past: an error when validating what a person is about to merge, a plan note
+   * when planning (so the scheduled `pulumi up` still runs and removes the expired access).
+   */
+  expired: "error" | "allow";
+}
+
+const problemAt = (problems: Problem[], doc: SourceDoc) => (path: PropertyKey[], message: string, hint?: string, key = false) =>
+  problems.push({ file: doc.file, ...doc.locate(path, { key }), path: pathText(path), message, ...(hint ? { hint } : {}) });
+
+export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateOptions): Problem[] {
+  const problems: Problem[] = [];
+  const environments = docs.filter((d): d is ParsedEnvironment => d.kind === "Environment");
+  const workflows = docs.filter((d): d is ParsedWorkflow => d.kind === "Workflow");
+
+  checkUniqueNames(environments, "environment", problems);
+  checkUniqueNames(workflows, "workflow", problems);
+  for (const workflow of workflows) validateWorkflow(workflow, options, problems);
+  const byName = new Map(workflows.map((w) => [w.value.name, w]));
+  for (const environment of environments) validateEnvironment(environment, byName, problems);
+  return problems;
+}
+
+function checkUniqueNames(docs: readonly (ParsedEnvironment | ParsedWorkflow)[], what: string, problems: Problem[]) {
+  const seen = new Map<string, SourceDoc>();
+  for (const doc of docs) {
+    const first = seen.get(doc.value.name);
+    if (first) {
+      problemAt(problems, doc)(["name"], `${what} "${doc.value.name}" is defined twice (also in ${first.file}:${first.locate(["name"]).line})`, `rename one of them or delete the copy`);
+    } else seen.set(doc.value.name, doc);
+  }
+}
+
+function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problems: Problem[]) {
+  const at = problemAt(problems, doc);
+  const workflow = doc.value;
+
+  if (workflow.expires !== undefined && options.expired === "error" && workflow.expires < utcDay(options.now)) {
+    at(["expires"], `this access expired on ${workflow.expires}`, "extend `expires` if it is still needed, or delete the workflow; until then `plan` leaves it out");
+  }
+
+  const clientNames = new Set<string>();
+  workflow.clients.forEach((client, i) => {
+    if (clientNames.has(client.name)) at(["clients", i, "name"], `client "${client.name}" is listed twice in this workflow`, "give each client its own name");
+    clientNames.add(client.name);
+  });
+
+  const schemasSeen = new Map<string, string>();
+  for (const [schema, tables] of Object.entries(workflow.scope)) {
+    const folded = schema.toLowerCase();
+    if (schemasSeen.has(folded)) at(["scope", schema], `schema "${schema}" is listed twice (as "${schemasSeen.get(folded)}" too; names differ only in case)`, "merge the two entries", true);
+    schemasSeen.set(folded, schema);
+    const tablesSeen = new Map<string, string>();
+    for (const [table, spec] of Object.entries(tables)) {
+      const tfolded = table.toLowerCase();
+      if (tablesSeen.has(tfolded)) at(["scope", schema, table], `table "${schema}.${table}" is listed twice (as "${tablesSeen.get(tfolded)}" too; names differ only in case)`, "merge the two entries", true);
+      tablesSeen.set(tfolded, table);
+      const excluded = new Set(spec.exclude ?? []);
+      spec.exclude?.forEach((column, i) => {
+        if (spec.exclude!.indexOf(column) !== i) at(["scope", schema, table, "exclude", i], `column "${column}" is excluded twice`, "list it once");
+      });
+      for (const [column, columnSpec] of Object.entries(spec.columns ?? {})) {
+        const path = ["scope", schema, table, "columns", column];
+        if (excluded.has(column)) {
+          at(path, `column "${column}" is both described under \`columns\` and listed in \`exclude\``, "remove it from one of the two: `exclude` wins nothing here, the spec must say one thing", true);
+        }
+        const isObject = columnSpec !== null && typeof columnSpec === "object";
+        if (isObject && columnSpec.justification !== undefined && columnSpec.sensitive === false) {
+          at([...path, "justification"], "a justification is only meaningful for a sensitive column", "remove `justification`, or mark the column `sensitive: true`", true);
+        }
+        if (isObject && columnSpec.sensitive === true && columnSpec.justification === undefined) {
+          at(path, `column "${column}" is marked sensitive but has no \`justification\``, "add `justification:` with why this workflow needs it, or remove the column", true);
+        }
+      }
+    }
+  }
+}
+
+function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, problems: Problem[]) {
+  const at = problemAt(problems, doc);
+  const environment = doc.value;
+
+  for (const [name, target] of Object.entries(environment.targets)) {
+    const path = ["targets", name];
+    const { mode } = target.credentials;
+    const allowedModes: Record<string, string[]> = {
+      postgres: ["password"],
+      "aws-rds": ["iam", "password"],
+      "gcp-cloudsql": ["iam", "password"],
+      snowflake: ["keypair"],
+      bigquery: ["iam"],
+    };
+    if (!allowedModes[target.platform]!.includes(mode)) {
+      at([...path, "credentials", "mode"], `credentials mode "${mode}" is not available on ${target.platform}`, `use ${allowedModes[target.platform]!.map((m) => `"${m}"`).join(" or ")}`);
+    }
+    if (mode !== "iam" && target.credentials.rotationDays === undefined) {
+      at([...path, "credentials"], `\`${mode}\` credentials need \`rotationDays\` (how often they are rotated)`, "add e.g. `rotationDays: 30`");
+    }
+    if (mode === "iam" && target.credentials.rotationDays !== undefined) {
+      at([...path, "credentials", "rotationDays"], "IAM authentication has no password to rotate", "remove `rotationDays`", true);
+    }
+    const statements = target.logging.statements;
+    const platformLogging = target.platform === "snowflake" || target.platform === "bigquery";
+    if (platformLogging !== (statements === "query-history")) {
+      at([...path, "logging", "statements"], `statement logging "${statements}" is not available on ${target.platform}`, platformLogging ? 'use "query-history"' : 'use "pgaudit" or "log-statement"');
+    }
+    const network = target.network;
+    const open = network.allowedCidrs.findIndex((c) => c.endsWith("/0"));
+    if (open >= 0 && network.allowPublicInternet === undefined) {
+      at([...path, "network", "allowedCidrs", open], `${network.allowedCidrs[open]} opens the target to the whole internet`, "list your own networks, or say why in `allowPublicInternet:`");
+    }
+    if (network.allowPublicInternet !== undefined && open < 0) {
+      at([...path, "network", "allowPublicInternet"], "`allowPublicInternet` is set but no allowed CIDR is public", "remove it", true);
+    }
+    const seen = new Set<string>();
+    target.sensitiveColumns.forEach((column, i) => {
+      if (seen.has(column)) at([...path, "sensitiveColumns", i], `"${column}" is listed twice`, "list it once");
+      seen.add(column);
+    });
+  }
+  const openMcp = environment.mcpServer.allowedCidrs.findIndex((c) => c.endsWith("/0"));
+  if (openMcp >= 0) {
+    at(["mcpServer", "allowedCidrs", openMcp], "an MCP endpoint open to the whole internet is refused", "list the networks your agents call from");
+  }
+
+  environment.workflows.forEach((name, i) => {
+    const path = ["workflows", i];
+    if (environment.workflows.indexOf(name) !== i) at(path, `workflow "${name}" is enabled twice`, "list it once");
+    const workflow = workflows.get(name);
+    if (!workflow) {
+      const hint = [...workflows.keys()].sort().find((w) => w.includes(name) || name.includes(w));
+      at(path, `workflow "${name}" is enabled but no workflow document has that name`, hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/");
+      return;
+    }
+    checkWorkflowInEnvironment(doc, workflow, problems);
+  });
+}
+
+/** Rules about one workflow that depend on the environment it is enabled in. */
+function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkflow, problems: Problem[]) {
+  const at = problemAt(problems, doc);
+  const environment = envDoc.value;
+  const workflow = doc.value;
+  const target = environment.targets[workflow.target];
+  if (!target) {
+    const known = Object.keys(environment.targets).sort();
+    at(["target"], `target "${workflow.target}" does not exist in environment "${environment.name}" (${envDoc.file})`, `known targets: ${known.join(", ")}`);
+    return;
+  }
+  const sensitive = new Set(target.sensitiveColumns);
+  for (const [schema, tables] of Object.entries(workflow.scope)) {
+    for (const [table, spec] of Object.entries(tables)) {
+      const tablePath = ["scope", schema, table];
+      const columns = spec.columns ?? {};
+      const justified = (column: string) => {
+        const c = columns[column];
+        return c !== null && typeof c === "object" && c.justification !== undefined;
+      };
+      if (spec.exclude === undefined) {
+        for (const column of Object.keys(columns)) {
+          if (sensitive.has(`${schema}.${table}.${column}`) && !justified(column)) {
+            at([...tablePath, "columns", column], `column "${schema}.${table}.${column}" is classified sensitive in environment "${environment.name}" and needs a \`justification\``, "remove the column, or give it `justification:` saying why this workflow needs it", true);
+          }
+        }
+      } else {
+        const excluded = new Set(spec.exclude);
+        const prefix = `${schema}.${table}.`;
+        for (const qualified of target.sensitiveColumns) {
+          if (!qualified.startsWith(prefix)) continue;
+          const column = qualified.slice(prefix.length);
+          if (!excluded.has(column) && !justified(column)) {
+            at([...tablePath, "exclude"], `sensitive column "${qualified}" would be readable: it is not in \`exclude\` and has no \`justification\``, `add "${column}" to \`exclude\`, or describe it under \`columns\` with a justification`, true);
+          }
+        }
+      }
+    }
+  }
+}

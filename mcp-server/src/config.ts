@@ -1,0 +1,252 @@
+/**
+ * The server's configuration, validated strictly at start: the access plan (the same JSON the rest
+ * of dbwarden computes; mirrored here because this package ships alone and must not import the
+ * root `src/`) and the runtime config (listen address, database endpoints, secrets references,
+ * API key hashes, audit sink). Unknown keys, missing fields and wrong types are startup errors:
+ * a typo in a security setting must never be silently ignored.
+ *
+ * test/mcp-config-contract.test.ts builds the plans of every example stack and parses them here,
+ * so the plan builder and this schema cannot drift apart.
+ */
+import { z } from "zod";
+
+const str = z.string();
+const nullableStr = z.string().nullable();
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a YYYY-MM-DD day");
+const posInt = z.number().int().positive();
+
+const CredentialPolicySchema = z.strictObject({
+  mode: z.enum(["iam", "password", "keypair"]),
+  rotationDays: posInt.nullable(),
+});
+
+const PlatformSettingsSchema = z.discriminatedUnion("platform", [
+  z.strictObject({ platform: z.literal("postgres"), connectionUrlEnv: nullableStr }),
+  z.strictObject({ platform: z.literal("aws-rds"), region: str, primaryIdentifier: str, adminSecretArn: nullableStr }),
+  z.strictObject({ platform: z.literal("gcp-cloudsql"), project: str, region: str, primaryInstance: str }),
+  z.strictObject({ platform: z.literal("snowflake"), account: str, warehouse: str }),
+  z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),
+]);
+
+const TargetPlanSchema = z.strictObject({
+  name: str,
+  platform: z.enum(["postgres", "aws-rds", "gcp-cloudsql", "snowflake", "bigquery"]),
+  database: str,
+  network: z.strictObject({
+    vpcId: nullableStr,
+    subnetIds: z.array(str),
+    allowedCidrs: z.array(str),
+    privateOnly: z.boolean(),
+    publicInternetJustification: nullableStr,
+  }),
+  credentials: CredentialPolicySchema,
+  logging: z.strictObject({
+    statements: z.enum(["pgaudit", "log-statement", "query-history"]),
+    retentionDays: posInt,
+  }),
+  replica: z.discriminatedUnion("mode", [
+    z.strictObject({ mode: z.literal("create"), instanceClass: str, zone: nullableStr }),
+    z.strictObject({ mode: z.literal("existing"), identifier: str }),
+    z.strictObject({ mode: z.literal("none") }),
+  ]),
+  sensitiveColumns: z.array(str),
+  platformSettings: PlatformSettingsSchema,
+});
+
+const PrivilegeSchema = z.union([
+  z.strictObject({ privilege: z.literal("CONNECT"), objectType: z.literal("database"), database: str }),
+  z.strictObject({ privilege: z.literal("USAGE"), objectType: z.literal("schema"), database: str, schema: str }),
+  z.strictObject({ privilege: z.literal("SELECT"), objectType: z.literal("table"), database: str, schema: str, table: str }),
+  z.strictObject({
+    privilege: z.literal("SELECT"),
+    objectType: z.literal("column"),
+    database: str,
+    schema: str,
+    table: str,
+    columns: z.array(str),
+  }),
+  z.strictObject({
+    privilege: z.literal("SELECT"),
+    objectType: z.literal("column"),
+    database: str,
+    schema: str,
+    table: str,
+    allColumnsExcept: z.array(str),
+  }),
+]);
+
+const ColumnViewSchema = z.strictObject({
+  name: str,
+  description: nullableStr,
+  classification: z.enum(["standard", "sensitive"]),
+  justification: nullableStr,
+});
+
+export const TableViewSchema = z.strictObject({
+  schema: str,
+  table: str,
+  description: nullableStr,
+  columnAccess: z.enum(["only", "all", "all-except"]),
+  columns: z.array(ColumnViewSchema),
+  excludedColumns: z.array(str),
+});
+
+export const LimitsPlanSchema = z.strictObject({
+  statementTimeoutMs: posInt,
+  maxRows: posInt,
+  maxResultBytes: posInt,
+  callsPerMinute: posInt,
+  concurrentCalls: posInt,
+});
+
+export const ClientPlanSchema = z.strictObject({
+  name: str,
+  auth: z.enum(["api-key", "oidc"]),
+  subject: nullableStr,
+  group: nullableStr,
+  sourceCidrs: z.array(str),
+  loginRole: str,
+  secretName: str,
+});
+
+export const WorkflowPlanSchema = z.strictObject({
+  name: str,
+  owner: str,
+  description: str,
+  target: str,
+  expires: day.nullable(),
+  roles: z.strictObject({
+    group: str,
+    logins: z.array(z.strictObject({ client: str, role: str, secretName: str })),
+    loginAttributes: z.tuple([z.literal("LOGIN")]),
+    connectionLimit: posInt,
+    settings: z.record(str, str),
+  }),
+  privileges: z.array(PrivilegeSchema),
+  credentials: CredentialPolicySchema,
+  mcp: z.strictObject({
+    tools: z.tuple([z.literal("list_tables"), z.literal("describe_table"), z.literal("query"), z.literal("explain")]),
+    tables: z.array(TableViewSchema),
+    limits: LimitsPlanSchema,
+    clients: z.array(ClientPlanSchema),
+  }),
+});
+
+export const McpServerPlanSchema = z.strictObject({
+  image: nullableStr,
+  port: z.number().int().min(0).max(65535),
+  replicas: posInt,
+  cpu: z.number().positive(),
+  memory: z.number().positive(),
+  allowedCidrs: z.array(str),
+  hostnames: z.array(str),
+  certificateArn: nullableStr,
+  auditRetentionDays: posInt,
+  oidc: z
+    .strictObject({ issuer: z.url(), audience: str, principalClaim: str, groupsClaim: str })
+    .nullable(),
+});
+
+export const AccessPlanSchema = z.strictObject({
+  apiVersion: z.literal("dbwarden/v1"),
+  kind: z.literal("AccessPlan"),
+  environment: str,
+  asOf: day,
+  targets: z.array(TargetPlanSchema),
+  workflows: z.array(WorkflowPlanSchema),
+  mcpServer: McpServerPlanSchema,
+  notes: z.array(str),
+});
+
+export type AccessPlan = z.infer<typeof AccessPlanSchema>;
+export type WorkflowPlan = z.infer<typeof WorkflowPlanSchema>;
+export type TableView = z.infer<typeof TableViewSchema>;
+export type LimitsPlan = z.infer<typeof LimitsPlanSchema>;
+export type ClientPlan = z.infer<typeof ClientPlanSchema>;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected the lowercase hex sha256 of the key (see hashApiKey)");
+
+export const RuntimeConfigSchema = z.strictObject({
+  listen: z.strictObject({
+    host: str.min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Host header values accepted (DNS rebinding defence). Default: the listen host, localhost, 127.0.0.1, [::1] with the port. */
+    allowedHosts: z.array(str).optional(),
+    /** Origin header values accepted when a browser sends one. Default: none (requests with an Origin are refused). */
+    allowedOrigins: z.array(str).optional(),
+  }),
+  databases: z.record(
+    str,
+    z.strictObject({
+      host: str.min(1),
+      port: z.number().int().min(1).max(65535),
+      database: str.min(1),
+      sslmode: z.enum(["disable", "require", "verify-full"]),
+    }),
+  ),
+  logins: z.record(
+    str,
+    z.union([
+      z.strictObject({ password: str.min(1) }),
+      z.strictObject({ passwordFile: str.min(1) }),
+      z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
+    ]),
+  ),
+  apiKeys: z.array(z.strictObject({ client: str, workflow: str, sha256: sha256Hex })),
+  audit: z.union([
+    z.strictObject({ file: str.min(1) }),
+    z.strictObject({ stream: z.enum(["stdout", "stderr"]) }),
+  ]),
+});
+
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Zod issues as "path: message" lines. Only paths and messages: never the offending value, since
+ * the runtime config holds secrets.
+ */
+function describeIssues(what: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+    if (issue.code === "unrecognized_keys") return `  ${path}: unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; remove them (unknown settings are refused, never ignored)`;
+    return `  ${path}: ${issue.message}`;
+  });
+  return `invalid ${what}:\n${lines.join("\n")}`;
+}
+
+export function parsePlan(value: unknown): AccessPlan {
+  const result = AccessPlanSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(describeIssues("access plan", result.error));
+  return result.data;
+}
+
+/** Strict parse plus the cross-checks a schema alone cannot express. */
+export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
+  const result = RuntimeConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(describeIssues("runtime config", result.error));
+  const runtime = result.data;
+  const problems: string[] = [];
+  for (const workflow of plan.workflows) {
+    if (!runtime.databases[workflow.target]) {
+      problems.push(`  databases: no endpoint for target "${workflow.target}" (read by workflow "${workflow.name}")`);
+    }
+    for (const client of workflow.mcp.clients) {
+      if (!runtime.logins[client.loginRole]) {
+        problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
+      }
+    }
+  }
+  runtime.apiKeys.forEach((key, i) => {
+    const workflow = plan.workflows.find((w) => w.name === key.workflow);
+    const client = workflow?.mcp.clients.find((c) => c.name === key.client);
+    if (!workflow) problems.push(`  apiKeys.${i}.workflow: "${key.workflow}" is not an active workflow of the plan`);
+    else if (!client) problems.push(`  apiKeys.${i}.client: "${key.client}" is not a client of workflow "${key.workflow}"`);
+    else if (client.auth !== "api-key") problems.push(`  apiKeys.${i}.client: "${key.client}" authenticates with ${client.auth}, not an API key`);
+  });
+  if (problems.length > 0) throw new ConfigError(`invalid runtime config:\n${problems.join("\n")}`);
+  return runtime;
+}

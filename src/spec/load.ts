@@ -43,7 +43,7 @@ export function listStacks(root = process.cwd()): string[] {
 }
 
 /** Read and parse files (no cross-document rules). File names in problems are relative to `root`. */
-export function parseFiles(files: readonly string[], root: string, problems: Problem[]): ParsedDoc[] {
+export function parseFiles(files: readonly string[], root: string, problems: Problem[], broken: Set<string> = new Set()): ParsedDoc[] {
   const docs: ParsedDoc[] = [];
   for (const file of files) {
     const shown = relative(root, resolve(root, file)) || file;
@@ -55,7 +55,7 @@ export function parseFiles(files: readonly string[], root: string, problems: Pro
       problems.push({ file: shown, line: 0, column: 0, path: "", message: code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a spec file" : `cannot read file (${code ?? "error"})` });
       continue;
     }
-    docs.push(...parseSpecText(shown, text, problems));
+    docs.push(...parseSpecText(shown, text, problems, broken));
   }
   return docs;
 }
@@ -64,8 +64,9 @@ export function parseFiles(files: readonly string[], root: string, problems: Pro
 export function validateFiles(files: readonly string[], options: LoadOptions & { expired?: ValidateOptions["expired"] } = {}): { docs: ParsedDoc[]; problems: Problem[] } {
   const root = options.root ?? process.cwd();
   const problems: Problem[] = [];
-  const docs = parseFiles(files, root, problems);
-  problems.push(...validateDocuments(docs, { now: options.now ?? new Date(), expired: options.expired ?? "error" }));
+  const broken = new Set<string>();
+  const docs = parseFiles(files, root, problems, broken);
+  problems.push(...validateDocuments(docs, { now: options.now ?? new Date(), expired: options.expired ?? "error" }, broken));
   return { docs, problems };
 }
 

@@ -29,8 +29,12 @@ export type ParsedDoc = ParsedEnvironment | ParsedWorkflow;
 
 const KINDS = { Environment: EnvironmentSchema, Workflow: WorkflowSchema } as const;
 
-/** Parse every document in one file. Problems are appended to `problems`. */
-export function parseSpecText(file: string, text: string, problems: Problem[]): ParsedDoc[] {
+/**
+ * Parse every document in one file. Problems are appended to `problems`; the names of documents
+ * that failed are added to `broken`, so cross-document rules do not report them a second time as
+ * missing.
+ */
+export function parseSpecText(file: string, text: string, problems: Problem[], broken: Set<string> = new Set()): ParsedDoc[] {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
     problems.push({ file, line: 0, column: 0, path: "", message: `file is larger than ${MAX_FILE_BYTES} bytes; a spec file is a few kilobytes`, hint: "split it into one file per workflow" });
     return [];
@@ -38,7 +42,7 @@ export function parseSpecText(file: string, text: string, problems: Problem[]): 
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, maxAliasCount: 100 }) as Document.Parsed[];
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
   } catch (error) {
     problems.push({ file, line: 0, column: 0, path: "", message: `cannot read YAML: ${(error as Error).message}` });
     return [];
@@ -57,7 +61,12 @@ export function parseSpecText(file: string, text: string, problems: Problem[]): 
       const at = pos(e.pos[0]);
       problems.push({ file, ...at, path: "", message: yamlMessage(e.code, e.message) });
     }
-    if (yamlErrors.length > 0) continue;
+    if (yamlErrors.length > 0) {
+      // Keep the name if it could be read, so an environment enabling it is not told it is missing.
+      const partialName = (() => { try { return doc.get("name"); } catch { return undefined; } })();
+      if (typeof partialName === "string") broken.add(partialName);
+      continue;
+    }
     if (doc.contents === null) continue; // an empty document between `---` separators
     sawDocument = true;
 
@@ -71,6 +80,7 @@ export function parseSpecText(file: string, text: string, problems: Problem[]): 
     }
     const parsed = parseDocument(source, data, problems);
     if (parsed) out.push(parsed);
+    else if (data && typeof data === "object" && typeof (data as { name?: unknown }).name === "string") broken.add((data as { name: string }).name);
   }
   if (!sawDocument && problems.every((p) => p.file !== file)) {
     problems.push({ file, line: 0, column: 0, path: "", message: "file holds no document", hint: `start it with "apiVersion: ${API_VERSION}" and "kind: Environment" or "kind: Workflow"` });
@@ -130,6 +140,14 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       return;
     }
     case "invalid_union": {
+      const discriminator = (issue as { discriminator?: string }).discriminator;
+      if (discriminator !== undefined) {
+        const value = valueAt(data, path);
+        const allowed = discriminatorValues(root, data, path.slice(0, -1), discriminator);
+        const suggestion = typeof value === "string" ? closest(value, allowed) : undefined;
+        push(path, `${describeValue(value)} is not a supported ${discriminator}; expected one of ${allowed.join(", ")}`, suggestion ? `did you mean "${suggestion}"?` : undefined);
+        return;
+      }
       // Report the branch that matched the value's type, so the message is about the real mistake.
       const value = valueAt(data, path);
       const branches = issue.errors.filter((branch) => !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
@@ -144,7 +162,7 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       const value = valueAt(data, path);
       if (value === undefined) {
         const key = path[path.length - 1];
-        push(path.slice(0, -1), `missing required key \`${String(key)}\` (expected ${issue.expected})`);
+        problems.push({ file: source.file, ...source.locate(path.slice(0, -1)), path: pathText(path), message: `missing required key \`${String(key)}\` (expected ${issue.expected})` });
         return;
       }
       push(path, `expected ${issue.expected}, got ${describeValue(value)}`);
@@ -159,7 +177,7 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
     }
     case "invalid_key": {
       const key = path[path.length - 1];
-      push(path.slice(0, -1), `invalid key ${JSON.stringify(String(issue.path.length ? key : ""))}: ${issue.issues.map((i) => i.message).join("; ")}`);
+      push(path, `invalid key ${JSON.stringify(String(key))}: ${issue.issues.map((i) => i.message).join("; ")}`, undefined, true);
       for (const inner of issue.issues) if (inner.code !== "invalid_format") reportIssue(source, root, data, inner, path, problems);
       return;
     }
@@ -198,9 +216,23 @@ function describeValue(value: unknown): string {
 
 /** Keys the schema allows at `path`, following records, arrays, unions and wrappers. */
 function knownKeys(root: z.ZodType, data: unknown, path: readonly PropertyKey[]): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(root, data, path, true)) {
+    const def = defOf(s);
+    if (def.type === "object") for (const k of Object.keys(def.shape as object)) keys.add(k);
+  }
+  return [...keys].sort();
+}
+
+/**
+ * The object schemas that apply at `path`. With `pickBranch`, a discriminated union is narrowed to
+ * the branch the data selects; without, every branch is kept (to list the allowed values).
+ */
+function schemasAt(root: z.ZodType, data: unknown, path: readonly PropertyKey[], pickBranch: boolean): unknown[] {
   let schemas: unknown[] = [root];
   for (let i = 0; i <= path.length; i++) {
-    schemas = schemas.flatMap((s) => unwrap(s, valueAt(data, path.slice(0, i))));
+    const value = pickBranch ? valueAt(data, path.slice(0, i)) : undefined;
+    schemas = schemas.flatMap((s) => unwrap(s, value));
     if (i === path.length) break;
     const key = path[i]!;
     schemas = schemas.flatMap((s) => {
@@ -214,12 +246,18 @@ function knownKeys(root: z.ZodType, data: unknown, path: readonly PropertyKey[])
       return [];
     });
   }
-  const keys = new Set<string>();
-  for (const s of schemas) {
-    const def = defOf(s);
-    if (def.type === "object") for (const k of Object.keys(def.shape as object)) keys.add(k);
+  return schemas;
+}
+
+/** Literal values of `discriminator` across the union found at `path` (e.g. every platform). */
+function discriminatorValues(root: z.ZodType, data: unknown, path: readonly PropertyKey[], discriminator: string): string[] {
+  const values = new Set<string>();
+  for (const schema of schemasAt(root, data, path, false)) {
+    const shape = defOf(schema).shape as Record<string, unknown> | undefined;
+    const literal = shape?.[discriminator];
+    for (const v of (literal ? (defOf(literal).values as unknown[] | undefined) : undefined) ?? []) values.add(String(v));
   }
-  return [...keys].sort();
+  return [...values];
 }
 
 function defOf(schema: unknown): Record<string, unknown> & { type: string } {

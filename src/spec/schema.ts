@@ -249,7 +249,8 @@ export const EnvironmentSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 
 /** A column the workflow may read: a description alone, or a description with classification. */
-export const ColumnSchema = z.union([
+export const ColumnSchema = z.union(
+  [
   description,
   z.strictObject({
     description: description.optional(),
@@ -259,7 +260,9 @@ export const ColumnSchema = z.union([
     justification: z.string().trim().min(20, { message: "a justification is a sentence of at least 20 characters" }).optional(),
   }),
   z.null(),
-]);
+  ],
+  { error: "a column is a description (text), empty, or a mapping with `description`, `sensitive` and `justification`" },
+);
 
 export const TableSchema = z
   .strictObject({

@@ -21,7 +21,7 @@ export interface ValidateOptions {
 const problemAt = (problems: Problem[], doc: SourceDoc) => (path: PropertyKey[], message: string, hint?: string, key = false) =>
   problems.push({ file: doc.file, ...doc.locate(path, { key }), path: pathText(path), message, ...(hint ? { hint } : {}) });
 
-export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateOptions): Problem[] {
+export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateOptions, broken: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = [];
   const environments = docs.filter((d): d is ParsedEnvironment => d.kind === "Environment");
   const workflows = docs.filter((d): d is ParsedWorkflow => d.kind === "Workflow");
@@ -30,7 +30,7 @@ export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateO
   checkUniqueNames(workflows, "workflow", problems);
   for (const workflow of workflows) validateWorkflow(workflow, options, problems);
   const byName = new Map(workflows.map((w) => [w.value.name, w]));
-  for (const environment of environments) validateEnvironment(environment, byName, problems);
+  for (const environment of environments) validateEnvironment(environment, byName, broken, problems);
   return problems;
 }
 
@@ -75,7 +75,7 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
       for (const [column, columnSpec] of Object.entries(spec.columns ?? {})) {
         const path = ["scope", schema, table, "columns", column];
         if (excluded.has(column)) {
-          at(path, `column "${column}" is both described under \`columns\` and listed in \`exclude\``, "remove it from one of the two: `exclude` wins nothing here, the spec must say one thing", true);
+          at(path, `column "${column}" is both described under \`columns\` and listed in \`exclude\``, "remove it from `columns` or from `exclude`: a column cannot be both described as readable and excluded", true);
         }
         const isObject = columnSpec !== null && typeof columnSpec === "object";
         if (isObject && columnSpec.justification !== undefined && columnSpec.sensitive === false) {
@@ -89,7 +89,7 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
   }
 }
 
-function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, problems: Problem[]) {
+function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, broken: ReadonlySet<string>, problems: Problem[]) {
   const at = problemAt(problems, doc);
   const environment = doc.value;
 
@@ -141,6 +141,7 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
     if (environment.workflows.indexOf(name) !== i) at(path, `workflow "${name}" is enabled twice`, "list it once");
     const workflow = workflows.get(name);
     if (!workflow) {
+      if (broken.has(name)) return; // its own problems are already reported
       const hint = [...workflows.keys()].sort().find((w) => w.includes(name) || name.includes(w));
       at(path, `workflow "${name}" is enabled but no workflow document has that name`, hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/");
       return;

@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { planStack, planToJson } from "../../plan/index.ts";
+import { renderPlanTree } from "../../plan/render.ts";
+import { SpecError } from "../../spec/errors.ts";
+import { CliError, EXIT } from "../errors.ts";
+import type { CliIO } from "../io.ts";
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command("plan")
+    .description("Show the access plan of a stack: roles, grants, limits, clients and the MCP server's view.")
+    .option("-s, --stack <env>", "stack (environment) to plan: stacks/environments/<env>.yaml", "local")
+    .option("--json", "print the plan as JSON (the exact data every component reads)")
+    .addHelpText("after", "\nThe plan holds no secrets: credentials appear only as secret-store names.\nExit codes: 0 planned, 1 invalid spec, 2 usage error.")
+    .action((options: { stack: string; json?: boolean }) => {
+      let plan;
+      try {
+        plan = planStack(options.stack, { root: io.cwd, now: io.now() });
+      } catch (error) {
+        if (error instanceof SpecError) throw new CliError(error.message, EXIT.invalidInput);
+        throw error;
+      }
+      io.out(options.json ? planToJson(plan) : renderPlanTree(plan));
+    });
+}

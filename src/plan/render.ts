@@ -1,0 +1,96 @@
+/**
+ * The access plan as a tree a reviewer reads top to bottom: targets, then per workflow who owns
+ * it, which roles exist, what they may read (down to columns) and under which limits.
+ */
+import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "./types.ts";
+
+const bytes = (n: number) =>
+  n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
+const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+
+function tree(lines: string[], items: string[][], indent: string): void {
+  items.forEach((item, i) => {
+    const last = i === items.length - 1;
+    lines.push(`${indent}${last ? "└─ " : "├─ "}${item[0]}`);
+    for (const rest of item.slice(1)) lines.push(`${indent}${last ? "   " : "│  "}${rest}`);
+  });
+}
+
+function targetLines(t: TargetPlan): string[] {
+  const s = t.platformSettings;
+  const where =
+    s.platform === "aws-rds" ? ` ${s.region}, primary ${s.primaryIdentifier}`
+    : s.platform === "gcp-cloudsql" ? ` ${s.project}/${s.region}, primary ${s.primaryInstance}`
+    : s.platform === "snowflake" ? ` account ${s.account}, warehouse ${s.warehouse}`
+    : s.platform === "bigquery" ? ` ${s.location}`
+    : "";
+  const replica =
+    t.replica.mode === "create" ? `create (${t.replica.instanceClass})` : t.replica.mode === "existing" ? `existing ${t.replica.identifier}` : "none";
+  const credentials = t.credentials.mode === "iam" ? "IAM auth (no passwords)" : `${t.credentials.mode}, rotated every ${t.credentials.rotationDays} days`;
+  const network = [
+    t.network.vpcId ?? "no VPC",
+    t.network.privateOnly ? "private only" : "public allowed",
+    t.network.allowedCidrs.length ? `from ${t.network.allowedCidrs.join(", ")}` : "no allowed CIDRs",
+  ].join(", ");
+  return [
+    `${t.name}  ${t.platform}, database ${t.database}${where ? `,${where}` : ""}`,
+    `replica: ${replica}`,
+    `credentials: ${credentials}`,
+    `logging: ${t.logging.statements}, kept ${t.logging.retentionDays} days`,
+    `network: ${network}`,
+    `sensitive columns: ${t.sensitiveColumns.length ? t.sensitiveColumns.join(", ") : "none declared"}`,
+  ];
+}
+
+function privilegeText(p: Privilege): string {
+  switch (p.objectType) {
+    case "database":
+      return `CONNECT on database ${p.database}`;
+    case "schema":
+      return `USAGE on schema ${p.schema}`;
+    case "table":
+      return `SELECT on ${p.schema}.${p.table} (every column)`;
+    case "column":
+      return "columns" in p
+        ? `SELECT on ${p.schema}.${p.table} (${p.columns.join(", ")})`
+        : `SELECT on ${p.schema}.${p.table} (every column except ${p.allColumnsExcept.join(", ")})`;
+  }
+}
+
+function workflowLines(w: WorkflowPlan): string[] {
+  const l = w.mcp.limits;
+  const lines = [
+    `${w.name}  owner ${w.owner}, target ${w.target}, ${w.expires ? `expires after ${w.expires}` : "no expiry"}`,
+    `roles: ${w.roles.group} (NOLOGIN, holds the grants)`,
+    ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (secret ${login.secretName})`),
+    `login settings: connection limit ${w.roles.connectionLimit}, ${Object.entries(w.roles.settings).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent`,
+    "grants:",
+  ];
+  const grants: string[][] = w.privileges.map((p) => [privilegeText(p)]);
+  const sub: string[] = [];
+  tree(sub, grants, "  ");
+  lines.push(...sub);
+  const sensitive = w.mcp.tables.flatMap((t) => t.columns.filter((c) => c.classification === "sensitive").map((c) => `${t.schema}.${t.table}.${c.name}: ${c.justification}`));
+  if (sensitive.length) lines.push("sensitive columns granted:", ...sensitive.map((s) => `  ${s}`));
+  lines.push(`clients: ${w.mcp.clients.length ? w.mcp.clients.map((c) => `${c.name} (${c.auth === "api-key" ? "api key" : `oidc ${c.subject ? `subject ${c.subject}` : `group ${c.group}`}`}${c.sourceCidrs.length ? ` from ${c.sourceCidrs.join(", ")}` : ""})`).join(", ") : "none"}`);
+  return lines;
+}
+
+export function renderPlanTree(plan: AccessPlan): string {
+  const lines = [`Access plan for stack "${plan.environment}" as of ${plan.asOf}`, "", "targets"];
+  tree(lines, plan.targets.map(targetLines), "");
+  lines.push("", `workflows (${plan.workflows.length} active)`);
+  tree(lines, plan.workflows.map(workflowLines), "");
+  const m = plan.mcpServer;
+  lines.push(
+    "",
+    "mcp server",
+    `└─ port ${m.port}, ${m.replicas} replica(s)${m.image ? `, image ${m.image}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, audit kept ${m.auditRetentionDays} days`,
+  );
+  if (plan.notes.length) {
+    lines.push("", "notes");
+    for (const note of plan.notes) lines.push(`- ${note}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,88 @@
+/**
+ * Catalog snapshots: the column lists of the tables a plan reads, committed per environment in
+ * `stacks/catalog/<env>.json` as `{ "schema.table": ["column", ...] }`.
+ *
+ * Why a snapshot: an `allColumnsExcept` privilege becomes one column grant listing every other
+ * column, and a Pulumi program cannot read the live catalog at preview time without a database
+ * connection in every CI job. The snapshot is reviewed like code; drift detection compares it
+ * with the live catalog.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Privilege } from "../../src/plan/types.ts";
+
+/** `"schema.table"` -> the table's columns. */
+export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
+
+/** Where the snapshot of an environment lives, relative to the repository root. */
+export function catalogPath(environment: string, root: string): string {
+  return join(root, "stacks", "catalog", `${environment}.json`);
+}
+
+/** Check the shape of a parsed snapshot; `source` names the file in error messages. */
+export function parseCatalog(json: unknown, source: string): CatalogSnapshot {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new Error(`${source}: expected an object { "schema.table": ["column", ...] }`);
+  }
+  const catalog: Record<string, string[]> = {};
+  for (const [key, columns] of Object.entries(json)) {
+    if (!/^[^.]+\.[^.]+$/.test(key)) {
+      throw new Error(`${source}: key "${key}" must be "schema.table"`);
+    }
+    if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === "string" && c.length > 0)) {
+      throw new Error(`${source}: "${key}" must be a non-empty list of column names`);
+    }
+    catalog[key] = [...columns];
+  }
+  return catalog;
+}
+
+/** Read and check `stacks/catalog/<environment>.json`. */
+export function loadCatalog(environment: string, root: string): CatalogSnapshot {
+  const path = catalogPath(environment, root);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(
+      `${path}: no catalog snapshot for environment "${environment}". Create it with the columns of every table the workflows read: { "schema.table": ["column", ...] }`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseCatalog(json, path);
+}
+
+/**
+ * The columns a column-scoped SELECT grants, sorted. `columns` privileges are taken as they are;
+ * `allColumnsExcept` ones are resolved against the snapshot, and fail early when the table is
+ * missing or nothing would be left.
+ */
+export function grantedColumns(
+  privilege: Extract<Privilege, { objectType: "column" }>,
+  catalog: CatalogSnapshot,
+  context: { workflow: string; catalogSource: string },
+): string[] {
+  if ("columns" in privilege) return [...privilege.columns].sort();
+  const key = `${privilege.schema}.${privilege.table}`;
+  const all = catalog[key];
+  if (!all) {
+    throw new Error(
+      `catalog: workflow "${context.workflow}" reads every column of ${key} except [${privilege.allColumnsExcept.join(", ")}], ` +
+        `but ${context.catalogSource} has no entry "${key}". Add "${key}": [its columns] to ${context.catalogSource} ` +
+        `(e.g. from \\d ${key} on the primary).`,
+    );
+  }
+  const excluded = new Set(privilege.allColumnsExcept);
+  const columns = [...new Set(all.filter((c) => !excluded.has(c)))].sort();
+  if (columns.length === 0) {
+    throw new Error(
+      `catalog: workflow "${context.workflow}" excludes every column of ${key} (${context.catalogSource}); remove the table from its scope instead`,
+    );
+  }
+  return columns;
+}

@@ -1,0 +1,141 @@
+/** Pure plan -> roles/grants rendering of the Postgres component (no Pulumi). */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { grantedColumns, parseCatalog } from "../../components/postgres/catalog.ts";
+import { checkHost, postgresAccessModel, rotationCloneName } from "../../components/postgres/access.ts";
+import type { AccessPlan, Privilege } from "../../src/plan/types.ts";
+import { exampleCatalog, examplePlan } from "./support/plans.ts";
+
+describe("postgresAccessModel", () => {
+  const plan = examplePlan("prod");
+  const catalog = exampleCatalog("prod");
+  const model = postgresAccessModel(plan, "app", catalog);
+
+  it("creates one NOLOGIN group per workflow and logins that inherit only it", () => {
+    for (const workflow of plan.workflows) {
+      const group = model.roles.find((r) => r.name === workflow.roles.group)!;
+      assert.equal(group.kind, "group");
+      assert.equal(group.login, false);
+      assert.deepEqual(group.memberOf, []);
+      for (const login of workflow.roles.logins) {
+        const role = model.roles.find((r) => r.name === login.role)!;
+        assert.equal(role.login, true);
+        assert.deepEqual(role.memberOf, [workflow.roles.group]);
+        assert.equal(role.connectionLimit, workflow.roles.connectionLimit);
+        assert.equal(role.statementTimeoutMs, Number(workflow.roles.settings.statement_timeout));
+        assert.equal(role.idleInTransactionSessionTimeoutMs, Number(workflow.roles.settings.idle_in_transaction_session_timeout));
+      }
+    }
+    assert.equal(model.roles.length, plan.workflows.reduce((n, w) => n + 1 + w.roles.logins.length, 0));
+    assert.deepEqual(model.unsupportedSettings, []);
+  });
+
+  it("renders exactly the planned privileges, never an all-tables grant", () => {
+    const cs = model.grants.filter((g) => g.workflow === "cs-usage-drop");
+    assert.deepEqual(
+      cs.map((g) => [g.objectType, g.schema, g.objects, g.columns, g.privileges]),
+      [
+        ["database", null, [], null, ["CONNECT"]],
+        ["schema", "analytics", [], null, ["USAGE"]],
+        ["schema", "app", [], null, ["USAGE"]],
+        ["schema", "support", [], null, ["USAGE"]],
+        // allColumnsExcept [ip_address], resolved against the catalog snapshot
+        ["column", "analytics", ["usage_events"], ["account_id", "event_type", "id", "occurred_at", "quantity", "user_id"], ["SELECT"]],
+        ["column", "app", ["accounts"], ["churned_at", "created_at", "id", "name", "plan", "region"], ["SELECT"]],
+        ["column", "support", ["tickets"], ["account_id", "body", "closed_at", "id", "opened_at", "priority", "status", "subject"], ["SELECT"]],
+      ],
+    );
+    for (const grant of model.grants) {
+      if (grant.objectType === "table" || grant.objectType === "column") assert.ok(grant.objects.length > 0, grant.resourceName);
+      if (grant.objectType === "column") assert.equal(grant.objects.length, 1);
+    }
+    const names = model.grants.map((g) => g.resourceName);
+    assert.equal(new Set(names).size, names.length, "resource names are unique");
+  });
+
+  it("merges table-level SELECTs of one schema into one grant", () => {
+    const wide = structuredClone(plan);
+    const workflow = wide.workflows[0]!;
+    workflow.privileges = [
+      { privilege: "CONNECT", objectType: "database", database: "app" },
+      { privilege: "USAGE", objectType: "schema", database: "app", schema: "app" },
+      { privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "users" },
+      { privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "accounts" },
+    ];
+    const grants = postgresAccessModel(wide, "app", catalog).grants.filter((g) => g.workflow === workflow.name);
+    assert.deepEqual(grants.at(-1), {
+      resourceName: `${workflow.roles.group}-select-app`,
+      workflow: workflow.name,
+      role: workflow.roles.group,
+      database: "app",
+      objectType: "table",
+      schema: "app",
+      objects: ["accounts", "users"],
+      columns: null,
+      privileges: ["SELECT"],
+    });
+    assert.equal(grants.length, 3);
+  });
+
+  it("refuses a table and a column SELECT on the same table", () => {
+    const bad = structuredClone(plan);
+    bad.workflows[0]!.privileges.push({ privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "accounts" });
+    assert.throws(() => postgresAccessModel(bad, "app", catalog), /app\.accounts has both a table and a column SELECT/);
+  });
+
+  it("adds rotation clones and extra memberships when asked", () => {
+    const withClones = postgresAccessModel(plan, "app", catalog, { rotationClones: true, loginMemberOf: ["rds_iam"] });
+    const login = plan.workflows[0]!.roles.logins[0]!.role;
+    const clone = withClones.roles.find((r) => r.name === rotationCloneName(login))!;
+    assert.equal(clone.kind, "rotation-clone");
+    assert.equal(clone.loginOf, login);
+    assert.deepEqual(clone.memberOf, [plan.workflows[0]!.roles.group, "rds_iam"]);
+  });
+
+  it("reports role settings the provider cannot set", () => {
+    const dev = examplePlan("dev");
+    const devModel = postgresAccessModel(dev, "app", exampleCatalog("dev"));
+    assert.ok(devModel.unsupportedSettings.length > 0);
+    assert.ok(devModel.unsupportedSettings.every((s) => s.name === "log_statement" && s.value === "all"));
+  });
+
+  it("throws early, naming the table and the fix, when the catalog lacks a needed table", () => {
+    const { ["analytics.usage_events"]: _dropped, ...rest } = catalog;
+    assert.throws(
+      () => postgresAccessModel(plan, "app", rest, { catalogSource: "stacks/catalog/prod.json" }),
+      (error: Error) =>
+        /analytics\.usage_events/.test(error.message) &&
+        /stacks\/catalog\/prod\.json/.test(error.message) &&
+        /Add "analytics\.usage_events": \[its columns\]/.test(error.message),
+    );
+  });
+
+  it("throws on an unknown target and on over-long role names", () => {
+    assert.throws(() => postgresAccessModel(plan, "nope", catalog), /target: "nope" is not in the plan/);
+    const long: AccessPlan = structuredClone(plan);
+    long.workflows[0]!.roles.logins[0]!.role = "x".repeat(60);
+    assert.throws(() => postgresAccessModel(long, "app", catalog, { rotationClones: true }), /longer than 63 bytes/);
+  });
+});
+
+describe("catalog", () => {
+  it("checks the snapshot's shape", () => {
+    assert.throws(() => parseCatalog([], "c.json"), /c\.json: expected an object/);
+    assert.throws(() => parseCatalog({ users: ["id"] }, "c.json"), /"users" must be "schema\.table"/);
+    assert.throws(() => parseCatalog({ "app.users": [] }, "c.json"), /non-empty list/);
+    assert.deepEqual(parseCatalog({ "app.users": ["id"] }, "c.json"), { "app.users": ["id"] });
+  });
+
+  it("refuses to exclude every column", () => {
+    const privilege: Extract<Privilege, { objectType: "column" }> = { privilege: "SELECT", objectType: "column", database: "d", schema: "s", table: "t", allColumnsExcept: ["a", "b"] };
+    assert.throws(() => grantedColumns(privilege, { "s.t": ["a", "b"] }, { workflow: "w", catalogSource: "c.json" }), /excludes every column of s\.t/);
+    assert.deepEqual(grantedColumns(privilege, { "s.t": ["c", "a", "b"] }, { workflow: "w", catalogSource: "c.json" }), ["c"]);
+  });
+});
+
+describe("checkHost", () => {
+  it("accepts an address and refuses an endpoint with a port", () => {
+    assert.equal(checkHost("db.example.com", "host"), "db.example.com");
+    assert.throws(() => checkHost("db.example.com:5432", "connection.host"), /connection\.host: .* without port .*\.address, not \.endpoint/);
+  });
+});

@@ -1,0 +1,146 @@
+/** `dbwarden:postgres:ReadOnlyAccess` under Pulumi mocks: every resource, its inputs and options. */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { installMocks, isSecretValue, type Mocks } from "./support/mocks.ts";
+import { exampleCatalog, examplePlan } from "./support/plans.ts";
+
+const mocks: Mocks = await installMocks();
+const pulumi = await import("@pulumi/pulumi");
+const { PostgresReadOnlyAccess } = await import("../../components/postgres/index.ts");
+
+const plan = examplePlan("prod");
+const catalog = exampleCatalog("prod");
+const PASSWORD = "initial-password-that-must-not-leak";
+
+describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
+  let component: InstanceType<typeof PostgresReadOnlyAccess>;
+  before(async () => {
+    const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role));
+    component = new PostgresReadOnlyAccess("app", {
+      plan,
+      target: "app",
+      catalog,
+      connection: { host: "app-prod.abc.us-east-1.rds.amazonaws.com", username: "admin", password: "admin-password", superuser: false },
+      passwords: Object.fromEntries(logins.map((l) => [l, { value: PASSWORD, version: "1" }])),
+      rotationClones: true,
+      extensions: ["pgaudit"],
+    });
+    await mocks.settle();
+  });
+
+  it("registers a component with the dbwarden type token, parenting every child", () => {
+    const self = mocks.one("dbwarden:postgres:ReadOnlyAccess", "app");
+    const children = mocks.resources.filter((r) => r !== self);
+    assert.ok(children.length > 0);
+    for (const child of children) assert.equal(child.parent, self.urn, `${child.type} ${child.name} parent`);
+  });
+
+  it("connects the provider to the primary's address as a non-superuser, password secret", () => {
+    const provider = mocks.one("pulumi:providers:postgresql", "app-primary");
+    assert.equal(provider.inputs.host, "app-prod.abc.us-east-1.rds.amazonaws.com");
+    assert.equal(provider.inputs.superuser, "false"); // provider inputs are sent as strings
+    assert.equal(provider.inputs.database, "app");
+    assert.equal(provider.inputs.sslmode, "verify-full");
+    assert.ok(isSecretValue(provider.inputs.password), "admin password is secret");
+  });
+
+  it("creates every role with the planned attributes through that provider", () => {
+    const provider = mocks.one("pulumi:providers:postgresql", "app-primary");
+    const roles = mocks.byType("postgresql:index/role:Role");
+    assert.equal(roles.length, plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0));
+    for (const workflow of plan.workflows) {
+      const group = mocks.one("postgresql:index/role:Role", workflow.roles.group);
+      assert.equal(group.provider, `${provider.urn}::${provider.name}-id`);
+      assert.equal(group.inputs.login, false);
+      assert.deepEqual(group.inputs.roles, []);
+      assert.equal(group.inputs.superuser, false);
+      assert.equal(group.inputs.passwordWo, undefined);
+      for (const login of workflow.roles.logins) {
+        for (const name of [login.role, `${login.role}_clone`]) {
+          const role = mocks.one("postgresql:index/role:Role", name);
+          assert.equal(role.provider, group.provider);
+          assert.equal(role.inputs.login, true);
+          assert.equal(role.inputs.inherit, true);
+          assert.deepEqual(role.inputs.roles, [workflow.roles.group]);
+          assert.ok(role.dependsOn.includes(group.urn), "login waits for its group");
+          assert.equal(role.inputs.connectionLimit, workflow.roles.connectionLimit);
+          assert.equal(role.inputs.statementTimeout, workflow.mcp.limits.statementTimeoutMs);
+          for (const flag of ["superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity"]) {
+            assert.equal(role.inputs[flag], false, `${name}.${flag}`);
+          }
+        }
+        const login_ = mocks.one("postgresql:index/role:Role", login.role);
+        assert.ok(isSecretValue(login_.inputs.passwordWo), "passwordWo is secret");
+        assert.equal(login_.inputs.passwordWoVersion, "1");
+        assert.equal(login_.inputs.password, undefined, "never the stateful password field");
+        assert.equal(mocks.one("postgresql:index/role:Role", `${login.role}_clone`).inputs.passwordWo, undefined);
+      }
+    }
+  });
+
+  it("creates exactly the planned grants, delete-before-replace, chained per role", () => {
+    const grants = mocks.byType("postgresql:index/grant:Grant");
+    assert.equal(grants.length, component.model.grants.length);
+    for (const workflow of plan.workflows) {
+      const mine = component.model.grants.filter((g) => g.role === workflow.roles.group);
+      const group = mocks.one("postgresql:index/role:Role", workflow.roles.group);
+      let previous: string | null = null;
+      for (const expected of mine) {
+        const grant = mocks.one("postgresql:index/grant:Grant", expected.resourceName);
+        assert.equal(grant.deleteBeforeReplace, true, `${grant.name} deleteBeforeReplace`);
+        assert.equal(grant.provider, group.provider);
+        assert.equal(grant.inputs.role, workflow.roles.group);
+        assert.equal(grant.inputs.objectType, expected.objectType);
+        assert.deepEqual(grant.inputs.privileges, expected.privileges);
+        assert.equal(grant.inputs.withGrantOption, false);
+        assert.deepEqual(grant.inputs.objects, expected.objects.length ? expected.objects : undefined);
+        assert.deepEqual(grant.inputs.columns, expected.columns ?? undefined);
+        assert.ok(grant.dependsOn.includes(group.urn));
+        if (previous) assert.ok(grant.dependsOn.includes(previous), `${grant.name} waits for ${previous}`);
+        previous = grant.urn;
+      }
+    }
+  });
+
+  it("creates pgaudit on the primary database", () => {
+    const extension = mocks.one("postgresql:index/extension:Extension", "app-pgaudit");
+    assert.equal(extension.inputs.name, "pgaudit");
+    assert.equal(extension.inputs.database, "app");
+  });
+
+  it("never records a password in plain text", () => {
+    // The values are recorded (so this check can fail), but only inside secret wrappers.
+    assert.ok(JSON.stringify(mocks.resources).includes(PASSWORD));
+    const text = JSON.stringify(mocks.resources.map((r) => ({ ...r, inputs: stripSecrets(r.inputs) })));
+    assert.ok(!text.includes(PASSWORD));
+    assert.ok(!text.includes("admin-password"));
+  });
+
+  it("exports role names", async () => {
+    const names = await new Promise<Record<string, string>>((resolve) => pulumi.all(component.groupRoles).apply(resolve));
+    assert.deepEqual(names, Object.fromEntries(plan.workflows.map((w) => [w.name, w.roles.group])));
+  });
+});
+
+describe("PostgresReadOnlyAccess argument checks", { timeout: 30_000 }, () => {
+  const base = { plan, target: "app", catalog, connection: { host: "db", username: "admin", password: "x", superuser: false } };
+  it("requires superuser to be said", () => {
+    assert.throws(
+      () => new PostgresReadOnlyAccess("a1", { ...base, connection: { host: "db", username: "admin", password: "x" } as never }),
+      /a1: connection\.superuser must be set/,
+    );
+  });
+  it("refuses an endpoint as host", () => {
+    assert.throws(() => new PostgresReadOnlyAccess("a2", { ...base, connection: { ...base.connection, host: "db:5432" } }), /a2: connection\.host/);
+  });
+  it("refuses passwords for unplanned logins", () => {
+    assert.throws(() => new PostgresReadOnlyAccess("a3", { ...base, passwords: { intruder: { value: "x", version: "1" } } }), /passwords\.intruder is not a planned login/);
+  });
+});
+
+function stripSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return "[secret]";
+  if (Array.isArray(value)) return value.map(stripSecrets);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripSecrets(v)]));
+  return value;
+}

@@ -171,6 +171,11 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
     case "invalid_value": {
       const value = valueAt(data, path);
       const options = issue.values.map((v) => JSON.stringify(v));
+      if (value === undefined) {
+        const key = path[path.length - 1];
+        problems.push({ file: source.file, ...source.locate(path.slice(0, -1)), path: pathText(path), message: `missing required key \`${String(key)}\` (expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`})` });
+        return;
+      }
       const suggestion = typeof value === "string" ? closest(value, issue.values.map(String)) : undefined;
       push(path, `${describeValue(value)} is not allowed; expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`}`, suggestion ? `did you mean "${suggestion}"?` : undefined);
       return;
@@ -207,6 +212,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
   if (value === null) return "null (an empty value)";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";

@@ -132,7 +132,7 @@ const qualifiedColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-
 const targetCommon = {
   /** Database (Postgres), database (Snowflake) or project (BigQuery) the workflows read. */
   database: z.string().min(1),
-  network: NetworkSchema.default({ allowedCidrs: [], privateOnly: true }),
+  network: NetworkSchema.prefault({}),
   credentials: CredentialsSchema,
   logging: LoggingSchema,
   /** Columns the data owner has marked sensitive; workflows need a justification to get them. */
@@ -239,7 +239,7 @@ export const EnvironmentSchema = z.strictObject({
   targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
     message: "an environment needs at least one target",
   }),
-  mcpServer: McpServerSchema.default({} as never),
+  mcpServer: McpServerSchema.prefault({}),
   /** Workflows enabled in this environment, by name. */
   workflows: z.array(name("a workflow name")).default([]),
 });
@@ -335,7 +335,7 @@ export const WorkflowSchema = z.strictObject({
     .refine((s) => Object.values(s).some((tables) => Object.keys(tables).length > 0), {
       message: "a workflow's scope needs at least one table",
     }),
-  limits: LimitsSchema.default({} as never),
+  limits: LimitsSchema.prefault({}),
   clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
   /** Last day of access (UTC). From the next day the access is removed. */
   expires: isoDate.optional(),

@@ -1,0 +1,41 @@
+/** Shared helpers for the Postgres tests: the local plan, agent connections, SQLSTATE checks. */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { planStack, type AccessPlan } from "../../src/plan/index.ts";
+import type { TestPostgres } from "../support/postgres.ts";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** A fixed day before every example workflow expires. */
+export const NOW = new Date("2026-01-15T12:00:00Z");
+
+export function localPlan(): AccessPlan {
+  return planStack("local", { root: ROOT, now: NOW });
+}
+
+export function loginRoles(plan: AccessPlan): string[] {
+  return plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role));
+}
+
+export function allRoles(plan: AccessPlan): string[] {
+  return plan.workflows.flatMap((w) => [w.roles.group, ...w.roles.logins.map((l) => l.role)]);
+}
+
+export function generatedPasswords(plan: AccessPlan): Record<string, string> {
+  return Object.fromEntries(loginRoles(plan).map((r) => [r, randomBytes(18).toString("base64url")]));
+}
+
+export async function connectAs(db: TestPostgres, user: string, password: string, database: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: db.host, port: db.port, user, password, database });
+  await client.connect();
+  return client;
+}
+
+/** Assert that a query is refused for lack of privilege (SQLSTATE 42501). */
+export async function assertDenied(client: pg.ClientBase, sql: string): Promise<void> {
+  await assert.rejects(client.query(sql), (error: { code?: string; message?: string }) => {
+    assert.equal(error.code, "42501", `expected 42501 for ${sql}, got ${error.code}: ${error.message}`);
+    return true;
+  });
+}

@@ -7,9 +7,10 @@ import type { CliIO } from "../io.ts";
 import * as validate from "./validate.ts";
 import * as plan from "./plan.ts";
 import * as schema from "./schema.ts";
+import * as drift from "./drift.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema];
+export const commands: CommandModule[] = [validate, plan, schema, drift];

@@ -1,0 +1,57 @@
+/**
+ * Which PostgreSQL a command talks to for one plan target: `--url`, else the environment variable
+ * the target names (`connectionUrlEnv`), else `DBWARDEN_DATABASE_URL`, else, for the local stack,
+ * the embedded server (the running one, or started just for this command).
+ */
+import type { AccessPlan, TargetPlan } from "../plan/types.ts";
+import { localPaths } from "./paths.ts";
+import { openEmbedded, parseAdminUrl, type AdminConnection } from "./postgres.ts";
+
+export const DATABASE_URL_ENV = "DBWARDEN_DATABASE_URL";
+
+export interface OpenedTarget {
+  conn: AdminConnection;
+  /** Where the connection came from, in words (never the URL: it holds a password). */
+  source: string;
+  close(): Promise<void>;
+}
+
+/** A target the local stack runs itself: plain PostgreSQL with no connection URL variable. */
+export function isLocalTarget(target: TargetPlan): boolean {
+  return target.platformSettings.platform === "postgres" && target.platformSettings.connectionUrlEnv === null;
+}
+
+export function findTarget(plan: AccessPlan, name: string): TargetPlan {
+  const target = plan.targets.find((t) => t.name === name);
+  if (!target) throw new Error(`stack ${plan.environment} has no target "${name}"`);
+  return target;
+}
+
+export async function openTarget(options: {
+  plan: AccessPlan;
+  target: TargetPlan;
+  url?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  root: string;
+  progress?: (line: string) => void;
+}): Promise<OpenedTarget> {
+  const { target, env } = options;
+  if (options.url) return { conn: parseAdminUrl(options.url), source: "--url", close: async () => {} };
+  const named = target.platformSettings.platform === "postgres" ? target.platformSettings.connectionUrlEnv : null;
+  if (named && env[named]) return { conn: parseAdminUrl(env[named]!), source: `$${named}`, close: async () => {} };
+  if (env[DATABASE_URL_ENV]) return { conn: parseAdminUrl(env[DATABASE_URL_ENV]!), source: `$${DATABASE_URL_ENV}`, close: async () => {} };
+  if (isLocalTarget(target)) {
+    const pgLocal = await openEmbedded(localPaths(options.root, options.plan.environment), {
+      create: false,
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
+    return {
+      conn: pgLocal,
+      source: pgLocal.startedHere ? "the local stack's PostgreSQL (started for this command)" : "the running local stack",
+      close: () => pgLocal.stop(),
+    };
+  }
+  throw new Error(
+    `no connection for target "${target.name}": pass --url postgres://... or set ${named ? `$${named} or ` : ""}$${DATABASE_URL_ENV} to an admin connection URL`,
+  );
+}

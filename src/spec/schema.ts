@@ -67,9 +67,9 @@ const description = z.string().trim().min(1, { message: "a description cannot be
 /** Where a target's traffic may come from and go. */
 export const NetworkSchema = z.strictObject({
   /** VPC (AWS) or network (GCP) holding the replica and the MCP service. */
-  vpcId: z.string().min(1).optional(),
+  vpcId: z.string().min(1).optional().describe("VPC (AWS) or network (GCP) holding the replica and the MCP service."),
   /** Private subnets for the replica and the MCP service. */
-  subnetIds: z.array(z.string().min(1)).optional(),
+  subnetIds: z.array(z.string().min(1)).optional().describe("Private subnets for the replica and the MCP service."),
   /**
    * Networks that may reach the MCP service (and, for Snowflake/Cloud SQL, the database's own
    * network policy / authorized networks). 0.0.0.0/0 is refused unless `allowPublicInternet`
@@ -77,9 +77,9 @@ export const NetworkSchema = z.strictObject({
    */
   allowedCidrs: z.array(cidr).default([]),
   /** Keep the database and the MCP service off public IPs (default true). */
-  privateOnly: z.boolean().default(true),
+  privateOnly: z.boolean().default(true).describe("Keep the database and the MCP service off public IPs (default true)."),
   /** The only way to allow 0.0.0.0/0: a sentence saying why. */
-  allowPublicInternet: description.optional(),
+  allowPublicInternet: description.optional().describe("The only way to allow 0.0.0.0/0: a sentence saying why."),
 });
 
 /** How agents' database logins authenticate. */
@@ -91,7 +91,7 @@ export const CredentialsSchema = z.strictObject({
    */
   mode: z.enum(["iam", "password", "keypair"]),
   /** Rotation period in days for `password` and `keypair` (1-365). */
-  rotationDays: z.number().int().min(1).max(365).optional(),
+  rotationDays: z.number().int().min(1).max(365).optional().describe("Rotation period in days for `password` and `keypair` (1-365)."),
 });
 
 /** Query logging in the database itself. */
@@ -102,7 +102,7 @@ export const LoggingSchema = z.strictObject({
    */
   statements: z.enum(["pgaudit", "log-statement", "query-history"]),
   /** How long database-side logs are kept, in days. */
-  retentionDays: z.number().int().min(1).max(3653).default(90),
+  retentionDays: z.number().int().min(1).max(3653).default(90).describe("How long database-side logs are kept, in days."),
 });
 
 /** The read replica agents query, so they never touch the primary. Exactly one of the two. */
@@ -112,13 +112,13 @@ export const ReplicaSchema = z
     create: z
       .strictObject({
         /** Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192". */
-        instanceClass: z.string().min(1),
+        instanceClass: z.string().min(1).describe("Instance class / tier, e.g. \"db.r6g.large\" or \"db-custom-2-8192\"."),
         /** Availability zone or GCP zone; the platform picks when absent. */
-        zone: z.string().min(1).optional(),
+        zone: z.string().min(1).optional().describe("Availability zone or GCP zone; the platform picks when absent."),
       })
       .optional(),
     /** Use a replica that already exists, by its identifier / instance name. */
-    existing: z.string().min(1).optional(),
+    existing: z.string().min(1).optional().describe("Use a replica that already exists, by its identifier / instance name."),
   })
   .refine((r) => (r.create === undefined) !== (r.existing === undefined), {
     message: "a replica needs exactly one of `create` (a new replica of the primary) or `existing` (its identifier)",
@@ -131,12 +131,12 @@ const qualifiedColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-
 
 const targetCommon = {
   /** Database (Postgres), database (Snowflake) or project (BigQuery) the workflows read. */
-  database: z.string().min(1),
+  database: z.string().min(1).describe("Database (Postgres), database (Snowflake) or project (BigQuery) the workflows read."),
   network: NetworkSchema.prefault({}),
   credentials: CredentialsSchema,
   logging: LoggingSchema,
   /** Columns the data owner has marked sensitive; workflows need a justification to get them. */
-  sensitiveColumns: z.array(qualifiedColumn).default([]),
+  sensitiveColumns: z.array(qualifiedColumn).default([]).describe("Columns the data owner has marked sensitive; workflows need a justification to get them."),
 };
 
 export const PostgresTargetSchema = z.strictObject({
@@ -157,7 +157,7 @@ export const AwsRdsTargetSchema = z.strictObject({
   primary: z.strictObject({
     identifier: z.string().min(1),
     /** Secrets Manager ARN of the master credentials the provisioning step uses. */
-    adminSecretArn: z.string().startsWith("arn:aws:secretsmanager:").optional(),
+    adminSecretArn: z.string().startsWith("arn:aws:secretsmanager:").optional().describe("Secrets Manager ARN of the master credentials the provisioning step uses."),
   }),
   replica: ReplicaSchema,
 });
@@ -175,18 +175,18 @@ export const SnowflakeTargetSchema = z.strictObject({
   platform: z.literal("snowflake"),
   ...targetCommon,
   /** Snowflake account identifier, e.g. "myorg-myaccount". */
-  account: z.string().min(1),
+  account: z.string().min(1).describe("Snowflake account identifier, e.g. \"myorg-myaccount\"."),
   /** Warehouse the agents' queries run on (give them their own, sized small). */
-  warehouse: z.string().min(1),
+  warehouse: z.string().min(1).describe("Warehouse the agents' queries run on (give them their own, sized small)."),
 });
 
 export const BigQueryTargetSchema = z.strictObject({
   platform: z.literal("bigquery"),
   ...targetCommon,
   /** Region of the datasets, e.g. "EU" or "us-central1". */
-  location: z.string().min(1),
+  location: z.string().min(1).describe("Region of the datasets, e.g. \"EU\" or \"us-central1\"."),
   /** Cap on bytes billed per query. */
-  maximumBytesBilled: size.optional(),
+  maximumBytesBilled: size.optional().describe("Cap on bytes billed per query."),
 });
 
 export const TargetSchema = z.discriminatedUnion("platform", [
@@ -202,30 +202,30 @@ export const OidcSchema = z.strictObject({
   issuer: z.url({ protocol: /^https?$/ }),
   audience: z.string().min(1),
   /** Claim naming the principal (default "sub"). */
-  principalClaim: z.string().min(1).default("sub"),
+  principalClaim: z.string().min(1).default("sub").describe("Claim naming the principal (default \"sub\")."),
   /** Claim listing the principal's groups (default "groups"). */
-  groupsClaim: z.string().min(1).default("groups"),
+  groupsClaim: z.string().min(1).default("groups").describe("Claim listing the principal's groups (default \"groups\")."),
 });
 
 /** How and where the MCP server runs for this environment. */
 export const McpServerSchema = z.strictObject({
   /** Container image of the MCP server (deployed environments). */
-  image: z.string().min(1).optional(),
+  image: z.string().min(1).optional().describe("Container image of the MCP server (deployed environments)."),
   /** Port the server listens on. */
-  port: z.number().int().min(1).max(65535).default(8080),
+  port: z.number().int().min(1).max(65535).default(8080).describe("Port the server listens on."),
   /** Number of server tasks (each opens its own pool). */
-  replicas: z.number().int().min(1).max(20).default(1),
+  replicas: z.number().int().min(1).max(20).default(1).describe("Number of server tasks (each opens its own pool)."),
   /** Fargate task CPU units and memory (MiB). */
-  cpu: z.number().int().min(256).max(16384).default(512),
+  cpu: z.number().int().min(256).max(16384).default(512).describe("Fargate task CPU units and memory (MiB)."),
   memory: z.number().int().min(512).max(122880).default(1024),
   /** Networks that may reach the MCP endpoint. */
-  allowedCidrs: z.array(cidr).default([]),
+  allowedCidrs: z.array(cidr).default([]).describe("Networks that may reach the MCP endpoint."),
   /** Host names the server answers to (Host header check, against DNS rebinding). */
-  hostnames: z.array(z.string().min(1)).default([]),
+  hostnames: z.array(z.string().min(1)).default([]).describe("Host names the server answers to (Host header check, against DNS rebinding)."),
   /** ACM certificate for TLS on the load balancer. */
-  certificateArn: z.string().startsWith("arn:aws:acm:").optional(),
+  certificateArn: z.string().startsWith("arn:aws:acm:").optional().describe("ACM certificate for TLS on the load balancer."),
   /** Days the MCP audit log is kept. */
-  auditRetentionDays: z.number().int().min(1).max(3653).default(365),
+  auditRetentionDays: z.number().int().min(1).max(3653).default(365).describe("Days the MCP audit log is kept."),
   oidc: OidcSchema.optional(),
 });
 
@@ -233,7 +233,7 @@ export const EnvironmentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal("Environment"),
   /** Stack name: matches `stacks/Pulumi.<name>.yaml`. */
-  name: name("an environment name"),
+  name: name("an environment name").describe("Stack name: matches `stacks/Pulumi.<name>.yaml`."),
   description: description.optional(),
   /** Database targets by name. */
   targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
@@ -241,7 +241,7 @@ export const EnvironmentSchema = z.strictObject({
   }),
   mcpServer: McpServerSchema.prefault({}),
   /** Workflows enabled in this environment, by name. */
-  workflows: z.array(name("a workflow name")).default([]),
+  workflows: z.array(name("a workflow name")).default([]).describe("Workflows enabled in this environment, by name."),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -255,9 +255,9 @@ export const ColumnSchema = z.union(
   z.strictObject({
     description: description.optional(),
     /** Mark the column sensitive for this workflow (the data owner may also mark it). */
-    sensitive: z.boolean().optional(),
+    sensitive: z.boolean().optional().describe("Mark the column sensitive for this workflow (the data owner may also mark it)."),
     /** Why this workflow needs a sensitive column. Required to grant one. */
-    justification: z.string().trim().min(20, { message: "a justification is a sentence of at least 20 characters" }).optional(),
+    justification: z.string().trim().min(20, { message: "a justification is a sentence of at least 20 characters" }).optional().describe("Why this workflow needs a sensitive column. Required to grant one."),
   }),
   z.null(),
   ],
@@ -267,14 +267,14 @@ export const ColumnSchema = z.union(
 export const TableSchema = z
   .strictObject({
     /** What a row is and what the table answers: the schema context the model sees. */
-    description: description.optional(),
+    description: description.optional().describe("What a row is and what the table answers: the schema context the model sees."),
     /**
      * Column allowlist (when `exclude` is absent): name -> description. With `exclude` present,
      * entries here only describe or justify columns; every column not excluded is readable.
      */
     columns: z.record(identifier("a column name"), ColumnSchema).optional(),
     /** All columns except these. `exclude: []` grants every column, explicitly. */
-    exclude: z.array(identifier("an excluded column")).optional(),
+    exclude: z.array(identifier("an excluded column")).optional().describe("All columns except these. `exclude: []` grants every column, explicitly."),
   })
   .refine((t) => t.columns !== undefined || t.exclude !== undefined, {
     message: "a table needs `columns` (an allowlist) or `exclude` (all but these; `exclude: []` for every column)",
@@ -282,29 +282,29 @@ export const TableSchema = z
 
 export const LimitsSchema = z.strictObject({
   /** Longest a statement may run before it is cancelled. */
-  statementTimeout: duration.default("15s"),
+  statementTimeout: duration.default("15s").describe("Longest a statement may run before it is cancelled."),
   /** Rows returned per query at most; more are cut and `truncated` is set. */
-  maxRows: z.number().int().min(1).max(1_000_000).default(1000),
+  maxRows: z.number().int().min(1).max(1_000_000).default(1000).describe("Rows returned per query at most; more are cut and `truncated` is set."),
   /** Bytes of result per query at most. */
-  maxResultBytes: size.default("1MiB"),
+  maxResultBytes: size.default("1MiB").describe("Bytes of result per query at most."),
   /** Calls per minute per client. */
-  callsPerMinute: z.number().int().min(1).max(100_000).default(60),
+  callsPerMinute: z.number().int().min(1).max(100_000).default(60).describe("Calls per minute per client."),
   /** Calls in flight per client. */
-  concurrentCalls: z.number().int().min(1).max(64).default(2),
+  concurrentCalls: z.number().int().min(1).max(64).default(2).describe("Calls in flight per client."),
 });
 
 export const ClientSchema = z
   .strictObject({
     /** The agent or integration, e.g. "claude-cs-team" or "n8n-finance". */
-    name: name("a client name"),
+    name: name("a client name").describe("The agent or integration, e.g. \"claude-cs-team\" or \"n8n-finance\"."),
     /** `api-key`: a per-client bearer key; `oidc`: an access token for `subject` or `group`. */
-    auth: z.enum(["api-key", "oidc"]),
+    auth: z.enum(["api-key", "oidc"]).describe("`api-key`: a per-client bearer key; `oidc`: an access token for `subject` or `group`."),
     /** OIDC subject (the principal claim) this client is. */
-    subject: z.string().min(1).optional(),
+    subject: z.string().min(1).optional().describe("OIDC subject (the principal claim) this client is."),
     /** OIDC group whose members are this client. */
-    group: z.string().min(1).optional(),
+    group: z.string().min(1).optional().describe("OIDC group whose members are this client."),
     /** Networks this client calls from; others are refused. */
-    sourceCidrs: z.array(cidr).optional(),
+    sourceCidrs: z.array(cidr).optional().describe("Networks this client calls from; others are refused."),
   })
   .superRefine((c, ctx) => {
     if (c.auth === "oidc" && (c.subject === undefined) === (c.group === undefined)) {
@@ -324,11 +324,11 @@ export const WorkflowSchema = z.strictObject({
   kind: z.literal("Workflow"),
   name: name("a workflow name"),
   /** Team that owns this access and answers for it. */
-  owner: z.string().min(1),
+  owner: z.string().min(1).describe("Team that owns this access and answers for it."),
   /** The business question this access exists to answer. */
   description,
   /** Target (from the environment) this workflow reads. */
-  target: name("a target name"),
+  target: name("a target name").describe("Target (from the environment) this workflow reads."),
   /** schema -> table -> columns. */
   scope: z
     .record(identifier("a schema name"), z.record(identifier("a table name"), TableSchema))
@@ -338,7 +338,7 @@ export const WorkflowSchema = z.strictObject({
   limits: LimitsSchema.prefault({}),
   clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
   /** Last day of access (UTC). From the next day the access is removed. */
-  expires: isoDate.optional(),
+  expires: isoDate.optional().describe("Last day of access (UTC). From the next day the access is removed."),
 });
 
 export type Environment = z.output<typeof EnvironmentSchema>;

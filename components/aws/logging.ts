@@ -1,0 +1,73 @@
+/**
+ * `dbwarden:aws:QueryLogging`: CloudWatch log groups created BEFORE anything writes to them, so
+ * they carry the plan's retention (a group RDS or ECS creates on its own never expires).
+ * - the replica's `postgresql` log export (pgaudit / log_statement lines): `/aws/rds/instance/<id>/postgresql`;
+ * - the MCP server's audit stream (who, which client, what SQL, outcome): its own group.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
+
+/** Retention values CloudWatch Logs accepts. */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/**
+ * The CloudWatch retention for a planned one: the same value, or the next longer one CloudWatch
+ * accepts (keeping logs longer than asked, never shorter). Throws beyond 10 years.
+ */
+export function cloudWatchRetentionDays(days: number, field: string): number {
+  if (!Number.isInteger(days) || days < 1) throw new Error(`${field}: retention must be a positive number of days, got ${days}`);
+  const accepted = CLOUDWATCH_RETENTION_DAYS.find((d) => d >= days);
+  if (accepted === undefined) throw new Error(`${field}: ${days} days is longer than CloudWatch's longest retention (3653 days)`);
+  return accepted;
+}
+
+/** The group RDS exports an instance's `postgresql` log to. */
+export function rdsLogGroupName(instanceIdentifier: string): string {
+  return `/aws/rds/instance/${instanceIdentifier}/postgresql`;
+}
+
+/** The MCP server's audit log group of an environment. */
+export function mcpAuditLogGroupName(environment: string): string {
+  return `/dbwarden/${environment}/mcp-audit`;
+}
+
+export interface QueryLoggingArgs {
+  /** Environment name (names the MCP audit group). */
+  environment: string;
+  /** Retention of the MCP audit stream, days (plan `mcpServer.auditRetentionDays`). */
+  auditRetentionDays: number;
+  /** Replicas whose `postgresql` log this stack exports, with the plan's retention. */
+  databases: { target: string; instanceIdentifier: string; retentionDays: number }[];
+}
+
+export class QueryLogging extends pulumi.ComponentResource {
+  /** The MCP audit log group. */
+  public readonly auditLogGroup: LogGroup;
+  /** The replica log group by target. */
+  public readonly databaseLogGroups: Record<string, LogGroup>;
+
+  constructor(name: string, args: QueryLoggingArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("dbwarden:aws:QueryLogging", name, {}, opts);
+    if (!args.environment) throw new Error(`${name}: environment is required`);
+    const auditDays = cloudWatchRetentionDays(args.auditRetentionDays, `${name}: auditRetentionDays (mcpServer.auditRetentionDays)`);
+
+    this.auditLogGroup = new LogGroup(
+      `${name}-mcp-audit`,
+      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { "dbwarden:environment": args.environment } },
+      { parent: this },
+    );
+    this.databaseLogGroups = {};
+    for (const database of args.databases) {
+      const days = cloudWatchRetentionDays(database.retentionDays, `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`);
+      this.databaseLogGroups[database.target] = new LogGroup(
+        `${name}-${database.target}-postgresql`,
+        { name: rdsLogGroupName(database.instanceIdentifier), retentionInDays: days, tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target } },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({
+      auditLogGroup: this.auditLogGroup.name,
+      databaseLogGroups: Object.fromEntries(Object.entries(this.databaseLogGroups).map(([k, v]) => [k, v.name])),
+    });
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * `dbwarden:aws:McpService`: the MCP server on ECS Fargate, the only path agents use.
+ * - behind an Application Load Balancer: HTTPS only (TLS 1.2+ policy, the plan's certificate),
+ *   reachable only from the plan's CIDRs (NetworkBoundary), internal when they are all private;
+ * - tasks in private subnets, no public IP, read-only root filesystem (a small tmpfs-like
+ *   volume at /tmp), non-root user, all Linux capabilities dropped, a container health check;
+ * - configuration: `DBWARDEN_PLAN` (the access plan JSON) and `DBWARDEN_RUNTIME` (endpoints and
+ *   secret ARNs, never secrets) in plain env; API key hashes come from a secret by ARN
+ *   (`DBWARDEN_API_KEYS`); database passwords are fetched by the server at connect time from
+ *   the secrets named in the runtime config, so a rotation needs no redeploy;
+ * - the task role can read only its own login secrets (and `rds-db:connect` exactly its IAM users);
+ *   the execution role only writes the audit log group and reads the API key secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster } from "@pulumi/aws/ecs/cluster.js";
+import { Service } from "@pulumi/aws/ecs/service.js";
+import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
+import { Role } from "@pulumi/aws/iam/role.js";
+import { RolePolicy } from "@pulumi/aws/iam/rolePolicy.js";
+import { Listener } from "@pulumi/aws/lb/listener.js";
+import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
+import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
+import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
+import type { AccessPlan } from "../../src/plan/types.ts";
+import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
+
+export const CONTAINER_NAME = "mcp-server";
+/** Path the server answers health checks on (load balancer and container). */
+export const HEALTH_PATH = "/healthz";
+/** Non-root uid:gid the server runs as. */
+export const CONTAINER_USER = "10001:10001";
+/** TLS 1.3 with 1.2 fallback, no weak ciphers. */
+export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** ECS refuses task definitions over 64 KiB; keep room for the rest of the definition. */
+export const MAX_ENV_PLAN_BYTES = 48 * 1024;
+
+/** One database endpoint as the server's runtime config names it. */
+export interface RuntimeDatabase {
+  host: string;
+  port: number;
+  database: string;
+  sslmode: "disable" | "require" | "verify-full";
+}
+
+/** The runtime config (`DBWARDEN_RUNTIME`); see mcp-server/src/config.ts `RuntimeConfigSchema`. */
+export interface RuntimeConfig {
+  listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[] };
+  databases: Record<string, RuntimeDatabase>;
+  logins: Record<string, { awsSecretArn: string }>;
+  apiKeys: { client: string; workflow: string; sha256: string }[];
+  audit: { stream: "stdout" | "stderr" };
+}
+
+/**
+ * The server's runtime config: listen on all interfaces of the task (the load balancer reaches it),
+ * accept the plan's hostnames plus loopback (container health check) as Host headers, refuse
+ * browser origins, one endpoint per target (the replica), a secret ARN per login, audit to stdout
+ * (shipped to the audit log group). API key hashes are NOT here: they come from a secret.
+ */
+export function runtimeConfig(args: {
+  plan: AccessPlan;
+  databases: Record<string, RuntimeDatabase>;
+  loginSecretArns: Record<string, string>;
+}): RuntimeConfig {
+  const port = args.plan.mcpServer.port;
+  for (const workflow of args.plan.workflows) {
+    if (!args.databases[workflow.target]) throw new Error(`runtime config: no database endpoint for target "${workflow.target}" (workflow "${workflow.name}")`);
+  }
+  const logins: RuntimeConfig["logins"] = {};
+  for (const login of Object.keys(args.loginSecretArns).sort()) logins[login] = { awsSecretArn: args.loginSecretArns[login]! };
+  return {
+    listen: {
+      host: "0.0.0.0",
+      port,
+      allowedHosts: [...args.plan.mcpServer.hostnames, `localhost:${port}`, `127.0.0.1:${port}`],
+    },
+    databases: Object.fromEntries(Object.keys(args.databases).sort().map((k) => [k, args.databases[k]!])),
+    logins,
+    apiKeys: [],
+    audit: { stream: "stdout" },
+  };
+}
+
+/** The container definition list (JSON) of the task. Throws when the plan is too large for env. */
+export function containerDefinitions(args: {
+  image: string;
+  port: number;
+  planJson: string;
+  runtimeJson: string;
+  apiKeysSecretArn: string;
+  logGroupName: string;
+  region: string;
+}): string {
+  const planBytes = Buffer.byteLength(args.planJson);
+  if (planBytes > MAX_ENV_PLAN_BYTES) {
+    throw new Error(`mcpServer: the access plan is ${planBytes} bytes, over the ${MAX_ENV_PLAN_BYTES} bytes that fit an ECS task definition's environment; split the environment's workflows across stacks`);
+  }
+  const healthUrl = `http://127.0.0.1:${args.port}${HEALTH_PATH}`;
+  return JSON.stringify([
+    {
+      name: CONTAINER_NAME,
+      image: args.image,
+      essential: true,
+      user: CONTAINER_USER,
+      readonlyRootFilesystem: true,
+      privileged: false,
+      linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
+      portMappings: [{ containerPort: args.port, protocol: "tcp" }],
+      environment: [
+        { name: "DBWARDEN_PLAN", value: args.planJson },
+        { name: "DBWARDEN_RUNTIME", value: args.runtimeJson },
+        { name: "NODE_ENV", value: "production" },
+      ],
+      secrets: [{ name: "DBWARDEN_API_KEYS", valueFrom: args.apiKeysSecretArn }],
+      mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+      healthCheck: {
+        command: ["CMD", "node", "-e", `fetch(${JSON.stringify(healthUrl)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+        interval: 30,
+        timeout: 5,
+        retries: 3,
+        startPeriod: 20,
+      },
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: { "awslogs-group": args.logGroupName, "awslogs-region": args.region, "awslogs-stream-prefix": "mcp" },
+      },
+    },
+  ]);
+}
+
+/** Task role: read exactly its own login secrets; connect as exactly its IAM database users. */
+export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[]): string {
+  const statements: object[] = [];
+  if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
+  if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
+  if (statements.length === 0) statements.push({ Sid: "Nothing", Effect: "Deny", Action: ["*"], Resource: ["*"] });
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Execution role: write the audit log group, read the API key secret for injection. */
+export function executionRolePolicy(logGroupArn: string, apiKeysSecretArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] },
+      { Sid: "InjectApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] },
+    ],
+  });
+}
+
+const ECS_TASKS_TRUST = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+
+export interface McpServiceArgs {
+  /** The access plan (sent to the server as `DBWARDEN_PLAN`; also gives port, size, hostnames). */
+  plan: AccessPlan;
+  /** Region of the service. */
+  region: string;
+  /** Replica endpoint per target. */
+  databases: Record<string, pulumi.Input<{ host: pulumi.Input<string>; port: pulumi.Input<number>; database: string }>>;
+  /** Secret ARN by login role (password credentials). */
+  loginSecretArns: Record<string, pulumi.Input<string>>;
+  /** `rds-db:connect` ARNs (IAM credentials). */
+  connectArns: pulumi.Input<string>[];
+  /** VPC of the service. */
+  vpcId: pulumi.Input<string>;
+  /** Private subnets for the tasks (and an internal load balancer). */
+  subnetIds: string[];
+  /** Public subnets, needed only when an allowed CIDR is public (internet-facing load balancer). */
+  publicSubnetIds?: string[];
+  /** Security group of the load balancer (NetworkBoundary). */
+  loadBalancerSecurityGroupId: pulumi.Input<string>;
+  /** Security group of the tasks (NetworkBoundary). */
+  serviceSecurityGroupId: pulumi.Input<string>;
+  /** The audit log group (QueryLogging): name and ARN. */
+  auditLogGroup: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+}
+
+export class McpService extends pulumi.ComponentResource {
+  /** Where agents connect: `https://<first hostname>/` (or the load balancer's DNS name). */
+  public readonly url: pulumi.Output<string>;
+  /** The load balancer's DNS name (point the plan's hostnames at it). */
+  public readonly loadBalancerDnsName: pulumi.Output<string>;
+  /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), set by operators. */
+  public readonly apiKeysSecretArn: pulumi.Output<string>;
+  public readonly taskRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("dbwarden:aws:McpService", name, {}, opts);
+    const server = args.plan.mcpServer;
+    if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
+    if (!server.certificateArn?.startsWith("arn:aws:acm:")) {
+      throw new Error(`${name}: mcpServer.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
+    }
+    if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
+    const internal = isPrivateOnly(server.allowedCidrs);
+    if (!internal && !(args.publicSubnetIds && args.publicSubnetIds.length >= 2)) {
+      throw new Error(`${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`);
+    }
+    const parent = { parent: this };
+    const env = args.plan.environment;
+    const tags = { "dbwarden:environment": env };
+
+    const apiKeys = new Secret(
+      `${name}-api-keys`,
+      { name: `dbwarden/${env}/mcp-api-keys`, description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}]", recoveryWindowInDays: 7, tags },
+      parent,
+    );
+    const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${env}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
+
+    const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log, inject API key hashes", tags }, parent);
+    new RolePolicy(
+      `${name}-execution`,
+      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, apiKeys.arn]).apply(([log, secret]) => executionRolePolicy(log, secret)) },
+      parent,
+    );
+    const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets only", tags }, parent);
+    const secretArns = pulumi.all(args.loginSecretArns);
+    const taskPolicy = new RolePolicy(
+      `${name}-task`,
+      { role: taskRole.id, policy: pulumi.all([secretArns, pulumi.all(args.connectArns)]).apply(([secrets, connects]) => taskRolePolicy(Object.values(secrets), connects)) },
+      parent,
+    );
+
+    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns]).apply(([databases, logins]) =>
+      JSON.stringify(
+        runtimeConfig({
+          plan: args.plan,
+          databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, { host: d.host, port: d.port, database: d.database, sslmode: "verify-full" as const }])),
+          loginSecretArns: logins,
+        }),
+      ),
+    );
+    const planJson = JSON.stringify(args.plan);
+    const taskDefinition = new TaskDefinition(
+      `${name}-task`,
+      {
+        family: `dbwarden-${env}-mcp`,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(server.cpu),
+        memory: String(server.memory),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        volumes: [{ name: "tmp" }],
+        containerDefinitions: pulumi
+          .all([runtimeJson, apiKeys.arn, args.auditLogGroup.name])
+          .apply(([runtime, apiKeysArn, logGroup]) =>
+            containerDefinitions({ image: server.image!, port: server.port, planJson, runtimeJson: runtime, apiKeysSecretArn: apiKeysArn, logGroupName: logGroup, region: args.region }),
+          ),
+        tags,
+      },
+      parent,
+    );
+
+    const loadBalancer = new LoadBalancer(
+      `${name}-lb`,
+      {
+        loadBalancerType: "application",
+        internal,
+        subnets: internal ? args.subnetIds : args.publicSubnetIds!,
+        securityGroups: [args.loadBalancerSecurityGroupId],
+        dropInvalidHeaderFields: true,
+        enableDeletionProtection: true,
+        idleTimeout: 120,
+        tags,
+      },
+      parent,
+    );
+    const targetGroup = new TargetGroup(
+      `${name}-targets`,
+      {
+        targetType: "ip",
+        protocol: "HTTP",
+        port: server.port,
+        vpcId: args.vpcId,
+        deregistrationDelay: 30,
+        healthCheck: { path: HEALTH_PATH, protocol: "HTTP", matcher: "200", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
+        tags,
+      },
+      parent,
+    );
+    const listener = new Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: HTTPS_PORT,
+        protocol: "HTTPS",
+        sslPolicy: SSL_POLICY,
+        certificateArn: server.certificateArn,
+        defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+        tags,
+      },
+      parent,
+    );
+    new Service(
+      `${name}-service`,
+      {
+        name: `dbwarden-${env}-mcp`,
+        cluster: cluster.arn,
+        taskDefinition: taskDefinition.arn,
+        desiredCount: server.replicas,
+        launchType: "FARGATE",
+        platformVersion: "LATEST",
+        networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.serviceSecurityGroupId], assignPublicIp: false },
+        loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: CONTAINER_NAME, containerPort: server.port }],
+        healthCheckGracePeriodSeconds: 60,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        enableExecuteCommand: false,
+        propagateTags: "SERVICE",
+        tags,
+      },
+      { parent: this, dependsOn: [listener, taskPolicy] },
+    );
+
+    this.loadBalancerDnsName = loadBalancer.dnsName;
+    this.url = server.hostnames[0] ? pulumi.output(`https://${server.hostnames[0]}/`) : pulumi.interpolate`https://${loadBalancer.dnsName}/`;
+    this.apiKeysSecretArn = apiKeys.arn;
+    this.taskRoleArn = taskRole.arn;
+    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn });
+  }
+}

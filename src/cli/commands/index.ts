@@ -8,9 +8,12 @@ import * as validate from "./validate.ts";
 import * as plan from "./plan.ts";
 import * as schema from "./schema.ts";
 import * as drift from "./drift.ts";
+import * as up from "./up.ts";
+import * as down from "./down.ts";
+import * as rotate from "./rotate.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift];
+export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate];

@@ -1,0 +1,57 @@
+import type { Command } from "commander";
+import { planStack } from "../../plan/index.ts";
+import { localPaths } from "../../local/paths.ts";
+import { runningUp } from "../../local/postgres.ts";
+import { rotateLocal } from "../../local/rotate.ts";
+import { localTargets } from "../../local/stack.ts";
+import { openTarget } from "../../local/target.ts";
+import { SpecError } from "../../spec/errors.ts";
+import { CliError, EXIT } from "../errors.ts";
+import type { CliIO } from "../io.ts";
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command("rotate")
+    .description("Rotate the local stack's credentials (database passwords and MCP API keys) without dropping queries in flight.")
+    .option("-s, --stack <env>", "stack (environment)", "local")
+    .option("--client <name...>", "only these clients (default: all)")
+    .option("--url <url>", "the PostgreSQL `up --url` used (default: the embedded one)")
+    .action(async (options: { stack: string; client?: string[]; url?: string }) => {
+      let plan;
+      try {
+        plan = planStack(options.stack, { root: io.cwd, now: io.now() });
+      } catch (error) {
+        if (error instanceof SpecError) throw new CliError(error.message, EXIT.invalidInput);
+        throw error;
+      }
+      let opened;
+      try {
+        const target = localTargets(plan, options.url !== undefined)[0]!;
+        opened = await openTarget({ plan, target, url: options.url, env: {}, root: io.cwd, progress: (l) => io.progress(l) });
+      } catch (error) {
+        throw new CliError(`cannot rotate: ${(error as Error).message}`, EXIT.invalidInput);
+      }
+      let rotated: string[];
+      try {
+        ({ rotated } = await rotateLocal({
+          root: io.cwd,
+          stack: options.stack,
+          conn: opened.conn,
+          now: io.now(),
+          progress: (l) => io.progress(l),
+          ...(options.client ? { clients: options.client } : {}),
+        }));
+      } catch (error) {
+        throw new CliError(`rotation failed, nothing was changed: ${(error as Error).message}`, EXIT.invalidInput);
+      } finally {
+        await opened.close();
+      }
+      const running = runningUp(localPaths(io.cwd, options.stack));
+      if (running) process.kill(running.pid, "SIGUSR2");
+      io.out(
+        `Rotated ${rotated.length} credential${rotated.length === 1 ? "" : "s"}. Open sessions keep running; new connections use the new passwords.\n` +
+          (running ? "The running MCP server now accepts only the new API keys.\n" : "") +
+          `New API keys are in ${localPaths(io.cwd, options.stack).connectionFile}.`,
+      );
+    });
+}

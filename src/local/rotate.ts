@@ -1,0 +1,79 @@
+/**
+ * `dbwarden rotate`: new database passwords and MCP API keys for the local stack's clients, without
+ * dropping queries in flight. PostgreSQL checks a password only when a session starts, so sessions
+ * already open (the MCP server's pooled connections, a query running now) carry on; the new
+ * password is committed in the database first and then written to the secret store, which the MCP
+ * server reads whenever it opens a connection. API keys switch when the running server reloads.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { planStack } from "../plan/index.ts";
+import { reconcile } from "../postgres/reconcile.ts";
+import { localPaths } from "./paths.ts";
+import { connectAdmin, type AdminConnection } from "./postgres.ts";
+import { LocalSecretStore, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
+import type { ConnectionFile } from "./stack.ts";
+import { localTargets } from "./stack.ts";
+
+export interface RotateOptions {
+  root: string;
+  stack?: string;
+  /** Admin connection to the stack's PostgreSQL. */
+  conn: AdminConnection;
+  now: Date;
+  /** Client names to rotate (default: every client). */
+  clients?: string[];
+  progress?: (line: string) => void;
+}
+
+export async function rotateLocal(options: RotateOptions): Promise<{ rotated: string[] }> {
+  const stack = options.stack ?? "local";
+  const plan = planStack(stack, { root: options.root, now: options.now });
+  const targets = localTargets(plan, options.conn.url !== null);
+  const paths = localPaths(options.root, stack);
+  const store = new LocalSecretStore(paths.secretsDir);
+  const rotated: string[] = [];
+
+  const known = new Set(plan.workflows.flatMap((w) => w.mcp.clients.map((c) => c.name)));
+  for (const name of options.clients ?? []) {
+    if (!known.has(name)) throw new Error(`no client "${name}" in stack ${stack} (clients: ${[...known].sort().join(", ")})`);
+  }
+
+  for (const target of targets) {
+    const fresh = new Map<string, ClientSecrets>();
+    const passwords: Record<string, string> = {};
+    for (const w of plan.workflows.filter((x) => x.target === target.name)) {
+      for (const c of w.mcp.clients) {
+        const current = store.read(c.secretName);
+        const rotate = options.clients === undefined || options.clients.includes(c.name) || current === null;
+        const secrets = rotate ? { dbPassword: newPassword(), apiKey: newApiKey() } : current!;
+        if (rotate) fresh.set(c.secretName, secrets);
+        passwords[c.loginRole] = secrets.dbPassword;
+      }
+    }
+    const admin = await connectAdmin(options.conn, target.database);
+    try {
+      // The whole plan is re-applied with the new passwords: one transaction, committed before
+      // anything is written to the secret store.
+      await reconcile(admin, plan, { target: target.name, passwords });
+    } finally {
+      await admin.end();
+    }
+    for (const [secretName, secrets] of fresh) {
+      store.write(secretName, secrets, options.now);
+      rotated.push(secretName);
+      options.progress?.(`Rotated ${secretName}`);
+    }
+  }
+
+  // Keep connection.json in step (a running `up` rewrites it too when it reloads).
+  if (existsSync(paths.connectionFile)) {
+    const connection = JSON.parse(readFileSync(paths.connectionFile, "utf8")) as ConnectionFile;
+    for (const client of connection.clients) {
+      const c = plan.workflows.find((w) => w.name === client.workflow)?.mcp.clients.find((x) => x.name === client.name);
+      const secrets = c ? store.read(c.secretName) : null;
+      if (secrets) client.apiKey = secrets.apiKey;
+    }
+    writeSecretFile(paths.connectionFile, `${JSON.stringify(connection, null, 2)}\n`);
+  }
+  return { rotated };
+}

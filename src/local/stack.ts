@@ -1,0 +1,255 @@
+/**
+ * `dbwarden up` for the local stack: a real PostgreSQL (embedded, or any server given by URL), the
+ * demo dataset on first start, the access plan applied by the reconciler, per-client credentials
+ * in the local secret store, and the MCP server on 127.0.0.1. Then `connection.json`.
+ *
+ * A second `up` reuses the data directory and the secrets: it only starts processes, and the
+ * reconciler finds nothing to change.
+ */
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { planStack } from "../plan/index.ts";
+import type { AccessPlan, TargetPlan } from "../plan/types.ts";
+import { reconcile } from "../postgres/reconcile.ts";
+import { hasDemoData, loadDemoData } from "./demo.ts";
+import { localPaths, type LocalPaths } from "./paths.ts";
+import { clearState, connectAdmin, openEmbedded, parseAdminUrl, runningUp, writeState, type AdminConnection, type LocalPostgres } from "./postgres.ts";
+import { LocalSecretStore, newApiKey, newPassword, writeSecretFile } from "./secrets.ts";
+import { isLocalTarget } from "./target.ts";
+
+/** `.dbwarden/local/connection.json`: exactly these keys (a contract). */
+export interface ConnectionFile {
+  mcpUrl: string;
+  clients: Array<{ name: string; workflow: string; apiKey: string }>;
+  postgres: { host: string; port: number; database: string; adminUser: string; adminPassword: string };
+}
+
+export interface StartLocalOptions {
+  root: string;
+  stack?: string;
+  /** Use this PostgreSQL (admin URL) instead of the embedded one. */
+  url?: string;
+  now: Date;
+  progress: (line: string) => void;
+  /** MCP port (default: the plan's `mcpServer.port`; 0 = any free port). */
+  mcpPort?: number;
+  /** Embedded PostgreSQL port (default: any free port). */
+  postgresPort?: number;
+  /** Start the MCP server (default true). */
+  mcp?: boolean;
+}
+
+export interface RunningLocalStack {
+  plan: AccessPlan;
+  paths: LocalPaths;
+  connection: ConnectionFile;
+  /** Did the reconciler change anything, were credentials created or rotated, was demo data loaded? */
+  changed: { database: boolean; secrets: string[]; demoData: boolean };
+  /** Milliseconds per step. */
+  timings: Record<string, number>;
+  /** Re-read the secret store (after `dbwarden rotate`): new API keys take effect at once. */
+  reloadSecrets(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface McpModule {
+  startServer(options: { plan: unknown; runtime: unknown }): Promise<{ url: string; reload(runtime?: unknown): Promise<void>; close(): Promise<void> }>;
+  hashApiKey(key: string): string;
+}
+
+/** The local stack's targets: plain PostgreSQL ones (the local environment has exactly one). */
+export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
+  const targets = plan.targets.filter((t) => (viaUrl ? t.platformSettings.platform === "postgres" : isLocalTarget(t)));
+  if (targets.length === 0) {
+    throw new Error(
+      `stack ${plan.environment} has no local PostgreSQL target (platform: postgres without connectionUrlEnv); \`dbwarden up\` runs the local stack only`,
+    );
+  }
+  return targets;
+}
+
+export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
+  const stack = options.stack ?? "local";
+  const progress = options.progress;
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const t = performance.now();
+    timings[name] = Math.round(t - t0);
+    t0 = t;
+  };
+
+  const plan = planStack(stack, { root: options.root, now: options.now });
+  const targets = localTargets(plan, options.url !== undefined);
+  const paths = localPaths(options.root, stack);
+  const running = runningUp(paths);
+  if (running) throw new Error(`the ${stack} stack is already running (pid ${running.pid}); stop it with \`dbwarden down\``);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
+  mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
+  const store = new LocalSecretStore(paths.secretsDir);
+  lap("plan");
+
+  let server: LocalPostgres | (AdminConnection & { stop(): Promise<void> });
+  if (options.url) {
+    progress("Using the PostgreSQL given by --url");
+    server = { ...parseAdminUrl(options.url), stop: async () => {} };
+  } else {
+    server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
+  }
+  let mcpServer: Awaited<ReturnType<McpModule["startServer"]>> | null = null;
+  const cleanup = async () => {
+    await mcpServer?.close().catch(() => {});
+    await server.stop().catch(() => {});
+  };
+  try {
+    lap("postgres");
+    const changed = { database: false, secrets: [] as string[], demoData: false };
+
+    // Credentials: create what is missing, rotate what is older than the target's rotationDays.
+    const passwords: Record<string, string> = {};
+    for (const w of plan.workflows.filter((x) => targets.some((t) => t.name === x.target))) {
+      for (const client of w.mcp.clients) {
+        if (store.isDue(client.secretName, w.credentials.rotationDays, options.now)) {
+          const existed = store.read(client.secretName) !== null;
+          store.write(client.secretName, { dbPassword: newPassword(), apiKey: newApiKey() }, options.now);
+          changed.secrets.push(client.secretName);
+          progress(`${existed ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${existed ? `older than ${w.credentials.rotationDays} days` : "first start"})`);
+        }
+        passwords[client.loginRole] = store.read(client.secretName)!.dbPassword;
+      }
+    }
+    lap("secrets");
+
+    for (const target of targets) {
+      const maintenance = await connectAdmin(server, server.url ? (new URL(server.url).pathname.slice(1) || "postgres") : "postgres");
+      try {
+        const exists = await maintenance.query("select 1 from pg_database where datname = $1", [target.database]);
+        if (exists.rowCount === 0) {
+          progress(`Creating database ${target.database}`);
+          await maintenance.query(`CREATE DATABASE ${quote(target.database)}`);
+        }
+      } finally {
+        await maintenance.end();
+      }
+      const admin = await connectAdmin(server, target.database);
+      try {
+        if (!(await hasDemoData(admin))) {
+          progress(`Loading the demo dataset into ${target.database} (accounts, users, usage events, invoices, support tickets)`);
+          await loadDemoData(admin);
+          changed.demoData = true;
+        }
+        lap("demo");
+        progress(`Applying the access plan to ${target.database} (${plan.workflows.filter((w) => w.target === target.name).length} workflows)`);
+        const result = await reconcile(admin, plan, { target: target.name, passwords: pick(passwords, plan, target.name) });
+        changed.database ||= result.changed;
+        progress(result.changed ? `  ${result.statements.length} statements applied in one transaction` : "  already up to date: nothing to change");
+        lap("reconcile");
+      } finally {
+        await admin.end();
+      }
+    }
+
+    const primary = targets[0]!;
+    const runtime = () => buildRuntime(plan, targets, server, paths, store, options.mcpPort ?? plan.mcpServer.port, mcp!);
+    let mcp: McpModule | null = null;
+    let mcpUrl = "";
+    if (options.mcp !== false) {
+      progress("Starting the MCP server on 127.0.0.1");
+      mcp = (await import("../../mcp-server/src/index.ts")) as unknown as McpModule;
+      mcpServer = await mcp.startServer({ plan, runtime: runtime() });
+      mcpUrl = mcpServer.url;
+      lap("mcp");
+    }
+
+    const connection = (): ConnectionFile => ({
+      mcpUrl,
+      clients: plan.workflows
+        .filter((w) => targets.some((t) => t.name === w.target))
+        .flatMap((w) =>
+          w.mcp.clients
+            .filter((c) => c.auth === "api-key")
+            .map((c) => ({ name: c.name, workflow: w.name, apiKey: store.read(c.secretName)!.apiKey })),
+        ),
+      postgres: { host: server.host, port: server.port, database: primary.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
+    });
+    let current = connection();
+    writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
+    writeState(paths, {
+      pid: process.pid,
+      postgres: { host: server.host, port: server.port, embedded: !options.url },
+      mcpUrl: mcpUrl || null,
+      startedAt: options.now.toISOString(),
+    });
+    lap("files");
+
+    let stopped = false;
+    return {
+      plan,
+      paths,
+      get connection() {
+        return current;
+      },
+      changed,
+      timings,
+      async reloadSecrets() {
+        if (mcpServer) await mcpServer.reload(runtime());
+        current = connection();
+        writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        clearState(paths);
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function quote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function pick(passwords: Record<string, string>, plan: AccessPlan, target: string): Record<string, string> {
+  const roles = new Set(plan.workflows.filter((w) => w.target === target).flatMap((w) => w.roles.logins.map((l) => l.role)));
+  return Object.fromEntries(Object.entries(passwords).filter(([role]) => roles.has(role)));
+}
+
+function sslmodeOf(conn: AdminConnection): "disable" | "require" | "verify-full" {
+  if (!conn.url) return "disable";
+  const mode = new URL(conn.url).searchParams.get("sslmode");
+  return mode === "require" || mode === "verify-full" ? mode : "disable";
+}
+
+/** The MCP server's runtime config: passwords by file (read at connect time), API keys by hash. */
+function buildRuntime(
+  plan: AccessPlan,
+  targets: TargetPlan[],
+  server: AdminConnection,
+  paths: LocalPaths,
+  store: LocalSecretStore,
+  port: number,
+  mcp: McpModule,
+) {
+  const workflows = plan.workflows.filter((w) => targets.some((t) => t.name === w.target));
+  return {
+    listen: { host: "127.0.0.1", port },
+    databases: Object.fromEntries(
+      targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }]),
+    ),
+    logins: Object.fromEntries(workflows.flatMap((w) => w.mcp.clients.map((c) => [c.loginRole, { passwordFile: store.passwordFile(c.secretName) }]))),
+    apiKeys: workflows.flatMap((w) =>
+      w.mcp.clients
+        .filter((c) => c.auth === "api-key")
+        .map((c) => ({ client: c.name, workflow: w.name, sha256: mcp.hashApiKey(store.read(c.secretName)!.apiKey) })),
+    ),
+    audit: { file: paths.auditFile },
+  };
+}
+
+/** Remove everything the local stack keeps (data, secrets, connection file). */
+export function resetLocalStack(paths: LocalPaths): void {
+  if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
+}

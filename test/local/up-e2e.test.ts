@@ -1,0 +1,146 @@
+/**
+ * `npm start` end to end: the real `bin/dbwarden.js up` process in a fresh project directory, driven
+ * with the official MCP SDK client. An in-scope query succeeds, a write and an excluded column are
+ * refused, the audit log holds all three; Ctrl-C stops cleanly; a second `up` changes nothing;
+ * `dbwarden down` stops it.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { main } from "../../src/cli/main.ts";
+import { isAlive } from "../../src/local/postgres.ts";
+import { ROOT } from "../postgres/helpers.ts";
+
+const BIN = join(ROOT, "bin", "dbwarden.js");
+
+interface Up {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function startUp(cwd: string): Up {
+  const child = spawn(process.execPath, [BIN, "up", "--mcp-port", "0"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(what: string, check: () => boolean, up: Up, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (up.child.exitCode !== null) throw new Error(`dbwarden up exited (${up.child.exitCode}) before ${what}:\n${up.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${up.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), "dbwarden-up-"));
+  // As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the data directory.
+  chmodSync(root, 0o755);
+  cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
+  const local = join(root, ".dbwarden", "local");
+  const running: Up[] = [];
+  after(async () => {
+    for (const up of running) if (up.child.exitCode === null) up.child.kill("SIGTERM");
+    await Promise.all(running.map((u) => u.exited));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("first up: a working governed endpoint, then Ctrl-C; second up is a no-op; down stops it", async () => {
+    const up = startUp(root);
+    running.push(up);
+    await waitFor("the ready message", () => up.stdout().includes("dbwarden local stack is ready"), up);
+
+    // connection.json: mode 0600, exactly the contract's keys.
+    const file = join(local, "connection.json");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const connection = JSON.parse(readFileSync(file, "utf8"));
+    assert.deepEqual(Object.keys(connection).sort(), ["clients", "mcpUrl", "postgres"]);
+    assert.deepEqual(Object.keys(connection.postgres).sort(), ["adminPassword", "adminUser", "database", "host", "port"]);
+    assert.equal(connection.postgres.database, "dbwarden_demo");
+    assert.match(connection.mcpUrl, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    for (const c of connection.clients) assert.deepEqual(Object.keys(c).sort(), ["apiKey", "name", "workflow"]);
+    assert.deepEqual(
+      connection.clients.map((c: { name: string }) => c.name).sort(),
+      ["claude-cs", "claude-incident-bot", "n8n-cs-digest", "n8n-finance-weekly"],
+    );
+    // Every secret file is 0600; nothing secret was printed.
+    for (const f of filesUnder(join(local, "secrets"))) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    const printed = up.stdout() + up.stderr();
+    assert.ok(!printed.includes(connection.postgres.adminPassword));
+    for (const c of connection.clients) assert.ok(!printed.includes(c.apiKey), `API key of ${c.name} printed`);
+    assert.match(printed, /claude mcp add --transport http dbwarden-cs-usage-drop http:\/\/127\.0\.0\.1:\d+\/mcp --header/);
+    assert.match(printed, /Cursor/);
+    assert.match(printed, /npx @modelcontextprotocol\/inspector/);
+
+    // The official SDK client, as claude-cs (workflow cs-usage-drop).
+    const key = connection.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
+    const client = new Client({ name: "e2e", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(connection.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    try {
+      const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(tools, ["describe_table", "explain", "list_tables", "query"]);
+      const ok = await client.callTool({ name: "query", arguments: { sql: "SELECT id, plan, region FROM app.accounts ORDER BY id LIMIT 3" } });
+      assert.notEqual(ok.isError, true, JSON.stringify(ok.content));
+      assert.match(JSON.stringify(ok.content), /enterprise|growth|starter|trial/);
+      const write = await client.callTool({ name: "query", arguments: { sql: "UPDATE app.accounts SET plan = 'free' WHERE id = 1" } });
+      assert.equal(write.isError, true);
+      const excluded = await client.callTool({ name: "query", arguments: { sql: "SELECT billing_email FROM app.accounts LIMIT 1" } });
+      assert.equal(excluded.isError, true);
+    } finally {
+      await client.close();
+    }
+    const audit = readFileSync(join(local, "audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.tool === "query");
+    assert.equal(audit.length, 3, JSON.stringify(audit));
+    assert.deepEqual(audit.map((r) => r.client), ["claude-cs", "claude-cs", "claude-cs"]);
+    assert.equal(audit[0].verdict, "allowed");
+    assert.notEqual(audit[1].verdict, "allowed");
+    assert.notEqual(audit[2].verdict, "allowed");
+    assert.ok(audit[1].code, "the refused write carries an error code");
+    assert.ok(audit[2].code, "the refused column carries an error code");
+
+    // Ctrl-C: the process exits, PostgreSQL stops, the state file goes.
+    const postmaster = Number(readFileSync(join(local, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
+    up.child.kill("SIGINT");
+    await up.exited;
+    assert.match(up.stderr(), /Stopped\./);
+    assert.equal(isAlive(postmaster), false);
+    assert.equal(existsSync(join(local, "state.json")), false);
+
+    // Second up: same data and credentials, nothing to change.
+    const again = startUp(root);
+    running.push(again);
+    await waitFor("the second ready message", () => again.stdout().includes("dbwarden local stack is ready"), again);
+    assert.match(again.stderr(), /already up to date: nothing to change/);
+    assert.doesNotMatch(again.stderr(), /Initialising|Loading the demo dataset|Created credentials|Rotated/);
+    const second = JSON.parse(readFileSync(file, "utf8"));
+    assert.deepEqual(second.clients, connection.clients);
+
+    // `dbwarden down` stops it.
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), progress: () => {}, now: () => new Date(), cwd: root, env: {} };
+    assert.equal(await main(["down"], io), 0);
+    assert.equal(await again.exited !== undefined, true);
+    assert.match(out.join(""), /The local stack is stopped/);
+    assert.equal(again.child.exitCode !== null || again.child.signalCode !== null, true);
+  });
+});

@@ -44,7 +44,8 @@ export interface GrantModel {
   /** Tables (never empty for table/column grants), or empty for database/schema grants. */
   objects: string[];
   columns: string[] | null;
-  privileges: ["CONNECT"] | ["USAGE"] | ["SELECT"];
+  /** Empty: revoke everything (used for PUBLIC). */
+  privileges: [] | ["CONNECT"] | ["USAGE"] | ["SELECT"];
 }
 
 export interface PostgresAccessModel {
@@ -54,6 +55,12 @@ export interface PostgresAccessModel {
   roles: RoleModel[];
   /** Per group role, in apply order: CONNECT, USAGE per schema, SELECT per schema/table. */
   grants: GrantModel[];
+  /**
+   * What PUBLIC keeps (what PUBLIC holds, every agent holds): nothing on the database and the
+   * planned schemas and tables; only USAGE on `public` when no workflow reads it. The same state
+   * the local reconciler and drift detection enforce (src/postgres/diff.ts).
+   */
+  publicGrants: GrantModel[];
   /** Role settings of the plan the provider cannot set (no generic GUCs on `postgresql.Role`). */
   unsupportedSettings: { role: string; name: string; value: string }[];
 }
@@ -69,6 +76,8 @@ export interface PostgresAccessOptions {
   rotationClones?: boolean;
   /** Names the catalog in error messages. */
   catalogSource?: string;
+  /** Take from PUBLIC what the plan does not give (default true; see `publicGrants`). */
+  hardenPublic?: boolean;
 }
 
 /** Settings the `postgresql.Role` resource has a field for. */
@@ -162,7 +171,28 @@ export function postgresAccessModel(
 
     grants.push(...grantsOf(workflow, targetPlan.database, catalog, catalogSource));
   }
-  return { target, database: targetPlan.database, roles, grants, unsupportedSettings };
+  const publicGrants = options.hardenPublic === false ? [] : publicGrantsOf(target, targetPlan.database, grants);
+  return { target, database: targetPlan.database, roles, grants, publicGrants, unsupportedSettings };
+}
+
+function publicGrantsOf(target: string, database: string, grants: readonly GrantModel[]): GrantModel[] {
+  const base = { workflow: "", role: "public", database, columns: null } as const;
+  const schemas = [...new Set(grants.filter((g) => g.schema !== null).map((g) => g.schema!))].sort();
+  const result: GrantModel[] = [{ ...base, resourceName: `${target}-public-database`, objectType: "database", schema: null, objects: [], privileges: [] }];
+  for (const schema of schemas) {
+    result.push({ ...base, resourceName: `${target}-public-schema-${schema}`, objectType: "schema", schema, objects: [], privileges: [] });
+  }
+  if (!schemas.includes("public")) {
+    // Keeps USAGE (PostgreSQL 15+'s default) and takes CREATE (older versions' default).
+    result.push({ ...base, resourceName: `${target}-public-schema-public`, objectType: "schema", schema: "public", objects: [], privileges: ["USAGE"] });
+  }
+  for (const schema of schemas) {
+    const tables = [...new Set(grants.filter((g) => g.schema === schema && g.objects.length > 0).flatMap((g) => g.objects))].sort();
+    if (tables.length > 0) {
+      result.push({ ...base, resourceName: `${target}-public-tables-${schema}`, objectType: "table", schema, objects: tables, privileges: [] });
+    }
+  }
+  return result;
 }
 
 function grantsOf(workflow: WorkflowPlan, database: string, catalog: CatalogSnapshot, catalogSource: string): GrantModel[] {

@@ -55,6 +55,12 @@ export interface PostgresReadOnlyAccessArgs {
   rotationClones?: boolean;
   /** Extensions to create in the target database, e.g. `["pgaudit"]`. */
   extensions?: string[];
+  /**
+   * Take from PUBLIC what the plan does not give (default true, as the local reconciler and
+   * drift detection do): no CONNECT/TEMPORARY on the database, nothing on the planned schemas and
+   * tables. Other roles that connected only through PUBLIC's CONNECT then need their own grant.
+   */
+  hardenPublic?: boolean;
 }
 
 /** Options every grant-like resource gets: replacements must revoke before they grant again. */
@@ -87,6 +93,7 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
     const model = postgresAccessModel(args.plan, args.target, args.catalog, {
       loginMemberOf: args.loginMemberOf ?? [],
       rotationClones: args.rotationClones ?? false,
+      hardenPublic: args.hardenPublic ?? true,
       ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
     });
     const planned = new Set(model.roles.filter((r) => r.kind === "login").map((r) => r.name));
@@ -157,12 +164,12 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
     // Grants of one role run one after another: parallel GRANTs on one role fail with
     // "tuple concurrently updated" (cyrilgdn/terraform-provider-postgresql#178).
     const previousGrant = new Map<string, Grant>();
-    for (const grant of model.grants) {
+    for (const grant of [...model.grants, ...model.publicGrants]) {
       const previous = previousGrant.get(grant.role);
       const resource = new Grant(
         grant.resourceName,
         {
-          role: roleResources.get(grant.role)!.name,
+          role: roleResources.get(grant.role)?.name ?? grant.role,
           database: grant.database,
           objectType: grant.objectType,
           ...(grant.schema !== null ? { schema: grant.schema } : {}),

@@ -80,7 +80,7 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
 
   it("creates exactly the planned grants, delete-before-replace, chained per role", () => {
     const grants = mocks.byType("postgresql:index/grant:Grant");
-    assert.equal(grants.length, component.model.grants.length);
+    assert.equal(grants.length, component.model.grants.length + component.model.publicGrants.length);
     for (const workflow of plan.workflows) {
       const mine = component.model.grants.filter((g) => g.role === workflow.roles.group);
       const group = mocks.one("postgresql:index/role:Role", workflow.roles.group);
@@ -100,6 +100,29 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
         previous = grant.urn;
       }
     }
+  });
+
+  it("takes from PUBLIC what the plan does not give, chained and delete-before-replace", () => {
+    const revokes = component.model.publicGrants.map((g) => mocks.one("postgresql:index/grant:Grant", g.resourceName));
+    assert.deepEqual(
+      revokes.map((r) => [r.inputs.role, r.inputs.objectType, r.inputs.schema, r.inputs.objects, r.inputs.privileges]),
+      [
+        ["public", "database", undefined, undefined, []],
+        ["public", "schema", "analytics", undefined, []],
+        ["public", "schema", "app", undefined, []],
+        ["public", "schema", "billing", undefined, []],
+        ["public", "schema", "support", undefined, []],
+        ["public", "schema", "public", undefined, ["USAGE"]],
+        ["public", "table", "analytics", ["usage_events"], []],
+        ["public", "table", "app", ["accounts", "users"], []],
+        ["public", "table", "billing", ["invoices"], []],
+        ["public", "table", "support", ["tickets"], []],
+      ],
+    );
+    revokes.forEach((r, i) => {
+      assert.equal(r.deleteBeforeReplace, true);
+      if (i > 0) assert.ok(r.dependsOn.includes(revokes[i - 1]!.urn));
+    });
   });
 
   it("creates pgaudit on the primary database", () => {

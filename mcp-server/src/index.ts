@@ -3,8 +3,28 @@
  *
  *   const server = await startServer({ plan, runtime });   // plan: the access plan JSON
  *   server.url;  await server.reload();  await server.close();
+ *
+ * `startServer` serves Streamable HTTP; `startStdioServer` serves one operator-chosen client over
+ * stdio. Both validate the plan and the runtime config strictly and check that every database
+ * answers before serving.
  */
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
+import { Authenticator } from "./auth.js";
+import { ConfigError, parsePlan, parseRuntime, type AccessPlan, type RuntimeConfig } from "./config.js";
+import { AwsSecretsManagerSource, type SecretSource } from "./database.js";
+import { Engine, type Identity } from "./engine.js";
+import { createHttpServer } from "./http.js";
+import { createMcpServer } from "./tools.js";
+
+export { ConfigError, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
+export type { AccessPlan, RuntimeConfig } from "./config.js";
+export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
+export { AwsSecretsManagerSource, type SecretSource } from "./database.js";
+export type { AuditRecord, AuditSink } from "./audit.js";
 
 export interface RunningServer {
   /** e.g. "http://127.0.0.1:7300/mcp" */
@@ -14,11 +34,197 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** The access plan (parsed JSON). */
+  plan: unknown;
+  /** The runtime config (parsed JSON). Holds secrets: never logged. */
+  runtime: unknown;
+  /** File the runtime config came from: `reload()` without an argument re-reads it. */
+  runtimeFile?: string;
+  /** Source of `awsSecretArn` logins (default: AWS Secrets Manager). */
+  secrets?: SecretSource;
+  /** Audit sink override (default: from the runtime config). */
+  audit?: AuditSink;
+  /**
+   * Tests only: switch off the parser check (layer 3) to prove the database alone holds. Not
+   * reachable from any config file or CLI flag.
+   */
+  unsafeDisableSqlCheck?: boolean;
+}
+
 /** Lowercase hex sha256 of an API key: the only form in which keys are stored. */
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
-export async function startServer(_options: { plan: unknown; runtime: unknown }): Promise<RunningServer> {
-  throw new Error("startServer: not implemented yet");
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined): Promise<AuditSink> {
+  if (override) return override;
+  if ("file" in runtime.audit) {
+    try {
+      return await FileAuditSink.open(runtime.audit.file);
+    } catch (error) {
+      throw new ConfigError(`audit.file: cannot open ${runtime.audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
+    }
+  }
+  return new StreamAuditSink(runtime.audit.stream === "stdout" ? process.stdout : process.stderr);
+}
+
+async function prepare(options: StartOptions): Promise<{ plan: AccessPlan; runtime: RuntimeConfig; engine: Engine; audit: AuditSink }> {
+  const plan = parsePlan(options.plan);
+  const runtime = parseRuntime(options.runtime, plan);
+  const audit = await openAudit(runtime, options.audit);
+  const engine = await Engine.create({
+    plan,
+    runtime,
+    audit,
+    secrets: options.secrets ?? new AwsSecretsManagerSource(),
+    sqlCheck: options.unsafeDisableSqlCheck !== true,
+  });
+  try {
+    await engine.assertDatabasesReachable();
+  } catch (error) {
+    await engine.close();
+    await audit.close();
+    throw error;
+  }
+  return { plan, runtime, engine, audit };
+}
+
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${what}: cannot read ${path} (${(error as { code?: string }).code ?? "error"})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // The message of JSON.parse can quote the text, which may hold secrets: position only.
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    throw new ConfigError(`${what}: ${path} is not valid JSON${position ? ` (at character ${position})` : ""}`);
+  }
+}
+
+/** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const plan = parsePlan(options.plan);
+  const firstRuntime = parseRuntime(options.runtime, plan);
+  const auth = new Authenticator(plan, firstRuntime);
+  const { host } = firstRuntime.listen;
+  if (!isLoopback(host) && !auth.configured) {
+    throw new ConfigError(
+      `listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`,
+    );
+  }
+  const { engine, audit } = await prepare(options);
+  let port = firstRuntime.listen.port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  let allowedHosts = new Set<string>();
+  const computeHosts = (runtime: RuntimeConfig) => {
+    const configured = runtime.listen.allowedHosts;
+    const names = configured ?? [host, "localhost", "127.0.0.1", "[::1]", ...plan.mcpServer.hostnames];
+    const set = new Set<string>();
+    for (const n of names) {
+      let name = n.toLowerCase();
+      if (name.split(":").length > 2 && !name.startsWith("[")) name = `[${name}]`; // bare IPv6 address
+      set.add(name);
+      if (!/:\d+$/.test(name)) set.add(`${name}:${port}`);
+    }
+    return set;
+  };
+  const allowedOrigins = new Set(firstRuntime.listen.allowedOrigins ?? []);
+  const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
+  const server = createHttpServer({
+    engine,
+    auth,
+    allowedHosts: () => allowedHosts,
+    allowedOrigins,
+    publicBase: () => (publicHost ? `https://${publicHost}` : `http://${urlHost}:${port}`),
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(`listen: cannot bind ${host}:${port} (${error.code ?? "error"})`)));
+    server.listen(port, host, () => resolve());
+  }).catch(async (error) => {
+    await engine.close();
+    await audit.close();
+    throw error;
+  });
+  port = (server.address() as AddressInfo).port;
+  allowedHosts = computeHosts(firstRuntime);
+
+  return {
+    url: `http://${urlHost}:${port}/mcp`,
+    async reload(runtime?: unknown) {
+      const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
+      if (raw === undefined) return;
+      const next = parseRuntime(raw, plan);
+      auth.setRuntime(next);
+      allowedHosts = computeHosts(next);
+      await engine.setRuntime(next);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await engine.close();
+      await audit.close();
+    },
+  };
+}
+
+export interface StdioOptions extends StartOptions {
+  /** The API-key client this stdio process serves (the operator launches it for that client). */
+  client: string;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+}
+
+/** Serve one client over stdio; identity comes from the operator's `--client`, never from the peer. */
+export async function startStdioServer(options: StdioOptions): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
+  const plan = parsePlan(options.plan);
+  const runtime = parseRuntime(options.runtime, plan);
+  if (!options.audit && "stream" in runtime.audit && runtime.audit.stream === "stdout") {
+    throw new ConfigError("audit.stream: stdout carries the MCP protocol in stdio mode; use stderr or a file");
+  }
+  const matches: Identity[] = [];
+  for (const workflow of plan.workflows) {
+    for (const client of workflow.mcp.clients) {
+      if (client.name === options.client && client.auth === "api-key") matches.push({ workflow, client, principal: `stdio:${client.name}` });
+    }
+  }
+  if (matches.length !== 1) {
+    throw new ConfigError(
+      matches.length === 0
+        ? `--client: "${options.client}" is not an api-key client of any active workflow in the plan`
+        : `--client: "${options.client}" is a client of several workflows; client names must be unique for stdio`,
+    );
+  }
+  const { engine, audit } = await prepare(options);
+  const mcp = createMcpServer(engine, matches[0]!, "stdio");
+  const transport = new StdioServerTransport(
+    (options.input ?? process.stdin) as import("node:stream").Readable,
+    (options.output ?? process.stdout) as import("node:stream").Writable,
+  );
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await mcp.close();
+      await engine.close();
+      await audit.close();
+      resolveClosed();
+    })();
+    return closing;
+  };
+  transport.onclose = () => void close();
+  (options.input ?? process.stdin).once("end", () => void close());
+  await mcp.connect(transport);
+  return { close, closed };
 }

@@ -1,0 +1,18 @@
+/**
+ * Tool errors: `isError: true` results whose text starts with a stable code, then a message an
+ * agent can act on. Codes are a contract (see issue 3); never put secrets or row data in messages.
+ */
+export const ERROR_CODES = ["DENIED", "INVALID", "LIMIT", "TIMEOUT", "RATE_LIMITED", "UNAVAILABLE", "DB_ERROR"] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class ToolError extends Error {
+  override name = "ToolError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Class of the underlying failure for the audit line (e.g. a SQLSTATE), never its text. */
+    readonly errorClass: string | null = null,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * dbwarden-mcp: the server's command line.
+ *
+ *   dbwarden-mcp --plan plan.json --runtime runtime.json [--transport http|stdio] [--client <name>]
+ *
+ * Plan: --plan <file>, or DBWARDEN_PLAN (JSON text) / DBWARDEN_PLAN_FILE.
+ * Runtime config: --runtime <file>, or DBWARDEN_RUNTIME (JSON text) / DBWARDEN_RUNTIME_FILE.
+ * stdio serves exactly one api-key client, named by the operator with --client.
+ * SIGHUP re-reads the runtime file (API key revocation, rotated passwords) without a restart.
+ * Exit codes: 0 stopped, 1 bad configuration or startup failure.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, readJsonFile, startServer, startStdioServer } from "./index.js";
+
+const USAGE = "usage: dbwarden-mcp --plan <file> --runtime <file> [--transport http|stdio] [--client <name>]";
+
+async function source(flag: string | undefined, envText: string, envFile: string, what: string): Promise<{ value: unknown; file?: string }> {
+  const file = flag ?? process.env[envFile];
+  if (file) return { value: await readJsonFile(file, what), file };
+  const text = process.env[envText];
+  if (text) {
+    try {
+      return { value: JSON.parse(text) };
+    } catch {
+      throw new ConfigError(`${what}: ${envText} is not valid JSON`);
+    }
+  }
+  throw new ConfigError(`${what}: give --${what === "access plan" ? "plan" : "runtime"} <file>, ${envText} or ${envFile}\n${USAGE}`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      plan: { type: "string" },
+      runtime: { type: "string" },
+      transport: { type: "string", default: "http" },
+      client: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const plan = await source(values.plan, "DBWARDEN_PLAN", "DBWARDEN_PLAN_FILE", "access plan");
+  const runtime = await source(values.runtime, "DBWARDEN_RUNTIME", "DBWARDEN_RUNTIME_FILE", "runtime config");
+  if (values.transport === "stdio") {
+    if (!values.client) throw new ConfigError(`--client <name> is required with --transport stdio (stdio has no bearer token)\n${USAGE}`);
+    const server = await startStdioServer({ plan: plan.value, runtime: runtime.value, client: values.client, ...(runtime.file ? { runtimeFile: runtime.file } : {}) });
+    process.once("SIGTERM", () => void server.close());
+    process.once("SIGINT", () => void server.close());
+    await server.closed;
+    return;
+  }
+  if (values.transport !== "http") throw new ConfigError(`--transport: expected http or stdio, got ${JSON.stringify(values.transport)}`);
+  if (values.client) throw new ConfigError("--client is only for --transport stdio; over HTTP the bearer token names the client");
+  const server = await startServer({ plan: plan.value, runtime: runtime.value, ...(runtime.file ? { runtimeFile: runtime.file } : {}) });
+  process.stderr.write(`dbwarden-mcp listening on ${server.url}\n`);
+  process.on("SIGHUP", () => {
+    server.reload().then(
+      () => process.stderr.write("dbwarden-mcp: runtime config reloaded\n"),
+      (error: unknown) => process.stderr.write(`dbwarden-mcp: reload failed, keeping the previous config: ${error instanceof Error ? error.message : "error"}\n`),
+    );
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof ConfigError || (error instanceof Error && error.name === "TypeError" && "code" in error)
+      ? error.message
+      : `startup failed: ${error instanceof Error ? error.message : "unknown error"}`;
+    process.stderr.write(`dbwarden-mcp: ${message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,129 @@
+/**
+ * Drift against a large catalog: 10,000 tables (50 schemas x 200 tables, 6 columns each) and 200
+ * workflow roles (50 workflows x 1 group + 3 logins, each workflow reading 40 tables with column
+ * grants). Measures the reconcile that sets it up, drift on the clean database, and drift with
+ * 1,000 out-of-band PUBLIC grants; and counts catalog round trips.
+ */
+import { startTestPostgres } from "../test/support/postgres.ts";
+import { planStack } from "../src/plan/index.ts";
+import type { AccessPlan, Privilege, WorkflowPlan } from "../src/plan/types.ts";
+import { detectDrift } from "../src/postgres/drift.ts";
+import { reconcile } from "../src/postgres/reconcile.ts";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SCHEMAS = 50;
+const TABLES_PER_SCHEMA = 200;
+const WORKFLOWS = 50;
+const LOGINS = 3;
+const TABLES_PER_WORKFLOW = 40;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function syntheticPlan(database: string): AccessPlan {
+  const template = planStack("local", { root: ROOT, now: new Date("2026-01-15T00:00:00Z") });
+  const base = template.workflows[0]!;
+  const workflows: WorkflowPlan[] = [];
+  for (let w = 0; w < WORKFLOWS; w++) {
+    const name = `bench-${String(w).padStart(2, "0")}`;
+    const group = `dbw_bench_${w}`;
+    const privileges: Privilege[] = [{ privilege: "CONNECT", objectType: "database", database }];
+    const selects: Privilege[] = [];
+    const schemas = new Set<string>();
+    for (let i = 0; i < TABLES_PER_WORKFLOW; i++) {
+      const n = w * TABLES_PER_WORKFLOW + i;
+      const schema = `s${n % SCHEMAS}`;
+      const table = `t${Math.floor(n / SCHEMAS) % TABLES_PER_SCHEMA}`;
+      schemas.add(schema);
+      selects.push(
+        i % 2 === 0
+          ? { privilege: "SELECT", objectType: "column", database, schema, table, columns: ["a", "b", "id"] }
+          : { privilege: "SELECT", objectType: "column", database, schema, table, allColumnsExcept: ["secret"] },
+      );
+    }
+    for (const schema of [...schemas].sort()) privileges.push({ privilege: "USAGE", objectType: "schema", database, schema });
+    workflows.push({
+      ...base,
+      name,
+      privileges: [...privileges, ...selects],
+      roles: {
+        ...base.roles,
+        group,
+        logins: Array.from({ length: LOGINS }, (_, l) => ({ client: `c${l}`, role: `${group}__c${l}`, secretName: `dbwarden/local/${name}/c${l}` })),
+      },
+    });
+  }
+  return { ...template, targets: template.targets.map((t) => ({ ...t, database })), workflows };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const db = await startTestPostgres();
+  try {
+    const database = await db.createDatabase("bench_drift");
+    const admin = await db.admin(database);
+    let t = performance.now();
+    // One transaction per schema: 10,000 CREATE TABLEs in one would exhaust the lock table.
+    for (let s = 0; s < SCHEMAS; s++) {
+      await admin.query(`CREATE SCHEMA s${s}; DO $$ BEGIN
+        FOR i IN 0..${TABLES_PER_SCHEMA - 1} LOOP
+          EXECUTE format('CREATE TABLE s${s}.t%s (id bigint, a text, b text, c int, d timestamptz, secret text)', i);
+        END LOOP; END $$`);
+    }
+    const createMs = performance.now() - t;
+    const plan = syntheticPlan(database);
+    const roles = plan.workflows.reduce((n, w) => n + 1 + w.roles.logins.length, 0);
+
+    t = performance.now();
+    const applied = await reconcile(admin, plan, { target: "app" });
+    const reconcileColdMs = performance.now() - t;
+    t = performance.now();
+    const noop = await reconcile(admin, plan, { target: "app" });
+    const reconcileWarmMs = performance.now() - t;
+
+    let queries = 0;
+    const original = admin.query.bind(admin);
+    (admin as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      queries += 1;
+      return (original as (...a: unknown[]) => unknown)(...args);
+    };
+    const clean: number[] = [];
+    let cleanReport;
+    for (let i = 0; i < 5; i++) {
+      t = performance.now();
+      cleanReport = await detectDrift(admin, plan, { target: "app" });
+      clean.push(performance.now() - t);
+    }
+    const roundTripsPerDrift = queries / 5;
+    (admin as unknown as { query: unknown }).query = original;
+
+    await admin.query(`DO $$ BEGIN FOR i IN 0..999 LOOP EXECUTE format('GRANT SELECT ON s%s.t%s TO PUBLIC', i % ${SCHEMAS}, i / ${SCHEMAS}); END LOOP; END $$`);
+    const drifted: number[] = [];
+    let driftReport;
+    for (let i = 0; i < 3; i++) {
+      t = performance.now();
+      driftReport = await detectDrift(admin, plan, { target: "app" });
+      drifted.push(performance.now() - t);
+    }
+    const result = {
+      tables: SCHEMAS * TABLES_PER_SCHEMA,
+      roles,
+      createCatalogMs: Math.round(createMs),
+      reconcileColdMs: Math.round(reconcileColdMs),
+      reconcileColdStatements: applied.statements.length,
+      reconcileNoopMs: Math.round(reconcileWarmMs),
+      reconcileNoopChanged: noop.changed,
+      driftCleanMedianMs: Math.round(median(clean)),
+      driftCleanDifferences: cleanReport!.differences.length,
+      driftRoundTrips: roundTripsPerDrift,
+      driftWith1000PublicGrantsMedianMs: Math.round(median(drifted)),
+      driftWith1000PublicGrantsDifferences: driftReport!.differences.length,
+    };
+    console.log(
+      `drift on ${result.tables} tables / ${roles} roles: clean ${result.driftCleanMedianMs} ms (${roundTripsPerDrift} round trips), ` +
+        `with 1,000 PUBLIC grants ${result.driftWith1000PublicGrantsMedianMs} ms (${result.driftWith1000PublicGrantsDifferences} differences); ` +
+        `reconcile cold ${result.reconcileColdMs} ms (${result.reconcileColdStatements} statements), no-op ${result.reconcileNoopMs} ms`,
+    );
+    return result;
+  } finally {
+    await db.stop();
+  }
+}

@@ -172,7 +172,6 @@ export function mapDbError(error: unknown): ToolError {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
   const message = typeof e.message === "string" ? e.message.slice(0, 300) : "";
-  if (process.env.DBWARDEN_DEBUG_ERRORS) console.error("db error", error);
   if (code === null) return new ToolError("UNAVAILABLE", "the database connection failed; try again shortly.", "connection");
   if (code === "57014") return new ToolError("TIMEOUT", "the statement ran past the workflow's statement timeout and was cancelled. Narrow it (filters, indexed columns, LIMIT).", code);
   if (code === "42501") return new ToolError("DENIED", `the database refused: ${message}. Only the workflow's tables and columns are readable.`, code);

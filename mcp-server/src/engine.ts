@@ -323,10 +323,12 @@ export class Engine {
         `SET LOCAL statement_timeout = ${Math.floor(limits.statementTimeoutMs)}`,
         `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`,
         `SET LOCAL application_name = ${pg.escapeLiteral(`dbwarden/${safeTag(identity.client.name)}/${requestId}`.slice(0, 63))}`,
+        // Takes the transaction's snapshot: from here on `SET TRANSACTION READ WRITE` is refused.
+        "SELECT 1",
         ...resolutionQueries(analysis),
       ];
       const results: unknown = await client.query(setup.join("; "));
-      return await fn(client, Array.isArray(results) ? (results.slice(4) as Array<{ rows: any[] }>) : []);
+      return await fn(client, Array.isArray(results) ? (results.slice(5) as Array<{ rows: any[] }>) : []);
     } catch (error) {
       const mapped = mapDbError(error);
       if (mapped.errorClass === "connection") destroy = true;

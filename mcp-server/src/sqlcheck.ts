@@ -137,6 +137,7 @@ export function analyzeSql(sql: string): SqlAnalysis {
   try {
     tree = parseSync(sql);
   } catch (error) {
+    if (error instanceof RangeError) throw new ToolError("LIMIT", "the statement is nested too deeply to check. Simplify the query.");
     const message = error instanceof Error ? error.message.slice(0, 200) : "parse error";
     throw new ToolError("INVALID", `the statement does not parse as PostgreSQL: ${message}`);
   }
@@ -147,17 +148,15 @@ export function analyzeSql(sql: string): SqlAnalysis {
     const kind = isObj(stmt) ? Object.keys(stmt)[0] : "unknown";
     throw new ToolError("DENIED", `only a plain SELECT (or VALUES / TABLE) is allowed; this is ${kind}.`);
   }
-  const analysis: SqlAnalysis = {
-    fingerprint: fingerprintSync(sql),
-    redacted: normalizeSync(sql).slice(0, 500),
-    relations: [],
-    functions: [],
-    operators: [],
-    columns: [],
-    naturalJoin: false,
-    maxParam: 0,
-  };
-  new Walker(analysis).select(stmt.SelectStmt, [], 0);
+  const analysis: SqlAnalysis = { fingerprint: "", redacted: "", relations: [], functions: [], operators: [], columns: [], naturalJoin: false, maxParam: 0 };
+  try {
+    new Walker(analysis).select(stmt.SelectStmt, [], 0);
+    analysis.fingerprint = fingerprintSync(sql);
+    analysis.redacted = normalizeSync(sql).slice(0, 500);
+  } catch (error) {
+    if (error instanceof RangeError) throw new ToolError("LIMIT", "the statement is nested too deeply to check. Simplify the query.");
+    throw error;
+  }
   if (analysis.relations.length > MAX_RELATIONS) throw new ToolError("LIMIT", `the statement references ${analysis.relations.length} relations; the limit is ${MAX_RELATIONS}.`);
   analysis.functions = [...new Set(analysis.functions)];
   analysis.operators = [...new Set(analysis.operators)];
@@ -302,7 +301,8 @@ class Walker {
           if (last) this.out.operators.push(last);
           break;
         }
-        case "TypeName": {
+        case "TypeName":
+        case "typeName": {
           const tn = names(inner.names).map((s) => s.toLowerCase());
           const last = tn[tn.length - 1] ?? "";
           if (tn.length > 2 || (tn.length === 2 && tn[0] !== "pg_catalog")) throw new ToolError("DENIED", `type ${tn.join(".")} is not a built-in type.`);

@@ -1,0 +1,104 @@
+/**
+ * OIDC access tokens against a JWKS endpoint this test serves itself: issuer, audience and expiry
+ * are checked, the principal and workflow come from the configured claims, and the server
+ * advertises the OAuth protected-resource metadata.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { startServer, type RunningServer } from "../src/index.ts";
+import type { AccessPlan } from "../src/config.ts";
+import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
+
+let fx: Fixture;
+let idp: Server;
+let issuer: string;
+let server: RunningServer;
+let privateKey: CryptoKey;
+const AUDIENCE = "https://mcp.dbwarden.test";
+
+before(async () => {
+  fx = await startFixture();
+  const pair = await generateKeyPair("ES256");
+  privateKey = pair.privateKey;
+  const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+  idp = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    if (req.url === "/.well-known/openid-configuration") res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+    else if (req.url === "/jwks") res.end(JSON.stringify({ keys: [jwk] }));
+    else res.writeHead(404).end("{}");
+  });
+  await new Promise<void>((r) => idp.listen(0, "127.0.0.1", r));
+  issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  const plan: AccessPlan = structuredClone(fx.plan);
+  plan.mcpServer.oidc = { issuer, audience: AUDIENCE, principalClaim: "email", groupsClaim: "groups" };
+  // The finance workflow's OIDC client (left out of the local plan, which has no issuer).
+  const finance = plan.workflows.find((w) => w.name === "finance-weekly-revenue")!;
+  finance.mcp.clients.push({ ...finance.mcp.clients[0]!, name: "chatgpt-finance", auth: "oidc", group: "finance-analysts", subject: null });
+  server = await startServer({ plan, runtime: fx.runtime() });
+});
+
+after(async () => {
+  await server?.close();
+  idp?.close();
+  await fx?.stop();
+});
+
+const token = (claims: Record<string, unknown>, options: { aud?: string; iss?: string; exp?: string | number } = {}) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", kid: "k1" })
+    .setIssuer(options.iss ?? issuer)
+    .setAudience(options.aud ?? AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(options.exp ?? "5m")
+    .sign(privateKey);
+
+test("a valid token maps to its workflow through the groups claim", { timeout: 30_000 }, async () => {
+  const c = await httpClient(server.url, await token({ email: "ana@example.com", groups: ["finance-analysts"] }));
+  try {
+    const out = await call(c, "list_tables");
+    assert.deepEqual(out.json.tables.map((t: { table: string }) => t.table), ["app.accounts", "billing.invoices"]);
+    const q = await call(c, "query", { sql: "SELECT count(*) FROM billing.invoices" });
+    assert.deepEqual(q.json.rows, [["300"]]);
+    const line = fx.auditLines().at(-1)!;
+    assert.equal(line.principal, "ana@example.com");
+    assert.equal(line.client, "chatgpt-finance");
+    assert.equal(line.workflow, "finance-weekly-revenue");
+  } finally {
+    await c.close();
+  }
+});
+
+test("wrong audience, wrong issuer, expired, bad signature or no matching client are refused", { timeout: 30_000 }, async () => {
+  const post = (t: string) =>
+    fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${t}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+  const good = await token({ email: "ana@example.com", groups: ["finance-analysts"] });
+  assert.equal((await post(good)).status, 200);
+  const tampered = `${good.slice(0, good.lastIndexOf(".") + 1)}${"A".repeat(86)}`;
+  for (const t of [
+    await token({ email: "ana@example.com", groups: ["finance-analysts"] }, { aud: "https://other" }),
+    await token({ email: "ana@example.com", groups: ["finance-analysts"] }, { iss: "https://evil.example" }),
+    await token({ email: "ana@example.com", groups: ["finance-analysts"] }, { exp: Math.floor(Date.now() / 1000) - 600 }),
+    tampered,
+  ]) {
+    const res = await post(t);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /error="invalid_token".*resource_metadata="/);
+  }
+  const noGroup = await post(await token({ email: "bob@example.com", groups: ["sales"] }));
+  assert.equal(noGroup.status, 403);
+});
+
+test("the OAuth protected-resource metadata names the issuer", { timeout: 30_000 }, async () => {
+  const res = await fetch(server.url.replace(/\/mcp$/, "/.well-known/oauth-protected-resource"));
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { authorization_servers: string[]; resource: string };
+  assert.deepEqual(body.authorization_servers, [issuer]);
+  assert.match(body.resource, /\/mcp$/);
+});

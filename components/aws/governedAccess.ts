@@ -30,6 +30,11 @@ export function replicaIdentifier(environment: string, target: string): string {
  */
 export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; region: string; vpcId: string; subnetIds: string[] } {
   if (plan.targets.length === 0) throw new Error(`plan "${plan.environment}": no targets`);
+  // Checked here, before any resource exists, although McpService checks them too.
+  if (!plan.mcpServer.image) throw new Error(`mcpServer.image is required (the MCP server's container image)`);
+  if (!plan.mcpServer.certificateArn?.startsWith("arn:aws:acm:")) {
+    throw new Error(`mcpServer.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
+  }
   const targets: AwsTarget[] = [];
   for (const target of plan.targets) {
     if (target.platformSettings.platform !== "aws-rds") {

@@ -1,0 +1,62 @@
+/** `dbwarden:aws:GovernedAccess` for the dev example: existing replica, IAM database authentication. */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { awsInvokes, instanceLookup } from "./support/aws.ts";
+import { installMocks, type Mocks } from "./support/mocks.ts";
+import { exampleCatalog, examplePlan } from "./support/plans.ts";
+
+const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "dev" });
+const { GovernedAccess } = await import("../../components/aws/index.ts");
+
+const devPlan = examplePlan("dev");
+
+describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }, () => {
+  it("refuses a plan without a TLS certificate, naming the field, before creating anything", async () => {
+    assert.throws(() => new GovernedAccess("no-cert", { plan: devPlan, catalog: exampleCatalog("dev") }), /mcpServer\.certificateArn must be an ACM certificate ARN/);
+    await mocks.settle();
+    assert.deepEqual(mocks.resources.map((r) => r.type), ["dbwarden:aws:GovernedAccess"]);
+  });
+
+  describe("with a certificate", () => {
+    const plan = structuredClone(devPlan);
+    plan.mcpServer.certificateArn = "arn:aws:acm:eu-west-1:123456789012:certificate/dev";
+    before(async () => {
+      mocks.reset();
+      new GovernedAccess("dbwarden-dev", { plan, catalog: exampleCatalog("dev") });
+      await mocks.settle();
+    });
+
+    it("creates no replica, no secrets and no rotation: it looks the replica up", () => {
+      assert.equal(mocks.byType("aws:rds/instance:Instance").length, 0);
+      assert.equal(mocks.byType("aws:secretsmanager/secretRotation:SecretRotation").length, 0);
+      assert.deepEqual(mocks.byType("aws:secretsmanager/secret:Secret").map((s) => s.inputs.name), ["dbwarden/dev/mcp-api-keys"]);
+      const looked = mocks.invokes.filter((i) => i.token === "aws:rds/getInstance:getInstance").map((i) => i.inputs.dbInstanceIdentifier);
+      assert.deepEqual([...new Set(looked)].sort(), ["app-dev", "app-dev-replica"]);
+    });
+
+    it("opens the existing replica's port to the MCP service only", () => {
+      const rule = mocks.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dbwarden-dev-network-app-replica-in");
+      assert.equal(rule.inputs.securityGroupId, "sg-app-dev-replica");
+      assert.equal(rule.inputs.referencedSecurityGroupId, "dbwarden-dev-network-service-id");
+      assert.equal(rule.inputs.cidrIpv4, undefined);
+    });
+
+    it("makes logins members of rds_iam and lets the task role connect as exactly those users", () => {
+      const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role));
+      for (const login of logins) {
+        const role = mocks.one("postgresql:index/role:Role", login);
+        assert.equal(role.inputs.passwordWo, undefined);
+        assert.deepEqual((role.inputs.roles as string[]).slice(1), ["rds_iam"]);
+      }
+      const provider = mocks.byType("pulumi:providers:postgresql")[0]!;
+      assert.equal(provider.inputs.scheme, "awspostgres");
+      assert.equal(provider.inputs.username, "postgres_admin");
+      assert.equal(provider.inputs.password, undefined);
+      const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-task").inputs.policy as string);
+      const resourceId = instanceLookup("app-dev-replica").resourceId;
+      assert.deepEqual(policy.Statement, [
+        { Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: logins.map((l) => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${resourceId}/${l}`).sort() },
+      ]);
+    });
+  });
+});

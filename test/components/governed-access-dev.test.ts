@@ -12,7 +12,9 @@ const devPlan = examplePlan("dev");
 
 describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }, () => {
   it("refuses a plan without a TLS certificate, naming the field, before creating anything", async () => {
-    assert.throws(() => new GovernedAccess("no-cert", { plan: devPlan, catalog: exampleCatalog("dev") }), /mcpServer\.certificateArn must be an ACM certificate ARN/);
+    const withoutCertificate = structuredClone(devPlan);
+    withoutCertificate.mcpServer.certificateArn = null;
+    assert.throws(() => new GovernedAccess("no-cert", { plan: withoutCertificate, catalog: exampleCatalog("dev") }), /mcpServer\.certificateArn must be an ACM certificate ARN/);
     await mocks.settle();
     assert.deepEqual(mocks.resources.map((r) => r.type), ["dbwarden:aws:GovernedAccess"]);
   });

@@ -56,6 +56,8 @@ export class Engine {
   private readonly pools = new Map<string, LoginPool>();
   private readonly limiter = new ClientLimiter();
   private auditFailing = false;
+  private readonly relCache = new Map<number, { at: number; value: ResolvedRelation }>();
+  private readonly shadowCache = new Map<string, { at: number; value: Set<string> }>();
 
   private constructor(private readonly options: EngineOptions) {
     this.runtime = options.runtime;
@@ -284,7 +286,7 @@ export class Engine {
     }
     const tag = `/* dbwarden request=${requestId} client=${safeTag(identity.client.name)} */ `;
     return this.withSession(identity, requestId, async (client, resolution) => {
-      if (analysis) this.resolveAndCheck(resolution, identity, analysis);
+      if (analysis) await this.resolveAndCheck(client, resolution, identity, analysis);
       if (tool === "explain") {
         const generic = analysis ? analysis.maxParam > 0 : false;
         const text = `${tag}EXPLAIN (FORMAT TEXT${generic ? ", GENERIC_PLAN" : ""}) ${sql}`;
@@ -345,50 +347,64 @@ export class Engine {
     }
   }
 
-  private resolveAndCheck(results: Array<{ rows: any[] }>, identity: Identity, analysis: SqlAnalysis): void {
-    let i = 0;
-    const resolved: Array<ResolvedRelation | null> = [];
+  /**
+   * Relation OIDs come from the setup round trip (resolved in this transaction and search_path).
+   * Their schema, name and columns, and the names of non-catalog functions/operators on the
+   * workflow's search path, are cached for CATALOG_TTL_MS and re-read on a miss, in this same
+   * transaction. A stale cache can only make layer 3 miss a brand-new column or function; the
+   * database role still refuses it.
+   */
+  private async resolveAndCheck(client: pg.PoolClient, results: Array<{ rows: any[] }>, identity: Identity, analysis: SqlAnalysis): Promise<void> {
+    const now = Date.now();
+    const oids: Array<number | null> = [];
     if (analysis.relations.length > 0) {
-      for (const row of results[i++]?.rows ?? []) {
-        resolved.push(row.schema === null ? null : { schema: row.schema, name: row.name, columns: row.cols ?? [] });
-      }
+      const row = results[0]?.rows[0] ?? {};
+      analysis.relations.forEach((_, i) => oids.push(row[`r${i}`] === null || row[`r${i}`] === undefined ? null : Number(row[`r${i}`])));
     }
-    const shadowed: string[] = [];
+    const missing = [...new Set(oids.filter((o): o is number => o !== null && !((this.relCache.get(o)?.at ?? -Infinity) > now - CATALOG_TTL_MS)))];
+    if (missing.length > 0) {
+      const res = await client.query<{ oid: number; schema: string; name: string; cols: string[] }>({
+        text:
+          "SELECT c.oid::int AS oid, n.nspname::text AS schema, c.relname::text AS name, " +
+          "ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS cols " +
+          "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[])",
+        values: [missing],
+      });
+      for (const r of res.rows) this.relCache.set(r.oid, { at: now, value: { schema: r.schema, name: r.name, columns: r.cols } });
+    }
+    const resolved: Array<ResolvedRelation | null> = oids.map((o) => (o === null ? null : (this.relCache.get(o)?.value ?? null)));
+    let shadowed: string[] = [];
     if (analysis.functions.length + analysis.operators.length > 0) {
-      for (const row of results[i++]?.rows ?? []) shadowed.push(String(row.name));
+      const key = identity.workflow.name;
+      let names = this.shadowCache.get(key);
+      if (!names || names.at <= now - CATALOG_TTL_MS) {
+        const res = await client.query<{ name: string }>(
+          "SELECT p.proname::text AS name FROM pg_catalog.pg_proc p WHERE p.pronamespace IN " + SEARCH_PATH_NAMESPACES +
+            " UNION SELECT o.oprname::text FROM pg_catalog.pg_operator o WHERE o.oprnamespace IN " + SEARCH_PATH_NAMESPACES,
+        );
+        names = { at: now, value: new Set(res.rows.map((r) => r.name)) };
+        this.shadowCache.set(key, names);
+      }
+      const set = names.value;
+      shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
     checkScope(analysis, resolved, identity.workflow.mcp.tables, shadowed);
   }
 }
 
-const textArray = (xs: string[]) => `ARRAY[${xs.map((x) => pg.escapeLiteral(x)).join(", ")}]::text[]`;
+const CATALOG_TTL_MS = 30_000;
+const SEARCH_PATH_NAMESPACES =
+  "(SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = ANY (pg_catalog.current_schemas(true)) AND ns.nspname <> 'pg_catalog')";
+
 
 /**
- * The name resolution the check needs, asked of the database in the call's own transaction and
- * search_path (so names resolve exactly as the statement's will): what each relation name is, its
- * columns, and which called functions/operators also exist outside pg_catalog on the search path.
+ * What each relation name resolves to, asked of the database in the call's own transaction and
+ * search_path, so names resolve exactly as the statement's will (quoting, unicode escapes, schemas).
  */
 function resolutionQueries(analysis: SqlAnalysis | null): string[] {
-  if (!analysis) return [];
-  const out: string[] = [];
-  if (analysis.relations.length > 0) {
-    out.push(
-      "SELECT n.nspname::text AS schema, c.relname::text AS name, " +
-        "ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS cols " +
-        `FROM pg_catalog.unnest(${textArray(analysis.relations.map((r) => r.qualified))}) WITH ORDINALITY AS q(name, i) ` +
-        "LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(q.name) " +
-        "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY q.i",
-    );
-  }
-  if (analysis.functions.length + analysis.operators.length > 0) {
-    const path =
-      "(SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = ANY (pg_catalog.current_schemas(true)) AND ns.nspname <> 'pg_catalog')";
-    out.push(
-      `SELECT DISTINCT p.proname::text AS name FROM pg_catalog.pg_proc p WHERE p.proname = ANY (${textArray(analysis.functions)}) AND p.pronamespace IN ${path} ` +
-        `UNION SELECT DISTINCT o.oprname::text FROM pg_catalog.pg_operator o WHERE o.oprname = ANY (${textArray(analysis.operators)}) AND o.oprnamespace IN ${path}`,
-    );
-  }
-  return out;
+  if (!analysis || analysis.relations.length === 0) return [];
+  const cols = analysis.relations.map((r, i) => `pg_catalog.to_regclass(${pg.escapeLiteral(r.qualified)})::oid AS r${i}`);
+  return [`SELECT ${cols.join(", ")}`];
 }
 
 function validateParams(value: unknown): Param[] {

@@ -6,6 +6,7 @@
  * rebinding) before anything else happens on /mcp.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
 import type { Engine } from "./engine.js";
@@ -68,6 +69,8 @@ export function createHttpServer(options: HttpOptions): Server {
     return parts.join(", ");
   };
 
+  const idleServers = new Map<string, McpServer[]>();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return send(res, 200, { status: "ok" });
@@ -109,11 +112,19 @@ export function createHttpServer(options: HttpOptions): Server {
     } catch (error) {
       return jsonRpcError(res, (error as { status?: number }).status ?? 400, (error as Error).message);
     }
-    const server = createMcpServer(engine, identity, "http");
+    // Stateless: a fresh transport per request. The McpServer (tools bound to this identity) is
+    // reused once the previous request's transport is closed: building one costs ~0.2 ms.
+    const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
+    const idle = idleServers.get(key);
+    const server = idle?.pop() ?? createMcpServer(engine, identity, "http");
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
-      void transport.close();
-      void server.close();
+      void server.close().then(() => {
+        if (idleServers.size > 256 && !idleServers.has(key)) idleServers.delete(idleServers.keys().next().value!);
+        const list = idleServers.get(key) ?? [];
+        if (list.length < 64) list.push(server);
+        idleServers.set(key, list);
+      });
     });
     await server.connect(transport);
     await transport.handleRequest(req, res, body);

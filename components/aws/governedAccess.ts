@@ -170,6 +170,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
 
     const secretArns: Record<string, pulumi.Output<string>> = {};
     const connectArns: pulumi.Output<string>[] = [];
+    const iamLogins: Record<string, string> = {};
     this.roleNames = {};
     for (const target of targets) {
       const primary = primaries.get(target.name)!;
@@ -184,6 +185,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         connection = { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
       }
       const logins = targetLogins(target, plan.workflows);
+      if (target.credentials.mode === "iam") for (const login of logins) iamLogins[login.role] = region;
       const passwords =
         target.credentials.mode === "password"
           ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(l.role, parent)]))
@@ -245,6 +247,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         ),
         loginSecretArns: secretArns,
         connectArns,
+        iamLogins,
         vpcId,
         subnetIds,
         ...(args.publicSubnetIds ? { publicSubnetIds: args.publicSubnetIds } : {}),

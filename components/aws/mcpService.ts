@@ -46,7 +46,7 @@ export interface RuntimeDatabase {
 export interface RuntimeConfig {
   listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[] };
   databases: Record<string, RuntimeDatabase>;
-  logins: Record<string, { awsSecretArn: string }>;
+  logins: Record<string, { awsSecretArn: string } | { awsRdsIam: { region: string } }>;
   apiKeys: { client: string; workflow: string; sha256: string }[];
   audit: { stream: "stdout" | "stderr" };
 }
@@ -54,20 +54,27 @@ export interface RuntimeConfig {
 /**
  * The server's runtime config: listen on all interfaces of the task (the load balancer reaches it),
  * accept the plan's hostnames plus loopback (container health check) as Host headers, refuse
- * browser origins, one endpoint per target (the replica), a secret ARN per login, audit to stdout
+ * browser origins, one endpoint per target (the replica), a secret ARN per password login or
+ * `awsRdsIam` (the server generates a token at connect time) per IAM login, audit to stdout
  * (shipped to the audit log group). API key hashes are NOT here: they come from a secret.
  */
 export function runtimeConfig(args: {
   plan: AccessPlan;
   databases: Record<string, RuntimeDatabase>;
   loginSecretArns: Record<string, string>;
+  /** Region by login role, for logins using RDS IAM database authentication. */
+  iamLogins?: Record<string, string>;
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
   for (const workflow of args.plan.workflows) {
     if (!args.databases[workflow.target]) throw new Error(`runtime config: no database endpoint for target "${workflow.target}" (workflow "${workflow.name}")`);
   }
   const logins: RuntimeConfig["logins"] = {};
-  for (const login of Object.keys(args.loginSecretArns).sort()) logins[login] = { awsSecretArn: args.loginSecretArns[login]! };
+  const iamLogins = args.iamLogins ?? {};
+  for (const login of [...Object.keys(args.loginSecretArns), ...Object.keys(iamLogins)].sort()) {
+    if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined) throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
+    logins[login] = iamLogins[login] !== undefined ? { awsRdsIam: { region: iamLogins[login]! } } : { awsSecretArn: args.loginSecretArns[login]! };
+  }
   return {
     listen: {
       host: "0.0.0.0",
@@ -164,6 +171,8 @@ export interface McpServiceArgs {
   loginSecretArns: Record<string, pulumi.Input<string>>;
   /** `rds-db:connect` ARNs (IAM credentials). */
   connectArns: pulumi.Input<string>[];
+  /** Region by login role for IAM credentials: the server generates an RDS auth token for them at connect time. */
+  iamLogins?: Record<string, string>;
   /** VPC of the service. */
   vpcId: pulumi.Input<string>;
   /** Private subnets for the tasks (and an internal load balancer). */
@@ -230,6 +239,7 @@ export class McpService extends pulumi.ComponentResource {
           plan: args.plan,
           databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, { host: d.host, port: d.port, database: d.database, sslmode: "verify-full" as const }])),
           loginSecretArns: logins,
+          ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
         }),
       ),
     );

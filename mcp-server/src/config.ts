@@ -190,6 +190,8 @@ export const RuntimeConfigSchema = z.strictObject({
       z.strictObject({ password: str.min(1) }),
       z.strictObject({ passwordFile: str.min(1) }),
       z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
+      /** RDS IAM database authentication: a 15-minute auth token generated at connect time is the password; TLS required. */
+      z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
     ]),
   ),
   apiKeys: z.array(z.strictObject({ client: str, workflow: str, sha256: sha256Hex })),
@@ -235,8 +237,13 @@ export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
       problems.push(`  databases: no endpoint for target "${workflow.target}" (read by workflow "${workflow.name}")`);
     }
     for (const client of workflow.mcp.clients) {
-      if (!runtime.logins[client.loginRole]) {
+      const login = runtime.logins[client.loginRole];
+      if (!login) {
         problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
+      } else if ("awsRdsIam" in login && runtime.databases[workflow.target]?.sslmode === "disable") {
+        problems.push(
+          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses awsRdsIam: RDS IAM authentication sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
+        );
       }
     }
   }

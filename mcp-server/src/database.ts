@@ -3,7 +3,8 @@
  *
  * - Layer 1: every call connects as the calling client's own login role (plan ClientPlan.loginRole),
  *   whose privileges in the database are the boundary. Passwords are fetched at connect time (so a
- *   rotated secret is picked up) and fetched again once on an authentication failure.
+ *   rotated secret is picked up) and fetched again once on an authentication failure; with RDS IAM
+ *   authentication a fresh auth token is generated for each new connection instead.
  * - Layer 2: per call, `BEGIN READ ONLY`, server-issued `SET LOCAL statement_timeout`, one statement
  *   over the extended protocol, then `ROLLBACK` and a full session reset (everything DISCARD ALL
  *   does) before the connection goes back to the pool; a connection in any doubt is destroyed.
@@ -11,6 +12,7 @@
  *   bytes are capped while fetching, whatever the SQL text says.
  */
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import pg from "pg";
 import type { RuntimeConfig } from "./config.js";
 import { ToolError } from "./errors.js";
@@ -42,6 +44,38 @@ export class AwsSecretsManagerSource implements SecretSource {
   }
 }
 
+/** What an RDS IAM auth token is generated for: exactly one database user at one endpoint. */
+export interface RdsAuthTokenRequest {
+  hostname: string;
+  port: number;
+  username: string;
+  region: string;
+}
+
+/**
+ * Where `awsRdsIam` logins get their password: an RDS IAM auth token (valid 15 minutes) generated
+ * at connect time. Real: `@aws-sdk/rds-signer` (signed locally with the task role's credentials);
+ * tests: an in-process fake. Tokens are credentials: never logged, audited or put in errors.
+ */
+export interface RdsAuthTokenSource {
+  getAuthToken(request: RdsAuthTokenRequest): Promise<string>;
+}
+
+/** `@aws-sdk/rds-signer`, loaded lazily; one signer per (endpoint, user, region), so credentials are resolved once and refreshed by the SDK. */
+export class AwsRdsSignerTokenSource implements RdsAuthTokenSource {
+  private readonly signers = new Map<string, Promise<{ getAuthToken(): Promise<string> }>>();
+
+  async getAuthToken(request: RdsAuthTokenRequest): Promise<string> {
+    const key = `${request.hostname}\u0000${request.port}\u0000${request.username}\u0000${request.region}`;
+    let signer = this.signers.get(key);
+    if (!signer) {
+      signer = import("@aws-sdk/rds-signer").then((m) => new m.Signer({ hostname: request.hostname, port: request.port, username: request.username, region: request.region }));
+      this.signers.set(key, signer);
+    }
+    return (await signer).getAuthToken();
+  }
+}
+
 /** A secret holding JSON (the RDS format `{"username":..,"password":..}`) yields its `password`. */
 function passwordOf(secret: string): string {
   const text = secret.trim();
@@ -56,10 +90,24 @@ function passwordOf(secret: string): string {
   return text;
 }
 
-export async function loginPassword(login: RuntimeConfig["logins"][string], secrets: SecretSource, fresh: boolean): Promise<string> {
+export interface CredentialSources {
+  secrets: SecretSource;
+  rdsTokens: RdsAuthTokenSource;
+}
+
+export async function loginPassword(
+  login: RuntimeConfig["logins"][string],
+  sources: CredentialSources,
+  fresh: boolean,
+  endpoint: { host: string; port: number; role: string },
+): Promise<string> {
   if ("password" in login) return login.password;
+  if ("awsRdsIam" in login) {
+    // A fresh token per new connection: tokens last 15 minutes, pooled connections outlive them (RDS checks the token at login only).
+    return sources.rdsTokens.getAuthToken({ hostname: endpoint.host, port: endpoint.port, username: endpoint.role, region: login.awsRdsIam.region });
+  }
   if ("passwordFile" in login) return passwordOf(await readFile(login.passwordFile, "utf8"));
-  return passwordOf(await secrets.getSecret(login.awsSecretArn, { fresh }));
+  return passwordOf(await sources.secrets.getSecret(login.awsSecretArn, { fresh }));
 }
 
 // Result values: numbers and booleans as JSON natives, json/jsonb parsed, everything else as the
@@ -191,6 +239,7 @@ export interface PoolOptions {
   role: string;
   login: RuntimeConfig["logins"][string];
   secrets: SecretSource;
+  rdsTokens: RdsAuthTokenSource;
   max: number;
   applicationName: string;
   /** Client-side guard in case the server never answers (network partition): the call fails and the connection is dropped. */
@@ -212,9 +261,9 @@ export class LoginPool {
       password: () => {
         const fresh = this.fresh;
         this.fresh = false;
-        return loginPassword(options.login, options.secrets, fresh);
+        return loginPassword(options.login, options, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
       },
-      ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", servername: endpoint.host },
+      ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) },
       max: options.max,
       connectionTimeoutMillis: 2_000,
       idleTimeoutMillis: 60_000,

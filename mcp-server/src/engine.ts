@@ -8,7 +8,7 @@ import pg from "pg";
 import type { AccessPlan, ClientPlan, RuntimeConfig, TableView, WorkflowPlan } from "./config.js";
 import { ConfigError } from "./config.js";
 import type { AuditRecord, AuditSink } from "./audit.js";
-import { fetchCapped, LoginPool, mapDbError, RESET_SESSION, type SecretSource } from "./database.js";
+import { fetchCapped, LoginPool, mapDbError, RESET_SESSION, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 import { ToolError } from "./errors.js";
 import { ClientLimiter } from "./limits.js";
 import { analyzeSql, checkScope, loadParser, MAX_SQL_CHARS, quoteIdent, redactUnparsed, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
@@ -33,6 +33,7 @@ export interface EngineOptions {
   plan: AccessPlan;
   runtime: RuntimeConfig;
   secrets: SecretSource;
+  rdsTokens: RdsAuthTokenSource;
   audit: AuditSink;
   /** Layer 3 on/off. Off only in tests that prove the database alone holds. */
   sqlCheck: boolean;
@@ -103,6 +104,7 @@ export class Engine {
         role: identity.client.loginRole,
         login,
         secrets: this.options.secrets,
+        rdsTokens: this.options.rdsTokens,
         max: identity.workflow.mcp.limits.concurrentCalls,
         applicationName: `dbwarden-mcp/${safeTag(identity.client.name)}`,
         queryTimeoutMs: identity.workflow.mcp.limits.statementTimeoutMs + 10_000,

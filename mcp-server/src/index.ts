@@ -15,7 +15,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
 import { ConfigError, parsePlan, parseRuntime, type AccessPlan, type RuntimeConfig } from "./config.js";
-import { AwsSecretsManagerSource, type SecretSource } from "./database.js";
+import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 import { Engine, type Identity } from "./engine.js";
 import { createHttpServer } from "./http.js";
 import { createMcpServer } from "./tools.js";
@@ -23,7 +23,7 @@ import { createMcpServer } from "./tools.js";
 export { ConfigError, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
-export { AwsSecretsManagerSource, type SecretSource } from "./database.js";
+export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 export type { AuditRecord, AuditSink } from "./audit.js";
 
 export interface RunningServer {
@@ -43,6 +43,8 @@ export interface StartOptions {
   runtimeFile?: string;
   /** Source of `awsSecretArn` logins (default: AWS Secrets Manager). */
   secrets?: SecretSource;
+  /** Source of `awsRdsIam` login tokens (default: `@aws-sdk/rds-signer`). */
+  rdsTokens?: RdsAuthTokenSource;
   /** Audit sink override (default: from the runtime config). */
   audit?: AuditSink;
   /**
@@ -83,6 +85,7 @@ async function prepare(options: StartOptions): Promise<{ plan: AccessPlan; runti
     runtime,
     audit,
     secrets: options.secrets ?? new AwsSecretsManagerSource(),
+    rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource(),
     sqlCheck: options.unsafeDisableSqlCheck !== true,
   });
   try {

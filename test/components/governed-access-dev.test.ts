@@ -7,6 +7,7 @@ import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "dev" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
+const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 
 const devPlan = examplePlan("dev");
 
@@ -59,6 +60,17 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       assert.deepEqual(policy.Statement, [
         { Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: logins.map((l) => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${resourceId}/${l}`).sort() },
       ]);
+    });
+
+    it("gives the server a runtime config it accepts: an RDS IAM login per client, over verify-full TLS", () => {
+      const task = mocks.byType("aws:ecs/taskDefinition:TaskDefinition")[0]!;
+      const [container] = JSON.parse(task.inputs.containerDefinitions as string);
+      const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      const runtime = parseRuntime(JSON.parse(env.DBWARDEN_RUNTIME), parsePlan(JSON.parse(env.DBWARDEN_PLAN)));
+      const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role)).sort();
+      assert.deepEqual(runtime.logins, Object.fromEntries(logins.map((l) => [l, { awsRdsIam: { region: "eu-west-1" } }])));
+      assert.equal(runtime.databases.app!.sslmode, "verify-full");
+      assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
     });
   });
 });

@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { processIO, type CliIO } from "./io.ts";
+import { SpecError } from "../spec/errors.ts";
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command("dbwarden")
@@ -28,6 +29,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (error instanceof CommanderError) {
       // --help and --version arrive here too, with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    // Any command that loads a spec may fail with every problem of it: invalid input, exit 1.
+    if (error instanceof SpecError) {
+      io.err(error.message);
+      return EXIT.invalidInput;
     }
     if (error instanceof CliError) {
       // A command that already printed its report (drift found, say) throws with no message.

@@ -4,7 +4,6 @@ import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } fro
 import { ReconcileError, reconcile } from "../../postgres/reconcile.ts";
 import { connectAdmin } from "../../local/postgres.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
-import { SpecError } from "../../spec/errors.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
@@ -22,13 +21,7 @@ export function register(program: Command, io: CliIO): void {
       "\nChecks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as\npg_read_server_files), role attributes, default privileges, ownership and role settings.\nExit codes: 0 no drift, 3 drift found, 1 invalid spec or unreachable database, 2 usage error.",
     )
     .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean }) => {
-      let plan;
-      try {
-        plan = planStack(options.stack, { root: io.cwd, now: io.now() });
-      } catch (error) {
-        if (error instanceof SpecError) throw new CliError(error.message, EXIT.invalidInput);
-        throw error;
-      }
+      const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = options.target ? [options.target] : postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
       const reports: DriftReport[] = [];

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { planStack, planToJson } from "../../plan/index.ts";
 import { renderPlanTree } from "../../plan/render.ts";
-import { SpecError } from "../../spec/errors.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
@@ -13,13 +12,7 @@ export function register(program: Command, io: CliIO): void {
     .option("--json", "print the plan as JSON (the exact data every component reads)")
     .addHelpText("after", "\nThe plan holds no secrets: credentials appear only as secret-store names.\nExit codes: 0 planned, 1 invalid spec, 2 usage error.")
     .action((options: { stack: string; json?: boolean }) => {
-      let plan;
-      try {
-        plan = planStack(options.stack, { root: io.cwd, now: io.now() });
-      } catch (error) {
-        if (error instanceof SpecError) throw new CliError(error.message, EXIT.invalidInput);
-        throw error;
-      }
+      const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       io.out(options.json ? planToJson(plan) : renderPlanTree(plan));
     });
 }

@@ -5,7 +5,6 @@ import { runningUp } from "../../local/postgres.ts";
 import { rotateLocal } from "../../local/rotate.ts";
 import { localTargets } from "../../local/stack.ts";
 import { openTarget } from "../../local/target.ts";
-import { SpecError } from "../../spec/errors.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
@@ -17,13 +16,7 @@ export function register(program: Command, io: CliIO): void {
     .option("--client <name...>", "only these clients (default: all)")
     .option("--url <url>", "the PostgreSQL `up --url` used (default: the embedded one)")
     .action(async (options: { stack: string; client?: string[]; url?: string }) => {
-      let plan;
-      try {
-        plan = planStack(options.stack, { root: io.cwd, now: io.now() });
-      } catch (error) {
-        if (error instanceof SpecError) throw new CliError(error.message, EXIT.invalidInput);
-        throw error;
-      }
+      const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       let opened;
       try {
         const target = localTargets(plan, options.url !== undefined)[0]!;

@@ -34,7 +34,7 @@ export function register(program: Command, io: CliIO): void {
           ...(options.postgresPort !== undefined ? { postgresPort: options.postgresPort } : {}),
         });
       } catch (error) {
-        if (error instanceof SpecError || error instanceof CliError) throw error instanceof SpecError ? new CliError(error.message) : error;
+        if (error instanceof SpecError || error instanceof CliError) throw error;
         throw new CliError(`dbwarden up failed: ${(error as Error).message}`, EXIT.invalidInput);
       }
       io.out(readyMessage(stack.connection, stack.paths.connectionFile, io.cwd));

@@ -5,11 +5,12 @@
  * - tasks in private subnets, no public IP, read-only root filesystem (a small tmpfs-like
  *   volume at /tmp), non-root user, all Linux capabilities dropped, a container health check;
  * - configuration: `DBWARDEN_PLAN` (the access plan JSON) and `DBWARDEN_RUNTIME` (endpoints and
- *   secret ARNs, never secrets) in plain env; API key hashes come from a secret by ARN
- *   (`DBWARDEN_API_KEYS`); database passwords are fetched by the server at connect time from
- *   the secrets named in the runtime config, so a rotation needs no redeploy;
- * - the task role can read only its own login secrets (and `rds-db:connect` exactly its IAM users);
- *   the execution role only writes the audit log group and reads the API key secret.
+ *   secret ARNs, never secrets) in plain env; the server reads the API key hashes itself from the
+ *   `mcp-api-keys` secret (`apiKeysFrom`) at start and every minute, so revoking a key needs no
+ *   redeploy (ECS injects secrets into env only at task start); database passwords are fetched at
+ *   connect time from the secrets named in the runtime config, so a rotation needs no redeploy;
+ * - the task role can read only its own login secrets and the API key secret (and
+ *   `rds-db:connect` exactly its IAM users); the execution role only writes the audit log group.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "@pulumi/aws/ecs/cluster.js";
@@ -33,6 +34,8 @@ export const CONTAINER_USER = "10001:10001";
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** ECS refuses task definitions over 64 KiB; keep room for the rest of the definition. */
 export const MAX_ENV_PLAN_BYTES = 48 * 1024;
+/** How often the server re-reads the API key secret: the longest a revoked key keeps working. */
+export const API_KEY_REFRESH_SECONDS = 60;
 
 /** One database endpoint as the server's runtime config names it. */
 export interface RuntimeDatabase {
@@ -47,7 +50,7 @@ export interface RuntimeConfig {
   listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[] };
   databases: Record<string, RuntimeDatabase>;
   logins: Record<string, { awsSecretArn: string } | { awsRdsIam: { region: string } }>;
-  apiKeys: { client: string; workflow: string; sha256: string }[];
+  apiKeysFrom: { awsSecretArn: string; refreshSeconds?: number };
   audit: { stream: "stdout" | "stderr" };
 }
 
@@ -56,7 +59,8 @@ export interface RuntimeConfig {
  * accept the plan's hostnames plus loopback (container health check) as Host headers, refuse
  * browser origins, one endpoint per target (the replica), a secret ARN per password login or
  * `awsRdsIam` (the server generates a token at connect time) per IAM login, audit to stdout
- * (shipped to the audit log group). API key hashes are NOT here: they come from a secret.
+ * (shipped to the audit log group). API key hashes are NOT here: the server reads them from the
+ * API key secret (`apiKeysFrom`), refreshed every `API_KEY_REFRESH_SECONDS`.
  */
 export function runtimeConfig(args: {
   plan: AccessPlan;
@@ -64,6 +68,8 @@ export function runtimeConfig(args: {
   loginSecretArns: Record<string, string>;
   /** Region by login role, for logins using RDS IAM database authentication. */
   iamLogins?: Record<string, string>;
+  /** The secret holding the API key hashes (`[{client, workflow, sha256}]`). */
+  apiKeysSecretArn: string;
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
   for (const workflow of args.plan.workflows) {
@@ -83,7 +89,7 @@ export function runtimeConfig(args: {
     },
     databases: Object.fromEntries(Object.keys(args.databases).sort().map((k) => [k, args.databases[k]!])),
     logins,
-    apiKeys: [],
+    apiKeysFrom: { awsSecretArn: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
     audit: { stream: "stdout" },
   };
 }
@@ -94,7 +100,6 @@ export function containerDefinitions(args: {
   port: number;
   planJson: string;
   runtimeJson: string;
-  apiKeysSecretArn: string;
   logGroupName: string;
   region: string;
 }): string {
@@ -118,7 +123,6 @@ export function containerDefinitions(args: {
         { name: "DBWARDEN_RUNTIME", value: args.runtimeJson },
         { name: "NODE_ENV", value: "production" },
       ],
-      secrets: [{ name: "DBWARDEN_API_KEYS", valueFrom: args.apiKeysSecretArn }],
       mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
       healthCheck: {
         command: ["CMD", "node", "-e", `fetch(${JSON.stringify(healthUrl)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
@@ -135,23 +139,20 @@ export function containerDefinitions(args: {
   ]);
 }
 
-/** Task role: read exactly its own login secrets; connect as exactly its IAM database users. */
-export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[]): string {
+/** Task role: read exactly its own login secrets and the API key secret; connect as exactly its IAM database users. */
+export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string): string {
   const statements: object[] = [];
   if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
+  statements.push({ Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] });
   if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
-  if (statements.length === 0) statements.push({ Sid: "Nothing", Effect: "Deny", Action: ["*"], Resource: ["*"] });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
-/** Execution role: write the audit log group, read the API key secret for injection. */
-export function executionRolePolicy(logGroupArn: string, apiKeysSecretArn: string): string {
+/** Execution role: write the audit log group (no secret is injected into the task's env). */
+export function executionRolePolicy(logGroupArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [
-      { Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] },
-      { Sid: "InjectApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] },
-    ],
+    Statement: [{ Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] }],
   });
 }
 
@@ -219,27 +220,31 @@ export class McpService extends pulumi.ComponentResource {
     );
     const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${env}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
 
-    const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log, inject API key hashes", tags }, parent);
+    const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log", tags }, parent);
     new RolePolicy(
       `${name}-execution`,
-      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, apiKeys.arn]).apply(([log, secret]) => executionRolePolicy(log, secret)) },
+      { role: executionRole.id, policy: pulumi.output(args.auditLogGroup.arn).apply((log) => executionRolePolicy(log)) },
       parent,
     );
-    const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets only", tags }, parent);
+    const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets and API key hashes only", tags }, parent);
     const secretArns = pulumi.all(args.loginSecretArns);
     const taskPolicy = new RolePolicy(
       `${name}-task`,
-      { role: taskRole.id, policy: pulumi.all([secretArns, pulumi.all(args.connectArns)]).apply(([secrets, connects]) => taskRolePolicy(Object.values(secrets), connects)) },
+      {
+        role: taskRole.id,
+        policy: pulumi.all([secretArns, pulumi.all(args.connectArns), apiKeys.arn]).apply(([secrets, connects, keys]) => taskRolePolicy(Object.values(secrets), connects, keys)),
+      },
       parent,
     );
 
-    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns]).apply(([databases, logins]) =>
+    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns, apiKeys.arn]).apply(([databases, logins, apiKeysSecretArn]) =>
       JSON.stringify(
         runtimeConfig({
           plan: args.plan,
           databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, { host: d.host, port: d.port, database: d.database, sslmode: "verify-full" as const }])),
           loginSecretArns: logins,
           ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
+          apiKeysSecretArn,
         }),
       ),
     );
@@ -257,9 +262,9 @@ export class McpService extends pulumi.ComponentResource {
         taskRoleArn: taskRole.arn,
         volumes: [{ name: "tmp" }],
         containerDefinitions: pulumi
-          .all([runtimeJson, apiKeys.arn, args.auditLogGroup.name])
-          .apply(([runtime, apiKeysArn, logGroup]) =>
-            containerDefinitions({ image: server.image!, port: server.port, planJson, runtimeJson: runtime, apiKeysSecretArn: apiKeysArn, logGroupName: logGroup, region: args.region }),
+          .all([runtimeJson, args.auditLogGroup.name])
+          .apply(([runtime, logGroup]) =>
+            containerDefinitions({ image: server.image!, port: server.port, planJson, runtimeJson: runtime, logGroupName: logGroup, region: args.region }),
           ),
         tags,
       },

@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
-import type { AccessPlan, RuntimeConfig } from "./config.js";
+import type { AccessPlan, ApiKey, RuntimeConfig } from "./config.js";
 import type { Identity } from "./engine.js";
 
 export class AuthError extends Error {
@@ -27,6 +27,7 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export class Authenticator {
   private keys: Array<{ hash: Buffer; identity: Identity }> = [];
+  private fromSecret = false;
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
 
   constructor(
@@ -36,9 +37,18 @@ export class Authenticator {
     this.setRuntime(runtime);
   }
 
-  /** Replace the API keys (reload): a removed key stops working for the next request. */
+  /**
+   * Take the runtime config (reload): inline API keys replace the current ones, so a removed key
+   * stops working for the next request. With `apiKeysFrom` the keys come from `setKeys`.
+   */
   setRuntime(runtime: RuntimeConfig): void {
-    this.keys = runtime.apiKeys.map((key) => {
+    this.fromSecret = runtime.apiKeysFrom !== undefined;
+    this.setKeys(runtime.apiKeys);
+  }
+
+  /** Replace the API keys (validated against the plan already): the next request sees the new set. */
+  setKeys(keys: readonly ApiKey[]): void {
+    this.keys = keys.map((key) => {
       const workflow = this.plan.workflows.find((w) => w.name === key.workflow)!;
       const client = workflow.mcp.clients.find((c) => c.name === key.client)!;
       return { hash: Buffer.from(key.sha256, "hex"), identity: { workflow, client, principal: `api-key:${client.name}` } };
@@ -46,7 +56,7 @@ export class Authenticator {
   }
 
   get configured(): boolean {
-    return this.keys.length > 0 || this.plan.mcpServer.oidc !== null;
+    return this.keys.length > 0 || this.fromSecret || this.plan.mcpServer.oidc !== null;
   }
 
   async authenticate(header: string | undefined): Promise<Identity> {

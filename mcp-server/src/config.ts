@@ -166,6 +166,13 @@ export type ClientPlan = z.infer<typeof ClientPlanSchema>;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected the lowercase hex sha256 of the key (see hashApiKey)");
 
+const ApiKeySchema = z.strictObject({ client: str, workflow: str, sha256: sha256Hex });
+/** The value of an `apiKeysFrom` secret. */
+export const ApiKeyListSchema = z.array(ApiKeySchema);
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+
+export const DEFAULT_API_KEY_REFRESH_SECONDS = 60;
+
 export const RuntimeConfigSchema = z.strictObject({
   listen: z.strictObject({
     host: str.min(1),
@@ -194,7 +201,19 @@ export const RuntimeConfigSchema = z.strictObject({
       z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
     ]),
   ),
-  apiKeys: z.array(z.strictObject({ client: str, workflow: str, sha256: sha256Hex })),
+  /** API key hashes inline. Default: none. Mutually exclusive with a non-empty list and `apiKeysFrom`. */
+  apiKeys: z.array(ApiKeySchema).default([]),
+  /**
+   * API key hashes from an AWS Secrets Manager secret (JSON `[{client, workflow, sha256}]`),
+   * fetched at start, on reload and every `refreshSeconds` (default 60, at least 10): a key removed
+   * from the secret stops working without a restart.
+   */
+  apiKeysFrom: z
+    .strictObject({
+      awsSecretArn: str.startsWith("arn:"),
+      refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional(),
+    })
+    .optional(),
   audit: z.union([
     z.strictObject({ file: str.min(1) }),
     z.strictObject({ stream: z.enum(["stdout", "stderr"]) }),
@@ -247,13 +266,50 @@ export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
       }
     }
   }
-  runtime.apiKeys.forEach((key, i) => {
-    const workflow = plan.workflows.find((w) => w.name === key.workflow);
-    const client = workflow?.mcp.clients.find((c) => c.name === key.client);
-    if (!workflow) problems.push(`  apiKeys.${i}.workflow: "${key.workflow}" is not an active workflow of the plan`);
-    else if (!client) problems.push(`  apiKeys.${i}.client: "${key.client}" is not a client of workflow "${key.workflow}"`);
-    else if (client.auth !== "api-key") problems.push(`  apiKeys.${i}.client: "${key.client}" authenticates with ${client.auth}, not an API key`);
-  });
+  if (runtime.apiKeysFrom && runtime.apiKeys.length > 0) {
+    problems.push("  apiKeys: give the key hashes either inline (apiKeys) or from a secret (apiKeysFrom), not both");
+  }
+  problems.push(...apiKeyProblems(runtime.apiKeys, plan, "apiKeys"));
   if (problems.length > 0) throw new ConfigError(`invalid runtime config:\n${problems.join("\n")}`);
   return runtime;
+}
+
+/** Keys naming a workflow or client the plan does not have, or an OIDC client. */
+function apiKeyProblems(keys: readonly ApiKey[], plan: AccessPlan, where: string, echo = true): string[] {
+  // Names from a secret are not echoed: a key pasted into the wrong field must not reach a log.
+  const quote = (name: string) => (echo ? `"${name}" ` : "");
+  const problems: string[] = [];
+  keys.forEach((key, i) => {
+    const workflow = plan.workflows.find((w) => w.name === key.workflow);
+    const client = workflow?.mcp.clients.find((c) => c.name === key.client);
+    if (!workflow) problems.push(`  ${where}.${i}.workflow: ${quote(key.workflow)}is not an active workflow of the plan`);
+    else if (!client) problems.push(`  ${where}.${i}.client: ${quote(key.client)}is not a client of workflow "${key.workflow}"`);
+    else if (client.auth !== "api-key") problems.push(`  ${where}.${i}.client: ${quote(key.client)}authenticates with ${client.auth}, not an API key`);
+  });
+  return problems;
+}
+
+/**
+ * The value of an `apiKeysFrom` secret, validated as strictly as the runtime config. Errors name
+ * positions and what was expected, never the secret's text (not even its key names).
+ */
+export function parseApiKeySecret(text: string, plan: AccessPlan): ApiKey[] {
+  const what = "API key secret (apiKeysFrom)";
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${what}: the value is not JSON; expected [{"client", "workflow", "sha256"}, ...]`);
+  }
+  const result = ApiKeyListSchema.safeParse(value);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+      return `  ${path}: ${issue.code === "unrecognized_keys" ? "unknown key(s); only client, workflow and sha256 are allowed" : issue.message}`;
+    });
+    throw new ConfigError(`invalid ${what}:\n${lines.join("\n")}`);
+  }
+  const problems = apiKeyProblems(result.data, plan, "(secret)", false);
+  if (problems.length > 0) throw new ConfigError(`invalid ${what}:\n${problems.join("\n")}`);
+  return result.data;
 }

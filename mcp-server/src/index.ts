@@ -14,13 +14,22 @@ import type { AddressInfo } from "node:net";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
-import { ConfigError, parsePlan, parseRuntime, type AccessPlan, type RuntimeConfig } from "./config.js";
+import {
+  ConfigError,
+  DEFAULT_API_KEY_REFRESH_SECONDS,
+  parseApiKeySecret,
+  parsePlan,
+  parseRuntime,
+  type AccessPlan,
+  type ApiKey,
+  type RuntimeConfig,
+} from "./config.js";
 import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 import { Engine, type Identity } from "./engine.js";
 import { createHttpServer } from "./http.js";
 import { createMcpServer } from "./tools.js";
 
-export { ConfigError, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
+export { ConfigError, parseApiKeySecret, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
 export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./database.js";
@@ -29,7 +38,10 @@ export type { AuditRecord, AuditSink } from "./audit.js";
 export interface RunningServer {
   /** e.g. "http://127.0.0.1:7300/mcp" */
   url: string;
-  /** Re-read API keys etc. (revocation without restart); no arg = re-read the files it was started from, if any. */
+  /**
+   * Re-read API keys etc. (revocation without restart); no arg = re-read the file it was started
+   * from, if any, else only the `apiKeysFrom` secret. Rejects (changing nothing) on a bad config or secret.
+   */
   reload(runtime?: unknown): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,10 +53,12 @@ export interface StartOptions {
   runtime: unknown;
   /** File the runtime config came from: `reload()` without an argument re-reads it. */
   runtimeFile?: string;
-  /** Source of `awsSecretArn` logins (default: AWS Secrets Manager). */
+  /** Source of `awsSecretArn` logins and the `apiKeysFrom` secret (default: AWS Secrets Manager). */
   secrets?: SecretSource;
   /** Source of `awsRdsIam` login tokens (default: `@aws-sdk/rds-signer`). */
   rdsTokens?: RdsAuthTokenSource;
+  /** Operational warnings (never secrets), e.g. a failed API key refresh. Default: stderr. */
+  log?: (line: string) => void;
   /** Audit sink override (default: from the runtime config). */
   audit?: AuditSink;
   /**
@@ -114,18 +128,36 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   }
 }
 
+/**
+ * The API keys of an `apiKeysFrom` secret, always fetched fresh (bypassing any cache, so a removed
+ * key is gone at the next refresh). Errors say what failed, never the secret's text.
+ */
+async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, secrets: SecretSource, plan: AccessPlan): Promise<ApiKey[]> {
+  let text: string;
+  try {
+    text = await secrets.getSecret(from.awsSecretArn, { fresh: true });
+  } catch (error) {
+    const kind = error instanceof Error && error.name !== "Error" ? error.name : "error";
+    throw new ConfigError(`apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`);
+  }
+  return parseApiKeySecret(text, plan);
+}
+
 /** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const plan = parsePlan(options.plan);
   const firstRuntime = parseRuntime(options.runtime, plan);
+  const secrets = options.secrets ?? new AwsSecretsManagerSource();
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const auth = new Authenticator(plan, firstRuntime);
+  if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
   const { host } = firstRuntime.listen;
   if (!isLoopback(host) && !auth.configured) {
     throw new ConfigError(
       `listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`,
     );
   }
-  const { engine, audit } = await prepare(options);
+  const { engine, audit } = await prepare({ ...options, secrets });
   let port = firstRuntime.listen.port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   let allowedHosts = new Set<string>();
@@ -162,17 +194,60 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   port = (server.address() as AddressInfo).port;
   allowedHosts = computeHosts(firstRuntime);
 
+  // apiKeysFrom: refresh the key set every refreshSeconds. A failed or malformed fetch keeps the
+  // last good set and warns (without the secret's text); a reload that changes the source bumps
+  // the generation, so a refresh already in flight for the old source is dropped.
+  let generation = 0;
+  let refreshTimer: ReturnType<typeof setInterval> | null = null;
+  const scheduleRefresh = (runtime: RuntimeConfig) => {
+    generation++;
+    if (refreshTimer) clearInterval(refreshTimer);
+    refreshTimer = null;
+    const from = runtime.apiKeysFrom;
+    if (!from) return;
+    const mine = generation;
+    let inFlight = false;
+    refreshTimer = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      fetchApiKeys(from, secrets, plan)
+        .then(
+          (keys) => {
+            if (mine === generation) auth.setKeys(keys);
+          },
+          (error: unknown) => {
+            if (mine === generation) log(`dbwarden-mcp: API key refresh failed, keeping the last good keys: ${error instanceof ConfigError ? error.message : "error"}`);
+          },
+        )
+        .finally(() => (inFlight = false));
+    }, (from.refreshSeconds ?? DEFAULT_API_KEY_REFRESH_SECONDS) * 1000);
+    (refreshTimer as { unref?: () => void }).unref?.();
+  };
+  scheduleRefresh(firstRuntime);
+  let current = firstRuntime;
+
   return {
     url: `http://${urlHost}:${port}/mcp`,
     async reload(runtime?: unknown) {
       const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
-      if (raw === undefined) return;
+      if (raw === undefined) {
+        // Nothing to re-read but the API key secret, if there is one.
+        if (current.apiKeysFrom) auth.setKeys(await fetchApiKeys(current.apiKeysFrom, secrets, plan));
+        return;
+      }
       const next = parseRuntime(raw, plan);
+      // Fetched before anything changes: a bad secret fails the reload and keeps the previous config.
+      const secretKeys = next.apiKeysFrom ? await fetchApiKeys(next.apiKeysFrom, secrets, plan) : null;
       auth.setRuntime(next);
+      if (secretKeys) auth.setKeys(secretKeys);
+      scheduleRefresh(next);
+      current = next;
       allowedHosts = computeHosts(next);
       await engine.setRuntime(next);
     },
     async close() {
+      generation++;
+      if (refreshTimer) clearInterval(refreshTimer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await engine.close();

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chownSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, mock, test } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { startServer, type RdsAuthTokenRequest, type RdsAuthTokenSource, type RunningServer } from "../src/index.ts";
+import { hashApiKey, startServer, type RdsAuthTokenRequest, type RdsAuthTokenSource, type RunningServer, type SecretSource } from "../src/index.ts";
 import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -97,4 +97,138 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
     await assert.rejects(startServer({ plan: fx.plan, runtime, rdsTokens: fakeTokens() }), /logins\.dbw_cs_usage_drop__claude_cs/);
   });
 });
-void writeFileSync;
+
+const KEYS_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/local/mcp-api-keys";
+
+/** Fake Secrets Manager holding the API key secret; `fetched` resolves at the next read. */
+function fakeSecrets(initial: string) {
+  let value = initial;
+  let waiters: Array<() => void> = [];
+  const source: SecretSource & { set(v: string): void; reads: boolean[]; fetched(): Promise<void> } = {
+    reads: [],
+    set(v) {
+      value = v;
+    },
+    fetched: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    async getSecret(arn, { fresh }) {
+      assert.equal(arn, KEYS_ARN);
+      source.reads.push(fresh);
+      const current = value;
+      const pending = waiters;
+      waiters = [];
+      queueMicrotask(() => pending.forEach((w) => w()));
+      return current;
+    },
+  };
+  return source;
+}
+
+function keyList(clients: string[]): string {
+  return JSON.stringify(
+    fx.plan.workflows.flatMap((w) => w.mcp.clients.filter((c) => clients.includes(c.name)).map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(fx.keys[c.name]!) }))),
+  );
+}
+
+function secretRuntime(refreshSeconds?: number) {
+  const { apiKeys: _inline, ...runtime } = fx.runtime();
+  return { ...runtime, apiKeysFrom: { awsSecretArn: KEYS_ARN, ...(refreshSeconds ? { refreshSeconds } : {}) } };
+}
+
+function poster(s: RunningServer) {
+  return async (client: string) => {
+    const res = await fetch(s.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${fx.keys[client]}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+}
+
+/** Let a refresh that has just read the fake secret finish (validation and swap are microtasks). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () => {
+  test("revoking a key in the secret answers 401 after reload(), without a restart", async () => {
+    const secrets = fakeSecrets(keyList(["claude-cs", "n8n-cs-digest"]));
+    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(), secrets, log: () => {} });
+    servers.push(s);
+    const status = poster(s);
+    assert.equal(await status("claude-cs"), 200);
+    assert.equal(await status("n8n-cs-digest"), 200);
+    secrets.set(keyList(["n8n-cs-digest"]));
+    await s.reload();
+    assert.equal(await status("claude-cs"), 401);
+    assert.equal(await status("n8n-cs-digest"), 200);
+    assert.ok(secrets.reads.every((fresh) => fresh), "the key secret is always read past any cache");
+  });
+
+  test("the periodic refresh revokes and restores keys; a malformed secret keeps the last good set and warns without its contents", async (t) => {
+    const secrets = fakeSecrets(keyList(["claude-cs", "n8n-cs-digest"]));
+    const warnings: string[] = [];
+    mock.timers.enable({ apis: ["setInterval"] });
+    t.after(() => mock.timers.reset());
+    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(10), secrets, log: (line) => warnings.push(line) });
+    servers.push(s);
+    const status = poster(s);
+    assert.equal(await status("claude-cs"), 200);
+
+    const refresh = async () => {
+      const read = secrets.fetched();
+      mock.timers.tick(10_000);
+      await read;
+      await settle();
+    };
+    secrets.set(keyList(["n8n-cs-digest"]));
+    await refresh();
+    assert.equal(await status("claude-cs"), 401, "revoked by the refresh");
+    secrets.set(keyList(["claude-cs", "n8n-cs-digest"]));
+    await refresh();
+    assert.equal(await status("claude-cs"), 200, "restored by the refresh");
+
+    const leaked = fx.keys["claude-cs"]!;
+    for (const bad of [`{not json ${leaked}`, JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]), JSON.stringify([{ client: "claude-cs", workflow: "cs-usage-drop", sha256: leaked }]), JSON.stringify([{ [leaked]: 1 }])]) {
+      secrets.set(bad);
+      await refresh();
+      assert.equal(await status("claude-cs"), 200, "the last good set is kept");
+      assert.equal(await status("n8n-cs-digest"), 200);
+    }
+    assert.equal(warnings.length, 4, warnings.join("\n"));
+    for (const w of warnings) {
+      assert.match(w, /API key refresh failed, keeping the last good keys: .*API key secret/);
+      assert.ok(!w.includes(leaked), `no secret text in: ${w}`);
+    }
+    // A reload with a malformed secret fails and changes nothing.
+    await assert.rejects(s.reload(), (e: Error) => /invalid API key secret|not JSON/.test(e.message) && !e.message.includes(leaked));
+    assert.equal(await status("claude-cs"), 200);
+  });
+
+  test("a missing or malformed secret at startup is a startup error without the secret's text", async () => {
+    const leaked = fx.keys["claude-cs"]!;
+    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(`[${leaked}`) }), (e: Error) => /API key secret \(apiKeysFrom\): the value is not JSON/.test(e.message) && !e.message.includes(leaked));
+    const unknownClient = JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]);
+    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(unknownClient) }), (e: Error) => /\(secret\)\.0\.client: is not a client of workflow/.test(e.message) && !e.message.includes(leaked));
+    const unreadable: SecretSource = {
+      getSecret: async () => {
+        throw Object.assign(new Error(`denied ${leaked}`), { name: "AccessDeniedException" });
+      },
+    };
+    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: unreadable }), (e: Error) => /cannot read the API key secret .* \(AccessDeniedException\)/.test(e.message) && !e.message.includes(leaked));
+  });
+
+  test("apiKeysFrom is validated strictly and excludes inline keys", async () => {
+    const secrets = fakeSecrets(keyList(["claude-cs"]));
+    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeys: JSON.parse(keyList(["claude-cs"])) }, secrets }), /either inline \(apiKeys\) or from a secret \(apiKeysFrom\), not both/);
+    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(5), secrets }), /apiKeysFrom\.refreshSeconds: refreshSeconds must be at least 10/);
+    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: KEYS_ARN, refresh: 60 } }, secrets }), /apiKeysFrom: unknown key\(s\) "refresh"/);
+    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: "dbwarden/local/keys" } }, secrets }), /apiKeysFrom\.awsSecretArn/);
+  });
+
+  test("a non-loopback bind counts apiKeysFrom as authentication configured", async () => {
+    const secrets = fakeSecrets("[]");
+    const s = await startServer({ plan: fx.plan, runtime: { ...secretRuntime(), listen: { host: "0.0.0.0", port: 0, allowedHosts: ["127.0.0.1"] } }, secrets });
+    servers.push(s);
+    assert.match(s.url, /^http:\/\/0\.0\.0\.0:\d+\/mcp$/);
+  });
+});

@@ -58,6 +58,7 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-task").inputs.policy as string);
       const resourceId = instanceLookup("app-dev-replica").resourceId;
       assert.deepEqual(policy.Statement, [
+        { Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf"] },
         { Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: logins.map((l) => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${resourceId}/${l}`).sort() },
       ]);
     });
@@ -71,6 +72,9 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       assert.deepEqual(runtime.logins, Object.fromEntries(logins.map((l) => [l, { awsRdsIam: { region: "eu-west-1" } }])));
       assert.equal(runtime.databases.app!.sslmode, "verify-full");
       assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
+      assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf", refreshSeconds: 60 });
+      assert.deepEqual(runtime.apiKeys, []);
+      assert.equal(container.secrets, undefined, "nothing is injected into env at task start");
     });
   });
 });

@@ -161,7 +161,7 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.equal(container.user, "10001:10001");
     assert.deepEqual(container.linuxParameters.capabilities.drop, ["ALL"]);
     assert.ok(container.healthCheck.command.join(" ").includes("/healthz"));
-    assert.deepEqual(container.secrets.map((s: { name: string }) => s.name), ["DBWARDEN_API_KEYS"]);
+    assert.equal(container.secrets, undefined, "no secret injected into env: the server reads its secrets itself, so they can change without a redeploy");
     const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
     assert.deepEqual(JSON.parse(env.DBWARDEN_PLAN), plan);
     const serverPlan = parsePlan(JSON.parse(env.DBWARDEN_PLAN));
@@ -169,6 +169,9 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.deepEqual(runtime.databases.app, { host: "dbwarden-prod-app.abc123.us-east-1.rds.amazonaws.com", port: 5432, database: "app", sslmode: "verify-full" });
     const secretArns = await resolve<Record<string, string>>(access.secretArns);
     assert.deepEqual(runtime.logins, Object.fromEntries(Object.entries(secretArns).map(([k, v]) => [k, { awsSecretArn: v }])));
+    const apiKeysSecretArn = await resolve<string>(access.apiKeysSecretArn);
+    assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: apiKeysSecretArn, refreshSeconds: 60 });
+    assert.deepEqual(runtime.apiKeys, []);
     assert.equal(task.inputs.networkMode, "awsvpc");
 
     const service = mocks.byType(T.service)[0]!;
@@ -180,7 +183,10 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     const taskPolicy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-prod-mcp-task").inputs.policy as string);
     assert.deepEqual(taskPolicy.Statement, [
       { Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: Object.values(secretArns).sort() },
+      { Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] },
     ]);
+    const executionPolicy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-prod-mcp-execution").inputs.policy as string);
+    assert.deepEqual(executionPolicy.Statement.map((st: { Sid: string }) => st.Sid), ["WriteAuditLog"], "the execution role reads no secret");
     const listener = mocks.byType("aws:lb/listener:Listener")[0]!;
     assert.equal(listener.inputs.protocol, "HTTPS");
     assert.equal(listener.inputs.port, 443);

@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "@pulumi/aws/ecs/cluster.js";
 import { Service } from "@pulumi/aws/ecs/service.js";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
+import { getSubnetOutput } from "@pulumi/aws/ec2/getSubnet.js";
 import { Role } from "@pulumi/aws/iam/role.js";
 import { RolePolicy } from "@pulumi/aws/iam/rolePolicy.js";
 import { Listener } from "@pulumi/aws/lb/listener.js";
@@ -47,7 +48,7 @@ export interface RuntimeDatabase {
 
 /** The runtime config (`DBWARDEN_RUNTIME`); see mcp-server/src/config.ts `RuntimeConfigSchema`. */
 export interface RuntimeConfig {
-  listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[] };
+  listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[]; trustedProxies?: string[] };
   databases: Record<string, RuntimeDatabase>;
   logins: Record<string, { awsSecretArn: string } | { awsRdsIam: { region: string } }>;
   apiKeysFrom: { awsSecretArn: string; refreshSeconds?: number };
@@ -70,6 +71,8 @@ export function runtimeConfig(args: {
   iamLogins?: Record<string, string>;
   /** The secret holding the API key hashes (`[{client, workflow, sha256}]`). */
   apiKeysSecretArn: string;
+  /** CIDRs of the load balancer's subnets: only it is believed about X-Forwarded-For (client `sourceCidrs`). */
+  trustedProxies?: string[];
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
   for (const workflow of args.plan.workflows) {
@@ -86,6 +89,7 @@ export function runtimeConfig(args: {
       host: "0.0.0.0",
       port,
       allowedHosts: [...args.plan.mcpServer.hostnames, `localhost:${port}`, `127.0.0.1:${port}`],
+      ...(args.trustedProxies && args.trustedProxies.length > 0 ? { trustedProxies: [...new Set(args.trustedProxies)].sort() } : {}),
     },
     databases: Object.fromEntries(Object.keys(args.databases).sort().map((k) => [k, args.databases[k]!])),
     logins,
@@ -237,7 +241,11 @@ export class McpService extends pulumi.ComponentResource {
       parent,
     );
 
-    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns, apiKeys.arn]).apply(([databases, logins, apiKeysSecretArn]) =>
+    // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
+    // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
+    const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
+    const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, parent).cidrBlock));
+    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns, apiKeys.arn, trustedProxies]).apply(([databases, logins, apiKeysSecretArn, proxies]) =>
       JSON.stringify(
         runtimeConfig({
           plan: args.plan,
@@ -245,6 +253,7 @@ export class McpService extends pulumi.ComponentResource {
           loginSecretArns: logins,
           ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
           apiKeysSecretArn,
+          trustedProxies: proxies,
         }),
       ),
     );
@@ -276,7 +285,7 @@ export class McpService extends pulumi.ComponentResource {
       {
         loadBalancerType: "application",
         internal,
-        subnets: internal ? args.subnetIds : args.publicSubnetIds!,
+        subnets: loadBalancerSubnets,
         securityGroups: [args.loadBalancerSecurityGroupId],
         dropInvalidHeaderFields: true,
         enableDeletionProtection: true,

@@ -24,6 +24,8 @@ export interface AuditRecord {
   bytes: number | null;
   durationMs: number;
   errorClass: string | null;
+  /** The client's network address, on refusals by source network only. */
+  source?: string;
 }
 
 export interface AuditSink {

@@ -9,6 +9,7 @@
  * so the plan builder and this schema cannot drift apart.
  */
 import { z } from "zod";
+import { parseCidr } from "./network.js";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -181,6 +182,12 @@ export const RuntimeConfigSchema = z.strictObject({
     allowedHosts: z.array(str).optional(),
     /** Origin header values accepted when a browser sends one. Default: none (requests with an Origin are refused). */
     allowedOrigins: z.array(str).optional(),
+    /**
+     * CIDRs of the proxies (load balancer) in front of the server. Only a peer in these ranges is
+     * believed about X-Forwarded-For: the client address is then the right-most entry outside them.
+     * Default: none (the socket's peer is the client).
+     */
+    trustedProxies: z.array(str.refine((c) => parseCidr(c) !== null, "expected a CIDR such as 10.0.0.0/16")).optional(),
   }),
   databases: z.record(
     str,

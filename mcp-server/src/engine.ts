@@ -160,6 +160,29 @@ export class Engine {
     await Promise.allSettled(pools.map((p) => p.end()));
   }
 
+  /** The audit line of a request refused before any tool ran (e.g. from outside the client's source networks). */
+  async auditRefusal(identity: Identity, refusal: { tool: string; transport: "http" | "stdio"; code: "DENIED"; errorClass: string; source: string }): Promise<void> {
+    await this.options.audit.write({
+      time: new Date().toISOString(),
+      requestId: randomUUID(),
+      transport: refusal.transport,
+      client: identity.client.name,
+      principal: identity.principal,
+      workflow: identity.workflow.name,
+      tool: refusal.tool,
+      fingerprint: null,
+      statement: null,
+      verdict: "refused",
+      code: refusal.code,
+      rows: null,
+      truncated: null,
+      bytes: null,
+      durationMs: 0,
+      errorClass: refusal.errorClass,
+      source: refusal.source,
+    });
+  }
+
   /** One tool call: limits, the tool, the audit line (before the answer), the result. */
   async call(identity: Identity, tool: ToolName, args: Record<string, unknown>, transport: "http" | "stdio"): Promise<ToolResult> {
     const started = performance.now();

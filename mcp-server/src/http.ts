@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
-import type { Engine } from "./engine.js";
+import type { Engine, Identity } from "./engine.js";
+import { clientAddress, type Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -23,6 +24,17 @@ export interface HttpOptions {
   allowedOrigins: ReadonlySet<string>;
   /** Public base URL (for the protected-resource metadata), e.g. https://mcp.example.com */
   publicBase: () => string;
+  /** The networks a client may call from (plan `sourceCidrs`); null = anywhere. */
+  clientNetworks: (identity: Identity) => Networks | null;
+  /** Proxies believed about X-Forwarded-For (runtime `listen.trustedProxies`). */
+  trustedProxies: () => Networks | null;
+}
+
+/** What an audit line names as the tool of a refused request: the tool called, else the JSON-RPC method. */
+function requestedTool(body: unknown): string {
+  const message = (Array.isArray(body) ? body[0] : body) as { method?: unknown; params?: { name?: unknown } } | null;
+  const name = message?.method === "tools/call" ? message.params?.name : message?.method;
+  return typeof name === "string" ? name.replace(/[^A-Za-z0-9._/-]/g, "_").slice(0, 64) : "(unknown)";
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -111,6 +123,20 @@ export function createHttpServer(options: HttpOptions): Server {
       body = await readBody(req);
     } catch (error) {
       return jsonRpcError(res, (error as { status?: number }).status ?? 400, (error as Error).message);
+    }
+    // Source networks, after authentication (the plan's sourceCidrs belong to the client): refused
+    // calls get 403 and an audit line, and never reach a tool.
+    const networks = options.clientNetworks(identity);
+    if (networks) {
+      const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], options.trustedProxies());
+      if (!networks.has(address)) {
+        try {
+          await engine.auditRefusal(identity, { tool: requestedTool(body), transport: "http", code: "DENIED", errorClass: "source-network", source: address ?? "unknown" });
+        } catch {
+          // Refused either way; an audit outage must not turn this into anything else.
+        }
+        return jsonRpcError(res, 403, "DENIED: this client may not call from this network address (see the workflow's sourceCidrs)");
+      }
     }
     // Stateless: a fresh transport per request. The McpServer (tools bound to this identity) is
     // reused once the previous request's transport is closed: building one costs ~0.2 ms.

@@ -27,6 +27,7 @@ import {
 import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 import { Engine, type Identity } from "./engine.js";
 import { createHttpServer } from "./http.js";
+import { Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
 export { ConfigError, parseApiKeySecret, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
@@ -151,6 +152,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const auth = new Authenticator(plan, firstRuntime);
   if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
+  // Per-client source networks from the plan (fixed for the process); trusted proxies from the runtime (reloadable).
+  const clientNetworks = new Map<string, Networks>();
+  for (const workflow of plan.workflows) {
+    for (const client of workflow.mcp.clients) {
+      if (client.sourceCidrs.length === 0) continue;
+      try {
+        clientNetworks.set(`${workflow.name}\u0000${client.name}`, new Networks(client.sourceCidrs, `workflow "${workflow.name}" client "${client.name}" sourceCidrs`));
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+    }
+  }
+  let trustedProxies = new Networks(firstRuntime.listen.trustedProxies ?? [], "listen.trustedProxies");
   const { host } = firstRuntime.listen;
   if (!isLoopback(host) && !auth.configured) {
     throw new ConfigError(
@@ -181,6 +195,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     allowedHosts: () => allowedHosts,
     allowedOrigins,
     publicBase: () => (publicHost ? `https://${publicHost}` : `http://${urlHost}:${port}`),
+    clientNetworks: (identity) => clientNetworks.get(`${identity.workflow.name}\u0000${identity.client.name}`) ?? null,
+    trustedProxies: () => trustedProxies,
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -241,6 +257,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       auth.setRuntime(next);
       if (secretKeys) auth.setKeys(secretKeys);
       scheduleRefresh(next);
+      trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");
       current = next;
       allowedHosts = computeHosts(next);
       await engine.setRuntime(next);

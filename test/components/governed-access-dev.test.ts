@@ -1,7 +1,7 @@
 /** `dbwarden:aws:GovernedAccess` for the dev example: existing replica, IAM database authentication. */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { awsInvokes, instanceLookup } from "./support/aws.ts";
+import { awsInvokes, instanceLookup, subnetCidr } from "./support/aws.ts";
 import { installMocks, type Mocks } from "./support/mocks.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
@@ -74,6 +74,7 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
       assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf", refreshSeconds: 60 });
       assert.deepEqual(runtime.apiKeys, []);
+      assert.deepEqual(runtime.listen.trustedProxies, plan.targets[0]!.network.subnetIds.map(subnetCidr).sort());
       assert.equal(container.secrets, undefined, "nothing is injected into env at task start");
     });
   });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { ADMIN_PASSWORD, GENERATED_PASSWORD, awsInvokes, instanceLookup, label } from "./support/aws.ts";
+import { ADMIN_PASSWORD, GENERATED_PASSWORD, awsInvokes, instanceLookup, label, subnetCidr } from "./support/aws.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "./support/mocks.ts";
 import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
 
@@ -172,6 +172,8 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     const apiKeysSecretArn = await resolve<string>(access.apiKeysSecretArn);
     assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: apiKeysSecretArn, refreshSeconds: 60 });
     assert.deepEqual(runtime.apiKeys, []);
+    // Internal load balancer in the private subnets: their CIDRs are the only proxies believed about X-Forwarded-For.
+    assert.deepEqual(runtime.listen.trustedProxies, plan.targets[0]!.network.subnetIds.map(subnetCidr).sort());
     assert.equal(task.inputs.networkMode, "awsvpc");
 
     const service = mocks.byType(T.service)[0]!;

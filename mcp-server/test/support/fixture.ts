@@ -95,6 +95,9 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
   const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
   cs.mcp.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", columnAccess: "all", columns: [], excludedColumns: [] });
   cs.privileges.push({ privilege: "SELECT", objectType: "table", database: DATABASE, schema: "analytics", table: "big" });
+  // The example's source networks (n8n-cs-digest: 10.0.12.0/24) would refuse every call from
+  // loopback; test/network.test.ts sets its own to test that layer.
+  for (const w of plan.workflows) for (const c of w.mcp.clients) c.sourceCidrs = [];
   for (const sql of grantSql(plan)) await demo.query(sql);
   const passwords: Record<string, string> = {};
   const keys: Record<string, string> = {};

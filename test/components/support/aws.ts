@@ -22,6 +22,13 @@ export function instanceLookup(identifier: string) {
   };
 }
 
+/** A stable /24 per subnet id (the load balancer's subnets become the server's trusted proxies). */
+export function subnetCidr(id: string): string {
+  let n = 0;
+  for (const ch of id) n = (n * 31 + ch.charCodeAt(0)) % 250;
+  return `10.99.${n}.0/24`;
+}
+
 export const awsInvokes: Invokes = {
   "aws:rds/getInstance:getInstance": (inputs) => instanceLookup(String(inputs.dbInstanceIdentifier)),
   "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs) => ({
@@ -30,6 +37,7 @@ export const awsInvokes: Invokes = {
     secretString: JSON.stringify({ username: "dbwarden_admin", password: ADMIN_PASSWORD }),
   }),
   "aws:secretsmanager/getRandomPassword:getRandomPassword": () => ({ id: "x", randomPassword: GENERATED_PASSWORD }),
+  "aws:ec2/getSubnet:getSubnet": (inputs) => ({ id: String(inputs.id), cidrBlock: subnetCidr(String(inputs.id)) }),
 };
 
 /** A resource's identity in assertions and snapshots. */

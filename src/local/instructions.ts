@@ -3,9 +3,16 @@
  * the MCP Inspector. API keys are never printed: commands read them from connection.json.
  */
 import { relative } from "node:path";
+import type { AccessPlan } from "../plan/types.ts";
 import type { ConnectionFile } from "./stack.ts";
 
-export function readyMessage(connection: ConnectionFile, connectionFile: string, root: string): string {
+export function readyMessage(connection: ConnectionFile, connectionFile: string, root: string, plan?: AccessPlan): string {
+  // A client limited to source networks is refused from loopback: say so rather than let a 403 surprise.
+  const networks = new Map(plan?.workflows.flatMap((w) => w.mcp.clients.map((c) => [`${w.name}/${c.name}`, c.sourceCidrs] as const)) ?? []);
+  const only = (workflow: string, client: string) => {
+    const cidrs = networks.get(`${workflow}/${client}`) ?? [];
+    return cidrs.length ? `; only from ${cidrs.join(", ")}, so refused from this machine` : "";
+  };
   const file = relative(root, connectionFile) || connectionFile;
   const keyOf = (client: string) =>
     `$(node -p "require('./${file}').clients.find((c) => c.name === '${client}').apiKey")`;
@@ -16,7 +23,7 @@ export function readyMessage(connection: ConnectionFile, connectionFile: string,
     `  PostgreSQL:    ${connection.postgres.host}:${connection.postgres.port}/${connection.postgres.database} (admin credentials in ${file})`,
     `  Secrets:       ${file} (mode 0600) - API keys are not shown here`,
     "  Clients (each sees only its workflow's tables and columns):",
-    ...connection.clients.map((c) => `    - ${c.name}  (workflow ${c.workflow})`),
+    ...connection.clients.map((c) => `    - ${c.name}  (workflow ${c.workflow}${only(c.workflow, c.name)})`),
   ];
   const first = connection.clients[0];
   if (first) {

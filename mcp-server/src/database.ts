@@ -144,19 +144,18 @@ type QueryBase = new (config: Record<string, unknown>, values?: unknown, callbac
 const BaseQuery = pg.Query as unknown as QueryBase;
 
 /**
- * A query that reads its portal in chunks and stops at `maxRows + 1` rows or `maxBytes`, whichever
- * comes first: the rest of the result is never fetched (the portal dies with the ROLLBACK).
+ * A query whose portal returns at most `maxRows + 1` rows, and which keeps rows only up to
+ * `maxRows` and `maxBytes`: the cap is in the protocol, not in the SQL text. Execute and Sync go out
+ * in one write (one round trip): the call runs inside its own `BEGIN READ ONLY`, so the portal
+ * survives the Sync until the ROLLBACK, and whatever it did not return is never fetched.
  */
 class CappedQuery extends BaseQuery {
   seen = 0;
   bytes = 0;
   truncated = false;
-  private readonly limit: number;
 
   constructor(text: string, values: unknown[], readonly maxRows: number, readonly maxBytes: number, callback: (err: Error | null, result: any) => void) {
-    const chunk = Math.min(maxRows + 1, 500);
-    super({ text, values, rows: chunk, rowMode: "array", types: TYPES, queryMode: "extended" }, undefined, callback);
-    this.limit = maxRows + 1;
+    super({ text, values, rows: maxRows + 1, rowMode: "array", types: TYPES, queryMode: "extended" }, undefined, callback);
   }
 
   handleDataRow(msg: { fields: Array<string | Buffer | null> }): void {
@@ -176,18 +175,21 @@ class CappedQuery extends BaseQuery {
     super.handleDataRow(msg);
   }
 
-  /** After an error the backend skips to the next Sync, which a row-limited portal has not sent yet. */
-  handleError(err: Error, connection: { sync(): void }): void {
+  /** pg's default flushes and waits for more; ours sends the Sync at once (see above). */
+  _getRows(connection: { execute(c: { portal: string; rows: number }): void; sync(): void }, rows: number): void {
+    connection.execute({ portal: this.portal as string, rows });
     connection.sync();
-    super.handleError(err, connection);
   }
 
-  handlePortalSuspended(connection: { sync(): void }): void {
-    if (this.truncated || this.seen >= this.limit) {
-      connection.sync();
-      return;
-    }
-    this._getRows(connection, Math.min(this.rows as number, this.limit - this.seen));
+  /** pg syncs here for row-limited portals; ours already did. */
+  handleCommandComplete(msg: unknown): void {
+    this._checkForMultirow();
+    this._result.addCommandComplete(msg);
+  }
+
+  /** More rows than `maxRows + 1` exist: the Sync is already on its way, nothing more is fetched. */
+  handlePortalSuspended(): void {
+    this.truncated = true;
   }
 }
 

@@ -7,13 +7,12 @@ import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/io.ts";
-import { loadDemoData } from "../../src/local/demo.ts";
 import type { AccessPlan } from "../../src/plan/index.ts";
 import { roleMarker } from "../../src/postgres/diff.ts";
 import { detectDrift, formatDriftReport } from "../../src/postgres/drift.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
-import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import { NOW, ROOT, assertDenied, connectAs, generatedPasswords, localPlan } from "./helpers.ts";
+import type { TestPostgres } from "../support/postgres.ts";
+import { NOW, ROOT, assertDenied, connectAs, startDemoDatabase } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 
@@ -31,12 +30,7 @@ describe("drift", { timeout: 120_000 }, () => {
   let cs: { group: string; login: string };
 
   before(async () => {
-    db = await startTestPostgres();
-    await db.createDatabase(DATABASE);
-    admin = await db.admin(DATABASE);
-    await loadDemoData(admin);
-    plan = localPlan();
-    passwords = generatedPasswords(plan);
+    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
     await reconcile(admin, plan, { target: "app", passwords });
     const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
     cs = { group: w.roles.group, login: w.roles.logins[0]!.role };

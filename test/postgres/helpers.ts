@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { planStack, type AccessPlan } from "../../src/plan/index.ts";
-import type { TestPostgres } from "../support/postgres.ts";
+import { loadDemoData } from "../../src/local/demo.ts";
+import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** A fixed day before every example workflow expires. */
@@ -38,4 +39,14 @@ export async function assertDenied(client: pg.ClientBase, sql: string): Promise<
     assert.equal(error.code, "42501", `expected 42501 for ${sql}, got ${error.code}: ${error.message}`);
     return true;
   });
+}
+
+/** A real PostgreSQL holding the demo dataset in `database`, the local plan and fresh passwords. */
+export async function startDemoDatabase(database: string): Promise<{ db: TestPostgres; admin: pg.Client; plan: AccessPlan; passwords: Record<string, string> }> {
+  const db = await startTestPostgres();
+  await db.createDatabase(database);
+  const admin = await db.admin(database);
+  await loadDemoData(admin);
+  const plan = localPlan();
+  return { db, admin, plan, passwords: generatedPasswords(plan) };
 }

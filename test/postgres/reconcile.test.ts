@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import type { AccessPlan } from "../../src/plan/index.ts";
-import { loadDemoData } from "../../src/local/demo.ts";
 import { readEffectiveAccess } from "../../src/postgres/effective.ts";
 import { ReconcileError, reconcile } from "../../src/postgres/reconcile.ts";
-import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import { allRoles, assertDenied, connectAs, generatedPasswords, localPlan } from "./helpers.ts";
+import type { TestPostgres } from "../support/postgres.ts";
+import { allRoles, assertDenied, connectAs, startDemoDatabase } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 
@@ -24,12 +23,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
   const demoColumns = new Map<string, string[]>();
 
   before(async () => {
-    db = await startTestPostgres();
-    await db.createDatabase(DATABASE);
-    admin = await db.admin(DATABASE);
-    await loadDemoData(admin);
-    plan = localPlan();
-    passwords = generatedPasswords(plan);
+    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
     const cols = await admin.query(
       `select table_schema || '.' || table_name as t, array_agg(column_name::text order by ordinal_position) as cols
          from information_schema.columns where table_schema in ('app','analytics','billing','support') group by 1`,

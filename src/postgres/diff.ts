@@ -14,6 +14,7 @@
  * - roles marked as managed for this environment and target but no longer planned are dropped.
  */
 import type { AccessPlan, Privilege, WorkflowPlan } from "../plan/types.ts";
+import { workflowsOf } from "../plan/index.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
 import { effectiveAccessFrom } from "./effective.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, qualified, scramMatches, scramVerifier } from "./sql.ts";
@@ -65,10 +66,6 @@ export function roleMarker(environment: string, target: string, workflow: string
   return `dbwarden-managed environment=${environment} target=${target} workflow=${workflow} kind=${kind}; changes by hand are reverted`;
 }
 const MARKER_PATTERN = /^dbwarden-managed environment=(\S+) target=(\S+) workflow=(\S+) kind=(group|login)\b/;
-
-export function workflowsOf(plan: AccessPlan, target: string): WorkflowPlan[] {
-  return plan.workflows.filter((w) => w.target === target);
-}
 
 export function managedRoles(plan: AccessPlan, target: string): ManagedRole[] {
   const roles: ManagedRole[] = [];

@@ -16,7 +16,7 @@
 import type { AccessPlan, Privilege, WorkflowPlan } from "../plan/types.ts";
 import { workflowsOf } from "../plan/index.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
-import { effectiveAccessFrom } from "./effective.ts";
+import { effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, qualified, scramMatches, scramVerifier } from "./sql.ts";
 
 export type DifferenceKind =
@@ -266,8 +266,13 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
   }
 
   // ---- memberships ----
-  const effective = effectiveAccessFrom(catalog, roles.map((r) => r.name));
-  const effectiveByName = new Map(effective.roles.map((e) => [e.name, e]));
+  // What a managed role reaches through a membership the plan does not give it: only needed (and
+  // only computed) when such a membership exists, once per member role.
+  const effectiveByName = new Map<string, EffectiveRole | undefined>();
+  const effectiveOf = (role: string) => {
+    if (!effectiveByName.has(role)) effectiveByName.set(role, effectiveAccessFrom(catalog, [role]).roles[0]);
+    return effectiveByName.get(role);
+  };
   for (const m of catalog.memberships) {
     const memberPlan = managed.get(m.member);
     const rolePlan = managed.get(m.role);
@@ -289,8 +294,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
     if (memberPlan) {
       const live = catalog.roles.get(m.role);
       const power = POWERFUL_ROLES[m.role] ?? (live?.superuser ? "become a superuser with SET ROLE" : null);
-      const through = effectiveByName
-        .get(m.member)
+      const through = effectiveOf(m.member)
         ?.tables.filter((t) => t.privileges.some((p) => p.via.includes(m.role)) || t.columns.some((c) => c.privileges.some((p) => p.via.includes(m.role))))
         .map((t) => `${t.schema}.${t.table}`);
       const gains = [

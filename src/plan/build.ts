@@ -10,6 +10,7 @@ import {
   PLAN_API_VERSION,
   type AccessPlan,
   type ClientPlan,
+  type CredentialPolicy,
   type ColumnView,
   type McpServerPlan,
   type PlatformSettings,
@@ -58,8 +59,9 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     }
     active.push(planWorkflow(environment, workflow, target));
   }
+  const enabled = new Set(environment.workflows);
   for (const workflow of [...workflows].sort((a, b) => byString(a.name, b.name))) {
-    if (!environment.workflows.includes(workflow.name)) {
+    if (!enabled.has(workflow.name)) {
       notes.push(`workflow "${workflow.name}" is defined but not enabled in environment "${environment.name}"`);
     }
   }
@@ -74,6 +76,11 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     mcpServer: planMcpServer(environment),
     notes,
   };
+}
+
+/** Validation guarantees `rotationDays` for password and keypair credentials. */
+function credentialPolicy(target: Target): CredentialPolicy {
+  return { mode: target.credentials.mode, rotationDays: target.credentials.mode === "iam" ? null : target.credentials.rotationDays! };
 }
 
 function planTarget(name: string, target: Target): TargetPlan {
@@ -94,10 +101,7 @@ function planTarget(name: string, target: Target): TargetPlan {
       privateOnly: target.network.privateOnly,
       publicInternetJustification: target.network.allowPublicInternet ?? null,
     },
-    credentials: {
-      mode: target.credentials.mode,
-      rotationDays: target.credentials.mode === "iam" ? null : (target.credentials.rotationDays ?? 30),
-    },
+    credentials: credentialPolicy(target),
     logging: { statements: target.logging.statements, retentionDays: target.logging.retentionDays },
     replica,
     sensitiveColumns: sorted(target.sensitiveColumns),
@@ -199,10 +203,7 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
       settings: Object.fromEntries(sortedKeys(settings).map((k) => [k, settings[k]!])),
     },
     privileges: [...privileges, ...selects],
-    credentials: {
-      mode: target.credentials.mode,
-      rotationDays: target.credentials.mode === "iam" ? null : (target.credentials.rotationDays ?? 30),
-    },
+    credentials: credentialPolicy(target),
     mcp: {
       tools: ["list_tables", "describe_table", "query", "explain"],
       tables,

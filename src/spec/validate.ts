@@ -69,8 +69,10 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
       if (tablesSeen.has(tfolded)) at(["scope", schema, table], `table "${schema}.${table}" is listed twice (as "${tablesSeen.get(tfolded)}" too; names differ only in case)`, "merge the two entries", true);
       tablesSeen.set(tfolded, table);
       const excluded = new Set(spec.exclude ?? []);
+      const excludedSeen = new Set<string>();
       spec.exclude?.forEach((column, i) => {
-        if (spec.exclude!.indexOf(column) !== i) at(["scope", schema, table, "exclude", i], `column "${column}" is excluded twice`, "list it once");
+        if (excludedSeen.has(column)) at(["scope", schema, table, "exclude", i], `column "${column}" is excluded twice`, "list it once");
+        excludedSeen.add(column);
       });
       for (const [column, columnSpec] of Object.entries(spec.columns ?? {})) {
         const path = ["scope", schema, table, "columns", column];
@@ -136,9 +138,11 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
     at(["mcpServer", "allowedCidrs", openMcp], "an MCP endpoint open to the whole internet is refused", "list the networks your agents call from");
   }
 
+  const enabled = new Set<string>();
   environment.workflows.forEach((name, i) => {
     const path = ["workflows", i];
-    if (environment.workflows.indexOf(name) !== i) at(path, `workflow "${name}" is enabled twice`, "list it once");
+    if (enabled.has(name)) at(path, `workflow "${name}" is enabled twice`, "list it once");
+    enabled.add(name);
     const workflow = workflows.get(name);
     if (!workflow) {
       if (broken.has(name)) return; // its own problems are already reported

@@ -6,17 +6,20 @@
  * server reads whenever it opens a connection. API keys switch when the running server reloads.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { planStack } from "../plan/index.ts";
+import type { AccessPlan, TargetPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
-import { localPaths } from "./paths.ts";
+import type { LocalPaths } from "./paths.ts";
 import { connectAdmin, type AdminConnection } from "./postgres.ts";
 import { LocalSecretStore, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
 import type { ConnectionFile } from "./stack.ts";
-import { localTargets } from "./stack.ts";
 
 export interface RotateOptions {
-  root: string;
-  stack?: string;
+  /** The stack's access plan, as the caller built it (rotation re-applies exactly this plan). */
+  plan: AccessPlan;
+  /** The local stack's targets in `plan` (`localTargets`). */
+  targets: TargetPlan[];
+  /** Where the stack keeps its secrets and connection file (`localPaths`). */
+  paths: LocalPaths;
   /** Admin connection to the stack's PostgreSQL. */
   conn: AdminConnection;
   now: Date;
@@ -26,16 +29,13 @@ export interface RotateOptions {
 }
 
 export async function rotateLocal(options: RotateOptions): Promise<{ rotated: string[] }> {
-  const stack = options.stack ?? "local";
-  const plan = planStack(stack, { root: options.root, now: options.now });
-  const targets = localTargets(plan, options.conn.url !== null);
-  const paths = localPaths(options.root, stack);
+  const { plan, targets, paths } = options;
   const store = new LocalSecretStore(paths.secretsDir);
   const rotated: string[] = [];
 
   const known = new Set(plan.workflows.flatMap((w) => w.mcp.clients.map((c) => c.name)));
   for (const name of options.clients ?? []) {
-    if (!known.has(name)) throw new Error(`no client "${name}" in stack ${stack} (clients: ${[...known].sort().join(", ")})`);
+    if (!known.has(name)) throw new Error(`no client "${name}" in stack ${plan.environment} (clients: ${[...known].sort().join(", ")})`);
   }
 
   for (const target of targets) {

@@ -11,7 +11,8 @@ import { after, describe, test } from "node:test";
 import pg from "pg";
 import { LocalSecretStore } from "../../src/local/secrets.ts";
 import { rotateLocal } from "../../src/local/rotate.ts";
-import { startLocalStack, type RunningLocalStack } from "../../src/local/stack.ts";
+import { localTargets, startLocalStack, type RunningLocalStack } from "../../src/local/stack.ts";
+import { planStack } from "../../src/plan/index.ts";
 import { ROOT } from "../postgres/helpers.ts";
 
 const DAY = 86_400_000;
@@ -47,7 +48,10 @@ describe("local credentials: rotate and rotationDays", { timeout: 120_000 }, () 
     const inFlight = session.query("SELECT pg_sleep(1.5), count(*)::int AS n FROM support.tickets");
     await new Promise((r) => setTimeout(r, 200));
     const conn = { ...stack.connection.postgres, url: null };
-    const { rotated } = await rotateLocal({ root, conn, now: new Date(start.getTime() + DAY), clients: ["claude-cs"] });
+    const now = new Date(start.getTime() + DAY);
+    const plan = planStack("local", { root, now });
+    const targets = localTargets(plan, conn.url !== null);
+    const { rotated } = await rotateLocal({ plan, targets, paths: stack.paths, conn, now, clients: ["claude-cs"] });
     assert.deepEqual(rotated, [secretName]);
 
     const result = await inFlight;

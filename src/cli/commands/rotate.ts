@@ -17,18 +17,21 @@ export function register(program: Command, io: CliIO): void {
     .option("--url <url>", "the PostgreSQL `up --url` used (default: the embedded one)")
     .action(async (options: { stack: string; client?: string[]; url?: string }) => {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
+      const paths = localPaths(io.cwd, options.stack);
+      let targets;
       let opened;
       try {
-        const target = localTargets(plan, options.url !== undefined)[0]!;
-        opened = await openTarget({ plan, target, url: options.url, env: {}, root: io.cwd, progress: (l) => io.progress(l) });
+        targets = localTargets(plan, options.url !== undefined);
+        opened = await openTarget({ plan, target: targets[0]!, url: options.url, env: {}, root: io.cwd, progress: (l) => io.progress(l) });
       } catch (error) {
         throw new CliError(`cannot rotate: ${(error as Error).message}`, EXIT.invalidInput);
       }
       let rotated: string[];
       try {
         ({ rotated } = await rotateLocal({
-          root: io.cwd,
-          stack: options.stack,
+          plan,
+          targets,
+          paths,
           conn: opened.conn,
           now: io.now(),
           progress: (l) => io.progress(l),
@@ -39,12 +42,12 @@ export function register(program: Command, io: CliIO): void {
       } finally {
         await opened.close();
       }
-      const running = runningUp(localPaths(io.cwd, options.stack));
+      const running = runningUp(paths);
       if (running) process.kill(running.pid, "SIGUSR2");
       io.out(
         `Rotated ${rotated.length} credential${rotated.length === 1 ? "" : "s"}. Open sessions keep running; new connections use the new passwords.\n` +
           (running ? "The running MCP server now accepts only the new API keys.\n" : "") +
-          `New API keys are in ${localPaths(io.cwd, options.stack).connectionFile}.`,
+          `New API keys are in ${paths.connectionFile}.`,
       );
     });
 }

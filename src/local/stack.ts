@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { planStack } from "../plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
+import { ident } from "../postgres/sql.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, type LocalPaths } from "./paths.ts";
 import { clearState, connectAdmin, openEmbedded, parseAdminUrl, runningUp, writeState, type AdminConnection, type LocalPostgres } from "./postgres.ts";
@@ -125,7 +126,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
         const exists = await maintenance.query("select 1 from pg_database where datname = $1", [target.database]);
         if (exists.rowCount === 0) {
           progress(`Creating database ${target.database}`);
-          await maintenance.query(`CREATE DATABASE ${quote(target.database)}`);
+          await maintenance.query(`CREATE DATABASE ${ident(target.database)}`);
         }
       } finally {
         await maintenance.end();
@@ -206,10 +207,6 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     await cleanup();
     throw error;
   }
-}
-
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function pick(passwords: Record<string, string>, plan: AccessPlan, target: string): Record<string, string> {

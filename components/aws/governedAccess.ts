@@ -14,7 +14,7 @@ import { PostgresReadOnlyAccess, type PostgresConnectionArgs } from "../postgres
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
-import { NetworkBoundary } from "./network.ts";
+import { NetworkBoundary, listenerCidrs } from "./network.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
 type AwsTarget = TargetPlan & { platformSettings: Extract<TargetPlan["platformSettings"], { platform: "aws-rds" }> };
@@ -35,6 +35,7 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; region: 
   if (!plan.mcpServer.certificateArn?.startsWith("arn:aws:acm:")) {
     throw new Error(`mcpServer.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
+  listenerCidrs(plan.mcpServer.allowedCidrs, "mcpServer.allowedCidrs");
   const targets: AwsTarget[] = [];
   for (const target of plan.targets) {
     if (target.platformSettings.platform !== "aws-rds") {
@@ -120,7 +121,6 @@ export class GovernedAccess extends pulumi.ComponentResource {
         vpcId,
         servicePort: plan.mcpServer.port,
         allowedCidrs: plan.mcpServer.allowedCidrs,
-        publicInternetJustification: targets.map((t) => t.network.publicInternetJustification).find((j) => j) ?? null,
         targets: targets.map((target) => ({
           target: target.name,
           port: primaries.get(target.name)!.port,

@@ -1,7 +1,7 @@
 /**
  * `dbwarden:aws:NetworkBoundary`: security groups so that
- * - the load balancer accepts HTTPS only from the plan's CIDRs (never 0.0.0.0/0 unless the plan
- *   carries the spec's justification in words);
+ * - the load balancer accepts HTTPS only from the plan's CIDRs (never a /0: the spec refuses an
+ *   MCP endpoint open to the whole internet, and no justification can lift that);
  * - the MCP service accepts traffic only from the load balancer;
  * - the replica accepts its port only from the MCP service;
  * - the rotation function reaches the primary's port (and the Secrets Manager API).
@@ -13,16 +13,20 @@ import { SecurityGroup } from "@pulumi/aws/ec2/securityGroup.js";
 import { SecurityGroupEgressRule } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
 import { SecurityGroupIngressRule } from "@pulumi/aws/vpc/securityGroupIngressRule.js";
 
-const OPEN = new Set(["0.0.0.0/0", "::/0"]);
 export const HTTPS_PORT = 443;
 
-/** Checks the MCP service's allowed networks; returns them split by address family. */
-export function listenerCidrs(allowedCidrs: readonly string[], publicInternetJustification: string | null, field: string): { ipv4: string[]; ipv6: string[] } {
+/**
+ * Checks the MCP service's allowed networks (plan `mcpServer.allowedCidrs`); returns them split by
+ * address family. A /0 is always refused, as the spec refuses it: the plan has no justification
+ * for an open MCP endpoint (a target's `publicInternetJustification` is about the database).
+ */
+export function listenerCidrs(allowedCidrs: readonly string[], field: string): { ipv4: string[]; ipv6: string[] } {
   if (allowedCidrs.length === 0) throw new Error(`${field}: no allowed CIDRs, nothing could reach the MCP service; list the networks of your agents`);
   for (const cidr of allowedCidrs) {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new Error(`${field}: "${cidr}" is not a CIDR`);
-    if (OPEN.has(cidr) && !publicInternetJustification) {
-      throw new Error(`${field}: "${cidr}" opens the MCP service to the whole internet; the spec must say why (network.allowPublicInternet), or list narrower CIDRs`);
+    const match = /^[0-9a-fA-F:.]+\/(\d{1,3})$/.exec(cidr);
+    if (!match) throw new Error(`${field}: "${cidr}" is not a CIDR`);
+    if (Number(match[1]) === 0) {
+      throw new Error(`${field}: "${cidr}" opens the MCP service to the whole internet, which is always refused for mcpServer.allowedCidrs; list the networks your agents call from`);
     }
   }
   return { ipv4: allowedCidrs.filter((c) => !c.includes(":")), ipv6: allowedCidrs.filter((c) => c.includes(":")) };
@@ -60,8 +64,6 @@ export interface NetworkBoundaryArgs {
   servicePort: number;
   /** Networks allowed to call the MCP service (plan `mcpServer.allowedCidrs`). */
   allowedCidrs: string[];
-  /** The spec's words for allowing 0.0.0.0/0, or null. */
-  publicInternetJustification: string | null;
   /** Per target: database port and the groups to open towards. */
   targets: NetworkTargetArgs[];
 }
@@ -80,7 +82,7 @@ export class NetworkBoundary extends pulumi.ComponentResource {
     super("dbwarden:aws:NetworkBoundary", name, {}, opts);
     if (!args.vpcId) throw new Error(`${name}: vpcId is required (targets.<name>.network.vpcId)`);
     if (!Number.isInteger(args.servicePort) || args.servicePort < 1) throw new Error(`${name}: servicePort must be a port number`);
-    const cidrs = listenerCidrs(args.allowedCidrs, args.publicInternetJustification, `${name}: allowedCidrs (mcpServer.allowedCidrs)`);
+    const cidrs = listenerCidrs(args.allowedCidrs, `${name}: allowedCidrs (mcpServer.allowedCidrs)`);
     const parent = { parent: this };
     const group = (suffix: string, description: string) =>
       new SecurityGroup(`${name}-${suffix}`, { vpcId: args.vpcId, description, revokeRulesOnDelete: true, tags: { Name: `${name}-${suffix}` } }, parent);

@@ -140,7 +140,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
         }
         lap("demo");
         progress(`Applying the access plan to ${target.database} (${plan.workflows.filter((w) => w.target === target.name).length} workflows)`);
-        const result = await reconcile(admin, plan, { target: target.name, passwords: pick(passwords, plan, target.name) });
+        const result = await reconcile(admin, plan, { target: target.name, passwords });
         changed.database ||= result.changed;
         progress(result.changed ? `  ${result.statements.length} statements applied in one transaction` : "  already up to date: nothing to change");
         lap("reconcile");
@@ -207,11 +207,6 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     await cleanup();
     throw error;
   }
-}
-
-function pick(passwords: Record<string, string>, plan: AccessPlan, target: string): Record<string, string> {
-  const roles = new Set(plan.workflows.filter((w) => w.target === target).flatMap((w) => w.roles.logins.map((l) => l.role)));
-  return Object.fromEntries(Object.entries(passwords).filter(([role]) => roles.has(role)));
 }
 
 function sslmodeOf(conn: AdminConnection): "disable" | "require" | "verify-full" {

@@ -11,7 +11,7 @@ import { reconcile } from "../postgres/reconcile.ts";
 import type { LocalPaths } from "./paths.ts";
 import { connectAdmin, type AdminConnection } from "./postgres.ts";
 import { LocalSecretStore, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
-import type { ConnectionFile } from "./stack.ts";
+import { connectionClients, type ConnectionFile } from "./stack.ts";
 
 export interface RotateOptions {
   /** The stack's access plan, as the caller built it (rotation re-applies exactly this plan). */
@@ -68,11 +68,7 @@ export async function rotateLocal(options: RotateOptions): Promise<{ rotated: st
   // Keep connection.json in step (a running `up` rewrites it too when it reloads).
   if (existsSync(paths.connectionFile)) {
     const connection = JSON.parse(readFileSync(paths.connectionFile, "utf8")) as ConnectionFile;
-    for (const client of connection.clients) {
-      const c = plan.workflows.find((w) => w.name === client.workflow)?.mcp.clients.find((x) => x.name === client.name);
-      const secrets = c ? store.read(c.secretName) : null;
-      if (secrets) client.apiKey = secrets.apiKey;
-    }
+    connection.clients = connectionClients(plan, targets, store);
     writeSecretFile(paths.connectionFile, `${JSON.stringify(connection, null, 2)}\n`);
   }
   return { rotated };

@@ -68,6 +68,24 @@ export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
   return targets;
 }
 
+/**
+ * `connection.json`'s `clients`: every API-key client of the targets' workflows, with its current
+ * key (`up` writes the list, `rotate` rewrites it). Every such client must have its secrets stored.
+ */
+export function connectionClients(
+  plan: AccessPlan,
+  targets: readonly TargetPlan[],
+  secrets: Pick<LocalSecretStore, "read">,
+): ConnectionFile["clients"] {
+  return plan.workflows
+    .filter((w) => targets.some((t) => t.name === w.target))
+    .flatMap((w) =>
+      w.mcp.clients
+        .filter((c) => c.auth === "api-key")
+        .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
+    );
+}
+
 export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
   const stack = options.stack ?? "local";
   const progress = options.progress;
@@ -163,13 +181,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
 
     const connection = (): ConnectionFile => ({
       mcpUrl,
-      clients: plan.workflows
-        .filter((w) => targets.some((t) => t.name === w.target))
-        .flatMap((w) =>
-          w.mcp.clients
-            .filter((c) => c.auth === "api-key")
-            .map((c) => ({ name: c.name, workflow: w.name, apiKey: store.read(c.secretName)!.apiKey })),
-        ),
+      clients: connectionClients(plan, targets, store),
       postgres: { host: server.host, port: server.port, database: primary.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
     });
     let current = connection();

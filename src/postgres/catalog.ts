@@ -97,11 +97,28 @@ export interface Catalog {
   defaultAcl: CatalogDefaultAcl[];
   /** Stored password verifiers of the roles asked about (superuser connections only). */
   passwords: Map<string, string | null> | null;
-  /** Roles whose privileges were read: the roles asked about and everything they inherit from. */
-  relevantRoles: Set<string>;
 }
 
 export const tableKey = (schema: string, table: string) => `${schema}.${table}`;
+
+/**
+ * The roles given and every role whose privileges they use: the walk up INHERIT memberships,
+ * transitively (a NOINHERIT membership passes nothing on). Insertion order: the roles given first.
+ */
+export function inheritedRoles(memberships: readonly CatalogMembership[], roles: Iterable<string>): Set<string> {
+  const found = new Set<string>(roles);
+  const queue = [...found];
+  while (queue.length > 0) {
+    const member = queue.pop()!;
+    for (const m of memberships) {
+      if (m.member === member && m.inherit && !found.has(m.role)) {
+        found.add(m.role);
+        queue.push(m.role);
+      }
+    }
+  }
+  return found;
+}
 
 export interface ReadCatalogOptions {
   /** Roles to read privileges for (besides PUBLIC); missing ones are simply absent. */
@@ -175,17 +192,7 @@ export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOpt
   }));
 
   // The roles asked about and every role they inherit from (privileges flow through INHERIT edges).
-  const relevant = new Set<string>(options.roles.filter((r) => roles.has(r)));
-  const queue = [...relevant];
-  while (queue.length > 0) {
-    const member = queue.pop()!;
-    for (const m of memberships) {
-      if (m.member === member && m.inherit && !relevant.has(m.role)) {
-        relevant.add(m.role);
-        queue.push(m.role);
-      }
-    }
-  }
+  const relevant = inheritedRoles(memberships, options.roles.filter((r) => roles.has(r)));
   const relevantOids = [...relevant].map((r) => roles.get(r)!.oid);
   // PUBLIC is grantee oid 0 in aclexplode.
   const grantees = ["0", ...relevantOids];
@@ -334,6 +341,5 @@ export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOpt
     ownership,
     defaultAcl,
     passwords,
-    relevantRoles: relevant,
   };
 }

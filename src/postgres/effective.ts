@@ -4,7 +4,7 @@
  * two reads of an unchanged database give deep-equal results.
  */
 import type pg from "pg";
-import { readCatalog, type AclEntry, type Catalog } from "./catalog.ts";
+import { inheritedRoles, readCatalog, type AclEntry, type Catalog } from "./catalog.ts";
 import { PUBLIC } from "./sql.ts";
 
 /** A privilege and every grantee it comes through (the role itself, a role it inherits from, or "PUBLIC"). */
@@ -67,17 +67,7 @@ export async function readEffectiveAccess(client: pg.ClientBase, roles: string[]
 
 /** Which grantees' privileges a role uses: itself, what it inherits from, and PUBLIC. */
 export function holdersOf(catalog: Catalog, role: string): string[] {
-  const holders = new Set<string>([role]);
-  const queue = [role];
-  while (queue.length > 0) {
-    const member = queue.pop()!;
-    for (const m of catalog.memberships) {
-      if (m.member === member && m.inherit && !holders.has(m.role)) {
-        holders.add(m.role);
-        queue.push(m.role);
-      }
-    }
-  }
+  const holders = inheritedRoles(catalog.memberships, [role]);
   holders.add(PUBLIC);
   return [...holders];
 }

@@ -11,6 +11,7 @@ import type { AuditRecord, AuditSink } from "./audit.js";
 import { fetchCapped, LoginPool, mapDbError, RESET_SESSION, type RdsAuthTokenSource, type SecretSource } from "./database.js";
 import { ToolError } from "./errors.js";
 import { ClientLimiter } from "./limits.js";
+import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
 import { analyzeSql, checkScope, loadParser, MAX_SQL_CHARS, quoteIdent, redactUnparsed, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
 
 export interface Identity {
@@ -59,9 +60,22 @@ export class Engine {
   private auditFailing = false;
   private readonly relCache = new Map<number, { at: number; value: ResolvedRelation }>();
   private readonly shadowCache = new Map<string, { at: number; value: Set<string> }>();
+  /** Per workflow name: its tables' column rules, built once (the plan never changes while running). */
+  private readonly scopes = new Map<string, WorkflowScope>();
 
   private constructor(private readonly options: EngineOptions) {
     this.runtime = options.runtime;
+    for (const workflow of options.plan.workflows) this.scopes.set(workflow.name, workflowScope(workflow.mcp.tables));
+  }
+
+  /** The scope of the identity's workflow (built from the same plan as every identity). */
+  private scope(identity: Identity): WorkflowScope {
+    let scope = this.scopes.get(identity.workflow.name);
+    if (!scope) {
+      scope = workflowScope(identity.workflow.mcp.tables);
+      this.scopes.set(identity.workflow.name, scope);
+    }
+    return scope;
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
@@ -277,9 +291,8 @@ export class Engine {
       return res.rows;
     });
     const described = new Map(view.columns.map((c) => [c.name, c]));
-    const readable = live.filter((c) =>
-      view.columnAccess === "only" ? described.has(c.name) : view.columnAccess === "all" || !view.excludedColumns.includes(c.name),
-    );
+    const ok = readableColumns(this.scope(identity).get(tableKey(view.schema, view.table))!, live.map((c) => c.name));
+    const readable = live.filter((c) => ok.has(c.name));
     return {
       notice: UNTRUSTED,
       table: tableName(view),
@@ -413,7 +426,7 @@ export class Engine {
       const set = names.value;
       shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
-    checkScope(analysis, resolved, identity.workflow.mcp.tables, shadowed);
+    checkScope(analysis, resolved, this.scope(identity), shadowed);
   }
 }
 

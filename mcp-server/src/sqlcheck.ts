@@ -6,7 +6,7 @@
  * The check runs in two steps:
  * 1. `analyzeSql(sql)` (pure): caps, parse, statement shape, denied functions/clauses, and the list of
  *    relation names, function names and column references the statement uses.
- * 2. `checkScope(analysis, resolved, tables)` after the server has asked the database, in the
+ * 2. `checkScope(analysis, resolved, scope)` after the server has asked the database, in the
  *    caller's own transaction and search_path, what each relation name resolves to (so names are
  *    resolved exactly as Postgres will resolve them when the statement runs: search_path, quoting,
  *    unicode escapes, views) and which of the called functions/operators exist outside pg_catalog.
@@ -14,8 +14,8 @@
  * The database role (layer 1) stays the boundary: this check adds fast, clear refusals.
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
-import type { TableView } from "./config.js";
 import { ToolError } from "./errors.js";
+import { readableColumns, tableKey, type WorkflowScope } from "./scope.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;
@@ -328,26 +328,20 @@ class Walker {
  * row references, `*`). Conservative: an unqualified name that is unreadable in any table of the
  * statement is refused, even if Postgres would have bound it elsewhere.
  */
-export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelation | null>, tables: readonly TableView[], shadowed: readonly string[]): void {
+export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelation | null>, scope: WorkflowScope, shadowed: readonly string[]): void {
   if (shadowed.length > 0) {
     throw new ToolError("DENIED", `${shadowed.join(", ")} also exist(s) outside pg_catalog (user-defined functions or operators are not allowed).`);
   }
-  const readable: Array<{ ok: Set<string>; denied: Set<string>; refName: string; label: string }> = [];
+  const readable: Array<{ ok: ReadonlySet<string>; denied: Set<string>; refName: string; label: string }> = [];
   analysis.relations.forEach((ref, i) => {
     const r = resolved[i];
     const written = ref.schema ? `${ref.schema}.${ref.name}` : ref.name;
     if (!r) throw new ToolError("DENIED", `relation ${written} does not exist or is not in this workflow's scope. Call list_tables.`);
-    const view = tables.find((t) => t.schema === r.schema && t.table === r.name);
-    if (!view) throw new ToolError("DENIED", `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope. Call list_tables.`);
-    const ok = new Set(
-      view.columnAccess === "only"
-        ? view.columns.map((c) => c.name)
-        : view.columnAccess === "all"
-          ? r.columns
-          : r.columns.filter((c) => !view.excludedColumns.includes(c)),
-    );
+    const table = scope.get(tableKey(r.schema, r.name));
+    if (!table) throw new ToolError("DENIED", `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope. Call list_tables.`);
+    const ok = readableColumns(table, r.columns);
     const denied = new Set(r.columns.filter((c) => !ok.has(c)));
-    for (const c of view.excludedColumns) denied.add(c);
+    for (const c of table.excluded) denied.add(c);
     if (ref.renamesColumns && denied.size > 0) {
       throw new ToolError("DENIED", `renaming the columns of ${r.schema}.${r.name} with an alias list is not allowed (some of its columns are outside your scope); alias individual columns instead.`);
     }

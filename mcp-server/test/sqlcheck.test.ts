@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { analyzeSql, checkScope, loadParser, type ResolvedRelation } from "../src/sqlcheck.ts";
 import type { TableView } from "../src/config.ts";
+import { workflowScope } from "../src/scope.ts";
 
 before(() => loadParser());
 
@@ -25,7 +26,7 @@ const live: Record<string, ResolvedRelation> = {
 /** Resolve as the database would with search_path = app. */
 const resolve = (sql: string) => {
   const a = analyzeSql(sql);
-  return () => checkScope(a, a.relations.map((r) => live[r.name] ?? null), [users, accounts], []);
+  return () => checkScope(a, a.relations.map((r) => live[r.name] ?? null), workflowScope([users, accounts]), []);
 };
 const code = (fn: () => unknown) => {
   try {
@@ -86,15 +87,15 @@ test("functions that run SQL text or touch the server, files, locks, sessions or
 });
 
 test("scope: out-of-scope relations and catalogs are denied, resolved names decide", () => {
-  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM pg_class"), [{ schema: "pg_catalog", name: "pg_class", columns: [] }], [users], [])), "DENIED");
-  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM nothing"), [null], [users], [])), "DENIED");
+  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM pg_class"), [{ schema: "pg_catalog", name: "pg_class", columns: [] }], workflowScope([users]), [])), "DENIED");
+  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM nothing"), [null], workflowScope([users]), [])), "DENIED");
   // U&"..." escapes and quoting are decoded by the real parser: the name below is `users`.
   const a = analyzeSql(`SELECT role FROM U&"\\0075sers"`);
   assert.equal(a.relations[0]?.name, "users");
   // A CTE named like a table shadows it; a later CTE name does not shadow inside an earlier one.
   assert.deepEqual(analyzeSql("WITH users AS (SELECT 1 AS id) SELECT id FROM users").relations, []);
   assert.equal(analyzeSql("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a").relations[0]?.name, "b");
-  assert.equal(code(() => checkScope(analyzeSql("SELECT lower('x')"), [], [users], ["lower"])), "DENIED");
+  assert.equal(code(() => checkScope(analyzeSql("SELECT lower('x')"), [], workflowScope([users]), ["lower"])), "DENIED");
 });
 
 test("excluded and ungranted columns are refused anywhere in the statement", () => {

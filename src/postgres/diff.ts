@@ -13,7 +13,7 @@
  *   nothing on any table or column (what PUBLIC holds, every agent holds);
  * - roles marked as managed for this environment and target but no longer planned are dropped.
  */
-import type { AccessPlan, Privilege, WorkflowPlan } from "../plan/types.ts";
+import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "../plan/types.ts";
 import { workflowsOf } from "../plan/index.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
 import { effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
@@ -158,10 +158,15 @@ export interface DiffResult {
   roles: ManagedRole[];
 }
 
+/** Is the target a PostgreSQL database (plain, RDS or Cloud SQL): one this module can compare? */
+export function isPostgresTarget(target: TargetPlan): boolean {
+  return target.platform === "postgres" || target.platform === "aws-rds" || target.platform === "gcp-cloudsql";
+}
+
 export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOptions): DiffResult {
   const targetPlan = plan.targets.find((t) => t.name === options.target);
   if (!targetPlan) throw new Error(`the plan has no target "${options.target}" (it has: ${plan.targets.map((t) => t.name).join(", ") || "none"})`);
-  if (targetPlan.platform !== "postgres" && targetPlan.platform !== "aws-rds" && targetPlan.platform !== "gcp-cloudsql") {
+  if (!isPostgresTarget(targetPlan)) {
     throw new Error(`target "${options.target}" is on ${targetPlan.platform}, not PostgreSQL`);
   }
   const differences: Difference[] = [];

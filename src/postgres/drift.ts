@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import type { AccessPlan } from "../plan/types.ts";
-import type { DifferenceKind } from "./diff.ts";
+import { isPostgresTarget, type DifferenceKind } from "./diff.ts";
 import { computeDifferences } from "./reconcile.ts";
 
 export interface DriftItem {
@@ -26,7 +26,7 @@ export interface DriftReport {
 
 /** Postgres-family targets of a plan (the ones drift can check). */
 export function postgresTargets(plan: AccessPlan): string[] {
-  return plan.targets.filter((t) => t.platform === "postgres" || t.platform === "aws-rds" || t.platform === "gcp-cloudsql").map((t) => t.name);
+  return plan.targets.filter(isPostgresTarget).map((t) => t.name);
 }
 
 export async function detectDrift(client: pg.ClientBase, plan: AccessPlan, options: { target: string }): Promise<DriftReport> {

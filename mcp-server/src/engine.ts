@@ -53,6 +53,37 @@ export function tableName(t: Pick<TableView, "schema" | "table">): string {
   return `${t.schema}.${t.table}`;
 }
 
+/** What a workflow's calls need from the plan, derived once: the plan never changes while running (reload swaps only runtime config). */
+interface WorkflowContext {
+  /** Its tables' column rules. */
+  scope: WorkflowScope;
+  /** `SET LOCAL search_path = <its schemas>`. */
+  setSearchPath: string;
+  /** `schema.table.column` of its target's sensitive columns. */
+  sensitive: ReadonlySet<string>;
+  /** The `list_tables` answer. */
+  listTables: unknown;
+  /** Its tables, for refusals. */
+  inScope: string;
+}
+
+function workflowContext(plan: AccessPlan, workflow: WorkflowPlan): WorkflowContext {
+  const tables = workflow.mcp.tables;
+  const schemas = [...new Set(tables.map((t) => t.schema))];
+  const target = plan.targets.find((t) => t.name === workflow.target);
+  return {
+    scope: workflowScope(tables),
+    setSearchPath: `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`,
+    sensitive: new Set(target?.sensitiveColumns ?? []),
+    listTables: {
+      notice: UNTRUSTED,
+      workflow: workflow.name,
+      tables: tables.map((t) => ({ table: tableName(t), description: t.description, columnAccess: t.columnAccess })),
+    },
+    inScope: tables.map(tableName).join(", "),
+  };
+}
+
 export class Engine {
   private runtime: RuntimeConfig;
   private readonly pools = new Map<string, LoginPool>();
@@ -60,22 +91,28 @@ export class Engine {
   private auditFailing = false;
   private readonly relCache = new Map<number, { at: number; value: ResolvedRelation }>();
   private readonly shadowCache = new Map<string, { at: number; value: Set<string> }>();
-  /** Per workflow name: its tables' column rules, built once (the plan never changes while running). */
-  private readonly scopes = new Map<string, WorkflowScope>();
+  /** Per workflow name, built once. */
+  private readonly contexts = new Map<string, WorkflowContext>();
+  /** Per target, the identity readiness checks connect as: the first client of the first workflow reading it. */
+  private readonly readiness = new Map<string, Identity>();
 
   private constructor(private readonly options: EngineOptions) {
     this.runtime = options.runtime;
-    for (const workflow of options.plan.workflows) this.scopes.set(workflow.name, workflowScope(workflow.mcp.tables));
+    for (const workflow of options.plan.workflows) {
+      this.contexts.set(workflow.name, workflowContext(options.plan, workflow));
+      const client = workflow.mcp.clients[0];
+      if (client && !this.readiness.has(workflow.target)) this.readiness.set(workflow.target, { workflow, client, principal: "readiness" });
+    }
   }
 
-  /** The scope of the identity's workflow (built from the same plan as every identity). */
-  private scope(identity: Identity): WorkflowScope {
-    let scope = this.scopes.get(identity.workflow.name);
-    if (!scope) {
-      scope = workflowScope(identity.workflow.mcp.tables);
-      this.scopes.set(identity.workflow.name, scope);
+  /** The context of the identity's workflow (every identity comes from the engine's plan). */
+  private context(identity: Identity): WorkflowContext {
+    let context = this.contexts.get(identity.workflow.name);
+    if (!context) {
+      context = workflowContext(this.plan, identity.workflow);
+      this.contexts.set(identity.workflow.name, context);
     }
-    return scope;
+    return context;
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
@@ -130,13 +167,8 @@ export class Engine {
 
   /** Every target a workflow reads must answer `SELECT 1` as one of its client logins. */
   async checkDatabases(): Promise<Array<{ target: string; ok: boolean; error: string | null }>> {
-    const seen = new Map<string, Identity>();
-    for (const workflow of this.plan.workflows) {
-      const client = workflow.mcp.clients[0];
-      if (client && !seen.has(workflow.target)) seen.set(workflow.target, { workflow, client, principal: "readiness" });
-    }
     return Promise.all(
-      [...seen].map(async ([target, identity]) => {
+      [...this.readiness].map(async ([target, identity]) => {
         try {
           const client = await this.pool(identity).connect();
           try {
@@ -247,14 +279,9 @@ export class Engine {
   }
 
   private async runTool(identity: Identity, tool: ToolName, args: Record<string, unknown>, requestId: string, record: AuditRecord): Promise<unknown> {
-    const tables = identity.workflow.mcp.tables;
     switch (tool) {
       case "list_tables":
-        return {
-          notice: UNTRUSTED,
-          workflow: identity.workflow.name,
-          tables: tables.map((t) => ({ table: tableName(t), description: t.description, columnAccess: t.columnAccess })),
-        };
+        return this.context(identity).listTables;
       case "describe_table":
         return this.describeTable(identity, String(args.table ?? ""), requestId);
       case "query":
@@ -268,19 +295,17 @@ export class Engine {
   }
 
   private async describeTable(identity: Identity, requested: string, requestId: string): Promise<unknown> {
-    const tables = identity.workflow.mcp.tables;
-    const matches = tables.filter((t) => tableName(t) === requested || (!requested.includes(".") && t.table === requested));
+    const context = this.context(identity);
+    const matches = identity.workflow.mcp.tables.filter((t) => tableName(t) === requested || (!requested.includes(".") && t.table === requested));
     if (matches.length !== 1) {
       throw new ToolError(
         matches.length === 0 ? "DENIED" : "INVALID",
         matches.length === 0
-          ? `table ${JSON.stringify(requested.slice(0, 100))} is not in this workflow's scope. In scope: ${tables.map(tableName).join(", ")}.`
+          ? `table ${JSON.stringify(requested.slice(0, 100))} is not in this workflow's scope. In scope: ${context.inScope}.`
           : `table name ${JSON.stringify(requested)} is ambiguous; use schema.table.`,
       );
     }
     const view = matches[0]!;
-    const target = this.plan.targets.find((t) => t.name === identity.workflow.target);
-    const sensitive = new Set(target?.sensitiveColumns ?? []);
     const live = await this.withSession(identity, requestId, async (client) => {
       const res = await client.query<{ name: string; type: string }>({
         text:
@@ -291,7 +316,7 @@ export class Engine {
       return res.rows;
     });
     const described = new Map(view.columns.map((c) => [c.name, c]));
-    const ok = readableColumns(this.scope(identity).get(tableKey(view.schema, view.table))!, live.map((c) => c.name));
+    const ok = readableColumns(context.scope.get(tableKey(view.schema, view.table))!, live.map((c) => c.name));
     const readable = live.filter((c) => ok.has(c.name));
     return {
       notice: UNTRUSTED,
@@ -303,7 +328,7 @@ export class Engine {
           name: c.name,
           type: c.type,
           description: d?.description ?? null,
-          classification: d?.classification ?? (sensitive.has(`${view.schema}.${view.table}.${c.name}`) ? "sensitive" : "standard"),
+          classification: d?.classification ?? (context.sensitive.has(`${view.schema}.${view.table}.${c.name}`) ? "sensitive" : "standard"),
         };
       }),
       ...(view.excludedColumns.length > 0 ? { notReadable: view.excludedColumns } : {}),
@@ -354,14 +379,13 @@ export class Engine {
    */
   private async withSession<T>(identity: Identity, requestId: string, fn: (client: pg.PoolClient, resolution: Array<{ rows: any[] }>) => Promise<T>, analysis: SqlAnalysis | null = null): Promise<T> {
     const limits = identity.workflow.mcp.limits;
-    const schemas = [...new Set(identity.workflow.mcp.tables.map((t) => t.schema))];
     const client = await this.pool(identity).connect();
     let destroy = false;
     try {
       const setup = [
         "BEGIN READ ONLY",
         `SET LOCAL statement_timeout = ${Math.floor(limits.statementTimeoutMs)}`,
-        `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`,
+        this.context(identity).setSearchPath,
         `SET LOCAL application_name = ${pg.escapeLiteral(`dbwarden/${safeTag(identity.client.name)}/${requestId}`.slice(0, 63))}`,
         // Takes the transaction's snapshot: from here on `SET TRANSACTION READ WRITE` is refused.
         "SELECT 1",
@@ -426,7 +450,7 @@ export class Engine {
       const set = names.value;
       shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
-    checkScope(analysis, resolved, this.scope(identity), shadowed);
+    checkScope(analysis, resolved, this.context(identity).scope, shadowed);
   }
 }
 

@@ -99,7 +99,11 @@ export interface Catalog {
   passwords: Map<string, string | null> | null;
 }
 
-export const tableKey = (schema: string, table: string) => `${schema}.${table}`;
+/**
+ * The one key of a table in maps: schema and name joined by NUL, which no identifier can contain,
+ * so `a."b.c"` and `"a.b".c` stay apart. A key is never parsed back: keep the names beside it.
+ */
+export const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
 
 /**
  * The roles given and every role whose privileges they use: the walk up INHERIT memberships,

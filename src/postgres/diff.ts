@@ -140,10 +140,10 @@ function settingName(name: string): string {
 interface DesiredAccess {
   database: Set<string>;
   schemas: Map<string, Set<string>>;
-  /** table key -> table-level privileges. */
-  tables: Map<string, Set<string>>;
-  /** table key -> privilege -> columns. */
-  columns: Map<string, Map<string, Set<string>>>;
+  /** tableKey -> the table and its table-level privileges. */
+  tables: Map<string, { schema: string; table: string; privileges: Set<string> }>;
+  /** tableKey -> the table and, per privilege, its columns. */
+  columns: Map<string, { schema: string; table: string; privileges: Map<string, Set<string>> }>;
 }
 
 export interface DiffOptions {
@@ -420,11 +420,8 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
       if (!byTable.has(k)) byTable.set(k, { schema: e.schema, table: e.table, kind: "kind" in e ? e.kind : "r" });
       else if ("kind" in e) byTable.get(k)!.kind = e.kind;
     }
-    for (const k of [...want.tables.keys(), ...want.columns.keys()]) {
-      if (!byTable.has(k)) {
-        const dot = k.indexOf(".");
-        byTable.set(k, { schema: k.slice(0, dot), table: k.slice(dot + 1), kind: catalog.tableColumns.get(k)?.kind ?? "r" });
-      }
+    for (const [k, t] of [...want.tables, ...want.columns]) {
+      if (!byTable.has(k)) byTable.set(k, { schema: t.schema, table: t.table, kind: catalog.tableColumns.get(k)?.kind ?? "r" });
     }
     for (const k of [...byTable.keys()].sort(byString)) {
       const { schema, table, kind } = byTable.get(k)!;
@@ -433,7 +430,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
       const tEntries = tableEntries.filter((e) => e.schema === schema && e.table === table);
       const cleared = diffObject(
         tEntries,
-        want.tables.get(k) ?? new Set(),
+        want.tables.get(k)?.privileges ?? new Set(),
         (privs) => `REVOKE ${privs} ON ${on} FROM ${grantee(g)}`,
         (privs) => `GRANT ${privs} ON ${on} TO ${grantee(g)}`,
         (privs) => `REVOKE GRANT OPTION FOR ${privs} ON ${on} FROM ${grantee(g)}`,
@@ -441,7 +438,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
       );
       // Column privileges. Revoking a table-level privilege also revokes it on every column.
       const cEntries = columnEntries.filter((e) => e.schema === schema && e.table === table && !cleared.has(e.privilege));
-      const wantCols = want.columns.get(k) ?? new Map<string, Set<string>>();
+      const wantCols = want.columns.get(k)?.privileges ?? new Map<string, Set<string>>();
       const privileges = new Set([...cEntries.map((e) => e.privilege), ...wantCols.keys()]);
       for (const privilege of [...privileges].sort(byString)) {
         const have = cEntries.filter((e) => e.privilege === privilege);
@@ -571,32 +568,33 @@ function resolvePrivilege(
     return;
   }
   const k = tableKey(p.schema, p.table);
+  const name = `${p.schema}.${p.table}`;
   const live = catalog.tableColumns.get(k);
   if (!live) {
-    add("missing-object", group, `workflow ${w.name} reads table ${k}, which does not exist in database ${catalog.database}`, 0);
+    add("missing-object", group, `workflow ${w.name} reads table ${name}, which does not exist in database ${catalog.database}`, 0);
     return;
   }
   if (p.objectType === "table") {
-    if (!access.tables.has(k)) access.tables.set(k, new Set());
-    access.tables.get(k)!.add(p.privilege);
+    if (!access.tables.has(k)) access.tables.set(k, { schema: p.schema, table: p.table, privileges: new Set() });
+    access.tables.get(k)!.privileges.add(p.privilege);
     return;
   }
   let columns: string[];
   if ("columns" in p) {
     const unknown = p.columns.filter((c) => !live.columns.includes(c));
     if (unknown.length > 0) {
-      add("missing-object", group, `workflow ${w.name} reads column${unknown.length > 1 ? "s" : ""} ${unknown.map((c) => `${k}.${c}`).join(", ")}, which ${unknown.length > 1 ? "do" : "does"} not exist`, 0);
+      add("missing-object", group, `workflow ${w.name} reads column${unknown.length > 1 ? "s" : ""} ${unknown.map((c) => `${name}.${c}`).join(", ")}, which ${unknown.length > 1 ? "do" : "does"} not exist`, 0);
     }
     columns = p.columns.filter((c) => live.columns.includes(c));
   } else {
     const excluded = new Set(p.allColumnsExcept);
     columns = live.columns.filter((c) => !excluded.has(c));
     if (columns.length === 0) {
-      add("missing-object", group, `workflow ${w.name} reads ${k} except ${p.allColumnsExcept.join(", ")}, which leaves no column`, 0);
+      add("missing-object", group, `workflow ${w.name} reads ${name} except ${p.allColumnsExcept.join(", ")}, which leaves no column`, 0);
     }
   }
-  if (!access.columns.has(k)) access.columns.set(k, new Map());
-  const byPrivilege = access.columns.get(k)!;
+  if (!access.columns.has(k)) access.columns.set(k, { schema: p.schema, table: p.table, privileges: new Map() });
+  const byPrivilege = access.columns.get(k)!.privileges;
   if (!byPrivilege.has(p.privilege)) byPrivilege.set(p.privilege, new Set());
   for (const c of columns) byPrivilege.get(p.privilege)!.add(c);
 }

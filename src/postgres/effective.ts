@@ -4,7 +4,7 @@
  * two reads of an unchanged database give deep-equal results.
  */
 import type pg from "pg";
-import { inheritedRoles, readCatalog, type AclEntry, type Catalog } from "./catalog.ts";
+import { inheritedRoles, readCatalog, tableKey, type AclEntry, type Catalog } from "./catalog.ts";
 import { PUBLIC } from "./sql.ts";
 
 /** A privilege and every grantee it comes through (the role itself, a role it inherits from, or "PUBLIC"). */
@@ -96,8 +96,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 export function effectiveAccessFrom(catalog: Catalog, roles: readonly string[]): EffectiveAccess {
   const schemaAcl = groupBy(catalog.schemaAcl, (e) => e.schema);
-  const tableAcl = groupBy(catalog.tableAcl, (e) => `${e.schema}\u0000${e.table}`);
-  const columnAcl = groupBy(catalog.columnAcl, (e) => `${e.schema}\u0000${e.table}`);
+  const tableAcl = groupBy(catalog.tableAcl, (e) => tableKey(e.schema, e.table));
+  const columnAcl = groupBy(catalog.columnAcl, (e) => tableKey(e.schema, e.table));
 
   const out: EffectiveRole[] = [];
   for (const name of [...new Set(roles)].sort(byString)) {
@@ -130,8 +130,8 @@ export function effectiveAccessFrom(catalog: Catalog, roles: readonly string[]):
     for (const [k, entries] of columnAcl) if (entries.some((e) => holders.has(e.grantee))) tableKeys.add(k);
     const tables = [...tableKeys]
       .map((k) => {
-        const [schema, table] = k.split("\u0000") as [string, string];
         const entries = tableAcl.get(k) ?? [];
+        const { schema, table } = entries[0] ?? columnAcl.get(k)![0]!;
         const cols = groupBy(
           (columnAcl.get(k) ?? []).filter((e) => holders.has(e.grantee)),
           (e) => e.column,

@@ -182,4 +182,27 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     await assertDenied(agent, `SELECT "a b" FROM "we""ird"."t; DROP TABLE app.users; --"`);
     assert.equal((await reconcile(admin, plan, { target: "app", passwords })).changed, false);
   });
+  test("table names with dots: a.\"b.c\" and \"a.b\".c stay two tables", async () => {
+    // Joined with ".", both would be "a.b.c": the plan must grant the one it names, not the other.
+    await admin.query(`CREATE SCHEMA "a"; CREATE SCHEMA "a.b"; CREATE TABLE "a"."b.c" (x int); CREATE TABLE "a.b"."c" (x int)`);
+    const dotted = structuredClone(plan);
+    const w = dotted.workflows[0]!;
+    // USAGE on both schemas, so only the table privilege decides which table the login reads.
+    w.privileges.push({ privilege: "USAGE", objectType: "schema", database: DATABASE, schema: "a" });
+    w.privileges.push({ privilege: "USAGE", objectType: "schema", database: DATABASE, schema: "a.b" });
+    w.privileges.push({ privilege: "SELECT", objectType: "table", database: DATABASE, schema: "a.b", table: "c" });
+    w.mcp.tables.push({ schema: "a.b", table: "c", description: null, columnAccess: "all", columns: [], excludedColumns: [] });
+    assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, true);
+    assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, false, "second apply is a no-op");
+    // The earlier tests' sessions hold the login's connection limit: close them first.
+    await Promise.all(agents.splice(0).map((a) => a.end()));
+    const login = w.roles.logins[0]!.role;
+    const agent = await connectAs(db, login, passwords[login]!, DATABASE);
+    agents.push(agent);
+    await agent.query(`SELECT x FROM "a.b"."c"`);
+    await assertDenied(agent, `SELECT x FROM "a"."b.c"`);
+    // Back to the real plan.
+    assert.equal((await reconcile(admin, plan, { target: "app", passwords })).changed, true);
+    await assertDenied(agent, `SELECT x FROM "a.b"."c"`);
+  });
 });

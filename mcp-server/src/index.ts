@@ -91,9 +91,15 @@ async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined
   return new StreamAuditSink(runtime.audit.stream === "stdout" ? process.stdout : process.stderr);
 }
 
-async function prepare(options: StartOptions): Promise<{ plan: AccessPlan; runtime: RuntimeConfig; engine: Engine; audit: AuditSink }> {
-  const plan = parsePlan(options.plan);
-  const runtime = parseRuntime(options.runtime, plan);
+/**
+ * The engine and audit sink for an already parsed plan and runtime config, once every database
+ * answers. `shutdown` closes both (pools first, then the audit sink).
+ */
+async function prepare(
+  plan: AccessPlan,
+  runtime: RuntimeConfig,
+  options: StartOptions,
+): Promise<{ engine: Engine; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
   const engine = await Engine.create({
     plan,
@@ -103,14 +109,17 @@ async function prepare(options: StartOptions): Promise<{ plan: AccessPlan; runti
     rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource(),
     sqlCheck: options.unsafeDisableSqlCheck !== true,
   });
+  const shutdown = async () => {
+    await engine.close();
+    await audit.close();
+  };
   try {
     await engine.assertDatabasesReachable();
   } catch (error) {
-    await engine.close();
-    await audit.close();
+    await shutdown();
     throw error;
   }
-  return { plan, runtime, engine, audit };
+  return { engine, shutdown };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -171,7 +180,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       `listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`,
     );
   }
-  const { engine, audit } = await prepare({ ...options, secrets });
+  const { engine, shutdown } = await prepare(plan, firstRuntime, { ...options, secrets });
   let port = firstRuntime.listen.port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   let allowedHosts = new Set<string>();
@@ -203,8 +212,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(`listen: cannot bind ${host}:${port} (${error.code ?? "error"})`)));
     server.listen(port, host, () => resolve());
   }).catch(async (error) => {
-    await engine.close();
-    await audit.close();
+    await shutdown();
     throw error;
   });
   port = (server.address() as AddressInfo).port;
@@ -267,8 +275,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (refreshTimer) clearInterval(refreshTimer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await engine.close();
-      await audit.close();
+      await shutdown();
     },
   };
 }
@@ -300,7 +307,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
         : `--client: "${options.client}" is a client of several workflows; client names must be unique for stdio`,
     );
   }
-  const { engine, audit } = await prepare(options);
+  const { engine, shutdown } = await prepare(plan, runtime, options);
   const mcp = createMcpServer(engine, matches[0]!, "stdio");
   const transport = new StdioServerTransport(
     (options.input ?? process.stdin) as import("node:stream").Readable,
@@ -312,8 +319,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   const close = () => {
     closing ??= (async () => {
       await mcp.close();
-      await engine.close();
-      await audit.close();
+      await shutdown();
       resolveClosed();
     })();
     return closing;

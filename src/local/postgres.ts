@@ -31,7 +31,7 @@ export interface LocalState {
   startedAt: string;
 }
 
-export function readState(paths: LocalPaths): LocalState | null {
+function readState(paths: LocalPaths): LocalState | null {
   if (!existsSync(paths.stateFile)) return null;
   try {
     return JSON.parse(readFileSync(paths.stateFile, "utf8")) as LocalState;
@@ -103,7 +103,7 @@ export function parseAdminUrl(url: string): AdminConnection {
 }
 
 /** A pg client config for `database` on this server (a URL keeps its other parameters). */
-export function clientConfig(conn: AdminConnection, database: string): pg.ClientConfig {
+function clientConfig(conn: AdminConnection, database: string): pg.ClientConfig {
   if (conn.url) {
     const u = new URL(conn.url);
     u.pathname = `/${encodeURIComponent(database)}`;

@@ -52,7 +52,7 @@ export class LocalSecretStore {
     return join(this.clientDir(secretName), "db-password");
   }
 
-  apiKeyFile(secretName: string): string {
+  private apiKeyFile(secretName: string): string {
     return join(this.clientDir(secretName), "api-key");
   }
 

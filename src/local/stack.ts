@@ -6,7 +6,7 @@
  * A second `up` reuses the data directory and the secrets: it only starts processes, and the
  * reconciler finds nothing to change.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { planStack } from "../plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
@@ -251,9 +251,4 @@ function buildRuntime(
     ),
     audit: { file: paths.auditFile },
   };
-}
-
-/** Remove everything the local stack keeps (data, secrets, connection file). */
-export function resetLocalStack(paths: LocalPaths): void {
-  if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@
 import type pg from "pg";
 
 /** Schemas whose objects are PostgreSQL's own. */
-export const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
+const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
 
 export interface CatalogRole {
   oid: string;
@@ -78,10 +78,8 @@ export interface CatalogDefaultAcl extends AclEntry {
 
 export interface Catalog {
   database: string;
-  databaseOwner: string;
   serverVersion: number;
   currentUser: string;
-  currentUserIsSuperuser: boolean;
   roles: Map<string, CatalogRole>;
   memberships: CatalogMembership[];
   settings: CatalogSetting[];
@@ -136,15 +134,13 @@ export interface ReadCatalogOptions {
 export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOptions): Promise<Catalog> {
   const head = await client.query<{
     database: string;
-    owner: string;
     version: string;
     current_user: string;
     superuser: boolean;
   }>(
-    `select current_database() as database, pg_get_userbyid(d.datdba) as owner,
+    `select current_database() as database,
             current_setting('server_version_num') as version, current_user,
-            (select rolsuper from pg_roles where rolname = current_user) as superuser
-       from pg_database d where d.datname = current_database()`,
+            (select rolsuper from pg_roles where rolname = current_user) as superuser`,
   );
   const h = head.rows[0]!;
   const serverVersion = Number(h.version);
@@ -329,10 +325,8 @@ export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOpt
 
   return {
     database: h.database,
-    databaseOwner: h.owner,
     serverVersion,
     currentUser: h.current_user,
-    currentUserIsSuperuser: h.superuser,
     roles,
     memberships,
     settings,

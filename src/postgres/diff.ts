@@ -154,8 +154,6 @@ export interface DiffOptions {
 
 export interface DiffResult {
   differences: Difference[];
-  /** Planned roles (group and login). */
-  roles: ManagedRole[];
 }
 
 /** Is the target a PostgreSQL database (plain, RDS or Cloud SQL): one this module can compare? */
@@ -180,7 +178,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
       `connected to database "${catalog.database}", but target "${options.target}" is database "${targetPlan.database}"`,
       0,
     );
-    return { differences, roles: [] };
+    return { differences };
   }
   const db = ident(catalog.database);
   const roles = managedRoles(plan, options.target);
@@ -534,7 +532,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
   }
 
   differences.sort((a, b) => a.phase - b.phase);
-  return { differences, roles };
+  return { differences };
 }
 
 function passwordStatement(role: string, password: string): Statement {

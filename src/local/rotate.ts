@@ -6,12 +6,13 @@
  * server reads whenever it opens a connection. API keys switch when the running server reloads.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { workflowsOf } from "../plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
 import type { LocalPaths } from "./paths.ts";
 import { connectAdmin, type AdminConnection } from "./postgres.ts";
 import { LocalSecretStore, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
-import { connectionClients, type ConnectionFile } from "./stack.ts";
+import { connectionClients, localWorkflows, type ConnectionFile } from "./stack.ts";
 
 export interface RotateOptions {
   /** The stack's access plan, as the caller built it (rotation re-applies exactly this plan). */
@@ -41,7 +42,7 @@ export async function rotateLocal(options: RotateOptions): Promise<{ rotated: st
   for (const target of targets) {
     const fresh = new Map<string, ClientSecrets>();
     const passwords: Record<string, string> = {};
-    for (const w of plan.workflows.filter((x) => x.target === target.name)) {
+    for (const w of workflowsOf(plan, target.name)) {
       for (const c of w.mcp.clients) {
         const current = store.read(c.secretName);
         const rotate = options.clients === undefined || options.clients.includes(c.name) || current === null;
@@ -68,7 +69,7 @@ export async function rotateLocal(options: RotateOptions): Promise<{ rotated: st
   // Keep connection.json in step (a running `up` rewrites it too when it reloads).
   if (existsSync(paths.connectionFile)) {
     const connection = JSON.parse(readFileSync(paths.connectionFile, "utf8")) as ConnectionFile;
-    connection.clients = connectionClients(plan, targets, store);
+    connection.clients = connectionClients(localWorkflows(plan, targets), store);
     writeSecretFile(paths.connectionFile, `${JSON.stringify(connection, null, 2)}\n`);
   }
   return { rotated };

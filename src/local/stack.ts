@@ -7,8 +7,8 @@
  * reconciler finds nothing to change.
  */
 import { mkdirSync } from "node:fs";
-import { planStack } from "../plan/index.ts";
-import type { AccessPlan, TargetPlan } from "../plan/types.ts";
+import { planStack, workflowsOf } from "../plan/index.ts";
+import type { AccessPlan, TargetPlan, WorkflowPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
@@ -68,22 +68,21 @@ export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
   return targets;
 }
 
+/** The workflows of the local stack: those reading one of its targets, in plan order. */
+export function localWorkflows(plan: AccessPlan, targets: readonly TargetPlan[]): WorkflowPlan[] {
+  return plan.workflows.filter((w) => targets.some((t) => t.name === w.target));
+}
+
 /**
- * `connection.json`'s `clients`: every API-key client of the targets' workflows, with its current
- * key (`up` writes the list, `rotate` rewrites it). Every such client must have its secrets stored.
+ * `connection.json`'s `clients`: every API-key client of the local stack's workflows, with its
+ * current key (`up` writes the list, `rotate` rewrites it). Every such client must have its secrets.
  */
-export function connectionClients(
-  plan: AccessPlan,
-  targets: readonly TargetPlan[],
-  secrets: Pick<LocalSecretStore, "read">,
-): ConnectionFile["clients"] {
-  return plan.workflows
-    .filter((w) => targets.some((t) => t.name === w.target))
-    .flatMap((w) =>
-      w.mcp.clients
-        .filter((c) => c.auth === "api-key")
-        .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
-    );
+export function connectionClients(workflows: readonly WorkflowPlan[], secrets: Pick<LocalSecretStore, "read">): ConnectionFile["clients"] {
+  return workflows.flatMap((w) =>
+    w.mcp.clients
+      .filter((c) => c.auth === "api-key")
+      .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
+  );
 }
 
 export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
@@ -99,6 +98,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
 
   const plan = planStack(stack, { root: options.root, now: options.now });
   const targets = localTargets(plan, options.url !== undefined);
+  const workflows = localWorkflows(plan, targets);
   const paths = localPaths(options.root, stack);
   const running = runningUp(paths);
   if (running) throw new Error(`the ${stack} stack is already running (pid ${running.pid}); stop it with \`dbwarden down\``);
@@ -125,7 +125,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
 
     // Credentials: create what is missing, rotate what is older than the target's rotationDays.
     const passwords: Record<string, string> = {};
-    for (const w of plan.workflows.filter((x) => targets.some((t) => t.name === x.target))) {
+    for (const w of workflows) {
       for (const client of w.mcp.clients) {
         if (store.isDue(client.secretName, w.credentials.rotationDays, options.now)) {
           const existed = store.read(client.secretName) !== null;
@@ -157,7 +157,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
           changed.demoData = true;
         }
         lap("demo");
-        progress(`Applying the access plan to ${target.database} (${plan.workflows.filter((w) => w.target === target.name).length} workflows)`);
+        progress(`Applying the access plan to ${target.database} (${workflowsOf(plan, target.name).length} workflows)`);
         const result = await reconcile(admin, plan, { target: target.name, passwords });
         changed.database ||= result.changed;
         progress(result.changed ? `  ${result.statements.length} statements applied in one transaction` : "  already up to date: nothing to change");
@@ -168,7 +168,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     }
 
     const primary = targets[0]!;
-    const runtime = () => buildRuntime(plan, targets, server, paths, store, options.mcpPort ?? plan.mcpServer.port, mcp!);
+    const runtime = () => buildRuntime(workflows, targets, server, paths, store, options.mcpPort ?? plan.mcpServer.port, mcp!);
     let mcp: McpModule | null = null;
     let mcpUrl = "";
     if (options.mcp !== false) {
@@ -181,7 +181,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
 
     const connection = (): ConnectionFile => ({
       mcpUrl,
-      clients: connectionClients(plan, targets, store),
+      clients: connectionClients(workflows, store),
       postgres: { host: server.host, port: server.port, database: primary.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
     });
     let current = connection();
@@ -229,7 +229,7 @@ function sslmodeOf(conn: AdminConnection): "disable" | "require" | "verify-full"
 
 /** The MCP server's runtime config: passwords by file (read at connect time), API keys by hash. */
 function buildRuntime(
-  plan: AccessPlan,
+  workflows: WorkflowPlan[],
   targets: TargetPlan[],
   server: AdminConnection,
   paths: LocalPaths,
@@ -237,7 +237,6 @@ function buildRuntime(
   port: number,
   mcp: McpModule,
 ) {
-  const workflows = plan.workflows.filter((w) => targets.some((t) => t.name === w.target));
   return {
     listen: { host: "127.0.0.1", port },
     databases: Object.fromEntries(

@@ -16,7 +16,7 @@
 import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "../plan/types.ts";
 import { workflowsOf } from "../plan/index.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
-import { effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
+import { byString, effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, qualified, scramMatches, scramVerifier } from "./sql.ts";
 
 export type DifferenceKind =
@@ -129,7 +129,6 @@ const POWERFUL_ROLES: Record<string, string> = {
   pg_use_reserved_connections: "use connections reserved for administrators",
 };
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const plain = (sql: string): Statement => ({ sql, shown: sql });
 
 /** A (possibly dotted) setting name, each part quoted. */

@@ -58,7 +58,8 @@ export interface EffectiveAccess {
   roles: EffectiveRole[];
 }
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Sort by UTF-16 code units, not locale: the same order on every machine. */
+export const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function readEffectiveAccess(client: pg.ClientBase, roles: string[]): Promise<EffectiveAccess> {
   const catalog = await readCatalog(client, { roles });

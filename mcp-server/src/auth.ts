@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
-import type { AccessPlan, ApiKey, RuntimeConfig } from "./config.js";
+import type { AccessPlan, ClientPlan, ResolvedApiKey, RuntimeConfig, WorkflowPlan } from "./config.js";
 import type { Identity } from "./engine.js";
 
 export class AuthError extends Error {
@@ -25,34 +25,52 @@ export class AuthError extends Error {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+type OidcClient = { workflow: WorkflowPlan; client: ClientPlan };
+
+function addTo(index: Map<string, OidcClient[]>, key: string, entry: OidcClient): void {
+  const list = index.get(key);
+  if (list) list.push(entry);
+  else index.set(key, [entry]);
+}
+
 export class Authenticator {
   private keys: Array<{ hash: Buffer; identity: Identity }> = [];
   private fromSecret = false;
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  /** OIDC clients by subject and by group, from the plan (fixed for the process). */
+  private readonly bySubject = new Map<string, OidcClient[]>();
+  private readonly byGroup = new Map<string, OidcClient[]>();
 
+  /** `apiKeys`: the runtime's inline keys, resolved against the plan (`parseRuntimeWithKeys`). */
   constructor(
     private readonly plan: AccessPlan,
     runtime: RuntimeConfig,
+    apiKeys: readonly ResolvedApiKey[],
   ) {
-    this.setRuntime(runtime);
+    for (const workflow of plan.workflows) {
+      for (const client of workflow.mcp.clients) {
+        if (client.auth !== "oidc") continue;
+        // One entry per client, in both maps: matching it by subject and group counts it once.
+        const entry = { workflow, client };
+        if (client.subject !== null) addTo(this.bySubject, client.subject, entry);
+        if (client.group !== null) addTo(this.byGroup, client.group, entry);
+      }
+    }
+    this.setRuntime(runtime, apiKeys);
   }
 
   /**
    * Take the runtime config (reload): inline API keys replace the current ones, so a removed key
    * stops working for the next request. With `apiKeysFrom` the keys come from `setKeys`.
    */
-  setRuntime(runtime: RuntimeConfig): void {
+  setRuntime(runtime: RuntimeConfig, apiKeys: readonly ResolvedApiKey[]): void {
     this.fromSecret = runtime.apiKeysFrom !== undefined;
-    this.setKeys(runtime.apiKeys);
+    this.setKeys(apiKeys);
   }
 
-  /** Replace the API keys (validated against the plan already): the next request sees the new set. */
-  setKeys(keys: readonly ApiKey[]): void {
-    this.keys = keys.map((key) => {
-      const workflow = this.plan.workflows.find((w) => w.name === key.workflow)!;
-      const client = workflow.mcp.clients.find((c) => c.name === key.client)!;
-      return { hash: Buffer.from(key.sha256, "hex"), identity: { workflow, client, principal: `api-key:${client.name}` } };
-    });
+  /** Replace the API keys (resolved against the plan already): the next request sees the new set. */
+  setKeys(keys: readonly ResolvedApiKey[]): void {
+    this.keys = keys.map(({ key, workflow, client }) => ({ hash: Buffer.from(key.sha256, "hex"), identity: { workflow, client, principal: `api-key:${client.name}` } }));
   }
 
   get configured(): boolean {
@@ -109,15 +127,10 @@ export class Authenticator {
     if (typeof principal !== "string" || principal === "") throw new AuthError(401, "invalid_token", `the token has no "${oidc.principalClaim}" claim`);
     const rawGroups = payload[oidc.groupsClaim];
     const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === "string") : typeof rawGroups === "string" ? [rawGroups] : [];
-    const matches: Identity[] = [];
-    for (const workflow of this.plan.workflows) {
-      for (const client of workflow.mcp.clients) {
-        if (client.auth !== "oidc") continue;
-        if ((client.subject !== null && client.subject === principal) || (client.group !== null && groups.includes(client.group))) {
-          matches.push({ workflow, client, principal });
-        }
-      }
-    }
+    // A client matched by its subject and by a group (or by a group listed twice) counts once.
+    const matched = new Set<OidcClient>(this.bySubject.get(principal));
+    for (const group of groups) for (const entry of this.byGroup.get(group) ?? []) matched.add(entry);
+    const matches: Identity[] = [...matched].map(({ workflow, client }) => ({ workflow, client, principal }));
     if (matches.length === 0) throw new AuthError(403, "insufficient_scope", "this principal is not a client of any active workflow");
     if (matches.length > 1) {
       throw new AuthError(403, "insufficient_scope", "this principal matches several workflow clients; a token must map to exactly one workflow");

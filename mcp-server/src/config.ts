@@ -171,6 +171,12 @@ const ApiKeySchema = z.strictObject({ client: str, workflow: str, sha256: sha256
 /** The value of an `apiKeysFrom` secret. */
 export const ApiKeyListSchema = z.array(ApiKeySchema);
 export type ApiKey = z.infer<typeof ApiKeySchema>;
+/** An API key checked against the plan: the workflow and the api-key client it is bound to. */
+export interface ResolvedApiKey {
+  key: ApiKey;
+  workflow: WorkflowPlan;
+  client: ClientPlan;
+}
 
 export const DEFAULT_API_KEY_REFRESH_SECONDS = 60;
 
@@ -254,6 +260,11 @@ export function parsePlan(value: unknown): AccessPlan {
 
 /** Strict parse plus the cross-checks a schema alone cannot express. */
 export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
+  return parseRuntimeWithKeys(value, plan).runtime;
+}
+
+/** `parseRuntime`, plus its inline API keys resolved against the plan. */
+export function parseRuntimeWithKeys(value: unknown, plan: AccessPlan): { runtime: RuntimeConfig; apiKeys: ResolvedApiKey[] } {
   const result = RuntimeConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(describeIssues("runtime config", result.error));
   const runtime = result.data;
@@ -276,24 +287,27 @@ export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
   if (runtime.apiKeysFrom && runtime.apiKeys.length > 0) {
     problems.push("  apiKeys: give the key hashes either inline (apiKeys) or from a secret (apiKeysFrom), not both");
   }
-  problems.push(...apiKeyProblems(runtime.apiKeys, plan, "apiKeys"));
+  const apiKeys = resolveApiKeys(runtime.apiKeys, plan, "apiKeys");
+  problems.push(...apiKeys.problems);
   if (problems.length > 0) throw new ConfigError(`invalid runtime config:\n${problems.join("\n")}`);
-  return runtime;
+  return { runtime, apiKeys: apiKeys.resolved };
 }
 
-/** Keys naming a workflow or client the plan does not have, or an OIDC client. */
-function apiKeyProblems(keys: readonly ApiKey[], plan: AccessPlan, where: string, echo = true): string[] {
+/** Each key's workflow and client; problems for keys naming a workflow or client the plan does not have, or an OIDC client. */
+function resolveApiKeys(keys: readonly ApiKey[], plan: AccessPlan, where: string, echo = true): { resolved: ResolvedApiKey[]; problems: string[] } {
   // Names from a secret are not echoed: a key pasted into the wrong field must not reach a log.
   const quote = (name: string) => (echo ? `"${name}" ` : "");
   const problems: string[] = [];
+  const resolved: ResolvedApiKey[] = [];
   keys.forEach((key, i) => {
     const workflow = plan.workflows.find((w) => w.name === key.workflow);
     const client = workflow?.mcp.clients.find((c) => c.name === key.client);
     if (!workflow) problems.push(`  ${where}.${i}.workflow: ${quote(key.workflow)}is not an active workflow of the plan`);
     else if (!client) problems.push(`  ${where}.${i}.client: ${quote(key.client)}is not a client of workflow "${key.workflow}"`);
     else if (client.auth !== "api-key") problems.push(`  ${where}.${i}.client: ${quote(key.client)}authenticates with ${client.auth}, not an API key`);
+    else resolved.push({ key, workflow, client });
   });
-  return problems;
+  return { resolved, problems };
 }
 
 /**
@@ -301,6 +315,11 @@ function apiKeyProblems(keys: readonly ApiKey[], plan: AccessPlan, where: string
  * positions and what was expected, never the secret's text (not even its key names).
  */
 export function parseApiKeySecret(text: string, plan: AccessPlan): ApiKey[] {
+  return resolveApiKeySecret(text, plan).map((resolved) => resolved.key);
+}
+
+/** `parseApiKeySecret`, with each key's workflow and client. */
+export function resolveApiKeySecret(text: string, plan: AccessPlan): ResolvedApiKey[] {
   const what = "API key secret (apiKeysFrom)";
   let value: unknown;
   try {
@@ -316,7 +335,7 @@ export function parseApiKeySecret(text: string, plan: AccessPlan): ApiKey[] {
     });
     throw new ConfigError(`invalid ${what}:\n${lines.join("\n")}`);
   }
-  const problems = apiKeyProblems(result.data, plan, "(secret)", false);
+  const { resolved, problems } = resolveApiKeys(result.data, plan, "(secret)", false);
   if (problems.length > 0) throw new ConfigError(`invalid ${what}:\n${problems.join("\n")}`);
-  return result.data;
+  return resolved;
 }

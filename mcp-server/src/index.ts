@@ -17,11 +17,12 @@ import { Authenticator } from "./auth.js";
 import {
   ConfigError,
   DEFAULT_API_KEY_REFRESH_SECONDS,
-  parseApiKeySecret,
   parsePlan,
   parseRuntime,
+  parseRuntimeWithKeys,
+  resolveApiKeySecret,
   type AccessPlan,
-  type ApiKey,
+  type ResolvedApiKey,
   type RuntimeConfig,
 } from "./config.js";
 import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./database.js";
@@ -142,7 +143,7 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
  * The API keys of an `apiKeysFrom` secret, always fetched fresh (bypassing any cache, so a removed
  * key is gone at the next refresh). Errors say what failed, never the secret's text.
  */
-async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, secrets: SecretSource, plan: AccessPlan): Promise<ApiKey[]> {
+async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, secrets: SecretSource, plan: AccessPlan): Promise<ResolvedApiKey[]> {
   let text: string;
   try {
     text = await secrets.getSecret(from.awsSecretArn, { fresh: true });
@@ -150,16 +151,16 @@ async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, sec
     const kind = error instanceof Error && error.name !== "Error" ? error.name : "error";
     throw new ConfigError(`apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`);
   }
-  return parseApiKeySecret(text, plan);
+  return resolveApiKeySecret(text, plan);
 }
 
 /** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const plan = parsePlan(options.plan);
-  const firstRuntime = parseRuntime(options.runtime, plan);
+  const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, plan);
   const secrets = options.secrets ?? new AwsSecretsManagerSource();
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const auth = new Authenticator(plan, firstRuntime);
+  const auth = new Authenticator(plan, firstRuntime, apiKeys);
   if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
   // Per-client source networks from the plan (fixed for the process); trusted proxies from the runtime (reloadable).
   const clientNetworks = new Map<string, Networks>();
@@ -259,10 +260,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         if (current.apiKeysFrom) auth.setKeys(await fetchApiKeys(current.apiKeysFrom, secrets, plan));
         return;
       }
-      const next = parseRuntime(raw, plan);
+      const { runtime: next, apiKeys: nextKeys } = parseRuntimeWithKeys(raw, plan);
       // Fetched before anything changes: a bad secret fails the reload and keeps the previous config.
       const secretKeys = next.apiKeysFrom ? await fetchApiKeys(next.apiKeysFrom, secrets, plan) : null;
-      auth.setRuntime(next);
+      auth.setRuntime(next, nextKeys);
       if (secretKeys) auth.setKeys(secretKeys);
       scheduleRefresh(next);
       trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");

@@ -37,6 +37,9 @@ before(async () => {
   // The finance workflow's OIDC client (left out of the local plan, which has no issuer).
   const finance = plan.workflows.find((w) => w.name === "finance-weekly-revenue")!;
   finance.mcp.clients.push({ ...finance.mcp.clients[0]!, name: "chatgpt-finance", auth: "oidc", group: "finance-analysts", subject: null });
+  // An OIDC client matched by subject or by group, in another workflow.
+  const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
+  cs.mcp.clients.push({ ...cs.mcp.clients[0]!, name: "claude-cs-sso", auth: "oidc", group: "cs-team", subject: "carol@example.com" });
   server = await startServer({ plan, runtime: fx.runtime() });
 });
 
@@ -93,6 +96,34 @@ test("wrong audience, wrong issuer, expired, bad signature or no matching client
   }
   const noGroup = await post(await token({ email: "bob@example.com", groups: ["sales"] }));
   assert.equal(noGroup.status, 403);
+});
+
+test("a token maps to exactly one client: by subject or group, each client counted once", { timeout: 30_000 }, async () => {
+  const post = async (claims: Record<string, unknown>) =>
+    fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${await token(claims)}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_tables", arguments: {} } }),
+    });
+  for (const claims of [
+    { email: "carol@example.com" }, // subject only
+    { email: "carol@example.com", groups: ["cs-team"] }, // subject and group of the same client
+    { email: "dan@example.com", groups: ["cs-team", "cs-team"] }, // group listed twice
+  ]) {
+    const res = await post(claims);
+    assert.equal(res.status, 200, JSON.stringify(claims));
+    await res.text();
+    const line = fx.auditLines().at(-1)!;
+    assert.equal(line.principal, claims.email);
+    assert.equal(line.client, "claude-cs-sso");
+    assert.equal(line.workflow, "cs-usage-drop");
+  }
+  // Clients of two workflows: refused, whichever way each one matches.
+  for (const claims of [{ email: "ana@example.com", groups: ["finance-analysts", "cs-team"] }, { email: "carol@example.com", groups: ["finance-analysts"] }]) {
+    const res = await post(claims);
+    assert.equal(res.status, 403, JSON.stringify(claims));
+    assert.match(await res.text(), /several workflow clients/);
+  }
 });
 
 test("the OAuth protected-resource metadata names the issuer", { timeout: 30_000 }, async () => {

@@ -38,6 +38,16 @@ export function writeSecretFile(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Is a secret due: missing (not stored, or no rotation record), or older than `rotationDays`?
+ * Takes what the caller already read, so one `up` reads each secret and rotation.json once.
+ */
+export function isRotationDue(stored: ClientSecrets | null, record: RotationRecord | undefined, rotationDays: number | null, now: Date): boolean {
+  if (!record || stored === null) return true;
+  if (rotationDays === null) return false;
+  return now.getTime() - Date.parse(record.rotatedAt) >= rotationDays * 86_400_000;
+}
+
 export class LocalSecretStore {
   constructor(readonly dir: string) {}
 
@@ -75,14 +85,6 @@ export class LocalSecretStore {
     const file = join(this.dir, "rotation.json");
     if (!existsSync(file)) return {};
     return JSON.parse(readFileSync(file, "utf8")) as Record<string, RotationRecord>;
-  }
-
-  /** Is this secret missing, or older than `rotationDays`? */
-  isDue(secretName: string, rotationDays: number | null, now: Date): boolean {
-    const record = this.rotations()[secretName];
-    if (!record || this.read(secretName) === null) return true;
-    if (rotationDays === null) return false;
-    return now.getTime() - Date.parse(record.rotatedAt) >= rotationDays * 86_400_000;
   }
 
   adminPassword(): string | null {

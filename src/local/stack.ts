@@ -14,7 +14,7 @@ import { ident } from "../postgres/sql.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, type LocalPaths } from "./paths.ts";
 import { clearState, connectAdmin, openEmbedded, parseAdminUrl, runningUp, writeState, type AdminConnection, type LocalPostgres } from "./postgres.ts";
-import { LocalSecretStore, newApiKey, newPassword, writeSecretFile } from "./secrets.ts";
+import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
 import { isLocalTarget } from "./target.ts";
 
 /** `.dbwarden/local/connection.json`: exactly these keys (a contract). */
@@ -124,18 +124,28 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     const changed = { database: false, secrets: [] as string[], demoData: false };
 
     // Credentials: create what is missing, rotate what is older than the target's rotationDays.
+    // Each client's secrets and rotation.json are read once here; the rest of `up` uses `secrets`.
     const passwords: Record<string, string> = {};
+    let secrets = new Map<string, ClientSecrets>();
+    const rotations = store.rotations();
     for (const w of workflows) {
       for (const client of w.mcp.clients) {
-        if (store.isDue(client.secretName, w.credentials.rotationDays, options.now)) {
-          const existed = store.read(client.secretName) !== null;
-          store.write(client.secretName, { dbPassword: newPassword(), apiKey: newApiKey() }, options.now);
+        const found = store.read(client.secretName);
+        let held: ClientSecrets;
+        if (found === null || isRotationDue(found, rotations[client.secretName], w.credentials.rotationDays, options.now)) {
+          const existed = found !== null;
+          held = { dbPassword: newPassword(), apiKey: newApiKey() };
+          store.write(client.secretName, held, options.now);
           changed.secrets.push(client.secretName);
           progress(`${existed ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${existed ? `older than ${w.credentials.rotationDays} days` : "first start"})`);
+        } else {
+          held = found;
         }
-        passwords[client.loginRole] = store.read(client.secretName)!.dbPassword;
+        secrets.set(client.secretName, held);
+        passwords[client.loginRole] = held.dbPassword;
       }
     }
+    const stored = { read: (secretName: string) => secrets.get(secretName) ?? null };
     lap("secrets");
 
     for (const target of targets) {
@@ -168,7 +178,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     }
 
     const primary = targets[0]!;
-    const runtime = () => buildRuntime(workflows, targets, server, paths, store, options.mcpPort ?? plan.mcpServer.port, mcp!);
+    const runtime = () => buildRuntime(workflows, targets, server, paths, store, stored, options.mcpPort ?? plan.mcpServer.port, mcp!);
     let mcp: McpModule | null = null;
     let mcpUrl = "";
     if (options.mcp !== false) {
@@ -181,7 +191,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
 
     const connection = (): ConnectionFile => ({
       mcpUrl,
-      clients: connectionClients(workflows, store),
+      clients: connectionClients(workflows, stored),
       postgres: { host: server.host, port: server.port, database: primary.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
     });
     let current = connection();
@@ -204,6 +214,8 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
       changed,
       timings,
       async reloadSecrets() {
+        // `dbwarden rotate` wrote new secrets: read each client's once more.
+        secrets = new Map(workflows.flatMap((w) => w.mcp.clients.map((c) => [c.secretName, store.read(c.secretName)!] as const)));
         if (mcpServer) await mcpServer.reload(runtime());
         current = connection();
         writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
@@ -234,6 +246,7 @@ function buildRuntime(
   server: AdminConnection,
   paths: LocalPaths,
   store: LocalSecretStore,
+  secrets: Pick<LocalSecretStore, "read">,
   port: number,
   mcp: McpModule,
 ) {
@@ -246,7 +259,7 @@ function buildRuntime(
     apiKeys: workflows.flatMap((w) =>
       w.mcp.clients
         .filter((c) => c.auth === "api-key")
-        .map((c) => ({ client: c.name, workflow: w.name, sha256: mcp.hashApiKey(store.read(c.secretName)!.apiKey) })),
+        .map((c) => ({ client: c.name, workflow: w.name, sha256: mcp.hashApiKey(secrets.read(c.secretName)!.apiKey) })),
     ),
     audit: { file: paths.auditFile },
   };

@@ -11,6 +11,14 @@ export const SERVER_INFO = { name: "dbwarden", version: "0.1.0" } as const;
 
 const annotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
+// Input schemas do not depend on the identity: built once, shared by every server instance.
+const describeTableInput = { table: z.string().max(200).describe("schema.table, e.g. one of those listed by list_tables") };
+const queryInput = {
+  sql: z.string().describe("One SELECT statement. Name only readable columns (no SELECT * on tables with hidden columns)."),
+  params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).optional().describe("Values for $1, $2, ..."),
+};
+const explainInput = { sql: z.string().describe("One SELECT statement.") };
+
 export function createMcpServer(engine: Engine, identity: Identity, transport: "http" | "stdio"): McpServer {
   const workflow = identity.workflow;
   const server = new McpServer(SERVER_INFO, {
@@ -33,7 +41,7 @@ export function createMcpServer(engine: Engine, identity: Identity, transport: "
     {
       title: "Describe a table",
       description: `The readable columns of one table, with types, descriptions and classification. Tables: ${inScope}.`,
-      inputSchema: { table: z.string().max(200).describe("schema.table, e.g. one of those listed by list_tables") },
+      inputSchema: describeTableInput,
       annotations,
     },
     (args) => call("describe_table", args),
@@ -45,10 +53,7 @@ export function createMcpServer(engine: Engine, identity: Identity, transport: "
       description:
         "Run one PostgreSQL SELECT (or VALUES/TABLE) against this workflow's tables, in a read-only transaction with a timeout. " +
         "Pass values as params ($1, $2, ...) rather than in the SQL text. Returns columns, rows, rowCount and truncated.",
-      inputSchema: {
-        sql: z.string().describe("One SELECT statement. Name only readable columns (no SELECT * on tables with hidden columns)."),
-        params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).optional().describe("Values for $1, $2, ..."),
-      },
+      inputSchema: queryInput,
       annotations,
     },
     (args) => call("query", args),
@@ -58,7 +63,7 @@ export function createMcpServer(engine: Engine, identity: Identity, transport: "
     {
       title: "Explain a query",
       description: "The query plan of one SELECT, without running it (never ANALYZE).",
-      inputSchema: { sql: z.string().describe("One SELECT statement.") },
+      inputSchema: explainInput,
       annotations,
     },
     (args) => call("explain", args),

@@ -57,7 +57,7 @@ export function targetLogins(target: TargetPlan, workflows: readonly WorkflowPla
  * AWS's). Secret from the start; it is written write-only to the role and to the secret, and the
  * first rotation replaces it.
  */
-export function initialPassword(login: string, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+export function initialPassword(opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
   const generated = getRandomPasswordOutput({ passwordLength: 40, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS, requireEachIncludedType: true }, opts);
   return pulumi.secret(generated.randomPassword as pulumi.Output<string>);
 }

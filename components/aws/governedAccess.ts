@@ -188,7 +188,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
       if (target.credentials.mode === "iam") for (const login of logins) iamLogins[login.role] = region;
       const passwords =
         target.credentials.mode === "password"
-          ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(l.role, parent)]))
+          ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(parent)]))
           : {};
       const access = new PostgresReadOnlyAccess(
         `${name}-${target.name}`,

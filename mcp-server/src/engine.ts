@@ -124,10 +124,6 @@ export class Engine {
     return this.options.plan;
   }
 
-  get currentRuntime(): RuntimeConfig {
-    return this.runtime;
-  }
-
   /** Swap the runtime config (reload): pools whose endpoint or credential changed are rebuilt. */
   async setRuntime(runtime: RuntimeConfig): Promise<void> {
     const old = this.runtime;

@@ -2,7 +2,7 @@
  * `npm start` end to end: the real `bin/dbwarden.js up` process in a fresh project directory, driven
  * with the official MCP SDK client. An in-scope query succeeds, a write and an excluded column are
  * refused, the audit log holds all three; Ctrl-C stops cleanly; a second `up` changes nothing;
- * `dbwarden down` stops it.
+ * `dbwarden rotate` takes effect in the running server; `dbwarden down` stops it.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -135,9 +135,30 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     const second = JSON.parse(readFileSync(file, "utf8"));
     assert.deepEqual(second.clients, connection.clients);
 
-    // `dbwarden down` stops it.
+    // `dbwarden rotate` while up runs: the server reloads, the old key is refused, the new one works.
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), progress: () => {}, now: () => new Date(), cwd: root, env: {} };
+    const oldKey = second.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
+    const post = (bearer: string) =>
+      fetch(second.mcpUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e", version: "1" } } }),
+      });
+    assert.equal((await post(oldKey)).status, 200);
+    assert.equal(await main(["rotate", "--client", "claude-cs"], io), 0);
+    assert.match(out.join(""), /Rotated 1 credential.*The running MCP server now accepts only the new API keys/s);
+    const newKey = JSON.parse(readFileSync(file, "utf8")).clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
+    assert.notEqual(newKey, oldKey);
+    let oldStatus = 200;
+    await waitFor("the running server to drop the old key", () => {
+      void post(oldKey).then((r) => (oldStatus = r.status));
+      return oldStatus === 401;
+    }, again);
+    assert.equal((await post(newKey)).status, 200);
+    out.length = 0;
+
+    // `dbwarden down` stops it.
     assert.equal(await main(["down"], io), 0);
     assert.equal(await again.exited !== undefined, true);
     assert.match(out.join(""), /The local stack is stopped/);

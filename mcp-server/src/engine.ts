@@ -205,21 +205,9 @@ export class Engine {
   /** The audit line of a request refused before any tool ran (e.g. from outside the client's source networks). */
   async auditRefusal(identity: Identity, refusal: { tool: string; transport: "http" | "stdio"; code: "DENIED"; errorClass: string; source: string }): Promise<void> {
     await this.options.audit.write({
-      time: new Date().toISOString(),
-      requestId: randomUUID(),
-      transport: refusal.transport,
-      client: identity.client.name,
-      principal: identity.principal,
-      workflow: identity.workflow.name,
-      tool: refusal.tool,
-      fingerprint: null,
-      statement: null,
+      ...baseRecord(identity, refusal.tool, refusal.transport),
       verdict: "refused",
       code: refusal.code,
-      rows: null,
-      truncated: null,
-      bytes: null,
-      durationMs: 0,
       errorClass: refusal.errorClass,
       source: refusal.source,
     });
@@ -228,25 +216,8 @@ export class Engine {
   /** One tool call: limits, the tool, the audit line (before the answer), the result. */
   async call(identity: Identity, tool: ToolName, args: Record<string, unknown>, transport: "http" | "stdio"): Promise<ToolResult> {
     const started = performance.now();
-    const requestId = randomUUID();
-    const record: AuditRecord = {
-      time: new Date().toISOString(),
-      requestId,
-      transport,
-      client: identity.client.name,
-      principal: identity.principal,
-      workflow: identity.workflow.name,
-      tool,
-      fingerprint: null,
-      statement: null,
-      verdict: "allowed",
-      code: null,
-      rows: null,
-      truncated: null,
-      bytes: null,
-      durationMs: 0,
-      errorClass: null,
-    };
+    const record = baseRecord(identity, tool, transport);
+    const requestId = record.requestId;
     let result: ToolResult;
     let release: (() => void) | null = null;
     try {
@@ -448,6 +419,28 @@ export class Engine {
     }
     checkScope(analysis, resolved, this.context(identity).scope, shadowed);
   }
+}
+
+/** The audit line of a call as it starts, with a new request id: allowed, nothing measured yet. */
+function baseRecord(identity: Identity, tool: string, transport: "http" | "stdio"): AuditRecord {
+  return {
+    time: new Date().toISOString(),
+    requestId: randomUUID(),
+    transport,
+    client: identity.client.name,
+    principal: identity.principal,
+    workflow: identity.workflow.name,
+    tool,
+    fingerprint: null,
+    statement: null,
+    verdict: "allowed",
+    code: null,
+    rows: null,
+    truncated: null,
+    bytes: null,
+    durationMs: 0,
+    errorClass: null,
+  };
 }
 
 const CATALOG_TTL_MS = 30_000;

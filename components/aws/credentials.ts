@@ -17,7 +17,8 @@ import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
-import type { TargetPlan, WorkflowPlan } from "../../src/plan/types.ts";
+import { workflowsOf } from "../../src/plan/index.ts";
+import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
 
 /** AWS's maintained multi-user (alternating) rotation function for RDS PostgreSQL. */
 export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser";
@@ -45,11 +46,17 @@ export function rotationSecretValue(value: { host: string; port: number; usernam
   return JSON.stringify({ engine: "postgres", host: value.host, port: value.port, username: value.username, password: value.password, dbname: value.dbname, masterarn: value.masterarn });
 }
 
+/** One client login of a target, with its secret name, as planned. */
+export interface TargetLogin {
+  workflow: string;
+  client: string;
+  role: string;
+  secretName: string;
+}
+
 /** The logins of a target with their secret names, as planned. */
-export function targetLogins(target: TargetPlan, workflows: readonly WorkflowPlan[]): { workflow: string; client: string; role: string; secretName: string }[] {
-  return workflows
-    .filter((w) => w.target === target.name)
-    .flatMap((w) => w.roles.logins.map((l) => ({ workflow: w.name, client: l.client, role: l.role, secretName: l.secretName })));
+export function targetLogins(plan: AccessPlan, target: string): TargetLogin[] {
+  return workflowsOf(plan, target).flatMap((w) => w.roles.logins.map((l) => ({ workflow: w.name, client: l.client, role: l.role, secretName: l.secretName })));
 }
 
 /**
@@ -65,8 +72,8 @@ export function initialPassword(opts: pulumi.InvokeOutputOptions): pulumi.Output
 export type ClientCredentialsArgs = {
   /** The target (plan) these logins connect to. */
   target: TargetPlan;
-  /** The plan's workflows (only the target's are used). */
-  workflows: WorkflowPlan[];
+  /** The target's logins (from `targetLogins`): one credential each. */
+  logins: TargetLogin[];
 } & (
   | {
       mode: "iam";
@@ -111,7 +118,7 @@ export class ClientCredentials extends pulumi.ComponentResource {
     if (args.target.credentials.mode !== args.mode) {
       throw new Error(`${name}: mode "${args.mode}" differs from the plan's targets.${args.target.name}.credentials.mode "${args.target.credentials.mode}"`);
     }
-    const logins = targetLogins(args.target, args.workflows);
+    const logins = args.logins;
     const parent = { parent: this };
     this.secretArns = {};
     this.connectArns = [];

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
+import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
 import type { CatalogSnapshot } from "../postgres/catalog.ts";
 import { PostgresReadOnlyAccess, type PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
@@ -160,7 +161,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
             availabilityZone: replica.zone,
             subnetIds: target.network.subnetIds,
             securityGroupIds: [network.databaseSecurityGroups[target.name]!.id],
-            parameters: replicaParameters(target.logging, plan.workflows.filter((w) => w.target === target.name), `targets.${target.name}`),
+            parameters: replicaParameters(target.logging, workflowsOf(plan, target.name), `targets.${target.name}`),
             logGroup: logging.databaseLogGroups[target.name]!,
           },
           parent,
@@ -184,7 +185,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         // No admin secret: the deployer connects as the master user with an IAM token.
         connection = { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
       }
-      const logins = targetLogins(target, plan.workflows);
+      const logins = targetLogins(plan, target.name);
       if (target.credentials.mode === "iam") for (const login of logins) iamLogins[login.role] = region;
       const passwords =
         target.credentials.mode === "password"
@@ -205,7 +206,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         },
         parent,
       );
-      for (const workflow of plan.workflows.filter((w) => w.target === target.name)) {
+      for (const workflow of workflowsOf(plan, target.name)) {
         this.roleNames[workflow.name] = { group: workflow.roles.group, logins: workflow.roles.logins.map((l) => l.role) };
       }
 
@@ -213,7 +214,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         target.credentials.mode === "iam"
           ? new ClientCredentials(
               `${name}-${target.name}-credentials`,
-              { mode: "iam", target, workflows: plan.workflows, region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
+              { mode: "iam", target, logins, region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
               parent,
             )
           : new ClientCredentials(
@@ -221,7 +222,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
               {
                 mode: "password",
                 target,
-                workflows: plan.workflows,
+                logins,
                 region,
                 primaryHost: primary.address,
                 primaryPort: primary.port,

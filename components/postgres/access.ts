@@ -10,6 +10,7 @@
  *   count grows with schemas and column-scoped tables, not with the number of privileges;
  * - a table never gets both a table and a column SELECT (the table grant would expose every column).
  */
+import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "../../src/plan/types.ts";
 import { grantedColumns, type CatalogSnapshot } from "./catalog.ts";
 
@@ -97,12 +98,13 @@ function checkIdentifier(name: string, field: string): void {
   }
 }
 
-function workflowsOf(plan: AccessPlan, target: string): { target: TargetPlan; workflows: WorkflowPlan[] } {
+/** The target's plan and its workflows; throws naming the plan's targets if there is no such target. */
+function targetWorkflows(plan: AccessPlan, target: string): { target: TargetPlan; workflows: WorkflowPlan[] } {
   const targetPlan = plan.targets.find((t) => t.name === target);
   if (!targetPlan) {
     throw new Error(`target: "${target}" is not in the plan of environment "${plan.environment}" (targets: ${plan.targets.map((t) => t.name).join(", ") || "none"})`);
   }
-  return { target: targetPlan, workflows: plan.workflows.filter((w) => w.target === target) };
+  return { target: targetPlan, workflows: workflowsOf(plan, target) };
 }
 
 /** Render the plan's roles and grants for one target. Throws early on anything it cannot render. */
@@ -112,7 +114,7 @@ export function postgresAccessModel(
   catalog: CatalogSnapshot,
   options: PostgresAccessOptions = {},
 ): PostgresAccessModel {
-  const { target: targetPlan, workflows } = workflowsOf(plan, target);
+  const { target: targetPlan, workflows } = targetWorkflows(plan, target);
   const catalogSource = options.catalogSource ?? `stacks/catalog/${plan.environment}.json`;
   const roles: RoleModel[] = [];
   const grants: GrantModel[] = [];

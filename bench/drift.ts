@@ -6,7 +6,7 @@
  */
 import { startTestPostgres } from "../test/support/postgres.ts";
 import { planStack } from "../src/plan/index.ts";
-import type { AccessPlan, Privilege, WorkflowPlan } from "../src/plan/types.ts";
+import type { AccessPlan, TablePlan, WorkflowPlan } from "../src/plan/types.ts";
 import { detectDrift } from "../src/postgres/drift.ts";
 import { reconcile } from "../src/postgres/reconcile.ts";
 import { fileURLToPath } from "node:url";
@@ -26,25 +26,24 @@ function syntheticPlan(database: string): AccessPlan {
   for (let w = 0; w < WORKFLOWS; w++) {
     const name = `bench-${String(w).padStart(2, "0")}`;
     const group = `dbw_bench_${w}`;
-    const privileges: Privilege[] = [{ privilege: "CONNECT", objectType: "database", database }];
-    const selects: Privilege[] = [];
-    const schemas = new Set<string>();
+    const tables: TablePlan[] = [];
     for (let i = 0; i < TABLES_PER_WORKFLOW; i++) {
       const n = w * TABLES_PER_WORKFLOW + i;
       const schema = `s${n % SCHEMAS}`;
       const table = `t${Math.floor(n / SCHEMAS) % TABLES_PER_SCHEMA}`;
-      schemas.add(schema);
-      selects.push(
-        i % 2 === 0
-          ? { privilege: "SELECT", objectType: "column", database, schema, table, columns: ["a", "b", "id"] }
-          : { privilege: "SELECT", objectType: "column", database, schema, table, allColumnsExcept: ["secret"] },
-      );
+      tables.push({
+        schema,
+        table,
+        description: null,
+        rule: i % 2 === 0 ? { access: "only", columns: ["a", "b", "id"] } : { access: "all-except", except: ["secret"] },
+        columns: [],
+      });
     }
-    for (const schema of [...schemas].sort()) privileges.push({ privilege: "USAGE", objectType: "schema", database, schema });
+    tables.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
     workflows.push({
       ...base,
       name,
-      privileges: [...privileges, ...selects],
+      tables,
       roles: {
         ...base.roles,
         group,

@@ -160,7 +160,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = [];
   try {
     const plan = structuredClone(fx.plan);
-    for (const w of plan.workflows) Object.assign(w.mcp.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
+    for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
     const planFile = join(fx.dir, "plan.json");
     const runtimeFile = join(fx.dir, "runtime.json");
     writeFileSync(planFile, JSON.stringify(plan));

@@ -58,7 +58,7 @@ export async function run(): Promise<Record<string, unknown>> {
       times.push(performance.now() - start);
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       planBytes = planToJson(plan).length;
-      tables = plan.workflows.reduce((n, w) => n + w.mcp.tables.length, 0);
+      tables = plan.workflows.reduce((n, w) => n + w.tables.length, 0);
     }
     times.sort((a, b) => a - b);
     const result = {

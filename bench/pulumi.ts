@@ -13,7 +13,8 @@
 import { installMocks } from "../test/components/support/mocks.ts";
 import { awsInvokes } from "../test/components/support/aws.ts";
 import { examplePlan, exampleCatalog } from "../test/components/support/plans.ts";
-import type { AccessPlan, Privilege, WorkflowPlan } from "../src/plan/types.ts";
+import type { AccessPlan, TablePlan, WorkflowPlan } from "../src/plan/types.ts";
+import { workflowPrivileges } from "../src/postgres/model.ts";
 
 const SCHEMAS = 3;
 const TABLES_PER_SCHEMA = 8;
@@ -28,22 +29,23 @@ function syntheticPlan(base: AccessPlan, workflows: number, shape: "table" | "co
   const list: WorkflowPlan[] = [];
   for (let w = 0; w < workflows; w++) {
     const name = `wf-${w}`;
-    const privileges: Privilege[] = [{ privilege: "CONNECT", objectType: "database", database }];
-    for (let s = 0; s < SCHEMAS; s++) privileges.push({ privilege: "USAGE", objectType: "schema", database, schema: `s${s}` });
+    const tables: TablePlan[] = [];
     for (let s = 0; s < SCHEMAS; s++) {
       for (let t = 0; t < TABLES_PER_SCHEMA; t++) {
-        privileges.push(
-          shape === "table"
-            ? { privilege: "SELECT", objectType: "table", database, schema: `s${s}`, table: `t${t}` }
-            : { privilege: "SELECT", objectType: "column", database, schema: `s${s}`, table: `t${t}`, allColumnsExcept: ["c11"] },
-        );
+        tables.push({
+          schema: `s${s}`,
+          table: `t${t}`,
+          description: null,
+          rule: shape === "table" ? { access: "all" } : { access: "all-except", except: ["c11"] },
+          columns: [],
+        });
       }
     }
     list.push({
       ...template,
       name,
       roles: { ...template.roles, group: `dbw_wf_${w}`, logins: [{ client: "agent", role: `dbw_wf_${w}__agent`, secretName: `dbwarden/bench/${name}/agent` }] },
-      privileges,
+      tables,
     });
   }
   return { plan: { ...base, workflows: list }, catalog };
@@ -74,7 +76,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const row = {
         workflows,
         shape,
-        privilegesPerWorkflow: plan.workflows[0]!.privileges.length,
+        privilegesPerWorkflow: workflowPrivileges(plan.workflows[0]!, plan.targets[0]!.database).length,
         resources: mocks.resources.length,
         grants: count("postgresql:index/grant:Grant"),
         roles: count("postgresql:index/role:Role"),

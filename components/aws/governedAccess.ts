@@ -8,8 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { workflowsOf } from "../../src/plan/index.ts";
-import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
+import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, workflowsOf, type AccessPlan, type HostOf, type TargetOf, type TargetPlan } from "../../src/plan/types.ts";
 import type { CatalogSnapshot } from "../postgres/catalog.ts";
 import { PostgresReadOnlyAccess, type PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
@@ -18,7 +17,7 @@ import { McpService } from "./mcpService.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
-type AwsTarget = TargetPlan & { platformSettings: Extract<TargetPlan["platformSettings"], { platform: "aws-rds" }> };
+type AwsTarget = TargetOf<"aws-rds">;
 
 /** Identifier of the replica this stack creates for a target. */
 export function replicaIdentifier(environment: string, target: string): string {
@@ -26,43 +25,48 @@ export function replicaIdentifier(environment: string, target: string): string {
 }
 
 /**
- * Checks the plan can be deployed by this component; returns its AWS targets, region, VPC and
- * subnets. Every message names the plan field and the fix.
+ * Checks the plan can be deployed by this component; returns its AWS targets and its host (region,
+ * VPC, subnets). Every message names the plan field and the fix.
  */
-export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; region: string; vpcId: string; subnetIds: string[] } {
+export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: HostOf<"aws-ecs">; region: string; vpcId: string; subnetIds: string[] } {
   if (plan.targets.length === 0) throw new Error(`plan "${plan.environment}": no targets`);
+  const host = plan.mcpServer.host;
+  if (host.platform !== "aws-ecs") {
+    throw new Error(`mcpServer.host.platform: "${host.platform}" is not deployed by dbwarden:aws:GovernedAccess (aws-ecs only; the local stack runs with \`npm start\`)`);
+  }
   // Checked here, before any resource exists, although McpService checks them too.
   if (!plan.mcpServer.image) throw new Error(`mcpServer.image is required (the MCP server's container image)`);
-  if (!plan.mcpServer.certificateArn?.startsWith("arn:aws:acm:")) {
-    throw new Error(`mcpServer.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
+  if (!host.certificateArn.startsWith("arn:aws:acm:")) {
+    throw new Error(`mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
+  if (host.subnetIds.length < 2) throw new Error(`mcpServer.host.subnetIds: list private subnets in at least two availability zones`);
   listenerCidrs(plan.mcpServer.allowedCidrs, "mcpServer.allowedCidrs");
   const targets: AwsTarget[] = [];
   for (const target of plan.targets) {
-    if (target.platformSettings.platform !== "aws-rds") {
-      throw new Error(`targets.${target.name}.platform: "${target.platform}" is not deployed by dbwarden:aws:GovernedAccess (aws-rds only; the local stack runs with \`npm start\`)`);
+    if (!hostServes(host.platform, target.platform)) {
+      throw new Error(`targets.${target.name}.platform: "${target.platform}" cannot be read by an MCP server on ${host.platform} (it reads: ${HOST_PLATFORMS[host.platform].targets.join(", ")})`);
     }
+    const aws = target as AwsTarget;
     if (target.replica.mode === "none") {
       throw new Error(`targets.${target.name}.replica: an aws-rds target needs a replica (create or existing), so agents never query the primary`);
     }
     if (!target.network.vpcId) throw new Error(`targets.${target.name}.network.vpcId is required on aws-rds`);
     if (target.network.subnetIds.length < 2) throw new Error(`targets.${target.name}.network.subnetIds: list private subnets in at least two availability zones`);
-    if (target.credentials.mode === "keypair") throw new Error(`targets.${target.name}.credentials.mode: keypair is not available on RDS; use iam or password`);
-    if (target.credentials.mode === "password" && !target.platformSettings.adminSecretArn) {
+    if (!(TARGET_PLATFORMS[target.platform].credentialModes as readonly string[]).includes(target.credentials.mode)) {
+      throw new Error(`targets.${target.name}.credentials.mode: ${target.credentials.mode} is not available on RDS; use iam or password`);
+    }
+    if (target.credentials.mode === "password" && !aws.platformSettings.adminSecretArn) {
       throw new Error(`targets.${target.name}.primary.adminSecretArn is required with password credentials: the multi-user rotation function uses it`);
     }
-    targets.push(target as AwsTarget);
-  }
-  const first = targets[0]!;
-  for (const target of targets) {
-    if (target.platformSettings.region !== first.platformSettings.region) {
-      throw new Error(`targets.${target.name}.region: "${target.platformSettings.region}" differs from "${first.platformSettings.region}"; one stack deploys one region`);
+    if (aws.platformSettings.region !== host.region) {
+      throw new Error(`targets.${target.name}.region: "${aws.platformSettings.region}" differs from mcpServer.host.region "${host.region}"; one stack deploys one region`);
     }
-    if (target.network.vpcId !== first.network.vpcId) {
-      throw new Error(`targets.${target.name}.network.vpcId: the MCP service reaches every target from one VPC ("${first.network.vpcId}")`);
+    if (target.network.vpcId !== host.vpcId) {
+      throw new Error(`targets.${target.name}.network.vpcId: the MCP service reaches every target from its own VPC (mcpServer.host.vpcId "${host.vpcId}")`);
     }
+    targets.push(aws);
   }
-  return { targets, region: first.platformSettings.region, vpcId: first.network.vpcId!, subnetIds: first.network.subnetIds };
+  return { targets, host, region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds };
 }
 
 export interface GovernedAccessArgs {
@@ -72,8 +76,6 @@ export interface GovernedAccessArgs {
   catalog: CatalogSnapshot;
   /** Names the catalog in error messages. */
   catalogSource?: string;
-  /** Public subnets, only when the MCP service must be internet-facing (public allowed CIDRs). */
-  publicSubnetIds?: string[];
 }
 
 export class GovernedAccess extends pulumi.ComponentResource {
@@ -96,7 +98,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
     const plan = args.plan;
-    const { targets, region, vpcId, subnetIds } = checkAwsPlan(plan);
+    const { targets, host, region, vpcId, subnetIds } = checkAwsPlan(plan);
     const parent = { parent: this };
 
     const primaries = new Map<string, pulumi.Output<GetInstanceResult>>();
@@ -251,7 +253,7 @@ export class GovernedAccess extends pulumi.ComponentResource {
         iamLogins,
         vpcId,
         subnetIds,
-        ...(args.publicSubnetIds ? { publicSubnetIds: args.publicSubnetIds } : {}),
+        ...(host.publicSubnetIds.length > 0 ? { publicSubnetIds: host.publicSubnetIds } : {}),
         loadBalancerSecurityGroupId: network.loadBalancerSecurityGroup.id,
         serviceSecurityGroupId: network.serviceSecurityGroup.id,
         auditLogGroup: { name: logging.auditLogGroup.name, arn: logging.auditLogGroup.arn },

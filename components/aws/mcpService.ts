@@ -23,7 +23,7 @@ import { Listener } from "@pulumi/aws/lb/listener.js";
 import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
 import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
-import type { AccessPlan } from "../../src/plan/types.ts";
+import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 
 export const CONTAINER_NAME = "mcp-server";
@@ -38,34 +38,18 @@ export const MAX_ENV_PLAN_BYTES = 48 * 1024;
 /** How often the server re-reads the API key secret: the longest a revoked key keeps working. */
 export const API_KEY_REFRESH_SECONDS = 60;
 
-/** One database endpoint as the server's runtime config names it. */
-export interface RuntimeDatabase {
-  host: string;
-  port: number;
-  database: string;
-  sslmode: "disable" | "require" | "verify-full";
-}
-
-/** The runtime config (`DBWARDEN_RUNTIME`); see mcp-server/src/config.ts `RuntimeConfigSchema`. */
-export interface RuntimeConfig {
-  listen: { host: string; port: number; allowedHosts?: string[]; allowedOrigins?: string[]; trustedProxies?: string[] };
-  databases: Record<string, RuntimeDatabase>;
-  logins: Record<string, { awsSecretArn: string } | { awsRdsIam: { region: string } }>;
-  apiKeysFrom: { awsSecretArn: string; refreshSeconds?: number };
-  audit: { stream: "stdout" | "stderr" };
-}
-
 /**
- * The server's runtime config: listen on all interfaces of the task (the load balancer reaches it),
- * accept the plan's hostnames plus loopback (container health check) as Host headers, refuse
- * browser origins, one endpoint per target (the replica), a secret ARN per password login or
- * `awsRdsIam` (the server generates a token at connect time) per IAM login, audit to stdout
- * (shipped to the audit log group). API key hashes are NOT here: the server reads them from the
- * API key secret (`apiKeysFrom`), refreshed every `API_KEY_REFRESH_SECONDS`.
+ * The server's runtime config on ECS, through the one `buildRuntimeConfig`: listen on all
+ * interfaces of the task (the load balancer reaches it), accept the plan's hostnames plus loopback
+ * (container health check) as Host headers, refuse browser origins, one endpoint per target (the
+ * replica), a secret ARN per password login or `awsRdsIam` (the server generates a token at connect
+ * time) per IAM login, audit to stdout (shipped to the audit log group). API key hashes are NOT
+ * here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
+ * `API_KEY_REFRESH_SECONDS`.
  */
 export function runtimeConfig(args: {
   plan: AccessPlan;
-  databases: Record<string, RuntimeDatabase>;
+  databases: Record<string, DatabaseEndpoint>;
   loginSecretArns: Record<string, string>;
   /** Region by login role, for logins using RDS IAM database authentication. */
   iamLogins?: Record<string, string>;
@@ -75,27 +59,29 @@ export function runtimeConfig(args: {
   trustedProxies?: string[];
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
-  for (const workflow of args.plan.workflows) {
-    if (!args.databases[workflow.target]) throw new Error(`runtime config: no database endpoint for target "${workflow.target}" (workflow "${workflow.name}")`);
-  }
-  const logins: RuntimeConfig["logins"] = {};
+  const logins: Record<string, LoginSource> = {};
   const iamLogins = args.iamLogins ?? {};
-  for (const login of [...Object.keys(args.loginSecretArns), ...Object.keys(iamLogins)].sort()) {
+  for (const login of [...Object.keys(args.loginSecretArns), ...Object.keys(iamLogins)]) {
     if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined) throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
     logins[login] = iamLogins[login] !== undefined ? { awsRdsIam: { region: iamLogins[login]! } } : { awsSecretArn: args.loginSecretArns[login]! };
   }
-  return {
-    listen: {
-      host: "0.0.0.0",
-      port,
-      allowedHosts: [...args.plan.mcpServer.hostnames, `localhost:${port}`, `127.0.0.1:${port}`],
-      ...(args.trustedProxies && args.trustedProxies.length > 0 ? { trustedProxies: [...new Set(args.trustedProxies)].sort() } : {}),
-    },
-    databases: Object.fromEntries(Object.keys(args.databases).sort().map((k) => [k, args.databases[k]!])),
-    logins,
-    apiKeysFrom: { awsSecretArn: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
-    audit: { stream: "stdout" },
-  };
+  try {
+    return buildRuntimeConfig({
+      plan: args.plan,
+      listen: {
+        host: "0.0.0.0",
+        port,
+        allowedHosts: [...args.plan.mcpServer.hostnames, `localhost:${port}`, `127.0.0.1:${port}`],
+        ...(args.trustedProxies && args.trustedProxies.length > 0 ? { trustedProxies: [...new Set(args.trustedProxies)].sort() } : {}),
+      },
+      databases: args.databases,
+      logins,
+      apiKeys: { fromAwsSecret: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
+      audit: { stream: "stdout" },
+    });
+  } catch (error) {
+    throw new Error(`runtime config: ${(error as Error).message}`);
+  }
 }
 
 /** The container definition list (JSON) of the task. Throws when the plan is too large for env. */
@@ -204,9 +190,11 @@ export class McpService extends pulumi.ComponentResource {
   constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:McpService", name, {}, opts);
     const server = args.plan.mcpServer;
+    const host = server.host;
+    if (host.platform !== "aws-ecs") throw new Error(`${name}: mcpServer.host.platform must be aws-ecs, got "${host.platform}"`);
     if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
-    if (!server.certificateArn?.startsWith("arn:aws:acm:")) {
-      throw new Error(`${name}: mcpServer.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
+    if (!host.certificateArn.startsWith("arn:aws:acm:")) {
+      throw new Error(`${name}: mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
     }
     if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
     const internal = isPrivateOnly(server.allowedCidrs);
@@ -264,8 +252,8 @@ export class McpService extends pulumi.ComponentResource {
         family: `dbwarden-${env}-mcp`,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
-        cpu: String(server.cpu),
-        memory: String(server.memory),
+        cpu: String(host.cpu),
+        memory: String(host.memory),
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
@@ -314,7 +302,7 @@ export class McpService extends pulumi.ComponentResource {
         port: HTTPS_PORT,
         protocol: "HTTPS",
         sslPolicy: SSL_POLICY,
-        certificateArn: server.certificateArn,
+        certificateArn: host.certificateArn,
         defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
         tags,
       },

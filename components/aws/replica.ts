@@ -31,7 +31,7 @@ const STATIC_PARAMETERS = new Set(["shared_preload_libraries"]);
  *   queries finish, and bounded by it so replication lag stays bounded too.
  */
 export function replicaParameters(logging: LoggingPlan, workflows: readonly WorkflowPlan[], field: string): DbParameter[] {
-  const longest = Math.max(30_000, ...workflows.map((w) => w.mcp.limits.statementTimeoutMs));
+  const longest = Math.max(30_000, ...workflows.map((w) => w.limits.statementTimeoutMs));
   const standbyDelay = String(longest + 30_000);
   const values: Record<string, string> = {
     hot_standby_feedback: "1",

@@ -10,8 +10,8 @@
  *   count grows with schemas and column-scoped tables, not with the number of privileges;
  * - a table never gets both a table and a column SELECT (the table grant would expose every column).
  */
-import { workflowsOf } from "../../src/plan/index.ts";
-import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "../../src/plan/types.ts";
+import { loginConnectionLimit, loginSettings, workflowPrivileges, type Privilege } from "../../src/postgres/model.ts";
 import { grantedColumns, type CatalogSnapshot } from "./catalog.ts";
 
 const MAX_IDENTIFIER = 63;
@@ -146,7 +146,7 @@ export function postgresAccessModel(
     );
 
     const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null };
-    for (const [name, value] of Object.entries(workflow.roles.settings)) {
+    for (const [name, value] of Object.entries(loginSettings(plan, workflow))) {
       const field = ROLE_FIELDS[name];
       if (field && /^\d+$/.test(value)) settings[field] = Number(value);
       else for (const login of workflow.roles.logins) unsupportedSettings.push({ role: login.role, name, value });
@@ -163,7 +163,7 @@ export function postgresAccessModel(
           name,
           login: true,
           memberOf: [group, ...(options.loginMemberOf ?? [])],
-          connectionLimit: workflow.roles.connectionLimit,
+          connectionLimit: loginConnectionLimit(plan, workflow),
           ...settings,
           loginOf,
         },
@@ -205,7 +205,7 @@ function grantsOf(workflow: WorkflowPlan, database: string, catalog: CatalogSnap
   const columnSelects: Extract<Privilege, { objectType: "column" }>[] = [];
   const columnTables = new Set<string>();
 
-  for (const privilege of workflow.privileges) {
+  for (const privilege of workflowPrivileges(workflow, database)) {
     if (privilege.database !== database) {
       throw new Error(`workflows.${workflow.name}.privileges: privilege on database "${privilege.database}" but target database is "${database}"`);
     }

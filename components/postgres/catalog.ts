@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Privilege } from "../../src/plan/types.ts";
+import type { Privilege } from "../../src/postgres/model.ts";
 
 /** `"schema.table"` -> the table's columns. */
 export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;

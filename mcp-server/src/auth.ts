@@ -48,7 +48,7 @@ export class Authenticator {
     apiKeys: readonly ResolvedApiKey[],
   ) {
     for (const workflow of plan.workflows) {
-      for (const client of workflow.mcp.clients) {
+      for (const client of workflow.clients) {
         if (client.auth !== "oidc") continue;
         // One entry per client, in both maps: matching it by subject and group counts it once.
         const entry = { workflow, client };

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import type { AccessPlan, ClientPlan, RuntimeConfig, TableView, WorkflowPlan } from "./config.js";
+import type { AccessPlan, ClientPlan, RuntimeConfig, TablePlan, WorkflowPlan } from "./config.js";
+import { tableName as qualifiedName } from "@dbwarden/contract";
 import { ConfigError } from "./config.js";
 import type { AuditRecord, AuditSink } from "./audit.js";
 import { fetchCapped, LoginPool, mapDbError, RESET_SESSION, type RdsAuthTokenSource, type SecretSource } from "./database.js";
@@ -49,8 +50,13 @@ const UNTRUSTED =
 /** Only characters that cannot end a comment or a literal (request ids, client names). */
 const safeTag = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60);
 
-export function tableName(t: Pick<TableView, "schema" | "table">): string {
-  return `${t.schema}.${t.table}`;
+export function tableName(t: Pick<TablePlan, "schema" | "table">): string {
+  return qualifiedName(t);
+}
+
+/** How a table's columns are readable, in list_tables' words. */
+function columnAccess(t: TablePlan): "only" | "all" | "all-except" {
+  return t.rule.access;
 }
 
 /** What a workflow's calls need from the plan, derived once: the plan never changes while running (reload swaps only runtime config). */
@@ -59,8 +65,6 @@ interface WorkflowContext {
   scope: WorkflowScope;
   /** `SET LOCAL search_path = <its schemas>`. */
   setSearchPath: string;
-  /** `schema.table.column` of its target's sensitive columns. */
-  sensitive: ReadonlySet<string>;
   /** The `list_tables` answer. */
   listTables: unknown;
   /** Its tables, for refusals. */
@@ -68,17 +72,15 @@ interface WorkflowContext {
 }
 
 function workflowContext(plan: AccessPlan, workflow: WorkflowPlan): WorkflowContext {
-  const tables = workflow.mcp.tables;
+  const tables = workflow.tables;
   const schemas = [...new Set(tables.map((t) => t.schema))];
-  const target = plan.targets.find((t) => t.name === workflow.target);
   return {
     scope: workflowScope(tables),
     setSearchPath: `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`,
-    sensitive: new Set(target?.sensitiveColumns ?? []),
     listTables: {
       notice: UNTRUSTED,
       workflow: workflow.name,
-      tables: tables.map((t) => ({ table: tableName(t), description: t.description, columnAccess: t.columnAccess })),
+      tables: tables.map((t) => ({ table: tableName(t), description: t.description, columnAccess: columnAccess(t) })),
     },
     inScope: tables.map(tableName).join(", "),
   };
@@ -100,7 +102,7 @@ export class Engine {
     this.runtime = options.runtime;
     for (const workflow of options.plan.workflows) {
       this.contexts.set(workflow.name, workflowContext(options.plan, workflow));
-      const client = workflow.mcp.clients[0];
+      const client = workflow.clients[0];
       if (client && !this.readiness.has(workflow.target)) this.readiness.set(workflow.target, { workflow, client, principal: "readiness" });
     }
   }
@@ -152,9 +154,9 @@ export class Engine {
         login,
         secrets: this.options.secrets,
         rdsTokens: this.options.rdsTokens,
-        max: identity.workflow.mcp.limits.concurrentCalls,
+        max: identity.workflow.limits.concurrentCalls,
         applicationName: `dbwarden-mcp/${safeTag(identity.client.name)}`,
-        queryTimeoutMs: identity.workflow.mcp.limits.statementTimeoutMs + 10_000,
+        queryTimeoutMs: identity.workflow.limits.statementTimeoutMs + 10_000,
       });
       this.pools.set(key, pool);
     }
@@ -222,7 +224,7 @@ export class Engine {
     let release: (() => void) | null = null;
     try {
       if (this.auditFailing) throw new ToolError("UNAVAILABLE", "the audit log cannot be written, so calls are refused; try again later.", "audit");
-      release = this.limiter.acquire(`${identity.workflow.name}\u0000${identity.client.name}`, identity.workflow.mcp.limits);
+      release = this.limiter.acquire(`${identity.workflow.name}\u0000${identity.client.name}`, identity.workflow.limits);
       const payload = await this.runTool(identity, tool, args, requestId, record);
       result = { content: [{ type: "text", text: JSON.stringify(payload) }] };
     } catch (error) {
@@ -263,7 +265,7 @@ export class Engine {
 
   private async describeTable(identity: Identity, requested: string, requestId: string): Promise<unknown> {
     const context = this.context(identity);
-    const matches = identity.workflow.mcp.tables.filter((t) => tableName(t) === requested || (!requested.includes(".") && t.table === requested));
+    const matches = identity.workflow.tables.filter((t) => tableName(t) === requested || (!requested.includes(".") && t.table === requested));
     if (matches.length !== 1) {
       throw new ToolError(
         matches.length === 0 ? "DENIED" : "INVALID",
@@ -283,6 +285,7 @@ export class Engine {
       return res.rows;
     });
     const described = new Map(view.columns.map((c) => [c.name, c]));
+    const excluded = view.rule.access === "all-except" ? view.rule.except : [];
     const ok = readableColumns(context.scope.get(tableKey(view.schema, view.table))!, live.map((c) => c.name));
     const readable = live.filter((c) => ok.has(c.name));
     return {
@@ -295,15 +298,15 @@ export class Engine {
           name: c.name,
           type: c.type,
           description: d?.description ?? null,
-          classification: d?.classification ?? (context.sensitive.has(`${view.schema}.${view.table}.${c.name}`) ? "sensitive" : "standard"),
+          classification: d?.classification ?? "standard",
         };
       }),
-      ...(view.excludedColumns.length > 0 ? { notReadable: view.excludedColumns } : {}),
+      ...(excluded.length > 0 ? { notReadable: excluded } : {}),
     };
   }
 
   private async runSql(identity: Identity, tool: "query" | "explain", sql: string, params: Param[], requestId: string, record: AuditRecord): Promise<unknown> {
-    const limits = identity.workflow.mcp.limits;
+    const limits = identity.workflow.limits;
     let analysis: SqlAnalysis | null = null;
     record.statement = redactUnparsed(sql);
     if (this.options.sqlCheck) {
@@ -345,7 +348,7 @@ export class Engine {
    * call. Afterwards: ROLLBACK and a full session reset, or the connection is destroyed.
    */
   private async withSession<T>(identity: Identity, requestId: string, fn: (client: pg.PoolClient, resolution: Array<{ rows: any[] }>) => Promise<T>, analysis: SqlAnalysis | null = null): Promise<T> {
-    const limits = identity.workflow.mcp.limits;
+    const limits = identity.workflow.limits;
     const client = await this.pool(identity).connect();
     let destroy = false;
     try {

@@ -8,7 +8,6 @@
  * stdio. Both validate the plan and the runtime config strictly and check that every database
  * answers before serving.
  */
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -31,7 +30,8 @@ import { createHttpServer } from "./http.js";
 import { Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
-export { ConfigError, parseApiKeySecret, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
+export { ConfigError, PlanError, PLAN_API_VERSION, parseApiKeySecret, parsePlan, parseRuntime, AccessPlanSchema, RuntimeConfigSchema } from "./config.js";
+export { hashApiKey } from "@dbwarden/contract";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
 export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./database.js";
@@ -68,11 +68,6 @@ export interface StartOptions {
    * reachable from any config file or CLI flag.
    */
   unsafeDisableSqlCheck?: boolean;
-}
-
-/** Lowercase hex sha256 of an API key: the only form in which keys are stored. */
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
 export function isLoopback(host: string): boolean {
@@ -165,7 +160,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Per-client source networks from the plan (fixed for the process); trusted proxies from the runtime (reloadable).
   const clientNetworks = new Map<string, Networks>();
   for (const workflow of plan.workflows) {
-    for (const client of workflow.mcp.clients) {
+    for (const client of workflow.clients) {
       if (client.sourceCidrs.length === 0) continue;
       try {
         clientNetworks.set(`${workflow.name}\u0000${client.name}`, new Networks(client.sourceCidrs, `workflow "${workflow.name}" client "${client.name}" sourceCidrs`));
@@ -297,7 +292,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   }
   const matches: Identity[] = [];
   for (const workflow of plan.workflows) {
-    for (const client of workflow.mcp.clients) {
+    for (const client of workflow.clients) {
       if (client.name === options.client && client.auth === "api-key") matches.push({ workflow, client, principal: `stdio:${client.name}` });
     }
   }

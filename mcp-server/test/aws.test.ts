@@ -125,7 +125,7 @@ function fakeSecrets(initial: string) {
 
 function keyList(clients: string[]): string {
   return JSON.stringify(
-    fx.plan.workflows.flatMap((w) => w.mcp.clients.filter((c) => clients.includes(c.name)).map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(fx.keys[c.name]!) }))),
+    fx.plan.workflows.flatMap((w) => w.clients.filter((c) => clients.includes(c.name)).map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(fx.keys[c.name]!) }))),
   );
 }
 

@@ -26,9 +26,9 @@ async function connect(s: RunningServer, client: string): Promise<Client> {
   clients.push(c);
   return c;
 }
-function withLimits(patch: Partial<AccessPlan["workflows"][number]["mcp"]["limits"]>, workflow = "cs-usage-drop"): AccessPlan {
+function withLimits(patch: Partial<AccessPlan["workflows"][number]["limits"]>, workflow = "cs-usage-drop"): AccessPlan {
   const plan = structuredClone(fx.plan);
-  Object.assign(plan.workflows.find((w) => w.name === workflow)!.mcp.limits, patch);
+  Object.assign(plan.workflows.find((w) => w.name === workflow)!.limits, patch);
   return plan;
 }
 

@@ -25,7 +25,7 @@ after(async () => {
 /** claude-cs may call only from `cidrs`; n8n-cs-digest stays unrestricted. */
 function planWith(cidrs: string[]): AccessPlan {
   const plan = structuredClone(fx.plan);
-  plan.workflows.find((w) => w.name === "cs-usage-drop")!.mcp.clients.find((c) => c.name === "claude-cs")!.sourceCidrs = cidrs;
+  plan.workflows.find((w) => w.name === "cs-usage-drop")!.clients.find((c) => c.name === "claude-cs")!.sourceCidrs = cidrs;
   return plan;
 }
 

@@ -36,10 +36,10 @@ before(async () => {
   plan.mcpServer.oidc = { issuer, audience: AUDIENCE, principalClaim: "email", groupsClaim: "groups" };
   // The finance workflow's OIDC client (left out of the local plan, which has no issuer).
   const finance = plan.workflows.find((w) => w.name === "finance-weekly-revenue")!;
-  finance.mcp.clients.push({ ...finance.mcp.clients[0]!, name: "chatgpt-finance", auth: "oidc", group: "finance-analysts", subject: null });
+  finance.clients.push({ ...finance.clients[0]!, name: "chatgpt-finance", auth: "oidc", group: "finance-analysts", subject: null });
   // An OIDC client matched by subject or by group, in another workflow.
   const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
-  cs.mcp.clients.push({ ...cs.mcp.clients[0]!, name: "claude-cs-sso", auth: "oidc", group: "cs-team", subject: "carol@example.com" });
+  cs.clients.push({ ...cs.clients[0]!, name: "claude-cs-sso", auth: "oidc", group: "cs-team", subject: "carol@example.com" });
   server = await startServer({ plan, runtime: fx.runtime() });
 });
 

@@ -176,7 +176,7 @@ describe("fetch layer", { timeout: 120_000 }, () => {
 
   test("a statement over the timeout is cancelled with TIMEOUT", async () => {
     const plan = structuredClone(fx.plan);
-    plan.workflows.find((w) => w.name === "cs-usage-drop")!.mcp.limits.statementTimeoutMs = 300;
+    plan.workflows.find((w) => w.name === "cs-usage-drop")!.limits.statementTimeoutMs = 300;
     const s = await startServer({ plan, runtime: fx.runtime() });
     const c = await httpClient(s.url, fx.keys["claude-cs"]!);
     try {

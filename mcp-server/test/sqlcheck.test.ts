@@ -5,19 +5,18 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { analyzeSql, checkScope, loadParser, type ResolvedRelation } from "../src/sqlcheck.ts";
-import type { TableView } from "../src/config.ts";
+import type { TablePlan } from "../src/config.ts";
 import { workflowScope } from "../src/scope.ts";
 
 before(() => loadParser());
 
-const users: TableView = {
-  schema: "app", table: "users", description: null, columnAccess: "all-except",
-  columns: [], excludedColumns: ["email", "password_hash"],
+const users: TablePlan = {
+  schema: "app", table: "users", description: null, rule: { access: "all-except", except: ["email", "password_hash"] },
+  columns: [],
 };
-const accounts: TableView = {
-  schema: "app", table: "accounts", description: null, columnAccess: "only",
+const accounts: TablePlan = {
+  schema: "app", table: "accounts", description: null, rule: { access: "only", columns: ["id", "name"] },
   columns: ["id", "name"].map((name) => ({ name, description: null, classification: "standard" as const, justification: null })),
-  excludedColumns: [],
 };
 const live: Record<string, ResolvedRelation> = {
   users: { schema: "app", name: "users", columns: ["id", "account_id", "email", "password_hash", "role"] },

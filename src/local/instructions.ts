@@ -8,7 +8,7 @@ import type { ConnectionFile } from "./stack.ts";
 
 export function readyMessage(connection: ConnectionFile, connectionFile: string, root: string, plan?: AccessPlan): string {
   // A client limited to source networks is refused from loopback: say so rather than let a 403 surprise.
-  const networks = new Map(plan?.workflows.flatMap((w) => w.mcp.clients.map((c) => [`${w.name}/${c.name}`, c.sourceCidrs] as const)) ?? []);
+  const networks = new Map(plan?.workflows.flatMap((w) => w.clients.map((c) => [`${w.name}/${c.name}`, c.sourceCidrs] as const)) ?? []);
   const only = (workflow: string, client: string) => {
     const cidrs = networks.get(`${workflow}/${client}`) ?? [];
     return cidrs.length ? `; only from ${cidrs.join(", ")}, so refused from this machine` : "";

@@ -34,7 +34,7 @@ export async function rotateLocal(options: RotateOptions): Promise<{ rotated: st
   const store = new LocalSecretStore(paths.secretsDir);
   const rotated: string[] = [];
 
-  const known = new Set(plan.workflows.flatMap((w) => w.mcp.clients.map((c) => c.name)));
+  const known = new Set(plan.workflows.flatMap((w) => w.clients.map((c) => c.name)));
   for (const name of options.clients ?? []) {
     if (!known.has(name)) throw new Error(`no client "${name}" in stack ${plan.environment} (clients: ${[...known].sort().join(", ")})`);
   }
@@ -43,7 +43,7 @@ export async function rotateLocal(options: RotateOptions): Promise<{ rotated: st
     const fresh = new Map<string, ClientSecrets>();
     const passwords: Record<string, string> = {};
     for (const w of workflowsOf(plan, target.name)) {
-      for (const c of w.mcp.clients) {
+      for (const c of w.clients) {
         const current = store.read(c.secretName);
         const rotate = options.clients === undefined || options.clients.includes(c.name) || current === null;
         const secrets = rotate ? { dbPassword: newPassword(), apiKey: newApiKey() } : current!;

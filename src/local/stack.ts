@@ -7,8 +7,8 @@
  * reconciler finds nothing to change.
  */
 import { mkdirSync } from "node:fs";
-import { planStack, workflowsOf } from "../plan/index.ts";
-import type { AccessPlan, TargetPlan, WorkflowPlan } from "../plan/types.ts";
+import { planStack } from "../plan/index.ts";
+import { buildRuntimeConfig, hashApiKey, targetOf, workflowsOf, type AccessPlan, type RuntimeConfig, type TargetPlan, type WorkflowPlan } from "../plan/types.ts";
 import { reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
@@ -16,6 +16,7 @@ import { localPaths, type LocalPaths } from "./paths.ts";
 import { clearState, connectAdmin, openEmbedded, parseAdminUrl, runningUp, writeState, type AdminConnection, type LocalPostgres } from "./postgres.ts";
 import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
 import { isLocalTarget } from "./target.ts";
+import type { RunningServer } from "@dbwarden/mcp-server";
 
 /** `.dbwarden/local/connection.json`: exactly these keys (a contract). */
 export interface ConnectionFile {
@@ -52,11 +53,6 @@ export interface RunningLocalStack {
   stop(): Promise<void>;
 }
 
-interface McpModule {
-  startServer(options: { plan: unknown; runtime: unknown }): Promise<{ url: string; reload(runtime?: unknown): Promise<void>; close(): Promise<void> }>;
-  hashApiKey(key: string): string;
-}
-
 /** The local stack's targets: plain PostgreSQL ones (the local environment has exactly one). */
 export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
   const targets = plan.targets.filter((t) => (viaUrl ? t.platformSettings.platform === "postgres" : isLocalTarget(t)));
@@ -79,7 +75,7 @@ export function localWorkflows(plan: AccessPlan, targets: readonly TargetPlan[])
  */
 export function connectionClients(workflows: readonly WorkflowPlan[], secrets: Pick<LocalSecretStore, "read">): ConnectionFile["clients"] {
   return workflows.flatMap((w) =>
-    w.mcp.clients
+    w.clients
       .filter((c) => c.auth === "api-key")
       .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
   );
@@ -114,7 +110,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
   } else {
     server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
   }
-  let mcpServer: Awaited<ReturnType<McpModule["startServer"]>> | null = null;
+  let mcpServer: RunningServer | null = null;
   const cleanup = async () => {
     await mcpServer?.close().catch(() => {});
     await server.stop().catch(() => {});
@@ -129,15 +125,16 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     let secrets = new Map<string, ClientSecrets>();
     const rotations = store.rotations();
     for (const w of workflows) {
-      for (const client of w.mcp.clients) {
+      const { rotationDays } = targetOf(plan, w).credentials;
+      for (const client of w.clients) {
         const found = store.read(client.secretName);
         let held: ClientSecrets;
-        if (found === null || isRotationDue(found, rotations[client.secretName], w.credentials.rotationDays, options.now)) {
+        if (found === null || isRotationDue(found, rotations[client.secretName], rotationDays, options.now)) {
           const existed = found !== null;
           held = { dbPassword: newPassword(), apiKey: newApiKey() };
           store.write(client.secretName, held, options.now);
           changed.secrets.push(client.secretName);
-          progress(`${existed ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${existed ? `older than ${w.credentials.rotationDays} days` : "first start"})`);
+          progress(`${existed ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${existed ? `older than ${rotationDays} days` : "first start"})`);
         } else {
           held = found;
         }
@@ -178,13 +175,12 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
     }
 
     const primary = targets[0]!;
-    const runtime = () => buildRuntime(workflows, targets, server, paths, store, stored, options.mcpPort ?? plan.mcpServer.port, mcp!);
-    let mcp: McpModule | null = null;
+    const runtime = () => buildRuntime(plan, workflows, targets, server, paths, store, stored, options.mcpPort ?? plan.mcpServer.port);
     let mcpUrl = "";
     if (options.mcp !== false) {
       progress("Starting the MCP server on 127.0.0.1");
-      mcp = (await import("../../mcp-server/src/index.ts")) as unknown as McpModule;
-      mcpServer = await mcp.startServer({ plan, runtime: runtime() });
+      const { startServer } = await import("@dbwarden/mcp-server");
+      mcpServer = await startServer({ plan, runtime: runtime() });
       mcpUrl = mcpServer.url;
       lap("mcp");
     }
@@ -215,7 +211,7 @@ export async function startLocalStack(options: StartLocalOptions): Promise<Runni
       timings,
       async reloadSecrets() {
         // `dbwarden rotate` wrote new secrets: read each client's once more.
-        secrets = new Map(workflows.flatMap((w) => w.mcp.clients.map((c) => [c.secretName, store.read(c.secretName)!] as const)));
+        secrets = new Map(workflows.flatMap((w) => w.clients.map((c) => [c.secretName, store.read(c.secretName)!] as const)));
         if (mcpServer) await mcpServer.reload(runtime());
         current = connection();
         writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
@@ -241,6 +237,7 @@ function sslmodeOf(conn: AdminConnection): "disable" | "require" | "verify-full"
 
 /** The MCP server's runtime config: passwords by file (read at connect time), API keys by hash. */
 function buildRuntime(
+  plan: AccessPlan,
   workflows: WorkflowPlan[],
   targets: TargetPlan[],
   server: AdminConnection,
@@ -248,19 +245,18 @@ function buildRuntime(
   store: LocalSecretStore,
   secrets: Pick<LocalSecretStore, "read">,
   port: number,
-  mcp: McpModule,
-) {
-  return {
+): RuntimeConfig {
+  const clients = workflows.flatMap((w) => w.clients.map((c) => ({ workflow: w, client: c })));
+  return buildRuntimeConfig({
+    plan,
     listen: { host: "127.0.0.1", port },
-    databases: Object.fromEntries(
-      targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }]),
-    ),
-    logins: Object.fromEntries(workflows.flatMap((w) => w.mcp.clients.map((c) => [c.loginRole, { passwordFile: store.passwordFile(c.secretName) }]))),
-    apiKeys: workflows.flatMap((w) =>
-      w.mcp.clients
-        .filter((c) => c.auth === "api-key")
-        .map((c) => ({ client: c.name, workflow: w.name, sha256: mcp.hashApiKey(secrets.read(c.secretName)!.apiKey) })),
-    ),
+    databases: Object.fromEntries(targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }])),
+    logins: Object.fromEntries(clients.map(({ client }) => [client.loginRole, { passwordFile: store.passwordFile(client.secretName) }])),
+    apiKeys: {
+      inline: clients
+        .filter(({ client }) => client.auth === "api-key")
+        .map(({ workflow, client }) => ({ client: client.name, workflow: workflow.name, sha256: hashApiKey(secrets.read(client.secretName)!.apiKey) })),
+    },
     audit: { file: paths.auditFile },
-  };
+  });
 }

@@ -4,19 +4,21 @@
  * the documents passed `validateProject` (see ../spec/validate.ts); it does no I/O.
  */
 import { parseDuration, parseSize } from "../spec/schema.ts";
-import type { ClientSpec, ColumnSpec, Environment, Target, TableSpec, Workflow } from "../spec/schema.ts";
+import type { ClientSpec, ColumnSpec, Environment, Host, Target, TableSpec, Workflow } from "../spec/schema.ts";
 import { groupRoleName, loginRoleName, secretName } from "./names.ts";
 import {
   PLAN_API_VERSION,
+  TOOL_NAMES,
   type AccessPlan,
   type ClientPlan,
+  type ColumnRule,
   type CredentialPolicy,
-  type ColumnView,
+  type HostPlan,
+  type KnownColumn,
   type McpServerPlan,
   type PlatformSettings,
-  type Privilege,
   type ReplicaPlan,
-  type TableView,
+  type TablePlan,
   type TargetPlan,
   type WorkflowPlan,
 } from "./types.ts";
@@ -139,54 +141,45 @@ function planMcpServer(environment: Environment): McpServerPlan {
     image: s.image ?? null,
     port: s.port,
     replicas: s.replicas,
-    cpu: s.cpu,
-    memory: s.memory,
     allowedCidrs: sorted(s.allowedCidrs),
     hostnames: sorted(s.hostnames),
-    certificateArn: s.certificateArn ?? null,
     auditRetentionDays: s.auditRetentionDays,
     oidc: s.oidc
       ? { issuer: s.oidc.issuer, audience: s.oidc.audience, principalClaim: s.oidc.principalClaim, groupsClaim: s.oidc.groupsClaim }
       : null,
+    host: planHost(s.host),
   };
 }
 
-function planWorkflow(environment: Environment, workflow: Workflow, target: Target): WorkflowPlan {
-  const database = target.database;
-  const sensitive = new Set(target.sensitiveColumns);
-  const privileges: Privilege[] = [{ privilege: "CONNECT", objectType: "database", database }];
-  const selects: Privilege[] = [];
-  const tables: TableView[] = [];
+function planHost(host: Host): HostPlan {
+  switch (host.platform) {
+    case "local":
+      return { platform: "local" };
+    case "aws-ecs":
+      return {
+        platform: "aws-ecs",
+        region: host.region,
+        vpcId: host.vpcId,
+        subnetIds: sorted(host.subnetIds),
+        publicSubnetIds: sorted(host.publicSubnetIds ?? []),
+        cpu: host.cpu,
+        memory: host.memory,
+        certificateArn: host.certificateArn,
+      };
+  }
+}
 
+function planWorkflow(environment: Environment, workflow: Workflow, target: Target): WorkflowPlan {
+  const sensitive = new Set(target.sensitiveColumns);
+  const tables: TablePlan[] = [];
   for (const schema of sortedKeys(workflow.scope)) {
     const schemaTables = workflow.scope[schema]!;
-    if (Object.keys(schemaTables).length === 0) continue;
-    privileges.push({ privilege: "USAGE", objectType: "schema", database, schema });
-    for (const table of sortedKeys(schemaTables)) {
-      const spec = schemaTables[table]!;
-      selects.push(tablePrivilege(database, schema, table, spec));
-      tables.push(tableView(schema, table, spec, sensitive));
-    }
+    for (const table of sortedKeys(schemaTables)) tables.push(planTable(schema, table, schemaTables[table]!, sensitive));
   }
-
-  const limits = {
-    statementTimeoutMs: parseDuration(workflow.limits.statementTimeout),
-    maxRows: workflow.limits.maxRows,
-    maxResultBytes: parseSize(workflow.limits.maxResultBytes),
-    callsPerMinute: workflow.limits.callsPerMinute,
-    concurrentCalls: workflow.limits.concurrentCalls,
-  };
   const clients = workflow.clients
     .filter((c) => c.auth !== "oidc" || environment.mcpServer.oidc !== undefined)
     .sort((a, b) => byString(a.name, b.name))
     .map((c) => planClient(environment.name, workflow.name, c));
-
-  const settings: Record<string, string> = {
-    // Server-side caps that hold even for a session opened outside the MCP server.
-    idle_in_transaction_session_timeout: String(Math.max(limits.statementTimeoutMs, 30_000)),
-    statement_timeout: String(limits.statementTimeoutMs),
-  };
-  if (target.logging.statements === "log-statement") settings.log_statement = "all";
 
   return {
     name: workflow.name,
@@ -194,47 +187,52 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
     description: workflow.description,
     target: workflow.target,
     expires: workflow.expires ?? null,
+    tables,
     roles: {
       group: groupRoleName(workflow.name),
       logins: clients.map((c) => ({ client: c.name, role: c.loginRole, secretName: c.secretName })),
-      loginAttributes: ["LOGIN"],
-      // Each MCP server task pools at most `concurrentCalls` connections per client.
-      connectionLimit: limits.concurrentCalls * environment.mcpServer.replicas,
-      settings: Object.fromEntries(sortedKeys(settings).map((k) => [k, settings[k]!])),
     },
-    privileges: [...privileges, ...selects],
-    credentials: credentialPolicy(target),
-    mcp: {
-      tools: ["list_tables", "describe_table", "query", "explain"],
-      tables,
-      limits,
-      clients,
+    limits: {
+      statementTimeoutMs: parseDuration(workflow.limits.statementTimeout),
+      maxRows: workflow.limits.maxRows,
+      maxResultBytes: parseSize(workflow.limits.maxResultBytes),
+      callsPerMinute: workflow.limits.callsPerMinute,
+      concurrentCalls: workflow.limits.concurrentCalls,
     },
+    clients,
+    tools: [...TOOL_NAMES],
   };
 }
 
-function tablePrivilege(database: string, schema: string, table: string, spec: TableSpec): Privilege {
-  const base = { privilege: "SELECT", objectType: "column", database, schema, table } as const;
-  if (spec.exclude === undefined) return { ...base, columns: sortedKeys(spec.columns ?? {}) };
-  if (spec.exclude.length === 0) return { privilege: "SELECT", objectType: "table", database, schema, table };
-  return { ...base, allColumnsExcept: sorted(spec.exclude) };
+/** The spec's `columns` / `exclude` as the plan's one column rule. */
+function columnRule(spec: TableSpec): ColumnRule {
+  if (spec.exclude === undefined) return { access: "only", columns: sortedKeys(spec.columns ?? {}) };
+  if (spec.exclude.length === 0) return { access: "all" };
+  return { access: "all-except", except: sorted(spec.exclude) };
 }
 
-function tableView(schema: string, table: string, spec: TableSpec, sensitive: ReadonlySet<string>): TableView {
-  const columns = spec.columns ?? {};
+/**
+ * A table of the scope: its rule, and every column the plan knows of (described by the workflow,
+ * or marked sensitive by the data owner) with its classification, so no reader recomputes it.
+ */
+function planTable(schema: string, table: string, spec: TableSpec, sensitive: ReadonlySet<string>): TablePlan {
+  const described = spec.columns ?? {};
+  const prefix = `${schema}.${table}.`;
+  const ownerMarked = [...sensitive].filter((c) => c.startsWith(prefix) && !c.slice(prefix.length).includes(".")).map((c) => c.slice(prefix.length));
+  const rule = columnRule(spec);
+  const names = sorted([...Object.keys(described), ...ownerMarked]);
   return {
     schema,
     table,
     description: spec.description ?? null,
-    columnAccess: spec.exclude === undefined ? "only" : spec.exclude.length === 0 ? "all" : "all-except",
-    columns: sortedKeys(columns).map((name) => columnView(name, columns[name]!, sensitive.has(`${schema}.${table}.${name}`))),
-    excludedColumns: sorted(spec.exclude ?? []),
+    rule,
+    columns: names.map((name) => knownColumn(name, described[name], sensitive.has(`${prefix}${name}`))),
   };
 }
 
-function columnView(name: string, spec: ColumnSpec, markedByOwner: boolean): ColumnView {
-  if (spec === null || typeof spec === "string") {
-    return { name, description: spec, classification: markedByOwner ? "sensitive" : "standard", justification: null };
+function knownColumn(name: string, spec: ColumnSpec | undefined, markedByOwner: boolean): KnownColumn {
+  if (spec === undefined || spec === null || typeof spec === "string") {
+    return { name, description: spec ?? null, classification: markedByOwner ? "sensitive" : "standard", justification: null };
   }
   const isSensitive = markedByOwner || spec.sensitive === true;
   return {

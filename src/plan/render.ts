@@ -2,7 +2,7 @@
  * The access plan as a tree a reviewer reads top to bottom: targets, then per workflow who owns
  * it, which roles exist, what they may read (down to columns) and under which limits.
  */
-import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "./types.ts";
+import { describeRule, type AccessPlan, type TablePlan, type TargetPlan, type WorkflowPlan } from "./types.ts";
 
 const bytes = (n: number) =>
   n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
@@ -42,39 +42,33 @@ function targetLines(t: TargetPlan): string[] {
   ];
 }
 
-function privilegeText(p: Privilege): string {
-  switch (p.objectType) {
-    case "database":
-      return `CONNECT on database ${p.database}`;
-    case "schema":
-      return `USAGE on schema ${p.schema}`;
-    case "table":
-      return `SELECT on ${p.schema}.${p.table} (every column)`;
-    case "column":
-      return "columns" in p
-        ? `SELECT on ${p.schema}.${p.table} (${p.columns.join(", ")})`
-        : `SELECT on ${p.schema}.${p.table} (every column except ${p.allColumnsExcept.join(", ")})`;
-  }
+function tableText(t: TablePlan): string {
+  return `SELECT on ${t.schema}.${t.table} (${describeRule(t.rule)})`;
 }
 
 function workflowLines(w: WorkflowPlan): string[] {
-  const l = w.mcp.limits;
+  const l = w.limits;
   const lines = [
     `${w.name}  owner ${w.owner}, target ${w.target}, ${w.expires ? `expires after ${w.expires}` : "no expiry"}`,
-    `roles: ${w.roles.group} (NOLOGIN, holds the grants)`,
+    `roles: ${w.roles.group} (holds the access)`,
     ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (secret ${login.secretName})`),
-    `login settings: connection limit ${w.roles.connectionLimit}, ${Object.entries(w.roles.settings).map(([k, v]) => `${k}=${v}`).join(", ")}`,
     `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent`,
     "grants:",
   ];
-  const grants: string[][] = w.privileges.map((p) => [privilegeText(p)]);
   const sub: string[] = [];
-  tree(sub, grants, "  ");
+  tree(sub, w.tables.map((t) => [tableText(t)]), "  ");
   lines.push(...sub);
-  const sensitive = w.mcp.tables.flatMap((t) => t.columns.filter((c) => c.classification === "sensitive").map((c) => `${t.schema}.${t.table}.${c.name}: ${c.justification}`));
+  const sensitive = w.tables.flatMap((t) =>
+    t.columns.filter((c) => c.classification === "sensitive" && c.justification !== null).map((c) => `${t.schema}.${t.table}.${c.name}: ${c.justification}`),
+  );
   if (sensitive.length) lines.push("sensitive columns granted:", ...sensitive.map((s) => `  ${s}`));
-  lines.push(`clients: ${w.mcp.clients.length ? w.mcp.clients.map((c) => `${c.name} (${c.auth === "api-key" ? "api key" : `oidc ${c.subject ? `subject ${c.subject}` : `group ${c.group}`}`}${c.sourceCidrs.length ? ` from ${c.sourceCidrs.join(", ")}` : ""})`).join(", ") : "none"}`);
+  lines.push(`clients: ${w.clients.length ? w.clients.map((c) => `${c.name} (${c.auth === "api-key" ? "api key" : `oidc ${c.subject ? `subject ${c.subject}` : `group ${c.group}`}`}${c.sourceCidrs.length ? ` from ${c.sourceCidrs.join(", ")}` : ""})`).join(", ") : "none"}`);
   return lines;
+}
+
+function hostText(plan: AccessPlan): string {
+  const h = plan.mcpServer.host;
+  return h.platform === "local" ? "runs on this machine (dbwarden up)" : `runs on AWS ECS in ${h.region} (${h.vpcId}), ${h.cpu} CPU units, ${h.memory} MiB`;
 }
 
 export function renderPlanTree(plan: AccessPlan): string {
@@ -86,6 +80,7 @@ export function renderPlanTree(plan: AccessPlan): string {
   lines.push(
     "",
     "mcp server",
+    `├─ ${hostText(plan)}`,
     `└─ port ${m.port}, ${m.replicas} replica(s)${m.image ? `, image ${m.image}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, audit kept ${m.auditRetentionDays} days`,
   );
   if (plan.notes.length) {

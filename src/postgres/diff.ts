@@ -13,8 +13,8 @@
  *   nothing on any table or column (what PUBLIC holds, every agent holds);
  * - roles marked as managed for this environment and target but no longer planned are dropped.
  */
-import type { AccessPlan, Privilege, TargetPlan, WorkflowPlan } from "../plan/types.ts";
-import { workflowsOf } from "../plan/index.ts";
+import { isPostgresPlatform, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "../plan/types.ts";
+import { loginConnectionLimit, loginSettings, workflowPrivileges, type Privilege } from "./model.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
 import { byString, effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, qualified, scramMatches, scramVerifier } from "./sql.ts";
@@ -77,8 +77,8 @@ export function managedRoles(plan: AccessPlan, target: string): ManagedRole[] {
         kind: "login",
         workflow: w.name,
         group: w.roles.group,
-        connectionLimit: w.roles.connectionLimit,
-        settings: w.roles.settings,
+        connectionLimit: loginConnectionLimit(plan, w),
+        settings: loginSettings(plan, w),
       });
     }
   }
@@ -88,7 +88,7 @@ export function managedRoles(plan: AccessPlan, target: string): ManagedRole[] {
 export function plannedTables(plan: AccessPlan, target: string): Array<{ schema: string; table: string }> {
   const seen = new Map<string, { schema: string; table: string }>();
   for (const w of workflowsOf(plan, target)) {
-    for (const p of w.privileges) {
+    for (const p of workflowPrivileges(w, findDatabase(plan, target))) {
       if (p.objectType === "table" || p.objectType === "column") seen.set(tableKey(p.schema, p.table), { schema: p.schema, table: p.table });
     }
   }
@@ -157,7 +157,11 @@ export interface DiffResult {
 
 /** Is the target a PostgreSQL database (plain, RDS or Cloud SQL): one this module can compare? */
 export function isPostgresTarget(target: TargetPlan): boolean {
-  return target.platform === "postgres" || target.platform === "aws-rds" || target.platform === "gcp-cloudsql";
+  return isPostgresPlatform(target.platform);
+}
+
+function findDatabase(plan: AccessPlan, target: string): string {
+  return plan.targets.find((t) => t.name === target)?.database ?? "";
 }
 
 export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOptions): DiffResult {
@@ -190,7 +194,7 @@ export function diffPlan(catalog: Catalog, plan: AccessPlan, options: DiffOption
   for (const w of workflowsOf(plan, options.target)) {
     const access: DesiredAccess = { database: new Set(), schemas: new Map(), tables: new Map(), columns: new Map() };
     desired.set(w.roles.group, access);
-    for (const p of w.privileges) resolvePrivilege(p, access, plannedSchemas, catalog, w, add);
+    for (const p of workflowPrivileges(w, targetPlan.database)) resolvePrivilege(p, access, plannedSchemas, catalog, w, add);
   }
   const nothing: DesiredAccess = { database: new Set(), schemas: new Map(), tables: new Map(), columns: new Map() };
   const desiredOf = (role: string) => desired.get(role) ?? nothing;

@@ -207,26 +207,50 @@ export const OidcSchema = z.strictObject({
   groupsClaim: z.string().min(1).default("groups").describe("Claim listing the principal's groups (default \"groups\")."),
 });
 
-/** How and where the MCP server runs for this environment. */
+/** The MCP server as a process on this machine (`dbwarden up`), bound to loopback. */
+export const LocalHostSchema = z.strictObject({
+  platform: z.literal("local"),
+});
+
+/** The MCP server on AWS ECS Fargate, behind an HTTPS application load balancer. */
+export const AwsEcsHostSchema = z.strictObject({
+  platform: z.literal("aws-ecs"),
+  /** AWS region of the service (the targets it reads are in the same region). */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region such as "us-east-1"' }).describe("AWS region of the service (the targets it reads are in the same region)."),
+  /** VPC of the tasks and the load balancer. */
+  vpcId: z.string().min(1).describe("VPC of the tasks and the load balancer."),
+  /** Private subnets of the tasks (and of an internal load balancer), in at least two availability zones. */
+  subnetIds: z.array(z.string().min(1)).min(2, { message: "list private subnets in at least two availability zones" }).describe("Private subnets of the tasks (and of an internal load balancer), in at least two availability zones."),
+  /** Public subnets, only when `allowedCidrs` holds public networks (an internet-facing load balancer). */
+  publicSubnetIds: z.array(z.string().min(1)).optional().describe("Public subnets, only when `allowedCidrs` holds public networks (an internet-facing load balancer)."),
+  /** Fargate task CPU units. */
+  cpu: z.number().int().min(256).max(16384).default(512).describe("Fargate task CPU units."),
+  /** Fargate task memory (MiB). */
+  memory: z.number().int().min(512).max(122880).default(1024).describe("Fargate task memory (MiB)."),
+  /** ACM certificate for TLS on the load balancer. */
+  certificateArn: z.string().startsWith("arn:aws:acm:").describe("ACM certificate for TLS on the load balancer."),
+});
+
+/** Where the MCP server runs: its own setting, apart from the database targets it reads. */
+export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema]);
+
+/** How the MCP server runs for this environment. */
 export const McpServerSchema = z.strictObject({
   /** Container image of the MCP server (deployed environments). */
   image: z.string().min(1).optional().describe("Container image of the MCP server (deployed environments)."),
   /** Port the server listens on. */
   port: z.number().int().min(1).max(65535).default(8080).describe("Port the server listens on."),
-  /** Number of server tasks (each opens its own pool). */
-  replicas: z.number().int().min(1).max(20).default(1).describe("Number of server tasks (each opens its own pool)."),
-  /** Fargate task CPU units and memory (MiB). */
-  cpu: z.number().int().min(256).max(16384).default(512).describe("Fargate task CPU units and memory (MiB)."),
-  memory: z.number().int().min(512).max(122880).default(1024),
+  /** Number of server processes (each opens its own pool). */
+  replicas: z.number().int().min(1).max(20).default(1).describe("Number of server processes (each opens its own pool)."),
   /** Networks that may reach the MCP endpoint. */
   allowedCidrs: z.array(cidr).default([]).describe("Networks that may reach the MCP endpoint."),
   /** Host names the server answers to (Host header check, against DNS rebinding). */
   hostnames: z.array(z.string().min(1)).default([]).describe("Host names the server answers to (Host header check, against DNS rebinding)."),
-  /** ACM certificate for TLS on the load balancer. */
-  certificateArn: z.string().startsWith("arn:aws:acm:").optional().describe("ACM certificate for TLS on the load balancer."),
   /** Days the MCP audit log is kept. */
   auditRetentionDays: z.number().int().min(1).max(3653).default(365).describe("Days the MCP audit log is kept."),
   oidc: OidcSchema.optional(),
+  /** Where the server runs (default: this machine, `dbwarden up`). */
+  host: HostSchema.default({ platform: "local" }).describe("Where the server runs (default: this machine, `dbwarden up`)."),
 });
 
 export const EnvironmentSchema = z.strictObject({
@@ -349,6 +373,7 @@ export type TableSpec = z.output<typeof TableSchema>;
 export type ColumnSpec = z.output<typeof ColumnSchema>;
 export type ClientSpec = z.output<typeof ClientSchema>;
 export type Limits = z.output<typeof LimitsSchema>;
+export type Host = z.output<typeof HostSchema>;
 
 /** Parse "15s" -> 15000. */
 export function parseDuration(text: string): number {

@@ -8,6 +8,7 @@ import type { Problem } from "./errors.ts";
 import type { ParsedDoc, ParsedEnvironment, ParsedWorkflow, SourceDoc } from "./parse.ts";
 import { pathText } from "./parse.ts";
 import { utcDay } from "../plan/build.ts";
+import { TARGET_PLATFORMS } from "@dbwarden/contract";
 
 export interface ValidateOptions {
   now: Date;
@@ -98,15 +99,10 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
   for (const [name, target] of Object.entries(environment.targets)) {
     const path = ["targets", name];
     const { mode } = target.credentials;
-    const allowedModes: Record<string, string[]> = {
-      postgres: ["password"],
-      "aws-rds": ["iam", "password"],
-      "gcp-cloudsql": ["iam", "password"],
-      snowflake: ["keypair"],
-      bigquery: ["iam"],
-    };
-    if (!allowedModes[target.platform]!.includes(mode)) {
-      at([...path, "credentials", "mode"], `credentials mode "${mode}" is not available on ${target.platform}`, `use ${allowedModes[target.platform]!.map((m) => `"${m}"`).join(" or ")}`);
+    const capabilities = TARGET_PLATFORMS[target.platform];
+    const allowedModes: readonly string[] = capabilities.credentialModes;
+    if (!allowedModes.includes(mode)) {
+      at([...path, "credentials", "mode"], `credentials mode "${mode}" is not available on ${target.platform}`, `use ${allowedModes.map((m) => `"${m}"`).join(" or ")}`);
     }
     if (mode !== "iam" && target.credentials.rotationDays === undefined) {
       at([...path, "credentials"], `\`${mode}\` credentials need \`rotationDays\` (how often they are rotated)`, "add e.g. `rotationDays: 30`");
@@ -115,9 +111,9 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
       at([...path, "credentials", "rotationDays"], "IAM authentication has no password to rotate", "remove `rotationDays`", true);
     }
     const statements = target.logging.statements;
-    const platformLogging = target.platform === "snowflake" || target.platform === "bigquery";
-    if (platformLogging !== (statements === "query-history")) {
-      at([...path, "logging", "statements"], `statement logging "${statements}" is not available on ${target.platform}`, platformLogging ? 'use "query-history"' : 'use "pgaudit" or "log-statement"');
+    const loggingModes: readonly string[] = capabilities.loggingModes;
+    if (!loggingModes.includes(statements)) {
+      at([...path, "logging", "statements"], `statement logging "${statements}" is not available on ${target.platform}`, `use ${loggingModes.map((m) => `"${m}"`).join(" or ")}`);
     }
     const network = target.network;
     const open = network.allowedCidrs.findIndex((c) => c.endsWith("/0"));

@@ -14,15 +14,15 @@ const devPlan = examplePlan("dev");
 describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }, () => {
   it("refuses a plan without a TLS certificate, naming the field, before creating anything", async () => {
     const withoutCertificate = structuredClone(devPlan);
-    withoutCertificate.mcpServer.certificateArn = null;
-    assert.throws(() => new GovernedAccess("no-cert", { plan: withoutCertificate, catalog: exampleCatalog("dev") }), /mcpServer\.certificateArn must be an ACM certificate ARN/);
+    if (withoutCertificate.mcpServer.host.platform === "aws-ecs") withoutCertificate.mcpServer.host.certificateArn = "";
+    assert.throws(() => new GovernedAccess("no-cert", { plan: withoutCertificate, catalog: exampleCatalog("dev") }), /mcpServer\.host\.certificateArn must be an ACM certificate ARN/);
     await mocks.settle();
     assert.deepEqual(mocks.resources.map((r) => r.type), ["dbwarden:aws:GovernedAccess"]);
   });
 
   describe("with a certificate", () => {
     const plan = structuredClone(devPlan);
-    plan.mcpServer.certificateArn = "arn:aws:acm:eu-west-1:123456789012:certificate/dev";
+    if (plan.mcpServer.host.platform === "aws-ecs") plan.mcpServer.host.certificateArn = "arn:aws:acm:eu-west-1:123456789012:certificate/dev";
     before(async () => {
       mocks.reset();
       new GovernedAccess("dbwarden-dev", { plan, catalog: exampleCatalog("dev") });

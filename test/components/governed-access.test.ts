@@ -192,7 +192,7 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     const listener = mocks.byType("aws:lb/listener:Listener")[0]!;
     assert.equal(listener.inputs.protocol, "HTTPS");
     assert.equal(listener.inputs.port, 443);
-    assert.equal(listener.inputs.certificateArn, plan.mcpServer.certificateArn);
+    assert.equal(listener.inputs.certificateArn, plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.certificateArn : null);
     assert.equal(mocks.byType("aws:lb/loadBalancer:LoadBalancer")[0]!.inputs.internal, true);
   });
 

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { grantedColumns, parseCatalog } from "../../components/postgres/catalog.ts";
 import { checkHost, postgresAccessModel, rotationCloneName } from "../../components/postgres/access.ts";
-import type { AccessPlan, Privilege } from "../../src/plan/types.ts";
+import type { AccessPlan } from "../../src/plan/types.ts";
+import { loginConnectionLimit, loginSettings, type Privilege } from "../../src/postgres/model.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 describe("postgresAccessModel", () => {
@@ -21,9 +22,9 @@ describe("postgresAccessModel", () => {
         const role = model.roles.find((r) => r.name === login.role)!;
         assert.equal(role.login, true);
         assert.deepEqual(role.memberOf, [workflow.roles.group]);
-        assert.equal(role.connectionLimit, workflow.roles.connectionLimit);
-        assert.equal(role.statementTimeoutMs, Number(workflow.roles.settings.statement_timeout));
-        assert.equal(role.idleInTransactionSessionTimeoutMs, Number(workflow.roles.settings.idle_in_transaction_session_timeout));
+        assert.equal(role.connectionLimit, loginConnectionLimit(plan, workflow));
+        assert.equal(role.statementTimeoutMs, Number(loginSettings(plan, workflow).statement_timeout));
+        assert.equal(role.idleInTransactionSessionTimeoutMs, Number(loginSettings(plan, workflow).idle_in_transaction_session_timeout));
       }
     }
     assert.equal(model.roles.length, plan.workflows.reduce((n, w) => n + 1 + w.roles.logins.length, 0));
@@ -56,11 +57,9 @@ describe("postgresAccessModel", () => {
   it("merges table-level SELECTs of one schema into one grant", () => {
     const wide = structuredClone(plan);
     const workflow = wide.workflows[0]!;
-    workflow.privileges = [
-      { privilege: "CONNECT", objectType: "database", database: "app" },
-      { privilege: "USAGE", objectType: "schema", database: "app", schema: "app" },
-      { privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "users" },
-      { privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "accounts" },
+    workflow.tables = [
+      { schema: "app", table: "users", description: null, rule: { access: "all" }, columns: [] },
+      { schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [] },
     ];
     const grants = postgresAccessModel(wide, "app", catalog).grants.filter((g) => g.workflow === workflow.name);
     assert.deepEqual(grants.at(-1), {
@@ -79,7 +78,7 @@ describe("postgresAccessModel", () => {
 
   it("refuses a table and a column SELECT on the same table", () => {
     const bad = structuredClone(plan);
-    bad.workflows[0]!.privileges.push({ privilege: "SELECT", objectType: "table", database: "app", schema: "app", table: "accounts" });
+    bad.workflows[0]!.tables.push({ schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [] });
     assert.throws(() => postgresAccessModel(bad, "app", catalog), /app\.accounts has both a table and a column SELECT/);
   });
 

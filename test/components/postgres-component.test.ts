@@ -1,4 +1,5 @@
 /** `dbwarden:postgres:ReadOnlyAccess` under Pulumi mocks: every resource, its inputs and options. */
+import { loginConnectionLimit } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { installMocks, isSecretValue, type Mocks } from "./support/mocks.ts";
@@ -63,8 +64,8 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
           assert.equal(role.inputs.inherit, true);
           assert.deepEqual(role.inputs.roles, [workflow.roles.group]);
           assert.ok(role.dependsOn.includes(group.urn), "login waits for its group");
-          assert.equal(role.inputs.connectionLimit, workflow.roles.connectionLimit);
-          assert.equal(role.inputs.statementTimeout, workflow.mcp.limits.statementTimeoutMs);
+          assert.equal(role.inputs.connectionLimit, loginConnectionLimit(plan, workflow));
+          assert.equal(role.inputs.statementTimeout, workflow.limits.statementTimeoutMs);
           for (const flag of ["superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity"]) {
             assert.equal(role.inputs[flag], false, `${name}.${flag}`);
           }

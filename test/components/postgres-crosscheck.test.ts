@@ -4,6 +4,7 @@
  * (src/postgres/reconcile.ts, on a second real PostgreSQL) must leave every planned role with the
  * same effective access (src/postgres/effective.ts), for the same plan.
  */
+import { workflowPrivileges } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
@@ -111,7 +112,7 @@ for (const stack of ["prod", "dev"] as const) {
       const access = await readEffectiveAccess(pulumiClient, roles);
       for (const workflow of plan.workflows) {
         const group = access.roles.find((r) => r.name === workflow.roles.group)!;
-        for (const privilege of workflow.privileges) {
+        for (const privilege of workflowPrivileges(workflow, database)) {
           if (privilege.objectType !== "column") continue;
           const table = group.tables.find((t) => t.schema === privilege.schema && t.table === privilege.table)!;
           assert.deepEqual(table.privileges, [], `${workflow.name}: no table-level privilege on ${privilege.table}`);

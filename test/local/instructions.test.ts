@@ -9,7 +9,7 @@ const root = new URL("../..", import.meta.url).pathname;
 test("the ready message names each client, warns about source-network limits, prints no key", () => {
   const plan = planStack("local", { root, now: new Date("2026-11-21T12:00:00Z") });
   const apiKey = "dbw_test_key_that_must_not_be_printed";
-  const clients = plan.workflows.flatMap((w) => w.mcp.clients.map((c) => ({ name: c.name, workflow: w.name, apiKey })));
+  const clients = plan.workflows.flatMap((w) => w.clients.map((c) => ({ name: c.name, workflow: w.name, apiKey })));
   const connection = {
     mcpUrl: "http://127.0.0.1:7300/mcp",
     clients,

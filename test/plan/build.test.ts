@@ -4,6 +4,8 @@ import { test } from "node:test";
 import { buildPlan, planStack, type AccessPlan } from "../../src/plan/index.ts";
 import { groupRoleName, loginRoleName } from "../../src/plan/names.ts";
 import { EnvironmentSchema, WorkflowSchema } from "../../src/spec/schema.ts";
+import { AccessPlanSchema, PLAN_API_VERSION } from "@dbwarden/contract";
+import { loginConnectionLimit, loginSettings, workflowPrivileges } from "../../src/postgres/model.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
@@ -39,17 +41,30 @@ test("every example plan is JSON data: no undefined, no secrets", () => {
   }
 });
 
+test("every example plan parses with the contract's strict schema and carries its apiVersion", () => {
+  for (const plan of plans) {
+    assert.equal(plan.apiVersion, PLAN_API_VERSION);
+    assert.deepEqual(AccessPlanSchema.parse(JSON.parse(JSON.stringify(plan))), plan);
+  }
+});
+
 test("a table gets one SELECT privilege: table-level, a column list, or all-but, never two", () => {
   for (const plan of plans) {
     for (const w of plan.workflows) {
-      const selects = w.privileges.filter((p) => p.privilege === "SELECT");
+      const privileges = workflowPrivileges(w, plan.targets[0]!.database);
+      const selects = privileges.filter((p) => p.privilege === "SELECT");
       const keys = selects.map((p) => ("table" in p ? `${p.schema}.${p.table}` : ""));
       assert.equal(new Set(keys).size, keys.length, `${plan.environment}/${w.name}`);
-      assert.equal(w.privileges[0]!.privilege, "CONNECT");
+      assert.equal(privileges[0]!.privilege, "CONNECT");
     }
   }
   const plan = buildPlan(env(), [workflow()], now);
-  assert.deepEqual(plan.workflows[0]!.privileges, [
+  assert.deepEqual(plan.workflows[0]!.tables.map((t) => [t.table, t.rule]), [
+    ["t", { access: "only", columns: ["a", "b"] }],
+    ["u", { access: "all" }],
+    ["v", { access: "all-except", except: ["secret"] }],
+  ]);
+  assert.deepEqual(workflowPrivileges(plan.workflows[0]!, "demo"), [
     { privilege: "CONNECT", objectType: "database", database: "demo" },
     { privilege: "USAGE", objectType: "schema", database: "demo", schema: "s" },
     { privilege: "SELECT", objectType: "column", database: "demo", schema: "s", table: "t", columns: ["a", "b"] },
@@ -66,9 +81,9 @@ test("roles: one NOLOGIN group, one LOGIN per client, settings from limits", () 
     ["amy", "dbw_w__amy", "dbwarden/test/w/amy"],
     ["zed", "dbw_w__zed", "dbwarden/test/w/zed"],
   ]);
-  assert.deepEqual(roles.loginAttributes, ["LOGIN"]);
-  assert.equal(roles.connectionLimit, 3);
-  assert.deepEqual(roles.settings, { idle_in_transaction_session_timeout: "120000", log_statement: "all", statement_timeout: "120000" });
+  assert.deepEqual(Object.keys(roles), ["group", "logins"]);
+  assert.equal(loginConnectionLimit(plan, plan.workflows[0]!), 3);
+  assert.deepEqual(loginSettings(plan, plan.workflows[0]!), { idle_in_transaction_session_timeout: "120000", log_statement: "all", statement_timeout: "120000" });
 });
 
 test("role names fit 63 bytes, stay stable and distinct", () => {
@@ -98,22 +113,33 @@ test("expired workflows are left out with a note; the expiry day itself still ha
 test("OIDC clients are left out, with a note, where the environment has no issuer", () => {
   const w = workflow({ clients: [{ name: "bot", auth: "api-key" }, { name: "people", auth: "oidc", group: "analysts" }] });
   const without = buildPlan(env(), [w], now);
-  assert.deepEqual(without.workflows[0]!.mcp.clients.map((c) => c.name), ["bot"]);
+  assert.deepEqual(without.workflows[0]!.clients.map((c) => c.name), ["bot"]);
   assert.match(without.notes.join("\n"), /client "people" .* left out/);
   const withIssuer = buildPlan(env({ mcpServer: { oidc: { issuer: "https://idp.example.com/", audience: "mcp" } } }), [w], now);
-  assert.deepEqual(withIssuer.workflows[0]!.mcp.clients.map((c) => [c.name, c.group]), [["bot", null], ["people", "analysts"]]);
+  assert.deepEqual(withIssuer.workflows[0]!.clients.map((c) => [c.name, c.group]), [["bot", null], ["people", "analysts"]]);
 });
 
-test("the MCP view carries descriptions, classification and justification", () => {
+test("the scope carries descriptions, classification and justification", () => {
   const prod = plans[2]!;
   const eng = prod.workflows.find((w) => w.name === "eng-incident-investigation")!;
-  const events = eng.mcp.tables.find((t) => t.table === "usage_events")!;
+  const events = eng.tables.find((t) => t.table === "usage_events")!;
   const ip = events.columns.find((c) => c.name === "ip_address")!;
   assert.equal(ip.classification, "sensitive");
   assert.match(ip.justification!, /SEC-1042/);
-  const users = eng.mcp.tables.find((t) => t.table === "users")!;
-  assert.equal(users.columnAccess, "all-except");
-  assert.deepEqual(users.excludedColumns, ["email", "full_name", "password_hash"]);
-  assert.deepEqual(eng.mcp.tools, ["list_tables", "describe_table", "query", "explain"]);
-  assert.deepEqual(eng.mcp.limits, { statementTimeoutMs: 20000, maxRows: 2000, maxResultBytes: 1048576, callsPerMinute: 120, concurrentCalls: 4 });
+  const users = eng.tables.find((t) => t.table === "users")!;
+  assert.equal(users.rule.access, "all-except");
+  assert.deepEqual(users.rule, { access: "all-except", except: ["email", "full_name", "password_hash"] });
+  assert.deepEqual(eng.tools, ["list_tables", "describe_table", "query", "explain"]);
+  assert.deepEqual(eng.limits, { statementTimeoutMs: 20000, maxRows: 2000, maxResultBytes: 1048576, callsPerMinute: 120, concurrentCalls: 4 });
+});
+
+test("every column the data owner marks sensitive is classified in the plan, described or not, readable or not", () => {
+  const prod = plans[2]!;
+  const eng = prod.workflows.find((w) => w.name === "eng-incident-investigation")!;
+  const users = eng.tables.find((t) => t.table === "users")!;
+  // Excluded and undescribed, yet classified: no reader recomputes the classification.
+  assert.deepEqual(
+    users.columns.map((c) => [c.name, c.classification, c.justification]),
+    [["email", "sensitive", null], ["full_name", "sensitive", null], ["password_hash", "sensitive", null], ["role", "standard", null]],
+  );
 });

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
-import type { AccessPlan } from "../../src/plan/index.ts";
+import { resolveColumns, type AccessPlan } from "../../src/plan/index.ts";
+import { loginConnectionLimit, loginSettings } from "../../src/postgres/model.ts";
 import { readEffectiveAccess } from "../../src/postgres/effective.ts";
 import { ReconcileError, reconcile } from "../../src/postgres/reconcile.ts";
 import type { TestPostgres } from "../support/postgres.ts";
@@ -37,8 +38,8 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
 
   test("a failure half-way leaves the database as it was", async () => {
     const broken = structuredClone(plan);
-    // CREATE ROLE runs first; this setting fails afterwards, inside the same transaction.
-    broken.workflows[0]!.roles.settings = { ...broken.workflows[0]!.roles.settings, statement_timeout: "not-a-duration" };
+    // CREATE ROLE runs first; this setting (statement_timeout = -5 is out of range) fails afterwards, inside the same transaction.
+    broken.workflows[0]!.limits.statementTimeoutMs = -5;
     await assert.rejects(reconcile(admin, broken, { target: "app", passwords }), ReconcileError);
     const roles = await admin.query(`select rolname from pg_roles where rolname like 'dbw\\_%'`);
     assert.deepEqual(roles.rows, []);
@@ -48,7 +49,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
 
   test("a plan naming a table that does not exist is refused, nothing applied", async () => {
     const broken = structuredClone(plan);
-    broken.workflows[0]!.privileges.push({ privilege: "SELECT", objectType: "table", database: DATABASE, schema: "app", table: "nope" });
+    broken.workflows[0]!.tables.push({ schema: "app", table: "nope", description: null, rule: { access: "all" }, columns: [] });
     await assert.rejects(reconcile(admin, broken, { target: "app" }), (e: ReconcileError) => {
       assert.match(e.message, /app\.nope, which does not exist/);
       return true;
@@ -74,12 +75,9 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     for (const workflow of plan.workflows) {
       // What the plan says this workflow may read, resolved to columns.
       const readable = new Map<string, Set<string>>();
-      for (const p of workflow.privileges) {
-        if (p.objectType === "table") readable.set(`${p.schema}.${p.table}`, new Set(demoColumns.get(`${p.schema}.${p.table}`)));
-        if (p.objectType === "column") {
-          const all = demoColumns.get(`${p.schema}.${p.table}`)!;
-          readable.set(`${p.schema}.${p.table}`, new Set("columns" in p ? p.columns : all.filter((c) => !p.allColumnsExcept.includes(c))));
-        }
+      for (const t of workflow.tables) {
+        const all = demoColumns.get(`${t.schema}.${t.table}`)!;
+        readable.set(`${t.schema}.${t.table}`, new Set(resolveColumns(t, all).readable));
       }
       for (const login of workflow.roles.logins) {
         const agent = await connectAs(db, login.role, passwords[login.role]!, DATABASE);
@@ -111,9 +109,9 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
         await assertDenied(agent, "CREATE SCHEMA agent_schema");
         await assertDenied(agent, "COPY (SELECT 1) TO '/tmp/dbwarden-agent-escape'");
         const timeout = await agent.query("SHOW statement_timeout");
-        assert.equal(timeout.rows[0].statement_timeout, `${Number(workflow.roles.settings.statement_timeout) / 1000}s`);
+        assert.equal(timeout.rows[0].statement_timeout, `${Number(loginSettings(plan, workflow).statement_timeout) / 1000}s`);
         const sessionUser = await agent.query("select rolsuper, rolcreaterole, rolconnlimit from pg_roles where rolname = current_user");
-        assert.deepEqual(sessionUser.rows[0], { rolsuper: false, rolcreaterole: false, rolconnlimit: workflow.roles.connectionLimit });
+        assert.deepEqual(sessionUser.rows[0], { rolsuper: false, rolcreaterole: false, rolconnlimit: loginConnectionLimit(plan, workflow) });
       }
     }
   });
@@ -160,15 +158,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     await admin.query(`CREATE SCHEMA "we""ird"; CREATE TABLE "we""ird"."t; DROP TABLE app.users; --" ("a b" int, "c""d" int, secret int)`);
     const odd = structuredClone(plan);
     const w = odd.workflows[0]!;
-    w.privileges.push({ privilege: "USAGE", objectType: "schema", database: DATABASE, schema: 'we"ird' });
-    w.privileges.push({
-      privilege: "SELECT",
-      objectType: "column",
-      database: DATABASE,
-      schema: 'we"ird',
-      table: "t; DROP TABLE app.users; --",
-      allColumnsExcept: ["secret"],
-    });
+    w.tables.push({ schema: 'we"ird', table: "t; DROP TABLE app.users; --", description: null, rule: { access: "all-except", except: ["secret"] }, columns: [] });
     const result = await reconcile(admin, odd, { target: "app", passwords });
     assert.equal(result.changed, true);
     assert.equal((await admin.query(`select to_regclass('app.users') is not null as ok`)).rows[0].ok, true);
@@ -184,14 +174,12 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
   });
   test("table names with dots: a.\"b.c\" and \"a.b\".c stay two tables", async () => {
     // Joined with ".", both would be "a.b.c": the plan must grant the one it names, not the other.
-    await admin.query(`CREATE SCHEMA "a"; CREATE SCHEMA "a.b"; CREATE TABLE "a"."b.c" (x int); CREATE TABLE "a.b"."c" (x int)`);
+    await admin.query(`CREATE SCHEMA "a"; CREATE SCHEMA "a.b"; CREATE TABLE "a"."b.c" (x int); CREATE TABLE "a.b"."c" (x int); CREATE TABLE "a"."other" (x int)`);
     const dotted = structuredClone(plan);
     const w = dotted.workflows[0]!;
-    // USAGE on both schemas, so only the table privilege decides which table the login reads.
-    w.privileges.push({ privilege: "USAGE", objectType: "schema", database: DATABASE, schema: "a" });
-    w.privileges.push({ privilege: "USAGE", objectType: "schema", database: DATABASE, schema: "a.b" });
-    w.privileges.push({ privilege: "SELECT", objectType: "table", database: DATABASE, schema: "a.b", table: "c" });
-    w.mcp.tables.push({ schema: "a.b", table: "c", description: null, columnAccess: "all", columns: [], excludedColumns: [] });
+    // USAGE on both schemas (a.other puts "a" in scope), so only the table privilege decides which table the login reads.
+    w.tables.push({ schema: "a", table: "other", description: null, rule: { access: "all" }, columns: [] });
+    w.tables.push({ schema: "a.b", table: "c", description: null, rule: { access: "all" }, columns: [] });
     assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, true);
     assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, false, "second apply is a no-op");
     // The earlier tests' sessions hold the login's connection limit: close them first.

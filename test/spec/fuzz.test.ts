@@ -3,6 +3,7 @@
  * produce validation problems or a valid plan: never an exception, a stack trace or a problem
  * without a message.
  */
+import { workflowPrivileges } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,7 +48,7 @@ function pipeline(text: string): Problem[] {
       const plan = buildPlan(env.value as Environment, workflows, now);
       JSON.parse(JSON.stringify(plan));
       for (const w of plan.workflows) {
-        const tables = w.privileges.filter((p) => p.privilege === "SELECT").map((p) => `${"schema" in p ? p.schema : ""}.${"table" in p ? p.table : ""}`);
+        const tables = workflowPrivileges(w, "db").filter((p) => p.privilege === "SELECT").map((p) => `${"schema" in p ? p.schema : ""}.${"table" in p ? p.table : ""}`);
         assert.equal(new Set(tables).size, tables.length, "one SELECT privilege per table, never table + column");
       }
     }

@@ -13,7 +13,14 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { planStack } from "../../../src/plan/index.ts";
 import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
 import { hashApiKey } from "../../src/index.ts";
-import type { AccessPlan } from "../../src/config.ts";
+import type { AccessPlan, WorkflowPlan } from "../../src/config.ts";
+import { resolveColumns } from "@dbwarden/contract";
+
+/** The settings the local plan gives its logins (log-statement logging). */
+function loginSettings(w: WorkflowPlan): Record<string, string> {
+  const timeout = w.limits.statementTimeoutMs;
+  return { idle_in_transaction_session_timeout: String(Math.max(timeout, 30_000)), log_statement: "all", statement_timeout: String(timeout) };
+}
 
 export const repoRoot = new URL("../../../", import.meta.url).pathname;
 export const DATABASE = "dbwarden_demo";
@@ -65,19 +72,20 @@ export interface Fixture {
 
 const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
-/** Grants of one workflow's group role, from the plan (what the reconciler would apply). */
+/** Grants of one workflow's group role, from the plan's scope (what the reconciler would apply). */
 function grantSql(plan: AccessPlan): string[] {
   const out: string[] = [];
   for (const w of plan.workflows) {
-    out.push(`CREATE ROLE ${q(w.roles.group)} NOLOGIN`);
-    for (const p of w.privileges) {
-      if (p.privilege === "CONNECT") out.push(`GRANT CONNECT ON DATABASE ${q(p.database)} TO ${q(w.roles.group)}`);
-      else if (p.privilege === "USAGE") out.push(`GRANT USAGE ON SCHEMA ${q(p.schema)} TO ${q(w.roles.group)}`);
-      else if (p.objectType === "table") out.push(`GRANT SELECT ON ${q(p.schema)}.${q(p.table)} TO ${q(w.roles.group)}`);
+    const group = q(w.roles.group);
+    out.push(`CREATE ROLE ${group} NOLOGIN`);
+    out.push(`GRANT CONNECT ON DATABASE ${q(DATABASE)} TO ${group}`);
+    for (const schema of new Set(w.tables.map((t) => t.schema))) out.push(`GRANT USAGE ON SCHEMA ${q(schema)} TO ${group}`);
+    for (const t of w.tables) {
+      const on = `${q(t.schema)}.${q(t.table)}`;
+      if (t.rule.access === "all") out.push(`GRANT SELECT ON ${on} TO ${group}`);
       else {
-        const all = TABLES[`${p.schema}.${p.table}`] ?? [];
-        const cols = "columns" in p ? p.columns : all.filter((c) => !p.allColumnsExcept.includes(c));
-        out.push(`GRANT SELECT (${cols.map(q).join(", ")}) ON ${q(p.schema)}.${q(p.table)} TO ${q(w.roles.group)}`);
+        const cols = resolveColumns(t, TABLES[`${t.schema}.${t.table}`] ?? []).readable;
+        out.push(`GRANT SELECT (${cols.map(q).join(", ")}) ON ${on} TO ${group}`);
       }
     }
   }
@@ -93,11 +101,10 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
   await demo.query(SCHEMA_SQL);
   // Let the analytics workflows read the 10M-row view too (not part of the example plan).
   const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
-  cs.mcp.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", columnAccess: "all", columns: [], excludedColumns: [] });
-  cs.privileges.push({ privilege: "SELECT", objectType: "table", database: DATABASE, schema: "analytics", table: "big" });
+  cs.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", rule: { access: "all" }, columns: [] });
   // The example's source networks (n8n-cs-digest: 10.0.12.0/24) would refuse every call from
   // loopback; test/network.test.ts sets its own to test that layer.
-  for (const w of plan.workflows) for (const c of w.mcp.clients) c.sourceCidrs = [];
+  for (const w of plan.workflows) for (const c of w.clients) c.sourceCidrs = [];
   for (const sql of grantSql(plan)) await demo.query(sql);
   const passwords: Record<string, string> = {};
   const keys: Record<string, string> = {};
@@ -106,9 +113,9 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
       const password = randomBytes(12).toString("base64url");
       passwords[login.role] = password;
       await demo.query(`CREATE ROLE ${q(login.role)} LOGIN INHERIT PASSWORD '${password}' IN ROLE ${q(w.roles.group)}`);
-      for (const [name, value] of Object.entries(w.roles.settings)) await demo.query(`ALTER ROLE ${q(login.role)} SET ${name} = '${value}'`);
+      for (const [name, value] of Object.entries(loginSettings(w))) await demo.query(`ALTER ROLE ${q(login.role)} SET ${name} = '${value}'`);
     }
-    for (const c of w.mcp.clients) if (c.auth === "api-key") keys[c.name] = `dbw_${randomBytes(24).toString("base64url")}`;
+    for (const c of w.clients) if (c.auth === "api-key") keys[c.name] = `dbw_${randomBytes(24).toString("base64url")}`;
   }
   const dir = mkdtempSync(join(tmpdir(), "dbwarden-mcp-"));
   const auditFile = join(dir, "audit.jsonl");
@@ -125,7 +132,7 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
         databases: { app: { host: db.host, port: db.port, database: DATABASE, sslmode: "disable" } },
         logins: Object.fromEntries(Object.entries(passwords).map(([role, password]) => [role, { password }])),
         apiKeys: plan.workflows.flatMap((w) =>
-          w.mcp.clients.filter((c) => c.auth === "api-key").map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(keys[c.name]!) })),
+          w.clients.filter((c) => c.auth === "api-key").map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(keys[c.name]!) })),
         ),
         audit: { file: auditFile },
         ...overrides,

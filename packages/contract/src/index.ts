@@ -1,0 +1,11 @@
+/**
+ * @dbwarden/contract: what every part of dbwarden agrees on, defined once. The access plan and the
+ * MCP runtime config as zod schemas (types inferred), the one resolution of a column rule, the
+ * platform capability table and the lookups every reader needs. Depends on zod only, so the MCP
+ * server's image carries nothing more for it.
+ */
+export * from "./plan.js";
+export * from "./platforms.js";
+export * from "./runtime.js";
+export * from "./scope.js";
+export * from "./network.js";

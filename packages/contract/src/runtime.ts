@@ -1,0 +1,226 @@
+/**
+ * The MCP server's runtime config: where it listens, the database endpoint of each target, the
+ * credential source of each login, the API key hashes and the audit sink. Unlike the plan it holds
+ * references to secrets (and, for the local stack, file paths of secrets), so it is never printed.
+ *
+ * Defined once here. Every deployment builds it with `buildRuntimeConfig` (the AWS component, the
+ * local stack), and the server parses what it is given with `parseRuntimeConfig`; both check it
+ * against the plan with the same `runtimeProblems`.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { parseCidr } from "./network.js";
+import { ConfigError, describeIssues, type AccessPlan, type ClientPlan, type WorkflowPlan } from "./plan.js";
+
+const str = z.string();
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected the lowercase hex sha256 of the key (see hashApiKey)");
+
+export const ApiKeySchema = z.strictObject({ client: str, workflow: str, sha256: sha256Hex });
+/** The value of an `apiKeysFrom` secret: JSON `[{client, workflow, sha256}]`. */
+export const ApiKeyListSchema = z.array(ApiKeySchema);
+
+export const DatabaseEndpointSchema = z.strictObject({
+  host: str.min(1),
+  port: z.number().int().min(1).max(65535),
+  database: str.min(1),
+  sslmode: z.enum(["disable", "require", "verify-full"]),
+});
+
+export const LoginSourceSchema = z.union([
+  z.strictObject({ password: str.min(1) }),
+  /** A file holding the password (or RDS-style JSON with `password`), read at connect time. */
+  z.strictObject({ passwordFile: str.min(1) }),
+  /** An AWS Secrets Manager secret, read at connect time and again after an authentication failure. */
+  z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
+  /** RDS IAM database authentication: a 15-minute auth token generated at connect time is the password; TLS required. */
+  z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
+]);
+
+export const ListenSchema = z.strictObject({
+  host: str.min(1),
+  port: z.number().int().min(0).max(65535),
+  /** Host header values accepted (DNS rebinding defence). Default: the listen host, localhost, 127.0.0.1, [::1] with the port, and the plan's hostnames. */
+  allowedHosts: z.array(str).optional(),
+  /** Origin header values accepted when a browser sends one. Default: none (requests with an Origin are refused). */
+  allowedOrigins: z.array(str).optional(),
+  /**
+   * CIDRs of the proxies (load balancer) in front of the server. Only a peer in these ranges is
+   * believed about X-Forwarded-For: the client address is then the right-most entry outside them.
+   * Default: none (the socket's peer is the client).
+   */
+  trustedProxies: z.array(str.refine((c) => parseCidr(c) !== null, "expected a CIDR such as 10.0.0.0/16")).optional(),
+});
+
+export const ApiKeysFromSchema = z.strictObject({
+  awsSecretArn: str.startsWith("arn:"),
+  refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional(),
+});
+
+export const AuditConfigSchema = z.union([z.strictObject({ file: str.min(1) }), z.strictObject({ stream: z.enum(["stdout", "stderr"]) })]);
+
+export const RuntimeConfigSchema = z.strictObject({
+  listen: ListenSchema,
+  /** Endpoint (the replica, where there is one) by target name. */
+  databases: z.record(str, DatabaseEndpointSchema),
+  /** Credential source by login role. */
+  logins: z.record(str, LoginSourceSchema),
+  /** API key hashes inline. Default: none. Mutually exclusive with a non-empty list and `apiKeysFrom`. */
+  apiKeys: z.array(ApiKeySchema).default([]),
+  /**
+   * API key hashes from an AWS Secrets Manager secret (JSON `[{client, workflow, sha256}]`),
+   * fetched at start, on reload and every `refreshSeconds` (default 60, at least 10): a key removed
+   * from the secret stops working without a restart.
+   */
+  apiKeysFrom: ApiKeysFromSchema.optional(),
+  audit: AuditConfigSchema,
+});
+
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+export type DatabaseEndpoint = z.infer<typeof DatabaseEndpointSchema>;
+export type LoginSource = z.infer<typeof LoginSourceSchema>;
+export type ListenConfig = z.infer<typeof ListenSchema>;
+export type AuditConfig = z.infer<typeof AuditConfigSchema>;
+
+export const DEFAULT_API_KEY_REFRESH_SECONDS = 60;
+
+/** An API key checked against the plan: the workflow and the api-key client it is bound to. */
+export interface ResolvedApiKey {
+  key: ApiKey;
+  workflow: WorkflowPlan;
+  client: ClientPlan;
+}
+
+/** Lowercase hex sha256 of an API key: the only form in which keys are stored. */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/**
+ * Each key's workflow and client; problems for keys naming a workflow or client the plan does not
+ * have, or an OIDC client. `echo: false` for keys read from a secret: names from a secret are not
+ * echoed (a key pasted into the wrong field must not reach a log).
+ */
+export function resolveApiKeys(keys: readonly ApiKey[], plan: AccessPlan, where: string, echo = true): { resolved: ResolvedApiKey[]; problems: string[] } {
+  const quote = (name: string) => (echo ? `"${name}" ` : "");
+  const problems: string[] = [];
+  const resolved: ResolvedApiKey[] = [];
+  keys.forEach((key, i) => {
+    const workflow = plan.workflows.find((w) => w.name === key.workflow);
+    const client = workflow?.clients.find((c) => c.name === key.client);
+    if (!workflow) problems.push(`  ${where}.${i}.workflow: ${quote(key.workflow)}is not an active workflow of the plan`);
+    else if (!client) problems.push(`  ${where}.${i}.client: ${quote(key.client)}is not a client of workflow "${key.workflow}"`);
+    else if (client.auth !== "api-key") problems.push(`  ${where}.${i}.client: ${quote(key.client)}authenticates with ${client.auth}, not an API key`);
+    else resolved.push({ key, workflow, client });
+  });
+  return { resolved, problems };
+}
+
+/** What a runtime config lacks or contradicts for this plan, as "  field: problem" lines. */
+export function runtimeProblems(runtime: RuntimeConfig, plan: AccessPlan): string[] {
+  const problems: string[] = [];
+  for (const workflow of plan.workflows) {
+    const endpoint = runtime.databases[workflow.target];
+    if (!endpoint) problems.push(`  databases: no endpoint for target "${workflow.target}" (read by workflow "${workflow.name}")`);
+    for (const client of workflow.clients) {
+      const login = runtime.logins[client.loginRole];
+      if (!login) {
+        problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
+      } else if ("awsRdsIam" in login && endpoint?.sslmode === "disable") {
+        problems.push(
+          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses awsRdsIam: RDS IAM authentication sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
+        );
+      }
+    }
+  }
+  if (runtime.apiKeysFrom && runtime.apiKeys.length > 0) {
+    problems.push("  apiKeys: give the key hashes either inline (apiKeys) or from a secret (apiKeysFrom), not both");
+  }
+  return problems;
+}
+
+/**
+ * Parse a runtime config strictly and check it against the plan; its inline API keys resolved.
+ * Throws `ConfigError` naming fields, never values (the config references secrets).
+ */
+export function parseRuntimeConfig(value: unknown, plan: AccessPlan): { runtime: RuntimeConfig; apiKeys: ResolvedApiKey[] } {
+  const result = RuntimeConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(describeIssues("runtime config", result.error));
+  const runtime = result.data;
+  const problems = runtimeProblems(runtime, plan);
+  const apiKeys = resolveApiKeys(runtime.apiKeys, plan, "apiKeys");
+  problems.push(...apiKeys.problems);
+  if (problems.length > 0) throw new ConfigError(`invalid runtime config:\n${problems.join("\n")}`);
+  return { runtime, apiKeys: apiKeys.resolved };
+}
+
+/** What a deployment knows when it builds the server's runtime config. */
+export interface RuntimeConfigInput {
+  plan: AccessPlan;
+  listen: ListenConfig;
+  /** Endpoint by target: every target a workflow reads needs one. */
+  databases: Record<string, DatabaseEndpoint>;
+  /** Credential source by login role: every client's login needs one, and only those. */
+  logins: Record<string, LoginSource>;
+  /** Either inline key hashes or the secret holding them. */
+  apiKeys: { inline: readonly ApiKey[] } | { fromAwsSecret: string; refreshSeconds?: number };
+  audit: AuditConfig;
+}
+
+const sortedRecord = <T>(record: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
+
+/**
+ * The one builder of the server's runtime config, for every deployment: keys sorted (the same
+ * input gives the same JSON, so a redeploy with nothing changed changes nothing), checked against
+ * the plan with the server's own rules, and parsed with the server's own schema. Throws
+ * `ConfigError` listing every problem.
+ */
+export function buildRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
+  const planned = new Set(input.plan.workflows.flatMap((w) => w.clients.map((c) => c.loginRole)));
+  const extra = Object.keys(input.logins).filter((login) => !planned.has(login)).sort();
+  const candidate = {
+    listen: input.listen,
+    databases: sortedRecord(input.databases),
+    logins: sortedRecord(input.logins),
+    ...("inline" in input.apiKeys
+      ? { apiKeys: [...input.apiKeys.inline] }
+      : { apiKeysFrom: { awsSecretArn: input.apiKeys.fromAwsSecret, ...(input.apiKeys.refreshSeconds !== undefined ? { refreshSeconds: input.apiKeys.refreshSeconds } : {}) } }),
+    audit: input.audit,
+  };
+  const result = RuntimeConfigSchema.safeParse(candidate);
+  if (!result.success) throw new ConfigError(describeIssues("runtime config", result.error));
+  const problems = [
+    ...runtimeProblems(result.data, input.plan),
+    ...extra.map((login) => `  logins: "${login}" is not the login of any client in the plan`),
+    ...resolveApiKeys(result.data.apiKeys, input.plan, "apiKeys").problems,
+  ];
+  if (problems.length > 0) throw new ConfigError(`invalid runtime config:\n${problems.join("\n")}`);
+  return result.data;
+}
+
+/**
+ * The value of an `apiKeysFrom` secret, validated as strictly as the runtime config. Errors name
+ * positions and what was expected, never the secret's text (not even its key names).
+ */
+export function parseApiKeySecret(text: string, plan: AccessPlan): ResolvedApiKey[] {
+  const what = "API key secret (apiKeysFrom)";
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${what}: the value is not JSON; expected [{"client", "workflow", "sha256"}, ...]`);
+  }
+  const result = ApiKeyListSchema.safeParse(value);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+      return `  ${path}: ${issue.code === "unrecognized_keys" ? "unknown key(s); only client, workflow and sha256 are allowed" : issue.message}`;
+    });
+    throw new ConfigError(`invalid ${what}:\n${lines.join("\n")}`);
+  }
+  const { resolved, problems } = resolveApiKeys(result.data, plan, "(secret)", false);
+  if (problems.length > 0) throw new ConfigError(`invalid ${what}:\n${problems.join("\n")}`);
+  return resolved;
+}

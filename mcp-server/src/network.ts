@@ -6,16 +6,9 @@
  * X-Forwarded-For entry left of that one, or the header from an untrusted peer) are never used.
  */
 import { BlockList, isIP } from "node:net";
+import { parseCidr } from "@dbwarden/contract";
 
-/** `a.b.c.d/n` or `ipv6/n`; null when malformed. */
-export function parseCidr(cidr: string): { address: string; prefix: number; family: "ipv4" | "ipv6" } | null {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
-  if (!match) return null;
-  const version = isIP(match[1]!);
-  const prefix = Number(match[2]);
-  if (version === 0 || prefix > (version === 4 ? 32 : 128)) return null;
-  return { address: match[1]!, prefix, family: version === 4 ? "ipv4" : "ipv6" };
-}
+export { parseCidr };
 
 /** A set of networks; throws naming `where` and the CIDR when one is malformed. */
 export class Networks {

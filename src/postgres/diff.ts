@@ -15,6 +15,7 @@
  */
 import { isPostgresPlatform, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "../plan/types.ts";
 import { loginConnectionLimit, loginSettings, workflowPrivileges, type Privilege } from "./model.ts";
+import { POWERFUL_ROLES, privilegeWords } from "./rules.ts";
 import { tableKey, type AclEntry, type Catalog } from "./catalog.ts";
 import { byString, effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, qualified, scramMatches, scramVerifier } from "./sql.ts";
@@ -95,39 +96,7 @@ export function plannedTables(plan: AccessPlan, target: string): Array<{ schema:
   return [...seen.values()];
 }
 
-const PRIVILEGE_WORDS: Record<string, string> = {
-  SELECT: "read",
-  INSERT: "insert into",
-  UPDATE: "update",
-  DELETE: "delete from",
-  TRUNCATE: "truncate",
-  REFERENCES: "reference (foreign keys on)",
-  TRIGGER: "create triggers on",
-  MAINTAIN: "maintain (VACUUM, ANALYZE, REFRESH, LOCK)",
-  USAGE: "use",
-  CREATE: "create objects in",
-  CONNECT: "connect to",
-  TEMPORARY: "create temporary tables in",
-};
-const words = (privilege: string) => PRIVILEGE_WORDS[privilege] ?? privilege.toLowerCase();
-
-/** What membership in a predefined or powerful role lets a member do. */
-const POWERFUL_ROLES: Record<string, string> = {
-  pg_read_server_files: "read any file the database server can read (COPY FROM a file, pg_read_file)",
-  pg_write_server_files: "write files on the database server (COPY TO a file)",
-  pg_execute_server_program: "run programs on the database server as its operating-system user (COPY ... PROGRAM)",
-  pg_read_all_data: "read every table, view and sequence in every schema",
-  pg_write_all_data: "write to every table in every schema",
-  pg_signal_backend: "cancel and terminate other sessions",
-  pg_read_all_stats: "see every session's queries and statistics",
-  pg_read_all_settings: "read every server setting",
-  pg_stat_scan_tables: "run monitoring functions that lock tables",
-  pg_monitor: "see every session's queries, statistics and settings",
-  pg_checkpoint: "force checkpoints",
-  pg_maintain: "VACUUM, ANALYZE, REINDEX and LOCK every table",
-  pg_create_subscription: "create logical-replication subscriptions",
-  pg_use_reserved_connections: "use connections reserved for administrators",
-};
+const words = privilegeWords;
 
 const plain = (sql: string): Statement => ({ sql, shown: sql });
 

@@ -1,23 +1,30 @@
 /**
- * `dbwarden:aws:GovernedAccess`: the top-level component of an AWS environment. It takes the
- * access plan and instantiates, per target and workflow, the controls that hold even when the
- * model is wrong: read replica, network boundary, least-privilege roles on the primary (reaching
- * the replica by replication), per-client credentials, query logging, and the MCP service.
- * It exports what operators need and nothing secret.
+ * `dbwarden:aws:GovernedAccess`: the top-level component of an AWS environment (host `aws-ecs`
+ * in components/hosts.ts). It takes the access plan and instantiates, per target and workflow, the
+ * controls that hold even when the model is wrong: read replica, network boundary, least-privilege
+ * roles on the primary (reaching the replica by replication), per-client credentials, query
+ * logging, and the MCP service. It exports what operators need and nothing secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, workflowsOf, type AccessPlan, type HostOf, type TargetOf, type TargetPlan } from "../../src/plan/types.ts";
-import type { CatalogSnapshot } from "../postgres/catalog.ts";
-import { PostgresReadOnlyAccess, type PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
-import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
+import { TARGET_PLATFORMS, workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type TargetOf } from "../../src/plan/types.ts";
+import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
+import type { PostgresConnectionArgs, PostgresReadOnlyAccessArgs } from "../postgres/readOnlyAccess.ts";
+import { accessComponentOf, checkTargetOnHost } from "../targets.ts";
+import { ClientCredentials, accountOfArn, initialPassword, targetLogins, type TargetLogin } from "./credentials.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
-type AwsTarget = TargetOf<"aws-rds">;
+/** Type token of the top-level AWS component. */
+export const GOVERNED_ACCESS_TYPE = "dbwarden:aws:GovernedAccess";
+
+/** A target this component deploys: `hostServes("aws-ecs", ...)` admits RDS targets only. */
+export type AwsTarget = TargetOf<"aws-rds">;
+/** The MCP server's host in an AWS environment. */
+export type AwsHost = HostOf<"aws-ecs">;
 
 /** Identifier of the replica this stack creates for a target. */
 export function replicaIdentifier(environment: string, target: string): string {
@@ -25,66 +32,90 @@ export function replicaIdentifier(environment: string, target: string): string {
 }
 
 /**
- * Checks the plan can be deployed by this component; returns its AWS targets and its host (region,
- * VPC, subnets). Every message names the plan field and the fix.
+ * Checks the plan can be deployed by this component, before any resource exists; returns its AWS
+ * targets and its host (region, VPC, subnets). What each target's platform can do comes from the
+ * capability table (`checkTargetOnHost`); the rest is what RDS and ECS need. Every message names
+ * the plan field and the fix.
  */
-export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: HostOf<"aws-ecs">; region: string; vpcId: string; subnetIds: string[] } {
+export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: AwsHost; region: string; vpcId: string; subnetIds: string[] } {
   if (plan.targets.length === 0) throw new Error(`plan "${plan.environment}": no targets`);
   const host = plan.mcpServer.host;
   if (host.platform !== "aws-ecs") {
-    throw new Error(`mcpServer.host.platform: "${host.platform}" is not deployed by dbwarden:aws:GovernedAccess (aws-ecs only; the local stack runs with \`npm start\`)`);
+    throw new Error(`mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`);
   }
-  // Checked here, before any resource exists, although McpService checks them too.
+  checkEcsHost(plan, host);
+  const targets = plan.targets.map((target) => {
+    checkTargetOnHost(host.platform, target);
+    return checkRdsTarget(target as AwsTarget, host);
+  });
+  return { targets, host, region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds };
+}
+
+/** What the MCP service on ECS needs from the plan. Checked here although McpService checks it too. */
+function checkEcsHost(plan: AccessPlan, host: AwsHost): void {
   if (!plan.mcpServer.image) throw new Error(`mcpServer.image is required (the MCP server's container image)`);
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
     throw new Error(`mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
   if (host.subnetIds.length < 2) throw new Error(`mcpServer.host.subnetIds: list private subnets in at least two availability zones`);
   listenerCidrs(plan.mcpServer.allowedCidrs, "mcpServer.allowedCidrs");
-  const targets: AwsTarget[] = [];
-  for (const target of plan.targets) {
-    if (!hostServes(host.platform, target.platform)) {
-      throw new Error(`targets.${target.name}.platform: "${target.platform}" cannot be read by an MCP server on ${host.platform} (it reads: ${HOST_PLATFORMS[host.platform].targets.join(", ")})`);
-    }
-    const aws = target as AwsTarget;
-    if (target.replica.mode === "none") {
-      throw new Error(`targets.${target.name}.replica: an aws-rds target needs a replica (create or existing), so agents never query the primary`);
-    }
-    if (!target.network.vpcId) throw new Error(`targets.${target.name}.network.vpcId is required on aws-rds`);
-    if (target.network.subnetIds.length < 2) throw new Error(`targets.${target.name}.network.subnetIds: list private subnets in at least two availability zones`);
-    if (!(TARGET_PLATFORMS[target.platform].credentialModes as readonly string[]).includes(target.credentials.mode)) {
-      throw new Error(`targets.${target.name}.credentials.mode: ${target.credentials.mode} is not available on RDS; use iam or password`);
-    }
-    if (target.credentials.mode === "password" && !aws.platformSettings.adminSecretArn) {
-      throw new Error(`targets.${target.name}.primary.adminSecretArn is required with password credentials: the multi-user rotation function uses it`);
-    }
-    if (aws.platformSettings.region !== host.region) {
-      throw new Error(`targets.${target.name}.region: "${aws.platformSettings.region}" differs from mcpServer.host.region "${host.region}"; one stack deploys one region`);
-    }
-    if (target.network.vpcId !== host.vpcId) {
-      throw new Error(`targets.${target.name}.network.vpcId: the MCP service reaches every target from its own VPC (mcpServer.host.vpcId "${host.vpcId}")`);
-    }
-    targets.push(aws);
+}
+
+/** What an RDS target needs beyond its platform's capabilities: its network, admin secret and region. */
+function checkRdsTarget(target: AwsTarget, host: AwsHost): AwsTarget {
+  const field = `targets.${target.name}`;
+  if (!target.network.vpcId) throw new Error(`${field}.network.vpcId is required on aws-rds`);
+  if (target.network.subnetIds.length < 2) throw new Error(`${field}.network.subnetIds: list private subnets in at least two availability zones`);
+  if (target.credentials.mode === "password" && !target.platformSettings.adminSecretArn) {
+    throw new Error(`${field}.primary.adminSecretArn is required with password credentials: the multi-user rotation function uses it`);
   }
-  return { targets, host, region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds };
+  if (target.platformSettings.region !== host.region) {
+    throw new Error(`${field}.region: "${target.platformSettings.region}" differs from mcpServer.host.region "${host.region}"; one stack deploys one region`);
+  }
+  if (target.network.vpcId !== host.vpcId) {
+    throw new Error(`${field}.network.vpcId: the MCP service reaches every target from its own VPC (mcpServer.host.vpcId "${host.vpcId}")`);
+  }
+  return target;
 }
 
-export interface GovernedAccessArgs {
-  /** The environment's access plan (from `planStack`): the only source of what is granted. */
+/** Options of `dbwarden:aws:GovernedAccess`: those of every host's top-level component. */
+export type GovernedAccessArgs = GovernedEnvironmentArgs;
+
+/** The RDS instances the stack reads from, looked up by identifier. */
+interface RdsInstances {
+  /** Each target's primary, by target. */
+  primaries: Map<string, pulumi.Output<GetInstanceResult>>;
+  /** The replicas this stack does not create, by target. */
+  existingReplicas: Map<string, ReadReplica>;
+}
+
+/** The checked plan and the name every phase derives its resources' names from. */
+interface Deployment {
+  name: string;
+  args: GovernedAccessArgs;
   plan: AccessPlan;
-  /** Column lists for `allColumnsExcept` privileges (stacks/catalog/<env>.json). */
-  catalog: CatalogSnapshot;
-  /** Names the catalog in error messages. */
-  catalogSource?: string;
+  host: AwsHost;
+  targets: AwsTarget[];
 }
 
-export class GovernedAccess extends pulumi.ComponentResource {
+/** What the per-target access phase hands the MCP service: how it reaches each login. */
+interface LoginCredentials {
+  /** Secret ARN by login role (password credentials). */
+  secretArns: Record<string, pulumi.Output<string>>;
+  /** `rds-db:connect` ARNs (IAM credentials). */
+  connectArns: pulumi.Output<string>[];
+  /** Region by login role (IAM credentials). */
+  iamLogins: Record<string, string>;
+}
+
+export class GovernedAccess extends pulumi.ComponentResource implements GovernedEnvironmentOutputs {
   /** Where agents connect. */
   public readonly mcpUrl: pulumi.Output<string>;
   /** Point the plan's hostnames (DNS) at this. */
   public readonly loadBalancerDnsName: pulumi.Output<string>;
-  /** Secret ARN by login role (password credentials), and the API key hash secret. */
+  /** Secret ARN by login role (password credentials). */
   public readonly secretArns: pulumi.Output<Record<string, string>>;
+  /** The secret operators put the MCP API key hashes in. */
   public readonly apiKeysSecretArn: pulumi.Output<string>;
   /** Log groups: the MCP audit stream and each created replica's `postgresql` log. */
   public readonly logGroups: pulumi.Output<Record<string, string>>;
@@ -94,34 +125,53 @@ export class GovernedAccess extends pulumi.ComponentResource {
   public readonly replicaAddresses: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: GovernedAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("dbwarden:aws:GovernedAccess", name, {}, opts);
+    super(GOVERNED_ACCESS_TYPE, name, {}, opts);
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
-    const plan = args.plan;
-    const { targets, host, region, vpcId, subnetIds } = checkAwsPlan(plan);
-    const parent = { parent: this };
+    const deployment: Deployment = { name, args, plan: args.plan, ...checkAwsPlan(args.plan) };
 
+    const instances = this.lookUpInstances(deployment);
+    const network = this.networkBoundary(deployment, instances);
+    const logging = this.queryLogging(deployment);
+    const replicas = this.readReplicas(deployment, instances, network, logging);
+    const credentials = this.accessPerTarget(deployment, instances, replicas, network);
+    const service = this.mcpService(deployment, replicas, credentials, network, logging);
+
+    const outputs = governedAccessOutputs(deployment, service, credentials, logging, replicas);
+    this.mcpUrl = outputs.mcpUrl;
+    this.loadBalancerDnsName = outputs.loadBalancerDnsName;
+    this.secretArns = outputs.secretArns;
+    this.apiKeysSecretArn = outputs.apiKeysSecretArn;
+    this.logGroups = outputs.logGroups;
+    this.roleNames = outputs.roleNames;
+    this.replicaAddresses = outputs.replicaAddresses;
+    this.registerOutputs(outputs);
+  }
+
+  /** Each target's primary, and the replicas this stack does not create (their settings are not managed here). */
+  private lookUpInstances({ name, targets }: Deployment): RdsInstances {
     const primaries = new Map<string, pulumi.Output<GetInstanceResult>>();
     const existingReplicas = new Map<string, ReadReplica>();
     for (const target of targets) {
-      primaries.set(target.name, getInstanceOutput({ dbInstanceIdentifier: target.platformSettings.primaryIdentifier }, parent));
+      primaries.set(target.name, getInstanceOutput({ dbInstanceIdentifier: target.platformSettings.primaryIdentifier }, { parent: this }));
       if (target.replica.mode === "existing") {
-        existingReplicas.set(target.name, new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, parent));
+        existingReplicas.set(target.name, new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent: this }));
         pulumi.log.warn(
           `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its parameter group (${target.logging.statements}) and log export are not managed here`,
           this,
         );
       }
     }
-    const firstGroup = (ids: string[]) => {
-      if (!ids[0]) throw new Error(`${name}: an RDS instance has no VPC security group`);
-      return ids[0];
-    };
+    return { primaries, existingReplicas };
+  }
 
-    const network = new NetworkBoundary(
+  /** Security groups: allowed CIDRs -> load balancer -> service -> replicas, and rotation -> primary. */
+  private networkBoundary({ name, plan, host, targets }: Deployment, { primaries, existingReplicas }: RdsInstances): NetworkBoundary {
+    const firstGroup = firstSecurityGroup(name);
+    return new NetworkBoundary(
       `${name}-network`,
       {
-        vpcId,
+        vpcId: host.vpcId,
         servicePort: plan.mcpServer.port,
         allowedCidrs: plan.mcpServer.allowedCidrs,
         targets: targets.map((target) => ({
@@ -131,23 +181,28 @@ export class GovernedAccess extends pulumi.ComponentResource {
           ...(target.credentials.mode === "password" ? { rotationPrimarySecurityGroupId: primaries.get(target.name)!.vpcSecurityGroups.apply(firstGroup) } : {}),
         })),
       },
-      parent,
+      { parent: this },
     );
+  }
 
-    const created = targets.filter((t) => t.replica.mode === "create");
-    const logging = new QueryLogging(
+  /** Log groups with the plan's retention: the MCP audit stream and each created replica's log. */
+  private queryLogging({ name, plan, targets }: Deployment): QueryLogging {
+    return new QueryLogging(
       `${name}-logging`,
       {
         environment: plan.environment,
         auditRetentionDays: plan.mcpServer.auditRetentionDays,
-        databases: created.map((t) => ({ target: t.name, instanceIdentifier: replicaIdentifier(plan.environment, t.name), retentionDays: t.logging.retentionDays })),
+        databases: createdReplicaTargets(targets).map((t) => ({ target: t.name, instanceIdentifier: replicaIdentifier(plan.environment, t.name), retentionDays: t.logging.retentionDays })),
       },
-      parent,
+      { parent: this },
     );
+  }
 
+  /** The replica of every target: the existing ones looked up, the others created here. */
+  private readReplicas({ name, plan, targets }: Deployment, { primaries, existingReplicas }: RdsInstances, network: NetworkBoundary, logging: QueryLogging): Map<string, ReadReplica> {
     const replicas = new Map(existingReplicas);
-    for (const target of created) {
-      const replica = target.replica as Extract<TargetPlan["replica"], { mode: "create" }>;
+    for (const target of createdReplicaTargets(targets)) {
+      const replica = target.replica as Extract<ReplicaPlan, { mode: "create" }>;
       const primary = primaries.get(target.name)!;
       replicas.set(
         target.name,
@@ -166,120 +221,170 @@ export class GovernedAccess extends pulumi.ComponentResource {
             parameters: replicaParameters(target.logging, workflowsOf(plan, target.name), `targets.${target.name}`),
             logGroup: logging.databaseLogGroups[target.name]!,
           },
-          parent,
+          { parent: this },
         ),
       );
     }
+    return replicas;
+  }
 
-    const secretArns: Record<string, pulumi.Output<string>> = {};
-    const connectArns: pulumi.Output<string>[] = [];
-    const iamLogins: Record<string, string> = {};
-    this.roleNames = {};
-    for (const target of targets) {
-      const primary = primaries.get(target.name)!;
-      const replica = replicas.get(target.name)!;
-      const adminSecretArn = target.platformSettings.adminSecretArn;
-      let connection: PostgresConnectionArgs;
-      if (adminSecretArn) {
-        const admin = getSecretVersionOutput({ secretId: adminSecretArn }, parent).secretString.apply((text) => parseAdminSecret(text, `targets.${target.name}.primary.adminSecretArn`));
-        connection = { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false };
-      } else {
-        // No admin secret: the deployer connects as the master user with an IAM token.
-        connection = { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
-      }
-      const logins = targetLogins(plan, target.name);
-      if (target.credentials.mode === "iam") for (const login of logins) iamLogins[login.role] = region;
-      const passwords =
-        target.credentials.mode === "password"
-          ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(parent)]))
-          : {};
-      const access = new PostgresReadOnlyAccess(
-        `${name}-${target.name}`,
-        {
-          plan,
-          target: target.name,
-          connection,
-          catalog: args.catalog,
-          ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
-          passwords: Object.fromEntries(Object.entries(passwords).map(([role, value]) => [role, { value, version: "1" }])),
-          loginMemberOf: target.credentials.mode === "iam" ? ["rds_iam"] : [],
-          rotationClones: target.credentials.mode === "password",
-          extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
-        },
+  /** Per target: its roles and grants on the primary (access component) and one credential per login. */
+  private accessPerTarget(deployment: Deployment, { primaries }: RdsInstances, replicas: Map<string, ReadReplica>, network: NetworkBoundary): LoginCredentials {
+    const all: LoginCredentials = { secretArns: {}, connectArns: [], iamLogins: {} };
+    for (const target of deployment.targets) {
+      const logins = targetLogins(deployment.plan, target.name);
+      if (target.credentials.mode === "iam") for (const login of logins) all.iamLogins[login.role] = deployment.host.region;
+      const credentials = this.targetAccess(deployment, target, logins, primaries.get(target.name)!, replicas.get(target.name)!, network);
+      Object.assign(all.secretArns, credentials.secretArns);
+      all.connectArns.push(...credentials.connectArns);
+    }
+    return all;
+  }
+
+  /** One target's access component (connected to its primary as the admin) and its logins' credentials. */
+  private targetAccess(
+    { name, args, host }: Deployment,
+    target: AwsTarget,
+    logins: TargetLogin[],
+    primary: pulumi.Output<GetInstanceResult>,
+    replica: ReadReplica,
+    network: NetworkBoundary,
+  ): ClientCredentials {
+    const parent = { parent: this };
+    const connection = adminConnection(target, primary, host.region, parent);
+    const passwords = target.credentials.mode === "password" ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(parent)])) : {};
+    const access = accessComponentOf(target).create(`${name}-${target.name}`, postgresAccessArgs(args, target, connection, passwords), parent);
+    const credentialsName = `${name}-${target.name}-credentials`;
+    if (target.credentials.mode === "iam") {
+      return new ClientCredentials(
+        credentialsName,
+        { mode: "iam", target, logins, region: host.region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
         parent,
       );
-      for (const workflow of workflowsOf(plan, target.name)) {
-        this.roleNames[workflow.name] = { group: workflow.roles.group, logins: workflow.roles.logins.map((l) => l.role) };
-      }
-
-      const credentials =
-        target.credentials.mode === "iam"
-          ? new ClientCredentials(
-              `${name}-${target.name}-credentials`,
-              { mode: "iam", target, logins, region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
-              parent,
-            )
-          : new ClientCredentials(
-              `${name}-${target.name}-credentials`,
-              {
-                mode: "password",
-                target,
-                logins,
-                region,
-                primaryHost: primary.address,
-                primaryPort: primary.port,
-                masterSecretArn: adminSecretArn!,
-                initialPasswords: passwords,
-                subnetIds: target.network.subnetIds,
-                rotationSecurityGroupId: network.rotationSecurityGroups[target.name]!.id,
-                rotateAfter: [access],
-              },
-              parent,
-            );
-      Object.assign(secretArns, credentials.secretArns);
-      connectArns.push(...credentials.connectArns);
     }
+    return new ClientCredentials(
+      credentialsName,
+      {
+        mode: "password",
+        target,
+        logins,
+        region: host.region,
+        primaryHost: primary.address,
+        primaryPort: primary.port,
+        masterSecretArn: target.platformSettings.adminSecretArn!,
+        initialPasswords: passwords,
+        subnetIds: target.network.subnetIds,
+        rotationSecurityGroupId: network.rotationSecurityGroups[target.name]!.id,
+        rotateAfter: [access],
+      },
+      parent,
+    );
+  }
 
-    const service = new McpService(
+  /** The MCP server on ECS, reading every target's replica with the logins' credentials. */
+  private mcpService({ name, plan, host, targets }: Deployment, replicas: Map<string, ReadReplica>, credentials: LoginCredentials, network: NetworkBoundary, logging: QueryLogging): McpService {
+    return new McpService(
       `${name}-mcp`,
       {
         plan,
-        region,
+        region: host.region,
         databases: Object.fromEntries(
           targets.map((t) => [t.name, pulumi.output({ host: replicas.get(t.name)!.address, port: replicas.get(t.name)!.port, database: t.database })]),
         ),
-        loginSecretArns: secretArns,
-        connectArns,
-        iamLogins,
-        vpcId,
-        subnetIds,
+        loginSecretArns: credentials.secretArns,
+        connectArns: credentials.connectArns,
+        iamLogins: credentials.iamLogins,
+        vpcId: host.vpcId,
+        subnetIds: host.subnetIds,
         ...(host.publicSubnetIds.length > 0 ? { publicSubnetIds: host.publicSubnetIds } : {}),
         loadBalancerSecurityGroupId: network.loadBalancerSecurityGroup.id,
         serviceSecurityGroupId: network.serviceSecurityGroup.id,
         auditLogGroup: { name: logging.auditLogGroup.name, arn: logging.auditLogGroup.arn },
       },
-      parent,
+      { parent: this },
     );
+  }
+}
 
-    this.mcpUrl = service.url;
-    this.loadBalancerDnsName = service.loadBalancerDnsName;
-    this.secretArns = pulumi.all(secretArns);
-    this.apiKeysSecretArn = service.apiKeysSecretArn;
-    this.logGroups = pulumi.all({
+/** Targets whose replica this stack creates. */
+function createdReplicaTargets(targets: readonly AwsTarget[]): AwsTarget[] {
+  return targets.filter((t) => t.replica.mode === "create");
+}
+
+/** The first security group of an RDS instance (the one its rules are added to). */
+function firstSecurityGroup(name: string): (ids: string[]) => string {
+  return (ids) => {
+    if (!ids[0]) throw new Error(`${name}: an RDS instance has no VPC security group`);
+    return ids[0];
+  };
+}
+
+/**
+ * How the deployer reaches a target's primary as its admin: with the admin secret's password, or,
+ * without an admin secret, as the master user with an IAM token.
+ */
+export function adminConnection(target: AwsTarget, primary: pulumi.Output<GetInstanceResult>, region: string, opts: pulumi.InvokeOutputOptions): PostgresConnectionArgs {
+  const adminSecretArn = target.platformSettings.adminSecretArn;
+  if (!adminSecretArn) {
+    return { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
+  }
+  const admin = getSecretVersionOutput({ secretId: adminSecretArn }, opts).secretString.apply((text) => parseAdminSecret(text, `targets.${target.name}.primary.adminSecretArn`));
+  return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false };
+}
+
+/**
+ * The arguments of a target's access component (`dbwarden:postgres:ReadOnlyAccess`): the plan's
+ * roles and grants for the target, its initial passwords, and what its platform and logging need.
+ */
+export function postgresAccessArgs(
+  args: GovernedAccessArgs,
+  target: AwsTarget,
+  connection: PostgresConnectionArgs,
+  passwords: Record<string, pulumi.Input<string>>,
+): PostgresReadOnlyAccessArgs {
+  const capabilities = TARGET_PLATFORMS[target.platform];
+  return {
+    plan: args.plan,
+    target: target.name,
+    connection,
+    catalog: args.catalog,
+    ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
+    passwords: Object.fromEntries(Object.entries(passwords).map(([role, value]) => [role, { value, version: "1" }])),
+    loginMemberOf: target.credentials.mode === "iam" ? [...capabilities.iamLoginRoles] : [],
+    rotationClones: target.credentials.mode === "password" && capabilities.alternatingUserRotation,
+    extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
+  };
+}
+
+/** The stack outputs, from the phases' components. Nothing secret. */
+function governedAccessOutputs(
+  { plan, targets }: Deployment,
+  service: McpService,
+  credentials: LoginCredentials,
+  logging: QueryLogging,
+  replicas: Map<string, ReadReplica>,
+): GovernedEnvironmentOutputs {
+  return {
+    mcpUrl: service.url,
+    loadBalancerDnsName: service.loadBalancerDnsName,
+    secretArns: pulumi.all(credentials.secretArns),
+    apiKeysSecretArn: service.apiKeysSecretArn,
+    logGroups: pulumi.all({
       mcpAudit: logging.auditLogGroup.name,
       ...Object.fromEntries(Object.entries(logging.databaseLogGroups).map(([target, group]) => [target, group.name])),
-    });
-    this.replicaAddresses = pulumi.all(Object.fromEntries([...replicas].map(([target, replica]) => [target, replica.address])));
-    this.registerOutputs({
-      mcpUrl: this.mcpUrl,
-      loadBalancerDnsName: this.loadBalancerDnsName,
-      secretArns: this.secretArns,
-      apiKeysSecretArn: this.apiKeysSecretArn,
-      logGroups: this.logGroups,
-      roleNames: this.roleNames,
-      replicaAddresses: this.replicaAddresses,
-    });
+    }),
+    roleNames: roleNamesOf(plan, targets),
+    replicaAddresses: pulumi.all(Object.fromEntries([...replicas].map(([target, replica]) => [target, replica.address]))),
+  };
+}
+
+/** Group and login role names of every workflow reading the targets. */
+export function roleNamesOf(plan: AccessPlan, targets: readonly { name: string }[]): Record<string, { group: string; logins: string[] }> {
+  const names: Record<string, { group: string; logins: string[] }> = {};
+  for (const target of targets) {
+    for (const workflow of workflowsOf(plan, target.name)) names[workflow.name] = { group: workflow.roles.group, logins: workflow.roles.logins.map((l) => l.role) };
   }
+  return names;
 }
 
 /** Username and password from an RDS admin secret; errors never include the secret's text. */

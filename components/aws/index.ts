@@ -1,5 +1,5 @@
 /** AWS components: RDS read replica, network boundary, credentials, query logging, MCP service, and the top-level GovernedAccess. */
-export { GovernedAccess, checkAwsPlan, replicaIdentifier, parseAdminSecret, type GovernedAccessArgs } from "./governedAccess.ts";
+export { GovernedAccess, GOVERNED_ACCESS_TYPE, checkAwsPlan, replicaIdentifier, parseAdminSecret, adminConnection, postgresAccessArgs, roleNamesOf, type GovernedAccessArgs, type AwsTarget, type AwsHost } from "./governedAccess.ts";
 export { ReadReplica, replicaParameters, parameterGroupFamily, type ReadReplicaArgs, type DbParameter } from "./replica.ts";
 export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
 export { ClientCredentials, rdsDbConnectArn, rotationSecretValue, accountOfArn, initialPassword, POSTGRES_MULTI_USER_ROTATION_APP, type ClientCredentialsArgs } from "./credentials.ts";

@@ -9,7 +9,10 @@ import { getInstanceOutput } from "@pulumi/aws/rds/getInstance.js";
 import { Instance } from "@pulumi/aws/rds/instance.js";
 import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
-import type { LoggingPlan, WorkflowPlan } from "../../src/plan/types.ts";
+import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
+
+/** What RDS for PostgreSQL can do (the capability table). */
+const RDS = TARGET_PLATFORMS["aws-rds"];
 
 export interface DbParameter {
   name: string;
@@ -58,7 +61,7 @@ export function replicaParameters(logging: LoggingPlan, workflows: readonly Work
       values.log_statement = "all";
       break;
     default:
-      throw new Error(`${field}: logging.statements "${logging.statements}" is not available on RDS PostgreSQL; use pgaudit or log-statement`);
+      throw new Error(`${field}.logging.statements: "${logging.statements}" is not available on ${RDS.title}; use ${RDS.loggingModes.join(" or ")}`);
   }
   return Object.keys(values)
     .sort()

@@ -1,0 +1,81 @@
+/**
+ * Where the MCP server runs (plan `mcpServer.host.platform`) -> the top-level component that
+ * deploys a governed environment there. `stacks/index.ts` picks the component from here, so a new
+ * host (Cloud Run) is its own folder of components plus one entry in `HOST_COMPONENTS`. The entries
+ * are checked against the contract's `HOST_PLATFORMS`: a host added there without an entry here
+ * does not type-check.
+ */
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENTS_DIR } from "../src/spec/load.ts";
+import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
+import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws/governedAccess.ts";
+import type { CatalogSnapshot } from "./postgres/catalog.ts";
+
+/** What the Pulumi program gives the top-level component of any host. */
+export interface GovernedEnvironmentArgs {
+  /** The environment's access plan (from `planStack`): the only source of what is granted. */
+  plan: AccessPlan;
+  /** Column lists of the tables read with an `all-except` rule (stacks/catalog/<env>.json). */
+  catalog: CatalogSnapshot;
+  /** Names the catalog in error messages; default `stacks/catalog/<env>.json`. */
+  catalogSource?: string;
+}
+
+/**
+ * What the top-level component of any host exports: the stack outputs of `pulumi up` (their names
+ * are what operators read with `pulumi stack output`, so they do not change). Nothing secret.
+ */
+export interface GovernedEnvironmentOutputs {
+  /** Where agents connect. */
+  mcpUrl: pulumi.Output<string>;
+  /** Point the plan's hostnames (DNS) at this. */
+  loadBalancerDnsName: pulumi.Output<string>;
+  /** Secret ARN by login role (password credentials). */
+  secretArns: pulumi.Output<Record<string, string>>;
+  /** The secret operators put the MCP API key hashes in. */
+  apiKeysSecretArn: pulumi.Output<string>;
+  /** Log groups: the MCP audit stream (`mcpAudit`) and each created replica's database log, by target. */
+  logGroups: pulumi.Output<Record<string, string>>;
+  /** Group and login role names per workflow. */
+  roleNames: Record<string, { group: string; logins: string[] }>;
+  /** Replica address per target. */
+  replicaAddresses: pulumi.Output<Record<string, string>>;
+}
+
+/** A host `pulumi up` deploys: its top-level component. */
+export interface DeployedHost {
+  /** Type token of the top-level component, `dbwarden:<module>:<Type>`. */
+  type: string;
+  /** Instantiates the top-level component for a plan on this host. */
+  deploy(name: string, args: GovernedEnvironmentArgs, opts?: pulumi.ComponentResourceOptions): GovernedEnvironmentOutputs;
+}
+
+/** A host that runs without Pulumi. */
+export interface UndeployedHost {
+  type: null;
+  /** What runs it instead, for the message `pulumi up` fails with. */
+  instead: string;
+}
+
+/** The top-level component per host platform. */
+export const HOST_COMPONENTS: { readonly [P in HostPlatform]: DeployedHost | UndeployedHost } = {
+  local: { type: null, instead: "the local stack runs on this machine with `npm start` (`dbwarden up`), not with `pulumi up`" },
+  "aws-ecs": { type: GOVERNED_ACCESS_TYPE, deploy: (name, args, opts) => new GovernedAccess(name, args, opts) },
+};
+
+/**
+ * The component that deploys `plan`'s host. A host without one (`local`) fails before anything is
+ * created, naming `mcpServer.host.platform`, the environment file and what runs that host instead;
+ * a `RunError`, so `pulumi up` prints the message without a stack trace.
+ */
+export function hostComponentOf(plan: AccessPlan): DeployedHost {
+  const platform = plan.mcpServer.host.platform;
+  const entry = HOST_COMPONENTS[platform];
+  if (entry.type !== null) return entry;
+  const deployable = Object.entries(HOST_COMPONENTS).flatMap(([host, component]) => (component.type === null ? [] : [host]));
+  throw new pulumi.RunError(
+    `${join(ENVIRONMENTS_DIR, `${plan.environment}.yaml`)}: mcpServer.host.platform is "${platform}", which no Pulumi component deploys: ` +
+      `${entry.instead}. To deploy stack "${plan.environment}" with \`pulumi up\`, set mcpServer.host.platform to ${deployable.join(" or ")}.`,
+  );
+}

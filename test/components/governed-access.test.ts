@@ -13,6 +13,7 @@ import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
 const { GovernedAccess } = await import("../../components/aws/index.ts");
+const { accessComponentOf } = await import("../../components/targets.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 
 const plan = examplePlan("prod");
@@ -61,6 +62,14 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
       "dbwarden:aws:ReadReplica",
       "dbwarden:postgres:ReadOnlyAccess",
     ]);
+  });
+
+  it("renders each target's roles and grants with the access component of its platform's engine, connected to that target", () => {
+    for (const target of plan.targets) {
+      const access = mocks.one(accessComponentOf(target).type, `dbwarden-prod-${target.name}`);
+      assert.equal(access.parent, top.urn);
+    }
+    assert.equal(mocks.byType("dbwarden:postgres:ReadOnlyAccess").length, plan.targets.length);
   });
 
   it("only calls the invokes it declares", () => {

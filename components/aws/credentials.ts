@@ -48,9 +48,13 @@ export function rotationSecretValue(value: { host: string; port: number; usernam
 
 /** One client login of a target, with its secret name, as planned. */
 export interface TargetLogin {
+  /** The workflow whose group the login is a member of. */
   workflow: string;
+  /** The client (agent) the login is for. */
   client: string;
+  /** The login role's name in the database. */
   role: string;
+  /** Name of its secret in Secrets Manager (password credentials). */
   secretName: string;
 }
 
@@ -76,6 +80,7 @@ export type ClientCredentialsArgs = {
   logins: TargetLogin[];
 } & (
   | {
+      /** RDS IAM database authentication: no password, `rds-db:connect` per login. */
       mode: "iam";
       /** Region of the replica. */
       region: string;
@@ -85,11 +90,13 @@ export type ClientCredentialsArgs = {
       replicaResourceId: pulumi.Input<string>;
     }
   | {
+      /** A rotated password per login, in Secrets Manager. */
       mode: "password";
       /** Region of the rotation function's Secrets Manager endpoint. */
       region: string;
       /** Address of the PRIMARY (where the rotation function changes passwords). */
       primaryHost: pulumi.Input<string>;
+      /** Port of the primary. */
       primaryPort: pulumi.Input<number>;
       /** Secret holding the admin credentials the multi-user rotation uses (`masterarn`). */
       masterSecretArn: string;

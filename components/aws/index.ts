@@ -4,4 +4,4 @@ export { ReadReplica, replicaParameters, parameterGroupFamily, type ReadReplicaA
 export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
 export { ClientCredentials, rdsDbConnectArn, rotationSecretValue, accountOfArn, initialPassword, POSTGRES_MULTI_USER_ROTATION_APP, type ClientCredentialsArgs } from "./credentials.ts";
 export { QueryLogging, cloudWatchRetentionDays, rdsLogGroupName, mcpAuditLogGroupName, type QueryLoggingArgs } from "./logging.ts";
-export { McpService, runtimeConfig, containerDefinitions, taskRolePolicy, executionRolePolicy, type McpServiceArgs } from "./mcpService.ts";
+export { McpService, checkMcpServiceArgs, runtimeConfig, containerDefinitions, taskRolePolicy, executionRolePolicy, type McpServiceArgs } from "./mcpService.ts";

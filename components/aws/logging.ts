@@ -37,7 +37,14 @@ export interface QueryLoggingArgs {
   /** Retention of the MCP audit stream, days (plan `mcpServer.auditRetentionDays`). */
   auditRetentionDays: number;
   /** Replicas whose `postgresql` log this stack exports, with the plan's retention. */
-  databases: { target: string; instanceIdentifier: string; retentionDays: number }[];
+  databases: {
+    /** Target name (names the resource and tags it). */
+    target: string;
+    /** The replica's instance identifier (names its log group). */
+    instanceIdentifier: string;
+    /** Retention, days (plan `targets.<name>.logging.retentionDays`). */
+    retentionDays: number;
+  }[];
 }
 
 export class QueryLogging extends pulumi.ComponentResource {

@@ -23,9 +23,10 @@ import { Listener } from "@pulumi/aws/lb/listener.js";
 import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
 import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
-import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 
+/** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
 /** Path the server answers health checks on (load balancer and container). */
 export const HEALTH_PATH = "/healthz";
@@ -48,8 +49,11 @@ export const API_KEY_REFRESH_SECONDS = 60;
  * `API_KEY_REFRESH_SECONDS`.
  */
 export function runtimeConfig(args: {
+  /** The access plan the server is given (port, hostnames, workflows). */
   plan: AccessPlan;
+  /** The replica endpoint per target. */
   databases: Record<string, DatabaseEndpoint>;
+  /** Secret ARN by login role, for logins with password credentials. */
   loginSecretArns: Record<string, string>;
   /** Region by login role, for logins using RDS IAM database authentication. */
   iamLogins?: Record<string, string>;
@@ -86,11 +90,17 @@ export function runtimeConfig(args: {
 
 /** The container definition list (JSON) of the task. Throws when the plan is too large for env. */
 export function containerDefinitions(args: {
+  /** The server's container image (plan `mcpServer.image`). */
   image: string;
+  /** Port the server listens on (plan `mcpServer.port`). */
   port: number;
+  /** The access plan as JSON (`DBWARDEN_PLAN`). */
   planJson: string;
+  /** The runtime config as JSON (`DBWARDEN_RUNTIME`). */
   runtimeJson: string;
+  /** The audit log group the container's stdout is shipped to. */
   logGroupName: string;
+  /** Region of the log group. */
   region: string;
 }): string {
   const planBytes = Buffer.byteLength(args.planJson);
@@ -178,6 +188,41 @@ export interface McpServiceArgs {
   auditLogGroup: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
 }
 
+/** The MCP service's IAM roles: the execution role (pull, write the audit log) and the task role (its own secrets). */
+interface ServiceRoles {
+  executionRole: Role;
+  taskRole: Role;
+  /** The task role's policy: the service waits for it, so tasks start with their secrets readable. */
+  taskPolicy: RolePolicy;
+}
+
+/** The load balancer in front of the service, its target group and HTTPS listener. */
+interface ServiceLoadBalancer {
+  loadBalancer: LoadBalancer;
+  targetGroup: TargetGroup;
+  listener: Listener;
+}
+
+/**
+ * Checks the MCP service's arguments before any resource exists; returns its ECS host and whether
+ * the load balancer is internal (every allowed CIDR private).
+ */
+export function checkMcpServiceArgs(name: string, args: McpServiceArgs): { host: HostOf<"aws-ecs">; internal: boolean } {
+  const server = args.plan.mcpServer;
+  const host = server.host;
+  if (host.platform !== "aws-ecs") throw new Error(`${name}: mcpServer.host.platform must be aws-ecs, got "${host.platform}"`);
+  if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
+  if (!host.certificateArn.startsWith("arn:aws:acm:")) {
+    throw new Error(`${name}: mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
+  }
+  if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
+  const internal = isPrivateOnly(server.allowedCidrs);
+  if (!internal && !(args.publicSubnetIds && args.publicSubnetIds.length >= 2)) {
+    throw new Error(`${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`);
+  }
+  return { host, internal };
+}
+
 export class McpService extends pulumi.ComponentResource {
   /** Where agents connect: `https://<first hostname>/` (or the load balancer's DNS name). */
   public readonly url: pulumi.Output<string>;
@@ -185,33 +230,57 @@ export class McpService extends pulumi.ComponentResource {
   public readonly loadBalancerDnsName: pulumi.Output<string>;
   /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), set by operators. */
   public readonly apiKeysSecretArn: pulumi.Output<string>;
+  /** The task role: reads its own login secrets and the API key secret, connects as its IAM users. */
   public readonly taskRoleArn: pulumi.Output<string>;
 
   constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:McpService", name, {}, opts);
+    const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
-    const host = server.host;
-    if (host.platform !== "aws-ecs") throw new Error(`${name}: mcpServer.host.platform must be aws-ecs, got "${host.platform}"`);
-    if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
-    if (!host.certificateArn.startsWith("arn:aws:acm:")) {
-      throw new Error(`${name}: mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
-    }
-    if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
-    const internal = isPrivateOnly(server.allowedCidrs);
-    if (!internal && !(args.publicSubnetIds && args.publicSubnetIds.length >= 2)) {
-      throw new Error(`${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`);
-    }
-    const parent = { parent: this };
-    const env = args.plan.environment;
-    const tags = { "dbwarden:environment": env };
+    const tags = { "dbwarden:environment": args.plan.environment };
 
     const apiKeys = new Secret(
       `${name}-api-keys`,
-      { name: `dbwarden/${env}/mcp-api-keys`, description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}]", recoveryWindowInDays: 7, tags },
-      parent,
+      { name: `dbwarden/${args.plan.environment}/mcp-api-keys`, description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}]", recoveryWindowInDays: 7, tags },
+      { parent: this },
     );
-    const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${env}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
+    const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${args.plan.environment}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, { parent: this });
+    const roles = this.roles(name, args, apiKeys, tags);
+    // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
+    // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
+    const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
+    const taskDefinition = this.taskDefinition(name, args, host, roles, apiKeys, loadBalancerSubnets, tags);
+    const front = this.loadBalancer(name, args, host, internal, loadBalancerSubnets, tags);
+    new Service(
+      `${name}-service`,
+      {
+        name: `dbwarden-${args.plan.environment}-mcp`,
+        cluster: cluster.arn,
+        taskDefinition: taskDefinition.arn,
+        desiredCount: server.replicas,
+        launchType: "FARGATE",
+        platformVersion: "LATEST",
+        networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.serviceSecurityGroupId], assignPublicIp: false },
+        loadBalancers: [{ targetGroupArn: front.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: server.port }],
+        healthCheckGracePeriodSeconds: 60,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        enableExecuteCommand: false,
+        propagateTags: "SERVICE",
+        tags,
+      },
+      { parent: this, dependsOn: [front.listener, roles.taskPolicy] },
+    );
 
+    this.loadBalancerDnsName = front.loadBalancer.dnsName;
+    this.url = server.hostnames[0] ? pulumi.output(`https://${server.hostnames[0]}/`) : pulumi.interpolate`https://${front.loadBalancer.dnsName}/`;
+    this.apiKeysSecretArn = apiKeys.arn;
+    this.taskRoleArn = roles.taskRole.arn;
+    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn });
+  }
+
+  /** The execution role (writes the audit log only) and the task role (its own secrets and IAM users only). */
+  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, tags: Record<string, string>): ServiceRoles {
+    const parent = { parent: this };
     const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log", tags }, parent);
     new RolePolicy(
       `${name}-execution`,
@@ -219,21 +288,32 @@ export class McpService extends pulumi.ComponentResource {
       parent,
     );
     const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets and API key hashes only", tags }, parent);
-    const secretArns = pulumi.all(args.loginSecretArns);
     const taskPolicy = new RolePolicy(
       `${name}-task`,
       {
         role: taskRole.id,
-        policy: pulumi.all([secretArns, pulumi.all(args.connectArns), apiKeys.arn]).apply(([secrets, connects, keys]) => taskRolePolicy(Object.values(secrets), connects, keys)),
+        policy: pulumi
+          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn])
+          .apply(([secrets, connects, keys]) => taskRolePolicy(Object.values(secrets), connects, keys)),
       },
       parent,
     );
+    return { executionRole, taskRole, taskPolicy };
+  }
 
-    // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
-    // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
-    const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
-    const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, parent).cidrBlock));
-    const runtimeJson = pulumi.all([pulumi.all(args.databases), secretArns, apiKeys.arn, trustedProxies]).apply(([databases, logins, apiKeysSecretArn, proxies]) =>
+  /** The Fargate task: the server's container with the plan and its runtime config in env. */
+  private taskDefinition(
+    name: string,
+    args: McpServiceArgs,
+    host: HostOf<"aws-ecs">,
+    roles: ServiceRoles,
+    apiKeys: Secret,
+    loadBalancerSubnets: string[],
+    tags: Record<string, string>,
+  ): TaskDefinition {
+    const server = args.plan.mcpServer;
+    const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, { parent: this }).cidrBlock));
+    const runtimeJson = pulumi.all([pulumi.all(args.databases), pulumi.all(args.loginSecretArns), apiKeys.arn, trustedProxies]).apply(([databases, logins, apiKeysSecretArn, proxies]) =>
       JSON.stringify(
         runtimeConfig({
           plan: args.plan,
@@ -246,17 +326,17 @@ export class McpService extends pulumi.ComponentResource {
       ),
     );
     const planJson = JSON.stringify(args.plan);
-    const taskDefinition = new TaskDefinition(
+    return new TaskDefinition(
       `${name}-task`,
       {
-        family: `dbwarden-${env}-mcp`,
+        family: `dbwarden-${args.plan.environment}-mcp`,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(host.cpu),
         memory: String(host.memory),
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-        executionRoleArn: executionRole.arn,
-        taskRoleArn: taskRole.arn,
+        executionRoleArn: roles.executionRole.arn,
+        taskRoleArn: roles.taskRole.arn,
         volumes: [{ name: "tmp" }],
         containerDefinitions: pulumi
           .all([runtimeJson, args.auditLogGroup.name])
@@ -265,15 +345,19 @@ export class McpService extends pulumi.ComponentResource {
           ),
         tags,
       },
-      parent,
+      { parent: this },
     );
+  }
 
+  /** The application load balancer (HTTPS only, internal when every allowed CIDR is private), its target group and listener. */
+  private loadBalancer(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, internal: boolean, subnets: string[], tags: Record<string, string>): ServiceLoadBalancer {
+    const parent = { parent: this };
     const loadBalancer = new LoadBalancer(
       `${name}-lb`,
       {
         loadBalancerType: "application",
         internal,
-        subnets: loadBalancerSubnets,
+        subnets,
         securityGroups: [args.loadBalancerSecurityGroupId],
         dropInvalidHeaderFields: true,
         enableDeletionProtection: true,
@@ -287,7 +371,7 @@ export class McpService extends pulumi.ComponentResource {
       {
         targetType: "ip",
         protocol: "HTTP",
-        port: server.port,
+        port: args.plan.mcpServer.port,
         vpcId: args.vpcId,
         deregistrationDelay: 30,
         healthCheck: { path: HEALTH_PATH, protocol: "HTTP", matcher: "200", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
@@ -308,30 +392,6 @@ export class McpService extends pulumi.ComponentResource {
       },
       parent,
     );
-    new Service(
-      `${name}-service`,
-      {
-        name: `dbwarden-${env}-mcp`,
-        cluster: cluster.arn,
-        taskDefinition: taskDefinition.arn,
-        desiredCount: server.replicas,
-        launchType: "FARGATE",
-        platformVersion: "LATEST",
-        networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.serviceSecurityGroupId], assignPublicIp: false },
-        loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: CONTAINER_NAME, containerPort: server.port }],
-        healthCheckGracePeriodSeconds: 60,
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        enableExecuteCommand: false,
-        propagateTags: "SERVICE",
-        tags,
-      },
-      { parent: this, dependsOn: [listener, taskPolicy] },
-    );
-
-    this.loadBalancerDnsName = loadBalancer.dnsName;
-    this.url = server.hostnames[0] ? pulumi.output(`https://${server.hostnames[0]}/`) : pulumi.interpolate`https://${loadBalancer.dnsName}/`;
-    this.apiKeysSecretArn = apiKeys.arn;
-    this.taskRoleArn = taskRole.arn;
-    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn });
+    return { loadBalancer, targetGroup, listener };
   }
 }

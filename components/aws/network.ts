@@ -80,7 +80,7 @@ export class NetworkBoundary extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkBoundaryArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:NetworkBoundary", name, {}, opts);
-    if (!args.vpcId) throw new Error(`${name}: vpcId is required (targets.<name>.network.vpcId)`);
+    if (!args.vpcId) throw new Error(`${name}: vpcId is required (mcpServer.host.vpcId)`);
     if (!Number.isInteger(args.servicePort) || args.servicePort < 1) throw new Error(`${name}: servicePort must be a port number`);
     const cidrs = listenerCidrs(args.allowedCidrs, `${name}: allowedCidrs (mcpServer.allowedCidrs)`);
     const parent = { parent: this };

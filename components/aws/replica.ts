@@ -14,9 +14,13 @@ import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src
 /** What RDS for PostgreSQL can do (the capability table). */
 const RDS = TARGET_PLATFORMS["aws-rds"];
 
+/** One parameter of the replica's parameter group. */
 export interface DbParameter {
+  /** Parameter name, e.g. `pgaudit.log`. */
   name: string;
+  /** Its value, as RDS takes it (a string). */
   value: string;
+  /** `pending-reboot` for static parameters (`shared_preload_libraries`), else `immediate`. */
   applyMethod: "immediate" | "pending-reboot";
 }
 
@@ -84,6 +88,7 @@ export interface PrimaryInstanceInfo {
 
 export type ReadReplicaArgs =
   | {
+      /** Create the replica here, with its own subnet group and parameter group. */
       mode: "create";
       /** Environment name, for tags. */
       environment: string;
@@ -107,6 +112,7 @@ export type ReadReplicaArgs =
       logGroup: pulumi.Resource;
     }
   | {
+      /** Look up a replica that exists outside this stack (its settings are not managed here). */
       mode: "existing";
       /** Identifier of the existing replica. */
       identifier: string;
@@ -115,6 +121,7 @@ export type ReadReplicaArgs =
 export class ReadReplica extends pulumi.ComponentResource {
   /** Address agents connect to (no port). */
   public readonly address: pulumi.Output<string>;
+  /** Port agents connect to. */
   public readonly port: pulumi.Output<number>;
   /** DbiResourceId, for `rds-db:connect` ARNs. */
   public readonly resourceId: pulumi.Output<string>;

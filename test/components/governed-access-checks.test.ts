@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TARGET_PLATFORMS, type AccessPlan, type TargetPlan } from "../../src/plan/types.ts";
-import { checkAwsPlan, postgresAccessArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
+import { checkAwsPlan, checkMcpServiceArgs, postgresAccessArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
 import { checkTargetOnHost } from "../../components/targets.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
@@ -139,5 +139,40 @@ describe("roleNamesOf", () => {
     assert.deepEqual(Object.keys(names).sort(), prod.workflows.map((w) => w.name).sort());
     assert.deepEqual(names["cs-usage-drop"], { group: "dbw_cs_usage_drop", logins: ["dbw_cs_usage_drop__claude_cs", "dbw_cs_usage_drop__n8n_cs_digest"] });
     assert.deepEqual(roleNamesOf(prod, []), {});
+  });
+});
+
+describe("checkMcpServiceArgs", () => {
+  const serviceArgs = (plan: AccessPlan, publicSubnetIds?: string[]) => ({
+    plan,
+    region: "us-east-1",
+    databases: {},
+    loginSecretArns: {},
+    connectArns: [],
+    vpcId: "vpc-0a1b2c3d4e5f60001",
+    subnetIds: ["subnet-a", "subnet-b"],
+    ...(publicSubnetIds ? { publicSubnetIds } : {}),
+    loadBalancerSecurityGroupId: "sg-lb",
+    serviceSecurityGroupId: "sg-service",
+    auditLogGroup: { name: "/dbwarden/prod/mcp-audit", arn: "arn:aws:logs:us-east-1:123456789012:log-group:/dbwarden/prod/mcp-audit" },
+  });
+
+  it("makes the load balancer internal when every allowed CIDR is private", () => {
+    const checked = checkMcpServiceArgs("mcp", serviceArgs(prod));
+    assert.equal(checked.internal, true);
+    assert.equal(checked.host, prod.mcpServer.host);
+  });
+
+  it("needs two public subnets for an internet-facing load balancer, naming mcpServer.allowedCidrs and publicSubnetIds", () => {
+    const open = prodWith((plan) => (plan.mcpServer.allowedCidrs = ["203.0.113.0/24"]));
+    assert.throws(() => checkMcpServiceArgs("mcp", serviceArgs(open)), /^Error: mcp: mcpServer\.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds \(two or more\)$/);
+    assert.equal(checkMcpServiceArgs("mcp", serviceArgs(open, ["subnet-p1", "subnet-p2"])).internal, false);
+  });
+
+  it("refuses a host other than aws-ecs, a missing image, a non-ACM certificate and one subnet, naming the field", () => {
+    assert.throws(() => checkMcpServiceArgs("mcp", serviceArgs(local)), /^Error: mcp: mcpServer\.host\.platform must be aws-ecs, got "local"$/);
+    assert.throws(() => checkMcpServiceArgs("mcp", serviceArgs(prodWith((plan) => (plan.mcpServer.image = null)))), /^Error: mcp: mcpServer\.image is required/);
+    assert.throws(() => checkMcpServiceArgs("mcp", serviceArgs(prodHostWith((host) => (host.certificateArn = "self-signed")))), /^Error: mcp: mcpServer\.host\.certificateArn must be an ACM certificate ARN/);
+    assert.throws(() => checkMcpServiceArgs("mcp", { ...serviceArgs(prod), subnetIds: ["subnet-a"] }), /^Error: mcp: subnetIds needs private subnets in at least two availability zones$/);
   });
 });

@@ -128,7 +128,8 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     super(GOVERNED_ACCESS_TYPE, name, {}, opts);
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
-    const deployment: Deployment = { name, args, plan: args.plan, ...checkAwsPlan(args.plan) };
+    const { targets, host } = checkAwsPlan(args.plan);
+    const deployment: Deployment = { name, args, plan: args.plan, host, targets };
 
     const instances = this.lookUpInstances(deployment);
     const network = this.networkBoundary(deployment, instances);

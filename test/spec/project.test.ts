@@ -28,7 +28,8 @@ test("a workflow validated alone is checked against the environments that enable
   assert.deepEqual(validateFiles([CS], { root: project.root, now }).problems, []);
 
   const result = check(project.root, CS);
-  const message = (env: string) => `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``;
+  const message = (env: string) =>
+    `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``;
   assert.deepEqual(where(result.problems), ["dev", "local", "prod"].map(message));
   assert.deepEqual(result.contextProblems, []);
   assert.deepEqual(result.contextFiles.sort(), [
@@ -40,7 +41,10 @@ test("a workflow validated alone is checked against the environments that enable
   ]);
   // The same from inside stacks/workflows: the project is found by walking up from the file.
   const inside = check(join(project.root, "stacks/workflows"), "cs-usage-drop.yaml");
-  assert.deepEqual(inside.problems.map((p) => `${p.file}:${p.line}:${p.column}`), ["cs-usage-drop.yaml:17:9", "cs-usage-drop.yaml:17:9", "cs-usage-drop.yaml:17:9"]);
+  assert.deepEqual(
+    inside.problems.map((p) => `${p.file}:${p.line}:${p.column}`),
+    ["cs-usage-drop.yaml:17:9", "cs-usage-drop.yaml:17:9", "cs-usage-drop.yaml:17:9"],
+  );
 });
 
 test("an environment validated alone reports the workflows it makes wrong, in their files", (t) => {
@@ -56,7 +60,10 @@ test("an environment validated alone reports the workflows it makes wrong, in th
     ],
   );
   assert.ok(result.problems.every((p) => p.line > 0 && p.column > 0));
-  assert.deepEqual(result.docs.map((d) => d.kind), ["Environment"]);
+  assert.deepEqual(
+    result.docs.map((d) => d.kind),
+    ["Environment"],
+  );
 });
 
 test("problems among other project files are counted, not shown; a file that does not load makes the check incomplete", (t) => {
@@ -69,10 +76,7 @@ test("problems among other project files are counted, not shown; a file that doe
   assert.deepEqual(result.problems, []);
   assert.deepEqual(result.unloadedContextFiles, ["stacks/environments/dev.yaml"]);
   // cs-usage-drop's own problem (in local and prod) is not about finance-weekly-revenue.
-  assert.deepEqual(
-    [...new Set(result.contextProblems.map((p) => p.file))].sort(),
-    ["stacks/environments/dev.yaml", CS],
-  );
+  assert.deepEqual([...new Set(result.contextProblems.map((p) => p.file))].sort(), ["stacks/environments/dev.yaml", CS]);
   assert.equal(result.contextProblems.filter((p) => p.file === CS).length, 2);
 });
 
@@ -82,7 +86,10 @@ test("a workflow renamed away from the name environments enable: their dangling 
   const result = check(project.root, CS);
   assert.deepEqual(
     result.problems.map((p) => `${p.file} ${p.path}: ${p.message}${p.hint ? ` (${p.hint})` : ""}`),
-    ["dev", "local", "prod"].map((env) => `stacks/environments/${env}.yaml workflows[0]: workflow "cs-usage-drop" is enabled but no workflow document has that name (did you mean "cs-usage"?)`),
+    ["dev", "local", "prod"].map(
+      (env) =>
+        `stacks/environments/${env}.yaml workflows[0]: workflow "cs-usage-drop" is enabled but no workflow document has that name (did you mean "cs-usage"?)`,
+    ),
   );
 });
 

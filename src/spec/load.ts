@@ -5,7 +5,7 @@
  * Layout of a project: `stacks/environments/<stack>.yaml` (one Environment each) and
  * `stacks/workflows/*.yaml` (Workflows, shared by all environments).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { SpecError, type Problem } from "./errors.ts";
 import { parseSpecText, type ParsedDoc } from "./parse.ts";
@@ -115,18 +115,26 @@ export function validateInProject(files: readonly string[], options: { cwd: stri
   const { cwd } = options;
   const fallbackRoot = findProjectRoot(cwd);
   const byProject = new Map<string | undefined, string[]>();
+  // A file is one file however it is reached (./x, an absolute path, a symlinked folder).
+  const identity = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path; // missing: reported as "file not found" when parsed
+    }
+  };
   const seen = new Set<string>();
   for (const file of files) {
     const absolute = resolve(cwd, file);
-    if (seen.has(absolute)) continue;
-    seen.add(absolute);
+    if (seen.has(identity(absolute))) continue;
+    seen.add(identity(absolute));
     const root = findProjectRoot(dirname(absolute)) ?? fallbackRoot;
     byProject.set(root, [...(byProject.get(root) ?? []), absolute]);
   }
   const result: ProjectValidation = { docs: [], problems: [], contextFiles: [], unloadedContextFiles: [], contextProblems: [], outsideProject: [] };
   const shown = (absolute: string) => relative(cwd, absolute) || absolute;
   for (const [root, named] of byProject) {
-    const context = root === undefined ? [] : projectSpecFiles(root).filter((f) => !seen.has(f));
+    const context = root === undefined ? [] : projectSpecFiles(root).filter((f) => !seen.has(identity(f)));
     const part = validateWithContext(named, context, { ...options, shown });
     result.docs.push(...part.docs);
     result.problems.push(...part.problems);

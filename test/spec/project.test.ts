@@ -4,7 +4,7 @@
  * rule runs. Shown: problems in the named files and problems elsewhere that are about them.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { findProjectRoot, validateFiles, validateInProject } from "../../src/spec/load.ts";
@@ -112,6 +112,21 @@ test("a file that is fine: no problems, checked against the other five files", (
     assert.equal(result.contextFiles.length, 5);
     assert.deepEqual(result.outsideProject, []);
   }
+});
+
+test("a named file reached through a symlinked folder is not also loaded as context", (t) => {
+  const project = tempProject();
+  const links = tempFolder();
+  t.after(project.remove);
+  t.after(links.remove);
+  symlinkSync(join(project.root, "stacks"), join(links.root, "stacks"));
+  // The link's folder holds stacks/, so it is the file's project; the file itself is not context.
+  const result = check(project.root, join(links.root, CS));
+  assert.deepEqual(result.problems, [], "not a workflow defined twice by itself");
+  assert.equal(result.contextFiles.length, 5);
+  const direct = check(project.root, CS, join(links.root, CS));
+  assert.deepEqual(direct.problems, [], "one file named twice is not a workflow defined twice");
+  assert.equal(direct.docs.length, 1);
 });
 
 test("a file outside any project is checked against the other named files only", (t) => {

@@ -5,8 +5,8 @@
  * Layout of a project: `stacks/environments/<stack>.yaml` (one Environment each) and
  * `stacks/workflows/*.yaml` (Workflows, shared by all environments).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { SpecError, type Problem } from "./errors.ts";
 import { parseSpecText, type ParsedDoc } from "./parse.ts";
 import { validateDocuments, type ValidateOptions } from "./validate.ts";
@@ -35,6 +35,19 @@ const isYaml = (f: string) => f.endsWith(".yaml") || f.endsWith(".yml");
 export function yamlFilesIn(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter(isYaml).sort().map((f) => join(dir, f));
+}
+
+/** Every spec file of a project, absolute: its environments, then its workflows. */
+export function projectSpecFiles(root: string): string[] {
+  return [...yamlFilesIn(resolve(root, ENVIRONMENTS_DIR)), ...yamlFilesIn(resolve(root, WORKFLOWS_DIR))];
+}
+
+/** The project `path` lies in: the nearest folder at or above it that holds a `stacks/` folder. */
+export function findProjectRoot(path: string): string | undefined {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (statSync(join(dir, "stacks"), { throwIfNoEntry: false })?.isDirectory()) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** Stack names: one per `stacks/environments/<name>.yaml`. */
@@ -68,6 +81,88 @@ export function validateFiles(files: readonly string[], options: LoadOptions & {
   const docs = parseFiles(files, root, problems, broken);
   problems.push(...validateDocuments(docs, { now: options.now ?? new Date(), expired: options.expired ?? "error" }, broken));
   return { docs, problems };
+}
+
+/** The outcome of validating some files against the rest of their project (`validateInProject`). */
+export interface ProjectValidation {
+  /** Documents of the named files. */
+  docs: ParsedDoc[];
+  /**
+   * Problems to show, in the order found: every problem in a named file, and problems in other
+   * project files that are about a named document (see `ValidateOptions.focus`).
+   */
+  problems: Problem[];
+  /** The other spec files of the named files' projects, loaded to check them against (as shown). */
+  contextFiles: string[];
+  /** Context files that do not load: the named files could not be checked against them. */
+  unloadedContextFiles: string[];
+  /** Every problem in context files that is not shown: their own, not the named files'. */
+  contextProblems: Problem[];
+  /** Named files in no project: checked against each other only. */
+  outsideProject: string[];
+}
+
+/**
+ * Validate the named files against the project each lies in, so that a file checked alone is
+ * still held to every cross-document rule: a workflow to the environments that enable it (their
+ * targets, their sensitive columns), an environment to the workflows it enables, every name to
+ * the names already taken. The project is the nearest folder above the file holding `stacks/`,
+ * else the one above `cwd`; its `stacks/environments` and `stacks/workflows` files are the
+ * context. A file in no project is checked against the other named files only. File names in
+ * problems are relative to `cwd`.
+ */
+export function validateInProject(files: readonly string[], options: { cwd: string; now: Date; expired: ValidateOptions["expired"] }): ProjectValidation {
+  const { cwd } = options;
+  const fallbackRoot = findProjectRoot(cwd);
+  const byProject = new Map<string | undefined, string[]>();
+  // A file is one file however it is reached (./x, an absolute path, a symlinked folder).
+  const identity = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path; // missing: reported as "file not found" when parsed
+    }
+  };
+  const seen = new Set<string>();
+  for (const file of files) {
+    const absolute = resolve(cwd, file);
+    if (seen.has(identity(absolute))) continue;
+    seen.add(identity(absolute));
+    const root = findProjectRoot(dirname(absolute)) ?? fallbackRoot;
+    byProject.set(root, [...(byProject.get(root) ?? []), absolute]);
+  }
+  const result: ProjectValidation = { docs: [], problems: [], contextFiles: [], unloadedContextFiles: [], contextProblems: [], outsideProject: [] };
+  const shown = (absolute: string) => relative(cwd, absolute) || absolute;
+  for (const [root, named] of byProject) {
+    const context = root === undefined ? [] : projectSpecFiles(root).filter((f) => !seen.has(identity(f)));
+    const part = validateWithContext(named, context, { ...options, shown });
+    result.docs.push(...part.docs);
+    result.problems.push(...part.problems);
+    result.contextFiles.push(...context.map(shown));
+    result.unloadedContextFiles.push(...part.unloadedContextFiles);
+    result.contextProblems.push(...part.contextProblems);
+    if (root === undefined) result.outsideProject.push(...named.map(shown));
+  }
+  return result;
+}
+
+/** One project's part of `validateInProject`: `named` and `context` are absolute paths. */
+function validateWithContext(named: string[], context: string[], options: { cwd: string; now: Date; expired: ValidateOptions["expired"]; shown: (file: string) => string }) {
+  const broken = new Set<string>();
+  const contextParseProblems: Problem[] = [];
+  const contextDocs = parseFiles(context, options.cwd, contextParseProblems, broken);
+  const problems: Problem[] = [];
+  const docs = parseFiles(named, options.cwd, problems, broken);
+  const namedFiles = new Set(named.map(options.shown));
+  // Context first: a name defined twice is then reported on the named copy.
+  const all = [...contextDocs, ...docs];
+  const rules = { now: options.now, expired: options.expired };
+  const shownProblems = validateDocuments(all, { ...rules, focus: (file) => namedFiles.has(file) }, broken);
+  problems.push(...shownProblems);
+  const key = (p: Problem) => JSON.stringify([p.file, p.line, p.column, p.path, p.message, p.hint]);
+  const shownKeys = new Set(shownProblems.map(key));
+  const contextProblems = [...contextParseProblems, ...validateDocuments(all, rules, broken).filter((p) => !shownKeys.has(key(p)))];
+  return { docs, problems, contextProblems, unloadedContextFiles: [...new Set(contextParseProblems.map((p) => p.file))] };
 }
 
 /**

@@ -17,6 +17,17 @@ export interface ValidateOptions {
    * when planning (so the scheduled `pulumi up` still runs and removes the expired access).
    */
   expired: "error" | "allow";
+  /**
+   * Validating some files against the rest of their project: true for documents of the files the
+   * person named. Unset: every document is named. A problem is reported when it is about a named
+   * document: its own rules, a name it duplicates, an environment enabling a workflow when either
+   * is named (a named environment makes the sensitive columns it classifies relevant to the
+   * workflows it enables, which may be context documents), and an environment enabling a
+   * workflow no document defines when the environment is named or it does not enable some named
+   * workflow (that workflow may have been renamed from the missing name). Rules among context
+   * documents only are not reported here; run without `focus` to count them.
+   */
+  focus?: (file: string) => boolean;
 }
 
 const problemAt = (problems: Problem[], doc: SourceDoc) => (path: PropertyKey[], message: string, hint?: string, key = false) =>
@@ -26,22 +37,36 @@ export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateO
   const problems: Problem[] = [];
   const environments = docs.filter((d): d is ParsedEnvironment => d.kind === "Environment");
   const workflows = docs.filter((d): d is ParsedWorkflow => d.kind === "Workflow");
+  const named = options.focus ?? (() => true);
+  const scope: FocusScope = { named, namedWorkflows: workflows.filter((w) => named(w.file)).map((w) => w.value.name) };
 
-  checkUniqueNames(environments, "environment", problems);
-  checkUniqueNames(workflows, "workflow", problems);
-  for (const workflow of workflows) validateWorkflow(workflow, options, problems);
+  checkUniqueNames(environments, "environment", named, problems);
+  checkUniqueNames(workflows, "workflow", named, problems);
+  for (const workflow of workflows) if (named(workflow.file)) validateWorkflow(workflow, options, problems);
   const byName = new Map(workflows.map((w) => [w.value.name, w]));
-  for (const environment of environments) validateEnvironment(environment, byName, broken, problems);
+  for (const environment of environments) validateEnvironment(environment, byName, broken, scope, problems);
   return problems;
 }
 
-function checkUniqueNames(docs: readonly (ParsedEnvironment | ParsedWorkflow)[], what: string, problems: Problem[]) {
+/** Which documents' problems are reported (see `ValidateOptions.focus`). */
+interface FocusScope {
+  named: (file: string) => boolean;
+  /** Names of the named workflows: one a context environment does not enable may be a renamed one. */
+  namedWorkflows: readonly string[];
+}
+
+function checkUniqueNames(docs: readonly (ParsedEnvironment | ParsedWorkflow)[], what: string, named: (file: string) => boolean, problems: Problem[]) {
   const seen = new Map<string, SourceDoc>();
   for (const doc of docs) {
     const first = seen.get(doc.value.name);
-    if (first) {
-      problemAt(problems, doc)(["name"], `${what} "${doc.value.name}" is defined twice (also in ${first.file}:${first.locate(["name"]).line})`, `rename one of them or delete the copy`);
-    } else seen.set(doc.value.name, doc);
+    if (!first) {
+      seen.set(doc.value.name, doc);
+      continue;
+    }
+    // Reported on the later copy, or on the named one when only the first is named.
+    const [copy, other] = named(doc.file) || !named(first.file) ? [doc, first] : [first, doc];
+    if (!named(copy.file)) continue;
+    problemAt(problems, copy)(["name"], `${what} "${doc.value.name}" is defined twice (also in ${other.file}:${other.locate(["name"]).line})`, `rename one of them or delete the copy`);
   }
 }
 
@@ -92,7 +117,29 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
   }
 }
 
-function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, broken: ReadonlySet<string>, problems: Problem[]) {
+function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, broken: ReadonlySet<string>, scope: FocusScope, problems: Problem[]) {
+  const named = scope.named(doc.file);
+  if (named) checkEnvironmentSettings(doc, problems);
+  const at = problemAt(problems, doc);
+  const enabled = new Set<string>();
+  doc.value.workflows.forEach((name, i) => {
+    const path = ["workflows", i];
+    if (enabled.has(name) && named) at(path, `workflow "${name}" is enabled twice`, "list it once");
+    enabled.add(name);
+    const workflow = workflows.get(name);
+    if (!workflow) {
+      if (broken.has(name)) return; // its own problems are already reported
+      if (!named && scope.namedWorkflows.every((w) => doc.value.workflows.includes(w))) return;
+      const hint = [...workflows.keys()].sort().find((w) => w.includes(name) || name.includes(w));
+      at(path, `workflow "${name}" is enabled but no workflow document has that name`, hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/");
+      return;
+    }
+    if (named || scope.named(workflow.file)) checkWorkflowInEnvironment(doc, workflow, problems);
+  });
+}
+
+/** Rules about one environment document on its own: credentials, logging, network, MCP endpoint. */
+function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
   const at = problemAt(problems, doc);
   const environment = doc.value;
 
@@ -133,21 +180,6 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
   if (openMcp >= 0) {
     at(["mcpServer", "allowedCidrs", openMcp], "an MCP endpoint open to the whole internet is refused", "list the networks your agents call from");
   }
-
-  const enabled = new Set<string>();
-  environment.workflows.forEach((name, i) => {
-    const path = ["workflows", i];
-    if (enabled.has(name)) at(path, `workflow "${name}" is enabled twice`, "list it once");
-    enabled.add(name);
-    const workflow = workflows.get(name);
-    if (!workflow) {
-      if (broken.has(name)) return; // its own problems are already reported
-      const hint = [...workflows.keys()].sort().find((w) => w.includes(name) || name.includes(w));
-      at(path, `workflow "${name}" is enabled but no workflow document has that name`, hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/");
-      return;
-    }
-    checkWorkflowInEnvironment(doc, workflow, problems);
-  });
 }
 
 /** Rules about one workflow that depend on the environment it is enabled in. */

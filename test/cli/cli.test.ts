@@ -1,20 +1,25 @@
 /** The `dbwarden` command: exit codes, output, help, and the bin as `npx dbwarden` runs it. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/io.ts";
 import { planStack, planToJson } from "../../src/plan/index.ts";
+import { insertAfter, replaceOnce, tempFolder, tempProject } from "../spec/support/project.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
 
 async function run(...args: string[]) {
+  return runIn(root, ...args);
+}
+
+async function runIn(cwd: string, ...args: string[]) {
   let stdout = "";
   let stderr = "";
-  const io: CliIO = { out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`), err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`), progress: () => {}, now: () => now, cwd: root, env: {} };
+  const io: CliIO = { out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`), err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`), progress: () => {}, now: () => now, cwd, env: {} };
   const code = await main(args, io);
   return { code, stdout, stderr };
 }
@@ -37,6 +42,69 @@ test("validate: problems go to stderr with file:line:column, exit 1", async () =
 test("validate: an environment alone is checked against the project's workflows", async () => {
   const r = await run("validate", "stacks/environments/prod.yaml");
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Environment); checked against 5 other project file(s)\n");
+  assert.equal(r.stderr, "");
+});
+
+test("validate: a workflow alone granting a sensitive column without a justification fails with file:line:column", async (t) => {
+  const project = tempProject({
+    "stacks/workflows/cs-usage-drop.yaml": insertAfter("        name: Company name as entered at sign-up.", "        billing_email: Where invoices are sent."),
+  });
+  t.after(project.remove);
+  const r = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  for (const env of ["dev", "local", "prod"]) {
+    assert.ok(
+      r.stderr.includes(
+        `stacks/workflows/cs-usage-drop.yaml:17:9: error at scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``,
+      ),
+      r.stderr,
+    );
+  }
+  assert.match(r.stderr, /3 problems in 1 file\(s\)\.\n$/);
+});
+
+test("validate: an environment alone that makes a workflow read a sensitive column fails, pointing at the workflow", async (t) => {
+  const project = tempProject({ "stacks/environments/prod.yaml": insertAfter("      - app.users.email", "      - app.accounts.region") });
+  t.after(project.remove);
+  const r = await runIn(project.root, "validate", "stacks/environments/prod.yaml");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^stacks\/workflows\/cs-usage-drop\.yaml:\d+:9: error at scope\.app\.accounts\.columns\.region: column "app\.accounts\.region" is classified sensitive in environment "prod"/m);
+  assert.match(r.stderr, /^stacks\/workflows\/finance-weekly-revenue\.yaml:\d+:9: error at scope\.app\.accounts\.columns\.region: /m);
+  assert.match(r.stderr, /2 problems in 2 file\(s\)\./);
+});
+
+test("validate: a file that is fine, and other project files' problems in one line", async (t) => {
+  const project = tempProject({ "stacks/environments/dev.yaml": replaceOnce("allowedCidrs: [10.40.0.0/16]", "allowedCidrs: [0.0.0.0/0]") });
+  t.after(project.remove);
+  const fine = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
+  assert.equal(fine.code, 0, fine.stderr);
+  assert.equal(fine.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 5 other project file(s)\n");
+  // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
+  assert.equal(fine.stderr, "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n");
+  const dev = await runIn(project.root, "validate", "stacks/environments/dev.yaml");
+  assert.equal(dev.code, 1);
+  assert.match(dev.stderr, /^stacks\/environments\/dev\.yaml:\d+:\d+: error at targets\.app\.network\.allowedCidrs\[0\]: 0\.0\.0\.0\/0 opens the target/m);
+});
+
+test("validate: a file checked against a project file that does not load is not ok", async (t) => {
+  const project = tempProject({ "stacks/environments/dev.yaml": (text) => `${text}  bogus: [\n` });
+  t.after(project.remove);
+  const r = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^not fully checked: 1 other project file\(s\) the named files are checked against do not load \(\d+ problems?\): stacks\/environments\/dev\.yaml; `dbwarden validate stacks\/environments\/dev\.yaml` lists them$/m);
+});
+
+test("validate: a file outside any project is checked on its own, and says so", async (t) => {
+  const lone = tempFolder();
+  t.after(lone.remove);
+  copyFileSync(join(root, "stacks/workflows/cs-usage-drop.yaml"), join(lone.root, "workflow.yaml"));
+  const r = await runIn(lone.root, "validate", "workflow.yaml");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n");
+  assert.equal(r.stderr, "note: not in a project (no stacks/ folder above it or the working directory), checked against the other named files only: workflow.yaml\n");
 });
 
 test("plan: readable tree by default, JSON identical to planStack with --json", async () => {

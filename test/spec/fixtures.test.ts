@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { validateFiles } from "../../src/spec/load.ts";
+import type { Problem } from "../../src/spec/errors.ts";
+import { validateFiles, validateInProject } from "../../src/spec/load.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const dir = "test/fixtures/invalid";
@@ -19,12 +20,27 @@ test("there are at least 30 malformed fixtures, each with expectations", () => {
   assert.deepEqual(Object.keys(expected).sort(), fixtures);
 });
 
+/**
+ * `dbwarden validate <fixture>` checks a fixture against this repository's project (its stacks/),
+ * since the fixtures lie under it. Their names (test, usage) are not taken there, so the problems
+ * are the same, except where a hint draws on the project's workflows.
+ */
+const inProjectChanges: Record<string, string[]> = {
+  "enabled-workflow-missing.yaml": [
+    '16:20 workflows[1]: workflow "finance" is enabled but no workflow document has that name (did you mean "finance-weekly-revenue"?)',
+  ],
+};
+const describe = (problems: readonly Problem[]) => problems.map((p) => `${p.line}:${p.column} ${p.path ? `${p.path}: ` : ""}${p.message}${p.hint ? ` (${p.hint})` : ""}`);
+
 for (const fixture of fixtures) {
   test(`invalid fixture ${fixture}`, () => {
     const { problems } = validateFiles([join(dir, fixture)], { root, now });
-    const actual = problems.map((p) => `${p.line}:${p.column} ${p.path ? `${p.path}: ` : ""}${p.message}${p.hint ? ` (${p.hint})` : ""}`);
-    assert.deepEqual(actual, expected[fixture]);
-    for (const p of problems) {
+    assert.deepEqual(describe(problems), expected[fixture]);
+    const inProject = validateInProject([join(dir, fixture)], { cwd: root, now, expired: "error" });
+    assert.deepEqual(describe(inProject.problems), inProjectChanges[fixture] ?? expected[fixture], "checked against the repository's project");
+    assert.deepEqual(inProject.contextProblems, []);
+    assert.equal(inProject.contextFiles.length, 6);
+    for (const p of [...problems, ...inProject.problems]) {
       assert.equal(p.file, join(dir, fixture));
       assert.doesNotMatch(p.message, /\n\s+at /, "no stack traces in messages");
       if (fixture !== "empty-file.yaml") assert.ok(p.line > 0 && p.column > 0, `${fixture}: problem without a position`);

@@ -114,10 +114,13 @@ test("structure mutations (delete, retype, rename keys) never crash the loader",
       const docs = structuredClone(trees[seed]!) as unknown[];
       const all = docs.flatMap((d, i) => paths(d, [i])).filter((p) => p.length > 1);
       const path = all[pick % all.length]!;
-      const parent = path.slice(0, -1).reduce<any>((node, k) => node[k], docs);
+      type Node = Record<PropertyKey, unknown>;
+      const parent = path.slice(0, -1).reduce<Node>((node, k) => node[k] as Node, docs as unknown as Node);
       const key = path[path.length - 1]!;
-      if (op === "delete") Array.isArray(parent) ? parent.splice(key as number, 1) : delete parent[key];
-      else if (op === "replace") parent[key] = value;
+      if (op === "delete") {
+        if (Array.isArray(parent)) (parent as unknown[]).splice(key as number, 1);
+        else delete parent[key];
+      } else if (op === "replace") parent[key] = value;
       else if (op === "rename" && !Array.isArray(parent)) {
         parent[newKey] = parent[key];
         delete parent[key];

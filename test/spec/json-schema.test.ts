@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
+import { Ajv } from "ajv";
+import ajvFormats from "ajv-formats";
+import YAML from "yaml";
 import { SCHEMA_FILE, specJsonSchemaText } from "../../src/spec/json-schema.ts";
 import { ENVIRONMENTS_DIR, WORKFLOWS_DIR, yamlFilesIn } from "../../src/spec/load.ts";
 
@@ -30,4 +33,55 @@ test("the schema requires apiVersion and kind and forbids unknown keys", () => {
     assert.ok(branch.required.includes("apiVersion") && branch.required.includes("kind"));
     assert.equal(branch.additionalProperties, false);
   }
+});
+
+/** The committed schema compiled the strictest way ajv offers (unknown keywords and formats are errors). */
+function strictValidator() {
+  const ajv = new Ajv({ strict: true, allErrors: true });
+  ajvFormats.default(ajv); // the standard draft-07 formats (`uri`); ajv ships none
+  return ajv.compile(JSON.parse(readFileSync(join(root, SCHEMA_FILE), "utf8")));
+}
+
+const documentsOf = (file: string) => YAML.parseAllDocuments(readFileSync(join(root, file), "utf8")).map((d) => d.toJS() as unknown);
+
+test("the schema is draft-07 with an $id and descriptions, as yaml-language-server reads it", () => {
+  const schema = JSON.parse(readFileSync(join(root, SCHEMA_FILE), "utf8"));
+  assert.equal(schema.$schema, "http://json-schema.org/draft-07/schema#");
+  assert.equal(schema.$id, "https://dbwarden.dev/schema/dbwarden.schema.json");
+  const text = JSON.stringify(schema);
+  assert.ok((text.match(/"description":/g) ?? []).length >= 40, "options carry their descriptions");
+  assert.doesNotMatch(text, /"format":"(?!uri")/, "only standard formats");
+});
+
+test("the schema compiles under ajv strict mode and accepts every example spec", () => {
+  const validate = strictValidator();
+  const files = ["test/fixtures/valid-minimal.yaml", ...[...yamlFilesIn(join(root, ENVIRONMENTS_DIR)), ...yamlFilesIn(join(root, WORKFLOWS_DIR))].map((f) => f.slice(root.length))];
+  let documents = 0;
+  for (const file of files) {
+    for (const document of documentsOf(file)) {
+      documents++;
+      assert.ok(validate(document), `${file}: ${JSON.stringify(validate.errors)}`);
+    }
+  }
+  assert.equal(documents, 8);
+});
+
+test("the strict-compiled schema rejects malformed documents", () => {
+  const validate = strictValidator();
+  for (const fixture of ["unknown-key-typo", "unknown-key-nested", "bad-cidr", "wrong-api-version", "unknown-platform", "missing-owner", "wrong-type-max-rows", "bad-duration"]) {
+    const rejected = documentsOf(`test/fixtures/invalid/${fixture}.yaml`).filter((d) => !validate(d));
+    assert.equal(rejected.length, 1, `${fixture}: one document rejected`);
+  }
+  // The rules that were formats in zod's output are kept as patterns.
+  const prod = documentsOf("stacks/environments/prod.yaml")[0] as { targets: { app: { primary: { adminSecretArn: string } } }; mcpServer: { host: { certificateArn: string }; oidc: { issuer: string } } };
+  const wrongSecret = structuredClone(prod);
+  wrongSecret.targets.app.primary.adminSecretArn = "arn:aws:iam::123456789012:role/admin";
+  assert.equal(validate(wrongSecret), false);
+  assert.match(JSON.stringify(validate.errors), /adminSecretArn/);
+  const wrongCertificate = structuredClone(prod);
+  wrongCertificate.mcpServer.host.certificateArn = "not-an-arn";
+  assert.equal(validate(wrongCertificate), false);
+  const wrongIssuer = structuredClone(prod);
+  wrongIssuer.mcpServer.oidc.issuer = "not a url";
+  assert.equal(validate(wrongIssuer), false);
 });

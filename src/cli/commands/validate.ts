@@ -1,38 +1,67 @@
 import type { Command } from "commander";
-import { formatProblem } from "../../spec/errors.ts";
-import { ENVIRONMENTS_DIR, WORKFLOWS_DIR, validateFiles, yamlFilesIn } from "../../spec/load.ts";
-import { join } from "node:path";
+import { formatProblem, type Problem } from "../../spec/errors.ts";
+import { ENVIRONMENTS_DIR, WORKFLOWS_DIR, findProjectRoot, projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
+
+const HELP = `
+Named files are checked against the project they lie in (the nearest folder above them holding
+stacks/, else the working directory's project): its environments and workflows are loaded as
+context and every cross-document rule runs (workflow -> target, enabled workflows, sensitive columns,
+names defined twice). Shown: every problem in a named file, and problems in other files that are
+about a named file (e.g. a workflow reading a column that a named environment classifies
+sensitive). Problems in other files that are not about the named ones are counted in one line;
+if one of those files does not load, the named files cannot be fully checked and the exit code is 1.
+Exit codes: 0 valid, 1 problems found, 2 usage error.`;
 
 export function register(program: Command, io: CliIO): void {
   program
     .command("validate")
     .description("Check spec files: every problem at once, with file:line:column and how to fix it.")
     .argument("[files...]", "YAML files to check (default: every file under stacks/environments and stacks/workflows)")
-    .addHelpText(
-      "after",
-      "\nFiles are checked together, so cross-references (workflow -> target, enabled workflows) are resolved\namong them; when only environment files are given, the project's workflows are loaded too.\nExit codes: 0 valid, 1 problems found, 2 usage error.",
-    )
+    .addHelpText("after", HELP)
     .action((files: string[]) => {
-      const projectWorkflows = yamlFilesIn(join(io.cwd, WORKFLOWS_DIR));
-      let targets = files;
-      if (targets.length === 0) {
-        targets = [...yamlFilesIn(join(io.cwd, ENVIRONMENTS_DIR)), ...projectWorkflows];
-        if (targets.length === 0) throw new CliError(`no spec files found under ${ENVIRONMENTS_DIR} or ${WORKFLOWS_DIR}; pass files to check`, EXIT.usage);
+      let named = files;
+      if (named.length === 0) {
+        named = projectSpecFiles(findProjectRoot(io.cwd) ?? io.cwd);
+        if (named.length === 0) throw new CliError(`no spec files found under ${ENVIRONMENTS_DIR} or ${WORKFLOWS_DIR}; pass files to check`, EXIT.usage);
       }
-      const check = (list: string[]) => validateFiles(list, { root: io.cwd, now: io.now(), expired: "error" });
-      let result = check(targets);
-      // Environments name workflows: when only environments were given, resolve those names
-      // against the project's workflows rather than report them all missing.
-      const onlyEnvironments = result.docs.length > 0 && result.docs.every((d) => d.kind === "Environment");
-      if (files.length > 0 && onlyEnvironments) result = check([...targets, ...projectWorkflows]);
-      const { docs, problems } = result;
-      if (problems.length > 0) {
-        const sorted = [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column);
-        throw new CliError(`${sorted.map(formatProblem).join("\n")}\n${sorted.length} problem${sorted.length === 1 ? "" : "s"} in ${new Set(sorted.map((p) => p.file)).size} file(s).`, EXIT.invalidInput);
+      const result = validateInProject(named, { cwd: io.cwd, now: io.now(), expired: "error" });
+      const notes = contextNotes(result);
+      if (result.problems.length > 0 || result.unloadedContextFiles.length > 0) {
+        throw new CliError([...problemLines(result.problems), ...notes].join("\n"), EXIT.invalidInput);
       }
-      const kinds = docs.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.kind]: (acc[d.kind] ?? 0) + 1 }), {});
-      io.out(`ok: ${docs.length} document(s) valid in ${targets.length} file(s) (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})`);
+      const kinds = result.docs.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.kind]: (acc[d.kind] ?? 0) + 1 }), {});
+      const against = result.contextFiles.length > 0 ? `; checked against ${result.contextFiles.length} other project file(s)` : "";
+      io.out(`ok: ${result.docs.length} document(s) valid in ${named.length} file(s) (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})${against}`);
+      for (const note of notes) io.err(note);
     });
+}
+
+function problemLines(problems: readonly Problem[]): string[] {
+  if (problems.length === 0) return [];
+  const sorted = [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column);
+  return [...sorted.map(formatProblem), `${sorted.length} problem${sorted.length === 1 ? "" : "s"} in ${new Set(sorted.map((p) => p.file)).size} file(s).`];
+}
+
+/** One line each about what the named files were not, or could not be, checked against. */
+function contextNotes(result: ProjectValidation): string[] {
+  const notes: string[] = [];
+  const count = (problems: readonly Problem[]) => `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
+  const unloaded = new Set(result.unloadedContextFiles);
+  if (unloaded.size > 0) {
+    const list = [...unloaded].join(" ");
+    notes.push(
+      `not fully checked: ${unloaded.size} other project file(s) the named files are checked against do not load (${count(result.contextProblems.filter((p) => unloaded.has(p.file)))}): ${list}; \`dbwarden validate ${list}\` lists them`,
+    );
+  }
+  const unrelated = result.contextProblems.filter((p) => !unloaded.has(p.file));
+  if (unrelated.length > 0) {
+    const list = [...new Set(unrelated.map((p) => p.file))].join(" ");
+    notes.push(`note: ${count(unrelated)} in other project file(s), not about the named files: ${list}; \`dbwarden validate ${list}\` lists them`);
+  }
+  if (result.outsideProject.length > 0) {
+    notes.push(`note: not in a project (no stacks/ folder above it or the working directory), checked against the other named files only: ${result.outsideProject.join(" ")}`);
+  }
+  return notes;
 }

@@ -1,0 +1,98 @@
+/**
+ * `password-rotation`: agent credentials are short-lived. Either a login has no password at all
+ * (IAM database authentication: the token lives 15 minutes), or its password lives in a secret
+ * that a `secretsmanager.SecretRotation` rotates at least every `maxRotationDays` days.
+ *
+ * - Every `SecretRotation` in the stack is enabled and rotates within `maxRotationDays`
+ *   (`automaticallyAfterDays`, or a `rate(...)` / `cron(...)` schedule whose longest gap is known).
+ * - Every agent LOGIN `postgresql.Role` with a password (`password` or `passwordWo`) has a secret in
+ *   the stack that such a rotation rotates. The secret is found by its tags: `dbwarden:login` (the
+ *   role name), or `dbwarden:workflow` + `dbwarden:client` matched through the workflow facts.
+ */
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
+import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
+import { Role } from "@pulumi/postgresql/role.js";
+import { agentDirectory } from "../lib/agents.ts";
+import { configOf, configSchema } from "../lib/config.ts";
+import { tagsOf } from "../lib/inputs.ts";
+
+const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "maxRotationDays"] as const;
+
+/** Tag naming the database login a secret holds the credentials of. */
+export const LOGIN_TAG = "dbwarden:login";
+
+/**
+ * The longest gap between two rotations of a schedule, in days, or null when it cannot be told.
+ * `rate(N days|hours)`; `cron(min hour day-of-month month day-of-week year)` with every month: daily
+ * when no day is fixed, weekly when only weekdays are, monthly when days of the month are.
+ */
+export function longestRotationGapDays(rules: { automaticallyAfterDays?: number | undefined; scheduleExpression?: string | undefined }): number | null {
+  if (typeof rules.automaticallyAfterDays === "number") return rules.automaticallyAfterDays;
+  const expression = rules.scheduleExpression?.trim() ?? "";
+  const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(expression);
+  if (rate) return rate[2]!.startsWith("day") ? Number(rate[1]) : Number(rate[1]) / 24;
+  const cron = /^cron\((.+)\)$/.exec(expression)?.[1]?.trim().split(/\s+/);
+  if (!cron || cron.length !== 6) return null;
+  const [, , dayOfMonth, month, dayOfWeek] = cron;
+  if (month !== "*") return null;
+  const any = (field: string | undefined) => field === "*" || field === "?";
+  if (any(dayOfMonth) && any(dayOfWeek)) return 1;
+  if (any(dayOfMonth)) return 7;
+  return 31;
+}
+
+/** The secrets each rotation rotates: by dependency on the Secret resource, or by its name. */
+function rotatedSecrets(resources: PolicyResource[]): Set<PolicyResource> {
+  const secrets = resources.filter((r) => r.isType(Secret));
+  const rotated = new Set<PolicyResource>();
+  for (const rotation of resources) {
+    if (!rotation.isType(SecretRotation) || rotation.props.rotationEnabled === false) continue;
+    const dependencies = new Set((rotation.propertyDependencies.secretId ?? []).map((r) => r.urn));
+    for (const secret of secrets) {
+      if (dependencies.has(secret.urn) || (typeof secret.props.name === "string" && secret.props.name === rotation.props.secretId)) rotated.add(secret);
+    }
+  }
+  return rotated;
+}
+
+export const passwordRotation: StackValidationPolicy = {
+  name: "password-rotation",
+  description: "Agent credentials expire: IAM database authentication (no password) or a password in a secret rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: configSchema(...CONFIG),
+  remediationSteps:
+    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores each login's password in its own secret with a SecretRotation (AWS's multi-user rotation function). A hand-written login needs the same: a secret tagged `dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit.",
+  validateStack: (args, report) => {
+    const config = configOf(args, ...CONFIG);
+    const directory = agentDirectory(config);
+    for (const rotation of args.resources) {
+      if (!rotation.isType(SecretRotation)) continue;
+      if (rotation.props.rotationEnabled === false) {
+        report(`secret rotation ${rotation.name} is disabled`, rotation.urn);
+        continue;
+      }
+      const gap = longestRotationGapDays(rotation.props.rotationRules ?? {});
+      if (gap === null) report(`secret rotation ${rotation.name}: its schedule's longest gap cannot be told; use automaticallyAfterDays or rate(N days)`, rotation.urn);
+      else if (gap > config.maxRotationDays) report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
+    }
+
+    const rotated = [...rotatedSecrets(args.resources)];
+    for (const role of args.resources) {
+      if (!role.isType(Role) || role.props.login !== true) continue;
+      const name = role.props.name as string | undefined;
+      if (name === undefined || !directory.isAgent(name)) continue;
+      if (!("password" in role.props) && !("passwordWo" in role.props)) continue;
+      const workflow = directory.workflowOf(name);
+      const client = workflow?.logins.find((l) => l.role === name)?.client;
+      const holdsLogin = (secret: PolicyResource) => {
+        const tags = tagsOf(secret.props);
+        return tags[LOGIN_TAG] === name || (workflow !== undefined && tags["dbwarden:workflow"] === workflow.name && tags["dbwarden:client"] === client);
+      };
+      if (!rotated.some(holdsLogin)) {
+        report(`agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`, role.urn);
+      }
+    }
+  },
+};

@@ -14,7 +14,7 @@ export interface AgentDirectory {
   reachesAgents(role: string): boolean;
   /** The workflow a role belongs to, when the facts know it. */
   workflowOf(role: string): WorkflowFacts | undefined;
-  /** Roles `role` may be a member of: its workflow's group (for logins) and the platform's roles. */
+  /** Roles `role` may be a member of: none for a group; its workflow's group and the platform's roles for a login. */
   allowedMemberships(role: string): string[];
 }
 
@@ -45,9 +45,9 @@ function buildDirectory(config: Pick<PolicyFacts, "workflows" | "agentRolePatter
     reachesAgents: (role) => isPublicRole(role) || isAgent(role),
     workflowOf: (role) => workflowByRole.get(role),
     allowedMemberships(role) {
+      if (groups.has(role)) return [];
       const workflow = workflowByRole.get(role);
-      const own = workflow && !groups.has(role) ? [workflow.group] : [];
-      return [...own, ...config.platformRoles];
+      return [...(workflow ? [workflow.group] : []), ...config.platformRoles];
     },
   };
 }

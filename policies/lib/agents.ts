@@ -51,3 +51,12 @@ function buildDirectory(config: Pick<PolicyFacts, "workflows" | "agentRolePatter
     },
   };
 }
+
+const byNameCache = new WeakMap<object, Map<string, WorkflowFacts>>();
+
+/** The workflows by name (cached per `workflows` array, like the directory). */
+export function workflowsByName(workflows: readonly WorkflowFacts[]): Map<string, WorkflowFacts> {
+  let index = byNameCache.get(workflows);
+  if (!index) byNameCache.set(workflows, (index = new Map(workflows.map((w) => [w.name, w]))));
+  return index;
+}

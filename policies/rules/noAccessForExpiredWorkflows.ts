@@ -13,7 +13,7 @@ import { DefaultPrivileges } from "@pulumi/postgresql/defaultPrivileges.js";
 import { Grant } from "@pulumi/postgresql/grant.js";
 import { GrantRole } from "@pulumi/postgresql/grantRole.js";
 import { Role } from "@pulumi/postgresql/role.js";
-import { agentDirectory } from "../lib/agents.ts";
+import { agentDirectory, workflowsByName } from "../lib/agents.ts";
 import { asOfDay, configOf, configSchema } from "../lib/config.ts";
 import { MCP_PLAN_ENV, containersOf, environmentValue, isRecord, parseJsonInput, tagsOf } from "../lib/inputs.ts";
 import { WORKFLOW_TAG } from "./ownerAndWorkflowTags.ts";
@@ -51,7 +51,10 @@ export const noAccessForExpiredWorkflows: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const config = configOf(args, ...CONFIG);
     const today = asOfDay(config);
-    const expired = (name: unknown) => config.workflows.find((w) => w.name === name && w.expires !== null && w.expires < today);
+    const expired = (name: unknown) => {
+      const workflow = typeof name === "string" ? workflowsByName(config.workflows).get(name) : undefined;
+      return workflow?.expires && workflow.expires < today ? workflow : undefined;
+    };
 
     const role = roleOf(args);
     if (role !== undefined) {

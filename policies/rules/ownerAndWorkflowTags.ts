@@ -6,6 +6,7 @@
  * how a cost report, an access review or an incident finds who to ask.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { workflowsByName } from "../lib/agents.ts";
 import { configOf, configSchema } from "../lib/config.ts";
 import { isRecord, tagsOf } from "../lib/inputs.ts";
 
@@ -49,7 +50,7 @@ export const ownerAndWorkflowTags: ResourceValidationPolicy = {
     const missing = requiredTags.filter((key) => typeof tags[key] !== "string" || tags[key] === "");
     if (missing.length > 0) report(`lacks tag${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
     const workflow = tags[WORKFLOW_TAG];
-    if (typeof workflow === "string" && workflow !== "" && workflow !== SHARED_WORKFLOW && workflows.length > 0 && !workflows.some((w) => w.name === workflow)) {
+    if (typeof workflow === "string" && workflow !== "" && workflow !== SHARED_WORKFLOW && workflows.length > 0 && !workflowsByName(workflows).has(workflow)) {
       report(`tagged ${WORKFLOW_TAG}: ${workflow}, which is no workflow of this environment (or "${SHARED_WORKFLOW}")`);
     }
   },

@@ -42,18 +42,33 @@ export function longestRotationGapDays(rules: { automaticallyAfterDays?: number 
   return 31;
 }
 
-/** The secrets each rotation rotates: by dependency on the Secret resource, or by its name. */
-function rotatedSecrets(resources: PolicyResource[]): Set<PolicyResource> {
+/** The secrets some enabled rotation rotates: by dependency on the Secret resource, or by its name. */
+function rotatedSecrets(resources: PolicyResource[]): PolicyResource[] {
   const secrets = resources.filter((r) => r.isType(Secret));
+  const byUrn = new Map(secrets.map((s) => [s.urn, s]));
+  const byName = new Map(secrets.filter((s) => typeof s.props.name === "string").map((s) => [s.props.name as string, s]));
   const rotated = new Set<PolicyResource>();
   for (const rotation of resources) {
     if (!rotation.isType(SecretRotation) || rotation.props.rotationEnabled === false) continue;
-    const dependencies = new Set((rotation.propertyDependencies.secretId ?? []).map((r) => r.urn));
-    for (const secret of secrets) {
-      if (dependencies.has(secret.urn) || (typeof secret.props.name === "string" && secret.props.name === rotation.props.secretId)) rotated.add(secret);
-    }
+    for (const dependency of rotation.propertyDependencies.secretId ?? []) if (byUrn.has(dependency.urn)) rotated.add(byUrn.get(dependency.urn)!);
+    const named = typeof rotation.props.secretId === "string" ? byName.get(rotation.props.secretId) : undefined;
+    if (named) rotated.add(named);
   }
-  return rotated;
+  return [...rotated];
+}
+
+/** Keys a rotated secret is found by: its `dbwarden:login` tag, and its workflow + client tags. */
+const loginKey = (login: string) => `login\u0000${login}`;
+const clientKey = (workflow: unknown, client: unknown) => `client\u0000${String(workflow)}\u0000${String(client)}`;
+
+function rotatedLoginKeys(resources: PolicyResource[]): Set<string> {
+  const keys = new Set<string>();
+  for (const secret of rotatedSecrets(resources)) {
+    const tags = tagsOf(secret.props);
+    if (typeof tags[LOGIN_TAG] === "string") keys.add(loginKey(tags[LOGIN_TAG]));
+    if (tags["dbwarden:workflow"] !== undefined) keys.add(clientKey(tags["dbwarden:workflow"], tags["dbwarden:client"]));
+  }
+  return keys;
 }
 
 export const passwordRotation: StackValidationPolicy = {
@@ -78,7 +93,7 @@ export const passwordRotation: StackValidationPolicy = {
       else if (gap > config.maxRotationDays) report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
     }
 
-    const rotated = [...rotatedSecrets(args.resources)];
+    const rotated = rotatedLoginKeys(args.resources);
     for (const role of args.resources) {
       if (!role.isType(Role) || role.props.login !== true) continue;
       const name = role.props.name as string | undefined;
@@ -86,11 +101,7 @@ export const passwordRotation: StackValidationPolicy = {
       if (!("password" in role.props) && !("passwordWo" in role.props)) continue;
       const workflow = directory.workflowOf(name);
       const client = workflow?.logins.find((l) => l.role === name)?.client;
-      const holdsLogin = (secret: PolicyResource) => {
-        const tags = tagsOf(secret.props);
-        return tags[LOGIN_TAG] === name || (workflow !== undefined && tags["dbwarden:workflow"] === workflow.name && tags["dbwarden:client"] === client);
-      };
-      if (!rotated.some(holdsLogin)) {
+      if (!rotated.has(loginKey(name)) && !(workflow !== undefined && rotated.has(clientKey(workflow.name, client)))) {
         report(`agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`, role.urn);
       }
     }

@@ -3,8 +3,9 @@
  * (@pulumi/policy 1.21 server.js, `analyze` and `analyzeStack`):
  * - enforcement level: the config's (`all`, then the policy's own entry), else the policy's, else
  *   the pack's default (advisory); `disabled` skips the policy, `remediate` counts as mandatory;
- * - a resource policy with one typed validation skips other types; with several, each validation
- *   may declare itself not applicable;
+ * - a validation typed for one resource type (`validateResourceOfType`) skips the others (the
+ *   runtime skips the policy when it has one such validation; with several, each declares itself
+ *   not applicable); an untyped one may declare itself not applicable;
  * - a validation that touches a value unknown at preview stops, and the runtime reports that it
  *   could not run (advisory): here an outcome of kind "unknown";
  * - a stack policy runs once over every resource.
@@ -68,12 +69,13 @@ export async function evaluatePolicies(resources: readonly PolicyInputResource[]
       continue;
     }
     const validations = [(policy as ResourceValidationPolicy).validateResource ?? []].flat();
-    const onlyType = validations.length === 1 ? typeOfValidation(validations[0]!) : undefined;
     for (const resource of resources) {
-      if (onlyType && resource.type !== onlyType) continue;
+      // A validation typed for another resource type would only declare itself not applicable.
+      const applicable = validations.filter((v) => (typeOfValidation(v) ?? resource.type) === resource.type);
+      if (applicable.length === 0) continue;
       const provider = resource.provider ? byUrn.get(resource.provider) : undefined;
       const args = resourceValidationArgs(resource, { config: properties, ...(provider ? { provider } : {}) });
-      for (const validation of validations) {
+      for (const validation of applicable) {
         await runGuarded(
           () => validation(args, (message) => record("violation", message, resource)),
           (message) => record("unknown", message, resource),

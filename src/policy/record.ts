@@ -136,6 +136,13 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   log.error = (message) => void (logs.push(`error: ${message}`), failures.push(new Error(message)));
   const onRejection = (reason: unknown) => void failures.push(reason);
   process.on("unhandledRejection", onRejection);
+  // The Pulumi SDK captures a stack trace per resource (source positions) and per promise (leak
+  // debugging); formatting them, through tsx's source maps, was most of the recording's time.
+  // Nobody reads them here (failures are reported by message): unmapped and short while it runs.
+  const sourceMaps = process.sourceMapsEnabled;
+  const stackTraceLimit = Error.stackTraceLimit;
+  process.setSourceMapsEnabled(false);
+  Error.stackTraceLimit = 0;
   try {
     await program();
     // Registrations chain through outputs: drain until nothing new arrives.
@@ -145,6 +152,8 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+    Error.stackTraceLimit = stackTraceLimit;
     Object.assign(log, saved);
     process.off("unhandledRejection", onRejection);
   }

@@ -20,8 +20,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** The config for the stack being previewed, or undefined when it is not a stack of this project. */
 function initialConfig(): PolicyPackConfig | undefined {
-  const stack = (process.env.PULUMI_STACK ?? process.env.PULUMI_NODEJS_STACK)?.split("/").pop();
-  const project = process.env.PULUMI_PROJECT ?? process.env.PULUMI_NODEJS_PROJECT;
+  // A fully qualified name (org/project/stack) ends with the stack.
+  const stack = (process.env.PULUMI_STACK || process.env.PULUMI_NODEJS_STACK)?.split("/").pop() || undefined;
+  const project = process.env.PULUMI_PROJECT || process.env.PULUMI_NODEJS_PROJECT || undefined;
   const ownProject = (parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { name?: string }).name;
   if (!stack || (project !== undefined && project !== ownProject) || !existsSync(join(root, ENVIRONMENTS_DIR, `${stack}.yaml`))) {
     console.error(`dbwarden policy pack: no dbwarden spec for stack "${stack ?? "(not named)"}"; rules use their defaults and --policy-pack-config.`);

@@ -109,3 +109,20 @@ describe("the policy pack under the Pulumi CLI's runner", { timeout: 120_000 }, 
     assert.deepEqual(diagnostics(read), []);
   });
 });
+
+describe("the policy pack outside a dbwarden stack", { timeout: 120_000 }, () => {
+  it("starts with the rules' defaults and says why", async () => {
+    const env = { PULUMI_STACK: "", PULUMI_NODEJS_STACK: "", PULUMI_PROJECT: "" };
+    const pack = await startPack(env);
+    const client = new rpc.AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure());
+    try {
+      const info: any = await call(client, "getAnalyzerInfo", new Empty());
+      assert.equal(info.getPoliciesList().length, policies.length);
+      assert.equal(info.getInitialconfigMap().getLength(), 0);
+      assert.match(pack.stderr(), /no dbwarden spec for stack "\(not named\)"; rules use their defaults/);
+    } finally {
+      client.close();
+      pack.child.kill();
+    }
+  });
+});

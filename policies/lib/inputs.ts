@@ -9,7 +9,7 @@ import { UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
  * A value for a message only (a name, an identifier): when it is unknown at preview, say so
  * rather than let the whole rule stop on a value the verdict does not depend on.
  */
-export function describe<T>(read: () => T, unknown = "(known after deployment)"): T | string {
+export function forMessage<T>(read: () => T, unknown = "(known after deployment)"): T | string {
   try {
     return read();
   } catch (error) {

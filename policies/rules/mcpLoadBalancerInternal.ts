@@ -6,7 +6,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
-import { describe } from "../lib/inputs.ts";
+import { forMessage } from "../lib/inputs.ts";
 
 export const mcpLoadBalancerInternal: ResourceValidationPolicy = {
   name: "mcp-load-balancer-internal",
@@ -18,7 +18,7 @@ export const mcpLoadBalancerInternal: ResourceValidationPolicy = {
   validateResource: validateResourceOfType(LoadBalancer, (balancer, _args, report) => {
     if (balancer.internal !== true) {
       const groups = balancer.securityGroups ?? [];
-      report(`load balancer ${describe(() => balancer.name ?? "(auto-named)")} is internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`);
+      report(`load balancer ${forMessage(() => balancer.name ?? "(auto-named)")} is internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`);
     }
   }),
 };

@@ -8,7 +8,7 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import { Service } from "@pulumi/aws/ecs/service.js";
 import { Instance } from "@pulumi/aws/rds/instance.js";
-import { describe } from "../lib/inputs.ts";
+import { forMessage } from "../lib/inputs.ts";
 
 export const notPubliclyAccessible: ResourceValidationPolicy = {
   name: "not-publicly-accessible",
@@ -21,11 +21,11 @@ export const notPubliclyAccessible: ResourceValidationPolicy = {
     validateResourceOfType(Instance, (instance, _args, report) => {
       if (instance.publiclyAccessible === true) {
         const kind = "replicateSourceDb" in instance ? "read replica" : "database instance";
-        report(`${kind} ${describe(() => instance.identifier ?? "(auto-named)")} is publicly accessible: it gets an address reachable from the internet`);
+        report(`${kind} ${forMessage(() => instance.identifier ?? "(auto-named)")} is publicly accessible: it gets an address reachable from the internet`);
       }
     }),
     validateResourceOfType(Service, (service, _args, report) => {
-      if (service.networkConfiguration?.assignPublicIp === true) report(`ECS service ${describe(() => service.name ?? "(auto-named)")} assigns public IPs to its tasks: each task is reachable without the load balancer`);
+      if (service.networkConfiguration?.assignPublicIp === true) report(`ECS service ${forMessage(() => service.name ?? "(auto-named)")} assigns public IPs to its tasks: each task is reachable without the load balancer`);
     }),
   ],
 };

@@ -9,6 +9,8 @@ export const EXIT = {
   usage: 2,
   /** `dbwarden drift`: the live database differs from the plan. */
   drift: 3,
+  /** `dbwarden check`: a mandatory policy of the pack is violated. */
+  policy: 4,
 } as const;
 
 /** An error the CLI prints as-is (no stack trace) before exiting with `exitCode`. */

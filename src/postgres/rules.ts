@@ -97,3 +97,13 @@ export function mixesTableAndColumnSelect(grants: ReadonlyArray<{ objectType: Ob
   const selects = grants.filter((g) => g.privilege.toUpperCase() === "SELECT");
   return selects.some((g) => g.objectType === "table") && selects.some((g) => g.objectType === "column");
 }
+
+/** Is `objectType` one an agent role may hold anything on (the keys of READ_PRIVILEGES)? Sequences, functions, types, routines, foreign servers: never. */
+export function isAgentObjectType(objectType: string): objectType is ObjectType {
+  return Object.hasOwn(READ_PRIVILEGES, objectType);
+}
+
+/** PUBLIC is every role: what it holds, every agent role holds (the keyword is case-insensitive). */
+export function isPublicRole(role: string): boolean {
+  return role.toLowerCase() === "public";
+}

@@ -11,9 +11,10 @@ import * as drift from "./drift.ts";
 import * as up from "./up.ts";
 import * as down from "./down.ts";
 import * as rotate from "./rotate.ts";
+import * as check from "./check.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate];
+export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, check];

@@ -1,0 +1,57 @@
+/**
+ * `owner-and-workflow-tags` (advisory): every taggable AWS resource says who owns it and which
+ * workflow it serves (`requiredTags`, default `dbwarden:owner` and `dbwarden:workflow`; the
+ * workflow tag is a workflow of the environment, or `shared` for what serves them all). Tags set
+ * on the AWS provider (`defaultTags`) count. Advisory: missing tags expose nothing, but they are
+ * how a cost report, an access review or an incident finds who to ask.
+ */
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { workflowsByName } from "../lib/agents.ts";
+import { configOf, configSchema } from "../lib/config.ts";
+import { isRecord, tagsOf } from "../lib/inputs.ts";
+
+const CONFIG = ["requiredTags", "workflows"] as const;
+
+/** The workflow tag's value for resources that serve every workflow of the environment. */
+export const SHARED_WORKFLOW = "shared";
+export const WORKFLOW_TAG = "dbwarden:workflow";
+
+/** AWS resource types without a `tags` input (the provider's schema): nothing to require of them. */
+export const UNTAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  "aws:secretsmanager/secretVersion:SecretVersion",
+  "aws:secretsmanager/secretRotation:SecretRotation",
+  "aws:secretsmanager/secretPolicy:SecretPolicy",
+  "aws:ec2/securityGroupRule:SecurityGroupRule",
+  "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+  "aws:cloudwatch/logStream:LogStream",
+  "aws:rds/roleAssociation:RoleAssociation",
+]);
+
+/** Is this a taggable AWS resource (not a provider, not a component)? */
+export function isTaggableAwsType(type: string): boolean {
+  return type.startsWith("aws:") && !UNTAGGABLE_AWS_TYPES.has(type);
+}
+
+export const ownerAndWorkflowTags: ResourceValidationPolicy = {
+  name: "owner-and-workflow-tags",
+  description: "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
+  enforcementLevel: "advisory",
+  severity: "low",
+  configSchema: configSchema(...CONFIG),
+  remediationSteps: `Tag the resource with dbwarden:owner (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,
+  validateResource: (args, report) => {
+    if (!isTaggableAwsType(args.type)) return;
+    const { requiredTags, workflows } = configOf(args, ...CONFIG);
+    const providerDefaults = args.provider?.props?.defaultTags?.tags;
+    const tags = { ...(isRecord(providerDefaults) ? providerDefaults : {}), ...tagsOf(args.props) };
+    const missing = requiredTags.filter((key) => typeof tags[key] !== "string" || tags[key] === "");
+    if (missing.length > 0) report(`lacks tag${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+    const workflow = tags[WORKFLOW_TAG];
+    if (typeof workflow === "string" && workflow !== "" && workflow !== SHARED_WORKFLOW && workflows.length > 0 && !workflowsByName(workflows).has(workflow)) {
+      report(`tagged ${WORKFLOW_TAG}: ${workflow}, which is no workflow of this environment (or "${SHARED_WORKFLOW}")`);
+    }
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * `password-rotation`: agent credentials are short-lived. Either a login has no password at all
+ * (IAM database authentication: the token lives 15 minutes), or its password lives in a secret
+ * that a `secretsmanager.SecretRotation` rotates at least every `maxRotationDays` days.
+ *
+ * - Every `SecretRotation` in the stack is enabled and rotates within `maxRotationDays`
+ *   (`automaticallyAfterDays`, or a `rate(...)` / `cron(...)` schedule whose longest gap is known).
+ * - Every agent LOGIN `postgresql.Role` with a password (`password` or `passwordWo`) has a secret in
+ *   the stack that such a rotation rotates. The secret is found by its tags: `dbwarden:login` (the
+ *   role name), or `dbwarden:workflow` + `dbwarden:client` matched through the workflow facts.
+ */
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
+import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
+import { Role } from "@pulumi/postgresql/role.js";
+import { agentDirectory } from "../lib/agents.ts";
+import { configOf, configSchema } from "../lib/config.ts";
+import { tagsOf } from "../lib/inputs.ts";
+
+const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "maxRotationDays"] as const;
+
+/** Tag naming the database login a secret holds the credentials of. */
+export const LOGIN_TAG = "dbwarden:login";
+
+/**
+ * The longest gap between two rotations of a schedule, in days, or null when it cannot be told.
+ * `rate(N days|hours)`; `cron(min hour day-of-month month day-of-week year)` with every month: daily
+ * when no day is fixed, weekly when only weekdays are, monthly when days of the month are.
+ */
+export function longestRotationGapDays(rules: { automaticallyAfterDays?: number | undefined; scheduleExpression?: string | undefined }): number | null {
+  if (typeof rules.automaticallyAfterDays === "number") return rules.automaticallyAfterDays;
+  const expression = rules.scheduleExpression?.trim() ?? "";
+  const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(expression);
+  if (rate) return rate[2]!.startsWith("day") ? Number(rate[1]) : Number(rate[1]) / 24;
+  const cron = /^cron\((.+)\)$/.exec(expression)?.[1]?.trim().split(/\s+/);
+  if (!cron || cron.length !== 6) return null;
+  const [, , dayOfMonth, month, dayOfWeek] = cron;
+  if (month !== "*") return null;
+  const any = (field: string | undefined) => field === "*" || field === "?";
+  if (any(dayOfMonth) && any(dayOfWeek)) return 1;
+  if (any(dayOfMonth)) return 7;
+  return 31;
+}
+
+/** The secrets some enabled rotation rotates: by dependency on the Secret resource, or by its name. */
+function rotatedSecrets(resources: PolicyResource[]): PolicyResource[] {
+  const secrets = resources.filter((r) => r.isType(Secret));
+  const byUrn = new Map(secrets.map((s) => [s.urn, s]));
+  const byName = new Map(secrets.filter((s) => typeof s.props.name === "string").map((s) => [s.props.name as string, s]));
+  const rotated = new Set<PolicyResource>();
+  for (const rotation of resources) {
+    if (!rotation.isType(SecretRotation) || rotation.props.rotationEnabled === false) continue;
+    for (const dependency of rotation.propertyDependencies.secretId ?? []) if (byUrn.has(dependency.urn)) rotated.add(byUrn.get(dependency.urn)!);
+    const named = typeof rotation.props.secretId === "string" ? byName.get(rotation.props.secretId) : undefined;
+    if (named) rotated.add(named);
+  }
+  return [...rotated];
+}
+
+/** Keys a rotated secret is found by: its `dbwarden:login` tag, and its workflow + client tags. */
+const loginKey = (login: string) => `login\u0000${login}`;
+const clientKey = (workflow: unknown, client: unknown) => `client\u0000${String(workflow)}\u0000${String(client)}`;
+
+function rotatedLoginKeys(resources: PolicyResource[]): Set<string> {
+  const keys = new Set<string>();
+  for (const secret of rotatedSecrets(resources)) {
+    const tags = tagsOf(secret.props);
+    if (typeof tags[LOGIN_TAG] === "string") keys.add(loginKey(tags[LOGIN_TAG]));
+    if (tags["dbwarden:workflow"] !== undefined) keys.add(clientKey(tags["dbwarden:workflow"], tags["dbwarden:client"]));
+  }
+  return keys;
+}
+
+export const passwordRotation: StackValidationPolicy = {
+  name: "password-rotation",
+  description: "Agent credentials expire: IAM database authentication (no password) or a password in a secret rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: configSchema(...CONFIG),
+  remediationSteps:
+    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores each login's password in its own secret with a SecretRotation (AWS's multi-user rotation function). A hand-written login needs the same: a secret tagged `dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit.",
+  validateStack: (args, report) => {
+    const config = configOf(args, ...CONFIG);
+    const directory = agentDirectory(config);
+    for (const rotation of args.resources) {
+      if (!rotation.isType(SecretRotation)) continue;
+      if (rotation.props.rotationEnabled === false) {
+        report(`secret rotation ${rotation.name} is disabled`, rotation.urn);
+        continue;
+      }
+      const gap = longestRotationGapDays(rotation.props.rotationRules ?? {});
+      if (gap === null) report(`secret rotation ${rotation.name}: its schedule's longest gap cannot be told; use automaticallyAfterDays or rate(N days)`, rotation.urn);
+      else if (gap > config.maxRotationDays) report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
+    }
+
+    const rotated = rotatedLoginKeys(args.resources);
+    for (const role of args.resources) {
+      if (!role.isType(Role) || role.props.login !== true) continue;
+      const name = role.props.name as string | undefined;
+      if (name === undefined || !directory.isAgent(name)) continue;
+      if (!("password" in role.props) && !("passwordWo" in role.props)) continue;
+      const workflow = directory.workflowOf(name);
+      const client = workflow?.logins.find((l) => l.role === name)?.client;
+      if (!rotated.has(loginKey(name)) && !(workflow !== undefined && rotated.has(clientKey(workflow.name, client)))) {
+        report(`agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`, role.urn);
+      }
+    }
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * `checkStack`: the whole policy pack, offline, over the resources the Pulumi program
+ * (`stacks/index.ts`) declares for a stack, with no Pulumi CLI and no cloud. The program runs
+ * under mocks (./record.ts) with stand-in lookups (./standins.ts); the pack runs in-process with
+ * the runtime's semantics (./evaluate.ts) and the config `pulumi preview --policy-pack` would get
+ * (./facts.ts). What `dbwarden check` prints and what the pull-request review includes.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { POLICY_PACK_NAME, policies } from "../../policies/policies.ts";
+import { utcDay } from "../plan/build.ts";
+import type { AccessPlan } from "../plan/types.ts";
+import { evaluatePolicies } from "./evaluate.ts";
+import { loadThresholds, packConfig, stackFacts } from "./facts.ts";
+import { recordProgram } from "./record.ts";
+import { POLICY_REPORT_VERSION, summarize, type PolicyReport } from "./report.ts";
+
+/** The Pulumi project name (Pulumi.yaml). */
+export const PROJECT = "dbwarden";
+/** The Pulumi program, relative to the project root (Pulumi.yaml `main`). */
+export const PROGRAM = join("stacks", "index.ts");
+
+export interface CheckOptions {
+  /** Project root: `stacks/` and `policies/` live under it. */
+  root: string;
+  /** Judge expiry as of this moment (default now). The program itself plans as of the real day. */
+  now?: Date;
+}
+
+/** The pack's version (policies/package.json), as the Pulumi CLI reports it. */
+export function packVersion(root: string): string {
+  return (JSON.parse(readFileSync(join(root, "policies", "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** Why a plan has no Pulumi deployment, or null when it has one. */
+export function notDeployedReason(plan: AccessPlan): string | null {
+  if (plan.mcpServer.host.platform !== "local") return null;
+  return `Stack "${plan.environment}" runs on this machine (mcpServer.host.platform: local): \`dbwarden up\` starts it and \`dbwarden drift --stack ${plan.environment}\` checks its database. The policy pack judges Pulumi deployments (dev, prod).`;
+}
+
+let runs = 0;
+
+/** Check one stack; throws `SpecError` for an invalid spec and an Error when the program fails. */
+export async function checkStack(stack: string, options: CheckOptions): Promise<PolicyReport> {
+  const now = options.now ?? new Date();
+  const { plan, facts } = stackFacts(stack, { root: options.root, now });
+  const config = packConfig(facts, loadThresholds(stack, options.root, policies), policies);
+  const base = {
+    apiVersion: POLICY_REPORT_VERSION,
+    stack,
+    asOf: utcDay(now),
+    pack: { name: POLICY_PACK_NAME, version: packVersion(options.root), policies: policies.length },
+  } as const;
+  const reason = notDeployedReason(plan);
+  if (reason !== null) {
+    return { ...base, deployed: false, reason, resources: 0, passed: true, summary: { mandatory: 0, advisory: 0, notJudged: 0 }, violations: [], notJudged: [], programNotes: [] };
+  }
+  // A fresh module instance per run: the program reads the stack name when it is evaluated.
+  const program = `${pathToFileURL(join(options.root, PROGRAM)).href}?dbwarden-check=${++runs}`;
+  const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
+  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region });
+  const outcomes = await evaluatePolicies(recording.resources, policies, config);
+  return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
+}

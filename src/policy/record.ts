@@ -1,0 +1,165 @@
+/**
+ * Run a Pulumi program in-process under `pulumi.runtime.setMocks` and record every resource it
+ * declares as the engine would hand it to a policy: type, name, URN, inputs (deserialized by the
+ * policy runtime's own deserializer: secrets unwrapped, as policies see them), options, parent,
+ * dependencies and property dependencies, explicit provider.
+ *
+ * - Lookups (invokes) get stand-in answers (./standins.ts), marked unknown in what is recorded.
+ * - Outputs of the resources the program creates are placeholders shaped like AWS's (an ARN, an
+ *   RDS address beginning with the instance identifier), derived from the inputs: what a preview
+ *   of an already-deployed stack knows.
+ * - The program's log lines (plan notes, warnings) are collected, not printed.
+ *
+ * The Pulumi runtime is process-wide state: recordings run one at a time.
+ */
+import { createRequire } from "node:module";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings.js";
+import type { PolicyResourceOptions } from "@pulumi/policy";
+import type { PolicyInputResource } from "./args.ts";
+import { markStandIns, standInInvoke } from "./standins.ts";
+
+const require = createRequire(import.meta.url);
+// The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned): the exact view a policy gets.
+const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as { deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown> };
+const log = require("@pulumi/pulumi/log/index.js") as Record<"info" | "warn" | "error", (message: string, ...rest: unknown[]) => void>;
+// `waitForRPCs` is marked @internal (missing from the .d.ts); it is what `disconnect` uses to drain.
+const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+
+export interface Recording {
+  resources: PolicyInputResource[];
+  /** The program's log lines, "info: ..." / "warning: ..." / "error: ...". */
+  logs: string[];
+}
+
+export interface RecordOptions {
+  project: string;
+  stack: string;
+  /** Region for placeholder ARNs and addresses. */
+  region: string;
+}
+
+/** Placeholder computed outputs of a created resource (its inputs are echoed too). */
+export function placeholderOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:000000000000:${resource}`;
+  const id = String(inputs.identifier ?? inputs.name ?? name);
+  switch (type) {
+    case "aws:rds/instance:Instance":
+      return { address: `${id}.placeholder.${region}.rds.amazonaws.com`, endpoint: `${id}.placeholder.${region}.rds.amazonaws.com:5432`, port: 5432, arn: arn("rds", `db:${id}`), resourceId: `db-PLACEHOLDER${id.toUpperCase().replace(/[^A-Z0-9]/g, "")}` };
+    case "aws:secretsmanager/secret:Secret":
+      return { arn: arn("secretsmanager", `secret:${id}-AbCdEf`) };
+    case "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+      return { outputs: { RotationLambdaARN: arn("lambda", `function:${name}`) } };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { arn: arn("elasticloadbalancing", `loadbalancer/app/${name}/placeholder`), dnsName: `${name}.placeholder.${region}.elb.amazonaws.com` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { arn: arn("logs", `log-group:${id}`) };
+    default:
+      return type.startsWith("aws:") ? { arn: arn(type.split(":")[1]!.split("/")[0]!, id) } : {};
+  }
+}
+
+/** Go-style durations of custom timeouts ("10m", "1h30m") in seconds, as the policy runtime reports them. */
+function seconds(duration: string | undefined): number {
+  if (!duration) return 0;
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(amount) * units[unit!]!;
+  return total;
+}
+
+function optionsOf(req: any): PolicyResourceOptions {
+  const timeouts = req.getCustomtimeouts?.();
+  const options: PolicyResourceOptions = {
+    protect: req.getProtect?.() ?? false,
+    ignoreChanges: req.getIgnorechangesList?.() ?? [],
+    aliases: req.getAliasurnsList?.() ?? [],
+    customTimeouts: { createSeconds: seconds(timeouts?.getCreate()), updateSeconds: seconds(timeouts?.getUpdate()), deleteSeconds: seconds(timeouts?.getDelete()) },
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+  };
+  if (req.getDeletebeforereplacedefined?.()) options.deleteBeforeReplace = req.getDeletebeforereplace();
+  if (req.getParent()) options.parent = req.getParent();
+  return options;
+}
+
+function recordOf(req: any, urn: string): PolicyInputResource {
+  const propertyDependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps: any, key: string) => (propertyDependencies[key] = [...deps.getUrnsList()]));
+  const provider = String(req.getProvider() ?? "").split("::").slice(0, -1).join("::");
+  const resource: PolicyInputResource = {
+    type: req.getType(),
+    name: req.getName(),
+    urn,
+    props: markStandIns(req.getObject() ? deserializeProperties(req.getObject(), false) : {}) as Record<string, unknown>,
+    opts: optionsOf(req),
+    dependencies: [...req.getDependenciesList()],
+    propertyDependencies,
+  };
+  if (req.getParent()) resource.parent = req.getParent();
+  if (provider) resource.provider = provider;
+  return resource;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Run `program` (e.g. `() => import(programUrl)`) under mocks and return what it declared. */
+export function recordProgram(program: () => Promise<unknown>, options: RecordOptions): Promise<Recording> {
+  const run = queue.then(() => record(program, options));
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function record(program: () => Promise<unknown>, options: RecordOptions): Promise<Recording> {
+  const resources: PolicyInputResource[] = [];
+  const logs: string[] = [];
+  const failures: unknown[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-placeholder-id`, state: { ...args.inputs, ...placeholderOutputs(args.type, args.name, args.inputs, options.region) } }),
+      call: (args) => standInInvoke(args.token, args.inputs),
+    },
+    options.project,
+    options.stack,
+    false,
+  );
+  const monitor = settings.getMonitor() as unknown as { registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void> };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) =>
+    register(req, (err, response) => {
+      if (!err && response) resources.push(recordOf(req, response.getUrn()));
+      callback(err, response);
+    });
+
+  const saved = { info: log.info, warn: log.warn, error: log.error };
+  log.info = (message) => void logs.push(`info: ${message}`);
+  log.warn = (message) => void logs.push(`warning: ${message}`);
+  log.error = (message) => void (logs.push(`error: ${message}`), failures.push(new Error(message)));
+  const onRejection = (reason: unknown) => void failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  // The Pulumi SDK captures a stack trace per resource (source positions) and per promise (leak
+  // debugging); formatting them, through tsx's source maps, was most of the recording's time.
+  // Nobody reads them here (failures are reported by message): unmapped and short while it runs.
+  const sourceMaps = process.sourceMapsEnabled;
+  const stackTraceLimit = Error.stackTraceLimit;
+  process.setSourceMapsEnabled(false);
+  Error.stackTraceLimit = 0;
+  try {
+    await program();
+    // Registrations chain through outputs: drain until nothing new arrives.
+    for (let seen = -1; seen !== resources.length; ) {
+      seen = resources.length;
+      await waitForRPCs();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+    Error.stackTraceLimit = stackTraceLimit;
+    Object.assign(log, saved);
+    process.off("unhandledRejection", onRejection);
+  }
+  if (failures.length > 0) {
+    const first = failures[0];
+    throw new Error(`the Pulumi program failed under dbwarden check: ${first instanceof Error ? first.message : String(first)}`);
+  }
+  return { resources, logs };
+}

@@ -25,6 +25,11 @@ export const DatabaseEndpointSchema = z.strictObject({
   port: z.number().int().min(1).max(65535),
   database: str.min(1),
   sslmode: z.enum(["disable", "require", "verify-full"]),
+  /**
+   * Certificate authorities `verify-full` trusts: the system's (default), or Amazon RDS's CA
+   * bundle, which the server ships (RDS certificates are not signed by a public CA).
+   */
+  ca: z.enum(["system", "aws-rds"]).optional(),
 });
 
 export const LoginSourceSchema = z.union([
@@ -57,6 +62,28 @@ export const ApiKeysFromSchema = z.strictObject({
   refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional(),
 });
 
+/** A secret value's source, for what is not a database login (e.g. the limits store's AUTH token). */
+export const SecretSourceSchema = z.union([
+  z.strictObject({ password: str.min(1) }),
+  z.strictObject({ passwordFile: str.min(1) }),
+  z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
+]);
+
+/**
+ * A Redis-protocol store (Redis, Valkey, ElastiCache) shared by every replica of the server, so a
+ * client's calls per minute and concurrent calls hold across replicas. Unreachable store: calls
+ * are refused (fail closed), never counted per replica.
+ */
+export const LimitsStoreSchema = z.strictObject({
+  host: str.min(1),
+  port: z.number().int().min(1).max(65535),
+  tls: z.boolean(),
+  /** AUTH token (ElastiCache auth token / Redis password); none for a store without AUTH. */
+  auth: SecretSourceSchema.optional(),
+  /** Prefix of every key the server writes, so several environments can share a store. */
+  keyPrefix: str.min(1).optional(),
+});
+
 export const AuditConfigSchema = z.union([z.strictObject({ file: str.min(1) }), z.strictObject({ stream: z.enum(["stdout", "stderr"]) })]);
 
 export const RuntimeConfigSchema = z.strictObject({
@@ -73,6 +100,8 @@ export const RuntimeConfigSchema = z.strictObject({
    * from the secret stops working without a restart.
    */
   apiKeysFrom: ApiKeysFromSchema.optional(),
+  /** Shared limits store; without one, limits are per replica (and `/readyz` says so). */
+  limitsStore: LimitsStoreSchema.optional(),
   audit: AuditConfigSchema,
 });
 
@@ -82,6 +111,8 @@ export type DatabaseEndpoint = z.infer<typeof DatabaseEndpointSchema>;
 export type LoginSource = z.infer<typeof LoginSourceSchema>;
 export type ListenConfig = z.infer<typeof ListenSchema>;
 export type AuditConfig = z.infer<typeof AuditConfigSchema>;
+export type LimitsStoreConfig = z.infer<typeof LimitsStoreSchema>;
+export type SecretSourceConfig = z.infer<typeof SecretSourceSchema>;
 
 export const DEFAULT_API_KEY_REFRESH_SECONDS = 60;
 
@@ -165,6 +196,8 @@ export interface RuntimeConfigInput {
   logins: Record<string, LoginSource>;
   /** Either inline key hashes or the secret holding them. */
   apiKeys: { inline: readonly ApiKey[] } | { fromAwsSecret: string; refreshSeconds?: number };
+  /** A store shared by the server's replicas for per-client limits. */
+  limitsStore?: LimitsStoreConfig;
   audit: AuditConfig;
 }
 
@@ -187,6 +220,7 @@ export function buildRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
     ...("inline" in input.apiKeys
       ? { apiKeys: [...input.apiKeys.inline] }
       : { apiKeysFrom: { awsSecretArn: input.apiKeys.fromAwsSecret, ...(input.apiKeys.refreshSeconds !== undefined ? { refreshSeconds: input.apiKeys.refreshSeconds } : {}) } }),
+    ...(input.limitsStore ? { limitsStore: input.limitsStore } : {}),
     audit: input.audit,
   };
   const result = RuntimeConfigSchema.safeParse(candidate);
@@ -224,3 +258,15 @@ export function parseApiKeySecret(text: string, plan: AccessPlan): ResolvedApiKe
   if (problems.length > 0) throw new ConfigError(`invalid ${what}:\n${problems.join("\n")}`);
   return resolved;
 }
+
+/**
+ * How the server is given its plan, by environment variable (a contract between the deployments
+ * and the server): the JSON text, a file, or an S3 object (for plans too large for a task
+ * definition's environment), whose sha256 must match `DBWARDEN_PLAN_SHA256` when given.
+ */
+export const PLAN_ENV = {
+  text: "DBWARDEN_PLAN",
+  file: "DBWARDEN_PLAN_FILE",
+  s3: "DBWARDEN_PLAN_S3",
+  sha256: "DBWARDEN_PLAN_SHA256",
+} as const;

@@ -8,7 +8,7 @@ import type pg from "pg";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/io.ts";
 import type { AccessPlan } from "../../src/plan/index.ts";
-import { roleMarker } from "../../src/postgres/diff.ts";
+import { roleMarker } from "../../src/postgres/model.ts";
 import { detectDrift, formatDriftReport } from "../../src/postgres/drift.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
 import type { TestPostgres } from "../support/postgres.ts";

@@ -202,8 +202,6 @@ export class GovernedAccess extends pulumi.ComponentResource {
           catalog: args.catalog,
           ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
           passwords: Object.fromEntries(Object.entries(passwords).map(([role, value]) => [role, { value, version: "1" }])),
-          loginMemberOf: target.credentials.mode === "iam" ? ["rds_iam"] : [],
-          rotationClones: target.credentials.mode === "password",
           extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
         },
         parent,

@@ -22,8 +22,8 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
       target: "app",
       catalog,
       connection: { host: "app-prod.abc.us-east-1.rds.amazonaws.com", username: "admin", password: "admin-password", superuser: false },
+      // prod: aws-rds with rotated passwords, so every login gets its alternate `_clone` login.
       passwords: Object.fromEntries(logins.map((l) => [l, { value: PASSWORD, version: "1" }])),
-      rotationClones: true,
       extensions: ["pgaudit"],
     });
     await mocks.settle();

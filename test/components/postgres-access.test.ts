@@ -117,6 +117,19 @@ describe("postgresAccessModel", () => {
     );
   });
 
+  it("throws on a rule naming a column the snapshot's table lacks (quantty), naming workflow, table, column and file", () => {
+    const typo = structuredClone(plan);
+    const events = typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!;
+    events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    assert.throws(
+      () => postgresAccessModel(typo, "app", catalog, { catalogSource: "stacks/catalog/prod.json" }),
+      (error: Error) =>
+        error.message ===
+        'the access plan of target "app" does not fit stacks/catalog/prod.json:\n' +
+          '  - workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in stacks/catalog/prod.json (did you mean "quantity"?)',
+    );
+  });
+
   it("throws on an unknown target and on over-long role names", () => {
     assert.throws(() => postgresAccessModel(plan, "nope", catalog), /target: stack prod has no target "nope" \(targets: app\)/);
     const long: AccessPlan = structuredClone(plan);

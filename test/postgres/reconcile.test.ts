@@ -57,6 +57,18 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
   });
 
+  test("an exclusion naming a column the table lacks (quantty, meant: quantity) is refused, nothing applied", async () => {
+    const typo = structuredClone(plan);
+    const events = typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!;
+    events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    await assert.rejects(reconcile(admin, typo, { target: "app", passwords }), (e: ReconcileError) => {
+      assert.deepEqual(e.problems, ['workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)']);
+      assert.match(e.message, /^the plan cannot be applied to this database; nothing was changed:\n  - workflow cs-usage-drop excludes analytics\.usage_events\.quantty/);
+      return true;
+    });
+    assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
+  });
+
   test("first apply changes the database and never shows a password", async () => {
     const result = await reconcile(admin, plan, { target: "app", passwords });
     assert.equal(result.changed, true);

@@ -40,39 +40,40 @@ function typoProject(): string {
 
 const QUANTTY = 'workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)';
 
-describe("drift", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  let cs: { group: string; login: string };
+// One database for the file: reconciled with the local plan first; every test leaves it clean.
+let db: TestPostgres;
+let admin: pg.Client;
+let plan: AccessPlan;
+let passwords: Record<string, string>;
+let cs: { group: string; login: string };
 
-  before(async () => {
-    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
-    await reconcile(admin, plan, { target: "app", passwords });
-    const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
-    cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
-  });
-  after(() => db?.stop());
+before(async () => {
+  ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
+  await reconcile(admin, plan, { target: "app", passwords });
+  const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
+  cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
+});
+after(() => db?.stop());
 
-  async function expectDrift(change: string, expected: Array<{ kind: string; match: RegExp }>) {
-    await admin.query(change);
-    const report = await detectDrift(admin, plan, { target: "app" });
-    assert.equal(report.drift, true, `no drift reported after: ${change}`);
-    for (const e of expected) {
-      assert.ok(
-        report.differences.some((d) => d.kind === e.kind && e.match.test(d.message)),
-        `expected a ${e.kind} difference matching ${e.match} after "${change}"; got:\n${formatDriftReport(report)}`,
-      );
-    }
-    // The fix is the reconciler; afterwards nothing is left.
-    const fixed = await reconcile(admin, plan, { target: "app" });
-    assert.equal(fixed.changed, true);
-    const clean = await detectDrift(admin, plan, { target: "app" });
-    assert.deepEqual(clean.differences, [], formatDriftReport(clean));
-    return report;
+async function expectDrift(change: string, expected: Array<{ kind: string; match: RegExp }>) {
+  await admin.query(change);
+  const report = await detectDrift(admin, plan, { target: "app" });
+  assert.equal(report.drift, true, `no drift reported after: ${change}`);
+  for (const e of expected) {
+    assert.ok(
+      report.differences.some((d) => d.kind === e.kind && e.match.test(d.message)),
+      `expected a ${e.kind} difference matching ${e.match} after "${change}"; got:\n${formatDriftReport(report)}`,
+    );
   }
+  // The fix is the reconciler; afterwards nothing is left.
+  const fixed = await reconcile(admin, plan, { target: "app" });
+  assert.equal(fixed.changed, true);
+  const clean = await detectDrift(admin, plan, { target: "app" });
+  assert.deepEqual(clean.differences, [], formatDriftReport(clean));
+  return report;
+}
 
+describe("drift: out-of-band changes are reported in words and reconciled away", { timeout: 120_000 }, () => {
   test("a freshly reconciled database has no drift", async () => {
     const report = await detectDrift(admin, plan, { target: "app" });
     assert.equal(report.drift, false);
@@ -201,6 +202,9 @@ describe("drift", { timeout: 120_000 }, () => {
     await expectDrift(`DROP ROLE ${plan.workflows[1]!.roles.logins[0]!.role}`, [{ kind: "missing-role", match: /does not exist/ }]);
   });
 
+});
+
+describe("drift: scale, the plan's own problems, and the CLI", { timeout: 120_000 }, () => {
   test("drift reads the catalog in a fixed number of round trips, whatever the number of tables", async () => {
     await admin.query("CREATE SCHEMA wide");
     await admin.query(`DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`);

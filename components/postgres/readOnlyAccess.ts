@@ -2,6 +2,12 @@
  * `dbwarden:postgres:ReadOnlyAccess`: the plan's read-only roles and grants on any PostgreSQL
  * (RDS, Cloud SQL, self-hosted), through `@pulumi/postgresql` connected to the PRIMARY: roles and
  * grants reach read replicas by replication.
+ *
+ * It renders the same desired-state model the reconciler and drift detection use
+ * (src/postgres/model.ts), so `dbwarden drift` on what it deployed is clean. `postgresql.Role` has
+ * no comment and no generic settings: the roles carry no dbwarden marker and no `log_statement`
+ * (warned about; set it on the replica's parameter group), and the model marks exactly those as
+ * advisory, so drift does not demand them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Extension } from "@pulumi/postgresql/extension.js";
@@ -60,9 +66,10 @@ export interface PostgresReadOnlyAccessArgs {
   /** Extensions to create in the target database, e.g. `["pgaudit"]`. */
   extensions?: string[];
   /**
-   * Take from PUBLIC what the plan does not give (default true, as the local reconciler and
-   * drift detection do): no CONNECT/TEMPORARY on the database, nothing on the planned schemas and
-   * tables. Other roles that connected only through PUBLIC's CONNECT then need their own grant.
+   * Take from PUBLIC what the model does not let it keep (default true, as the local reconciler
+   * does and drift detection expects): no CONNECT/TEMPORARY on the database, nothing on the
+   * planned schemas and tables. Other roles that connected only through PUBLIC's CONNECT then need
+   * their own grant. With `false`, drift reports what PUBLIC still holds.
    */
   hardenPublic?: boolean;
 }

@@ -39,9 +39,15 @@ export function workflowSchemas(workflow: WorkflowPlan): string[] {
 }
 
 function tablePrivilege(database: string, t: TablePlan): Privilege {
-  if (selectsWholeTable(t)) return { privilege: "SELECT", objectType: "table", database, schema: t.schema, table: t.table };
   const base = { privilege: "SELECT", objectType: "column", database, schema: t.schema, table: t.table } as const;
-  return t.rule.access === "only" ? { ...base, columns: [...t.rule.columns] } : { ...base, allColumnsExcept: t.rule.access === "all-except" ? [...t.rule.except] : [] };
+  switch (t.rule.access) {
+    case "all":
+      return { ...base, objectType: "table" };
+    case "only":
+      return { ...base, columns: [...t.rule.columns] };
+    case "all-except":
+      return { ...base, allColumnsExcept: [...t.rule.except] };
+  }
 }
 
 /** CONNECT, then USAGE per schema, then one SELECT per table, from the workflow's scope. */

@@ -49,7 +49,7 @@ async function measure(workflows: number) {
   const recording = await recordProgram(
     async () => {
       const { PostgresReadOnlyAccess } = await import("../components/postgres/readOnlyAccess.ts");
-      new PostgresReadOnlyAccess(`bench-${workflows}`, { plan, target: "app", catalog, connection: { host: "db.example.com", username: "admin", password: "x", superuser: false }, rotationClones: true });
+      new PostgresReadOnlyAccess(`bench-${workflows}`, { plan, target: "app", catalog, connection: { host: "db.example.com", username: "admin", password: "x", superuser: false } });
     },
     { project: "dbwarden", stack: "bench", region: "us-east-1" },
   );

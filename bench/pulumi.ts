@@ -68,7 +68,6 @@ export async function run(): Promise<Record<string, unknown>> {
         target: "app",
         catalog,
         connection: { host: "db.example.com", username: "admin", password: "x", superuser: false },
-        rotationClones: true,
       });
       await mocks.settle();
       const ms = Math.round(performance.now() - started);

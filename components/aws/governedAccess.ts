@@ -335,7 +335,8 @@ export function adminConnection(target: AwsTarget, primary: pulumi.Output<GetIns
 
 /**
  * The arguments of a target's access component (`dbwarden:postgres:ReadOnlyAccess`): the plan's
- * roles and grants for the target, its initial passwords, and what its platform and logging need.
+ * roles and grants for the target (IAM and rotation-clone logins follow from its platform's
+ * capabilities in the Postgres model), its initial passwords, and what its logging needs.
  */
 export function postgresAccessArgs(
   args: GovernedAccessArgs,
@@ -343,7 +344,6 @@ export function postgresAccessArgs(
   connection: PostgresConnectionArgs,
   passwords: Record<string, pulumi.Input<string>>,
 ): PostgresReadOnlyAccessArgs {
-  const capabilities = TARGET_PLATFORMS[target.platform];
   return {
     plan: args.plan,
     target: target.name,
@@ -351,8 +351,6 @@ export function postgresAccessArgs(
     catalog: args.catalog,
     ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
     passwords: Object.fromEntries(Object.entries(passwords).map(([role, value]) => [role, { value, version: "1" }])),
-    loginMemberOf: target.credentials.mode === "iam" ? [...capabilities.iamLoginRoles] : [],
-    rotationClones: target.credentials.mode === "password" && capabilities.alternatingUserRotation,
     extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
   };
 }

@@ -1,32 +1,43 @@
 /**
- * The pure half of the Postgres read-only access component: access plan -> the roles and grants
- * `@pulumi/postgresql` must hold. No Pulumi here, so every rule is unit-tested without mocks.
+ * The pure half of the Postgres read-only access component: the plan's desired-state model
+ * (src/postgres/model.ts, the one the reconciler and drift detection use) rendered as the roles
+ * and grants `@pulumi/postgresql` must hold. No Pulumi here, so every rule is unit-tested without
+ * mocks. What the database must hold is decided by the model; only the Pulumi specifics are here.
  *
- * Rules (see ../../../shared/notes/pulumi-providers.md for why):
- * - one NOLOGIN group role per workflow holds every privilege; logins only inherit it;
+ * Pulumi specifics (see ../../../shared/notes/pulumi-providers.md for why):
  * - grants never use `objects: []` (that means "all tables in the schema");
  * - table-level SELECTs of one schema share one Grant, column-level SELECTs get one Grant per
  *   table (the provider allows one table and one privilege per column grant), so the resource
  *   count grows with schemas and column-scoped tables, not with the number of privileges;
- * - a table never gets both a table and a column SELECT (the table grant would expose every column).
+ * - `postgresql.Role` sets only the settings it has a field for (`PULUMI_ROLE_SETTINGS`); the
+ *   model marks the others advisory, and the component warns about them.
  */
-import { workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "../../src/plan/types.ts";
-import { loginConnectionLimit, loginSettings, workflowPrivileges, type Privilege } from "../../src/postgres/model.ts";
-import { grantedColumns, type CatalogSnapshot } from "./catalog.ts";
-
-const MAX_IDENTIFIER = 63;
+import {
+  PULUMI_ROLE_SETTINGS,
+  postgresModel,
+  type DesiredRole,
+  type GroupAccess,
+  type PostgresModel,
+  type PulumiRoleSetting,
+  type RoleKind,
+} from "../../src/postgres/model.ts";
+import type { AccessPlan } from "../../src/plan/types.ts";
+import { snapshotColumns, type CatalogSnapshot } from "./catalog.ts";
 
 /** Arguments of one `postgresql.Role`, plus what the component needs to wire it. */
 export interface RoleModel {
   /** Pulumi resource name (stable: derived from the role name). */
   resourceName: string;
-  kind: "group" | "login" | "rotation-clone";
+  kind: RoleKind;
   /** Workflow the role belongs to. */
   workflow: string;
   name: string;
   login: boolean;
-  /** Roles this role is a member of (the group for logins; nothing for the group). */
+  /** Attributes (`postgresql.Role` fields): every agent role's, from the model. */
+  attributes: DesiredRole["attributes"];
+  /** Roles this role is a member of (the group and the platform's IAM roles for logins; nothing for the group). */
   memberOf: string[];
+  /** null: no limit (the provider's default). */
   connectionLimit: number | null;
   statementTimeoutMs: number | null;
   idleInTransactionSessionTimeoutMs: number | null;
@@ -52,207 +63,129 @@ export interface GrantModel {
 export interface PostgresAccessModel {
   target: string;
   database: string;
-  /** Group roles first, then their logins, in plan order. */
+  /** Per workflow in plan order: its group, then each login followed by its rotation clone. */
   roles: RoleModel[];
   /** Per group role, in apply order: CONNECT, USAGE per schema, SELECT per schema/table. */
   grants: GrantModel[];
   /**
-   * What PUBLIC keeps (what PUBLIC holds, every agent holds): nothing on the database and the
-   * planned schemas and tables; only USAGE on `public` when no workflow reads it. The same state
-   * the local reconciler and drift detection enforce (src/postgres/diff.ts).
+   * What PUBLIC keeps, as the model says (`PostgresModel.public`): nothing on the database and the
+   * planned schemas and tables; only USAGE on `public` when no workflow reads it.
    */
   publicGrants: GrantModel[];
-  /** Role settings of the plan the provider cannot set (no generic GUCs on `postgresql.Role`). */
+  /** Role settings of the model the provider cannot set (no generic GUCs on `postgresql.Role`). */
   unsupportedSettings: { role: string; name: string; value: string }[];
 }
 
 export interface PostgresAccessOptions {
-  /** Extra roles every login joins, e.g. `["rds_iam"]` for RDS IAM authentication. */
-  loginMemberOf?: readonly string[];
-  /**
-   * Also create `<login>_clone` for each login, as AWS's multi-user rotation function alternates
-   * between the two. Created here (member of the group only) so the function only sets its
-   * password instead of creating it as a member of the first login.
-   */
-  rotationClones?: boolean;
-  /** Names the catalog in error messages. */
+  /** Names the catalog snapshot in error messages; default `stacks/catalog/<env>.json`. */
   catalogSource?: string;
-  /** Take from PUBLIC what the plan does not give (default true; see `publicGrants`). */
+  /** Take from PUBLIC what the model does not give it (default true; see `publicGrants`). */
   hardenPublic?: boolean;
 }
 
-/** Settings the `postgresql.Role` resource has a field for. */
-const ROLE_FIELDS: Record<string, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs"> = {
+/** The `postgresql.Role` field of each setting it can hold. */
+const ROLE_FIELDS: Record<PulumiRoleSetting, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs"> = {
   statement_timeout: "statementTimeoutMs",
   idle_in_transaction_session_timeout: "idleInTransactionSessionTimeoutMs",
 };
 
-/** Name of the second login AWS multi-user rotation alternates to. */
-export function rotationCloneName(login: string): string {
-  return `${login}_clone`;
-}
-
-function checkIdentifier(name: string, field: string): void {
-  if (Buffer.byteLength(name) > MAX_IDENTIFIER) {
-    throw new Error(`${field}: "${name}" is longer than ${MAX_IDENTIFIER} bytes; Postgres would truncate it. Shorten the workflow or client name.`);
-  }
-}
-
-/** The target's plan and its workflows; throws naming the plan's targets if there is no such target. */
-function targetWorkflows(plan: AccessPlan, target: string): { target: TargetPlan; workflows: WorkflowPlan[] } {
-  const targetPlan = plan.targets.find((t) => t.name === target);
-  if (!targetPlan) {
-    throw new Error(`target: "${target}" is not in the plan of environment "${plan.environment}" (targets: ${plan.targets.map((t) => t.name).join(", ") || "none"})`);
-  }
-  return { target: targetPlan, workflows: workflowsOf(plan, target) };
-}
-
-/** Render the plan's roles and grants for one target. Throws early on anything it cannot render. */
-export function postgresAccessModel(
-  plan: AccessPlan,
-  target: string,
-  catalog: CatalogSnapshot,
-  options: PostgresAccessOptions = {},
-): PostgresAccessModel {
-  const { target: targetPlan, workflows } = targetWorkflows(plan, target);
+/**
+ * Render the plan's roles and grants for one target, the columns read from the catalog snapshot.
+ * Throws on any problem of the model (a table the snapshot lacks, a column the plan names that the
+ * table does not have, an over-long role name), naming each: nothing half-rendered.
+ */
+export function postgresAccessModel(plan: AccessPlan, target: string, catalog: CatalogSnapshot, options: PostgresAccessOptions = {}): PostgresAccessModel {
   const catalogSource = options.catalogSource ?? `stacks/catalog/${plan.environment}.json`;
-  const roles: RoleModel[] = [];
-  const grants: GrantModel[] = [];
-  const unsupportedSettings: PostgresAccessModel["unsupportedSettings"] = [];
-  const seenRoles = new Set<string>();
-  const addRole = (role: RoleModel, field: string) => {
-    checkIdentifier(role.name, field);
-    if (seenRoles.has(role.name)) throw new Error(`${field}: role "${role.name}" is planned twice`);
-    seenRoles.add(role.name);
-    roles.push(role);
-  };
-
-  for (const workflow of workflows) {
-    const group = workflow.roles.group;
-    addRole(
-      {
-        resourceName: group,
-        kind: "group",
-        workflow: workflow.name,
-        name: group,
-        login: false,
-        memberOf: [],
-        connectionLimit: null,
-        statementTimeoutMs: null,
-        idleInTransactionSessionTimeoutMs: null,
-        loginOf: null,
-      },
-      `workflows.${workflow.name}.roles.group`,
-    );
-
-    const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null };
-    for (const [name, value] of Object.entries(loginSettings(plan, workflow))) {
-      const field = ROLE_FIELDS[name];
-      if (field && /^\d+$/.test(value)) settings[field] = Number(value);
-      else for (const login of workflow.roles.logins) unsupportedSettings.push({ role: login.role, name, value });
-    }
-    const loginNames = workflow.roles.logins.flatMap((login) =>
-      options.rotationClones ? [[login.role, login.role] as const, [rotationCloneName(login.role), login.role] as const] : [[login.role, login.role] as const],
-    );
-    for (const [name, loginOf] of loginNames) {
-      addRole(
-        {
-          resourceName: name,
-          kind: name === loginOf ? "login" : "rotation-clone",
-          workflow: workflow.name,
-          name,
-          login: true,
-          memberOf: [group, ...(options.loginMemberOf ?? [])],
-          connectionLimit: loginConnectionLimit(plan, workflow),
-          ...settings,
-          loginOf,
-        },
-        `workflows.${workflow.name}.roles.logins`,
-      );
-    }
-
-    grants.push(...grantsOf(workflow, targetPlan.database, catalog, catalogSource));
+  let model: PostgresModel;
+  try {
+    model = postgresModel(plan, target, snapshotColumns(catalog, catalogSource));
+  } catch (error) {
+    throw new Error(`target: ${(error as Error).message}`);
   }
-  const publicGrants = options.hardenPublic === false ? [] : publicGrantsOf(target, targetPlan.database, grants);
-  return { target, database: targetPlan.database, roles, grants, publicGrants, unsupportedSettings };
+  if (model.problems.length > 0) {
+    throw new Error(`the access plan of target "${target}" does not fit ${catalogSource}:\n  - ${model.problems.map((p) => p.message).join("\n  - ")}`);
+  }
+  return {
+    target,
+    database: model.database,
+    roles: model.roles.map(roleOf),
+    grants: model.groups.flatMap((g) => grantsOf(g, model.database)),
+    publicGrants: options.hardenPublic === false ? [] : publicGrantsOf(model),
+    unsupportedSettings: model.roles.flatMap((r) => r.advisory.settings.map((name) => ({ role: r.name, name, value: r.settings[name]! }))),
+  };
 }
 
-function publicGrantsOf(target: string, database: string, grants: readonly GrantModel[]): GrantModel[] {
+function roleOf(role: DesiredRole): RoleModel {
+  const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null };
+  for (const name of PULUMI_ROLE_SETTINGS) {
+    const value = role.settings[name];
+    if (value !== undefined) settings[ROLE_FIELDS[name]] = Number(value);
+  }
+  return {
+    resourceName: role.name,
+    kind: role.kind,
+    workflow: role.workflow,
+    name: role.name,
+    login: role.login,
+    attributes: role.attributes,
+    memberOf: [...role.memberOf],
+    // -1 (no limit) is the provider's default: left unset.
+    connectionLimit: role.connectionLimit === -1 ? null : role.connectionLimit,
+    ...settings,
+    loginOf: role.loginOf,
+  };
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One group's grants: CONNECT, USAGE per schema, one SELECT per schema's table-level tables, one per column-scoped table. */
+function grantsOf(group: GroupAccess, database: string): GrantModel[] {
+  const role = group.role;
+  const base = { workflow: group.workflow, role, database, columns: null } as const;
+  const grants: GrantModel[] = [
+    { ...base, resourceName: `${role}-connect`, objectType: "database", schema: null, objects: [], privileges: ["CONNECT"] },
+    ...group.schemas.map((schema): GrantModel => ({ ...base, resourceName: `${role}-usage-${schema}`, objectType: "schema", schema, objects: [], privileges: ["USAGE"] })),
+  ];
+  const wholeTables = new Map<string, string[]>();
+  for (const t of group.tables) if (t.columns === null) wholeTables.set(t.schema, [...(wholeTables.get(t.schema) ?? []), t.table]);
+  for (const [schema, tables] of [...wholeTables].sort(([a], [b]) => byString(a, b))) {
+    grants.push({ ...base, resourceName: `${role}-select-${schema}`, objectType: "table", schema, objects: [...tables].sort(byString), privileges: ["SELECT"] });
+  }
+  for (const t of group.tables) {
+    if (t.columns === null) continue;
+    grants.push({
+      ...base,
+      resourceName: `${role}-select-${t.schema}.${t.table}`,
+      objectType: "column",
+      schema: t.schema,
+      objects: [t.table],
+      columns: [...t.columns],
+      privileges: ["SELECT"],
+    });
+  }
+  return grants;
+}
+
+/** The model's `public` as Grants: revoke all on the database, planned schemas and planned tables; keep USAGE on `public`. */
+function publicGrantsOf(model: PostgresModel): GrantModel[] {
+  const { target, database } = model;
+  const keep = model.public;
   const base = { workflow: "", role: "public", database, columns: null } as const;
-  const schemas = [...new Set(grants.filter((g) => g.schema !== null).map((g) => g.schema!))].sort();
   const result: GrantModel[] = [{ ...base, resourceName: `${target}-public-database`, objectType: "database", schema: null, objects: [], privileges: [] }];
-  for (const schema of schemas) {
+  for (const schema of keep.plannedSchemas) {
     result.push({ ...base, resourceName: `${target}-public-schema-${schema}`, objectType: "schema", schema, objects: [], privileges: [] });
   }
-  if (!schemas.includes("public")) {
-    // Keeps USAGE (PostgreSQL 15+'s default) and takes CREATE (older versions' default).
-    result.push({ ...base, resourceName: `${target}-public-schema-public`, objectType: "schema", schema: "public", objects: [], privileges: ["USAGE"] });
+  if (!keep.plannedSchemas.includes("public")) {
+    // What PUBLIC may keep on other schemas (USAGE, PostgreSQL 15+'s default), taking CREATE (older versions' default).
+    result.push({ ...base, resourceName: `${target}-public-schema-public`, objectType: "schema", schema: "public", objects: [], privileges: keep.otherSchemas.includes("USAGE") ? ["USAGE"] : [] });
   }
-  for (const schema of schemas) {
-    const tables = [...new Set(grants.filter((g) => g.schema === schema && g.objects.length > 0).flatMap((g) => g.objects))].sort();
+  for (const schema of keep.plannedSchemas) {
+    const tables = keep.plannedTables.filter((t) => t.schema === schema).map((t) => t.table);
     if (tables.length > 0) {
       result.push({ ...base, resourceName: `${target}-public-tables-${schema}`, objectType: "table", schema, objects: tables, privileges: [] });
     }
   }
   return result;
-}
-
-function grantsOf(workflow: WorkflowPlan, database: string, catalog: CatalogSnapshot, catalogSource: string): GrantModel[] {
-  const role = workflow.roles.group;
-  const base = { workflow: workflow.name, role, columns: null } as const;
-  const grants: GrantModel[] = [];
-  const tableSelects = new Map<string, string[]>();
-  const columnSelects: Extract<Privilege, { objectType: "column" }>[] = [];
-  const columnTables = new Set<string>();
-
-  for (const privilege of workflowPrivileges(workflow, database)) {
-    if (privilege.database !== database) {
-      throw new Error(`workflows.${workflow.name}.privileges: privilege on database "${privilege.database}" but target database is "${database}"`);
-    }
-    switch (privilege.objectType) {
-      case "database":
-        grants.push({ ...base, resourceName: `${role}-connect`, database, objectType: "database", schema: null, objects: [], privileges: ["CONNECT"] });
-        break;
-      case "schema":
-        grants.push({ ...base, resourceName: `${role}-usage-${privilege.schema}`, database, objectType: "schema", schema: privilege.schema, objects: [], privileges: ["USAGE"] });
-        break;
-      case "table": {
-        const tables = tableSelects.get(privilege.schema) ?? [];
-        tables.push(privilege.table);
-        tableSelects.set(privilege.schema, tables);
-        break;
-      }
-      case "column":
-        columnSelects.push(privilege);
-        columnTables.add(`${privilege.schema}.${privilege.table}`);
-        break;
-    }
-  }
-  for (const [schema, tables] of [...tableSelects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    for (const table of tables) {
-      if (columnTables.has(`${schema}.${table}`)) {
-        throw new Error(`workflows.${workflow.name}.privileges: ${schema}.${table} has both a table and a column SELECT; the table grant would expose every column`);
-      }
-    }
-    grants.push({ ...base, resourceName: `${role}-select-${schema}`, database, objectType: "table", schema, objects: [...tables].sort(), privileges: ["SELECT"] });
-  }
-  for (const privilege of columnSelects) {
-    const columns = grantedColumns(privilege, catalog, { workflow: workflow.name, catalogSource });
-    if (columns.length === 0) {
-      throw new Error(`workflows.${workflow.name}.privileges: column SELECT on ${privilege.schema}.${privilege.table} lists no columns`);
-    }
-    grants.push({
-      ...base,
-      resourceName: `${role}-select-${privilege.schema}.${privilege.table}`,
-      database,
-      objectType: "column",
-      schema: privilege.schema,
-      objects: [privilege.table],
-      columns,
-      privileges: ["SELECT"],
-    });
-  }
-  return grants;
 }
 
 /** Check a host literal: the provider wants an address, not `host:port` (use `rds.Instance.address`). */

@@ -2,14 +2,15 @@
  * Catalog snapshots: the column lists of the tables a plan reads, committed per environment in
  * `stacks/catalog/<env>.json` as `{ "schema.table": ["column", ...] }`.
  *
- * Why a snapshot: an `allColumnsExcept` privilege becomes one column grant listing every other
- * column, and a Pulumi program cannot read the live catalog at preview time without a database
- * connection in every CI job. The snapshot is reviewed like code; drift detection compares it
- * with the live catalog.
+ * Why a snapshot: "every column but these" becomes one column grant listing every other column,
+ * and a Pulumi program cannot read the live catalog at preview time without a database connection
+ * in every CI job. The snapshot is the model's column source for Pulumi (the live catalog is the
+ * reconciler's and drift's), so a rule naming a column the table lacks fails at preview. It is
+ * reviewed like code.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Privilege } from "../../src/postgres/model.ts";
+import type { ColumnSource } from "../../src/postgres/model.ts";
 
 /** `"schema.table"` -> the table's columns. */
 export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
@@ -57,32 +58,12 @@ export function loadCatalog(environment: string, root: string): CatalogSnapshot 
   return parseCatalog(json, path);
 }
 
-/**
- * The columns a column-scoped SELECT grants, sorted. `columns` privileges are taken as they are;
- * `allColumnsExcept` ones are resolved against the snapshot, and fail early when the table is
- * missing or nothing would be left.
- */
-export function grantedColumns(
-  privilege: Extract<Privilege, { objectType: "column" }>,
-  catalog: CatalogSnapshot,
-  context: { workflow: string; catalogSource: string },
-): string[] {
-  if ("columns" in privilege) return [...privilege.columns].sort();
-  const key = `${privilege.schema}.${privilege.table}`;
-  const all = catalog[key];
-  if (!all) {
-    throw new Error(
-      `catalog: workflow "${context.workflow}" reads every column of ${key} except [${privilege.allColumnsExcept.join(", ")}], ` +
-        `but ${context.catalogSource} has no entry "${key}". Add "${key}": [its columns] to ${context.catalogSource} ` +
-        `(e.g. from \\d ${key} on the primary).`,
-    );
-  }
-  const excluded = new Set(privilege.allColumnsExcept);
-  const columns = [...new Set(all.filter((c) => !excluded.has(c)))].sort();
-  if (columns.length === 0) {
-    throw new Error(
-      `catalog: workflow "${context.workflow}" excludes every column of ${key} (${context.catalogSource}); remove the table from its scope instead`,
-    );
-  }
-  return columns;
+/** A snapshot as the model's column source; `source` names the file in messages. */
+export function snapshotColumns(catalog: CatalogSnapshot, source: string): ColumnSource {
+  return {
+    name: source,
+    columnsOf: (schema, table) => (Object.hasOwn(catalog, `${schema}.${table}`) ? catalog[`${schema}.${table}`] : undefined),
+    addTableHint: (schema, table) =>
+      `Add "${schema}.${table}": [its columns] to ${source} (e.g. from \\d ${schema}.${table} on the primary)`,
+  };
 }

@@ -2,6 +2,12 @@
  * `dbwarden:postgres:ReadOnlyAccess`: the plan's read-only roles and grants on any PostgreSQL
  * (RDS, Cloud SQL, self-hosted), through `@pulumi/postgresql` connected to the PRIMARY: roles and
  * grants reach read replicas by replication.
+ *
+ * It renders the same desired-state model the reconciler and drift detection use
+ * (src/postgres/model.ts), so `dbwarden drift` on what it deployed is clean. `postgresql.Role` has
+ * no comment and no generic settings: the roles carry no dbwarden marker and no `log_statement`
+ * (warned about; set it on the replica's parameter group), and the model marks exactly those as
+ * advisory, so drift does not demand them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Extension } from "@pulumi/postgresql/extension.js";
@@ -33,13 +39,21 @@ export interface PostgresConnectionArgs {
 }
 
 export interface PostgresReadOnlyAccessArgs {
-  /** The access plan; only the workflows of `target` are rendered, exactly as planned. */
+  /**
+   * The access plan; only the workflows of `target` are rendered, exactly as its desired-state
+   * model says (src/postgres/model.ts). The target's platform and credentials decide the extras:
+   * IAM logins join the platform's IAM role (`rds_iam` on aws-rds with `credentials.mode: iam`);
+   * with alternating-user rotation (aws-rds, `mode: password`) each login gets a `<login>_clone`.
+   */
   plan: AccessPlan;
   /** Name of the target (in `plan.targets`) this database serves. */
   target: string;
   /** How to reach the primary as an admin. */
   connection: PostgresConnectionArgs;
-  /** Column lists of the tables read with `allColumnsExcept` (stacks/catalog/<env>.json). */
+  /**
+   * Column lists of every table the target's workflows read (stacks/catalog/<env>.json): a table
+   * missing from it, or a column the plan names that it lacks, throws.
+   */
   catalog: CatalogSnapshot;
   /** Names the catalog in error messages; default `stacks/catalog/<env>.json`. */
   catalogSource?: string;
@@ -49,16 +63,13 @@ export interface PostgresReadOnlyAccessArgs {
    * (IAM authentication, or a rotation function sets it).
    */
   passwords?: Record<string, { value: pulumi.Input<string>; version: string }>;
-  /** Extra roles every login joins, e.g. `["rds_iam"]` for RDS IAM authentication. */
-  loginMemberOf?: string[];
-  /** Create `<login>_clone` logins for AWS multi-user (alternating) rotation. */
-  rotationClones?: boolean;
   /** Extensions to create in the target database, e.g. `["pgaudit"]`. */
   extensions?: string[];
   /**
-   * Take from PUBLIC what the plan does not give (default true, as the local reconciler and
-   * drift detection do): no CONNECT/TEMPORARY on the database, nothing on the planned schemas and
-   * tables. Other roles that connected only through PUBLIC's CONNECT then need their own grant.
+   * Take from PUBLIC what the model does not let it keep (default true, as the local reconciler
+   * does and drift detection expects): no CONNECT/TEMPORARY on the database, nothing on the
+   * planned schemas and tables. Other roles that connected only through PUBLIC's CONNECT then need
+   * their own grant. With `false`, drift reports what PUBLIC still holds.
    */
   hardenPublic?: boolean;
 }
@@ -91,8 +102,6 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
     }
 
     const model = postgresAccessModel(args.plan, args.target, args.catalog, {
-      loginMemberOf: args.loginMemberOf ?? [],
-      rotationClones: args.rotationClones ?? false,
       hardenPublic: args.hardenPublic ?? true,
       ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
     });
@@ -136,12 +145,12 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
         {
           name: role.name,
           login: role.login,
-          inherit: true,
-          superuser: false,
-          createDatabase: false,
-          createRole: false,
-          replication: false,
-          bypassRowLevelSecurity: false,
+          inherit: role.attributes.inherit,
+          superuser: role.attributes.superuser,
+          createDatabase: role.attributes.createdb,
+          createRole: role.attributes.createrole,
+          replication: role.attributes.replication,
+          bypassRowLevelSecurity: role.attributes.bypassrls,
           roles: memberOf,
           ...(role.connectionLimit !== null ? { connectionLimit: role.connectionLimit } : {}),
           ...(role.statementTimeoutMs !== null ? { statementTimeout: role.statementTimeoutMs } : {}),

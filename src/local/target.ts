@@ -3,11 +3,15 @@
  * the target names (`connectionUrlEnv`), else `DBWARDEN_DATABASE_URL`, else, for the local stack,
  * the embedded server (the running one, or started just for this command).
  */
+import { findTarget, hostServes } from "@dbwarden/contract";
 import type { AccessPlan, TargetPlan } from "../plan/types.ts";
 import { localPaths } from "./paths.ts";
 import { openEmbedded, parseAdminUrl, type AdminConnection } from "./postgres.ts";
 
 export const DATABASE_URL_ENV = "DBWARDEN_DATABASE_URL";
+
+/** The one lookup of a plan's target (the contract's), with its one error. */
+export { findTarget };
 
 export interface OpenedTarget {
   conn: AdminConnection;
@@ -16,15 +20,17 @@ export interface OpenedTarget {
   close(): Promise<void>;
 }
 
-/** A target the local stack runs itself: plain PostgreSQL with no connection URL variable. */
-export function isLocalTarget(target: TargetPlan): boolean {
-  return target.platformSettings.platform === "postgres" && target.platformSettings.connectionUrlEnv === null;
+/** The environment variable naming the target's connection URL, where its platform has one. */
+function connectionUrlEnv(target: TargetPlan): string | null {
+  return "connectionUrlEnv" in target.platformSettings ? target.platformSettings.connectionUrlEnv : null;
 }
 
-export function findTarget(plan: AccessPlan, name: string): TargetPlan {
-  const target = plan.targets.find((t) => t.name === name);
-  if (!target) throw new Error(`stack ${plan.environment} has no target "${name}"`);
-  return target;
+/**
+ * A target the local stack runs itself: one on a platform the local host serves (the contract's
+ * capability table: plain PostgreSQL) that names no connection URL variable.
+ */
+export function isLocalTarget(target: TargetPlan): boolean {
+  return hostServes("local", target.platform) && connectionUrlEnv(target) === null;
 }
 
 export async function openTarget(options: {
@@ -37,7 +43,7 @@ export async function openTarget(options: {
 }): Promise<OpenedTarget> {
   const { target, env } = options;
   if (options.url) return { conn: parseAdminUrl(options.url), source: "--url", close: async () => {} };
-  const named = target.platformSettings.platform === "postgres" ? target.platformSettings.connectionUrlEnv : null;
+  const named = connectionUrlEnv(target);
   if (named && env[named]) return { conn: parseAdminUrl(env[named]!), source: `$${named}`, close: async () => {} };
   if (env[DATABASE_URL_ENV]) return { conn: parseAdminUrl(env[DATABASE_URL_ENV]!), source: `$${DATABASE_URL_ENV}`, close: async () => {} };
   if (isLocalTarget(target)) {

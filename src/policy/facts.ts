@@ -10,11 +10,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
-import { rotationCloneName } from "../../components/postgres/access.ts";
 import type { PolicyFacts, WorkflowFacts } from "../../policies/lib/config.ts";
 import { buildPlan, isExpired, utcDay } from "../plan/build.ts";
 import { groupRoleName, loginRoleName } from "../plan/names.ts";
-import { TARGET_PLATFORMS, type AccessPlan, type WorkflowPlan } from "../plan/types.ts";
+import type { AccessPlan, WorkflowPlan } from "../plan/types.ts";
+import { hasRotationClones, iamLoginRoles, rotationCloneName } from "../postgres/model.ts";
 import type { Workflow } from "../spec/schema.ts";
 import { loadStack } from "../spec/load.ts";
 
@@ -47,7 +47,7 @@ export function stackFacts(stack: string, options: { root: string; now?: Date })
 export function planFacts(plan: AccessPlan, options: { expired?: readonly Workflow[]; asOf?: Date } = {}): Partial<PolicyFacts> {
   return {
     workflows: [...plan.workflows.map((w) => activeWorkflowFacts(plan, w)), ...(options.expired ?? []).map((w) => expiredWorkflowFacts(plan, w))],
-    platformRoles: [...new Set(plan.targets.filter((t) => t.credentials.mode === "iam").flatMap((t) => TARGET_PLATFORMS[t.platform].iamLoginRoles))].sort(),
+    platformRoles: [...new Set(plan.targets.flatMap((t) => iamLoginRoles(t)))].sort(),
     sensitiveColumns: sensitiveColumnsByDatabase(plan),
     protectedPorts: [...new Set([443, 5432, plan.mcpServer.port])].sort((a, b) => a - b),
     replicaIdentifiers: plan.targets.flatMap((t) => (t.replica.mode === "existing" ? [t.replica.identifier] : [])).sort(),
@@ -58,8 +58,7 @@ export function planFacts(plan: AccessPlan, options: { expired?: readonly Workfl
 /** Login roles with their rotation clones where the target's password rotation alternates users. */
 function withClones(plan: AccessPlan, targetName: string, logins: { role: string; client: string }[]): { role: string; client: string }[] {
   const target = plan.targets.find((t) => t.name === targetName);
-  const clones = target?.credentials.mode === "password" && TARGET_PLATFORMS[target.platform].alternatingUserRotation;
-  return clones ? logins.flatMap((l) => [l, { role: rotationCloneName(l.role), client: l.client }]) : logins;
+  return target && hasRotationClones(target) ? logins.flatMap((l) => [l, { role: rotationCloneName(l.role), client: l.client }]) : logins;
 }
 
 function activeWorkflowFacts(plan: AccessPlan, workflow: WorkflowPlan): WorkflowFacts {

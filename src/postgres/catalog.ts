@@ -4,7 +4,9 @@
  * server (`aclexplode`, with `acldefault` standing in for a NULL ACL) and filtered to the roles
  * that matter (the roles asked about, every role they inherit from, and PUBLIC).
  */
+import { tableKey } from "@dbwarden/contract";
 import type pg from "pg";
+import type { ColumnSource } from "./model.ts";
 
 /** Schemas whose objects are PostgreSQL's own. */
 const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
@@ -97,11 +99,8 @@ export interface Catalog {
   passwords: Map<string, string | null> | null;
 }
 
-/**
- * The one key of a table in maps: schema and name joined by NUL, which no identifier can contain,
- * so `a."b.c"` and `"a.b".c` stay apart. A key is never parsed back: keep the names beside it.
- */
-export const tableKey = (schema: string, table: string) => `${schema}\u0000${table}`;
+/** The one key of a table in maps (the contract's): never parsed back, keep the names beside it. */
+export { tableKey };
 
 /**
  * The roles given and every role whose privileges they use: the walk up INHERIT memberships,
@@ -131,21 +130,68 @@ export interface ReadCatalogOptions {
   passwords?: boolean;
 }
 
-export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOptions): Promise<Catalog> {
-  const head = await client.query<{
-    database: string;
-    version: string;
-    current_user: string;
-    superuser: boolean;
-  }>(
+type Client = pg.ClientBase;
+/** PUBLIC is grantee oid 0 in aclexplode. */
+const GRANTEE_NAME = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end`;
+
+/** One read of the catalog, phase by phase; each phase is one round trip. */
+export async function readCatalog(client: Client, options: ReadCatalogOptions): Promise<Catalog> {
+  const head = await readHead(client);
+  const roles = await readRoles(client);
+  const memberships = await readMemberships(client, head.serverVersion);
+  // The roles asked about and every role they inherit from (privileges flow through INHERIT edges).
+  const relevant = inheritedRoles(memberships, options.roles.filter((r) => roles.has(r)));
+  const relevantOids = [...relevant].map((r) => roles.get(r)!.oid);
+  const grantees = ["0", ...relevantOids];
+  const settings = await readSettings(client, [...relevant]);
+  const databaseAcl = await readDatabaseAcl(client, grantees);
+  const { schemas, schemaAcl } = await readSchemas(client, grantees);
+  const tableAcl = await readTableAcl(client, grantees);
+  const columnAcl = await readColumnAcl(client, grantees);
+  const tableColumns = await readTableColumns(client, options.tables ?? []);
+  const ownership = await readOwnership(client, relevantOids);
+  const defaultAcl = await readDefaultAcl(client, grantees);
+  const passwords = options.passwords && head.superuser && options.roles.length > 0 ? await readPasswords(client, options.roles) : null;
+  return {
+    database: head.database,
+    serverVersion: head.serverVersion,
+    currentUser: head.currentUser,
+    roles,
+    memberships,
+    settings,
+    databaseAcl,
+    schemas,
+    schemaAcl,
+    tableAcl,
+    columnAcl,
+    tableColumns,
+    ownership,
+    defaultAcl,
+    passwords,
+  };
+}
+
+/** The live catalog as the model's column source (reconciler, drift). */
+export function catalogColumns(catalog: Pick<Catalog, "database" | "tableColumns" | "schemas">): ColumnSource {
+  return {
+    name: `database ${catalog.database}`,
+    columnsOf: (schema, table) => catalog.tableColumns.get(tableKey(schema, table))?.columns,
+    hasSchema: (schema) => catalog.schemas.has(schema),
+  };
+}
+
+async function readHead(client: Client): Promise<{ database: string; serverVersion: number; currentUser: string; superuser: boolean }> {
+  const head = await client.query<{ database: string; version: string; current_user: string; superuser: boolean }>(
     `select current_database() as database,
             current_setting('server_version_num') as version, current_user,
             (select rolsuper from pg_roles where rolname = current_user) as superuser`,
   );
   const h = head.rows[0]!;
-  const serverVersion = Number(h.version);
+  return { database: h.database, serverVersion: Number(h.version), currentUser: h.current_user, superuser: h.superuser };
+}
 
-  const roleRows = await client.query(
+async function readRoles(client: Client): Promise<Map<string, CatalogRole>> {
+  const rows = await client.query(
     `select r.oid::int8::text as oid, r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
             r.rolcanlogin, r.rolreplication, r.rolbypassrls, r.rolconnlimit,
             case when r.rolvaliduntil is null then null
@@ -155,7 +201,7 @@ export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOpt
        from pg_roles r`,
   );
   const roles = new Map<string, CatalogRole>();
-  for (const r of roleRows.rows) {
+  for (const r of rows.rows) {
     roles.set(r.rolname, {
       oid: r.oid,
       name: r.rolname,
@@ -171,173 +217,132 @@ export async function readCatalog(client: pg.ClientBase, options: ReadCatalogOpt
       comment: r.comment,
     });
   }
+  return roles;
+}
 
+async function readMemberships(client: Client, serverVersion: number): Promise<CatalogMembership[]> {
   // PostgreSQL 16 moved INHERIT and SET onto each membership; before that INHERIT was the member's.
-  const membershipSql =
-    serverVersion >= 160000
-      ? `select g.rolname as role, m.rolname as member, gr.rolname as grantor, a.admin_option, a.inherit_option, a.set_option
-           from pg_auth_members a join pg_roles g on g.oid = a.roleid join pg_roles m on m.oid = a.member
-           left join pg_roles gr on gr.oid = a.grantor`
-      : `select g.rolname as role, m.rolname as member, gr.rolname as grantor, a.admin_option,
-                m.rolinherit as inherit_option, true as set_option
-           from pg_auth_members a join pg_roles g on g.oid = a.roleid join pg_roles m on m.oid = a.member
-           left join pg_roles gr on gr.oid = a.grantor`;
-  const memberships: CatalogMembership[] = (await client.query(membershipSql)).rows.map((r) => ({
-    role: r.role,
-    member: r.member,
-    grantor: r.grantor,
-    admin: r.admin_option,
-    inherit: r.inherit_option,
-    set: r.set_option,
-  }));
+  const options = serverVersion >= 160000 ? "a.inherit_option, a.set_option" : "m.rolinherit as inherit_option, true as set_option";
+  const rows = await client.query(
+    `select g.rolname as role, m.rolname as member, gr.rolname as grantor, a.admin_option, ${options}
+       from pg_auth_members a join pg_roles g on g.oid = a.roleid join pg_roles m on m.oid = a.member
+       left join pg_roles gr on gr.oid = a.grantor`,
+  );
+  return rows.rows.map((r) => ({ role: r.role, member: r.member, grantor: r.grantor, admin: r.admin_option, inherit: r.inherit_option, set: r.set_option }));
+}
 
-  // The roles asked about and every role they inherit from (privileges flow through INHERIT edges).
-  const relevant = inheritedRoles(memberships, options.roles.filter((r) => roles.has(r)));
-  const relevantOids = [...relevant].map((r) => roles.get(r)!.oid);
-  // PUBLIC is grantee oid 0 in aclexplode.
-  const grantees = ["0", ...relevantOids];
-  const granteeName = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end`;
-
-  const settingRows = await client.query(
+async function readSettings(client: Client, roles: string[]): Promise<CatalogSetting[]> {
+  const rows = await client.query(
     `select r.rolname as role, case when s.setdatabase = 0 then null else current_database() end as database, s.setconfig
        from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
       where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
         and r.rolname = any($1::text[])`,
-    [[...relevant]],
+    [roles],
   );
   const settings: CatalogSetting[] = [];
-  for (const row of settingRows.rows) {
+  for (const row of rows.rows) {
     for (const entry of row.setconfig as string[]) {
       const eq = entry.indexOf("=");
       settings.push({ role: row.role, database: row.database, name: entry.slice(0, eq), value: entry.slice(eq + 1) });
     }
   }
+  return settings;
+}
 
-  const databaseAcl: AclEntry[] = (
-    await client.query(
-      `select ${granteeName} as grantee, a.privilege_type, a.is_grantable
-         from pg_database d, lateral aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
-        where d.datname = current_database() and a.grantee = any($1::oid[])`,
-      [grantees],
-    )
-  ).rows.map((r) => ({ grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+async function readDatabaseAcl(client: Client, grantees: string[]): Promise<AclEntry[]> {
+  const rows = await client.query(
+    `select ${GRANTEE_NAME} as grantee, a.privilege_type, a.is_grantable
+       from pg_database d, lateral aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+      where d.datname = current_database() and a.grantee = any($1::oid[])`,
+    [grantees],
+  );
+  return rows.rows.map((r) => ({ grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+}
 
-  const schemaRows = await client.query(
+async function readSchemas(client: Client, grantees: string[]): Promise<Pick<Catalog, "schemas" | "schemaAcl">> {
+  const rows = await client.query(
     `select n.nspname as schema, pg_get_userbyid(n.nspowner) as owner,
-            (select coalesce(json_agg(json_build_object('grantee', ${granteeName}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
+            (select coalesce(json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
                from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = any($1::oid[])) as acl
        from pg_namespace n where ${SYSTEM_SCHEMA_SQL}`,
     [grantees],
   );
   const schemas = new Map<string, { owner: string }>();
-  const schemaAcl: Array<AclEntry & { schema: string }> = [];
-  for (const r of schemaRows.rows) {
+  const schemaAcl: Catalog["schemaAcl"] = [];
+  for (const r of rows.rows) {
     schemas.set(r.schema, { owner: r.owner });
     for (const a of r.acl) schemaAcl.push({ schema: r.schema, grantee: a.grantee, privilege: a.privilege, grantable: a.grantable });
   }
+  return { schemas, schemaAcl };
+}
 
-  const tableAcl: CatalogTableAcl[] = (
-    await client.query(
-      `select n.nspname as schema, c.relname as table, c.relkind::text as kind, ${granteeName} as grantee,
-              a.privilege_type, a.is_grantable
-         from pg_class c join pg_namespace n on n.oid = c.relnamespace,
-              lateral aclexplode(coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner))) a
-        where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])`,
-      [grantees],
-    )
-  ).rows.map((r) => ({
-    schema: r.schema,
-    table: r.table,
-    kind: r.kind,
-    grantee: r.grantee,
-    privilege: r.privilege_type,
-    grantable: r.is_grantable,
-  }));
+async function readTableAcl(client: Client, grantees: string[]): Promise<CatalogTableAcl[]> {
+  const rows = await client.query(
+    `select n.nspname as schema, c.relname as table, c.relkind::text as kind, ${GRANTEE_NAME} as grantee,
+            a.privilege_type, a.is_grantable
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace,
+            lateral aclexplode(coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner))) a
+      where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])`,
+    [grantees],
+  );
+  return rows.rows.map((r) => ({ schema: r.schema, table: r.table, kind: r.kind, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+}
 
-  const columnAcl: CatalogColumnAcl[] = (
-    await client.query(
-      `select n.nspname as schema, c.relname as table, att.attname as column, ${granteeName} as grantee,
-              a.privilege_type, a.is_grantable
-         from pg_attribute att join pg_class c on c.oid = att.attrelid join pg_namespace n on n.oid = c.relnamespace,
-              lateral aclexplode(att.attacl) a
-        where att.attacl is not null and att.attnum > 0 and not att.attisdropped
-          and ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])`,
-      [grantees],
-    )
-  ).rows.map((r) => ({
-    schema: r.schema,
-    table: r.table,
-    column: r.column,
-    grantee: r.grantee,
-    privilege: r.privilege_type,
-    grantable: r.is_grantable,
-  }));
+async function readColumnAcl(client: Client, grantees: string[]): Promise<CatalogColumnAcl[]> {
+  const rows = await client.query(
+    `select n.nspname as schema, c.relname as table, att.attname as column, ${GRANTEE_NAME} as grantee,
+            a.privilege_type, a.is_grantable
+       from pg_attribute att join pg_class c on c.oid = att.attrelid join pg_namespace n on n.oid = c.relnamespace,
+            lateral aclexplode(att.attacl) a
+      where att.attacl is not null and att.attnum > 0 and not att.attisdropped
+        and ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])`,
+    [grantees],
+  );
+  return rows.rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+}
 
-  const tableColumns = new Map<string, { kind: string; columns: string[] }>();
-  const wanted = options.tables ?? [];
-  if (wanted.length > 0) {
-    const rows = await client.query(
-      `select n.nspname as schema, c.relname as table, c.relkind::text as kind,
-              coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns
-         from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         left join pg_attribute att on att.attrelid = c.oid and att.attnum > 0 and not att.attisdropped
-        where (n.nspname, c.relname) in (select s, t from unnest($1::text[], $2::text[]) as w(s, t))
-          and c.relkind in ('r', 'p', 'v', 'm', 'f')
-        group by n.nspname, c.relname, c.relkind`,
-      [wanted.map((t) => t.schema), wanted.map((t) => t.table)],
-    );
-    for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns });
-  }
+async function readTableColumns(client: Client, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<Catalog["tableColumns"]> {
+  const tableColumns: Catalog["tableColumns"] = new Map();
+  if (tables.length === 0) return tableColumns;
+  const rows = await client.query(
+    `select n.nspname as schema, c.relname as table, c.relkind::text as kind,
+            coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       left join pg_attribute att on att.attrelid = c.oid and att.attnum > 0 and not att.attisdropped
+      where (n.nspname, c.relname) in (select s, t from unnest($1::text[], $2::text[]) as w(s, t))
+        and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      group by n.nspname, c.relname, c.relkind`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns });
+  return tableColumns;
+}
 
-  const ownership: CatalogOwnership[] = (
-    await client.query(
-      `select pg_get_userbyid(d.refobjid) as role, pg_describe_object(d.classid, d.objid, d.objsubid) as object
-         from pg_shdepend d
-        where d.deptype = 'o' and d.refclassid = 'pg_authid'::regclass and d.refobjid = any($1::oid[])
-          and d.dbid in (0, (select oid from pg_database where datname = current_database()))`,
-      [relevantOids],
-    )
-  ).rows.map((r) => ({ role: r.role, object: r.object }));
+async function readOwnership(client: Client, roleOids: string[]): Promise<CatalogOwnership[]> {
+  const rows = await client.query(
+    `select pg_get_userbyid(d.refobjid) as role, pg_describe_object(d.classid, d.objid, d.objsubid) as object
+       from pg_shdepend d
+      where d.deptype = 'o' and d.refclassid = 'pg_authid'::regclass and d.refobjid = any($1::oid[])
+        and d.dbid in (0, (select oid from pg_database where datname = current_database()))`,
+    [roleOids],
+  );
+  return rows.rows.map((r) => ({ role: r.role, object: r.object }));
+}
 
-  const defaultAcl: CatalogDefaultAcl[] = (
-    await client.query(
-      `select pg_get_userbyid(d.defaclrole) as owner, n.nspname as schema, d.defaclobjtype::text as objtype,
-              ${granteeName} as grantee, a.privilege_type, a.is_grantable
-         from pg_default_acl d left join pg_namespace n on n.oid = d.defaclnamespace,
-              lateral aclexplode(d.defaclacl) a
-        where a.grantee = any($1::oid[]) and a.grantee <> d.defaclrole`,
-      [grantees],
-    )
-  ).rows.map((r) => ({
-    owner: r.owner,
-    schema: r.schema,
-    objectType: r.objtype,
-    grantee: r.grantee,
-    privilege: r.privilege_type,
-    grantable: r.is_grantable,
-  }));
+async function readDefaultAcl(client: Client, grantees: string[]): Promise<CatalogDefaultAcl[]> {
+  const rows = await client.query(
+    `select pg_get_userbyid(d.defaclrole) as owner, n.nspname as schema, d.defaclobjtype::text as objtype,
+            ${GRANTEE_NAME} as grantee, a.privilege_type, a.is_grantable
+       from pg_default_acl d left join pg_namespace n on n.oid = d.defaclnamespace,
+            lateral aclexplode(d.defaclacl) a
+      where a.grantee = any($1::oid[]) and a.grantee <> d.defaclrole`,
+    [grantees],
+  );
+  return rows.rows.map((r) => ({ owner: r.owner, schema: r.schema, objectType: r.objtype, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+}
 
-  let passwords: Map<string, string | null> | null = null;
-  if (options.passwords && h.superuser && options.roles.length > 0) {
-    const rows = await client.query(`select rolname, rolpassword from pg_authid where rolname = any($1::text[])`, [options.roles]);
-    passwords = new Map(rows.rows.map((r) => [r.rolname as string, r.rolpassword as string | null]));
-  }
-
-  return {
-    database: h.database,
-    serverVersion,
-    currentUser: h.current_user,
-    roles,
-    memberships,
-    settings,
-    databaseAcl,
-    schemas,
-    schemaAcl,
-    tableAcl,
-    columnAcl,
-    tableColumns,
-    ownership,
-    defaultAcl,
-    passwords,
-  };
+/** Stored password verifiers (pg_authid: superuser connections only). */
+async function readPasswords(client: Client, roles: string[]): Promise<Map<string, string | null>> {
+  const rows = await client.query(`select rolname, rolpassword from pg_authid where rolname = any($1::text[])`, [roles]);
+  return new Map(rows.rows.map((r) => [r.rolname as string, r.rolpassword as string | null]));
 }

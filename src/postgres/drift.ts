@@ -1,12 +1,14 @@
 /**
  * Drift: the live database's effective access against the plan, in words a reviewer understands.
- * It is the reconciler's comparison (`diff.ts`) without the writes, so whatever drift reports,
- * `reconcile` (and `dbwarden drift --fix`) removes, and after a reconcile drift is empty.
+ * It is the reconciler's comparison (`diff.ts`, against the one model) without the writes, so
+ * whatever drift reports, `reconcile` (and `dbwarden drift --fix`) removes, and after a reconcile
+ * drift is empty. What Pulumi cannot set on a role (advisory differences) is not reported, so
+ * drift after `pulumi up` is empty too.
  */
 import type pg from "pg";
 import type { AccessPlan } from "../plan/types.ts";
-import { isPostgresTarget, type DifferenceKind } from "./diff.ts";
-import { computeDifferences } from "./reconcile.ts";
+import { compareLiveDatabase, type DifferenceKind } from "./diff.ts";
+import { isPostgresTarget } from "./model.ts";
 
 export interface DriftItem {
   kind: DifferenceKind;
@@ -33,11 +35,12 @@ export async function detectDrift(client: pg.ClientBase, plan: AccessPlan, optio
   // A read-only transaction: drift detection must never change what it inspects.
   await client.query("BEGIN READ ONLY");
   try {
-    const differences = await computeDifferences(client, plan, { target: options.target });
+    const { model, differences: all } = await compareLiveDatabase(client, plan, { target: options.target });
+    const differences = all.filter((d) => !d.advisory);
     return {
       environment: plan.environment,
       target: options.target,
-      database: plan.targets.find((t) => t.name === options.target)!.database,
+      database: model.database,
       drift: differences.length > 0,
       differences: differences.map((d) => ({ kind: d.kind, role: d.role, message: d.message, fix: d.statements.map((s) => s.shown) })),
     };

@@ -84,7 +84,8 @@ function collect(entries: Iterable<AclEntry>, holders: ReadonlySet<string>): Eff
   return [...byPrivilege.keys()].sort(byString).map((privilege) => ({ privilege, via: [...byPrivilege.get(privilege)!].sort(byString) }));
 }
 
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+/** Items by key, each list in input order. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const map = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);

@@ -1,58 +1,75 @@
 /**
- * What the access plan means in a PostgreSQL database, for the parts that are not in the plan
- * itself: per-table SELECT privileges from the scope's column rules, the login settings and the
- * connection limit. (Transitional: the full desired-state model grows here.)
+ * The Postgres desired-state model: what an access plan means in one target's PostgreSQL database,
+ * as plain data. One pure function, `postgresModel(plan, target, columns)`, that every Postgres
+ * renderer reads, so they cannot disagree:
+ * - the reconciler (`dbwarden up`) and drift detection (src/postgres/diff.ts), with the live
+ *   catalog as the column source;
+ * - the Pulumi component (components/postgres), with the committed snapshot
+ *   `stacks/catalog/<env>.json` as the column source.
+ *
+ * It holds the roles (per workflow a NOLOGIN group and a LOGIN per client, attributes from
+ * `AGENT_ROLE_ATTRIBUTES`, memberships, connection limits, settings, and the platform's extras
+ * from the contract's capability table), each group's grants, what PUBLIC keeps, and the problems
+ * (a table the source lacks, a column the plan names that the table does not have). The rules
+ * themselves live in ./rules.ts; the phases in ./model/.
  */
-import { findTarget, type AccessPlan, type TablePlan, type WorkflowPlan } from "@dbwarden/contract";
+import { findTarget, isPostgresPlatform, PlanError, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
+import { groupAccess } from "./model/privileges.ts";
+import { publicAccess } from "./model/public.ts";
+import { appliedBy, desiredRoles } from "./model/roles.ts";
+import type { ColumnSource, ModelProblem, PostgresModel } from "./model/types.ts";
 
-/**
- * One normalized privilege held by a workflow's group role. Never both a `table` and a `column`
- * SELECT on the same table: the table grant would expose every column.
- */
-export type Privilege =
-  | { privilege: "CONNECT"; objectType: "database"; database: string }
-  | { privilege: "USAGE"; objectType: "schema"; database: string; schema: string }
-  | { privilege: "SELECT"; objectType: "table"; database: string; schema: string; table: string }
-  | { privilege: "SELECT"; objectType: "column"; database: string; schema: string; table: string; columns: string[] }
-  | { privilege: "SELECT"; objectType: "column"; database: string; schema: string; table: string; allColumnsExcept: string[] };
+export type * from "./model/types.ts";
+export { closestName, plannedTables, selectsWholeTable, workflowPrivileges, workflowSchemas, type Privilege } from "./model/privileges.ts";
+export {
+  MAX_IDENTIFIER_BYTES,
+  PULUMI_ROLE_SETTINGS,
+  appliedBy,
+  desiredRoles,
+  hasRotationClones,
+  iamLoginRoles,
+  loginConnectionLimit,
+  loginSettings,
+  parseRoleMarker,
+  roleMarker,
+  rotationCloneName,
+  type PulumiRoleSetting,
+} from "./model/roles.ts";
 
-function tablePrivilege(database: string, t: TablePlan): Privilege {
-  const base = { privilege: "SELECT", objectType: "column", database, schema: t.schema, table: t.table } as const;
-  switch (t.rule.access) {
-    case "only":
-      return { ...base, columns: [...t.rule.columns] };
-    case "all":
-      return { privilege: "SELECT", objectType: "table", database, schema: t.schema, table: t.table };
-    case "all-except":
-      return { ...base, allColumnsExcept: [...t.rule.except] };
-  }
+/** Is the target a PostgreSQL database (plain, RDS or Cloud SQL): one this model describes? */
+export function isPostgresTarget(target: TargetPlan): boolean {
+  return isPostgresPlatform(target.platform);
 }
 
-/** CONNECT, then USAGE per schema, then one SELECT per table, from the workflow's scope. */
-export function workflowPrivileges(workflow: WorkflowPlan, database: string): Privilege[] {
-  const schemas = [...new Set(workflow.tables.map((t) => t.schema))];
-  return [
-    { privilege: "CONNECT", objectType: "database", database },
-    ...schemas.map((schema): Privilege => ({ privilege: "USAGE", objectType: "schema", database, schema })),
-    ...workflow.tables.map((t) => tablePrivilege(database, t)),
-  ];
+/** The target, checked to be a PostgreSQL one; throws `PlanError` naming it otherwise. */
+export function postgresTarget(plan: AccessPlan, target: string): TargetPlan {
+  const found = findTarget(plan, target);
+  if (!isPostgresTarget(found)) throw new PlanError(`target "${target}" is on ${TARGET_PLATFORMS[found.platform].title}, not PostgreSQL`);
+  return found;
 }
 
-/**
- * Per-login settings (`ALTER ROLE ... SET`), sorted by name: server-side caps that hold even for a
- * session opened outside the MCP server, and statement logging where the target logs that way.
- */
-export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<string, string> {
-  const timeout = workflow.limits.statementTimeoutMs;
-  const settings: Record<string, string> = {
-    idle_in_transaction_session_timeout: String(Math.max(timeout, 30_000)),
-    statement_timeout: String(timeout),
+/** The desired state of `target`'s database, its columns read from `columns`. Pure. */
+export function postgresModel(plan: AccessPlan, target: string, columns: ColumnSource): PostgresModel {
+  const targetPlan = postgresTarget(plan, target);
+  const { roles, platformRoles, problems: roleProblems } = desiredRoles(plan, targetPlan);
+  const problems: ModelProblem[] = [...roleProblems];
+  const groups = workflowsOf(plan, target).map((w) => groupAccess(targetPlan, w, columns, problems));
+  return {
+    environment: plan.environment,
+    target,
+    platform: targetPlan.platform,
+    database: targetPlan.database,
+    appliedBy: appliedBy(targetPlan),
+    roles,
+    platformRoles,
+    groups,
+    public: publicAccess(groups),
+    problems: uniqueProblems(problems),
   };
-  if (findTarget(plan, workflow.target).logging.statements === "log-statement") settings.log_statement = "all";
-  return Object.fromEntries(Object.keys(settings).sort().map((k) => [k, settings[k]!]));
 }
 
-/** Connection limit of each login: each MCP server process pools at most `concurrentCalls` connections per client. */
-export function loginConnectionLimit(plan: AccessPlan, workflow: WorkflowPlan): number {
-  return workflow.limits.concurrentCalls * plan.mcpServer.replicas;
+/** Problems once each (a sensitive mark on a missing column is found by every workflow reading it). */
+function uniqueProblems(problems: readonly ModelProblem[]): ModelProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
 }

@@ -1,13 +1,13 @@
 /**
- * The Postgres reconciler: makes a database hold exactly what the access plan says for one target,
- * in one transaction. It reads the catalog, computes the differences (`diff.ts`, shared with drift
- * detection) and runs their statements; any failure rolls everything back, so the database is left
- * as it was. Running it twice changes nothing the second time.
+ * The Postgres reconciler: makes a database hold exactly what the access plan's model says for one
+ * target (./model.ts), in one transaction. It reads the catalog, compares it with the model
+ * (`diff.ts`, shared with drift detection) and runs the statements; a problem (a planned table or
+ * column the database lacks) refuses the whole plan, and any failure rolls everything back, so the
+ * database is left as it was. Running it twice changes nothing the second time.
  */
 import type pg from "pg";
 import type { AccessPlan } from "../plan/types.ts";
-import { readCatalog } from "./catalog.ts";
-import { diffPlan, managedRoles, plannedTables, type Difference } from "./diff.ts";
+import { compareLiveDatabase } from "./diff.ts";
 
 export interface ReconcileOptions {
   /** Target name in the plan; only its workflows are applied. */
@@ -40,7 +40,7 @@ export async function reconcile(client: pg.ClientBase, plan: AccessPlan, options
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
-    const differences = await computeDifferences(client, plan, options, true);
+    const { differences } = await compareLiveDatabase(client, plan, options, true);
     const problems = differences.filter((d) => d.kind === "missing-object").map((d) => d.message);
     if (problems.length > 0) {
       throw new ReconcileError(`the plan cannot be applied to this database; nothing was changed:\n  - ${problems.join("\n  - ")}`, problems);
@@ -59,20 +59,4 @@ export async function reconcile(client: pg.ClientBase, plan: AccessPlan, options
     const message = error instanceof Error ? error.message : String(error);
     throw new ReconcileError(`applying the access plan failed and was rolled back: ${message}`);
   }
-}
-
-/** Read the catalog and compare it with the plan (no change is made). */
-export async function computeDifferences(
-  client: pg.ClientBase,
-  plan: AccessPlan,
-  options: ReconcileOptions,
-  withPasswords = false,
-): Promise<Difference[]> {
-  const catalog = await readCatalog(client, {
-    roles: managedRoles(plan, options.target).map((r) => r.name),
-    tables: plannedTables(plan, options.target),
-    passwords: withPasswords && options.passwords !== undefined,
-  });
-  const diffOptions = options.passwords ? { target: options.target, passwords: options.passwords } : { target: options.target };
-  return diffPlan(catalog, plan, diffOptions).differences;
 }

@@ -17,6 +17,21 @@ export const AGENT_ROLE_ATTRIBUTES = {
 
 export type AgentRoleAttribute = keyof typeof AGENT_ROLE_ATTRIBUTES;
 
+/** Each attribute's SQL keywords (`CREATE ROLE ... WITH`), when it holds and when it does not. */
+export const ATTRIBUTE_KEYWORDS: Record<AgentRoleAttribute, { on: string; off: string }> = {
+  superuser: { on: "SUPERUSER", off: "NOSUPERUSER" },
+  createdb: { on: "CREATEDB", off: "NOCREATEDB" },
+  createrole: { on: "CREATEROLE", off: "NOCREATEROLE" },
+  replication: { on: "REPLICATION", off: "NOREPLICATION" },
+  bypassrls: { on: "BYPASSRLS", off: "NOBYPASSRLS" },
+  inherit: { on: "INHERIT", off: "NOINHERIT" },
+};
+
+/** The keywords that give a role exactly `attributes`, in a fixed order. */
+export function attributeKeywords(attributes: Record<AgentRoleAttribute, boolean>): string[] {
+  return (Object.keys(ATTRIBUTE_KEYWORDS) as AgentRoleAttribute[]).map((a) => (attributes[a] ? ATTRIBUTE_KEYWORDS[a].on : ATTRIBUTE_KEYWORDS[a].off));
+}
+
 /** Why each attribute must have its value, in a reviewer's words. */
 export const ATTRIBUTE_RISKS: Record<AgentRoleAttribute, string> = {
   superuser: "SUPERUSER bypasses every privilege check",

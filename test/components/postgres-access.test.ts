@@ -1,10 +1,10 @@
 /** Pure plan -> roles/grants rendering of the Postgres component (no Pulumi). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { grantedColumns, parseCatalog } from "../../components/postgres/catalog.ts";
-import { checkHost, postgresAccessModel, rotationCloneName } from "../../components/postgres/access.ts";
+import { parseCatalog } from "../../components/postgres/catalog.ts";
+import { checkHost, postgresAccessModel } from "../../components/postgres/access.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
-import { loginConnectionLimit, loginSettings, type Privilege } from "../../src/postgres/model.ts";
+import { loginConnectionLimit, loginSettings, rotationCloneName } from "../../src/postgres/model.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 describe("postgresAccessModel", () => {
@@ -27,7 +27,8 @@ describe("postgresAccessModel", () => {
         assert.equal(role.idleInTransactionSessionTimeoutMs, Number(loginSettings(plan, workflow).idle_in_transaction_session_timeout));
       }
     }
-    assert.equal(model.roles.length, plan.workflows.reduce((n, w) => n + 1 + w.roles.logins.length, 0));
+    // prod is aws-rds with rotated passwords: each login has its alternate `_clone` login.
+    assert.equal(model.roles.length, plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0));
     assert.deepEqual(model.unsupportedSettings, []);
   });
 
@@ -82,13 +83,20 @@ describe("postgresAccessModel", () => {
     assert.throws(() => postgresAccessModel(bad, "app", catalog), /app\.accounts has both a table and a column SELECT/);
   });
 
-  it("adds rotation clones and extra memberships when asked", () => {
-    const withClones = postgresAccessModel(plan, "app", catalog, { rotationClones: true, loginMemberOf: ["rds_iam"] });
+  it("derives rotation clones and IAM memberships from the target's platform and credentials", () => {
+    // prod: aws-rds, password credentials -> alternating-user rotation: a clone per login, member of the group only.
     const login = plan.workflows[0]!.roles.logins[0]!.role;
-    const clone = withClones.roles.find((r) => r.name === rotationCloneName(login))!;
+    const clone = model.roles.find((r) => r.name === rotationCloneName(login))!;
     assert.equal(clone.kind, "rotation-clone");
     assert.equal(clone.loginOf, login);
-    assert.deepEqual(clone.memberOf, [plan.workflows[0]!.roles.group, "rds_iam"]);
+    assert.deepEqual(clone.memberOf, [plan.workflows[0]!.roles.group]);
+    // The same plan with IAM credentials: logins join rds_iam, and there is nothing to rotate.
+    const iam = structuredClone(plan);
+    iam.targets[0]!.credentials = { mode: "iam", rotationDays: null };
+    const iamModel = postgresAccessModel(iam, "app", catalog);
+    assert.equal(iamModel.roles.some((r) => r.kind === "rotation-clone"), false);
+    assert.deepEqual(iamModel.roles.find((r) => r.name === login)!.memberOf, [plan.workflows[0]!.roles.group, "rds_iam"]);
+    assert.deepEqual(iamModel.roles.find((r) => r.name === plan.workflows[0]!.roles.group)!.memberOf, []);
   });
 
   it("reports role settings the provider cannot set", () => {
@@ -109,11 +117,25 @@ describe("postgresAccessModel", () => {
     );
   });
 
+  it("throws on a rule naming a column the snapshot's table lacks (quantty), naming workflow, table, column and file", () => {
+    const typo = structuredClone(plan);
+    const events = typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!;
+    events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    assert.throws(
+      () => postgresAccessModel(typo, "app", catalog, { catalogSource: "stacks/catalog/prod.json" }),
+      (error: Error) =>
+        error.message ===
+        'the access plan of target "app" does not fit stacks/catalog/prod.json:\n' +
+          '  - workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in stacks/catalog/prod.json (did you mean "quantity"?)',
+    );
+  });
+
   it("throws on an unknown target and on over-long role names", () => {
-    assert.throws(() => postgresAccessModel(plan, "nope", catalog), /target: "nope" is not in the plan/);
+    assert.throws(() => postgresAccessModel(plan, "nope", catalog), /target: stack prod has no target "nope" \(targets: app\)/);
     const long: AccessPlan = structuredClone(plan);
     long.workflows[0]!.roles.logins[0]!.role = "x".repeat(60);
-    assert.throws(() => postgresAccessModel(long, "app", catalog, { rotationClones: true }), /longer than 63 bytes/);
+    // "x" * 60 fits; its rotation clone ("_clone" added) does not.
+    assert.throws(() => postgresAccessModel(long, "app", catalog), /"x{60}_clone" is longer than 63 bytes/);
   });
 });
 
@@ -126,9 +148,13 @@ describe("catalog", () => {
   });
 
   it("refuses to exclude every column", () => {
-    const privilege: Extract<Privilege, { objectType: "column" }> = { privilege: "SELECT", objectType: "column", database: "d", schema: "s", table: "t", allColumnsExcept: ["a", "b"] };
-    assert.throws(() => grantedColumns(privilege, { "s.t": ["a", "b"] }, { workflow: "w", catalogSource: "c.json" }), /excludes every column of s\.t/);
-    assert.deepEqual(grantedColumns(privilege, { "s.t": ["c", "a", "b"] }, { workflow: "w", catalogSource: "c.json" }), ["c"]);
+    const onlyTable = (columns: string[]) => {
+      const one = examplePlan("prod");
+      one.workflows = [{ ...one.workflows[0]!, tables: [{ schema: "s", table: "t", description: null, rule: { access: "all-except", except: ["a", "b"] }, columns: [] }] }];
+      return postgresAccessModel(one, "app", { "s.t": columns }, { catalogSource: "c.json" });
+    };
+    assert.throws(() => onlyTable(["a", "b"]), /excludes every column of s\.t/);
+    assert.deepEqual(onlyTable(["c", "a", "b"]).grants.find((g) => g.objectType === "column")!.columns, ["c"]);
   });
 });
 

@@ -22,8 +22,8 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
       target: "app",
       catalog,
       connection: { host: "app-prod.abc.us-east-1.rds.amazonaws.com", username: "admin", password: "admin-password", superuser: false },
+      // prod: aws-rds with rotated passwords, so every login gets its alternate `_clone` login.
       passwords: Object.fromEntries(logins.map((l) => [l, { value: PASSWORD, version: "1" }])),
-      rotationClones: true,
       extensions: ["pgaudit"],
     });
     await mocks.settle();
@@ -156,6 +156,17 @@ describe("PostgresReadOnlyAccess argument checks", { timeout: 30_000 }, () => {
   });
   it("refuses an endpoint as host", () => {
     assert.throws(() => new PostgresReadOnlyAccess("a2", { ...base, connection: { ...base.connection, host: "db:5432" } }), /a2: connection\.host/);
+  });
+  it("refuses a rule naming a column the catalog snapshot's table lacks (quantty), registering nothing", async () => {
+    const typo = structuredClone(plan);
+    typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    mocks.reset();
+    assert.throws(
+      () => new PostgresReadOnlyAccess("a4", { ...base, plan: typo, catalogSource: "stacks/catalog/prod.json" }),
+      /workflow cs-usage-drop excludes analytics\.usage_events\.quantty, which does not exist in stacks\/catalog\/prod\.json \(did you mean "quantity"\?\)/,
+    );
+    await mocks.settle();
+    assert.deepEqual(mocks.resources.filter((r) => r.custom).map((r) => r.type), [], "no provider, role or grant");
   });
   it("refuses passwords for unplanned logins", () => {
     assert.throws(() => new PostgresReadOnlyAccess("a3", { ...base, passwords: { intruder: { value: "x", version: "1" } } }), /passwords\.intruder is not a planned login/);

@@ -2,9 +2,14 @@
  * The two paths to a database must not drift apart: the Pulumi component (recorded under mocks,
  * translated to the SQL the provider runs, applied to a real PostgreSQL) and the local reconciler
  * (src/postgres/reconcile.ts, on a second real PostgreSQL) must leave every planned role with the
- * same effective access (src/postgres/effective.ts), for the same plan.
+ * same effective access (src/postgres/effective.ts), for the same plan. And drift detection
+ * (src/postgres/drift.ts) on what Pulumi deployed finds nothing: both read one model.
+ *
+ * Both example plans are aws-rds: dev authenticates with IAM (logins join `rds_iam`, which a
+ * NOLOGIN role stands for here, as RDS creates it), prod with rotated passwords (every login has
+ * its alternate `_clone`).
  */
-import { workflowPrivileges } from "../../src/postgres/model.ts";
+import { desiredRoles, postgresTarget, workflowPrivileges } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
@@ -19,6 +24,8 @@ const mocks: Mocks = await installMocks();
 const { PostgresReadOnlyAccess } = await import("../../components/postgres/index.ts");
 const { reconcile } = await import("../../src/postgres/reconcile.ts");
 const { readEffectiveAccess } = await import("../../src/postgres/effective.ts");
+const { detectDrift, formatDriftReport } = await import("../../src/postgres/drift.ts");
+const { ReconcileError } = await import("../../src/postgres/reconcile.ts");
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -37,8 +44,9 @@ function comparable(access: Awaited<ReturnType<typeof readEffectiveAccess>>) {
   return access.roles.map((role) => ({ ...role, comment: null, memberOf: role.memberOf.map((m) => ({ ...m, grantor: null })) }));
 }
 
+/** Every role the model plans: groups, logins and (prod) rotation clones. */
 function plannedRoles(plan: AccessPlan, target: string): string[] {
-  return plan.workflows.filter((w) => w.target === target).flatMap((w) => [w.roles.group, ...w.roles.logins.map((l) => l.role)]);
+  return desiredRoles(plan, postgresTarget(plan, target)).roles.map((r) => r.name);
 }
 
 for (const stack of ["prod", "dev"] as const) {
@@ -60,6 +68,15 @@ for (const stack of ["prod", "dev"] as const) {
       }
       pulumiClient = await viaPulumi.admin(database);
       reconcilerClient = await viaReconciler.admin(database);
+      if (stack === "dev") {
+        // Without RDS's IAM role, the reconciler refuses the IAM plan and changes nothing.
+        await assert.rejects(reconcile(reconcilerClient, plan, { target: "app" }), (e: InstanceType<typeof ReconcileError>) => {
+          assert.match(e.message, /join rds_iam, the role Amazon RDS for PostgreSQL provides for IAM authentication, which does not exist in database app/);
+          return true;
+        });
+        assert.equal((await reconcilerClient.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
+      }
+      for (const client of [pulumiClient, reconcilerClient]) await client.query("CREATE ROLE rds_iam NOLOGIN");
 
       mocks.reset();
       const component = new PostgresReadOnlyAccess(`crosscheck-${stack}`, {
@@ -105,6 +122,39 @@ for (const stack of ["prod", "dev"] as const) {
       for (let i = 0; i < roles.length; i++) {
         assert.deepEqual(fromPulumi[i], fromReconciler[i], `effective access of ${roles[i]}`);
       }
+    });
+
+    it("drift on the database Pulumi deployed finds nothing", async () => {
+      const report = await detectDrift(pulumiClient, plan, { target: "app" });
+      assert.deepEqual(report.differences, [], formatDriftReport(report));
+      const roles = await pulumiClient.query(`select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname like 'dbw\\_%' order by 1`);
+      assert.deepEqual(roles.rows.map((r) => r.rolname), [...plannedRoles(plan, "app")].sort());
+      // What makes it clean: the platform's extras come from the one model...
+      const memberships = await pulumiClient.query(
+        `select m.rolname as member, array_agg(g.rolname::text order by g.rolname) as roles from pg_auth_members a
+           join pg_roles g on g.oid = a.roleid join pg_roles m on m.oid = a.member where m.rolname like 'dbw\\_%' group by 1`,
+      );
+      const logins = memberships.rows.filter((r) => !r.member.endsWith("_clone"));
+      assert.ok(logins.length > 0 && logins.every((r) => r.roles.includes("rds_iam") === (stack === "dev")), JSON.stringify(memberships.rows));
+      assert.equal(memberships.rows.some((r) => r.member.endsWith("_clone")), stack === "prod");
+      // ...and what Pulumi cannot set (the marker comment, log_statement) is advisory, not demanded.
+      assert.ok(roles.rows.every((r) => r.comment === null));
+    });
+
+    it("drift on the database Pulumi deployed still sees a change made by hand", async () => {
+      const group = plan.workflows[0]!.roles.group;
+      await pulumiClient.query(`GRANT SELECT ON billing.invoices TO ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} SET log_statement = 'none'`);
+      try {
+        const report = await detectDrift(pulumiClient, plan, { target: "app" });
+        assert.ok(report.differences.some((d) => d.kind === "privilege" && d.message.startsWith(`${group} can read billing.invoices`)), formatDriftReport(report));
+        // An advisory setting is not demanded, but a different value is still drift.
+        const setting = report.differences.filter((d) => d.kind === "setting").map((d) => d.message);
+        if (stack === "dev") assert.deepEqual(setting, [`${plan.workflows[0]!.roles.logins[0]!.role} has log_statement = none (the plan says all)`]);
+        else assert.deepEqual(setting, [`${plan.workflows[0]!.roles.logins[0]!.role} has log_statement = none, which the plan does not set`]);
+      } finally {
+        await pulumiClient.query(`REVOKE SELECT ON billing.invoices FROM ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} RESET log_statement`);
+      }
+      assert.equal((await detectDrift(pulumiClient, plan, { target: "app" })).drift, false);
     });
 
     it("grants exactly the planned columns: an excluded column stays unreadable", async () => {

@@ -3,58 +3,77 @@
  * same as `drift --fix`) clears them. Also the CLI: exit 0 / 3, --json, --fix.
  */
 import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/io.ts";
 import type { AccessPlan } from "../../src/plan/index.ts";
-import { roleMarker } from "../../src/postgres/diff.ts";
+import { roleMarker } from "../../src/postgres/model.ts";
 import { detectDrift, formatDriftReport } from "../../src/postgres/drift.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
+import { readEffectiveAccess } from "../../src/postgres/effective.ts";
+import { startLocalStack } from "../../src/local/stack.ts";
 import type { TestPostgres } from "../support/postgres.ts";
-import { NOW, ROOT, assertDenied, connectAs, startDemoDatabase } from "./helpers.ts";
+import { NOW, ROOT, allRoles, assertDenied, connectAs, startDemoDatabase } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 
-function captureIO(env: NodeJS.ProcessEnv = {}): CliIO & { stdout: string[]; stderr: string[] } {
+function captureIO(env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), progress: (t) => stderr.push(t), now: () => NOW, cwd: ROOT, env };
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), progress: (t) => stderr.push(t), now: () => NOW, cwd, env };
 }
 
-describe("drift", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  let cs: { group: string; login: string };
+/** A copy of the project's stacks where cs-usage-drop excludes `quantty`, meaning `quantity`: it validates. */
+function typoProject(): string {
+  const root = mkdtempSync(join(tmpdir(), "dbwarden-typo-"));
+  cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
+  const workflow = join(root, "stacks", "workflows", "cs-usage-drop.yaml");
+  const text = readFileSync(workflow, "utf8");
+  assert.ok(text.includes("exclude: [ip_address]"));
+  writeFileSync(workflow, text.replace("exclude: [ip_address]", "exclude: [ip_address, quantty]"));
+  return root;
+}
 
-  before(async () => {
-    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
-    await reconcile(admin, plan, { target: "app", passwords });
-    const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
-    cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
-  });
-  after(() => db?.stop());
+const QUANTTY = 'workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)';
 
-  async function expectDrift(change: string, expected: Array<{ kind: string; match: RegExp }>) {
-    await admin.query(change);
-    const report = await detectDrift(admin, plan, { target: "app" });
-    assert.equal(report.drift, true, `no drift reported after: ${change}`);
-    for (const e of expected) {
-      assert.ok(
-        report.differences.some((d) => d.kind === e.kind && e.match.test(d.message)),
-        `expected a ${e.kind} difference matching ${e.match} after "${change}"; got:\n${formatDriftReport(report)}`,
-      );
-    }
-    // The fix is the reconciler; afterwards nothing is left.
-    const fixed = await reconcile(admin, plan, { target: "app" });
-    assert.equal(fixed.changed, true);
-    const clean = await detectDrift(admin, plan, { target: "app" });
-    assert.deepEqual(clean.differences, [], formatDriftReport(clean));
-    return report;
+// One database for the file: reconciled with the local plan first; every test leaves it clean.
+let db: TestPostgres;
+let admin: pg.Client;
+let plan: AccessPlan;
+let passwords: Record<string, string>;
+let cs: { group: string; login: string };
+
+before(async () => {
+  ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
+  await reconcile(admin, plan, { target: "app", passwords });
+  const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
+  cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
+});
+after(() => db?.stop());
+
+async function expectDrift(change: string, expected: Array<{ kind: string; match: RegExp }>) {
+  await admin.query(change);
+  const report = await detectDrift(admin, plan, { target: "app" });
+  assert.equal(report.drift, true, `no drift reported after: ${change}`);
+  for (const e of expected) {
+    assert.ok(
+      report.differences.some((d) => d.kind === e.kind && e.match.test(d.message)),
+      `expected a ${e.kind} difference matching ${e.match} after "${change}"; got:\n${formatDriftReport(report)}`,
+    );
   }
+  // The fix is the reconciler; afterwards nothing is left.
+  const fixed = await reconcile(admin, plan, { target: "app" });
+  assert.equal(fixed.changed, true);
+  const clean = await detectDrift(admin, plan, { target: "app" });
+  assert.deepEqual(clean.differences, [], formatDriftReport(clean));
+  return report;
+}
 
+describe("drift: out-of-band changes are reported in words and reconciled away", { timeout: 120_000 }, () => {
   test("a freshly reconciled database has no drift", async () => {
     const report = await detectDrift(admin, plan, { target: "app" });
     assert.equal(report.drift, false);
@@ -183,6 +202,9 @@ describe("drift", { timeout: 120_000 }, () => {
     await expectDrift(`DROP ROLE ${plan.workflows[1]!.roles.logins[0]!.role}`, [{ kind: "missing-role", match: /does not exist/ }]);
   });
 
+});
+
+describe("drift: scale, the plan's own problems, and the CLI", { timeout: 120_000 }, () => {
   test("drift reads the catalog in a fixed number of round trips, whatever the number of tables", async () => {
     await admin.query("CREATE SCHEMA wide");
     await admin.query(`DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`);
@@ -203,6 +225,29 @@ describe("drift", { timeout: 120_000 }, () => {
     await reconcile(admin, plan, { target: "app" });
     await admin.query("DROP SCHEMA wide CASCADE");
     assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
+  });
+
+  test("a rule naming a column the table lacks (quantty): drift reports it, exit 3; up refuses and changes nothing", async () => {
+    const root = typoProject();
+    const url = db.url("postgres");
+    try {
+      const before = await readEffectiveAccess(admin, allRoles(plan));
+      let io = captureIO({}, root);
+      assert.equal(await main(["drift", "--stack", "local", "--url", url], io), 3);
+      assert.ok(io.stdout.join("").includes(`Objects the plan needs but the database lacks:\n  - ${QUANTTY}\n`), io.stdout.join(""));
+      io = captureIO({}, root);
+      assert.equal(await main(["drift", "--stack", "local", "--url", url, "--json"], io), 3);
+      assert.deepEqual(JSON.parse(io.stdout.join("")).targets[0].differences, [{ kind: "missing-object", role: cs.group, message: QUANTTY, fix: [] }]);
+      // `dbwarden up` (here without its MCP server) refuses the plan with the same message.
+      await assert.rejects(startLocalStack({ root, stack: "local", now: NOW, url, mcp: false, progress: () => {} }), (error: Error) => {
+        assert.ok(error.message.includes(`nothing was changed:\n  - ${QUANTTY}`), error.message);
+        return true;
+      });
+      assert.deepEqual(await readEffectiveAccess(admin, allRoles(plan)), before, "nothing changed");
+      assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("CLI: exit 0 when clean, 3 with a plain-words report, --json, then --fix clears it", async () => {

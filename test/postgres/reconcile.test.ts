@@ -14,28 +14,29 @@ import { allRoles, assertDenied, connectAs, startDemoDatabase } from "./helpers.
 
 const DATABASE = "dbwarden_demo";
 
-describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  const agents: pg.Client[] = [];
-  /** schema.table -> columns, in order. */
-  const demoColumns = new Map<string, string[]>();
+// One database for the file, in order: refusals first (nothing applied yet), then the applies.
+let db: TestPostgres;
+let admin: pg.Client;
+let plan: AccessPlan;
+let passwords: Record<string, string>;
+const agents: pg.Client[] = [];
+/** schema.table -> columns, in order. */
+const demoColumns = new Map<string, string[]>();
 
-  before(async () => {
-    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
-    const cols = await admin.query(
-      `select table_schema || '.' || table_name as t, array_agg(column_name::text order by ordinal_position) as cols
-         from information_schema.columns where table_schema in ('app','analytics','billing','support') group by 1`,
-    );
-    for (const r of cols.rows) demoColumns.set(r.t, r.cols);
-  });
-  after(async () => {
-    await Promise.allSettled(agents.map((a) => a.end()));
-    await db?.stop();
-  });
+before(async () => {
+  ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
+  const cols = await admin.query(
+    `select table_schema || '.' || table_name as t, array_agg(column_name::text order by ordinal_position) as cols
+       from information_schema.columns where table_schema in ('app','analytics','billing','support') group by 1`,
+  );
+  for (const r of cols.rows) demoColumns.set(r.t, r.cols);
+});
+after(async () => {
+  await Promise.allSettled(agents.map((a) => a.end()));
+  await db?.stop();
+});
 
+describe("reconcile: a plan the database cannot hold is refused, nothing applied", { timeout: 120_000 }, () => {
   test("a failure half-way leaves the database as it was", async () => {
     const broken = structuredClone(plan);
     // CREATE ROLE runs first; this setting (statement_timeout = -5 is out of range) fails afterwards, inside the same transaction.
@@ -57,6 +58,21 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
   });
 
+  test("an exclusion naming a column the table lacks (quantty, meant: quantity) is refused, nothing applied", async () => {
+    const typo = structuredClone(plan);
+    const events = typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!;
+    events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    await assert.rejects(reconcile(admin, typo, { target: "app", passwords }), (e: ReconcileError) => {
+      assert.deepEqual(e.problems, ['workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)']);
+      assert.match(e.message, /^the plan cannot be applied to this database; nothing was changed:\n  - workflow cs-usage-drop excludes analytics\.usage_events\.quantty/);
+      return true;
+    });
+    assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
+  });
+
+});
+
+describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, () => {
   test("first apply changes the database and never shows a password", async () => {
     const result = await reconcile(admin, plan, { target: "app", passwords });
     assert.equal(result.changed, true);

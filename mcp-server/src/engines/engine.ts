@@ -14,9 +14,10 @@
  *   tables, checked against `EngineCall.scope`); `execute` a query job with the target's
  *   `maximumBytesBilled` (plan platform settings), `jobTimeoutMs` from `EngineCall.timeoutMs`,
  *   labels carrying the request id, one page of at most `maxRows`; `cancel` cancels the job.
- * - Snowflake: key-pair auth from the credential sources, the request id as query tag, no column
- *   grants (so its own statement check must hold the column rules), a row cap through
- *   `streamRows`; `cancel` cancels the statement.
+ * - Snowflake: key-pair auth from the credential sources, the request id as query tag, a row cap
+ *   through `streamRows`; no column grants, so column rules hold in the database through the
+ *   secure views or masking policies the components create, and its own `check` (no statement
+ *   type API: its own parse) refuses unreadable columns up front; `cancel` cancels the statement.
  * Per-target settings (BigQuery's cost cap, Snowflake's warehouse) are read from the plan's targets,
  * given at creation.
  */

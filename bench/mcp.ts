@@ -8,7 +8,8 @@
  * - `floor-http` / `floor-stdio`: a trivial SDK server whose one tool returns a constant, served the
  *   same way (stateless Streamable HTTP with JSON responses, one McpServer per request; stdio).
  * at 1 and 32 concurrent clients (HTTP: 32 SDK clients; stdio: one client, 32 calls in flight),
- * reporting p50/p99 latency, throughput and the server process' RSS. Each case runs a fixed time.
+ * reporting p50/p99 latency, throughput, the server process' CPU time per call (user + system, from
+ * /proc: steadier than latency on a shared machine) and its RSS. Each case runs a fixed time.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -75,6 +76,8 @@ interface CaseResult {
   p50Ms: number;
   p99Ms: number;
   callsPerSecond: number;
+  /** Server CPU time (user + system) per call, in ms; null for the in-process direct-pg case. */
+  serverCpuMsPerCall: number | null;
   serverRssMiB: number | null;
 }
 
@@ -88,6 +91,21 @@ function rssMiB(pid: number | undefined | null): number | null {
   try {
     const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     return kb ? Math.round(Number(kb) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** /proc counts CPU time in USER_HZ ticks, 1/100 s on Linux. */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system) a process has used so far, in ms; null if unknown. */
+function cpuMs(pid: number | undefined | null): number | null {
+  if (!pid) return null;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return null;
   }
@@ -111,7 +129,9 @@ async function measure(concurrency: number, op: (worker: number) => Promise<bool
     return { latencies, errors };
   };
   await run(WARMUP_MS, false);
+  const cpuBefore = cpuMs(pid);
   const { latencies, errors } = await run(CASE_MS, true);
+  const cpuAfter = cpuMs(pid);
   latencies.sort((a, b) => a - b);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
@@ -121,6 +141,7 @@ async function measure(concurrency: number, op: (worker: number) => Promise<bool
     p50Ms: r3(percentile(latencies, 50)),
     p99Ms: r3(percentile(latencies, 99)),
     callsPerSecond: Math.round(latencies.length / (CASE_MS / 1000)),
+    serverCpuMsPerCall: cpuBefore === null || cpuAfter === null || latencies.length === 0 ? null : r3((cpuAfter - cpuBefore) / latencies.length),
     serverRssMiB: rssMiB(pid),
   };
 }
@@ -214,11 +235,11 @@ export async function run(): Promise<Record<string, unknown>> {
     httpP50OverFloorPlusPgAt1Ms: Math.round((at("mcp-http", 1).p50Ms - at("floor-http", 1).p50Ms - at("direct-pg", 1).p50Ms) * 1000) / 1000,
     stdioP50OverFloorPlusPgAt1Ms: Math.round((at("mcp-stdio", 1).p50Ms - at("floor-stdio", 1).p50Ms - at("direct-pg", 1).p50Ms) * 1000) / 1000,
   };
-  console.log("case          conc   calls  err   p50 ms   p99 ms   calls/s  server RSS MiB");
+  console.log("case          conc   calls  err   p50 ms   p99 ms   calls/s  CPU ms/call  server RSS MiB");
   for (const [name, rows] of Object.entries(results)) {
     for (const r of rows) {
       console.log(
-        `${name.padEnd(13)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(9)} ${String(r.serverRssMiB ?? "-").padStart(8)}`,
+        `${name.padEnd(13)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(9)} ${(r.serverCpuMsPerCall?.toFixed(3) ?? "-").padStart(12)} ${String(r.serverRssMiB ?? "-").padStart(8)}`,
       );
     }
   }

@@ -28,6 +28,11 @@ export interface AuditRecord {
   source?: string;
 }
 
+/** The audit line's statement when no parser could read it (or none was asked to): its size only. */
+export function redactUnparsed(sql: string): string {
+  return `[not parsed: ${sql.length} chars]`;
+}
+
 export interface AuditSink {
   /** Resolves once the line is written (handed to the OS); rejects if it cannot be. */
   write(record: AuditRecord): Promise<void>;

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 import type { AccessPlan, ClientPlan, ResolvedApiKey, RuntimeConfig, WorkflowPlan } from "./config.js";
-import type { Identity } from "./engine.js";
+import type { Identity } from "./identity.js";
 
 export class AuthError extends Error {
   override name = "AuthError";

@@ -26,6 +26,7 @@ export type {
   ResolvedApiKey,
   RuntimeConfig,
   TablePlan,
+  TargetPlan,
   WorkflowPlan,
 } from "@dbwarden/contract";
 

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
-import type { Engine, Identity } from "./engine.js";
+import type { Dispatcher, Identity } from "./dispatcher.js";
 import { clientAddress, type Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
@@ -17,7 +17,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 const PRM_PATH = "/.well-known/oauth-protected-resource";
 
 export interface HttpOptions {
-  engine: Engine;
+  dispatcher: Dispatcher;
   auth: Authenticator;
   /** Host header values accepted on /mcp, computed once the port is known. */
   allowedHosts: () => ReadonlySet<string>;
@@ -71,89 +71,126 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
+function wwwAuthenticate(options: HttpOptions, error: AuthError | null): string {
+  const parts = [`Bearer realm="dbwarden"`];
+  if (error?.oauthError) parts.push(`error="${error.oauthError}"`);
+  if (options.auth.configured && options.dispatcher.plan.mcpServer.oidc) parts.push(`resource_metadata="${options.publicBase()}${PRM_PATH}"`);
+  return parts.join(", ");
+}
+
+/** `GET /healthz`, `GET /readyz` and the protected-resource metadata; false for any other path. */
+async function serveInfo(res: ServerResponse, path: string | undefined, options: HttpOptions): Promise<boolean> {
+  if (path === "/healthz") {
+    send(res, 200, { status: "ok" });
+    return true;
+  }
+  if (path === "/readyz") {
+    const databases = await options.dispatcher.checkDatabases();
+    const ready = databases.every((d) => d.ok);
+    send(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable", databases });
+    return true;
+  }
+  if (path === PRM_PATH || path === `${PRM_PATH}/mcp`) {
+    const oidc = options.dispatcher.plan.mcpServer.oidc;
+    if (!oidc) send(res, 404, { error: "no OAuth authorization server is configured (API keys only)" });
+    else send(res, 200, { resource: `${options.publicBase()}/mcp`, authorization_servers: [oidc.issuer], bearer_methods_supported: ["header"], resource_name: "dbwarden MCP server" });
+    return true;
+  }
+  return false;
+}
+
+/** Host and Origin allow-lists (DNS rebinding) and the method; true if the request was refused. */
+function refusedRequest(req: IncomingMessage, res: ServerResponse, options: HttpOptions): boolean {
+  const host = req.headers.host ?? "";
+  if (!options.allowedHosts().has(host.toLowerCase())) {
+    jsonRpcError(res, 403, "Host header not allowed");
+    return true;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !options.allowedOrigins.has(origin)) {
+    jsonRpcError(res, 403, "Origin not allowed");
+    return true;
+  }
+  if (req.method !== "POST") {
+    jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
+    return true;
+  }
+  return false;
+}
+
+/** 401/403 with WWW-Authenticate for a refused credential; 503 if authentication itself failed. */
+function authError(res: ServerResponse, error: unknown, options: HttpOptions): void {
+  if (error instanceof AuthError) jsonRpcError(res, error.status, error.message, { "www-authenticate": wwwAuthenticate(options, error) });
+  else jsonRpcError(res, 503, "authentication is unavailable right now", { "www-authenticate": wwwAuthenticate(options, null) });
+}
+
+/**
+ * Source networks, after authentication (the plan's sourceCidrs belong to the client): refused
+ * calls get 403 and an audit line, and never reach a tool. True if the request was refused.
+ */
+async function refusedSource(req: IncomingMessage, res: ServerResponse, identity: Identity, networks: Networks, body: unknown, options: HttpOptions): Promise<boolean> {
+  const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], options.trustedProxies());
+  if (networks.has(address)) return false;
+  try {
+    await options.dispatcher.auditRefusal(identity, { tool: requestedTool(body), transport: "http", code: "DENIED", errorClass: "source-network", source: address ?? "unknown" });
+  } catch {
+    // Refused either way; an audit outage must not turn this into anything else.
+  }
+  jsonRpcError(res, 403, "DENIED: this client may not call from this network address (see the workflow's sourceCidrs)");
+  return true;
+}
+
+/**
+ * Stateless: a fresh transport per request. The McpServer (tools bound to one identity) is reused
+ * once the previous request's transport is closed: building one costs ~0.2 ms.
+ */
+class McpServers {
+  private readonly idle = new Map<string, McpServer[]>();
+
+  constructor(private readonly dispatcher: Dispatcher) {}
+
+  async serve(identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
+    const server = this.idle.get(key)?.pop() ?? createMcpServer(this.dispatcher, identity, "http");
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on("close", () => {
+      void server.close().then(() => this.putBack(key, server));
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  private putBack(key: string, server: McpServer): void {
+    if (this.idle.size > 256 && !this.idle.has(key)) this.idle.delete(this.idle.keys().next().value!);
+    const list = this.idle.get(key) ?? [];
+    if (list.length < 64) list.push(server);
+    this.idle.set(key, list);
+  }
+}
+
 export function createHttpServer(options: HttpOptions): Server {
-  const { engine, auth } = options;
-
-  const wwwAuthenticate = (error: AuthError | null) => {
-    const parts = [`Bearer realm="dbwarden"`];
-    if (error?.oauthError) parts.push(`error="${error.oauthError}"`);
-    if (auth.configured && engine.plan.mcpServer.oidc) parts.push(`resource_metadata="${options.publicBase()}${PRM_PATH}"`);
-    return parts.join(", ");
-  };
-
-  const idleServers = new Map<string, McpServer[]>();
+  const servers = new McpServers(options.dispatcher);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
-    if (req.method === "GET" && path === "/healthz") return send(res, 200, { status: "ok" });
-    if (req.method === "GET" && path === "/readyz") {
-      const databases = await engine.checkDatabases();
-      return send(res, databases.every((d) => d.ok) ? 200 : 503, { status: databases.every((d) => d.ok) ? "ready" : "unavailable", databases });
-    }
-    if (req.method === "GET" && (path === PRM_PATH || path === `${PRM_PATH}/mcp`)) {
-      const oidc = engine.plan.mcpServer.oidc;
-      if (!oidc) return send(res, 404, { error: "no OAuth authorization server is configured (API keys only)" });
-      return send(res, 200, {
-        resource: `${options.publicBase()}/mcp`,
-        authorization_servers: [oidc.issuer],
-        bearer_methods_supported: ["header"],
-        resource_name: "dbwarden MCP server",
-      });
-    }
+    if (req.method === "GET" && path !== "/mcp" && (await serveInfo(res, path, options))) return;
     if (path !== "/mcp") return send(res, 404, { error: "not found" });
-
-    const host = req.headers.host ?? "";
-    if (!options.allowedHosts().has(host.toLowerCase())) return jsonRpcError(res, 403, "Host header not allowed");
-    const origin = req.headers.origin;
-    if (origin !== undefined && !options.allowedOrigins.has(origin)) return jsonRpcError(res, 403, "Origin not allowed");
-    if (req.method !== "POST") return jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
-
-    let identity;
+    if (refusedRequest(req, res, options)) return;
+    let identity: Identity;
     try {
-      identity = await auth.authenticate(req.headers.authorization);
+      identity = await options.auth.authenticate(req.headers.authorization);
     } catch (error) {
-      if (error instanceof AuthError) {
-        return jsonRpcError(res, error.status, error.message, { "www-authenticate": wwwAuthenticate(error) });
-      }
-      return jsonRpcError(res, 503, "authentication is unavailable right now", { "www-authenticate": wwwAuthenticate(null) });
+      return authError(res, error, options);
     }
-
     let body: unknown;
     try {
       body = await readBody(req);
     } catch (error) {
       return jsonRpcError(res, (error as { status?: number }).status ?? 400, (error as Error).message);
     }
-    // Source networks, after authentication (the plan's sourceCidrs belong to the client): refused
-    // calls get 403 and an audit line, and never reach a tool.
     const networks = options.clientNetworks(identity);
-    if (networks) {
-      const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], options.trustedProxies());
-      if (!networks.has(address)) {
-        try {
-          await engine.auditRefusal(identity, { tool: requestedTool(body), transport: "http", code: "DENIED", errorClass: "source-network", source: address ?? "unknown" });
-        } catch {
-          // Refused either way; an audit outage must not turn this into anything else.
-        }
-        return jsonRpcError(res, 403, "DENIED: this client may not call from this network address (see the workflow's sourceCidrs)");
-      }
-    }
-    // Stateless: a fresh transport per request. The McpServer (tools bound to this identity) is
-    // reused once the previous request's transport is closed: building one costs ~0.2 ms.
-    const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
-    const idle = idleServers.get(key);
-    const server = idle?.pop() ?? createMcpServer(engine, identity, "http");
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on("close", () => {
-      void server.close().then(() => {
-        if (idleServers.size > 256 && !idleServers.has(key)) idleServers.delete(idleServers.keys().next().value!);
-        const list = idleServers.get(key) ?? [];
-        if (list.length < 64) list.push(server);
-        idleServers.set(key, list);
-      });
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    if (networks && (await refusedSource(req, res, identity, networks, body, options))) return;
+    await servers.serve(identity, req, res, body);
   }
 
   return createServer((req, res) => {

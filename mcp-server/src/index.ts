@@ -5,27 +5,20 @@
  *   server.url;  await server.reload();  await server.close();
  *
  * `startServer` serves Streamable HTTP; `startStdioServer` serves one operator-chosen client over
- * stdio. Both validate the plan and the runtime config strictly and check that every database
- * answers before serving.
+ * stdio. Both validate the plan and the runtime config strictly, check that an engine serves every
+ * target (engines/registry.ts) and that every database answers before serving.
  */
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
 import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
-import {
-  ConfigError,
-  DEFAULT_API_KEY_REFRESH_SECONDS,
-  parsePlan,
-  parseRuntime,
-  parseRuntimeWithKeys,
-  resolveApiKeySecret,
-  type AccessPlan,
-  type ResolvedApiKey,
-  type RuntimeConfig,
-} from "./config.js";
-import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./database.js";
-import { Engine, type Identity } from "./engine.js";
+import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type RuntimeConfig } from "./config.js";
+import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
+import { Dispatcher, type Identity } from "./dispatcher.js";
+import { openEngines, planEngines, type EnginePlan } from "./engines/registry.js";
 import { createHttpServer } from "./http.js";
 import { Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
@@ -34,8 +27,24 @@ export { ConfigError, PlanError, PLAN_API_VERSION, parseApiKeySecret, parsePlan,
 export { hashApiKey } from "@dbwarden/contract";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
-export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./database.js";
+export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type CredentialSources, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
 export type { AuditRecord, AuditSink } from "./audit.js";
+export type { Identity } from "./identity.js";
+export type {
+  CheckedStatement,
+  Engine,
+  EngineCall,
+  EngineFactory,
+  EngineName,
+  EngineOptions,
+  EngineText,
+  LiveTable,
+  Param,
+  ResultCaps,
+  RowSet,
+  StatementRequest,
+} from "./engines/engine.js";
+export { ENGINE_FACTORIES, planEngines, type EnginePlan } from "./engines/registry.js";
 
 export interface RunningServer {
   /** e.g. "http://127.0.0.1:7300/mcp" */
@@ -64,8 +73,8 @@ export interface StartOptions {
   /** Audit sink override (default: from the runtime config). */
   audit?: AuditSink;
   /**
-   * Tests only: switch off the parser check (layer 3) to prove the database alone holds. Not
-   * reachable from any config file or CLI flag.
+   * Tests only: switch off the engine's statement check (layer 3) to prove the database alone
+   * holds. Not reachable from any config file or CLI flag.
    */
   unsafeDisableSqlCheck?: boolean;
 }
@@ -88,34 +97,40 @@ async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined
 }
 
 /**
- * The engine and audit sink for an already parsed plan and runtime config, once every database
- * answers. `shutdown` closes both (pools first, then the audit sink).
+ * The dispatcher (its engines opened) and audit sink for an already parsed plan and runtime config,
+ * once every database answers. `shutdown` closes both (connections first, then the audit sink).
  */
 async function prepare(
   plan: AccessPlan,
+  engines: readonly EnginePlan[],
   runtime: RuntimeConfig,
   options: StartOptions,
-): Promise<{ engine: Engine; shutdown: () => Promise<void> }> {
+): Promise<{ dispatcher: Dispatcher; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
-  const engine = await Engine.create({
-    plan,
-    runtime,
-    audit,
-    secrets: options.secrets ?? new AwsSecretsManagerSource(),
-    rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource(),
-    sqlCheck: options.unsafeDisableSqlCheck !== true,
-  });
+  let opened;
+  try {
+    opened = await openEngines(engines, {
+      plan,
+      runtime,
+      credentials: { secrets: options.secrets ?? new AwsSecretsManagerSource(), rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource() },
+      check: options.unsafeDisableSqlCheck !== true,
+    });
+  } catch (error) {
+    await audit.close();
+    throw error;
+  }
+  const dispatcher = new Dispatcher(plan, opened, audit);
   const shutdown = async () => {
-    await engine.close();
+    await dispatcher.close();
     await audit.close();
   };
   try {
-    await engine.assertDatabasesReachable();
+    await dispatcher.assertDatabasesReachable();
   } catch (error) {
     await shutdown();
     throw error;
   }
-  return { engine, shutdown };
+  return { dispatcher, shutdown };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -134,30 +149,8 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   }
 }
 
-/**
- * The API keys of an `apiKeysFrom` secret, always fetched fresh (bypassing any cache, so a removed
- * key is gone at the next refresh). Errors say what failed, never the secret's text.
- */
-async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, secrets: SecretSource, plan: AccessPlan): Promise<ResolvedApiKey[]> {
-  let text: string;
-  try {
-    text = await secrets.getSecret(from.awsSecretArn, { fresh: true });
-  } catch (error) {
-    const kind = error instanceof Error && error.name !== "Error" ? error.name : "error";
-    throw new ConfigError(`apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`);
-  }
-  return resolveApiKeySecret(text, plan);
-}
-
-/** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
-export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const plan = parsePlan(options.plan);
-  const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, plan);
-  const secrets = options.secrets ?? new AwsSecretsManagerSource();
-  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const auth = new Authenticator(plan, firstRuntime, apiKeys);
-  if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
-  // Per-client source networks from the plan (fixed for the process); trusted proxies from the runtime (reloadable).
+/** Per-client source networks from the plan (fixed for the process), by workflow and client. */
+function clientNetworksOf(plan: AccessPlan): Map<string, Networks> {
   const clientNetworks = new Map<string, Networks>();
   for (const workflow of plan.workflows) {
     for (const client of workflow.clients) {
@@ -169,90 +162,86 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
     }
   }
-  let trustedProxies = new Networks(firstRuntime.listen.trustedProxies ?? [], "listen.trustedProxies");
+  return clientNetworks;
+}
+
+/** Host header values accepted on /mcp: the configured ones, else the listen host and loopback names and the plan's hostnames, with the port. */
+function allowedHostsOf(runtime: RuntimeConfig, plan: AccessPlan, host: string, port: number): Set<string> {
+  const names = runtime.listen.allowedHosts ?? [host, "localhost", "127.0.0.1", "[::1]", ...plan.mcpServer.hostnames];
+  const set = new Set<string>();
+  for (const n of names) {
+    let name = n.toLowerCase();
+    if (name.split(":").length > 2 && !name.startsWith("[")) name = `[${name}]`; // bare IPv6 address
+    set.add(name);
+    if (!/:\d+$/.test(name)) set.add(`${name}:${port}`);
+  }
+  return set;
+}
+
+/** Bind the server; resolves with the port it listens on. */
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(`listen: cannot bind ${host}:${port} (${error.code ?? "error"})`)));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** What a reload may change in a running HTTP server. The listen host and port stay (a reload does not rebind). */
+interface HttpState {
+  runtime: RuntimeConfig;
+  port: number;
+  allowedHosts: Set<string>;
+  trustedProxies: Networks;
+}
+
+/** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const plan = parsePlan(options.plan);
+  const engines = planEngines(plan);
+  const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, plan);
+  const secrets = options.secrets ?? new AwsSecretsManagerSource();
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const auth = new Authenticator(plan, firstRuntime, apiKeys);
+  if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
+  const clientNetworks = clientNetworksOf(plan);
+  const state: HttpState = {
+    runtime: firstRuntime,
+    port: firstRuntime.listen.port,
+    allowedHosts: new Set(),
+    trustedProxies: new Networks(firstRuntime.listen.trustedProxies ?? [], "listen.trustedProxies"),
+  };
   const { host } = firstRuntime.listen;
   if (!isLoopback(host) && !auth.configured) {
-    throw new ConfigError(
-      `listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`,
-    );
+    throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
   }
-  const { engine, shutdown } = await prepare(plan, firstRuntime, { ...options, secrets });
-  let port = firstRuntime.listen.port;
+  const { dispatcher, shutdown } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  let allowedHosts = new Set<string>();
-  const computeHosts = (runtime: RuntimeConfig) => {
-    const configured = runtime.listen.allowedHosts;
-    const names = configured ?? [host, "localhost", "127.0.0.1", "[::1]", ...plan.mcpServer.hostnames];
-    const set = new Set<string>();
-    for (const n of names) {
-      let name = n.toLowerCase();
-      if (name.split(":").length > 2 && !name.startsWith("[")) name = `[${name}]`; // bare IPv6 address
-      set.add(name);
-      if (!/:\d+$/.test(name)) set.add(`${name}:${port}`);
-    }
-    return set;
-  };
-  const allowedOrigins = new Set(firstRuntime.listen.allowedOrigins ?? []);
   const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
   const server = createHttpServer({
-    engine,
+    dispatcher,
     auth,
-    allowedHosts: () => allowedHosts,
-    allowedOrigins,
-    publicBase: () => (publicHost ? `https://${publicHost}` : `http://${urlHost}:${port}`),
+    allowedHosts: () => state.allowedHosts,
+    allowedOrigins: new Set(firstRuntime.listen.allowedOrigins ?? []),
+    publicBase: () => (publicHost ? `https://${publicHost}` : `http://${urlHost}:${state.port}`),
     clientNetworks: (identity) => clientNetworks.get(`${identity.workflow.name}\u0000${identity.client.name}`) ?? null,
-    trustedProxies: () => trustedProxies,
+    trustedProxies: () => state.trustedProxies,
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(`listen: cannot bind ${host}:${port} (${error.code ?? "error"})`)));
-    server.listen(port, host, () => resolve());
-  }).catch(async (error) => {
+  state.port = await listen(server, host, state.port).catch(async (error) => {
     await shutdown();
     throw error;
   });
-  port = (server.address() as AddressInfo).port;
-  allowedHosts = computeHosts(firstRuntime);
-
-  // apiKeysFrom: refresh the key set every refreshSeconds. A failed or malformed fetch keeps the
-  // last good set and warns (without the secret's text); a reload that changes the source bumps
-  // the generation, so a refresh already in flight for the old source is dropped.
-  let generation = 0;
-  let refreshTimer: ReturnType<typeof setInterval> | null = null;
-  const scheduleRefresh = (runtime: RuntimeConfig) => {
-    generation++;
-    if (refreshTimer) clearInterval(refreshTimer);
-    refreshTimer = null;
-    const from = runtime.apiKeysFrom;
-    if (!from) return;
-    const mine = generation;
-    let inFlight = false;
-    refreshTimer = setInterval(() => {
-      if (inFlight) return;
-      inFlight = true;
-      fetchApiKeys(from, secrets, plan)
-        .then(
-          (keys) => {
-            if (mine === generation) auth.setKeys(keys);
-          },
-          (error: unknown) => {
-            if (mine === generation) log(`dbwarden-mcp: API key refresh failed, keeping the last good keys: ${error instanceof ConfigError ? error.message : "error"}`);
-          },
-        )
-        .finally(() => (inFlight = false));
-    }, (from.refreshSeconds ?? DEFAULT_API_KEY_REFRESH_SECONDS) * 1000);
-    (refreshTimer as { unref?: () => void }).unref?.();
-  };
-  scheduleRefresh(firstRuntime);
-  let current = firstRuntime;
+  state.allowedHosts = allowedHostsOf(firstRuntime, plan, host, state.port);
+  const refresh = new ApiKeyRefresh(auth, secrets, plan, log);
+  refresh.schedule(firstRuntime);
 
   return {
-    url: `http://${urlHost}:${port}/mcp`,
+    url: `http://${urlHost}:${state.port}/mcp`,
     async reload(runtime?: unknown) {
       const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
       if (raw === undefined) {
         // Nothing to re-read but the API key secret, if there is one.
-        if (current.apiKeysFrom) auth.setKeys(await fetchApiKeys(current.apiKeysFrom, secrets, plan));
+        if (state.runtime.apiKeysFrom) auth.setKeys(await fetchApiKeys(state.runtime.apiKeysFrom, secrets, plan));
         return;
       }
       const { runtime: next, apiKeys: nextKeys } = parseRuntimeWithKeys(raw, plan);
@@ -260,15 +249,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const secretKeys = next.apiKeysFrom ? await fetchApiKeys(next.apiKeysFrom, secrets, plan) : null;
       auth.setRuntime(next, nextKeys);
       if (secretKeys) auth.setKeys(secretKeys);
-      scheduleRefresh(next);
-      trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");
-      current = next;
-      allowedHosts = computeHosts(next);
-      await engine.setRuntime(next);
+      refresh.schedule(next);
+      state.trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");
+      state.runtime = next;
+      state.allowedHosts = allowedHostsOf(next, plan, host, state.port);
+      await dispatcher.setRuntime(next);
     },
     async close() {
-      generation++;
-      if (refreshTimer) clearInterval(refreshTimer);
+      refresh.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await shutdown();
@@ -286,6 +274,7 @@ export interface StdioOptions extends StartOptions {
 /** Serve one client over stdio; identity comes from the operator's `--client`, never from the peer. */
 export async function startStdioServer(options: StdioOptions): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
   const plan = parsePlan(options.plan);
+  const engines = planEngines(plan);
   const runtime = parseRuntime(options.runtime, plan);
   if (!options.audit && "stream" in runtime.audit && runtime.audit.stream === "stdout") {
     throw new ConfigError("audit.stream: stdout carries the MCP protocol in stdio mode; use stderr or a file");
@@ -303,8 +292,8 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
         : `--client: "${options.client}" is a client of several workflows; client names must be unique for stdio`,
     );
   }
-  const { engine, shutdown } = await prepare(plan, runtime, options);
-  const mcp = createMcpServer(engine, matches[0]!, "stdio");
+  const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
+  const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
   const transport = new StdioServerTransport(
     (options.input ?? process.stdin) as import("node:stream").Readable,
     (options.output ?? process.stdout) as import("node:stream").Writable,

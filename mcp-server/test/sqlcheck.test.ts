@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { analyzeSql, checkScope, loadParser, type ResolvedRelation } from "../src/sqlcheck.ts";
+import { analyzeSql, checkScope, loadParser, type ResolvedRelation } from "../src/engines/postgres/sqlcheck.ts";
 import type { TablePlan } from "../src/config.ts";
 import { workflowScope } from "../src/scope.ts";
 

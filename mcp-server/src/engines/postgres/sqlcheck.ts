@@ -6,7 +6,7 @@
  * The check runs in two steps:
  * 1. `analyzeSql(sql)` (pure): caps, parse, statement shape, denied functions/clauses, and the list of
  *    relation names, function names and column references the statement uses.
- * 2. `checkScope(analysis, resolved, scope)` after the server has asked the database, in the
+ * 2. `checkScope(analysis, resolved, scope)` after the engine has asked the database (catalog.ts), in the
  *    caller's own transaction and search_path, what each relation name resolves to (so names are
  *    resolved exactly as Postgres will resolve them when the statement runs: search_path, quoting,
  *    unicode escapes, views) and which of the called functions/operators exist outside pg_catalog.
@@ -14,8 +14,8 @@
  * The database role (layer 1) stays the boundary: this check adds fast, clear refusals.
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
-import { ToolError } from "./errors.js";
-import { readableColumns, tableKey, type WorkflowScope } from "./scope.js";
+import { ToolError } from "../../errors.js";
+import { readableColumns, tableKey, type WorkflowScope } from "../../scope.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;
@@ -119,11 +119,6 @@ type Node = Record<string, unknown>;
 const isObj = (v: unknown): v is Node => typeof v === "object" && v !== null && !Array.isArray(v);
 const sval = (v: unknown): string | null => (isObj(v) && isObj(v.String) && typeof v.String.sval === "string" ? v.String.sval : null);
 const names = (list: unknown): string[] => (Array.isArray(list) ? list.map(sval).filter((s): s is string => s !== null) : []);
-
-/** Redacted, bounded text for audit lines when the parser could not even normalize the input. */
-export function redactUnparsed(sql: string): string {
-  return `[not parsed: ${sql.length} chars]`;
-}
 
 /**
  * Step 1: caps, parse, shape and function checks. Throws ToolError (INVALID / DENIED / LIMIT).

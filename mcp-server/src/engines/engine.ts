@@ -1,0 +1,155 @@
+/**
+ * The engine seam: what the server needs from one kind of database, behind one small interface.
+ * The dispatcher (tools, identity, limits, audit) and the transports know no SQL dialect; each
+ * engine lives in its own folder (engines/<name>/) and is the only code that talks to its driver.
+ * Which engine serves a target comes from the contract's capability table
+ * (`TARGET_PLATFORMS[platform].engine`), through engines/registry.ts.
+ *
+ * One call of a SQL tool is `check` then `execute` (or `explain`) with the same `EngineCall`.
+ * The shape fits the three engines the contract names:
+ * - PostgreSQL (engines/postgres): a pool per login role, a read-only transaction per call; `check`
+ *   is the libpg-query parse, and the half of the check that needs the database's own name
+ *   resolution (search_path, quoting) runs inside `execute`, in the statement's own transaction.
+ * - BigQuery: no sessions or transactions; `check` is a dry run (statement type and referenced
+ *   tables, checked against `EngineCall.scope`); `execute` a query job with the target's
+ *   `maximumBytesBilled` (plan platform settings), `jobTimeoutMs` from `EngineCall.timeoutMs`,
+ *   labels carrying the request id, one page of at most `maxRows`; `cancel` cancels the job.
+ * - Snowflake: key-pair auth from the credential sources, the request id as query tag, a row cap
+ *   through `streamRows`; no column grants, so column rules hold in the database through the
+ *   secure views or masking policies the components create, and its own `check` (no statement
+ *   type API: its own parse) refuses unreadable columns up front; `cancel` cancels the statement.
+ * Per-target settings (BigQuery's cost cap, Snowflake's warehouse) are read from the plan's targets,
+ * given at creation.
+ */
+import type { EngineName } from "@dbwarden/contract";
+import type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan } from "../config.js";
+import type { Identity } from "../identity.js";
+import type { CredentialSources } from "../credentials.js";
+import type { WorkflowScope } from "../scope.js";
+
+export type { CredentialSources, EngineName };
+
+/** A positional parameter value, as the `query` tool accepts it. */
+export type Param = string | number | boolean | null;
+
+/** One tool call, as an engine sees it. Built once per call by the dispatcher. */
+export interface EngineCall {
+  /** The verified caller: its workflow (target, tables, limits) and its client (login). */
+  readonly identity: Identity;
+  /** Joins the audit line with the database's own logs (comment, application name, job label, query tag). */
+  readonly requestId: string;
+  /** The workflow's tables and column rules (`readableColumns` says what a table's live columns allow). */
+  readonly scope: WorkflowScope;
+  /** Every statement the engine runs for this call ends within this many milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/** A statement to check, from the `query` or `explain` tool. */
+export interface StatementRequest {
+  readonly tool: "query" | "explain";
+  readonly sql: string;
+}
+
+/**
+ * A statement that passed `check`. Engines extend it with what they need to run it; the
+ * dispatcher reads only these fields.
+ */
+export interface CheckedStatement {
+  /** For the audit line: the statement's shape, stable across literal values; null if not computed. */
+  readonly fingerprint: string | null;
+  /** For the audit line: a bounded excerpt with literals replaced. Never parameter values. */
+  readonly redacted: string;
+  /** How many positional parameters the statement uses (the highest `$n`, or the number of `?`). */
+  readonly parameters: number;
+}
+
+/** Caps on what one statement may return. */
+export interface ResultCaps {
+  readonly maxRows: number;
+  /** Approximate bytes of row data. */
+  readonly maxBytes: number;
+}
+
+/** What `execute` returns: at most `maxRows` rows and `maxBytes` bytes, whatever the statement says. */
+export interface RowSet {
+  /** Column names and the engine's type names. */
+  columns: Array<{ name: string; type: string }>;
+  rows: unknown[][];
+  /** More rows (or bytes) existed than were returned. */
+  truncated: boolean;
+  /** Approximate bytes of the row data returned. */
+  bytes: number;
+}
+
+/** A table as the database has it now. */
+export interface LiveTable {
+  /** The database's comment on the table (untrusted text), if any. */
+  comment: string | null;
+  /** Every live column, in the database's order. */
+  columns: Array<{ name: string; type: string; comment: string | null }>;
+}
+
+/**
+ * The words an engine gives the MCP tools, in its dialect, so tools.ts has none. Built once per
+ * engine: tool schemas are derived from it once and shared.
+ */
+export interface EngineText {
+  /** What one statement is, for the server instructions: e.g. "one PostgreSQL SELECT, $1-style params". */
+  statement: string;
+  /** The `query` tool: what it runs and how (its result shape is added by tools.ts). */
+  query: string;
+  /** The `sql` argument of `query`. */
+  querySql: string;
+  /** The `params` argument of `query`. */
+  queryParams: string;
+  /** The `explain` tool. */
+  explain: string;
+  /** The `sql` argument of `explain`. */
+  explainSql: string;
+  /** How a statement refers to positional parameter `n`, for messages: e.g. "$2". */
+  param(n: number): string;
+}
+
+export interface EngineOptions {
+  plan: AccessPlan;
+  /** The targets this engine serves: those whose platform's engine it is, read by some workflow. */
+  targets: readonly TargetPlan[];
+  runtime: RuntimeConfig;
+  credentials: CredentialSources;
+  /** The engine's own statement check (layer 3). Off only in tests that prove the database alone holds. */
+  check: boolean;
+}
+
+/** Creates an engine once every check it needs at startup (e.g. loading a parser) is done. */
+export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
+
+/**
+ * One kind of database. Every method that can fail throws `ToolError` (errors.ts) with a stable
+ * code and a message that never carries row data or secrets; the dispatcher maps anything else to
+ * DB_ERROR.
+ */
+export interface Engine<S extends CheckedStatement = CheckedStatement> {
+  readonly name: EngineName;
+  readonly text: EngineText;
+  /** Take a new runtime config (reload): connections whose endpoint or credential changed are replaced. */
+  setRuntime(runtime: RuntimeConfig): Promise<void>;
+  /** The endpoint of a target, for startup messages (no secrets): e.g. "host:5432/app". */
+  endpoint(target: string): string;
+  /** Readiness: the identity's target answers a trivial statement as the identity's login. */
+  ready(identity: Identity): Promise<void>;
+  /** The live columns of one table of the call's workflow (empty when it does not exist). */
+  describe(call: EngineCall, table: TablePlan): Promise<LiveTable>;
+  /**
+   * Check one statement against the call's workflow before anything runs (engine-native: a
+   * parser, a dry run). Fails closed with DENIED / INVALID / LIMIT.
+   */
+  check(call: EngineCall, request: StatementRequest): Promise<S>;
+  /** Run a checked statement, read-only, with `params` bound positionally and the result capped. */
+  execute(call: EngineCall, statement: S, params: readonly Param[], caps: ResultCaps): Promise<RowSet>;
+  /** The plan of a checked statement, as text, without running it. */
+  explain(call: EngineCall, statement: S, caps: ResultCaps): Promise<string>;
+  /** Stop the statement running for a request id; false if none is running. */
+  cancel(requestId: string): Promise<boolean>;
+  /** Release every connection. */
+  close(): Promise<void>;
+}

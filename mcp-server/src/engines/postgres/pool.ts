@@ -1,0 +1,75 @@
+/**
+ * Layer 1 of enforcement: every call connects as the calling client's own login role (plan
+ * `ClientPlan.loginRole`), whose privileges in the database are the boundary. One pool per
+ * (target, login role); passwords are fetched at connect time (logins.ts).
+ */
+import { isIP } from "node:net";
+import pg from "pg";
+import type { RuntimeConfig } from "../../config.js";
+import type { CredentialSources } from "../../credentials.js";
+import { ToolError } from "../../errors.js";
+import { mapDbError } from "./errors.js";
+import { loginPassword } from "./logins.js";
+
+export interface PoolOptions {
+  endpoint: RuntimeConfig["databases"][string];
+  role: string;
+  login: RuntimeConfig["logins"][string];
+  credentials: CredentialSources;
+  max: number;
+  applicationName: string;
+  /** Client-side guard in case the server never answers (network partition): the call fails and the connection is dropped. */
+  queryTimeoutMs: number;
+}
+
+export class LoginPool {
+  private readonly pool: pg.Pool;
+  private fresh = false;
+
+  constructor(readonly options: PoolOptions) {
+    const { endpoint, credentials } = options;
+    this.pool = new pg.Pool({
+      host: endpoint.host,
+      port: endpoint.port,
+      database: endpoint.database,
+      user: options.role,
+      password: () => {
+        const fresh = this.fresh;
+        this.fresh = false;
+        return loginPassword(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
+      },
+      ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) },
+      max: options.max,
+      connectionTimeoutMillis: 2_000,
+      idleTimeoutMillis: 60_000,
+      application_name: options.applicationName.slice(0, 63),
+      query_timeout: options.queryTimeoutMs,
+    });
+    // An idle client's socket error must not crash the process; pg removes the client itself.
+    this.pool.on("error", () => {});
+  }
+
+  /** A connection; on an authentication failure the secret is fetched again once (rotation). */
+  async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      if ((error as { code?: string }).code === "28P01") {
+        this.fresh = true;
+        try {
+          return await this.pool.connect();
+        } catch (again) {
+          throw mapDbError(again);
+        }
+      }
+      if (error instanceof Error && /timeout/i.test(error.message)) {
+        throw new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");
+      }
+      throw mapDbError(error);
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}

@@ -62,9 +62,15 @@ function diffNetworks(changes: Changes, area: ChangeArea, where: { workflow?: st
   const shown = (cidrs: readonly string[]) => (cidrs.length === 0 ? (emptyMeans === "any" ? "any network" : "no network") : list(cidrs));
   const { admitted, dropped } = compareNetworks(before, after, emptyMeans);
   const was = `(was: ${shown(before)}; now: ${shown(after)})`;
-  if (admitted.length > 0) changes.add("widening", area, "cidrs-admitted", where, subject, `${subject} admits networks it did not: ${shown(admitted)} ${was}`, before, after);
-  if (dropped.length > 0) changes.add("narrowing", area, "cidrs-dropped", where, subject, `${subject} no longer admits ${shown(dropped)} ${was}`, before, after);
-  if (admitted.length === 0 && dropped.length === 0) changes.add("neutral", area, "cidrs-rewritten", where, subject, `${subject} admits the same networks, written differently ${was}`, before, after);
+  if (emptyMeans === "any" && (before.length === 0 || after.length === 0)) {
+    // "Any network" against a list: say so rather than list the whole address space.
+    if (before.length === 0) changes.add("narrowing", area, "cidrs-dropped", where, subject, `${subject}: restricted to ${shown(after)} (was: any network)`, before, after);
+    else changes.add("widening", area, "cidrs-admitted", where, subject, `${subject}: any network (was: ${shown(before)})`, before, after);
+    return;
+  }
+  if (admitted.length > 0) changes.add("widening", area, "cidrs-admitted", where, subject, `${subject}: now admits ${shown(admitted)} ${was}`, before, after);
+  if (dropped.length > 0) changes.add("narrowing", area, "cidrs-dropped", where, subject, `${subject}: no longer admits ${shown(dropped)} ${was}`, before, after);
+  if (admitted.length === 0 && dropped.length === 0) changes.add("neutral", area, "cidrs-rewritten", where, subject, `${subject}: the same networks, written differently ${was}`, before, after);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +183,7 @@ function diffCredentials(b: TargetPlan, a: TargetPlan, changes: Changes): void {
   const before = b.credentials.rotationDays;
   const after = a.credentials.rotationDays;
   if (before !== null && after !== null && before !== after) {
-    changes.add(after > before ? "widening" : "narrowing", "credentials", after > before ? "rotation-longer" : "rotation-shorter", where, subject, `${subject} rotate every ${after} days (was ${before}): credentials live ${after > before ? "longer" : "shorter"}`, before, after);
+    changes.add(after > before ? "widening" : "narrowing", "credentials", after > before ? "rotation-longer" : "rotation-shorter", where, subject, `${subject} rotate every ${after} days (was ${before}): credentials ${after > before ? "live longer" : "are replaced sooner"}`, before, after);
   }
 }
 
@@ -245,7 +251,9 @@ function readableSensitive(t: TablePlan): TablePlan["columns"] {
 }
 
 function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TablePlan["columns"], via: string): void {
-  for (const c of columns) changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
+  // A column the workflow itself newly reads is listed once, not again for each new client.
+  const listed = (c: TablePlan["columns"][number]) => changes.exposed.some((e) => e.workflow === w.name && e.table === tableName(t) && e.column === c.name);
+  for (const c of columns) if (!listed(c)) changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
 }
 
 function tableAdded(w: WorkflowPlan, t: TablePlan, changes: Changes): void {
@@ -307,20 +315,21 @@ function diffColumns(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes: Chang
   const open = (t: TablePlan) => t.rule.access !== "only";
   const gainsOthers = open(a) && !open(b);
   const losesOthers = open(b) && !open(a);
-  const was = `(was: ${describeRule(b.rule)}; now: ${describeRule(a.rule)})`;
+  const sameForm = b.rule.access === a.rule.access;
+  const was = sameForm ? "" : ` (was: ${describeRule(b.rule)}; now: ${describeRule(a.rule)})`;
   if (gained.length || gainsOthers) {
-    const what = [gained.length ? list(gained) : null, gainsOthers ? "every column the plan does not name, including columns added later" : null].filter(Boolean).join(" and ");
+    const what = [gained.length ? list(gained) : null, gainsOthers ? "every column the plan does not name (including columns added later)" : null].filter(Boolean).join(" and ");
     const sensitive = a.columns.filter((c) => gained.includes(c.name) && c.classification === "sensitive");
     const note = sensitive.length ? `; sensitive: ${list(sensitive.map((c) => c.name))}` : "";
-    changes.add("widening", "tables", "columns-gained", where, subject, `${w.name} can now read ${what} of ${subject} ${was}${note}`, b.rule, a.rule);
+    changes.add("widening", "tables", "columns-gained", where, subject, `${w.name} can now read more of ${subject}: ${what}${was}${note}`, b.rule, a.rule);
     expose(changes, w, a, sensitive, "workflow");
   }
   if (lost.length || losesOthers) {
     const what = [lost.length ? list(lost) : null, losesOthers ? "every column the plan does not name" : null].filter(Boolean).join(" and ");
-    changes.add("narrowing", "tables", "columns-lost", where, subject, `${w.name} can no longer read ${what} of ${subject} ${was}`, b.rule, a.rule);
+    changes.add("narrowing", "tables", "columns-lost", where, subject, `${w.name} can no longer read some of ${subject}: ${what}${was}`, b.rule, a.rule);
   }
   if (!gained.length && !gainsOthers && !lost.length && !losesOthers && JSON.stringify(b.rule) !== JSON.stringify(a.rule)) {
-    changes.add("neutral", "tables", "rule-rewritten", where, subject, `${w.name} reads the same columns of ${subject}, written differently ${was}`, b.rule, a.rule);
+    changes.add("neutral", "tables", "rule-rewritten", where, subject, `${w.name} reads the same columns of ${subject}, written differently (was: ${describeRule(b.rule)}; now: ${describeRule(a.rule)})`, b.rule, a.rule);
   }
   diffClassification(w, b, a, changes);
 }
@@ -334,8 +343,8 @@ function diffClassification(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes
   for (const c of a.columns) {
     const old = oldColumns.get(c.name);
     const readable = ruleAllows(a.rule, c.name) && ruleAllows(b.rule, c.name);
-    if (old && old.description !== c.description) reworded.push(c.name);
     if (!readable) continue;
+    if (old && old.description !== c.description) reworded.push(c.name);
     const was = classificationOf(b, c.name);
     if (was !== c.classification) {
       const words = c.classification === "sensitive" ? `is now classified sensitive (justification: ${c.justification ?? "none given"})` : "is no longer classified sensitive";
@@ -382,7 +391,7 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
     const who = (c: ClientPlan) => (c.auth === "api-key" ? "an API key" : c.subject !== null ? `OIDC subject ${c.subject}` : `OIDC group ${c.group}`);
     changes.add("widening", "clients", "client-identity-changed", where, subject, `${w.name}'s client ${a.name} is now ${who(a)} (was ${who(b)}): another principal gets the workflow's access`, { auth: b.auth, subject: b.subject, group: b.group }, { auth: a.auth, subject: a.subject, group: a.group });
   }
-  diffNetworks(changes, "clients", where, `${w.name}'s client ${a.name} source networks`, b.sourceCidrs, a.sourceCidrs, "any");
+  diffNetworks(changes, "clients", where, `source networks of ${w.name}'s client ${a.name}`, b.sourceCidrs, a.sourceCidrs, "any");
 }
 
 const LIMIT_WORDS: Record<keyof WorkflowPlan["limits"], [string, (n: number) => string]> = {

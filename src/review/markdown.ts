@@ -40,7 +40,7 @@ function bullets(lines: readonly string[], limit: number): string[] {
 function headline(s: StackReview): string {
   if (s.comparison === "base-invalid") return "not compared: the base does not load";
   const d = s.diff!;
-  const counts = `${plural(d.summary.widening, "widening")}, ${plural(d.summary.narrowing, "narrowing")}, ${d.summary.neutral} neutral`;
+  const counts = `${d.summary.widening} widening, ${d.summary.narrowing} narrowing, ${d.summary.neutral} neutral`;
   return d.changes.length === 0 ? "no access change" : counts;
 }
 

@@ -118,8 +118,9 @@ function policySection(s: StackReview, limits: Limits): string[] {
 }
 
 function stepLine(s: StepSummary): string {
-  const props = s.properties.map((p) => (p.before !== null || p.after !== null ? `${p.name}: ${p.before ?? "∅"} → ${p.after ?? "∅"}` : p.name));
-  return `- ${s.action} ${code(s.type)} ${code(s.name)}${props.length ? `: ${md(props.join("; "))}` : ""}`;
+  const value = (v: string | null) => (v === null ? "∅" : code(v));
+  const props = s.properties.map((p) => (p.before !== null || p.after !== null ? `${code(p.name)} ${value(p.before)} → ${value(p.after)}` : code(p.name)));
+  return `- ${s.action} ${code(s.type)} ${code(s.name)}${props.length ? `: ${props.join("; ")}` : ""}`;
 }
 
 function previewSection(p: PreviewSummary, limits: Limits): string[] {

@@ -182,12 +182,15 @@ function shownValue(value: unknown, key: string): string | null {
 }
 
 function propertyChanges(step: PreviewStep): PropertyChange[] {
-  const names = new Set([...(step.replaceReasons ?? []), ...(step.diffReasons ?? []), ...Object.keys(step.detailedDiff ?? {})]);
+  // detailedDiff names property paths (columns[7]); without it, the reasons name top-level properties.
+  const detailed = Object.keys(step.detailedDiff ?? {});
+  const names = new Set(detailed.length ? detailed : [...(step.replaceReasons ?? []), ...(step.diffReasons ?? [])]);
+  const replacing = new Set(step.replaceReasons ?? []);
   return [...names].sort().map((path) => {
     const top = path.split(/[.[]/)[0]!;
     return {
       name: path,
-      kind: step.detailedDiff?.[path]?.kind ?? null,
+      kind: step.detailedDiff?.[path]?.kind ?? (replacing.has(path) ? "replace" : null),
       before: shownValue(step.oldState?.inputs?.[top], top),
       after: shownValue(step.newState?.inputs?.[top], top),
     };

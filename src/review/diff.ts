@@ -19,6 +19,15 @@ class Changes {
   readonly exposed: SensitiveExposure[] = [];
   readonly workflowRenames: WorkflowRename[] = [];
   readonly clientRenames: ClientRename[] = [];
+  private readonly exposedKeys = new Set<string>();
+
+  /** True the first time a workflow's column is exposed. */
+  firstExposure(workflow: string, table: TablePlan, column: string): boolean {
+    const key = JSON.stringify([workflow, table.schema, table.table, column]);
+    if (this.exposedKeys.has(key)) return false;
+    this.exposedKeys.add(key);
+    return true;
+  }
 
   add(direction: Direction, area: ChangeArea, kind: string, where: { workflow?: string | null; target?: string | null }, subject: string, summary: string, before: unknown = null, after: unknown = null): void {
     this.list.push({ direction, area, kind, workflow: where.workflow ?? null, target: where.target ?? null, subject, summary, before, after });
@@ -252,8 +261,7 @@ function readableSensitive(t: TablePlan): TablePlan["columns"] {
 
 function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TablePlan["columns"], via: string): void {
   // A column the workflow itself newly reads is listed once, not again for each new client.
-  const listed = (c: TablePlan["columns"][number]) => changes.exposed.some((e) => e.workflow === w.name && e.table === tableName(t) && e.column === c.name);
-  for (const c of columns) if (!listed(c)) changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
+  for (const c of columns) if (changes.firstExposure(w.name, t, c.name)) changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
 }
 
 function tableAdded(w: WorkflowPlan, t: TablePlan, changes: Changes): void {

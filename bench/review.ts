@@ -58,7 +58,8 @@ const round = (n: number) => Math.round(n);
 
 async function measure(workflows: number) {
   const root = mkdtempSync(join(tmpdir(), "dbwarden-bench-review-"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: root, stdio: "ignore" });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: root, stdio: "ignore" });
   try {
     writeStack(root, workflows, false);
     git("init", "-q");
@@ -76,20 +77,40 @@ async function measure(workflows: number) {
       load.push(performance.now() - started);
       started = performance.now();
       const compared = compareSides(sides[0]!);
-      const report: ReviewReport = { apiVersion: REVIEW_REPORT_VERSION, base: { ref: "HEAD", commit }, asOf: "2026-06-15", stacks: [{ ...compared, policy: null, policyError: null, preview: null }], otherPreviews: [], notes: [] };
+      const report: ReviewReport = {
+        apiVersion: REVIEW_REPORT_VERSION,
+        base: { ref: "HEAD", commit },
+        asOf: "2026-06-15",
+        stacks: [{ ...compared, policy: null, policyError: null, preview: null }],
+        otherPreviews: [],
+        notes: [],
+      };
       const markdown = renderReviewMarkdown(report);
       const json = JSON.stringify(report);
       diffRender.push(performance.now() - started);
-      counts = { changes: compared.diff!.changes.length, markdownChars: markdown.length, jsonBytes: json.length, renames: compared.diff!.renames.workflows.length };
+      counts = {
+        changes: compared.diff!.changes.length,
+        markdownChars: markdown.length,
+        jsonBytes: json.length,
+        renames: compared.diff!.renames.workflows.length,
+      };
     }
-    return { workflows, tables: workflows * TABLES, ...counts, loadPlanBothSidesMs: load.map(round), diffRenderMs: diffRender.map(round), loadPlanMedianMs: round(median(load)), diffRenderMedianMs: round(median(diffRender)) };
+    return {
+      workflows,
+      tables: workflows * TABLES,
+      ...counts,
+      loadPlanBothSidesMs: load.map(round),
+      diffRenderMs: diffRender.map(round),
+      loadPlanMedianMs: round(median(load)),
+      diffRenderMedianMs: round(median(diffRender)),
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const synthetic = [];
+  const synthetic: Array<Awaited<ReturnType<typeof measure>>> = [];
   for (const size of SIZES) {
     const result = await measure(size);
     console.log(

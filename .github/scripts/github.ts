@@ -47,7 +47,12 @@ async function all<T>(api: GitHubApi, path: string): Promise<T[]> {
 const fit = (body: string) => (body.length <= MAX_BODY ? body : `${body.slice(0, MAX_BODY - 100)}\n\n… cut to fit a GitHub comment.\n`);
 
 /** Create or update the one review comment on a pull request. */
-export async function upsertReviewComment(api: GitHubApi, repo: string, pr: number, body: string): Promise<{ action: "created" | "updated"; id: number; deleted: number[] }> {
+export async function upsertReviewComment(
+  api: GitHubApi,
+  repo: string,
+  pr: number,
+  body: string,
+): Promise<{ action: "created" | "updated"; id: number; deleted: number[] }> {
   if (!body.startsWith(REVIEW_MARKER)) throw new Error(`the review must start with ${REVIEW_MARKER} (it is how the comment is found again)`);
   const comments = await all<Comment>(api, `/repos/${repo}/issues/${pr}/comments`);
   // Only a comment that STARTS with the marker is ours: a person quoting it is left alone.
@@ -75,14 +80,20 @@ export interface DriftRun {
 }
 
 /** Open, update or close the stack's drift issue. A failed check changes nothing (it proves neither). */
-export async function syncDriftIssue(api: GitHubApi, repo: string, run: DriftRun): Promise<{ action: "opened" | "updated" | "closed" | "none"; number: number | null }> {
+export async function syncDriftIssue(
+  api: GitHubApi,
+  repo: string,
+  run: DriftRun,
+): Promise<{ action: "opened" | "updated" | "closed" | "none"; number: number | null }> {
   if (run.exitCode !== 0 && run.exitCode !== 3) return { action: "none", number: null };
   const title = driftIssueTitle(run.stack);
   const open = (await all<Issue>(api, `/repos/${repo}/issues?state=open&labels=${DRIFT_LABEL}`)).filter((i) => !i.pull_request && i.title === title);
   const existing = open[0];
   if (run.exitCode === 0) {
     if (!existing) return { action: "none", number: null };
-    await api.request("POST", `/repos/${repo}/issues/${existing.number}/comments`, { body: `No drift any more in stack ${run.stack} ([run](${run.runUrl})): closing.` });
+    await api.request("POST", `/repos/${repo}/issues/${existing.number}/comments`, {
+      body: `No drift any more in stack ${run.stack} ([run](${run.runUrl})): closing.`,
+    });
     await api.request("PATCH", `/repos/${repo}/issues/${existing.number}`, { state: "closed", state_reason: "completed" });
     return { action: "closed", number: existing.number };
   }
@@ -111,7 +122,12 @@ export function restApi(token: string, apiUrl = process.env.GITHUB_API_URL ?? "h
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
       const response = await fetch(`${apiUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28", "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/vnd.github+json",
+          "x-github-api-version": "2022-11-28",
+          "content-type": "application/json",
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       if (!response.ok) throw new Error(`GitHub API ${method} ${path}: ${response.status} ${(await response.text()).slice(0, 300)}`);
@@ -128,7 +144,16 @@ function required(name: string): string {
 
 async function cli(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: { pr: { type: "string" }, "body-file": { type: "string" }, stack: { type: "string" }, "exit-code": { type: "string" }, "report-file": { type: "string" } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      pr: { type: "string" },
+      "body-file": { type: "string" },
+      stack: { type: "string" },
+      "exit-code": { type: "string" },
+      "report-file": { type: "string" },
+    },
+  });
   const api = restApi(required("GITHUB_TOKEN"));
   const repo = required("GITHUB_REPOSITORY");
   if (command === "comment") {
@@ -136,7 +161,12 @@ async function cli(argv: string[]): Promise<void> {
     console.log(`review comment ${result.action} (id ${result.id})${result.deleted.length ? `; removed duplicates ${result.deleted.join(", ")}` : ""}`);
   } else if (command === "drift-issue") {
     const runUrl = `${process.env.GITHUB_SERVER_URL ?? "https://github.com"}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID ?? ""}`;
-    const result = await syncDriftIssue(api, repo, { stack: values.stack!, exitCode: Number(values["exit-code"]), report: readFileSync(values["report-file"]!, "utf8"), runUrl });
+    const result = await syncDriftIssue(api, repo, {
+      stack: values.stack!,
+      exitCode: Number(values["exit-code"]),
+      report: readFileSync(values["report-file"]!, "utf8"),
+      runUrl,
+    });
     console.log(`drift issue for ${values.stack}: ${result.action}${result.number ? ` (#${result.number})` : ""}`);
   } else {
     throw new Error(`unknown command "${command ?? ""}" (comment | drift-issue)`);

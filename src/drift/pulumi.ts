@@ -70,7 +70,13 @@ function run(executable: string, args: string[], cwd: string, env: NodeJS.Proces
 /** Judge a finished preview from its JSON (and its exit code only where the JSON is silent). */
 export function judgePreview(stack: string, command: string[], result: RunResult): PulumiDrift {
   const base = { stack, command, exitCode: result.exitCode };
-  const firstLine = (text: string) => scrubText(text.trim().split("\n").find((l) => l.trim() !== "") ?? "").slice(0, 300);
+  const firstLine = (text: string) =>
+    scrubText(
+      text
+        .trim()
+        .split("\n")
+        .find((l) => l.trim() !== "") ?? "",
+    ).slice(0, 300);
   let summary: PreviewSummary;
   try {
     summary = summarizePreview(parsePreview(result.stdout, "pulumi preview --json"), `pulumi preview --stack ${stack}`);
@@ -81,7 +87,12 @@ export function judgePreview(stack: string, command: string[], result: RunResult
   }
   const changed = summary.counts.create + summary.counts.update + summary.counts.replace + summary.counts.delete;
   if (changed > 0) {
-    return { ...base, status: "drift", changes: summary, message: `Pulumi: ${changed} resource${changed === 1 ? "" : "s"} of stack ${stack} differ from the program (${describeCounts(summary)}).` };
+    return {
+      ...base,
+      status: "drift",
+      changes: summary,
+      message: `Pulumi: ${changed} resource${changed === 1 ? "" : "s"} of stack ${stack} differ from the program (${describeCounts(summary)}).`,
+    };
   }
   if (result.exitCode !== 0) {
     const errors = summary.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
@@ -93,18 +104,34 @@ export function judgePreview(stack: string, command: string[], result: RunResult
 
 function describeCounts(s: PreviewSummary): string {
   const c = s.counts;
-  return [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`].filter(Boolean).join(", ");
+  return [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`]
+    .filter(Boolean)
+    .join(", ");
 }
 
 /** Check a stack's Pulumi side, when it has one and the CLI is present. */
 export async function pulumiDrift(plan: AccessPlan, options: { root: string; env: NodeJS.ProcessEnv }): Promise<PulumiDrift> {
   const stack = plan.environment;
   if (notDeployedReason(plan) !== null) {
-    return { status: "not-deployed", stack, command: null, exitCode: null, changes: null, message: `Pulumi: stack ${stack} has no Pulumi deployment (it runs on this machine); only its database is checked.` };
+    return {
+      status: "not-deployed",
+      stack,
+      command: null,
+      exitCode: null,
+      changes: null,
+      message: `Pulumi: stack ${stack} has no Pulumi deployment (it runs on this machine); only its database is checked.`,
+    };
   }
   const executable = findPulumi(options.env);
   if (!executable) {
-    return { status: "no-cli", stack, command: null, exitCode: null, changes: null, message: "Pulumi side not checked: the pulumi CLI is not on PATH (install it to compare the deployed resources with the program)." };
+    return {
+      status: "no-cli",
+      stack,
+      command: null,
+      exitCode: null,
+      changes: null,
+      message: "Pulumi side not checked: the pulumi CLI is not on PATH (install it to compare the deployed resources with the program).",
+    };
   }
   const args = previewArgs(stack);
   return judgePreview(stack, ["pulumi", ...args], await run(executable, args, options.root, options.env));

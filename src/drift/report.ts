@@ -35,7 +35,9 @@ function pulumiText(p: PulumiDrift): string {
     for (const c of p.changes.components) {
       lines.push(`  in ${c.component ?? "the stack"}:`);
       for (const s of c.steps) {
-        const props = s.properties.map((x) => (x.before !== null || x.after !== null ? `${x.name}: ${x.before ?? "(none)"} is deployed, the program says ${x.after ?? "(none)"}` : x.name));
+        const props = s.properties.map((x) =>
+          x.before !== null || x.after !== null ? `${x.name}: ${x.before ?? "(none)"} is deployed, the program says ${x.after ?? "(none)"}` : x.name,
+        );
         lines.push(`    - ${s.action} ${s.type} ${s.name}${props.length ? ` (${props.join("; ")})` : ""}`);
         if (s.warning) lines.push(`      ${s.warning}`);
       }

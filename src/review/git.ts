@@ -45,7 +45,9 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
   if (ref.startsWith("-")) throw new GitError(`"${ref}" is not a git ref`);
   let commit: string;
   try {
-    commit = git(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]).toString().trim();
+    commit = git(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
+      .toString()
+      .trim();
   } catch (error) {
     if (error instanceof GitError && /not a git repository/i.test(error.message)) throw new GitError(`${cwd} is not in a git repository; --base needs one`);
     throw new GitError(`unknown git ref "${ref}" (in CI, fetch it first: actions/checkout with fetch-depth: 0, or git fetch origin <branch>)`);
@@ -66,7 +68,10 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
   try {
     const skipped = entries.filter((e) => e.mode === "120000").map((e) => `${e.path} is a symbolic link at ${ref}; not followed`);
     const blobs = entries.filter((e) => e.mode !== "120000");
-    const contents = readBlobs(cwd, blobs.map((e) => e.sha));
+    const contents = readBlobs(
+      cwd,
+      blobs.map((e) => e.sha),
+    );
     for (const [i, entry] of blobs.entries()) {
       const folder = folders.findIndex((f) => posix.dirname(entry.path) === f);
       const target = join(root, folder === 0 ? ENVIRONMENTS_DIR : WORKFLOWS_DIR);

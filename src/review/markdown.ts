@@ -55,7 +55,12 @@ function policyCell(s: StackReview): string {
 function previewCell(p: PreviewSummary | null): string {
   if (!p) return "—";
   const c = p.counts;
-  const parts = [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`].filter(Boolean);
+  const parts = [
+    c.create && `${c.create} to create`,
+    c.update && `${c.update} to update`,
+    c.replace && `${c.replace} to replace`,
+    c.delete && `${c.delete} to delete`,
+  ].filter(Boolean);
   return `${parts.join(", ") || "no changes"}${p.accessWarnings.length ? ` (⚠️ ${p.accessWarnings.length} grant/role)` : ""}`;
 }
 
@@ -66,7 +71,14 @@ function changeLines(changes: readonly AccessChange[], direction: Direction): st
 function stackSection(s: StackReview, limits: Limits): string[] {
   const lines = [`### ${code(s.stack)}: ${headline(s)}`, ""];
   if (s.comparison === "base-invalid") {
-    lines.push("The base's specs do not validate with this version of dbwarden, so the two sides could not be compared. What failed:", "", "```text", s.baseProblems ?? "", "```", "");
+    lines.push(
+      "The base's specs do not validate with this version of dbwarden, so the two sides could not be compared. What failed:",
+      "",
+      "```text",
+      s.baseProblems ?? "",
+      "```",
+      "",
+    );
   } else {
     if (s.comparison === "added") lines.push("This stack is new: everything below is new access.", "");
     if (s.comparison === "removed") lines.push("This stack is removed by this change.", "");
@@ -83,7 +95,8 @@ function accessSection(s: StackReview, limits: Limits): string[] {
   if (d.sensitiveExposed.length) {
     lines.push("**⚠️ Sensitive data newly exposed**", "");
     const exposed = d.sensitiveExposed.map(
-      (e) => `- ${code(`${e.table}.${e.column}`)} to ${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. Justification: ${e.justification ? `“${md(e.justification)}”` : "**none given**"}`,
+      (e) =>
+        `- ${code(`${e.table}.${e.column}`)} to ${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. Justification: ${e.justification ? `“${md(e.justification)}”` : "**none given**"}`,
     );
     lines.push(...bullets(exposed, limits.items), "");
   }
@@ -92,7 +105,14 @@ function accessSection(s: StackReview, limits: Limits): string[] {
     if (items.length) lines.push(`**${MARK[direction]}**`, "", ...bullets(items, limits.items), "");
   }
   if (s.diagram && limits.diagrams) {
-    lines.push("<details open><summary>Diagram of the changed workflows (red: wider or new, green: narrower, grey dashed: removed)</summary>", "", "```mermaid", s.diagram, "```", "");
+    lines.push(
+      "<details open><summary>Diagram of the changed workflows (red: wider or new, green: narrower, grey dashed: removed)</summary>",
+      "",
+      "```mermaid",
+      s.diagram,
+      "```",
+      "",
+    );
     if (s.diagramNotDrawn) lines.push(`${plural(s.diagramNotDrawn, "more changed workflow")} not drawn.`, "");
     lines.push("</details>", "");
   }
@@ -104,15 +124,26 @@ function policySection(s: StackReview, limits: Limits): string[] {
   const p: PolicyReport | null = s.policy;
   if (!p) return [];
   if (!p.deployed) return [`**Policy check (head)**: nothing to check (the stack has no Pulumi deployment).`, ""];
-  const lines = [`**Policy check (head)**: ${policyCell(s)}, ${p.summary.notJudged} not judged; ${p.pack.name} policy pack ${p.pack.version}, ${plural(p.resources, "resource")}.`, ""];
+  const lines = [
+    `**Policy check (head)**: ${policyCell(s)}, ${p.summary.notJudged} not judged; ${p.pack.name} policy pack ${p.pack.version}, ${plural(p.resources, "resource")}.`,
+    "",
+  ];
   const mandatory = p.violations.filter((v) => v.enforcementLevel === "mandatory");
   const advisory = p.violations.filter((v) => v.enforcementLevel === "advisory");
-  const line = (v: (typeof p.violations)[number]) => `- ${code(v.policy)} ${v.resource ? code(`${v.resource.type} ${v.resource.name}`) : "the stack"}: ${md(v.message)}`;
+  const line = (v: (typeof p.violations)[number]) =>
+    `- ${code(v.policy)} ${v.resource ? code(`${v.resource.type} ${v.resource.name}`) : "the stack"}: ${md(v.message)}`;
   if (mandatory.length) lines.push(...bullets(mandatory.map(line), limits.items), "");
   if (advisory.length) {
     const byPolicy = new Map<string, number>();
     for (const v of advisory) byPolicy.set(v.policy, (byPolicy.get(v.policy) ?? 0) + 1);
-    lines.push(`<details><summary>Advisory: ${[...byPolicy].map(([policy, n]) => `${policy} (${n})`).join(", ")}</summary>`, "", ...bullets(advisory.map(line), limits.items), "", "</details>", "");
+    lines.push(
+      `<details><summary>Advisory: ${[...byPolicy].map(([policy, n]) => `${policy} (${n})`).join(", ")}</summary>`,
+      "",
+      ...bullets(advisory.map(line), limits.items),
+      "",
+      "</details>",
+      "",
+    );
   }
   return lines;
 }
@@ -125,7 +156,14 @@ function stepLine(s: StepSummary): string {
 
 function previewSection(p: PreviewSummary, limits: Limits): string[] {
   const lines = [`**Pulumi preview** (${md(p.source)}): ${previewCell(p)}.`, ""];
-  if (p.accessWarnings.length) lines.push(...bullets(p.accessWarnings.map((s) => `- ⚠️ ${code(s.type)} ${code(s.name)} ${md(s.warning!)}`), limits.items), "");
+  if (p.accessWarnings.length)
+    lines.push(
+      ...bullets(
+        p.accessWarnings.map((s) => `- ⚠️ ${code(s.type)} ${code(s.name)} ${md(s.warning!)}`),
+        limits.items,
+      ),
+      "",
+    );
   for (const d of p.diagnostics) lines.push(`- ${d.severity}: ${md(d.message)}`);
   if (p.diagnostics.length) lines.push("");
   if (p.components.length) {
@@ -138,14 +176,20 @@ function previewSection(p: PreviewSummary, limits: Limits): string[] {
 
 function render(report: ReviewReport, limits: Limits): string {
   const lines = [REVIEW_MARKER, `## Access review: ${code(report.base.ref)} (${report.base.commit.slice(0, 12)}) → this change`, ""];
-  lines.push(`Planned as of ${report.asOf} on both sides with the same dbwarden. Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`, "");
+  lines.push(
+    `Planned as of ${report.asOf} on both sides with the same dbwarden. Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`,
+    "",
+  );
   lines.push("| stack | access changes | policy (head) | pulumi preview |", "| --- | --- | --- | --- |");
   for (const s of report.stacks) lines.push(`| ${code(s.stack)} | ${headline(s)} | ${policyCell(s)} | ${previewCell(s.preview)} |`);
   lines.push("");
   for (const s of report.stacks) lines.push(...stackSection(s, limits));
   for (const p of report.otherPreviews) lines.push(`### Pulumi preview of ${p.stack ? code(p.stack) : "an unknown stack"}`, "", ...previewSection(p, limits));
   for (const note of report.notes) lines.push(`> ${md(note)}`);
-  return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+  return `${lines
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
 }
 
 /** The review as one markdown comment, at most `maxChars` long (lists cut first, then diagrams). */
@@ -161,5 +205,7 @@ export function renderReviewMarkdown(report: ReviewReport, maxChars = MAX_COMMEN
     if (text.length <= maxChars) return text;
   }
   const text = render(report, { items: 0, diagrams: false });
-  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 200)}\n\n… cut: the review is longer than a comment allows; see the JSON report (\`dbwarden review --format json\`).\n`;
+  return text.length <= maxChars
+    ? text
+    : `${text.slice(0, maxChars - 200)}\n\n… cut: the review is longer than a comment allows; see the JSON report (\`dbwarden review --format json\`).\n`;
 }

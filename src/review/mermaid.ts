@@ -27,13 +27,22 @@ function label(text: string): string {
 }
 
 const styleOf = (changes: readonly AccessChange[]): Style =>
-  changes.some((c) => c.direction === "widening") ? "widening" : changes.some((c) => c.direction === "narrowing") ? "narrowing" : changes.length ? "neutral" : "same";
+  changes.some((c) => c.direction === "widening")
+    ? "widening"
+    : changes.some((c) => c.direction === "narrowing")
+      ? "narrowing"
+      : changes.length
+        ? "neutral"
+        : "same";
 
 /** The columns of a table as a label line: gained marked +, lost marked -, sensitive marked. */
 function columnsLine(before: TablePlan | undefined, after: TablePlan | undefined): string {
   const rule = (after ?? before)!.rule;
   if (!before || !after || after.rule.access !== "only" || before.rule.access !== "only") {
-    const text = before && after && JSON.stringify(before.rule) !== JSON.stringify(after.rule) ? `${describeRule(before.rule)} → ${describeRule(after.rule)}` : describeRule(rule);
+    const text =
+      before && after && JSON.stringify(before.rule) !== JSON.stringify(after.rule)
+        ? `${describeRule(before.rule)} → ${describeRule(after.rule)}`
+        : describeRule(rule);
     return label(text);
   }
   const names = [...new Set([...before.rule.columns, ...after.rule.columns])].sort();
@@ -71,14 +80,19 @@ function workflowBlock(w: WorkflowSides, id: string): string[] {
   const styles: Array<[string, Style]> = [];
   const wf = w.after ?? w.before!;
   const renamed = w.before && w.after && w.before.name !== w.after.name ? ` (was ${w.before.name})` : "";
-  const workflowStyle: Style = !w.before ? "widening" : !w.after ? "removed" : styleOf(w.changes.filter((c) => c.area === "workflow" || c.area === "ownership" || c.area === "limits"));
+  const workflowStyle: Style = !w.before
+    ? "widening"
+    : !w.after
+      ? "removed"
+      : styleOf(w.changes.filter((c) => c.area === "workflow" || c.area === "ownership" || c.area === "limits"));
   lines.push(`  subgraph ${id}["${label(`workflow ${w.name}`)}"]`, "    direction LR");
   lines.push(`    ${id}w["${label(`${w.name}${renamed}`)}<br/>${label(`owner ${wf.owner}, target ${wf.target}`)}"]`);
   lines.push(`    ${id}r(["${label(`role ${wf.roles.group}`)}"])`);
   lines.push(`    ${id}w --> ${id}r`);
   styles.push([`${id}w`, workflowStyle], [`${id}r`, !w.before ? "widening" : !w.after ? "removed" : "same"]);
 
-  const tableChanges = (t: TablePlan) => w.changes.filter((c) => c.area === "tables" && (c.subject === tableName(t) || c.subject.startsWith(`${tableName(t)}.`)));
+  const tableChanges = (t: TablePlan) =>
+    w.changes.filter((c) => c.area === "tables" && (c.subject === tableName(t) || c.subject.startsWith(`${tableName(t)}.`)));
   const oldTables = new Map((w.before?.tables ?? []).map((t) => [tableKey(t.schema, t.table), t]));
   const newTables = new Map((w.after?.tables ?? []).map((t) => [tableKey(t.schema, t.table), t]));
   const tables = [...new Map([...oldTables, ...newTables]).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -119,7 +133,10 @@ function clientNodes(w: WorkflowSides, id: string, styles: Array<[string, Style]
     const style: Style = !oldClients.has(name) && !renamedFrom.has(name) ? "widening" : !newClients.has(name) ? "removed" : styleOf(changes);
     const was = renamedFrom.has(name) ? ` (was ${renamedFrom.get(name)})` : "";
     const node = `${id}c${drawn++}`;
-    lines.push(`    ${node}{{"${label(`client ${name}${was}`)}<br/>${label(client.auth === "api-key" ? "api-key" : `oidc ${client.subject ?? client.group}`)}"}}`, `    ${id}t --> ${node}`);
+    lines.push(
+      `    ${node}{{"${label(`client ${name}${was}`)}<br/>${label(client.auth === "api-key" ? "api-key" : `oidc ${client.subject ?? client.group}`)}"}}`,
+      `    ${id}t --> ${node}`,
+    );
     styles.push([node, style]);
   }
   if (unchanged > 0) lines.push(`    ${id}cu{{"${unchanged} unchanged client${unchanged === 1 ? "" : "s"}"}}`, `    ${id}t --> ${id}cu`);
@@ -127,7 +144,11 @@ function clientNodes(w: WorkflowSides, id: string, styles: Array<[string, Style]
 }
 
 /** The diagram of a stack's changed workflows, or null when no workflow changed. */
-export function renderDiagram(before: AccessPlan | null, after: AccessPlan | null, diff: PlanDiff): { mermaid: string; drawn: number; notDrawn: number } | null {
+export function renderDiagram(
+  before: AccessPlan | null,
+  after: AccessPlan | null,
+  diff: PlanDiff,
+): { mermaid: string; drawn: number; notDrawn: number } | null {
   const sides = workflowSides(before, after, diff);
   if (sides.length === 0) return null;
   const drawn = sides.slice(0, MAX_DIAGRAM_WORKFLOWS);

@@ -93,7 +93,8 @@ export function parsePreview(text: string, source: string): PreviewDocument {
     const empty = text.trim() === "";
     throw new PreviewError(`${source}: ${empty ? "is empty" : `is not JSON (${(error as Error).message})`}; expected the output of \`pulumi preview --json\``);
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new PreviewError(`${source}: expected a JSON object (the output of \`pulumi preview --json\`)`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new PreviewError(`${source}: expected a JSON object (the output of \`pulumi preview --json\`)`);
   const doc = value as { steps?: unknown; changeSummary?: unknown; diagnostics?: unknown };
   if (doc.steps !== undefined && !Array.isArray(doc.steps)) throw new PreviewError(`${source}: \`steps\` is not a list`);
   const steps = ((doc.steps as unknown[] | undefined) ?? []).map((s, i) => {
@@ -199,7 +200,8 @@ function propertyChanges(step: PreviewStep): PropertyChange[] {
 
 function warningOf(action: StepSummary["action"], type: string): string | null {
   if (!isAccessResource(type)) return null;
-  if (action === "replace") return "replaced: the old grant or role is revoked before the new one is granted, so clients lose access for a moment (and for good if the apply fails between the two)";
+  if (action === "replace")
+    return "replaced: the old grant or role is revoked before the new one is granted, so clients lose access for a moment (and for good if the apply fails between the two)";
   if (action === "delete") return "deleted: the access it held is revoked";
   return null;
 }

@@ -81,7 +81,16 @@ export function loadSides(options: Pick<ReviewOptions, "root" | "base" | "stacks
     const stacks = options.stacks?.length ? [...new Set(options.stacks)] : [...new Set([...atBase, ...atHead])].sort();
     const unknown = stacks.filter((s) => !atBase.has(s) && !atHead.has(s));
     if (unknown.length) {
-      throw new SpecError(unknown.map((s) => ({ file: `stacks/environments/${s}.yaml`, line: 0, column: 0, path: "", message: `no environment for stack "${s}" at ${options.base} or in the working tree`, hint: `known stacks: ${[...new Set([...atBase, ...atHead])].sort().join(", ") || "none"}` })));
+      throw new SpecError(
+        unknown.map((s) => ({
+          file: `stacks/environments/${s}.yaml`,
+          line: 0,
+          column: 0,
+          path: "",
+          message: `no environment for stack "${s}" at ${options.base} or in the working tree`,
+          hint: `known stacks: ${[...new Set([...atBase, ...atHead])].sort().join(", ") || "none"}`,
+        })),
+      );
     }
     const sides = stacks.map((stack): StackSides => {
       const after = atHead.has(stack) ? planStack(stack, { root: options.root, now: options.now }) : null;

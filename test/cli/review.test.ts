@@ -39,7 +39,11 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     git("add", "infra/stacks");
     git("commit", "-qm", "base");
     // The change under review: finance reads one more column and its calls-per-minute limit doubles.
-    edit("workflows/finance-weekly-revenue.yaml", "        paid_at: When it was paid (UTC); null if unpaid.\n", "        paid_at: When it was paid (UTC); null if unpaid.\n        due_at: When payment is due (UTC).\n");
+    edit(
+      "workflows/finance-weekly-revenue.yaml",
+      "        paid_at: When it was paid (UTC); null if unpaid.\n",
+      "        paid_at: When it was paid (UTC); null if unpaid.\n        due_at: When payment is due (UTC).\n",
+    );
     edit("workflows/finance-weekly-revenue.yaml", "callsPerMinute: 30", "callsPerMinute: 60");
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
@@ -64,10 +68,16 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     assert.equal(report.apiVersion, "review.dbwarden.dev/v1");
     assert.equal(report.base.ref, "main");
     assert.match(report.base.commit, /^[0-9a-f]{40}$/);
-    assert.deepEqual(report.stacks.map((s: { stack: string }) => s.stack), ["prod"]);
+    assert.deepEqual(
+      report.stacks.map((s: { stack: string }) => s.stack),
+      ["prod"],
+    );
     const prod = report.stacks[0];
     assert.equal(prod.comparison, "compared");
-    assert.deepEqual(prod.diff.changes.map((c: { kind: string }) => c.kind), ["columns-gained", "limit-changed"]);
+    assert.deepEqual(
+      prod.diff.changes.map((c: { kind: string }) => c.kind),
+      ["columns-gained", "limit-changed"],
+    );
     assert.equal(prod.policy, null);
     assert.deepEqual(prod.preview.counts, { create: 2, update: 1, replace: 1, delete: 1 });
     assert.ok(!r.stdout.includes("s3cr3t-admin-pw"));

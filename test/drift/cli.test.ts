@@ -50,7 +50,10 @@ describe("dbwarden drift: database and Pulumi sides", { timeout: 120_000 }, () =
   it("both sides clean: exit 0, both said", async () => {
     const r = await drift("drift-clean.json", 0);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^No drift: environment prod, target app \(database app\) matches the access plan\.\nPulumi: no drift: every resource of stack prod matches the program\.\n$/);
+    assert.match(
+      r.out,
+      /^No drift: environment prod, target app \(database app\) matches the access plan\.\nPulumi: no drift: every resource of stack prod matches the program\.\n$/,
+    );
     assert.equal(r.calls.length, 1);
   });
 

@@ -43,7 +43,10 @@ describe("pulumi side of drift", () => {
       assert.equal(result.exitCode, code);
       assert.equal(result.message, "Pulumi: 2 resources of stack prod differ from the program (1 to create, 1 to update).");
       const text = formatStackDrift(mergeDrift("prod", [cleanDatabase], result));
-      assert.match(text, /- update aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule dbwarden-prod-network-lb-in-0 \(cidrIpv4: 0\.0\.0\.0\/0 is deployed, the program says 10\.0\.0\.0\/16\)/);
+      assert.match(
+        text,
+        /- update aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule dbwarden-prod-network-lb-in-0 \(cidrIpv4: 0\.0\.0\.0\/0 is deployed, the program says 10\.0\.0\.0\/16\)/,
+      );
       assert.match(text, /- create postgresql:index\/grant:Grant dbw_cs_usage_drop-app-accounts/);
     });
   }
@@ -59,7 +62,10 @@ describe("pulumi side of drift", () => {
   it("a failing preview is a failure, its error scrubbed of credentials", async () => {
     const { result } = await withFake("drift-failed.json", 255);
     assert.equal(result.status, "failed");
-    assert.match(result.message, /^pulumi preview failed \(exit 255\) and reported no change: error: failed to refresh dbwarden-prod-app-postgres: could not connect to postgres:\/\/dbwarden_admin:\[secret\]@app-prod/);
+    assert.match(
+      result.message,
+      /^pulumi preview failed \(exit 255\) and reported no change: error: failed to refresh dbwarden-prod-app-postgres: could not connect to postgres:\/\/dbwarden_admin:\[secret\]@app-prod/,
+    );
     assert.ok(!result.message.includes("Pa55w0rd-leak"));
     assert.equal(driftExitCode(mergeDrift("prod", [cleanDatabase], result)), 1);
   });
@@ -76,7 +82,12 @@ describe("pulumi side of drift", () => {
     assert.equal(findPulumi({ PATH: "/nonexistent" }), null);
     const merged = mergeDrift("prod", [cleanDatabase], result);
     assert.equal(driftExitCode(merged), 0);
-    assert.equal(formatStackDrift(merged).split("\n").filter((l) => l.startsWith("Pulumi side not checked")).length, 1);
+    assert.equal(
+      formatStackDrift(merged)
+        .split("\n")
+        .filter((l) => l.startsWith("Pulumi side not checked")).length,
+      1,
+    );
   });
 
   it("the local stack has no Pulumi side: the CLI is not run", async () => {

@@ -30,7 +30,11 @@ export function fakePulumi(sample: string, exitCode: number, stderr = ""): FakeP
   chmodSync(join(dir, "pulumi"), 0o755);
   return {
     dir,
-    calls: () => readFileSync(log, "utf8").split("\n").filter(Boolean).map((line) => line.split("\u001f").filter((a, i, all) => i < all.length - 1 || a !== "")),
+    calls: () =>
+      readFileSync(log, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split("\u001f").filter((a, i, all) => i < all.length - 1 || a !== "")),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

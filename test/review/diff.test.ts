@@ -17,7 +17,10 @@ const caseDiff = (name: string) => diffPlans(base, planWith(CASES.find((c) => c.
 function renameWorkflow(plan: AccessPlan, from: string, to: string): void {
   const w = workflow(plan, from);
   w.name = to;
-  w.roles = { group: groupRoleName(to), logins: w.roles.logins.map((l) => ({ ...l, role: loginRoleName(to, l.client), secretName: secretName(plan.environment, to, l.client) })) };
+  w.roles = {
+    group: groupRoleName(to),
+    logins: w.roles.logins.map((l) => ({ ...l, role: loginRoleName(to, l.client), secretName: secretName(plan.environment, to, l.client) })),
+  };
   w.clients = w.clients.map((c) => ({ ...c, loginRole: loginRoleName(to, c.name), secretName: secretName(plan.environment, to, c.name) }));
   plan.workflows.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
@@ -59,21 +62,39 @@ describe("diffPlans", () => {
 
   it("reports a sensitive column newly read with its justification", () => {
     assert.deepEqual(caseDiff("sensitive").sensitiveExposed, [
-      { workflow: "eng-incident-investigation", target: "app", table: "app.users", column: "email", justification: "Responders must contact the users whose sessions were hijacked; approved by security (SEC-1107).", via: "workflow" },
+      {
+        workflow: "eng-incident-investigation",
+        target: "app",
+        table: "app.users",
+        column: "email",
+        justification: "Responders must contact the users whose sessions were hijacked; approved by security (SEC-1107).",
+        via: "workflow",
+      },
     ]);
   });
 
   it("a new client newly reads the sensitive columns its workflow already reads", () => {
     const diff = caseDiff("new-client");
-    assert.deepEqual(diff.sensitiveExposed.map((e) => [e.table, e.column, e.via]), [["analytics.usage_events", "ip_address", "sre-copilot"]]);
+    assert.deepEqual(
+      diff.sensitiveExposed.map((e) => [e.table, e.column, e.via]),
+      [["analytics.usage_events", "ip_address", "sre-copilot"]],
+    );
   });
 
   it("recognises a workflow rename and a client rename, with their evidence", () => {
     const diff = caseDiff("rename");
-    assert.deepEqual(diff.renames.workflows.map((r) => [r.from, r.to]), [["cs-usage-drop", "cs-churn-signals"]]);
-    assert.deepEqual(diff.renames.clients.map((r) => [r.workflow, r.from, r.to]), [["finance-weekly-revenue", "n8n-finance-weekly", "n8n-finance-report"]]);
+    assert.deepEqual(
+      diff.renames.workflows.map((r) => [r.from, r.to]),
+      [["cs-usage-drop", "cs-churn-signals"]],
+    );
+    assert.deepEqual(
+      diff.renames.clients.map((r) => [r.workflow, r.from, r.to]),
+      [["finance-weekly-revenue", "n8n-finance-weekly", "n8n-finance-report"]],
+    );
     assert.ok(diff.changes.every((c) => c.direction === "neutral"));
-    assert.ok(!diff.changes.some((c) => c.kind === "workflow-added" || c.kind === "workflow-removed" || c.kind === "client-added" || c.kind === "client-removed"));
+    assert.ok(
+      !diff.changes.some((c) => c.kind === "workflow-added" || c.kind === "workflow-removed" || c.kind === "client-added" || c.kind === "client-removed"),
+    );
   });
 
   it("a renamed workflow whose access also changed is a removal and an addition, not a rename", () => {
@@ -115,7 +136,10 @@ describe("diffPlans", () => {
     const diff = diffPlans(base, widened);
     const gained = diff.changes.find((c) => c.kind === "columns-gained")!;
     assert.match(gained.summary, /can now read more of app\.accounts: billing_email and every column the plan does not name/);
-    assert.deepEqual(diff.sensitiveExposed.map((e) => e.column), ["billing_email"]);
+    assert.deepEqual(
+      diff.sensitiveExposed.map((e) => e.column),
+      ["billing_email"],
+    );
     const back = diffPlans(widened, base).changes.find((c) => c.kind === "columns-lost")!;
     assert.equal(back.direction, "narrowing");
     assert.match(back.summary, /can no longer read some of app\.accounts: billing_email and every column the plan does not name/);
@@ -125,7 +149,10 @@ describe("diffPlans", () => {
     const iam = clone();
     iam.targets[0]!.credentials = { mode: "iam", rotationDays: null };
     assert.deepEqual(kinds(iam), ["narrowing credential-mode-changed target app credentials"]);
-    assert.deepEqual(diffPlans(iam, base).changes.map((c) => c.direction), ["widening"]);
+    assert.deepEqual(
+      diffPlans(iam, base).changes.map((c) => c.direction),
+      ["widening"],
+    );
   });
 
   it("limits and expiry: higher and later are widening, removing the expiry too", () => {
@@ -141,7 +168,10 @@ describe("diffPlans", () => {
     assert.equal(added.changes.filter((c) => c.kind === "workflow-added").length, base.workflows.length);
     assert.ok(added.sensitiveExposed.some((e) => e.column === "ip_address"));
     const removed = diffPlans(base, null);
-    assert.deepEqual(removed.changes.filter((c) => c.direction === "widening"), []);
+    assert.deepEqual(
+      removed.changes.filter((c) => c.direction === "widening"),
+      [],
+    );
     assert.equal(removed.changes.filter((c) => c.kind === "workflow-removed").length, base.workflows.length);
   });
 

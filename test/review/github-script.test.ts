@@ -46,12 +46,17 @@ function fakeGitHub(): GitHubApi & { comments: Item[]; issues: Item[]; calls: st
         return {} as T;
       }
       if (method === "DELETE" && (m = /^\/repos\/o\/r\/issues\/comments\/(\d+)$/.exec(path))) {
-        comments.splice(comments.findIndex((c) => c.id === Number(m![1])), 1);
+        comments.splice(
+          comments.findIndex((c) => c.id === Number(m![1])),
+          1,
+        );
         return undefined as T;
       }
       if (method === "GET" && path.startsWith("/repos/o/r/issues?")) {
         assert.match(path, new RegExp(`state=open&labels=${DRIFT_LABEL}`));
-        return (page === 1 ? issues.filter((i) => i.state === "open" && i.labels!.includes(DRIFT_LABEL)).map((i) => ({ number: i.number, title: i.title })) : []) as T;
+        return (
+          page === 1 ? issues.filter((i) => i.state === "open" && i.labels!.includes(DRIFT_LABEL)).map((i) => ({ number: i.number, title: i.title })) : []
+        ) as T;
       }
       if (method === "POST" && path === "/repos/o/r/issues") {
         const issue = { id: next, number: next++, body: b!.body!, title: b!.title!, labels: b!.labels!, state: "open", comments: [] };
@@ -59,7 +64,10 @@ function fakeGitHub(): GitHubApi & { comments: Item[]; issues: Item[]; calls: st
         return { number: issue.number } as T;
       }
       if (method === "PATCH" && (m = /^\/repos\/o\/r\/issues\/(\d+)$/.exec(path))) {
-        Object.assign(issues.find((i) => i.number === Number(m![1]))!, b);
+        Object.assign(
+          issues.find((i) => i.number === Number(m![1]))!,
+          b,
+        );
         return {} as T;
       }
       throw new Error(`unexpected ${method} ${path}`);
@@ -75,14 +83,20 @@ describe("sticky review comment", () => {
     assert.equal(first.action, "created");
     const second = await upsertReviewComment(gh, "o/r", 7, `${REVIEW_MARKER}\nsecond review`);
     assert.deepEqual(second, { action: "updated", id: first.id, deleted: [] });
-    assert.deepEqual(gh.comments.map((c) => c.body), [`Looks good. The bot's comment starts with ${REVIEW_MARKER} by the way.`, `${REVIEW_MARKER}\nsecond review`]);
+    assert.deepEqual(
+      gh.comments.map((c) => c.body),
+      [`Looks good. The bot's comment starts with ${REVIEW_MARKER} by the way.`, `${REVIEW_MARKER}\nsecond review`],
+    );
   });
 
   it("removes copies left by a race, keeping the first", async () => {
     const gh = fakeGitHub();
     gh.comments.push({ id: 1, number: 7, body: `${REVIEW_MARKER}\na`, comments: [] }, { id: 2, number: 7, body: `${REVIEW_MARKER}\nb`, comments: [] });
     assert.deepEqual(await upsertReviewComment(gh, "o/r", 7, `${REVIEW_MARKER}\nc`), { action: "updated", id: 1, deleted: [2] });
-    assert.deepEqual(gh.comments.map((c) => c.body), [`${REVIEW_MARKER}\nc`]);
+    assert.deepEqual(
+      gh.comments.map((c) => c.body),
+      [`${REVIEW_MARKER}\nc`],
+    );
   });
 
   it("refuses a body without the marker (it could never be found again)", async () => {
@@ -91,7 +105,12 @@ describe("sticky review comment", () => {
 });
 
 describe("drift issue per environment", () => {
-  const run = (stack: string, exitCode: number, report = "Drift found in environment prod, target app: 1 difference") => ({ stack, exitCode, report, runUrl: "https://github.com/o/r/actions/runs/1" });
+  const run = (stack: string, exitCode: number, report = "Drift found in environment prod, target app: 1 difference") => ({
+    stack,
+    exitCode,
+    report,
+    runUrl: "https://github.com/o/r/actions/runs/1",
+  });
 
   it("opens one issue on drift, updates it while drift lasts, closes it when clean", async () => {
     const gh = fakeGitHub();
@@ -111,7 +130,13 @@ describe("drift issue per environment", () => {
     await syncDriftIssue(gh, "o/r", run("dev", 3));
     assert.deepEqual(await syncDriftIssue(gh, "o/r", run("prod", 0)), { action: "none", number: null });
     assert.deepEqual(await syncDriftIssue(gh, "o/r", run("prod", 3)), { action: "opened", number: 2 });
-    assert.deepEqual(gh.issues.map((i) => [i.title, i.state]), [["Drift in stack dev", "open"], ["Drift in stack prod", "open"]]);
+    assert.deepEqual(
+      gh.issues.map((i) => [i.title, i.state]),
+      [
+        ["Drift in stack dev", "open"],
+        ["Drift in stack prod", "open"],
+      ],
+    );
   });
 
   it("a failed check (exit 1) neither opens nor closes anything", async () => {

@@ -25,11 +25,18 @@ describe("preview summary", () => {
     assert.deepEqual(
       summary.components.map((c) => [c.component, c.steps.map((s) => `${s.action} ${s.name}`)]),
       [
-        ["urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:aws:ClientCredentials::dbwarden-prod-app-credentials", ["create dbwarden-prod-app-credentials-dbw_finance_weekly_revenue__claude_finance-initial"]],
+        [
+          "urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:aws:ClientCredentials::dbwarden-prod-app-credentials",
+          ["create dbwarden-prod-app-credentials-dbw_finance_weekly_revenue__claude_finance-initial"],
+        ],
         ["urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:aws:McpService::dbwarden-prod-mcp", ["update dbwarden-prod-mcp-task"]],
         [
           "urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:postgres:ReadOnlyAccess::dbwarden-prod-app-access",
-          ["create dbw_finance_weekly_revenue__claude_finance", "replace dbw_finance_weekly_revenue-billing-invoices", "delete dbw_eng_incident_investigation__claude_incident_bot"],
+          [
+            "create dbw_finance_weekly_revenue__claude_finance",
+            "replace dbw_finance_weekly_revenue-billing-invoices",
+            "delete dbw_eng_incident_investigation__claude_incident_bot",
+          ],
         ],
       ],
     );
@@ -50,16 +57,31 @@ describe("preview summary", () => {
   it("shows changed properties with scrubbed values", () => {
     const grant = summary.components[2]!.steps[1]!;
     assert.deepEqual(grant.properties, [
-      { name: "columns[7]", kind: "add-replace", before: '["account_id","amount_cents","currency","id","issued_at","paid_at","status"]', after: '["account_id","amount_cents","currency","id","issued_at","paid_at","status","due_at"]' },
+      {
+        name: "columns[7]",
+        kind: "add-replace",
+        before: '["account_id","amount_cents","currency","id","issued_at","paid_at","status"]',
+        after: '["account_id","amount_cents","currency","id","issued_at","paid_at","status","due_at"]',
+      },
     ]);
     const task = summary.components[1]!.steps[0]!;
-    assert.deepEqual(task.properties.find((p) => p.name === "containerDefinitions"), { name: "containerDefinitions", kind: "update", before: "[secret]", after: '[{"name":"mcp","image":"ghcr.io/dbwarden/mcp-server:0.1.1"}]' });
-    assert.deepEqual(task.properties.find((p) => p.name === "cpu"), { name: "cpu", kind: "update", before: "512", after: "1024" });
+    assert.deepEqual(
+      task.properties.find((p) => p.name === "containerDefinitions"),
+      { name: "containerDefinitions", kind: "update", before: "[secret]", after: '[{"name":"mcp","image":"ghcr.io/dbwarden/mcp-server:0.1.1"}]' },
+    );
+    assert.deepEqual(
+      task.properties.find((p) => p.name === "cpu"),
+      { name: "cpu", kind: "update", before: "512", after: "1024" },
+    );
   });
 
   it("keeps warnings and errors, scrubbed; drops info", () => {
     assert.deepEqual(summary.diagnostics, [
-      { severity: "warning", message: "connection to postgres://dbw_admin:[secret]@app-prod.abc.us-east-1.rds.amazonaws.com/app was slow", urn: "urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:aws:McpService$aws:ecs/taskDefinition:TaskDefinition::dbwarden-prod-mcp-task" },
+      {
+        severity: "warning",
+        message: "connection to postgres://dbw_admin:[secret]@app-prod.abc.us-east-1.rds.amazonaws.com/app was slow",
+        urn: "urn:pulumi:prod::dbwarden::dbwarden:aws:GovernedAccess$dbwarden:aws:McpService$aws:ecs/taskDefinition:TaskDefinition::dbwarden-prod-mcp-task",
+      },
     ]);
   });
 
@@ -105,13 +127,19 @@ describe("scrubbing", () => {
   });
 
   it("scrubs credentials inside free text", () => {
-    assert.equal(scrubText("dial postgres://admin:Pa55@db:5432/app with key AKIAABCDEFGHIJKLMNOP"), "dial postgres://admin:[secret]@db:5432/app with key [secret]");
+    assert.equal(
+      scrubText("dial postgres://admin:Pa55@db:5432/app with key AKIAABCDEFGHIJKLMNOP"),
+      "dial postgres://admin:[secret]@db:5432/app with key [secret]",
+    );
   });
 });
 
 describe("preview parsing", () => {
   it("refuses what is not a preview, naming the file", () => {
-    assert.throws(() => parsePreview("", "p.json"), (e: Error) => e instanceof PreviewError && /p\.json: is empty/.test(e.message));
+    assert.throws(
+      () => parsePreview("", "p.json"),
+      (e: Error) => e instanceof PreviewError && /p\.json: is empty/.test(e.message),
+    );
     assert.throws(() => parsePreview("Previewing update (prod):", "p.json"), /p\.json: is not JSON/);
     assert.throws(() => parsePreview('{"steps": {}}', "p.json"), /`steps` is not a list/);
     assert.throws(() => parsePreview('{"steps": [{"op": "create"}]}', "p.json"), /steps\[0\] lacks `op` or `urn`/);
@@ -119,13 +147,27 @@ describe("preview parsing", () => {
   });
 
   it("takes URNs apart", () => {
-    assert.deepEqual(parseUrn("urn:pulumi:prod::dbwarden::a:b:C$postgresql:index/grant:Grant::g1"), { stack: "prod", type: "postgresql:index/grant:Grant", name: "g1", parentType: "a:b:C" });
+    assert.deepEqual(parseUrn("urn:pulumi:prod::dbwarden::a:b:C$postgresql:index/grant:Grant::g1"), {
+      stack: "prod",
+      type: "postgresql:index/grant:Grant",
+      name: "g1",
+      parentType: "a:b:C",
+    });
   });
 
   it("knows which resource types hold access", () => {
-    for (const t of ["postgresql:index/grant:Grant", "postgresql:index/role:Role", "postgresql:index/grantRole:GrantRole", "postgresql:index/defaultPrivileges:DefaultPrivileges", "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole", "snowflake:index/accountRole:AccountRole", "gcp:bigquery/datasetIamMember:DatasetIamMember"]) {
+    for (const t of [
+      "postgresql:index/grant:Grant",
+      "postgresql:index/role:Role",
+      "postgresql:index/grantRole:GrantRole",
+      "postgresql:index/defaultPrivileges:DefaultPrivileges",
+      "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole",
+      "snowflake:index/accountRole:AccountRole",
+      "gcp:bigquery/datasetIamMember:DatasetIamMember",
+    ]) {
       assert.ok(isAccessResource(t), t);
     }
-    for (const t of ["aws:ecs/taskDefinition:TaskDefinition", "aws:secretsmanager/secret:Secret", "postgresql:index/extension:Extension"]) assert.ok(!isAccessResource(t), t);
+    for (const t of ["aws:ecs/taskDefinition:TaskDefinition", "aws:secretsmanager/secret:Secret", "postgresql:index/extension:Extension"])
+      assert.ok(!isAccessResource(t), t);
   });
 });

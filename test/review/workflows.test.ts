@@ -17,7 +17,9 @@ import { planStack } from "../../src/plan/index.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const DIR = join(ROOT, ".github/workflows");
-const FILES = readdirSync(DIR).filter((f) => f.endsWith(".yml")).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
 
 interface Step {
   uses?: string;
@@ -60,9 +62,15 @@ describe("GitHub workflows", () => {
   for (const file of FILES) {
     it(`${file} parses with GitHub's workflow parser, no errors`, async () => {
       const parsed = parseWorkflow({ name: file, content: text(file) }, new NoOperationTraceWriter());
-      assert.deepEqual(parsed.context.errors.getErrors().map((e) => e.message), []);
+      assert.deepEqual(
+        parsed.context.errors.getErrors().map((e) => e.message),
+        [],
+      );
       const template = await convertWorkflowTemplate(parsed.context, parsed.value!);
-      assert.deepEqual((template.errors ?? []).map((e) => e.Message), []);
+      assert.deepEqual(
+        (template.errors ?? []).map((e) => e.Message),
+        [],
+      );
       assert.deepEqual(template.jobs.map((j) => j.id.value).sort(), Object.keys(workflow(file).jobs).sort());
     });
 
@@ -72,13 +80,18 @@ describe("GitHub workflows", () => {
       for (const [name, job] of Object.entries(wf.jobs)) {
         const perms = job.permissions ?? {};
         assert.equal(typeof perms, "object", `${name}: no write-all / read-all shorthand`);
-        const writes = Object.entries(perms).filter(([, level]) => level === "write").map(([scope]) => scope).sort();
+        const writes = Object.entries(perms)
+          .filter(([, level]) => level === "write")
+          .map(([scope]) => scope)
+          .sort();
         assert.deepEqual(writes, [...(WRITE_ALLOWED[file]?.[name] ?? [])].sort(), `${file} ${name}`);
       }
     });
 
     it(`${file}: every action pinned to a full commit, its version in a comment`, () => {
-      const uses = text(file).split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l));
+      const uses = text(file)
+        .split("\n")
+        .filter((l) => /^\s*(-\s+)?uses:/.test(l));
       assert.ok(uses.length > 0);
       for (const line of uses) assert.match(line, /uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$/, line.trim());
     });

@@ -47,7 +47,8 @@ export function register(program: Command, io: CliIO): void {
       ].join("\n"),
     )
     .action(async (options: { base: string; stack: string[]; format: string; previewJson: string[]; check: boolean }) => {
-      if (options.format !== "markdown" && options.format !== "json") throw new CliError(`--format must be markdown or json, not "${options.format}"`, EXIT.usage);
+      if (options.format !== "markdown" && options.format !== "json")
+        throw new CliError(`--format must be markdown or json, not "${options.format}"`, EXIT.usage);
       const previews = readPreviews(options.previewJson, io.cwd);
       let report;
       try {

@@ -38,7 +38,11 @@ export const CASES: ReviewCase[] = [
     name: "widening",
     shows: "a workflow reads more columns, all but one of a table, more rows, for longer",
     edits: [
-      { file: FINANCE, from: "        paid_at: When it was paid (UTC); null if unpaid.\n", to: "        paid_at: When it was paid (UTC); null if unpaid.\n        due_at: When payment is due (UTC).\n" },
+      {
+        file: FINANCE,
+        from: "        paid_at: When it was paid (UTC); null if unpaid.\n",
+        to: "        paid_at: When it was paid (UTC); null if unpaid.\n        due_at: When payment is due (UTC).\n",
+      },
       {
         file: FINANCE,
         from: '      columns:\n        id: Account id.\n        plan: "Subscription plan: trial, starter, growth or enterprise."\n        region: Data region the account lives in (eu, us, apac).\n',
@@ -52,7 +56,11 @@ export const CASES: ReviewCase[] = [
     name: "narrowing",
     shows: "a table, a client and networks taken away, shorter timeout, rotation and expiry",
     edits: [
-      { file: INCIDENT, from: "  support:\n    tickets:\n      description: Support tickets; used to line up customer reports with the incident timeline.\n      exclude: [requester_email, body]\n", to: "" },
+      {
+        file: INCIDENT,
+        from: "  support:\n    tickets:\n      description: Support tickets; used to line up customer reports with the incident timeline.\n      exclude: [requester_email, body]\n",
+        to: "",
+      },
       { file: INCIDENT, from: "  - name: claude-incident-bot\n    auth: api-key\n", to: "" },
       { file: INCIDENT, from: "  statementTimeout: 20s", to: "  statementTimeout: 10s" },
       { file: INCIDENT, from: "expires: 2027-03-31", to: "expires: 2026-12-31" },
@@ -85,16 +93,27 @@ export const CASES: ReviewCase[] = [
   {
     name: "new-client",
     shows: "a new OIDC client on a workflow that reads a sensitive column",
-    edits: [{ file: INCIDENT, from: "  - name: claude-incident-bot\n", to: "  - name: sre-copilot\n    auth: oidc\n    subject: svc-sre-copilot@example.com\n    sourceCidrs: [10.0.30.0/24]\n  - name: claude-incident-bot\n" }],
+    edits: [
+      {
+        file: INCIDENT,
+        from: "  - name: claude-incident-bot\n",
+        to: "  - name: sre-copilot\n    auth: oidc\n    subject: svc-sre-copilot@example.com\n    sourceCidrs: [10.0.30.0/24]\n  - name: claude-incident-bot\n",
+      },
+    ],
   },
   {
     name: "network",
-    shows: "MCP server networks widened by containment, a new hostname, an internet-facing load balancer, a target's networks rewritten, a client's networks narrowed",
+    shows:
+      "MCP server networks widened by containment, a new hostname, an internet-facing load balancer, a target's networks rewritten, a client's networks narrowed",
     edits: [
       { file: PROD, from: "allowedCidrs: [10.0.0.0/16, 192.168.50.0/24]", to: "allowedCidrs: [10.0.0.0/16, 192.168.0.0/16]" },
       { file: PROD, from: "hostnames: [mcp.data.example.com]", to: "hostnames: [mcp.data.example.com, agents.example.com]" },
       { file: PROD, from: "      allowedCidrs: [10.0.0.0/16]\n", to: "      allowedCidrs: [10.0.0.0/17, 10.0.128.0/17]\n" },
-      { file: PROD, from: "    subnetIds: [subnet-0aaa1111bbbb22223, subnet-0ccc3333dddd44445]\n    cpu: 512", to: "    subnetIds: [subnet-0aaa1111bbbb22223, subnet-0ccc3333dddd44445]\n    publicSubnetIds: [subnet-0eee5555ffff66667]\n    cpu: 512" },
+      {
+        file: PROD,
+        from: "    subnetIds: [subnet-0aaa1111bbbb22223, subnet-0ccc3333dddd44445]\n    cpu: 512",
+        to: "    subnetIds: [subnet-0aaa1111bbbb22223, subnet-0ccc3333dddd44445]\n    publicSubnetIds: [subnet-0eee5555ffff66667]\n    cpu: 512",
+      },
       { file: CS, from: "    sourceCidrs: [10.0.12.0/24]", to: "    sourceCidrs: [10.0.12.0/25]" },
     ],
   },
@@ -108,7 +127,8 @@ export function projectWith(edits: readonly Edit[]): { root: string; remove(): v
     const path = join(root, "stacks", edit.file);
     const text = readFileSync(path, "utf8");
     const at = text.indexOf(edit.from);
-    if (at < 0 || text.indexOf(edit.from, at + 1) >= 0) throw new Error(`edit of ${edit.file}: ${at < 0 ? "text not found" : "text found twice"}: ${JSON.stringify(edit.from.slice(0, 60))}`);
+    if (at < 0 || text.indexOf(edit.from, at + 1) >= 0)
+      throw new Error(`edit of ${edit.file}: ${at < 0 ? "text not found" : "text found twice"}: ${JSON.stringify(edit.from.slice(0, 60))}`);
     writeFileSync(path, text.slice(0, at) + edit.to + text.slice(at + edit.from.length));
   }
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };

@@ -4,6 +4,8 @@ import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } fro
 import { ReconcileError, reconcile } from "../../postgres/reconcile.ts";
 import { connectAdmin } from "../../local/postgres.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
+import { pulumiDrift } from "../../drift/pulumi.ts";
+import { driftExitCode, formatStackDrift, mergeDrift } from "../../drift/report.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
@@ -16,11 +18,12 @@ export function register(program: Command, io: CliIO): void {
     .option("--url <url>", `admin connection URL (default: the target's connectionUrlEnv, then $${DATABASE_URL_ENV}, then the local stack)`)
     .option("--target <name>", "only this target (default: every PostgreSQL target of the stack)")
     .option("--fix", "reconcile the differences away (local stack only)")
+    .option("--no-pulumi", "skip the Pulumi side (pulumi preview --refresh --expect-no-changes)")
     .addHelpText(
       "after",
-      "\nChecks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as\npg_read_server_files), role attributes, default privileges, ownership and role settings.\nExit codes: 0 no drift, 3 drift found, 1 invalid spec or unreachable database, 2 usage error.",
+      "\nChecks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as\npg_read_server_files), role attributes, default privileges, ownership and role settings.\nWith the pulumi CLI on PATH, also the deployed resources against the program (a preview: never writes state).\nExit codes: 0 no drift, 3 drift found (either side), 1 invalid spec, unreachable database or failed preview, 2 usage error.",
     )
-    .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean }) => {
+    .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean; pulumi: boolean }) => {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = options.target ? [options.target] : postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
@@ -69,9 +72,10 @@ export function register(program: Command, io: CliIO): void {
           await opened.close();
         }
       }
-      const drift = reports.some((r) => r.drift);
-      if (options.json) io.out(`${JSON.stringify({ environment: plan.environment, drift, targets: reports }, null, 2)}\n`);
-      else for (const r of reports) io.out(formatDriftReport(r));
-      if (drift) throw new CliError("", EXIT.drift);
+      const pulumi = options.pulumi ? await pulumiDrift(plan, { root: io.cwd, env: io.env }) : null;
+      const merged = mergeDrift(plan.environment, reports, pulumi);
+      io.out(options.json ? `${JSON.stringify(merged, null, 2)}\n` : formatStackDrift(merged));
+      const code = driftExitCode(merged);
+      if (code !== EXIT.ok) throw new CliError("", code);
     });
 }

@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { GitError } from "../../review/git.ts";
+import { renderReviewMarkdown } from "../../review/markdown.ts";
+import { PreviewError, parsePreview, summarizePreview, type PreviewSummary } from "../../review/preview.ts";
+import { reviewChanges } from "../../review/review.ts";
+import { CliError, EXIT } from "../errors.ts";
+import type { CliIO } from "../io.ts";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function readPreviews(files: readonly string[], cwd: string): PreviewSummary[] {
+  return files.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, file), "utf8");
+    } catch (error) {
+      throw new CliError(`cannot read --preview-json ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.invalidInput);
+    }
+    try {
+      return summarizePreview(parsePreview(text, file), file);
+    } catch (error) {
+      if (error instanceof PreviewError) throw new CliError(error.message, EXIT.invalidInput);
+      throw error;
+    }
+  });
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command("review")
+    .description("Say what access a change makes: the access plans at a base git ref and in the working tree, compared per stack.")
+    .requiredOption("--base <git-ref>", "the ref to compare with, e.g. origin/main")
+    .option("-s, --stack <env>", "a stack to review (repeatable; default: every stack at base or head)", collect, [])
+    .option("--format <format>", "markdown (a pull-request comment) or json", "markdown")
+    .option("--preview-json <file>", "output of `pulumi preview --json` to summarise (repeatable; its stack is read from its URNs)", collect, [])
+    .option("--no-check", "skip the policy check of the head")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Both sides are planned by this dbwarden as of today. Changes are marked widening (more data, principals or",
+        "networks, longer-lived credentials, higher limits, weaker logging), narrowing or neutral; renames are recognised",
+        "when the access is otherwise identical. Nothing printed is a secret; preview values are scrubbed.",
+        "Exit codes: 0 review printed (whatever it finds), 1 invalid spec at head, unreadable git ref or preview file, 2 usage error.",
+      ].join("\n"),
+    )
+    .action(async (options: { base: string; stack: string[]; format: string; previewJson: string[]; check: boolean }) => {
+      if (options.format !== "markdown" && options.format !== "json")
+        throw new CliError(`--format must be markdown or json, not "${options.format}"`, EXIT.usage);
+      const previews = readPreviews(options.previewJson, io.cwd);
+      let report;
+      try {
+        report = await reviewChanges({ root: io.cwd, base: options.base, stacks: options.stack, now: io.now(), policy: options.check, previews });
+      } catch (error) {
+        if (error instanceof GitError) throw new CliError(`cannot read the base: ${error.message}`, EXIT.invalidInput);
+        throw error;
+      }
+      io.out(options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderReviewMarkdown(report));
+    });
+}

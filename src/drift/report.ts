@@ -1,0 +1,53 @@
+/**
+ * One drift report for both sides of a stack: the database (effective privileges against the
+ * plan, src/postgres/drift.ts) and the Pulumi deployment (./pulumi.ts), with one exit code:
+ * 3 when either side drifted, else 1 when the Pulumi side could not be checked although it should
+ * have been (the CLI is present but the preview failed), else 0. A missing CLI is said in one
+ * line and does not fail the run: the database side still answers.
+ */
+import { EXIT } from "../cli/errors.ts";
+import { formatDriftReport, type DriftReport } from "../postgres/drift.ts";
+import type { PulumiDrift } from "./pulumi.ts";
+
+export interface StackDriftReport {
+  environment: string;
+  /** Drift on either side. */
+  drift: boolean;
+  /** The database side, one report per target (the `targets` of `dbwarden drift --json` before the Pulumi side existed). */
+  targets: DriftReport[];
+  /** The Pulumi side, or null when it was not asked for (--no-pulumi). */
+  pulumi: PulumiDrift | null;
+}
+
+export function mergeDrift(environment: string, targets: DriftReport[], pulumi: PulumiDrift | null): StackDriftReport {
+  return { environment, drift: targets.some((t) => t.drift) || pulumi?.status === "drift", targets, pulumi };
+}
+
+export function driftExitCode(report: StackDriftReport): number {
+  if (report.drift) return EXIT.drift;
+  if (report.pulumi?.status === "failed") return EXIT.invalidInput;
+  return EXIT.ok;
+}
+
+function pulumiText(p: PulumiDrift): string {
+  const lines = [p.message];
+  if (p.status === "drift" && p.changes) {
+    for (const c of p.changes.components) {
+      lines.push(`  in ${c.component ?? "the stack"}:`);
+      for (const s of c.steps) {
+        const props = s.properties.map((x) =>
+          x.before !== null || x.after !== null ? `${x.name}: ${x.before ?? "(none)"} is deployed, the program says ${x.after ?? "(none)"}` : x.name,
+        );
+        lines.push(`    - ${s.action} ${s.type} ${s.name}${props.length ? ` (${props.join("; ")})` : ""}`);
+        if (s.warning) lines.push(`      ${s.warning}`);
+      }
+    }
+    lines.push("Re-apply the stack (pulumi up) to restore what the program declares, or change the spec if the live state is what you want.");
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Both sides in words: the database reports as before, then the Pulumi side. */
+export function formatStackDrift(report: StackDriftReport): string {
+  return [...report.targets.map(formatDriftReport), ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
+}

@@ -1,0 +1,143 @@
+/**
+ * `dbwarden review`: the access plans at a base git ref and in the working tree, planned by the
+ * current code with one `now`, compared per stack (`diffPlans`), with the head's policy results
+ * (`checkStack`) and, when given, summaries of `pulumi preview --json` output. The result is data
+ * (`ReviewReport`); ./markdown.ts renders it for the pull request.
+ */
+import { checkStack } from "../policy/check.ts";
+import type { PolicyReport } from "../policy/report.ts";
+import { planStack, utcDay, type AccessPlan } from "../plan/index.ts";
+import { SpecError } from "../spec/errors.ts";
+import { listStacks } from "../spec/load.ts";
+import { diffPlans } from "./diff.ts";
+import { specsAtRef } from "./git.ts";
+import { renderDiagram } from "./mermaid.ts";
+import type { PreviewSummary } from "./preview.ts";
+import type { PlanDiff } from "./types.ts";
+
+export const REVIEW_REPORT_VERSION = "review.dbwarden.dev/v1";
+
+export interface StackReview {
+  stack: string;
+  /**
+   * `compared`: at base and head; `added` / `removed`: on one side only (compared with nothing);
+   * `base-invalid`: the base's specs do not load with this dbwarden, so nothing was compared.
+   */
+  comparison: "compared" | "added" | "removed" | "base-invalid";
+  /** Why the base could not be planned (every problem, one per line), or null. */
+  baseProblems: string | null;
+  diff: PlanDiff | null;
+  /** Mermaid flowchart of the changed workflows, or null when none changed. */
+  diagram: string | null;
+  /** Changed workflows left out of the diagram (it draws a bounded number). */
+  diagramNotDrawn: number;
+  /** The head's policy check, or null when the stack is removed or the check was skipped. */
+  policy: PolicyReport | null;
+  /** Why the policy check did not run, when it did not and the stack exists at head. */
+  policyError: string | null;
+  /** Summary of the `pulumi preview --json` given for this stack, or null. */
+  preview: PreviewSummary | null;
+}
+
+export interface ReviewReport {
+  apiVersion: typeof REVIEW_REPORT_VERSION;
+  /** The base ref as given, and the commit it named. */
+  base: { ref: string; commit: string };
+  /** The day both sides were planned for (YYYY-MM-DD). */
+  asOf: string;
+  stacks: StackReview[];
+  /** Previews whose stack is not reviewed (or cannot be told from their URNs). */
+  otherPreviews: PreviewSummary[];
+  /** Things the reviewer should know about how the review was made. */
+  notes: string[];
+}
+
+export interface ReviewOptions {
+  /** Project root at head (the working tree), inside a git repository. */
+  root: string;
+  base: string;
+  /** Stacks to review; default every stack that exists at base or head. */
+  stacks?: string[];
+  now: Date;
+  /** Run the policy pack over the head (default true). */
+  policy?: boolean;
+  previews?: PreviewSummary[];
+}
+
+/** Both sides of one stack, planned; `base` is a SpecError's message when the base does not load. */
+export interface StackSides {
+  stack: string;
+  before: AccessPlan | null;
+  after: AccessPlan | null;
+  baseProblems: string | null;
+}
+
+/** Plan both sides of every reviewed stack. Throws `SpecError` when the head does not load. */
+export function loadSides(options: Pick<ReviewOptions, "root" | "base" | "stacks" | "now">): { sides: StackSides[]; commit: string; notes: string[] } {
+  const base = specsAtRef(options.root, options.base);
+  try {
+    const atBase = new Set(listStacks(base.root));
+    const atHead = new Set(listStacks(options.root));
+    const stacks = options.stacks?.length ? [...new Set(options.stacks)] : [...new Set([...atBase, ...atHead])].sort();
+    const unknown = stacks.filter((s) => !atBase.has(s) && !atHead.has(s));
+    if (unknown.length) {
+      throw new SpecError(
+        unknown.map((s) => ({
+          file: `stacks/environments/${s}.yaml`,
+          line: 0,
+          column: 0,
+          path: "",
+          message: `no environment for stack "${s}" at ${options.base} or in the working tree`,
+          hint: `known stacks: ${[...new Set([...atBase, ...atHead])].sort().join(", ") || "none"}`,
+        })),
+      );
+    }
+    const sides = stacks.map((stack): StackSides => {
+      const after = atHead.has(stack) ? planStack(stack, { root: options.root, now: options.now }) : null;
+      if (!atBase.has(stack)) return { stack, before: null, after, baseProblems: null };
+      try {
+        return { stack, before: planStack(stack, { root: base.root, now: options.now }), after, baseProblems: null };
+      } catch (error) {
+        if (!(error instanceof SpecError)) throw error;
+        return { stack, before: null, after, baseProblems: error.message };
+      }
+    });
+    return { sides, commit: base.commit, notes: base.skipped };
+  } finally {
+    base.remove();
+  }
+}
+
+/** Compare one stack's sides: the diff and its diagram (no policy, no preview). */
+export function compareSides(sides: StackSides): Pick<StackReview, "stack" | "comparison" | "baseProblems" | "diff" | "diagram" | "diagramNotDrawn"> {
+  const { stack, before, after, baseProblems } = sides;
+  if (baseProblems !== null) return { stack, comparison: "base-invalid", baseProblems, diff: null, diagram: null, diagramNotDrawn: 0 };
+  const diff = diffPlans(before, after);
+  const diagram = renderDiagram(before, after, diff);
+  const comparison = before === null ? "added" : after === null ? "removed" : "compared";
+  return { stack, comparison, baseProblems: null, diff, diagram: diagram?.mermaid ?? null, diagramNotDrawn: diagram?.notDrawn ?? 0 };
+}
+
+/** The whole review. Throws `SpecError` when the head does not load, `GitError` when git cannot read the base. */
+export async function reviewChanges(options: ReviewOptions): Promise<ReviewReport> {
+  const { sides, commit, notes } = loadSides(options);
+  const previews = [...(options.previews ?? [])];
+  const stacks: StackReview[] = [];
+  for (const side of sides) {
+    const compared = compareSides(side);
+    let policy: PolicyReport | null = null;
+    let policyError: string | null = null;
+    if (side.after && options.policy !== false) {
+      try {
+        policy = await checkStack(side.stack, { root: options.root, now: options.now });
+      } catch (error) {
+        policyError = (error as Error).message;
+      }
+    }
+    const previewAt = previews.findIndex((p) => p.stack === side.stack);
+    const preview = previewAt >= 0 ? previews.splice(previewAt, 1)[0]! : null;
+    stacks.push({ ...compared, policy, policyError, preview });
+  }
+  if (options.policy === false) notes.push("The policy check was skipped (--no-check).");
+  return { apiVersion: REVIEW_REPORT_VERSION, base: { ref: options.base, commit }, asOf: utcDay(options.now), stacks, otherPreviews: previews, notes };
+}

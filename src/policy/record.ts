@@ -12,6 +12,7 @@
  *
  * The Pulumi runtime is process-wide state: recordings run one at a time.
  */
+import * as runtimeState from "@pulumi/pulumi/runtime/state.js";
 import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
@@ -151,6 +152,12 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
       await waitForRPCs();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  } catch (error) {
+    // A program that throws half-way leaves the registrations it started pending for good. The
+    // failure is reported by message; without this the SDK's exit hook turns the process's exit
+    // code into 1 ("promises were still active") long after the report was printed.
+    forgetPendingPromises();
+    throw error;
   } finally {
     process.setSourceMapsEnabled(sourceMaps);
     Error.stackTraceLimit = stackTraceLimit;
@@ -158,8 +165,17 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
     process.off("unhandledRejection", onRejection);
   }
   if (failures.length > 0) {
+    forgetPendingPromises();
     const first = failures[0];
     throw new Error(`the Pulumi program failed under dbwarden check: ${first instanceof Error ? first.message : String(first)}`);
   }
   return { resources, logs };
+}
+
+/**
+ * Tell the SDK's leak detector that the program was cut short (internal to @pulumi/pulumi 3.x, as
+ * `waitForRPCs` is): it stays quiet at exit, as it does when the engine stops a program.
+ */
+function forgetPendingPromises(): void {
+  (runtimeState as unknown as { getStore(): { terminated: boolean } }).getStore().terminated = true;
 }

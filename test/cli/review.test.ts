@@ -45,6 +45,8 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
       "        paid_at: When it was paid (UTC); null if unpaid.\n        due_at: When payment is due (UTC).\n",
     );
     edit("workflows/finance-weekly-revenue.yaml", "callsPerMinute: 30", "callsPerMinute: 60");
+    // The column exists on the databases: the catalog snapshots say so (as `dbwarden catalog` writes them).
+    for (const env of ["dev", "prod"]) edit(`catalog/${env}.json`, '"paid_at"', '"paid_at",\n    "due_at"');
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
 

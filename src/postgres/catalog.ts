@@ -11,6 +11,12 @@ import type { ColumnSource } from "./model.ts";
 /** Schemas whose objects are PostgreSQL's own. */
 const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
 
+/**
+ * The role that owns schema `n` and creates objects there: its owner, or, for a schema owned by
+ * pg_database_owner (`public` since PostgreSQL 15), the database's owner, who acts as it.
+ */
+const SCHEMA_OWNER_SQL = `(case when n.nspowner = 'pg_database_owner'::regrole then (select d.datdba from pg_database d where d.datname = current_database()) else n.nspowner end)`;
+
 export interface CatalogRole {
   oid: string;
   name: string;
@@ -109,7 +115,7 @@ export interface Catalog {
   memberships: CatalogMembership[];
   settings: CatalogSetting[];
   databaseAcl: AclEntry[];
-  /** Every non-system schema, with its owner. */
+  /** Every non-system schema, with its owner (for one owned by pg_database_owner, the database's owner). */
   schemas: Map<string, { owner: string }>;
   schemaAcl: Array<AclEntry & { schema: string }>;
   tableAcl: CatalogTableAcl[];
@@ -289,7 +295,7 @@ async function readDatabaseAcl(client: Client, grantees: string[]): Promise<AclE
 
 async function readSchemas(client: Client, grantees: string[]): Promise<Pick<Catalog, "schemas" | "schemaAcl">> {
   const rows = await client.query(
-    `select n.nspname as schema, pg_get_userbyid(n.nspowner) as owner,
+    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner,
             (select coalesce(json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
                from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = any($1::oid[])) as acl
        from pg_namespace n where ${SYSTEM_SCHEMA_SQL}`,
@@ -368,7 +374,7 @@ async function readDefaultAcl(client: Client, grantees: string[]): Promise<Catal
       where a.grantee = any($1::oid[]) and a.grantee <> d.defaclrole
      union all
      select pg_get_userbyid(o.owner), null, 'f', ${GRANTEE_NAME}, a.privilege_type, a.is_grantable, true
-       from (select distinct n.nspowner as owner from pg_namespace n where ${SYSTEM_SCHEMA_SQL}) o,
+       from (select distinct ${SCHEMA_OWNER_SQL} as owner from pg_namespace n where ${SYSTEM_SCHEMA_SQL}) o,
             lateral aclexplode(acldefault('f', o.owner)) a
       where a.grantee = any($1::oid[]) and a.grantee <> o.owner
         and not exists (select 1 from pg_default_acl d where d.defaclrole = o.owner and d.defaclnamespace = 0 and d.defaclobjtype = 'f')`,

@@ -335,7 +335,8 @@ async function readColumnAcl(client: Client, grantees: string[]): Promise<Catalo
   return rows.rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
 }
 
-async function readTableColumns(client: Client, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<Catalog["tableColumns"]> {
+/** The live columns (in attnum order) of the tables given that exist, keyed by `tableKey`: one round trip. */
+export async function readTableColumns(client: Client, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<Catalog["tableColumns"]> {
   const tableColumns: Catalog["tableColumns"] = new Map();
   if (tables.length === 0) return tableColumns;
   const rows = await client.query(

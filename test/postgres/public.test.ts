@@ -19,10 +19,10 @@ const DATABASE = "dbwarden_demo";
 
 /** What PUBLIC holds on the database and on a schema, from the ACLs (PostgreSQL's defaults where none is set). */
 async function publicHolds(admin: pg.Client, schema: string): Promise<{ database: string[]; schema: string[] }> {
-  const acl = async (sql: string) => (await admin.query(sql, [DATABASE === "" ? "" : schema])).rows.map((r) => r.p as string).sort();
+  const privileges = async (sql: string, params: string[]) => (await admin.query(sql, params)).rows.map((r) => r.p as string).sort();
   return {
-    database: await acl(`select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0 and $1::text is not null`),
-    schema: await acl(`select a.privilege_type as p from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where n.nspname = $1 and a.grantee = 0`),
+    database: await privileges(`select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0`, []),
+    schema: await privileges(`select a.privilege_type as p from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where n.nspname = $1 and a.grantee = 0`, [schema]),
   };
 }
 

@@ -109,7 +109,7 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
   try {
     model = postgresModel(plan, target, snapshotColumns(catalog, catalogSource));
   } catch (error) {
-    throw new Error(`target: ${(error as Error).message}`);
+    throw new Error(`target: ${(error as Error).message}`, { cause: error });
   }
   if (model.problems.length > 0) {
     throw new Error(`the access plan of target "${target}" does not fit ${catalogSource}:\n  - ${model.problems.map((p) => p.message).join("\n  - ")}`);

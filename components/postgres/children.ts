@@ -92,7 +92,12 @@ export function postgresAccessChildren(name: string, model: PostgresAccessModel,
   }
   const roleNames = new Set(model.roles.map((r) => r.resourceName));
   for (const role of model.roles) {
-    children.push({ type: CHILD_TYPES.role, name: role.resourceName, inputs: roleInputs(role, roleNames, args), options: { provider: providerName, dependsOn: [] } });
+    children.push({
+      type: CHILD_TYPES.role,
+      name: role.resourceName,
+      inputs: roleInputs(role, roleNames, args),
+      options: { provider: providerName, dependsOn: [] },
+    });
   }
   for (const grant of model.grants) chained(grantChild(grant, roleNames), GRANT_LIKE_OPTIONS);
   for (const grant of model.publicGrants) chained(grantChild(grant, roleNames), PUBLIC_OPTIONS);
@@ -157,7 +162,8 @@ function grantChild(grant: GrantModel, roleNames: ReadonlySet<string>): Omit<Chi
 // Creating them
 // ---------------------------------------------------------------------------------------------
 
-type ChildClass = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+// Each class takes its own args type; the list's inputs were built for that type (./children.ts above).
+type ChildClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
 const CLASSES: Record<ChildType, ChildClass> = {
   [CHILD_TYPES.provider]: Provider,
@@ -217,7 +223,7 @@ export function createChildren(component: pulumi.ComponentResource, children: re
       ...(deleteBeforeReplace ? { deleteBeforeReplace } : {}),
       ...(retainOnDelete ? { retainOnDelete } : {}),
     };
-    created.set(child.name, new CLASSES[child.type](child.name, inputs, options));
+    created.set(child.name, new CLASSES[child.type](child.name, inputs as never, options));
   }
   if (describing) describing({ component, children, created });
   return created;

@@ -116,7 +116,7 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
     this.provider = created.get(this.children.find((c) => c.type === CHILD_TYPES.provider)!.name) as Provider;
 
     // A role's name output where the role was created here (so users wait for it), else its name.
-    const roleName = (role: string) => ((created.get(role) as { name?: pulumi.Output<string> } | undefined)?.name ?? pulumi.output(role));
+    const roleName = (role: string) => (created.get(role) as { name?: pulumi.Output<string> } | undefined)?.name ?? pulumi.output(role);
     this.groupRoles = {};
     this.loginRoles = {};
     for (const role of model.roles) {
@@ -124,7 +124,7 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
       else this.loginRoles[role.name] = roleName(role.resourceName);
     }
     for (const setting of model.unsupportedSettings) {
-      pulumi.log.warn(
+      void pulumi.log.warn(
         `role ${setting.role}: setting ${setting.name}=${setting.value} cannot be set by @pulumi/postgresql (no generic role settings); set it on the replica's parameter group instead`,
         this,
       );

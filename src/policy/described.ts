@@ -19,7 +19,7 @@
  *   the SDK expands a component dependency into its children (`expandComponentDependencies`).
  */
 import { createRequire } from "node:module";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { serializeResourceProperties } from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import type { PolicyResourceOptions } from "@pulumi/policy";
@@ -29,7 +29,9 @@ import { markStandIns } from "./standins.ts";
 
 const require = createRequire(import.meta.url);
 // The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned), as ./record.ts uses it.
-const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as { deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown> };
+const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as {
+  deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown>;
+};
 // How the SDK turns resources an input depends on into URNs (@internal in @pulumi/pulumi 3.248, pinned).
 const { getAllTransitivelyReferencedResourceURNs } = require("@pulumi/pulumi/runtime/dependsOn.js") as {
   getAllTransitivelyReferencedResourceURNs(resources: Set<pulumi.Resource>, exclude: Set<pulumi.Resource>): Promise<Set<string>>;

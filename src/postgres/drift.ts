@@ -34,7 +34,8 @@ export interface DriftReport {
   differences: DriftItem[];
   /**
    * What PUBLIC gives the agents that is not drift (PostgreSQL's defaults on a target whose spec
-   * leaves PUBLIC alone): for a reviewer to decide on; never changes the exit code.
+   * leaves PUBLIC alone, routines that run with the caller's rights): for a reviewer to decide
+   * on; never changes the exit code.
    */
   notices: DriftItem[];
 }
@@ -112,7 +113,7 @@ const HEADINGS: Record<DriftItem["kind"], string> = {
 /** The report as text: a heading per kind, one line per difference. */
 export function formatDriftReport(report: DriftReport): string {
   const where = `environment ${report.environment}, target ${report.target} (database ${report.database})`;
-  const notices = report.notices.length === 0 ? [] : ["", "Not drift: what PUBLIC (every role, so every agent too) holds by PostgreSQL's defaults, left as it is because the spec does not ask dbwarden to change it:", ...report.notices.map((d) => `  - ${d.message}`)];
+  const notices = report.notices.length === 0 ? [] : ["", "Not drift, for the reviewer: what every agent can do through PUBLIC (every role) that the plan leaves to the database's owners:", ...report.notices.map((d) => `  - ${d.message}`)];
   if (!report.drift) return `${[`No drift: ${where} matches the access plan.`, ...notices].join("\n")}\n`;
   const lines = [`Drift found in ${where}: ${report.differences.length} difference${report.differences.length === 1 ? "" : "s"} from the access plan.`];
   const kinds = [...new Set(report.differences.map((d) => d.kind))];

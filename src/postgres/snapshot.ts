@@ -62,7 +62,7 @@ export function loadCatalog(environment: string, root: string): CatalogSnapshot 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   return parseCatalog(json, path);
 }
@@ -145,7 +145,9 @@ export async function liveSnapshot(client: pg.ClientBase, plan: AccessPlan, targ
     const found = live.get(tableKey(t.schema, t.table));
     if (found) catalog[tableName(t)] = found.columns;
     else {
-      const readers = workflowsOf(plan, target).filter((w) => w.tables.some((x) => x.schema === t.schema && x.table === t.table)).map((w) => w.name);
+      const readers = workflowsOf(plan, target)
+        .filter((w) => w.tables.some((x) => x.schema === t.schema && x.table === t.table))
+        .map((w) => w.name);
       missing.push({ table: tableName(t), workflows: readers });
     }
   }

@@ -93,7 +93,10 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
       assert.equal(refresh.code, 0, refresh.stderr);
       assert.deepEqual(loadCatalog("prod", root)["app.users"], ["id", "account_id", "email", "full_name", "password_hash", "role", "created_at", "phone"]);
       const after = await dbwarden(root, ["drift", "--stack", "prod", "--url", url, "--json"]);
-      assert.deepEqual(JSON.parse(after.stdout).targets[0].differences.filter((d: { kind: string }) => d.kind === "stale-catalog"), []);
+      assert.deepEqual(
+        JSON.parse(after.stdout).targets[0].differences.filter((d: { kind: string }) => d.kind === "stale-catalog"),
+        [],
+      );
     } finally {
       await admin.query(`ALTER TABLE app.users DROP COLUMN phone; ALTER TABLE app.users ADD COLUMN last_login_at text`);
       await dbwarden(root, ["catalog", "--stack", "prod", "--url", url]);
@@ -108,7 +111,10 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
     try {
       const run = await dbwarden(root, ["catalog", "--stack", "prod", "--url", url]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /cannot write stacks\/catalog\/prod\.json; nothing was written:\n {2}- table support\.tickets, read by workflows cs-usage-drop, eng-incident-investigation, does not exist in database app \(target app\)/);
+      assert.match(
+        run.stderr,
+        /cannot write stacks\/catalog\/prod\.json; nothing was written:\n {2}- table support\.tickets, read by workflows cs-usage-drop, eng-incident-investigation, does not exist in database app \(target app\)/,
+      );
       assert.ok(!run.stderr.includes(url) && !run.stderr.includes(db.adminPassword));
       assert.equal(readFileSync(file, "utf8"), before);
     } finally {

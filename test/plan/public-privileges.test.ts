@@ -36,7 +36,10 @@ test("with them, the plan carries the sentence and no such note", () => {
   const reason = "a database of its own: no other application uses it";
   const plan = buildPlan(environment({ ...target, publicPrivileges: { revoke: reason } }), [workflow], now);
   assert.deepEqual(plan.targets[0]!.publicPrivileges, { revoke: reason });
-  assert.equal(plan.notes.some((n) => n.includes("PUBLIC's privileges")), false);
+  assert.equal(
+    plan.notes.some((n) => n.includes("PUBLIC's privileges")),
+    false,
+  );
 });
 
 test("the examples: the local demo database asks for it; dev and prod, shared primaries, do not", () => {
@@ -46,11 +49,21 @@ test("the examples: the local demo database asks for it; dev and prod, shared pr
     assert.equal(shared.targets[0]!.publicPrivileges.revoke, null);
     assert.ok(shared.notes.includes(publicLeftNote("app", "app")), shared.environment);
   }
-  assert.equal(local!.notes.some((n) => n.includes("PUBLIC's privileges")), false);
+  assert.equal(
+    local!.notes.some((n) => n.includes("PUBLIC's privileges")),
+    false,
+  );
 });
 
 test("only PostgreSQL targets take it: elsewhere it is an unknown key", () => {
-  const snowflake = { platform: "snowflake", database: "d", account: "org-acct", warehouse: "wh", credentials: { mode: "keypair", rotationDays: 30 }, logging: { statements: "query-history" } };
+  const snowflake = {
+    platform: "snowflake",
+    database: "d",
+    account: "org-acct",
+    warehouse: "wh",
+    credentials: { mode: "keypair", rotationDays: 30 },
+    logging: { statements: "query-history" },
+  };
   assert.throws(() => environment({ ...snowflake, publicPrivileges: { revoke: "a database of its own: no other application uses it" } }), /publicPrivileges/);
   assert.deepEqual(buildPlan(environment(snowflake), [workflow], now).targets[0]!.publicPrivileges, { revoke: null });
 });

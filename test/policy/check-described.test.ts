@@ -42,7 +42,10 @@ describe("check: the described children are exactly what the SDK records", { tim
       // The described children follow their provider, in the order the component creates them.
       const provider = described.resources.findIndex((r) => r.type === "pulumi:providers:postgresql");
       const children = described.resources.filter((r) => r.type.startsWith("postgresql:index/")).map((r) => r.name);
-      assert.deepEqual(described.resources.slice(provider + 1, provider + 1 + children.length).map((r) => r.name), children);
+      assert.deepEqual(
+        described.resources.slice(provider + 1, provider + 1 + children.length).map((r) => r.name),
+        children,
+      );
     });
   }
 
@@ -74,7 +77,13 @@ describe("check: the described children are exactly what the SDK records", { tim
     const { resources } = await recordStack("prod", true);
     const grantLike = resources.filter((r) => GRANT_LIKE_TYPES.has(r.type));
     const urns = new Set(grantLike.map((r) => r.urn));
-    grantLike.forEach((r, i) => assert.deepEqual(r.dependencies.filter((d) => urns.has(d)), i === 0 ? [] : [grantLike[i - 1]!.urn], r.name));
+    grantLike.forEach((r, i) =>
+      assert.deepEqual(
+        r.dependencies.filter((d) => urns.has(d)),
+        i === 0 ? [] : [grantLike[i - 1]!.urn],
+        r.name,
+      ),
+    );
     assert.equal(grantLike[0]!.type, "postgresql:index/extension:Extension");
   });
 

@@ -64,10 +64,21 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
     // A function that existed before `up`: PUBLIC's EXECUTE on it is taken away by the apply.
     await admin.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
     const before = await detectDrift(admin, plan, { target: "app" });
-    assert.ok(before.differences.some((d) => d.kind === "function" && d.message.startsWith("PUBLIC (every role, so every agent too) can execute function app.account_count()")));
-    assert.ok(before.differences.some((d) => d.kind === "default-privilege" && /every new function that app_owner creates in schema app \(PostgreSQL's default\)/.test(d.message)));
+    assert.ok(
+      before.differences.some(
+        (d) => d.kind === "function" && d.message.startsWith("PUBLIC (every role, so every agent too) can execute function app.account_count()"),
+      ),
+    );
+    assert.ok(
+      before.differences.some(
+        (d) => d.kind === "default-privilege" && /every new function that app_owner creates in schema app \(PostgreSQL's default\)/.test(d.message),
+      ),
+    );
     const applied = await reconcile(admin, plan, { target: "app", passwords });
-    assert.ok(applied.statements.includes(`ALTER DEFAULT PRIVILEGES FOR ROLE "app_owner" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`), applied.statements.join("\n"));
+    assert.ok(
+      applied.statements.includes(`ALTER DEFAULT PRIVILEGES FOR ROLE "app_owner" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`),
+      applied.statements.join("\n"),
+    );
   });
   after(() => db?.stop());
 
@@ -95,7 +106,11 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
     assert.deepEqual(
       functions.map((d) => [d.role, d.message, d.fix]),
       [
-        [cs.group, `${cs.group} can execute function app.account_count() (not in the plan: agents execute nothing)`, [`REVOKE EXECUTE ON ROUTINE "app"."account_count"() FROM "${cs.group}"`]],
+        [
+          cs.group,
+          `${cs.group} can execute function app.account_count() (not in the plan: agents execute nothing)`,
+          [`REVOKE EXECUTE ON ROUTINE "app"."account_count"() FROM "${cs.group}"`],
+        ],
         [
           "PUBLIC",
           "PUBLIC (every role, so every agent too) can execute function app.account_emails(), which runs with the privileges of its owner app_owner (SECURITY DEFINER) and so reads whatever app_owner can, excluded columns included (granted to PUBLIC)",
@@ -126,7 +141,11 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
       server = await startServer({ plan: mcpPlan, runtime, unsafeDisableSqlCheck: true, log: () => {} });
       const client = await httpClient(server.url, apiKey);
       try {
-        const functions = (await admin.query(`select p.oid::regprocedure::text as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1`)).rows.map((r) => r.f as string);
+        const functions = (
+          await admin.query(
+            `select p.oid::regprocedure::text as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1`,
+          )
+        ).rows.map((r) => r.f as string);
         assert.deepEqual(functions, ["app.account_count()", "app.account_emails()", "app.account_emails_later()"]);
         for (const f of functions) {
           for (const sql of [`SELECT ${f}`, `SELECT * FROM ${f}`]) {
@@ -189,7 +208,10 @@ describe("without the spec's words: drift reports the DBA's function, and the pl
     );
     // A function that runs with the agent's own rights reveals nothing more: a notice.
     assert.ok(
-      report.notices.some((n) => n.message === "every agent can execute 1 routine of schema app through PUBLIC, each with the agent's own privileges (SECURITY INVOKER): app.plans()"),
+      report.notices.some(
+        (n) =>
+          n.message === "every agent can execute 1 routine of schema app through PUBLIC, each with the agent's own privileges (SECURITY INVOKER): app.plans()",
+      ),
       formatDriftReport(report),
     );
     assert.match(formatDriftReport(report), /Routines the agents can execute:\n {2}- PUBLIC .* app\.account_emails\(\)/);

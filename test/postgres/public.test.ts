@@ -21,8 +21,14 @@ const DATABASE = "dbwarden_demo";
 async function publicHolds(admin: pg.Client, schema: string): Promise<{ database: string[]; schema: string[] }> {
   const privileges = async (sql: string, params: string[]) => (await admin.query(sql, params)).rows.map((r) => r.p as string).sort();
   return {
-    database: await privileges(`select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0`, []),
-    schema: await privileges(`select a.privilege_type as p from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where n.nspname = $1 and a.grantee = 0`, [schema]),
+    database: await privileges(
+      `select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0`,
+      [],
+    ),
+    schema: await privileges(
+      `select a.privilege_type as p from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where n.nspname = $1 and a.grantee = 0`,
+      [schema],
+    ),
   };
 }
 
@@ -77,7 +83,10 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
     );
     assert.ok(report.notices.every((n) => n.fix.length === 0));
     const text = formatDriftReport(report);
-    assert.match(text, /^No drift: .*\n\nNot drift: what PUBLIC \(every role, so every agent too\) holds by PostgreSQL's defaults/);
+    assert.match(
+      text,
+      /^No drift: .*\n\nNot drift, for the reviewer: what every agent can do through PUBLIC \(every role\) that the plan leaves to the database's owners:\n {2}- PUBLIC/,
+    );
     // A second apply still changes nothing.
     assert.equal((await reconcile(admin, plan, { target: "app" })).changed, false);
   });
@@ -102,12 +111,21 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
         `PUBLIC (every role, so every agent too) can read app.users: every agent can, beyond its plan ${left}`,
         `PUBLIC (every role, so every agent too) can read column app.accounts.billing_email: every agent can, beyond its plan ${left}`,
       ]);
-      assert.ok(report.differences.every((d) => d.fix.length === 0), "nothing to run: a DBA's decision");
-      assert.ok(report.notices.some((n) => n.message === "PUBLIC (every role, so every agent too) can read internal.audit, in schema internal, which no agent role can use"));
+      assert.ok(
+        report.differences.every((d) => d.fix.length === 0),
+        "nothing to run: a DBA's decision",
+      );
+      assert.ok(
+        report.notices.some(
+          (n) => n.message === "PUBLIC (every role, so every agent too) can read internal.audit, in schema internal, which no agent role can use",
+        ),
+      );
       assert.equal((await reconcile(admin, plan, { target: "app" })).changed, false, "the reconciler leaves PUBLIC alone");
       assert.equal((await detectDrift(admin, plan, { target: "app" })).differences.length, 3);
     } finally {
-      await admin.query(`REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (billing_email) ON app.accounts FROM PUBLIC; REVOKE CREATE ON SCHEMA app FROM PUBLIC; DROP SCHEMA internal CASCADE`);
+      await admin.query(
+        `REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (billing_email) ON app.accounts FROM PUBLIC; REVOKE CREATE ON SCHEMA app FROM PUBLIC; DROP SCHEMA internal CASCADE`,
+      );
     }
     assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
   });
@@ -120,7 +138,11 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
     await admin.query(`GRANT SELECT (id, amount_cents) ON billing.invoices TO PUBLIC`);
     try {
       const report = await detectDrift(admin, narrow, { target: "app" });
-      assert.deepEqual(report.differences.filter((d) => d.kind === "public"), [], formatDriftReport(report));
+      assert.deepEqual(
+        report.differences.filter((d) => d.kind === "public"),
+        [],
+        formatDriftReport(report),
+      );
     } finally {
       await admin.query(`REVOKE SELECT (id, amount_cents) ON billing.invoices FROM PUBLIC`);
     }

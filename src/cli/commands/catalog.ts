@@ -37,23 +37,31 @@ export function register(program: Command, io: CliIO): void {
         const target = findTarget(plan, name);
         const read = await readTarget(io, plan, target, options.url);
         for (const m of read.missing) {
-          problems.push(`table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`);
+          problems.push(
+            `table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`,
+          );
         }
         for (const [key, columns] of Object.entries(read.catalog)) {
           const other = snapshot[key];
-          if (other && other.join("\u0000") !== columns.join("\u0000")) problems.push(`table ${key} has different columns in two targets' databases; one snapshot cannot hold both`);
+          if (other && other.join("\u0000") !== columns.join("\u0000"))
+            problems.push(`table ${key} has different columns in two targets' databases; one snapshot cannot hold both`);
           snapshot[key] = columns;
         }
       }
       const file = catalogPath(plan.environment, io.cwd);
       const shown = relative(io.cwd, file);
       if (problems.length > 0) {
-        throw new CliError(`cannot write ${shown}; nothing was written:\n  - ${problems.join("\n  - ")}\nCreate the table, or correct the workflow's scope.`, EXIT.invalidInput);
+        throw new CliError(
+          `cannot write ${shown}; nothing was written:\n  - ${problems.join("\n  - ")}\nCreate the table, or correct the workflow's scope.`,
+          EXIT.invalidInput,
+        );
       }
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, formatCatalog(snapshot));
       const count = Object.keys(snapshot).length;
-      io.out(`Wrote ${shown}: the columns of ${count} table${count === 1 ? "" : "s"} the workflows of ${plan.environment} read. Review the diff and commit it.\n`);
+      io.out(
+        `Wrote ${shown}: the columns of ${count} table${count === 1 ? "" : "s"} the workflows of ${plan.environment} read. Review the diff and commit it.\n`,
+      );
     });
 }
 

@@ -88,11 +88,17 @@ export function functionDifferences(ctx: DiffContext): void {
 function functionDefaultDifferences(ctx: DiffContext, usable: ReadonlySet<string>): void {
   const { catalog, model } = ctx;
   const ownedSchemas = (owner: string, among: ReadonlySet<string>) =>
-    [...catalog.schemas].filter(([name, s]) => s.owner === owner && among.has(name)).map(([name]) => name).sort(byString);
+    [...catalog.schemas]
+      .filter(([name, s]) => s.owner === owner && among.has(name))
+      .map(([name]) => name)
+      .sort(byString);
   const planned = new Set(model.public.plannedSchemas);
   const publicExecute = catalog.defaultAcl.filter((d) => d.objectType === "f" && d.grantee === PUBLIC && d.privilege === "EXECUTE");
   for (const d of publicExecute) {
-    const scope = d.schema === null ? ownedSchemas(d.owner, model.public.mode === "revoke" ? planned : usable) : [d.schema].filter((s) => (model.public.mode === "revoke" ? planned : usable).has(s));
+    const scope =
+      d.schema === null
+        ? ownedSchemas(d.owner, model.public.mode === "revoke" ? planned : usable)
+        : [d.schema].filter((s) => (model.public.mode === "revoke" ? planned : usable).has(s));
     if (scope.length === 0) continue;
     const where = `in schema${scope.length > 1 ? "s" : ""} ${scope.join(", ")}`;
     const why = d.builtIn ? "PostgreSQL's default" : "default privileges";

@@ -45,15 +45,25 @@ export function leftPublicDifferences(ctx: DiffContext): void {
 
   const database = held(catalog.databaseAcl);
   const entry = database.filter((p) => ENTRY_PRIVILEGES.has(p));
-  if (entry.length > 0) add("public", PUBLIC, `${who} can ${entry.map(privilegeWords).join(", ")} database ${catalog.database} (PostgreSQL's default)`, PHASE.revokes, [], "notice");
+  if (entry.length > 0)
+    add(
+      "public",
+      PUBLIC,
+      `${who} can ${entry.map(privilegeWords).join(", ")} database ${catalog.database} (PostgreSQL's default)`,
+      PHASE.revokes,
+      [],
+      "notice",
+    );
   const beyond = database.filter((p) => !ENTRY_PRIVILEGES.has(p));
-  if (beyond.length > 0) add("public", PUBLIC, `${who} can ${beyond.map(privilegeWords).join(", ")} database ${catalog.database}: agents are read-only (${left})`, PHASE.revokes);
+  if (beyond.length > 0)
+    add("public", PUBLIC, `${who} can ${beyond.map(privilegeWords).join(", ")} database ${catalog.database}: agents are read-only (${left})`, PHASE.revokes);
 
   for (const [schema, entries] of [...groupBy(catalog.schemaAcl, (e) => e.schema)].sort(([a], [b]) => byString(a, b))) {
     const privileges = held(entries);
     if (privileges.includes("USAGE")) add("public", PUBLIC, `${who} can use schema ${schema}`, PHASE.revokes, [], "notice");
     const writes = privileges.filter((p) => p !== "USAGE");
-    if (writes.length > 0) add("public", PUBLIC, `${who} can ${writes.map(privilegeWords).join(", ")} schema ${schema}: agents are read-only (${left})`, PHASE.revokes);
+    if (writes.length > 0)
+      add("public", PUBLIC, `${who} can ${writes.map(privilegeWords).join(", ")} schema ${schema}: agents are read-only (${left})`, PHASE.revokes);
   }
   leftPublicTableDifferences(ctx, left);
 }
@@ -72,13 +82,23 @@ function leftPublicTableDifferences(ctx: DiffContext, left: string): void {
     if (!usable.has(schema)) add("public", PUBLIC, `${who} can ${what}, in schema ${schema}, which no agent role can use`, PHASE.revokes, [], "notice");
     else if (widens) add("public", PUBLIC, `${who} can ${what}: every agent can, beyond its plan (${left})`, PHASE.revokes);
   };
-  const tables = groupBy(catalog.tableAcl.filter((e) => e.grantee === PUBLIC), (e) => tableKey(e.schema, e.table));
+  const tables = groupBy(
+    catalog.tableAcl.filter((e) => e.grantee === PUBLIC),
+    (e) => tableKey(e.schema, e.table),
+  );
   for (const entries of [...tables.values()].sort((a, b) => byString(tableKey(a[0]!.schema, a[0]!.table), tableKey(b[0]!.schema, b[0]!.table)))) {
     const { schema, table } = entries[0]!;
     const privileges = [...new Set(entries.map((e) => e.privilege))].sort(byString);
-    report(schema, `${privileges.map(privilegeWords).join(", ")} ${schema}.${table}`, privileges.some((p) => !plannedForAll(tableKey(schema, table), p, null)));
+    report(
+      schema,
+      `${privileges.map(privilegeWords).join(", ")} ${schema}.${table}`,
+      privileges.some((p) => !plannedForAll(tableKey(schema, table), p, null)),
+    );
   }
-  const columns = groupBy(catalog.columnAcl.filter((e) => e.grantee === PUBLIC), (e) => `${tableKey(e.schema, e.table)}\u0000${e.privilege}`);
+  const columns = groupBy(
+    catalog.columnAcl.filter((e) => e.grantee === PUBLIC),
+    (e) => `${tableKey(e.schema, e.table)}\u0000${e.privilege}`,
+  );
   for (const entries of [...columns.values()].sort((a, b) => byString(tableKey(a[0]!.schema, a[0]!.table), tableKey(b[0]!.schema, b[0]!.table)))) {
     const { schema, table, privilege } = entries[0]!;
     const names = [...new Set(entries.map((e) => e.column))].sort(byString);

@@ -16,6 +16,9 @@ import { GRANT_LIKE_TYPES } from "../../components/postgres/children.ts";
 import type { PolicyInputResource } from "../../src/policy/args.ts";
 import { checkStack, PROGRAM, PROJECT } from "../../src/policy/check.ts";
 import { recordProgram } from "../../src/policy/record.ts";
+import { evaluatePolicies } from "../../src/policy/evaluate.ts";
+import { packConfig, planFacts } from "../../src/policy/facts.ts";
+import { policies } from "../../policies/policies.ts";
 import { AS_OF, ROOT, exampleCatalog, examplePlan } from "../components/support/plans.ts";
 
 let runs = 0;
@@ -71,6 +74,14 @@ describe("check: the described children are exactly what the SDK records", { tim
     assert.ok(viaSdk.resources.some((r) => r.type === "postgresql:index/defaultPrivileges:DefaultPrivileges"));
     assert.ok(viaSdk.resources.some((r) => r.type === "postgresql:index/role:Role" && typeof r.props.passwordWo === "string"));
     assert.deepEqual(comparable(described.resources), comparable(viaSdk.resources));
+    // And the pack finds nothing wrong in taking PUBLIC's defaults away (empty privileges on routines,
+    // default privileges); alone, without the AWS side, the logins' passwords have no rotated secret.
+    const outcomes = await evaluatePolicies(described.resources, policies, packConfig(planFacts(plan, { asOf: AS_OF }), {}, policies));
+    assert.deepEqual(
+      outcomes.filter((o) => o.policy !== "password-rotation").map((o) => [o.policy, o.message]),
+      [],
+    );
+    assert.equal(outcomes.length, logins.length);
   });
 
   it("prod's recorded grant-like resources form one chain on the database", async () => {

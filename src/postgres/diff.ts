@@ -2,7 +2,8 @@
  * The one comparison between the desired state of a target's database (the model, ./model.ts) and
  * its live catalog. The reconciler executes the statements it returns; drift detection reports the
  * same differences in words. So `drift` after `reconcile` is empty by construction, and
- * `drift --fix` is exactly `reconcile`.
+ * `drift --fix` is exactly `reconcile`; the one exception is what PUBLIC holds on a target whose
+ * spec leaves PUBLIC alone: reported, with nothing to run (a decision for the database's owners).
  *
  * What the model says, checked here phase by phase:
  * - problems: the plan names a schema, table or column the database lacks, or a platform role

@@ -1,8 +1,9 @@
 /**
  * Drift against a large catalog: 10,000 tables (50 schemas x 200 tables, 6 columns each) and 200
  * workflow roles (50 workflows x 1 group + 3 logins, each workflow reading 40 tables with column
- * grants). Measures the reconcile that sets it up, drift on the clean database, and drift with
- * 1,000 out-of-band PUBLIC grants; and counts catalog round trips.
+ * grants). Measures the reconcile that sets it up, drift on the clean database, drift with
+ * 1,000 out-of-band PUBLIC grants, and drift with 1,000 routines in the planned schemas that
+ * PUBLIC may execute (half SECURITY DEFINER); and counts catalog round trips.
  */
 import { startTestPostgres } from "../test/support/postgres.ts";
 import { planStack } from "../src/plan/index.ts";
@@ -102,6 +103,17 @@ export async function run(): Promise<Record<string, unknown>> {
       driftReport = await detectDrift(admin, plan, { target: "app" });
       drifted.push(performance.now() - t);
     }
+    await admin.query(`DO $$ BEGIN FOR i IN 0..999 LOOP
+        EXECUTE format('CREATE FUNCTION s%s.f%s() RETURNS int LANGUAGE sql %s AS ''SELECT 1''', i % ${SCHEMAS}, i, CASE WHEN i % 2 = 0 THEN 'SECURITY DEFINER' ELSE '' END);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION s%s.f%s() TO PUBLIC', i % ${SCHEMAS}, i);
+      END LOOP; END $$`);
+    const withFunctions: number[] = [];
+    let functionReport;
+    for (let i = 0; i < 3; i++) {
+      t = performance.now();
+      functionReport = await detectDrift(admin, plan, { target: "app" });
+      withFunctions.push(performance.now() - t);
+    }
     const result = {
       tables: SCHEMAS * TABLES_PER_SCHEMA,
       roles,
@@ -115,10 +127,13 @@ export async function run(): Promise<Record<string, unknown>> {
       driftRoundTrips: roundTripsPerDrift,
       driftWith1000PublicGrantsMedianMs: Math.round(median(drifted)),
       driftWith1000PublicGrantsDifferences: driftReport!.differences.length,
+      driftWith1000RoutinesMedianMs: Math.round(median(withFunctions)),
+      driftWith1000RoutinesFunctionDifferences: functionReport!.differences.filter((d) => d.kind === "function").length,
     };
     console.log(
       `drift on ${result.tables} tables / ${roles} roles: clean ${result.driftCleanMedianMs} ms (${roundTripsPerDrift} round trips), ` +
-        `with 1,000 PUBLIC grants ${result.driftWith1000PublicGrantsMedianMs} ms (${result.driftWith1000PublicGrantsDifferences} differences); ` +
+        `with 1,000 PUBLIC grants ${result.driftWith1000PublicGrantsMedianMs} ms (${result.driftWith1000PublicGrantsDifferences} differences), ` +
+        `and 1,000 routines PUBLIC may execute ${result.driftWith1000RoutinesMedianMs} ms (${result.driftWith1000RoutinesFunctionDifferences} routine differences); ` +
         `reconcile cold ${result.reconcileColdMs} ms (${result.reconcileColdStatements} statements), no-op ${result.reconcileNoopMs} ms`,
     );
     return result;

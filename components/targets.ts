@@ -12,7 +12,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import { TARGET_PLATFORMS, HOST_PLATFORMS, hostServes, type EngineName, type HostPlatform, type TargetPlan } from "../src/plan/types.ts";
 import { PostgresReadOnlyAccess, type PostgresReadOnlyAccessArgs } from "./postgres/readOnlyAccess.ts";
 
-/** The component that renders a target's read-only roles and grants on one query engine. */
+/**
+ * The component that renders a target's read-only roles and grants on one query engine. Its
+ * children (thousands of grants on a large stack) come from one pure list its constructor only
+ * iterates (Postgres: `postgresAccessChildren` in ./postgres/children.ts), which `dbwarden check`
+ * evaluates as it is instead of registering it through the Pulumi SDK (src/policy/described.ts).
+ */
 export interface AccessComponent<Args> {
   /** Its type token, `dbwarden:<module>:<Type>`. */
   type: string;

@@ -10,7 +10,11 @@
  *   table (the provider allows one table and one privilege per column grant), so the resource
  *   count grows with schemas and column-scoped tables, not with the number of privileges;
  * - `postgresql.Role` sets only the settings it has a field for (`PULUMI_ROLE_SETTINGS`); the
- *   model marks the others advisory, and the component warns about them.
+ *   model marks the others advisory, and the component warns about them;
+ * - PUBLIC is changed only where the spec says why (the model's `public.mode`): then its database,
+ *   schema and table privileges, EXECUTE on the planned schemas' routines (`objects: []`, "every
+ *   routine in the schema", is exactly what is meant here) and, through default privileges, on
+ *   the functions the owners create from now on, are taken away.
  */
 import {
   PULUMI_ROLE_SETTINGS,
@@ -51,7 +55,8 @@ export interface GrantModel {
   workflow: string;
   role: string;
   database: string;
-  objectType: "database" | "schema" | "table" | "column";
+  /** `routine`: every function, procedure and aggregate of the schema (PUBLIC's EXECUTE only). */
+  objectType: "database" | "schema" | "table" | "column" | "routine";
   schema: string | null;
   /** Tables (never empty for table/column grants), or empty for database/schema grants. */
   objects: string[];
@@ -68,8 +73,14 @@ export interface PostgresAccessModel {
   /** Per group role, in apply order: CONNECT, USAGE per schema, SELECT per schema/table. */
   grants: GrantModel[];
   /**
-   * What PUBLIC keeps, as the model says (`PostgresModel.public`): nothing on the database and the
-   * planned schemas and tables; only USAGE on `public` when no workflow reads it.
+   * Whether PUBLIC is changed (`revoke`: the spec says why, in `reason`) or left as it is (`leave`).
+   * From the model (`PostgresModel.public`).
+   */
+  public: { mode: "revoke" | "leave"; reason: string | null };
+  /**
+   * With `revoke`, what PUBLIC keeps, as the model says: nothing on the database and the planned
+   * schemas and tables, only USAGE on `public` when no workflow reads it, no EXECUTE on the planned
+   * schemas' routines. With `leave`, nothing: no resource touches PUBLIC.
    */
   publicGrants: GrantModel[];
   /** Role settings of the model the provider cannot set (no generic GUCs on `postgresql.Role`). */
@@ -79,8 +90,6 @@ export interface PostgresAccessModel {
 export interface PostgresAccessOptions {
   /** Names the catalog snapshot in error messages; default `stacks/catalog/<env>.json`. */
   catalogSource?: string;
-  /** Take from PUBLIC what the model does not give it (default true; see `publicGrants`). */
-  hardenPublic?: boolean;
 }
 
 /** The `postgresql.Role` field of each setting it can hold. */
@@ -100,7 +109,7 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
   try {
     model = postgresModel(plan, target, snapshotColumns(catalog, catalogSource));
   } catch (error) {
-    throw new Error(`target: ${(error as Error).message}`);
+    throw new Error(`target: ${(error as Error).message}`, { cause: error });
   }
   if (model.problems.length > 0) {
     throw new Error(`the access plan of target "${target}" does not fit ${catalogSource}:\n  - ${model.problems.map((p) => p.message).join("\n  - ")}`);
@@ -110,7 +119,8 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
     database: model.database,
     roles: model.roles.map(roleOf),
     grants: model.groups.flatMap((g) => grantsOf(g, model.database)),
-    publicGrants: options.hardenPublic === false ? [] : publicGrantsOf(model),
+    public: { mode: model.public.mode, reason: model.public.reason },
+    publicGrants: model.public.mode === "revoke" ? publicGrantsOf(model) : [],
     unsupportedSettings: model.roles.flatMap((r) => r.advisory.settings.map((name) => ({ role: r.name, name, value: r.settings[name]! }))),
   };
 }
@@ -166,7 +176,10 @@ function grantsOf(group: GroupAccess, database: string): GrantModel[] {
   return grants;
 }
 
-/** The model's `public` as Grants: revoke all on the database, planned schemas and planned tables; keep USAGE on `public`. */
+/**
+ * The model's `public` as Grants (`revoke` only): revoke all on the database, planned schemas and
+ * planned tables, keep USAGE on `public`, and revoke EXECUTE on every routine of the planned schemas.
+ */
 function publicGrantsOf(model: PostgresModel): GrantModel[] {
   const { target, database } = model;
   const keep = model.public;
@@ -184,6 +197,9 @@ function publicGrantsOf(model: PostgresModel): GrantModel[] {
     if (tables.length > 0) {
       result.push({ ...base, resourceName: `${target}-public-tables-${schema}`, objectType: "table", schema, objects: tables, privileges: [] });
     }
+  }
+  for (const schema of keep.plannedSchemas) {
+    result.push({ ...base, resourceName: `${target}-public-routines-${schema}`, objectType: "routine", schema, objects: [], privileges: [] });
   }
   return result;
 }

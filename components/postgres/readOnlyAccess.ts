@@ -8,15 +8,17 @@
  * no comment and no generic settings: the roles carry no dbwarden marker and no `log_statement`
  * (warned about; set it on the replica's parameter group), and the model marks exactly those as
  * advisory, so drift does not demand them.
+ *
+ * Its children are described by one pure function (./children.ts, `postgresAccessChildren`); this
+ * class checks its arguments and creates that list.
  */
+import { existsSync, statSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { Extension } from "@pulumi/postgresql/extension.js";
-import { Grant } from "@pulumi/postgresql/grant.js";
-import { Provider } from "@pulumi/postgresql/provider.js";
-import { Role } from "@pulumi/postgresql/role.js";
+import type { Provider } from "@pulumi/postgresql/provider.js";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { checkHost, postgresAccessModel, type PostgresAccessModel } from "./access.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
+import { CHILD_TYPES, createChildren, postgresAccessChildren, type ChildArgs, type ChildResource } from "./children.ts";
 
 export interface PostgresConnectionArgs {
   /** Address of the PRIMARY without port (`rds.Instance.address`, never `.endpoint`). */
@@ -34,6 +36,13 @@ export interface PostgresConnectionArgs {
   superuser: boolean;
   /** TLS mode; default `verify-full`. */
   sslmode?: "require" | "verify-ca" | "verify-full";
+  /**
+   * Path of a PEM file with the CA certificates that sign the server's certificate (the provider's
+   * `sslrootcert`). Needed with `verify-ca`/`verify-full` against a server whose CA is in neither
+   * the system roots nor `~/.postgresql/root.crt`, such as RDS: pass the RDS CA bundle
+   * (components/aws/rdsCa.ts). The file must exist when the program runs.
+   */
+  sslrootcert?: string;
   /** Connect with an RDS IAM token instead of a password (`scheme: awspostgres`). */
   awsRdsIamAuth?: { region: pulumi.Input<string> };
 }
@@ -44,6 +53,10 @@ export interface PostgresReadOnlyAccessArgs {
    * model says (src/postgres/model.ts). The target's platform and credentials decide the extras:
    * IAM logins join the platform's IAM role (`rds_iam` on aws-rds with `credentials.mode: iam`);
    * with alternating-user rotation (aws-rds, `mode: password`) each login gets a `<login>_clone`.
+   * PUBLIC is changed only where the target's spec says why (`publicPrivileges.revoke`): then its
+   * privileges on the database, the planned schemas and tables, and EXECUTE on the planned
+   * schemas' routines and on new functions (`functionOwners`) are taken away; those resources are
+   * kept on delete (`pulumi destroy` must not revoke from every role again).
    */
   plan: AccessPlan;
   /** Name of the target (in `plan.targets`) this database serves. */
@@ -66,22 +79,24 @@ export interface PostgresReadOnlyAccessArgs {
   /** Extensions to create in the target database, e.g. `["pgaudit"]`. */
   extensions?: string[];
   /**
-   * Take from PUBLIC what the model does not let it keep (default true, as the local reconciler
-   * does and drift detection expects): no CONNECT/TEMPORARY on the database, nothing on the
-   * planned schemas and tables. Other roles that connected only through PUBLIC's CONNECT then need
-   * their own grant. With `false`, drift reports what PUBLIC still holds.
+   * Where the spec lets dbwarden change PUBLIC: the roles whose functions created from now on
+   * PUBLIC may not execute (`ALTER DEFAULT PRIVILEGES FOR ROLE <owner> REVOKE EXECUTE ON FUNCTIONS
+   * FROM PUBLIC`), i.e. the owners of the schemas the workflows read, who create functions there.
+   * Default: the admin the component connects as (`connection.username`). Drift reports a schema
+   * owner left out.
    */
-  hardenPublic?: boolean;
+  functionOwners?: string[];
 }
 
-/** Options every grant-like resource gets: replacements must revoke before they grant again. */
-export const GRANT_LIKE_OPTIONS = { deleteBeforeReplace: true } as const;
+export { GRANT_LIKE_OPTIONS } from "./children.ts";
 
 export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
   /** The provider connected to the primary (for further resources on the same database). */
   public readonly provider: Provider;
   /** The rendered model: roles and grants as planned. */
   public readonly model: PostgresAccessModel;
+  /** The children, as created (./children.ts). */
+  public readonly children: readonly ChildResource[];
   /** Group role name by workflow. */
   public readonly groupRoles: Record<string, pulumi.Output<string>>;
   /** Login role names (including rotation clones), by login role name. */
@@ -89,109 +104,81 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresReadOnlyAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:postgres:ReadOnlyAccess", name, {}, opts);
-    if (!args.plan) throw new Error(`${name}: plan is required`);
-    if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
-    const connection = args.connection;
-    if (!connection) throw new Error(`${name}: connection is required`);
-    if (typeof connection.superuser !== "boolean") {
-      throw new Error(`${name}: connection.superuser must be set (false on RDS and Cloud SQL, where the provider's default true fails)`);
-    }
-    if (typeof connection.host === "string") checkHost(connection.host, `${name}: connection.host`);
-    if (connection.password === undefined && !connection.awsRdsIamAuth) {
-      throw new Error(`${name}: connection.password or connection.awsRdsIamAuth is required`);
-    }
-
-    const model = postgresAccessModel(args.plan, args.target, args.catalog, {
-      hardenPublic: args.hardenPublic ?? true,
-      ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
-    });
+    checkArgs(name, args);
+    const model = postgresAccessModel(args.plan, args.target, args.catalog, args.catalogSource ? { catalogSource: args.catalogSource } : {});
     const planned = new Set(model.roles.filter((r) => r.kind === "login").map((r) => r.name));
     for (const login of Object.keys(args.passwords ?? {})) {
       if (!planned.has(login)) throw new Error(`${name}: passwords.${login} is not a planned login role of target "${args.target}"`);
     }
     this.model = model;
+    this.children = postgresAccessChildren(name, model, childArgs(name, model, args));
+    const created = createChildren(this, this.children);
+    this.provider = created.get(this.children.find((c) => c.type === CHILD_TYPES.provider)!.name) as Provider;
 
-    this.provider = new Provider(
-      `${name}-primary`,
-      {
-        host: pulumi.output(connection.host).apply((host) => checkHost(host, `${name}: connection.host`)),
-        port: connection.port ?? 5432,
-        database: model.database,
-        username: connection.username,
-        ...(connection.password !== undefined ? { password: pulumi.secret(connection.password) } : {}),
-        superuser: connection.superuser,
-        sslmode: connection.sslmode ?? "verify-full",
-        connectTimeout: 15,
-        ...(connection.awsRdsIamAuth
-          ? { scheme: "awspostgres", awsRdsIamAuth: true, awsRdsIamRegion: connection.awsRdsIamAuth.region }
-          : {}),
-      },
-      { parent: this },
-    );
-    const childOpts = { parent: this, provider: this.provider };
-
-    for (const extension of args.extensions ?? []) {
-      new Extension(`${name}-${extension}`, { name: extension, database: model.database }, childOpts);
-    }
-
-    const roleResources = new Map<string, Role>();
+    // A role's name output where the role was created here (so users wait for it), else its name.
+    const roleName = (role: string) => (created.get(role) as { name?: pulumi.Output<string> } | undefined)?.name ?? pulumi.output(role);
     this.groupRoles = {};
     this.loginRoles = {};
     for (const role of model.roles) {
-      const memberOf = role.memberOf.map((r) => roleResources.get(r)?.name ?? pulumi.output(r));
-      const password = role.kind === "login" ? args.passwords?.[role.name] : undefined;
-      const resource = new Role(
-        role.resourceName,
-        {
-          name: role.name,
-          login: role.login,
-          inherit: role.attributes.inherit,
-          superuser: role.attributes.superuser,
-          createDatabase: role.attributes.createdb,
-          createRole: role.attributes.createrole,
-          replication: role.attributes.replication,
-          bypassRowLevelSecurity: role.attributes.bypassrls,
-          roles: memberOf,
-          ...(role.connectionLimit !== null ? { connectionLimit: role.connectionLimit } : {}),
-          ...(role.statementTimeoutMs !== null ? { statementTimeout: role.statementTimeoutMs } : {}),
-          ...(role.idleInTransactionSessionTimeoutMs !== null ? { idleInTransactionSessionTimeout: role.idleInTransactionSessionTimeoutMs } : {}),
-          ...(password ? { passwordWo: pulumi.secret(password.value), passwordWoVersion: password.version } : {}),
-        },
-        childOpts,
-      );
-      roleResources.set(role.name, resource);
-      if (role.kind === "group") this.groupRoles[role.workflow] = resource.name;
-      else this.loginRoles[role.name] = resource.name;
+      if (role.kind === "group") this.groupRoles[role.workflow] = roleName(role.resourceName);
+      else this.loginRoles[role.name] = roleName(role.resourceName);
     }
     for (const setting of model.unsupportedSettings) {
-      pulumi.log.warn(
+      void pulumi.log.warn(
         `role ${setting.role}: setting ${setting.name}=${setting.value} cannot be set by @pulumi/postgresql (no generic role settings); set it on the replica's parameter group instead`,
         this,
       );
     }
-
-    // Grants of one role run one after another: parallel GRANTs on one role fail with
-    // "tuple concurrently updated" (cyrilgdn/terraform-provider-postgresql#178).
-    const previousGrant = new Map<string, Grant>();
-    for (const grant of [...model.grants, ...model.publicGrants]) {
-      const previous = previousGrant.get(grant.role);
-      const resource = new Grant(
-        grant.resourceName,
-        {
-          role: roleResources.get(grant.role)?.name ?? grant.role,
-          database: grant.database,
-          objectType: grant.objectType,
-          ...(grant.schema !== null ? { schema: grant.schema } : {}),
-          ...(grant.objects.length > 0 ? { objects: grant.objects } : {}),
-          ...(grant.columns !== null ? { columns: grant.columns } : {}),
-          privileges: grant.privileges,
-          withGrantOption: false,
-        },
-        { ...childOpts, ...GRANT_LIKE_OPTIONS, ...(previous ? { dependsOn: [previous] } : {}) },
-      );
-      previousGrant.set(grant.role, resource);
-    }
-
     this.registerOutputs({ groupRoles: this.groupRoles, loginRoles: this.loginRoles });
   }
+}
+
+/** Argument checks, before anything is rendered: each names the field. */
+function checkArgs(name: string, args: PostgresReadOnlyAccessArgs): void {
+  if (!args.plan) throw new Error(`${name}: plan is required`);
+  if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
+  const connection = args.connection;
+  if (!connection) throw new Error(`${name}: connection is required`);
+  if (typeof connection.superuser !== "boolean") {
+    throw new Error(`${name}: connection.superuser must be set (false on RDS and Cloud SQL, where the provider's default true fails)`);
+  }
+  if (typeof connection.host === "string") checkHost(connection.host, `${name}: connection.host`);
+  if (connection.password === undefined && !connection.awsRdsIamAuth) {
+    throw new Error(`${name}: connection.password or connection.awsRdsIamAuth is required`);
+  }
+  if (connection.sslrootcert !== undefined) checkCaFile(connection.sslrootcert, `${name}: connection.sslrootcert`);
+  for (const owner of args.functionOwners ?? []) {
+    if (typeof owner !== "string" || owner.length === 0) throw new Error(`${name}: functionOwners: each entry is a role name`);
+  }
+}
+
+/** The CA bundle must be a readable file when given: the provider would fail only at connect time. */
+export function checkCaFile(path: string, field: string): string {
+  if (typeof path !== "string" || path.length === 0) throw new Error(`${field}: expected the path of a PEM file of CA certificates`);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new Error(`${field}: ${path} does not exist (expected a PEM file of CA certificates, e.g. the RDS CA bundle from components/aws/rdsCa.ts)`);
+  }
+  return path;
+}
+
+/** What the children need from the arguments: the provider's connection, extensions, passwords, function owners. */
+function childArgs(name: string, model: PostgresAccessModel, args: PostgresReadOnlyAccessArgs): ChildArgs {
+  const connection = args.connection;
+  return {
+    provider: {
+      host: pulumi.output(connection.host).apply((host) => checkHost(host, `${name}: connection.host`)),
+      port: connection.port ?? 5432,
+      database: model.database,
+      username: connection.username,
+      ...(connection.password !== undefined ? { password: pulumi.secret(connection.password) } : {}),
+      superuser: connection.superuser,
+      sslmode: connection.sslmode ?? "verify-full",
+      ...(connection.sslrootcert !== undefined ? { sslrootcert: connection.sslrootcert } : {}),
+      connectTimeout: 15,
+      ...(connection.awsRdsIamAuth ? { scheme: "awspostgres", awsRdsIamAuth: true, awsRdsIamRegion: connection.awsRdsIamAuth.region } : {}),
+    },
+    extensions: args.extensions ?? [],
+    passwords: args.passwords ?? {},
+    functionOwners: args.functionOwners ? args.functionOwners.map((owner) => ({ key: owner, owner })) : [{ key: "admin", owner: connection.username }],
+  };
 }

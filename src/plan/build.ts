@@ -9,6 +9,7 @@ import { groupRoleName, loginRoleName, secretName } from "./names.ts";
 import {
   PLAN_API_VERSION,
   TOOL_NAMES,
+  isPostgresPlatform,
   type AccessPlan,
   type ClientPlan,
   type ColumnRule,
@@ -61,6 +62,10 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     }
     active.push(planWorkflow(environment, workflow, target));
   }
+  for (const name of sortedKeys(environment.targets)) {
+    const target = environment.targets[name]!;
+    if (isPostgresPlatform(target.platform) && publicRevoke(target) === null) notes.push(publicLeftNote(name, target.database));
+  }
   const enabled = new Set(environment.workflows);
   for (const workflow of [...workflows].sort((a, b) => byString(a.name, b.name))) {
     if (!enabled.has(workflow.name)) {
@@ -78,6 +83,20 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     mcpServer: planMcpServer(environment),
     notes,
   };
+}
+
+/** The spec's sentence letting dbwarden take PUBLIC's defaults away, or null. */
+function publicRevoke(target: Target): string | null {
+  return "publicPrivileges" in target ? (target.publicPrivileges?.revoke ?? null) : null;
+}
+
+/** The reviewer's note for a PostgreSQL target whose spec does not let dbwarden change PUBLIC. */
+export function publicLeftNote(target: string, database: string): string {
+  return (
+    `PUBLIC's privileges on ${database} are not changed: whatever PUBLIC holds, every agent holds. ` +
+    `targets.${target}.publicPrivileges.revoke does not say why they may be taken away from every role of this database, so dbwarden leaves them ` +
+    `(and PostgreSQL's EXECUTE on new functions) as they are; \`dbwarden drift\` reports what PUBLIC gives the agents.`
+  );
 }
 
 /** Validation guarantees `rotationDays` for password and keypair credentials. */
@@ -108,6 +127,7 @@ function planTarget(name: string, target: Target): TargetPlan {
     replica,
     sensitiveColumns: sorted(target.sensitiveColumns),
     platformSettings: platformSettings(target),
+    publicPrivileges: { revoke: publicRevoke(target) },
   };
 }
 

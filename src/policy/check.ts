@@ -1,7 +1,8 @@
 /**
  * `checkStack`: the whole policy pack, offline, over the resources the Pulumi program
  * (`stacks/index.ts`) declares for a stack, with no Pulumi CLI and no cloud. The program runs
- * under mocks (./record.ts) with stand-in lookups (./standins.ts); the pack runs in-process with
+ * under mocks (./record.ts) with stand-in lookups (./standins.ts), the access components' children
+ * taken from the list they describe (./described.ts) rather than registered one by one; the pack runs in-process with
  * the runtime's semantics (./evaluate.ts) and the config `pulumi preview --policy-pack` would get
  * (./facts.ts). What `dbwarden check` prints and what the pull-request review includes.
  */
@@ -26,6 +27,11 @@ export interface CheckOptions {
   root: string;
   /** Judge expiry as of this moment (default now). The program itself plans as of the real day. */
   now?: Date;
+  /**
+   * Take access components' children from their described list (default true); false registers
+   * every one through the Pulumi SDK, which gives the same records, far slower (for tests and the bench).
+   */
+  describeAccessComponents?: boolean;
 }
 
 /** The pack's version (policies/package.json), as the Pulumi CLI reports it. */
@@ -59,7 +65,8 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
   // A fresh module instance per run: the program reads the stack name when it is evaluated.
   const program = `${pathToFileURL(join(options.root, PROGRAM)).href}?dbwarden-check=${++runs}`;
   const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
-  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region });
+  // Access components' children (thousands of grants) come from their described list, not the SDK.
+  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region, describeAccessComponents: options.describeAccessComponents ?? true });
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

@@ -11,6 +11,12 @@ import type { ColumnSource } from "./model.ts";
 /** Schemas whose objects are PostgreSQL's own. */
 const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
 
+/**
+ * The role that owns schema `n` and creates objects there: its owner, or, for a schema owned by
+ * pg_database_owner (`public` since PostgreSQL 15), the database's owner, who acts as it.
+ */
+const SCHEMA_OWNER_SQL = `(case when n.nspowner = 'pg_database_owner'::regrole then (select d.datdba from pg_database d where d.datname = current_database()) else n.nspowner end)`;
+
 export interface CatalogRole {
   oid: string;
   name: string;
@@ -76,6 +82,29 @@ export interface CatalogDefaultAcl extends AclEntry {
   schema: string | null;
   /** r tables, S sequences, f functions, T types, n schemas. */
   objectType: string;
+  /**
+   * PostgreSQL's built-in default, not a row of pg_default_acl: EXECUTE to PUBLIC on the functions
+   * a schema owner creates, while no `ALTER DEFAULT PRIVILEGES FOR ROLE <owner>` (without a schema)
+   * took it away. Only this database-wide form can: a per-schema REVOKE does not remove it.
+   */
+  builtIn: boolean;
+}
+
+/** A routine (function, procedure, aggregate) outside PostgreSQL's own schemas. */
+export interface CatalogFunction {
+  schema: string;
+  name: string;
+  /** Its arguments as the server prints them (`pg_get_function_identity_arguments`, names and types quoted by the server). */
+  args: string;
+  /** pg_proc.prokind: f function, p procedure, a aggregate, w window. */
+  kind: string;
+  /** SECURITY DEFINER: it runs with its owner's privileges, not the caller's. */
+  definer: boolean;
+  owner: string;
+  /** The extension it belongs to, or null. */
+  extension: string | null;
+  /** Who may execute it, among PUBLIC and the roles asked about (a NULL ACL stands for PostgreSQL's default: EXECUTE to PUBLIC). */
+  acl: AclEntry[];
 }
 
 export interface Catalog {
@@ -86,7 +115,7 @@ export interface Catalog {
   memberships: CatalogMembership[];
   settings: CatalogSetting[];
   databaseAcl: AclEntry[];
-  /** Every non-system schema, with its owner. */
+  /** Every non-system schema, with its owner (for one owned by pg_database_owner, the database's owner). */
   schemas: Map<string, { owner: string }>;
   schemaAcl: Array<AclEntry & { schema: string }>;
   tableAcl: CatalogTableAcl[];
@@ -94,7 +123,10 @@ export interface Catalog {
   /** Live columns (in attnum order) of the tables asked about; absent key = no such table. */
   tableColumns: Map<string, { kind: string; columns: string[] }>;
   ownership: CatalogOwnership[];
+  /** Default privileges for PUBLIC and the roles asked about, PostgreSQL's built-in EXECUTE on schema owners' new functions included. */
   defaultAcl: CatalogDefaultAcl[];
+  /** Routines PUBLIC or a role asked about may execute, outside PostgreSQL's own schemas. */
+  functions: CatalogFunction[];
   /** Stored password verifiers of the roles asked about (superuser connections only). */
   passwords: Map<string, string | null> | null;
 }
@@ -151,6 +183,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
   const tableColumns = await readTableColumns(client, options.tables ?? []);
   const ownership = await readOwnership(client, relevantOids);
   const defaultAcl = await readDefaultAcl(client, grantees);
+  const functions = await readFunctions(client, grantees);
   const passwords = options.passwords && head.superuser && options.roles.length > 0 ? await readPasswords(client, options.roles) : null;
   return {
     database: head.database,
@@ -167,6 +200,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
     tableColumns,
     ownership,
     defaultAcl,
+    functions,
     passwords,
   };
 }
@@ -261,7 +295,7 @@ async function readDatabaseAcl(client: Client, grantees: string[]): Promise<AclE
 
 async function readSchemas(client: Client, grantees: string[]): Promise<Pick<Catalog, "schemas" | "schemaAcl">> {
   const rows = await client.query(
-    `select n.nspname as schema, pg_get_userbyid(n.nspowner) as owner,
+    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner,
             (select coalesce(json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
                from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = any($1::oid[])) as acl
        from pg_namespace n where ${SYSTEM_SCHEMA_SQL}`,
@@ -301,7 +335,8 @@ async function readColumnAcl(client: Client, grantees: string[]): Promise<Catalo
   return rows.rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
 }
 
-async function readTableColumns(client: Client, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<Catalog["tableColumns"]> {
+/** The live columns (in attnum order) of the tables given that exist, keyed by `tableKey`: one round trip. */
+export async function readTableColumns(client: Client, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<Catalog["tableColumns"]> {
   const tableColumns: Catalog["tableColumns"] = new Map();
   if (tables.length === 0) return tableColumns;
   const rows = await client.query(
@@ -330,15 +365,56 @@ async function readOwnership(client: Client, roleOids: string[]): Promise<Catalo
 }
 
 async function readDefaultAcl(client: Client, grantees: string[]): Promise<CatalogDefaultAcl[]> {
+  // The rows of pg_default_acl, then PostgreSQL's built-in default for the functions of every
+  // schema owner without a database-wide row for functions (EXECUTE to PUBLIC, as acldefault says).
   const rows = await client.query(
     `select pg_get_userbyid(d.defaclrole) as owner, n.nspname as schema, d.defaclobjtype::text as objtype,
-            ${GRANTEE_NAME} as grantee, a.privilege_type, a.is_grantable
+            ${GRANTEE_NAME} as grantee, a.privilege_type, a.is_grantable, false as built_in
        from pg_default_acl d left join pg_namespace n on n.oid = d.defaclnamespace,
             lateral aclexplode(d.defaclacl) a
-      where a.grantee = any($1::oid[]) and a.grantee <> d.defaclrole`,
+      where a.grantee = any($1::oid[]) and a.grantee <> d.defaclrole
+     union all
+     select pg_get_userbyid(o.owner), null, 'f', ${GRANTEE_NAME}, a.privilege_type, a.is_grantable, true
+       from (select distinct ${SCHEMA_OWNER_SQL} as owner from pg_namespace n where ${SYSTEM_SCHEMA_SQL}) o,
+            lateral aclexplode(acldefault('f', o.owner)) a
+      where a.grantee = any($1::oid[]) and a.grantee <> o.owner
+        and not exists (select 1 from pg_default_acl d where d.defaclrole = o.owner and d.defaclnamespace = 0 and d.defaclobjtype = 'f')`,
     [grantees],
   );
-  return rows.rows.map((r) => ({ owner: r.owner, schema: r.schema, objectType: r.objtype, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+  return rows.rows.map((r) => ({
+    owner: r.owner,
+    schema: r.schema,
+    objectType: r.objtype,
+    grantee: r.grantee,
+    privilege: r.privilege_type,
+    grantable: r.is_grantable,
+    builtIn: r.built_in,
+  }));
+}
+
+async function readFunctions(client: Client, grantees: string[]): Promise<CatalogFunction[]> {
+  const rows = await client.query(
+    `select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args, p.prokind::text as kind,
+            p.prosecdef as definer, pg_get_userbyid(p.proowner) as owner,
+            (select e.extname from pg_depend d join pg_extension e on e.oid = d.refobjid
+              where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e') as extension,
+            json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)) as acl
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace,
+            lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+      where ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])
+      group by p.oid, n.nspname`,
+    [grantees],
+  );
+  return rows.rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    args: r.args,
+    kind: r.kind,
+    definer: r.definer,
+    owner: r.owner,
+    extension: r.extension,
+    acl: (r.acl as Array<{ grantee: string; privilege: string; grantable: boolean }>).map((e) => ({ grantee: e.grantee, privilege: e.privilege, grantable: e.grantable })),
+  }));
 }
 
 /** Stored password verifiers (pg_authid: superuser connections only). */

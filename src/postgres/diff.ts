@@ -2,7 +2,8 @@
  * The one comparison between the desired state of a target's database (the model, ./model.ts) and
  * its live catalog. The reconciler executes the statements it returns; drift detection reports the
  * same differences in words. So `drift` after `reconcile` is empty by construction, and
- * `drift --fix` is exactly `reconcile`.
+ * `drift --fix` is exactly `reconcile`; the one exception is what PUBLIC holds on a target whose
+ * spec leaves PUBLIC alone: reported, with nothing to run (a decision for the database's owners).
  *
  * What the model says, checked here phase by phase:
  * - problems: the plan names a schema, table or column the database lacks, or a platform role
@@ -14,8 +15,11 @@
  *   login roles only, inheriting, without ADMIN OPTION; nobody else is a member of an agent role;
  * - settings: exactly the planned `ALTER ROLE ... SET` values; ownership: agent roles own nothing;
  * - privileges: each group holds exactly its CONNECT, USAGE and table or column SELECTs, logins
- *   hold nothing directly, PUBLIC keeps what the model's `public` allows; no default privileges
- *   give agents or PUBLIC anything.
+ *   hold nothing directly; no default privileges give agents anything;
+ * - PUBLIC: where the spec lets dbwarden change it (`revoke`), PUBLIC keeps what the model's
+ *   `public` allows and default privileges give it nothing; where it does not (`leave`), nothing
+ *   is run for PUBLIC and what it gives the agents is reported (./diff/public.ts);
+ * - routines: agents execute nothing the plan does not give them (./diff/functions.ts).
  *
  * Where Pulumi applies the target, the marker comment and the settings `postgresql.Role` cannot
  * hold are advisory (`DesiredRole.advisory`): drift does not demand them, so drift after `pulumi up`
@@ -28,10 +32,12 @@ import { ATTRIBUTE_KEYWORDS, ATTRIBUTE_RISKS, POWERFUL_ROLES, attributeKeywords,
 import { catalogColumns, readCatalog, type Catalog, type CatalogMembership, type CatalogRole } from "./catalog.ts";
 import { byString, effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PHASE, plain, type AddDifference, type DiffContext, type Difference, type Statement } from "./diff/context.ts";
+import { functionDifferences } from "./diff/functions.ts";
 import { describeGrantee, diffPrivileges } from "./diff/privileges.ts";
+import { leftPublicDifferences, leftToOwners } from "./diff/public.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, scramMatches, scramVerifier } from "./sql.ts";
 
-export { PHASE, type Difference, type DifferenceKind, type Statement } from "./diff/context.ts";
+export { PHASE, type Difference, type DifferenceKind, type DifferenceLevel, type Statement } from "./diff/context.ts";
 
 export interface DiffOptions {
   /** Login passwords to set where the stored verifier does not match. */
@@ -41,8 +47,8 @@ export interface DiffOptions {
 /** Compare the live catalog with the model: every difference, in execution order. Pure. */
 export function diffLiveDatabase(catalog: Catalog, model: PostgresModel, options: DiffOptions = {}): Difference[] {
   const differences: Difference[] = [];
-  const add: AddDifference = (kind, role, message, phase, statements = [], advisory = false) =>
-    differences.push({ kind, role, message, statements, phase, advisory });
+  const add: AddDifference = (kind, role, message, phase, statements = [], level = "drift") =>
+    differences.push({ kind, role, message, statements, phase, level });
   if (catalog.database !== model.database) {
     add("missing-object", PUBLIC, `connected to database "${catalog.database}", but target "${model.target}" is database "${model.database}"`, PHASE.problems);
     return differences;
@@ -62,6 +68,8 @@ export function diffLiveDatabase(catalog: Catalog, model: PostgresModel, options
   settingDifferences(ctx);
   ownershipDifferences(ctx);
   diffPrivileges(ctx);
+  if (model.public.mode === "leave") leftPublicDifferences(ctx);
+  functionDifferences(ctx);
   defaultPrivilegeDifferences(ctx);
   // A stable sort: within a phase, the order the phases found them in.
   return differences.sort((a, b) => a.phase - b.phase);
@@ -111,7 +119,7 @@ function roleDifferences(ctx: DiffContext, passwords: Record<string, string> | u
     if (live.comment !== r.marker) {
       add("role-marker", r.name, `${r.name} is not marked as managed by dbwarden for workflow ${r.workflow}`, PHASE.roles, [
         plain(`COMMENT ON ROLE ${name} IS ${literal(r.marker)}`),
-      ], r.advisory.marker);
+      ], r.advisory.marker ? "advisory" : "drift");
     }
     if (password !== undefined && !(catalog.passwords && scramMatches(catalog.passwords.get(r.name) ?? null, password))) {
       add("password", r.name, `${r.name}'s password is not the one in the secret store`, PHASE.roles, [passwordStatement(r.name, password)]);
@@ -260,7 +268,7 @@ function settingDifferences({ catalog, model, db, add }: DiffContext): void {
         current ? `${r.name} has ${name} = ${current.value} (the plan says ${value})` : `${r.name} does not have ${name} = ${value} set`,
         PHASE.settings,
         [plain(`ALTER ROLE ${role} SET ${settingName(name)} = ${literal(value)}`)],
-        !current && r.advisory.settings.includes(name),
+        !current && r.advisory.settings.includes(name) ? "advisory" : "drift",
       );
     }
   }
@@ -283,8 +291,12 @@ function ownershipDifferences({ catalog, model, add }: DiffContext): void {
 
 const DEFAULT_ACL_TYPES: Record<string, string> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS" };
 
-/** Default privileges that would hand future objects to an agent role, or future tables, sequences and schemas to PUBLIC. */
-function defaultPrivilegeDifferences({ catalog, managed, add }: DiffContext): void {
+/**
+ * Default privileges that would hand future objects to an agent role, or future tables, sequences
+ * and schemas to PUBLIC (future functions: ./diff/functions.ts). Where the spec leaves PUBLIC
+ * alone, PUBLIC's are reported with nothing to run.
+ */
+function defaultPrivilegeDifferences({ catalog, model, managed, add }: DiffContext): void {
   const defaults = new Map<string, { owner: string; schema: string | null; objectType: string; grantee: string; privileges: Set<string> }>();
   for (const d of catalog.defaultAcl) {
     const relevant = managed.has(d.grantee) || (d.grantee === PUBLIC && (d.objectType === "r" || d.objectType === "S" || d.objectType === "n"));
@@ -296,22 +308,17 @@ function defaultPrivilegeDifferences({ catalog, managed, add }: DiffContext): vo
   for (const d of defaults.values()) {
     const type = DEFAULT_ACL_TYPES[d.objectType] ?? d.objectType;
     const privs = [...d.privileges].sort(byString);
-    add(
-      "default-privilege",
-      d.grantee,
-      `${describeGrantee(d.grantee)} will get ${privs.join(", ")} on every new ${type.toLowerCase().replace(/s$/, "")} that ${d.owner} creates${d.schema ? ` in schema ${d.schema}` : ""} (default privileges; not in the plan)`,
-      PHASE.revokes,
-      [
-        plain(
-          `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)}${d.schema ? ` IN SCHEMA ${ident(d.schema)}` : ""} REVOKE ${privs.join(", ")} ON ${type} FROM ${grantee(d.grantee)}`,
-        ),
-      ],
-    );
+    const left = d.grantee === PUBLIC && model.public.mode === "leave";
+    const message = `${describeGrantee(d.grantee)} will get ${privs.join(", ")} on every new ${type.toLowerCase().replace(/s$/, "")} that ${d.owner} creates${d.schema ? ` in schema ${d.schema}` : ""} (default privileges; not in the plan${left ? `; ${leftToOwners(model.target)}` : ""})`;
+    const fix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)}${d.schema ? ` IN SCHEMA ${ident(d.schema)}` : ""} REVOKE ${privs.join(", ")} ON ${type} FROM ${grantee(d.grantee)}`;
+    add("default-privilege", d.grantee, message, PHASE.revokes, left ? [] : [plain(fix)]);
   }
 }
 
 export interface LiveComparison {
   model: PostgresModel;
+  /** The catalog read (its live columns were the model's column source). */
+  catalog: Catalog;
   differences: Difference[];
 }
 
@@ -333,5 +340,5 @@ export async function compareLiveDatabase(
     passwords: withPasswords && options.passwords !== undefined,
   });
   const model = postgresModel(plan, target.name, catalogColumns(catalog));
-  return { model, differences: diffLiveDatabase(catalog, model, options.passwords ? { passwords: options.passwords } : {}) };
+  return { model, catalog, differences: diffLiveDatabase(catalog, model, options.passwords ? { passwords: options.passwords } : {}) };
 }

@@ -9,7 +9,8 @@
  *
  * It holds the roles (per workflow a NOLOGIN group and a LOGIN per client, attributes from
  * `AGENT_ROLE_ATTRIBUTES`, memberships, connection limits, settings, and the platform's extras
- * from the contract's capability table), each group's grants, what PUBLIC keeps, and the problems
+ * from the contract's capability table), each group's grants, whether dbwarden may change what
+ * PUBLIC holds (only where the spec says why) and what PUBLIC keeps then, and the problems
  * (a table the source lacks, a column the plan names that the table does not have). The rules
  * themselves live in ./rules.ts; the phases in ./model/.
  */
@@ -63,7 +64,7 @@ export function postgresModel(plan: AccessPlan, target: string, columns: ColumnS
     roles,
     platformRoles,
     groups,
-    public: publicAccess(groups),
+    public: publicAccess(targetPlan, groups),
     problems: uniqueProblems(problems),
   };
 }

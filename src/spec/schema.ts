@@ -60,6 +60,9 @@ const cidr = z.string().regex(CIDR_PATTERN, { message: 'a CIDR block is an IPv4 
 
 const description = z.string().trim().min(1, { message: "a description cannot be empty" }).max(2000);
 
+/** A reason written out: a sentence of at least 20 characters (a justification, why a default is given up). */
+const sentence = (message: string) => z.string().trim().min(20, { message }).max(2000);
+
 // ---------------------------------------------------------------------------------------------
 // Environment
 // ---------------------------------------------------------------------------------------------
@@ -139,9 +142,30 @@ const targetCommon = {
   sensitiveColumns: z.array(qualifiedColumn).default([]).describe("Columns the data owner has marked sensitive; workflows need a justification to get them."),
 };
 
+/**
+ * What dbwarden may do to PUBLIC, the pseudo-role every role of the database belongs to. PUBLIC is
+ * not dbwarden's: on a shared database, taking its defaults away (CONNECT, TEMPORARY, EXECUTE on
+ * new functions, USAGE on schemas) changes every other application's access too. Absent: dbwarden
+ * leaves PUBLIC as it is, the plan notes it, and `dbwarden drift` reports what PUBLIC gives the
+ * agents. `revoke` is the only way to let dbwarden take them: a sentence saying why that is right
+ * on this database (e.g. "dbwarden's own demo database: no other application uses it").
+ */
+export const PublicPrivilegesSchema = z.strictObject({
+  /** Why PUBLIC's defaults may be taken away on this database, in words. */
+  revoke: sentence("`revoke` is a sentence of at least 20 characters saying why PUBLIC's defaults may be taken away on this database (every role loses them, not only the agents)").describe("Why PUBLIC's defaults may be taken away on this database, in words: every role of the database loses them, not only the agents."),
+});
+
+/** Settings of every PostgreSQL-family target (plain, RDS, Cloud SQL). */
+const postgresCommon = {
+  publicPrivileges: PublicPrivilegesSchema.optional().describe(
+    "What dbwarden may do to PUBLIC (every role). Absent: nothing, PUBLIC is not dbwarden's; drift reports what PUBLIC gives the agents. `revoke: <why>` lets dbwarden take PUBLIC's defaults away on this database.",
+  ),
+};
+
 export const PostgresTargetSchema = z.strictObject({
   platform: z.literal("postgres"),
   ...targetCommon,
+  ...postgresCommon,
   /**
    * For self-hosted Postgres: the environment variable holding an admin connection URL (never the
    * URL itself: it carries a password). Absent for the local stack, which starts its own.
@@ -152,6 +176,7 @@ export const PostgresTargetSchema = z.strictObject({
 export const AwsRdsTargetSchema = z.strictObject({
   platform: z.literal("aws-rds"),
   ...targetCommon,
+  ...postgresCommon,
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region such as "us-east-1"' }),
   /** The primary instance identifier (existing). Roles and grants are created there. */
   primary: z.strictObject({
@@ -165,6 +190,7 @@ export const AwsRdsTargetSchema = z.strictObject({
 export const GcpCloudSqlTargetSchema = z.strictObject({
   platform: z.literal("gcp-cloudsql"),
   ...targetCommon,
+  ...postgresCommon,
   project: z.string().min(1),
   region: z.string().min(1),
   primary: z.strictObject({ instance: z.string().min(1) }),
@@ -281,7 +307,7 @@ export const ColumnSchema = z.union(
     /** Mark the column sensitive for this workflow (the data owner may also mark it). */
     sensitive: z.boolean().optional().describe("Mark the column sensitive for this workflow (the data owner may also mark it)."),
     /** Why this workflow needs a sensitive column. Required to grant one. */
-    justification: z.string().trim().min(20, { message: "a justification is a sentence of at least 20 characters" }).optional().describe("Why this workflow needs a sensitive column. Required to grant one."),
+    justification: sentence("a justification is a sentence of at least 20 characters").optional().describe("Why this workflow needs a sensitive column. Required to grant one."),
   }),
   z.null(),
   ],

@@ -2,7 +2,12 @@
 import { loginConnectionLimit } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { installMocks, isSecretValue, type Mocks } from "./support/mocks.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AccessPlan } from "../../src/plan/types.ts";
+import { GRANT_LIKE_TYPES } from "../../components/postgres/children.ts";
+import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "./support/mocks.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks();
@@ -103,27 +108,18 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
     }
   });
 
-  it("takes from PUBLIC what the plan does not give, chained and delete-before-replace", () => {
-    const revokes = component.model.publicGrants.map((g) => mocks.one("postgresql:index/grant:Grant", g.resourceName));
-    assert.deepEqual(
-      revokes.map((r) => [r.inputs.role, r.inputs.objectType, r.inputs.schema, r.inputs.objects, r.inputs.privileges]),
-      [
-        ["public", "database", undefined, undefined, []],
-        ["public", "schema", "analytics", undefined, []],
-        ["public", "schema", "app", undefined, []],
-        ["public", "schema", "billing", undefined, []],
-        ["public", "schema", "support", undefined, []],
-        ["public", "schema", "public", undefined, ["USAGE"]],
-        ["public", "table", "analytics", ["usage_events"], []],
-        ["public", "table", "app", ["accounts", "users"], []],
-        ["public", "table", "billing", ["invoices"], []],
-        ["public", "table", "support", ["tickets"], []],
-      ],
-    );
-    revokes.forEach((r, i) => {
-      assert.equal(r.deleteBeforeReplace, true);
-      if (i > 0) assert.ok(r.dependsOn.includes(revokes[i - 1]!.urn));
-    });
+  it("leaves PUBLIC alone on a shared primary (prod's spec does not say why it may be changed)", () => {
+    assert.equal(component.model.public.mode, "leave");
+    assert.deepEqual(component.model.publicGrants, []);
+    const touchingPublic = mocks.resources.filter((r) => r.inputs.role === "public");
+    assert.deepEqual(touchingPublic.map((r) => r.name), [], "no Grant or DefaultPrivileges of PUBLIC");
+    assert.deepEqual(mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges"), []);
+  });
+
+  it("chains every grant-like resource on the database: each waits for exactly the previous one", () => {
+    const chain = grantLikeChain(mocks.resources);
+    assert.deepEqual(chain.map((r) => r.type)[0], "postgresql:index/extension:Extension", "the extension first");
+    assert.equal(chain.length, 1 + component.model.grants.length);
   });
 
   it("creates pgaudit on the primary database", () => {
@@ -143,6 +139,82 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
   it("exports role names", async () => {
     const names = await new Promise<Record<string, string>>((resolve) => pulumi.all(component.groupRoles).apply(resolve));
     assert.deepEqual(names, Object.fromEntries(plan.workflows.map((w) => [w.name, w.roles.group])));
+  });
+});
+
+describe("PostgresReadOnlyAccess where the spec lets dbwarden take PUBLIC's defaults away", { timeout: 30_000 }, () => {
+  const hardened = withPublicRevoke(plan);
+  let component: InstanceType<typeof PostgresReadOnlyAccess>;
+  before(async () => {
+    mocks.reset();
+    component = new PostgresReadOnlyAccess("hardened", {
+      plan: hardened,
+      target: "app",
+      catalog,
+      connection: { host: "app-prod.abc.us-east-1.rds.amazonaws.com", username: "admin", password: "admin-password", superuser: false },
+      extensions: ["pgaudit"],
+    });
+    await mocks.settle();
+  });
+
+  it("takes from PUBLIC what the plan does not give, chained and delete-before-replace", () => {
+    const revokes = component.model.publicGrants.map((g) => mocks.one("postgresql:index/grant:Grant", g.resourceName));
+    assert.deepEqual(
+      revokes.map((r) => [r.inputs.role, r.inputs.objectType, r.inputs.schema, r.inputs.objects, r.inputs.privileges]),
+      [
+        ["public", "database", undefined, undefined, []],
+        ["public", "schema", "analytics", undefined, []],
+        ["public", "schema", "app", undefined, []],
+        ["public", "schema", "billing", undefined, []],
+        ["public", "schema", "support", undefined, []],
+        ["public", "schema", "public", undefined, ["USAGE"]],
+        ["public", "table", "analytics", ["usage_events"], []],
+        ["public", "table", "app", ["accounts", "users"], []],
+        ["public", "table", "billing", ["invoices"], []],
+        ["public", "table", "support", ["tickets"], []],
+        // EXECUTE on every routine of the planned schemas (objects: [] is "every routine in the schema").
+        ["public", "routine", "analytics", undefined, []],
+        ["public", "routine", "app", undefined, []],
+        ["public", "routine", "billing", undefined, []],
+        ["public", "routine", "support", undefined, []],
+      ],
+    );
+    revokes.forEach((r, i) => {
+      assert.equal(r.deleteBeforeReplace, true);
+      if (i > 0) assert.ok(r.dependsOn.includes(revokes[i - 1]!.urn));
+    });
+  });
+
+  it("takes EXECUTE on new functions from PUBLIC for the admin (the default owner), through the same provider", () => {
+    const [defaults, ...more] = mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges");
+    assert.deepEqual(more, []);
+    assert.deepEqual(defaults!.inputs, { role: "public", database: "app", owner: "admin", objectType: "function", privileges: [], withGrantOption: false });
+    assert.equal(defaults!.provider, mocks.one("postgresql:index/grant:Grant", "app-public-database").provider);
+  });
+
+  it("keeps every PUBLIC resource on delete: destroy must not revoke from every role again", () => {
+    const publicOnes = mocks.resources.filter((r) => r.inputs.role === "public");
+    assert.equal(publicOnes.length, component.model.publicGrants.length + 1);
+    for (const r of publicOnes) assert.equal(r.retainOnDelete, true, r.name);
+    for (const r of mocks.byType("postgresql:index/grant:Grant").filter((g) => g.inputs.role !== "public")) assert.equal(r.retainOnDelete, false, r.name);
+  });
+
+  it("one chain: extension, group grants, PUBLIC's grants, then its default privileges", () => {
+    const chain = grantLikeChain(mocks.resources);
+    assert.deepEqual(
+      chain.map((r) => r.name),
+      ["hardened-pgaudit", ...component.model.grants.map((g) => g.resourceName), ...component.model.publicGrants.map((g) => g.resourceName), "app-public-new-functions-admin"],
+    );
+  });
+
+  it("takes function owners from functionOwners when given", async () => {
+    mocks.reset();
+    new PostgresReadOnlyAccess("owners", { ...baseArgs(hardened), functionOwners: ["app_owner", "etl"] });
+    await mocks.settle();
+    assert.deepEqual(
+      mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges").map((r) => [r.name, r.inputs.owner]),
+      [["app-public-new-functions-app_owner", "app_owner"], ["app-public-new-functions-etl", "etl"]],
+    );
   });
 });
 
@@ -168,10 +240,57 @@ describe("PostgresReadOnlyAccess argument checks", { timeout: 30_000 }, () => {
     await mocks.settle();
     assert.deepEqual(mocks.resources.filter((r) => r.custom).map((r) => r.type), [], "no provider, role or grant");
   });
+  it("passes a CA bundle to the provider, and refuses one that does not exist, naming the field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dbwarden-ca-"));
+    const bundle = join(dir, "ca.pem");
+    writeFileSync(bundle, "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
+    try {
+      mocks.reset();
+      new PostgresReadOnlyAccess("tls", { ...base, connection: { ...base.connection, sslrootcert: bundle } });
+      await mocks.settle();
+      assert.equal(mocks.one("pulumi:providers:postgresql", "tls-primary").inputs.sslrootcert, bundle);
+      assert.throws(
+        () => new PostgresReadOnlyAccess("a5", { ...base, connection: { ...base.connection, sslrootcert: join(dir, "missing.pem") } }),
+        /a5: connection\.sslrootcert: .*missing\.pem does not exist/,
+      );
+      assert.throws(() => new PostgresReadOnlyAccess("a6", { ...base, connection: { ...base.connection, sslrootcert: dir } }), /a6: connection\.sslrootcert: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it("refuses passwords for unplanned logins", () => {
     assert.throws(() => new PostgresReadOnlyAccess("a3", { ...base, passwords: { intruder: { value: "x", version: "1" } } }), /passwords\.intruder is not a planned login/);
   });
 });
+
+/** The prod plan, its target's spec saying why PUBLIC's defaults may be taken away. */
+function withPublicRevoke(source: AccessPlan): AccessPlan {
+  const copy = structuredClone(source);
+  copy.targets[0]!.publicPrivileges = { revoke: "a database of its own, for this test: nothing else uses it" };
+  return copy;
+}
+
+function baseArgs(p: AccessPlan) {
+  return { plan: p, target: "app", catalog, connection: { host: "db", username: "admin", password: "x", superuser: false } };
+}
+
+/**
+ * The grant-like resources of one database (Extension, Grant, DefaultPrivileges), asserting that
+ * they form ONE chain: the first depends on none of them, each other on exactly the one before it.
+ */
+function grantLikeChain(resources: readonly RecordedResource[]): RecordedResource[] {
+  const grantLike = resources.filter((r) => GRANT_LIKE_TYPES.has(r.type));
+  const urns = new Set(grantLike.map((r) => r.urn));
+  const chain: RecordedResource[] = [];
+  let previous: string | null = null;
+  for (const r of grantLike) {
+    const waitsFor = r.dependsOn.filter((d) => urns.has(d));
+    assert.deepEqual(waitsFor, previous ? [previous] : [], `${r.name} waits for exactly ${previous ?? "nothing"}`);
+    chain.push(r);
+    previous = r.urn;
+  }
+  return chain;
+}
 
 function stripSecrets(value: unknown): unknown {
   if (isSecretValue(value)) return "[secret]";

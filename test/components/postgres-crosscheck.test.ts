@@ -7,7 +7,9 @@
  *
  * Both example plans are aws-rds: dev authenticates with IAM (logins join `rds_iam`, which a
  * NOLOGIN role stands for here, as RDS creates it), prod with rotated passwords (every login has
- * its alternate `_clone`).
+ * its alternate `_clone`). Both leave PUBLIC alone (shared primaries); a third run gives prod's
+ * target the spec's words (`publicPrivileges.revoke`), so both paths take PUBLIC's defaults away,
+ * routines and future functions included.
  */
 import { desiredRoles, postgresTarget, workflowPrivileges } from "../../src/postgres/model.ts";
 import assert from "node:assert/strict";
@@ -49,9 +51,31 @@ function plannedRoles(plan: AccessPlan, target: string): string[] {
   return desiredRoles(plan, postgresTarget(plan, target)).roles.map((r) => r.name);
 }
 
-for (const stack of ["prod", "dev"] as const) {
-  describe(`Pulumi path and reconciler give the same effective access (${stack} plan)`, { timeout: 120_000 }, () => {
-    const plan = examplePlan(stack);
+/** The example plan of `stack`, its target's spec saying why PUBLIC's defaults may be taken away. */
+function revokingPublic(stack: "prod"): AccessPlan {
+  const plan = examplePlan(stack);
+  plan.targets[0]!.publicPrivileges = { revoke: "a database of its own, for this test: nothing else uses it" };
+  return plan;
+}
+
+/** Who may execute each routine outside PostgreSQL's own schemas (the ACL, PostgreSQL's default where none is set). */
+async function routineAcl(client: pg.Client): Promise<Array<{ f: string; grantees: string[] }>> {
+  const rows = await client.query(
+    `select p.oid::regprocedure::text as f, array_agg(case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end order by 1) as grantees
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+      where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' group by 1 order by 1`,
+  );
+  return rows.rows;
+}
+
+for (const [label, stack, makePlan] of [
+  ["prod", "prod", () => examplePlan("prod")],
+  ["dev", "dev", () => examplePlan("dev")],
+  ["prod, PUBLIC's defaults taken away", "prod", () => revokingPublic("prod")],
+] as const) {
+  describe(`Pulumi path and reconciler give the same effective access (${label} plan)`, { timeout: 120_000 }, () => {
+    const plan = makePlan();
+    const revoke = plan.targets[0]!.publicPrivileges.revoke !== null;
     const catalog = exampleCatalog(stack);
     const database = plan.targets[0]!.database;
     let viaPulumi: TestPostgres;
@@ -64,7 +88,10 @@ for (const stack of ["prod", "dev"] as const) {
       [viaPulumi, viaReconciler] = await Promise.all([startTestPostgres(), startTestPostgres()]);
       for (const server of [viaPulumi, viaReconciler]) {
         await server.createDatabase(database);
-        await createDemoTables(await server.admin(database), catalog);
+        const client = await server.admin(database);
+        await createDemoTables(client, catalog);
+        // A routine that existed before the apply, in a planned schema.
+        await client.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
       }
       pulumiClient = await viaPulumi.admin(database);
       reconcilerClient = await viaReconciler.admin(database);
@@ -83,7 +110,8 @@ for (const stack of ["prod", "dev"] as const) {
         plan,
         target: "app",
         catalog,
-        connection: { host: "127.0.0.1", username: "admin", password: "unused", superuser: false },
+        // The admin owns the schemas it created: the default owner of future functions.
+        connection: { host: "127.0.0.1", username: viaPulumi.adminUser, password: "unused", superuser: false },
         passwords: Object.fromEntries(plan.workflows.flatMap((w) => w.roles.logins).map((l) => [l.role, { value: `pw-${l.role}`, version: "1" }])),
       });
       await mocks.settle();
@@ -102,8 +130,23 @@ for (const stack of ["prod", "dev"] as const) {
 
     it("translates every recorded postgresql resource", () => {
       const { transactions, skipped } = providerSql(mocks.resources);
-      assert.equal(transactions.length, mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length);
+      const defaults = mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges");
+      assert.equal(defaults.length, revoke ? 1 : 0);
+      assert.equal(transactions.length, mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length + defaults.length);
       assert.deepEqual(skipped, []);
+    });
+
+    it(`${revoke ? "takes" : "leaves"} PUBLIC's EXECUTE on routines, the same on both paths`, async () => {
+      const [pulumiAcl, reconcilerAcl] = await Promise.all([routineAcl(pulumiClient), routineAcl(reconcilerClient)]);
+      assert.deepEqual(pulumiAcl, reconcilerAcl);
+      assert.equal(pulumiAcl.find((r) => r.f === "app.account_count()")!.grantees.includes("PUBLIC"), !revoke);
+      // A function the admin creates after the apply: PUBLIC gets EXECUTE only where PUBLIC is left alone.
+      for (const client of [pulumiClient, reconcilerClient]) {
+        await client.query(`CREATE FUNCTION app.later() RETURNS int LANGUAGE sql AS 'SELECT 1'`);
+        const later = (await routineAcl(client)).find((r) => r.f === "app.later()")!;
+        assert.equal(later.grantees.includes("PUBLIC"), !revoke);
+        await client.query(`DROP FUNCTION app.later()`);
+      }
     });
 
     it("leaves every planned role with the same effective access", async () => {

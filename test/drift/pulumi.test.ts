@@ -16,7 +16,7 @@ import { PREVIEWS, fakePulumi } from "./support.ts";
 const ROOT = new URL("../..", import.meta.url).pathname;
 const prod = examplePlan("prod");
 const sample = (name: string) => readFileSync(join(PREVIEWS, name), "utf8");
-const cleanDatabase: DriftReport = { environment: "prod", target: "app", database: "app", drift: false, differences: [] };
+const cleanDatabase: DriftReport = { environment: "prod", target: "app", database: "app", drift: false, differences: [], notices: [] };
 
 async function withFake(file: string, exitCode: number, stderr = "") {
   const fake = fakePulumi(file, exitCode, stderr);

@@ -50,3 +50,10 @@ export async function startDemoDatabase(database: string): Promise<{ db: TestPos
   const plan = localPlan();
   return { db, admin, plan, passwords: generatedPasswords(plan) };
 }
+
+/** The plan, its target's spec without `publicPrivileges.revoke`: PUBLIC is left alone (a shared primary). */
+export function leavingPublic(plan: AccessPlan): AccessPlan {
+  const copy = structuredClone(plan);
+  copy.targets[0]!.publicPrivileges = { revoke: null };
+  return copy;
+}

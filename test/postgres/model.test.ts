@@ -216,6 +216,8 @@ describe("postgresModel: grants", () => {
 describe("postgresModel: PUBLIC and the model as data", () => {
   it("PUBLIC keeps nothing on the database, the planned schemas and tables; at most USAGE elsewhere", () => {
     assert.deepEqual(modelOf(local()).public, {
+      mode: "revoke",
+      reason: local().targets[0]!.publicPrivileges.revoke,
       database: [],
       plannedSchemas: ["analytics", "app", "billing", "support"],
       otherSchemas: ["USAGE"],
@@ -227,6 +229,17 @@ describe("postgresModel: PUBLIC and the model as data", () => {
         { schema: "support", table: "tickets" },
       ],
     });
+  });
+
+  it("PUBLIC is left alone unless the spec says why it may be changed (the local demo database does; prod, a shared primary, does not)", () => {
+    assert.match(local().targets[0]!.publicPrivileges.revoke ?? "", /dbwarden's own demo database/);
+    const prod = examplePlan("prod");
+    assert.equal(prod.targets[0]!.publicPrivileges.revoke, null);
+    const model = postgresModel(prod, "app", database("app"));
+    assert.equal(model.public.mode, "leave");
+    assert.equal(model.public.reason, null);
+    // The schemas and tables are still named: drift judges what PUBLIC gives the agents there.
+    assert.deepEqual(model.public.plannedSchemas, ["analytics", "app", "billing", "support"]);
   });
 
   it("is plain data: it survives a JSON round trip unchanged", () => {

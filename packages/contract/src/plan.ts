@@ -67,6 +67,14 @@ export const PlatformSettingsSchema = z.discriminatedUnion("platform", [
   z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),
 ]);
 
+/**
+ * What dbwarden may do to PUBLIC (every role of the database): `revoke` is the spec's sentence
+ * saying why PUBLIC's defaults may be taken away on this database, or null, and then dbwarden
+ * changes nothing PUBLIC holds (roles outside dbwarden keep their access). Always null on targets
+ * that are not PostgreSQL.
+ */
+export const PublicPrivilegesPlanSchema = z.strictObject({ revoke: nullableStr });
+
 export const TargetPlanSchema = z.strictObject({
   name: str,
   platform: TargetPlatformSchema,
@@ -79,6 +87,7 @@ export const TargetPlanSchema = z.strictObject({
   sensitiveColumns: z.array(str),
   /** Platform-specific settings, copied from the spec with defaults applied. */
   platformSettings: PlatformSettingsSchema,
+  publicPrivileges: PublicPrivilegesPlanSchema,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +242,7 @@ export type CredentialPolicy = z.infer<typeof CredentialPolicySchema>;
 export type LoggingPlan = z.infer<typeof LoggingPlanSchema>;
 export type ReplicaPlan = z.infer<typeof ReplicaPlanSchema>;
 export type PlatformSettings = z.infer<typeof PlatformSettingsSchema>;
+export type PublicPrivilegesPlan = z.infer<typeof PublicPrivilegesPlanSchema>;
 export type WorkflowPlan = z.infer<typeof WorkflowPlanSchema>;
 export type TablePlan = z.infer<typeof TablePlanSchema>;
 export type ColumnRule = z.infer<typeof ColumnRuleSchema>;

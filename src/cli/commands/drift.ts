@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
 import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } from "../../postgres/drift.ts";
 import { ReconcileError, reconcile } from "../../postgres/reconcile.ts";
+import { committedCatalog } from "../../postgres/snapshot.ts";
 import { connectAdmin } from "../../local/postgres.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
 import { pulumiDrift } from "../../drift/pulumi.ts";
@@ -27,6 +28,13 @@ export function register(program: Command, io: CliIO): void {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = options.target ? [options.target] : postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
+      let snapshot;
+      try {
+        snapshot = committedCatalog(plan.environment, io.cwd);
+      } catch (error) {
+        throw new CliError((error as Error).message, EXIT.invalidInput);
+      }
+      const driftOptions = (target: string) => ({ target, ...(snapshot ? { snapshot } : {}) });
       const reports: DriftReport[] = [];
       for (const name of names) {
         let target;
@@ -52,7 +60,7 @@ export function register(program: Command, io: CliIO): void {
             throw new CliError(`cannot connect to database ${target.database} (${opened.source}): ${error.message}`, EXIT.invalidInput);
           });
           try {
-            let report = await detectDrift(client, plan, { target: name });
+            let report = await detectDrift(client, plan, driftOptions(name));
             if (options.fix && report.drift) {
               if (!options.json) io.out(formatDriftReport(report));
               try {
@@ -62,7 +70,7 @@ export function register(program: Command, io: CliIO): void {
                 if (error instanceof ReconcileError) throw new CliError(error.message, EXIT.invalidInput);
                 throw error;
               }
-              report = await detectDrift(client, plan, { target: name });
+              report = await detectDrift(client, plan, driftOptions(name));
             }
             reports.push(report);
           } finally {

@@ -14,8 +14,20 @@ export type DifferenceKind =
   | "ownership"
   | "privilege"
   | "public"
+  | "function"
   | "default-privilege"
   | "stale-role";
+
+/**
+ * How a difference counts:
+ * - `drift`: the database differs from the plan (drift reports it and exits 3; the reconciler runs its statements, if any);
+ * - `advisory`: something the target's applier cannot set (Pulumi: the marker comment, a setting
+ *   `postgresql.Role` has no field for): the reconciler applies it, drift does not report it;
+ * - `notice`: what PUBLIC gives the agents on a target whose spec leaves PUBLIC alone, within what
+ *   a reviewer may accept (CONNECT, USAGE, functions that run with the caller's rights): drift
+ *   shows it apart, it is not drift, and nothing is run for it.
+ */
+export type DifferenceLevel = "drift" | "advisory" | "notice";
 
 /** A statement to run, and how it may be shown (passwords redacted). */
 export interface Statement {
@@ -29,21 +41,20 @@ export interface Difference {
   role: string;
   /** In words a reviewer understands. */
   message: string;
-  /** What the reconciler runs to remove the difference (empty for `missing-object`). */
+  /**
+   * What the reconciler runs to remove the difference: empty for `missing-object`, for notices, and
+   * for what PUBLIC holds on a target whose spec leaves PUBLIC alone (a DBA's decision, not dbwarden's).
+   */
   statements: Statement[];
   /** Execution order (`PHASE`): roles, memberships, settings, ownership, revokes, grants, drops. */
   phase: number;
-  /**
-   * Something the target's applier cannot set (Pulumi: the marker comment, a setting
-   * `postgresql.Role` has no field for): the reconciler applies it, drift does not report it.
-   */
-  advisory: boolean;
+  level: DifferenceLevel;
 }
 
 /** Execution order of the statements: objects are created before they are granted, and so on. */
 export const PHASE = { problems: 0, roles: 1, memberships: 2, settings: 3, ownership: 4, revokes: 5, grants: 6, drops: 7 } as const;
 
-export type AddDifference = (kind: DifferenceKind, role: string, message: string, phase: number, statements?: Statement[], advisory?: boolean) => void;
+export type AddDifference = (kind: DifferenceKind, role: string, message: string, phase: number, statements?: Statement[], level?: DifferenceLevel) => void;
 
 /** What every phase reads. */
 export interface DiffContext {

@@ -1,7 +1,8 @@
 /**
  * The privileges phase of the comparison: each group role holds exactly its planned CONNECT,
  * USAGE and table or column SELECTs, a login holds nothing directly (only through its group), and
- * PUBLIC keeps what the model's `public` allows. Grants WITH GRANT OPTION lose the option.
+ * PUBLIC keeps what the model's `public` allows where the spec lets dbwarden change PUBLIC (where it
+ * does not, ./public.ts reports what PUBLIC gives the agents). Grants WITH GRANT OPTION lose the option.
  */
 import { tableKey } from "@dbwarden/contract";
 import type { AclEntry, CatalogColumnAcl, CatalogTableAcl } from "../catalog.ts";
@@ -12,7 +13,7 @@ import { PUBLIC, grantee, ident, qualified } from "../sql.ts";
 import { PHASE, plain, type DiffContext } from "./context.ts";
 
 /** What one grantee should hold, keyed for comparison with the catalog's ACL entries. */
-interface WantedGrants {
+export interface WantedGrants {
   database: Set<string>;
   schemas: Map<string, Set<string>>;
   /** tableKey -> the table and its table-level privileges. */
@@ -24,7 +25,7 @@ interface WantedGrants {
 const nothing = (): WantedGrants => ({ database: new Set(), schemas: new Map(), tables: new Map(), columns: new Map() });
 
 /** Each group role's grants from the model. */
-function wantedByGroup(model: PostgresModel): Map<string, WantedGrants> {
+export function wantedByGroup(model: PostgresModel): Map<string, WantedGrants> {
   const wanted = new Map<string, WantedGrants>();
   for (const group of model.groups) {
     const want = nothing();
@@ -55,7 +56,8 @@ export function diffPrivileges(ctx: DiffContext): void {
     table: groupBy(catalog.tableAcl, (e) => e.grantee),
     column: groupBy(catalog.columnAcl, (e) => e.grantee),
   };
-  const grantees = [...model.roles.map((r) => r.name).filter((n) => catalog.roles.has(n) || wanted.has(n)), PUBLIC];
+  const grantees = model.roles.map((r) => r.name).filter((n) => catalog.roles.has(n) || wanted.has(n));
+  if (model.public.mode === "revoke") grantees.push(PUBLIC);
   for (const g of grantees) {
     const want = g === PUBLIC ? nothing() : (wanted.get(g) ?? nothing());
     if (g === PUBLIC) for (const p of model.public.database) want.database.add(p);

@@ -69,19 +69,29 @@ export interface GroupAccess {
 }
 
 /**
- * What PUBLIC keeps (what PUBLIC holds, every agent holds): nothing on the database, nothing on the
- * planned schemas, at most `otherSchemas` on any other schema, nothing on any table or column.
+ * Whether dbwarden may change what PUBLIC (every role of the database) holds, and if so, what
+ * PUBLIC keeps. Whatever PUBLIC holds, every agent holds; but PUBLIC is not dbwarden's: on a shared
+ * database, taking its defaults away changes every other application's access too. So:
+ * - `revoke` (the spec says why, `targets.<t>.publicPrivileges.revoke`): PUBLIC keeps nothing on
+ *   the database, nothing on the planned schemas, at most `otherSchemas` on any other schema, nothing
+ *   on any table or column, no EXECUTE on any routine in the planned schemas, and the owners of the
+ *   planned schemas give PUBLIC no EXECUTE on the functions they create from now on;
+ * - `leave` (the default): the reconciler and the component change nothing PUBLIC holds, and drift
+ *   reports what PUBLIC gives the agents (src/postgres/diff/public.ts says what of it is drift).
  */
 export interface PublicAccess {
-  /** Privileges PUBLIC keeps on the database: none. */
+  mode: "revoke" | "leave";
+  /** The spec's sentence saying why PUBLIC's defaults may be taken away (`revoke`), else null. */
+  reason: string | null;
+  /** Privileges PUBLIC keeps on the database (`revoke`): none. */
   database: string[];
-  /** Schemas some workflow reads: PUBLIC keeps nothing there. Sorted. */
+  /** Schemas some workflow reads, sorted: with `revoke`, PUBLIC keeps nothing there, not even EXECUTE on their routines. */
   plannedSchemas: string[];
-  /** What PUBLIC may keep on every other schema: USAGE (without table privileges it reveals nothing). */
+  /** What PUBLIC may keep on every other schema (`revoke`): USAGE (without table privileges it reveals nothing). */
   otherSchemas: string[];
   /**
-   * The planned tables, sorted: PUBLIC keeps nothing on them, nor on any other table. An applier
-   * that cannot list every table (Pulumi) revokes at least these.
+   * The planned tables, sorted: PUBLIC keeps nothing on them (`revoke`), nor on any other table. An
+   * applier that cannot list every table (Pulumi) revokes at least these.
    */
   plannedTables: Array<{ schema: string; table: string }>;
 }

@@ -33,6 +33,8 @@ export interface RecordedResource {
   /** `urn::id` of the explicit provider, or "" for the default one. */
   provider: string;
   deleteBeforeReplace: boolean;
+  /** `retainOnDelete`: the engine forgets the resource on delete instead of deleting it. */
+  retainOnDelete: boolean;
   ignoreChanges: string[];
   additionalSecretOutputs: string[];
 }
@@ -134,6 +136,7 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
           dependsOn: [...req.getDependenciesList()].sort(),
           provider: req.getProvider(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
+          retainOnDelete: req.getRetainondelete() === true,
           ignoreChanges: req.getIgnorechangesList(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         });

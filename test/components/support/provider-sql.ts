@@ -1,9 +1,10 @@
 /**
  * The SQL `@pulumi/postgresql` (cyrilgdn/terraform-provider-postgresql) runs to create the
  * resources a component registered, from their recorded inputs. Only what the components use:
- * Role (attributes, memberships, statement/idle timeouts, write-only password) and Grant
- * (database, schema, table and column grants: REVOKE then GRANT in one transaction, as the
- * provider's create does). Extensions are reported back, not applied (pgaudit cannot load into
+ * Role (attributes, memberships, statement/idle timeouts, write-only password), Grant
+ * (database, schema, table, column and every-routine-of-a-schema grants: REVOKE then GRANT in one
+ * transaction, as the provider's create does) and DefaultPrivileges (ALTER DEFAULT PRIVILEGES FOR
+ * ROLE <owner> REVOKE ALL, then GRANT). Extensions are reported back, not applied (pgaudit cannot load into
  * the embedded PostgreSQL used by tests).
  */
 import { isSecretValue, type RecordedResource } from "./mocks.ts";
@@ -68,6 +69,11 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
             transactions.push(both(`REVOKE ALL PRIVILEGES ON TABLE ${tables} FROM ${role}`, `GRANT ${privileges} ON TABLE ${tables} TO ${role}`));
             break;
           }
+          case "routine": {
+            if (objects.length > 0) throw new Error(`${resource.name}: routine grants are only used for every routine of a schema`);
+            transactions.push(both(`REVOKE ALL PRIVILEGES ON ALL ROUTINES IN SCHEMA ${schema} FROM ${role}`, `GRANT ${privileges} ON ALL ROUTINES IN SCHEMA ${schema} TO ${role}`));
+            break;
+          }
           case "column": {
             if (objects.length !== 1) throw new Error(`${resource.name}: a column grant needs exactly one table`);
             const table = `${schema}.${ident(objects[0]!)}`;
@@ -80,6 +86,15 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
             throw new Error(`${resource.name}: objectType ${String(i.objectType)} is not translated`);
         }
         if (i.withGrantOption) throw new Error(`${resource.name}: WITH GRANT OPTION is never expected`);
+        break;
+      }
+      case "postgresql:index/defaultPrivileges:DefaultPrivileges": {
+        const role = i.role === "public" ? "PUBLIC" : ident(String(i.role));
+        const inSchema = i.schema === undefined ? "" : ` IN SCHEMA ${ident(String(i.schema))}`;
+        const on = `${String(i.objectType).toUpperCase()}S`;
+        const privileges = i.privileges as string[];
+        const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(String(i.owner))}${inSchema}`;
+        transactions.push([`${prefix} REVOKE ALL ON ${on} FROM ${role}`, ...(privileges.length > 0 ? [`${prefix} GRANT ${privileges.join(", ")} ON ${on} TO ${role}`] : [])]);
         break;
       }
       default:

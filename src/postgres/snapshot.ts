@@ -1,0 +1,156 @@
+/**
+ * Catalog snapshots: the column lists of the tables a stack's workflows read, committed per
+ * environment in `stacks/catalog/<env>.json` as `{ "schema.table": ["column", ...] }` (a contract).
+ *
+ * Why a snapshot: "every column but these" becomes one column grant listing every other column,
+ * and a Pulumi program cannot read the live catalog at preview time without a database connection
+ * in every CI job. The snapshot is the model's column source for Pulumi (the live catalog is the
+ * reconciler's and drift's), so a rule naming a column the table lacks fails at preview. It is
+ * reviewed like code, written by `dbwarden catalog` from the live database, and drift says when it
+ * no longer matches the live columns (the component then grants from an outdated list).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tableKey, tableName, workflowsOf, type AccessPlan } from "@dbwarden/contract";
+import type pg from "pg";
+import { readTableColumns } from "./catalog.ts";
+import { plannedTables, type ColumnSource } from "./model.ts";
+
+/** `"schema.table"` -> the table's columns. */
+export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
+
+/** Where the snapshot of an environment lives, under `root` (the repository root). */
+export function catalogPath(environment: string, root: string): string {
+  return join(root, "stacks", "catalog", `${environment}.json`);
+}
+
+/** The command that writes it, for messages (never with a URL: it holds a password). */
+export function catalogCommand(environment: string): string {
+  return `dbwarden catalog --stack ${environment} --url <admin url>`;
+}
+
+/** Check the shape of a parsed snapshot; `source` names the file in error messages. */
+export function parseCatalog(json: unknown, source: string): CatalogSnapshot {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new Error(`${source}: expected an object { "schema.table": ["column", ...] }`);
+  }
+  const catalog: Record<string, string[]> = {};
+  for (const [key, columns] of Object.entries(json)) {
+    if (!/^[^.]+\.[^.]+$/.test(key)) {
+      throw new Error(`${source}: key "${key}" must be "schema.table"`);
+    }
+    if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === "string" && c.length > 0)) {
+      throw new Error(`${source}: "${key}" must be a non-empty list of column names`);
+    }
+    catalog[key] = [...columns];
+  }
+  return catalog;
+}
+
+/** Read and check `stacks/catalog/<environment>.json`. */
+export function loadCatalog(environment: string, root: string): CatalogSnapshot {
+  const path = catalogPath(environment, root);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(
+      `${path}: no catalog snapshot for environment "${environment}". Write it from the live database with \`${catalogCommand(environment)}\` (the columns of every table the workflows read: { "schema.table": ["column", ...] })`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return parseCatalog(json, path);
+}
+
+/** The environment's snapshot when one is committed (null when there is none), named as in the repository. */
+export function committedCatalog(environment: string, root: string): { catalog: CatalogSnapshot; source: string } | null {
+  if (!existsSync(catalogPath(environment, root))) return null;
+  return { catalog: loadCatalog(environment, root), source: catalogPath(environment, ".").replace(/^\.\//, "") };
+}
+
+/** A snapshot as the model's column source; `source` names the file in messages. */
+export function snapshotColumns(catalog: CatalogSnapshot, source: string): ColumnSource {
+  return {
+    name: source,
+    columnsOf: (schema, table) => (Object.hasOwn(catalog, `${schema}.${table}`) ? catalog[`${schema}.${table}`] : undefined),
+    addTableHint: (schema, table) =>
+      `Add "${schema}.${table}": [its columns] to ${source}, or write it from the live database with \`${catalogCommand("<env>")}\``,
+  };
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The snapshot as committed: keys sorted, one table per line, columns in the database's order, a
+ * trailing newline. The same live columns always give the same bytes.
+ */
+export function formatCatalog(catalog: CatalogSnapshot): string {
+  const keys = Object.keys(catalog).sort(byString);
+  if (keys.length === 0) return "{}\n";
+  return `{\n${keys.map((k) => `  ${JSON.stringify(k)}: [${catalog[k]!.map((c) => JSON.stringify(c)).join(", ")}]`).join(",\n")}\n}\n`;
+}
+
+/** How a planned table's live columns differ from the snapshot's. */
+export interface StaleTable {
+  table: string;
+  /** The snapshot does not list the table at all. */
+  missing: boolean;
+  /** Live columns the snapshot lacks, in the database's order. */
+  added: string[];
+  /** Columns the snapshot lists that the table no longer has. */
+  removed: string[];
+}
+
+/**
+ * The planned tables whose live columns differ from the snapshot's (a table the database lacks is
+ * a problem of the model, not of the snapshot, and is left out). Sorted by table.
+ */
+export function staleTables(
+  catalog: CatalogSnapshot,
+  tables: ReadonlyArray<{ schema: string; table: string }>,
+  liveColumnsOf: (schema: string, table: string) => readonly string[] | undefined,
+): StaleTable[] {
+  const stale: StaleTable[] = [];
+  for (const t of tables) {
+    const live = liveColumnsOf(t.schema, t.table);
+    if (!live) continue;
+    const key = tableName(t);
+    const listed = Object.hasOwn(catalog, key) ? catalog[key]! : null;
+    const added = live.filter((c) => !listed?.includes(c));
+    const removed = (listed ?? []).filter((c) => !live.includes(c));
+    if (listed === null || added.length > 0 || removed.length > 0) stale.push({ table: key, missing: listed === null, added, removed });
+  }
+  return stale.sort((a, b) => byString(a.table, b.table));
+}
+
+/** What `dbwarden catalog` reads from one target's database: the snapshot's entries, and the planned tables it lacks. */
+export interface LiveSnapshot {
+  catalog: Record<string, string[]>;
+  /** Planned tables the database does not have, each with the workflows that read it. */
+  missing: Array<{ table: string; workflows: string[] }>;
+}
+
+/** The columns of exactly the tables `target`'s workflows read, from its live database (one round trip). */
+export async function liveSnapshot(client: pg.ClientBase, plan: AccessPlan, target: string): Promise<LiveSnapshot> {
+  const tables = plannedTables(plan, target);
+  const live = await readTableColumns(client, tables);
+  const catalog: Record<string, string[]> = {};
+  const missing: LiveSnapshot["missing"] = [];
+  for (const t of tables) {
+    const found = live.get(tableKey(t.schema, t.table));
+    if (found) catalog[tableName(t)] = found.columns;
+    else {
+      const readers = workflowsOf(plan, target)
+        .filter((w) => w.tables.some((x) => x.schema === t.schema && x.table === t.table))
+        .map((w) => w.name);
+      missing.push({ table: tableName(t), workflows: readers });
+    }
+  }
+  missing.sort((a, b) => byString(a.table, b.table));
+  return { catalog, missing };
+}

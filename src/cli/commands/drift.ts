@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
 import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } from "../../postgres/drift.ts";
-import { ReconcileError, reconcile } from "../../postgres/reconcile.ts";
+import { ReconcileError } from "../../postgres/reconcile.ts";
+import { fixDrift, formatFixedDrift, type FixedDrift } from "../../local/fix.ts";
 import { connectAdmin } from "../../local/postgres.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -24,7 +25,7 @@ export function register(program: Command, io: CliIO): void {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = options.target ? [options.target] : postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
-      const reports: DriftReport[] = [];
+      const reports: Array<DriftReport & { fixed?: FixedDrift }> = [];
       for (const name of names) {
         let target;
         try {
@@ -49,19 +50,14 @@ export function register(program: Command, io: CliIO): void {
             throw new CliError(`cannot connect to database ${target.database} (${opened.source}): ${error.message}`, EXIT.invalidInput);
           });
           try {
-            let report = await detectDrift(client, plan, { target: name });
+            const report = await detectDrift(client, plan, { target: name });
             if (options.fix && report.drift) {
-              if (!options.json) io.out(formatDriftReport(report));
-              try {
-                const result = await reconcile(client, plan, { target: name });
-                io.progress(`Fixed: ran ${result.statements.length} statement${result.statements.length === 1 ? "" : "s"} in one transaction.`);
-              } catch (error) {
-                if (error instanceof ReconcileError) throw new CliError(error.message, EXIT.invalidInput);
-                throw error;
-              }
-              report = await detectDrift(client, plan, { target: name });
-            }
-            reports.push(report);
+              // The report then says what was fixed (text and --json), and the state after it.
+              const fixed = await fixDrift(client, plan, report).catch((error: unknown) => {
+                throw error instanceof ReconcileError ? new CliError(error.message, EXIT.invalidInput) : error;
+              });
+              reports.push({ ...fixed.report, fixed: fixed.fixed });
+            } else reports.push(report);
           } finally {
             await client.end().catch(() => {});
           }
@@ -71,7 +67,7 @@ export function register(program: Command, io: CliIO): void {
       }
       const drift = reports.some((r) => r.drift);
       if (options.json) io.out(`${JSON.stringify({ environment: plan.environment, drift, targets: reports }, null, 2)}\n`);
-      else for (const r of reports) io.out(formatDriftReport(r));
+      else for (const r of reports) io.out(`${r.fixed ? `${formatFixedDrift(r, r.fixed)}\n` : ""}${formatDriftReport(r)}`);
       if (drift) throw new CliError("", EXIT.drift);
     });
 }

@@ -5,15 +5,15 @@
  */
 import { relative } from "node:path";
 import type { AccessPlan } from "../plan/types.ts";
-import type { ConnectionFile } from "./stack.ts";
-import { UNSAFE_SQL_CHECK_WARNING } from "./stack.ts";
+import { UNSAFE_SQL_CHECK_WARNING, type ConnectionFile } from "./stack.ts";
 
 /**
  * The MCP Inspector, pinned: `npx @modelcontextprotocol/inspector` unpinned runs whatever version npx
- * has cached, and old ones take no headers. 1.0.3 is the last release of the v1 line (v2 changed
- * its command line and needs Node 22.19); its CLI mode takes `--header "Name: Value"` (added in
- * 0.16.6; see its README, "Connect to a remote MCP server (with custom headers)") and
- * `--transport http`. It needs Node 22.7.5 or newer.
+ * has cached, and old ones take no headers. 1.0.3 is the last release of the v1 line; its CLI mode
+ * takes `--transport http` and `--header "Name: Value"` (since 0.16.6; its README: "Connect to a
+ * remote MCP server (with custom headers)"). Checked against `dbwarden up`: `tools/list` with the
+ * Authorization header answers, on Node 20 too (npm warns: its engines field says Node >= 22.7.5).
+ * v2 changed the command line and needs Node 22.19.
  */
 export const INSPECTOR = "@modelcontextprotocol/inspector@1.0.3";
 

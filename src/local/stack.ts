@@ -16,7 +16,7 @@ import { compareLiveDatabase, type Difference } from "../postgres/diff.ts";
 import { ReconcileError, reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
 import { ENVIRONMENTS_DIR } from "../spec/load.ts";
-import { databaseChangeLine, describePlanChanges, type ReloadReport } from "./changes.ts";
+import { databaseChangeLine, describePlanChanges, formatReloadReport, type ReloadReport } from "./changes.ts";
 import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, type LocalPaths } from "./paths.ts";
@@ -400,6 +400,8 @@ class LocalStack implements RunningLocalStack {
       this.options.progress(line);
       progress(line);
     });
+    // The terminal running `up` sees what the other `up` applied, too.
+    this.options.progress(formatReloadReport(report, this.stack).trimEnd());
     return { ok: report.ok, ready: true, report };
   };
 

@@ -46,8 +46,8 @@ export async function stdioServerConfig(plan: AccessPlan, paths: LocalPaths, nam
     throw new StdioClientError(`client "${name}" reads target ${workflow.target}, which the local stack does not run`);
   }
   const target = targets.find((t) => t.name === workflow.target) as TargetPlan;
-  const passwordFile = new LocalSecretStore(paths.secretsDir).passwordFile(client.secretName);
-  if (new LocalSecretStore(paths.secretsDir).read(client.secretName) === null) {
+  const store = new LocalSecretStore(paths.secretsDir);
+  if (store.read(client.secretName) === null) {
     throw new StdioClientError(`client "${name}" has no credentials yet: \`dbwarden up\` creates them (a second \`up\` applies a changed spec)`);
   }
   // Only this client: its workflow, its login, its target. The process can open no other session.
@@ -56,7 +56,7 @@ export async function stdioServerConfig(plan: AccessPlan, paths: LocalPaths, nam
     plan: narrowed,
     listen: { host: "127.0.0.1", port: 0 },
     databases: { [target.name]: { host: postgres.host, port: postgres.port, database: target.database, sslmode: postgres.sslmode } },
-    logins: { [client.loginRole]: { passwordFile } },
+    logins: { [client.loginRole]: { passwordFile: store.passwordFile(client.secretName) } },
     apiKeys: { inline: [] },
     audit: { file: paths.auditFile },
   });

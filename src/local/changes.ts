@@ -59,7 +59,9 @@ function clientChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
   const now = byName(after.clients);
   return [
     ...after.clients.filter((c) => !was.has(c.name)).map((c) => `client ${c.name} added to workflow ${after.name}`),
-    ...before.clients.filter((c) => !now.has(c.name)).map((c) => `client ${c.name} removed from workflow ${after.name}: its login role is dropped and its API key no longer works`),
+    ...before.clients
+      .filter((c) => !now.has(c.name))
+      .map((c) => `client ${c.name} removed from workflow ${after.name}: its login role is dropped and its API key no longer works`),
     ...after.clients
       .filter((c) => was.has(c.name) && JSON.stringify(was.get(c.name)) !== JSON.stringify(c))
       .map((c) => `client ${c.name} of workflow ${after.name} changed (auth or source networks)`),
@@ -91,7 +93,8 @@ export function describePlanChanges(before: AccessPlan, after: AccessPlan): stri
     if (changed.length === 0 && JSON.stringify(old) !== JSON.stringify(w)) changed.push(`workflow ${w.name}: descriptions changed`);
     lines.push(...changed);
   }
-  for (const w of before.workflows) if (!now.has(w.name)) lines.push(`workflow ${w.name} removed: its roles are dropped and its clients' API keys no longer work`);
+  for (const w of before.workflows)
+    if (!now.has(w.name)) lines.push(`workflow ${w.name} removed: its roles are dropped and its clients' API keys no longer work`);
   return lines;
 }
 

@@ -121,7 +121,10 @@ export async function sendControl(
       socket.destroy();
       fn();
     };
-    const timer = setTimeout(() => settle(() => reject(new Error(`no answer on ${socketPath} within ${Math.round(options.timeoutMs / 1000)} s`))), options.timeoutMs);
+    const timer = setTimeout(
+      () => settle(() => reject(new Error(`no answer on ${socketPath} within ${Math.round(options.timeoutMs / 1000)} s`))),
+      options.timeoutMs,
+    );
     socket.setEncoding("utf8");
     socket.on("connect", () => {
       connected = true;

@@ -46,7 +46,10 @@ export async function stopPostmaster(pid: number, timeoutMs = 10_000): Promise<v
     const deadline = Date.now() + ms;
     while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   };
-  for (const [signal, wait] of [["SIGINT", timeoutMs], ["SIGQUIT", 5_000]] as const) {
+  for (const [signal, wait] of [
+    ["SIGINT", timeoutMs],
+    ["SIGQUIT", 5_000],
+  ] as const) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -97,10 +100,7 @@ export async function connectAdmin(conn: AdminConnection, database: string): Pro
  * Start the embedded server (initialising the data directory on first use), or reuse the one a
  * running `up` started. `progress` gets one line per step.
  */
-export async function openEmbedded(
-  paths: LocalPaths,
-  options: { port?: number; progress?: (line: string) => void; create: boolean },
-): Promise<LocalPostgres> {
+export async function openEmbedded(paths: LocalPaths, options: { port?: number; progress?: (line: string) => void; create: boolean }): Promise<LocalPostgres> {
   const store = new LocalSecretStore(paths.secretsDir);
   const running = (await findRunningUp(paths))?.state.postgres;
   const adminPassword = store.adminPassword();
@@ -143,9 +143,7 @@ export async function openEmbedded(
       }
     },
   }).catch((error: unknown) => {
-    throw new Error(
-      `PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`,
-    );
+    throw new Error(`PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`);
   });
   const startedPid = postmasterPid(paths.dataDir);
   return {

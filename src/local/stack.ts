@@ -11,7 +11,16 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningServer } from "@dbwarden/mcp-server";
 import { planStack, planToJson } from "../plan/index.ts";
-import { buildRuntimeConfig, hashApiKey, targetOf, workflowsOf, type AccessPlan, type RuntimeConfig, type TargetPlan, type WorkflowPlan } from "../plan/types.ts";
+import {
+  buildRuntimeConfig,
+  hashApiKey,
+  targetOf,
+  workflowsOf,
+  type AccessPlan,
+  type RuntimeConfig,
+  type TargetPlan,
+  type WorkflowPlan,
+} from "../plan/types.ts";
 import { compareLiveDatabase, type Difference } from "../postgres/diff.ts";
 import { ReconcileError, reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
@@ -114,9 +123,7 @@ export function localWorkflows(plan: AccessPlan, targets: readonly TargetPlan[])
  */
 export function connectionClients(workflows: readonly WorkflowPlan[], secrets: Pick<LocalSecretStore, "read">): ConnectionFile["clients"] {
   return workflows.flatMap((w) =>
-    w.clients
-      .filter((c) => c.auth === "api-key")
-      .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
+    w.clients.filter((c) => c.auth === "api-key").map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
   );
 }
 
@@ -158,7 +165,13 @@ function sslmodeOf(conn: AdminConnection): SslMode {
  * rotationDays (a reload only creates: rotation is for `up` and `rotate`). Each client's secrets and
  * rotation.json are read once here.
  */
-function ensureCredentials(served: Pick<Served, "plan" | "workflows">, store: LocalSecretStore, now: Date, rotateDue: boolean, progress: (line: string) => void) {
+function ensureCredentials(
+  served: Pick<Served, "plan" | "workflows">,
+  store: LocalSecretStore,
+  now: Date,
+  rotateDue: boolean,
+  progress: (line: string) => void,
+) {
   const secrets = new Map<string, ClientSecrets>();
   const passwords: Record<string, string> = {};
   const changed: string[] = [];
@@ -236,7 +249,9 @@ function buildRuntime(served: Served, server: AdminConnection, paths: LocalPaths
   return buildRuntimeConfig({
     plan: served.plan,
     listen: { host: "127.0.0.1", port },
-    databases: Object.fromEntries(served.targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }])),
+    databases: Object.fromEntries(
+      served.targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }]),
+    ),
     logins: Object.fromEntries(clients.map(({ client }) => [client.loginRole, { passwordFile: store.passwordFile(client.secretName) }])),
     apiKeys: {
       inline: clients
@@ -288,7 +303,13 @@ class LocalStack implements RunningLocalStack {
     return {
       mcpUrl: this.mcpUrl,
       clients: connectionClients(this.served.workflows, { read: (name) => this.served.secrets.get(name) ?? null }),
-      postgres: { host: server.host, port: server.port, database: this.served.targets[0]!.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
+      postgres: {
+        host: server.host,
+        port: server.port,
+        database: this.served.targets[0]!.database,
+        adminUser: server.adminUser,
+        adminPassword: server.adminPassword,
+      },
     };
   }
 
@@ -346,7 +367,10 @@ class LocalStack implements RunningLocalStack {
       progress(`Applying the access plan to ${target.database} (${workflowsOf(this.served.plan, target.name).length} workflows)`);
       const applied = await applyPlan(this.server, this.served.plan, target, credentials.passwords, false).catch((error: unknown) => {
         if (error instanceof ReconcileError && demoSkipped) {
-          throw new ReconcileError(`${error.message}\n(${target.database} existed and has no demo dataset: \`dbwarden up --url ... --demo\` loads it)`, error.problems);
+          throw new ReconcileError(
+            `${error.message}\n(${target.database} existed and has no demo dataset: \`dbwarden up --url ... --demo\` loads it)`,
+            error.problems,
+          );
         }
         throw error;
       });
@@ -369,6 +393,7 @@ class LocalStack implements RunningLocalStack {
       throw new Error(
         `${code === "EACCES" ? `the MCP port ${busy} on ${host} needs privileges this user lacks` : `the MCP port ${busy} on ${host} is already in use (another program, or another \`dbwarden up\`, listens there)`}; ` +
           `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) or set mcpServer.port in ${join(ENVIRONMENTS_DIR, `${this.stack}.yaml`)}`,
+        { cause: error },
       );
     }
   }
@@ -472,7 +497,10 @@ class LocalStack implements RunningLocalStack {
     const port = Number(new URL(this.mcpUrl).port);
     if (this.options.unsafeDisableSqlCheck) progress(UNSAFE_SQL_CHECK_WARNING);
     progress("Restarting the MCP server with the new plan");
-    await within(this.mcp!.close().catch(() => {}), 5_000);
+    await within(
+      this.mcp!.close().catch(() => {}),
+      5_000,
+    );
     this.mcp = null;
     try {
       this.mcp = await this.startMcp(this.served, port);
@@ -482,6 +510,7 @@ class LocalStack implements RunningLocalStack {
       throw new Error(
         `the MCP server did not start with the new plan (${(error as Error).message}); the database holds the new plan and ` +
           (this.mcp ? "the server runs with the previous one" : "the server is stopped: restart `dbwarden up`"),
+        { cause: error },
       );
     }
   }
@@ -503,7 +532,11 @@ class LocalStack implements RunningLocalStack {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.control?.close();
-      if (this.mcp) await within(this.mcp.close().catch(() => {}), 5_000);
+      if (this.mcp)
+        await within(
+          this.mcp.close().catch(() => {}),
+          5_000,
+        );
       await this.server?.stop().catch(() => {});
       clearState(this.paths);
     })();

@@ -35,7 +35,13 @@ export function readState(paths: LocalPaths): LocalState | null {
   try {
     const state = JSON.parse(readFileSync(paths.stateFile, "utf8")) as Partial<LocalState>;
     if (!Number.isInteger(state.pid) || state.pid! <= 0) return null;
-    return { pid: state.pid!, pidStartTime: state.pidStartTime ?? null, postgres: state.postgres ?? null, mcpUrl: state.mcpUrl ?? null, startedAt: state.startedAt ?? "" };
+    return {
+      pid: state.pid!,
+      pidStartTime: state.pidStartTime ?? null,
+      postgres: state.postgres ?? null,
+      mcpUrl: state.mcpUrl ?? null,
+      startedAt: state.startedAt ?? "",
+    };
   } catch {
     return null;
   }

@@ -23,7 +23,9 @@ export function stdioClients(plan: AccessPlan): string[] {
 
 /** The workflow and client `name` names, or an error listing the clients there are. */
 export function findStdioClient(plan: AccessPlan, name: string): { workflow: WorkflowPlan; client: ClientPlan } {
-  const found = plan.workflows.flatMap((workflow) => workflow.clients.filter((c) => c.name === name && c.auth === "api-key").map((client) => ({ workflow, client })));
+  const found = plan.workflows.flatMap((workflow) =>
+    workflow.clients.filter((c) => c.name === name && c.auth === "api-key").map((client) => ({ workflow, client })),
+  );
   if (found.length === 1) return found[0]!;
   const clients = stdioClients(plan);
   throw new StdioClientError(

@@ -33,7 +33,10 @@ test("describePlanChanges: clients, tables, columns, limits and workflows, in wo
     "workflow cs-usage-drop limits: maxRows 1000 -> 500",
     "workflow finance-weekly-revenue removed: its roles are dropped and its clients' API keys no longer work",
   ]);
-  assert.equal(describePlanChanges(removed, before).at(-1), "workflow finance-weekly-revenue added (clients n8n-finance-weekly; reads app.accounts, billing.invoices)");
+  assert.equal(
+    describePlanChanges(removed, before).at(-1),
+    "workflow finance-weekly-revenue added (clients n8n-finance-weekly; reads app.accounts, billing.invoices)",
+  );
 
   const described = withWorkflow(before, "cs-usage-drop", (w) => ({ ...w, description: "Another description." }));
   assert.deepEqual(describePlanChanges(before, described), ["workflow cs-usage-drop: descriptions changed"]);

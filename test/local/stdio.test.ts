@@ -27,7 +27,12 @@ describe("dbwarden mcp (stdio) on the local stack", { timeout: 120_000 }, () => 
 
   test("list_tables, an in-scope query, a refused write, all in the audit log as the client", async () => {
     let stderr = "";
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, "mcp", "--stack", "local", "--client", "claude-cs"], cwd: root, stderr: "pipe" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "mcp", "--stack", "local", "--client", "claude-cs"],
+      cwd: root,
+      stderr: "pipe",
+    });
     transport.stderr?.on("data", (d) => (stderr += d));
     const client = new Client({ name: "stdio-test", version: "1.0.0" });
     const protocolErrors: Error[] = [];
@@ -53,11 +58,14 @@ describe("dbwarden mcp (stdio) on the local stack", { timeout: 120_000 }, () => 
       .split("\n")
       .map((l) => JSON.parse(l) as { tool: string; client: string; verdict: string });
     const calls = audit.filter((r) => r.tool === "query" || r.tool === "list_tables");
-    assert.deepEqual(calls.map((r) => [r.tool, r.client, r.verdict === "allowed"]), [
-      ["list_tables", "claude-cs", true],
-      ["query", "claude-cs", true],
-      ["query", "claude-cs", false],
-    ]);
+    assert.deepEqual(
+      calls.map((r) => [r.tool, r.client, r.verdict === "allowed"]),
+      [
+        ["list_tables", "claude-cs", true],
+        ["query", "claude-cs", true],
+        ["query", "claude-cs", false],
+      ],
+    );
   });
 
   test("stdout carries only JSON-RPC messages, line by line", async () => {
@@ -66,7 +74,12 @@ describe("dbwarden mcp (stdio) on the local stack", { timeout: 120_000 }, () => 
     child.stdout.on("data", (d) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    });
     while (!stdout.includes('"id":1')) {
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));

@@ -43,7 +43,10 @@ describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
       .map((l) => JSON.parse(l) as { tool: string; verdict: string; errorClass?: string | null });
     const refused = audit.filter((r) => r.tool === "query" && r.verdict !== "allowed");
     assert.equal(refused.length, 2);
-    assert.ok(refused.every((r) => r.errorClass === "42501"), JSON.stringify(refused));
+    assert.ok(
+      refused.every((r) => r.errorClass === "42501"),
+      JSON.stringify(refused),
+    );
     assert.equal(await interrupt(up), 0);
     up = null;
   });
@@ -53,7 +56,10 @@ describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
     after(() => rmSync(other, { recursive: true, force: true }));
     const dev = await runBin(other, ["up", "--stack", "dev", "--unsafe-no-sql-check"]);
     assert.equal(dev.code, 2, dev.stderr);
-    assert.match(dev.stderr, /--unsafe-no-sql-check is for the local stack only \(the embedded PostgreSQL, the MCP server on 127\.0\.0\.1\): stack dev has targets that are not the embedded PostgreSQL \(app\)/);
+    assert.match(
+      dev.stderr,
+      /--unsafe-no-sql-check is for the local stack only \(the embedded PostgreSQL, the MCP server on 127\.0\.0\.1\): stack dev has targets that are not the embedded PostgreSQL \(app\)/,
+    );
     const url = await runBin(other, ["up", "--url", "postgres://admin:pw@127.0.0.1:1/postgres", "--unsafe-no-sql-check"]);
     assert.equal(url.code, 2, url.stderr);
     assert.match(url.stderr, /--unsafe-no-sql-check is for the local stack only .*: not with --url/);

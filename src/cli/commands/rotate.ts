@@ -46,7 +46,10 @@ export function register(program: Command, io: CliIO): void {
       // The running `up` (if any) switches to the new API keys when asked over its control socket.
       const running = await findRunningUp(paths);
       const reloaded = running?.answering ? await sendControl(paths.controlSocket, "reload-secrets", { timeoutMs: 30_000 }).catch(() => null) : null;
-      if (running && !reloaded?.ok) io.err(`note: the running up (pid ${running.state.pid}) did not reload the new API keys${reloaded?.message ? ` (${reloaded.message})` : ""}; restart it`);
+      if (running && !reloaded?.ok)
+        io.err(
+          `note: the running up (pid ${running.state.pid}) did not reload the new API keys${reloaded?.message ? ` (${reloaded.message})` : ""}; restart it`,
+        );
       io.out(
         `Rotated ${rotated.length} credential${rotated.length === 1 ? "" : "s"}. Open sessions keep running; new connections use the new passwords.\n` +
           (reloaded?.ok ? "The running MCP server now accepts only the new API keys.\n" : "") +

@@ -90,7 +90,7 @@ export function register(program: Command, io: CliIO): void {
       const watcher = options.watch
         ? watchSpec(io.cwd, options.stack, async () => {
             io.progress("A spec file changed: applying it.");
-            io.out(formatReloadReport(await stack.reload(), options.stack));
+            printReport(io, await stack.reload(), options.stack);
           })
         : null;
       let stopping: Promise<void> | null = null;
@@ -150,7 +150,9 @@ async function applyToRunning(io: CliIO, options: UpOptions, paths: LocalPaths, 
   const ignored = (["url", "demo", "mcpPort", "postgresPort", "unsafeNoSqlCheck"] as const).filter((k) => options[k] !== undefined);
   if (ignored.length > 0) {
     const flags = ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ");
-    io.err(`note: the running stack keeps the options it was started with (${flags} ignored); \`dbwarden down\`, then \`dbwarden up\` with them, to change them`);
+    io.err(
+      `note: the running stack keeps the options it was started with (${flags} ignored); \`dbwarden down\`, then \`dbwarden up\` with them, to change them`,
+    );
   }
   const apply = async (): Promise<ReloadReport | null> => {
     const reply = await sendControl(paths.controlSocket, "reload", { timeoutMs: RELOAD_TIMEOUT_MS, progress: (line) => io.progress(line) });
@@ -160,16 +162,16 @@ async function applyToRunning(io: CliIO, options: UpOptions, paths: LocalPaths, 
   io.progress(`The ${options.stack} stack is already running (pid ${pid}): applying the spec to it.`);
   const report = await apply();
   if (!report) throw new CliError(`the ${options.stack} stack stopped meanwhile; start it with \`dbwarden up\``, EXIT.invalidInput);
-  io.out(formatReloadReport(report, options.stack));
   if (!options.watch) {
-    if (!report.ok) throw new CliError("", EXIT.invalidInput);
-    return;
+    if (!report.ok) throw new CliError(formatReloadReport(report, options.stack).trimEnd(), EXIT.invalidInput);
+    return io.out(formatReloadReport(report, options.stack));
   }
+  printReport(io, report, options.stack);
   io.progress(`Watching the spec files of ${options.stack}; Ctrl-C stops watching (the stack keeps running).`);
   await new Promise<void>((resolve) => {
     const watcher = watchSpec(io.cwd, options.stack, async () => {
       const next = await apply().catch((error: Error) => ({ ok: false, changes: [], error: error.message }));
-      if (next) return io.out(formatReloadReport(next, options.stack));
+      if (next) return printReport(io, next, options.stack);
       io.err(`the ${options.stack} stack stopped; no longer watching.`);
       done();
     });
@@ -184,6 +186,13 @@ async function applyToRunning(io: CliIO, options: UpOptions, paths: LocalPaths, 
   });
 }
 
+/** A reload's report: what changed on stdout, why nothing did on stderr. */
+function printReport(io: CliIO, report: ReloadReport, stack: string): void {
+  const text = formatReloadReport(report, stack);
+  if (report.ok) io.out(text);
+  else io.err(text);
+}
+
 /** How an MCP client can start this very `dbwarden` (absolute paths: such clients start with their own PATH and directory). */
 function launcher(): string[] | undefined {
   const bin = process.argv[1];
@@ -196,7 +205,7 @@ function joinExitHook(cleanup: () => Promise<void>): void {
     const require = createRequire(import.meta.url);
     const exitHook = require("async-exit-hook") as (hook: (done: () => void) => void) => void;
     exitHook((done) => {
-      cleanup().finally(done);
+      void cleanup().finally(done);
     });
   } catch {
     // Not installed: the SIGINT/SIGTERM listeners below still stop everything.

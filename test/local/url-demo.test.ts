@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import { interrupt, runBin, startUp, tempProject } from "./support.ts";
+import { interrupt, startBin, startUp, tempProject, waitFor } from "./support.ts";
 
 const DEMO_SCHEMAS = ["analytics", "app", "billing", "support"];
 
@@ -29,7 +29,10 @@ describe("dbwarden up --url and the demo dataset", { timeout: 150_000 }, () => {
   });
 
   test("an existing database with a table of its own: no demo schemas, and the refusal says --demo", async () => {
-    const result = await runBin(root, ["up", "--url", db.url("postgres"), "--mcp-port", "0"]);
+    const run = startBin(root, ["up", "--url", db.url("postgres"), "--mcp-port", "0"]);
+    await waitFor("up to exit (or, wrongly, to be ready)", () => run.child.exitCode !== null || run.stdout().includes("is ready"));
+    if (run.child.exitCode === null) await interrupt(run);
+    const result = { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stderr, /Not loading the demo dataset into dbwarden_demo: the database existed before \(pass --demo to load it\)/);
     assert.match(result.stderr, /the plan cannot be applied to this database; nothing was changed/);

@@ -6,20 +6,31 @@
  * line and does not fail the run: the database side still answers.
  */
 import { EXIT } from "../cli/errors.ts";
-import { formatDriftReport, type DriftReport } from "../postgres/drift.ts";
+import { formatDriftReport, type DriftItem, type DriftReport } from "../postgres/drift.ts";
 import type { PulumiDrift } from "./pulumi.ts";
+
+/** What `--fix` did to one target (in `--json`: the target report's `fixed`). */
+export interface FixedDrift {
+  /** The differences found before the fix, each removed by the reconcile. */
+  differences: DriftItem[];
+  /** Statements run, in one transaction. */
+  statements: number;
+}
+
+/** A target's drift report; after `--fix`, with what the fix removed (the report is then the state after it). */
+export type TargetDrift = DriftReport & { fixed?: FixedDrift };
 
 export interface StackDriftReport {
   environment: string;
   /** Drift on either side. */
   drift: boolean;
   /** The database side, one report per target (the `targets` of `dbwarden drift --json` before the Pulumi side existed). */
-  targets: DriftReport[];
+  targets: TargetDrift[];
   /** The Pulumi side, or null when it was not asked for (--no-pulumi). */
   pulumi: PulumiDrift | null;
 }
 
-export function mergeDrift(environment: string, targets: DriftReport[], pulumi: PulumiDrift | null): StackDriftReport {
+export function mergeDrift(environment: string, targets: TargetDrift[], pulumi: PulumiDrift | null): StackDriftReport {
   return { environment, drift: targets.some((t) => t.drift) || pulumi?.status === "drift", targets, pulumi };
 }
 
@@ -49,5 +60,17 @@ function pulumiText(p: PulumiDrift): string {
 
 /** Both sides in words: the database reports as before, then the Pulumi side. */
 export function formatStackDrift(report: StackDriftReport): string {
-  return [...report.targets.map(formatDriftReport), ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
+  const target = (t: TargetDrift) => `${t.fixed ? `${formatFixedDrift(t, t.fixed)}\n` : ""}${formatDriftReport(t)}`;
+  return [...report.targets.map(target), ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
+}
+
+/** The fix as text, before the report of the state after it. */
+export function formatFixedDrift(report: Pick<DriftReport, "environment" | "target" | "database">, fixed: FixedDrift): string {
+  const n = fixed.differences.length;
+  const lines = [
+    `Fixed in environment ${report.environment}, target ${report.target} (database ${report.database}): ` +
+      `${n} difference${n === 1 ? "" : "s"} from the access plan removed, ${fixed.statements} statement${fixed.statements === 1 ? "" : "s"} in one transaction:`,
+    ...fixed.differences.map((d) => `  - ${d.message}`),
+  ];
+  return `${lines.join("\n")}\n`;
 }

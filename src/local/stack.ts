@@ -1,22 +1,38 @@
 /**
  * `dbwarden up` for the local stack: a real PostgreSQL (embedded, or any server given by URL), the
- * demo dataset on first start, the access plan applied by the reconciler, per-client credentials
- * in the local secret store, and the MCP server on 127.0.0.1. Then `connection.json`.
+ * demo dataset in a database `up` creates, the access plan applied by the reconciler, per-client
+ * credentials in the local secret store, and the MCP server on 127.0.0.1. Then `connection.json`.
  *
- * A second `up` reuses the data directory and the secrets: it only starts processes, and the
- * reconciler finds nothing to change.
+ * A running stack applies a changed spec in place (`reload`): asked by a second `up` over the
+ * control socket (control.ts), or by `up --watch` on every save. A spec with errors, or a plan the
+ * database refuses, changes nothing: the stack keeps serving what it served.
  */
 import { mkdirSync } from "node:fs";
-import { planStack } from "../plan/index.ts";
-import { buildRuntimeConfig, hashApiKey, targetOf, workflowsOf, type AccessPlan, type RuntimeConfig, type TargetPlan, type WorkflowPlan } from "../plan/types.ts";
-import { reconcile } from "../postgres/reconcile.ts";
+import { join } from "node:path";
+import type { RunningServer } from "@dbwarden/mcp-server";
+import { planStack, planToJson } from "../plan/index.ts";
+import {
+  buildRuntimeConfig,
+  hashApiKey,
+  targetOf,
+  workflowsOf,
+  type AccessPlan,
+  type RuntimeConfig,
+  type TargetPlan,
+  type WorkflowPlan,
+} from "../plan/types.ts";
+import { compareLiveDatabase, type Difference } from "../postgres/diff.ts";
+import { ReconcileError, reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
+import { ENVIRONMENTS_DIR } from "../spec/load.ts";
+import { databaseChangeLine, describePlanChanges, formatReloadReport, type ReloadReport } from "./changes.ts";
+import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, type LocalPaths } from "./paths.ts";
-import { clearState, connectAdmin, openEmbedded, parseAdminUrl, runningUp, writeState, type AdminConnection, type LocalPostgres } from "./postgres.ts";
+import { connectAdmin, openEmbedded, parseAdminUrl, type AdminConnection } from "./postgres.ts";
 import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
+import { clearState, findRunningUp, ownProcess, writeState, type SslMode } from "./state.ts";
 import { isLocalTarget } from "./target.ts";
-import type { RunningServer } from "@dbwarden/mcp-server";
 
 /** `.dbwarden/local/connection.json`: exactly these keys (a contract). */
 export interface ConnectionFile {
@@ -38,20 +54,52 @@ export interface StartLocalOptions {
   postgresPort?: number;
   /** Start the MCP server (default true). */
   mcp?: boolean;
+  /**
+   * Load the demo dataset into a `--url` database that `up` did not create. Without it the demo
+   * goes only into databases `up` creates and into the embedded server (which is `up`'s own).
+   */
+  demo?: boolean;
+  /**
+   * Run the MCP server without its SQL check (the parser layer), so a reviewer can see the database
+   * role alone hold. The local stack only: the embedded PostgreSQL and a server on 127.0.0.1.
+   */
+  unsafeDisableSqlCheck?: boolean;
+  /** The clock of reloads (default: the real one). */
+  clock?: () => Date;
+  /** `dbwarden down` asked this stack to stop over the control socket (default: `stop()`). */
+  onStopRequest?: () => void;
 }
 
 export interface RunningLocalStack {
-  plan: AccessPlan;
+  /** The plan the stack serves now (a reload replaces it). */
+  readonly plan: AccessPlan;
   paths: LocalPaths;
-  connection: ConnectionFile;
-  /** Did the reconciler change anything, were credentials created or rotated, was demo data loaded? */
+  readonly connection: ConnectionFile;
+  /** At start: did the reconciler change anything, were credentials created or rotated, was demo data loaded? */
   changed: { database: boolean; secrets: string[]; demoData: boolean };
-  /** Milliseconds per step. */
+  /** Milliseconds per step of the start. */
   timings: Record<string, number>;
+  /**
+   * Apply the spec as it is on disk now: plan it, create credentials for new clients, reconcile,
+   * restart the MCP server with the new plan (same endpoint). Reloads run one at a time; a bad
+   * spec or a refused plan resolves with `ok: false` and changes nothing.
+   */
+  reload(progress?: (line: string) => void): Promise<ReloadReport>;
   /** Re-read the secret store (after `dbwarden rotate`): new API keys take effect at once. */
   reloadSecrets(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** A flag or option that does not fit this stack (the CLI's usage error). */
+export class LocalUsageError extends Error {
+  override name = "LocalUsageError";
+}
+
+/** The warning printed on every start of a server without its SQL check. */
+export const UNSAFE_SQL_CHECK_WARNING = [
+  "WARNING: --unsafe-no-sql-check: the MCP server runs WITHOUT its SQL check (the parser layer).",
+  "WARNING: only the database roles stand between the agents and the data. Use this to see that they hold, never for real work.",
+].join("\n");
 
 /** The local stack's targets: plain PostgreSQL ones (the local environment has exactly one). */
 export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
@@ -75,188 +123,437 @@ export function localWorkflows(plan: AccessPlan, targets: readonly TargetPlan[])
  */
 export function connectionClients(workflows: readonly WorkflowPlan[], secrets: Pick<LocalSecretStore, "read">): ConnectionFile["clients"] {
   return workflows.flatMap((w) =>
-    w.clients
-      .filter((c) => c.auth === "api-key")
-      .map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
+    w.clients.filter((c) => c.auth === "api-key").map((c) => ({ name: c.name, workflow: w.name, apiKey: secrets.read(c.secretName)!.apiKey })),
   );
 }
 
-export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
-  const stack = options.stack ?? "local";
-  const progress = options.progress;
-  const timings: Record<string, number> = {};
-  let t0 = performance.now();
-  const lap = (name: string) => {
-    const t = performance.now();
-    timings[name] = Math.round(t - t0);
-    t0 = t;
-  };
-
-  const plan = planStack(stack, { root: options.root, now: options.now });
-  const targets = localTargets(plan, options.url !== undefined);
-  const workflows = localWorkflows(plan, targets);
-  const paths = localPaths(options.root, stack);
-  const running = runningUp(paths);
-  if (running) throw new Error(`the ${stack} stack is already running (pid ${running.pid}); stop it with \`dbwarden down\``);
-  mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
-  mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
-  const store = new LocalSecretStore(paths.secretsDir);
-  lap("plan");
-
-  let server: LocalPostgres | (AdminConnection & { stop(): Promise<void> });
-  if (options.url) {
-    progress("Using the PostgreSQL given by --url");
-    server = { ...parseAdminUrl(options.url), stop: async () => {} };
-  } else {
-    server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
-  }
-  let mcpServer: RunningServer | null = null;
-  const cleanup = async () => {
-    await mcpServer?.close().catch(() => {});
-    await server.stop().catch(() => {});
-  };
-  try {
-    lap("postgres");
-    const changed = { database: false, secrets: [] as string[], demoData: false };
-
-    // Credentials: create what is missing, rotate what is older than the target's rotationDays.
-    // Each client's secrets and rotation.json are read once here; the rest of `up` uses `secrets`.
-    const passwords: Record<string, string> = {};
-    let secrets = new Map<string, ClientSecrets>();
-    const rotations = store.rotations();
-    for (const w of workflows) {
-      const { rotationDays } = targetOf(plan, w).credentials;
-      for (const client of w.clients) {
-        const found = store.read(client.secretName);
-        let held: ClientSecrets;
-        if (found === null || isRotationDue(found, rotations[client.secretName], rotationDays, options.now)) {
-          const existed = found !== null;
-          held = { dbPassword: newPassword(), apiKey: newApiKey() };
-          store.write(client.secretName, held, options.now);
-          changed.secrets.push(client.secretName);
-          progress(`${existed ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${existed ? `older than ${rotationDays} days` : "first start"})`);
-        } else {
-          held = found;
-        }
-        secrets.set(client.secretName, held);
-        passwords[client.loginRole] = held.dbPassword;
-      }
-    }
-    const stored = { read: (secretName: string) => secrets.get(secretName) ?? null };
-    lap("secrets");
-
-    for (const target of targets) {
-      const maintenance = await connectAdmin(server, server.url ? (new URL(server.url).pathname.slice(1) || "postgres") : "postgres");
-      try {
-        const exists = await maintenance.query("select 1 from pg_database where datname = $1", [target.database]);
-        if (exists.rowCount === 0) {
-          progress(`Creating database ${target.database}`);
-          await maintenance.query(`CREATE DATABASE ${ident(target.database)}`);
-        }
-      } finally {
-        await maintenance.end();
-      }
-      const admin = await connectAdmin(server, target.database);
-      try {
-        if (!(await hasDemoData(admin))) {
-          progress(`Loading the demo dataset into ${target.database} (accounts, users, usage events, invoices, support tickets)`);
-          await loadDemoData(admin);
-          changed.demoData = true;
-        }
-        lap("demo");
-        progress(`Applying the access plan to ${target.database} (${workflowsOf(plan, target.name).length} workflows)`);
-        const result = await reconcile(admin, plan, { target: target.name, passwords });
-        changed.database ||= result.changed;
-        progress(result.changed ? `  ${result.statements.length} statements applied in one transaction` : "  already up to date: nothing to change");
-        lap("reconcile");
-      } finally {
-        await admin.end();
-      }
-    }
-
-    const primary = targets[0]!;
-    const runtime = () => buildRuntime(plan, workflows, targets, server, paths, store, stored, options.mcpPort ?? plan.mcpServer.port);
-    let mcpUrl = "";
-    if (options.mcp !== false) {
-      progress("Starting the MCP server on 127.0.0.1");
-      const { startServer } = await import("@dbwarden/mcp-server");
-      mcpServer = await startServer({ plan, runtime: runtime() });
-      mcpUrl = mcpServer.url;
-      lap("mcp");
-    }
-
-    const connection = (): ConnectionFile => ({
-      mcpUrl,
-      clients: connectionClients(workflows, stored),
-      postgres: { host: server.host, port: server.port, database: primary.database, adminUser: server.adminUser, adminPassword: server.adminPassword },
-    });
-    let current = connection();
-    writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
-    writeState(paths, {
-      pid: process.pid,
-      postgres: { host: server.host, port: server.port, embedded: !options.url },
-      mcpUrl: mcpUrl || null,
-      startedAt: options.now.toISOString(),
-    });
-    lap("files");
-
-    let stopped = false;
-    return {
-      plan,
-      paths,
-      get connection() {
-        return current;
-      },
-      changed,
-      timings,
-      async reloadSecrets() {
-        // `dbwarden rotate` wrote new secrets: read each client's once more.
-        secrets = new Map(workflows.flatMap((w) => w.clients.map((c) => [c.secretName, store.read(c.secretName)!] as const)));
-        if (mcpServer) await mcpServer.reload(runtime());
-        current = connection();
-        writeSecretFile(paths.connectionFile, `${JSON.stringify(current, null, 2)}\n`);
-      },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        clearState(paths);
-        await cleanup();
-      },
-    };
-  } catch (error) {
-    await cleanup();
-    throw error;
+/**
+ * `--unsafe-no-sql-check` is for the local stack only: the embedded PostgreSQL (never a server
+ * given by URL, which may hold real data) and an MCP server that runs here, on loopback.
+ */
+function checkUnsafeAllowed(plan: AccessPlan, viaUrl: boolean): void {
+  const remote = plan.targets.filter((t) => !isLocalTarget(t)).map((t) => t.name);
+  if (viaUrl || remote.length > 0 || plan.mcpServer.host.platform !== "local") {
+    const why = viaUrl
+      ? "not with --url (that server may hold real data)"
+      : remote.length > 0
+        ? `stack ${plan.environment} has targets that are not the embedded PostgreSQL (${remote.join(", ")})`
+        : `stack ${plan.environment} runs its MCP server on ${plan.mcpServer.host.platform}`;
+    throw new LocalUsageError(`--unsafe-no-sql-check is for the local stack only (the embedded PostgreSQL, the MCP server on 127.0.0.1): ${why}`);
   }
 }
 
-function sslmodeOf(conn: AdminConnection): "disable" | "require" | "verify-full" {
+/** What the stack serves; a successful reload replaces it as a whole. */
+interface Served {
+  plan: AccessPlan;
+  targets: TargetPlan[];
+  workflows: WorkflowPlan[];
+  /** Each client's secrets, read once (by secret name). */
+  secrets: Map<string, ClientSecrets>;
+}
+
+type Server = AdminConnection & { stop(): Promise<void> };
+
+function sslmodeOf(conn: AdminConnection): SslMode {
   if (!conn.url) return "disable";
   const mode = new URL(conn.url).searchParams.get("sslmode");
   return mode === "require" || mode === "verify-full" ? mode : "disable";
 }
 
-/** The MCP server's runtime config: passwords by file (read at connect time), API keys by hash. */
-function buildRuntime(
-  plan: AccessPlan,
-  workflows: WorkflowPlan[],
-  targets: TargetPlan[],
-  server: AdminConnection,
-  paths: LocalPaths,
+/**
+ * Credentials: create what is missing and, at start, rotate what is older than the target's
+ * rotationDays (a reload only creates: rotation is for `up` and `rotate`). Each client's secrets and
+ * rotation.json are read once here.
+ */
+function ensureCredentials(
+  served: Pick<Served, "plan" | "workflows">,
   store: LocalSecretStore,
-  secrets: Pick<LocalSecretStore, "read">,
-  port: number,
-): RuntimeConfig {
-  const clients = workflows.flatMap((w) => w.clients.map((c) => ({ workflow: w, client: c })));
+  now: Date,
+  rotateDue: boolean,
+  progress: (line: string) => void,
+) {
+  const secrets = new Map<string, ClientSecrets>();
+  const passwords: Record<string, string> = {};
+  const changed: string[] = [];
+  const rotations = store.rotations();
+  for (const w of served.workflows) {
+    const { rotationDays } = targetOf(served.plan, w).credentials;
+    for (const client of w.clients) {
+      const found = store.read(client.secretName);
+      let held = found;
+      if (found === null || (rotateDue && isRotationDue(found, rotations[client.secretName], rotationDays, now))) {
+        held = { dbPassword: newPassword(), apiKey: newApiKey() };
+        store.write(client.secretName, held, now);
+        changed.push(client.secretName);
+        progress(`${found ? "Rotated" : "Created"} credentials for ${w.name}/${client.name} (${found ? `older than ${rotationDays} days` : "new client"})`);
+      }
+      secrets.set(client.secretName, held!);
+      passwords[client.loginRole] = held!.dbPassword;
+    }
+  }
+  return { secrets, passwords, changed };
+}
+
+/** Create the target's database if missing; load the demo dataset where `up` may (see `demo`). */
+async function prepareDatabase(server: Server, target: TargetPlan, demoAllowed: boolean, progress: (line: string) => void) {
+  const maintenance = await connectAdmin(server, server.url ? new URL(server.url).pathname.slice(1) || "postgres" : "postgres");
+  let created = false;
+  try {
+    const exists = await maintenance.query("select 1 from pg_database where datname = $1", [target.database]);
+    if (exists.rowCount === 0) {
+      progress(`Creating database ${target.database}`);
+      await maintenance.query(`CREATE DATABASE ${ident(target.database)}`);
+      created = true;
+    }
+  } finally {
+    await maintenance.end();
+  }
+  const admin = await connectAdmin(server, target.database);
+  try {
+    if (await hasDemoData(admin)) return { demoLoaded: false, demoSkipped: false };
+    if (!created && !demoAllowed) {
+      progress(`Not loading the demo dataset into ${target.database}: the database existed before (pass --demo to load it)`);
+      return { demoLoaded: false, demoSkipped: true };
+    }
+    progress(`Loading the demo dataset into ${target.database} (accounts, users, usage events, invoices, support tickets)`);
+    await loadDemoData(admin);
+    return { demoLoaded: true, demoSkipped: false };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Reconcile one target; with `describe`, first read (without changing anything) what differs. */
+async function applyPlan(server: Server, plan: AccessPlan, target: TargetPlan, passwords: Record<string, string>, describe: boolean) {
+  const admin = await connectAdmin(server, target.database);
+  try {
+    let differences: Difference[] = [];
+    if (describe) {
+      await admin.query("BEGIN READ ONLY");
+      try {
+        differences = (await compareLiveDatabase(admin, plan, { target: target.name })).differences;
+      } finally {
+        await admin.query("ROLLBACK");
+      }
+    }
+    const result = await reconcile(admin, plan, { target: target.name, passwords });
+    return { statements: result.statements.length, differences };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The MCP server's runtime config: passwords by file (read at connect time), API keys by hash. */
+function buildRuntime(served: Served, server: AdminConnection, paths: LocalPaths, store: LocalSecretStore, port: number): RuntimeConfig {
+  const clients = served.workflows.flatMap((w) => w.clients.map((c) => ({ workflow: w, client: c })));
   return buildRuntimeConfig({
-    plan,
+    plan: served.plan,
     listen: { host: "127.0.0.1", port },
-    databases: Object.fromEntries(targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }])),
+    databases: Object.fromEntries(
+      served.targets.map((t) => [t.name, { host: server.host, port: server.port, database: t.database, sslmode: sslmodeOf(server) }]),
+    ),
     logins: Object.fromEntries(clients.map(({ client }) => [client.loginRole, { passwordFile: store.passwordFile(client.secretName) }])),
     apiKeys: {
       inline: clients
         .filter(({ client }) => client.auth === "api-key")
-        .map(({ workflow, client }) => ({ client: client.name, workflow: workflow.name, sha256: hashApiKey(secrets.read(client.secretName)!.apiKey) })),
+        .map(({ workflow, client }) => ({ client: client.name, workflow: workflow.name, sha256: hashApiKey(served.secrets.get(client.secretName)!.apiKey) })),
     },
     audit: { file: paths.auditFile },
   });
+}
+
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | void> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+};
+
+class LocalStack implements RunningLocalStack {
+  readonly paths: LocalPaths;
+  readonly changed = { database: false, secrets: [] as string[], demoData: false };
+  readonly timings: Record<string, number> = {};
+  private readonly store: LocalSecretStore;
+  private server: Server | null = null;
+  private mcp: RunningServer | null = null;
+  private mcpUrl = "";
+  private control: ControlServer | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private ready = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly options: StartLocalOptions,
+    private readonly stack: string,
+    private served: Served,
+  ) {
+    this.paths = localPaths(options.root, stack);
+    this.store = new LocalSecretStore(this.paths.secretsDir);
+  }
+
+  /** The embedded server is `up`'s own; into a server given by URL the demo goes only with --demo. */
+  private get demoAllowed(): boolean {
+    return !this.options.url || this.options.demo === true;
+  }
+
+  get plan(): AccessPlan {
+    return this.served.plan;
+  }
+
+  get connection(): ConnectionFile {
+    const server = this.server!;
+    return {
+      mcpUrl: this.mcpUrl,
+      clients: connectionClients(this.served.workflows, { read: (name) => this.served.secrets.get(name) ?? null }),
+      postgres: {
+        host: server.host,
+        port: server.port,
+        database: this.served.targets[0]!.database,
+        adminUser: server.adminUser,
+        adminPassword: server.adminPassword,
+      },
+    };
+  }
+
+  /** Start every part, in order; on failure everything started so far is stopped again. */
+  async start(): Promise<void> {
+    const { options, paths } = this;
+    let t0 = performance.now();
+    const lap = (name: string) => {
+      const t = performance.now();
+      this.timings[name] = Math.round(t - t0);
+      t0 = t;
+    };
+    mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
+    mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
+    // Recorded first, so a second `up` started meanwhile finds this one (starting) rather than a free data directory.
+    writeState(paths, { ...ownProcess(), postgres: null, mcpUrl: null, startedAt: options.now.toISOString() });
+    try {
+      this.control = await startControlServer(paths.controlSocket, this.onControl);
+      lap("plan");
+      await this.startPostgres(lap);
+      if (options.mcp !== false) {
+        if (options.unsafeDisableSqlCheck) options.progress(UNSAFE_SQL_CHECK_WARNING);
+        options.progress("Starting the MCP server on 127.0.0.1");
+        this.mcp = await this.startMcp(this.served, options.mcpPort ?? this.served.plan.mcpServer.port);
+        this.mcpUrl = this.mcp.url;
+        lap("mcp");
+      }
+      this.writeFiles();
+      this.ready = true;
+      lap("files");
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private async startPostgres(lap: (name: string) => void): Promise<void> {
+    const { options, paths } = this;
+    const progress = options.progress;
+    if (options.url) {
+      progress("Using the PostgreSQL given by --url");
+      this.server = { ...parseAdminUrl(options.url), stop: async () => {} };
+    } else {
+      this.server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
+    }
+    lap("postgres");
+    const credentials = ensureCredentials(this.served, this.store, options.now, true, progress);
+    this.served.secrets = credentials.secrets;
+    this.changed.secrets = credentials.changed;
+    lap("secrets");
+    for (const target of this.served.targets) {
+      const { demoLoaded, demoSkipped } = await prepareDatabase(this.server, target, this.demoAllowed, progress);
+      this.changed.demoData ||= demoLoaded;
+      lap("demo");
+      progress(`Applying the access plan to ${target.database} (${workflowsOf(this.served.plan, target.name).length} workflows)`);
+      const applied = await applyPlan(this.server, this.served.plan, target, credentials.passwords, false).catch((error: unknown) => {
+        if (error instanceof ReconcileError && demoSkipped) {
+          throw new ReconcileError(
+            `${error.message}\n(${target.database} existed and has no demo dataset: \`dbwarden up --url ... --demo\` loads it)`,
+            error.problems,
+          );
+        }
+        throw error;
+      });
+      this.changed.database ||= applied.statements > 0;
+      progress(applied.statements > 0 ? `  ${applied.statements} statements applied in one transaction` : "  already up to date: nothing to change");
+      lap("reconcile");
+    }
+  }
+
+  /** Start the MCP server for `served` on `port`; a busy port says how to pick another. */
+  private async startMcp(served: Served, port: number): Promise<RunningServer> {
+    const { startServer } = await import("@dbwarden/mcp-server");
+    const runtime = buildRuntime(served, this.server!, this.paths, this.store, port);
+    try {
+      return await startServer({ plan: served.plan, runtime, ...(this.options.unsafeDisableSqlCheck ? { unsafeDisableSqlCheck: true } : {}) });
+    } catch (error) {
+      const bind = /cannot bind (\S+):(\d+) \((EADDRINUSE|EACCES)\)/.exec((error as Error).message);
+      if (!bind) throw error;
+      const [, host, busy, code] = bind;
+      throw new Error(
+        `${code === "EACCES" ? `the MCP port ${busy} on ${host} needs privileges this user lacks` : `the MCP port ${busy} on ${host} is already in use (another program, or another \`dbwarden up\`, listens there)`}; ` +
+          `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) or set mcpServer.port in ${join(ENVIRONMENTS_DIR, `${this.stack}.yaml`)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private writeFiles(): void {
+    const server = this.server!;
+    writeSecretFile(this.paths.connectionFile, `${JSON.stringify(this.connection, null, 2)}\n`);
+    writeState(this.paths, {
+      ...ownProcess(),
+      postgres: { host: server.host, port: server.port, embedded: !this.options.url, sslmode: sslmodeOf(server) },
+      mcpUrl: this.mcpUrl || null,
+      startedAt: this.options.now.toISOString(),
+    });
+  }
+
+  private readonly onControl: ControlHandler = async (command, progress) => {
+    if (command === "ping") return { ok: true, ready: this.ready };
+    if (command === "stop") {
+      // After the answer is on its way: stopping closes this socket.
+      setImmediate(this.options.onStopRequest ?? (() => void this.stop()));
+      return { ok: true, ready: this.ready };
+    }
+    if (!this.ready) return { ok: false, ready: false, message: `the ${this.stack} stack is still starting; try again once it is ready` };
+    if (command === "reload-secrets") {
+      await this.reloadSecrets();
+      return { ok: true, ready: true };
+    }
+    const report = await this.reload((line) => {
+      this.options.progress(line);
+      progress(line);
+    });
+    // The terminal running `up` sees what the other `up` applied, too.
+    this.options.progress(formatReloadReport(report, this.stack).trimEnd());
+    return { ok: report.ok, ready: true, report };
+  };
+
+  /** One reload or secret reload at a time, in the order asked. */
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  reload(progress: (line: string) => void = this.options.progress): Promise<ReloadReport> {
+    return this.serialize(async () => {
+      try {
+        return await this.applySpec(progress);
+      } catch (error) {
+        return { ok: false, changes: [], error: `applying the changed spec failed: ${(error as Error).message}` };
+      }
+    });
+  }
+
+  /** Plan the spec on disk as a stack to serve (throws its problems). */
+  private planFromDisk(): Served {
+    const viaUrl = this.options.url !== undefined;
+    const plan = planStack(this.stack, { root: this.options.root, now: (this.options.clock ?? (() => new Date()))() });
+    if (this.options.unsafeDisableSqlCheck) checkUnsafeAllowed(plan, viaUrl);
+    const targets = localTargets(plan, viaUrl);
+    return { plan, targets, workflows: localWorkflows(plan, targets), secrets: new Map() };
+  }
+
+  private async applySpec(progress: (line: string) => void): Promise<ReloadReport> {
+    const before = this.served;
+    let next: Served;
+    try {
+      next = this.planFromDisk();
+    } catch (error) {
+      return { ok: false, changes: [], error: (error as Error).message };
+    }
+    const credentials = ensureCredentials(next, this.store, (this.options.clock ?? (() => new Date()))(), false, progress);
+    next.secrets = credentials.secrets;
+    const database: string[] = [];
+    try {
+      for (const target of next.targets) {
+        await prepareDatabase(this.server!, target, this.demoAllowed, progress);
+        progress(`Applying the access plan to ${target.database}`);
+        const applied = await applyPlan(this.server!, next.plan, target, credentials.passwords, true);
+        const line = databaseChangeLine(target.database, applied.statements, applied.differences);
+        if (line) database.push(line);
+      }
+    } catch (error) {
+      if (error instanceof ReconcileError) return { ok: false, changes: [], error: error.message };
+      throw error;
+    }
+    const planChanged = planToJson(before.plan) !== planToJson(next.plan);
+    this.served = next;
+    const changes = [...describePlanChanges(before.plan, next.plan), ...database];
+    if (this.mcp && planChanged) {
+      await this.restartMcp(before, progress);
+      changes.push(`MCP server restarted with the new plan at ${this.mcpUrl} (clients reconnect; keys of unchanged clients still work)`);
+    } else if (this.mcp && credentials.changed.length > 0) {
+      await this.mcp.reload(buildRuntime(next, this.server!, this.paths, this.store, Number(new URL(this.mcpUrl).port)));
+    }
+    this.writeFiles();
+    return { ok: true, changes };
+  }
+
+  /** A plan is fixed for a server's life: close it and start one with the new plan on the same port. */
+  private async restartMcp(before: Served, progress: (line: string) => void): Promise<void> {
+    const port = Number(new URL(this.mcpUrl).port);
+    if (this.options.unsafeDisableSqlCheck) progress(UNSAFE_SQL_CHECK_WARNING);
+    progress("Restarting the MCP server with the new plan");
+    await within(
+      this.mcp!.close().catch(() => {}),
+      5_000,
+    );
+    this.mcp = null;
+    try {
+      this.mcp = await this.startMcp(this.served, port);
+    } catch (error) {
+      this.served = before;
+      this.mcp = await this.startMcp(before, port).catch(() => null);
+      throw new Error(
+        `the MCP server did not start with the new plan (${(error as Error).message}); the database holds the new plan and ` +
+          (this.mcp ? "the server runs with the previous one" : "the server is stopped: restart `dbwarden up`"),
+        { cause: error },
+      );
+    }
+  }
+
+  reloadSecrets(): Promise<void> {
+    return this.serialize(async () => {
+      // `dbwarden rotate` wrote new secrets: read each client's once more.
+      const { workflows } = this.served;
+      this.served.secrets = new Map(workflows.flatMap((w) => w.clients.map((c) => [c.secretName, this.store.read(c.secretName)!] as const)));
+      if (this.mcp) await this.mcp.reload(buildRuntime(this.served, this.server!, this.paths, this.store, Number(new URL(this.mcpUrl).port)));
+      this.writeFiles();
+    });
+  }
+
+  /**
+   * Stop everything, promptly even when the database went away underneath: the MCP server gets a
+   * bounded time to close its (maybe broken) connections, then PostgreSQL is stopped whoever runs it.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.control?.close();
+      if (this.mcp)
+        await within(
+          this.mcp.close().catch(() => {}),
+          5_000,
+        );
+      await this.server?.stop().catch(() => {});
+      clearState(this.paths);
+    })();
+    return this.stopping;
+  }
+}
+
+export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
+  const stack = options.stack ?? "local";
+  const viaUrl = options.url !== undefined;
+  const plan = planStack(stack, { root: options.root, now: options.now });
+  if (options.unsafeDisableSqlCheck) checkUnsafeAllowed(plan, viaUrl);
+  const targets = localTargets(plan, viaUrl);
+  const paths = localPaths(options.root, stack);
+  const running = await findRunningUp(paths);
+  if (running) throw new Error(`the ${stack} stack is already running (pid ${running.state.pid}); stop it with \`dbwarden down\``);
+  const local = new LocalStack(options, stack, { plan, targets, workflows: localWorkflows(plan, targets), secrets: new Map() });
+  await local.start();
+  return local;
 }

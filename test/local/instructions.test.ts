@@ -18,7 +18,7 @@ test("the ready message names each client, warns about source-network limits, pr
   const text = readyMessage(connection, `${root}.dbwarden/local/connection.json`, root, plan);
   assert.match(text, /- claude-cs {2}\(workflow cs-usage-drop\)\n/);
   assert.match(text, /- n8n-cs-digest {2}\(workflow cs-usage-drop; only from 10\.0\.12\.0\/24, so refused from this machine\)/);
-  assert.match(text, /claude mcp add --transport http dbwarden-cs-usage-drop http:\/\/127\.0\.0\.1:7300\/mcp/);
+  assert.match(text, /claude mcp add --transport http dbwarden-cs-usage-drop-claude-cs http:\/\/127\.0\.0\.1:7300\/mcp/);
   assert.doesNotMatch(text, new RegExp(apiKey));
   assert.doesNotMatch(text, /admin-secret-value/);
 });

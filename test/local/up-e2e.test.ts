@@ -13,7 +13,7 @@ import { after, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { main } from "../../src/cli/main.ts";
-import { isAlive } from "../../src/local/postgres.ts";
+import { isAlive } from "../../src/local/state.ts";
 import { ROOT } from "../postgres/helpers.ts";
 
 const BIN = join(ROOT, "bin", "dbwarden.js");
@@ -84,9 +84,9 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     const printed = up.stdout() + up.stderr();
     assert.ok(!printed.includes(connection.postgres.adminPassword));
     for (const c of connection.clients) assert.ok(!printed.includes(c.apiKey), `API key of ${c.name} printed`);
-    assert.match(printed, /claude mcp add --transport http dbwarden-cs-usage-drop http:\/\/127\.0\.0\.1:\d+\/mcp --header/);
+    assert.match(printed, /claude mcp add --transport http dbwarden-cs-usage-drop-claude-cs http:\/\/127\.0\.0\.1:\d+\/mcp --header/);
     assert.match(printed, /Cursor/);
-    assert.match(printed, /npx @modelcontextprotocol\/inspector/);
+    assert.match(printed, /npx -y @modelcontextprotocol\/inspector@1\.0\.3 --cli http:\/\/127\.0\.0\.1:\d+\/mcp --transport http --method tools\/list --header "Authorization: Bearer \$\(node -p/);
 
     // The official SDK client, as claude-cs (workflow cs-usage-drop).
     const key = connection.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;

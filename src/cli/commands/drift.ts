@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
 import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } from "../../postgres/drift.ts";
-import { ReconcileError, reconcile } from "../../postgres/reconcile.ts";
+import { ReconcileError } from "../../postgres/reconcile.ts";
 import { committedCatalog } from "../../postgres/snapshot.ts";
+import { fixDrift } from "../../local/fix.ts";
 import { connectAdmin } from "../../local/postgres.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
 import { pulumiDrift } from "../../drift/pulumi.ts";
-import { driftExitCode, formatStackDrift, mergeDrift } from "../../drift/report.ts";
+import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../drift/report.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
@@ -35,7 +36,7 @@ export function register(program: Command, io: CliIO): void {
         throw new CliError((error as Error).message, EXIT.invalidInput);
       }
       const driftOptions = (target: string) => ({ target, ...(snapshot ? { snapshot } : {}) });
-      const reports: DriftReport[] = [];
+      const reports: TargetDrift[] = [];
       for (const name of names) {
         let target;
         try {
@@ -60,19 +61,14 @@ export function register(program: Command, io: CliIO): void {
             throw new CliError(`cannot connect to database ${target.database} (${opened.source}): ${error.message}`, EXIT.invalidInput);
           });
           try {
-            let report = await detectDrift(client, plan, driftOptions(name));
+            const report = await detectDrift(client, plan, driftOptions(name));
             if (options.fix && report.drift) {
-              if (!options.json) io.out(formatDriftReport(report));
-              try {
-                const result = await reconcile(client, plan, { target: name });
-                io.progress(`Fixed: ran ${result.statements.length} statement${result.statements.length === 1 ? "" : "s"} in one transaction.`);
-              } catch (error) {
-                if (error instanceof ReconcileError) throw new CliError(error.message, EXIT.invalidInput);
-                throw error;
-              }
-              report = await detectDrift(client, plan, driftOptions(name));
-            }
-            reports.push(report);
+              // The report then says what was fixed (text and --json), and the state after it.
+              const fixed = await fixDrift(client, plan, report, driftOptions(name)).catch((error: unknown) => {
+                throw error instanceof ReconcileError ? new CliError(error.message, EXIT.invalidInput) : error;
+              });
+              reports.push({ ...fixed.report, fixed: fixed.fixed });
+            } else reports.push(report);
           } finally {
             await client.end().catch(() => {});
           }

@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
 import { localPaths } from "../../local/paths.ts";
-import { runningUp } from "../../local/postgres.ts";
+import { sendControl } from "../../local/control.ts";
 import { rotateLocal } from "../../local/rotate.ts";
 import { localTargets } from "../../local/stack.ts";
+import { findRunningUp } from "../../local/state.ts";
 import { openTarget } from "../../local/target.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
@@ -42,11 +43,16 @@ export function register(program: Command, io: CliIO): void {
       } finally {
         await opened.close();
       }
-      const running = runningUp(paths);
-      if (running) process.kill(running.pid, "SIGUSR2");
+      // The running `up` (if any) switches to the new API keys when asked over its control socket.
+      const running = await findRunningUp(paths);
+      const reloaded = running?.answering ? await sendControl(paths.controlSocket, "reload-secrets", { timeoutMs: 30_000 }).catch(() => null) : null;
+      if (running && !reloaded?.ok)
+        io.err(
+          `note: the running up (pid ${running.state.pid}) did not reload the new API keys${reloaded?.message ? ` (${reloaded.message})` : ""}; restart it`,
+        );
       io.out(
         `Rotated ${rotated.length} credential${rotated.length === 1 ? "" : "s"}. Open sessions keep running; new connections use the new passwords.\n` +
-          (running ? "The running MCP server now accepts only the new API keys.\n" : "") +
+          (reloaded?.ok ? "The running MCP server now accepts only the new API keys.\n" : "") +
           `New API keys are in ${paths.connectionFile}.`,
       );
     });

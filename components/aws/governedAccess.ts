@@ -3,7 +3,11 @@
  * in components/hosts.ts). It takes the access plan and instantiates, per target and workflow, the
  * controls that hold even when the model is wrong: read replica, network boundary, least-privilege
  * roles on the primary (reaching the replica by replication), per-client credentials, query
- * logging, and the MCP service. It exports what operators need and nothing secret.
+ * logging, the MCP service and what it needs in a private VPC (VPC endpoints, a shared limits
+ * store for several replicas). Every taggable AWS resource below it carries the environment's
+ * owner and `dbwarden:workflow: shared` unless it serves one workflow (tags.ts). It exports what
+ * operators need and nothing secret. Run `preflightAws` (preflight.ts) first: `pulumi up` does
+ * (stacks/index.ts), so what AWS would refuse is reported before anything is created.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
@@ -13,10 +17,14 @@ import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hos
 import type { PostgresConnectionArgs, PostgresReadOnlyAccessArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf, checkTargetOnHost } from "../targets.ts";
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins, type TargetLogin } from "./credentials.ts";
+import { PrivateEndpoints } from "./endpoints.ts";
+import { LIMITS_STORE_PORT, LimitsStore, needsLimitsStore } from "./limitsStore.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
+import { replicaIdentifier } from "./names.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
+import { sharedTags, sharedTagsTransformation } from "./tags.ts";
 
 /** Type token of the top-level AWS component. */
 export const GOVERNED_ACCESS_TYPE = "dbwarden:aws:GovernedAccess";
@@ -26,10 +34,7 @@ export type AwsTarget = TargetOf<"aws-rds">;
 /** The MCP server's host in an AWS environment. */
 export type AwsHost = HostOf<"aws-ecs">;
 
-/** Identifier of the replica this stack creates for a target. */
-export function replicaIdentifier(environment: string, target: string): string {
-  return `dbwarden-${environment}-${target}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
-}
+export { replicaIdentifier };
 
 /**
  * Checks the plan can be deployed by this component, before any resource exists; returns its AWS
@@ -53,7 +58,9 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
 
 /** What the MCP service on ECS needs from the plan. Checked here although McpService checks it too. */
 function checkEcsHost(plan: AccessPlan, host: AwsHost): void {
-  if (!plan.mcpServer.image) throw new Error(`mcpServer.image is required (the MCP server's container image)`);
+  if (!plan.mcpServer.image) {
+    throw new Error(`mcpServer.image is required (the MCP server's container image): an image URI, or { build: true } to build mcp-server/ with Docker into an ECR repository of the stack`);
+  }
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
     throw new Error(`mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
@@ -66,8 +73,19 @@ function checkRdsTarget(target: AwsTarget, host: AwsHost): AwsTarget {
   const field = `targets.${target.name}`;
   if (!target.network.vpcId) throw new Error(`${field}.network.vpcId is required on aws-rds`);
   if (target.network.subnetIds.length < 2) throw new Error(`${field}.network.subnetIds: list private subnets in at least two availability zones`);
-  if (target.credentials.mode === "password" && !target.platformSettings.adminSecretArn) {
+  const { adminSecretArn, masterUserIamAuth } = target.platformSettings;
+  if (target.credentials.mode === "password" && !adminSecretArn) {
     throw new Error(`${field}.primary.adminSecretArn is required with password credentials: the multi-user rotation function uses it`);
+  }
+  if (adminSecretArn && masterUserIamAuth) {
+    throw new Error(`${field}.primary: give adminSecretArn or masterUserIamAuth, not both (with an admin secret, Pulumi connects with its password)`);
+  }
+  if (!adminSecretArn && !masterUserIamAuth) {
+    throw new Error(
+      `${field}.primary.adminSecretArn is absent, so Pulumi would connect to the primary as its master user with an RDS IAM token, which works only once that user is a member of rds_iam ` +
+        `(GRANT rds_iam TO <master user>; on RDS PostgreSQL this turns its password login off) and the primary has IAM database authentication on. ` +
+        `Give ${field}.primary.adminSecretArn (an admin secret), or set ${field}.primary.masterUserIamAuth: true once the master user is in rds_iam.`,
+    );
   }
   if (target.platformSettings.region !== host.region) {
     throw new Error(`${field}.region: "${target.platformSettings.region}" differs from mcpServer.host.region "${host.region}"; one stack deploys one region`);
@@ -98,8 +116,10 @@ interface Deployment {
   targets: AwsTarget[];
 }
 
-/** What the per-target access phase hands the MCP service: how it reaches each login. */
+/** What the per-target access phase hands the MCP service: how it reaches each login, and what to start after. */
 interface LoginCredentials {
+  /** The access components (roles, grants) and credentials: the service starts after them. */
+  ready: pulumi.Resource[];
   /** Secret ARN by login role (password credentials). */
   secretArns: Record<string, pulumi.Output<string>>;
   /** `rds-db:connect` ARNs (IAM credentials). */
@@ -125,7 +145,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   public readonly replicaAddresses: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: GovernedAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super(GOVERNED_ACCESS_TYPE, name, {}, opts);
+    super(GOVERNED_ACCESS_TYPE, name, {}, withSharedTags(opts, args?.plan));
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
     const { targets, host } = checkAwsPlan(args.plan);
@@ -133,10 +153,12 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
 
     const instances = this.lookUpInstances(deployment);
     const network = this.networkBoundary(deployment, instances);
+    const endpoints = this.privateEndpoints(deployment, network);
     const logging = this.queryLogging(deployment);
+    const limitsStore = this.limitsStore(deployment, network);
     const replicas = this.readReplicas(deployment, instances, network, logging);
-    const credentials = this.accessPerTarget(deployment, instances, replicas, network);
-    const service = this.mcpService(deployment, replicas, credentials, network, logging);
+    const credentials = this.accessPerTarget(deployment, instances, replicas, network, endpoints);
+    const service = this.mcpService(deployment, { replicas, credentials, network, logging, endpoints, limitsStore });
 
     const outputs = governedAccessOutputs(deployment, service, credentials, logging, replicas);
     this.mcpUrl = outputs.mcpUrl;
@@ -166,7 +188,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     return { primaries, existingReplicas };
   }
 
-  /** Security groups: allowed CIDRs -> load balancer -> service -> replicas, and rotation -> primary. */
+  /** Security groups: allowed CIDRs -> load balancer -> service -> replicas, and rotation -> primary; endpoints and limits store. */
   private networkBoundary({ name, plan, host, targets }: Deployment, { primaries, existingReplicas }: RdsInstances): NetworkBoundary {
     const firstGroup = firstSecurityGroup(name);
     return new NetworkBoundary(
@@ -175,6 +197,8 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         vpcId: host.vpcId,
         servicePort: plan.mcpServer.port,
         allowedCidrs: plan.mcpServer.allowedCidrs,
+        privateEndpoints: host.egress === "vpc-endpoints",
+        ...(needsLimitsStore(plan.mcpServer.replicas) ? { limitsStorePort: LIMITS_STORE_PORT } : {}),
         targets: targets.map((target) => ({
           target: target.name,
           port: primaries.get(target.name)!.port,
@@ -184,6 +208,18 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
       },
       { parent: this },
     );
+  }
+
+  /** The VPC endpoints private subnets without NAT need (host `egress: vpc-endpoints`), or none. */
+  private privateEndpoints({ name, host }: Deployment, network: NetworkBoundary): PrivateEndpoints | null {
+    if (host.egress !== "vpc-endpoints") return null;
+    return new PrivateEndpoints(`${name}-endpoints`, { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id }, { parent: this });
+  }
+
+  /** The store the server's replicas share for per-client limits, when there are several replicas. */
+  private limitsStore({ name, plan, host }: Deployment, network: NetworkBoundary): LimitsStore | null {
+    if (!needsLimitsStore(plan.mcpServer.replicas)) return null;
+    return new LimitsStore(`${name}-limits`, { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id }, { parent: this });
   }
 
   /** Log groups with the plan's retention: the MCP audit stream and each created replica's log. */
@@ -230,12 +266,13 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   }
 
   /** Per target: its roles and grants on the primary (access component) and one credential per login. */
-  private accessPerTarget(deployment: Deployment, { primaries }: RdsInstances, replicas: Map<string, ReadReplica>, network: NetworkBoundary): LoginCredentials {
-    const all: LoginCredentials = { secretArns: {}, connectArns: [], iamLogins: {} };
+  private accessPerTarget(deployment: Deployment, { primaries }: RdsInstances, replicas: Map<string, ReadReplica>, network: NetworkBoundary, endpoints: PrivateEndpoints | null): LoginCredentials {
+    const all: LoginCredentials = { ready: [], secretArns: {}, connectArns: [], iamLogins: {} };
     for (const target of deployment.targets) {
       const logins = targetLogins(deployment.plan, target.name);
       if (target.credentials.mode === "iam") for (const login of logins) all.iamLogins[login.role] = deployment.host.region;
-      const credentials = this.targetAccess(deployment, target, logins, primaries.get(target.name)!, replicas.get(target.name)!, network);
+      const { access, credentials } = this.targetAccess(deployment, target, logins, primaries.get(target.name)!, replicas.get(target.name)!, network, endpoints);
+      all.ready.push(access, credentials);
       Object.assign(all.secretArns, credentials.secretArns);
       all.connectArns.push(...credentials.connectArns);
     }
@@ -250,23 +287,27 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     primary: pulumi.Output<GetInstanceResult>,
     replica: ReadReplica,
     network: NetworkBoundary,
-  ): ClientCredentials {
+    endpoints: PrivateEndpoints | null,
+  ): { access: pulumi.ComponentResource; credentials: ClientCredentials } {
     const parent = { parent: this };
     const connection = adminConnection(target, primary, host.region, parent);
-    const passwords = target.credentials.mode === "password" ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(parent)])) : {};
+    const passwords = target.credentials.mode === "password" ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, parent)])) : {};
     const access = accessComponentOf(target).create(`${name}-${target.name}`, postgresAccessArgs(args, target, connection, passwords), parent);
     const credentialsName = `${name}-${target.name}-credentials`;
+    const environment = args.plan.environment;
     if (target.credentials.mode === "iam") {
-      return new ClientCredentials(
+      const credentials = new ClientCredentials(
         credentialsName,
-        { mode: "iam", target, logins, region: host.region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
+        { mode: "iam", environment, target, logins, region: host.region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
         parent,
       );
+      return { access, credentials };
     }
-    return new ClientCredentials(
+    const credentials = new ClientCredentials(
       credentialsName,
       {
         mode: "password",
+        environment,
         target,
         logins,
         region: host.region,
@@ -276,14 +317,20 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         initialPasswords: passwords,
         subnetIds: target.network.subnetIds,
         rotationSecurityGroupId: network.rotationSecurityGroups[target.name]!.id,
-        rotateAfter: [access],
+        // The first rotation runs during `up`: the logins must exist, and the function must reach Secrets Manager.
+        rotateAfter: [access, ...(endpoints?.endpoints ?? [])],
       },
       parent,
     );
+    return { access, credentials };
   }
 
-  /** The MCP server on ECS, reading every target's replica with the logins' credentials. */
-  private mcpService({ name, plan, host, targets }: Deployment, replicas: Map<string, ReadReplica>, credentials: LoginCredentials, network: NetworkBoundary, logging: QueryLogging): McpService {
+  /**
+   * The MCP server on ECS, reading every target's replica with the logins' credentials; it starts
+   * after the roles and grants, the credentials, the VPC endpoints and the limits store.
+   */
+  private mcpService({ name, plan, host, targets }: Deployment, phases: ServicePhases): McpService {
+    const { replicas, credentials, network, logging, endpoints, limitsStore } = phases;
     return new McpService(
       `${name}-mcp`,
       {
@@ -301,10 +348,28 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         loadBalancerSecurityGroupId: network.loadBalancerSecurityGroup.id,
         serviceSecurityGroupId: network.serviceSecurityGroup.id,
         auditLogGroup: { name: logging.auditLogGroup.name, arn: logging.auditLogGroup.arn },
+        ...(limitsStore ? { limitsStore: { host: limitsStore.host, port: limitsStore.port, authSecretArn: limitsStore.authSecretArn } } : {}),
+        startAfter: [...credentials.ready, ...(endpoints?.endpoints ?? []), ...(limitsStore?.ready ?? [])],
       },
       { parent: this },
     );
   }
+}
+
+/** What the MCP service is built from: the other phases' components. */
+interface ServicePhases {
+  replicas: Map<string, ReadReplica>;
+  credentials: LoginCredentials;
+  network: NetworkBoundary;
+  logging: QueryLogging;
+  endpoints: PrivateEndpoints | null;
+  limitsStore: LimitsStore | null;
+}
+
+/** The component's options with the shared tags transformation added (see tags.ts). */
+function withSharedTags(opts: pulumi.ComponentResourceOptions, plan: AccessPlan | undefined): pulumi.ComponentResourceOptions {
+  if (!plan) return opts;
+  return { ...opts, transformations: [...(opts.transformations ?? []), sharedTagsTransformation(sharedTags(plan))] };
 }
 
 /** Targets whose replica this stack creates. */

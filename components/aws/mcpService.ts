@@ -1,16 +1,24 @@
 /**
  * `dbwarden:aws:McpService`: the MCP server on ECS Fargate, the only path agents use.
+ * - its image (McpImage): built from `mcp-server/` into the stack's ECR repository, or the spec's
+ *   URI; the execution role may pull exactly that repository;
  * - behind an Application Load Balancer: HTTPS only (TLS 1.2+ policy, the plan's certificate),
  *   reachable only from the plan's CIDRs (NetworkBoundary), internal when they are all private;
+ *   the load balancer and target group are named by a short prefix (AWS allows 32 characters);
  * - tasks in private subnets, no public IP, read-only root filesystem (a small tmpfs-like
  *   volume at /tmp), non-root user, all Linux capabilities dropped, a container health check;
- * - configuration: `DBWARDEN_PLAN` (the access plan JSON) and `DBWARDEN_RUNTIME` (endpoints and
- *   secret ARNs, never secrets) in plain env; the server reads the API key hashes itself from the
+ * - configuration: the access plan (`DBWARDEN_PLAN` in env while the task definition fits 64 KiB,
+ *   else an S3 object, see planDelivery.ts) and `DBWARDEN_RUNTIME` (endpoints and secret ARNs,
+ *   never secrets) in plain env; the server reads the API key hashes itself from the
  *   `mcp-api-keys` secret (`apiKeysFrom`) at start and every minute, so revoking a key needs no
- *   redeploy (ECS injects secrets into env only at task start); database passwords are fetched at
- *   connect time from the secrets named in the runtime config, so a rotation needs no redeploy;
- * - the task role can read only its own login secrets and the API key secret (and
- *   `rds-db:connect` exactly its IAM users); the execution role only writes the audit log group.
+ *   redeploy; the secret gets a first value (`[]`) that later changes never overwrite; database
+ *   passwords are fetched at connect time, so a rotation needs no redeploy;
+ * - the service starts only after what it reads at start exists (roles and grants, credentials,
+ *   secret values, the plan object, the VPC endpoints, the limits store), and `up` waits for it
+ *   to be steady (`waitForSteadyState`): a crash-looping first deployment fails the `up`;
+ * - the task role can read only its own login secrets, the API key secret, the limits store's
+ *   token and the plan object (and `rds-db:connect` exactly its IAM users); the execution role
+ *   only writes the audit log group and pulls the image.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "@pulumi/aws/ecs/cluster.js";
@@ -23,8 +31,14 @@ import { Listener } from "@pulumi/aws/lb/listener.js";
 import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
 import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
-import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
+import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LimitsStoreConfig, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import { INITIAL_VERSION_STAGE } from "./credentials.ts";
+import { McpImage } from "./image.ts";
+import { limitsStoreConfig } from "./limitsStore.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
+import { MAX_TASK_DEFINITION_BYTES, PlanObject, TASK_DEFINITION_OTHER_FIELDS_BYTES, choosePlanDelivery, planEnvironment, type PlanDelivery } from "./planDelivery.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -34,18 +48,21 @@ export const HEALTH_PATH = "/healthz";
 export const CONTAINER_USER = "10001:10001";
 /** TLS 1.3 with 1.2 fallback, no weak ciphers. */
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/** ECS refuses task definitions over 64 KiB; keep room for the rest of the definition. */
-export const MAX_ENV_PLAN_BYTES = 48 * 1024;
 /** How often the server re-reads the API key secret: the longest a revoked key keeps working. */
 export const API_KEY_REFRESH_SECONDS = 60;
+/** The MCP endpoint's path on the server (Streamable HTTP). */
+export const MCP_PATH = "/mcp";
+/** The API key secret's first value: no key. `dbwarden keys issue` adds them. */
+export const INITIAL_API_KEYS = "[]";
 
 /**
  * The server's runtime config on ECS, through the one `buildRuntimeConfig`: listen on all
  * interfaces of the task (the load balancer reaches it), accept the plan's hostnames plus loopback
  * (container health check) as Host headers, refuse browser origins, one endpoint per target (the
- * replica), a secret ARN per password login or `awsRdsIam` (the server generates a token at connect
- * time) per IAM login, audit to stdout (shipped to the audit log group). API key hashes are NOT
- * here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
+ * replica, `verify-full` against Amazon RDS's CAs), a secret ARN per password login or
+ * `awsRdsIam` (the server generates a token at connect time) per IAM login, the shared limits
+ * store when there is one, audit to stdout (shipped to the audit log group). API key hashes are
+ * NOT here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
  * `API_KEY_REFRESH_SECONDS`.
  */
 export function runtimeConfig(args: {
@@ -61,6 +78,8 @@ export function runtimeConfig(args: {
   apiKeysSecretArn: string;
   /** CIDRs of the load balancer's subnets: only it is believed about X-Forwarded-For (client `sourceCidrs`). */
   trustedProxies?: string[];
+  /** The store the server's replicas share for per-client limits. */
+  limitsStore?: LimitsStoreConfig;
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
   const logins: Record<string, LoginSource> = {};
@@ -81,6 +100,7 @@ export function runtimeConfig(args: {
       databases: args.databases,
       logins,
       apiKeys: { fromAwsSecret: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
+      ...(args.limitsStore ? { limitsStore: args.limitsStore } : {}),
       audit: { stream: "stdout" },
     });
   } catch (error) {
@@ -88,14 +108,21 @@ export function runtimeConfig(args: {
   }
 }
 
-/** The container definition list (JSON) of the task. Throws when the plan is too large for env. */
+/** A replica endpoint as the server gets it: TLS verified against Amazon RDS's certificate authorities. */
+export function rdsEndpoint(endpoint: { host: string; port: number; database: string }): DatabaseEndpoint {
+  return { host: endpoint.host, port: endpoint.port, database: endpoint.database, sslmode: "verify-full", ca: "aws-rds" };
+}
+
+/** The container definition list (JSON) of the task. */
 export function containerDefinitions(args: {
-  /** The server's container image (plan `mcpServer.image`). */
+  /** The server's container image. */
   image: string;
   /** Port the server listens on (plan `mcpServer.port`). */
   port: number;
-  /** The access plan as JSON (`DBWARDEN_PLAN`). */
+  /** The access plan as JSON, given in env (`DBWARDEN_PLAN`) unless `planEnvironment` says otherwise. */
   planJson: string;
+  /** How the plan reaches the server, as environment variables (`planEnvironment`); default the plan in env. */
+  planEnvironment?: { name: string; value: string }[];
   /** The runtime config as JSON (`DBWARDEN_RUNTIME`). */
   runtimeJson: string;
   /** The audit log group the container's stdout is shipped to. */
@@ -103,11 +130,8 @@ export function containerDefinitions(args: {
   /** Region of the log group. */
   region: string;
 }): string {
-  const planBytes = Buffer.byteLength(args.planJson);
-  if (planBytes > MAX_ENV_PLAN_BYTES) {
-    throw new Error(`mcpServer: the access plan is ${planBytes} bytes, over the ${MAX_ENV_PLAN_BYTES} bytes that fit an ECS task definition's environment; split the environment's workflows across stacks`);
-  }
   const healthUrl = `http://127.0.0.1:${args.port}${HEALTH_PATH}`;
+  const plan = args.planEnvironment ?? [{ name: "DBWARDEN_PLAN", value: args.planJson }];
   return JSON.stringify([
     {
       name: CONTAINER_NAME,
@@ -118,11 +142,7 @@ export function containerDefinitions(args: {
       privileged: false,
       linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
       portMappings: [{ containerPort: args.port, protocol: "tcp" }],
-      environment: [
-        { name: "DBWARDEN_PLAN", value: args.planJson },
-        { name: "DBWARDEN_RUNTIME", value: args.runtimeJson },
-        { name: "NODE_ENV", value: "production" },
-      ],
+      environment: [...plan, { name: "DBWARDEN_RUNTIME", value: args.runtimeJson }, { name: "NODE_ENV", value: "production" }],
       mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
       healthCheck: {
         command: ["CMD", "node", "-e", `fetch(${JSON.stringify(healthUrl)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
@@ -139,21 +159,46 @@ export function containerDefinitions(args: {
   ]);
 }
 
-/** Task role: read exactly its own login secrets and the API key secret; connect as exactly its IAM database users. */
-export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string): string {
+/** Throws when container definitions would make the task definition larger than ECS allows. */
+export function checkTaskDefinitionSize(containerJson: string, what: string): void {
+  const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
+  if (bytes > MAX_TASK_DEFINITION_BYTES) {
+    throw new Error(`${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan should have gone to S3), please report it`);
+  }
+}
+
+/** What the task role may read besides its login secrets and the API key secret. */
+export interface TaskRoleExtras {
+  /** The limits store's AUTH token secret. */
+  limitsStoreSecretArn?: string;
+  /** The plan object (`s3://` delivery): exactly that object. */
+  planObjectArn?: string;
+}
+
+/** Task role: read exactly its own login secrets, the API key secret, the limits store token and the plan object; connect as exactly its IAM database users. */
+export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
   if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
   statements.push({ Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] });
+  if (extras.limitsStoreSecretArn) statements.push({ Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [extras.limitsStoreSecretArn] });
+  if (extras.planObjectArn) statements.push({ Sid: "ReadPlanObject", Effect: "Allow", Action: ["s3:GetObject"], Resource: [extras.planObjectArn] });
   if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
-/** Execution role: write the audit log group (no secret is injected into the task's env). */
-export function executionRolePolicy(logGroupArn: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] }],
-  });
+/**
+ * Execution role: write the audit log group; pull the image from its ECR repository when it is in
+ * ECR (`ecr:GetAuthorizationToken` has no resource: `*`). No secret is injected into the task's env.
+ */
+export function executionRolePolicy(logGroupArn: string, imageRepositoryArn: string | null = null): string {
+  const statements: object[] = [{ Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] }];
+  if (imageRepositoryArn) {
+    statements.push(
+      { Sid: "PullImage", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: [imageRepositoryArn] },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
+    );
+  }
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
 const ECS_TASKS_TRUST = JSON.stringify({
@@ -161,8 +206,18 @@ const ECS_TASKS_TRUST = JSON.stringify({
   Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
 });
 
+/** The shared limits store (LimitsStore), when the plan runs more than one replica. */
+export interface ServiceLimitsStore {
+  /** Address of its primary node. */
+  host: pulumi.Input<string>;
+  /** Its port. */
+  port: number;
+  /** The secret holding its AUTH token. */
+  authSecretArn: pulumi.Input<string>;
+}
+
 export interface McpServiceArgs {
-  /** The access plan (sent to the server as `DBWARDEN_PLAN`; also gives port, size, hostnames). */
+  /** The access plan (given to the server; also gives port, size, hostnames, image). */
   plan: AccessPlan;
   /** Region of the service. */
   region: string;
@@ -186,14 +241,21 @@ export interface McpServiceArgs {
   serviceSecurityGroupId: pulumi.Input<string>;
   /** The audit log group (QueryLogging): name and ARN. */
   auditLogGroup: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The shared limits store, when the plan runs more than one replica. */
+  limitsStore?: ServiceLimitsStore;
+  /**
+   * What must exist before the first task starts: the roles and grants it logs in with, the
+   * credentials it reads, the VPC endpoints it pulls and reads through, the limits store.
+   */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The MCP service's IAM roles: the execution role (pull, write the audit log) and the task role (its own secrets). */
 interface ServiceRoles {
   executionRole: Role;
   taskRole: Role;
-  /** The task role's policy: the service waits for it, so tasks start with their secrets readable. */
-  taskPolicy: RolePolicy;
+  /** The roles' policies: the service waits for them, so tasks start able to pull and read. */
+  policies: RolePolicy[];
 }
 
 /** The load balancer in front of the service, its target group and HTTPS listener. */
@@ -201,6 +263,12 @@ interface ServiceLoadBalancer {
   loadBalancer: LoadBalancer;
   targetGroup: TargetGroup;
   listener: Listener;
+}
+
+/** The API key secret and its first value. */
+interface ApiKeySecret {
+  secret: Secret;
+  initial: SecretVersion;
 }
 
 /**
@@ -211,7 +279,7 @@ export function checkMcpServiceArgs(name: string, args: McpServiceArgs): { host:
   const server = args.plan.mcpServer;
   const host = server.host;
   if (host.platform !== "aws-ecs") throw new Error(`${name}: mcpServer.host.platform must be aws-ecs, got "${host.platform}"`);
-  if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
+  if (!server.image) throw new Error(`${name}: mcpServer.image is required: an image URI, or { build: true } to build mcp-server/ into the stack's registry`);
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
     throw new Error(`${name}: mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
@@ -223,38 +291,90 @@ export function checkMcpServiceArgs(name: string, args: McpServiceArgs): { host:
   return { host, internal };
 }
 
+/** The MCP URL of a host name: `https://<host>/mcp`. */
+export function mcpUrlOf(host: string): string {
+  return `https://${host}${MCP_PATH}`;
+}
+
+/** Longest host name DNS allows: what the size bound assumes for an address not known yet. */
+const LONGEST_HOST = "h".repeat(253);
+
+/**
+ * The runtime config at its longest for these arguments (addresses not known yet at their longest,
+ * ARNs at their real length in the longest partition), as JSON: what the plan delivery is decided on.
+ */
+export function runtimeJsonBound(args: McpServiceArgs, loadBalancerSubnets: number): string {
+  const arn = (name: string) => `arn:aws-us-gov:secretsmanager:${args.region}:000000000000:secret:${name}-XXXXXX`;
+  const secretNames = new Map(args.plan.workflows.flatMap((w) => w.clients.map((c) => [c.loginRole, c.secretName] as const)));
+  const databaseOf = new Map(args.plan.targets.map((t) => [t.name, t.database]));
+  return JSON.stringify(
+    runtimeConfig({
+      plan: args.plan,
+      databases: Object.fromEntries(Object.keys(args.databases).map((t) => [t, rdsEndpoint({ host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t })])),
+      loginSecretArns: Object.fromEntries(Object.keys(args.loginSecretArns).map((role) => [role, arn(secretNames.get(role) ?? role)])),
+      ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
+      apiKeysSecretArn: arn(apiKeysSecretName(args.plan.environment)),
+      // The longest CIDR text (18 characters), distinct per subnet.
+      trustedProxies: Array.from({ length: loadBalancerSubnets }, (_, i) => `${100 + (i % 156)}.${100 + Math.floor(i / 156)}.255.255/32`),
+      ...(args.limitsStore ? { limitsStore: limitsStoreConfig({ host: LONGEST_HOST, port: 65535, authSecretArn: arn(limitsStoreSecretName(args.plan.environment)) }, args.plan.environment) } : {}),
+    }),
+  );
+}
+
+/** An image URI at its longest for the plan: an ECR digest reference, or the spec's URI. */
+export function imageUriBound(plan: AccessPlan, region: string): string {
+  const image = plan.mcpServer.image;
+  if (image?.source === "registry") return image.uri;
+  return `000000000000.dkr.ecr.${region}.amazonaws.com.cn/dbwarden/${plan.environment}/mcp-server@sha256:${"0".repeat(64)}`;
+}
+
 export class McpService extends pulumi.ComponentResource {
-  /** Where agents connect: `https://<first hostname>/` (or the load balancer's DNS name). */
+  /** Where agents connect: `https://<first hostname>/mcp` (or the load balancer's DNS name). */
   public readonly url: pulumi.Output<string>;
   /** The load balancer's DNS name (point the plan's hostnames at it). */
   public readonly loadBalancerDnsName: pulumi.Output<string>;
-  /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), set by operators. */
+  /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), written by `dbwarden keys`. */
   public readonly apiKeysSecretArn: pulumi.Output<string>;
   /** The task role: reads its own login secrets and the API key secret, connects as its IAM users. */
   public readonly taskRoleArn: pulumi.Output<string>;
+  /** How the plan reaches the server (environment or S3). */
+  public readonly planDelivery: PlanDelivery["via"];
+  /** The image the tasks run. */
+  public readonly imageUri: pulumi.Output<string>;
 
   constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:McpService", name, {}, opts);
     const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
-    const tags = { "dbwarden:environment": args.plan.environment };
+    const environment = args.plan.environment;
+    const tags = { "dbwarden:environment": environment };
+    const parent = { parent: this };
 
-    const apiKeys = new Secret(
-      `${name}-api-keys`,
-      { name: `dbwarden/${args.plan.environment}/mcp-api-keys`, description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}]", recoveryWindowInDays: 7, tags },
-      { parent: this },
-    );
-    const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${args.plan.environment}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, { parent: this });
-    const roles = this.roles(name, args, apiKeys, tags);
+    const image = new McpImage(`${name}-image`, { image: server.image!, environment }, parent);
+    const apiKeys = this.apiKeySecret(name, environment, tags);
+    const names = ecsNames(environment);
+    const cluster = new Cluster(`${name}-cluster`, { name: names.cluster, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
     // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
     // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
     const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
-    const taskDefinition = this.taskDefinition(name, args, host, roles, apiKeys, loadBalancerSubnets, tags);
+    const planJson = JSON.stringify(args.plan);
+    const bound = containerDefinitions({
+      image: imageUriBound(args.plan, args.region),
+      port: server.port,
+      planJson,
+      runtimeJson: runtimeJsonBound(args, loadBalancerSubnets.length),
+      logGroupName: "x".repeat(512),
+      region: args.region,
+    });
+    const delivery = choosePlanDelivery(environment, planJson, Buffer.byteLength(bound));
+    const planObject = delivery.via === "s3" ? new PlanObject(`${name}-plan`, { environment, planJson }, parent) : null;
+    const roles = this.roles(name, args, apiKeys.secret, image, planObject, tags);
+    const taskDefinition = this.taskDefinition(name, args, host, roles, apiKeys.secret, image, { delivery, planObject }, loadBalancerSubnets, tags);
     const front = this.loadBalancer(name, args, host, internal, loadBalancerSubnets, tags);
     new Service(
       `${name}-service`,
       {
-        name: `dbwarden-${args.plan.environment}-mcp`,
+        name: names.service,
         cluster: cluster.arn,
         taskDefinition: taskDefinition.arn,
         desiredCount: server.replicas,
@@ -264,72 +384,116 @@ export class McpService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: front.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: server.port }],
         healthCheckGracePeriodSeconds: 60,
         deploymentCircuitBreaker: { enable: true, rollback: true },
+        waitForSteadyState: true,
         enableExecuteCommand: false,
         propagateTags: "SERVICE",
         tags,
       },
-      { parent: this, dependsOn: [front.listener, roles.taskPolicy] },
+      {
+        parent: this,
+        dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...(planObject ? [planObject.object] : []), ...(args.startAfter ?? [])],
+      },
     );
 
     this.loadBalancerDnsName = front.loadBalancer.dnsName;
-    this.url = server.hostnames[0] ? pulumi.output(`https://${server.hostnames[0]}/`) : pulumi.interpolate`https://${front.loadBalancer.dnsName}/`;
-    this.apiKeysSecretArn = apiKeys.arn;
+    this.url = server.hostnames[0] ? pulumi.output(mcpUrlOf(server.hostnames[0])) : front.loadBalancer.dnsName.apply(mcpUrlOf);
+    this.apiKeysSecretArn = apiKeys.secret.arn;
     this.taskRoleArn = roles.taskRole.arn;
-    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn });
+    this.planDelivery = delivery.via;
+    this.imageUri = image.imageUri;
+    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn, imageUri: this.imageUri });
   }
 
-  /** The execution role (writes the audit log only) and the task role (its own secrets and IAM users only). */
-  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, tags: Record<string, string>): ServiceRoles {
+  /**
+   * The API key secret and its first value `[]` (no key yet): the server refuses to start on a
+   * secret without a value. Operators' keys (`dbwarden keys issue`) are later versions; the first
+   * one keeps its own label and its stages are never set again (see INITIAL_VERSION_STAGE), so
+   * neither a refresh nor a second `up` puts `[]` back as the current value.
+   */
+  private apiKeySecret(name: string, environment: string, tags: Record<string, string>): ApiKeySecret {
+    const secret = new Secret(
+      `${name}-api-keys`,
+      { name: apiKeysSecretName(environment), description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}] (dbwarden keys issue/revoke)", recoveryWindowInDays: 7, tags },
+      { parent: this },
+    );
+    const initial = new SecretVersion(
+      `${name}-api-keys-initial`,
+      { secretId: secret.id, secretString: INITIAL_API_KEYS, versionStages: ["AWSCURRENT", INITIAL_VERSION_STAGE] },
+      { parent: this, ignoreChanges: ["secretString", "versionStages"] },
+    );
+    return { secret, initial };
+  }
+
+  /** The execution role (writes the audit log, pulls the image) and the task role (its own secrets and IAM users only). */
+  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, image: McpImage, planObject: PlanObject | null, tags: Record<string, string>): ServiceRoles {
     const parent = { parent: this };
-    const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log", tags }, parent);
-    new RolePolicy(
+    const environment = args.plan.environment;
+    const executionRole = new Role(
       `${name}-execution`,
-      { role: executionRole.id, policy: pulumi.output(args.auditLogGroup.arn).apply((log) => executionRolePolicy(log)) },
+      { namePrefix: serviceRoleNamePrefix(environment, "exec"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull the image, write the audit log", tags },
       parent,
     );
-    const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets and API key hashes only", tags }, parent);
+    const executionPolicy = new RolePolicy(
+      `${name}-execution`,
+      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)) },
+      parent,
+    );
+    const taskRole = new Role(
+      `${name}-task`,
+      { namePrefix: serviceRoleNamePrefix(environment, "task"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and plan only", tags },
+      parent,
+    );
     const taskPolicy = new RolePolicy(
       `${name}-task`,
       {
         role: taskRole.id,
         policy: pulumi
-          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn])
-          .apply(([secrets, connects, keys]) => taskRolePolicy(Object.values(secrets), connects, keys)),
+          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, planObject?.objectArn])
+          .apply(([secrets, connects, keys, limitsStoreSecretArn, planObjectArn]) =>
+            taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), ...(planObjectArn ? { planObjectArn } : {}) }),
+          ),
       },
       parent,
     );
-    return { executionRole, taskRole, taskPolicy };
+    return { executionRole, taskRole, policies: [executionPolicy, taskPolicy] };
   }
 
-  /** The Fargate task: the server's container with the plan and its runtime config in env. */
+  /** The Fargate task: the server's container with its plan (env or S3) and its runtime config in env. */
   private taskDefinition(
     name: string,
     args: McpServiceArgs,
     host: HostOf<"aws-ecs">,
     roles: ServiceRoles,
     apiKeys: Secret,
+    image: McpImage,
+    plan: { delivery: PlanDelivery; planObject: PlanObject | null },
     loadBalancerSubnets: string[],
     tags: Record<string, string>,
   ): TaskDefinition {
     const server = args.plan.mcpServer;
     const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, { parent: this }).cidrBlock));
-    const runtimeJson = pulumi.all([pulumi.all(args.databases), pulumi.all(args.loginSecretArns), apiKeys.arn, trustedProxies]).apply(([databases, logins, apiKeysSecretArn, proxies]) =>
-      JSON.stringify(
-        runtimeConfig({
-          plan: args.plan,
-          databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, { host: d.host, port: d.port, database: d.database, sslmode: "verify-full" as const }])),
-          loginSecretArns: logins,
-          ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
-          apiKeysSecretArn,
-          trustedProxies: proxies,
-        }),
-      ),
-    );
-    const planJson = JSON.stringify(args.plan);
+    const limitsStore = args.limitsStore ? pulumi.all([args.limitsStore.host, args.limitsStore.authSecretArn]) : pulumi.output(undefined);
+    const runtimeJson = pulumi
+      .all([pulumi.all(args.databases), pulumi.all(args.loginSecretArns), apiKeys.arn, trustedProxies, limitsStore])
+      .apply(([databases, logins, apiKeysSecretArn, proxies, store]) =>
+        JSON.stringify(
+          runtimeConfig({
+            plan: args.plan,
+            databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, rdsEndpoint(d)])),
+            loginSecretArns: logins,
+            ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
+            apiKeysSecretArn,
+            trustedProxies: proxies,
+            ...(store ? { limitsStore: limitsStoreConfig({ host: store[0], port: args.limitsStore!.port, authSecretArn: store[1] }, args.plan.environment) } : {}),
+          }),
+        ),
+      );
+    const planJson = plan.delivery.planJson;
+    const planEnv = plan.planObject ? plan.planObject.bucket.apply((bucket) => planEnvironment(plan.delivery, bucket)) : pulumi.output(planEnvironment(plan.delivery));
     return new TaskDefinition(
       `${name}-task`,
       {
-        family: `dbwarden-${args.plan.environment}-mcp`,
+        family: ecsNames(args.plan.environment).family,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(host.cpu),
@@ -338,11 +502,11 @@ export class McpService extends pulumi.ComponentResource {
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         volumes: [{ name: "tmp" }],
-        containerDefinitions: pulumi
-          .all([runtimeJson, args.auditLogGroup.name])
-          .apply(([runtime, logGroup]) =>
-            containerDefinitions({ image: server.image!, port: server.port, planJson, runtimeJson: runtime, logGroupName: logGroup, region: args.region }),
-          ),
+        containerDefinitions: pulumi.all([runtimeJson, args.auditLogGroup.name, image.imageUri, planEnv]).apply(([runtime, logGroup, uri, env]) => {
+          const json = containerDefinitions({ image: uri, port: server.port, planJson, planEnvironment: env, runtimeJson: runtime, logGroupName: logGroup, region: args.region });
+          checkTaskDefinitionSize(json, `${name}: mcpServer`);
+          return json;
+        }),
         tags,
       },
       { parent: this },
@@ -352,9 +516,11 @@ export class McpService extends pulumi.ComponentResource {
   /** The application load balancer (HTTPS only, internal when every allowed CIDR is private), its target group and listener. */
   private loadBalancer(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, internal: boolean, subnets: string[], tags: Record<string, string>): ServiceLoadBalancer {
     const parent = { parent: this };
+    // Named by a prefix: AWS allows 32 characters, and a replacement gets a fresh name.
     const loadBalancer = new LoadBalancer(
       `${name}-lb`,
       {
+        namePrefix: LOAD_BALANCER_NAME_PREFIX,
         loadBalancerType: "application",
         internal,
         subnets,
@@ -369,6 +535,7 @@ export class McpService extends pulumi.ComponentResource {
     const targetGroup = new TargetGroup(
       `${name}-targets`,
       {
+        namePrefix: LOAD_BALANCER_NAME_PREFIX,
         targetType: "ip",
         protocol: "HTTP",
         port: args.plan.mcpServer.port,

@@ -4,7 +4,10 @@
  *   MCP endpoint open to the whole internet, and no justification can lift that);
  * - the MCP service accepts traffic only from the load balancer;
  * - the replica accepts its port only from the MCP service;
- * - the rotation function reaches the primary's port (and the Secrets Manager API).
+ * - the rotation function reaches the primary's port (and the Secrets Manager API);
+ * - the VPC endpoints (host `egress: vpc-endpoints`) accept HTTPS from the service and the
+ *   rotation functions only;
+ * - the shared limits store (more than one server replica) accepts its port from the service only.
  * Each rule is its own resource (no inline rules), so AWS's default allow-all egress is dropped
  * and every rule shows up on its own in a review.
  */
@@ -66,6 +69,10 @@ export interface NetworkBoundaryArgs {
   allowedCidrs: string[];
   /** Per target: database port and the groups to open towards. */
   targets: NetworkTargetArgs[];
+  /** Create the VPC endpoints' group (host `egress: vpc-endpoints`). */
+  privateEndpoints?: boolean;
+  /** Port of the shared limits store, when the plan has one: its group admits it from the service only. */
+  limitsStorePort?: number;
 }
 
 export class NetworkBoundary extends pulumi.ComponentResource {
@@ -77,10 +84,15 @@ export class NetworkBoundary extends pulumi.ComponentResource {
   public readonly databaseSecurityGroups: Record<string, SecurityGroup>;
   /** Rotation function group by target (only where passwords rotate). */
   public readonly rotationSecurityGroups: Record<string, SecurityGroup>;
+  /** The VPC endpoints' group: HTTPS from the service and the rotation functions (host `egress: vpc-endpoints`). */
+  public readonly endpointsSecurityGroup: SecurityGroup | null;
+  /** The limits store's group: its port from the service only (when the plan has a store). */
+  public readonly limitsStoreSecurityGroup: SecurityGroup | null;
 
   constructor(name: string, args: NetworkBoundaryArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:NetworkBoundary", name, {}, opts);
     if (!args.vpcId) throw new Error(`${name}: vpcId is required (mcpServer.host.vpcId)`);
+    if (args.limitsStorePort !== undefined && (!Number.isInteger(args.limitsStorePort) || args.limitsStorePort < 1)) throw new Error(`${name}: limitsStorePort must be a port number`);
     if (!Number.isInteger(args.servicePort) || args.servicePort < 1) throw new Error(`${name}: servicePort must be a port number`);
     const cidrs = listenerCidrs(args.allowedCidrs, `${name}: allowedCidrs (mcpServer.allowedCidrs)`);
     const parent = { parent: this };
@@ -104,6 +116,19 @@ export class NetworkBoundary extends pulumi.ComponentResource {
     // the image registry. Use VPC endpoints and a proxy to narrow it further.
     new SecurityGroupEgressRule(`${name}-service-out-https`, { securityGroupId: serviceId, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: "HTTPS to AWS APIs, OIDC issuer, registry" }, parent);
 
+    this.endpointsSecurityGroup = args.privateEndpoints ? group("endpoints", "dbwarden VPC endpoints: HTTPS from the MCP service and the rotation functions") : null;
+    const endpointsId = this.endpointsSecurityGroup?.id;
+    if (endpointsId) {
+      new SecurityGroupIngressRule(`${name}-endpoints-in-service`, { securityGroupId: endpointsId, referencedSecurityGroupId: serviceId, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: "HTTPS from the MCP service" }, parent);
+    }
+    this.limitsStoreSecurityGroup = null;
+    if (args.limitsStorePort !== undefined) {
+      const port = args.limitsStorePort;
+      this.limitsStoreSecurityGroup = group("limits-store", "dbwarden MCP limits store: from the MCP service only");
+      new SecurityGroupIngressRule(`${name}-limits-store-in`, { securityGroupId: this.limitsStoreSecurityGroup.id, referencedSecurityGroupId: serviceId, ipProtocol: "tcp", fromPort: port, toPort: port, description: "from the dbwarden MCP service" }, parent);
+      new SecurityGroupEgressRule(`${name}-service-out-limits-store`, { securityGroupId: serviceId, referencedSecurityGroupId: this.limitsStoreSecurityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "to the limits store" }, parent);
+    }
+
     this.databaseSecurityGroups = {};
     this.rotationSecurityGroups = {};
     for (const target of args.targets) {
@@ -119,6 +144,9 @@ export class NetworkBoundary extends pulumi.ComponentResource {
         new SecurityGroupEgressRule(`${name}-${target.target}-rotation-out-db`, { securityGroupId: rotation.id, referencedSecurityGroupId: target.rotationPrimarySecurityGroupId, ipProtocol: "tcp", fromPort: target.port, toPort: target.port, description: "to the primary" }, parent);
         new SecurityGroupEgressRule(`${name}-${target.target}-rotation-out-https`, { securityGroupId: rotation.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: "Secrets Manager API" }, parent);
         new SecurityGroupIngressRule(`${name}-${target.target}-primary-in-rotation`, { securityGroupId: target.rotationPrimarySecurityGroupId, referencedSecurityGroupId: rotation.id, ipProtocol: "tcp", fromPort: target.port, toPort: target.port, description: "from the dbwarden rotation function" }, parent);
+        if (endpointsId) {
+          new SecurityGroupIngressRule(`${name}-endpoints-in-${target.target}-rotation`, { securityGroupId: endpointsId, referencedSecurityGroupId: rotation.id, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from the ${target.target} rotation function` }, parent);
+        }
       }
     }
 

@@ -59,7 +59,7 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
   // A fresh module instance per run: the program reads the stack name when it is evaluated.
   const program = `${pathToFileURL(join(options.root, PROGRAM)).href}?dbwarden-check=${++runs}`;
   const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
-  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region });
+  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region, plan });
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { ADMIN_PASSWORD, GENERATED_PASSWORD, awsInvokes, instanceLookup, label, subnetCidr } from "./support/aws.ts";
+import { ADMIN_PASSWORD, GENERATED_PASSWORD, awsInvokes, awsOutputs, instanceLookup, label, subnetCidr } from "./support/aws.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "./support/mocks.ts";
 import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "prod" });
+const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { accessComponentOf } = await import("../../components/targets.ts");

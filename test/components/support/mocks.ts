@@ -35,6 +35,9 @@ export interface RecordedResource {
   deleteBeforeReplace: boolean;
   ignoreChanges: string[];
   additionalSecretOutputs: string[];
+  retainOnDelete: boolean;
+  /** Custom timeouts as given ("" where none). */
+  customTimeouts: { create: string; update: string; delete: string };
 }
 
 export interface RecordedInvoke {
@@ -136,6 +139,12 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
           deleteBeforeReplace: req.getDeletebeforereplace(),
           ignoreChanges: req.getIgnorechangesList(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          retainOnDelete: req.getRetainondelete?.() ?? false,
+          customTimeouts: {
+            create: req.getCustomtimeouts?.()?.getCreate() ?? "",
+            update: req.getCustomtimeouts?.()?.getUpdate() ?? "",
+            delete: req.getCustomtimeouts?.()?.getDelete() ?? "",
+          },
         });
       }
       callback(err, response);

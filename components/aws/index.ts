@@ -21,6 +21,7 @@ export {
 export { QueryLogging, cloudWatchRetentionDays, rdsLogGroupName, mcpAuditLogGroupName, type QueryLoggingArgs } from "./logging.ts";
 export {
   McpService,
+  deliveryFor,
   checkMcpServiceArgs,
   runtimeConfig,
   rdsEndpoint,
@@ -33,7 +34,7 @@ export {
   type McpServiceArgs,
 } from "./mcpService.ts";
 export { McpImage, buildContextTag, ecrRepositoryOfImage, MCP_SERVER_CONTEXT, type McpImageArgs } from "./image.ts";
-export { PlanObject, choosePlanDelivery, planEnvironment, planSha256, planObjectKey, MAX_TASK_DEFINITION_BYTES, type PlanDelivery } from "./planDelivery.ts";
+export { ConfigObjects, chooseDelivery, fitsTaskDefinition, planEnvironment, runtimeEnvironment, sha256Hex, objectKey, MAX_TASK_DEFINITION_BYTES, type Delivery } from "./planDelivery.ts";
 export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "./limitsStore.ts";
 export { RDS_CA_BUNDLE_PATH } from "./rdsCa.ts";
 export * as names from "./names.ts";

@@ -7,9 +7,9 @@
  *   the load balancer and target group are named by a short prefix (AWS allows 32 characters);
  * - tasks in private subnets, no public IP, read-only root filesystem (a small tmpfs-like
  *   volume at /tmp), non-root user, all Linux capabilities dropped, a container health check;
- * - configuration: the access plan (`DBWARDEN_PLAN` in env while the task definition fits 64 KiB,
- *   else an S3 object, see planDelivery.ts) and `DBWARDEN_RUNTIME` (endpoints and secret ARNs,
- *   never secrets) in plain env; the server reads the API key hashes itself from the
+ * - configuration: the access plan (`DBWARDEN_PLAN`) and the runtime config (`DBWARDEN_RUNTIME`:
+ *   endpoints and secret ARNs, never secrets) in plain env while the task definition fits 64 KiB,
+ *   else as S3 objects (see planDelivery.ts); the server reads the API key hashes itself from the
  *   `mcp-api-keys` secret (`apiKeysFrom`) at start and every minute, so revoking a key needs no
  *   redeploy; the secret gets a first value (`[]`) that later changes never overwrite; database
  *   passwords are fetched at connect time, so a rotation needs no redeploy;
@@ -38,7 +38,7 @@ import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
 import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
-import { MAX_TASK_DEFINITION_BYTES, PlanObject, TASK_DEFINITION_OTHER_FIELDS_BYTES, choosePlanDelivery, planEnvironment, type PlanDelivery } from "./planDelivery.ts";
+import { ConfigObjects, type ConfigObject, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_OTHER_FIELDS_BYTES, chooseDelivery, objectKey, planEnvironment, runtimeEnvironment, type Delivery } from "./planDelivery.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -119,19 +119,19 @@ export function containerDefinitions(args: {
   image: string;
   /** Port the server listens on (plan `mcpServer.port`). */
   port: number;
-  /** The access plan as JSON, given in env (`DBWARDEN_PLAN`) unless `planEnvironment` says otherwise. */
-  planJson: string;
-  /** How the plan reaches the server, as environment variables (`planEnvironment`); default the plan in env. */
-  planEnvironment?: { name: string; value: string }[];
-  /** The runtime config as JSON (`DBWARDEN_RUNTIME`). */
-  runtimeJson: string;
+  /** The access plan as JSON, in env (`DBWARDEN_PLAN`) unless `configEnvironment` is given. */
+  planJson?: string;
+  /** The runtime config as JSON, in env (`DBWARDEN_RUNTIME`) unless `configEnvironment` is given. */
+  runtimeJson?: string;
+  /** How the plan and runtime config reach the server, as environment variables (planDelivery.ts). */
+  configEnvironment?: { name: string; value: string }[];
   /** The audit log group the container's stdout is shipped to. */
   logGroupName: string;
   /** Region of the log group. */
   region: string;
 }): string {
   const healthUrl = `http://127.0.0.1:${args.port}${HEALTH_PATH}`;
-  const plan = args.planEnvironment ?? [{ name: "DBWARDEN_PLAN", value: args.planJson }];
+  const config = args.configEnvironment ?? [...planEnvironment(args.planJson ?? "{}"), ...runtimeEnvironment(args.runtimeJson ?? "{}")];
   return JSON.stringify([
     {
       name: CONTAINER_NAME,
@@ -142,7 +142,7 @@ export function containerDefinitions(args: {
       privileged: false,
       linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
       portMappings: [{ containerPort: args.port, protocol: "tcp" }],
-      environment: [...plan, { name: "DBWARDEN_RUNTIME", value: args.runtimeJson }, { name: "NODE_ENV", value: "production" }],
+      environment: [...config, { name: "NODE_ENV", value: "production" }],
       mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
       healthCheck: {
         command: ["CMD", "node", "-e", `fetch(${JSON.stringify(healthUrl)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
@@ -163,7 +163,7 @@ export function containerDefinitions(args: {
 export function checkTaskDefinitionSize(containerJson: string, what: string): void {
   const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
   if (bytes > MAX_TASK_DEFINITION_BYTES) {
-    throw new Error(`${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan should have gone to S3), please report it`);
+    throw new Error(`${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`);
   }
 }
 
@@ -171,17 +171,17 @@ export function checkTaskDefinitionSize(containerJson: string, what: string): vo
 export interface TaskRoleExtras {
   /** The limits store's AUTH token secret. */
   limitsStoreSecretArn?: string;
-  /** The plan object (`s3://` delivery): exactly that object. */
-  planObjectArn?: string;
+  /** The plan and runtime config objects (S3 delivery): exactly those objects. */
+  configObjectArns?: string[];
 }
 
-/** Task role: read exactly its own login secrets, the API key secret, the limits store token and the plan object; connect as exactly its IAM database users. */
+/** Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM database users. */
 export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
   if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
   statements.push({ Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] });
   if (extras.limitsStoreSecretArn) statements.push({ Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [extras.limitsStoreSecretArn] });
-  if (extras.planObjectArn) statements.push({ Sid: "ReadPlanObject", Effect: "Allow", Action: ["s3:GetObject"], Resource: [extras.planObjectArn] });
+  if (extras.configObjectArns && extras.configObjectArns.length > 0) statements.push({ Sid: "ReadConfigObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...extras.configObjectArns].sort() });
   if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
@@ -328,6 +328,32 @@ export function imageUriBound(plan: AccessPlan, region: string): string {
   return `000000000000.dkr.ecr.${region}.amazonaws.com.cn/dbwarden/${plan.environment}/mcp-server@sha256:${"0".repeat(64)}`;
 }
 
+/** The bucket an S3 delivery's size bound assumes: the longest bucket name. */
+const LONGEST_BUCKET = "b".repeat(63);
+
+/**
+ * Where the plan and the runtime config go, decided from the container definitions' size with the
+ * runtime config at its longest (see planDelivery.ts).
+ */
+export function deliveryFor(args: McpServiceArgs, planJson: string, loadBalancerSubnets: number): Delivery {
+  const runtimeBound = runtimeJsonBound(args, loadBalancerSubnets);
+  const measure = (config: { name: string; value: string }[]) =>
+    Buffer.byteLength(containerDefinitions({ image: imageUriBound(args.plan, args.region), port: args.plan.mcpServer.port, configEnvironment: config, logGroupName: "x".repeat(512), region: args.region }));
+  const planInS3 = planEnvironment(planJson, { bucket: LONGEST_BUCKET, key: objectKey("plan", args.plan.environment, planJson) });
+  return chooseDelivery({
+    bothInEnvironment: measure([...planEnvironment(planJson), ...runtimeEnvironment(runtimeBound)]),
+    runtimeInEnvironment: measure([...planInS3, ...runtimeEnvironment(runtimeBound)]),
+  });
+}
+
+/** What the task reads its configuration from: the documents, and their objects when they go to S3. */
+interface ServiceConfig {
+  planJson: string;
+  runtimeJson: pulumi.Output<string>;
+  delivery: Delivery;
+  objects: ConfigObjects | null;
+}
+
 export class McpService extends pulumi.ComponentResource {
   /** Where agents connect: `https://<first hostname>/mcp` (or the load balancer's DNS name). */
   public readonly url: pulumi.Output<string>;
@@ -337,8 +363,8 @@ export class McpService extends pulumi.ComponentResource {
   public readonly apiKeysSecretArn: pulumi.Output<string>;
   /** The task role: reads its own login secrets and the API key secret, connects as its IAM users. */
   public readonly taskRoleArn: pulumi.Output<string>;
-  /** How the plan reaches the server (environment or S3). */
-  public readonly planDelivery: PlanDelivery["via"];
+  /** Where the plan and the runtime config reach the server (environment or S3). */
+  public readonly delivery: Delivery;
   /** The image the tasks run. */
   public readonly imageUri: pulumi.Output<string>;
 
@@ -357,20 +383,11 @@ export class McpService extends pulumi.ComponentResource {
     // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
     // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
     const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
-    const planJson = JSON.stringify(args.plan);
-    const bound = containerDefinitions({
-      image: imageUriBound(args.plan, args.region),
-      port: server.port,
-      planJson,
-      runtimeJson: runtimeJsonBound(args, loadBalancerSubnets.length),
-      logGroupName: "x".repeat(512),
-      region: args.region,
-    });
-    const delivery = choosePlanDelivery(environment, planJson, Buffer.byteLength(bound));
-    const planObject = delivery.via === "s3" ? new PlanObject(`${name}-plan`, { environment, planJson }, parent) : null;
-    const roles = this.roles(name, args, apiKeys.secret, image, planObject, tags);
-    const taskDefinition = this.taskDefinition(name, args, host, roles, apiKeys.secret, image, { delivery, planObject }, loadBalancerSubnets, tags);
+    const config = this.serviceConfig(name, args, apiKeys.secret, loadBalancerSubnets);
+    const roles = this.roles(name, args, apiKeys.secret, image, config.objects, tags);
+    const taskDefinition = this.taskDefinition(name, args, host, roles, image, config, tags);
     const front = this.loadBalancer(name, args, host, internal, loadBalancerSubnets, tags);
+    const configObjects = [config.objects?.plan?.object, config.objects?.runtime?.object].filter((o) => o !== undefined);
     new Service(
       `${name}-service`,
       {
@@ -389,17 +406,14 @@ export class McpService extends pulumi.ComponentResource {
         propagateTags: "SERVICE",
         tags,
       },
-      {
-        parent: this,
-        dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...(planObject ? [planObject.object] : []), ...(args.startAfter ?? [])],
-      },
+      { parent: this, dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...configObjects, ...(args.startAfter ?? [])] },
     );
 
     this.loadBalancerDnsName = front.loadBalancer.dnsName;
     this.url = server.hostnames[0] ? pulumi.output(mcpUrlOf(server.hostnames[0])) : front.loadBalancer.dnsName.apply(mcpUrlOf);
     this.apiKeysSecretArn = apiKeys.secret.arn;
     this.taskRoleArn = roles.taskRole.arn;
-    this.planDelivery = delivery.via;
+    this.delivery = config.delivery;
     this.imageUri = image.imageUri;
     this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn, imageUri: this.imageUri });
   }
@@ -424,53 +438,8 @@ export class McpService extends pulumi.ComponentResource {
     return { secret, initial };
   }
 
-  /** The execution role (writes the audit log, pulls the image) and the task role (its own secrets and IAM users only). */
-  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, image: McpImage, planObject: PlanObject | null, tags: Record<string, string>): ServiceRoles {
-    const parent = { parent: this };
-    const environment = args.plan.environment;
-    const executionRole = new Role(
-      `${name}-execution`,
-      { namePrefix: serviceRoleNamePrefix(environment, "exec"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull the image, write the audit log", tags },
-      parent,
-    );
-    const executionPolicy = new RolePolicy(
-      `${name}-execution`,
-      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)) },
-      parent,
-    );
-    const taskRole = new Role(
-      `${name}-task`,
-      { namePrefix: serviceRoleNamePrefix(environment, "task"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and plan only", tags },
-      parent,
-    );
-    const taskPolicy = new RolePolicy(
-      `${name}-task`,
-      {
-        role: taskRole.id,
-        policy: pulumi
-          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, planObject?.objectArn])
-          .apply(([secrets, connects, keys, limitsStoreSecretArn, planObjectArn]) =>
-            taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), ...(planObjectArn ? { planObjectArn } : {}) }),
-          ),
-      },
-      parent,
-    );
-    return { executionRole, taskRole, policies: [executionPolicy, taskPolicy] };
-  }
-
-  /** The Fargate task: the server's container with its plan (env or S3) and its runtime config in env. */
-  private taskDefinition(
-    name: string,
-    args: McpServiceArgs,
-    host: HostOf<"aws-ecs">,
-    roles: ServiceRoles,
-    apiKeys: Secret,
-    image: McpImage,
-    plan: { delivery: PlanDelivery; planObject: PlanObject | null },
-    loadBalancerSubnets: string[],
-    tags: Record<string, string>,
-  ): TaskDefinition {
-    const server = args.plan.mcpServer;
+  /** The runtime config (known once ARNs and addresses are), where it and the plan go, and their bucket when they go to S3. */
+  private serviceConfig(name: string, args: McpServiceArgs, apiKeys: Secret, loadBalancerSubnets: string[]): ServiceConfig {
     const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, { parent: this }).cidrBlock));
     const limitsStore = args.limitsStore ? pulumi.all([args.limitsStore.host, args.limitsStore.authSecretArn]) : pulumi.output(undefined);
     const runtimeJson = pulumi
@@ -488,8 +457,62 @@ export class McpService extends pulumi.ComponentResource {
           }),
         ),
       );
-    const planJson = plan.delivery.planJson;
-    const planEnv = plan.planObject ? plan.planObject.bucket.apply((bucket) => planEnvironment(plan.delivery, bucket)) : pulumi.output(planEnvironment(plan.delivery));
+    const planJson = JSON.stringify(args.plan);
+    const delivery = deliveryFor(args, planJson, loadBalancerSubnets.length);
+    const objects =
+      delivery.plan === "s3" || delivery.runtime === "s3"
+        ? new ConfigObjects(
+            `${name}-config`,
+            { environment: args.plan.environment, ...(delivery.plan === "s3" ? { planJson } : {}), ...(delivery.runtime === "s3" ? { runtimeJson } : {}) },
+            { parent: this },
+          )
+        : null;
+    return { planJson, runtimeJson, delivery, objects };
+  }
+
+  /** The execution role (writes the audit log, pulls the image) and the task role (its own secrets and IAM users only). */
+  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, image: McpImage, objects: ConfigObjects | null, tags: Record<string, string>): ServiceRoles {
+    const parent = { parent: this };
+    const environment = args.plan.environment;
+    const executionRole = new Role(
+      `${name}-execution`,
+      { namePrefix: serviceRoleNamePrefix(environment, "exec"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull the image, write the audit log", tags },
+      parent,
+    );
+    const executionPolicy = new RolePolicy(
+      `${name}-execution`,
+      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)) },
+      parent,
+    );
+    const taskRole = new Role(
+      `${name}-task`,
+      { namePrefix: serviceRoleNamePrefix(environment, "task"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only", tags },
+      parent,
+    );
+    const objectArns = pulumi.all([objects?.plan?.arn, objects?.runtime?.arn]).apply((arns) => arns.filter((a): a is string => a !== undefined));
+    const taskPolicy = new RolePolicy(
+      `${name}-task`,
+      {
+        role: taskRole.id,
+        policy: pulumi
+          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, objectArns])
+          .apply(([secrets, connects, keys, limitsStoreSecretArn, configObjectArns]) =>
+            taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), configObjectArns }),
+          ),
+      },
+      parent,
+    );
+    return { executionRole, taskRole, policies: [executionPolicy, taskPolicy] };
+  }
+
+  /** The Fargate task: the server's container with its plan and runtime config in env, or named there by their S3 objects. */
+  private taskDefinition(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, roles: ServiceRoles, image: McpImage, config: ServiceConfig, tags: Record<string, string>): TaskDefinition {
+    const server = args.plan.mcpServer;
+    const objects = config.objects;
+    const location = (object: ConfigObject | null | undefined) => (object && objects ? pulumi.all([objects.bucket, object.key]).apply(([bucket, key]) => ({ bucket, key })) : pulumi.output(undefined));
+    const configEnvironment = pulumi
+      .all([config.runtimeJson, location(objects?.plan), location(objects?.runtime)])
+      .apply(([runtime, planObject, runtimeObject]) => [...planEnvironment(config.planJson, planObject), ...runtimeEnvironment(runtime, runtimeObject)]);
     return new TaskDefinition(
       `${name}-task`,
       {
@@ -502,8 +525,8 @@ export class McpService extends pulumi.ComponentResource {
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         volumes: [{ name: "tmp" }],
-        containerDefinitions: pulumi.all([runtimeJson, args.auditLogGroup.name, image.imageUri, planEnv]).apply(([runtime, logGroup, uri, env]) => {
-          const json = containerDefinitions({ image: uri, port: server.port, planJson, planEnvironment: env, runtimeJson: runtime, logGroupName: logGroup, region: args.region });
+        containerDefinitions: pulumi.all([configEnvironment, args.auditLogGroup.name, image.imageUri]).apply(([environment, logGroup, uri]) => {
+          const json = containerDefinitions({ image: uri, port: server.port, configEnvironment: environment, logGroupName: logGroup, region: args.region });
           checkTaskDefinitionSize(json, `${name}: mcpServer`);
           return json;
         }),

@@ -93,6 +93,16 @@ describe("checkAwsPlan", () => {
     ["no target VPC", prodWith((_, target) => (target.network.vpcId = null)), /^Error: targets\.app\.network\.vpcId is required on aws-rds$/],
     ["one target subnet", prodWith((_, target) => (target.network.subnetIds = ["subnet-a"])), /^Error: targets\.app\.network\.subnetIds: list private subnets in at least two availability zones$/],
     ["passwords without an admin secret", prodWith((_, target) => (awsSettings(target).adminSecretArn = null)), /^Error: targets\.app\.primary\.adminSecretArn is required with password credentials/],
+    [
+      "an admin secret and masterUserIamAuth both",
+      prodWith((_, target) => (awsSettings(target).masterUserIamAuth = true)),
+      /^Error: targets\.app\.primary: give adminSecretArn or masterUserIamAuth, not both \(with an admin secret, Pulumi connects with its password\)$/,
+    ],
+    [
+      "IAM credentials without an admin secret, the master user not said to be in rds_iam",
+      ((plan) => (awsSettings(plan.targets[0]!).masterUserIamAuth = false, plan))(structuredClone(dev)),
+      /^Error: targets\.app\.primary\.adminSecretArn is absent, so Pulumi would connect to the primary as its master user with an RDS IAM token, which works only once that user is a member of rds_iam/,
+    ],
     ["another region", prodWith((_, target) => (awsSettings(target).region = "eu-west-1")), /^Error: targets\.app\.region: "eu-west-1" differs from mcpServer\.host\.region "us-east-1"/],
     ["another VPC", prodWith((_, target) => (target.network.vpcId = "vpc-other")), /^Error: targets\.app\.network\.vpcId: the MCP service reaches every target from its own VPC \(mcpServer\.host\.vpcId "vpc-0a1b2c3d4e5f60001"\)$/],
   ];

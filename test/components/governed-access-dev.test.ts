@@ -37,6 +37,19 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       assert.deepEqual([...new Set(looked)].sort(), ["app-dev", "app-dev-replica"]);
     });
 
+    it("egress through NAT and an image from ghcr.io: no VPC endpoints, no registry, no image build, no ECR permission", () => {
+      assert.equal(mocks.byType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0);
+      assert.equal(mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.endsWith("-endpoints")).length, 0);
+      assert.equal(mocks.byType("aws:ecr/repository:Repository").length, 0);
+      assert.equal(mocks.byType("docker-build:index:Image").length, 0);
+      assert.equal(mocks.byType("aws:elasticache/replicationGroup:ReplicationGroup").length, 0);
+      assert.deepEqual([...new Set(mocks.invokes.map((i) => i.token))].sort(), ["aws:ec2/getSubnet:getSubnet", "aws:rds/getInstance:getInstance"]);
+      const [container] = JSON.parse(mocks.byType("aws:ecs/taskDefinition:TaskDefinition")[0]!.inputs.containerDefinitions as string);
+      assert.equal(container.image, "ghcr.io/dbwarden/mcp-server:0.1.0");
+      const execution = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-execution").inputs.policy as string);
+      assert.deepEqual(execution.Statement.map((st: { Sid: string }) => st.Sid), ["WriteAuditLog"]);
+    });
+
     it("opens the existing replica's port to the MCP service only", () => {
       const rule = mocks.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dbwarden-dev-network-app-replica-in");
       assert.equal(rule.inputs.securityGroupId, "sg-app-dev-replica");
@@ -71,6 +84,8 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role)).sort();
       assert.deepEqual(runtime.logins, Object.fromEntries(logins.map((l) => [l, { awsRdsIam: { region: "eu-west-1" } }])));
       assert.equal(runtime.databases.app!.sslmode, "verify-full");
+      assert.equal(runtime.databases.app!.ca, "aws-rds", "the replica's certificate is checked against Amazon RDS's CAs");
+      assert.equal(runtime.limitsStore, undefined, "one replica: no shared limits store");
       assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
       assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf", refreshSeconds: 60 });
       assert.deepEqual(runtime.apiKeys, []);

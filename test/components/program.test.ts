@@ -21,6 +21,6 @@ describe("stacks/index.ts", { timeout: 60_000 }, () => {
     assert.deepEqual(top.map((r) => r.type), [hostComponentOf(examplePlan("prod")).type], "one top-level component: the one the plan's host maps to");
     assert.deepEqual(Object.keys(program).sort(), ["apiKeysSecretArn", "loadBalancerDnsName", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretArns"]);
     const url = await new Promise((resolve) => program.mcpUrl.apply(resolve));
-    assert.equal(url, "https://mcp.data.example.com/");
+    assert.equal(url, "https://mcp.data.example.com/mcp");
   });
 });

@@ -4,6 +4,7 @@
  * the built image's digest, the repository, the plan bucket and the limits store's address.
  */
 import { createHash } from "node:crypto";
+import { AWS_NAMED_TYPES } from "../../../components/aws/plannedNames.ts";
 import type { Invokes, Outputs, RecordedResource } from "./mocks.ts";
 
 /** Values the tests assert never appear outside secret wrappers. */
@@ -81,8 +82,21 @@ export const awsInvokes: Invokes = {
 /** The digest the mocked build pushes. */
 export const IMAGE_DIGEST = `sha256:${"ab".repeat(32)}`;
 
+/**
+ * The name the provider gives a resource created without one, as AWS will see it: `namePrefix`
+ * and 26 characters, or Pulumi's auto-name (the logical name, "-" and 7 characters).
+ */
+export function generatedName(type: string, logicalName: string, inputs: Record<string, unknown>): Record<string, string> {
+  const named = AWS_NAMED_TYPES[type];
+  if (!named || inputs[named.name] !== undefined) return {};
+  const prefix = named.prefix ? inputs[named.prefix] : undefined;
+  return { [named.name]: typeof prefix === "string" ? `${prefix}20260115120000000000000001` : `${logicalName}-a1b2c3d` };
+}
+
 /** Computed outputs of the types the components read beyond the defaults (support/mocks.ts). */
-export const awsOutputs: Outputs = (type, name, inputs) => {
+export const awsOutputs: Outputs = (type, name, inputs) => ({ ...generatedName(type, name, inputs), ...typeOutputs(type, name, inputs) });
+
+function typeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { result: GENERATED_PASSWORD };
@@ -91,8 +105,8 @@ export const awsOutputs: Outputs = (type, name, inputs) => {
     case "docker-build:index:Image":
       return { digest: IMAGE_DIGEST, ref: `${(inputs.tags as string[])[0]}@${IMAGE_DIGEST}`, contextHash: "mocked" };
     case "aws:s3/bucket:Bucket": {
-      const bucket = `${inputs.bucketPrefix ?? name}20260115120000000000000001`;
-      return { bucket, id: bucket, arn: `arn:aws:s3:::${bucket}` };
+      const bucket = generatedName(type, name, inputs).bucket ?? String(inputs.bucket);
+      return { arn: `arn:aws:s3:::${bucket}` };
     }
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return { primaryEndpointAddress: `master.${inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com`, arn: `arn:aws:elasticache:us-east-1:123456789012:replicationgroup:${inputs.replicationGroupId}` };
@@ -101,7 +115,7 @@ export const awsOutputs: Outputs = (type, name, inputs) => {
     default:
       return {};
   }
-};
+}
 
 /** A resource's identity in assertions and snapshots. */
 export const label = (r: Pick<RecordedResource, "type" | "name">) => `${r.type}::${r.name}`;

@@ -46,9 +46,9 @@ export function ecrRepositoryOfImage(uri: string): { arn: string; region: string
 
 /**
  * `.dockerignore` patterns this hash understands (root-anchored names and `*` within a path
- * segment). Others (`!`, `**`, `?`, `[`) are not applied: hashing a file Docker leaves out only
- * changes the tag more often than needed, while leaving out a file Docker sends could push new
- * content under an old, immutable tag.
+ * segment). Others (`**`, `?`, `[`) are not applied, and none is when an exception (`!`) could
+ * bring a file back: hashing a file Docker leaves out only changes the tag more often than needed,
+ * while leaving out a file Docker sends could push new content under an old, immutable tag.
  */
 function ignoreMatchers(contextDir: string): RegExp[] {
   let text = "";
@@ -57,10 +57,13 @@ function ignoreMatchers(contextDir: string): RegExp[] {
   } catch {
     return [];
   }
-  return text
+  const lines = text
     .split("\n")
     .map((line) => line.trim().replace(/^\/+/, "").replace(/\/+$/, ""))
-    .filter((line) => line && !line.startsWith("#") && !/[!?[\]]|\*\*/.test(line))
+    .filter((line) => line && !line.startsWith("#"));
+  if (lines.some((line) => line.startsWith("!"))) return [];
+  return lines
+    .filter((line) => !/[?[\]]|\*\*/.test(line))
     .map((pattern) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+^${}()|\\]/g, "\\$&")).join("[^/]*")}(/|$)`));
 }
 

@@ -27,6 +27,7 @@ import {
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "../../components/aws/index.ts";
 import { ADMIN_PASSWORD, SUBNET_VPCS, adminSecret, instanceLookup, subnetZone } from "./support/aws.ts";
 import { longestNamesPlan } from "./support/longest.ts";
+import { STAND_IN, standInInvoke } from "../../src/policy/standins.ts";
 import { examplePlan } from "./support/plans.ts";
 
 const prod = examplePlan("prod");
@@ -66,6 +67,21 @@ describe("preflight on the examples", () => {
     const devLookups = lookups();
     assert.deepEqual(await preflightAws(dev, "dbwarden-dev", devLookups), { problems: [], warnings: [] });
     assert.deepEqual(devLookups.calls.sort(), ["instance app-dev", "instance app-dev-replica", "subnet subnet-0dev00000000000a1", "subnet subnet-0dev00000000000b2"], "no admin secret, NAT: no VPC lookup");
+  });
+
+  it("passes on `dbwarden check`'s stand-ins, which answer as an account matching the spec would", async () => {
+    for (const plan of [prod, dev]) {
+      const standIns: PreflightLookups = {
+        instance: async (id) => standInInvoke("aws:rds/getInstance:getInstance", { dbInstanceIdentifier: id }, plan) as unknown as InstanceFacts,
+        secretString: async (arn) => String(standInInvoke("aws:secretsmanager/getSecretVersion:getSecretVersion", { secretId: arn }, plan).secretString),
+        subnet: async (id) => standInInvoke("aws:ec2/getSubnet:getSubnet", { id }, plan) as unknown as { vpcId: string; availabilityZone: string },
+        vpc: async (id) => standInInvoke("aws:ec2/getVpc:getVpc", { id }, plan) as unknown as { enableDnsSupport: boolean; enableDnsHostnames: boolean },
+      };
+      const report = preflightReport(plan, await lookUpPreflightFacts(plan, standIns), `dbwarden-${plan.environment}`);
+      assert.deepEqual(report.problems, [], plan.environment);
+    }
+    const generic = standInInvoke("aws:secretsmanager/getSecretVersion:getSecretVersion", { secretId: "arn:aws:secretsmanager:x" });
+    assert.match(String(generic.secretString), new RegExp(STAND_IN), "without a plan: generic, still marked");
   });
 
   it("refuses, as a RunError listing every problem with the environment file, before anything is created", async () => {

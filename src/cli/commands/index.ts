@@ -12,9 +12,10 @@ import * as up from "./up.ts";
 import * as down from "./down.ts";
 import * as rotate from "./rotate.ts";
 import * as check from "./check.ts";
+import * as keys from "./keys.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, check];
+export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, check, keys];

@@ -423,12 +423,15 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
   });
 });
 
-/** type, name, parent, options and inputs (secrets redacted, the plan JSON elided) of every resource. */
+/**
+ * type, name, parent, options and inputs (secrets redacted, the plan JSON elided, the image tag,
+ * a hash of mcp-server/'s files, named) of every resource.
+ */
 function resourceGraph(m: Mocks) {
   const name = (urn: string) => (urn ? label(m.byUrn(urn)) : null);
   return m.resources
     .map((r) => {
-      let inputs = redactSecrets(r.inputs) as Record<string, unknown>;
+      let inputs = JSON.parse(JSON.stringify(redactSecrets(r.inputs)).replace(/:src-[0-9a-f]{20}"/g, ':<hash of mcp-server/>"')) as Record<string, unknown>;
       if (typeof inputs.containerDefinitions === "string") {
         const defs = JSON.parse(inputs.containerDefinitions);
         for (const def of defs) {

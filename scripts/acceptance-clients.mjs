@@ -29,7 +29,9 @@ export function acceptanceClients(plan) {
     const qualified = `${ident(table.schema)}.${ident(table.table)}`;
     const probe = column ? `SELECT ${ident(column)} FROM ${qualified} LIMIT 1` : `SELECT count(*) FROM ${qualified}`;
     const write = `DELETE FROM ${qualified}`;
-    return workflow.clients.map((client) => [workflow.name, client.name, client.auth, client.loginRole, probe, write, client.sourceCidrs.join(",") || "-"].join("\t"));
+    return workflow.clients.map((client) =>
+      [workflow.name, client.name, client.auth, client.loginRole, probe, write, client.sourceCidrs.join(",") || "-"].join("\t"),
+    );
   });
 }
 

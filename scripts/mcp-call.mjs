@@ -15,7 +15,8 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 
-const USAGE = "usage: MCP_TOKEN=<key or token> node scripts/mcp-call.mjs --url <https://host/mcp> --tool <name> [--arguments <json>] [--expect ok|refused|denied]";
+const USAGE =
+  "usage: MCP_TOKEN=<key or token> node scripts/mcp-call.mjs --url <https://host/mcp> --tool <name> [--arguments <json>] [--expect ok|refused|denied]";
 const EXPECTATIONS = ["ok", "refused", "denied"];
 
 /** Calls `tool` on the MCP server at `url` with `token`; returns whether the server answered with an error, and its text. */
@@ -35,7 +36,11 @@ export async function mcpCall({ url, token, tool, args = {} }) {
 
 /** Parses the command line; throws a usage message. */
 export function parseCommandLine(argv, env) {
-  const { values } = parseArgs({ args: argv, options: { url: { type: "string" }, tool: { type: "string" }, arguments: { type: "string" }, expect: { type: "string", default: "ok" } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { url: { type: "string" }, tool: { type: "string" }, arguments: { type: "string" }, expect: { type: "string", default: "ok" } },
+    strict: true,
+  });
   if (!values.url || !values.tool) throw new Error(USAGE);
   if (!env.MCP_TOKEN) throw new Error(`MCP_TOKEN is not set\n${USAGE}`);
   if (!EXPECTATIONS.includes(values.expect)) throw new Error(`--expect is ${EXPECTATIONS.join(", ")}\n${USAGE}`);
@@ -73,7 +78,9 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ url: call.url, tool: call.tool, expect: call.expect, isError: true, denied: true, text: message })}\n`);
     return call.expect === "denied" ? 0 : 2;
   }
-  process.stdout.write(`${JSON.stringify({ url: call.url, tool: call.tool, expect: call.expect, isError: result.isError, denied: false, text: hide(result.text) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: call.url, tool: call.tool, expect: call.expect, isError: result.isError, denied: false, text: hide(result.text) })}\n`,
+  );
   return result.isError === (call.expect === "refused") && call.expect !== "denied" ? 0 : 1;
 }
 

@@ -17,7 +17,7 @@ import { planStack } from "../src/plan/index.ts";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const stack = pulumi.getStack();
 const plan = planStack(stack, { root });
-for (const note of plan.notes) pulumi.log.info(note);
+for (const note of plan.notes) void pulumi.log.info(note);
 
 const host = hostComponentOf(plan);
 const name = `dbwarden-${stack}`;

@@ -66,7 +66,15 @@ export function accountOfArn(arn: string): string {
 
 /** The secret value AWS's PostgreSQL rotation functions expect. */
 export function rotationSecretValue(value: { host: string; port: number; username: string; password: string; dbname: string; masterarn: string }): string {
-  return JSON.stringify({ engine: "postgres", host: value.host, port: value.port, username: value.username, password: value.password, dbname: value.dbname, masterarn: value.masterarn });
+  return JSON.stringify({
+    engine: "postgres",
+    host: value.host,
+    port: value.port,
+    username: value.username,
+    password: value.password,
+    dbname: value.dbname,
+    masterarn: value.masterarn,
+  });
 }
 
 /** One client login of a target, with its secret name, as planned. */
@@ -167,7 +175,9 @@ export class ClientCredentials extends pulumi.ComponentResource {
 
     if (args.mode === "iam") {
       for (const login of logins) {
-        this.connectArns.push(pulumi.all([args.accountId, args.replicaResourceId]).apply(([account, resourceId]) => rdsDbConnectArn(args.region, account, resourceId, login.role)));
+        this.connectArns.push(
+          pulumi.all([args.accountId, args.replicaResourceId]).apply(([account, resourceId]) => rdsDbConnectArn(args.region, account, resourceId, login.role)),
+        );
       }
     } else {
       const rotationDays = args.target.credentials.rotationDays;
@@ -175,9 +185,12 @@ export class ClientCredentials extends pulumi.ComponentResource {
         throw new Error(`${name}: targets.${args.target.name}.credentials.rotationDays must be 1-1000 days for password credentials`);
       }
       if (!args.masterSecretArn?.startsWith("arn:aws:secretsmanager:")) {
-        throw new Error(`${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`);
+        throw new Error(
+          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
+        );
       }
-      if (args.subnetIds.length === 0) throw new Error(`${name}: subnetIds (targets.${args.target.name}.network.subnetIds) are needed for the rotation function`);
+      if (args.subnetIds.length === 0)
+        throw new Error(`${name}: subnetIds (targets.${args.target.name}.network.subnetIds) are needed for the rotation function`);
       for (const login of logins) {
         if (args.initialPasswords[login.role] === undefined) throw new Error(`${name}: initialPasswords.${login.role} is missing`);
       }

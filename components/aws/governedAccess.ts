@@ -46,7 +46,9 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
   if (plan.targets.length === 0) throw new Error(`plan "${plan.environment}": no targets`);
   const host = plan.mcpServer.host;
   if (host.platform !== "aws-ecs") {
-    throw new Error(`mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`);
+    throw new Error(
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`,
+    );
   }
   checkEcsHost(plan, host);
   const targets = plan.targets.map((target) => {
@@ -59,7 +61,9 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
 /** What the MCP service on ECS needs from the plan. Checked here although McpService checks it too. */
 function checkEcsHost(plan: AccessPlan, host: AwsHost): void {
   if (!plan.mcpServer.image) {
-    throw new Error(`mcpServer.image is required (the MCP server's container image): an image URI, or { build: true } to build mcp-server/ with Docker into an ECR repository of the stack`);
+    throw new Error(
+      `mcpServer.image is required (the MCP server's container image): an image URI, or { build: true } to build mcp-server/ with Docker into an ECR repository of the stack`,
+    );
   }
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
     throw new Error(`mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
@@ -178,8 +182,11 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     for (const target of targets) {
       primaries.set(target.name, getInstanceOutput({ dbInstanceIdentifier: target.platformSettings.primaryIdentifier }, { parent: this }));
       if (target.replica.mode === "existing") {
-        existingReplicas.set(target.name, new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent: this }));
-        pulumi.log.warn(
+        existingReplicas.set(
+          target.name,
+          new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent: this }),
+        );
+        void pulumi.log.warn(
           `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its parameter group (${target.logging.statements}) and log export are not managed here`,
           this,
         );
@@ -202,8 +209,12 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         targets: targets.map((target) => ({
           target: target.name,
           port: primaries.get(target.name)!.port,
-          ...(existingReplicas.has(target.name) ? { existingReplicaSecurityGroupId: existingReplicas.get(target.name)!.securityGroupIds.apply(firstGroup) } : {}),
-          ...(target.credentials.mode === "password" ? { rotationPrimarySecurityGroupId: primaries.get(target.name)!.vpcSecurityGroups.apply(firstGroup) } : {}),
+          ...(existingReplicas.has(target.name)
+            ? { existingReplicaSecurityGroupId: existingReplicas.get(target.name)!.securityGroupIds.apply(firstGroup) }
+            : {}),
+          ...(target.credentials.mode === "password"
+            ? { rotationPrimarySecurityGroupId: primaries.get(target.name)!.vpcSecurityGroups.apply(firstGroup) }
+            : {}),
         })),
       },
       { parent: this },
@@ -213,13 +224,21 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   /** The VPC endpoints private subnets without NAT need (host `egress: vpc-endpoints`), or none. */
   private privateEndpoints({ name, host }: Deployment, network: NetworkBoundary): PrivateEndpoints | null {
     if (host.egress !== "vpc-endpoints") return null;
-    return new PrivateEndpoints(`${name}-endpoints`, { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id }, { parent: this });
+    return new PrivateEndpoints(
+      `${name}-endpoints`,
+      { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id },
+      { parent: this },
+    );
   }
 
   /** The store the server's replicas share for per-client limits, when there are several replicas. */
   private limitsStore({ name, plan, host }: Deployment, network: NetworkBoundary): LimitsStore | null {
     if (!needsLimitsStore(plan.mcpServer.replicas)) return null;
-    return new LimitsStore(`${name}-limits`, { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id }, { parent: this });
+    return new LimitsStore(
+      `${name}-limits`,
+      { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id },
+      { parent: this },
+    );
   }
 
   /** Log groups with the plan's retention: the MCP audit stream and each created replica's log. */
@@ -229,14 +248,23 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
       {
         environment: plan.environment,
         auditRetentionDays: plan.mcpServer.auditRetentionDays,
-        databases: createdReplicaTargets(targets).map((t) => ({ target: t.name, instanceIdentifier: replicaIdentifier(plan.environment, t.name), retentionDays: t.logging.retentionDays })),
+        databases: createdReplicaTargets(targets).map((t) => ({
+          target: t.name,
+          instanceIdentifier: replicaIdentifier(plan.environment, t.name),
+          retentionDays: t.logging.retentionDays,
+        })),
       },
       { parent: this },
     );
   }
 
   /** The replica of every target: the existing ones looked up, the others created here. */
-  private readReplicas({ name, plan, targets }: Deployment, { primaries, existingReplicas }: RdsInstances, network: NetworkBoundary, logging: QueryLogging): Map<string, ReadReplica> {
+  private readReplicas(
+    { name, plan, targets }: Deployment,
+    { primaries, existingReplicas }: RdsInstances,
+    network: NetworkBoundary,
+    logging: QueryLogging,
+  ): Map<string, ReadReplica> {
     const replicas = new Map(existingReplicas);
     for (const target of createdReplicaTargets(targets)) {
       const replica = target.replica as Extract<ReplicaPlan, { mode: "create" }>;
@@ -266,12 +294,26 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   }
 
   /** Per target: its roles and grants on the primary (access component) and one credential per login. */
-  private accessPerTarget(deployment: Deployment, { primaries }: RdsInstances, replicas: Map<string, ReadReplica>, network: NetworkBoundary, endpoints: PrivateEndpoints | null): LoginCredentials {
+  private accessPerTarget(
+    deployment: Deployment,
+    { primaries }: RdsInstances,
+    replicas: Map<string, ReadReplica>,
+    network: NetworkBoundary,
+    endpoints: PrivateEndpoints | null,
+  ): LoginCredentials {
     const all: LoginCredentials = { ready: [], secretArns: {}, connectArns: [], iamLogins: {} };
     for (const target of deployment.targets) {
       const logins = targetLogins(deployment.plan, target.name);
       if (target.credentials.mode === "iam") for (const login of logins) all.iamLogins[login.role] = deployment.host.region;
-      const { access, credentials } = this.targetAccess(deployment, target, logins, primaries.get(target.name)!, replicas.get(target.name)!, network, endpoints);
+      const { access, credentials } = this.targetAccess(
+        deployment,
+        target,
+        logins,
+        primaries.get(target.name)!,
+        replicas.get(target.name)!,
+        network,
+        endpoints,
+      );
       all.ready.push(access, credentials);
       Object.assign(all.secretArns, credentials.secretArns);
       all.connectArns.push(...credentials.connectArns);
@@ -291,14 +333,25 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   ): { access: pulumi.ComponentResource; credentials: ClientCredentials } {
     const parent = { parent: this };
     const connection = adminConnection(target, primary, host.region, parent);
-    const passwords = target.credentials.mode === "password" ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, parent)])) : {};
+    const passwords =
+      target.credentials.mode === "password"
+        ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, parent)]))
+        : {};
     const access = accessComponentOf(target).create(`${name}-${target.name}`, postgresAccessArgs(args, target, connection, passwords), parent);
     const credentialsName = `${name}-${target.name}-credentials`;
     const environment = args.plan.environment;
     if (target.credentials.mode === "iam") {
       const credentials = new ClientCredentials(
         credentialsName,
-        { mode: "iam", environment, target, logins, region: host.region, accountId: primary.dbInstanceArn.apply(accountOfArn), replicaResourceId: replica.resourceId },
+        {
+          mode: "iam",
+          environment,
+          target,
+          logins,
+          region: host.region,
+          accountId: primary.dbInstanceArn.apply(accountOfArn),
+          replicaResourceId: replica.resourceId,
+        },
         parent,
       );
       return { access, credentials };
@@ -389,12 +442,19 @@ function firstSecurityGroup(name: string): (ids: string[]) => string {
  * How the deployer reaches a target's primary as its admin: with the admin secret's password, or,
  * without an admin secret, as the master user with an IAM token.
  */
-export function adminConnection(target: AwsTarget, primary: pulumi.Output<GetInstanceResult>, region: string, opts: pulumi.InvokeOutputOptions): PostgresConnectionArgs {
+export function adminConnection(
+  target: AwsTarget,
+  primary: pulumi.Output<GetInstanceResult>,
+  region: string,
+  opts: pulumi.InvokeOutputOptions,
+): PostgresConnectionArgs {
   const adminSecretArn = target.platformSettings.adminSecretArn;
   if (!adminSecretArn) {
     return { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
   }
-  const admin = getSecretVersionOutput({ secretId: adminSecretArn }, opts).secretString.apply((text) => parseAdminSecret(text, `targets.${target.name}.primary.adminSecretArn`));
+  const admin = getSecretVersionOutput({ secretId: adminSecretArn }, opts).secretString.apply((text) =>
+    parseAdminSecret(text, `targets.${target.name}.primary.adminSecretArn`),
+  );
   return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false };
 }
 
@@ -448,7 +508,8 @@ function governedAccessOutputs(
 export function roleNamesOf(plan: AccessPlan, targets: readonly { name: string }[]): Record<string, { group: string; logins: string[] }> {
   const names: Record<string, { group: string; logins: string[] }> = {};
   for (const target of targets) {
-    for (const workflow of workflowsOf(plan, target.name)) names[workflow.name] = { group: workflow.roles.group, logins: workflow.roles.logins.map((l) => l.role) };
+    for (const workflow of workflowsOf(plan, target.name))
+      names[workflow.name] = { group: workflow.roles.group, logins: workflow.roles.logins.map((l) => l.role) };
   }
   return names;
 }

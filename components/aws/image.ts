@@ -51,7 +51,7 @@ export function ecrRepositoryOfImage(uri: string): { arn: string; region: string
  * while leaving out a file Docker sends could push new content under an old, immutable tag.
  */
 function ignoreMatchers(contextDir: string): RegExp[] {
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(join(contextDir, ".dockerignore"), "utf8");
   } catch {
@@ -64,7 +64,15 @@ function ignoreMatchers(contextDir: string): RegExp[] {
   if (lines.some((line) => line.startsWith("!"))) return [];
   return lines
     .filter((line) => !/[?[\]]|\*\*/.test(line))
-    .map((pattern) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+^${}()|\\]/g, "\\$&")).join("[^/]*")}(/|$)`));
+    .map(
+      (pattern) =>
+        new RegExp(
+          `^${pattern
+            .split("*")
+            .map((part) => part.replace(/[.+^${}()|\\]/g, "\\$&"))
+            .join("[^/]*")}(/|$)`,
+        ),
+    );
 }
 
 /**
@@ -81,7 +89,11 @@ export function buildContextTag(contextDir: string, dockerfile = join(contextDir
       if (ignored.some((pattern) => pattern.test(rel))) continue;
       const stat = lstatSync(path);
       if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) hash.update(`${rel}\u0000${stat.mode & 0o777}\u0000`).update(readFileSync(path)).update("\u0000");
+      else if (stat.isFile())
+        hash
+          .update(`${rel}\u0000${stat.mode & 0o777}\u0000`)
+          .update(readFileSync(path))
+          .update("\u0000");
       else if (stat.isSymbolicLink()) hash.update(`${rel}\u0000symlink\u0000`);
     }
   };
@@ -93,7 +105,14 @@ export function buildContextTag(contextDir: string, dockerfile = join(contextDir
 /** The repository's lifecycle policy: keep the last `KEPT_IMAGES` images. */
 export function lifecyclePolicyDocument(): string {
   return JSON.stringify({
-    rules: [{ rulePriority: 1, description: `keep the last ${KEPT_IMAGES} images`, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: KEPT_IMAGES }, action: { type: "expire" } }],
+    rules: [
+      {
+        rulePriority: 1,
+        description: `keep the last ${KEPT_IMAGES} images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: KEPT_IMAGES },
+        action: { type: "expire" },
+      },
+    ],
   });
 }
 

@@ -3,7 +3,19 @@
  * the MCP service with its image, plan delivery and limits store, the top-level GovernedAccess, and
  * the preflight that runs before anything is created.
  */
-export { GovernedAccess, GOVERNED_ACCESS_TYPE, checkAwsPlan, replicaIdentifier, parseAdminSecret, adminConnection, postgresAccessArgs, roleNamesOf, type GovernedAccessArgs, type AwsTarget, type AwsHost } from "./governedAccess.ts";
+export {
+  GovernedAccess,
+  GOVERNED_ACCESS_TYPE,
+  checkAwsPlan,
+  replicaIdentifier,
+  parseAdminSecret,
+  adminConnection,
+  postgresAccessArgs,
+  roleNamesOf,
+  type GovernedAccessArgs,
+  type AwsTarget,
+  type AwsHost,
+} from "./governedAccess.ts";
 export { ReadReplica, replicaParameters, parameterGroupFamily, REPLICA_TIMEOUTS, type ReadReplicaArgs, type DbParameter } from "./replica.ts";
 export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
 export { PrivateEndpoints, INTERFACE_ENDPOINT_SERVICES, endpointServiceName, gatewayRouteTableIds, type PrivateEndpointsArgs } from "./endpoints.ts";
@@ -34,7 +46,17 @@ export {
   type McpServiceArgs,
 } from "./mcpService.ts";
 export { McpImage, buildContextTag, ecrRepositoryOfImage, MCP_SERVER_CONTEXT, type McpImageArgs } from "./image.ts";
-export { ConfigObjects, chooseDelivery, fitsTaskDefinition, planEnvironment, runtimeEnvironment, sha256Hex, objectKey, MAX_TASK_DEFINITION_BYTES, type Delivery } from "./planDelivery.ts";
+export {
+  ConfigObjects,
+  chooseDelivery,
+  fitsTaskDefinition,
+  planEnvironment,
+  runtimeEnvironment,
+  sha256Hex,
+  objectKey,
+  MAX_TASK_DEFINITION_BYTES,
+  type Delivery,
+} from "./planDelivery.ts";
 export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "./limitsStore.ts";
 export { RDS_CA_BUNDLE_PATH } from "./rdsCa.ts";
 export * as names from "./names.ts";

@@ -64,12 +64,17 @@ export class LimitsStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: LimitsStoreArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:LimitsStore", name, {}, opts);
-    if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds (mcpServer.host.subnetIds) needs subnets in two availability zones for a store with failover`);
+    if (args.subnetIds.length < 2)
+      throw new Error(`${name}: subnetIds (mcpServer.host.subnetIds) needs subnets in two availability zones for a store with failover`);
     const parent = { parent: this };
     const token = new RandomPassword(`${name}-auth-token`, { length: AUTH_TOKEN_LENGTH, special: false }, parent);
     const secret = new Secret(
       `${name}-auth`,
-      { name: limitsStoreSecretName(args.environment), description: "dbwarden MCP limits store (ElastiCache) AUTH token: JSON {password}", recoveryWindowInDays: 7 },
+      {
+        name: limitsStoreSecretName(args.environment),
+        description: "dbwarden MCP limits store (ElastiCache) AUTH token: JSON {password}",
+        recoveryWindowInDays: 7,
+      },
       parent,
     );
     const value = new SecretVersion(
@@ -77,7 +82,11 @@ export class LimitsStore extends pulumi.ComponentResource {
       { secretId: secret.id, secretStringWo: pulumi.secret(token.result.apply(authTokenSecretValue)), secretStringWoVersion: 1 },
       parent,
     );
-    const subnets = new SubnetGroup(`${name}-subnets`, { subnetIds: args.subnetIds, description: "dbwarden MCP limits store: the service's private subnets" }, parent);
+    const subnets = new SubnetGroup(
+      `${name}-subnets`,
+      { subnetIds: args.subnetIds, description: "dbwarden MCP limits store: the service's private subnets" },
+      parent,
+    );
     const store = new ReplicationGroup(
       `${name}-store`,
       {

@@ -68,10 +68,17 @@ export class QueryLogging extends pulumi.ComponentResource {
     );
     this.databaseLogGroups = {};
     for (const database of args.databases) {
-      const days = cloudWatchRetentionDays(database.retentionDays, `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`);
+      const days = cloudWatchRetentionDays(
+        database.retentionDays,
+        `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`,
+      );
       this.databaseLogGroups[database.target] = new LogGroup(
         `${name}-${database.target}-postgresql`,
-        { name: rdsLogGroupName(database.instanceIdentifier), retentionInDays: days, tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target } },
+        {
+          name: rdsLogGroupName(database.instanceIdentifier),
+          retentionInDays: days,
+          tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target },
+        },
         { parent: this, retainOnDelete: true },
       );
     }

@@ -32,13 +32,31 @@ import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
 import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
-import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LimitsStoreConfig, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import {
+  buildRuntimeConfig,
+  type AccessPlan,
+  type DatabaseEndpoint,
+  type HostOf,
+  type LimitsStoreConfig,
+  type LoginSource,
+  type RuntimeConfig,
+} from "../../src/plan/types.ts";
 import { INITIAL_VERSION_STAGE } from "./credentials.ts";
 import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
 import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
-import { ConfigObjects, type ConfigObject, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_OTHER_FIELDS_BYTES, chooseDelivery, objectKey, planEnvironment, runtimeEnvironment, type Delivery } from "./planDelivery.ts";
+import {
+  ConfigObjects,
+  type ConfigObject,
+  MAX_TASK_DEFINITION_BYTES,
+  TASK_DEFINITION_OTHER_FIELDS_BYTES,
+  chooseDelivery,
+  objectKey,
+  planEnvironment,
+  runtimeEnvironment,
+  type Delivery,
+} from "./planDelivery.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -85,7 +103,8 @@ export function runtimeConfig(args: {
   const logins: Record<string, LoginSource> = {};
   const iamLogins = args.iamLogins ?? {};
   for (const login of [...Object.keys(args.loginSecretArns), ...Object.keys(iamLogins)]) {
-    if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined) throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
+    if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined)
+      throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
     logins[login] = iamLogins[login] !== undefined ? { awsRdsIam: { region: iamLogins[login]! } } : { awsSecretArn: args.loginSecretArns[login]! };
   }
   try {
@@ -104,7 +123,7 @@ export function runtimeConfig(args: {
       audit: { stream: "stdout" },
     });
   } catch (error) {
-    throw new Error(`runtime config: ${(error as Error).message}`);
+    throw new Error(`runtime config: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -163,7 +182,9 @@ export function containerDefinitions(args: {
 export function checkTaskDefinitionSize(containerJson: string, what: string): void {
   const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
   if (bytes > MAX_TASK_DEFINITION_BYTES) {
-    throw new Error(`${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`);
+    throw new Error(
+      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
+    );
   }
 }
 
@@ -178,11 +199,20 @@ export interface TaskRoleExtras {
 /** Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM database users. */
 export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
-  if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
+  if (secretArns.length > 0)
+    statements.push({
+      Sid: "ReadOwnLoginSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      Resource: [...secretArns].sort(),
+    });
   statements.push({ Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] });
-  if (extras.limitsStoreSecretArn) statements.push({ Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [extras.limitsStoreSecretArn] });
-  if (extras.configObjectArns && extras.configObjectArns.length > 0) statements.push({ Sid: "ReadConfigObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...extras.configObjectArns].sort() });
-  if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
+  if (extras.limitsStoreSecretArn)
+    statements.push({ Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [extras.limitsStoreSecretArn] });
+  if (extras.configObjectArns && extras.configObjectArns.length > 0)
+    statements.push({ Sid: "ReadConfigObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...extras.configObjectArns].sort() });
+  if (connectArns.length > 0)
+    statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
@@ -191,10 +221,17 @@ export function taskRolePolicy(secretArns: readonly string[], connectArns: reado
  * ECR (`ecr:GetAuthorizationToken` has no resource: `*`). No secret is injected into the task's env.
  */
 export function executionRolePolicy(logGroupArn: string, imageRepositoryArn: string | null = null): string {
-  const statements: object[] = [{ Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] }];
+  const statements: object[] = [
+    { Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] },
+  ];
   if (imageRepositoryArn) {
     statements.push(
-      { Sid: "PullImage", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: [imageRepositoryArn] },
+      {
+        Sid: "PullImage",
+        Effect: "Allow",
+        Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        Resource: [imageRepositoryArn],
+      },
       { Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
     );
   }
@@ -286,7 +323,9 @@ export function checkMcpServiceArgs(name: string, args: McpServiceArgs): { host:
   if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
   const internal = isPrivateOnly(server.allowedCidrs);
   if (!internal && !(args.publicSubnetIds && args.publicSubnetIds.length >= 2)) {
-    throw new Error(`${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`);
+    throw new Error(
+      `${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`,
+    );
   }
   return { host, internal };
 }
@@ -310,13 +349,22 @@ export function runtimeJsonBound(args: McpServiceArgs, loadBalancerSubnets: numb
   return JSON.stringify(
     runtimeConfig({
       plan: args.plan,
-      databases: Object.fromEntries(Object.keys(args.databases).map((t) => [t, rdsEndpoint({ host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t })])),
+      databases: Object.fromEntries(
+        Object.keys(args.databases).map((t) => [t, rdsEndpoint({ host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t })]),
+      ),
       loginSecretArns: Object.fromEntries(Object.keys(args.loginSecretArns).map((role) => [role, arn(secretNames.get(role) ?? role)])),
       ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
       apiKeysSecretArn: arn(apiKeysSecretName(args.plan.environment)),
       // The longest CIDR text (18 characters), distinct per subnet.
       trustedProxies: Array.from({ length: loadBalancerSubnets }, (_, i) => `${100 + (i % 156)}.${100 + Math.floor(i / 156)}.255.255/32`),
-      ...(args.limitsStore ? { limitsStore: limitsStoreConfig({ host: LONGEST_HOST, port: 65535, authSecretArn: arn(limitsStoreSecretName(args.plan.environment)) }, args.plan.environment) } : {}),
+      ...(args.limitsStore
+        ? {
+            limitsStore: limitsStoreConfig(
+              { host: LONGEST_HOST, port: 65535, authSecretArn: arn(limitsStoreSecretName(args.plan.environment)) },
+              args.plan.environment,
+            ),
+          }
+        : {}),
     }),
   );
 }
@@ -338,7 +386,15 @@ const LONGEST_BUCKET = "b".repeat(63);
 export function deliveryFor(args: McpServiceArgs, planJson: string, loadBalancerSubnets: number): Delivery {
   const runtimeBound = runtimeJsonBound(args, loadBalancerSubnets);
   const measure = (config: { name: string; value: string }[]) =>
-    Buffer.byteLength(containerDefinitions({ image: imageUriBound(args.plan, args.region), port: args.plan.mcpServer.port, configEnvironment: config, logGroupName: "x".repeat(512), region: args.region }));
+    Buffer.byteLength(
+      containerDefinitions({
+        image: imageUriBound(args.plan, args.region),
+        port: args.plan.mcpServer.port,
+        configEnvironment: config,
+        logGroupName: "x".repeat(512),
+        region: args.region,
+      }),
+    );
   const planInS3 = planEnvironment(planJson, { bucket: LONGEST_BUCKET, key: objectKey("plan", args.plan.environment, planJson) });
   return chooseDelivery({
     bothInEnvironment: measure([...planEnvironment(planJson), ...runtimeEnvironment(runtimeBound)]),
@@ -406,7 +462,10 @@ export class McpService extends pulumi.ComponentResource {
         propagateTags: "SERVICE",
         tags,
       },
-      { parent: this, dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...configObjects, ...(args.startAfter ?? [])] },
+      {
+        parent: this,
+        dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...configObjects, ...(args.startAfter ?? [])],
+      },
     );
 
     this.loadBalancerDnsName = front.loadBalancer.dnsName;
@@ -427,7 +486,12 @@ export class McpService extends pulumi.ComponentResource {
   private apiKeySecret(name: string, environment: string, tags: Record<string, string>): ApiKeySecret {
     const secret = new Secret(
       `${name}-api-keys`,
-      { name: apiKeysSecretName(environment), description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}] (dbwarden keys issue/revoke)", recoveryWindowInDays: 7, tags },
+      {
+        name: apiKeysSecretName(environment),
+        description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}] (dbwarden keys issue/revoke)",
+        recoveryWindowInDays: 7,
+        tags,
+      },
       { parent: this },
     );
     const initial = new SecretVersion(
@@ -453,7 +517,9 @@ export class McpService extends pulumi.ComponentResource {
             ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
             apiKeysSecretArn,
             trustedProxies: proxies,
-            ...(store ? { limitsStore: limitsStoreConfig({ host: store[0], port: args.limitsStore!.port, authSecretArn: store[1] }, args.plan.environment) } : {}),
+            ...(store
+              ? { limitsStore: limitsStoreConfig({ host: store[0], port: args.limitsStore!.port, authSecretArn: store[1] }, args.plan.environment) }
+              : {}),
           }),
         ),
       );
@@ -471,22 +537,42 @@ export class McpService extends pulumi.ComponentResource {
   }
 
   /** The execution role (writes the audit log, pulls the image) and the task role (its own secrets and IAM users only). */
-  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, image: McpImage, objects: ConfigObjects | null, tags: Record<string, string>): ServiceRoles {
+  private roles(
+    name: string,
+    args: McpServiceArgs,
+    apiKeys: Secret,
+    image: McpImage,
+    objects: ConfigObjects | null,
+    tags: Record<string, string>,
+  ): ServiceRoles {
     const parent = { parent: this };
     const environment = args.plan.environment;
     const executionRole = new Role(
       `${name}-execution`,
-      { namePrefix: serviceRoleNamePrefix(environment, "exec"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull the image, write the audit log", tags },
+      {
+        namePrefix: serviceRoleNamePrefix(environment, "exec"),
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        description: "dbwarden MCP: pull the image, write the audit log",
+        tags,
+      },
       parent,
     );
     const executionPolicy = new RolePolicy(
       `${name}-execution`,
-      { role: executionRole.id, policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)) },
+      {
+        role: executionRole.id,
+        policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)),
+      },
       parent,
     );
     const taskRole = new Role(
       `${name}-task`,
-      { namePrefix: serviceRoleNamePrefix(environment, "task"), assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only", tags },
+      {
+        namePrefix: serviceRoleNamePrefix(environment, "task"),
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only",
+        tags,
+      },
       parent,
     );
     const objectArns = pulumi.all([objects?.plan?.arn, objects?.runtime?.arn]).apply((arns) => arns.filter((a): a is string => a !== undefined));
@@ -506,10 +592,19 @@ export class McpService extends pulumi.ComponentResource {
   }
 
   /** The Fargate task: the server's container with its plan and runtime config in env, or named there by their S3 objects. */
-  private taskDefinition(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, roles: ServiceRoles, image: McpImage, config: ServiceConfig, tags: Record<string, string>): TaskDefinition {
+  private taskDefinition(
+    name: string,
+    args: McpServiceArgs,
+    host: HostOf<"aws-ecs">,
+    roles: ServiceRoles,
+    image: McpImage,
+    config: ServiceConfig,
+    tags: Record<string, string>,
+  ): TaskDefinition {
     const server = args.plan.mcpServer;
     const objects = config.objects;
-    const location = (object: ConfigObject | null | undefined) => (object && objects ? pulumi.all([objects.bucket, object.key]).apply(([bucket, key]) => ({ bucket, key })) : pulumi.output(undefined));
+    const location = (object: ConfigObject | null | undefined) =>
+      object && objects ? pulumi.all([objects.bucket, object.key]).apply(([bucket, key]) => ({ bucket, key })) : pulumi.output(undefined);
     const configEnvironment = pulumi
       .all([config.runtimeJson, location(objects?.plan), location(objects?.runtime)])
       .apply(([runtime, planObject, runtimeObject]) => [...planEnvironment(config.planJson, planObject), ...runtimeEnvironment(runtime, runtimeObject)]);
@@ -537,7 +632,14 @@ export class McpService extends pulumi.ComponentResource {
   }
 
   /** The application load balancer (HTTPS only, internal when every allowed CIDR is private), its target group and listener. */
-  private loadBalancer(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, internal: boolean, subnets: string[], tags: Record<string, string>): ServiceLoadBalancer {
+  private loadBalancer(
+    name: string,
+    args: McpServiceArgs,
+    host: HostOf<"aws-ecs">,
+    internal: boolean,
+    subnets: string[],
+    tags: Record<string, string>,
+  ): ServiceLoadBalancer {
     const parent = { parent: this };
     // Named by a prefix: AWS allows 32 characters, and a replacement gets a fresh name.
     const loadBalancer = new LoadBalancer(

@@ -65,7 +65,11 @@ export function chooseDelivery(containerBytes: { bothInEnvironment: number; runt
 }
 
 /** The environment variables that give the server one document: its text, or its S3 object and hash. */
-export function documentEnvironment(names: { text: string; s3: string; sha256: string }, text: string, object?: { bucket: string; key: string }): { name: string; value: string }[] {
+export function documentEnvironment(
+  names: { text: string; s3: string; sha256: string },
+  text: string,
+  object?: { bucket: string; key: string },
+): { name: string; value: string }[] {
   if (!object) return [{ name: names.text, value: text }];
   return [
     { name: names.s3, value: `s3://${object.bucket}/${object.key}` },
@@ -124,14 +128,23 @@ export class ConfigObjects extends pulumi.ComponentResource {
 
   constructor(name: string, args: ConfigObjectsArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:ConfigObjects", name, {}, opts);
-    if (args.planJson === undefined && args.runtimeJson === undefined) throw new Error(`${name}: neither planJson nor runtimeJson: nothing to put in the bucket`);
+    if (args.planJson === undefined && args.runtimeJson === undefined)
+      throw new Error(`${name}: neither planJson nor runtimeJson: nothing to put in the bucket`);
     const parent = { parent: this };
     // Old versions go with the bucket: `pulumi destroy` empties it.
     const bucket = new Bucket(`${name}-bucket`, { bucketPrefix: planBucketPrefix(args.environment), forceDestroy: true }, parent);
     const guards = [
-      new BucketPublicAccessBlock(`${name}-public-access`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, parent),
+      new BucketPublicAccessBlock(
+        `${name}-public-access`,
+        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        parent,
+      ),
       new BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent),
-      new BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, parent),
+      new BucketServerSideEncryptionConfiguration(
+        `${name}-encryption`,
+        { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+        parent,
+      ),
       new BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent),
       new BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(tlsOnlyBucketPolicy) }, parent),
     ];

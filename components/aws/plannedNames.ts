@@ -61,7 +61,11 @@ export const AWS_NAMED_TYPES: Record<string, { name: string; prefix?: string; li
   "aws:elasticache/subnetGroup:SubnetGroup": { name: "name", limit: AWS_NAME_LIMITS.elastiCacheSubnetGroup },
   "aws:secretsmanager/secret:Secret": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.secret },
   "aws:cloudwatch/logGroup:LogGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.logGroup },
-  "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": { name: "name", limit: AWS_NAME_LIMITS.cloudFormationStack, added: SERVERLESS_REPO_STACK_PREFIX.length },
+  "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": {
+    name: "name",
+    limit: AWS_NAME_LIMITS.cloudFormationStack,
+    added: SERVERLESS_REPO_STACK_PREFIX.length,
+  },
 };
 
 /** The length AWS sees for a resource's name, from its inputs and logical name (null for a type without a name). */
@@ -100,7 +104,8 @@ export function plannedAwsNames(plan: AccessPlan, top: string): PlannedName[] {
   explicit("aws:elasticache/replicationGroup:ReplicationGroup", "the limits store", envField, limitsStoreId(env));
   autonamed("aws:elasticache/subnetGroup:SubnetGroup", "the limits store's subnet group", envField, `${top}-limits-subnets`);
   explicit("aws:cloudwatch/logGroup:LogGroup", "the MCP audit log group", envField, mcpAuditLogGroupName(env));
-  for (const group of ["lb", "service", "endpoints", "limits-store"]) autonamed("aws:ec2/securityGroup:SecurityGroup", `the ${group} security group`, envField, `${top}-network-${group}`);
+  for (const group of ["lb", "service", "endpoints", "limits-store"])
+    autonamed("aws:ec2/securityGroup:SecurityGroup", `the ${group} security group`, envField, `${top}-network-${group}`);
 
   for (const target of plan.targets) {
     const field = `targets.${target.name} (with ${envField})`;
@@ -109,13 +114,30 @@ export function plannedAwsNames(plan: AccessPlan, top: string): PlannedName[] {
     explicit("aws:cloudwatch/logGroup:LogGroup", `the ${target.name} replica's log group`, field, rdsLogGroupName(replica));
     autonamed("aws:rds/parameterGroup:ParameterGroup", `the ${target.name} replica's parameter group`, field, `${top}-${target.name}-replica-parameters`);
     autonamed("aws:rds/subnetGroup:SubnetGroup", `the ${target.name} replica's subnet group`, field, `${top}-${target.name}-replica-subnets`);
-    for (const group of ["replica", "rotation"]) autonamed("aws:ec2/securityGroup:SecurityGroup", `the ${target.name} ${group} security group`, field, `${top}-network-${target.name}-${group}`);
-    explicit("aws:serverlessrepository/cloudFormationStack:CloudFormationStack", `the ${target.name} rotation application's stack`, field, rotationStackName(env, target.name));
-    names.push({ type: "lambda", what: `the ${target.name} rotation function`, field, length: rotationFunctionName(env, target.name).length, limit: AWS_NAME_LIMITS.lambdaFunction });
+    for (const group of ["replica", "rotation"])
+      autonamed("aws:ec2/securityGroup:SecurityGroup", `the ${target.name} ${group} security group`, field, `${top}-network-${target.name}-${group}`);
+    explicit(
+      "aws:serverlessrepository/cloudFormationStack:CloudFormationStack",
+      `the ${target.name} rotation application's stack`,
+      field,
+      rotationStackName(env, target.name),
+    );
+    names.push({
+      type: "lambda",
+      what: `the ${target.name} rotation function`,
+      field,
+      length: rotationFunctionName(env, target.name).length,
+      limit: AWS_NAME_LIMITS.lambdaFunction,
+    });
   }
   for (const workflow of plan.workflows) {
     for (const client of workflow.clients) {
-      explicit("aws:secretsmanager/secret:Secret", `the secret of client ${client.name}`, `workflows.${workflow.name}.clients.${client.name}`, client.secretName);
+      explicit(
+        "aws:secretsmanager/secret:Secret",
+        `the secret of client ${client.name}`,
+        `workflows.${workflow.name}.clients.${client.name}`,
+        client.secretName,
+      );
     }
   }
   return names;

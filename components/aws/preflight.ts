@@ -124,9 +124,18 @@ export async function lookUpPreflightFacts(plan: AccessPlan, lookups: PreflightL
   const byTarget = async <T>(pick: (t: AwsTarget) => string | null, lookup: (key: string) => Promise<T>) =>
     Object.fromEntries(await Promise.all(targets.flatMap((t) => (pick(t) === null ? [] : [look(() => lookup(pick(t)!)).then((r) => [t.name, r] as const)]))));
   const [primaries, existingReplicas, adminSecrets, subnetList, vpc] = await Promise.all([
-    byTarget((t) => t.platformSettings.primaryIdentifier, (id) => lookups.instance(id)),
-    byTarget((t) => (t.replica.mode === "existing" ? t.replica.identifier : null), (id) => lookups.instance(id)),
-    byTarget((t) => t.platformSettings.adminSecretArn, (arn) => lookups.secretString(arn)),
+    byTarget(
+      (t) => t.platformSettings.primaryIdentifier,
+      (id) => lookups.instance(id),
+    ),
+    byTarget(
+      (t) => (t.replica.mode === "existing" ? t.replica.identifier : null),
+      (id) => lookups.instance(id),
+    ),
+    byTarget(
+      (t) => t.platformSettings.adminSecretArn,
+      (arn) => lookups.secretString(arn),
+    ),
     Promise.all(plannedSubnetIds(host, targets).map(async (id) => [id, await look(() => lookups.subnet(id))] as const)),
     host.egress === "vpc-endpoints" ? look(() => lookups.vpc(host.vpcId)) : Promise.resolve(null),
   ]);
@@ -139,12 +148,16 @@ export function primaryProblems(target: AwsTarget, primary: InstanceFacts): stri
   const id = `"${target.platformSettings.primaryIdentifier}"`;
   const problems: string[] = [];
   if (primary.dbClusterIdentifier) {
-    problems.push(`${field}: ${id} is an instance of Aurora cluster "${primary.dbClusterIdentifier}"; aws-rds targets are RDS for PostgreSQL instances (Aurora is not supported yet)`);
+    problems.push(
+      `${field}: ${id} is an instance of Aurora cluster "${primary.dbClusterIdentifier}"; aws-rds targets are RDS for PostgreSQL instances (Aurora is not supported yet)`,
+    );
   } else if (primary.engine !== "postgres") {
     problems.push(`${field}: ${id} runs engine "${primary.engine}"; aws-rds targets are RDS for PostgreSQL instances (engine "postgres")`);
   }
   if (primary.replicateSourceDb) {
-    problems.push(`${field}: ${id} is itself a read replica (of "${primary.replicateSourceDb}"); name the primary it replicates: roles and grants are created there`);
+    problems.push(
+      `${field}: ${id} is itself a read replica (of "${primary.replicateSourceDb}"); name the primary it replicates: roles and grants are created there`,
+    );
   }
   try {
     parameterGroupFamily(primary.engineVersion);
@@ -159,7 +172,9 @@ export function primaryProblems(target: AwsTarget, primary: InstanceFacts): stri
       );
     }
     if (primary.backupRetentionPeriod < 1) {
-      problems.push(`${field}: ${id} keeps no automated backups (backup retention 0 days), and RDS creates no read replica of such an instance. Set its backup retention to 1 day or more (it applies without downtime, at the next backup window)`);
+      problems.push(
+        `${field}: ${id} keeps no automated backups (backup retention 0 days), and RDS creates no read replica of such an instance. Set its backup retention to 1 day or more (it applies without downtime, at the next backup window)`,
+      );
     }
   }
   return problems;
@@ -191,9 +206,12 @@ export function adminSecretProblems(target: AwsTarget, primary: InstanceFacts, s
   if (value.engine !== "postgres") problems.push(`${field}: the secret has no "engine": "postgres" (the rotation function requires it); ${fix}`);
   if (typeof value.host !== "string") problems.push(`${field}: the secret has no "host" (the rotation function connects to it); ${fix}`);
   else if (value.host.toLowerCase() !== primary.address.toLowerCase()) {
-    problems.push(`${field}: the secret's "host" is not the primary's address ${primary.address}; the rotation function refuses a master secret for another host; ${fix}`);
+    problems.push(
+      `${field}: the secret's "host" is not the primary's address ${primary.address}; the rotation function refuses a master secret for another host; ${fix}`,
+    );
   }
-  if (value.port !== undefined && Number(value.port) !== primary.port) problems.push(`${field}: the secret's "port" is not the primary's port ${primary.port}; ${fix}`);
+  if (value.port !== undefined && Number(value.port) !== primary.port)
+    problems.push(`${field}: the secret's "port" is not the primary's port ${primary.port}; ${fix}`);
   return problems;
 }
 
@@ -223,7 +241,9 @@ export function existingReplicaProblems(target: AwsTarget, replica: InstanceFact
   const primary = target.platformSettings.primaryIdentifier;
   const source = replica.replicateSourceDb;
   if (source === primary || source.endsWith(`:db:${primary}`)) return [];
-  return [`targets.${target.name}.replica.existing: "${target.replica.identifier}" is ${source ? `a replica of "${source}"` : "not a read replica"}, not of the primary "${primary}"; name a read replica of the primary`];
+  return [
+    `targets.${target.name}.replica.existing: "${target.replica.identifier}" is ${source ? `a replica of "${source}"` : "not a read replica"}, not of the primary "${primary}"; name a read replica of the primary`,
+  ];
 }
 
 /** Subnets: each in the VPC it is used in; the service's (and the load balancer's) in distinct zones; each target's in two zones or more. */
@@ -234,15 +254,21 @@ export function subnetProblems(host: AwsHost, targets: readonly AwsTarget[], sub
     for (const id of ids) {
       const looked = subnets[id];
       if (!looked || "error" in looked) {
-        problems.push(`${field}: subnet "${id}" cannot be looked up (${looked && "error" in looked ? looked.error : "not looked up"}); check the id and the stack's region`);
+        problems.push(
+          `${field}: subnet "${id}" cannot be looked up (${looked && "error" in looked ? looked.error : "not looked up"}); check the id and the stack's region`,
+        );
         continue;
       }
       if (looked.found.vpcId !== vpcId) problems.push(`${field}: subnet "${id}" is in VPC ${looked.found.vpcId}, not ${vpcId}`);
       const other = zones.get(looked.found.availabilityZone);
-      if (distinct && other) problems.push(`${field}: subnets "${other}" and "${id}" are both in ${looked.found.availabilityZone}; list one subnet per availability zone (VPC endpoints and load balancers take one per zone)`);
+      if (distinct && other)
+        problems.push(
+          `${field}: subnets "${other}" and "${id}" are both in ${looked.found.availabilityZone}; list one subnet per availability zone (VPC endpoints and load balancers take one per zone)`,
+        );
       zones.set(looked.found.availabilityZone, id);
     }
-    if (zones.size === 1 && ids.length > 0) problems.push(`${field}: every subnet is in ${[...zones.keys()][0]}; list subnets in two availability zones or more`);
+    if (zones.size === 1 && ids.length > 0)
+      problems.push(`${field}: every subnet is in ${[...zones.keys()][0]}; list subnets in two availability zones or more`);
   };
   check("mcpServer.host.subnetIds", host.subnetIds, host.vpcId, true);
   check("mcpServer.host.publicSubnetIds", host.publicSubnetIds, host.vpcId, true);
@@ -267,12 +293,16 @@ export function egressProblems(plan: AccessPlan, host: AwsHost, vpc: Looked<VpcF
           `use image: { build: true } (built into the stack's ECR repository), an ECR image, or egress: nat for subnets that route to the internet`,
       );
     } else if (repository.region !== host.region) {
-      report.problems.push(`mcpServer.image: the ECR repository is in ${repository.region}, and the VPC endpoints reach ECR in ${host.region} only; push the image to ${host.region} or use egress: nat`);
+      report.problems.push(
+        `mcpServer.image: the ECR repository is in ${repository.region}, and the VPC endpoints reach ECR in ${host.region} only; push the image to ${host.region} or use egress: nat`,
+      );
     }
   }
   if (vpc && "error" in vpc) report.problems.push(`mcpServer.host.vpcId: VPC "${host.vpcId}" cannot be looked up (${vpc.error})`);
   else if (vpc && !(vpc.found.enableDnsSupport && vpc.found.enableDnsHostnames)) {
-    report.problems.push(`mcpServer.host.vpcId: VPC "${host.vpcId}" has DNS support or DNS hostnames off, and the VPC endpoints' private DNS needs both; turn them on, or use egress: nat`);
+    report.problems.push(
+      `mcpServer.host.vpcId: VPC "${host.vpcId}" has DNS support or DNS hostnames off, and the VPC endpoints' private DNS needs both; turn them on, or use egress: nat`,
+    );
   }
   if (plan.mcpServer.oidc) {
     report.warnings.push(
@@ -306,7 +336,10 @@ export function rotationCloneProblems(plan: AccessPlan, targets: readonly AwsTar
 export function tagValueProblems(plan: AccessPlan): string[] {
   return plan.workflows
     .filter((w) => !OWNER_PATTERN.test(w.owner))
-    .map((w) => `workflows.${w.name}.owner: "${w.owner.slice(0, 80)}" becomes the dbwarden:owner tag, and AWS tag values are at most 256 letters, digits, spaces and _ . : / = + - @; rename the owner`);
+    .map(
+      (w) =>
+        `workflows.${w.name}.owner: "${w.owner.slice(0, 80)}" becomes the dbwarden:owner tag, and AWS tag values are at most 256 letters, digits, spaces and _ . : / = + - @; rename the owner`,
+    );
 }
 
 /** Every AWS name the components give, within AWS's limit (see plannedNames.ts). */
@@ -318,30 +351,44 @@ export function nameProblems(plan: AccessPlan, top: string): string[] {
 
 /** Only the `aws` partition: the rotation application and the ARNs dbwarden writes are the standard partition's. */
 export function partitionProblems(host: AwsHost): string[] {
-  return /^(cn|us-gov|us-iso[a-z]*)-/.test(host.region) ? [`mcpServer.host.region: "${host.region}" is outside the standard AWS partition, which dbwarden's AWS components assume (rotation application, ARNs)`] : [];
+  return /^(cn|us-gov|us-iso[a-z]*)-/.test(host.region)
+    ? [`mcpServer.host.region: "${host.region}" is outside the standard AWS partition, which dbwarden's AWS components assume (rotation application, ARNs)`]
+    : [];
 }
 
 /** Every problem and warning of the preflight, from the plan and the looked-up facts. */
 export function preflightReport(plan: AccessPlan, facts: PreflightFacts, top: string): PreflightReport {
   const { targets, host } = checkAwsPlan(plan);
-  const report: PreflightReport = { problems: [...partitionProblems(host), ...nameProblems(plan, top), ...tagValueProblems(plan), ...rotationCloneProblems(plan, targets)], warnings: [] };
+  const report: PreflightReport = {
+    problems: [...partitionProblems(host), ...nameProblems(plan, top), ...tagValueProblems(plan), ...rotationCloneProblems(plan, targets)],
+    warnings: [],
+  };
   for (const target of targets) {
     const primary = facts.primaries[target.name];
     if (!primary || "error" in primary) {
-      report.problems.push(`targets.${target.name}.primary.identifier: no RDS instance "${target.platformSettings.primaryIdentifier}" could be looked up in ${host.region} (${primary && "error" in primary ? primary.error : "not looked up"}); check the identifier and the stack's aws:region`);
+      report.problems.push(
+        `targets.${target.name}.primary.identifier: no RDS instance "${target.platformSettings.primaryIdentifier}" could be looked up in ${host.region} (${primary && "error" in primary ? primary.error : "not looked up"}); check the identifier and the stack's aws:region`,
+      );
       continue;
     }
     report.problems.push(...primaryProblems(target, primary.found), ...pgauditProblems(target, primary.found));
     const secret = facts.adminSecrets[target.name];
     if (target.platformSettings.adminSecretArn) {
-      if (!secret || "error" in secret) report.problems.push(`targets.${target.name}.primary.adminSecretArn: the secret cannot be read (${secret && "error" in secret ? secret.error : "not looked up"}); check the ARN and that the deployer may call secretsmanager:GetSecretValue on it`);
+      if (!secret || "error" in secret)
+        report.problems.push(
+          `targets.${target.name}.primary.adminSecretArn: the secret cannot be read (${secret && "error" in secret ? secret.error : "not looked up"}); check the ARN and that the deployer may call secretsmanager:GetSecretValue on it`,
+        );
       else report.problems.push(...adminSecretProblems(target, primary.found, secret.found));
     }
     const replica = facts.existingReplicas[target.name];
-    if (replica && "error" in replica) report.problems.push(`targets.${target.name}.replica.existing: no RDS instance "${target.replica.mode === "existing" ? target.replica.identifier : ""}" could be looked up (${replica.error})`);
+    if (replica && "error" in replica)
+      report.problems.push(
+        `targets.${target.name}.replica.existing: no RDS instance "${target.replica.mode === "existing" ? target.replica.identifier : ""}" could be looked up (${replica.error})`,
+      );
     else if (replica) {
       report.problems.push(...existingReplicaProblems(target, replica.found));
-      if (!replica.found.storageEncrypted) report.warnings.push(`targets.${target.name}.replica.existing: "${replica.found.dbInstanceIdentifier}" stores its data unencrypted`);
+      if (!replica.found.storageEncrypted)
+        report.warnings.push(`targets.${target.name}.replica.existing: "${replica.found.dbInstanceIdentifier}" stores its data unencrypted`);
     }
   }
   report.problems.push(...subnetProblems(host, targets, facts.subnets));
@@ -359,7 +406,7 @@ export function preflightReport(plan: AccessPlan, facts: PreflightFacts, top: st
 export async function preflightAws(plan: AccessPlan, top: string, lookups: PreflightLookups = AWS_LOOKUPS): Promise<PreflightReport> {
   const facts = await lookUpPreflightFacts(plan, lookups);
   const report = preflightReport(plan, facts, top);
-  for (const warning of report.warnings) pulumi.log.warn(`preflight: ${warning}`);
+  for (const warning of report.warnings) void pulumi.log.warn(`preflight: ${warning}`);
   if (report.problems.length > 0) {
     const file = join(ENVIRONMENTS_DIR, `${plan.environment}.yaml`);
     throw new pulumi.RunError(

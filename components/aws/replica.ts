@@ -145,12 +145,18 @@ export class ReadReplica extends pulumi.ComponentResource {
       this.resourceId = existing.resourceId;
       this.securityGroupIds = existing.vpcSecurityGroups;
     } else {
-      if (!/^[a-z][a-z0-9-]{0,62}$/.test(args.identifier)) throw new Error(`${name}: identifier "${args.identifier}" must be 1-63 lowercase letters, digits or hyphens`);
-      if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
+      if (!/^[a-z][a-z0-9-]{0,62}$/.test(args.identifier))
+        throw new Error(`${name}: identifier "${args.identifier}" must be 1-63 lowercase letters, digits or hyphens`);
+      if (args.subnetIds.length < 2)
+        throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
       if (!args.instanceClass.startsWith("db.")) throw new Error(`${name}: instanceClass "${args.instanceClass}" must be an RDS class such as db.r6g.large`);
       const tags = { "dbwarden:environment": args.environment, "dbwarden:target": args.target };
       const parent = { parent: this };
-      const subnets = new SubnetGroup(`${name}-subnets`, { subnetIds: args.subnetIds, description: `dbwarden ${args.target} replica (private subnets)`, tags }, parent);
+      const subnets = new SubnetGroup(
+        `${name}-subnets`,
+        { subnetIds: args.subnetIds, description: `dbwarden ${args.target} replica (private subnets)`, tags },
+        parent,
+      );
       const parameters = new ParameterGroup(
         `${name}-parameters`,
         {

@@ -52,7 +52,7 @@ export function sharedTagsTransformation(tags: Record<string, string>): pulumi.R
   return (args) => {
     if (!(args.resource instanceof pulumi.CustomResource) || !isTaggableAwsType(args.type)) return undefined;
     const own = args.props.tags as pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
-    const merged = own === undefined ? tags : pulumi.Output.isInstance(own) ? own.apply((o) => ({ ...tags, ...o })) : { ...tags, ...own };
+    const merged = own === undefined ? tags : pulumi.output(own).apply((o) => ({ ...tags, ...o }));
     return { props: { ...args.props, tags: merged }, opts: args.opts };
   };
 }

@@ -25,7 +25,8 @@ export const keyIdOf = (entry: Pick<ApiKey, "sha256">) => entry.sha256.slice(0, 
 
 /** Checks a `--key-id`: 8 to 64 lower-case hex characters (a prefix of the key's hash), so one id never matches many keys by accident. */
 export function checkKeyId(keyId: string): string {
-  if (!/^[0-9a-f]{8,64}$/.test(keyId)) throw new KeysError(`--key-id: "${keyId.slice(0, 70)}" is not a key id; give 8 to 64 hex characters as \`dbwarden keys list\` shows them`);
+  if (!/^[0-9a-f]{8,64}$/.test(keyId))
+    throw new KeysError(`--key-id: "${keyId.slice(0, 70)}" is not a key id; give 8 to 64 hex characters as \`dbwarden keys list\` shows them`);
   return keyId;
 }
 
@@ -52,16 +53,26 @@ export interface ClientRef {
  * the api-key clients), a name two workflows use without `--workflow`, and an OIDC client.
  */
 export function findApiKeyClient(plan: AccessPlan, client: string, workflow?: string): ClientRef {
-  const matches = plan.workflows.filter((w) => workflow === undefined || w.name === workflow).flatMap((w) => w.clients.filter((c) => c.name === client).map((c) => ({ workflow: w, client: c })));
+  const matches = plan.workflows
+    .filter((w) => workflow === undefined || w.name === workflow)
+    .flatMap((w) => w.clients.filter((c) => c.name === client).map((c) => ({ workflow: w, client: c })));
   const apiKeyClients = plan.workflows.flatMap((w) => w.clients.filter((c) => c.auth === "api-key").map((c) => `${c.name} (workflow ${w.name})`));
   if (workflow !== undefined && !plan.workflows.some((w) => w.name === workflow)) {
-    throw new KeysError(`--workflow: stack ${plan.environment} has no active workflow "${workflow}" (workflows: ${plan.workflows.map((w) => w.name).join(", ") || "none"})`);
+    throw new KeysError(
+      `--workflow: stack ${plan.environment} has no active workflow "${workflow}" (workflows: ${plan.workflows.map((w) => w.name).join(", ") || "none"})`,
+    );
   }
-  if (matches.length === 0) throw new KeysError(`--client: no client "${client}"${workflow ? ` in workflow ${workflow}` : ""} in stack ${plan.environment}; api-key clients: ${apiKeyClients.join(", ") || "none"}`);
-  if (matches.length > 1) throw new KeysError(`--client: "${client}" is a client of workflows ${matches.map((m) => m.workflow.name).join(" and ")}; say which with --workflow`);
+  if (matches.length === 0)
+    throw new KeysError(
+      `--client: no client "${client}"${workflow ? ` in workflow ${workflow}` : ""} in stack ${plan.environment}; api-key clients: ${apiKeyClients.join(", ") || "none"}`,
+    );
+  if (matches.length > 1)
+    throw new KeysError(`--client: "${client}" is a client of workflows ${matches.map((m) => m.workflow.name).join(" and ")}; say which with --workflow`);
   const [match] = matches as [ClientRef];
   if (match.client.auth !== "api-key") {
-    throw new KeysError(`--client: "${client}" of workflow ${match.workflow.name} authenticates with ${match.client.auth} (${match.client.subject ? `subject ${match.client.subject}` : `group ${match.client.group}`}), not an API key; its tokens come from the identity provider`);
+    throw new KeysError(
+      `--client: "${client}" of workflow ${match.workflow.name} authenticates with ${match.client.auth} (${match.client.subject ? `subject ${match.client.subject}` : `group ${match.client.group}`}), not an API key; its tokens come from the identity provider`,
+    );
   }
   return match;
 }
@@ -126,14 +137,17 @@ export class SecretsManagerKeys implements KeyBackend {
     const parsed = ApiKeyListSchema.safeParse(value);
     if (!parsed.success) {
       const paths = parsed.error.issues.map((i) => i.path.map(String).join(".") || "(root)");
-      throw new KeysError(`${this.where}: its value is not a list of {client, workflow, sha256} (at ${[...new Set(paths)].join(", ")}); fix it before issuing keys`);
+      throw new KeysError(
+        `${this.where}: its value is not a list of {client, workflow, sha256} (at ${[...new Set(paths)].join(", ")}); fix it before issuing keys`,
+      );
     }
     return { keys: parsed.data, versionId: current.versionId };
   }
 
   private async write(keys: ApiKey[], readVersion: string): Promise<void> {
     const now = await this.client.getCurrent(this.secretId);
-    if (now.versionId !== readVersion) throw new KeysError(`${this.where} changed while this command ran (another keys command?); nothing was written, run it again`);
+    if (now.versionId !== readVersion)
+      throw new KeysError(`${this.where} changed while this command ran (another keys command?); nothing was written, run it again`);
     await this.client.putCurrent(this.secretId, JSON.stringify(keys), randomUUID());
   }
 

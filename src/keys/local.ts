@@ -47,7 +47,10 @@ export class LocalStackKeys implements KeyBackend {
   async add(entry: ApiKey, key: string): Promise<void> {
     const ref = this.secretOf(entry);
     const stored = this.store.read(ref);
-    if (!stored) throw new KeysError(`client ${entry.client} of workflow ${entry.workflow} has no credentials in ${this.where} yet: run \`dbwarden up\` first (it creates them)`);
+    if (!stored)
+      throw new KeysError(
+        `client ${entry.client} of workflow ${entry.workflow} has no credentials in ${this.where} yet: run \`dbwarden up\` first (it creates them)`,
+      );
     this.store.write(ref, { dbPassword: stored.dbPassword, apiKey: key }, this.now());
     this.reload(this.paths);
   }

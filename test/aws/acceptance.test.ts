@@ -25,7 +25,11 @@ import { acceptanceClients } from "../../scripts/acceptance-clients.mjs";
 
 const SCRIPT = join(ROOT, "scripts", "aws-acceptance.sh");
 const dryRun = (...args: string[]) => spawnSync("bash", [SCRIPT, "--dry-run", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
-const commands = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("+ ")).map((l) => l.slice(2));
+const commands = (stderr: string) =>
+  stderr
+    .split("\n")
+    .filter((l) => l.startsWith("+ "))
+    .map((l) => l.slice(2));
 
 describe("scripts/aws-acceptance.sh", { timeout: 120_000 }, () => {
   it("is valid bash", () => {
@@ -57,16 +61,28 @@ describe("scripts/aws-acceptance.sh", { timeout: 120_000 }, () => {
       /^aws rds modify-db-instance --db-instance-identifier .* --no-deletion-protection --apply-immediately$/,
       /^pulumi destroy --stack prod --yes$/,
     ].map(at);
-    assert.deepEqual([...order].sort((a, b) => a - b), order, "in this order");
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      "in this order",
+    );
     const plan = planStack("prod", { root: ROOT, now: AS_OF });
     for (const workflow of plan.workflows) {
       for (const client of workflow.clients) {
         if (client.auth === "api-key") at(new RegExp(`^node bin/dbwarden\\.js keys issue --stack prod --client ${client.name} --workflow ${workflow.name}$`));
-        else assert.match(r.stderr, new RegExp(`\\(the access token of ${client.name} from \\$OIDC_TOKEN_${client.name.toUpperCase().replaceAll("-", "_")}\\)`));
+        else
+          assert.match(r.stderr, new RegExp(`\\(the access token of ${client.name} from \\$OIDC_TOKEN_${client.name.toUpperCase().replaceAll("-", "_")}\\)`));
       }
     }
-    assert.equal(ran.filter((c) => c.includes("mcp-call.mjs")).length, plan.workflows.flatMap((w) => w.clients).length + 2, "one call per client, the refused write, the call after the rotation");
-    assert.ok(ran.some((c) => c.includes("--expect denied")), "n8n-cs-digest calls only from 10.0.12.0/24: from elsewhere it is turned away");
+    assert.equal(
+      ran.filter((c) => c.includes("mcp-call.mjs")).length,
+      plan.workflows.flatMap((w) => w.clients).length + 2,
+      "one call per client, the refused write, the call after the rotation",
+    );
+    assert.ok(
+      ran.some((c) => c.includes("--expect denied")),
+      "n8n-cs-digest calls only from 10.0.12.0/24: from elsewhere it is turned away",
+    );
     assert.match(r.stderr, /\(n8n-cs-digest calls only from 10\.0\.12\.0\/24: from here the server must turn it away\)/);
     assert.ok(!ran.some((c) => /filter-pattern "n8n-cs-digest"/.test(c)), "only answered calls are looked up in the audit log");
     assert.match(r.stderr, /== accepted\n$/);
@@ -121,7 +137,10 @@ describe("scripts/mcp-call.mjs against the local stack", { timeout: 170_000 }, (
   // Asynchronous: the server answering the call runs in this process.
   const call = (token: string | undefined, ...args: string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(ROOT, "scripts", "mcp-call.mjs"), "--url", stack.connection.mcpUrl, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...(token ? { MCP_TOKEN: token } : {}) } });
+      const child = spawn(process.execPath, [join(ROOT, "scripts", "mcp-call.mjs"), "--url", stack.connection.mcpUrl, ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, ...(token ? { MCP_TOKEN: token } : {}) },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -151,7 +170,11 @@ describe("scripts/mcp-call.mjs against the local stack", { timeout: 170_000 }, (
       const refused = await call(key, "--tool", "query", "--arguments", JSON.stringify({ sql: write }), "--expect", "refused");
       assert.equal(refused.status, 0, refused.stdout);
       assert.equal(JSON.parse(refused.stdout).isError, true);
-      assert.equal((await call(key, "--tool", "query", "--arguments", JSON.stringify({ sql: write }))).status, 1, "a refusal where an answer was expected fails");
+      assert.equal(
+        (await call(key, "--tool", "query", "--arguments", JSON.stringify({ sql: write }))).status,
+        1,
+        "a refusal where an answer was expected fails",
+      );
     }
   });
 
@@ -167,7 +190,12 @@ describe("scripts/mcp-call.mjs against the local stack", { timeout: 170_000 }, (
   it("accepts a key `dbwarden keys issue` gives once the running server reloaded, and refuses the key it replaced", async () => {
     const [client] = stack.connection.clients;
     const old = client!.apiKey;
-    const backend = new LocalStackKeys(stack.plan, root, () => AS_OF, () => (void stack.reloadSecrets(), true));
+    const backend = new LocalStackKeys(
+      stack.plan,
+      root,
+      () => AS_OF,
+      () => (void stack.reloadSecrets(), true),
+    );
     const { key } = await issueKey(backend, findApiKeyClient(stack.plan, client!.name, client!.workflow));
     await stack.reloadSecrets();
     assert.equal((await call(key, "--tool", "list_tables")).status, 0);

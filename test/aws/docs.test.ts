@@ -20,7 +20,12 @@ import { parseCommandLine } from "../../scripts/mcp-call.mjs";
 
 const DOC = readFileSync(join(ROOT, "docs", "aws.md"), "utf8");
 /** Lines of the ```sh blocks. */
-const shellLines = [...DOC.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n").map((l) => l.trim()).filter(Boolean));
+const shellLines = [...DOC.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+  m[1]!
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean),
+);
 
 describe("docs/aws.md commands", { timeout: 120_000 }, () => {
   it("shows the commands the checklist needs", () => {
@@ -58,7 +63,13 @@ describe("docs/aws.md commands", { timeout: 120_000 }, () => {
     const call = shellLines.find((l) => l.includes("scripts/mcp-call.mjs"))!;
     const words = call.replace(/"\$\(pulumi stack output -s prod mcpUrl\)"/, "https://mcp.data.example.com/mcp").split(" ");
     const args = words.slice(words.indexOf("scripts/mcp-call.mjs") + 1);
-    assert.deepEqual(parseCommandLine(args, { MCP_TOKEN: "k" }), { url: "https://mcp.data.example.com/mcp", tool: "list_tables", args: {}, expect: "ok", token: "k" });
+    assert.deepEqual(parseCommandLine(args, { MCP_TOKEN: "k" }), {
+      url: "https://mcp.data.example.com/mcp",
+      tool: "list_tables",
+      args: {},
+      expect: "ok",
+      token: "k",
+    });
     const dry = shellLines.find((l) => l.startsWith("scripts/aws-acceptance.sh") && l.includes("--dry-run"))!;
     const r = spawnSync("bash", dry.split(" "), { cwd: ROOT, encoding: "utf8", timeout: 90_000 });
     assert.equal(r.status, 0, r.stderr);

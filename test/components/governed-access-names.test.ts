@@ -18,14 +18,16 @@ const { nameProblems } = await import("../../components/aws/preflight.ts");
 
 const plans = [longestNamesPlan("iam"), longestNamesPlan("password")];
 const plan = plans[0]!;
-const TOP = `dbwarden-${plan.environment}`;
 
 describe("AWS names at the longest the spec allows", { timeout: 60_000 }, () => {
   before(async () => {
     assert.equal(plan.environment.length, 48);
     assert.equal(plan.targets[0]!.name.length, 48);
     assert.ok(plan.workflows.every((w) => w.name.length === 48 && w.clients.every((c) => c.name.length === 48)));
-    assert.ok(plans[1]!.workflows.every((w) => w.roles.logins.every((l) => `${l.role}_clone`.length === 63)), "rotated logins as long as their clone allows");
+    assert.ok(
+      plans[1]!.workflows.every((w) => w.roles.logins.every((l) => `${l.role}_clone`.length === 63)),
+      "rotated logins as long as their clone allows",
+    );
     for (const each of plans) new GovernedAccess(`dbwarden-${each.environment}`, { plan: each, catalog: exampleCatalog("prod") });
     await mocks.settle();
   });
@@ -46,7 +48,10 @@ describe("AWS names at the longest the spec allows", { timeout: 60_000 }, () => 
       const length = physicalNameLength(resource.type, resource.name, resource.inputs)!;
       assert.ok(
         planned.some((n) => n.type === resource.type && n.length === length),
-        `${label(resource)} (${length} characters) is among the preflight's names of ${resource.type}: ${planned.filter((n) => n.type === resource.type).map((n) => n.length).join(", ")}`,
+        `${label(resource)} (${length} characters) is among the preflight's names of ${resource.type}: ${planned
+          .filter((n) => n.type === resource.type)
+          .map((n) => n.length)
+          .join(", ")}`,
       );
     }
     for (const each of plans) assert.deepEqual(nameProblems(each, `dbwarden-${each.environment}`), []);
@@ -56,6 +61,9 @@ describe("AWS names at the longest the spec allows", { timeout: 60_000 }, () => 
   it("reports a name over its limit, naming the field to shorten", () => {
     const problems = nameProblems(plan, "x".repeat(250));
     assert.ok(problems.length > 0);
-    assert.match(problems[0]!, /^name \(the environment "enviam-x+"\): the MCP execution policy would be named with 272 characters, over AWS.s 128; shorten name/);
+    assert.match(
+      problems[0]!,
+      /^name \(the environment "enviam-x+"\): the MCP execution policy would be named with 272 characters, over AWS.s 128; shorten name/,
+    );
   });
 });

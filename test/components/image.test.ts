@@ -68,7 +68,10 @@ describe("ecrRepositoryOfImage", () => {
       accountId: "123456789012",
       name: "team/dbwarden-mcp",
     });
-    assert.equal(ecrRepositoryOfImage(`123456789012.dkr.ecr.us-east-1.amazonaws.com/mcp@sha256:${"a".repeat(64)}`)?.arn, "arn:aws:ecr:us-east-1:123456789012:repository/mcp");
+    assert.equal(
+      ecrRepositoryOfImage(`123456789012.dkr.ecr.us-east-1.amazonaws.com/mcp@sha256:${"a".repeat(64)}`)?.arn,
+      "arn:aws:ecr:us-east-1:123456789012:repository/mcp",
+    );
     assert.equal(ecrRepositoryOfImage("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/mcp:1")?.arn, "arn:aws-cn:ecr:cn-north-1:123456789012:repository/mcp");
     assert.equal(ecrRepositoryOfImage("ghcr.io/dbwarden/mcp-server:0.1.0"), null);
     assert.equal(ecrRepositoryOfImage("public.ecr.aws/dbwarden/mcp:0.1.0"), null, "ECR Public is pulled from the internet");

@@ -25,8 +25,18 @@ function planWith(count: number, environment: string): AccessPlan {
   const workflows: WorkflowPlan[] = Array.from({ length: count }, (_, i) => {
     const template = templates[i % templates.length]!;
     const name = `wf-${String(i).padStart(4, "0")}`;
-    const client = { ...template.clients.find((c) => c.auth === "api-key")!, name: "agent", loginRole: loginRoleName(name, "agent"), secretName: secretName(environment, name, "agent") };
-    return { ...template, name, clients: [client], roles: { group: groupRoleName(name), logins: [{ client: "agent", role: client.loginRole, secretName: client.secretName }] } };
+    const client = {
+      ...template.clients.find((c) => c.auth === "api-key")!,
+      name: "agent",
+      loginRole: loginRoleName(name, "agent"),
+      secretName: secretName(environment, name, "agent"),
+    };
+    return {
+      ...template,
+      name,
+      clients: [client],
+      roles: { group: groupRoleName(name), logins: [{ client: "agent", role: client.loginRole, secretName: client.secretName }] },
+    };
   });
   return parsePlan({ ...base, environment, workflows });
 }
@@ -43,7 +53,10 @@ function serviceArgs(plan: AccessPlan) {
     subnetIds: ["subnet-0aaa1111bbbb22223", "subnet-0ccc3333dddd44445"],
     loadBalancerSecurityGroupId: "sg-lb",
     serviceSecurityGroupId: "sg-service",
-    auditLogGroup: { name: `/dbwarden/${plan.environment}/mcp-audit`, arn: `arn:aws:logs:us-east-1:123456789012:log-group:/dbwarden/${plan.environment}/mcp-audit` },
+    auditLogGroup: {
+      name: `/dbwarden/${plan.environment}/mcp-audit`,
+      arn: `arn:aws:logs:us-east-1:123456789012:log-group:/dbwarden/${plan.environment}/mcp-audit`,
+    },
   };
 }
 
@@ -104,14 +117,22 @@ describe("plan delivery", { timeout: 120_000 }, () => {
   it("keeps the bucket private, encrypted, versioned and TLS-only; the objects are written after those guards", () => {
     const config = mocks.one("dbwarden:aws:ConfigObjects", "large-mcp-config");
     const byType = Object.fromEntries(under(config).map((r) => [r.type.split(":").pop(), r]));
-    assert.deepEqual(byType.BucketPublicAccessBlock!.inputs, { bucket: "large-mcp-config-bucket-id", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    assert.deepEqual(byType.BucketPublicAccessBlock!.inputs, {
+      bucket: "large-mcp-config-bucket-id",
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     assert.deepEqual(byType.BucketOwnershipControls!.inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
     assert.deepEqual(byType.BucketServerSideEncryptionConfiguration!.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
     assert.deepEqual(byType.BucketVersioning!.inputs.versioningConfiguration, { status: "Enabled" });
     const policy = JSON.parse(byType.BucketPolicy!.inputs.policy as string);
     assert.deepEqual(policy.Statement[0].Condition, { Bool: { "aws:SecureTransport": "false" } });
     assert.equal(policy.Statement[0].Effect, "Deny");
-    const guards = ["BucketPublicAccessBlock", "BucketOwnershipControls", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "BucketPolicy"].map((t) => byType[t]!.urn);
+    const guards = ["BucketPublicAccessBlock", "BucketOwnershipControls", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "BucketPolicy"].map(
+      (t) => byType[t]!.urn,
+    );
     for (const name of ["large-mcp-config-plan", "large-mcp-config-runtime"]) {
       const object = mocks.one("aws:s3/bucketObjectv2:BucketObjectv2", name);
       for (const guard of guards) assert.ok(object.dependsOn.includes(guard), `${name} waits for ${guard}`);
@@ -130,13 +151,21 @@ describe("plan delivery", { timeout: 120_000 }, () => {
       Resource: [`${bucketArn}/plans/large/${sha256(JSON.stringify(large))}.json`, `${bucketArn}/runtimes/large/${sha256(runtimeJson)}.json`],
     });
     const service = mocks.one("aws:ecs/service:Service", "large-mcp-service");
-    for (const name of ["large-mcp-config-plan", "large-mcp-config-runtime"]) assert.ok(service.dependsOn.includes(mocks.one("aws:s3/bucketObjectv2:BucketObjectv2", name).urn));
+    for (const name of ["large-mcp-config-plan", "large-mcp-config-runtime"])
+      assert.ok(service.dependsOn.includes(mocks.one("aws:s3/bucketObjectv2:BucketObjectv2", name).urn));
   });
 
   it("at 20 workflows: only the plan goes to S3, the runtime config stays in env", () => {
     const env = environmentOf(mocks.one("aws:ecs/taskDefinition:TaskDefinition", "medium-mcp-task"));
     assert.deepEqual(Object.keys(env).sort(), ["DBWARDEN_PLAN_S3", "DBWARDEN_PLAN_SHA256", "DBWARDEN_RUNTIME", "NODE_ENV"]);
-    assert.equal(mocks.byType("aws:s3/bucketObjectv2:BucketObjectv2").filter((o) => o.name.startsWith("medium-")).map((o) => o.name).join(), "medium-mcp-config-plan");
+    assert.equal(
+      mocks
+        .byType("aws:s3/bucketObjectv2:BucketObjectv2")
+        .filter((o) => o.name.startsWith("medium-"))
+        .map((o) => o.name)
+        .join(),
+      "medium-mcp-config-plan",
+    );
     const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "medium-mcp-task").inputs.policy as string);
     assert.equal(policy.Statement.find((s: { Sid: string }) => s.Sid === "ReadConfigObjects").Resource.length, 1);
   });

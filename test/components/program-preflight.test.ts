@@ -9,7 +9,14 @@ import { awsInvokes, awsOutputs, instanceLookup } from "./support/aws.ts";
 import { installMocks } from "./support/mocks.ts";
 
 const mocks = await installMocks({
-  invokes: { ...awsInvokes, "aws:rds/getInstance:getInstance": (inputs) => ({ ...instanceLookup(String(inputs.dbInstanceIdentifier)), storageEncrypted: false, backupRetentionPeriod: 0 }) },
+  invokes: {
+    ...awsInvokes,
+    "aws:rds/getInstance:getInstance": (inputs) => ({
+      ...instanceLookup(String(inputs.dbInstanceIdentifier)),
+      storageEncrypted: false,
+      backupRetentionPeriod: 0,
+    }),
+  },
   outputs: awsOutputs,
   stack: "prod",
 });

@@ -18,8 +18,20 @@ describe("stacks/index.ts", { timeout: 60_000 }, () => {
     await mocks.settle();
     mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
     const top = mocks.resources.filter((r) => !r.parent);
-    assert.deepEqual(top.map((r) => r.type), [hostComponentOf(examplePlan("prod")).type], "one top-level component: the one the plan's host maps to");
-    assert.deepEqual(Object.keys(program).sort(), ["apiKeysSecretArn", "loadBalancerDnsName", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretArns"]);
+    assert.deepEqual(
+      top.map((r) => r.type),
+      [hostComponentOf(examplePlan("prod")).type],
+      "one top-level component: the one the plan's host maps to",
+    );
+    assert.deepEqual(Object.keys(program).sort(), [
+      "apiKeysSecretArn",
+      "loadBalancerDnsName",
+      "logGroups",
+      "mcpUrl",
+      "replicaAddresses",
+      "roleNames",
+      "secretArns",
+    ]);
     const url = await new Promise((resolve) => program.mcpUrl.apply(resolve));
     assert.equal(url, "https://mcp.data.example.com/mcp");
   });

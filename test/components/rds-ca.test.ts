@@ -35,7 +35,10 @@ describe("the RDS CA bundle", () => {
       assert.equal(certificate.ca, true, certificate.subject);
       return certificate.subject;
     });
-    assert.ok(subjects.every((s) => /CN=Amazon RDS /.test(s)), "no public root (RDS Proxy's Amazon Trust Services roots are left out)");
+    assert.ok(
+      subjects.every((s) => /CN=Amazon RDS /.test(s)),
+      "no public root (RDS Proxy's Amazon Trust Services roots are left out)",
+    );
     assert.ok(subjects.some((s) => s.includes("CN=Amazon RDS us-east-1 Root CA RSA2048 G1")));
     assert.ok(subjects.some((s) => s.includes("CN=Amazon RDS eu-west-1 Root CA RSA2048 G1")));
   });

@@ -31,7 +31,14 @@ const prod = examplePlan("prod");
 async function keys(backend: KeyBackend, ...args: string[]) {
   let stdout = "";
   let stderr = "";
-  const io: CliIO = { out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`), err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`), progress: () => {}, now: () => AS_OF, cwd: ROOT, env: {} };
+  const io: CliIO = {
+    out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`),
+    err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`),
+    progress: () => {},
+    now: () => AS_OF,
+    cwd: ROOT,
+    env: {},
+  };
   const program = new Command("dbwarden").exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerKeys(program, io, () => backend);
   try {
@@ -60,12 +67,21 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
     const key = r.stdout.trim();
     assert.ok(!r.stderr.includes(key), "the key is printed once");
     const sha256 = hashApiKey(key);
-    assert.match(r.stderr, new RegExp(`^Issued API key ${sha256.slice(0, 12)} for client claude-cs of workflow cs-usage-drop \\(AWS Secrets Manager secret ${SECRET}\\)\\. It is printed once, below: store it now\\. It works within 60 s, without a redeploy`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Issued API key ${sha256.slice(0, 12)} for client claude-cs of workflow cs-usage-drop \\(AWS Secrets Manager secret ${SECRET}\\)\\. It is printed once, below: store it now\\. It works within 60 s, without a redeploy`,
+      ),
+    );
     const current = aws.staged(SECRET, "AWSCURRENT")!;
     assert.ok(!current.text.includes(key), "only the hash is stored");
     assert.deepEqual(JSON.parse(current.text), [{ client: "claude-cs", workflow: "cs-usage-drop", sha256 }]);
     const resolved = parseApiKeySecret(current.text, prod);
-    assert.deepEqual(resolved.map((k) => [k.workflow.name, k.client.name]), [["cs-usage-drop", "claude-cs"]], "the server's own parser accepts the value");
+    assert.deepEqual(
+      resolved.map((k) => [k.workflow.name, k.client.name]),
+      [["cs-usage-drop", "claude-cs"]],
+      "the server's own parser accepts the value",
+    );
     const initial = aws.staged(SECRET, "dbwarden-initial")!;
     assert.deepEqual([initial.text, [...initial.stages].sort()], ["[]", ["AWSPREVIOUS", "dbwarden-initial"]], "the stack's first version keeps its label");
   });
@@ -76,15 +92,29 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
     const third = (await keys(backend, "issue", "--client", "n8n-finance-weekly", "--stack", "prod")).stdout.trim();
     const list = await keys(backend, "list", "--stack", "prod");
     const [id1, id2] = [hashApiKey(first).slice(0, 12), hashApiKey(second).slice(0, 12)];
-    assert.match(list.stdout, new RegExp(`^API keys of stack prod \\(AWS Secrets Manager secret ${SECRET}\\):\ncs-usage-drop/claude-cs: ${id1}, ${id2}\ncs-usage-drop/n8n-cs-digest: no key\n`));
+    assert.match(
+      list.stdout,
+      new RegExp(
+        `^API keys of stack prod \\(AWS Secrets Manager secret ${SECRET}\\):\ncs-usage-drop/claude-cs: ${id1}, ${id2}\ncs-usage-drop/n8n-cs-digest: no key\n`,
+      ),
+    );
     assert.ok(!list.stdout.includes(first) && !list.stdout.includes(second));
     assert.doesNotMatch(list.stdout, /cursor-oncall|chatgpt-finance/, "OIDC clients have no keys");
     const one = await keys(backend, "revoke", "--stack", "prod", "--client", "claude-cs", "--key-id", id1);
-    assert.equal(one.stdout, "Revoked 1 key of client claude-cs of workflow cs-usage-drop: refused within 60 s, without a redeploy (the server re-reads the secret every minute).\n");
-    assert.deepEqual(JSON.parse(aws.staged(SECRET, "AWSCURRENT")!.text).map((k: { sha256: string }) => k.sha256), [hashApiKey(second), hashApiKey(third)]);
+    assert.equal(
+      one.stdout,
+      "Revoked 1 key of client claude-cs of workflow cs-usage-drop: refused within 60 s, without a redeploy (the server re-reads the secret every minute).\n",
+    );
+    assert.deepEqual(
+      JSON.parse(aws.staged(SECRET, "AWSCURRENT")!.text).map((k: { sha256: string }) => k.sha256),
+      [hashApiKey(second), hashApiKey(third)],
+    );
     const rest = await keys(backend, "revoke", "--stack", "prod", "--client", "claude-cs");
     assert.match(rest.stdout, /^Revoked 1 key of client claude-cs/);
-    assert.deepEqual(JSON.parse(aws.staged(SECRET, "AWSCURRENT")!.text).map((k: { client: string }) => k.client), ["n8n-finance-weekly"]);
+    assert.deepEqual(
+      JSON.parse(aws.staged(SECRET, "AWSCURRENT")!.text).map((k: { client: string }) => k.client),
+      ["n8n-finance-weekly"],
+    );
     const none = await keys(backend, "revoke", "--stack", "prod", "--client", "claude-cs");
     assert.equal(none.code, 0);
     assert.match(none.stdout, /^No key of client claude-cs of workflow cs-usage-drop to revoke/);
@@ -106,7 +136,10 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
   it("refuses a client name two workflows use unless --workflow says which", () => {
     const plan: AccessPlan = structuredClone(prod);
     plan.workflows[1]!.clients.push({ ...plan.workflows[0]!.clients.find((c) => c.name === "claude-cs")! });
-    assert.throws(() => findApiKeyClient(plan, "claude-cs"), /^KeysError: --client: "claude-cs" is a client of workflows cs-usage-drop and eng-incident-investigation; say which with --workflow$/);
+    assert.throws(
+      () => findApiKeyClient(plan, "claude-cs"),
+      /^KeysError: --client: "claude-cs" is a client of workflows cs-usage-drop and eng-incident-investigation; say which with --workflow$/,
+    );
     assert.equal(findApiKeyClient(plan, "claude-cs", "cs-usage-drop").workflow.name, "cs-usage-drop");
     assert.throws(() => findApiKeyClient(plan, "claude-cs", "nope"), /--workflow: stack prod has no active workflow "nope"/);
   });
@@ -115,7 +148,10 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
     aws.create(SECRET, '{"note": "password=hunter2"}');
     const r = await keys(backend, "issue", "--stack", "prod", "--client", "claude-cs");
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^AWS Secrets Manager secret dbwarden\/prod\/mcp-api-keys: its value is not a list of \{client, workflow, sha256\} \(at \(root\)\); fix it before issuing keys$/);
+    assert.match(
+      r.stderr,
+      /^AWS Secrets Manager secret dbwarden\/prod\/mcp-api-keys: its value is not a list of \{client, workflow, sha256\} \(at \(root\)\); fix it before issuing keys$/,
+    );
     assert.doesNotMatch(r.stdout + r.stderr, /hunter2|dbw_/);
     aws.create(SECRET, "[]");
     let reads = 0;
@@ -129,7 +165,10 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
       },
       SECRET,
     );
-    await assert.rejects(issueKey(racing, findApiKeyClient(prod, "claude-cs")), /changed while this command ran \(another keys command\?\); nothing was written, run it again/);
+    await assert.rejects(
+      issueKey(racing, findApiKeyClient(prod, "claude-cs")),
+      /changed while this command ran \(another keys command\?\); nothing was written, run it again/,
+    );
     assert.equal(aws.staged(SECRET, "AWSCURRENT")!.id, "someone-else");
   });
 
@@ -137,7 +176,10 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
     const missing = new SecretsManagerKeys(new FakeSecretsManager(), SECRET);
     const r = await keys(missing, "issue", "--stack", "prod", "--client", "claude-cs");
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `cannot change or read AWS Secrets Manager secret ${SECRET}: ResourceNotFoundException: Secrets Manager can't find the specified secret.`);
+    assert.equal(
+      r.stderr,
+      `cannot change or read AWS Secrets Manager secret ${SECRET}: ResourceNotFoundException: Secrets Manager can't find the specified secret.`,
+    );
     assert.equal(r.stdout, "");
   });
 });
@@ -151,8 +193,19 @@ describe("the real Secrets Manager client, up to the network call", () => {
       credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "not-a-real-secret-key" },
       requestHandler: {
         handle: async (request: { headers: Record<string, string>; body: string; hostname: string }) => {
-          requests.push({ target: request.headers["x-amz-target"]!, body: JSON.parse(request.body), host: request.hostname, authorization: request.headers.authorization ?? "" });
-          return { response: { statusCode: 200, headers: { "content-type": "application/x-amz-json-1.1" }, body: Readable.from([Buffer.from(JSON.stringify(answers.shift()))]) } };
+          requests.push({
+            target: request.headers["x-amz-target"]!,
+            body: JSON.parse(request.body),
+            host: request.hostname,
+            authorization: request.headers.authorization ?? "",
+          });
+          return {
+            response: {
+              statusCode: 200,
+              headers: { "content-type": "application/x-amz-json-1.1" },
+              body: Readable.from([Buffer.from(JSON.stringify(answers.shift()))]),
+            },
+          };
         },
       } as never,
     });
@@ -162,7 +215,11 @@ describe("the real Secrets Manager client, up to the network call", () => {
       requests.map((r) => [r.target, r.body, r.host]),
       [
         ["secretsmanager.GetSecretValue", { SecretId: SECRET, VersionStage: "AWSCURRENT" }, "secretsmanager.us-east-1.amazonaws.com"],
-        ["secretsmanager.PutSecretValue", { SecretId: SECRET, SecretString: '[{"client":"a"}]', ClientRequestToken: "11111111-2222-3333-4444-555555555555" }, "secretsmanager.us-east-1.amazonaws.com"],
+        [
+          "secretsmanager.PutSecretValue",
+          { SecretId: SECRET, SecretString: '[{"client":"a"}]', ClientRequestToken: "11111111-2222-3333-4444-555555555555" },
+          "secretsmanager.us-east-1.amazonaws.com",
+        ],
       ],
     );
     assert.match(requests[0]!.authorization, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/secretsmanager\/aws4_request/);
@@ -177,15 +234,28 @@ describe("dbwarden keys on the local stack", () => {
   const client = local.workflows.flatMap((w) => w.clients).find((c) => c.auth === "api-key")!;
 
   it("refuses before `dbwarden up` created the client's credentials", async () => {
-    const backend = new LocalStackKeys(local, root, () => AS_OF, () => false);
-    await assert.rejects(issueKey(backend, findApiKeyClient(local, client.name)), /has no credentials in the local secret store .* yet: run `dbwarden up` first/);
+    const backend = new LocalStackKeys(
+      local,
+      root,
+      () => AS_OF,
+      () => false,
+    );
+    await assert.rejects(
+      issueKey(backend, findApiKeyClient(local, client.name)),
+      /has no credentials in the local secret store .* yet: run `dbwarden up` first/,
+    );
   });
 
   it("replaces the client's key in the local store and has the running `up` reload; revoke replaces it with one nobody sees", async () => {
     const store = new LocalSecretStore(paths.secretsDir);
     store.write(client.secretName, { dbPassword: "db-password-unchanged", apiKey: "dbw_old-key" }, AS_OF);
     const reloads: string[] = [];
-    const backend = new LocalStackKeys(local, root, () => AS_OF, (p) => (reloads.push(p.dir), true));
+    const backend = new LocalStackKeys(
+      local,
+      root,
+      () => AS_OF,
+      (p) => (reloads.push(p.dir), true),
+    );
     const r = await keys(backend, "issue", "--stack", "local", "--client", client.name);
     assert.equal(r.code, 0, r.stderr);
     const key = r.stdout.trim();
@@ -201,7 +271,11 @@ describe("dbwarden keys on the local stack", () => {
   });
 
   it("signals SIGUSR2 to the running `dbwarden up` (the reload `dbwarden rotate` uses)", async () => {
-    const child = spawn(process.execPath, ["-e", "process.on('SIGUSR2', () => { console.log('reloaded'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);"], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      ["-e", "process.on('SIGUSR2', () => { console.log('reloaded'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const output: string[] = [];
     child.stdout.on("data", (d: Buffer) => output.push(d.toString()));
     await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));

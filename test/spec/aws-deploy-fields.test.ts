@@ -14,7 +14,8 @@ import { replaceOnce, tempProject } from "./support/project.ts";
 const now = new Date("2026-01-15T12:00:00Z");
 const PROD = "stacks/environments/prod.yaml";
 const DEV = "stacks/environments/dev.yaml";
-const problemsOf = (root: string) => validateInProject([PROD, DEV], { cwd: root, now, expired: "error" }).problems.map((p) => `${p.file}:${p.line} ${p.path}: ${p.message}`);
+const problemsOf = (root: string) =>
+  validateInProject([PROD, DEV], { cwd: root, now, expired: "error" }).problems.map((p) => `${p.file}:${p.line} ${p.path}: ${p.message}`);
 
 test("the examples plan the image, egress, attestations and owner as their specs say", () => {
   const prod = planStack("prod", { now });
@@ -39,7 +40,8 @@ test("the examples plan the image, egress, attestations and owner as their specs
 
 test("defaults: egress through VPC endpoints, no attestation, the workflows' owners", (t) => {
   const project = tempProject({
-    [PROD]: (text) => replaceOnce("    egress: vpc-endpoints\n", "")(replaceOnce("owner: data-platform\n", "")(replaceOnce("      pgauditPreloaded: true\n", "")(text))),
+    [PROD]: (text) =>
+      replaceOnce("    egress: vpc-endpoints\n", "")(replaceOnce("owner: data-platform\n", "")(replaceOnce("      pgauditPreloaded: true\n", "")(text))),
   });
   t.after(project.remove);
   assert.deepEqual(problemsOf(project.root), []);
@@ -52,8 +54,19 @@ test("defaults: egress through VPC endpoints, no attestation, the workflows' own
 test("environmentOwner: the environment's, else the workflows' owners as fit a tag value, else the environment's name", () => {
   const env = { name: "prod", workflows: ["a", "b", "c"] };
   assert.equal(environmentOwner({ ...env, owner: "platform" }, []), "platform");
-  assert.equal(environmentOwner(env, [{ name: "a", owner: "finance" }, { name: "b", owner: "cs" }, { name: "c", owner: "finance" }, { name: "off", owner: "other" }]), "cs+finance");
-  const long = environmentOwner(env, [{ name: "a", owner: "x".repeat(200) }, { name: "b", owner: "y".repeat(100) }]);
+  assert.equal(
+    environmentOwner(env, [
+      { name: "a", owner: "finance" },
+      { name: "b", owner: "cs" },
+      { name: "c", owner: "finance" },
+      { name: "off", owner: "other" },
+    ]),
+    "cs+finance",
+  );
+  const long = environmentOwner(env, [
+    { name: "a", owner: "x".repeat(200) },
+    { name: "b", owner: "y".repeat(100) },
+  ]);
   assert.equal(long, "x".repeat(200), "whole names only, within 256 characters");
   assert.equal(environmentOwner({ name: "prod", workflows: [] }, []), "prod");
 });
@@ -62,8 +75,19 @@ test("mistakes in the new fields are refused with the place and what was expecte
   const project = tempProject({
     [DEV]: replaceOnce("  image: ghcr.io/dbwarden/mcp-server:0.1.0", "  image: 42"),
     [PROD]: (text) =>
-      replaceOnce("  image: { build: true }", "  image: { build: false }")(
-        replaceOnce("    egress: vpc-endpoints", "    egress: internet")(replaceOnce("owner: data-platform", "owner: Data Platform (EMEA)")(replaceOnce("      pgauditPreloaded: true", "      pgauditPreloaded: yes please")(text))),
+      replaceOnce(
+        "  image: { build: true }",
+        "  image: { build: false }",
+      )(
+        replaceOnce(
+          "    egress: vpc-endpoints",
+          "    egress: internet",
+        )(
+          replaceOnce(
+            "owner: data-platform",
+            "owner: Data Platform (EMEA)",
+          )(replaceOnce("      pgauditPreloaded: true", "      pgauditPreloaded: yes please")(text)),
+        ),
       ),
   });
   t.after(project.remove);

@@ -54,7 +54,9 @@ export function registerKeys(program: Command, io: CliIO, backendFor: KeyBackend
       const ref = await run(backend, async () => findApiKeyClient(plan, options.client, options.workflow));
       const { key, keyId } = await run(backend, () => issueKey(backend, ref));
       const { client, workflow } = ref;
-      io.err(`Issued API key ${keyId} for client ${client.name} of workflow ${workflow.name} (${backend.where}). It is printed once, below: store it now. It works ${backend.takesEffect}.`);
+      io.err(
+        `Issued API key ${keyId} for client ${client.name} of workflow ${workflow.name} (${backend.where}). It is printed once, below: store it now. It works ${backend.takesEffect}.`,
+      );
       io.out(key);
     });
 
@@ -72,7 +74,11 @@ export function registerKeys(program: Command, io: CliIO, backendFor: KeyBackend
         return { ref, count: await backend.remove(ref, options.keyId === undefined ? undefined : checkKeyId(options.keyId)) };
       });
       const what = `client ${removed.ref.client.name} of workflow ${removed.ref.workflow.name}`;
-      io.out(removed.count === 0 ? `No key of ${what} to revoke${options.keyId ? ` with id ${options.keyId}` : ""} in ${backend.where}.` : `Revoked ${removed.count} key${removed.count === 1 ? "" : "s"} of ${what}: refused ${backend.takesEffect}.`);
+      io.out(
+        removed.count === 0
+          ? `No key of ${what} to revoke${options.keyId ? ` with id ${options.keyId}` : ""} in ${backend.where}.`
+          : `Revoked ${removed.count} key${removed.count === 1 ? "" : "s"} of ${what}: refused ${backend.takesEffect}.`,
+      );
     });
 
   keys

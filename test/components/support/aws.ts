@@ -63,20 +63,37 @@ export function adminSecret(primary = "app-prod") {
 
 export const awsInvokes: Invokes = {
   "aws:rds/getInstance:getInstance": (inputs) => instanceLookup(String(inputs.dbInstanceIdentifier)),
-  "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs) => ({ id: String(inputs.secretId), arn: String(inputs.secretId), secretString: JSON.stringify(adminSecret()) }),
+  "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs) => ({
+    id: String(inputs.secretId),
+    arn: String(inputs.secretId),
+    secretString: JSON.stringify(adminSecret()),
+  }),
   "aws:ec2/getSubnet:getSubnet": (inputs) => ({
     id: String(inputs.id),
     cidrBlock: subnetCidr(String(inputs.id)),
     availabilityZone: subnetZone(String(inputs.id)),
     vpcId: SUBNET_VPCS[String(inputs.id)] ?? "vpc-unknown",
   }),
-  "aws:ec2/getVpc:getVpc": (inputs) => ({ id: String(inputs.id), mainRouteTableId: `rtb-main-${inputs.id}`, enableDnsSupport: true, enableDnsHostnames: true, cidrBlock: "10.0.0.0/16" }),
+  "aws:ec2/getVpc:getVpc": (inputs) => ({
+    id: String(inputs.id),
+    mainRouteTableId: `rtb-main-${inputs.id}`,
+    enableDnsSupport: true,
+    enableDnsHostnames: true,
+    cidrBlock: "10.0.0.0/16",
+  }),
   // The first example subnet has its own route table; the second uses the VPC's main table.
   "aws:ec2/getRouteTables:getRouteTables": (inputs) => {
     const subnet = (inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "association.subnet-id")?.values[0] ?? "";
     return { id: String(inputs.vpcId), ids: subnet.endsWith("3") ? [`rtb-${subnet}`] : [] };
   },
-  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({ id: "123456789012", userName: "AWS", password: ECR_TOKEN, authorizationToken: "not-used", proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", expiresAt: "2026-01-15T12:00:00Z" }),
+  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+    id: "123456789012",
+    userName: "AWS",
+    password: ECR_TOKEN,
+    authorizationToken: "not-used",
+    proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    expiresAt: "2026-01-15T12:00:00Z",
+  }),
 };
 
 /** The digest the mocked build pushes. */
@@ -101,7 +118,11 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
     case "random:index/randomPassword:RandomPassword":
       return { result: GENERATED_PASSWORD };
     case "aws:ecr/repository:Repository":
-      return { repositoryUrl: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${inputs.name}`, registryId: "123456789012", arn: `arn:aws:ecr:us-east-1:123456789012:repository/${inputs.name}` };
+      return {
+        repositoryUrl: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${inputs.name}`,
+        registryId: "123456789012",
+        arn: `arn:aws:ecr:us-east-1:123456789012:repository/${inputs.name}`,
+      };
     case "docker-build:index:Image":
       return { digest: IMAGE_DIGEST, ref: `${(inputs.tags as string[])[0]}@${IMAGE_DIGEST}`, contextHash: "mocked" };
     case "aws:s3/bucket:Bucket": {
@@ -109,7 +130,10 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
       return { arn: `arn:aws:s3:::${bucket}` };
     }
     case "aws:elasticache/replicationGroup:ReplicationGroup":
-      return { primaryEndpointAddress: `master.${inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com`, arn: `arn:aws:elasticache:us-east-1:123456789012:replicationgroup:${inputs.replicationGroupId}` };
+      return {
+        primaryEndpointAddress: `master.${inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        arn: `arn:aws:elasticache:us-east-1:123456789012:replicationgroup:${inputs.replicationGroupId}`,
+      };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { arn: `arn:aws:logs:us-east-1:123456789012:log-group:${inputs.name}` };
     default:

@@ -40,7 +40,10 @@ export class FakeSecretsManager implements SecretsClient {
   async getCurrent(secretId: string): Promise<SecretValue> {
     this.calls.push(`get ${secretId}`);
     const current = this.staged(secretId, "AWSCURRENT");
-    if (!current) throw Object.assign(new Error("Secrets Manager can't find the specified secret value for staging label: AWSCURRENT"), { name: "ResourceNotFoundException" });
+    if (!current)
+      throw Object.assign(new Error("Secrets Manager can't find the specified secret value for staging label: AWSCURRENT"), {
+        name: "ResourceNotFoundException",
+      });
     return { text: current.text, versionId: current.id };
   }
 
@@ -50,7 +53,8 @@ export class FakeSecretsManager implements SecretsClient {
     const versions = this.versions(secretId);
     const repeated = versions.find((v) => v.id === requestToken);
     if (repeated) {
-      if (repeated.text !== text) throw Object.assign(new Error("You can't modify an existing version, you can only create a new version."), { name: "ResourceExistsException" });
+      if (repeated.text !== text)
+        throw Object.assign(new Error("You can't modify an existing version, you can only create a new version."), { name: "ResourceExistsException" });
       return repeated.id;
     }
     for (const version of versions) version.stages.delete("AWSPREVIOUS");

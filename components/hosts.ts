@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENVIRONMENTS_DIR } from "../src/spec/load.ts";
 import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
 import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws/governedAccess.ts";
+import { preflightAws } from "./aws/preflight.ts";
 import type { CatalogSnapshot } from "./postgres/catalog.ts";
 
 /** What the Pulumi program gives the top-level component of any host. */
@@ -47,6 +48,12 @@ export interface GovernedEnvironmentOutputs {
 export interface DeployedHost {
   /** Type token of the top-level component, `dbwarden:<module>:<Type>`. */
   type: string;
+  /**
+   * Checks, at preview and before anything is created, what the cloud would refuse during the
+   * deployment (names, the databases and secrets the spec names, the network); rejects with a
+   * `RunError` listing every problem. `name` is the top-level component's name `deploy` gets.
+   */
+  preflight(name: string, plan: AccessPlan): Promise<void>;
   /** Instantiates the top-level component for a plan on this host. */
   deploy(name: string, args: GovernedEnvironmentArgs, opts?: pulumi.ComponentResourceOptions): GovernedEnvironmentOutputs;
 }
@@ -61,7 +68,11 @@ export interface UndeployedHost {
 /** The top-level component per host platform. */
 export const HOST_COMPONENTS: { readonly [P in HostPlatform]: DeployedHost | UndeployedHost } = {
   local: { type: null, instead: "the local stack runs on this machine with `npm start` (`dbwarden up`), not with `pulumi up`" },
-  "aws-ecs": { type: GOVERNED_ACCESS_TYPE, deploy: (name, args, opts) => new GovernedAccess(name, args, opts) },
+  "aws-ecs": {
+    type: GOVERNED_ACCESS_TYPE,
+    preflight: async (name, plan) => void (await preflightAws(plan, name)),
+    deploy: (name, args, opts) => new GovernedAccess(name, args, opts),
+  },
 };
 
 /**

@@ -2,8 +2,10 @@
  * The Pulumi program: `pulumi up -s <env>` plans stacks/environments/<env>.yaml with its
  * workflows (the same loader and planner as the `dbwarden` CLI, so the CLI's `plan` shows exactly
  * what is deployed) and instantiates the top-level component of the plan's MCP server host
- * (`mcpServer.host.platform`, see components/hosts.ts). A host no component deploys (`local`) fails
- * here, before anything is created. Nothing else to configure: `aws:region` is in
+ * (`mcpServer.host.platform`, see components/hosts.ts), after its preflight: what the cloud would
+ * refuse (names over AWS's limits, an unencrypted primary, an admin secret the rotation cannot
+ * use...) fails the preview here, before anything is created, every problem at once. A host no
+ * component deploys (`local`) fails here too. Nothing else to configure: `aws:region` is in
  * stacks/Pulumi.<env>.yaml, the column snapshot in stacks/catalog/<env>.json.
  */
 import { fileURLToPath } from "node:url";
@@ -15,9 +17,12 @@ import { planStack } from "../src/plan/index.ts";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const stack = pulumi.getStack();
 const plan = planStack(stack, { root });
-for (const note of plan.notes) pulumi.log.info(note);
+for (const note of plan.notes) void pulumi.log.info(note);
 
-const environment = hostComponentOf(plan).deploy(`dbwarden-${stack}`, {
+const host = hostComponentOf(plan);
+const name = `dbwarden-${stack}`;
+await host.preflight(name, plan);
+const environment = host.deploy(name, {
   plan,
   catalog: loadCatalog(stack, root),
   catalogSource: catalogPath(stack, "."),

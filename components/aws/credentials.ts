@@ -3,28 +3,51 @@
  * - `iam`: no password at all; the MCP task role gets `rds-db:connect` for exactly that database
  *   user (see `rdsDbConnectArn`), and the login is a member of `rds_iam`.
  * - `password`: a Secrets Manager secret in the shape AWS's rotation functions read
- *   (`engine, host, port, username, password, dbname, masterarn`), written write-only (never in
- *   state), rotated on the plan's schedule by AWS's maintained PostgreSQL MULTI-USER rotation
- *   function from the Serverless Application Repository. Multi-user rotation alternates between
+ *   (`engine, host, port, username, password, dbname, masterarn`), its first value written through
+ *   the write-only `secretStringWo` (the initial password itself is held in state by its
+ *   `RandomPassword`, encrypted, so it does not change between runs), rotated on the plan's
+ *   schedule by AWS's maintained PostgreSQL MULTI-USER rotation function from the Serverless
+ *   Application Repository, at a pinned version. Multi-user rotation alternates between
  *   `<login>` and `<login>_clone`; both are created by the Postgres component as members of the
  *   workflow's NOLOGIN group, which holds every privilege. The secret's host is the PRIMARY: the
  *   rotation function changes passwords there; the MCP server reads the replica's address from its
  *   runtime config and only the username/password from the secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { getRandomPasswordOutput } from "@pulumi/aws/secretsmanager/getRandomPassword.js";
+import { RandomPassword } from "@pulumi/random/randomPassword.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
 import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
+import { rotationFunctionName, rotationStackName } from "./names.ts";
+import { loginSecretTags } from "./tags.ts";
 
 /** AWS's maintained multi-user (alternating) rotation function for RDS PostgreSQL. */
 export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser";
+/**
+ * The rotation application's version, pinned so an `up` never changes the function by itself: the
+ * `aws` partition version aws-cdk pins for it (aws-cdk-lib/aws-secretsmanager/lib/secret-rotation.ts,
+ * POSTGRES_ROTATION_MULTI_USER). Raise it deliberately, after reading the application's changes.
+ */
+export const POSTGRES_MULTI_USER_ROTATION_VERSION = "1.1.671";
+
+/**
+ * Staging label kept on a secret's first version, besides AWSCURRENT. After rotations AWS deletes
+ * versions without a label; a refresh would then drop the first version from state and the next
+ * `up` would write it back as AWSCURRENT (terraform-provider-aws #37302), putting a stale value
+ * back. With this label the version is never deleted, and `ignoreChanges: ["versionStages"]`
+ * keeps an `up` from moving AWSCURRENT back to it once rotations (or `dbwarden keys`) moved it on.
+ */
+export const INITIAL_VERSION_STAGE = "dbwarden-initial";
+/** The first version's options: its stages are set once, then left to rotations and operators. */
+export const INITIAL_VERSION_IGNORE_CHANGES = ["versionStages"];
 
 /** Characters left out of generated passwords: they break connection strings and shells. */
 export const PASSWORD_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
+/** Special characters generated passwords use (none of the excluded ones). */
+export const PASSWORD_SPECIAL_CHARACTERS = "-_=.";
 
 /** `arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`: connect as exactly one user. */
 export function rdsDbConnectArn(region: string, accountId: string, resourceId: string, dbUser: string): string {
@@ -43,13 +66,25 @@ export function accountOfArn(arn: string): string {
 
 /** The secret value AWS's PostgreSQL rotation functions expect. */
 export function rotationSecretValue(value: { host: string; port: number; username: string; password: string; dbname: string; masterarn: string }): string {
-  return JSON.stringify({ engine: "postgres", host: value.host, port: value.port, username: value.username, password: value.password, dbname: value.dbname, masterarn: value.masterarn });
+  return JSON.stringify({
+    engine: "postgres",
+    host: value.host,
+    port: value.port,
+    username: value.username,
+    password: value.password,
+    dbname: value.dbname,
+    masterarn: value.masterarn,
+  });
 }
 
 /** One client login of a target, with its secret name, as planned. */
 export interface TargetLogin {
   /** The workflow whose group the login is a member of. */
   workflow: string;
+  /** The team owning that workflow (the secret's `dbwarden:owner`). */
+  owner: string;
+  /** The workflow's last day, or null (the secret's `dbwarden:expires`). */
+  expires: string | null;
   /** The client (agent) the login is for. */
   client: string;
   /** The login role's name in the database. */
@@ -60,20 +95,28 @@ export interface TargetLogin {
 
 /** The logins of a target with their secret names, as planned. */
 export function targetLogins(plan: AccessPlan, target: string): TargetLogin[] {
-  return workflowsOf(plan, target).flatMap((w) => w.roles.logins.map((l) => ({ workflow: w.name, client: l.client, role: l.role, secretName: l.secretName })));
+  return workflowsOf(plan, target).flatMap((w) =>
+    w.roles.logins.map((l) => ({ workflow: w.name, owner: w.owner, expires: w.expires, client: l.client, role: l.role, secretName: l.secretName })),
+  );
 }
 
 /**
- * An initial password for a login, from Secrets Manager's generator (no provider plugin beyond
- * AWS's). Secret from the start; it is written write-only to the role and to the secret, and the
- * first rotation replaces it.
+ * An initial password for a login: a `RandomPassword` generated once and held in state (encrypted),
+ * so a second `up` sees the same value and changes nothing (an invoke would roll a new one on every
+ * run). It is written to the role and to the secret through write-only inputs; rotations replace it.
  */
-export function initialPassword(opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
-  const generated = getRandomPasswordOutput({ passwordLength: 40, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS, requireEachIncludedType: true }, opts);
-  return pulumi.secret(generated.randomPassword as pulumi.Output<string>);
+export function initialPassword(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const generated = new RandomPassword(
+    name,
+    { length: 40, special: true, overrideSpecial: PASSWORD_SPECIAL_CHARACTERS, minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 },
+    opts,
+  );
+  return pulumi.secret(generated.result);
 }
 
 export type ClientCredentialsArgs = {
+  /** Environment name (names the rotation function, tags the secrets). */
+  environment: string;
   /** The target (plan) these logins connect to. */
   target: TargetPlan;
   /** The target's logins (from `targetLogins`): one credential each. */
@@ -106,7 +149,7 @@ export type ClientCredentialsArgs = {
       subnetIds: string[];
       /** Security group of the rotation function (reaches the primary and Secrets Manager). */
       rotationSecurityGroupId: pulumi.Input<string>;
-      /** Resources that must exist before the first rotation (the login roles). */
+      /** Resources that must exist before the first rotation (the login roles, the VPC endpoints). */
       rotateAfter: pulumi.Input<pulumi.Resource>[];
       /** KMS key for the secrets; default the account's `aws/secretsmanager` key. */
       kmsKeyId?: pulumi.Input<string>;
@@ -132,7 +175,9 @@ export class ClientCredentials extends pulumi.ComponentResource {
 
     if (args.mode === "iam") {
       for (const login of logins) {
-        this.connectArns.push(pulumi.all([args.accountId, args.replicaResourceId]).apply(([account, resourceId]) => rdsDbConnectArn(args.region, account, resourceId, login.role)));
+        this.connectArns.push(
+          pulumi.all([args.accountId, args.replicaResourceId]).apply(([account, resourceId]) => rdsDbConnectArn(args.region, account, resourceId, login.role)),
+        );
       }
     } else {
       const rotationDays = args.target.credentials.rotationDays;
@@ -140,9 +185,12 @@ export class ClientCredentials extends pulumi.ComponentResource {
         throw new Error(`${name}: targets.${args.target.name}.credentials.rotationDays must be 1-1000 days for password credentials`);
       }
       if (!args.masterSecretArn?.startsWith("arn:aws:secretsmanager:")) {
-        throw new Error(`${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`);
+        throw new Error(
+          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
+        );
       }
-      if (args.subnetIds.length === 0) throw new Error(`${name}: subnetIds (targets.${args.target.name}.network.subnetIds) are needed for the rotation function`);
+      if (args.subnetIds.length === 0)
+        throw new Error(`${name}: subnetIds (targets.${args.target.name}.network.subnetIds) are needed for the rotation function`);
       for (const login of logins) {
         if (args.initialPasswords[login.role] === undefined) throw new Error(`${name}: initialPasswords.${login.role} is missing`);
       }
@@ -150,12 +198,13 @@ export class ClientCredentials extends pulumi.ComponentResource {
       const rotator = new CloudFormationStack(
         `${name}-rotation`,
         {
-          name: `${name}-rotation`,
+          name: rotationStackName(args.environment, args.target.name),
           applicationId: POSTGRES_MULTI_USER_ROTATION_APP,
+          semanticVersion: POSTGRES_MULTI_USER_ROTATION_VERSION,
           capabilities: ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
           parameters: {
             endpoint: `https://secretsmanager.${args.region}.amazonaws.com`,
-            functionName: `${name}-rotation`,
+            functionName: rotationFunctionName(args.environment, args.target.name),
             masterSecretArn: args.masterSecretArn,
             vpcSubnetIds: args.subnetIds.join(","),
             vpcSecurityGroupIds: args.rotationSecurityGroupId,
@@ -178,7 +227,7 @@ export class ClientCredentials extends pulumi.ComponentResource {
             description: `dbwarden login ${login.role} (workflow ${login.workflow}, client ${login.client}); rotated every ${rotationDays} days`,
             recoveryWindowInDays: 7,
             ...(args.kmsKeyId ? { kmsKeyId: args.kmsKeyId } : {}),
-            tags: { "dbwarden:workflow": login.workflow, "dbwarden:client": login.client, "dbwarden:target": args.target.name },
+            tags: loginSecretTags(args.environment, { name: login.workflow, owner: login.owner, expires: login.expires }, login, args.target.name),
           },
           parent,
         );
@@ -189,8 +238,8 @@ export class ClientCredentials extends pulumi.ComponentResource {
           );
         const version = new SecretVersion(
           `${name}-${login.role}-initial`,
-          { secretId: secret.id, secretStringWo: pulumi.secret(value), secretStringWoVersion: 1 },
-          parent,
+          { secretId: secret.id, secretStringWo: pulumi.secret(value), secretStringWoVersion: 1, versionStages: ["AWSCURRENT", INITIAL_VERSION_STAGE] },
+          { parent: this, ignoreChanges: INITIAL_VERSION_IGNORE_CHANGES },
         );
         new SecretRotation(
           `${name}-${login.role}-rotation`,

@@ -3,6 +3,9 @@
  * they carry the plan's retention (a group RDS or ECS creates on its own never expires).
  * - the replica's `postgresql` log export (pgaudit / log_statement lines): `/aws/rds/instance/<id>/postgresql`;
  * - the MCP server's audit stream (who, which client, what SQL, outcome): its own group.
+ * Both are kept when the stack is deleted (`retainOnDelete`): the record of what agents read must
+ * outlive the access; CloudWatch deletes the events after their retention. A later stack of the
+ * same environment must then import them (`pulumi import`) or they are deleted first.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
@@ -61,15 +64,22 @@ export class QueryLogging extends pulumi.ComponentResource {
     this.auditLogGroup = new LogGroup(
       `${name}-mcp-audit`,
       { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { "dbwarden:environment": args.environment } },
-      { parent: this },
+      { parent: this, retainOnDelete: true },
     );
     this.databaseLogGroups = {};
     for (const database of args.databases) {
-      const days = cloudWatchRetentionDays(database.retentionDays, `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`);
+      const days = cloudWatchRetentionDays(
+        database.retentionDays,
+        `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`,
+      );
       this.databaseLogGroups[database.target] = new LogGroup(
         `${name}-${database.target}-postgresql`,
-        { name: rdsLogGroupName(database.instanceIdentifier), retentionInDays: days, tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target } },
-        { parent: this },
+        {
+          name: rdsLogGroupName(database.instanceIdentifier),
+          retentionInDays: days,
+          tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target },
+        },
+        { parent: this, retainOnDelete: true },
       );
     }
     this.registerOutputs({

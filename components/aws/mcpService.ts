@@ -1,16 +1,24 @@
 /**
  * `dbwarden:aws:McpService`: the MCP server on ECS Fargate, the only path agents use.
+ * - its image (McpImage): built from `mcp-server/` into the stack's ECR repository, or the spec's
+ *   URI; the execution role may pull exactly that repository;
  * - behind an Application Load Balancer: HTTPS only (TLS 1.2+ policy, the plan's certificate),
  *   reachable only from the plan's CIDRs (NetworkBoundary), internal when they are all private;
+ *   the load balancer and target group are named by a short prefix (AWS allows 32 characters);
  * - tasks in private subnets, no public IP, read-only root filesystem (a small tmpfs-like
  *   volume at /tmp), non-root user, all Linux capabilities dropped, a container health check;
- * - configuration: `DBWARDEN_PLAN` (the access plan JSON) and `DBWARDEN_RUNTIME` (endpoints and
- *   secret ARNs, never secrets) in plain env; the server reads the API key hashes itself from the
+ * - configuration: the access plan (`DBWARDEN_PLAN`) and the runtime config (`DBWARDEN_RUNTIME`:
+ *   endpoints and secret ARNs, never secrets) in plain env while the task definition fits 64 KiB,
+ *   else as S3 objects (see planDelivery.ts); the server reads the API key hashes itself from the
  *   `mcp-api-keys` secret (`apiKeysFrom`) at start and every minute, so revoking a key needs no
- *   redeploy (ECS injects secrets into env only at task start); database passwords are fetched at
- *   connect time from the secrets named in the runtime config, so a rotation needs no redeploy;
- * - the task role can read only its own login secrets and the API key secret (and
- *   `rds-db:connect` exactly its IAM users); the execution role only writes the audit log group.
+ *   redeploy; the secret gets a first value (`[]`) that later changes never overwrite; database
+ *   passwords are fetched at connect time, so a rotation needs no redeploy;
+ * - the service starts only after what it reads at start exists (roles and grants, credentials,
+ *   secret values, the plan object, the VPC endpoints, the limits store), and `up` waits for it
+ *   to be steady (`waitForSteadyState`): a crash-looping first deployment fails the `up`;
+ * - the task role can read only its own login secrets, the API key secret, the limits store's
+ *   token and the plan object (and `rds-db:connect` exactly its IAM users); the execution role
+ *   only writes the audit log group and pulls the image.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "@pulumi/aws/ecs/cluster.js";
@@ -23,8 +31,32 @@ import { Listener } from "@pulumi/aws/lb/listener.js";
 import { LoadBalancer } from "@pulumi/aws/lb/loadBalancer.js";
 import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
-import { buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
+import {
+  buildRuntimeConfig,
+  type AccessPlan,
+  type DatabaseEndpoint,
+  type HostOf,
+  type LimitsStoreConfig,
+  type LoginSource,
+  type RuntimeConfig,
+} from "../../src/plan/types.ts";
+import { INITIAL_VERSION_STAGE } from "./credentials.ts";
+import { McpImage } from "./image.ts";
+import { limitsStoreConfig } from "./limitsStore.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
+import {
+  ConfigObjects,
+  type ConfigObject,
+  MAX_TASK_DEFINITION_BYTES,
+  TASK_DEFINITION_OTHER_FIELDS_BYTES,
+  chooseDelivery,
+  objectKey,
+  planEnvironment,
+  runtimeEnvironment,
+  type Delivery,
+} from "./planDelivery.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -34,18 +66,21 @@ export const HEALTH_PATH = "/healthz";
 export const CONTAINER_USER = "10001:10001";
 /** TLS 1.3 with 1.2 fallback, no weak ciphers. */
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/** ECS refuses task definitions over 64 KiB; keep room for the rest of the definition. */
-export const MAX_ENV_PLAN_BYTES = 48 * 1024;
 /** How often the server re-reads the API key secret: the longest a revoked key keeps working. */
 export const API_KEY_REFRESH_SECONDS = 60;
+/** The MCP endpoint's path on the server (Streamable HTTP). */
+export const MCP_PATH = "/mcp";
+/** The API key secret's first value: no key. `dbwarden keys issue` adds them. */
+export const INITIAL_API_KEYS = "[]";
 
 /**
  * The server's runtime config on ECS, through the one `buildRuntimeConfig`: listen on all
  * interfaces of the task (the load balancer reaches it), accept the plan's hostnames plus loopback
  * (container health check) as Host headers, refuse browser origins, one endpoint per target (the
- * replica), a secret ARN per password login or `awsRdsIam` (the server generates a token at connect
- * time) per IAM login, audit to stdout (shipped to the audit log group). API key hashes are NOT
- * here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
+ * replica, `verify-full` against Amazon RDS's CAs), a secret ARN per password login or
+ * `awsRdsIam` (the server generates a token at connect time) per IAM login, the shared limits
+ * store when there is one, audit to stdout (shipped to the audit log group). API key hashes are
+ * NOT here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
  * `API_KEY_REFRESH_SECONDS`.
  */
 export function runtimeConfig(args: {
@@ -61,12 +96,15 @@ export function runtimeConfig(args: {
   apiKeysSecretArn: string;
   /** CIDRs of the load balancer's subnets: only it is believed about X-Forwarded-For (client `sourceCidrs`). */
   trustedProxies?: string[];
+  /** The store the server's replicas share for per-client limits. */
+  limitsStore?: LimitsStoreConfig;
 }): RuntimeConfig {
   const port = args.plan.mcpServer.port;
   const logins: Record<string, LoginSource> = {};
   const iamLogins = args.iamLogins ?? {};
   for (const login of [...Object.keys(args.loginSecretArns), ...Object.keys(iamLogins)]) {
-    if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined) throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
+    if (args.loginSecretArns[login] !== undefined && iamLogins[login] !== undefined)
+      throw new Error(`runtime config: login "${login}" has both a password secret and IAM authentication`);
     logins[login] = iamLogins[login] !== undefined ? { awsRdsIam: { region: iamLogins[login]! } } : { awsSecretArn: args.loginSecretArns[login]! };
   }
   try {
@@ -81,33 +119,38 @@ export function runtimeConfig(args: {
       databases: args.databases,
       logins,
       apiKeys: { fromAwsSecret: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
+      ...(args.limitsStore ? { limitsStore: args.limitsStore } : {}),
       audit: { stream: "stdout" },
     });
   } catch (error) {
-    throw new Error(`runtime config: ${(error as Error).message}`);
+    throw new Error(`runtime config: ${(error as Error).message}`, { cause: error });
   }
 }
 
-/** The container definition list (JSON) of the task. Throws when the plan is too large for env. */
+/** A replica endpoint as the server gets it: TLS verified against Amazon RDS's certificate authorities. */
+export function rdsEndpoint(endpoint: { host: string; port: number; database: string }): DatabaseEndpoint {
+  return { host: endpoint.host, port: endpoint.port, database: endpoint.database, sslmode: "verify-full", ca: "aws-rds" };
+}
+
+/** The container definition list (JSON) of the task. */
 export function containerDefinitions(args: {
-  /** The server's container image (plan `mcpServer.image`). */
+  /** The server's container image. */
   image: string;
   /** Port the server listens on (plan `mcpServer.port`). */
   port: number;
-  /** The access plan as JSON (`DBWARDEN_PLAN`). */
-  planJson: string;
-  /** The runtime config as JSON (`DBWARDEN_RUNTIME`). */
-  runtimeJson: string;
+  /** The access plan as JSON, in env (`DBWARDEN_PLAN`) unless `configEnvironment` is given. */
+  planJson?: string;
+  /** The runtime config as JSON, in env (`DBWARDEN_RUNTIME`) unless `configEnvironment` is given. */
+  runtimeJson?: string;
+  /** How the plan and runtime config reach the server, as environment variables (planDelivery.ts). */
+  configEnvironment?: { name: string; value: string }[];
   /** The audit log group the container's stdout is shipped to. */
   logGroupName: string;
   /** Region of the log group. */
   region: string;
 }): string {
-  const planBytes = Buffer.byteLength(args.planJson);
-  if (planBytes > MAX_ENV_PLAN_BYTES) {
-    throw new Error(`mcpServer: the access plan is ${planBytes} bytes, over the ${MAX_ENV_PLAN_BYTES} bytes that fit an ECS task definition's environment; split the environment's workflows across stacks`);
-  }
   const healthUrl = `http://127.0.0.1:${args.port}${HEALTH_PATH}`;
+  const config = args.configEnvironment ?? [...planEnvironment(args.planJson ?? "{}"), ...runtimeEnvironment(args.runtimeJson ?? "{}")];
   return JSON.stringify([
     {
       name: CONTAINER_NAME,
@@ -118,11 +161,7 @@ export function containerDefinitions(args: {
       privileged: false,
       linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
       portMappings: [{ containerPort: args.port, protocol: "tcp" }],
-      environment: [
-        { name: "DBWARDEN_PLAN", value: args.planJson },
-        { name: "DBWARDEN_RUNTIME", value: args.runtimeJson },
-        { name: "NODE_ENV", value: "production" },
-      ],
+      environment: [...config, { name: "NODE_ENV", value: "production" }],
       mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
       healthCheck: {
         command: ["CMD", "node", "-e", `fetch(${JSON.stringify(healthUrl)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
@@ -139,21 +178,64 @@ export function containerDefinitions(args: {
   ]);
 }
 
-/** Task role: read exactly its own login secrets and the API key secret; connect as exactly its IAM database users. */
-export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string): string {
+/** Throws when container definitions would make the task definition larger than ECS allows. */
+export function checkTaskDefinitionSize(containerJson: string, what: string): void {
+  const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
+  if (bytes > MAX_TASK_DEFINITION_BYTES) {
+    throw new Error(
+      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
+    );
+  }
+}
+
+/** What the task role may read besides its login secrets and the API key secret. */
+export interface TaskRoleExtras {
+  /** The limits store's AUTH token secret. */
+  limitsStoreSecretArn?: string;
+  /** The plan and runtime config objects (S3 delivery): exactly those objects. */
+  configObjectArns?: string[];
+}
+
+/** Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM database users. */
+export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
-  if (secretArns.length > 0) statements.push({ Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [...secretArns].sort() });
+  if (secretArns.length > 0)
+    statements.push({
+      Sid: "ReadOwnLoginSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      Resource: [...secretArns].sort(),
+    });
   statements.push({ Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] });
-  if (connectArns.length > 0) statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
+  if (extras.limitsStoreSecretArn)
+    statements.push({ Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [extras.limitsStoreSecretArn] });
+  if (extras.configObjectArns && extras.configObjectArns.length > 0)
+    statements.push({ Sid: "ReadConfigObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...extras.configObjectArns].sort() });
+  if (connectArns.length > 0)
+    statements.push({ Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: [...connectArns].sort() });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
-/** Execution role: write the audit log group (no secret is injected into the task's env). */
-export function executionRolePolicy(logGroupArn: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] }],
-  });
+/**
+ * Execution role: write the audit log group; pull the image from its ECR repository when it is in
+ * ECR (`ecr:GetAuthorizationToken` has no resource: `*`). No secret is injected into the task's env.
+ */
+export function executionRolePolicy(logGroupArn: string, imageRepositoryArn: string | null = null): string {
+  const statements: object[] = [
+    { Sid: "WriteAuditLog", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn.replace(/:\*$/, "")}:*`] },
+  ];
+  if (imageRepositoryArn) {
+    statements.push(
+      {
+        Sid: "PullImage",
+        Effect: "Allow",
+        Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        Resource: [imageRepositoryArn],
+      },
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
+    );
+  }
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
 const ECS_TASKS_TRUST = JSON.stringify({
@@ -161,8 +243,18 @@ const ECS_TASKS_TRUST = JSON.stringify({
   Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
 });
 
+/** The shared limits store (LimitsStore), when the plan runs more than one replica. */
+export interface ServiceLimitsStore {
+  /** Address of its primary node. */
+  host: pulumi.Input<string>;
+  /** Its port. */
+  port: number;
+  /** The secret holding its AUTH token. */
+  authSecretArn: pulumi.Input<string>;
+}
+
 export interface McpServiceArgs {
-  /** The access plan (sent to the server as `DBWARDEN_PLAN`; also gives port, size, hostnames). */
+  /** The access plan (given to the server; also gives port, size, hostnames, image). */
   plan: AccessPlan;
   /** Region of the service. */
   region: string;
@@ -186,14 +278,21 @@ export interface McpServiceArgs {
   serviceSecurityGroupId: pulumi.Input<string>;
   /** The audit log group (QueryLogging): name and ARN. */
   auditLogGroup: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The shared limits store, when the plan runs more than one replica. */
+  limitsStore?: ServiceLimitsStore;
+  /**
+   * What must exist before the first task starts: the roles and grants it logs in with, the
+   * credentials it reads, the VPC endpoints it pulls and reads through, the limits store.
+   */
+  startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The MCP service's IAM roles: the execution role (pull, write the audit log) and the task role (its own secrets). */
 interface ServiceRoles {
   executionRole: Role;
   taskRole: Role;
-  /** The task role's policy: the service waits for it, so tasks start with their secrets readable. */
-  taskPolicy: RolePolicy;
+  /** The roles' policies: the service waits for them, so tasks start able to pull and read. */
+  policies: RolePolicy[];
 }
 
 /** The load balancer in front of the service, its target group and HTTPS listener. */
@@ -201,6 +300,12 @@ interface ServiceLoadBalancer {
   loadBalancer: LoadBalancer;
   targetGroup: TargetGroup;
   listener: Listener;
+}
+
+/** The API key secret and its first value. */
+interface ApiKeySecret {
+  secret: Secret;
+  initial: SecretVersion;
 }
 
 /**
@@ -211,50 +316,138 @@ export function checkMcpServiceArgs(name: string, args: McpServiceArgs): { host:
   const server = args.plan.mcpServer;
   const host = server.host;
   if (host.platform !== "aws-ecs") throw new Error(`${name}: mcpServer.host.platform must be aws-ecs, got "${host.platform}"`);
-  if (!server.image) throw new Error(`${name}: mcpServer.image is required (the MCP server's container image)`);
+  if (!server.image) throw new Error(`${name}: mcpServer.image is required: an image URI, or { build: true } to build mcp-server/ into the stack's registry`);
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
     throw new Error(`${name}: mcpServer.host.certificateArn must be an ACM certificate ARN: the load balancer serves HTTPS only`);
   }
   if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds needs private subnets in at least two availability zones`);
   const internal = isPrivateOnly(server.allowedCidrs);
   if (!internal && !(args.publicSubnetIds && args.publicSubnetIds.length >= 2)) {
-    throw new Error(`${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`);
+    throw new Error(
+      `${name}: mcpServer.allowedCidrs includes public networks, so the load balancer must be internet-facing: pass publicSubnetIds (two or more)`,
+    );
   }
   return { host, internal };
 }
 
+/** The MCP URL of a host name: `https://<host>/mcp`. */
+export function mcpUrlOf(host: string): string {
+  return `https://${host}${MCP_PATH}`;
+}
+
+/** Longest host name DNS allows: what the size bound assumes for an address not known yet. */
+const LONGEST_HOST = "h".repeat(253);
+
+/**
+ * The runtime config at its longest for these arguments (addresses not known yet at their longest,
+ * ARNs at their real length in the longest partition), as JSON: what the plan delivery is decided on.
+ */
+export function runtimeJsonBound(args: McpServiceArgs, loadBalancerSubnets: number): string {
+  const arn = (name: string) => `arn:aws-us-gov:secretsmanager:${args.region}:000000000000:secret:${name}-XXXXXX`;
+  const secretNames = new Map(args.plan.workflows.flatMap((w) => w.clients.map((c) => [c.loginRole, c.secretName] as const)));
+  const databaseOf = new Map(args.plan.targets.map((t) => [t.name, t.database]));
+  return JSON.stringify(
+    runtimeConfig({
+      plan: args.plan,
+      databases: Object.fromEntries(
+        Object.keys(args.databases).map((t) => [t, rdsEndpoint({ host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t })]),
+      ),
+      loginSecretArns: Object.fromEntries(Object.keys(args.loginSecretArns).map((role) => [role, arn(secretNames.get(role) ?? role)])),
+      ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
+      apiKeysSecretArn: arn(apiKeysSecretName(args.plan.environment)),
+      // The longest CIDR text (18 characters), distinct per subnet.
+      trustedProxies: Array.from({ length: loadBalancerSubnets }, (_, i) => `${100 + (i % 156)}.${100 + Math.floor(i / 156)}.255.255/32`),
+      ...(args.limitsStore
+        ? {
+            limitsStore: limitsStoreConfig(
+              { host: LONGEST_HOST, port: 65535, authSecretArn: arn(limitsStoreSecretName(args.plan.environment)) },
+              args.plan.environment,
+            ),
+          }
+        : {}),
+    }),
+  );
+}
+
+/** An image URI at its longest for the plan: an ECR digest reference, or the spec's URI. */
+export function imageUriBound(plan: AccessPlan, region: string): string {
+  const image = plan.mcpServer.image;
+  if (image?.source === "registry") return image.uri;
+  return `000000000000.dkr.ecr.${region}.amazonaws.com.cn/dbwarden/${plan.environment}/mcp-server@sha256:${"0".repeat(64)}`;
+}
+
+/** The bucket an S3 delivery's size bound assumes: the longest bucket name. */
+const LONGEST_BUCKET = "b".repeat(63);
+
+/**
+ * Where the plan and the runtime config go, decided from the container definitions' size with the
+ * runtime config at its longest (see planDelivery.ts).
+ */
+export function deliveryFor(args: McpServiceArgs, planJson: string, loadBalancerSubnets: number): Delivery {
+  const runtimeBound = runtimeJsonBound(args, loadBalancerSubnets);
+  const measure = (config: { name: string; value: string }[]) =>
+    Buffer.byteLength(
+      containerDefinitions({
+        image: imageUriBound(args.plan, args.region),
+        port: args.plan.mcpServer.port,
+        configEnvironment: config,
+        logGroupName: "x".repeat(512),
+        region: args.region,
+      }),
+    );
+  const planInS3 = planEnvironment(planJson, { bucket: LONGEST_BUCKET, key: objectKey("plan", args.plan.environment, planJson) });
+  return chooseDelivery({
+    bothInEnvironment: measure([...planEnvironment(planJson), ...runtimeEnvironment(runtimeBound)]),
+    runtimeInEnvironment: measure([...planInS3, ...runtimeEnvironment(runtimeBound)]),
+  });
+}
+
+/** What the task reads its configuration from: the documents, and their objects when they go to S3. */
+interface ServiceConfig {
+  planJson: string;
+  runtimeJson: pulumi.Output<string>;
+  delivery: Delivery;
+  objects: ConfigObjects | null;
+}
+
 export class McpService extends pulumi.ComponentResource {
-  /** Where agents connect: `https://<first hostname>/` (or the load balancer's DNS name). */
+  /** Where agents connect: `https://<first hostname>/mcp` (or the load balancer's DNS name). */
   public readonly url: pulumi.Output<string>;
   /** The load balancer's DNS name (point the plan's hostnames at it). */
   public readonly loadBalancerDnsName: pulumi.Output<string>;
-  /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), set by operators. */
+  /** Secret holding the API key hashes (`[{client, workflow, sha256}]`), written by `dbwarden keys`. */
   public readonly apiKeysSecretArn: pulumi.Output<string>;
   /** The task role: reads its own login secrets and the API key secret, connects as its IAM users. */
   public readonly taskRoleArn: pulumi.Output<string>;
+  /** Where the plan and the runtime config reach the server (environment or S3). */
+  public readonly delivery: Delivery;
+  /** The image the tasks run. */
+  public readonly imageUri: pulumi.Output<string>;
 
   constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:McpService", name, {}, opts);
     const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
-    const tags = { "dbwarden:environment": args.plan.environment };
+    const environment = args.plan.environment;
+    const tags = { "dbwarden:environment": environment };
+    const parent = { parent: this };
 
-    const apiKeys = new Secret(
-      `${name}-api-keys`,
-      { name: `dbwarden/${args.plan.environment}/mcp-api-keys`, description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}]", recoveryWindowInDays: 7, tags },
-      { parent: this },
-    );
-    const cluster = new Cluster(`${name}-cluster`, { name: `dbwarden-${args.plan.environment}`, settings: [{ name: "containerInsights", value: "enabled" }], tags }, { parent: this });
-    const roles = this.roles(name, args, apiKeys, tags);
+    const image = new McpImage(`${name}-image`, { image: server.image!, environment }, parent);
+    const apiKeys = this.apiKeySecret(name, environment, tags);
+    const names = ecsNames(environment);
+    const cluster = new Cluster(`${name}-cluster`, { name: names.cluster, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
     // The load balancer's nodes live in its subnets: their CIDRs are the proxies whose
     // X-Forwarded-For the server believes when it checks a client's sourceCidrs.
     const loadBalancerSubnets = internal ? args.subnetIds : args.publicSubnetIds!;
-    const taskDefinition = this.taskDefinition(name, args, host, roles, apiKeys, loadBalancerSubnets, tags);
+    const config = this.serviceConfig(name, args, apiKeys.secret, loadBalancerSubnets);
+    const roles = this.roles(name, args, apiKeys.secret, image, config.objects, tags);
+    const taskDefinition = this.taskDefinition(name, args, host, roles, image, config, tags);
     const front = this.loadBalancer(name, args, host, internal, loadBalancerSubnets, tags);
+    const configObjects = [config.objects?.plan?.object, config.objects?.runtime?.object].filter((o) => o !== undefined);
     new Service(
       `${name}-service`,
       {
-        name: `dbwarden-${args.plan.environment}-mcp`,
+        name: names.service,
         cluster: cluster.arn,
         taskDefinition: taskDefinition.arn,
         desiredCount: server.replicas,
@@ -264,72 +457,161 @@ export class McpService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: front.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: server.port }],
         healthCheckGracePeriodSeconds: 60,
         deploymentCircuitBreaker: { enable: true, rollback: true },
+        waitForSteadyState: true,
         enableExecuteCommand: false,
         propagateTags: "SERVICE",
         tags,
       },
-      { parent: this, dependsOn: [front.listener, roles.taskPolicy] },
+      {
+        parent: this,
+        dependsOn: [front.listener, ...roles.policies, apiKeys.initial, ...(image.built ? [image.built] : []), ...configObjects, ...(args.startAfter ?? [])],
+      },
     );
 
     this.loadBalancerDnsName = front.loadBalancer.dnsName;
-    this.url = server.hostnames[0] ? pulumi.output(`https://${server.hostnames[0]}/`) : pulumi.interpolate`https://${front.loadBalancer.dnsName}/`;
-    this.apiKeysSecretArn = apiKeys.arn;
+    this.url = server.hostnames[0] ? pulumi.output(mcpUrlOf(server.hostnames[0])) : front.loadBalancer.dnsName.apply(mcpUrlOf);
+    this.apiKeysSecretArn = apiKeys.secret.arn;
     this.taskRoleArn = roles.taskRole.arn;
-    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn });
+    this.delivery = config.delivery;
+    this.imageUri = image.imageUri;
+    this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn, imageUri: this.imageUri });
   }
 
-  /** The execution role (writes the audit log only) and the task role (its own secrets and IAM users only). */
-  private roles(name: string, args: McpServiceArgs, apiKeys: Secret, tags: Record<string, string>): ServiceRoles {
+  /**
+   * The API key secret and its first value `[]` (no key yet): the server refuses to start on a
+   * secret without a value. Operators' keys (`dbwarden keys issue`) are later versions; the first
+   * one keeps its own label and its stages are never set again (see INITIAL_VERSION_STAGE), so
+   * neither a refresh nor a second `up` puts `[]` back as the current value.
+   */
+  private apiKeySecret(name: string, environment: string, tags: Record<string, string>): ApiKeySecret {
+    const secret = new Secret(
+      `${name}-api-keys`,
+      {
+        name: apiKeysSecretName(environment),
+        description: "dbwarden MCP API key hashes: JSON [{client, workflow, sha256}] (dbwarden keys issue/revoke)",
+        recoveryWindowInDays: 7,
+        tags,
+      },
+      { parent: this },
+    );
+    const initial = new SecretVersion(
+      `${name}-api-keys-initial`,
+      { secretId: secret.id, secretString: INITIAL_API_KEYS, versionStages: ["AWSCURRENT", INITIAL_VERSION_STAGE] },
+      { parent: this, ignoreChanges: ["secretString", "versionStages"] },
+    );
+    return { secret, initial };
+  }
+
+  /** The runtime config (known once ARNs and addresses are), where it and the plan go, and their bucket when they go to S3. */
+  private serviceConfig(name: string, args: McpServiceArgs, apiKeys: Secret, loadBalancerSubnets: string[]): ServiceConfig {
+    const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, { parent: this }).cidrBlock));
+    const limitsStore = args.limitsStore ? pulumi.all([args.limitsStore.host, args.limitsStore.authSecretArn]) : pulumi.output(undefined);
+    const runtimeJson = pulumi
+      .all([pulumi.all(args.databases), pulumi.all(args.loginSecretArns), apiKeys.arn, trustedProxies, limitsStore])
+      .apply(([databases, logins, apiKeysSecretArn, proxies, store]) =>
+        JSON.stringify(
+          runtimeConfig({
+            plan: args.plan,
+            databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, rdsEndpoint(d)])),
+            loginSecretArns: logins,
+            ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
+            apiKeysSecretArn,
+            trustedProxies: proxies,
+            ...(store
+              ? { limitsStore: limitsStoreConfig({ host: store[0], port: args.limitsStore!.port, authSecretArn: store[1] }, args.plan.environment) }
+              : {}),
+          }),
+        ),
+      );
+    const planJson = JSON.stringify(args.plan);
+    const delivery = deliveryFor(args, planJson, loadBalancerSubnets.length);
+    const objects =
+      delivery.plan === "s3" || delivery.runtime === "s3"
+        ? new ConfigObjects(
+            `${name}-config`,
+            { environment: args.plan.environment, ...(delivery.plan === "s3" ? { planJson } : {}), ...(delivery.runtime === "s3" ? { runtimeJson } : {}) },
+            { parent: this },
+          )
+        : null;
+    return { planJson, runtimeJson, delivery, objects };
+  }
+
+  /** The execution role (writes the audit log, pulls the image) and the task role (its own secrets and IAM users only). */
+  private roles(
+    name: string,
+    args: McpServiceArgs,
+    apiKeys: Secret,
+    image: McpImage,
+    objects: ConfigObjects | null,
+    tags: Record<string, string>,
+  ): ServiceRoles {
     const parent = { parent: this };
-    const executionRole = new Role(`${name}-execution`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP: pull, log", tags }, parent);
-    new RolePolicy(
+    const environment = args.plan.environment;
+    const executionRole = new Role(
       `${name}-execution`,
-      { role: executionRole.id, policy: pulumi.output(args.auditLogGroup.arn).apply((log) => executionRolePolicy(log)) },
+      {
+        namePrefix: serviceRoleNamePrefix(environment, "exec"),
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        description: "dbwarden MCP: pull the image, write the audit log",
+        tags,
+      },
       parent,
     );
-    const taskRole = new Role(`${name}-task`, { assumeRolePolicy: ECS_TASKS_TRUST, description: "dbwarden MCP server: its own login secrets and API key hashes only", tags }, parent);
+    const executionPolicy = new RolePolicy(
+      `${name}-execution`,
+      {
+        role: executionRole.id,
+        policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)),
+      },
+      parent,
+    );
+    const taskRole = new Role(
+      `${name}-task`,
+      {
+        namePrefix: serviceRoleNamePrefix(environment, "task"),
+        assumeRolePolicy: ECS_TASKS_TRUST,
+        description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only",
+        tags,
+      },
+      parent,
+    );
+    const objectArns = pulumi.all([objects?.plan?.arn, objects?.runtime?.arn]).apply((arns) => arns.filter((a): a is string => a !== undefined));
     const taskPolicy = new RolePolicy(
       `${name}-task`,
       {
         role: taskRole.id,
         policy: pulumi
-          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn])
-          .apply(([secrets, connects, keys]) => taskRolePolicy(Object.values(secrets), connects, keys)),
+          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, objectArns])
+          .apply(([secrets, connects, keys, limitsStoreSecretArn, configObjectArns]) =>
+            taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), configObjectArns }),
+          ),
       },
       parent,
     );
-    return { executionRole, taskRole, taskPolicy };
+    return { executionRole, taskRole, policies: [executionPolicy, taskPolicy] };
   }
 
-  /** The Fargate task: the server's container with the plan and its runtime config in env. */
+  /** The Fargate task: the server's container with its plan and runtime config in env, or named there by their S3 objects. */
   private taskDefinition(
     name: string,
     args: McpServiceArgs,
     host: HostOf<"aws-ecs">,
     roles: ServiceRoles,
-    apiKeys: Secret,
-    loadBalancerSubnets: string[],
+    image: McpImage,
+    config: ServiceConfig,
     tags: Record<string, string>,
   ): TaskDefinition {
     const server = args.plan.mcpServer;
-    const trustedProxies = pulumi.all(loadBalancerSubnets.map((id) => getSubnetOutput({ id }, { parent: this }).cidrBlock));
-    const runtimeJson = pulumi.all([pulumi.all(args.databases), pulumi.all(args.loginSecretArns), apiKeys.arn, trustedProxies]).apply(([databases, logins, apiKeysSecretArn, proxies]) =>
-      JSON.stringify(
-        runtimeConfig({
-          plan: args.plan,
-          databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, { host: d.host, port: d.port, database: d.database, sslmode: "verify-full" as const }])),
-          loginSecretArns: logins,
-          ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
-          apiKeysSecretArn,
-          trustedProxies: proxies,
-        }),
-      ),
-    );
-    const planJson = JSON.stringify(args.plan);
+    const objects = config.objects;
+    const location = (object: ConfigObject | null | undefined) =>
+      object && objects ? pulumi.all([objects.bucket, object.key]).apply(([bucket, key]) => ({ bucket, key })) : pulumi.output(undefined);
+    const configEnvironment = pulumi
+      .all([config.runtimeJson, location(objects?.plan), location(objects?.runtime)])
+      .apply(([runtime, planObject, runtimeObject]) => [...planEnvironment(config.planJson, planObject), ...runtimeEnvironment(runtime, runtimeObject)]);
     return new TaskDefinition(
       `${name}-task`,
       {
-        family: `dbwarden-${args.plan.environment}-mcp`,
+        family: ecsNames(args.plan.environment).family,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
         cpu: String(host.cpu),
@@ -338,11 +620,11 @@ export class McpService extends pulumi.ComponentResource {
         executionRoleArn: roles.executionRole.arn,
         taskRoleArn: roles.taskRole.arn,
         volumes: [{ name: "tmp" }],
-        containerDefinitions: pulumi
-          .all([runtimeJson, args.auditLogGroup.name])
-          .apply(([runtime, logGroup]) =>
-            containerDefinitions({ image: server.image!, port: server.port, planJson, runtimeJson: runtime, logGroupName: logGroup, region: args.region }),
-          ),
+        containerDefinitions: pulumi.all([configEnvironment, args.auditLogGroup.name, image.imageUri]).apply(([environment, logGroup, uri]) => {
+          const json = containerDefinitions({ image: uri, port: server.port, configEnvironment: environment, logGroupName: logGroup, region: args.region });
+          checkTaskDefinitionSize(json, `${name}: mcpServer`);
+          return json;
+        }),
         tags,
       },
       { parent: this },
@@ -350,11 +632,20 @@ export class McpService extends pulumi.ComponentResource {
   }
 
   /** The application load balancer (HTTPS only, internal when every allowed CIDR is private), its target group and listener. */
-  private loadBalancer(name: string, args: McpServiceArgs, host: HostOf<"aws-ecs">, internal: boolean, subnets: string[], tags: Record<string, string>): ServiceLoadBalancer {
+  private loadBalancer(
+    name: string,
+    args: McpServiceArgs,
+    host: HostOf<"aws-ecs">,
+    internal: boolean,
+    subnets: string[],
+    tags: Record<string, string>,
+  ): ServiceLoadBalancer {
     const parent = { parent: this };
+    // Named by a prefix: AWS allows 32 characters, and a replacement gets a fresh name.
     const loadBalancer = new LoadBalancer(
       `${name}-lb`,
       {
+        namePrefix: LOAD_BALANCER_NAME_PREFIX,
         loadBalancerType: "application",
         internal,
         subnets,
@@ -369,6 +660,7 @@ export class McpService extends pulumi.ComponentResource {
     const targetGroup = new TargetGroup(
       `${name}-targets`,
       {
+        namePrefix: LOAD_BALANCER_NAME_PREFIX,
         targetType: "ip",
         protocol: "HTTP",
         port: args.plan.mcpServer.port,

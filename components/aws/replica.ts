@@ -2,7 +2,8 @@
  * `dbwarden:aws:ReadReplica`: the RDS read replica agents query, so they never touch the primary.
  * Either created here (own parameter group with the query logging and standby-conflict settings,
  * not public, encrypted, IAM authentication on, logs exported to a pre-created group) or an
- * existing replica looked up by identifier.
+ * existing replica looked up by identifier. The parameter and subnet groups are auto-named: their
+ * `family` and subnets force a replacement, and a fixed name would collide with the old group.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput } from "@pulumi/aws/rds/getInstance.js";
@@ -23,6 +24,12 @@ export interface DbParameter {
   /** `pending-reboot` for static parameters (`shared_preload_libraries`), else `immediate`. */
   applyMethod: "immediate" | "pending-reboot";
 }
+
+/**
+ * How long creating, changing and deleting the replica may take: a replica of a large primary is
+ * a full copy and takes longer than the provider's 40-minute default.
+ */
+export const REPLICA_TIMEOUTS = { create: "4h", update: "2h", delete: "1h" } as const;
 
 /** Parameters RDS only applies at the next reboot (nothing reboots for you). */
 const STATIC_PARAMETERS = new Set(["shared_preload_libraries"]);
@@ -138,16 +145,21 @@ export class ReadReplica extends pulumi.ComponentResource {
       this.resourceId = existing.resourceId;
       this.securityGroupIds = existing.vpcSecurityGroups;
     } else {
-      if (!/^[a-z][a-z0-9-]{0,62}$/.test(args.identifier)) throw new Error(`${name}: identifier "${args.identifier}" must be 1-63 lowercase letters, digits or hyphens`);
-      if (args.subnetIds.length < 2) throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
+      if (!/^[a-z][a-z0-9-]{0,62}$/.test(args.identifier))
+        throw new Error(`${name}: identifier "${args.identifier}" must be 1-63 lowercase letters, digits or hyphens`);
+      if (args.subnetIds.length < 2)
+        throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
       if (!args.instanceClass.startsWith("db.")) throw new Error(`${name}: instanceClass "${args.instanceClass}" must be an RDS class such as db.r6g.large`);
       const tags = { "dbwarden:environment": args.environment, "dbwarden:target": args.target };
       const parent = { parent: this };
-      const subnets = new SubnetGroup(`${name}-subnets`, { name: args.identifier, subnetIds: args.subnetIds, description: `dbwarden ${args.target} replica (private subnets)`, tags }, parent);
+      const subnets = new SubnetGroup(
+        `${name}-subnets`,
+        { subnetIds: args.subnetIds, description: `dbwarden ${args.target} replica (private subnets)`, tags },
+        parent,
+      );
       const parameters = new ParameterGroup(
         `${name}-parameters`,
         {
-          name: args.identifier,
           family: pulumi.output(args.primary.engineVersion).apply(parameterGroupFamily),
           description: `dbwarden ${args.target} replica: agent query logging and standby conflicts`,
           parameters: args.parameters,
@@ -177,7 +189,7 @@ export class ReadReplica extends pulumi.ComponentResource {
           copyTagsToSnapshot: true,
           tags,
         },
-        { parent: this, dependsOn: [args.logGroup] },
+        { parent: this, dependsOn: [args.logGroup], customTimeouts: REPLICA_TIMEOUTS },
       );
       this.address = instance.address;
       this.port = instance.port;

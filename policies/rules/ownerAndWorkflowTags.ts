@@ -1,9 +1,11 @@
 /**
- * `owner-and-workflow-tags` (advisory): every taggable AWS resource says who owns it and which
+ * `owner-and-workflow-tags` (mandatory): every taggable AWS resource says who owns it and which
  * workflow it serves (`requiredTags`, default `dbwarden:owner` and `dbwarden:workflow`; the
  * workflow tag is a workflow of the environment, or `shared` for what serves them all). Tags set
- * on the AWS provider (`defaultTags`) count. Advisory: missing tags expose nothing, but they are
- * how a cost report, an access review or an incident finds who to ask.
+ * on the AWS provider (`defaultTags`) count. Missing tags expose nothing by themselves, but they
+ * are how a cost report, an access review or an incident finds who to ask, and dbwarden's
+ * components tag everything (components/aws/tags.ts): an untagged resource is one written by
+ * hand that nobody answers for. An environment can lower it in policies/config/<env>.json.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { workflowsByName } from "../lib/agents.ts";
@@ -28,6 +30,12 @@ export const UNTAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
   "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
   "aws:cloudwatch/logStream:LogStream",
   "aws:rds/roleAssociation:RoleAssociation",
+  "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  "aws:s3/bucketVersioning:BucketVersioning",
+  "aws:s3/bucketPolicy:BucketPolicy",
 ]);
 
 /** Is this a taggable AWS resource (not a provider, not a component)? */
@@ -38,7 +46,7 @@ export function isTaggableAwsType(type: string): boolean {
 export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   name: "owner-and-workflow-tags",
   description: "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
-  enforcementLevel: "advisory",
+  enforcementLevel: "mandatory",
   severity: "low",
   configSchema: configSchema(...CONFIG),
   remediationSteps: `Tag the resource with dbwarden:owner (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,

@@ -7,7 +7,7 @@
  * `down` signals nothing.
  */
 import { existsSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { sendControl } from "./control.ts";
+import { sendControl, type ControlReply } from "./control.ts";
 import type { LocalPaths } from "./paths.ts";
 
 export type SslMode = "disable" | "require" | "verify-full";
@@ -111,4 +111,14 @@ export async function findRunningUp(paths: LocalPaths): Promise<RunningUp | null
   if (reply) return { state: { ...state, pid: reply.pid }, answering: true, ready: reply.ready };
   if (isSameProcess(state.pid, state.pidStartTime)) return { state, answering: false, ready: false };
   return null;
+}
+
+/**
+ * Ask the running `up` (if any) to re-read its secrets: new or revoked API keys, rotated passwords
+ * (what `dbwarden rotate` and `dbwarden keys` do after writing the store). `reply.ok` says it did.
+ */
+export async function reloadRunningUpSecrets(paths: LocalPaths): Promise<{ running: RunningUp | null; reply: ControlReply | null }> {
+  const running = await findRunningUp(paths);
+  const reply = running?.answering ? await sendControl(paths.controlSocket, "reload-secrets", { timeoutMs: 30_000 }).catch(() => null) : null;
+  return { running, reply };
 }

@@ -77,6 +77,7 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     apiVersion: PLAN_API_VERSION,
     kind: "AccessPlan",
     environment: environment.name,
+    owner: environmentOwner(environment, workflows),
     asOf,
     targets: sortedKeys(environment.targets).map((name) => planTarget(name, environment.targets[name]!)),
     workflows: active,
@@ -97,6 +98,26 @@ export function publicLeftNote(target: string, database: string): string {
     `targets.${target}.publicPrivileges.revoke does not say why they may be taken away from every role of this database, so dbwarden leaves them ` +
     `(and PostgreSQL's EXECUTE on new functions) as they are; \`dbwarden drift\` reports what PUBLIC gives the agents.`
   );
+}
+
+/** The longest `dbwarden:owner` tag value clouds accept. */
+const MAX_OWNER_LENGTH = 256;
+
+/**
+ * The team accountable for what serves every workflow: the environment's `owner`, else the owners
+ * of its enabled workflows joined by "+" (as many whole names as fit a tag value), else the
+ * environment's name.
+ */
+export function environmentOwner(environment: Pick<Environment, "name" | "owner" | "workflows">, workflows: readonly Pick<Workflow, "name" | "owner">[]): string {
+  if (environment.owner) return environment.owner;
+  const enabled = new Set(environment.workflows);
+  let owner = "";
+  for (const name of sorted(workflows.filter((w) => enabled.has(w.name)).map((w) => w.owner))) {
+    const next = owner ? `${owner}+${name}` : name;
+    if (next.length > MAX_OWNER_LENGTH) break;
+    owner = next;
+  }
+  return owner || environment.name;
 }
 
 /** Validation guarantees `rotationDays` for password and keypair credentials. */
@@ -141,6 +162,8 @@ function platformSettings(target: Target): PlatformSettings {
         region: target.region,
         primaryIdentifier: target.primary.identifier,
         adminSecretArn: target.primary.adminSecretArn ?? null,
+        masterUserIamAuth: target.primary.masterUserIamAuth ?? false,
+        pgauditPreloaded: target.primary.pgauditPreloaded ?? false,
       };
     case "gcp-cloudsql":
       return { platform: "gcp-cloudsql", project: target.project, region: target.region, primaryInstance: target.primary.instance };
@@ -158,7 +181,7 @@ function platformSettings(target: Target): PlatformSettings {
 function planMcpServer(environment: Environment): McpServerPlan {
   const s = environment.mcpServer;
   return {
-    image: s.image ?? null,
+    image: s.image === undefined ? null : typeof s.image === "string" ? { source: "registry", uri: s.image } : { source: "build" },
     port: s.port,
     replicas: s.replicas,
     allowedCidrs: sorted(s.allowedCidrs),
@@ -185,6 +208,7 @@ function planHost(host: Host): HostPlan {
         cpu: host.cpu,
         memory: host.memory,
         certificateArn: host.certificateArn,
+        egress: host.egress,
       };
   }
 }

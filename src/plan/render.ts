@@ -68,7 +68,7 @@ function workflowLines(w: WorkflowPlan): string[] {
 
 function hostText(plan: AccessPlan): string {
   const h = plan.mcpServer.host;
-  return h.platform === "local" ? "runs on this machine (dbwarden up)" : `runs on AWS ECS in ${h.region} (${h.vpcId}), ${h.cpu} CPU units, ${h.memory} MiB`;
+  return h.platform === "local" ? "runs on this machine (dbwarden up)" : `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`;
 }
 
 export function renderPlanTree(plan: AccessPlan): string {
@@ -81,7 +81,7 @@ export function renderPlanTree(plan: AccessPlan): string {
     "",
     "mcp server",
     `├─ ${hostText(plan)}`,
-    `└─ port ${m.port}, ${m.replicas} replica(s)${m.image ? `, image ${m.image}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, audit kept ${m.auditRetentionDays} days`,
+    `└─ port ${m.port}, ${m.replicas} replica(s)${m.image ? `, image ${m.image.source === "build" ? "built from mcp-server/" : m.image.uri}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, audit kept ${m.auditRetentionDays} days`,
   );
   if (plan.notes.length) {
     lines.push("", "notes");

@@ -66,7 +66,7 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
   const program = `${pathToFileURL(join(options.root, PROGRAM)).href}?dbwarden-check=${++runs}`;
   const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
   // Access components' children (thousands of grants) come from their described list, not the SDK.
-  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region, describeAccessComponents: options.describeAccessComponents ?? true });
+  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region, plan, describeAccessComponents: options.describeAccessComponents ?? true });
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

@@ -23,7 +23,8 @@ import type { PolicyResourceOptions } from "@pulumi/policy";
 import { describeChildrenWhile, type DescribedChildren } from "../../components/postgres/children.ts";
 import type { PolicyInputResource } from "./args.ts";
 import { describedRecords, mergeDescribed } from "./described.ts";
-import { markStandIns, standInInvoke } from "./standins.ts";
+import type { AccessPlan } from "../plan/types.ts";
+import { STAND_IN, markStandIns, standInInvoke } from "./standins.ts";
 
 const require = createRequire(import.meta.url);
 // The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned): the exact view a policy gets.
@@ -48,10 +49,22 @@ export interface RecordOptions {
    * through the SDK (same records, a fraction of the time: what `dbwarden check` does). Default false.
    */
   describeAccessComponents?: boolean;
+  /** The stack's plan: the stand-in lookups answer as an account matching it would. */
+  plan?: AccessPlan;
 }
 
-/** Placeholder computed outputs of a created resource (its inputs are echoed too). */
+/**
+ * Placeholder computed outputs of a created resource (its inputs are echoed too), with the name
+ * the provider gives an AWS resource created without one (from `namePrefix`, or auto-named from
+ * its logical name), as a preview of the deployment knows it.
+ */
 export function placeholderOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  const outputs = typeOutputs(type, name, inputs, region);
+  if (!type.startsWith("aws:") || inputs.name !== undefined || "name" in outputs) return outputs;
+  return { name: typeof inputs.namePrefix === "string" ? `${inputs.namePrefix}placeholder` : `${name}-placeholder`, ...outputs };
+}
+
+function typeOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:000000000000:${resource}`;
   const id = String(inputs.identifier ?? inputs.name ?? name);
   switch (type) {
@@ -65,6 +78,19 @@ export function placeholderOutputs(type: string, name: string, inputs: Record<st
       return { arn: arn("elasticloadbalancing", `loadbalancer/app/${name}/placeholder`), dnsName: `${name}.placeholder.${region}.elb.amazonaws.com` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { arn: arn("logs", `log-group:${id}`) };
+    case "aws:ecr/repository:Repository":
+      return { arn: arn("ecr", `repository/${id}`), registryId: "000000000000", repositoryUrl: `000000000000.dkr.ecr.${region}.amazonaws.com/${id}` };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = `${String(inputs.bucketPrefix ?? name)}placeholder`;
+      return { bucket, arn: `arn:aws:s3:::${bucket}` };
+    }
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      return { arn: arn("elasticache", `replicationgroup:${inputs.replicationGroupId}`), primaryEndpointAddress: `master.${inputs.replicationGroupId}.placeholder.cache.amazonaws.com` };
+    case "docker-build:index:Image":
+      return { digest: `sha256:${"0".repeat(64)}` };
+    // A generated secret: a stand-in (marked unknown wherever it flows), never a value.
+    case "random:index/randomPassword:RandomPassword":
+      return { result: `${STAND_IN}-not-a-secret` };
     default:
       return type.startsWith("aws:") ? { arn: arn(type.split(":")[1]!.split("/")[0]!, id) } : {};
   }
@@ -127,7 +153,7 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => ({ id: `${args.name}-placeholder-id`, state: { ...args.inputs, ...placeholderOutputs(args.type, args.name, args.inputs, options.region) } }),
-      call: (args) => standInInvoke(args.token, args.inputs),
+      call: (args) => standInInvoke(args.token, args.inputs, options.plan),
     },
     options.project,
     options.stack,

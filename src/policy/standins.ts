@@ -1,9 +1,14 @@
 /**
  * Stand-in answers for the lookups (invokes) the Pulumi program makes, so `dbwarden check` can run
  * it with no cloud: the primary RDS instance (and an existing replica), the admin secret, the
- * generated initial passwords, the subnets' CIDRs. None is real and none is a secret: every string
- * carries the marker `dbwarden-check-stand-in` (the one CIDR is 192.0.2.0/24, RFC 5737's
+ * subnets, the VPC and its route tables, the ECR login. None is real and none is a secret: every
+ * answer carries the marker `dbwarden-check-stand-in` (the one CIDR is 192.0.2.0/24, RFC 5737's
  * documentation-only TEST-NET-1), so they can be recognized wherever they flow.
+ *
+ * Given the stack's plan, the answers are those of an account that matches the spec, so the
+ * program's preflight (components/aws/preflight.ts) passes: the admin secret names its primary's
+ * address, subnets are in the VPC the spec puts them in (each in its own zone), an existing
+ * replica replicates its target's primary. Without a plan they are generic.
  *
  * What the policies see: every value that carries a stand-in becomes Pulumi's unknown value, the
  * same one a preview sends for a value nobody knows yet, also inside JSON documents held in
@@ -13,6 +18,7 @@
  * derived from the engine version) lose it; no rule reads those.
  */
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
+import type { AccessPlan } from "../plan/types.ts";
 
 export const STAND_IN = "dbwarden-check-stand-in";
 /** TEST-NET-1 (RFC 5737): reserved for documentation, never a real network. */
@@ -22,39 +28,74 @@ export const UNKNOWN = unknownValue;
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:stand-in:000000000000:${resource}`;
 
+/** A stand-in RDS address: the identifier, then the marker. */
+const standInAddress = (identifier: string) => `${identifier}.${STAND_IN}.invalid`;
+
+type StandIn = (inputs: Record<string, unknown>, plan?: AccessPlan) => Record<string, unknown>;
+
+/** The plan's RDS targets' settings. */
+function rdsTargets(plan: AccessPlan | undefined) {
+  return (plan?.targets ?? []).flatMap((t) => (t.platformSettings.platform === "aws-rds" ? [{ target: t, settings: t.platformSettings }] : []));
+}
+
+/** The VPC the plan puts a subnet in. */
+function vpcOfSubnet(plan: AccessPlan | undefined, id: string): string {
+  const host = plan?.mcpServer.host;
+  if (host?.platform === "aws-ecs" && [...host.subnetIds, ...host.publicSubnetIds].includes(id)) return host.vpcId;
+  return plan?.targets.find((t) => t.network.subnetIds.includes(id))?.network.vpcId ?? `vpc-${STAND_IN}`;
+}
+
 /** Stand-in answers by invoke token; any other invoke is refused (see `standInInvoke`). */
-export const STAND_IN_INVOKES: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
-  "aws:rds/getInstance:getInstance": (inputs) => {
+export const STAND_IN_INVOKES: Record<string, StandIn> = {
+  "aws:rds/getInstance:getInstance": (inputs, plan) => {
     const identifier = String(inputs.dbInstanceIdentifier);
+    const replicaOf = rdsTargets(plan).find(({ target }) => target.replica.mode === "existing" && target.replica.identifier === identifier);
     return {
       id: identifier,
       dbInstanceIdentifier: identifier,
       dbInstanceArn: arn("rds", `db:${identifier}-${STAND_IN}`),
-      address: `${identifier}.${STAND_IN}.invalid`,
-      endpoint: `${identifier}.${STAND_IN}.invalid:5432`,
+      address: standInAddress(identifier),
+      endpoint: `${standInAddress(identifier)}:5432`,
       port: 5432,
+      engine: "postgres",
       engineVersion: `16-${STAND_IN}`,
       masterUsername: `${STAND_IN}-master`,
       resourceId: `db-${STAND_IN}`,
       vpcSecurityGroups: [`sg-${STAND_IN}`],
+      storageEncrypted: true,
+      backupRetentionPeriod: 7,
+      dbParameterGroups: [`${identifier}-${STAND_IN}`],
+      dbClusterIdentifier: "",
+      masterUserSecrets: [],
+      replicateSourceDb: replicaOf ? replicaOf.settings.primaryIdentifier : "",
     };
   },
-  "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs) => ({
-    id: String(inputs.secretId),
-    arn: String(inputs.secretId),
-    secretString: JSON.stringify({ username: `${STAND_IN}-admin`, password: `${STAND_IN}-not-a-secret` }),
+  "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs, plan) => {
+    const primary = rdsTargets(plan).find(({ settings }) => settings.adminSecretArn === inputs.secretId)?.settings.primaryIdentifier ?? STAND_IN;
+    return {
+      id: String(inputs.secretId),
+      arn: String(inputs.secretId),
+      secretString: JSON.stringify({ engine: "postgres", host: standInAddress(primary), port: 5432, username: `${STAND_IN}-admin`, password: `${STAND_IN}-not-a-secret` }),
+    };
+  },
+  "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({
+    id: String(inputs.id),
+    cidrBlock: STAND_IN_CIDR,
+    availabilityZone: `${STAND_IN}-zone-of-${String(inputs.id)}`,
+    vpcId: vpcOfSubnet(plan, String(inputs.id)),
   }),
-  "aws:secretsmanager/getRandomPassword:getRandomPassword": () => ({ id: STAND_IN, randomPassword: `${STAND_IN}-not-a-secret` }),
-  "aws:ec2/getSubnet:getSubnet": (inputs) => ({ id: String(inputs.id), cidrBlock: STAND_IN_CIDR }),
+  "aws:ec2/getVpc:getVpc": (inputs) => ({ id: String(inputs.id), mainRouteTableId: `rtb-${STAND_IN}`, enableDnsSupport: true, enableDnsHostnames: true, cidrBlock: STAND_IN_CIDR }),
+  "aws:ec2/getRouteTables:getRouteTables": (inputs) => ({ id: String(inputs.vpcId), ids: [`rtb-${STAND_IN}`] }),
+  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({ id: STAND_IN, userName: "AWS", password: `${STAND_IN}-not-a-secret`, authorizationToken: STAND_IN, proxyEndpoint: `https://${STAND_IN}.invalid`, expiresAt: STAND_IN }),
 };
 
-/** The stand-in answer of an invoke, or an error naming what `dbwarden check` cannot look up. */
-export function standInInvoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** The stand-in answer of an invoke (consistent with `plan` when given), or an error naming what `dbwarden check` cannot look up. */
+export function standInInvoke(token: string, inputs: Record<string, unknown>, plan?: AccessPlan): Record<string, unknown> {
   const answer = STAND_IN_INVOKES[token];
   if (!answer) {
     throw new Error(`the program looks up ${token}, which dbwarden check has no stand-in for (it answers: ${Object.keys(STAND_IN_INVOKES).join(", ")}); add one to src/policy/standins.ts`);
   }
-  return answer(inputs);
+  return answer(inputs, plan);
 }
 
 const carriesStandIn = (text: string) => text.includes(STAND_IN) || text.includes(STAND_IN_CIDR);

@@ -175,18 +175,25 @@ function diffMcpServer(before: McpServerPlan | null, after: McpServerPlan | null
     );
   }
   for (const field of ["image", "port", "replicas"] as const) {
-    if (before[field] !== after[field])
+    if (JSON.stringify(before[field]) !== JSON.stringify(after[field]))
       changes.add(
         "neutral",
         area,
         `${field}-changed`,
         {},
         `mcpServer.${field}`,
-        `MCP server ${field}: ${String(before[field])} -> ${String(after[field])}`,
+        `MCP server ${field}: ${shownValue(before[field])} -> ${shownValue(after[field])}`,
         before[field],
         after[field],
       );
   }
+}
+
+/** A plan value in a reviewer's words: an image as its URI or "built from mcp-server/", numbers as they are. */
+function shownValue(value: McpServerPlan["image"] | number): string {
+  if (value === null) return "none";
+  if (typeof value === "number") return String(value);
+  return value.source === "registry" ? value.uri : "built from mcp-server/ by the deployment";
 }
 
 function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes): void {

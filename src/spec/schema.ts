@@ -62,6 +62,11 @@ const description = z.string().trim().min(1, { message: "a description cannot be
 
 /** A reason written out: a sentence of at least 20 characters (a justification, why a default is given up). */
 const sentence = (message: string) => z.string().trim().min(20, { message }).max(2000);
+/** A team name that is also a valid cloud tag value (AWS: letters, digits, spaces and `_ . : / = + - @`, at most 256). */
+export const OWNER_PATTERN = /^[\p{L}\p{N} _.:/=+\-@]{1,256}$/u;
+const owner = z.string().regex(OWNER_PATTERN, {
+  message: "an owner is a team name of letters, digits, spaces and _ . : / = + - @ (at most 256 characters): it becomes the `dbwarden:owner` tag",
+});
 
 // ---------------------------------------------------------------------------------------------
 // Environment
@@ -181,8 +186,40 @@ export const AwsRdsTargetSchema = z.strictObject({
   /** The primary instance identifier (existing). Roles and grants are created there. */
   primary: z.strictObject({
     identifier: z.string().min(1),
-    /** Secrets Manager ARN of the master credentials the provisioning step uses. */
-    adminSecretArn: z.string().startsWith("arn:aws:secretsmanager:").optional().describe("Secrets Manager ARN of the master credentials the provisioning step uses."),
+    /**
+     * Secrets Manager ARN of the admin credentials Pulumi connects with (and the multi-user rotation
+     * function's `masterarn`): JSON with `username`, `password`, `engine: postgres`, `host` (the
+     * primary's address) and `port`; an RDS-managed master secret may omit engine, host and port.
+     */
+    adminSecretArn: z
+      .string()
+      .startsWith("arn:aws:secretsmanager:")
+      .optional()
+      .describe(
+        "Secrets Manager ARN of the admin credentials Pulumi connects with (and the multi-user rotation function's `masterarn`): JSON with `username`, `password`, `engine: postgres`, `host` (the primary's address) and `port`; an RDS-managed master secret may omit engine, host and port.",
+      ),
+    /**
+     * Without `adminSecretArn`: Pulumi connects as the master user with an RDS IAM token. Say `true`
+     * once the master user is a member of `rds_iam` (`GRANT rds_iam TO <master>`, which turns its
+     * password login off on RDS PostgreSQL) and the primary has IAM database authentication on.
+     */
+    masterUserIamAuth: z
+      .boolean()
+      .optional()
+      .describe(
+        "Without `adminSecretArn`: Pulumi connects as the master user with an RDS IAM token. Say `true` once the master user is a member of `rds_iam` (`GRANT rds_iam TO <master>`, which turns its password login off on RDS PostgreSQL) and the primary has IAM database authentication on.",
+      ),
+    /**
+     * With `logging.statements: pgaudit`: `true` once the primary's parameter group has `pgaudit` in
+     * `shared_preload_libraries` and the primary was rebooted (`CREATE EXTENSION pgaudit` runs
+     * there). No AWS lookup can read parameter values at preview, so the preflight asks you.
+     */
+    pgauditPreloaded: z
+      .boolean()
+      .optional()
+      .describe(
+        "With `logging.statements: pgaudit`: `true` once the primary's parameter group has `pgaudit` in `shared_preload_libraries` and the primary was rebooted (`CREATE EXTENSION pgaudit` runs there). No AWS lookup can read parameter values at preview, so the preflight asks you.",
+      ),
   }),
   replica: ReplicaSchema,
 });
@@ -255,15 +292,42 @@ export const AwsEcsHostSchema = z.strictObject({
   memory: z.number().int().min(512).max(122880).default(1024).describe("Fargate task memory (MiB)."),
   /** ACM certificate for TLS on the load balancer. */
   certificateArn: z.string().startsWith("arn:aws:acm:").describe("ACM certificate for TLS on the load balancer."),
+  /**
+   * How the private subnets reach AWS APIs (image registry, Secrets Manager, CloudWatch Logs, S3):
+   * `vpc-endpoints` (default) creates the VPC endpoints they need; `nat` creates none, for subnets
+   * that already route out (a NAT gateway, or endpoints you manage yourself).
+   */
+  egress: z
+    .enum(["vpc-endpoints", "nat"])
+    .default("vpc-endpoints")
+    .describe(
+      "How the private subnets reach AWS APIs (image registry, Secrets Manager, CloudWatch Logs, S3): `vpc-endpoints` (default) creates the VPC endpoints they need; `nat` creates none, for subnets that already route out (a NAT gateway, or endpoints you manage yourself).",
+    ),
 });
 
 /** Where the MCP server runs: its own setting, apart from the database targets it reads. */
 export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema]);
 
+/** Build the MCP server's image from `mcp-server/` with the deployer's Docker and push it to a registry the stack creates. */
+export const ImageBuildSchema = z.strictObject({
+  build: z.literal(true).describe("Build the image from `mcp-server/` (needs Docker where `pulumi up` runs) and push it to a registry the stack creates."),
+});
+
+/** Where the MCP server's container image comes from. */
+export const ImageSchema = z.union([z.string().min(1), ImageBuildSchema], {
+  error: 'an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates',
+});
+
 /** How the MCP server runs for this environment. */
 export const McpServerSchema = z.strictObject({
-  /** Container image of the MCP server (deployed environments). */
-  image: z.string().min(1).optional().describe("Container image of the MCP server (deployed environments)."),
+  /**
+   * Container image of the MCP server (deployed environments): a URI you publish, or
+   * `{ build: true }` to build `mcp-server/` with Docker during `pulumi up` and push it to an ECR
+   * repository the stack creates.
+   */
+  image: ImageSchema.optional().describe(
+    "Container image of the MCP server (deployed environments): a URI you publish, or `{ build: true }` to build `mcp-server/` with Docker during `pulumi up` and push it to an ECR repository the stack creates.",
+  ),
   /** Port the server listens on. */
   port: z.number().int().min(1).max(65535).default(8080).describe("Port the server listens on."),
   /** Number of server processes (each opens its own pool). */
@@ -285,6 +349,13 @@ export const EnvironmentSchema = z.strictObject({
   /** Stack name: matches `stacks/Pulumi.<name>.yaml`. */
   name: name("an environment name").describe("Stack name: matches `stacks/Pulumi.<name>.yaml`."),
   description: description.optional(),
+  /**
+   * Team accountable for what serves every workflow of the environment (load balancer, MCP
+   * service, replica...): their `dbwarden:owner` tag. Default: the workflows' owners joined by "+".
+   */
+  owner: owner
+    .optional()
+    .describe("Team accountable for what serves every workflow of the environment (load balancer, MCP service, replica...): their `dbwarden:owner` tag. Default: the workflows' owners joined by \"+\"."),
   /** Database targets by name. */
   targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
     message: "an environment needs at least one target",

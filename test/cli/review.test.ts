@@ -56,7 +56,7 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     assert.ok(r.stdout.startsWith("<!-- dbwarden-review -->\n## Access review: `main` ("));
     assert.match(r.stdout, /\| `dev` \| no access change \| ✅ passed/);
     assert.match(r.stdout, /\| `local` \| 2 widening, 0 narrowing, 0 neutral \| not deployed by Pulumi/);
-    assert.match(r.stdout, /\| `prod` \| 2 widening, 0 narrowing, 0 neutral \| ✅ passed \(0 mandatory, 35 advisory\)/);
+    assert.match(r.stdout, /\| `prod` \| 2 widening, 0 narrowing, 0 neutral \| ✅ passed \(0 mandatory, 0 advisory\)/);
     assert.match(r.stdout, /- finance-weekly-revenue can now read more of billing.invoices: due\\_at\n/);
     assert.match(r.stdout, /- finance-weekly-revenue: calls per minute 30 -\\> 60\n/);
     assert.match(r.stdout, /```mermaid\nflowchart LR\n/);

@@ -1,11 +1,11 @@
 /** `dbwarden:aws:GovernedAccess` for the dev example: existing replica, IAM database authentication. */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { awsInvokes, instanceLookup, subnetCidr } from "./support/aws.ts";
+import { awsInvokes, awsOutputs, instanceLookup, subnetCidr } from "./support/aws.ts";
 import { installMocks, type Mocks } from "./support/mocks.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "dev" });
+const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "dev" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 
@@ -15,9 +15,15 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
   it("refuses a plan without a TLS certificate, naming the field, before creating anything", async () => {
     const withoutCertificate = structuredClone(devPlan);
     if (withoutCertificate.mcpServer.host.platform === "aws-ecs") withoutCertificate.mcpServer.host.certificateArn = "";
-    assert.throws(() => new GovernedAccess("no-cert", { plan: withoutCertificate, catalog: exampleCatalog("dev") }), /mcpServer\.host\.certificateArn must be an ACM certificate ARN/);
+    assert.throws(
+      () => new GovernedAccess("no-cert", { plan: withoutCertificate, catalog: exampleCatalog("dev") }),
+      /mcpServer\.host\.certificateArn must be an ACM certificate ARN/,
+    );
     await mocks.settle();
-    assert.deepEqual(mocks.resources.map((r) => r.type), ["dbwarden:aws:GovernedAccess"]);
+    assert.deepEqual(
+      mocks.resources.map((r) => r.type),
+      ["dbwarden:aws:GovernedAccess"],
+    );
   });
 
   describe("with a certificate", () => {
@@ -32,9 +38,28 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
     it("creates no replica, no secrets and no rotation: it looks the replica up", () => {
       assert.equal(mocks.byType("aws:rds/instance:Instance").length, 0);
       assert.equal(mocks.byType("aws:secretsmanager/secretRotation:SecretRotation").length, 0);
-      assert.deepEqual(mocks.byType("aws:secretsmanager/secret:Secret").map((s) => s.inputs.name), ["dbwarden/dev/mcp-api-keys"]);
+      assert.deepEqual(
+        mocks.byType("aws:secretsmanager/secret:Secret").map((s) => s.inputs.name),
+        ["dbwarden/dev/mcp-api-keys"],
+      );
       const looked = mocks.invokes.filter((i) => i.token === "aws:rds/getInstance:getInstance").map((i) => i.inputs.dbInstanceIdentifier);
       assert.deepEqual([...new Set(looked)].sort(), ["app-dev", "app-dev-replica"]);
+    });
+
+    it("egress through NAT and an image from ghcr.io: no VPC endpoints, no registry, no image build, no ECR permission", () => {
+      assert.equal(mocks.byType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0);
+      assert.equal(mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.endsWith("-endpoints")).length, 0);
+      assert.equal(mocks.byType("aws:ecr/repository:Repository").length, 0);
+      assert.equal(mocks.byType("docker-build:index:Image").length, 0);
+      assert.equal(mocks.byType("aws:elasticache/replicationGroup:ReplicationGroup").length, 0);
+      assert.deepEqual([...new Set(mocks.invokes.map((i) => i.token))].sort(), ["aws:ec2/getSubnet:getSubnet", "aws:rds/getInstance:getInstance"]);
+      const [container] = JSON.parse(mocks.byType("aws:ecs/taskDefinition:TaskDefinition")[0]!.inputs.containerDefinitions as string);
+      assert.equal(container.image, "ghcr.io/dbwarden/mcp-server:0.1.0");
+      const execution = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-execution").inputs.policy as string);
+      assert.deepEqual(
+        execution.Statement.map((st: { Sid: string }) => st.Sid),
+        ["WriteAuditLog"],
+      );
     });
 
     it("opens the existing replica's port to the MCP service only", () => {
@@ -58,8 +83,18 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-task").inputs.policy as string);
       const resourceId = instanceLookup("app-dev-replica").resourceId;
       assert.deepEqual(policy.Statement, [
-        { Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf"] },
-        { Sid: "ConnectAsOwnDatabaseUsers", Effect: "Allow", Action: ["rds-db:connect"], Resource: logins.map((l) => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${resourceId}/${l}`).sort() },
+        {
+          Sid: "ReadApiKeyHashes",
+          Effect: "Allow",
+          Action: ["secretsmanager:GetSecretValue"],
+          Resource: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf"],
+        },
+        {
+          Sid: "ConnectAsOwnDatabaseUsers",
+          Effect: "Allow",
+          Action: ["rds-db:connect"],
+          Resource: logins.map((l) => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${resourceId}/${l}`).sort(),
+        },
       ]);
     });
 
@@ -71,8 +106,13 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role)).sort();
       assert.deepEqual(runtime.logins, Object.fromEntries(logins.map((l) => [l, { awsRdsIam: { region: "eu-west-1" } }])));
       assert.equal(runtime.databases.app!.sslmode, "verify-full");
+      assert.equal(runtime.databases.app!.ca, "aws-rds", "the replica's certificate is checked against Amazon RDS's CAs");
+      assert.equal(runtime.limitsStore, undefined, "one replica: no shared limits store");
       assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
-      assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf", refreshSeconds: 60 });
+      assert.deepEqual(runtime.apiKeysFrom, {
+        awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf",
+        refreshSeconds: 60,
+      });
       assert.deepEqual(runtime.apiKeys, []);
       assert.deepEqual(runtime.listen.trustedProxies, plan.targets[0]!.network.subnetIds.map(subnetCidr).sort());
       assert.equal(container.secrets, undefined, "nothing is injected into env at task start");

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes } from "./support/aws.ts";
+import { awsInvokes, awsOutputs } from "./support/aws.ts";
 import { installMocks, type Mocks } from "./support/mocks.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "prod" });
+const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const { GovernedAccess, listenerCidrs } = await import("../../components/aws/index.ts");
 
 describe("GovernedAccess: an MCP endpoint open to the internet", { timeout: 60_000 }, () => {
@@ -19,16 +19,25 @@ describe("GovernedAccess: an MCP endpoint open to the internet", { timeout: 60_0
       const plan = structuredClone(examplePlan("prod"));
       plan.mcpServer.allowedCidrs = [open];
       plan.targets[0]!.network.publicInternetJustification = "partners query the database from their own offices";
-      assert.throws(() => new GovernedAccess("open-mcp", { plan, catalog: exampleCatalog("prod") }), /mcpServer\.allowedCidrs.*opens the MCP service to the whole internet/);
+      assert.throws(
+        () => new GovernedAccess("open-mcp", { plan, catalog: exampleCatalog("prod") }),
+        /mcpServer\.allowedCidrs.*opens the MCP service to the whole internet/,
+      );
       await mocks.settle();
-      assert.deepEqual(mocks.resources.map((r) => r.type), ["dbwarden:aws:GovernedAccess"]);
+      assert.deepEqual(
+        mocks.resources.map((r) => r.type),
+        ["dbwarden:aws:GovernedAccess"],
+      );
       assert.deepEqual(mocks.invokes, []);
     });
   }
 
   it("listenerCidrs refuses any /0 and names mcpServer.allowedCidrs", () => {
     for (const open of ["0.0.0.0/0", "::/0", "10.0.0.0/0"]) {
-      assert.throws(() => listenerCidrs(["10.0.0.0/16", open], "mcpServer.allowedCidrs"), /^Error: mcpServer\.allowedCidrs: ".*" opens the MCP service to the whole internet/);
+      assert.throws(
+        () => listenerCidrs(["10.0.0.0/16", open], "mcpServer.allowedCidrs"),
+        /^Error: mcpServer\.allowedCidrs: ".*" opens the MCP service to the whole internet/,
+      );
     }
     assert.deepEqual(listenerCidrs(["10.0.0.0/16", "fd00::/8"], "mcpServer.allowedCidrs"), { ipv4: ["10.0.0.0/16"], ipv6: ["fd00::/8"] });
   });

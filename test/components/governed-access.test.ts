@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { ADMIN_PASSWORD, GENERATED_PASSWORD, awsInvokes, instanceLookup, label, subnetCidr } from "./support/aws.ts";
+import { ADMIN_PASSWORD, ECR_TOKEN, GENERATED_PASSWORD, awsInvokes, awsOutputs, instanceLookup, label, subnetCidr } from "./support/aws.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "./support/mocks.ts";
 import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, stack: "prod" });
+const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { accessComponentOf } = await import("../../components/targets.ts");
@@ -33,16 +33,19 @@ const T = {
   taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
   service: "aws:ecs/service:Service",
 };
-const resolve = <T,>(output: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((done) => output.apply(done));
+const resolve = <T>(output: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((done) => output.apply(done));
 
-describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
-  let access: InstanceType<typeof GovernedAccess>;
-  let top: RecordedResource;
-  before(async () => {
-    access = new GovernedAccess("dbwarden-prod", { plan, catalog: exampleCatalog("prod") });
-    await mocks.settle();
-    top = mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
-  });
+let access: InstanceType<typeof GovernedAccess>;
+let top: RecordedResource;
+/** The prod environment, deployed once under the mocks for every suite of this file. */
+const deployed = (async () => {
+  access = new GovernedAccess("dbwarden-prod", { plan, catalog: exampleCatalog("prod") });
+  await mocks.settle();
+  top = mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
+})();
+
+describe("GovernedAccess (prod): components, replica, network, credentials", { timeout: 60_000 }, () => {
+  before(() => deployed);
 
   it("parents every resource under the top-level component, through dbwarden components only", () => {
     for (const resource of mocks.resources) {
@@ -56,8 +59,11 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.deepEqual([...tokens].sort(), [
       "dbwarden:aws:ClientCredentials",
       "dbwarden:aws:GovernedAccess",
+      "dbwarden:aws:LimitsStore",
+      "dbwarden:aws:McpImage",
       "dbwarden:aws:McpService",
       "dbwarden:aws:NetworkBoundary",
+      "dbwarden:aws:PrivateEndpoints",
       "dbwarden:aws:QueryLogging",
       "dbwarden:aws:ReadReplica",
       "dbwarden:postgres:ReadOnlyAccess",
@@ -91,7 +97,9 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.equal(i.username, undefined);
     assert.equal(i.password, undefined);
     const parameters = mocks.byType(T.parameterGroup)[0]!;
-    assert.equal(i.parameterGroupName, parameters.inputs.name);
+    assert.equal(parameters.inputs.name, undefined, "auto-named: a new family replaces it, and a fixed name would collide with the old group");
+    assert.equal(i.parameterGroupName, "dbwarden-prod-app-replica-parameters-a1b2c3d");
+    assert.ok(replica.dependsOn.includes(parameters.urn));
     assert.equal(parameters.inputs.family, "postgres16");
     const byName = Object.fromEntries((parameters.inputs.parameters as { name: string; value: string; applyMethod: string }[]).map((p) => [p.name, p]));
     assert.deepEqual(byName.shared_preload_libraries, { name: "shared_preload_libraries", value: "pg_stat_statements,pgaudit", applyMethod: "pending-reboot" });
@@ -119,6 +127,11 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
         { to: "dbwarden-prod-network-lb", from: "192.168.50.0/24", port: 443 },
         { to: "dbwarden-prod-network-service", from: "dbwarden-prod-network-lb", port: 8080 },
         { to: "sg-app-prod", from: "dbwarden-prod-network-app-rotation", port: 5432 },
+        // The VPC endpoints: HTTPS from the service and the rotation function only.
+        { to: "dbwarden-prod-network-endpoints", from: "dbwarden-prod-network-service", port: 443 },
+        { to: "dbwarden-prod-network-endpoints", from: "dbwarden-prod-network-app-rotation", port: 443 },
+        // The limits store (two replicas): from the service only.
+        { to: "dbwarden-prod-network-limits-store", from: "dbwarden-prod-network-service", port: 6379 },
       ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
     for (const rule of mocks.byType(T.sg)) assert.equal(rule.inputs.ingress, undefined, "no inline rules");
@@ -138,7 +151,10 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.deepEqual(secrets.map((s) => s.inputs.name).sort(), logins.map((l) => l.secretName).sort());
     const rotator = mocks.byType("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")[0]!;
     assert.match(String(rotator.inputs.applicationId), /SecretsManagerRDSPostgreSQLRotationMultiUser$/);
-    assert.equal((rotator.inputs.parameters as Record<string, string>).masterSecretArn, plan.targets[0]!.platformSettings.platform === "aws-rds" ? plan.targets[0]!.platformSettings.adminSecretArn : null);
+    assert.equal(
+      (rotator.inputs.parameters as Record<string, string>).masterSecretArn,
+      plan.targets[0]!.platformSettings.platform === "aws-rds" ? plan.targets[0]!.platformSettings.adminSecretArn : null,
+    );
     const access = mocks.one("dbwarden:postgres:ReadOnlyAccess", "dbwarden-prod-app");
     for (const login of logins) {
       const version = mocks.one(T.secretVersion, `dbwarden-prod-app-credentials-${login.role}-initial`);
@@ -159,9 +175,16 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
       assert.ok(rotation.dependsOn.includes(version.urn));
       const role = mocks.one(T.role, login.role);
       assert.ok(isSecretValue(role.inputs.passwordWo));
-      assert.ok(mocks.byType(T.role).some((r) => r.name === `${login.role}_clone`), "the alternate login exists");
+      assert.ok(
+        mocks.byType(T.role).some((r) => r.name === `${login.role}_clone`),
+        "the alternate login exists",
+      );
     }
   });
+});
+
+describe("GovernedAccess (prod): the MCP service, outputs, secrets, snapshot", { timeout: 60_000 }, () => {
+  before(() => deployed);
 
   it("runs the MCP server read-only, non-root, without public IP, configured by ARN and a plan the server accepts", async () => {
     const task = mocks.byType(T.taskDefinition)[0]!;
@@ -175,7 +198,13 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.deepEqual(JSON.parse(env.DBWARDEN_PLAN), plan);
     const serverPlan = parsePlan(JSON.parse(env.DBWARDEN_PLAN));
     const runtime = parseRuntime(JSON.parse(env.DBWARDEN_RUNTIME), serverPlan);
-    assert.deepEqual(runtime.databases.app, { host: "dbwarden-prod-app.abc123.us-east-1.rds.amazonaws.com", port: 5432, database: "app", sslmode: "verify-full" });
+    assert.deepEqual(runtime.databases.app, {
+      host: "dbwarden-prod-app.abc123.us-east-1.rds.amazonaws.com",
+      port: 5432,
+      database: "app",
+      sslmode: "verify-full",
+      ca: "aws-rds",
+    });
     const secretArns = await resolve<Record<string, string>>(access.secretArns);
     assert.deepEqual(runtime.logins, Object.fromEntries(Object.entries(secretArns).map(([k, v]) => [k, { awsSecretArn: v }])));
     const apiKeysSecretArn = await resolve<string>(access.apiKeysSecretArn);
@@ -192,12 +221,24 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
     assert.equal(service.inputs.desiredCount, 2);
 
     const taskPolicy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-prod-mcp-task").inputs.policy as string);
+    const limitsSecret = mocks.one(T.secret, "dbwarden-prod-limits-auth");
+    const limitsSecretArn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${limitsSecret.inputs.name}-AbCdEf`;
     assert.deepEqual(taskPolicy.Statement, [
-      { Sid: "ReadOwnLoginSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: Object.values(secretArns).sort() },
+      {
+        Sid: "ReadOwnLoginSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        Resource: Object.values(secretArns).sort(),
+      },
       { Sid: "ReadApiKeyHashes", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [apiKeysSecretArn] },
+      { Sid: "ReadLimitsStoreToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [limitsSecretArn] },
     ]);
     const executionPolicy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-prod-mcp-execution").inputs.policy as string);
-    assert.deepEqual(executionPolicy.Statement.map((st: { Sid: string }) => st.Sid), ["WriteAuditLog"], "the execution role reads no secret");
+    assert.deepEqual(
+      executionPolicy.Statement.map((st: { Sid: string }) => st.Sid),
+      ["WriteAuditLog", "PullImage", "RegistryLogin"],
+      "the execution role reads no secret",
+    );
     const listener = mocks.byType("aws:lb/listener:Listener")[0]!;
     assert.equal(listener.inputs.protocol, "HTTPS");
     assert.equal(listener.inputs.port, 443);
@@ -206,17 +247,24 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
   });
 
   it("exports what operators need", async () => {
-    assert.equal(await resolve<string>(access.mcpUrl), "https://mcp.data.example.com/");
-    assert.deepEqual(await resolve<Record<string, string>>(access.logGroups), { mcpAudit: "/dbwarden/prod/mcp-audit", app: "/aws/rds/instance/dbwarden-prod-app/postgresql" });
-    assert.deepEqual(access.roleNames["cs-usage-drop"], { group: "dbw_cs_usage_drop", logins: ["dbw_cs_usage_drop__claude_cs", "dbw_cs_usage_drop__n8n_cs_digest"] });
+    assert.equal(await resolve<string>(access.mcpUrl), "https://mcp.data.example.com/mcp");
+    assert.deepEqual(await resolve<Record<string, string>>(access.logGroups), {
+      mcpAudit: "/dbwarden/prod/mcp-audit",
+      app: "/aws/rds/instance/dbwarden-prod-app/postgresql",
+    });
+    assert.deepEqual(access.roleNames["cs-usage-drop"], {
+      group: "dbw_cs_usage_drop",
+      logins: ["dbw_cs_usage_drop__claude_cs", "dbw_cs_usage_drop__n8n_cs_digest"],
+    });
   });
 
   it("never records a secret in plain text", () => {
     const raw = JSON.stringify(mocks.resources);
-    assert.ok(raw.includes(GENERATED_PASSWORD) && raw.includes(ADMIN_PASSWORD), "both values were recorded (inside secret wrappers)");
+    assert.ok(raw.includes(GENERATED_PASSWORD) && raw.includes(ADMIN_PASSWORD) && raw.includes(ECR_TOKEN), "every value was recorded (inside secret wrappers)");
     const redacted = JSON.stringify(mocks.resources.map((r) => redactSecrets(r.inputs)));
     assert.ok(!redacted.includes(GENERATED_PASSWORD));
     assert.ok(!redacted.includes(ADMIN_PASSWORD));
+    assert.ok(!redacted.includes(ECR_TOKEN));
   });
 
   it("matches the committed resource graph snapshot", () => {
@@ -227,17 +275,22 @@ describe("GovernedAccess (prod)", { timeout: 60_000 }, () => {
   });
 });
 
-/** type, name, parent, options and inputs (secrets redacted, the plan JSON elided) of every resource. */
+/**
+ * type, name, parent, options and inputs (secrets redacted, the plan JSON elided, the image tag,
+ * a hash of mcp-server/'s files, named) of every resource.
+ */
 function resourceGraph(m: Mocks) {
   const name = (urn: string) => (urn ? label(m.byUrn(urn)) : null);
   return m.resources
     .map((r) => {
-      let inputs = redactSecrets(r.inputs) as Record<string, unknown>;
+      let inputs = JSON.parse(JSON.stringify(redactSecrets(r.inputs)).replace(/:src-[0-9a-f]{20}"/g, ':<hash of mcp-server/>"')) as Record<string, unknown>;
       if (typeof inputs.containerDefinitions === "string") {
         const defs = JSON.parse(inputs.containerDefinitions);
         for (const def of defs) {
           for (const e of def.environment) if (e.name === "DBWARDEN_PLAN") e.value = "<the access plan JSON>";
-          def.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value = JSON.parse(def.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value);
+          def.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value = JSON.parse(
+            def.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value,
+          );
         }
         inputs = { ...inputs, containerDefinitions: defs };
       }

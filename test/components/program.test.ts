@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes } from "./support/aws.ts";
+import { awsInvokes, awsOutputs } from "./support/aws.ts";
 import { installMocks } from "./support/mocks.ts";
 import { examplePlan } from "./support/plans.ts";
 
-const mocks = await installMocks({ invokes: awsInvokes, stack: "prod" });
+const mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const { hostComponentOf } = await import("../../components/hosts.ts");
 
 describe("stacks/index.ts", { timeout: 60_000 }, () => {
@@ -18,9 +18,21 @@ describe("stacks/index.ts", { timeout: 60_000 }, () => {
     await mocks.settle();
     mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
     const top = mocks.resources.filter((r) => !r.parent);
-    assert.deepEqual(top.map((r) => r.type), [hostComponentOf(examplePlan("prod")).type], "one top-level component: the one the plan's host maps to");
-    assert.deepEqual(Object.keys(program).sort(), ["apiKeysSecretArn", "loadBalancerDnsName", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretArns"]);
+    assert.deepEqual(
+      top.map((r) => r.type),
+      [hostComponentOf(examplePlan("prod")).type],
+      "one top-level component: the one the plan's host maps to",
+    );
+    assert.deepEqual(Object.keys(program).sort(), [
+      "apiKeysSecretArn",
+      "loadBalancerDnsName",
+      "logGroups",
+      "mcpUrl",
+      "replicaAddresses",
+      "roleNames",
+      "secretArns",
+    ]);
     const url = await new Promise((resolve) => program.mcpUrl.apply(resolve));
-    assert.equal(url, "https://mcp.data.example.com/");
+    assert.equal(url, "https://mcp.data.example.com/mcp");
   });
 });

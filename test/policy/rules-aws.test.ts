@@ -221,8 +221,8 @@ describe("owner-and-workflow-tags", () => {
     assert.deepEqual(await judge({ type: Role, props: { name: "dbw_x" } }), [], "not an AWS resource");
   });
 
-  it("reports missing tags and a workflow tag naming no workflow (advisory)", async () => {
-    assert.equal(ownerAndWorkflowTags.enforcementLevel, "advisory");
+  it("reports missing tags and a workflow tag naming no workflow (mandatory: dbwarden's components tag everything)", async () => {
+    assert.equal(ownerAndWorkflowTags.enforcementLevel, "mandatory");
     assert.deepEqual(await judge({ type: Secret, props: { tags: { "dbwarden:workflow": "finance-weekly" } } }), ["lacks tag dbwarden:owner"]);
     assert.deepEqual(await judge({ type: Secret, props: {} }), ["lacks tags dbwarden:owner, dbwarden:workflow"]);
     assert.deepEqual(await judge({ type: Secret, props: { tags: { ...tags, "dbwarden:workflow": "finance" } } }, { workflows: [{ name: "finance-weekly" }] }), ['tagged dbwarden:workflow: finance, which is no workflow of this environment (or "shared")']);

@@ -19,7 +19,7 @@ import { HOST_PLATFORMS, TARGET_PLATFORMS } from "./platforms.js";
  * The version of the plan format. A reader refuses a plan with any other value (`checkPlanVersion`)
  * rather than guessing what unknown fields mean. Bumped whenever the shape changes.
  */
-export const PLAN_API_VERSION = "plan.dbwarden.dev/v2";
+export const PLAN_API_VERSION = "plan.dbwarden.dev/v3";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -61,7 +61,16 @@ export const ReplicaPlanSchema = z.discriminatedUnion("mode", [
 
 export const PlatformSettingsSchema = z.discriminatedUnion("platform", [
   z.strictObject({ platform: z.literal("postgres"), connectionUrlEnv: nullableStr }),
-  z.strictObject({ platform: z.literal("aws-rds"), region: str, primaryIdentifier: str, adminSecretArn: nullableStr }),
+  z.strictObject({
+    platform: z.literal("aws-rds"),
+    region: str,
+    primaryIdentifier: str,
+    adminSecretArn: nullableStr,
+    /** The deployer connects as the master user with an IAM token (no admin secret): the spec says it is a member of rds_iam. */
+    masterUserIamAuth: z.boolean(),
+    /** The spec says the primary preloads pgaudit (no AWS lookup can read parameter values at preview). */
+    pgauditPreloaded: z.boolean(),
+  }),
   z.strictObject({ platform: z.literal("gcp-cloudsql"), project: str, region: str, primaryInstance: str }),
   z.strictObject({ platform: z.literal("snowflake"), account: str, warehouse: str }),
   z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),
@@ -202,13 +211,25 @@ export const HostPlanSchema = z.discriminatedUnion("platform", [
     memory: posInt,
     /** ACM certificate of the HTTPS listener. */
     certificateArn: str,
+    /** `vpc-endpoints`: the stack creates the VPC endpoints the private subnets need; `nat`: they already route out. */
+    egress: z.enum(["vpc-endpoints", "nat"]),
   }),
+]);
+
+/**
+ * Where the MCP server's container image comes from: a URI the deployer publishes (`registry`), or
+ * built from `mcp-server/` by the deployment and pushed to a registry it creates (`build`).
+ */
+export const ImagePlanSchema = z.discriminatedUnion("source", [
+  z.strictObject({ source: z.literal("registry"), uri: str.min(1) }),
+  z.strictObject({ source: z.literal("build") }),
 ]);
 
 export const OidcPlanSchema = z.strictObject({ issuer: z.url(), audience: str, principalClaim: str, groupsClaim: str });
 
 export const McpServerPlanSchema = z.strictObject({
-  image: nullableStr,
+  /** Null when the host needs no image (local). */
+  image: ImagePlanSchema.nullable(),
   port: z.number().int().min(0).max(65535),
   replicas: posInt,
   /** Networks that may reach the MCP endpoint. Sorted. */
@@ -224,6 +245,11 @@ export const AccessPlanSchema = z.strictObject({
   kind: z.literal("AccessPlan"),
   /** Environment (stack) name. */
   environment: str,
+  /**
+   * Team accountable for what serves every workflow (the `dbwarden:owner` of shared resources): the
+   * environment's `owner`, or its workflows' owners joined by "+".
+   */
+  owner: str,
   /** The day (UTC, YYYY-MM-DD) the plan was computed for; expiry is judged against it. */
   asOf: day,
   targets: z.array(TargetPlanSchema),
@@ -252,6 +278,7 @@ export type ClientPlan = z.infer<typeof ClientPlanSchema>;
 export type RolePlan = z.infer<typeof RolePlanSchema>;
 export type ToolName = (typeof TOOL_NAMES)[number];
 export type McpServerPlan = z.infer<typeof McpServerPlanSchema>;
+export type ImagePlan = z.infer<typeof ImagePlanSchema>;
 export type HostPlan = z.infer<typeof HostPlanSchema>;
 export type HostPlatform = z.infer<typeof HostPlatformSchema>;
 /** A target narrowed to one platform, with its settings narrowed too. */

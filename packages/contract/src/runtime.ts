@@ -270,3 +270,15 @@ export const PLAN_ENV = {
   s3: "DBWARDEN_PLAN_S3",
   sha256: "DBWARDEN_PLAN_SHA256",
 } as const;
+
+/**
+ * How the server is given its runtime config, the same way as its plan (`PLAN_ENV`): a deployment
+ * with thousands of logins has a runtime config too large for a task definition's environment
+ * too, and then gives it as an S3 object whose sha256 must match `DBWARDEN_RUNTIME_SHA256`.
+ */
+export const RUNTIME_ENV = {
+  text: "DBWARDEN_RUNTIME",
+  file: "DBWARDEN_RUNTIME_FILE",
+  s3: "DBWARDEN_RUNTIME_S3",
+  sha256: "DBWARDEN_RUNTIME_SHA256",
+} as const;

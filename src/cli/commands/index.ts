@@ -15,9 +15,10 @@ import * as check from "./check.ts";
 import * as review from "./review.ts";
 import * as catalog from "./catalog.ts";
 import * as mcp from "./mcp.ts";
+import * as keys from "./keys.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog];
+export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys];

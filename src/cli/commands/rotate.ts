@@ -1,10 +1,9 @@
 import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
 import { localPaths } from "../../local/paths.ts";
-import { sendControl } from "../../local/control.ts";
 import { rotateLocal } from "../../local/rotate.ts";
 import { localTargets } from "../../local/stack.ts";
-import { findRunningUp } from "../../local/state.ts";
+import { reloadRunningUpSecrets } from "../../local/state.ts";
 import { openTarget } from "../../local/target.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
@@ -44,8 +43,7 @@ export function register(program: Command, io: CliIO): void {
         await opened.close();
       }
       // The running `up` (if any) switches to the new API keys when asked over its control socket.
-      const running = await findRunningUp(paths);
-      const reloaded = running?.answering ? await sendControl(paths.controlSocket, "reload-secrets", { timeoutMs: 30_000 }).catch(() => null) : null;
+      const { running, reply: reloaded } = await reloadRunningUpSecrets(paths);
       if (running && !reloaded?.ok)
         io.err(
           `note: the running up (pid ${running.state.pid}) did not reload the new API keys${reloaded?.message ? ` (${reloaded.message})` : ""}; restart it`,

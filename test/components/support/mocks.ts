@@ -37,6 +37,8 @@ export interface RecordedResource {
   retainOnDelete: boolean;
   ignoreChanges: string[];
   additionalSecretOutputs: string[];
+  /** Custom timeouts as given ("" where none). */
+  customTimeouts: { create: string; update: string; delete: string };
 }
 
 export interface RecordedInvoke {
@@ -139,6 +141,11 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
           retainOnDelete: req.getRetainondelete() === true,
           ignoreChanges: req.getIgnorechangesList(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          customTimeouts: {
+            create: req.getCustomtimeouts?.()?.getCreate() ?? "",
+            update: req.getCustomtimeouts?.()?.getUpdate() ?? "",
+            delete: req.getCustomtimeouts?.()?.getDelete() ?? "",
+          },
         });
       }
       callback(err, response);

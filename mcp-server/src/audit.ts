@@ -26,6 +26,8 @@ export interface AuditRecord {
   errorClass: string | null;
   /** The client's network address, on refusals by source network only. */
   source?: string;
+  /** Present when the server runs with the engines' statement check switched off (`--unsafe-no-sql-check`). */
+  sqlCheck?: "off";
 }
 
 /** The audit line's statement when no parser could read it (or none was asked to): its size only. */

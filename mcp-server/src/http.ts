@@ -47,28 +47,59 @@ function jsonRpcError(res: ServerResponse, status: number, message: string, head
   send(res, status, { jsonrpc: "2.0", error: { code: -32000, message }, id: null }, headers);
 }
 
+/** A request body refused before it was parsed: the status to answer with. */
+class BodyError extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The JSON body, at most MAX_BODY_BYTES. An oversized body is refused without reading it all
+ * (a declared length at once, a streamed one when it crosses the cap); the caller answers 413 and
+ * closes the connection, so the client gets an answer instead of a reset.
+ */
 function readBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > MAX_BODY_BYTES) return Promise.reject(new BodyError(413, `body too large (limit ${MAX_BODY_BYTES} bytes)`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        req.destroy();
+        req.off("data", onData);
+        reject(new BodyError(413, `body too large (limit ${MAX_BODY_BYTES} bytes)`));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
       } catch {
-        reject(Object.assign(new Error("body is not JSON"), { status: 400 }));
+        reject(new BodyError(400, "body is not JSON"));
       }
     });
     req.on("error", reject);
   });
+}
+
+/** Answer a refused body; after a 413 the rest of the body is not read: the connection closes once the answer is out. */
+function bodyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  const status = error instanceof BodyError ? error.status : 400;
+  const message = error instanceof BodyError ? error.message : "the request body could not be read";
+  if (status === 413) {
+    // Keep reading (and dropping) what the client is still sending while the answer goes out, so it
+    // is not met by a reset; then close, so no more of it is read.
+    req.resume();
+    res.on("finish", () => req.socket.destroySoon());
+  }
+  jsonRpcError(res, status, message, status === 413 ? { connection: "close" } : {});
 }
 
 function wwwAuthenticate(options: HttpOptions, error: AuthError | null): string {
@@ -99,8 +130,8 @@ async function serveInfo(res: ServerResponse, path: string | undefined, options:
   return false;
 }
 
-/** Host and Origin allow-lists (DNS rebinding) and the method; true if the request was refused. */
-function refusedRequest(req: IncomingMessage, res: ServerResponse, options: HttpOptions): boolean {
+/** Host and Origin allow-lists (DNS rebinding); true if the request was refused. */
+function refusedOrigin(req: IncomingMessage, res: ServerResponse, options: HttpOptions): boolean {
   const host = req.headers.host ?? "";
   if (!options.allowedHosts().has(host.toLowerCase())) {
     jsonRpcError(res, 403, "Host header not allowed");
@@ -109,10 +140,6 @@ function refusedRequest(req: IncomingMessage, res: ServerResponse, options: Http
   const origin = req.headers.origin;
   if (origin !== undefined && !options.allowedOrigins.has(origin)) {
     jsonRpcError(res, 403, "Origin not allowed");
-    return true;
-  }
-  if (req.method !== "POST") {
-    jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
     return true;
   }
   return false;
@@ -175,18 +202,20 @@ export function createHttpServer(options: HttpOptions): Server {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path !== "/mcp" && (await serveInfo(res, path, options))) return;
     if (path !== "/mcp") return send(res, 404, { error: "not found" });
-    if (refusedRequest(req, res, options)) return;
+    if (refusedOrigin(req, res, options)) return;
+    // Authentication before anything else, whatever the method: an unauthenticated peer learns nothing.
     let identity: Identity;
     try {
       identity = await options.auth.authenticate(req.headers.authorization);
     } catch (error) {
       return authError(res, error, options);
     }
+    if (req.method !== "POST") return jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
     let body: unknown;
     try {
       body = await readBody(req);
     } catch (error) {
-      return jsonRpcError(res, (error as { status?: number }).status ?? 400, (error as Error).message);
+      return bodyError(req, res, error);
     }
     const networks = options.clientNetworks(identity);
     if (networks && (await refusedSource(req, res, identity, networks, body, options))) return;

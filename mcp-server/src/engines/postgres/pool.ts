@@ -18,9 +18,14 @@ export interface PoolOptions {
   credentials: CredentialSources;
   max: number;
   applicationName: string;
+  /** How long an idle connection is kept (default 60 s). */
+  idleTimeoutMs?: number;
   /** Client-side guard in case the server never answers (network partition): the call fails and the connection is dropped. */
   queryTimeoutMs: number;
 }
+
+/** How long a new connection (or a free one) is waited for. */
+export const CONNECT_TIMEOUT_MS = 2_000;
 
 export class LoginPool {
   private readonly pool: pg.Pool;
@@ -40,8 +45,8 @@ export class LoginPool {
       },
       ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) },
       max: options.max,
-      connectionTimeoutMillis: 2_000,
-      idleTimeoutMillis: 60_000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,
       application_name: options.applicationName.slice(0, 63),
       query_timeout: options.queryTimeoutMs,
     });
@@ -59,17 +64,30 @@ export class LoginPool {
         try {
           return await this.pool.connect();
         } catch (again) {
-          throw mapDbError(again);
+          throw connectError(again);
         }
       }
-      if (error instanceof Error && /timeout/i.test(error.message)) {
-        throw new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");
-      }
-      throw mapDbError(error);
+      throw connectError(error);
     }
   }
 
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/**
+ * Why no connection could be had. pg-pool says "timeout exceeded when trying to connect" when every
+ * connection of the pool stayed busy, and "Connection terminated due to connection timeout" when a
+ * new connection's handshake did not finish in time: a full pool and a silent database are told apart.
+ */
+function connectError(error: unknown): ToolError {
+  const message = error instanceof Error ? error.message : "";
+  if (/connection timeout/i.test(message)) {
+    return new ToolError("UNAVAILABLE", `the database did not answer within ${CONNECT_TIMEOUT_MS / 1000} s (connect timeout); try again shortly.`, "connect-timeout");
+  }
+  if (/timeout exceeded when trying to connect/i.test(message)) {
+    return new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");
+  }
+  return mapDbError(error);
 }

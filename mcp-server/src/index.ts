@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
-import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
+import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
 import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type RuntimeConfig } from "./config.js";
 import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
@@ -73,8 +73,9 @@ export interface StartOptions {
   /** Audit sink override (default: from the runtime config). */
   audit?: AuditSink;
   /**
-   * Tests only: switch off the engine's statement check (layer 3) to prove the database alone
-   * holds. Not reachable from any config file or CLI flag.
+   * Switch off the engine's statement check (layer 3): tests that prove the database alone holds,
+   * and the local stack's `--unsafe-no-sql-check`. Refused unless the listener is loopback; logs a
+   * warning at start; every audit line carries `"sqlCheck": "off"`. Not reachable from any config file.
    */
   unsafeDisableSqlCheck?: boolean;
 }
@@ -86,14 +87,28 @@ export function isLoopback(host: string): boolean {
 
 async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined): Promise<AuditSink> {
   if (override) return override;
-  if ("file" in runtime.audit) {
-    try {
-      return await FileAuditSink.open(runtime.audit.file);
-    } catch (error) {
-      throw new ConfigError(`audit.file: cannot open ${runtime.audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
-    }
+  const { audit } = runtime;
+  const stream = audit.stream ? new StreamAuditSink(audit.stream === "stdout" ? process.stdout : process.stderr) : null;
+  if (!("file" in audit)) return stream!;
+  let file: FileAuditSink;
+  try {
+    file = await FileAuditSink.open(audit.file, { ...(audit.fsync ? { fsync: audit.fsync } : {}), ...(audit.groupCommitMs ? { groupCommitMs: audit.groupCommitMs } : {}) });
+  } catch (error) {
+    throw new ConfigError(`audit.file: cannot open ${audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
   }
-  return new StreamAuditSink(runtime.audit.stream === "stdout" ? process.stdout : process.stderr);
+  return stream ? new TeeAuditSink([file, stream]) : file;
+}
+
+/**
+ * `unsafeDisableSqlCheck`: only on a loopback listener (a local stack), announced at start, and
+ * marked on every audit line (the dispatcher's `sqlCheckOff`).
+ */
+function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: (line: string) => void): void {
+  if (options.unsafeDisableSqlCheck !== true) return;
+  if (listenHost !== null && !isLoopback(listenHost)) {
+    throw new ConfigError(`unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`);
+  }
+  log("dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database's own privileges and the read-only transaction stand between agents and the data. Every audit line says \"sqlCheck\": \"off\".");
 }
 
 /**
@@ -105,7 +120,7 @@ async function prepare(
   engines: readonly EnginePlan[],
   runtime: RuntimeConfig,
   options: StartOptions,
-): Promise<{ dispatcher: Dispatcher; shutdown: () => Promise<void> }> {
+): Promise<{ dispatcher: Dispatcher; audit: AuditSink; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
   let opened;
   try {
@@ -119,7 +134,7 @@ async function prepare(
     await audit.close();
     throw error;
   }
-  const dispatcher = new Dispatcher(plan, opened, audit);
+  const dispatcher = new Dispatcher(plan, opened, audit, { sqlCheckOff: options.unsafeDisableSqlCheck === true });
   const shutdown = async () => {
     await dispatcher.close();
     await audit.close();
@@ -130,7 +145,7 @@ async function prepare(
     await shutdown();
     throw error;
   }
-  return { dispatcher, shutdown };
+  return { dispatcher, audit, shutdown };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -214,7 +229,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (!isLoopback(host) && !auth.configured) {
     throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
   }
-  const { dispatcher, shutdown } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
+  checkUnsafeMode(options, host, log);
+  const { dispatcher, shutdown, audit } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
   const server = createHttpServer({
@@ -238,6 +254,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return {
     url: `http://${urlHost}:${state.port}/mcp`,
     async reload(runtime?: unknown) {
+      // The audit file first, whatever the rest of the reload does (log rotation by signal).
+      await audit.reopen?.();
       const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
       if (raw === undefined) {
         // Nothing to re-read but the API key secret, if there is one.
@@ -276,7 +294,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   const plan = parsePlan(options.plan);
   const engines = planEngines(plan);
   const runtime = parseRuntime(options.runtime, plan);
-  if (!options.audit && "stream" in runtime.audit && runtime.audit.stream === "stdout") {
+  if (!options.audit && runtime.audit.stream === "stdout") {
     throw new ConfigError("audit.stream: stdout carries the MCP protocol in stdio mode; use stderr or a file");
   }
   const matches: Identity[] = [];
@@ -292,6 +310,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
         : `--client: "${options.client}" is a client of several workflows; client names must be unique for stdio`,
     );
   }
+  checkUnsafeMode(options, null, options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
   const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
   const transport = new StdioServerTransport(

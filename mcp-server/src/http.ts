@@ -167,24 +167,63 @@ async function refusedSource(req: IncomingMessage, res: ServerResponse, identity
   return true;
 }
 
+/** The ids of the JSON-RPC requests in a body (one message or a batch). */
+function requestIds(body: unknown): Array<string | number> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const message = m as { id?: unknown; method?: unknown } | null;
+    return typeof message?.method === "string" && (typeof message.id === "string" || typeof message.id === "number") ? [message.id] : [];
+  });
+}
+
+/** The `notifications/cancelled` messages in a body. */
+function cancellations(body: unknown): Array<{ requestId?: unknown; reason?: unknown }> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const message = m as { method?: unknown; id?: unknown; params?: { requestId?: unknown; reason?: unknown } } | null;
+    return message?.method === "notifications/cancelled" && message.id === undefined && message.params ? [message.params] : [];
+  });
+}
+
 /**
  * Stateless: a fresh transport per request. The McpServer (tools bound to one identity) is reused
  * once the previous request's transport is closed: building one costs ~0.2 ms.
+ *
+ * Cancellation: a call ends when its HTTP request goes away (the server is closed, which aborts its
+ * handlers, which cancel their statements in the database). A `notifications/cancelled` arrives as
+ * another POST: it is handed to the transport of the call it names, among the same identity's
+ * running calls, and that call's HTTP exchange is ended (no reply comes for a cancelled request).
  */
 class McpServers {
   private readonly idle = new Map<string, McpServer[]>();
+  /** Running calls by identity and JSON-RPC id. */
+  private readonly running = new Map<string, { transport: StreamableHTTPServerTransport; res: ServerResponse }>();
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
   async serve(identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
+    for (const { requestId, reason } of cancellations(body)) this.cancel(key, requestId, reason);
     const server = this.idle.get(key)?.pop() ?? createMcpServer(this.dispatcher, identity, "http");
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const calls = requestIds(body).map((id) => `${key}\u0000${JSON.stringify(id)}`);
+    for (const call of calls) this.running.set(call, { transport, res });
     res.on("close", () => {
+      for (const call of calls) if (this.running.get(call)?.res === res) this.running.delete(call);
       void server.close().then(() => this.putBack(key, server));
     });
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+  }
+
+  private cancel(key: string, requestId: unknown, reason: unknown): void {
+    const call = this.running.get(`${key}\u0000${JSON.stringify(requestId)}`);
+    if (!call) return;
+    call.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: requestId as string | number, ...(typeof reason === "string" ? { reason } : {}) } });
+    if (!call.res.writableEnded) {
+      if (!call.res.headersSent) call.res.writeHead(204, { "cache-control": "no-store" });
+      call.res.end();
+    }
   }
 
   private putBack(key: string, server: McpServer): void {

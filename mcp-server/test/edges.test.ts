@@ -224,6 +224,26 @@ describe("found under faults", { timeout: 120_000 }, () => {
     await until(async () => fx.auditLines().some((l) => l.errorClass === "cancelled"));
   });
 
+  test("notifications/cancelled on another POST cancels the named call of the same identity, and only that", async () => {
+    const plan = withLimits({ concurrentCalls: 2, statementTimeoutMs: 170_000 });
+    const s = await serve(plan);
+    const admin = await fx.db.admin("dbwarden_demo");
+    const slowSql = "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c";
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 41, method: "tools/call", params: { name: "query", arguments: { sql: slowSql } } });
+    const pending = fetch(s.url, { method: "POST", headers: headers(fx.keys["claude-cs"]!), body }).then((r) => r.status);
+    const active = "SELECT pid FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'";
+    await until(async () => (await admin.query(active)).rows.length > 0);
+    const cancel = JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 41, reason: "user pressed stop" } });
+    // Another client naming the same id cancels nothing of claude-cs's.
+    const other = await fetch(s.url, { method: "POST", headers: headers(fx.keys["n8n-cs-digest"]!), body: cancel });
+    assert.equal(other.status, 202);
+    assert.equal((await admin.query(active)).rows.length, 1, "still running");
+    const own = await fetch(s.url, { method: "POST", headers: headers(fx.keys["claude-cs"]!), body: cancel });
+    assert.equal(own.status, 202);
+    await until(async () => (await admin.query(active)).rows.length === 0);
+    assert.equal(await pending, 204, "the cancelled call's exchange ends without a reply");
+  });
+
   test("a connect timeout is reported as such, not as a full pool", async () => {
     // A peer that accepts TCP connections and never answers.
     const silent: Server = createServer(() => {});

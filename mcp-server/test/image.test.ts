@@ -6,7 +6,7 @@
  * the package's bin runs the build when there is no source.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -55,43 +55,69 @@ function copy(args: string, stages: Map<string, Stage>, stage: Stage): void {
   }
 }
 
-/** Carry out the Dockerfile; the last stage and its start command are kept. */
-function build(dockerfile: string): void {
-  const stages = new Map<string, Stage>();
-  let stage: Stage | null = null;
-  for (const { op, args } of instructions(dockerfile)) {
-    if (op === "FROM") {
-      const name = /\bAS\s+(\S+)/i.exec(args)?.[1] ?? `stage-${stages.size}`;
-      stage = { root: join(work, name), workdir: "/", env: {} };
-      mkdirSync(stage.root, { recursive: true });
-      stages.set(name, stage);
-    } else if (op === "WORKDIR") {
-      stage!.workdir = args.startsWith("/") ? args : join(stage!.workdir, args);
-      mkdirSync(inStage(stage!, "."), { recursive: true });
-    } else if (op === "COPY") {
-      copy(args, stages, stage!);
-    } else if (op === "RUN") {
-      // Build-cache mounts are Docker's business; here npm uses this machine's cache.
-      const script = args.replace(/--mount=\S+\s+/g, "");
-      const started = performance.now();
-      const r: SpawnSyncReturns<string> = spawnSync("sh", ["-c", script], { cwd: inStage(stage!, "."), env: { ...process.env, ...stage!.env, npm_config_prefer_offline: "true" }, encoding: "utf8" });
-      assert.equal(r.status, 0, `RUN ${script}\n${r.stdout}\n${r.stderr}`);
+/** One RUN: the script in the stage's working directory; its time printed. */
+function run(stage: Stage, args: string): Promise<void> {
+  // Build-cache mounts are Docker's business; here npm uses this machine's cache.
+  const script = args.replace(/--mount=\S+\s+/g, "");
+  const started = performance.now();
+  const child = spawn("sh", ["-c", script], { cwd: inStage(stage, "."), env: { ...process.env, ...stage.env, npm_config_prefer_offline: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`RUN ${script} exited with ${code}\n${output}`));
       process.stdout.write(`# ${Math.round(performance.now() - started)} ms: RUN ${script.slice(0, 70)}\n`);
-    } else if (op === "ENV") {
-      const [key, ...value] = args.split("=");
-      stage!.env[key!] = value.join("=").startsWith("/") ? join(stage!.root, value.join("=")) : value.join("=");
-    } else if (op === "ENTRYPOINT" || op === "CMD") {
-      command = op === "ENTRYPOINT" ? JSON.parse(args) : [...command, ...(JSON.parse(args) as string[])];
-    } else {
-      assert.ok(["USER", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL"].includes(op), `an instruction this test can carry out: ${op}`);
-    }
+      resolve();
+    });
+  });
+}
+
+/**
+ * Carry out the Dockerfile; the last stage and its start command are kept. As BuildKit does,
+ * stages run concurrently, each once the stages it copies from are done.
+ */
+async function build(dockerfile: string): Promise<void> {
+  const stages = new Map<string, Stage>();
+  const done = new Map<string, Promise<void>>();
+  const grouped: Array<{ name: string; steps: Array<{ op: string; args: string }> }> = [];
+  for (const step of instructions(dockerfile)) {
+    if (step.op === "FROM") grouped.push({ name: /\bAS\s+(\S+)/i.exec(step.args)?.[1] ?? `stage-${grouped.length}`, steps: [] });
+    else grouped.at(-1)!.steps.push(step);
   }
-  runtimeStage = stage!;
+  for (const { name, steps } of grouped) {
+    const stage: Stage = { root: join(work, name), workdir: "/", env: {} };
+    mkdirSync(stage.root, { recursive: true });
+    stages.set(name, stage);
+    const needs = steps.flatMap(({ op, args }) => (op === "COPY" ? [/--from=(\S+)/.exec(args)?.[1]] : [])).filter((n): n is string => n !== undefined);
+    done.set(name, Promise.all(needs.map((n) => done.get(n)!)).then(async () => {
+      for (const { op, args } of steps) await step(stage, stages, op, args);
+    }));
+    runtimeStage = stage;
+  }
+  await Promise.all(done.values());
+}
+
+async function step(stage: Stage, stages: Map<string, Stage>, op: string, args: string): Promise<void> {
+  if (op === "WORKDIR") {
+    stage.workdir = args.startsWith("/") ? args : join(stage.workdir, args);
+    mkdirSync(inStage(stage, "."), { recursive: true });
+  } else if (op === "COPY") {
+    copy(args, stages, stage);
+  } else if (op === "RUN") {
+    await run(stage, args);
+  } else if (op === "ENV") {
+    const [key, ...value] = args.split("=");
+    stage.env[key!] = value.join("=").startsWith("/") ? join(stage.root, value.join("=")) : value.join("=");
+  } else if (op === "ENTRYPOINT" || op === "CMD") {
+    command = op === "ENTRYPOINT" ? JSON.parse(args) : [...command, ...(JSON.parse(args) as string[])];
+  } else {
+    assert.ok(["USER", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL"].includes(op), `an instruction this test can carry out: ${op}`);
+  }
 }
 
 before(async () => {
-  fx = await startFixture();
-  build(readFileSync(join(repoRoot, "mcp-server/Dockerfile"), "utf8"));
+  [fx] = await Promise.all([startFixture(), build(readFileSync(join(repoRoot, "mcp-server/Dockerfile"), "utf8"))]);
 });
 after(async () => {
   await fx?.stop();

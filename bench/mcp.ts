@@ -19,6 +19,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setMaxListeners } from "node:events";
+import type { Fixture } from "../mcp-server/test/support/fixture.ts";
 
 // The SDK client's fetch adds an abort listener per request to its transport's one long-lived
 // signal; undici drops them only when requests are garbage-collected. Thousands of calls from one
@@ -252,7 +253,7 @@ export async function run(): Promise<Record<string, unknown>> {
 // line durable costs per call). The audit file is on the repository's disk (bench/results/), not
 // in a tmpfs, so fdatasync does real work.
 async function auditFsyncCases(
-  fx: Awaited<ReturnType<typeof import("../mcp-server/test/support/fixture.ts").startFixture>>,
+  fx: Fixture,
   plan: unknown,
   key: string,
   children: ChildProcess[],

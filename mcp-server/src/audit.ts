@@ -194,12 +194,7 @@ export class FileAuditSink implements AuditSink {
 
   /** Log rotation: if the path no longer names the open file (renamed or deleted), open the file at the path. */
   private async followPath(): Promise<void> {
-    let current: { dev: number; ino: number } | null = null;
-    try {
-      current = await stat(this.path);
-    } catch {
-      current = null;
-    }
+    const current = await stat(this.path).catch(() => null);
     if (current && current.dev === this.inode.dev && current.ino === this.inode.ino) return;
     await this.replaceHandle();
   }

@@ -11,6 +11,7 @@
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
 import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
@@ -314,7 +315,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
   const input = options.input ?? process.stdin;
-  const transport = new StdioServerTransport(input as import("node:stream").Readable, (options.output ?? process.stdout) as import("node:stream").Writable);
+  const transport = new StdioServerTransport(input as Readable, (options.output ?? process.stdout) as Writable);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   // Set before anything runs: closing the MCP server closes the transport, whose onclose calls this again.

@@ -48,10 +48,15 @@ const headers = (token: string | null) => ({
   ...(token ? { authorization: `Bearer ${token}` } : {}),
 });
 /** A raw tools/call over HTTP: the JSON-RPC answer. */
-async function rawCall(s: RunningServer, params: unknown, token = fx.keys["claude-cs"]!): Promise<any> {
+/** A JSON-RPC answer to a tools/call. */
+interface CallAnswer {
+  result?: { isError?: boolean; content: Array<{ text: string }> };
+  error?: unknown;
+}
+async function rawCall(s: RunningServer, params: unknown, token = fx.keys["claude-cs"]!): Promise<CallAnswer> {
   const res = await fetch(s.url, { method: "POST", headers: headers(token), body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params }) });
   assert.equal(res.status, 200);
-  return res.json();
+  return (await res.json()) as CallAnswer;
 }
 const until = async (check: () => Promise<boolean>) => {
   while (!(await check())) await new Promise((r) => setTimeout(r, 25));
@@ -134,7 +139,7 @@ describe("strict tool arguments, every call audited", { timeout: 60_000 }, () =>
       const before = fx.auditLines().length;
       const answer = await rawCall(s, params);
       assert.equal(answer.result?.isError, true, JSON.stringify(answer));
-      assert.match(answer.result.content[0].text, pattern);
+      assert.match(answer.result.content[0]!.text, pattern);
       const lines = fx.auditLines().slice(before);
       assert.equal(lines.length, 1, JSON.stringify(params));
       assert.deepEqual([lines[0]!.tool, lines[0]!.verdict, lines[0]!.code], [tool, "refused", "INVALID"]);

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
+import { ToolError } from "./errors.js";
 import type { Dispatcher, Identity } from "./dispatcher.js";
 import { clientAddress, type Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
@@ -254,6 +255,10 @@ export function createHttpServer(options: HttpOptions): Server {
     try {
       body = await readBody(req);
     } catch (error) {
+      // Authenticated, then refused for its body: audited like any refused call (the tool is unknown).
+      const status = error instanceof BodyError ? error.status : 400;
+      const refusal = new ToolError(status === 413 ? "LIMIT" : "INVALID", error instanceof Error ? error.message : "unreadable body", status === 413 ? "body-size" : "body");
+      await options.dispatcher.refuse(identity, "(unknown)", "http", refusal).catch(() => {});
       return bodyError(req, res, error);
     }
     const networks = options.clientNetworks(identity);

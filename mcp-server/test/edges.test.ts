@@ -95,6 +95,9 @@ describe("authentication before anything else", { timeout: 60_000 }, () => {
       req.end();
     });
     assert.equal(status, 413);
+    const refused = fx.auditLines().filter((l) => l.errorClass === "body-size");
+    assert.equal(refused.length, 2, "an authenticated request refused for its body is audited");
+    assert.deepEqual([refused[0]!.verdict, refused[0]!.code, refused[0]!.tool], ["refused", "LIMIT", "(unknown)"]);
   });
 });
 

@@ -19,6 +19,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setMaxListeners } from "node:events";
+import type { Fixture } from "../mcp-server/test/support/fixture.ts";
 
 // The SDK client's fetch adds an abort listener per request to its transport's one long-lived
 // signal; undici drops them only when requests are garbage-collected. Thousands of calls from one
@@ -223,6 +224,7 @@ export async function run(): Promise<Record<string, unknown>> {
       for (const n of [1, 32]) results[name].push(await measure(n, queryOp([client]), transport.pid));
       await client.close();
     }
+    Object.assign(results, await auditFsyncCases(fx, plan, key, children));
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
     await fx.stop();
@@ -245,6 +247,40 @@ export async function run(): Promise<Record<string, unknown>> {
   }
   console.log(summary);
   return { query: SQL, caseMs: CASE_MS, results, summary };
+}
+
+// ---- audit durability: the same query over HTTP with each `audit.fsync` mode (what making each
+// line durable costs per call). The audit file is on the repository's disk (bench/results/), not
+// in a tmpfs, so fdatasync does real work.
+async function auditFsyncCases(
+  fx: Fixture,
+  plan: unknown,
+  key: string,
+  children: ChildProcess[],
+): Promise<Record<string, CaseResult[]>> {
+  const { mkdirSync, rmSync } = await import("node:fs");
+  const dir = join(root, "bench", "results", "audit-fsync.tmp");
+  mkdirSync(dir, { recursive: true });
+  const planFile = join(dir, "plan.json");
+  writeFileSync(planFile, JSON.stringify(plan));
+  const out: Record<string, CaseResult[]> = {};
+  try {
+    for (const fsync of ["none", "line", "group"] as const) {
+      const runtimeFile = join(dir, `runtime-${fsync}.json`);
+      writeFileSync(runtimeFile, JSON.stringify(fx.runtime({ audit: { file: join(dir, `audit-${fsync}.jsonl`), fsync, ...(fsync === "group" ? { groupCommitMs: 2 } : {}) } })));
+      const { child, url } = await spawnHttp(["mcp-server/src/main.ts", "--plan", planFile, "--runtime", runtimeFile]);
+      children.push(child);
+      const clients = await httpClients(url, key, 32);
+      const name = `mcp-http-fsync-${fsync}`;
+      out[name] = [];
+      for (const n of [1, 32]) out[name].push(await measure(n, queryOp(clients), child.pid));
+      await Promise.all(clients.map((c) => c.close()));
+      child.kill("SIGTERM");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 if (process.argv.includes("--floor-http")) await floorServer("http");

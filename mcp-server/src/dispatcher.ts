@@ -80,9 +80,17 @@ function readinessIdentities(plan: AccessPlan): Map<string, Identity> {
   return readiness;
 }
 
+/** How the dispatcher was started. */
+export interface DispatcherOptions {
+  /** The engines' statement check is off (`unsafeDisableSqlCheck`): every audit line says so. */
+  sqlCheckOff?: boolean;
+}
+
 export class Dispatcher {
   private readonly limiter = new ClientLimiter();
   private auditFailing = false;
+  /** Fields every audit line carries. */
+  private readonly marks: Pick<AuditRecord, "sqlCheck">;
   /** Per workflow name, built once. */
   private readonly contexts = new Map<string, WorkflowContext>();
   private readonly readiness: Map<string, Identity>;
@@ -91,7 +99,9 @@ export class Dispatcher {
     readonly plan: AccessPlan,
     private readonly engines: Engines,
     private readonly audit: AuditSink,
+    options: DispatcherOptions = {},
   ) {
+    this.marks = options.sqlCheckOff ? { sqlCheck: "off" } : {};
     for (const workflow of plan.workflows) this.contexts.set(workflow.name, workflowContext(workflow, engines.of(workflow.target)));
     this.readiness = readinessIdentities(plan);
   }
@@ -148,7 +158,7 @@ export class Dispatcher {
   /** The audit line of a request refused before any tool ran (e.g. from outside the client's source networks). */
   async auditRefusal(identity: Identity, refusal: { tool: string; transport: Transport; code: "DENIED"; errorClass: string; source: string }): Promise<void> {
     await this.audit.write({
-      ...baseRecord(identity, refusal.tool, refusal.transport),
+      ...this.baseRecord(identity, refusal.tool, refusal.transport),
       verdict: "refused",
       code: refusal.code,
       errorClass: refusal.errorClass,
@@ -156,22 +166,40 @@ export class Dispatcher {
     });
   }
 
-  /** One tool call: limits, the tool, the audit line (before the answer), the result. */
-  async call(identity: Identity, tool: ToolName, args: Record<string, unknown>, transport: Transport): Promise<ToolResult> {
+  /**
+   * One tool call: limits, the tool, the audit line (before the answer), the result. When `signal`
+   * aborts (the client went away or cancelled), the statement is stopped in the database.
+   */
+  async call(identity: Identity, tool: ToolName, args: Record<string, unknown>, transport: Transport, signal?: AbortSignal): Promise<ToolResult> {
     const started = performance.now();
-    const record = baseRecord(identity, tool, transport);
+    const record = this.baseRecord(identity, tool, transport);
     let result: ToolResult;
     let release: (() => void) | null = null;
+    const cancelling = cancelOnAbort(signal, this.context(identity).engine, record.requestId);
     try {
       if (this.auditFailing) throw new ToolError("UNAVAILABLE", "the audit log cannot be written, so calls are refused; try again later.", "audit");
+      if (signal?.aborted) throw new ToolError("TIMEOUT", "the call was cancelled by the client.", "cancelled");
       release = this.limiter.acquire(`${identity.workflow.name}\u0000${identity.client.name}`, identity.workflow.limits);
       const payload = await this.runTool(identity, tool, args, record);
       result = { content: [{ type: "text", text: JSON.stringify(payload) }] };
     } catch (error) {
       result = failure(error, record);
     } finally {
+      cancelling.settle();
       release?.();
     }
+    return this.answer(record, result, started);
+  }
+
+  /** A call refused before any tool ran (an unknown tool, arguments that do not fit): answered and audited like any other. */
+  refuse(identity: Identity, tool: string, transport: Transport, error: ToolError): Promise<ToolResult> {
+    const started = performance.now();
+    const record = this.baseRecord(identity, tool, transport);
+    return this.answer(record, failure(error, record), started);
+  }
+
+  /** The audit line, then the answer: if the line cannot be written, the call is refused and its result withheld. */
+  private async answer(record: AuditRecord, result: ToolResult, started: number): Promise<ToolResult> {
     record.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     try {
       await this.audit.write(record);
@@ -181,6 +209,29 @@ export class Dispatcher {
       return { content: [{ type: "text", text: "UNAVAILABLE: the audit log cannot be written, so the call is refused and its result withheld." }], isError: true };
     }
     return result;
+  }
+
+  /** The audit line of a call as it starts, with a new request id: allowed, nothing measured yet. */
+  private baseRecord(identity: Identity, tool: string, transport: Transport): AuditRecord {
+    return {
+      time: new Date().toISOString(),
+      requestId: randomUUID(),
+      transport,
+      client: identity.client.name,
+      principal: identity.principal,
+      workflow: identity.workflow.name,
+      tool,
+      fingerprint: null,
+      statement: null,
+      verdict: "allowed",
+      code: null,
+      rows: null,
+      truncated: null,
+      bytes: null,
+      durationMs: 0,
+      errorClass: null,
+      ...this.marks,
+    };
   }
 
   private runTool(identity: Identity, tool: ToolName, args: Record<string, unknown>, record: AuditRecord): Promise<unknown> | unknown {
@@ -217,7 +268,9 @@ export class Dispatcher {
         .filter((c) => ok.has(c.name))
         .map((c) => {
           const d = described.get(c.name);
-          return { name: c.name, type: c.type, description: d?.description ?? null, classification: d?.classification ?? "standard" };
+          // The spec's words first; else the database's comment (untrusted text, marked as such).
+          const [description, descriptionSource] = d?.description ? [d.description, "spec"] : c.comment ? [c.comment, "database"] : [null, null];
+          return { name: c.name, type: c.type, description, descriptionSource, classification: d?.classification ?? "standard" };
         }),
       ...(excluded.length > 0 ? { notReadable: excluded } : {}),
     };
@@ -254,25 +307,27 @@ export class Dispatcher {
   }
 }
 
-/** The audit line of a call as it starts, with a new request id: allowed, nothing measured yet. */
-function baseRecord(identity: Identity, tool: string, transport: Transport): AuditRecord {
+/**
+ * While a call runs, stop its statement in the database once `signal` aborts. The statement may not
+ * have started when the signal comes (a connection still being taken): the cancel is retried until
+ * it lands or the call settles.
+ */
+function cancelOnAbort(signal: AbortSignal | undefined, engine: Engine, requestId: string): { settle(): void } {
+  if (!signal) return { settle() {} };
+  let settled = false;
+  const onAbort = async () => {
+    while (!settled) {
+      if (await engine.cancel(requestId).catch(() => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  };
+  const listener = () => void onAbort();
+  signal.addEventListener("abort", listener, { once: true });
   return {
-    time: new Date().toISOString(),
-    requestId: randomUUID(),
-    transport,
-    client: identity.client.name,
-    principal: identity.principal,
-    workflow: identity.workflow.name,
-    tool,
-    fingerprint: null,
-    statement: null,
-    verdict: "allowed",
-    code: null,
-    rows: null,
-    truncated: null,
-    bytes: null,
-    durationMs: 0,
-    errorClass: null,
+    settle() {
+      settled = true;
+      signal.removeEventListener("abort", listener);
+    },
   };
 }
 
@@ -288,6 +343,11 @@ function failure(error: unknown, record: AuditRecord): ToolResult {
   record.verdict = e.code === "DENIED" || e.code === "INVALID" || e.code === "LIMIT" || e.code === "RATE_LIMITED" ? "refused" : "failed";
   record.code = e.code;
   record.errorClass = e.errorClass;
+  if (e.statement) {
+    // Parsed, then refused: the line keeps what the parser saw.
+    record.fingerprint = e.statement.fingerprint;
+    record.statement = e.statement.redacted;
+  }
   return { content: [{ type: "text", text: `${e.code}: ${e.message}` }], isError: true };
 }
 

@@ -5,8 +5,17 @@
 export const ERROR_CODES = ["DENIED", "INVALID", "LIMIT", "TIMEOUT", "RATE_LIMITED", "UNAVAILABLE", "DB_ERROR"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** What the audit line may say about a statement that was parsed and then refused. */
+export interface StatementFacts {
+  fingerprint: string;
+  /** Literals replaced, bounded. */
+  redacted: string;
+}
+
 export class ToolError extends Error {
   override name = "ToolError";
+  /** Set when the statement parsed before it was refused: the audit line keeps its fingerprint. */
+  statement: StatementFacts | null = null;
   constructor(
     readonly code: ErrorCode,
     message: string,

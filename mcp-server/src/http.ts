@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
+import { ToolError } from "./errors.js";
 import type { Dispatcher, Identity } from "./dispatcher.js";
 import { clientAddress, type Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
@@ -47,28 +48,59 @@ function jsonRpcError(res: ServerResponse, status: number, message: string, head
   send(res, status, { jsonrpc: "2.0", error: { code: -32000, message }, id: null }, headers);
 }
 
+/** A request body refused before it was parsed: the status to answer with. */
+class BodyError extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The JSON body, at most MAX_BODY_BYTES. An oversized body is refused without reading it all
+ * (a declared length at once, a streamed one when it crosses the cap); the caller answers 413 and
+ * closes the connection, so the client gets an answer instead of a reset.
+ */
 function readBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > MAX_BODY_BYTES) return Promise.reject(new BodyError(413, `body too large (limit ${MAX_BODY_BYTES} bytes)`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        req.destroy();
+        req.off("data", onData);
+        reject(new BodyError(413, `body too large (limit ${MAX_BODY_BYTES} bytes)`));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
       } catch {
-        reject(Object.assign(new Error("body is not JSON"), { status: 400 }));
+        reject(new BodyError(400, "body is not JSON"));
       }
     });
     req.on("error", reject);
   });
+}
+
+/** Answer a refused body; after a 413 the rest of the body is not read: the connection closes once the answer is out. */
+function bodyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  const status = error instanceof BodyError ? error.status : 400;
+  const message = error instanceof BodyError ? error.message : "the request body could not be read";
+  if (status === 413) {
+    // Keep reading (and dropping) what the client is still sending while the answer goes out, so it
+    // is not met by a reset; then close, so no more of it is read.
+    req.resume();
+    res.on("finish", () => req.socket.destroySoon());
+  }
+  jsonRpcError(res, status, message, status === 413 ? { connection: "close" } : {});
 }
 
 function wwwAuthenticate(options: HttpOptions, error: AuthError | null): string {
@@ -99,8 +131,8 @@ async function serveInfo(res: ServerResponse, path: string | undefined, options:
   return false;
 }
 
-/** Host and Origin allow-lists (DNS rebinding) and the method; true if the request was refused. */
-function refusedRequest(req: IncomingMessage, res: ServerResponse, options: HttpOptions): boolean {
+/** Host and Origin allow-lists (DNS rebinding); true if the request was refused. */
+function refusedOrigin(req: IncomingMessage, res: ServerResponse, options: HttpOptions): boolean {
   const host = req.headers.host ?? "";
   if (!options.allowedHosts().has(host.toLowerCase())) {
     jsonRpcError(res, 403, "Host header not allowed");
@@ -109,10 +141,6 @@ function refusedRequest(req: IncomingMessage, res: ServerResponse, options: Http
   const origin = req.headers.origin;
   if (origin !== undefined && !options.allowedOrigins.has(origin)) {
     jsonRpcError(res, 403, "Origin not allowed");
-    return true;
-  }
-  if (req.method !== "POST") {
-    jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
     return true;
   }
   return false;
@@ -140,24 +168,63 @@ async function refusedSource(req: IncomingMessage, res: ServerResponse, identity
   return true;
 }
 
+/** The ids of the JSON-RPC requests in a body (one message or a batch). */
+function requestIds(body: unknown): Array<string | number> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const message = m as { id?: unknown; method?: unknown } | null;
+    return typeof message?.method === "string" && (typeof message.id === "string" || typeof message.id === "number") ? [message.id] : [];
+  });
+}
+
+/** The `notifications/cancelled` messages in a body. */
+function cancellations(body: unknown): Array<{ requestId?: unknown; reason?: unknown }> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const message = m as { method?: unknown; id?: unknown; params?: { requestId?: unknown; reason?: unknown } } | null;
+    return message?.method === "notifications/cancelled" && message.id === undefined && message.params ? [message.params] : [];
+  });
+}
+
 /**
  * Stateless: a fresh transport per request. The McpServer (tools bound to one identity) is reused
  * once the previous request's transport is closed: building one costs ~0.2 ms.
+ *
+ * Cancellation: a call ends when its HTTP request goes away (the server is closed, which aborts its
+ * handlers, which cancel their statements in the database). A `notifications/cancelled` arrives as
+ * another POST: it is handed to the transport of the call it names, among the same identity's
+ * running calls, and that call's HTTP exchange is ended (no reply comes for a cancelled request).
  */
 class McpServers {
   private readonly idle = new Map<string, McpServer[]>();
+  /** Running calls by identity and JSON-RPC id. */
+  private readonly running = new Map<string, { transport: StreamableHTTPServerTransport; res: ServerResponse }>();
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
   async serve(identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
+    for (const { requestId, reason } of cancellations(body)) this.cancel(key, requestId, reason);
     const server = this.idle.get(key)?.pop() ?? createMcpServer(this.dispatcher, identity, "http");
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const calls = requestIds(body).map((id) => `${key}\u0000${JSON.stringify(id)}`);
+    for (const call of calls) this.running.set(call, { transport, res });
     res.on("close", () => {
+      for (const call of calls) if (this.running.get(call)?.res === res) this.running.delete(call);
       void server.close().then(() => this.putBack(key, server));
     });
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+  }
+
+  private cancel(key: string, requestId: unknown, reason: unknown): void {
+    const call = this.running.get(`${key}\u0000${JSON.stringify(requestId)}`);
+    if (!call) return;
+    call.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: requestId as string | number, ...(typeof reason === "string" ? { reason } : {}) } });
+    if (!call.res.writableEnded) {
+      if (!call.res.headersSent) call.res.writeHead(204, { "cache-control": "no-store" });
+      call.res.end();
+    }
   }
 
   private putBack(key: string, server: McpServer): void {
@@ -175,18 +242,24 @@ export function createHttpServer(options: HttpOptions): Server {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path !== "/mcp" && (await serveInfo(res, path, options))) return;
     if (path !== "/mcp") return send(res, 404, { error: "not found" });
-    if (refusedRequest(req, res, options)) return;
+    if (refusedOrigin(req, res, options)) return;
+    // Authentication before anything else, whatever the method: an unauthenticated peer learns nothing.
     let identity: Identity;
     try {
       identity = await options.auth.authenticate(req.headers.authorization);
     } catch (error) {
       return authError(res, error, options);
     }
+    if (req.method !== "POST") return jsonRpcError(res, 405, "Method not allowed: this server is stateless, use POST /mcp", { allow: "POST" });
     let body: unknown;
     try {
       body = await readBody(req);
     } catch (error) {
-      return jsonRpcError(res, (error as { status?: number }).status ?? 400, (error as Error).message);
+      // Authenticated, then refused for its body: audited like any refused call (the tool is unknown).
+      const status = error instanceof BodyError ? error.status : 400;
+      const refusal = new ToolError(status === 413 ? "LIMIT" : "INVALID", error instanceof Error ? error.message : "unreadable body", status === 413 ? "body-size" : "body");
+      await options.dispatcher.refuse(identity, "(unknown)", "http", refusal).catch(() => {});
+      return bodyError(req, res, error);
     }
     const networks = options.clientNetworks(identity);
     if (networks && (await refusedSource(req, res, identity, networks, body, options))) return;

@@ -11,9 +11,10 @@
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
-import { FileAuditSink, StreamAuditSink, type AuditSink } from "./audit.js";
+import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
 import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type RuntimeConfig } from "./config.js";
 import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
@@ -73,8 +74,9 @@ export interface StartOptions {
   /** Audit sink override (default: from the runtime config). */
   audit?: AuditSink;
   /**
-   * Tests only: switch off the engine's statement check (layer 3) to prove the database alone
-   * holds. Not reachable from any config file or CLI flag.
+   * Switch off the engine's statement check (layer 3): tests that prove the database alone holds,
+   * and the local stack's `--unsafe-no-sql-check`. Refused unless the listener is loopback; logs a
+   * warning at start; every audit line carries `"sqlCheck": "off"`. Not reachable from any config file.
    */
   unsafeDisableSqlCheck?: boolean;
 }
@@ -86,14 +88,28 @@ export function isLoopback(host: string): boolean {
 
 async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined): Promise<AuditSink> {
   if (override) return override;
-  if ("file" in runtime.audit) {
-    try {
-      return await FileAuditSink.open(runtime.audit.file);
-    } catch (error) {
-      throw new ConfigError(`audit.file: cannot open ${runtime.audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
-    }
+  const { audit } = runtime;
+  const stream = audit.stream ? new StreamAuditSink(audit.stream === "stdout" ? process.stdout : process.stderr) : null;
+  if (!("file" in audit)) return stream!;
+  let file: FileAuditSink;
+  try {
+    file = await FileAuditSink.open(audit.file, { ...(audit.fsync ? { fsync: audit.fsync } : {}), ...(audit.groupCommitMs ? { groupCommitMs: audit.groupCommitMs } : {}) });
+  } catch (error) {
+    throw new ConfigError(`audit.file: cannot open ${audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
   }
-  return new StreamAuditSink(runtime.audit.stream === "stdout" ? process.stdout : process.stderr);
+  return stream ? new TeeAuditSink([file, stream]) : file;
+}
+
+/**
+ * `unsafeDisableSqlCheck`: only on a loopback listener (a local stack), announced at start, and
+ * marked on every audit line (the dispatcher's `sqlCheckOff`).
+ */
+function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: (line: string) => void): void {
+  if (options.unsafeDisableSqlCheck !== true) return;
+  if (listenHost !== null && !isLoopback(listenHost)) {
+    throw new ConfigError(`unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`);
+  }
+  log("dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database's own privileges and the read-only transaction stand between agents and the data. Every audit line says \"sqlCheck\": \"off\".");
 }
 
 /**
@@ -105,7 +121,7 @@ async function prepare(
   engines: readonly EnginePlan[],
   runtime: RuntimeConfig,
   options: StartOptions,
-): Promise<{ dispatcher: Dispatcher; shutdown: () => Promise<void> }> {
+): Promise<{ dispatcher: Dispatcher; audit: AuditSink; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
   let opened;
   try {
@@ -119,7 +135,7 @@ async function prepare(
     await audit.close();
     throw error;
   }
-  const dispatcher = new Dispatcher(plan, opened, audit);
+  const dispatcher = new Dispatcher(plan, opened, audit, { sqlCheckOff: options.unsafeDisableSqlCheck === true });
   const shutdown = async () => {
     await dispatcher.close();
     await audit.close();
@@ -130,7 +146,7 @@ async function prepare(
     await shutdown();
     throw error;
   }
-  return { dispatcher, shutdown };
+  return { dispatcher, audit, shutdown };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -214,7 +230,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (!isLoopback(host) && !auth.configured) {
     throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
   }
-  const { dispatcher, shutdown } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
+  checkUnsafeMode(options, host, log);
+  const { dispatcher, shutdown, audit } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
   const server = createHttpServer({
@@ -238,6 +255,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return {
     url: `http://${urlHost}:${state.port}/mcp`,
     async reload(runtime?: unknown) {
+      // The audit file first, whatever the rest of the reload does (log rotation by signal).
+      await audit.reopen?.();
       const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
       if (raw === undefined) {
         // Nothing to re-read but the API key secret, if there is one.
@@ -276,7 +295,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   const plan = parsePlan(options.plan);
   const engines = planEngines(plan);
   const runtime = parseRuntime(options.runtime, plan);
-  if (!options.audit && "stream" in runtime.audit && runtime.audit.stream === "stdout") {
+  if (!options.audit && runtime.audit.stream === "stdout") {
     throw new ConfigError("audit.stream: stdout carries the MCP protocol in stdio mode; use stderr or a file");
   }
   const matches: Identity[] = [];
@@ -292,25 +311,54 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
         : `--client: "${options.client}" is a client of several workflows; client names must be unique for stdio`,
     );
   }
+  checkUnsafeMode(options, null, options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
   const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
-  const transport = new StdioServerTransport(
-    (options.input ?? process.stdin) as import("node:stream").Readable,
-    (options.output ?? process.stdout) as import("node:stream").Writable,
-  );
+  const input = options.input ?? process.stdin;
+  const transport = new StdioServerTransport(input as Readable, (options.output ?? process.stdout) as Writable);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  // Set before anything runs: closing the MCP server closes the transport, whose onclose calls this again.
   let closing: Promise<void> | null = null;
   const close = () => {
-    closing ??= (async () => {
+    closing ??= Promise.resolve().then(async () => {
       await mcp.close();
       await shutdown();
       resolveClosed();
-    })();
+    });
     return closing;
   };
   transport.onclose = () => void close();
-  (options.input ?? process.stdin).once("end", () => void close());
   await mcp.connect(transport);
-  return { close, closed };
+  const inFlight = trackRequests(transport);
+  // End of input (the client host is done): answer what is running, then close.
+  input.once("end", () => void inFlight.drained().then(close));
+  return { close: () => inFlight.drained().then(close), closed };
+}
+
+/**
+ * The requests a transport has received and not yet answered (a cancelled one counts as
+ * answered: no reply is sent for it). `drained` resolves once none is left, replies written.
+ */
+function trackRequests(transport: StdioServerTransport): { drained(): Promise<void> } {
+  const pending = new Set<string | number>();
+  const waiters: Array<() => void> = [];
+  const settle = (id: unknown) => {
+    pending.delete(id as string | number);
+    if (pending.size === 0) for (const w of waiters.splice(0)) w();
+  };
+  const onmessage = transport.onmessage!;
+  transport.onmessage = (message) => {
+    const m = message as { id?: string | number; method?: string; params?: { requestId?: unknown } };
+    if (m.method !== undefined && m.id !== undefined) pending.add(m.id);
+    if (m.method === "notifications/cancelled") settle(m.params?.requestId);
+    onmessage(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message) => {
+    await send(message);
+    const m = message as { id?: string | number; method?: string };
+    if (m.method === undefined && m.id !== undefined) settle(m.id);
+  };
+  return { drained: () => (pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))) };
 }

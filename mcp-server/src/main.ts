@@ -4,7 +4,8 @@
  *
  *   dbwarden-mcp --plan plan.json --runtime runtime.json [--transport http|stdio] [--client <name>]
  *
- * Plan: --plan <file>, or DBWARDEN_PLAN (JSON text) / DBWARDEN_PLAN_FILE.
+ * Plan: --plan <file>, or one of DBWARDEN_PLAN (JSON text), DBWARDEN_PLAN_FILE, DBWARDEN_PLAN_S3
+ * (s3://bucket/key), checked against DBWARDEN_PLAN_SHA256 when given (plansource.ts).
  * Runtime config: --runtime <file>, or DBWARDEN_RUNTIME (JSON text) / DBWARDEN_RUNTIME_FILE.
  * stdio serves exactly one api-key client, named by the operator with --client.
  * SIGHUP re-reads the runtime file (API key revocation, rotated passwords) without a restart.
@@ -12,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, readJsonFile, startServer, startStdioServer } from "./index.js";
+import { loadPlan } from "./plansource.js";
 
 const USAGE = "usage: dbwarden-mcp --plan <file> --runtime <file> [--transport http|stdio] [--client <name>]";
 
@@ -26,7 +28,7 @@ async function source(flag: string | undefined, envText: string, envFile: string
       throw new ConfigError(`${what}: ${envText} is not valid JSON`);
     }
   }
-  throw new ConfigError(`${what}: give --${what === "access plan" ? "plan" : "runtime"} <file>, ${envText} or ${envFile}\n${USAGE}`);
+  throw new ConfigError(`${what}: give --runtime <file>, ${envText} or ${envFile}\n${USAGE}`);
 }
 
 async function main(): Promise<void> {
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const plan = await source(values.plan, "DBWARDEN_PLAN", "DBWARDEN_PLAN_FILE", "access plan");
+  const plan = await loadPlan(values.plan);
   const runtime = await source(values.runtime, "DBWARDEN_RUNTIME", "DBWARDEN_RUNTIME_FILE", "runtime config");
   if (values.transport === "stdio") {
     if (!values.client) throw new ConfigError(`--client <name> is required with --transport stdio (stdio has no bearer token)\n${USAGE}`);

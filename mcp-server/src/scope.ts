@@ -3,7 +3,7 @@
  * contract's one `resolveColumns`, given the live columns, so `describe_table` (what is shown), the
  * parser check (what a statement may reference), the Postgres model and drift cannot disagree.
  */
-import { resolveColumns, tableKey, type TablePlan } from "@dbwarden/contract";
+import { resolveColumns, tableKey, tableName, type TablePlan } from "@dbwarden/contract";
 
 export { tableKey };
 
@@ -26,6 +26,11 @@ export function workflowScope(tables: readonly TablePlan[]): WorkflowScope {
     if (!scope.has(key)) scope.set(key, { table, excluded: new Set(table.rule.access === "all-except" ? table.rule.except : []) });
   }
   return scope;
+}
+
+/** The tables of a scope as refusals list them (`schema.table`, in the plan's order). */
+export function scopeTables(scope: WorkflowScope): string {
+  return [...scope.values()].map(({ table }) => tableName(table)).join(", ");
 }
 
 /** The readable columns of a table, given its live columns. */

@@ -82,7 +82,8 @@ test("roles: one NOLOGIN group, one LOGIN per client, settings from limits", () 
     ["zed", "dbw_w__zed", "dbwarden/test/w/zed"],
   ]);
   assert.deepEqual(Object.keys(roles), ["group", "logins"]);
-  assert.equal(loginConnectionLimit(plan, plan.workflows[0]!), 3);
+  // 3 pooled connections per server process, plus the one its /readyz check holds (issue 10: readiness has its own budget).
+  assert.equal(loginConnectionLimit(plan, plan.workflows[0]!), 4);
   assert.deepEqual(loginSettings(plan, plan.workflows[0]!), { idle_in_transaction_session_timeout: "120000", log_statement: "all", statement_timeout: "120000" });
 });
 

@@ -84,7 +84,30 @@ export const LimitsStoreSchema = z.strictObject({
   keyPrefix: str.min(1).optional(),
 });
 
-export const AuditConfigSchema = z.union([z.strictObject({ file: str.min(1) }), z.strictObject({ stream: z.enum(["stdout", "stderr"]) })]);
+const AuditStreamSchema = z.enum(["stdout", "stderr"]);
+
+/**
+ * Where audit lines go: a file (optionally made durable, optionally also written to a stream as
+ * JSON for a container's log driver), or a stream alone. `{ file }` and `{ stream }` keep their meaning.
+ */
+export const AuditConfigSchema = z.union([
+  z
+    .strictObject({
+      file: str.min(1),
+      /**
+       * `none` (default): each line is handed to the OS before the answer; `line`: each line is made
+       * durable (fdatasync) before its answer; `group`: the lines of `groupCommitMs` are written and
+       * made durable together, each answer held until its line is durable.
+       */
+      fsync: z.enum(["none", "line", "group"]).optional(),
+      /** With `fsync: "group"`: the window in milliseconds (default 5). */
+      groupCommitMs: z.number().int().min(1).max(1000).optional(),
+      /** Every line also to this stream, as JSON; the answer waits for both. */
+      stream: AuditStreamSchema.optional(),
+    })
+    .refine((audit) => audit.groupCommitMs === undefined || audit.fsync === "group", { message: "groupCommitMs is only for fsync: \"group\"", path: ["groupCommitMs"] }),
+  z.strictObject({ stream: AuditStreamSchema }),
+]);
 
 export const RuntimeConfigSchema = z.strictObject({
   listen: ListenSchema,
@@ -257,6 +280,15 @@ export function parseApiKeySecret(text: string, plan: AccessPlan): ResolvedApiKe
   const { resolved, problems } = resolveApiKeys(result.data, plan, "(secret)", false);
   if (problems.length > 0) throw new ConfigError(`invalid ${what}:\n${problems.join("\n")}`);
   return resolved;
+}
+
+/**
+ * The second login AWS's multi-user password rotation alternates to: after a rotation the login
+ * secret's `username` is `<login>_clone`, after the next one `<login>` again. The one naming rule:
+ * the Postgres model creates the clone, the server accepts exactly these two names from a secret.
+ */
+export function rotationCloneName(login: string): string {
+  return `${login}_clone`;
 }
 
 /**

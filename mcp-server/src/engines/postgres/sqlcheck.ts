@@ -14,8 +14,8 @@
  * The database role (layer 1) stays the boundary: this check adds fast, clear refusals.
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
-import { ToolError } from "../../errors.js";
-import { readableColumns, tableKey, type WorkflowScope } from "../../scope.js";
+import { ToolError, type StatementFacts } from "../../errors.js";
+import { readableColumns, scopeTables, tableKey, type WorkflowScope } from "../../scope.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;
@@ -137,17 +137,33 @@ export function analyzeSql(sql: string): SqlAnalysis {
     throw new ToolError("INVALID", `the statement does not parse as PostgreSQL: ${message}`);
   }
   const stmts = isObj(tree) && Array.isArray(tree.stmts) ? tree.stmts : [];
+  // The statement parsed: its fingerprint and redacted text go on the audit line even when it is refused below.
+  let facts: StatementFacts;
+  try {
+    facts = { fingerprint: fingerprintSync(sql), redacted: normalizeSync(sql).slice(0, 500) };
+  } catch (error) {
+    if (error instanceof RangeError) throw new ToolError("LIMIT", "the statement is nested too deeply to check. Simplify the query.");
+    throw error;
+  }
+  try {
+    return checkShape(stmts, facts);
+  } catch (error) {
+    if (error instanceof ToolError) error.statement ??= facts;
+    throw error;
+  }
+}
+
+/** One SELECT, walked: its relations, functions and columns; refuses what it must. */
+function checkShape(stmts: unknown[], facts: StatementFacts): SqlAnalysis {
   if (stmts.length !== 1) throw new ToolError("INVALID", `send exactly one statement (got ${stmts.length}).`);
   const stmt = isObj(stmts[0]) ? stmts[0].stmt : null;
   if (!isObj(stmt) || !isObj(stmt.SelectStmt)) {
     const kind = isObj(stmt) ? Object.keys(stmt)[0] : "unknown";
     throw new ToolError("DENIED", `only a plain SELECT (or VALUES / TABLE) is allowed; this is ${kind}.`);
   }
-  const analysis: SqlAnalysis = { fingerprint: "", redacted: "", relations: [], functions: [], operators: [], columns: [], naturalJoin: false, maxParam: 0 };
+  const analysis: SqlAnalysis = { ...facts, relations: [], functions: [], operators: [], columns: [], naturalJoin: false, maxParam: 0 };
   try {
     new Walker(analysis).select(stmt.SelectStmt, [], 0);
-    analysis.fingerprint = fingerprintSync(sql);
-    analysis.redacted = normalizeSync(sql).slice(0, 500);
   } catch (error) {
     if (error instanceof RangeError) throw new ToolError("LIMIT", "the statement is nested too deeply to check. Simplify the query.");
     throw error;
@@ -323,6 +339,17 @@ class Walker {
  * row references, `*`). Conservative: an unqualified name that is unreadable in any table of the
  * statement is refused, even if Postgres would have bound it elsewhere.
  */
+/**
+ * Before the database is asked: a relation qualified with a schema none of the scope's tables is
+ * in cannot be in scope, and resolving its name would only get the database's "permission denied
+ * for schema". Refused with the same words as any out-of-scope relation.
+ */
+export function checkSchemas(analysis: SqlAnalysis, scope: WorkflowScope): void {
+  const schemas = new Set([...scope.values()].map(({ table }) => table.schema));
+  const outside = analysis.relations.find((r) => r.schema !== null && !schemas.has(r.schema));
+  if (outside) throw new ToolError("DENIED", `relation ${outside.schema}.${outside.name} is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
+}
+
 export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelation | null>, scope: WorkflowScope, shadowed: readonly string[]): void {
   if (shadowed.length > 0) {
     throw new ToolError("DENIED", `${shadowed.join(", ")} also exist(s) outside pg_catalog (user-defined functions or operators are not allowed).`);
@@ -331,9 +358,9 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
   analysis.relations.forEach((ref, i) => {
     const r = resolved[i];
     const written = ref.schema ? `${ref.schema}.${ref.name}` : ref.name;
-    if (!r) throw new ToolError("DENIED", `relation ${written} does not exist or is not in this workflow's scope. Call list_tables.`);
+    if (!r) throw new ToolError("DENIED", `relation ${written} does not exist or is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
     const table = scope.get(tableKey(r.schema, r.name));
-    if (!table) throw new ToolError("DENIED", `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope. Call list_tables.`);
+    if (!table) throw new ToolError("DENIED", `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
     const ok = readableColumns(table, r.columns);
     const denied = new Set(r.columns.filter((c) => !ok.has(c)));
     for (const c of table.excluded) denied.add(c);

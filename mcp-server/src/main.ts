@@ -6,30 +6,17 @@
  *
  * Plan: --plan <file>, or one of DBWARDEN_PLAN (JSON text), DBWARDEN_PLAN_FILE, DBWARDEN_PLAN_S3
  * (s3://bucket/key), checked against DBWARDEN_PLAN_SHA256 when given (plansource.ts).
- * Runtime config: --runtime <file>, or DBWARDEN_RUNTIME (JSON text) / DBWARDEN_RUNTIME_FILE.
+ * Runtime config: --runtime <file>, or one of DBWARDEN_RUNTIME (JSON text), DBWARDEN_RUNTIME_FILE,
+ * DBWARDEN_RUNTIME_S3, checked against DBWARDEN_RUNTIME_SHA256 when given (plansource.ts).
  * stdio serves exactly one api-key client, named by the operator with --client.
  * SIGHUP re-reads the runtime file (API key revocation, rotated passwords) without a restart.
  * Exit codes: 0 stopped, 1 bad configuration or startup failure.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, readJsonFile, startServer, startStdioServer } from "./index.js";
-import { loadPlan } from "./plansource.js";
+import { ConfigError, startServer, startStdioServer } from "./index.js";
+import { loadPlan, loadRuntime } from "./plansource.js";
 
 const USAGE = "usage: dbwarden-mcp --plan <file> --runtime <file> [--transport http|stdio] [--client <name>]";
-
-async function source(flag: string | undefined, envText: string, envFile: string, what: string): Promise<{ value: unknown; file?: string }> {
-  const file = flag ?? process.env[envFile];
-  if (file) return { value: await readJsonFile(file, what), file };
-  const text = process.env[envText];
-  if (text) {
-    try {
-      return { value: JSON.parse(text) };
-    } catch {
-      throw new ConfigError(`${what}: ${envText} is not valid JSON`);
-    }
-  }
-  throw new ConfigError(`${what}: give --runtime <file>, ${envText} or ${envFile}\n${USAGE}`);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -47,7 +34,7 @@ async function main(): Promise<void> {
     return;
   }
   const plan = await loadPlan(values.plan);
-  const runtime = await source(values.runtime, "DBWARDEN_RUNTIME", "DBWARDEN_RUNTIME_FILE", "runtime config");
+  const runtime = await loadRuntime(values.runtime);
   if (values.transport === "stdio") {
     if (!values.client) throw new ConfigError(`--client <name> is required with --transport stdio (stdio has no bearer token)\n${USAGE}`);
     const server = await startStdioServer({ plan: plan.value, runtime: runtime.value, client: values.client, ...(runtime.file ? { runtimeFile: runtime.file } : {}) });

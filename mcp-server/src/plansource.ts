@@ -1,13 +1,25 @@
 /**
- * Where the server's access plan comes from (the contract's PLAN_ENV): `--plan <file>`, or exactly
- * one of DBWARDEN_PLAN (the JSON text), DBWARDEN_PLAN_FILE (a file) and DBWARDEN_PLAN_S3
- * (`s3://bucket/key`, read once at start: for plans too large for a task definition's
- * environment). With DBWARDEN_PLAN_SHA256 the bytes must hash to it, or the server does not start.
+ * Where the server's two documents come from, the same way for both (the contract's PLAN_ENV and
+ * RUNTIME_ENV): the access plan from `--plan <file>` or exactly one of DBWARDEN_PLAN (the JSON
+ * text), DBWARDEN_PLAN_FILE (a file) and DBWARDEN_PLAN_S3 (`s3://bucket/key`, read once at start:
+ * for documents too large for a task definition's environment); the runtime config likewise from
+ * `--runtime` or DBWARDEN_RUNTIME / _FILE / _S3. With the matching _SHA256 variable the bytes must
+ * hash to it, or the server does not start.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { PLAN_ENV } from "@dbwarden/contract";
+import { PLAN_ENV, RUNTIME_ENV } from "@dbwarden/contract";
 import { ConfigError } from "./config.js";
+
+/** One of the server's documents: what it is called and which variables give it. */
+interface DocumentSource {
+  what: "access plan" | "runtime config";
+  flag: "--plan" | "--runtime";
+  env: { text: string; file: string; s3: string; sha256: string };
+}
+
+const PLAN: DocumentSource = { what: "access plan", flag: "--plan", env: PLAN_ENV };
+const RUNTIME: DocumentSource = { what: "runtime config", flag: "--runtime", env: RUNTIME_ENV };
 
 /** Where `DBWARDEN_PLAN_S3` objects come from. Real: `@aws-sdk/client-s3`; tests: an in-process fake. */
 export interface ObjectSource {
@@ -33,55 +45,79 @@ export class AwsS3ObjectSource implements ObjectSource {
 }
 
 /** `s3://bucket/key` split; a ConfigError naming the variable otherwise. */
-export function parseS3Url(url: string): { bucket: string; key: string } {
+export function parseS3Url(url: string, variable: string = PLAN_ENV.s3): { bucket: string; key: string } {
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(url);
-  if (!match) throw new ConfigError(`${PLAN_ENV.s3}: expected s3://<bucket>/<key>, got ${JSON.stringify(url.slice(0, 200))}`);
+  if (!match) throw new ConfigError(`${variable}: expected s3://<bucket>/<key>, got ${JSON.stringify(url.slice(0, 200))}`);
   return { bucket: match[1]!, key: match[2]! };
 }
 
-/** The plan's bytes and where they came from, for messages. */
-async function planBytes(flagFile: string | undefined, env: NodeJS.ProcessEnv, objects: () => ObjectSource): Promise<{ bytes: Buffer; origin: string }> {
-  if (flagFile) return { bytes: await readPlanFile(flagFile, "--plan"), origin: flagFile };
-  const given = ([PLAN_ENV.text, PLAN_ENV.file, PLAN_ENV.s3] as const).filter((name) => env[name]);
-  if (given.length > 1) throw new ConfigError(`access plan: give one of ${given.join(", ")}, not several`);
-  if (given.length === 0) throw new ConfigError(`access plan: give --plan <file>, ${PLAN_ENV.text}, ${PLAN_ENV.file} or ${PLAN_ENV.s3}`);
+/** A document's bytes and where they came from, for messages. */
+async function documentBytes(source: DocumentSource, flagFile: string | undefined, env: NodeJS.ProcessEnv, objects: () => ObjectSource): Promise<{ bytes: Buffer; origin: string; file?: string }> {
+  const { what, flag, env: names } = source;
+  if (flagFile) return { bytes: await readDocumentFile(source, flagFile, flag), origin: flagFile, file: flagFile };
+  const given = [names.text, names.file, names.s3].filter((name) => env[name]);
+  if (given.length > 1) throw new ConfigError(`${what}: give one of ${given.join(", ")}, not several`);
+  if (given.length === 0) throw new ConfigError(`${what}: give ${flag} <file>, ${names.text}, ${names.file} or ${names.s3}`);
   const [name] = given as [string];
   const value = env[name]!;
-  if (name === PLAN_ENV.text) return { bytes: Buffer.from(value, "utf8"), origin: PLAN_ENV.text };
-  if (name === PLAN_ENV.file) return { bytes: await readPlanFile(value, PLAN_ENV.file), origin: value };
-  const { bucket, key } = parseS3Url(value);
+  if (name === names.text) return { bytes: Buffer.from(value, "utf8"), origin: names.text };
+  if (name === names.file) return { bytes: await readDocumentFile(source, value, names.file), origin: value, file: value };
+  const { bucket, key } = parseS3Url(value, names.s3);
   try {
     return { bytes: await objects().getObject(bucket, key), origin: value };
   } catch (error) {
     const e = error as { name?: string; code?: string };
-    throw new ConfigError(`access plan: cannot read ${value} (${e.name ?? e.code ?? "error"})`);
+    throw new ConfigError(`${what}: cannot read ${value} (${e.name ?? e.code ?? "error"})`);
   }
 }
 
-async function readPlanFile(path: string, what: string): Promise<Buffer> {
+async function readDocumentFile(source: DocumentSource, path: string, given: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new ConfigError(`access plan (${what}): cannot read ${path} (${(error as { code?: string }).code ?? "error"})`);
+    throw new ConfigError(`${source.what} (${given}): cannot read ${path} (${(error as { code?: string }).code ?? "error"})`);
   }
 }
 
-/**
- * The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the
- * environment, its sha256 checked when `DBWARDEN_PLAN_SHA256` is given.
- */
-export async function loadPlan(flagFile: string | undefined, env: NodeJS.ProcessEnv = process.env, objects: () => ObjectSource = () => new AwsS3ObjectSource()): Promise<{ value: unknown; origin: string }> {
-  const { bytes, origin } = await planBytes(flagFile, env, objects);
-  const expected = env[PLAN_ENV.sha256];
+/** A document as parsed JSON (validated later), its sha256 checked when the _SHA256 variable is given. */
+async function loadDocument(
+  source: DocumentSource,
+  flagFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  objects: () => ObjectSource,
+): Promise<{ value: unknown; origin: string; file?: string }> {
+  const { bytes, origin, file } = await documentBytes(source, flagFile, env, objects);
+  const expected = env[source.env.sha256];
   if (expected !== undefined) {
-    if (!/^[0-9a-f]{64}$/.test(expected)) throw new ConfigError(`${PLAN_ENV.sha256}: expected 64 lowercase hex characters`);
+    if (!/^[0-9a-f]{64}$/.test(expected)) throw new ConfigError(`${source.env.sha256}: expected 64 lowercase hex characters`);
     const actual = createHash("sha256").update(bytes).digest("hex");
-    if (actual !== expected) throw new ConfigError(`access plan: ${origin} has sha256 ${actual}, but ${PLAN_ENV.sha256} is ${expected}; refusing to start with a plan that is not the one deployed`);
+    if (actual !== expected) {
+      throw new ConfigError(`${source.what}: ${origin} has sha256 ${actual}, but ${source.env.sha256} is ${expected}; refusing to start with a ${source.what} that is not the one deployed`);
+    }
   }
   try {
-    return { value: JSON.parse(bytes.toString("utf8")), origin };
+    return { value: JSON.parse(bytes.toString("utf8")), origin, ...(file ? { file } : {}) };
   } catch (error) {
+    // The message of JSON.parse can quote the text, which may hold secrets: position only.
     const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
-    throw new ConfigError(`access plan: ${origin} is not valid JSON${position ? ` (at character ${position})` : ""}`);
+    throw new ConfigError(`${source.what}: ${origin} is not valid JSON${position ? ` (at character ${position})` : ""}`);
   }
+}
+
+/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment. */
+export async function loadPlan(flagFile: string | undefined, env: NodeJS.ProcessEnv = process.env, objects: () => ObjectSource = () => new AwsS3ObjectSource()): Promise<{ value: unknown; origin: string }> {
+  return loadDocument(PLAN, flagFile, env, objects);
+}
+
+/**
+ * The runtime config as parsed JSON (validated later), from the flag or the environment; `file`
+ * when it came from one (SIGHUP re-reads a file; a runtime config given as text or an S3 object is
+ * fixed for the process: the deployment replaces the task to change it).
+ */
+export async function loadRuntime(
+  flagFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  objects: () => ObjectSource = () => new AwsS3ObjectSource(),
+): Promise<{ value: unknown; origin: string; file?: string }> {
+  return loadDocument(RUNTIME, flagFile, env, objects);
 }

@@ -10,9 +10,9 @@ import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { PLAN_ENV } from "@dbwarden/contract";
+import { PLAN_ENV, RUNTIME_ENV } from "@dbwarden/contract";
 import { ConfigError, parsePlan, planEngines } from "../src/index.ts";
-import { AwsS3ObjectSource, loadPlan, type ObjectSource } from "../src/plansource.ts";
+import { AwsS3ObjectSource, loadPlan, loadRuntime, type ObjectSource } from "../src/plansource.ts";
 import { localPlan } from "./support/fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbwarden-plan-"));
@@ -114,5 +114,33 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
       process.env = saved;
       s3.close();
     }
+  });
+});
+
+describe("the runtime config's sources (the same ones, for a runtime config too large for a task definition)", () => {
+  const runtime = Buffer.from(JSON.stringify({ listen: { host: "127.0.0.1", port: 0 }, databases: {}, logins: {}, audit: { stream: "stderr" } }));
+
+  test("from S3, checked against DBWARDEN_RUNTIME_SHA256; a tampered object is refused", async () => {
+    const s3 = fakeS3({ "dbwarden-config/prod/runtime.json": runtime });
+    const env = { [RUNTIME_ENV.s3]: "s3://dbwarden-config/prod/runtime.json", [RUNTIME_ENV.sha256]: sha(runtime) };
+    const loaded = await loadRuntime(undefined, env, () => s3);
+    assert.deepEqual(loaded.value, JSON.parse(runtime.toString()));
+    assert.equal(loaded.file, undefined, "an S3 runtime config is fixed for the process (no file to re-read on SIGHUP)");
+    await assert.rejects(
+      loadRuntime(undefined, { ...env, [RUNTIME_ENV.sha256]: sha("other") }, () => s3),
+      (e: Error) => e instanceof ConfigError && /runtime config: s3:\/\/dbwarden-config\/prod\/runtime\.json has sha256 [0-9a-f]{64}, but DBWARDEN_RUNTIME_SHA256 is/.test(e.message),
+    );
+    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.s3]: "https://x/y" }, () => s3), /DBWARDEN_RUNTIME_S3: expected s3:\/\/<bucket>\/<key>/);
+  });
+
+  test("from text or a file (kept for SIGHUP), exactly one source, and no source named clearly", async () => {
+    const file = join(dir, "runtime.json");
+    writeFileSync(file, runtime);
+    assert.equal((await loadRuntime(undefined, { [RUNTIME_ENV.file]: file })).file, file);
+    assert.equal((await loadRuntime(file, {})).file, file);
+    assert.deepEqual((await loadRuntime(undefined, { [RUNTIME_ENV.text]: runtime.toString() })).value, JSON.parse(runtime.toString()));
+    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.text]: "{}", [RUNTIME_ENV.file]: file }), /runtime config: give one of DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, not several/);
+    await assert.rejects(loadRuntime(undefined, {}), /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE or DBWARDEN_RUNTIME_S3/);
+    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.text]: '{"password": "s3cr3t' }), (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes("s3cr3t"));
   });
 });

@@ -8,7 +8,7 @@ import type { Problem } from "./errors.ts";
 import type { ParsedDoc, ParsedEnvironment, ParsedWorkflow, SourceDoc } from "./parse.ts";
 import { pathText } from "./parse.ts";
 import { utcDay } from "../plan/build.ts";
-import { TARGET_PLATFORMS } from "@dbwarden/contract";
+import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes } from "@dbwarden/contract";
 
 export interface ValidateOptions {
   now: Date;
@@ -139,6 +139,26 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
 }
 
 /** Rules about one environment document on its own: credentials, logging, network, MCP endpoint. */
+/**
+ * A deployed host (not `local`: the local stack only plans, drifts and checks targets it cannot
+ * serve) must be able to read every target, as the capability table says: caught here, at the
+ * target's line, rather than at `pulumi preview`.
+ */
+function checkHostReadsTargets(doc: ParsedEnvironment, problems: Problem[]) {
+  const host = doc.value.mcpServer.host.platform;
+  if (host === "local") return;
+  const at = problemAt(problems, doc);
+  for (const [name, target] of Object.entries(doc.value.targets)) {
+    if (hostServes(host, target.platform)) continue;
+    const served = HOST_PLATFORMS[host].targets;
+    at(
+      ["targets", name, "platform"],
+      `platform "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}")`,
+      `use ${served.map((p) => `"${p}"`).join(" or ")} here, or another mcpServer.host.platform`,
+    );
+  }
+}
+
 function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
   const at = problemAt(problems, doc);
   const environment = doc.value;
@@ -176,6 +196,7 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
       seen.add(column);
     });
   }
+  checkHostReadsTargets(doc, problems);
   const openMcp = environment.mcpServer.allowedCidrs.findIndex((c) => c.endsWith("/0"));
   if (openMcp >= 0) {
     at(["mcpServer", "allowedCidrs", openMcp], "an MCP endpoint open to the whole internet is refused", "list the networks your agents call from");

@@ -5,23 +5,15 @@
  * (`mcpServer.host.platform`, see components/hosts.ts). A host no component deploys (`local`) fails
  * here, before anything is created. Nothing else to configure: `aws:region` is in
  * stacks/Pulumi.<env>.yaml, the column snapshot in stacks/catalog/<env>.json.
+ *
+ * The whole program is `deployStack` (src/program.ts), which the `dbwarden` package exports: a
+ * program in another repository gets the same resources from `deployStack()`, or from
+ * `new GovernedAccess(name, loadPlan())` (docs/pulumi-program.md).
  */
 import { fileURLToPath } from "node:url";
-import * as pulumi from "@pulumi/pulumi";
-import { hostComponentOf } from "../components/hosts.ts";
-import { catalogPath, loadCatalog } from "../components/postgres/catalog.ts";
-import { planStack } from "../src/plan/index.ts";
+import { deployStack } from "../src/program.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const stack = pulumi.getStack();
-const plan = planStack(stack, { root });
-for (const note of plan.notes) pulumi.log.info(note);
-
-const environment = hostComponentOf(plan).deploy(`dbwarden-${stack}`, {
-  plan,
-  catalog: loadCatalog(stack, root),
-  catalogSource: catalogPath(stack, "."),
-});
+const environment = deployStack({ cwd: fileURLToPath(new URL("..", import.meta.url)) });
 
 export const mcpUrl = environment.mcpUrl;
 export const loadBalancerDnsName = environment.loadBalancerDnsName;

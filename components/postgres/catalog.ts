@@ -9,15 +9,15 @@
  * reviewed like code.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { ColumnSource } from "../../src/postgres/model.ts";
+import { catalogFile } from "../../src/spec/project.ts";
 
 /** `"schema.table"` -> the table's columns. */
 export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
 
-/** Where the snapshot of an environment lives, relative to the repository root. */
-export function catalogPath(environment: string, root: string): string {
-  return join(root, "stacks", "catalog", `${environment}.json`);
+/** Where the snapshot of an environment lives: `<spec folder>/catalog/<env>.json` of the project at `root`. */
+export function catalogPath(environment: string, root: string, specDir?: string): string {
+  return catalogFile(environment, root, specDir);
 }
 
 /** Check the shape of a parsed snapshot; `source` names the file in error messages. */
@@ -38,9 +38,9 @@ export function parseCatalog(json: unknown, source: string): CatalogSnapshot {
   return catalog;
 }
 
-/** Read and check `stacks/catalog/<environment>.json`. */
-export function loadCatalog(environment: string, root: string): CatalogSnapshot {
-  const path = catalogPath(environment, root);
+/** Read and check `<spec folder>/catalog/<environment>.json` of the project at `root`. */
+export function loadCatalog(environment: string, root: string, specDir?: string): CatalogSnapshot {
+  const path = catalogPath(environment, root, specDir);
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -13,9 +13,10 @@ import * as down from "./down.ts";
 import * as rotate from "./rotate.ts";
 import * as check from "./check.ts";
 import * as review from "./review.ts";
+import * as init from "./init.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, check, review];
+export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, check, review];

@@ -91,22 +91,29 @@ async function buildCjs(sources, outbase, outDir) {
   });
 }
 
-/** A .d.cts next to each .cjs: the ESM declarations with relative specifiers pointing at .cjs. */
-function writeCjsDeclarations(esmDir, cjsDir) {
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith(".d.ts")) {
-        const target = join(cjsDir, relative(esmDir, path)).replace(/\.d\.ts$/, ".d.cts");
-        if (!existsSync(target.replace(/\.d\.cts$/, ".cjs"))) continue; // not part of the CommonJS build
-        const text = readFileSync(path, "utf8").replace(/((?:from|import)\s*\(?\s*["'])(\.\.?\/[^"']*?)\.js(["'])/g, "$1$2.cjs$3");
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, text);
-      }
-    }
-  };
-  walk(esmDir);
+/** Relative specifiers in declarations (`from "./x.ts"`, `import("./x.js")`) with extension `ext`. */
+const withExtension = (text, ext) => text.replace(/((?:from|import)\s*\(?\s*["'])(\.\.?\/[^"']*?)\.(?:ts|js)(["'])/g, `$1$2${ext}$3`);
+
+/** Every .d.ts under `dir`, absolute. */
+function declarations(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((entry) => join(dir, entry))
+    .filter((path) => path.endsWith(".d.ts"));
+}
+
+/**
+ * Declarations that name what is published: tsc keeps the sources' `.ts` specifiers in .d.ts
+ * files; the ESM ones point at .js, and a .d.cts next to each .cjs at the .cjs files.
+ */
+function writeDeclarations(esmDir, cjsDir) {
+  for (const path of declarations(esmDir)) {
+    const text = readFileSync(path, "utf8");
+    writeFileSync(path, withExtension(text, ".js"));
+    const target = join(cjsDir, relative(esmDir, path)).replace(/\.d\.ts$/, ".d.cts");
+    if (!existsSync(target.replace(/\.d\.cts$/, ".cjs"))) continue; // not part of the CommonJS build
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, withExtension(text, ".cjs"));
+  }
 }
 
 /** The files of the ESM build reachable from the CommonJS entries (a CommonJS build needs no CLI). */
@@ -130,7 +137,7 @@ async function buildContract() {
   tsc(join(CONTRACT, "tsconfig.build.json"));
   const sources = compiledSources(join(dist, "esm"), join(CONTRACT, "src"));
   await buildCjs(sources, join(CONTRACT, "src"), join(dist, "cjs"));
-  writeCjsDeclarations(join(dist, "esm"), join(dist, "cjs"));
+  writeDeclarations(join(dist, "esm"), join(dist, "cjs"));
   const manifest = readJson(join(CONTRACT, "package.json"));
   const { private: _private, exports: _sourceExports, ...published } = manifest;
   const entry = (name) => ({
@@ -150,7 +157,7 @@ async function buildDbwarden() {
   tsc(join(ROOT, "tsconfig.build.json"));
   const sources = compiledSources(join(dist, "esm"), ROOT);
   await buildCjs(cjsSources(sources), ROOT, join(dist, "cjs"));
-  writeCjsDeclarations(join(dist, "esm"), join(dist, "cjs"));
+  writeDeclarations(join(dist, "esm"), join(dist, "cjs"));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

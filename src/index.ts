@@ -8,7 +8,7 @@
  *
  * `loadPlan` reads the spec folder as the `dbwarden` CLI does; the components deploy the plan.
  * Per-platform components are under `dbwarden/aws` and `dbwarden/postgres`; the component for
- * other Pulumi languages under `dbwarden/provider`. See docs/pulumi-program.md.
+ * other Pulumi languages under `dbwarden/provider-components`. See docs/pulumi-program.md.
  */
 
 // The program: plan a stack from its spec folder, deploy it.

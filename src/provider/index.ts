@@ -1,5 +1,5 @@
 /**
- * `dbwarden/provider`: what the dbwarden component provider (provider/, a Pulumi source-based
+ * `dbwarden/provider-components`: what the dbwarden component provider (provider/, a Pulumi source-based
  * plugin package) serves to other Pulumi languages: the components and the provider's name, which
  * makes their type tokens `dbwarden:index:<Component>`.
  */

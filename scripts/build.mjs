@@ -84,7 +84,9 @@ async function buildCjs(sources, outbase, outDir) {
         name: "one-file-per-module",
         setup(esbuild) {
           // Every relative import stays an import, of the sibling .cjs file.
-          esbuild.onResolve({ filter: /^\.\.?\// }, (args) => (args.kind === "entry-point" ? undefined : { path: args.path.replace(/\.(ts|js)$/, ".cjs"), external: true }));
+          esbuild.onResolve({ filter: /^\.\.?\// }, (args) =>
+            args.kind === "entry-point" ? undefined : { path: args.path.replace(/\.(ts|js)$/, ".cjs"), external: true },
+          );
         },
       },
     ],
@@ -163,7 +165,9 @@ async function buildDbwarden() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const problems = versionProblems();
   if (problems.length > 0) {
-    console.error(`build: the versions disagree; set every one to package.json's (npm version does: scripts/build-version.mjs):\n  - ${problems.join("\n  - ")}`);
+    console.error(
+      `build: the versions disagree; set every one to package.json's (npm version does: scripts/build-version.mjs):\n  - ${problems.join("\n  - ")}`,
+    );
     process.exit(1);
   }
   const only = process.argv.slice(2);

@@ -69,7 +69,7 @@ function planFor(options: LoadPlanOptions): Planned {
   const root = projectRoot(cwd);
   const specDir = options.specDir === undefined ? undefined : specPaths(cwd, options.specDir).specDir;
   const plan = planStack(stack, { root, ...(specDir ? { specDir } : {}), ...(options.now ? { now: options.now } : {}) });
-  if (options.logNotes !== false) for (const note of plan.notes) pulumi.log.info(note);
+  if (options.logNotes !== false) for (const note of plan.notes) void pulumi.log.info(note);
   return { plan, root, specDir };
 }
 

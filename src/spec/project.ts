@@ -61,18 +61,24 @@ export function projectConfig(root: string): ProjectConfig {
   }
   const value = (json as Record<string, unknown> | null)?.[CONFIG_KEY];
   if (value === undefined) return {};
-  const problem = (path: string, message: string, hint: string) => new SpecError([{ file: relative(process.cwd(), file) || file, line: 0, column: 0, path, message, hint }]);
+  const problem = (path: string, message: string, hint: string) =>
+    new SpecError([{ file: relative(process.cwd(), file) || file, line: 0, column: 0, path, message, hint }]);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw problem(CONFIG_KEY, `"${CONFIG_KEY}" must be an object of settings`, `e.g. "${CONFIG_KEY}": { "specs": "infra/dbwarden" }`);
   }
   const config: ProjectConfig = {};
   for (const [key, setting] of Object.entries(value)) {
     if (key !== "specs" && key !== "program") throw problem(`${CONFIG_KEY}.${key}`, `unknown setting "${key}"`, `settings: specs, program`);
-    if (typeof setting !== "string" || setting.length === 0) throw problem(`${CONFIG_KEY}.${key}`, `"${key}" must be a path relative to package.json`, `e.g. "${key}": "infra/dbwarden"`);
+    if (typeof setting !== "string" || setting.length === 0)
+      throw problem(`${CONFIG_KEY}.${key}`, `"${key}" must be a path relative to package.json`, `e.g. "${key}": "infra/dbwarden"`);
     config[key] = setting;
   }
   if (config.specs !== undefined && !isDir(resolve(root, config.specs))) {
-    throw problem(`${CONFIG_KEY}.specs`, `the spec folder "${config.specs}" does not exist`, `create it with \`npx dbwarden init --dir ${config.specs}\`, or fix the path`);
+    throw problem(
+      `${CONFIG_KEY}.specs`,
+      `the spec folder "${config.specs}" does not exist`,
+      `create it with \`npx dbwarden init --dir ${config.specs}\`, or fix the path`,
+    );
   }
   return config;
 }

@@ -132,14 +132,25 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     await mustSucceed("build", process.execPath, [join(ROOT, "scripts", "build.mjs")], ROOT);
     const packs = join(work, "packs");
     mkdirSync(packs);
-    for (const dir of [join(ROOT, "packages", "contract", "dist"), ROOT]) await mustSucceed(`npm pack ${dir}`, "npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", packs], dir);
+    for (const dir of [join(ROOT, "packages", "contract", "dist"), ROOT])
+      await mustSucceed(`npm pack ${dir}`, "npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", packs], dir);
     const tarballs = readdirSync(packs).map((f) => join(packs, f));
     // The README's install lines, with the tarballs for dbwarden and versions pinned to this repository's.
-    const named = [...new Set([...installed(commands(readmeSection("Use it in your own repository"))[0]!), ...installed(commands(readmeSection("Use it in your own Pulumi program"))[0]!)])];
+    const named = [
+      ...new Set([
+        ...installed(commands(readmeSection("Use it in your own repository"))[0]!),
+        ...installed(commands(readmeSection("Use it in your own Pulumi program"))[0]!),
+      ]),
+    ];
     assert.deepEqual(named.sort(), ["@pulumi/pulumi", "dbwarden"]);
     const extra = ["@pulumi/pulumi", "ts-node", "typescript", "@types/node"].map((name) => `${name}@${manifest.devDependencies[name]}`);
     writeFileSync(join(scratch, "package.json"), `${JSON.stringify({ name: "scratch", version: "1.0.0", private: true }, null, 2)}\n`);
-    const install = mustSucceed("npm install", "npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "-D", ...tarballs, ...extra], scratch);
+    const install = mustSucceed(
+      "npm install",
+      "npm",
+      ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "-D", ...tarballs, ...extra],
+      scratch,
+    );
     for (const stack of STACKS) {
       const program = `${pathToFileURL(join(ROOT, "stacks", "index.ts")).href}?package-test=${stack}`;
       const { resources } = await recordProgram(() => import(program), { project: "dbwarden", stack, region: "us-east-1" });
@@ -182,7 +193,10 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     );
     assert.equal(resolved.code, 0, resolved.stderr);
     for (const line of resolved.stdout.trim().split("\n")) assert.match(line, /\.cjs$/, "require() loads the CommonJS build");
-    const cjs = sh(scratch, `node -e 'const d = require("dbwarden"); const a = require("dbwarden/aws"); console.log(typeof d.loadPlan, typeof d.GovernedAccess, typeof a.NetworkBoundary, d.VERSION)'`);
+    const cjs = sh(
+      scratch,
+      `node -e 'const d = require("dbwarden"); const a = require("dbwarden/aws"); console.log(typeof d.loadPlan, typeof d.GovernedAccess, typeof a.NetworkBoundary, d.VERSION)'`,
+    );
     assert.equal(cjs.code, 0, cjs.stderr);
     assert.equal(cjs.stdout.trim(), `function function function ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
   });
@@ -234,12 +248,19 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     const recorded = (await started.recordings!).provider;
     for (const stack of STACKS) {
       const top = recorded[stack]!.filter((r) => !r.parent);
-      assert.deepEqual(top.map((r) => `${r.type}::${r.name}`), [`dbwarden:index:GovernedAccess::dbwarden-${stack}`]);
+      assert.deepEqual(
+        top.map((r) => `${r.type}::${r.name}`),
+        [`dbwarden:index:GovernedAccess::dbwarden-${stack}`],
+      );
       const isWrapper = (r: PolicyInputResource) => r.type === "dbwarden:index:GovernedAccess";
       assert.deepEqual(comparable(recorded[stack]!, isWrapper), comparable(bundled[stack]!), `provider, stack ${stack}`);
     }
     const provider = join(scratch, "node_modules", "dbwarden", "provider");
-    assert.equal(await providerSchemaText(provider), readFileSync(join(ROOT, "provider", "schema.json"), "utf8"), "the installed provider analyzes to the committed schema");
+    assert.equal(
+      await providerSchemaText(provider),
+      readFileSync(join(ROOT, "provider", "schema.json"), "utf8"),
+      "the installed provider analyzes to the committed schema",
+    );
   });
 
   it("the entry points type-check, declarations included, for Pulumi's CommonJS template (node10 resolution) and for NodeNext", async () => {
@@ -285,8 +306,14 @@ function writePrograms(): void {
   // Every declaration file is checked too (no skipLibCheck). zod's declarations default-import
   // CommonJS modules, which TypeScript accepts with esModuleInterop only (NodeNext implies it).
   const options = PULUMI_TEMPLATE_TSCONFIG.compilerOptions;
-  writeFileSync(join(entries, "tsconfig.json"), JSON.stringify({ ...PULUMI_TEMPLATE_TSCONFIG, compilerOptions: { ...options, esModuleInterop: true, noEmit: true } }));
-  writeFileSync(join(entries, "tsconfig.nodenext.json"), JSON.stringify({ ...PULUMI_TEMPLATE_TSCONFIG, compilerOptions: { ...options, module: "nodenext", moduleResolution: "nodenext", noEmit: true } }));
+  writeFileSync(
+    join(entries, "tsconfig.json"),
+    JSON.stringify({ ...PULUMI_TEMPLATE_TSCONFIG, compilerOptions: { ...options, esModuleInterop: true, noEmit: true } }),
+  );
+  writeFileSync(
+    join(entries, "tsconfig.nodenext.json"),
+    JSON.stringify({ ...PULUMI_TEMPLATE_TSCONFIG, compilerOptions: { ...options, module: "nodenext", moduleResolution: "nodenext", noEmit: true } }),
+  );
 }
 
 /** This repository's spec folder (environments, workflows, catalog) copied to `to`. */

@@ -43,12 +43,23 @@ export function register(program: Command, io: CliIO): void {
       const fromEnvironments = relative(join(specDir, "environments"), schema).split(sep).join("/");
       const files = Object.entries(initFiles(options.stack, fromEnvironments)).map(([path, text]) => ({ path: join(specDir, path), text }));
       const existing = files.filter((f) => existsSync(f.path)).map((f) => relative(io.cwd, f.path));
-      if (existing.length > 0) throw new CliError(`not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass --dir for another folder)`, EXIT.invalidInput);
+      if (existing.length > 0)
+        throw new CliError(
+          `not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass --dir for another folder)`,
+          EXIT.invalidInput,
+        );
       for (const file of files) {
         mkdirSync(dirname(file.path), { recursive: true });
         writeFileSync(file.path, file.text, { flag: "wx" });
       }
-      io.out(createdMessage(io.cwd, specDir, files.map((f) => f.path), options.stack));
+      io.out(
+        createdMessage(
+          io.cwd,
+          specDir,
+          files.map((f) => f.path),
+          options.stack,
+        ),
+      );
     });
 }
 

@@ -30,7 +30,13 @@ function registerTsNode() {
     transpileOnly: undefined, // ts-node's default: type-check, as Pulumi does without noCheck
     project: tsconfig,
     skipProject: !existsSync(tsconfig),
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...tsutils.loadTypeScriptCompilerOptions(tsconfig) },
+    compilerOptions: {
+      target: "ES2020",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      sourceMap: "true",
+      ...tsutils.loadTypeScriptCompilerOptions(tsconfig),
+    },
   });
 }
 

@@ -123,9 +123,13 @@ export function specDirOf(root: string): string {
 
 /** Where the documents of a project root live: absolute paths, and as shown (relative to the root). */
 export interface SpecPaths {
+  /** The spec folder. */
   specDir: string;
+  /** `<spec folder>/environments`: one Environment per stack. */
   environmentsDir: string;
+  /** `<spec folder>/workflows`: the Workflows. */
   workflowsDir: string;
+  /** `<spec folder>/catalog`: the column snapshots, one per stack. */
   catalogDir: string;
   /** `path` relative to the root, as messages show it. */
   shown(path: string): string;

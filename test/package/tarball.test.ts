@@ -14,7 +14,8 @@
  * copy, this repository's sources here and the installed build in the scratch project.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -23,6 +24,14 @@ import { after, before, describe, it } from "node:test";
 import { recordProgram } from "../../src/policy/record.ts";
 import type { PolicyInputResource } from "../../src/policy/args.ts";
 import { providerSchemaText } from "../../src/provider/schema.ts";
+import { VERSION } from "../../src/version.ts";
+
+const require = createRequire(import.meta.url);
+// The engine's side of the provider protocol, as the Pulumi CLI speaks it.
+const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb.js");
+const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb.js");
+const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js");
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const STACKS = ["prod", "dev"];
@@ -122,6 +131,7 @@ const bundled: Record<string, PolicyInputResource[]> = {};
 const started: {
   recordings?: Promise<Record<"ts" | "js" | "provider", Record<string, PolicyInputResource[]>>>;
   typeChecks?: Promise<{ name: string; code: number | null; output: string }[]>;
+  plugin?: { process: ChildProcess; port: Promise<number> };
 } = {};
 
 describe("the published packages, from a scratch project", { timeout: 600_000 }, () => {
@@ -172,12 +182,15 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
         return { name, code: r.code, output: r.stdout + r.stderr };
       }),
     );
+    started.plugin = startPlugin(join(scratch, "node_modules", "dbwarden", "provider"), join(scratch, "program-esm"));
     // Failures are reported by the tests that await them.
     started.recordings.catch(() => {});
     started.typeChecks.catch(() => {});
+    started.plugin.port.catch(() => {});
   });
 
   after(async () => {
+    started.plugin?.process.kill();
     await Promise.allSettled([started.recordings, started.typeChecks]);
     rmSync(work, { recursive: true, force: true });
   });
@@ -263,6 +276,21 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     );
   });
 
+  it("the component provider starts from node_modules as the Pulumi CLI runs a plugin (nodejs run-plugin) and serves the committed schema over gRPC", async () => {
+    const port = await started.plugin!.port;
+    const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const call = <T>(method: (request: any, callback: (error: Error | null, response: any) => void) => void, request: unknown) =>
+        new Promise<T>((done, fail) => method.call(client, request, (error, response) => (error ? fail(error) : done(response))));
+      const schema = await call<{ getSchema(): string }>(client.getSchema, new GetSchemaRequest());
+      assert.deepEqual(JSON.parse(schema.getSchema()), JSON.parse(readFileSync(join(ROOT, "provider", "schema.json"), "utf8")));
+      const info = await call<{ getVersion(): string }>(client.getPluginInfo, new Empty());
+      assert.equal(info.getVersion(), VERSION);
+    } finally {
+      client.close();
+    }
+  });
+
   it("the entry points type-check, declarations included, for Pulumi's CommonJS template (node10 resolution) and for NodeNext", async () => {
     for (const check of await started.typeChecks!) assert.equal(check.code, 0, `${check.name}: ${check.output}`);
   });
@@ -319,6 +347,28 @@ function writePrograms(): void {
 /** This repository's spec folder (environments, workflows, catalog) copied to `to`. */
 function copySpecs(to: string) {
   for (const part of ["environments", "workflows", "catalog"]) cpSync(join(ROOT, "stacks", part), join(to, part), { recursive: true });
+}
+
+/**
+ * The provider plugin in `dir`, started as Pulumi's nodejs language host runs a plugin (its
+ * run-plugin entry, with ts-node registered, `--pwd` the consuming program's folder); resolves to
+ * the port it serves on, which it prints first.
+ */
+function startPlugin(dir: string, pwd: string): { process: ChildProcess; port: Promise<number> } {
+  const runPlugin = join(scratch, "node_modules", "@pulumi", "pulumi", "cmd", "run-plugin");
+  const child = spawn(process.execPath, [runPlugin, "--pwd", pwd, dir], { cwd: dir });
+  const port = new Promise<number>((done, fail) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      const line = /^(\d+)\n/.exec(stdout);
+      if (line) done(Number(line[1]));
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => fail(new Error(`the provider plugin exited (${code}) before serving: ${stdout}${stderr}`)));
+  });
+  return { process: child, port };
 }
 
 /** The scratch project's harness: the recordings of a program, per stack. */

@@ -5,7 +5,8 @@
  * (plan, validate, the catalog, the CLI from a subfolder, loadPlan).
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -124,6 +125,24 @@ describe("the spec folder", () => {
     assert.throws(
       () => loadPlan({ stack: "dev", cwd: program, specDir: join(specs, "elsewhere"), now, logNotes: false }),
       /elsewhere\/catalog\/dev\.json: no catalog snapshot for environment "dev"/,
+    );
+  });
+
+  it("review reads the base's specs from the configured folder too", async () => {
+    const project = withSpecs(folder({ "package.json": JSON.stringify({ private: true, dbwarden: { specs: "config/access" } }) }), "config/access");
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: project, stdio: "pipe" });
+    git("init", "-q", "-b", "main");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base");
+    const workflow = join(project, "config/access/workflows/finance-weekly-revenue.yaml");
+    writeFileSync(workflow, readFileSync(workflow, "utf8").replace("maxRows: 5000", "maxRows: 9000"));
+    const review = await cli(project, "review", "--base", "main", "--stack", "prod", "--format", "json", "--no-check");
+    assert.equal(review.code, 0, review.stderr);
+    const prod = JSON.parse(review.stdout).stacks[0];
+    assert.equal(prod.comparison, "compared", "the base was found in config/access at main");
+    assert.deepEqual(
+      prod.diff.changes.map((c: { summary: string }) => c.summary),
+      ["finance-weekly-revenue: rows per result 5000 -> 9000"],
     );
   });
 });

@@ -5,9 +5,8 @@
  * are checked against the contract's `HOST_PLATFORMS`: a host added there without an entry here
  * does not type-check.
  */
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ENVIRONMENTS_DIR } from "../src/spec/load.ts";
+import { environmentFile, projectRoot } from "../src/spec/project.ts";
 import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
 import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws/governedAccess.ts";
 import { preflightAws } from "./aws/preflight.ts";
@@ -17,9 +16,9 @@ import type { CatalogSnapshot } from "./postgres/catalog.ts";
 export interface GovernedEnvironmentArgs {
   /** The environment's access plan (from `planStack`): the only source of what is granted. */
   plan: AccessPlan;
-  /** Column lists of the tables read with an `all-except` rule (stacks/catalog/<env>.json). */
+  /** Column lists of the tables read with an `all-except` rule (`<spec folder>/catalog/<env>.json`, see `loadPlan`). */
   catalog: CatalogSnapshot;
-  /** Names the catalog in error messages; default `stacks/catalog/<env>.json`. */
+  /** Names the catalog in error messages; default `stacks/catalog/<env>.json` (`loadPlan` gives the file it read). */
   catalogSource?: string;
 }
 
@@ -86,7 +85,7 @@ export function hostComponentOf(plan: AccessPlan): DeployedHost {
   if (entry.type !== null) return entry;
   const deployable = Object.entries(HOST_COMPONENTS).flatMap(([host, component]) => (component.type === null ? [] : [host]));
   throw new pulumi.RunError(
-    `${join(ENVIRONMENTS_DIR, `${plan.environment}.yaml`)}: mcpServer.host.platform is "${platform}", which no Pulumi component deploys: ` +
+    `${environmentFile(plan.environment, projectRoot(process.cwd()))}: mcpServer.host.platform is "${platform}", which no Pulumi component deploys: ` +
       `${entry.instead}. To deploy stack "${plan.environment}" with \`pulumi up\`, set mcpServer.host.platform to ${deployable.join(" or ")}.`,
   );
 }

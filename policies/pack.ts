@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { PolicyPack, type PolicyPackConfig } from "@pulumi/policy";
 import { parse } from "yaml";
 import { packConfigFor } from "../src/policy/facts.ts";
-import { ENVIRONMENTS_DIR } from "../src/spec/load.ts";
+import { environmentFile } from "../src/spec/project.ts";
 import { POLICY_PACK_NAME, policies } from "./policies.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -24,7 +24,7 @@ function initialConfig(): PolicyPackConfig | undefined {
   const stack = (process.env.PULUMI_STACK || process.env.PULUMI_NODEJS_STACK)?.split("/").pop() || undefined;
   const project = process.env.PULUMI_PROJECT || process.env.PULUMI_NODEJS_PROJECT || undefined;
   const ownProject = (parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { name?: string }).name;
-  if (!stack || (project !== undefined && project !== ownProject) || !existsSync(join(root, ENVIRONMENTS_DIR, `${stack}.yaml`))) {
+  if (!stack || (project !== undefined && project !== ownProject) || !existsSync(join(root, environmentFile(stack, root)))) {
     console.error(`dbwarden policy pack: no dbwarden spec for stack "${stack ?? "(not named)"}"; rules use their defaults and --policy-pack-config.`);
     return undefined;
   }

@@ -42,4 +42,4 @@ if (only.length === 0) {
   }
 }
 const files = only.length > 0 ? only : [...findTests(join(root, "test")), ...findTests(join(root, "mcp-server/test"))].sort();
-run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=180000", ...files]);
+run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files]);

@@ -7,26 +7,16 @@
  * use...) fails the preview here, before anything is created, every problem at once. A host no
  * component deploys (`local`) fails here too. Nothing else to configure: `aws:region` is in
  * stacks/Pulumi.<env>.yaml, the column snapshot in stacks/catalog/<env>.json.
+ *
+ * The whole program is `deployStack` (src/program.ts), which the `dbwarden` package exports: a
+ * program in another repository gets the same resources, after the same preflight, from
+ * `await deployStack()`, or from `new GovernedAccess(name, loadPlan())` after
+ * `await preflight(name, plan)` (docs/pulumi-program.md).
  */
 import { fileURLToPath } from "node:url";
-import * as pulumi from "@pulumi/pulumi";
-import { hostComponentOf } from "../components/hosts.ts";
-import { catalogPath, loadCatalog } from "../components/postgres/catalog.ts";
-import { planStack } from "../src/plan/index.ts";
+import { deployStack } from "../src/program.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const stack = pulumi.getStack();
-const plan = planStack(stack, { root });
-for (const note of plan.notes) void pulumi.log.info(note);
-
-const host = hostComponentOf(plan);
-const name = `dbwarden-${stack}`;
-await host.preflight(name, plan);
-const environment = host.deploy(name, {
-  plan,
-  catalog: loadCatalog(stack, root),
-  catalogSource: catalogPath(stack, "."),
-});
+const environment = await deployStack({ cwd: fileURLToPath(new URL("..", import.meta.url)) });
 
 export const mcpUrl = environment.mcpUrl;
 export const loadBalancerDnsName = environment.loadBalancerDnsName;

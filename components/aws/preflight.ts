@@ -17,7 +17,7 @@ import { getInstance } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersion } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
 import { getSubnet } from "@pulumi/aws/ec2/getSubnet.js";
 import { getVpc } from "@pulumi/aws/ec2/getVpc.js";
-import { ENVIRONMENTS_DIR } from "../../src/spec/load.ts";
+import { environmentFile, projectRoot } from "../../src/spec/project.ts";
 import { OWNER_PATTERN } from "../../src/spec/schema.ts";
 import { TARGET_PLATFORMS, type AccessPlan } from "../../src/plan/types.ts";
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "./governedAccess.ts";
@@ -408,7 +408,7 @@ export async function preflightAws(plan: AccessPlan, top: string, lookups: Prefl
   const report = preflightReport(plan, facts, top);
   for (const warning of report.warnings) void pulumi.log.warn(`preflight: ${warning}`);
   if (report.problems.length > 0) {
-    const file = join(ENVIRONMENTS_DIR, `${plan.environment}.yaml`);
+    const file = environmentFile(plan.environment, projectRoot(process.cwd()));
     throw new pulumi.RunError(
       `${file}: the preflight found ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"} before creating anything:\n${report.problems.map((p) => `  - ${p}`).join("\n")}`,
     );

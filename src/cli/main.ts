@@ -7,11 +7,12 @@ import { commands } from "./commands/index.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { processIO, type CliIO } from "./io.ts";
 import { SpecError } from "../spec/errors.ts";
+import { VERSION } from "../version.ts";
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command("dbwarden")
     .description("Governed, read-only database access for AI agents: spec -> access plan -> controls.")
-    .version("0.1.0")
+    .version(VERSION)
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();

@@ -24,7 +24,7 @@ import {
 import { compareLiveDatabase, type Difference } from "../postgres/diff.ts";
 import { ReconcileError, reconcile } from "../postgres/reconcile.ts";
 import { ident } from "../postgres/sql.ts";
-import { ENVIRONMENTS_DIR } from "../spec/load.ts";
+import { environmentFile } from "../spec/project.ts";
 import { databaseChangeLine, describePlanChanges, formatReloadReport, type ReloadReport } from "./changes.ts";
 import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
@@ -392,7 +392,7 @@ class LocalStack implements RunningLocalStack {
       const [, host, busy, code] = bind;
       throw new Error(
         `${code === "EACCES" ? `the MCP port ${busy} on ${host} needs privileges this user lacks` : `the MCP port ${busy} on ${host} is already in use (another program, or another \`dbwarden up\`, listens there)`}; ` +
-          `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) or set mcpServer.port in ${join(ENVIRONMENTS_DIR, `${this.stack}.yaml`)}`,
+          `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) or set mcpServer.port in ${environmentFile(this.stack, this.options.root)}`,
         { cause: error },
       );
     }

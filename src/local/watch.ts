@@ -4,8 +4,7 @@
  * save during a reload triggers one more reload after it, never two at once.
  */
 import { existsSync, watch, type FSWatcher } from "node:fs";
-import { join } from "node:path";
-import { ENVIRONMENTS_DIR, WORKFLOWS_DIR } from "../spec/load.ts";
+import { specPaths } from "../spec/project.ts";
 
 export interface SpecWatcher {
   close(): void;
@@ -14,8 +13,8 @@ export interface SpecWatcher {
 export function watchSpec(root: string, stack: string, onChange: () => Promise<void>, debounceMs = 250): SpecWatcher {
   const isYaml = (name: string) => name.endsWith(".yaml") || name.endsWith(".yml");
   const watched: Array<[string, (name: string) => boolean]> = [
-    [join(root, ENVIRONMENTS_DIR), (name) => name === `${stack}.yaml` || name === `${stack}.yml`],
-    [join(root, WORKFLOWS_DIR), isYaml],
+    [specPaths(root).environmentsDir, (name) => name === `${stack}.yaml` || name === `${stack}.yml`],
+    [specPaths(root).workflowsDir, isYaml],
   ];
   let timer: NodeJS.Timeout | undefined;
   let running = false;

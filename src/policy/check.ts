@@ -1,15 +1,18 @@
 /**
- * `checkStack`: the whole policy pack, offline, over the resources the Pulumi program
- * (`stacks/index.ts`) declares for a stack, with no Pulumi CLI and no cloud. The program runs
+ * `checkStack`: the whole policy pack, offline, over the resources the Pulumi program declares for
+ * a stack (the project's own, package.json `"dbwarden": { "program": ... }`, here
+ * `stacks/index.ts`; else dbwarden's: `loadPlan` and the host's top-level component), with no Pulumi CLI and no cloud. The program runs
  * under mocks (./record.ts) with stand-in lookups (./standins.ts), the access components' children
  * taken from the list they describe (./described.ts) rather than registered one by one; the pack runs in-process with
  * the runtime's semantics (./evaluate.ts) and the config `pulumi preview --policy-pack` would get
  * (./facts.ts). What `dbwarden check` prints and what the pull-request review includes.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { POLICY_PACK_NAME, policies } from "../../policies/policies.ts";
+import { packageFile } from "../package.ts";
+import { deployStack } from "../program.ts";
+import { configuredProgram } from "../spec/project.ts";
 import { utcDay } from "../plan/build.ts";
 import type { AccessPlan } from "../plan/types.ts";
 import { evaluatePolicies } from "./evaluate.ts";
@@ -19,11 +22,9 @@ import { POLICY_REPORT_VERSION, summarize, type PolicyReport } from "./report.ts
 
 /** The Pulumi project name (Pulumi.yaml). */
 export const PROJECT = "dbwarden";
-/** The Pulumi program, relative to the project root (Pulumi.yaml `main`). */
-export const PROGRAM = join("stacks", "index.ts");
 
 export interface CheckOptions {
-  /** Project root: `stacks/` and `policies/` live under it. */
+  /** Project root: its spec folder and `policies/config/` live under it. */
   root: string;
   /** Judge expiry as of this moment (default now). The program itself plans as of the real day. */
   now?: Date;
@@ -34,9 +35,9 @@ export interface CheckOptions {
   describeAccessComponents?: boolean;
 }
 
-/** The pack's version (policies/package.json), as the Pulumi CLI reports it. */
-export function packVersion(root: string): string {
-  return (JSON.parse(readFileSync(join(root, "policies", "package.json"), "utf8")) as { version: string }).version;
+/** The pack's version (dbwarden's policies/package.json), as the Pulumi CLI reports it. */
+export function packVersion(): string {
+  return (JSON.parse(readFileSync(packageFile("policies", "package.json"), "utf8")) as { version: string }).version;
 }
 
 /** Why a plan has no Pulumi deployment, or null when it has one. */
@@ -47,6 +48,18 @@ export function notDeployedReason(plan: AccessPlan): string | null {
 
 let runs = 0;
 
+/**
+ * The Pulumi program of a project, as a function `recordProgram` runs: the project's own
+ * (`"dbwarden": { "program": ... }`), a fresh module instance per run since a program reads the
+ * stack name when it is evaluated; else dbwarden's own program for the project's spec folder.
+ */
+function programOf(root: string): () => Promise<unknown> {
+  const own = configuredProgram(root);
+  if (own === undefined) return async () => deployStack({ cwd: root });
+  const url = `${pathToFileURL(own).href}?dbwarden-check=${++runs}`;
+  return () => import(url);
+}
+
 /** Check one stack; throws `SpecError` for an invalid spec and an Error when the program fails. */
 export async function checkStack(stack: string, options: CheckOptions): Promise<PolicyReport> {
   const now = options.now ?? new Date();
@@ -56,17 +69,15 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
     apiVersion: POLICY_REPORT_VERSION,
     stack,
     asOf: utcDay(now),
-    pack: { name: POLICY_PACK_NAME, version: packVersion(options.root), policies: policies.length },
+    pack: { name: POLICY_PACK_NAME, version: packVersion(), policies: policies.length },
   } as const;
   const reason = notDeployedReason(plan);
   if (reason !== null) {
     return { ...base, deployed: false, reason, resources: 0, passed: true, summary: { mandatory: 0, advisory: 0, notJudged: 0 }, violations: [], notJudged: [], programNotes: [] };
   }
-  // A fresh module instance per run: the program reads the stack name when it is evaluated.
-  const program = `${pathToFileURL(join(options.root, PROGRAM)).href}?dbwarden-check=${++runs}`;
   const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
   // Access components' children (thousands of grants) come from their described list, not the SDK.
-  const recording = await recordProgram(() => import(program), { project: PROJECT, stack, region, plan, describeAccessComponents: options.describeAccessComponents ?? true });
+  const recording = await recordProgram(programOf(options.root), { project: PROJECT, stack, region, plan, describeAccessComponents: options.describeAccessComponents ?? true });
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

@@ -1,6 +1,7 @@
 /**
  * Catalog snapshots: the column lists of the tables a stack's workflows read, committed per
- * environment in `stacks/catalog/<env>.json` as `{ "schema.table": ["column", ...] }` (a contract).
+ * environment in `<spec folder>/catalog/<env>.json` (here `stacks/catalog/<env>.json`) as
+ * `{ "schema.table": ["column", ...] }` (a contract).
  *
  * Why a snapshot: "every column but these" becomes one column grant listing every other column,
  * and a Pulumi program cannot read the live catalog at preview time without a database connection
@@ -10,18 +11,18 @@
  * no longer matches the live columns (the component then grants from an outdated list).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { tableKey, tableName, workflowsOf, type AccessPlan } from "@dbwarden/contract";
 import type pg from "pg";
 import { readTableColumns } from "./catalog.ts";
 import { plannedTables, type ColumnSource } from "./model.ts";
+import { catalogFile, specPaths } from "../spec/project.ts";
 
 /** `"schema.table"` -> the table's columns. */
 export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
 
-/** Where the snapshot of an environment lives, under `root` (the repository root). */
-export function catalogPath(environment: string, root: string): string {
-  return join(root, "stacks", "catalog", `${environment}.json`);
+/** Where the snapshot of an environment lives: `<spec folder>/catalog/<env>.json` of the project at `root`. */
+export function catalogPath(environment: string, root: string, specDir?: string): string {
+  return catalogFile(environment, root, specDir);
 }
 
 /** The command that writes it, for messages (never with a URL: it holds a password). */
@@ -47,9 +48,9 @@ export function parseCatalog(json: unknown, source: string): CatalogSnapshot {
   return catalog;
 }
 
-/** Read and check `stacks/catalog/<environment>.json`. */
-export function loadCatalog(environment: string, root: string): CatalogSnapshot {
-  const path = catalogPath(environment, root);
+/** Read and check `<spec folder>/catalog/<environment>.json` of the project at `root`. */
+export function loadCatalog(environment: string, root: string, specDir?: string): CatalogSnapshot {
+  const path = catalogPath(environment, root, specDir);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -68,9 +69,10 @@ export function loadCatalog(environment: string, root: string): CatalogSnapshot 
 }
 
 /** The environment's snapshot when one is committed (null when there is none), named as in the repository. */
-export function committedCatalog(environment: string, root: string): { catalog: CatalogSnapshot; source: string } | null {
-  if (!existsSync(catalogPath(environment, root))) return null;
-  return { catalog: loadCatalog(environment, root), source: catalogPath(environment, ".").replace(/^\.\//, "") };
+export function committedCatalog(environment: string, root: string, specDir?: string): { catalog: CatalogSnapshot; source: string } | null {
+  const file = catalogPath(environment, root, specDir);
+  if (!existsSync(file)) return null;
+  return { catalog: loadCatalog(environment, root, specDir), source: specPaths(root, specDir).shown(file) };
 }
 
 /** A snapshot as the model's column source; `source` names the file in messages. */

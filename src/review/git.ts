@@ -6,8 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, posix } from "node:path";
-import { ENVIRONMENTS_DIR, WORKFLOWS_DIR } from "../spec/load.ts";
+import { join, posix, relative } from "node:path";
+import { CONFIG_KEY, specPaths } from "../spec/project.ts";
 
 export class GitError extends Error {
   override name = "GitError";
@@ -25,7 +25,10 @@ function git(cwd: string, args: string[], input?: string): Buffer {
 }
 
 export interface SpecsAtRef {
-  /** A temporary project root holding `stacks/environments` and `stacks/workflows` as at the ref. */
+  /**
+   * A temporary project root holding the spec folder's `environments/` and `workflows/` as at the
+   * ref, at the same place relative to the root as in the working tree.
+   */
   root: string;
   /** The commit the ref names. */
   commit: string;
@@ -34,10 +37,16 @@ export interface SpecsAtRef {
   remove(): void;
 }
 
+/** The environments and workflows folders of the project at `cwd`, relative to it. */
+function specSubfolders(cwd: string): [string, string] {
+  const paths = specPaths(cwd);
+  return [relative(cwd, paths.environmentsDir), relative(cwd, paths.workflowsDir)];
+}
+
 /** Spec folders of the project at `cwd`, as paths from the repository's top. */
 function specFolders(cwd: string): string[] {
   const prefix = git(cwd, ["rev-parse", "--show-prefix"]).toString().trim();
-  return [ENVIRONMENTS_DIR, WORKFLOWS_DIR].map((dir) => posix.join(prefix, dir.split("\\").join("/")));
+  return specSubfolders(cwd).map((dir) => posix.join(prefix, dir.split("\\").join("/")));
 }
 
 /** Copy the spec files of the project at `cwd` as they are at `ref` into a temporary project. */
@@ -53,6 +62,7 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
     throw new GitError(`unknown git ref "${ref}" (in CI, fetch it first: actions/checkout with fetch-depth: 0, or git fetch origin <branch>)`);
   }
   const folders = specFolders(cwd);
+  const [environmentsDir, workflowsDir] = specSubfolders(cwd);
   const listing = git(cwd, ["ls-tree", "-z", "--full-tree", commit, "--", ...folders.map((f) => `${f}/`)]).toString();
   const entries = listing
     .split("\0")
@@ -74,11 +84,14 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
     );
     for (const [i, entry] of blobs.entries()) {
       const folder = folders.findIndex((f) => posix.dirname(entry.path) === f);
-      const target = join(root, folder === 0 ? ENVIRONMENTS_DIR : WORKFLOWS_DIR);
+      const target = join(root, folder === 0 ? environmentsDir : workflowsDir);
       mkdirSync(target, { recursive: true });
       writeFileSync(join(target, posix.basename(entry.path)), contents[i]!);
     }
-    mkdirSync(join(root, ENVIRONMENTS_DIR), { recursive: true });
+    mkdirSync(join(root, environmentsDir), { recursive: true });
+    // The copy's spec folder is found where the working tree's is: by the same setting, if any.
+    const specs = posix.dirname(environmentsDir.split("\\").join("/"));
+    writeFileSync(join(root, "package.json"), `${JSON.stringify({ private: true, [CONFIG_KEY]: { specs } }, null, 2)}\n`);
     return { root, commit, skipped, remove };
   } catch (error) {
     remove();

@@ -9,6 +9,7 @@ import type { PolicyReport } from "../policy/report.ts";
 import { planStack, utcDay, type AccessPlan } from "../plan/index.ts";
 import { SpecError } from "../spec/errors.ts";
 import { listStacks } from "../spec/load.ts";
+import { environmentFile } from "../spec/project.ts";
 import { diffPlans } from "./diff.ts";
 import { specsAtRef } from "./git.ts";
 import { renderDiagram } from "./mermaid.ts";
@@ -83,7 +84,7 @@ export function loadSides(options: Pick<ReviewOptions, "root" | "base" | "stacks
     if (unknown.length) {
       throw new SpecError(
         unknown.map((s) => ({
-          file: `stacks/environments/${s}.yaml`,
+          file: environmentFile(s, options.root),
           line: 0,
           column: 0,
           path: "",

@@ -2,22 +2,24 @@
  * Load spec files from disk: every document of every file, then the cross-document rules. One
  * loader for the CLI, the local stack and the Pulumi program, so they cannot disagree.
  *
- * Layout of a project: `stacks/environments/<stack>.yaml` (one Environment each) and
- * `stacks/workflows/*.yaml` (Workflows, shared by all environments).
+ * Layout of a project (./project.ts): `<spec folder>/environments/<stack>.yaml` (one Environment
+ * each) and `<spec folder>/workflows/*.yaml` (Workflows, shared by all environments); the spec
+ * folder is `stacks/` in this repository, `dbwarden/` after `dbwarden init`, or the package.json
+ * setting `"dbwarden": { "specs": ... }`.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { SpecError, type Problem } from "./errors.ts";
 import { parseSpecText, type ParsedDoc } from "./parse.ts";
+import { environmentFile, findSpecProject, specPaths } from "./project.ts";
 import { validateDocuments, type ValidateOptions } from "./validate.ts";
 import type { Environment, Workflow } from "./schema.ts";
 
-export const ENVIRONMENTS_DIR = join("stacks", "environments");
-export const WORKFLOWS_DIR = join("stacks", "workflows");
-
 export interface LoadOptions {
-  /** Project root (holds `stacks/`). Default: the current directory. */
+  /** Project root (holds the spec folder, see ./project.ts). Default: the current directory. */
   root?: string;
+  /** The spec folder, when not the root's own (absolute, or relative to the root). */
+  specDir?: string;
   now?: Date;
 }
 
@@ -39,20 +41,18 @@ export function yamlFilesIn(dir: string): string[] {
 
 /** Every spec file of a project, absolute: its environments, then its workflows. */
 export function projectSpecFiles(root: string): string[] {
-  return [...yamlFilesIn(resolve(root, ENVIRONMENTS_DIR)), ...yamlFilesIn(resolve(root, WORKFLOWS_DIR))];
+  const paths = specPaths(root);
+  return [...yamlFilesIn(paths.environmentsDir), ...yamlFilesIn(paths.workflowsDir)];
 }
 
-/** The project `path` lies in: the nearest folder at or above it that holds a `stacks/` folder. */
+/** The project `path` lies in: the nearest folder at or above it that is a project root (./project.ts). */
 export function findProjectRoot(path: string): string | undefined {
-  for (let dir = resolve(path); ; dir = dirname(dir)) {
-    if (statSync(join(dir, "stacks"), { throwIfNoEntry: false })?.isDirectory()) return dir;
-    if (dirname(dir) === dir) return undefined;
-  }
+  return findSpecProject(path)?.root;
 }
 
-/** Stack names: one per `stacks/environments/<name>.yaml`. */
-export function listStacks(root = process.cwd()): string[] {
-  return yamlFilesIn(join(root, ENVIRONMENTS_DIR)).map((f) => f.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, ""));
+/** Stack names: one per `<spec folder>/environments/<name>.yaml`. */
+export function listStacks(root = process.cwd(), specDir?: string): string[] {
+  return yamlFilesIn(specPaths(root, specDir).environmentsDir).map((f) => f.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, ""));
 }
 
 /** Read and parse files (no cross-document rules). File names in problems are relative to `root`. */
@@ -106,9 +106,8 @@ export interface ProjectValidation {
  * Validate the named files against the project each lies in, so that a file checked alone is
  * still held to every cross-document rule: a workflow to the environments that enable it (their
  * targets, their sensitive columns), an environment to the workflows it enables, every name to
- * the names already taken. The project is the nearest folder above the file holding `stacks/`,
- * else the one above `cwd`; its `stacks/environments` and `stacks/workflows` files are the
- * context. A file in no project is checked against the other named files only. File names in
+ * the names already taken. The project is the nearest project root above the file, else the
+ * one above `cwd`; the environments and workflows of its spec folder are the context. A file in no project is checked against the other named files only. File names in
  * problems are relative to `cwd`.
  */
 export function validateInProject(files: readonly string[], options: { cwd: string; now: Date; expired: ValidateOptions["expired"] }): ProjectValidation {
@@ -171,36 +170,37 @@ function validateWithContext(named: string[], context: string[], options: { cwd:
  */
 export function loadStack(stack: string, options: LoadOptions = {}): LoadedStack {
   const root = options.root ?? process.cwd();
-  const environmentFile = join(ENVIRONMENTS_DIR, `${stack}.yaml`);
-  if (!/^[a-z][a-z0-9-]*$/.test(stack) || !existsSync(join(root, environmentFile))) {
-    const known = listStacks(root);
+  const paths = specPaths(root, options.specDir);
+  const envFile = environmentFile(stack, root, options.specDir);
+  if (!/^[a-z][a-z0-9-]*$/.test(stack) || !existsSync(join(root, envFile))) {
+    const known = listStacks(root, options.specDir);
     throw new SpecError([
       {
-        file: environmentFile,
+        file: envFile,
         line: 0,
         column: 0,
         path: "",
         message: `no environment for stack "${stack}"`,
-        hint: known.length ? `known stacks: ${known.join(", ")}` : `create ${environmentFile}`,
+        hint: known.length ? `known stacks: ${known.join(", ")}` : `create ${envFile} (\`npx dbwarden init\` creates a first one)`,
       },
     ]);
   }
-  const workflowFiles = yamlFilesIn(join(root, WORKFLOWS_DIR)).map((f) => relative(root, f));
-  const { docs, problems } = validateFiles([environmentFile, ...workflowFiles], { root, now: options.now ?? new Date(), expired: "allow" });
+  const workflowFiles = yamlFilesIn(paths.workflowsDir).map((f) => relative(root, f));
+  const { docs, problems } = validateFiles([envFile, ...workflowFiles], { root, now: options.now ?? new Date(), expired: "allow" });
   const environments = docs.filter((d) => d.kind === "Environment");
   if (environments.length !== 1 && problems.length === 0) {
-    problems.push({ file: environmentFile, line: 0, column: 0, path: "", message: `expected exactly one Environment document, found ${environments.length}` });
+    problems.push({ file: envFile, line: 0, column: 0, path: "", message: `expected exactly one Environment document, found ${environments.length}` });
   }
   const environment = environments[0]?.value as Environment | undefined;
   if (environment && environment.name !== stack) {
     const doc = environments[0]!;
-    problems.push({ file: environmentFile, ...doc.locate(["name"]), path: "name", message: `environment is named "${environment.name}" but its file is for stack "${stack}"`, hint: `rename it to "${stack}"` });
+    problems.push({ file: envFile, ...doc.locate(["name"]), path: "name", message: `environment is named "${environment.name}" but its file is for stack "${stack}"`, hint: `rename it to "${stack}"` });
   }
   if (problems.length > 0 || !environment) throw new SpecError(problems);
   return {
     environment,
     workflows: docs.filter((d) => d.kind === "Workflow").map((d) => d.value as Workflow).sort((a, b) => (a.name < b.name ? -1 : 1)),
-    environmentFile,
+    environmentFile: envFile,
     workflowFiles,
   };
 }

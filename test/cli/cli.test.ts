@@ -104,7 +104,7 @@ test("validate: a file outside any project is checked on its own, and says so", 
   const r = await runIn(lone.root, "validate", "workflow.yaml");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n");
-  assert.equal(r.stderr, "note: not in a project (no stacks/ folder above it or the working directory), checked against the other named files only: workflow.yaml\n");
+  assert.equal(r.stderr, "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n");
 });
 
 test("plan: readable tree by default, JSON identical to planStack with --json", async () => {

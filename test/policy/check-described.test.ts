@@ -15,7 +15,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { GRANT_LIKE_TYPES } from "../../components/postgres/children.ts";
 import type { PolicyInputResource } from "../../src/policy/args.ts";
-import { checkStack, PROGRAM, PROJECT } from "../../src/policy/check.ts";
+import { checkStack, PROJECT } from "../../src/policy/check.ts";
 import { recordProgram } from "../../src/policy/record.ts";
 import { evaluatePolicies } from "../../src/policy/evaluate.ts";
 import { packConfig, planFacts } from "../../src/policy/facts.ts";
@@ -30,7 +30,7 @@ function comparable(resources: readonly PolicyInputResource[]) {
 }
 
 async function recordStack(stack: "prod" | "dev", describeAccessComponents: boolean) {
-  const program = `${pathToFileURL(join(ROOT, PROGRAM)).href}?check-described=${++runs}`;
+  const program = `${pathToFileURL(join(ROOT, "stacks", "index.ts")).href}?check-described=${++runs}`;
   const region = stack === "prod" ? "us-east-1" : "eu-west-1";
   // The stand-in lookups answer as an account matching the stack's plan would (the program's preflight checks them).
   return recordProgram(() => import(program), { project: PROJECT, stack, region, plan: planStack(stack, { root: ROOT, now: AS_OF }), describeAccessComponents });

@@ -54,10 +54,11 @@ const WRITE_ALLOWED: Record<string, Record<string, string[]>> = {
   "pull-request.yml": { preview: ["id-token"], review: ["pull-requests"] },
   "drift.yml": { drift: ["issues", "id-token"] },
   "deploy.yml": { image: ["id-token"], "deploy-dev": ["id-token"], "deploy-prod": ["id-token"] },
+  "release.yml": { image: ["packages"], npm: ["id-token"], "github-release": ["contents"] },
 };
 
 describe("GitHub workflows", () => {
-  it("are the three expected files", () => assert.deepEqual(FILES, ["deploy.yml", "drift.yml", "pull-request.yml"]));
+  it("are the four expected files", () => assert.deepEqual(FILES, ["deploy.yml", "drift.yml", "pull-request.yml", "release.yml"]));
 
   for (const file of FILES) {
     it(`${file} parses with GitHub's workflow parser, no errors`, async () => {

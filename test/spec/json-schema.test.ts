@@ -7,7 +7,7 @@ import { Ajv } from "ajv";
 import ajvFormats from "ajv-formats";
 import YAML from "yaml";
 import { SCHEMA_FILE, specJsonSchemaText } from "../../src/spec/json-schema.ts";
-import { ENVIRONMENTS_DIR, WORKFLOWS_DIR, yamlFilesIn } from "../../src/spec/load.ts";
+import { projectSpecFiles } from "../../src/spec/load.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -16,7 +16,7 @@ test("schema/dbwarden.schema.json is up to date (regenerate: npx dbwarden schema
 });
 
 test("every example spec references the committed schema with a yaml-language-server comment", () => {
-  const files = [...yamlFilesIn(join(root, ENVIRONMENTS_DIR)), ...yamlFilesIn(join(root, WORKFLOWS_DIR))];
+  const files = projectSpecFiles(root);
   assert.ok(files.length >= 6);
   for (const file of files) {
     const first = readFileSync(file, "utf8").split("\n")[0]!;
@@ -55,7 +55,7 @@ test("the schema is draft-07 with an $id and descriptions, as yaml-language-serv
 
 test("the schema compiles under ajv strict mode and accepts every example spec", () => {
   const validate = strictValidator();
-  const files = ["test/fixtures/valid-minimal.yaml", ...[...yamlFilesIn(join(root, ENVIRONMENTS_DIR)), ...yamlFilesIn(join(root, WORKFLOWS_DIR))].map((f) => f.slice(root.length))];
+  const files = ["test/fixtures/valid-minimal.yaml", ...projectSpecFiles(root).map((f) => f.slice(root.length))];
   let documents = 0;
   for (const file of files) {
     for (const document of documentsOf(file)) {

@@ -4,12 +4,13 @@ import { formatPolicyReport } from "../../policy/report.ts";
 import { SpecError } from "../../spec/errors.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
+import { projectRoot } from "../../spec/project.ts";
 
 export function register(program: Command, io: CliIO): void {
   program
     .command("check")
     .description("Run the policy pack (policies/) offline over the resources the Pulumi program declares for a stack.")
-    .option("-s, --stack <env>", "stack (environment): stacks/environments/<env>.yaml", "local")
+    .option("-s, --stack <env>", "stack (environment): <spec folder>/environments/<env>.yaml", "local")
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",
@@ -24,7 +25,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (options: { stack: string; json?: boolean }) => {
       let report;
       try {
-        report = await checkStack(options.stack, { root: io.cwd, now: io.now() });
+        report = await checkStack(options.stack, { root: projectRoot(io.cwd), now: io.now() });
       } catch (error) {
         if (error instanceof SpecError) throw error;
         throw new CliError(`cannot check stack ${options.stack}: ${(error as Error).message}`, EXIT.invalidInput);

@@ -10,12 +10,13 @@ import { pulumiDrift } from "../../drift/pulumi.ts";
 import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../drift/report.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
+import { projectRoot } from "../../spec/project.ts";
 
 export function register(program: Command, io: CliIO): void {
   program
     .command("drift")
     .description("Compare the effective privileges of every workflow role in the live database with the access plan.")
-    .option("-s, --stack <env>", "stack (environment): stacks/environments/<env>.yaml", "local")
+    .option("-s, --stack <env>", "stack (environment): <spec folder>/environments/<env>.yaml", "local")
     .option("--json", "print the report as JSON")
     .option("--url <url>", `admin connection URL (default: the target's connectionUrlEnv, then $${DATABASE_URL_ENV}, then the local stack)`)
     .option("--target <name>", "only this target (default: every PostgreSQL target of the stack)")
@@ -26,7 +27,8 @@ export function register(program: Command, io: CliIO): void {
       "\nChecks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as\npg_read_server_files), role attributes, default privileges, ownership and role settings.\nWith the pulumi CLI on PATH, also the deployed resources against the program (a preview: never writes state).\nExit codes: 0 no drift, 3 drift found (either side), 1 invalid spec, unreachable database or failed preview, 2 usage error.",
     )
     .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean; pulumi: boolean }) => {
-      const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
+      const root = projectRoot(io.cwd);
+      const plan = planStack(options.stack, { root, now: io.now() });
       const names = options.target ? [options.target] : postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
       let snapshot;
@@ -52,7 +54,7 @@ export function register(program: Command, io: CliIO): void {
         }
         let opened;
         try {
-          opened = await openTarget({ plan, target, url: options.url, env: io.env, root: io.cwd, progress: (l) => io.progress(l) });
+          opened = await openTarget({ plan, target, url: options.url, env: io.env, root, progress: (l) => io.progress(l) });
         } catch (error) {
           throw new CliError(`cannot check drift: ${(error as Error).message}`, EXIT.invalidInput);
         }
@@ -76,7 +78,7 @@ export function register(program: Command, io: CliIO): void {
           await opened.close();
         }
       }
-      const pulumi = options.pulumi ? await pulumiDrift(plan, { root: io.cwd, env: io.env }) : null;
+      const pulumi = options.pulumi ? await pulumiDrift(plan, { root, env: io.env }) : null;
       const merged = mergeDrift(plan.environment, reports, pulumi);
       io.out(options.json ? `${JSON.stringify(merged, null, 2)}\n` : formatStackDrift(merged));
       const code = driftExitCode(merged);

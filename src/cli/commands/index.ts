@@ -16,9 +16,10 @@ import * as review from "./review.ts";
 import * as catalog from "./catalog.ts";
 import * as mcp from "./mcp.ts";
 import * as keys from "./keys.ts";
+import * as init from "./init.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys];
+export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys];

@@ -7,6 +7,7 @@ import { PreviewError, parsePreview, summarizePreview, type PreviewSummary } fro
 import { reviewChanges } from "../../review/review.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
+import { projectRoot } from "../../spec/project.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -52,7 +53,7 @@ export function register(program: Command, io: CliIO): void {
       const previews = readPreviews(options.previewJson, io.cwd);
       let report;
       try {
-        report = await reviewChanges({ root: io.cwd, base: options.base, stacks: options.stack, now: io.now(), policy: options.check, previews });
+        report = await reviewChanges({ root: projectRoot(io.cwd), base: options.base, stacks: options.stack, now: io.now(), policy: options.check, previews });
       } catch (error) {
         if (error instanceof GitError) throw new CliError(`cannot read the base: ${error.message}`, EXIT.invalidInput);
         throw error;

@@ -1,12 +1,15 @@
+import { relative } from "node:path";
 import type { Command } from "commander";
 import { formatProblem, type Problem } from "../../spec/errors.ts";
-import { ENVIRONMENTS_DIR, WORKFLOWS_DIR, findProjectRoot, projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
+import { projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
+import { projectRoot, specPaths } from "../../spec/project.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
 const HELP = `
-Named files are checked against the project they lie in (the nearest folder above them holding
-stacks/, else the working directory's project): its environments and workflows are loaded as
+Named files are checked against the project they lie in (the nearest folder above them with a spec
+folder: package.json "dbwarden": { "specs": ... }, dbwarden/ or stacks/; else the working
+directory's project): its environments and workflows are loaded as
 context and every cross-document rule runs (workflow -> target, enabled workflows, sensitive columns,
 names defined twice). Shown: every problem in a named file, and problems in other files that are
 about a named file (e.g. a workflow reading a column that a named environment classifies
@@ -18,13 +21,18 @@ export function register(program: Command, io: CliIO): void {
   program
     .command("validate")
     .description("Check spec files: every problem at once, with file:line:column and how to fix it.")
-    .argument("[files...]", "YAML files to check (default: every file under stacks/environments and stacks/workflows)")
+    .argument("[files...]", "YAML files to check (default: every file under the spec folder's environments/ and workflows/)")
     .addHelpText("after", HELP)
     .action((files: string[]) => {
       let named = files;
       if (named.length === 0) {
-        named = projectSpecFiles(findProjectRoot(io.cwd) ?? io.cwd);
-        if (named.length === 0) throw new CliError(`no spec files found under ${ENVIRONMENTS_DIR} or ${WORKFLOWS_DIR}; pass files to check`, EXIT.usage);
+        const root = projectRoot(io.cwd);
+        named = projectSpecFiles(root);
+        if (named.length === 0) {
+          const paths = specPaths(root);
+          const folders = [paths.environmentsDir, paths.workflowsDir].map((dir) => relative(io.cwd, dir) || dir);
+          throw new CliError(`no spec files found under ${folders.join(" or ")}; pass files to check, or create a spec folder with \`npx dbwarden init\``, EXIT.usage);
+        }
       }
       const result = validateInProject(named, { cwd: io.cwd, now: io.now(), expired: "error" });
       const notes = contextNotes(result);
@@ -61,7 +69,7 @@ function contextNotes(result: ProjectValidation): string[] {
     notes.push(`note: ${count(unrelated)} in other project file(s), not about the named files: ${list}; \`dbwarden validate ${list}\` lists them`);
   }
   if (result.outsideProject.length > 0) {
-    notes.push(`note: not in a project (no stacks/ folder above it or the working directory), checked against the other named files only: ${result.outsideProject.join(" ")}`);
+    notes.push(`note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: ${result.outsideProject.join(" ")}`);
   }
   return notes;
 }

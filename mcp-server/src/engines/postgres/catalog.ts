@@ -11,10 +11,12 @@
  */
 import pg from "pg";
 import type { EngineCall } from "../engine.js";
-import type { SetupResult } from "./session.js";
-import { checkScope, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
+import type { SetupResult, Step } from "./session.js";
+import { checkScope, type RelationRef, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
 
 export const CATALOG_TTL_MS = 30_000;
+/** Names remembered for guards (`TargetCatalog.guard`); past this many, forgotten all at once. */
+const MAX_REMEMBERED_NAMES = 10_000;
 
 const SEARCH_PATH_NAMESPACES =
   "(SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = ANY (pg_catalog.current_schemas(true)) AND ns.nspname <> 'pg_catalog')";
@@ -35,11 +37,61 @@ export function resolutionQuery(analysis: SqlAnalysis | null): string | null {
   return `SELECT ${cols.join(", ")}`;
 }
 
+/**
+ * A SELECT that re-resolves each relation name in the statement's own transaction and divides by
+ * zero, aborting the transaction before the statement behind it runs, unless every name still
+ * resolves to the OID the check was made with. Operators are schema-qualified: nothing on the
+ * workflow's search_path can stand in for them.
+ */
+export function guardQuery(relations: readonly RelationRef[], oids: ReadonlyArray<number | null>): string {
+  const tests = relations.map((r, i) => {
+    const resolved = `pg_catalog.to_regclass(${pg.escapeLiteral(r.qualified)})`;
+    const oid = oids[i];
+    return oid === null || oid === undefined ? `${resolved} IS NULL` : `${resolved}::oid OPERATOR(pg_catalog.=) ${Math.trunc(oid)}::oid`;
+  });
+  return `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN ${tests.length > 0 ? tests.join(" AND ") : "true"} THEN 1 ELSE 0 END) AS guard`;
+}
+
 /** One target's catalog, as far as the check needs it. */
 export class TargetCatalog {
   private readonly relations = new Map<number, { at: number; value: ResolvedRelation }>();
   /** Non-catalog function and operator names, per workflow (each has its own search_path). */
   private readonly shadowing = new Map<string, { at: number; value: Set<string> }>();
+  /** The OID each relation name last resolved to, per workflow (search_path) and name. */
+  private readonly names = new Map<string, number>();
+
+  /**
+   * The check of a parsed statement made with what the catalog already knows (the OIDs its names
+   * last resolved to, fresh relation columns and shadowing names), as the guard step that proves
+   * those names still resolve the same in the statement's own transaction. Null when something
+   * is unknown or stale, or the check refuses: the statement then goes through `check`, whose
+   * refusal is the authoritative one.
+   */
+  guard(call: EngineCall, analysis: SqlAnalysis): Step | null {
+    const now = Date.now();
+    const workflow = call.identity.workflow.name;
+    const oids: number[] = [];
+    const relations: ResolvedRelation[] = [];
+    for (const ref of analysis.relations) {
+      const oid = this.names.get(`${workflow}\u0000${ref.qualified}`);
+      const relation = oid === undefined ? undefined : this.relations.get(oid);
+      if (oid === undefined || !relation || relation.at <= now - CATALOG_TTL_MS) return null;
+      oids.push(oid);
+      relations.push(relation.value);
+    }
+    let shadowed: string[] = [];
+    if (analysis.functions.length + analysis.operators.length > 0) {
+      const names = this.shadowing.get(workflow);
+      if (!names || names.at <= now - CATALOG_TTL_MS) return null;
+      shadowed = [...analysis.functions, ...analysis.operators].filter((n) => names.value.has(n));
+    }
+    try {
+      checkScope(analysis, relations, call.scope, shadowed);
+    } catch {
+      return null;
+    }
+    return { text: guardQuery(analysis.relations, oids), snapshot: true, guard: true };
+  }
 
   /**
    * Check a parsed statement against the call's scope, given the setup round trip's results
@@ -48,6 +100,7 @@ export class TargetCatalog {
   async check(client: pg.PoolClient, resolved: SetupResult[], call: EngineCall, analysis: SqlAnalysis): Promise<void> {
     const now = Date.now();
     const oids = relationOids(resolved, analysis);
+    this.remember(call.identity.workflow.name, analysis.relations, oids);
     const missing = [...new Set(oids.filter((o): o is number => o !== null && !((this.relations.get(o)?.at ?? -Infinity) > now - CATALOG_TTL_MS)))];
     if (missing.length > 0) await this.loadRelations(client, missing, now);
     const relations = oids.map((o) => (o === null ? null : (this.relations.get(o)?.value ?? null)));
@@ -60,6 +113,15 @@ export class TargetCatalog {
       shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
     checkScope(analysis, relations, call.scope, shadowed);
+  }
+
+  /** What each name resolved to, for later guards. */
+  private remember(workflow: string, relations: readonly RelationRef[], oids: ReadonlyArray<number | null>): void {
+    if (this.names.size + relations.length > MAX_REMEMBERED_NAMES) this.names.clear();
+    relations.forEach((ref, i) => {
+      const oid = oids[i];
+      if (oid !== null && oid !== undefined) this.names.set(`${workflow}\u0000${ref.qualified}`, oid);
+    });
   }
 
   /** Schema, name and live columns of relations by OID, into the cache. */

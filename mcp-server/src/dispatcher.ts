@@ -12,7 +12,7 @@ import type { CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCap
 import type { Engines } from "./engines/registry.js";
 import { ToolError } from "./errors.js";
 import type { Identity } from "./identity.js";
-import { ClientLimiter } from "./limits.js";
+import { ClientLimiter, type Limiter, type LimitsMode } from "./limits.js";
 import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
 
 export type { Identity, Param };
@@ -81,7 +81,6 @@ function readinessIdentities(plan: AccessPlan): Map<string, Identity> {
 }
 
 export class Dispatcher {
-  private readonly limiter = new ClientLimiter();
   private auditFailing = false;
   /** Per workflow name, built once. */
   private readonly contexts = new Map<string, WorkflowContext>();
@@ -91,6 +90,8 @@ export class Dispatcher {
     readonly plan: AccessPlan,
     private readonly engines: Engines,
     private readonly audit: AuditSink,
+    /** Where per-client limits are counted (default: in this process). */
+    private readonly limits: Limiter = new ClientLimiter(),
   ) {
     for (const workflow of plan.workflows) this.contexts.set(workflow.name, workflowContext(workflow, engines.of(workflow.target)));
     this.readiness = readinessIdentities(plan);
@@ -113,7 +114,12 @@ export class Dispatcher {
 
   /** Swap the runtime config (reload): each engine replaces the connections whose endpoint or credential changed. */
   async setRuntime(runtime: RuntimeConfig): Promise<void> {
-    await Promise.allSettled(this.engines.all.map((e) => e.setRuntime(runtime)));
+    await Promise.allSettled([...this.engines.all.map((e) => e.setRuntime(runtime)), this.limits.setRuntime?.(runtime)]);
+  }
+
+  /** Where limits are counted, and whether they can be counted now (`/readyz`). */
+  async checkLimits(): Promise<{ mode: LimitsMode; ok: boolean; error: string | null }> {
+    return { mode: this.limits.mode, ...(await this.limits.check()) };
   }
 
   /** Every target a workflow reads must answer as one of its client logins. */
@@ -141,8 +147,8 @@ export class Dispatcher {
     }
   }
 
-  close(): Promise<void> {
-    return this.engines.close();
+  async close(): Promise<void> {
+    await Promise.allSettled([this.engines.close(), this.limits.close()]);
   }
 
   /** The audit line of a request refused before any tool ran (e.g. from outside the client's source networks). */
@@ -164,7 +170,7 @@ export class Dispatcher {
     let release: (() => void) | null = null;
     try {
       if (this.auditFailing) throw new ToolError("UNAVAILABLE", "the audit log cannot be written, so calls are refused; try again later.", "audit");
-      release = this.limiter.acquire(`${identity.workflow.name}\u0000${identity.client.name}`, identity.workflow.limits);
+      release = await this.limits.acquire({ workflow: identity.workflow.name, client: identity.client.name }, identity.workflow.limits, record.requestId);
       const payload = await this.runTool(identity, tool, args, record);
       result = { content: [{ type: "text", text: JSON.stringify(payload) }] };
     } catch (error) {

@@ -168,8 +168,9 @@ class Pipeline {
   handleReadyForQuery(): void {
     if (this.last) this.tx.awaitReset();
     if (this.tx.client.getTransactionStatus() !== "T") {
+      // Only a statement that ends the transaction itself gets here (the parser check refuses any).
       this.tx.inDoubt = true;
-      this.callback(new Error("the statements did not run inside the read-only transaction"));
+      this.callback(new ToolError("DENIED", "the statement ended the read-only transaction; send one SELECT.", "transaction-ended"));
       return;
     }
     this.callback(null);

@@ -13,6 +13,9 @@ import { parseRuntime, type AccessPlan, type RuntimeConfig } from "../src/config
 import type { Engine, EngineCall, ToolError } from "../src/index.ts";
 import type { Identity } from "../src/identity.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
+import { CappedRows } from "../src/engines/postgres/fetch.ts";
+import { Transaction } from "../src/engines/postgres/session.ts";
+import pg from "pg";
 import { workflowScope } from "../src/scope.ts";
 import { startFixture, type Fixture } from "./support/fixture.ts";
 
@@ -91,5 +94,34 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
     }
     const pid2 = (await run(e, cs, "SELECT pg_backend_pid()"))[0]![0];
     assert.notEqual(pid2, pid1, "a new connection: the doubtful one was not reused");
+  });
+
+  test("the statement never runs unless the whole setup is in effect: a failed setup skips everything up to the Sync", async () => {
+    const role = "dbw_cs_usage_drop__claude_cs";
+    const pool = new pg.Pool({ host: fx.db.host, port: fx.db.port, database: "dbwarden_demo", user: role, password: fx.passwords[role], max: 1 });
+    const application = "dbwarden/test/setup-check";
+    const setApplication = `SET LOCAL application_name = '${application}'`;
+    const attempt = async (setup: string) => {
+      const tx = new Transaction(await pool.connect(), application, setup);
+      const rows = new CappedRows(10, 10_000);
+      const outcome = await tx.send([{ text: "SELECT 'the statement ran'", reader: rows }], { last: true }).then(() => "answered", (e: Error & { code?: string }) => e.code ?? e.message);
+      tx.end(false);
+      return { outcome, rows: rows.result().rows };
+    };
+    try {
+      assert.deepEqual(await attempt(`BEGIN READ ONLY; ${setApplication}`), { outcome: "answered", rows: [["the statement ran"]] });
+      // BEGIN never ran: no transaction is open, the guard's own statement runs in autocommit and refuses.
+      assert.deepEqual(await attempt(`SELECT 1 / 0; BEGIN READ ONLY; ${setApplication}`), { outcome: "22012", rows: [] });
+      // SET LOCAL outside a transaction block lasts only until the end of its Query.
+      const outside = await attempt(setApplication);
+      assert.deepEqual(outside.rows, []);
+      assert.notEqual(outside.outcome, "answered");
+      // A failure after BEGIN aborts the transaction: the guard is refused ("in failed transaction").
+      assert.deepEqual(await attempt(`BEGIN READ ONLY; SELECT 1 / 0; ${setApplication}`), { outcome: "22012", rows: [] });
+      // A transaction that is not read-only.
+      assert.deepEqual(await attempt(`BEGIN; ${setApplication}`), { outcome: "22012", rows: [] });
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -11,7 +11,7 @@
  */
 import pg from "pg";
 import type { EngineCall } from "../engine.js";
-import type { SetupResult, Step } from "./session.js";
+import type { SetupResult } from "./session.js";
 import { checkScope, type RelationRef, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
 
 export const CATALOG_TTL_MS = 30_000;
@@ -38,18 +38,18 @@ export function resolutionQuery(analysis: SqlAnalysis | null): string | null {
 }
 
 /**
- * A SELECT that re-resolves each relation name in the statement's own transaction and divides by
- * zero, aborting the transaction before the statement behind it runs, unless every name still
- * resolves to the OID the check was made with. Operators are schema-qualified: nothing on the
- * workflow's search_path can stand in for them.
+ * The condition that each relation name still resolves, in the statement's own transaction, to the
+ * OID the check was made with; the session's guard (session.ts) divides by zero, aborting the
+ * transaction before the statement behind it runs, when it is false. Operators are
+ * schema-qualified: nothing on the workflow's search_path can stand in for them.
  */
-export function guardQuery(relations: readonly RelationRef[], oids: ReadonlyArray<number | null>): string {
+export function namesCondition(relations: readonly RelationRef[], oids: ReadonlyArray<number | null>): string {
   const tests = relations.map((r, i) => {
     const resolved = `pg_catalog.to_regclass(${pg.escapeLiteral(r.qualified)})`;
     const oid = oids[i];
     return oid === null || oid === undefined ? `${resolved} IS NULL` : `${resolved}::oid OPERATOR(pg_catalog.=) ${Math.trunc(oid)}::oid`;
   });
-  return `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN ${tests.length > 0 ? tests.join(" AND ") : "true"} THEN 1 ELSE 0 END) AS guard`;
+  return tests.length > 0 ? tests.join(" AND ") : "true";
 }
 
 /** One target's catalog, as far as the check needs it. */
@@ -62,12 +62,12 @@ export class TargetCatalog {
 
   /**
    * The check of a parsed statement made with what the catalog already knows (the OIDs its names
-   * last resolved to, fresh relation columns and shadowing names), as the guard step that proves
-   * those names still resolve the same in the statement's own transaction. Null when something
-   * is unknown or stale, or the check refuses: the statement then goes through `check`, whose
-   * refusal is the authoritative one.
+   * last resolved to, fresh relation columns and shadowing names), as the condition the session's
+   * guard asserts in the statement's own transaction: that those names still resolve the same.
+   * Null when something is unknown or stale, or the check refuses: the statement then goes
+   * through `check`, whose refusal is the authoritative one.
    */
-  guard(call: EngineCall, analysis: SqlAnalysis): Step | null {
+  guard(call: EngineCall, analysis: SqlAnalysis): string | null {
     const now = Date.now();
     const workflow = call.identity.workflow.name;
     const oids: number[] = [];
@@ -90,7 +90,7 @@ export class TargetCatalog {
     } catch {
       return null;
     }
-    return { text: guardQuery(analysis.relations, oids), snapshot: true, guard: true };
+    return namesCondition(analysis.relations, oids);
   }
 
   /**

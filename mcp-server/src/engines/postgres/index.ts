@@ -152,8 +152,8 @@ export class PostgresEngine implements Engine<PgStatement> {
   async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
-    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows, snapshot: true };
-    await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], true));
+    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
+    await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], { last: true }));
     return {
       comment: rows.rows[0]?.table_comment ?? null,
       columns: rows.rows.map((r) => ({ name: r.name ?? "", type: r.type ?? "", comment: r.comment ?? null })),
@@ -217,11 +217,11 @@ export class PostgresEngine implements Engine<PgStatement> {
     const workflow = this.workflowSession(call.identity.workflow);
     const pool = this.pool(call.identity);
     const { analysis } = statement;
-    const guard = analysis ? workflow.catalog.guard(call, analysis) : null;
-    if (guard || !analysis) {
+    const names = analysis ? workflow.catalog.guard(call, analysis) : null;
+    if (names || !analysis) {
       const step = final();
       try {
-        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send(guard ? [guard, step] : [step], true));
+        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names }));
         return step.reader;
       } catch (error) {
         if (!(error instanceof GuardMissed)) throw error;
@@ -232,9 +232,9 @@ export class PostgresEngine implements Engine<PgStatement> {
       // The setup goes first either way: the catalog's own reads need the workflow's search_path.
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
-      await tx.send(query ? [{ text: query, reader: resolved, snapshot: true }] : []);
+      await tx.send(query ? [{ text: query, reader: resolved }] : []);
       if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
-      await tx.send([step], true);
+      await tx.send([step], { last: true });
     });
     return step.reader;
   }

@@ -1,20 +1,27 @@
 /**
  * Layer 2 of enforcement: one call, one session, pipelined. A pooled connection gets, in ONE write:
- * `BEGIN READ ONLY`, server-issued `SET LOCAL statement_timeout`, the workflow's search_path and the
- * request's application_name, a SELECT that takes the snapshot (the name resolution or guard of
- * catalog.ts, else `SELECT 1`), the call's one statement, each over the extended protocol, one Sync,
- * and then `ROLLBACK` and a full session reset (everything DISCARD ALL does) as one simple Query.
+ * 1. the setup, one simple Query: `BEGIN READ ONLY`, server-issued `SET LOCAL statement_timeout`,
+ *    the workflow's search_path and the request's application_name;
+ * 2. one extended-protocol group: the guard, then the call's one statement, then Sync;
+ * 3. `ROLLBACK` and a full session reset (everything DISCARD ALL does), one simple Query.
  *
  * Why this holds:
- * - Everything before the Sync is one message group: after an error Postgres skips every message up
- *   to the Sync, so a statement never runs when the BEGIN, a SET or the guard before it failed, and
- *   every statement of the group runs inside the read-only transaction (checked again when the group
- *   ends: the connection must report "in transaction").
+ * - The guard is a SELECT that divides by zero unless the setup is in effect: application_name is
+ *   this call's (set by the setup's last SET LOCAL, which lasts only inside an open transaction
+ *   block: the setup's own BEGIN READ ONLY) and the transaction is read-only. It also re-resolves
+ *   the statement's relation names when they were checked with earlier resolutions (catalog.ts).
+ *   A failed setup aborts its transaction (the guard then fails with "in failed transaction") or,
+ *   had its BEGIN failed, leaves none (the guard's assertion fails): either way Postgres skips
+ *   every message up to the Sync, so the statement never runs outside the read-only transaction,
+ *   and never on stale names. The guard also takes the snapshot: `SET TRANSACTION READ WRITE`
+ *   after it is refused.
+ * - The statement is exactly one Parse/Bind/Execute: Postgres refuses several commands in one Parse.
+ * - Each part must end "in transaction" (checked at its ReadyForQuery): a statement that ended the
+ *   transaction itself is refused and its connection destroyed.
  * - The reset follows the Sync, so it runs whatever happened before it. The call's answer goes back
  *   as soon as the statement's group is answered; the connection returns to the pool only once the
  *   reset has answered and the session is idle, and is destroyed if the reset failed, the
  *   connection failed, or a cancel was sent.
- * - The statement is exactly one Parse/Bind/Execute: Postgres refuses several commands in one Parse.
  * Running sessions are known by request id, so `cancel` can stop one.
  */
 import { connect as connectTcp } from "node:net";
@@ -42,32 +49,41 @@ export interface Step {
   readonly values?: readonly Param[];
   /** Reads its rows (the portal is described first); without one its rows are dropped. */
   readonly reader?: RowReader;
-  /** A SELECT: it takes the transaction's snapshot, after which `SET TRANSACTION READ WRITE` is refused. */
-  readonly snapshot?: boolean;
-  /** catalog.ts `guard`: fails with division_by_zero, aborting the transaction, if a name resolves differently now. */
-  readonly guard?: boolean;
-  /** Over the simple protocol, unbound (a generic EXPLAIN): only as the last step of a send, after the others are answered. */
+  /** Over the simple protocol, unbound (a generic EXPLAIN): alone in its send, after the others are answered. */
   readonly simple?: boolean;
 }
 
 /** The result sets of the server's own catalog statements. */
 export type SetupResult = { rows: any[] };
 
-/** A guard step found a name resolving differently than when the statement was checked: nothing ran; check again. */
+/** The guard found a relation name resolving differently than when the statement was checked: nothing ran; check again. */
 export class GuardMissed extends Error {
   override name = "GuardMissed";
 }
 
-const SNAPSHOT: Step = { text: "SELECT 1", snapshot: true };
+/** The request's application_name: database logs and pg_stat_activity join the audit line by it. */
+function applicationName(call: EngineCall): string {
+  return `dbwarden/${safeTag(call.identity.client.name)}/${call.requestId}`.slice(0, 63);
+}
 
-/** The read-only transaction, its timeout, search_path and application_name. */
-function setupSteps(call: EngineCall, setSearchPath: string): Step[] {
+/** The read-only transaction, its timeout, search_path and application_name: one simple Query. */
+function setupText(call: EngineCall, setSearchPath: string, application: string): string {
   return [
-    { text: "BEGIN READ ONLY" },
-    { text: `SET LOCAL statement_timeout = ${Math.floor(call.timeoutMs)}` },
-    { text: setSearchPath },
-    { text: `SET LOCAL application_name = ${pg.escapeLiteral(`dbwarden/${safeTag(call.identity.client.name)}/${call.requestId}`.slice(0, 63))}` },
-  ];
+    "BEGIN READ ONLY",
+    `SET LOCAL statement_timeout = ${Math.floor(call.timeoutMs)}`,
+    setSearchPath,
+    `SET LOCAL application_name = ${pg.escapeLiteral(application)}`,
+  ].join("; ");
+}
+
+/**
+ * The guard (see the header): `$1` is the call's application_name; `names` a condition that the
+ * statement's relation names still resolve as checked (catalog.ts `TargetCatalog.guard`), if any.
+ * Operators are schema-qualified: nothing on the workflow's search_path can stand in for them.
+ */
+function guardText(names: string | null): string {
+  const setup = "pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) $1 AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on'";
+  return `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN ${setup}${names ? ` AND ${names}` : ""} THEN 1 ELSE 0 END) AS guard`;
 }
 
 const paramText = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === "string" ? v : String(v));
@@ -81,63 +97,114 @@ interface Connection {
   execute(c: { portal: string; rows: number }): void;
   sync(): void;
   query(text: string): void;
-  sendCopyFail(message: string): void;
 }
 
-/** A client of our pools, with the transaction status pg keeps from the last ReadyForQuery. */
-type SessionClient = pg.PoolClient & { getTransactionStatus(): string | null };
-
 /**
- * One write of a transaction's steps (and, for the last, the reset), answered in order. pg runs
- * one submitted query at a time and hands it every message until ReadyForQuery (or the first
- * error): the reset's answers come after that, to the `SessionReset` queued behind this one.
+ * Part of a write answered up to one ReadyForQuery: a simple Query (its statements' texts joined)
+ * or an extended-protocol group ending in Sync.
  */
-class Pipeline {
-  /** Set by pg's `client.query` wrapper (its read timeout); called once, at the end or the first error. */
-  callback!: (error: Error | null) => void;
-  /** The step whose answers arrive next. */
-  private at = 0;
+interface Part {
+  simple: boolean;
+  steps: readonly Step[];
+  /** The guard's step index in `steps`, when it re-checks relation names. */
+  namesGuard?: number;
+}
 
-  constructor(
-    private readonly tx: Transaction,
-    private readonly steps: readonly Step[],
-    private readonly last: boolean,
-    done: (error: Error | null) => void,
-  ) {
-    this.callback = done;
-  }
-
-  submit(connection: Connection): null {
-    connection.stream.cork();
-    try {
-      for (const step of this.steps) {
-        if (step.simple) {
-          connection.query(step.text);
-          continue;
-        }
+/** Write the parts (and the reset) in one write. */
+function writeParts(connection: Connection, parts: readonly Part[], reset: boolean): void {
+  connection.stream.cork();
+  try {
+    for (const part of parts) {
+      if (part.simple) {
+        connection.query(part.steps.map((s) => s.text).join("; "));
+        continue;
+      }
+      for (const step of part.steps) {
         connection.parse({ text: step.text, name: "", types: [] });
         connection.bind({ portal: "", statement: "", values: step.values ?? [], valueMapper: paramText });
         if (step.reader) connection.describe({ type: "P", name: "" });
         connection.execute({ portal: "", rows: step.reader?.limit ?? 0 });
       }
-      if (!this.steps[this.steps.length - 1]?.simple) connection.sync();
-      if (this.last) connection.query(RESET_SESSION);
-    } finally {
-      connection.stream.uncork();
+      connection.sync();
     }
+    if (reset) connection.query(RESET_SESSION);
+  } finally {
+    connection.stream.uncork();
+  }
+}
+
+/**
+ * One write of a transaction, answered part by part. pg runs one submitted query at a time and
+ * hands it every message until ReadyForQuery (or the first error): each part has its own reader,
+ * queued behind the previous one when that one ends, and the reset's reader behind the last.
+ */
+class Write {
+  /** The first failure; later parts are still read (Postgres answers them), never reported. */
+  private error: Error | null = null;
+
+  constructor(
+    readonly tx: Transaction,
+    readonly parts: readonly Part[],
+    readonly last: boolean,
+    private readonly done: (error: Error | null) => void,
+  ) {}
+
+  start(): void {
+    this.tx.client.query(new PartReader(this, 0, true) as unknown as pg.QueryConfig);
+  }
+
+  /** Part `index` is answered (`error`: the failure that ended it); queue what reads the rest. */
+  ended(index: number, error: Error | null): void {
+    if (error && !this.error) this.error = error;
+    if (index + 1 < this.parts.length) {
+      this.tx.client.query(new PartReader(this, index + 1, false) as unknown as pg.QueryConfig);
+      return;
+    }
+    if (this.last) this.tx.awaitReset();
+    this.done(this.error);
+  }
+}
+
+/** Reads the answers of one part of a write. */
+class PartReader {
+  /** Set by pg's `client.query` wrapper (its read timeout). */
+  callback: (error: Error | null) => void;
+  /** The step whose answers arrive next. */
+  private at = 0;
+  private finished = false;
+
+  constructor(
+    private readonly write: Write,
+    private readonly index: number,
+    /** The first reader writes the whole write (every part, and the reset). */
+    private readonly writes: boolean,
+  ) {
+    // pg wraps this with its read timeout, which calls it with an error (the connection is then in
+    // doubt); `end` calls it with null, which clears that timer.
+    this.callback = (error) => {
+      if (error) this.fail(error);
+    };
+  }
+
+  private get part(): Part {
+    return this.write.parts[this.index]!;
+  }
+
+  submit(connection: Connection): null {
+    if (this.writes) writeParts(connection, this.write.parts, this.write.last);
     return null;
   }
 
   handleRowDescription(msg: { fields: ResultField[] }): void {
-    this.steps[this.at]?.reader?.fields(msg.fields);
+    this.part.steps[this.at]?.reader?.fields(msg.fields);
   }
 
   handleDataRow(msg: { fields: Array<string | null> }): void {
-    this.steps[this.at]?.reader?.row(msg.fields);
+    this.part.steps[this.at]?.reader?.row(msg.fields);
   }
 
   handlePortalSuspended(): void {
-    this.steps[this.at++]?.reader?.suspended();
+    this.part.steps[this.at++]?.reader?.suspended();
   }
 
   handleCommandComplete(): void {
@@ -150,30 +217,46 @@ class Pipeline {
 
   /** A read-only transaction refuses COPY FROM before this; were it reached, the pipeline behind it would stall: drop the connection. */
   handleCopyInResponse(connection: Connection): void {
-    this.tx.inDoubt = true;
+    this.write.tx.inDoubt = true;
     connection.stream.destroy();
   }
 
   handleCopyData(): void {}
 
-  /** Postgres skipped to the Sync (the reset after it still runs), or the connection failed. */
+  /** Postgres skips the rest of the part (to its Sync, or the rest of the Query); the parts after it still run. */
   handleError(error: Error): void {
-    const fromServer = error instanceof pg.DatabaseError;
-    if (!fromServer) this.tx.inDoubt = true;
-    else if (this.last) this.tx.awaitReset();
-    const missed = fromServer && this.steps[this.at]?.guard === true && error.code === "22012";
-    this.callback(missed ? new GuardMissed("a relation name resolves differently now") : error);
+    this.fail(error);
   }
 
   handleReadyForQuery(): void {
-    if (this.last) this.tx.awaitReset();
-    if (this.tx.client.getTransactionStatus() !== "T") {
+    if (this.write.tx.client.getTransactionStatus() !== "T") {
       // Only a statement that ends the transaction itself gets here (the parser check refuses any).
-      this.tx.inDoubt = true;
-      this.callback(new ToolError("DENIED", "the statement ended the read-only transaction; send one SELECT.", "transaction-ended"));
+      this.write.tx.inDoubt = true;
+      this.end(new ToolError("DENIED", "the statement ended the read-only transaction; send one SELECT.", "transaction-ended"));
       return;
     }
+    this.end(null);
+  }
+
+  private fail(error: Error): void {
+    if (!(error instanceof pg.DatabaseError)) {
+      // The connection failed or timed out: nothing more will be read from it.
+      this.write.tx.inDoubt = true;
+      if (!this.finished) {
+        this.finished = true;
+        this.write.tx.abandon(error);
+      }
+      return;
+    }
+    const missed = this.part.namesGuard === this.at && error.code === "22012";
+    this.end(missed ? new GuardMissed("a relation name resolves differently now") : error);
+  }
+
+  private end(error: Error | null): void {
+    if (this.finished) return;
+    this.finished = true;
     this.callback(null);
+    this.write.ended(this.index, error);
   }
 }
 
@@ -182,7 +265,7 @@ class SessionReset {
   callback: (error: Error | null) => void;
 
   constructor(
-    private readonly client: SessionClient,
+    private readonly client: pg.PoolClient,
     private readonly sent: boolean,
     done: (error: Error | null) => void,
   ) {
@@ -218,48 +301,67 @@ class SessionReset {
 export class Transaction {
   /** The connection cannot be trusted to be clean: it is destroyed, never reused. */
   inDoubt = false;
-  /** The setup steps, sent ahead of the first steps. */
-  private setup: Step[] | null;
+  /** The setup, sent ahead of the first steps (with the guard). */
+  private setup: string | null;
   /** The reset was sent (or is queued): it releases the connection. */
   private resetting = false;
   /** Back in the pool (or destroyed): nothing of the call runs on it any more. */
   released = false;
+  /** The write in flight, if its connection failed: it is told so (pg will not answer it). */
+  private pending: ((error: Error) => void) | null = null;
 
   constructor(
-    readonly client: SessionClient,
-    setup: Step[],
+    readonly client: pg.PoolClient,
+    private readonly application: string,
+    setup: string,
   ) {
     this.setup = setup;
   }
 
   /**
-   * Send `steps` in one write (after the setup and a snapshot-taking SELECT, the first time);
-   * resolves once the database answered them all, their rows in their readers. `last`: the reset
-   * goes in the same write and this is the transaction's end.
+   * Send `steps` in one write, the first time after the setup and the guard (with `names`, the
+   * condition that the statement's relation names still resolve as checked); resolves once the
+   * database answered them, their rows in their readers. `last`: the reset goes in the same write
+   * and this is the transaction's end. A simple step goes alone, after the others are answered.
    */
-  async send(steps: readonly Step[], last = false): Promise<void> {
+  async send(steps: readonly Step[], options: { last?: boolean; names?: string | null } = {}): Promise<void> {
     if (this.resetting) throw new Error("the transaction has ended");
-    let batch: Step[] = [...steps];
-    if (this.setup) {
-      batch = [...this.setup, ...(steps[0]?.snapshot ? [] : [SNAPSHOT]), ...steps];
+    const last = options.last === true;
+    const simple = steps.findIndex((s) => s.simple);
+    if (simple !== -1 && simple !== steps.length - 1) throw new Error("a simple-protocol step must be the last of a send");
+    const extended = simple === -1 ? steps : steps.slice(0, simple);
+    const parts: Part[] = [];
+    if (this.setup !== null) {
+      parts.push({ simple: true, steps: [{ text: this.setup }] });
+      const guard: Step = { text: guardText(options.names ?? null), values: [this.application] };
+      parts.push({ simple: false, steps: [guard, ...extended], ...(options.names ? { namesGuard: 0 } : {}) });
       this.setup = null;
+    } else if (extended.length > 0) {
+      parts.push({ simple: false, steps: extended });
     }
-    const simple = batch.findIndex((s) => s.simple);
-    if (simple !== -1 && simple !== batch.length - 1) throw new Error("a simple-protocol step must be the last of a send");
-    if (simple > 0) {
-      await this.write(batch.slice(0, simple), false);
-      batch = batch.slice(simple);
-    }
-    await this.write(batch, last);
+    if (simple === -1) return this.write(parts, last);
+    if (parts.length > 0) await this.write(parts, false);
+    return this.write([{ simple: true, steps: [steps[simple]!] }], last);
   }
 
-  private write(steps: readonly Step[], last: boolean): Promise<void> {
+  private write(parts: readonly Part[], last: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.query(new Pipeline(this, steps, last, (error) => (error ? reject(error) : resolve())) as unknown as pg.QueryConfig);
+      this.pending = reject;
+      new Write(this, parts, last, (error) => {
+        this.pending = null;
+        if (error) reject(error);
+        else resolve();
+      }).start();
     });
   }
 
-  /** Queue the reset's reader behind the current pipeline (its messages were written with it). */
+  /** The connection failed under a write: it ends with that error. */
+  abandon(error: Error): void {
+    this.pending?.(error);
+    this.pending = null;
+  }
+
+  /** Queue the reset's reader behind the current write (its messages went with it). */
   awaitReset(): void {
     if (this.resetting) return;
     this.resetting = true;
@@ -297,8 +399,9 @@ export class Sessions {
    * pool once reset. Database errors come out as ToolErrors; `GuardMissed` as it is.
    */
   async run<T>(pool: LoginPool, call: EngineCall, setSearchPath: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = (await pool.connect()) as SessionClient;
-    const tx = new Transaction(client, setupSteps(call, setSearchPath));
+    const client = await pool.connect();
+    const application = applicationName(call);
+    const tx = new Transaction(client, application, setupText(call, setSearchPath, application));
     const running: Running = { tx, pool, cancelled: false };
     this.running.set(call.requestId, running);
     try {

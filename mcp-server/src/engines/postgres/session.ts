@@ -77,12 +77,14 @@ function setupText(call: EngineCall, setSearchPath: string, application: string)
 }
 
 /**
- * The guard (see the header): `$1` is the call's application_name; `names` a condition that the
- * statement's relation names still resolve as checked (catalog.ts `TargetCatalog.guard`), if any.
- * Operators are schema-qualified: nothing on the workflow's search_path can stand in for them.
+ * The guard (see the header): the setup is in effect (`application` is the call's
+ * application_name), and, given `names`, the statement's relation names still resolve as checked
+ * (catalog.ts `TargetCatalog.guard`). Literals rather than parameters: no parameter line in the
+ * database's statement log. Operators are schema-qualified: nothing on the workflow's search_path
+ * can stand in for them.
  */
-function guardText(names: string | null): string {
-  const setup = "pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) $1 AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on'";
+function guardText(application: string, names: string | null): string {
+  const setup = `pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) ${pg.escapeLiteral(application)} AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on'`;
   return `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN ${setup}${names ? ` AND ${names}` : ""} THEN 1 ELSE 0 END) AS guard`;
 }
 
@@ -333,7 +335,7 @@ export class Transaction {
     const parts: Part[] = [];
     if (this.setup !== null) {
       parts.push({ simple: true, steps: [{ text: this.setup }] });
-      const guard: Step = { text: guardText(options.names ?? null), values: [this.application] };
+      const guard: Step = { text: guardText(this.application, options.names ?? null) };
       parts.push({ simple: false, steps: [guard, ...extended], ...(options.names ? { namesGuard: 0 } : {}) });
       this.setup = null;
     } else if (extended.length > 0) {

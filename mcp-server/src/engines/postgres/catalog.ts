@@ -53,12 +53,27 @@ export function namesCondition(relations: readonly RelationRef[], oids: Readonly
 }
 
 /** One target's catalog, as far as the check needs it. */
+/** A cached catalog read and when it was read (entries are replaced, never changed, when read again). */
+interface CacheEntry<T> {
+  at: number;
+  value: T;
+}
+
+/** A check that passed, with the catalog entries it was made with, and the guard condition it gave. */
+interface Verdict {
+  entries: Array<CacheEntry<ResolvedRelation>>;
+  shadowing: CacheEntry<Set<string>> | null;
+  condition: string;
+}
+
 export class TargetCatalog {
-  private readonly relations = new Map<number, { at: number; value: ResolvedRelation }>();
+  private readonly relations = new Map<number, CacheEntry<ResolvedRelation>>();
   /** Non-catalog function and operator names, per workflow (each has its own search_path). */
-  private readonly shadowing = new Map<string, { at: number; value: Set<string> }>();
+  private readonly shadowing = new Map<string, CacheEntry<Set<string>>>();
   /** The OID each relation name last resolved to, per workflow (search_path) and name. */
   private readonly names = new Map<string, number>();
+  /** Per parsed statement (the engine keeps them by text) and workflow: the last check that passed. */
+  private readonly verdicts = new WeakMap<SqlAnalysis, Map<string, Verdict>>();
 
   /**
    * The check of a parsed statement made with what the catalog already knows (the OIDs its names
@@ -71,26 +86,34 @@ export class TargetCatalog {
     const now = Date.now();
     const workflow = call.identity.workflow.name;
     const oids: number[] = [];
-    const relations: ResolvedRelation[] = [];
+    const entries: Array<CacheEntry<ResolvedRelation>> = [];
     for (const ref of analysis.relations) {
       const oid = this.names.get(`${workflow}\u0000${ref.qualified}`);
-      const relation = oid === undefined ? undefined : this.relations.get(oid);
-      if (oid === undefined || !relation || relation.at <= now - CATALOG_TTL_MS) return null;
+      const entry = oid === undefined ? undefined : this.relations.get(oid);
+      if (oid === undefined || !entry || entry.at <= now - CATALOG_TTL_MS) return null;
       oids.push(oid);
-      relations.push(relation.value);
+      entries.push(entry);
     }
-    let shadowed: string[] = [];
+    let shadowing: CacheEntry<Set<string>> | null = null;
     if (analysis.functions.length + analysis.operators.length > 0) {
-      const names = this.shadowing.get(workflow);
-      if (!names || names.at <= now - CATALOG_TTL_MS) return null;
-      shadowed = [...analysis.functions, ...analysis.operators].filter((n) => names.value.has(n));
+      shadowing = this.shadowing.get(workflow) ?? null;
+      if (!shadowing || shadowing.at <= now - CATALOG_TTL_MS) return null;
     }
+    // The same statement, workflow and catalog entries as a check that passed: the same verdict.
+    const known = this.verdicts.get(analysis)?.get(workflow);
+    if (known && known.shadowing === shadowing && known.entries.length === entries.length && known.entries.every((e, i) => e === entries[i])) return known.condition;
+    const names = shadowing?.value;
+    const shadowed = names ? [...analysis.functions, ...analysis.operators].filter((n) => names.has(n)) : [];
     try {
-      checkScope(analysis, relations, call.scope, shadowed);
+      checkScope(analysis, entries.map((e) => e.value), call.scope, shadowed);
     } catch {
       return null;
     }
-    return namesCondition(analysis.relations, oids);
+    const condition = namesCondition(analysis.relations, oids);
+    let byWorkflow = this.verdicts.get(analysis);
+    if (!byWorkflow) this.verdicts.set(analysis, (byWorkflow = new Map()));
+    byWorkflow.set(workflow, { entries, shadowing, condition });
+    return condition;
   }
 
   /**
@@ -131,7 +154,7 @@ export class TargetCatalog {
   }
 
   /** The function and operator names outside pg_catalog on the workflow's search path (this session's), into the cache. */
-  private async loadShadowing(client: pg.PoolClient, workflow: string, now: number): Promise<{ at: number; value: Set<string> }> {
+  private async loadShadowing(client: pg.PoolClient, workflow: string, now: number): Promise<CacheEntry<Set<string>>> {
     const res = await client.query<{ name: string }>(NON_CATALOG_NAMES);
     const names = { at: now, value: new Set(res.rows.map((r) => r.name)) };
     this.shadowing.set(workflow, names);

@@ -1,13 +1,17 @@
 /**
- * Where the MCP server's CPU goes per `query` call: `node --import tsx bench/_mcp-profile.ts [--inflight N] [--seconds S] [--keep DIR]`.
+ * Where the MCP server's CPU goes per `query` call:
+ *   node --import tsx bench/_mcp-profile.ts [--inflight N] [--seconds S] [--keep DIR]
  *
  * Starts the test fixture, runs the real server over stdio under `node --cpu-prof`, drives the
  * bench's indexed query with N calls in flight (default 32) for S seconds (default 8), then reads
- * the profile of the measurement window only (startup excluded) and prints CPU microseconds per
- * call by area (self time) and by step (inclusive time of named functions). Not a benchmark module
- * (the leading underscore keeps it out of `npm run bench`): a tool for the closing note of a change.
+ * the profile of the measurement window only (startup excluded) and prints microseconds per call
+ * of the main thread by area (self time) and by step (inclusive time of named functions), next to
+ * the server process' CPU per call from /proc (all threads). The profile samples wall time: on a
+ * loaded machine a system call's share includes waiting for a CPU. Builtins such as JSON.stringify
+ * are charged to their callers. Not a benchmark module (the leading underscore keeps it out of
+ * `npm run bench`): a tool for the closing note of a change. DBWARDEN_BENCH_SERVER as in bench/mcp.ts.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,6 +19,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 const root = new URL("..", import.meta.url).pathname;
+/** Another build of the server (e.g. the previous commit unpacked elsewhere), as in bench/mcp.ts. */
+const serverMain = process.env.DBWARDEN_BENCH_SERVER ?? "mcp-server/src/main.ts";
 const SQL = "SELECT id, name, plan FROM app.accounts WHERE id = $1";
 
 interface ProfileNode {
@@ -55,17 +61,17 @@ const STEPS: Array<[string, (f: ProfileNode["callFrame"]) => boolean]> = [
   ["dispatcher.call (whole call in the server, sync part)", (f) => f.url.endsWith("src/dispatcher.ts") && f.functionName === "call"],
   ["parse: analyzeSql (libpg-query parse, fingerprint, normalize, walk)", (f) => f.functionName === "analyzeSql"],
   ["scope check: checkScope", (f) => f.functionName === "checkScope"],
-  ["scope check: TargetCatalog (cache lookups)", (f) => f.url.endsWith("catalog.ts")],
+  ["scope check: TargetCatalog (cache lookups, guard condition)", (f) => f.url.endsWith("catalog.ts")],
+  ["analysis cache lookup (engine check)", (f) => f.url.endsWith("postgres/index.ts") && f.functionName === "check"],
   ["audit: sink write (JSON + file write)", (f) => f.url.endsWith("src/audit.ts") && f.functionName === "write"],
-  ["JSON.stringify (all callers)", (f) => f.functionName === "stringify" && f.url === ""],
-  ["JSON.parse (all callers)", (f) => f.functionName === "parse" && f.url === ""],
   ["MCP SDK: tool call handler (zod in/out)", (f) => f.url.includes("server/mcp.js") && /handleToolCall|executeToolHandler|validateToolInput|validateToolOutput/.test(f.functionName)],
   ["stdio transport: read + parse messages", (f) => f.url.includes("shared/stdio.js") || (f.url.includes("server/stdio.js") && f.functionName === "processReadBuffer")],
   ["stdio transport: send", (f) => f.url.includes("server/stdio.js") && f.functionName === "send"],
   ["pg: writes (serialize + socket write)", (f) => /node_modules\/pg\/lib\/connection\.js/.test(f.url) && /^_send$|^parse$|^bind$|^execute$|^sync$|^query$|^describe$/.test(f.functionName)],
   ["pg: reads (parse messages + dispatch)", (f) => f.url.includes("pg-protocol") && (f.functionName === "parse" || f.functionName === "handlePacket")],
   ["engine: session (setup, statement, reset)", (f) => f.url.endsWith("postgres/session.ts")],
-  ["engine: capped fetch (row handling)", (f) => f.url.endsWith("postgres/fetch.ts")],
+  ["engine: row readers (fetch.ts)", (f) => f.url.endsWith("postgres/fetch.ts")],
+  ["dispatcher: audit record + result JSON (baseRecord, failure, call's own code)", (f) => f.url.endsWith("src/dispatcher.ts") && /^(baseRecord|noteStatement|query)$/.test(f.functionName)],
 ];
 
 export function analyse(profile: Profile, windowUs: [number, number], calls: number): string {
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
     const runtimeFile = join(fx.dir, "runtime.json");
     writeFileSync(planFile, JSON.stringify(plan));
     writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
-    const args = ["--cpu-prof", "--cpu-prof-dir", profDir, "--import", "tsx", "mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile];
+    const args = ["--cpu-prof", "--cpu-prof-dir", profDir, "--import", "tsx", serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile];
     const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: "inherit" });
     const client = new Client({ name: "profile", version: "0.0.0" });
     await client.connect(transport);
@@ -151,18 +157,22 @@ async function main(): Promise<void> {
       return calls;
     };
     await drive(1_500);
+    // V8 stamps samples with the monotonic clock process.hrtime reads: the window, in the profile's microseconds.
+    const windowStart = Number(process.hrtime.bigint() / 1000n);
     const cpuBefore = processCpuMs(transport.pid);
     const calls = await drive(seconds * 1000);
     const cpuAfter = processCpuMs(transport.pid);
+    const windowEnd = Number(process.hrtime.bigint() / 1000n);
     await client.close();
     await new Promise((r) => setTimeout(r, 1_500));
-    const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+    // The main thread's profile is the largest (tsx's loader thread writes a small one).
+    const file = readdirSync(profDir)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .sort((a, b) => statSync(join(profDir, b)).size - statSync(join(profDir, a)).size)[0];
     if (!file) throw new Error(`no profile in ${profDir}`);
     const profile = JSON.parse(readFileSync(join(profDir, file), "utf8")) as Profile;
-    // The measurement window: the last `seconds` before the client closed (the server exits right after).
-    const closeAt = lastBusySample(profile);
     console.log(`in flight: ${inflight}; server process CPU (all threads, /proc): ${(((cpuAfter - cpuBefore) / calls) * 1000).toFixed(1)} us per call`);
-    console.log(analyse(profile, [closeAt - seconds * 1e6, closeAt], calls));
+    console.log(analyse(profile, [windowStart, windowEnd], calls));
     if (values.keep) console.log(`\nprofile kept in ${join(profDir, file)}`);
   } finally {
     await fx.stop();
@@ -173,29 +183,6 @@ async function main(): Promise<void> {
 function processCpuMs(pid: number | null): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** When the calls stopped: the end of the last run of busy samples before the exit. */
-function lastBusySample(profile: Profile): number {
-  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
-  const times: number[] = [];
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i]!;
-    times.push(t);
-  }
-  // Walk back from the end past the shutdown until a dense busy stretch (>= 50% busy in 200 ms) is found.
-  const window = 200_000;
-  for (let j = times.length - 1; j >= 0; j--) {
-    let busy = 0;
-    let all = 0;
-    for (let k = j; k >= 0 && times[k]! > times[j]! - window; k--) {
-      all++;
-      if (!idle.has(profile.samples[k]!)) busy++;
-    }
-    if (all > 20 && busy / all > 0.5) return times[j]!;
-  }
-  return profile.endTime;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -341,7 +341,7 @@ export class Transaction {
     } else if (extended.length > 0) {
       parts.push({ simple: false, steps: extended });
     }
-    if (simple === -1) return this.write(parts, last);
+    if (simple === -1) return parts.length > 0 ? this.write(parts, last) : undefined;
     if (parts.length > 0) await this.write(parts, false);
     return this.write([{ simple: true, steps: [steps[simple]!] }], last);
   }

@@ -8,11 +8,18 @@
  * - `floor-http` / `floor-stdio`: a trivial SDK server whose one tool returns a constant, served the
  *   same way (stateless Streamable HTTP with JSON responses, one McpServer per request; stdio).
  * at 1 and 32 concurrent clients (HTTP: 32 SDK clients; stdio: one client, 32 calls in flight),
- * reporting p50/p99 latency, throughput, the server process' CPU time per call (user + system, from
- * /proc: steadier than latency on a shared machine) and its RSS. Each case runs a fixed time.
+ * plus the server's other tools over stdio: `describe_table` (a catalog read in its own read-only
+ * transaction) and `list_tables` (no database), reporting p50/p99 latency, throughput, the server
+ * process' and the database's CPU time per call (user + system, from /proc: steadier than latency
+ * on a shared machine; the database's is every backend of the test server, the bench's own pool
+ * included) and the server's RSS. Each case runs a fixed time.
+ *
+ * `DBWARDEN_BENCH_SERVER=/path/to/mcp-server/src/main.ts` runs another build of the server (e.g. the
+ * previous commit, unpacked elsewhere) in the same cases: compare old and new alternately, in the
+ * same window, on a shared machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -27,7 +34,13 @@ import type { Fixture } from "../mcp-server/test/support/fixture.ts";
 setMaxListeners(0);
 
 const root = new URL("..", import.meta.url).pathname;
+const serverMain = process.env.DBWARDEN_BENCH_SERVER ?? "mcp-server/src/main.ts";
 const WARMUP_MS = 400;
+/**
+ * Each server child first serves this long at 32 calls in flight: its startup (module loading, JIT,
+ * the parser's WebAssembly compiled in background threads) is not counted in its first case.
+ */
+const SERVER_WARMUP_MS = 2_000;
 const CASE_MS = 2_000;
 const SQL = "SELECT id, name, plan FROM app.accounts WHERE id = $1";
 
@@ -79,6 +92,8 @@ interface CaseResult {
   callsPerSecond: number;
   /** Server CPU time (user + system) per call, in ms; null for the in-process direct-pg case. */
   serverCpuMsPerCall: number | null;
+  /** CPU time of the database's processes (all backends) per call, in ms; null for the floor. */
+  dbCpuMsPerCall: number | null;
   serverRssMiB: number | null;
 }
 
@@ -100,41 +115,68 @@ function rssMiB(pid: number | undefined | null): number | null {
 /** /proc counts CPU time in USER_HZ ticks, 1/100 s on Linux. */
 const CLOCK_TICKS = 100;
 
-/** CPU time (user + system) a process has used so far, in ms; null if unknown. */
-function cpuMs(pid: number | undefined | null): number | null {
-  if (!pid) return null;
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] state, [1] ppid, [11] utime, [12] stime. */
+function statFields(pid: number): string[] | null {
   try {
-    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   } catch {
     return null;
   }
 }
 
-async function measure(concurrency: number, op: (worker: number) => Promise<boolean>, pid: number | null | undefined): Promise<CaseResult> {
-  const run = async (ms: number, record: boolean) => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const end = performance.now() + ms;
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, w) => {
-        while (performance.now() < end) {
-          const t = performance.now();
-          const ok = await op(w);
-          if (record) latencies.push(performance.now() - t);
-          if (!ok) errors++;
-        }
-      }),
-    );
-    return { latencies, errors };
-  };
+/** CPU time (user + system) a process has used so far, in ms; null if unknown. */
+function cpuMs(pid: number | undefined | null): number | null {
+  const fields = pid ? statFields(pid) : null;
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS : null;
+}
+
+/** CPU time of the postmaster and every process it started (backends, background workers), in ms. */
+function treeCpuMs(postmaster: number | null): number | null {
+  if (!postmaster) return null;
+  let total = cpuMs(postmaster) ?? 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields && Number(fields[1]) === postmaster) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  }
+  return total;
+}
+
+/** The processes a case is measured on: the server child, and the database's postmaster. */
+interface Measured {
+  server: number | null | undefined;
+  postmaster: number | null;
+}
+
+/** Run `op` from `concurrency` workers for `ms`: each call's latency (if `record`) and the failures. */
+async function drive(concurrency: number, op: (worker: number) => Promise<boolean>, ms: number, record: boolean): Promise<{ latencies: number[]; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        const ok = await op(w);
+        if (record) latencies.push(performance.now() - t);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  return { latencies, errors };
+}
+
+async function measure(concurrency: number, op: (worker: number) => Promise<boolean>, on: Measured): Promise<CaseResult> {
+  const run = drive.bind(null, concurrency, op);
   await run(WARMUP_MS, false);
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = cpuMs(on.server);
+  const dbBefore = treeCpuMs(on.postmaster);
   const { latencies, errors } = await run(CASE_MS, true);
-  const cpuAfter = cpuMs(pid);
+  const cpuAfter = cpuMs(on.server);
+  const dbAfter = treeCpuMs(on.postmaster);
   latencies.sort((a, b) => a - b);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const perCall = (before: number | null, after: number | null) => (before === null || after === null || latencies.length === 0 ? null : r3((after - before) / latencies.length));
   return {
     concurrency,
     calls: latencies.length,
@@ -142,8 +184,9 @@ async function measure(concurrency: number, op: (worker: number) => Promise<bool
     p50Ms: r3(percentile(latencies, 50)),
     p99Ms: r3(percentile(latencies, 99)),
     callsPerSecond: Math.round(latencies.length / (CASE_MS / 1000)),
-    serverCpuMsPerCall: cpuBefore === null || cpuAfter === null || latencies.length === 0 ? null : r3((cpuAfter - cpuBefore) / latencies.length),
-    serverRssMiB: rssMiB(pid),
+    serverCpuMsPerCall: perCall(cpuBefore, cpuAfter),
+    dbCpuMsPerCall: perCall(dbBefore, dbAfter),
+    serverRssMiB: rssMiB(on.server),
   };
 }
 
@@ -174,6 +217,47 @@ const queryOp = (clients: Client[]) => async (w: number) => {
   const r = await clients[w % clients.length]!.callTool({ name: "query", arguments: { sql: SQL, params: [1 + (w % 200)] } });
   return r.isError !== true;
 };
+const describeOp = (client: Client) => async () => (await client.callTool({ name: "describe_table", arguments: { table: "app.accounts" } })).isError !== true;
+const listOp = (client: Client) => async () => (await client.callTool({ name: "list_tables", arguments: {} })).isError !== true;
+
+/** The database's postmaster: the parent of a backend. */
+async function postmasterOf(client: pg.Pool): Promise<number | null> {
+  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const fields = statFields(rows[0]!.pid);
+  return fields ? Number(fields[1]) : null;
+}
+
+/** Each target of the issue, from one run's results. */
+function summarise(results: Record<string, CaseResult[]>) {
+  const at = (name: string, n: number) => results[name]!.find((r) => r.concurrency === n)!;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const summary = {
+    httpThroughputVsFloorAt32: r3(at("mcp-http", 32).callsPerSecond / at("floor-http", 32).callsPerSecond),
+    stdioThroughputVsFloorAt32: r3(at("mcp-stdio", 32).callsPerSecond / at("floor-stdio", 32).callsPerSecond),
+    stdioThroughputVsDirectPgAt32: r3(at("mcp-stdio", 32).callsPerSecond / at("direct-pg", 32).callsPerSecond),
+    httpP50OverFloorPlusPgAt1Ms: r3(at("mcp-http", 1).p50Ms - at("floor-http", 1).p50Ms - at("direct-pg", 1).p50Ms),
+    stdioP50OverFloorPlusPgAt1Ms: r3(at("mcp-stdio", 1).p50Ms - at("floor-stdio", 1).p50Ms - at("direct-pg", 1).p50Ms),
+  };
+  const targets = {
+    "stdio 1 client p50 <= floor + pg + 0.3 ms": summary.stdioP50OverFloorPlusPgAt1Ms <= 0.3,
+    "HTTP 1 client p50 <= floor + pg + 0.3 ms": summary.httpP50OverFloorPlusPgAt1Ms <= 0.3,
+    "HTTP 32 clients calls/s >= 0.9 x floor": summary.httpThroughputVsFloorAt32 >= 0.9,
+    "stdio 32 in flight calls/s >= 0.5 x direct pg": summary.stdioThroughputVsDirectPgAt32 >= 0.5,
+  };
+  return { summary, targets };
+}
+
+function print(results: Record<string, CaseResult[]>): void {
+  const num = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digits));
+  console.log("case                    conc   calls  err   p50 ms   p99 ms   calls/s  server CPU ms/call  db CPU ms/call  server RSS MiB");
+  for (const [name, rows] of Object.entries(results)) {
+    for (const r of rows) {
+      console.log(
+        `${name.padEnd(23)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(9)} ${num(r.serverCpuMsPerCall).padStart(19)} ${num(r.dbCpuMsPerCall).padStart(15)} ${String(r.serverRssMiB ?? "-").padStart(15)}`,
+      );
+    }
+  }
+}
 
 export async function run(): Promise<Record<string, unknown>> {
   const { startFixture } = await import("../mcp-server/test/support/fixture.ts");
@@ -192,22 +276,24 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // direct pg
     const pool = new pg.Pool({ host: fx.db.host, port: fx.db.port, database: "dbwarden_demo", user: role, password: fx.passwords[role], max: 32 });
+    const postmaster = await postmasterOf(pool);
     results["direct-pg"] = [];
     for (const n of [1, 32]) {
-      results["direct-pg"].push(await measure(n, async (w) => (await pool.query(SQL, [1 + (w % 200)])).rowCount === 1, null));
+      results["direct-pg"].push(await measure(n, async (w) => (await pool.query(SQL, [1 + (w % 200)])).rowCount === 1, { server: null, postmaster }));
     }
     await pool.end();
 
     for (const [name, args, token] of [
       ["floor-http", ["bench/mcp.ts", "--floor-http"], null],
-      ["mcp-http", ["mcp-server/src/main.ts", "--plan", planFile, "--runtime", runtimeFile], key],
+      ["mcp-http", [serverMain, "--plan", planFile, "--runtime", runtimeFile], key],
     ] as const) {
       const { child, url } = await spawnHttp([...args]);
       children.push(child);
       const clients = await httpClients(url, token, 32);
+      await drive(32, queryOp(clients), SERVER_WARMUP_MS, false);
       results[name] = [];
       for (const n of [1, 32]) {
-        results[name].push(await measure(n, queryOp(clients), child.pid));
+        results[name].push(await measure(n, queryOp(clients), { server: child.pid, postmaster: name === "floor-http" ? null : postmaster }));
       }
       await Promise.all(clients.map((c) => c.close()));
       child.kill("SIGTERM");
@@ -215,13 +301,21 @@ export async function run(): Promise<Record<string, unknown>> {
 
     for (const [name, args] of [
       ["floor-stdio", ["bench/mcp.ts", "--floor-stdio"]],
-      ["mcp-stdio", ["mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile]],
+      ["mcp-stdio", [serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile]],
     ] as const) {
       const transport = new StdioClientTransport({ command: process.execPath, args: ["--import", "tsx", ...args], cwd: root, stderr: "ignore" });
       const client = new Client({ name: "bench", version: "0.0.0" });
       await client.connect(transport);
+      const on = { server: transport.pid, postmaster: name === "floor-stdio" ? null : postmaster };
+      await drive(32, queryOp([client]), SERVER_WARMUP_MS, false);
       results[name] = [];
-      for (const n of [1, 32]) results[name].push(await measure(n, queryOp([client]), transport.pid));
+      for (const n of [1, 32]) results[name].push(await measure(n, queryOp([client]), on));
+      if (name === "mcp-stdio") {
+        results["mcp-stdio-describe"] = [];
+        results["mcp-stdio-list"] = [];
+        for (const n of [1, 32]) results["mcp-stdio-describe"].push(await measure(n, describeOp(client), on));
+        for (const n of [1, 32]) results["mcp-stdio-list"].push(await measure(n, listOp(client), on));
+      }
       await client.close();
     }
     Object.assign(results, await auditFsyncCases(fx, plan, key, children));
@@ -230,23 +324,11 @@ export async function run(): Promise<Record<string, unknown>> {
     await fx.stop();
   }
 
-  const at = (name: string, n: number) => results[name]!.find((r) => r.concurrency === n)!;
-  const summary = {
-    httpThroughputVsFloorAt32: Math.round((at("mcp-http", 32).callsPerSecond / at("floor-http", 32).callsPerSecond) * 1000) / 1000,
-    stdioThroughputVsFloorAt32: Math.round((at("mcp-stdio", 32).callsPerSecond / at("floor-stdio", 32).callsPerSecond) * 1000) / 1000,
-    httpP50OverFloorPlusPgAt1Ms: Math.round((at("mcp-http", 1).p50Ms - at("floor-http", 1).p50Ms - at("direct-pg", 1).p50Ms) * 1000) / 1000,
-    stdioP50OverFloorPlusPgAt1Ms: Math.round((at("mcp-stdio", 1).p50Ms - at("floor-stdio", 1).p50Ms - at("direct-pg", 1).p50Ms) * 1000) / 1000,
-  };
-  console.log("case          conc   calls  err   p50 ms   p99 ms   calls/s  CPU ms/call  server RSS MiB");
-  for (const [name, rows] of Object.entries(results)) {
-    for (const r of rows) {
-      console.log(
-        `${name.padEnd(13)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(9)} ${(r.serverCpuMsPerCall?.toFixed(3) ?? "-").padStart(12)} ${String(r.serverRssMiB ?? "-").padStart(8)}`,
-      );
-    }
-  }
+  const { summary, targets } = summarise(results);
+  print(results);
   console.log(summary);
-  return { query: SQL, caseMs: CASE_MS, results, summary };
+  console.log(targets);
+  return { query: SQL, caseMs: CASE_MS, server: serverMain, results, summary, targets };
 }
 
 // ---- audit durability: the same query over HTTP with each `audit.fsync` mode (what making each
@@ -273,7 +355,7 @@ async function auditFsyncCases(
       const clients = await httpClients(url, key, 32);
       const name = `mcp-http-fsync-${fsync}`;
       out[name] = [];
-      for (const n of [1, 32]) out[name].push(await measure(n, queryOp(clients), child.pid));
+      for (const n of [1, 32]) out[name].push(await measure(n, queryOp(clients), { server: child.pid ?? null, postmaster: null }));
       await Promise.all(clients.map((c) => c.close()));
       child.kill("SIGTERM");
     }

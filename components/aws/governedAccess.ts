@@ -9,7 +9,7 @@
  * operators need and nothing secret. Run `preflightAws` (preflight.ts) first: `pulumi up` does
  * (stacks/index.ts), so what AWS would refuse is reported before anything is created.
  */
-import { RDS_CA_BUNDLE_PATH } from "./rdsCa.ts";
+import { rdsCaBundleForProgram } from "./rdsCa.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
@@ -458,7 +458,7 @@ export function adminConnection(
   );
   // Scheme `postgres` with verify-full trusts only the CAs it is given: Amazon RDS's bundle, shipped
   // in certs/ (the IAM path's scheme `awspostgres` brings its own).
-  return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false, sslrootcert: RDS_CA_BUNDLE_PATH };
+  return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false, sslrootcert: rdsCaBundleForProgram() };
 }
 
 /**

@@ -12,21 +12,27 @@
  * else than what was pushed.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { Image } from "@pulumi/docker-build/image.js";
 import { getAuthorizationTokenOutput } from "@pulumi/aws/ecr/getAuthorizationToken.js";
 import { LifecyclePolicy } from "@pulumi/aws/ecr/lifecyclePolicy.js";
 import { Repository } from "@pulumi/aws/ecr/repository.js";
+import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
+import { packageRoot } from "../../src/package.ts";
 import type { ImagePlan } from "../../src/plan/types.ts";
 import { imageRepositoryName } from "./names.ts";
 
-/** The MCP server's build context, relative to the project root (`pulumi up` runs there). */
-export const MCP_SERVER_CONTEXT = "mcp-server";
-/** The same folder on this machine (its files give the image tag). */
-export const MCP_SERVER_CONTEXT_DIR = fileURLToPath(new URL(`../../${MCP_SERVER_CONTEXT}/`, import.meta.url));
+/**
+ * The MCP server's build context, relative to where `pulumi up` runs (the project root): the
+ * repository root, as the image installs exactly the root lockfile's versions and packages/contract.
+ */
+export const MCP_SERVER_CONTEXT = ".";
+/** Its Dockerfile, relative to the context. */
+export const MCP_SERVER_DOCKERFILE = "mcp-server/Dockerfile";
+/** The same context on this machine (the files the Dockerfile copies give the image tag): a clone of dbwarden. */
+export const MCP_SERVER_CONTEXT_DIR = packageRoot();
 /** Fargate runs the task on x86-64 (`runtimePlatform` of the task definition). */
 export const IMAGE_PLATFORM = "linux/amd64";
 /** Images kept in the repository: older ones expire (a rollback needs only the last few). */
@@ -45,59 +51,39 @@ export function ecrRepositoryOfImage(uri: string): { arn: string; region: string
 }
 
 /**
- * `.dockerignore` patterns this hash understands (root-anchored names and `*` within a path
- * segment). Others (`**`, `?`, `[`) are not applied, and none is when an exception (`!`) could
- * bring a file back: hashing a file Docker leaves out only changes the tag more often than needed,
- * while leaving out a file Docker sends could push new content under an old, immutable tag.
+ * The paths a Dockerfile copies from its build context (`COPY <src>... <dest>` without `--from`):
+ * exactly what can change the built image besides the Dockerfile itself.
  */
-function ignoreMatchers(contextDir: string): RegExp[] {
-  let text: string;
-  try {
-    text = readFileSync(join(contextDir, ".dockerignore"), "utf8");
-  } catch {
-    return [];
+export function dockerfileSources(dockerfile: string): string[] {
+  const sources = new Set<string>();
+  for (const raw of readFileSync(dockerfile, "utf8").split("\n")) {
+    const words = raw.trim().split(/\s+/);
+    if (words[0]?.toUpperCase() !== "COPY" && words[0]?.toUpperCase() !== "ADD") continue;
+    const args = words.slice(1).filter((w) => !w.startsWith("--"));
+    if (words.some((w) => w.startsWith("--from="))) continue;
+    for (const source of args.slice(0, -1)) sources.add(source.replace(/\/+$/, ""));
   }
-  const lines = text
-    .split("\n")
-    .map((line) => line.trim().replace(/^\/+/, "").replace(/\/+$/, ""))
-    .filter((line) => line && !line.startsWith("#"));
-  if (lines.some((line) => line.startsWith("!"))) return [];
-  return lines
-    .filter((line) => !/[?[\]]|\*\*/.test(line))
-    .map(
-      (pattern) =>
-        new RegExp(
-          `^${pattern
-            .split("*")
-            .map((part) => part.replace(/[.+^${}()|\\]/g, "\\$&"))
-            .join("[^/]*")}(/|$)`,
-        ),
-    );
+  return [...sources].sort();
 }
 
 /**
- * The image tag for a build context: a hash of every file Docker would send (path, mode and
- * content) and of the Dockerfile, so the tag changes whenever the built image can.
+ * The image tag for a build: a hash of every file the Dockerfile copies from the context (path,
+ * mode and content) and of the Dockerfile, so the tag changes whenever the built image can, and
+ * an unrelated edit elsewhere in the repository does not push a new image.
  */
-export function buildContextTag(contextDir: string, dockerfile = join(contextDir, "Dockerfile")): string {
-  const ignored = ignoreMatchers(contextDir);
+export function buildContextTag(contextDir: string, dockerfile = join(contextDir, MCP_SERVER_DOCKERFILE)): string {
   const hash = createHash("sha256");
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir).sort()) {
-      const path = join(dir, entry);
-      const rel = relative(contextDir, path).split("\\").join("/");
-      if (ignored.some((pattern) => pattern.test(rel))) continue;
-      const stat = lstatSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile())
-        hash
-          .update(`${rel}\u0000${stat.mode & 0o777}\u0000`)
-          .update(readFileSync(path))
-          .update("\u0000");
-      else if (stat.isSymbolicLink()) hash.update(`${rel}\u0000symlink\u0000`);
-    }
+  const add = (path: string) => {
+    const rel = relative(contextDir, path).split("\\").join("/");
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat) throw new Error(`${dockerfile} copies ${rel}, which does not exist in ${contextDir}`);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path).sort()) add(join(path, entry));
+    } else if (stat.isFile()) {
+      hash.update(`${rel}\u0000${stat.mode & 0o777}\u0000`).update(readFileSync(path)).update("\u0000");
+    } else if (stat.isSymbolicLink()) hash.update(`${rel}\u0000symlink\u0000`);
   };
-  walk(contextDir);
+  for (const source of dockerfileSources(dockerfile)) add(join(contextDir, source));
   hash.update("Dockerfile\u0000").update(readFileSync(dockerfile));
   return `src-${hash.digest("hex").slice(0, 20)}`;
 }
@@ -121,9 +107,9 @@ export interface McpImageArgs {
   image: ImagePlan;
   /** Environment name (names the repository). */
   environment: string;
-  /** Build context relative to where `pulumi up` runs; default `mcp-server`. */
+  /** Build context relative to where `pulumi up` runs; default `.` (a clone of dbwarden: the Dockerfile is `mcp-server/Dockerfile`). */
   context?: string;
-  /** The same folder on this machine, hashed for the tag; default this repository's `mcp-server/`. */
+  /** The same folder on this machine, hashed for the tag; default this package's root. */
   contextDir?: string;
 }
 
@@ -158,12 +144,19 @@ export class McpImage extends pulumi.ComponentResource {
       new LifecyclePolicy(`${name}-lifecycle`, { repository: repository.name, policy: lifecyclePolicyDocument() }, parent);
       const token = getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
       const context = args.context ?? MCP_SERVER_CONTEXT;
-      const tag = buildContextTag(args.contextDir ?? MCP_SERVER_CONTEXT_DIR);
+      const contextDir = args.contextDir ?? MCP_SERVER_CONTEXT_DIR;
+      if (!existsSync(join(contextDir, MCP_SERVER_DOCKERFILE))) {
+        throw new Error(
+          `${name}: mcpServer.image is { build: true }, which builds dbwarden's own MCP server sources (${MCP_SERVER_DOCKERFILE}): ` +
+            `only a clone of dbwarden has them, not the npm package. Use the released image (${DEFAULT_MCP_IMAGE}, or leave mcpServer.image out) or your registry's copy of it`,
+        );
+      }
+      const tag = buildContextTag(contextDir);
       this.built = new Image(
         `${name}-build`,
         {
           context: { location: context },
-          dockerfile: { location: `${context}/Dockerfile` },
+          dockerfile: { location: context === "." ? MCP_SERVER_DOCKERFILE : `${context}/${MCP_SERVER_DOCKERFILE}` },
           platforms: [IMAGE_PLATFORM],
           push: true,
           tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],

@@ -58,6 +58,6 @@ export {
   type Delivery,
 } from "./planDelivery.ts";
 export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "./limitsStore.ts";
-export { RDS_CA_BUNDLE_PATH } from "./rdsCa.ts";
+export { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "./rdsCa.ts";
 export * as names from "./names.ts";
 export { sharedTags, loginSecretTags, sharedTagsTransformation } from "./tags.ts";

@@ -5,7 +5,18 @@
  * `sslmode: verify-full` needs them: the Postgres provider as `sslrootcert`, the MCP server as
  * `ca: "aws-rds"` in its runtime config (it ships the same bundle).
  */
-import { fileURLToPath } from "node:url";
+import { relative } from "node:path";
+import { packageFile } from "../../src/package.ts";
 
-/** Absolute path of the RDS CA bundle (PEM). */
-export const RDS_CA_BUNDLE_PATH = fileURLToPath(new URL("../../certs/rds-ca-bundle.pem", import.meta.url));
+/** Absolute path of the RDS CA bundle (PEM), in the sources and in the installed package alike. */
+export const RDS_CA_BUNDLE_PATH = packageFile("certs", "rds-ca-bundle.pem");
+
+/**
+ * The bundle as the Postgres provider is given it (`sslrootcert`, kept in the stack's state):
+ * relative to where `pulumi up` runs the program (`certs/...` in a clone of dbwarden,
+ * `node_modules/dbwarden/certs/...` in a team's project), so the same stack deployed from another
+ * checkout or CI runner shows no change.
+ */
+export function rdsCaBundleForProgram(cwd: string = process.cwd()): string {
+  return relative(cwd, RDS_CA_BUNDLE_PATH) || RDS_CA_BUNDLE_PATH;
+}

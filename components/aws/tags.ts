@@ -10,11 +10,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
-import { EXPIRES_TAG } from "../../policies/rules/noAccessForExpiredWorkflows.ts";
-import { SHARED_WORKFLOW, WORKFLOW_TAG, isTaggableAwsType } from "../../policies/rules/ownerAndWorkflowTags.ts";
-import { LOGIN_TAG } from "../../policies/rules/passwordRotation.ts";
+import { EXPIRES_TAG, LOGIN_TAG, OWNER_TAG, SHARED_WORKFLOW, WORKFLOW_TAG, isTaggableAwsType } from "../../src/tags.ts";
 
-export const OWNER_TAG = "dbwarden:owner";
+export { OWNER_TAG };
 export const ENVIRONMENT_TAG = "dbwarden:environment";
 export const TARGET_TAG = "dbwarden:target";
 export const CLIENT_TAG = "dbwarden:client";

@@ -4,6 +4,8 @@
  * when unused; tests: in-process fakes. Values are credentials: never logged, audited or put in
  * errors.
  */
+import { readFile } from "node:fs/promises";
+import type { SecretSourceConfig } from "@dbwarden/contract";
 
 /** Where `awsSecretArn` values come from. */
 export interface SecretSource {
@@ -69,4 +71,31 @@ export interface CredentialSources {
   secrets: SecretSource;
   /** `awsRdsIam` logins. */
   rdsTokens: RdsAuthTokenSource;
+}
+
+/**
+ * The value of a secret: inline, a file (read each time: rotation) or an AWS Secrets Manager
+ * secret. A value holding JSON with a string `password` yields that field (the RDS and
+ * ElastiCache convention); anything else is the value itself, trimmed.
+ */
+export async function readSecretValue(source: SecretSourceConfig, secrets: SecretSource, fresh = false): Promise<string> {
+  if ("password" in source) return source.password;
+  return parseSecret("passwordFile" in source ? await readFile(source.passwordFile, "utf8") : await secrets.getSecret(source.awsSecretArn, { fresh })).password;
+}
+
+/**
+ * A secret's value: JSON with a `password` (the RDS format `{"username":..,"password":..}`, or the
+ * limits store's `{"password":..}`) yields its fields; any other text is the password itself.
+ */
+export function parseSecret(secret: string): { username?: unknown; password: string } {
+  const text = secret.trim();
+  if (text.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(text) as { username?: unknown; password?: unknown };
+      if (typeof parsed.password === "string") return { username: parsed.username, password: parsed.password };
+    } catch {
+      // not JSON: the whole value is the password
+    }
+  }
+  return { password: text };
 }

@@ -12,7 +12,7 @@ import type { CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCap
 import type { Engines } from "./engines/registry.js";
 import { ToolError } from "./errors.js";
 import type { Identity } from "./identity.js";
-import { ClientLimiter } from "./limits.js";
+import { ClientLimiter, type Limiter, type LimitsMode } from "./limits.js";
 import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
 
 export type { Identity, Param };
@@ -84,11 +84,14 @@ function readinessIdentities(plan: AccessPlan): Map<string, Identity> {
 export interface DispatcherOptions {
   /** The engines' statement check is off (`unsafeDisableSqlCheck`): every audit line says so. */
   sqlCheckOff?: boolean;
+  /** Where per-client limits are counted (default: in this process; a shared store across replicas). */
+  limits?: Limiter;
 }
 
 export class Dispatcher {
-  private readonly limiter = new ClientLimiter();
   private auditFailing = false;
+  /** Where per-client limits are counted. */
+  private readonly limits: Limiter;
   /** Fields every audit line carries. */
   private readonly marks: Pick<AuditRecord, "sqlCheck">;
   /** Per workflow name, built once. */
@@ -102,6 +105,7 @@ export class Dispatcher {
     options: DispatcherOptions = {},
   ) {
     this.marks = options.sqlCheckOff ? { sqlCheck: "off" } : {};
+    this.limits = options.limits ?? new ClientLimiter();
     for (const workflow of plan.workflows) this.contexts.set(workflow.name, workflowContext(workflow, engines.of(workflow.target)));
     this.readiness = readinessIdentities(plan);
   }
@@ -123,7 +127,12 @@ export class Dispatcher {
 
   /** Swap the runtime config (reload): each engine replaces the connections whose endpoint or credential changed. */
   async setRuntime(runtime: RuntimeConfig): Promise<void> {
-    await Promise.allSettled(this.engines.all.map((e) => e.setRuntime(runtime)));
+    await Promise.allSettled([...this.engines.all.map((e) => e.setRuntime(runtime)), this.limits.setRuntime?.(runtime)]);
+  }
+
+  /** Where limits are counted, and whether they can be counted now (`/readyz`). */
+  async checkLimits(): Promise<{ mode: LimitsMode; ok: boolean; error: string | null }> {
+    return { mode: this.limits.mode, ...(await this.limits.check()) };
   }
 
   /** Every target a workflow reads must answer as one of its client logins. */
@@ -151,8 +160,8 @@ export class Dispatcher {
     }
   }
 
-  close(): Promise<void> {
-    return this.engines.close();
+  async close(): Promise<void> {
+    await Promise.allSettled([this.engines.close(), this.limits.close()]);
   }
 
   /** The audit line of a request refused before any tool ran (e.g. from outside the client's source networks). */
@@ -179,7 +188,7 @@ export class Dispatcher {
     try {
       if (this.auditFailing) throw new ToolError("UNAVAILABLE", "the audit log cannot be written, so calls are refused; try again later.", "audit");
       if (signal?.aborted) throw new ToolError("TIMEOUT", "the call was cancelled by the client.", "cancelled");
-      release = this.limiter.acquire(`${identity.workflow.name}\u0000${identity.client.name}`, identity.workflow.limits);
+      release = await this.limits.acquire({ workflow: identity.workflow.name, client: identity.client.name }, identity.workflow.limits, record.requestId);
       const payload = await this.runTool(identity, tool, args, record);
       result = { content: [{ type: "text", text: JSON.stringify(payload) }] };
     } catch (error) {

@@ -1,8 +1,9 @@
 /**
  * Streamable HTTP transport: `POST /mcp` (stateless: each request is authenticated on its own, so a
  * revoked key stops working at once and no session outlives its credential), `GET /healthz`
- * (liveness), `GET /readyz` (every database answers), and the OAuth protected-resource metadata
- * MCP clients use to discover the issuer. Host and Origin are checked against allow-lists (DNS
+ * (liveness), `GET /readyz` (every database answers; `limits`: "shared" or "per-replica", and
+ * whether the shared store answers), and the OAuth protected-resource metadata MCP clients use to
+ * discover the issuer. Host and Origin are checked against allow-lists (DNS
  * rebinding) before anything else happens on /mcp.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -117,9 +118,10 @@ async function serveInfo(res: ServerResponse, path: string | undefined, options:
     return true;
   }
   if (path === "/readyz") {
-    const databases = await options.dispatcher.checkDatabases();
-    const ready = databases.every((d) => d.ok);
-    send(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable", databases });
+    const [databases, limits] = await Promise.all([options.dispatcher.checkDatabases(), options.dispatcher.checkLimits()]);
+    const ready = databases.every((d) => d.ok) && limits.ok;
+    const store = limits.mode === "shared" ? { limitsStore: { ok: limits.ok, error: limits.error } } : {};
+    send(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable", databases, limits: limits.mode, ...store });
     return true;
   }
   if (path === PRM_PATH || path === `${PRM_PATH}/mcp`) {

@@ -21,6 +21,7 @@ import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSour
 import { Dispatcher, type Identity } from "./dispatcher.js";
 import { openEngines, planEngines, type EnginePlan } from "./engines/registry.js";
 import { createHttpServer } from "./http.js";
+import { Limits } from "./limits.js";
 import { Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
@@ -123,30 +124,40 @@ async function prepare(
   options: StartOptions,
 ): Promise<{ dispatcher: Dispatcher; audit: AuditSink; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
+  const secrets = options.secrets ?? new AwsSecretsManagerSource();
   let opened;
   try {
     opened = await openEngines(engines, {
       plan,
       runtime,
-      credentials: { secrets: options.secrets ?? new AwsSecretsManagerSource(), rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource() },
+      credentials: { secrets, rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource() },
       check: options.unsafeDisableSqlCheck !== true,
     });
   } catch (error) {
     await audit.close();
     throw error;
   }
-  const dispatcher = new Dispatcher(plan, opened, audit, { sqlCheckOff: options.unsafeDisableSqlCheck === true });
+  const dispatcher = new Dispatcher(plan, opened, audit, { sqlCheckOff: options.unsafeDisableSqlCheck === true, limits: new Limits(runtime, secrets) });
   const shutdown = async () => {
     await dispatcher.close();
     await audit.close();
   };
   try {
     await dispatcher.assertDatabasesReachable();
+    await assertLimitsReachable(dispatcher, runtime);
   } catch (error) {
     await shutdown();
     throw error;
   }
   return { dispatcher, audit, shutdown };
+}
+
+/** Startup check: a shared limits store that cannot answer is a startup error (calls would all be refused). */
+async function assertLimitsReachable(dispatcher: Dispatcher, runtime: RuntimeConfig): Promise<void> {
+  const limits = await dispatcher.checkLimits();
+  if (!limits.ok && runtime.limitsStore) {
+    throw new ConfigError(`limitsStore: the shared limits store at ${runtime.limitsStore.host}:${runtime.limitsStore.port} cannot be reached or refused AUTH at startup`);
+  }
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {

@@ -12,6 +12,7 @@
  *
  * Each property is declared once here; a rule's `configSchema` picks the ones it reads.
  */
+import { OWNER_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema.js";
 
@@ -97,7 +98,7 @@ export const CONFIG_PROPERTIES: { [K in keyof PolicyFacts]: PolicyConfigJSONSche
   replicaIdentifiers: stringList("RDS identifiers of read replicas that exist outside this stack and that agents may read."),
   maxRotationDays: { type: "integer", minimum: 1, default: 90, description: "Longest interval between password rotations, in days." },
   minRetentionDays: { type: "integer", minimum: 1, default: 90, description: "Shortest retention of query and audit logs, in days." },
-  requiredTags: stringList("Tag keys every taggable resource carries.", ["dbwarden:owner", "dbwarden:workflow"]),
+  requiredTags: stringList("Tag keys every taggable resource carries.", [OWNER_TAG, WORKFLOW_TAG]),
 };
 
 /** The config schema of a rule reading `keys`. */

@@ -7,6 +7,7 @@
  * `dbwarden plan` leaves expired workflows out, so a scheduled deployment removes their access;
  * this rule catches what was written by hand or deployed from a stale plan.
  */
+import { EXPIRES_TAG } from "../../src/tags.ts";
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
 import { DefaultPrivileges } from "@pulumi/postgresql/defaultPrivileges.js";
@@ -20,8 +21,7 @@ import { WORKFLOW_TAG } from "./ownerAndWorkflowTags.ts";
 
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "asOf"] as const;
 
-/** Tag holding the last day (YYYY-MM-DD) a resource serves its workflow. */
-export const EXPIRES_TAG = "dbwarden:expires";
+export { EXPIRES_TAG };
 
 /** The role a postgresql resource gives access to or through, if it is one of those. */
 function roleOf(args: ResourceValidationArgs): string | undefined {

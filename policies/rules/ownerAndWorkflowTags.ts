@@ -11,37 +11,11 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { workflowsByName } from "../lib/agents.ts";
 import { configOf, configSchema } from "../lib/config.ts";
 import { isRecord, tagsOf } from "../lib/inputs.ts";
+import { OWNER_TAG, SHARED_WORKFLOW, UNTAGGABLE_AWS_TYPES, WORKFLOW_TAG, isTaggableAwsType } from "../../src/tags.ts";
 
 const CONFIG = ["requiredTags", "workflows"] as const;
 
-/** The workflow tag's value for resources that serve every workflow of the environment. */
-export const SHARED_WORKFLOW = "shared";
-export const WORKFLOW_TAG = "dbwarden:workflow";
-
-/** AWS resource types without a `tags` input (the provider's schema): nothing to require of them. */
-export const UNTAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
-  "aws:iam/rolePolicy:RolePolicy",
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  "aws:secretsmanager/secretVersion:SecretVersion",
-  "aws:secretsmanager/secretRotation:SecretRotation",
-  "aws:secretsmanager/secretPolicy:SecretPolicy",
-  "aws:ec2/securityGroupRule:SecurityGroupRule",
-  "aws:lb/targetGroupAttachment:TargetGroupAttachment",
-  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-  "aws:cloudwatch/logStream:LogStream",
-  "aws:rds/roleAssociation:RoleAssociation",
-  "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  "aws:s3/bucketVersioning:BucketVersioning",
-  "aws:s3/bucketPolicy:BucketPolicy",
-]);
-
-/** Is this a taggable AWS resource (not a provider, not a component)? */
-export function isTaggableAwsType(type: string): boolean {
-  return type.startsWith("aws:") && !UNTAGGABLE_AWS_TYPES.has(type);
-}
+export { SHARED_WORKFLOW, WORKFLOW_TAG, UNTAGGABLE_AWS_TYPES, isTaggableAwsType };
 
 export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   name: "owner-and-workflow-tags",

@@ -9,6 +9,7 @@
  *   the stack that such a rotation rotates. The secret is found by its tags: `dbwarden:login` (the
  *   role name), or `dbwarden:workflow` + `dbwarden:client` matched through the workflow facts.
  */
+import { LOGIN_TAG } from "../../src/tags.ts";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
@@ -19,8 +20,7 @@ import { tagsOf } from "../lib/inputs.ts";
 
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "maxRotationDays"] as const;
 
-/** Tag naming the database login a secret holds the credentials of. */
-export const LOGIN_TAG = "dbwarden:login";
+export { LOGIN_TAG };
 
 /**
  * The longest gap between two rotations of a schedule, in days, or null when it cannot be told.

@@ -5,6 +5,7 @@
  */
 import { parseDuration, parseSize } from "../spec/schema.ts";
 import type { ClientSpec, ColumnSpec, Environment, Host, Target, TableSpec, Workflow } from "../spec/schema.ts";
+import { DEFAULT_MCP_IMAGE } from "../version.ts";
 import { groupRoleName, loginRoleName, secretName } from "./names.ts";
 import {
   PLAN_API_VERSION,
@@ -15,6 +16,7 @@ import {
   type ColumnRule,
   type CredentialPolicy,
   type HostPlan,
+  type ImagePlan,
   type KnownColumn,
   type McpServerPlan,
   type PlatformSettings,
@@ -181,7 +183,7 @@ function platformSettings(target: Target): PlatformSettings {
 function planMcpServer(environment: Environment): McpServerPlan {
   const s = environment.mcpServer;
   return {
-    image: s.image === undefined ? null : typeof s.image === "string" ? { source: "registry", uri: s.image } : { source: "build" },
+    image: planImage(s.image, s.host.platform),
     port: s.port,
     replicas: s.replicas,
     allowedCidrs: sorted(s.allowedCidrs),
@@ -192,6 +194,15 @@ function planMcpServer(environment: Environment): McpServerPlan {
       : null,
     host: planHost(s.host),
   };
+}
+
+/**
+ * The MCP server's image: the spec's URI, a build, or, on a host that runs containers, the image
+ * released with this dbwarden (`DEFAULT_MCP_IMAGE`); none for the local host (a process).
+ */
+function planImage(image: Environment["mcpServer"]["image"], host: Host["platform"]): ImagePlan | null {
+  if (image === undefined) return host === "local" ? null : { source: "registry", uri: DEFAULT_MCP_IMAGE };
+  return typeof image === "string" ? { source: "registry", uri: image } : { source: "build" };
 }
 
 function planHost(host: Host): HostPlan {

@@ -102,12 +102,13 @@ describe("GovernedAccess (prod): names, the API key secret, start order, image, 
     assert.equal(repository.inputs.imageTagMutability, "IMMUTABLE");
     assert.deepEqual(repository.inputs.imageScanningConfiguration, { scanOnPush: true });
     const build = mocks.one("docker-build:index:Image", "dbwarden-prod-mcp-image-build");
-    assert.deepEqual(build.inputs.context, { location: "mcp-server" });
+    // The repository root: the image installs exactly the root lockfile's versions and packages/contract.
+    assert.deepEqual(build.inputs.context, { location: "." });
     assert.deepEqual(build.inputs.dockerfile, { location: "mcp-server/Dockerfile" });
     assert.deepEqual(build.inputs.platforms, ["linux/amd64"]);
     assert.equal(build.inputs.push, true);
     const url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden/prod/mcp-server";
-    assert.deepEqual(build.inputs.tags, [`${url}:${buildContextTag(`${ROOT}mcp-server`)}`]);
+    assert.deepEqual(build.inputs.tags, [`${url}:${buildContextTag(ROOT)}`]);
     const [registry] = build.inputs.registries as { address: string; username: string; password: unknown }[];
     assert.equal(registry!.address, url);
     assert.equal(registry!.username, "AWS");

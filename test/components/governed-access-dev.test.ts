@@ -54,7 +54,7 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       assert.equal(mocks.byType("aws:elasticache/replicationGroup:ReplicationGroup").length, 0);
       assert.deepEqual([...new Set(mocks.invokes.map((i) => i.token))].sort(), ["aws:ec2/getSubnet:getSubnet", "aws:rds/getInstance:getInstance"]);
       const [container] = JSON.parse(mocks.byType("aws:ecs/taskDefinition:TaskDefinition")[0]!.inputs.containerDefinitions as string);
-      assert.equal(container.image, "ghcr.io/dbwarden/mcp-server:0.1.0");
+      assert.equal(container.image, "ghcr.io/dbwarden/mcp-server:0.2.0");
       const execution = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "dbwarden-dev-mcp-execution").inputs.policy as string);
       assert.deepEqual(
         execution.Statement.map((st: { Sid: string }) => st.Sid),

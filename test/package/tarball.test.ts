@@ -22,6 +22,8 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { planStack } from "../../src/plan/index.ts";
+import { deployStack } from "../../src/program.ts";
+import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
 import { recordProgram } from "../../src/policy/record.ts";
 import type { PolicyInputResource } from "../../src/policy/args.ts";
 import { providerSchemaText } from "../../src/provider/schema.ts";
@@ -85,8 +87,22 @@ function installed(line: string): string[] {
   return m[1]!.split(/\s+/);
 }
 
+/**
+ * The Postgres provider's `sslrootcert` is the RDS CA bundle relative to the program's folder
+ * (`certs/...` from the sources, `node_modules/dbwarden/certs/...` installed): the same file.
+ */
+function sameCaBundle(resources: PolicyInputResource[]): PolicyInputResource[] {
+  return resources.map((r) => {
+    const cert = (r.props as Record<string, unknown>).sslrootcert;
+    if (typeof cert !== "string") return r;
+    assert.match(cert, /^(\.\.\/)*(node_modules\/dbwarden\/)?certs\/rds-ca-bundle\.pem$/, `${r.name}: sslrootcert relative to the program's folder`);
+    return { ...r, props: { ...r.props, sslrootcert: "certs/rds-ca-bundle.pem" } };
+  });
+}
+
 /** Every resource as a comparable record: URNs become `type::name`, the ids of what they name. */
-function comparable(resources: PolicyInputResource[], drop: (r: PolicyInputResource) => boolean = () => false) {
+function comparable(all: PolicyInputResource[], drop: (r: PolicyInputResource) => boolean = () => false) {
+  const resources = sameCaBundle(all);
   const label = new Map(resources.map((r) => [r.urn, `${r.type}::${r.name}`]));
   const kept = resources.filter((r) => !drop(r));
   const keptUrns = new Set(kept.map((r) => r.urn));
@@ -162,10 +178,12 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
       ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "-D", ...tarballs, ...extra],
       scratch,
     );
+    // The bundled program (stacks/index.ts is `deployStack`) from the sources, on the same specs as the scratch project's.
+    const bundledProject = join(work, "bundled");
+    copySpecs(join(bundledProject, "dbwarden"));
     for (const stack of STACKS) {
-      const program = `${pathToFileURL(join(ROOT, "stacks", "index.ts")).href}?package-test=${stack}`;
-      const plan = planStack(stack, { root: ROOT });
-      const { resources } = await recordProgram(() => import(program), { project: "dbwarden", stack, region: "us-east-1", plan });
+      const plan = planStack(stack, { root: bundledProject });
+      const { resources } = await recordProgram(async () => deployStack({ cwd: bundledProject, stack, logNotes: false }), { project: "dbwarden", stack, region: "us-east-1", plan });
       bundled[stack] = JSON.parse(JSON.stringify(resources)) as PolicyInputResource[]; // as the harness's arrive
     }
     await install;
@@ -346,9 +364,17 @@ function writePrograms(): void {
   );
 }
 
-/** This repository's spec folder (environments, workflows, catalog) copied to `to`. */
+/**
+ * This repository's spec folder (environments, workflows, catalog) copied to `to`, as a team using
+ * the npm package would write it: prod runs the released image (`image: { build: true }` builds
+ * dbwarden's own mcp-server/ sources, which only a clone of dbwarden has), so its subnets need NAT.
+ */
 function copySpecs(to: string) {
   for (const part of ["environments", "workflows", "catalog"]) cpSync(join(ROOT, "stacks", part), join(to, part), { recursive: true });
+  const prod = join(to, "environments", "prod.yaml");
+  const text = readFileSync(prod, "utf8");
+  assert.ok(text.includes("image: { build: true }") && text.includes("egress: vpc-endpoints"), "prod's example changed: update copySpecs");
+  writeFileSync(prod, text.replace("image: { build: true }", `image: ${DEFAULT_MCP_IMAGE}`).replace("egress: vpc-endpoints", "egress: nat"));
 }
 
 /**

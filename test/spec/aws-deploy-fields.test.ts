@@ -32,7 +32,7 @@ test("the examples plan the image, egress, attestations and owner as their specs
     pgauditPreloaded: true,
   });
   const dev = planStack("dev", { now });
-  assert.deepEqual(dev.mcpServer.image, { source: "registry", uri: "ghcr.io/dbwarden/mcp-server:0.1.0" });
+  assert.deepEqual(dev.mcpServer.image, { source: "registry", uri: "ghcr.io/dbwarden/mcp-server:0.2.0" });
   assert.equal(dev.mcpServer.host.platform === "aws-ecs" && dev.mcpServer.host.egress, "nat");
   assert.equal(dev.targets[0]!.platformSettings.platform === "aws-rds" && dev.targets[0]!.platformSettings.masterUserIamAuth, true);
   assert.equal(planStack("local", { now }).mcpServer.image, null);
@@ -73,7 +73,7 @@ test("environmentOwner: the environment's, else the workflows' owners as fit a t
 
 test("mistakes in the new fields are refused with the place and what was expected", (t) => {
   const project = tempProject({
-    [DEV]: replaceOnce("  image: ghcr.io/dbwarden/mcp-server:0.1.0", "  image: 42"),
+    [DEV]: replaceOnce("  image: ghcr.io/dbwarden/mcp-server:0.2.0", "  image: 42"),
     [PROD]: (text) =>
       replaceOnce(
         "  image: { build: true }",

@@ -136,6 +136,10 @@ mcpServer:
     subnetIds: [subnet-0123456789abcdef0, subnet-0fedcba9876543210] # CHANGE: private subnets for the service
     # CHANGE: an ACM certificate for the hostnames above (the load balancer serves HTTPS only)
     certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000
+    # The image above is on ghcr.io, so the service's subnets route to the internet (NAT). With
+    # \`vpc-endpoints\` instead (no internet route), the stack creates the AWS endpoints the tasks
+    # need; then use \`image: { build: true }\` (built into the stack's ECR repository) or an ECR image.
+    egress: nat
 workflows: # the workflows (workflows/*.yaml, by name) enabled in this environment
   - orders-weekly-summary
 `;

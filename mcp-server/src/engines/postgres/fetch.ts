@@ -1,24 +1,41 @@
 /**
  * Layer 4 of enforcement: rows are capped at the portal (Execute with a row count, N+1 rows at
- * most) and result bytes are capped while fetching, whatever the SQL text says.
+ * most) and result bytes are capped while reading, whatever the SQL text says. The readers here
+ * receive one statement's rows as the session's pipeline (session.ts) gets them from the wire.
  */
-import pg from "pg";
 import type { RowSet } from "../engine.js";
+
+/** A column of a result, as the RowDescription message gives it. */
+export interface ResultField {
+  name: string;
+  dataTypeID: number;
+}
+
+/** Reads the rows of one statement of a pipeline (session.ts `Step`). */
+export interface RowReader {
+  /** Execute's row limit; 0 reads every row. */
+  readonly limit: number;
+  fields(fields: readonly ResultField[]): void;
+  /** One row's values in text form (null for SQL NULL). */
+  row(values: ReadonlyArray<string | null>): void;
+  /** The portal had more rows than `limit`: nothing more is fetched. */
+  suspended(): void;
+}
 
 // Result values: numbers and booleans as JSON natives, json/jsonb parsed, everything else as the
 // database's own text (int8 and numeric keep their precision, timestamps their zone).
-const TEXT = (value: string) => value;
+const TEXT = (value: string): unknown => value;
+const FLOAT = (v: string): unknown => (Number.isFinite(Number(v)) ? Number(v) : v);
 const PARSERS: Record<number, (value: string) => unknown> = {
   16: (v) => v === "t",
   21: Number,
   23: Number,
   26: Number,
-  700: (v) => (Number.isFinite(Number(v)) ? Number(v) : v),
-  701: (v) => (Number.isFinite(Number(v)) ? Number(v) : v),
+  700: FLOAT,
+  701: FLOAT,
   114: (v) => JSON.parse(v),
   3802: (v) => JSON.parse(v),
 };
-const TYPES = { getTypeParser: (oid: number) => PARSERS[oid] ?? TEXT };
 const TYPE_NAMES: Record<number, string> = {
   16: "boolean", 17: "bytea", 18: "char", 19: "name", 20: "bigint", 21: "smallint", 23: "integer", 25: "text", 26: "oid",
   114: "json", 700: "real", 701: "double precision", 869: "inet", 1042: "character", 1043: "character varying",
@@ -27,72 +44,72 @@ const TYPE_NAMES: Record<number, string> = {
 };
 export const typeName = (oid: number) => TYPE_NAMES[oid] ?? `oid ${oid}`;
 
-type QueryBase = new (config: Record<string, unknown>, values?: unknown, callback?: (err: Error | null, result: unknown) => void) => Record<string, any>;
-const BaseQuery = pg.Query as unknown as QueryBase;
-
 /**
- * A query whose portal returns at most `maxRows + 1` rows, and which keeps rows only up to
- * `maxRows` and `maxBytes`: the cap is in the protocol, not in the SQL text. Execute and Sync go out
- * in one write (one round trip): the call runs inside its own `BEGIN READ ONLY`, so the portal
- * survives the Sync until the ROLLBACK, and whatever it did not return is never fetched.
+ * At most `maxRows` rows and about `maxBytes` bytes of row data. The portal is executed with a
+ * limit of `maxRows + 1`: one row more says the result was truncated, and the rest is never
+ * fetched (the transaction's ROLLBACK closes the portal).
  */
-class CappedQuery extends BaseQuery {
-  seen = 0;
-  bytes = 0;
-  truncated = false;
+export class CappedRows implements RowReader {
+  readonly limit: number;
+  private columns: RowSet["columns"] = [];
+  private parsers: Array<(value: string) => unknown> = [];
+  private readonly rows: unknown[][] = [];
+  private bytes = 0;
+  private truncated = false;
 
-  constructor(text: string, values: readonly unknown[], readonly maxRows: number, readonly maxBytes: number, callback: (err: Error | null, result: any) => void) {
-    super({ text, values, rows: maxRows + 1, rowMode: "array", types: TYPES, queryMode: "extended" }, undefined, callback);
+  constructor(
+    private readonly maxRows: number,
+    private readonly maxBytes: number,
+  ) {
+    this.limit = maxRows + 1;
   }
 
-  handleDataRow(msg: { fields: Array<string | Buffer | null> }): void {
-    this.seen++;
+  fields(fields: readonly ResultField[]): void {
+    this.columns = fields.map((f) => ({ name: f.name, type: typeName(f.dataTypeID) }));
+    this.parsers = fields.map((f) => PARSERS[f.dataTypeID] ?? TEXT);
+  }
+
+  row(values: ReadonlyArray<string | null>): void {
     if (this.truncated) return;
-    if (this.seen > this.maxRows) {
+    if (this.rows.length >= this.maxRows) {
       this.truncated = true;
       return;
     }
     let size = 2;
-    for (const f of msg.fields) size += f === null ? 5 : f.length + 3;
+    for (const v of values) size += v === null ? 5 : v.length + 3;
     if (this.bytes + size > this.maxBytes) {
       this.truncated = true;
       return;
     }
     this.bytes += size;
-    super.handleDataRow(msg);
+    const parsers = this.parsers;
+    this.rows.push(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v))));
   }
 
-  /** pg's default flushes and waits for more; ours sends the Sync at once (see above). */
-  _getRows(connection: { execute(c: { portal: string; rows: number }): void; sync(): void }, rows: number): void {
-    connection.execute({ portal: this.portal as string, rows });
-    connection.sync();
-  }
-
-  /** pg syncs here for row-limited portals; ours already did. */
-  handleCommandComplete(msg: unknown): void {
-    this._checkForMultirow();
-    this._result.addCommandComplete(msg);
-  }
-
-  /** More rows than `maxRows + 1` exist: the Sync is already on its way, nothing more is fetched. */
-  handlePortalSuspended(): void {
+  suspended(): void {
     this.truncated = true;
+  }
+
+  result(): RowSet {
+    return { columns: this.columns, rows: this.rows, truncated: this.truncated, bytes: this.bytes };
   }
 }
 
-/** One statement over the extended protocol, capped at `maxRows` rows and `maxBytes` bytes. */
-export function fetchCapped(client: pg.PoolClient, text: string, values: readonly unknown[], maxRows: number, maxBytes: number): Promise<RowSet> {
-  return new Promise((resolve, reject) => {
-    const query: CappedQuery = new CappedQuery(text, values, maxRows, maxBytes, (err, result) => {
-      if (err) return reject(err);
-      const fields = (result?.fields ?? []) as Array<{ name: string; dataTypeID: number }>;
-      resolve({
-        columns: fields.map((f) => ({ name: f.name, type: typeName(f.dataTypeID) })),
-        rows: (result?.rows ?? []) as unknown[][],
-        truncated: query.truncated,
-        bytes: query.bytes,
-      });
-    });
-    client.query(query as unknown as pg.QueryConfig);
-  });
+/** Every row, as objects of text values by column name: for the server's own catalog statements. */
+export class TextRows implements RowReader {
+  readonly limit = 0;
+  private names: string[] = [];
+  readonly rows: Array<Record<string, string | null>> = [];
+
+  fields(fields: readonly ResultField[]): void {
+    this.names = fields.map((f) => f.name);
+  }
+
+  row(values: ReadonlyArray<string | null>): void {
+    const row: Record<string, string | null> = {};
+    this.names.forEach((name, i) => (row[name] = values[i] ?? null));
+    this.rows.push(row);
+  }
+
+  suspended(): void {}
 }

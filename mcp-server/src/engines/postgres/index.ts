@@ -6,7 +6,6 @@
  * 3. the libpg-query check (sqlcheck.ts), with names resolved by the database (catalog.ts);
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
-import type pg from "pg";
 import type { RuntimeConfig, TablePlan, WorkflowPlan } from "../../config.js";
 import type { CredentialSources } from "../../credentials.js";
 import { redactUnparsed } from "../../audit.js";
@@ -15,9 +14,9 @@ import type { Identity } from "../../identity.js";
 import type { CheckedStatement, Engine, EngineCall, EngineFactory, EngineOptions, LiveTable, Param, ResultCaps, RowSet, StatementRequest } from "../engine.js";
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
-import { fetchCapped } from "./fetch.js";
+import { CappedRows, TextRows } from "./fetch.js";
 import { LoginPool } from "./pool.js";
-import { safeTag, Sessions } from "./session.js";
+import { GuardMissed, safeTag, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
 
@@ -50,16 +49,18 @@ function requestTag(call: EngineCall): string {
   return `/* dbwarden request=${call.requestId} client=${safeTag(call.identity.client.name)} */ `;
 }
 
-/** At most `maxRows` rows and about `maxBytes` bytes of a result read whole (a plan: bounded by the statement's size). */
-function capLines(rows: unknown[][], caps: ResultCaps): unknown[][] {
-  let bytes = 0;
-  const kept: unknown[][] = [];
-  for (const row of rows) {
-    bytes += String(row[0]).length + 5;
-    if (kept.length >= caps.maxRows || bytes > caps.maxBytes) break;
-    kept.push(row);
+/** Analyses kept by statement text (the parse is a pure function of it); past this many, the oldest go. */
+const MAX_CACHED_ANALYSES = 1_000;
+/** Statements longer than this are parsed every time (bounds the cache's memory). */
+const MAX_CACHED_SQL_CHARS = 4_000;
+
+/** Deep-frozen: a cached analysis is shared by every call of the same text and must never change. */
+function frozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) frozen(v);
   }
-  return kept;
+  return value;
 }
 
 export class PostgresEngine implements Engine<PgStatement> {
@@ -78,6 +79,8 @@ export class PostgresEngine implements Engine<PgStatement> {
   private readonly catalogs = new Map<string, TargetCatalog>();
   /** Per workflow name. */
   private readonly workflows = new Map<string, WorkflowSession>();
+  /** Parses by statement text, oldest first. */
+  private readonly analyses = new Map<string, SqlAnalysis>();
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
@@ -152,21 +155,19 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
-    return this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, null, async (client) => {
-      const res = await client.query<{ name: string; type: string; comment: string | null; table_comment: string | null }>({
-        text: DESCRIBE_COLUMNS,
-        values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`],
-      });
-      return {
-        comment: res.rows[0]?.table_comment ?? null,
-        columns: res.rows.map((r) => ({ name: r.name, type: r.type, comment: r.comment })),
-      };
-    });
+    const rows = new TextRows();
+    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
+    await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], { last: true }));
+    return {
+      comment: rows.rows[0]?.table_comment ?? null,
+      columns: rows.rows.map((r) => ({ name: r.name ?? "", type: r.type ?? "", comment: r.comment ?? null })),
+    };
   }
 
   /**
-   * The parse (sqlcheck.ts `analyzeSql`): shape, functions, caps. The relation names are resolved
-   * and checked against the scope in `execute` / `explain`, in the statement's own transaction.
+   * The parse (sqlcheck.ts `analyzeSql`): shape, functions, caps, kept by statement text. The
+   * relation names are resolved and checked against the scope in `execute` / `explain`, in the
+   * statement's own transaction.
    */
   async check(call: EngineCall, request: StatementRequest): Promise<PgStatement> {
     const { sql } = request;
@@ -174,7 +175,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       if (sql.length > MAX_SQL_CHARS) throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}.`);
       return { fingerprint: null, redacted: redactUnparsed(sql), parameters: 0, sql, analysis: null };
     }
-    const analysis = analyzeSql(sql);
+    const analysis = this.analysis(sql);
     try {
       checkSchemas(analysis, call.scope);
     } catch (error) {
@@ -184,35 +185,68 @@ export class PostgresEngine implements Engine<PgStatement> {
     return { fingerprint: analysis.fingerprint, redacted: analysis.redacted, parameters: analysis.maxParam, sql, analysis };
   }
 
+  private analysis(sql: string): SqlAnalysis {
+    const known = this.analyses.get(sql);
+    if (known) return known;
+    const analysis = analyzeSql(sql);
+    if (sql.length <= MAX_CACHED_SQL_CHARS) {
+      if (this.analyses.size >= MAX_CACHED_ANALYSES) this.analyses.delete(this.analyses.keys().next().value!);
+      this.analyses.set(sql, frozen(analysis));
+    }
+    return analysis;
+  }
+
   async execute(call: EngineCall, statement: PgStatement, params: readonly Param[], caps: ResultCaps): Promise<RowSet> {
     const text = requestTag(call) + statement.sql;
-    return this.checkedSession(call, statement, (client) => fetchCapped(client, text, params, caps.maxRows, caps.maxBytes));
+    const rows = await this.checkedRun(call, statement, () => ({ text, values: params, reader: new CappedRows(caps.maxRows, caps.maxBytes) }));
+    return rows.result();
   }
 
   async explain(call: EngineCall, statement: PgStatement, caps: ResultCaps): Promise<string> {
     const generic = statement.parameters > 0;
     const text = `${requestTag(call)}EXPLAIN (FORMAT TEXT${generic ? ", GENERIC_PLAN" : ""}) ${statement.sql}`;
-    const lines = await this.checkedSession(call, statement, async (client) => {
-      // Values bound to $n would be planned for (a NULL makes "One-Time Filter: false"): a generic
-      // plan goes over the simple protocol, unbound. Only the parser check counts parameters, so
-      // the statement is proven to be one SELECT here.
-      if (generic) return capLines((await client.query<string[]>({ text, rowMode: "array" })).rows, caps);
-      return (await fetchCapped(client, text, [], caps.maxRows, caps.maxBytes)).rows;
-    });
-    return lines.map((r) => String(r[0])).join("\n");
+    // Values bound to $n would be planned for (a NULL makes "One-Time Filter: false"), and a Bind
+    // must supply every $n: a generic plan goes over the simple protocol, unbound, once the rest of
+    // the transaction has answered. Only the parser check counts parameters, so the statement is
+    // proven to be one SELECT here.
+    const lines = await this.checkedRun(call, statement, () => ({ text, reader: new CappedRows(caps.maxRows, caps.maxBytes), simple: generic }));
+    return lines
+      .result()
+      .rows.map((r) => String(r[0]))
+      .join("\n");
   }
 
   /**
-   * Run `fn` in the call's read-only session once the statement's relation names, resolved in the
-   * setup round trip, passed the scope check (with the check on).
+   * Run the call's statement (`final()` builds its step afresh for each attempt) in a read-only
+   * transaction once its relation names passed the scope check, resolved in that same transaction;
+   * resolves with the statement's reader. One write when the names' resolution is known (the guard
+   * re-checks it in the transaction, before the statement); else the names are resolved first,
+   * checked, and the statement sent after.
    */
-  private checkedSession<T>(call: EngineCall, statement: PgStatement, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async checkedRun(call: EngineCall, statement: PgStatement, final: () => Step & { reader: CappedRows }): Promise<CappedRows> {
     const workflow = this.workflowSession(call.identity.workflow);
+    const pool = this.pool(call.identity);
     const { analysis } = statement;
-    return this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, resolutionQuery(analysis), async (client, resolved) => {
-      if (analysis) await workflow.catalog.check(client, resolved, call, analysis);
-      return fn(client);
+    const names = analysis ? workflow.catalog.guard(call, analysis) : null;
+    if (names || !analysis) {
+      const step = final();
+      try {
+        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names }));
+        return step.reader;
+      } catch (error) {
+        if (!(error instanceof GuardMissed)) throw error;
+      }
+    }
+    const step = final();
+    await this.sessions.run(pool, call, workflow.setSearchPath, async (tx) => {
+      // The setup goes first either way: the catalog's own reads need the workflow's search_path.
+      const query = resolutionQuery(analysis);
+      const resolved = new TextRows();
+      await tx.send(query ? [{ text: query, reader: resolved }] : []);
+      if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
+      await tx.send([step], { last: true });
     });
+    return step.reader;
   }
 
   cancel(requestId: string): Promise<boolean> {

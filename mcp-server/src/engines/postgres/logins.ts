@@ -10,26 +10,12 @@
 import { readFile } from "node:fs/promises";
 import { rotationCloneName } from "@dbwarden/contract";
 import type { RuntimeConfig } from "../../config.js";
-import type { CredentialSources } from "../../credentials.js";
+import { parseSecret, type CredentialSources } from "../../credentials.js";
 import { ToolError } from "../../errors.js";
 
 export interface LoginCredential {
   user: string;
   password: string;
-}
-
-/** A secret holding JSON (the RDS format `{"username":..,"password":..}`) yields its fields; any other text is the password. */
-function parseSecret(secret: string): { username?: unknown; password: string } {
-  const text = secret.trim();
-  if (text.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(text) as { username?: unknown; password?: unknown };
-      if (typeof parsed.password === "string") return { username: parsed.username, password: parsed.password };
-    } catch {
-      // not JSON: the whole value is the password
-    }
-  }
-  return { password: text };
 }
 
 /** The user a secret names for a login role: the role itself or its rotation clone, nothing else. */

@@ -13,7 +13,7 @@ import { rdsCaBundleForProgram } from "./rdsCa.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { TARGET_PLATFORMS, workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type TargetOf } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type TargetOf } from "../../src/plan/types.ts";
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
 import type { PostgresConnectionArgs, PostgresReadOnlyAccessArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf, checkTargetOnHost } from "../targets.ts";

@@ -4,7 +4,7 @@
  * strictly at start. Unknown keys, missing fields, wrong types and a plan of another apiVersion
  * are startup errors: a typo in a security setting must never be silently ignored.
  */
-import { parsePlan, parseRuntimeConfig, type AccessPlan, type RuntimeConfig } from "@dbwarden/contract";
+import { parseRuntimeConfig, type AccessPlan, type RuntimeConfig } from "@dbwarden/contract";
 
 export {
   AccessPlanSchema,

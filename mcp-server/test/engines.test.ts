@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
+import { ConfigError, startServer, type ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
 import { Dispatcher, type Identity } from "../src/dispatcher.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";

@@ -246,12 +246,12 @@ describe("secrets", { timeout: 60_000 }, () => {
     const role = "dbw_cs_usage_drop__claude_cs";
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/local/cs-usage-drop/claude-cs";
     const calls: boolean[] = [];
-    let stale = true;
     const secrets: SecretSource = {
       async getSecret(requested, { fresh }) {
         assert.equal(requested, arn);
         calls.push(fresh);
-        const password = stale && !fresh ? "old-rotated-away" : fx.passwords[role]!;
+        // A cached copy holds the password rotated away; only a fresh fetch gets the current one.
+        const password = fresh ? fx.passwords[role]! : "old-rotated-away";
         return JSON.stringify({ username: role, password });
       },
     };

@@ -14,7 +14,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startServer, type RunningServer } from "../src/index.ts";
 import { clientKeys, LEASE_MARGIN_MS, SharedLimiter } from "../src/limits-store.ts";
 import { encodeCommand, parseReply, RespError } from "../src/resp.ts";
-import { ToolError } from "../src/errors.ts";
+import type { ToolError } from "../src/errors.ts";
 import type { AccessPlan } from "../src/config.ts";
 import { call, httpClient, repoRoot, startFixture, type Fixture } from "./support/fixture.ts";
 import { startRedis, type TestRedis } from "./support/redis.ts";

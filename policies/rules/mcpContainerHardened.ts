@@ -31,7 +31,7 @@ export const mcpContainerHardened: ResourceValidationPolicy = {
     }
     for (const container of containers) {
       const name = `container ${container.name ?? "(unnamed)"}`;
-      if (runsAsRoot(container.user)) report(`${name} runs as ${container.user ? `"${container.user}"` : "the image's default user (no \`user\`)"}: root`);
+      if (runsAsRoot(container.user)) report(`${name} runs as ${container.user ? `"${container.user}"` : "the image's default user (no `user`)"}: root`);
       if (container.readonlyRootFilesystem !== true) report(`${name} has a writable root filesystem (readonlyRootFilesystem is not true)`);
       if (container.privileged === true) report(`${name} is privileged: it has every capability of the host`);
       const added = container.linuxParameters?.capabilities?.add ?? [];

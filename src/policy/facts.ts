@@ -115,7 +115,7 @@ export function loadThresholds(stack: string, root: string, policies: Policies):
   try {
     config = JSON.parse(readFileSync(join(root, path), "utf8"));
   } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   if (typeof config !== "object" || config === null || Array.isArray(config)) throw new Error(`${path}: expected an object of policy name -> enforcement level or settings`);
   const byName = new Map(policies.map((p) => [p.name, p]));

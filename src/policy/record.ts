@@ -105,7 +105,42 @@ function seconds(duration: string | undefined): number {
   return total;
 }
 
-function optionsOf(req: any): PolicyResourceOptions {
+/**
+ * What is read here of the SDK's RegisterResourceRequest (generated protobuf,
+ * @pulumi/pulumi/proto/resource_pb.d.ts). The getters called with `?.` are the ones an older
+ * SDK's request may lack.
+ */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  /** The parent's URN, "" when none. */
+  getParent(): string;
+  /** "<provider URN>::<provider id>", "" when none. */
+  getProvider(): string;
+  /** A google.protobuf.Struct of the inputs, as the policy runtime's deserializer takes it. */
+  getObject(): unknown;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(callback: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getProtect?(): boolean | undefined;
+  getIgnorechangesList?(): string[];
+  getAliasurnsList?(): string[];
+  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getAdditionalsecretoutputsList?(): string[];
+  getDeletebeforereplacedefined?(): boolean;
+  getDeletebeforereplace(): boolean;
+}
+
+/** What is read here of the SDK's RegisterResourceResponse. */
+interface RegisterResponse {
+  getUrn(): string;
+}
+
+/** The mock monitor's registration entry point (typed `any` by the SDK), wrapped to record each request. */
+interface RegisteringMonitor {
+  registerResource(req: RegisterRequest, callback: (err: unknown, response: RegisterResponse | undefined) => void): Promise<void>;
+}
+
+function optionsOf(req: RegisterRequest): PolicyResourceOptions {
   const timeouts = req.getCustomtimeouts?.();
   const options: PolicyResourceOptions = {
     protect: req.getProtect?.() ?? false,
@@ -119,9 +154,9 @@ function optionsOf(req: any): PolicyResourceOptions {
   return options;
 }
 
-function recordOf(req: any, urn: string): PolicyInputResource {
+function recordOf(req: RegisterRequest, urn: string): PolicyInputResource {
   const propertyDependencies: Record<string, string[]> = {};
-  req.getPropertydependenciesMap().forEach((deps: any, key: string) => (propertyDependencies[key] = [...deps.getUrnsList()]));
+  req.getPropertydependenciesMap().forEach((deps, key) => (propertyDependencies[key] = [...deps.getUrnsList()]));
   const provider = String(req.getProvider() ?? "").split("::").slice(0, -1).join("::");
   const resource: PolicyInputResource = {
     type: req.getType(),
@@ -159,7 +194,7 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
     options.stack,
     false,
   );
-  const monitor = settings.getMonitor() as unknown as { registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void> };
+  const monitor = settings.getMonitor() as unknown as RegisteringMonitor;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) =>
     register(req, (err, response) => {

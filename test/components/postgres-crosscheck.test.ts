@@ -21,13 +21,13 @@ import { providerSql } from "./support/provider-sql.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
+import type { ReconcileError } from "../../src/postgres/reconcile.ts";
 
 const mocks: Mocks = await installMocks();
 const { PostgresReadOnlyAccess } = await import("../../components/postgres/index.ts");
 const { reconcile } = await import("../../src/postgres/reconcile.ts");
 const { readEffectiveAccess } = await import("../../src/postgres/effective.ts");
 const { detectDrift, formatDriftReport } = await import("../../src/postgres/drift.ts");
-const { ReconcileError } = await import("../../src/postgres/reconcile.ts");
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -68,6 +68,47 @@ async function routineAcl(client: pg.Client): Promise<Array<{ f: string; grantee
   return rows.rows;
 }
 
+/** The demo tables in a new database on `server`, and a routine that existed before the apply, in a planned schema. */
+async function createDemoDatabase(server: TestPostgres, database: string, catalog: CatalogSnapshot): Promise<void> {
+  await server.createDatabase(database);
+  const client = await server.admin(database);
+  await createDemoTables(client, catalog);
+  await client.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
+}
+
+/** Without RDS's IAM role, the reconciler refuses the IAM plan and changes nothing. */
+async function assertRefusedWithoutRdsIam(client: pg.Client, plan: AccessPlan): Promise<void> {
+  await assert.rejects(reconcile(client, plan, { target: "app" }), (e: ReconcileError) => {
+    assert.match(e.message, /join rds_iam, the role Amazon RDS for PostgreSQL provides for IAM authentication, which does not exist in database app/);
+    return true;
+  });
+  assert.equal((await client.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
+}
+
+/**
+ * The Pulumi path: the component under the mocks, its recorded postgresql resources run as SQL,
+ * one transaction each, as the provider would. Returns the role settings the provider cannot set.
+ */
+async function applyThroughComponent(client: pg.Client, adminUser: string, stack: string, plan: AccessPlan, catalog: CatalogSnapshot) {
+  mocks.reset();
+  const component = new PostgresReadOnlyAccess(`crosscheck-${stack}`, {
+    plan,
+    target: "app",
+    catalog,
+    // The admin owns the schemas it created: the default owner of future functions.
+    connection: { host: "127.0.0.1", username: adminUser, password: "unused", superuser: false },
+    passwords: Object.fromEntries(plan.workflows.flatMap((w) => w.roles.logins).map((l) => [l.role, { value: `pw-${l.role}`, version: "1" }])),
+  });
+  await mocks.settle();
+  const { transactions } = providerSql(mocks.resources);
+  for (const statements of transactions) {
+    await client.query("BEGIN");
+    for (const sql of statements) await client.query(sql);
+    await client.query("COMMIT");
+  }
+  return component.model.unsupportedSettings;
+}
+
 for (const [label, stack, makePlan] of [
   ["prod", "prod", () => examplePlan("prod")],
   ["dev", "dev", () => examplePlan("dev")],
@@ -86,42 +127,12 @@ for (const [label, stack, makePlan] of [
 
     before(async () => {
       [viaPulumi, viaReconciler] = await Promise.all([startTestPostgres(), startTestPostgres()]);
-      for (const server of [viaPulumi, viaReconciler]) {
-        await server.createDatabase(database);
-        const client = await server.admin(database);
-        await createDemoTables(client, catalog);
-        // A routine that existed before the apply, in a planned schema.
-        await client.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
-      }
+      for (const server of [viaPulumi, viaReconciler]) await createDemoDatabase(server, database, catalog);
       pulumiClient = await viaPulumi.admin(database);
       reconcilerClient = await viaReconciler.admin(database);
-      if (stack === "dev") {
-        // Without RDS's IAM role, the reconciler refuses the IAM plan and changes nothing.
-        await assert.rejects(reconcile(reconcilerClient, plan, { target: "app" }), (e: InstanceType<typeof ReconcileError>) => {
-          assert.match(e.message, /join rds_iam, the role Amazon RDS for PostgreSQL provides for IAM authentication, which does not exist in database app/);
-          return true;
-        });
-        assert.equal((await reconcilerClient.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
-      }
+      if (stack === "dev") await assertRefusedWithoutRdsIam(reconcilerClient, plan);
       for (const client of [pulumiClient, reconcilerClient]) await client.query("CREATE ROLE rds_iam NOLOGIN");
-
-      mocks.reset();
-      const component = new PostgresReadOnlyAccess(`crosscheck-${stack}`, {
-        plan,
-        target: "app",
-        catalog,
-        // The admin owns the schemas it created: the default owner of future functions.
-        connection: { host: "127.0.0.1", username: viaPulumi.adminUser, password: "unused", superuser: false },
-        passwords: Object.fromEntries(plan.workflows.flatMap((w) => w.roles.logins).map((l) => [l.role, { value: `pw-${l.role}`, version: "1" }])),
-      });
-      await mocks.settle();
-      unsupported = component.model.unsupportedSettings;
-      const { transactions } = providerSql(mocks.resources);
-      for (const statements of transactions) {
-        await pulumiClient.query("BEGIN");
-        for (const sql of statements) await pulumiClient.query(sql);
-        await pulumiClient.query("COMMIT");
-      }
+      unsupported = await applyThroughComponent(pulumiClient, viaPulumi.adminUser, stack, plan, catalog);
       await reconcile(reconcilerClient, plan, { target: "app" });
     });
     after(async () => {

@@ -13,19 +13,23 @@ import { checkStack } from "../../src/policy/check.ts";
 import { loadThresholds, packConfigFor } from "../../src/policy/facts.ts";
 import { STAND_IN, UNKNOWN } from "../../src/policy/standins.ts";
 import type { PolicyReport } from "../../src/policy/report.ts";
+import type { PolicyFacts } from "../../policies/lib/config.ts";
 import { AS_OF } from "../components/support/plans.ts";
 import { ROOT, projectWithHandWrittenResources } from "./support/project.ts";
+
+/** One rule's entry of the pack config: the facts it declares, and its enforcement level. */
+type RuleConfig = Partial<PolicyFacts> & { enforcementLevel?: string };
 
 const mandatory = (report: PolicyReport) => report.violations.filter((v) => v.enforcementLevel === "mandatory");
 
 describe("packConfigFor", () => {
   it("gives each rule the prod spec's facts it declares and prod's thresholds, with an explicit level", () => {
-    const config = packConfigFor("prod", { root: ROOT, now: AS_OF, policies }) as Record<string, Record<string, any>>;
+    const config = packConfigFor("prod", { root: ROOT, now: AS_OF, policies }) as Record<string, RuleConfig>;
     const grants = config["agent-grants-read-only"]!;
     assert.equal(grants.enforcementLevel, "mandatory");
-    const incident = grants.workflows.find((w: any) => w.name === "eng-incident-investigation");
+    const incident = grants.workflows!.find((w) => w.name === "eng-incident-investigation")!;
     assert.equal(incident.expires, "2027-03-31");
-    assert.deepEqual(incident.logins.map((l: any) => l.role).sort(), [
+    assert.deepEqual(incident.logins.map((l) => l.role).sort(), [
       "dbw_eng_incident_investigation__claude_incident_bot",
       "dbw_eng_incident_investigation__claude_incident_bot_clone",
       "dbw_eng_incident_investigation__cursor_oncall",
@@ -33,12 +37,12 @@ describe("packConfigFor", () => {
     ], "prod rotates passwords with alternating users: clones are agent roles too");
     assert.deepEqual(grants.platformRoles, [], "password credentials: no IAM login role");
     assert.equal(grants.sensitiveColumns, undefined, "only what the rule declares");
-    assert.deepEqual(config["sensitive-columns-justified"]!.sensitiveColumns.app.slice(0, 2), ["analytics.usage_events.ip_address", "app.accounts.billing_email"]);
+    assert.deepEqual(config["sensitive-columns-justified"]!.sensitiveColumns!.app!.slice(0, 2), ["analytics.usage_events.ip_address", "app.accounts.billing_email"]);
     assert.deepEqual(incident.justifiedColumns, ["analytics.usage_events.ip_address"]);
     assert.equal(config["log-retention"]!.minRetentionDays, 365);
     assert.equal(config["no-access-for-expired-workflows"]!.asOf, "2026-01-15");
     assert.deepEqual(config["no-open-ingress"]!.protectedPorts, [443, 5432, 8080]);
-    const dev = packConfigFor("dev", { root: ROOT, policies }) as Record<string, Record<string, any>>;
+    const dev = packConfigFor("dev", { root: ROOT, policies }) as Record<string, RuleConfig>;
     assert.equal(dev["agents-through-replica"]!.enforcementLevel, "advisory");
     assert.deepEqual(dev["agents-through-replica"]!.replicaIdentifiers, ["app-dev-replica"]);
     assert.deepEqual(dev["agent-role-memberships"]!.platformRoles, ["rds_iam"]);

@@ -36,6 +36,35 @@ after(async () => {
   await db?.stop();
 });
 
+/**
+ * An agent on every demo table: each column read or refused as `readable` (table -> columns) says,
+ * `SELECT *` and whole-row references only with every column, no write or DDL, in scope or not.
+ */
+async function assertEveryDemoTable(agent: pg.Client, readable: ReadonlyMap<string, Set<string>>): Promise<void> {
+  for (const [table, columns] of demoColumns) {
+    const allowed = readable.get(table) ?? new Set<string>();
+    const [schema, name] = table.split(".");
+    const q = `"${schema}"."${name}"`;
+    for (const column of columns) {
+      const sql = `SELECT "${column}" FROM ${q} LIMIT 1`;
+      if (allowed.has(column)) await agent.query(sql);
+      else await assertDenied(agent, sql);
+    }
+    const everyColumn = allowed.size === columns.length;
+    if (everyColumn) await agent.query(`SELECT * FROM ${q} LIMIT 1`);
+    else await assertDenied(agent, `SELECT * FROM ${q} LIMIT 1`);
+    // Whole-row references leak excluded columns unless the database stops them.
+    if (!everyColumn) await assertDenied(agent, `SELECT row_to_json(t) FROM ${q} t LIMIT 1`);
+    // Writes and DDL, in scope or not.
+    await assertDenied(agent, `INSERT INTO ${q} (id) VALUES (-1)`);
+    await assertDenied(agent, `UPDATE ${q} SET id = id WHERE false`);
+    await assertDenied(agent, `DELETE FROM ${q} WHERE false`);
+    await assertDenied(agent, `TRUNCATE ${q}`);
+    await assertDenied(agent, `ALTER TABLE ${q} ADD COLUMN x int`);
+    await assertDenied(agent, `CREATE TABLE "${schema}".agent_made (x int)`);
+  }
+}
+
 describe("reconcile: a plan the database cannot hold is refused, nothing applied", { timeout: 120_000 }, () => {
   test("a failure half-way leaves the database as it was", async () => {
     const broken = structuredClone(plan);
@@ -64,7 +93,7 @@ describe("reconcile: a plan the database cannot hold is refused, nothing applied
     events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
     await assert.rejects(reconcile(admin, typo, { target: "app", passwords }), (e: ReconcileError) => {
       assert.deepEqual(e.problems, ['workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)']);
-      assert.match(e.message, /^the plan cannot be applied to this database; nothing was changed:\n  - workflow cs-usage-drop excludes analytics\.usage_events\.quantty/);
+      assert.match(e.message, /^the plan cannot be applied to this database; nothing was changed:\n {2}- workflow cs-usage-drop excludes analytics\.usage_events\.quantty/);
       return true;
     });
     assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
@@ -98,28 +127,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
       for (const login of workflow.roles.logins) {
         const agent = await connectAs(db, login.role, passwords[login.role]!, DATABASE);
         agents.push(agent);
-        for (const [table, columns] of demoColumns) {
-          const allowed = readable.get(table) ?? new Set<string>();
-          const [schema, name] = table.split(".");
-          const q = `"${schema}"."${name}"`;
-          for (const column of columns) {
-            const sql = `SELECT "${column}" FROM ${q} LIMIT 1`;
-            if (allowed.has(column)) await agent.query(sql);
-            else await assertDenied(agent, sql);
-          }
-          const everyColumn = allowed.size === columns.length;
-          if (everyColumn) await agent.query(`SELECT * FROM ${q} LIMIT 1`);
-          else await assertDenied(agent, `SELECT * FROM ${q} LIMIT 1`);
-          // Whole-row references leak excluded columns unless the database stops them.
-          if (!everyColumn) await assertDenied(agent, `SELECT row_to_json(t) FROM ${q} t LIMIT 1`);
-          // Writes and DDL, in scope or not.
-          await assertDenied(agent, `INSERT INTO ${q} (id) VALUES (-1)`);
-          await assertDenied(agent, `UPDATE ${q} SET id = id WHERE false`);
-          await assertDenied(agent, `DELETE FROM ${q} WHERE false`);
-          await assertDenied(agent, `TRUNCATE ${q}`);
-          await assertDenied(agent, `ALTER TABLE ${q} ADD COLUMN x int`);
-          await assertDenied(agent, `CREATE TABLE "${schema}".agent_made (x int)`);
-        }
+        await assertEveryDemoTable(agent, readable);
         await assertDenied(agent, "CREATE TABLE public.agent_made (x int)");
         await assertDenied(agent, "CREATE TEMP TABLE agent_tmp (x int)");
         await assertDenied(agent, "CREATE SCHEMA agent_schema");

@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
+import type { RegisterResourceRequest, RegisterResourceResponse } from "@pulumi/pulumi/proto/resource_pb.js";
 
 // `waitForRPCs` is marked @internal (missing from the .d.ts) but is what `disconnect` uses to drain.
 const { getMonitor } = settings;
@@ -123,7 +124,9 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
   );
 
   // Wrap the mock monitor to read the options the engine receives with each registration.
-  const monitor = getMonitor() as unknown as { registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void> };
+  const monitor = getMonitor() as unknown as {
+    registerResource(req: RegisterResourceRequest, cb: (err: unknown, res: RegisterResourceResponse | undefined) => void): Promise<void>;
+  };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req, callback) => {
     return original(req, (err, response) => {

@@ -5,10 +5,14 @@
  * what it reports.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import type { Resource } from "@pulumi/pulumi";
-import { NO_OPTIONS, PolicyNotApplicable, resourceValidationArgs, stackValidationArgs, type PolicyInputResource } from "../../../src/policy/args.ts";
-
-export type ResourceClass = { new (...rest: any[]): Resource };
+import {
+  NO_OPTIONS,
+  PolicyNotApplicable,
+  resourceValidationArgs,
+  stackValidationArgs,
+  type PolicyInputResource,
+  type ResourceClass,
+} from "../../../src/policy/args.ts";
 
 /** The type token of a provider resource class (`Grant` -> "postgresql:index/grant:Grant"). */
 export const typeOf = (resourceClass: ResourceClass): string => (resourceClass as unknown as { __pulumiType: string }).__pulumiType;

@@ -82,7 +82,9 @@ export async function run(): Promise<Record<string, unknown>> {
         runMs: ms,
       };
       results.push(row);
-      console.log(`${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`);
+      console.log(
+        `${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`,
+      );
     }
   }
 

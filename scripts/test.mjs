@@ -39,7 +39,10 @@ function ensureRedisServer() {
   }
   console.log("# prerequisite: installing redis-server (Debian package)");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "redis-server"]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "redis-server"],
+  ]) {
     const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env });
     if (r.status !== 0) {
       console.error(`npm test: \`apt-get ${args.join(" ")}\` failed; install redis-server by hand`);

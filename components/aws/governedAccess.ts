@@ -458,7 +458,14 @@ export function adminConnection(
   );
   // Scheme `postgres` with verify-full trusts only the CAs it is given: Amazon RDS's bundle, shipped
   // in certs/ (the IAM path's scheme `awspostgres` brings its own).
-  return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false, sslrootcert: rdsCaBundleForProgram() };
+  return {
+    host: primary.address,
+    port: primary.port,
+    username: admin.username,
+    password: pulumi.secret(admin.password),
+    superuser: false,
+    sslrootcert: rdsCaBundleForProgram(),
+  };
 }
 
 /**

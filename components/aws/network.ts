@@ -84,8 +84,7 @@ export interface NetworkBoundaryArgs {
 
 /** One security group rule of the boundary: its resource name and inputs (an ingress or an egress rule). */
 export type BoundaryRule =
-  | { direction: "ingress"; name: string; args: SecurityGroupIngressRuleArgs }
-  | { direction: "egress"; name: string; args: SecurityGroupEgressRuleArgs };
+  { direction: "ingress"; name: string; args: SecurityGroupIngressRuleArgs } | { direction: "egress"; name: string; args: SecurityGroupEgressRuleArgs };
 
 /** The load balancer's rules: HTTPS in from each allowed network (by address family), out to the service's port only. */
 export function loadBalancerRules(
@@ -202,7 +201,11 @@ export function limitsStoreRules(name: string, groups: { limitsStore: pulumi.Inp
 }
 
 /** A target's replica rules: the database port in from the service only, and the service's way out to it. */
-export function replicaRules(name: string, target: NetworkTargetArgs, groups: { replica: pulumi.Input<string>; service: pulumi.Input<string> }): BoundaryRule[] {
+export function replicaRules(
+  name: string,
+  target: NetworkTargetArgs,
+  groups: { replica: pulumi.Input<string>; service: pulumi.Input<string> },
+): BoundaryRule[] {
   return [
     {
       direction: "ingress",
@@ -363,10 +366,21 @@ export class NetworkBoundary extends pulumi.ComponentResource {
   }
 
   /** A target's replica group (unless it exists already) and rules, then its rotation function's, where passwords rotate. */
-  private targetRules(name: string, args: NetworkBoundaryArgs, target: NetworkTargetArgs, serviceId: pulumi.Input<string>, endpointsId: pulumi.Input<string> | undefined): void {
+  private targetRules(
+    name: string,
+    args: NetworkBoundaryArgs,
+    target: NetworkTargetArgs,
+    serviceId: pulumi.Input<string>,
+    endpointsId: pulumi.Input<string> | undefined,
+  ): void {
     const replicaGroupId =
       target.existingReplicaSecurityGroupId ??
-      (this.databaseSecurityGroups[target.target] = this.group(name, args, `${target.target}-replica`, `dbwarden ${target.target} replica: from the MCP service only`)).id;
+      (this.databaseSecurityGroups[target.target] = this.group(
+        name,
+        args,
+        `${target.target}-replica`,
+        `dbwarden ${target.target} replica: from the MCP service only`,
+      )).id;
     this.rules(replicaRules(name, target, { replica: replicaGroupId, service: serviceId }));
     const primaryGroupId = target.rotationPrimarySecurityGroupId;
     if (primaryGroupId === undefined) return;

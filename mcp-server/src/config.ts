@@ -18,17 +18,7 @@ export {
   parsePlan,
   parseRuntimeConfig as parseRuntimeWithKeys,
 } from "@dbwarden/contract";
-export type {
-  AccessPlan,
-  ApiKey,
-  ClientPlan,
-  LimitsPlan,
-  ResolvedApiKey,
-  RuntimeConfig,
-  TablePlan,
-  TargetPlan,
-  WorkflowPlan,
-} from "@dbwarden/contract";
+export type { AccessPlan, ApiKey, ClientPlan, LimitsPlan, ResolvedApiKey, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "@dbwarden/contract";
 
 /** Strict parse plus the cross-checks a schema alone cannot express. */
 export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {

@@ -89,7 +89,14 @@ describe("source networks over HTTP", { timeout: 60_000 }, () => {
     const lines = refusalsOf("claude-cs").slice(before);
     assert.equal(lines.length, 1);
     assert.deepEqual(
-      { verdict: lines[0]!.verdict, code: lines[0]!.code, tool: lines[0]!.tool, source: lines[0]!.source, workflow: lines[0]!.workflow, transport: lines[0]!.transport },
+      {
+        verdict: lines[0]!.verdict,
+        code: lines[0]!.code,
+        tool: lines[0]!.tool,
+        source: lines[0]!.source,
+        workflow: lines[0]!.workflow,
+        transport: lines[0]!.transport,
+      },
       { verdict: "refused", code: "DENIED", tool: "list_tables", source: "127.0.0.1", workflow: "cs-usage-drop", transport: "http" },
     );
     // No restriction (empty sourceCidrs) for the other client of the same workflow.

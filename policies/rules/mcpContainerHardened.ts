@@ -18,7 +18,8 @@ export function runsAsRoot(user: string | undefined): boolean {
 
 export const mcpContainerHardened: ResourceValidationPolicy = {
   name: "mcp-container-hardened",
-  description: "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
+  description:
+    "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:

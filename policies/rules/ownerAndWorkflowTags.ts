@@ -19,7 +19,8 @@ export { SHARED_WORKFLOW, WORKFLOW_TAG, UNTAGGABLE_AWS_TYPES, isTaggableAwsType 
 
 export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   name: "owner-and-workflow-tags",
-  description: "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
+  description:
+    "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
   enforcementLevel: "mandatory",
   severity: "low",
   configSchema: configSchema(...CONFIG),

@@ -5,13 +5,7 @@
  * `notApplicable` throwing. Used by `dbwarden check` and by the rules' tests (the way
  * pulumi-policy-aws's tests build them), never by a server: nothing here starts one.
  */
-import type {
-  PolicyProviderResource,
-  PolicyResource,
-  PolicyResourceOptions,
-  ResourceValidationArgs,
-  StackValidationArgs,
-} from "@pulumi/policy";
+import type { PolicyProviderResource, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import type { Resource } from "@pulumi/pulumi";
 
@@ -79,7 +73,10 @@ export interface ArgsContext {
 const EMPTY_TAGS: ReadonlyMap<string, string> = new Map();
 
 /** `ResourceValidationArgs` for one resource. */
-export function resourceValidationArgs(resource: Omit<PolicyInputResource, "dependencies" | "propertyDependencies"> & Partial<PolicyInputResource>, context: ArgsContext = {}): ResourceValidationArgs {
+export function resourceValidationArgs(
+  resource: Omit<PolicyInputResource, "dependencies" | "propertyDependencies"> & Partial<PolicyInputResource>,
+  context: ArgsContext = {},
+): ResourceValidationArgs {
   const props = checkingUnknowns(resource.props);
   const config = context.config ?? {};
   const args: ResourceValidationArgs = {

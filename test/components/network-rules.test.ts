@@ -17,7 +17,14 @@ import {
   type BoundaryRule,
 } from "../../components/aws/network.ts";
 
-const groups = { loadBalancer: "sg-lb", service: "sg-service", endpoints: "sg-endpoints", limitsStore: "sg-limits", replica: "sg-replica", rotation: "sg-rotation" };
+const groups = {
+  loadBalancer: "sg-lb",
+  service: "sg-service",
+  endpoints: "sg-endpoints",
+  limitsStore: "sg-limits",
+  replica: "sg-replica",
+  rotation: "sg-rotation",
+};
 const target = { target: "app", port: 5432, rotationPrimarySecurityGroupId: "sg-primary" };
 
 /** A rule as a line: direction, name, the group it belongs to, the other side, ports. */

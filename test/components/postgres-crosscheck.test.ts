@@ -143,7 +143,10 @@ for (const [label, stack, makePlan] of [
       const { transactions, skipped } = providerSql(mocks.resources);
       const defaults = mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges");
       assert.equal(defaults.length, revoke ? 1 : 0);
-      assert.equal(transactions.length, mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length + defaults.length);
+      assert.equal(
+        transactions.length,
+        mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length + defaults.length,
+      );
       assert.deepEqual(skipped, []);
     });
 
@@ -168,7 +171,9 @@ for (const [label, stack, makePlan] of [
       // Role settings @pulumi/postgresql cannot set (dev: log_statement, warned at deploy time and
       // set on the replica's parameter group instead) are the one known, reported difference.
       const missing = reconcilerAccess.roles.flatMap((r) =>
-        r.settings.filter((x) => !pulumiAccess.roles.find((p) => p.name === r.name)!.settings.some((y) => y.name === x.name)).map((x) => ({ role: r.name, name: x.name, value: x.value })),
+        r.settings
+          .filter((x) => !pulumiAccess.roles.find((p) => p.name === r.name)!.settings.some((y) => y.name === x.name))
+          .map((x) => ({ role: r.name, name: x.name, value: x.value })),
       );
       assert.deepEqual(missing, unsupported);
       const skip = new Set(unsupported.map((u) => `${u.role}\u0000${u.name}`));
@@ -181,8 +186,13 @@ for (const [label, stack, makePlan] of [
     it("drift on the database Pulumi deployed finds nothing", async () => {
       const report = await detectDrift(pulumiClient, plan, { target: "app" });
       assert.deepEqual(report.differences, [], formatDriftReport(report));
-      const roles = await pulumiClient.query(`select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname like 'dbw\\_%' order by 1`);
-      assert.deepEqual(roles.rows.map((r) => r.rolname), [...plannedRoles(plan, "app")].sort());
+      const roles = await pulumiClient.query(
+        `select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname like 'dbw\\_%' order by 1`,
+      );
+      assert.deepEqual(
+        roles.rows.map((r) => r.rolname),
+        [...plannedRoles(plan, "app")].sort(),
+      );
       // What makes it clean: the platform's extras come from the one model...
       const memberships = await pulumiClient.query(
         `select m.rolname as member, array_agg(g.rolname::text order by g.rolname) as roles from pg_auth_members a
@@ -190,17 +200,25 @@ for (const [label, stack, makePlan] of [
       );
       const logins = memberships.rows.filter((r) => !r.member.endsWith("_clone"));
       assert.ok(logins.length > 0 && logins.every((r) => r.roles.includes("rds_iam") === (stack === "dev")), JSON.stringify(memberships.rows));
-      assert.equal(memberships.rows.some((r) => r.member.endsWith("_clone")), stack === "prod");
+      assert.equal(
+        memberships.rows.some((r) => r.member.endsWith("_clone")),
+        stack === "prod",
+      );
       // ...and what Pulumi cannot set (the marker comment, log_statement) is advisory, not demanded.
       assert.ok(roles.rows.every((r) => r.comment === null));
     });
 
     it("drift on the database Pulumi deployed still sees a change made by hand", async () => {
       const group = plan.workflows[0]!.roles.group;
-      await pulumiClient.query(`GRANT SELECT ON billing.invoices TO ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} SET log_statement = 'none'`);
+      await pulumiClient.query(
+        `GRANT SELECT ON billing.invoices TO ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} SET log_statement = 'none'`,
+      );
       try {
         const report = await detectDrift(pulumiClient, plan, { target: "app" });
-        assert.ok(report.differences.some((d) => d.kind === "privilege" && d.message.startsWith(`${group} can read billing.invoices`)), formatDriftReport(report));
+        assert.ok(
+          report.differences.some((d) => d.kind === "privilege" && d.message.startsWith(`${group} can read billing.invoices`)),
+          formatDriftReport(report),
+        );
         // An advisory setting is not demanded, but a different value is still drift.
         const setting = report.differences.filter((d) => d.kind === "setting").map((d) => d.message);
         if (stack === "dev") assert.deepEqual(setting, [`${plan.workflows[0]!.roles.logins[0]!.role} has log_statement = none (the plan says all)`]);
@@ -220,8 +238,14 @@ for (const [label, stack, makePlan] of [
           if (privilege.objectType !== "column") continue;
           const table = group.tables.find((t) => t.schema === privilege.schema && t.table === privilege.table)!;
           assert.deepEqual(table.privileges, [], `${workflow.name}: no table-level privilege on ${privilege.table}`);
-          const readable = table.columns.filter((c) => c.privileges.some((p) => p.privilege === "SELECT")).map((c) => c.column).sort();
-          const expected = "columns" in privilege ? privilege.columns : catalog[`${privilege.schema}.${privilege.table}`]!.filter((c) => !privilege.allColumnsExcept.includes(c)).sort();
+          const readable = table.columns
+            .filter((c) => c.privileges.some((p) => p.privilege === "SELECT"))
+            .map((c) => c.column)
+            .sort();
+          const expected =
+            "columns" in privilege
+              ? privilege.columns
+              : catalog[`${privilege.schema}.${privilege.table}`]!.filter((c) => !privilege.allColumnsExcept.includes(c)).sort();
           assert.deepEqual(readable, expected, `${workflow.name}: ${privilege.schema}.${privilege.table}`);
         }
       }

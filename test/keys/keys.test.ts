@@ -275,7 +275,12 @@ describe("dbwarden keys on the local stack", () => {
     mkdirSync(paths.dir, { recursive: true });
     const control = await startControlServer(paths.controlSocket, async (command) => (asked.push(command), { ok: true, ready: true }));
     try {
-      writeState(paths, { ...ownProcess(), postgres: { host: "127.0.0.1", port: 1, embedded: true, sslmode: "disable" }, mcpUrl: null, startedAt: AS_OF.toISOString() });
+      writeState(paths, {
+        ...ownProcess(),
+        postgres: { host: "127.0.0.1", port: 1, embedded: true, sslmode: "disable" },
+        mcpUrl: null,
+        startedAt: AS_OF.toISOString(),
+      });
       assert.equal(await reloadRunningUp(paths), true);
       assert.deepEqual(asked, ["ping", "reload-secrets"]);
     } finally {

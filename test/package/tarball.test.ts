@@ -311,7 +311,12 @@ async function recordBundledProgram(): Promise<void> {
   copySpecs(join(bundledProject, "dbwarden"));
   for (const stack of STACKS) {
     const plan = planStack(stack, { root: bundledProject });
-    const { resources } = await recordProgram(async () => deployStack({ cwd: bundledProject, stack, logNotes: false }), { project: "dbwarden", stack, region: "us-east-1", plan });
+    const { resources } = await recordProgram(async () => deployStack({ cwd: bundledProject, stack, logNotes: false }), {
+      project: "dbwarden",
+      stack,
+      region: "us-east-1",
+      plan,
+    });
     bundled[stack] = JSON.parse(JSON.stringify(resources)) as PolicyInputResource[]; // as the harness's arrive
   }
 }

@@ -42,7 +42,11 @@ function initialProperties<T>(info: AnalyzerPb.AnalyzerInfo, policy: string): T 
 /** Start the pack as the CLI does; resolves with the port it prints. */
 function startPack(env: Record<string, string>): Promise<{ child: ChildProcess; port: string; stderr: () => string }> {
   const runner = fromPulumi.resolve("./cmd/run-policy-pack");
-  const child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: join(root, "policies"), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], {
+    cwd: join(root, "policies"),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   return new Promise((resolve, reject) => {
@@ -62,7 +66,9 @@ function analyzeRequest(type: string, name: string, props: Record<string, Struct
 }
 
 const diagnostics = (response: AnalyzerPb.AnalyzeResponse) =>
-  response.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), message: d.getMessage(), mandatory: d.getEnforcementlevel() === pb.EnforcementLevel.MANDATORY }));
+  response
+    .getDiagnosticsList()
+    .map((d) => ({ policy: d.getPolicyname(), message: d.getMessage(), mandatory: d.getEnforcementlevel() === pb.EnforcementLevel.MANDATORY }));
 
 describe("the policy pack under the Pulumi CLI's runner", { timeout: 120_000 }, () => {
   let pack: Awaited<ReturnType<typeof startPack>>;
@@ -82,11 +88,17 @@ describe("the policy pack under the Pulumi CLI's runner", { timeout: 120_000 }, 
     assert.equal(info.getName(), "dbwarden");
     assert.equal(info.getVersion(), "0.1.0");
     const served = info.getPoliciesList().map((p) => p.getName());
-    assert.deepEqual(served, policies.map((p) => p.name));
+    assert.deepEqual(
+      served,
+      policies.map((p) => p.name),
+    );
     for (const policy of info.getPoliciesList()) assert.ok(policy.getRemediationSteps().length > 40, `${policy.getName()} has remediation text`);
     const initial = info.getInitialconfigMap();
     const grants = initialProperties<{ workflows: Array<{ group: string }> }>(info, "agent-grants-read-only");
-    assert.ok(grants.workflows.some((w) => w.group === "dbw_cs_usage_drop"), "the prod spec's workflows are in the initial config");
+    assert.ok(
+      grants.workflows.some((w) => w.group === "dbw_cs_usage_drop"),
+      "the prod spec's workflows are in the initial config",
+    );
     // The engine reads an entry without a level as advisory: every entry states the rule's own.
     for (const policy of policies) {
       const level = policy.enforcementLevel!.toUpperCase() as keyof typeof pb.EnforcementLevel;
@@ -111,17 +123,48 @@ describe("the policy pack under the Pulumi CLI's runner", { timeout: 120_000 }, 
     await unary((done) => rpcClient.configure(configure, done));
 
     const analyze = (request: AnalyzerPb.AnalyzeRequest) => unary<AnalyzerPb.AnalyzeResponse>((done) => rpcClient.analyze(request, done));
-    const write = await analyze(analyzeRequest("postgresql:index/grant:Grant", "hand-written", { role: "dbw_cs_usage_drop", database: "app", schema: "app", objectType: "table", objects: ["plans"], privileges: ["SELECT", "INSERT"] }));
+    const write = await analyze(
+      analyzeRequest("postgresql:index/grant:Grant", "hand-written", {
+        role: "dbw_cs_usage_drop",
+        database: "app",
+        schema: "app",
+        objectType: "table",
+        objects: ["plans"],
+        privileges: ["SELECT", "INSERT"],
+      }),
+    );
     assert.deepEqual(
       diagnostics(write).map((d) => [d.policy, d.mandatory]),
       [["agent-grants-read-only", true]],
     );
     assert.match(diagnostics(write)[0]!.message, /INSERT on table app\.plans to agent role dbw_cs_usage_drop/);
 
-    const sensitive = await analyze(analyzeRequest("postgresql:index/grant:Grant", "email", { role: "dbw_cs_usage_drop", database: "app", schema: "app", objectType: "column", objects: ["users"], columns: ["email"], privileges: ["SELECT"] }));
-    assert.deepEqual(diagnostics(sensitive).map((d) => [d.policy, d.mandatory]), [["sensitive-columns-justified", true]]);
+    const sensitive = await analyze(
+      analyzeRequest("postgresql:index/grant:Grant", "email", {
+        role: "dbw_cs_usage_drop",
+        database: "app",
+        schema: "app",
+        objectType: "column",
+        objects: ["users"],
+        columns: ["email"],
+        privileges: ["SELECT"],
+      }),
+    );
+    assert.deepEqual(
+      diagnostics(sensitive).map((d) => [d.policy, d.mandatory]),
+      [["sensitive-columns-justified", true]],
+    );
 
-    const read = await analyze(analyzeRequest("postgresql:index/grant:Grant", "read", { role: "dbw_cs_usage_drop", database: "app", schema: "app", objectType: "table", objects: ["plans"], privileges: ["SELECT"] }));
+    const read = await analyze(
+      analyzeRequest("postgresql:index/grant:Grant", "read", {
+        role: "dbw_cs_usage_drop",
+        database: "app",
+        schema: "app",
+        objectType: "table",
+        objects: ["plans"],
+        privileges: ["SELECT"],
+      }),
+    );
     assert.deepEqual(diagnostics(read), []);
   });
 });

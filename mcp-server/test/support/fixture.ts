@@ -145,7 +145,10 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
       } catch {
         return [];
       }
-      return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
       await db.stop();

@@ -86,7 +86,9 @@ const defaultOutputs: Outputs = (type, name, inputs) => {
         endpoint: `${inputs.identifier ?? name}.abc123.us-east-1.rds.amazonaws.com:5432`,
         port: 5432,
         arn: arn("rds", `db:${inputs.identifier ?? name}`),
-        resourceId: `db-${String(inputs.identifier ?? name).toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+        resourceId: `db-${String(inputs.identifier ?? name)
+          .toUpperCase()
+          .replace(/[^A-Z0-9]/g, "")}`,
       };
     case "aws:secretsmanager/secret:Secret":
       return { arn: arn("secretsmanager", `secret:${inputs.name ?? name}-AbCdEf`) };
@@ -165,7 +167,7 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
     invokes,
     async settle() {
       // Registrations chain through outputs: drain until nothing new arrives.
-      for (let seen = -1; seen !== resources.length + invokes.length; ) {
+      for (let seen = -1; seen !== resources.length + invokes.length;) {
         seen = resources.length + invokes.length;
         await waitForRPCs();
         await new Promise((resolve) => setTimeout(resolve, 10));

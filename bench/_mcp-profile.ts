@@ -50,7 +50,14 @@ function areaOf(frame: ProfileNode["callFrame"]): string {
   const own = /mcp-server\/src\/(.*)$/.exec(url)?.[1];
   if (own) return `server: ${own}`;
   if (url.includes("packages/contract")) return "contract";
-  if (/^node:internal\/(fs|streams\/|stream_base|net|child_process|process\/|timers|async_hooks|event_target|events)/.test(url) || url === "node:fs/promises" || url === "node:net" || url === "node:events" || url === "node:stream") return "node I/O (streams, fs, net, timers)";
+  if (
+    /^node:internal\/(fs|streams\/|stream_base|net|child_process|process\/|timers|async_hooks|event_target|events)/.test(url) ||
+    url === "node:fs/promises" ||
+    url === "node:net" ||
+    url === "node:events" ||
+    url === "node:stream"
+  )
+    return "node I/O (streams, fs, net, timers)";
   if (url.startsWith("node:")) return "node other";
   if (url === "") return `builtin ${functionName || "(anonymous)"}`;
   return `other ${url.split("/").slice(-2).join("/")}`;
@@ -64,14 +71,26 @@ const STEPS: Array<[string, (f: ProfileNode["callFrame"]) => boolean]> = [
   ["scope check: TargetCatalog (cache lookups, guard condition)", (f) => f.url.endsWith("catalog.ts")],
   ["analysis cache lookup (engine check)", (f) => f.url.endsWith("postgres/index.ts") && f.functionName === "check"],
   ["audit: sink write (JSON + file write)", (f) => f.url.endsWith("src/audit.ts") && f.functionName === "write"],
-  ["MCP SDK: tool call handler (zod in/out)", (f) => f.url.includes("server/mcp.js") && /handleToolCall|executeToolHandler|validateToolInput|validateToolOutput/.test(f.functionName)],
-  ["stdio transport: read + parse messages", (f) => f.url.includes("shared/stdio.js") || (f.url.includes("server/stdio.js") && f.functionName === "processReadBuffer")],
+  [
+    "MCP SDK: tool call handler (zod in/out)",
+    (f) => f.url.includes("server/mcp.js") && /handleToolCall|executeToolHandler|validateToolInput|validateToolOutput/.test(f.functionName),
+  ],
+  [
+    "stdio transport: read + parse messages",
+    (f) => f.url.includes("shared/stdio.js") || (f.url.includes("server/stdio.js") && f.functionName === "processReadBuffer"),
+  ],
   ["stdio transport: send", (f) => f.url.includes("server/stdio.js") && f.functionName === "send"],
-  ["pg: writes (serialize + socket write)", (f) => /node_modules\/pg\/lib\/connection\.js/.test(f.url) && /^_send$|^parse$|^bind$|^execute$|^sync$|^query$|^describe$/.test(f.functionName)],
+  [
+    "pg: writes (serialize + socket write)",
+    (f) => /node_modules\/pg\/lib\/connection\.js/.test(f.url) && /^_send$|^parse$|^bind$|^execute$|^sync$|^query$|^describe$/.test(f.functionName),
+  ],
   ["pg: reads (parse messages + dispatch)", (f) => f.url.includes("pg-protocol") && (f.functionName === "parse" || f.functionName === "handlePacket")],
   ["engine: session (setup, statement, reset)", (f) => f.url.endsWith("postgres/session.ts")],
   ["engine: row readers (fetch.ts)", (f) => f.url.endsWith("postgres/fetch.ts")],
-  ["dispatcher: audit record + result JSON (baseRecord, failure, call's own code)", (f) => f.url.endsWith("src/dispatcher.ts") && /^(baseRecord|noteStatement|query)$/.test(f.functionName)],
+  [
+    "dispatcher: audit record + result JSON (baseRecord, failure, call's own code)",
+    (f) => f.url.endsWith("src/dispatcher.ts") && /^(baseRecord|noteStatement|query)$/.test(f.functionName),
+  ],
 ];
 
 export function analyse(profile: Profile, windowUs: [number, number], calls: number): string {
@@ -115,7 +134,11 @@ export function analyse(profile: Profile, windowUs: [number, number], calls: num
   }
   const busy = total - (areas.get("idle") ?? 0);
   const per = (us: number) => (us / calls).toFixed(1).padStart(8);
-  const lines = [`${calls} calls, ${(busy / 1000).toFixed(0)} ms busy of ${(total / 1000).toFixed(0)} ms: ${per(busy)} us CPU per call`, "", "self time by area (us per call):"];
+  const lines = [
+    `${calls} calls, ${(busy / 1000).toFixed(0)} ms busy of ${(total / 1000).toFixed(0)} ms: ${per(busy)} us CPU per call`,
+    "",
+    "self time by area (us per call):",
+  ];
   for (const [area, us] of [...areas].sort((a, b) => b[1] - a[1])) if (area !== "idle" && us / calls >= 0.5) lines.push(`${per(us)}  ${area}`);
   lines.push("", "self time by owner: builtins and node internals charged to their nearest caller in a library or the server (us per call):");
   for (const [owner, us] of [...owners].sort((a, b) => b[1] - a[1])) if (owner !== "idle" && us / calls >= 0.5) lines.push(`${per(us)}  ${owner}`);
@@ -125,7 +148,9 @@ export function analyse(profile: Profile, windowUs: [number, number], calls: num
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { inflight: { type: "string", default: "32" }, seconds: { type: "string", default: "8" }, keep: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { inflight: { type: "string", default: "32" }, seconds: { type: "string", default: "8" }, keep: { type: "string" } },
+  });
   const inflight = Number(values.inflight);
   const seconds = Number(values.seconds);
   const { startFixture } = await import("../mcp-server/test/support/fixture.ts");
@@ -138,7 +163,22 @@ async function main(): Promise<void> {
     const runtimeFile = join(fx.dir, "runtime.json");
     writeFileSync(planFile, JSON.stringify(plan));
     writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
-    const args = ["--cpu-prof", "--cpu-prof-dir", profDir, "--import", "tsx", serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile];
+    const args = [
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      profDir,
+      "--import",
+      "tsx",
+      serverMain,
+      "--transport",
+      "stdio",
+      "--client",
+      "claude-cs",
+      "--plan",
+      planFile,
+      "--runtime",
+      runtimeFile,
+    ];
     const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: "inherit" });
     const client = new Client({ name: "profile", version: "0.0.0" });
     await client.connect(transport);

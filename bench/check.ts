@@ -32,7 +32,13 @@ function syntheticPlan(base: AccessPlan, workflows: number): { plan: AccessPlan;
   for (let s = 0; s < 2; s++) {
     for (let t = 0; t < 10; t++) {
       catalog[`s${s}.t${t}`] = COLUMNS;
-      tables.push({ schema: `s${s}`, table: `t${t}`, description: null, rule: s === 0 ? { access: "all" } : { access: "only", columns: ["c0", "c1", "c2"] }, columns: [] });
+      tables.push({
+        schema: `s${s}`,
+        table: `t${t}`,
+        description: null,
+        rule: s === 0 ? { access: "all" } : { access: "only", columns: ["c0", "c1", "c2"] },
+        columns: [],
+      });
     }
   }
   const list: WorkflowPlan[] = Array.from({ length: workflows }, (_, w) => ({
@@ -51,7 +57,12 @@ async function measure(workflows: number, describeAccessComponents = true) {
   const recording = await recordProgram(
     async () => {
       const { PostgresReadOnlyAccess } = await import("../components/postgres/readOnlyAccess.ts");
-      new PostgresReadOnlyAccess(`bench-${workflows}`, { plan, target: "app", catalog, connection: { host: "db.example.com", username: "admin", password: "x", superuser: false } });
+      new PostgresReadOnlyAccess(`bench-${workflows}`, {
+        plan,
+        target: "app",
+        catalog,
+        connection: { host: "db.example.com", username: "admin", password: "x", superuser: false },
+      });
     },
     { project: "dbwarden", stack: "bench", region: "us-east-1", describeAccessComponents },
   );
@@ -60,7 +71,8 @@ async function measure(workflows: number, describeAccessComponents = true) {
   const outcomes = await evaluatePolicies(recording.resources, policies, packConfig(planFacts(plan, { asOf: AS_OF }), {}, policies));
   const evaluateMs = Math.round(performance.now() - started);
   const resources = recording.resources.length;
-  if (outcomes.length > 0) throw new Error(`the synthetic plan should pass every rule; got ${outcomes.length} outcomes, first: ${outcomes[0]!.policy}: ${outcomes[0]!.message}`);
+  if (outcomes.length > 0)
+    throw new Error(`the synthetic plan should pass every rule; got ${outcomes.length} outcomes, first: ${outcomes[0]!.policy}: ${outcomes[0]!.message}`);
   return {
     workflows,
     tables: workflows * 20,
@@ -80,7 +92,9 @@ export async function run(): Promise<Record<string, unknown>> {
   console.log(`prod example, full checkStack: ${prod.resources} resources, ${prodExample.checkMs} ms`);
 
   const sdk = await measure(SIZES[0]!, false);
-  console.log(`${String(SIZES[0]).padStart(5)} workflows x 20 tables, every child registered through the SDK (before): ${sdk.resources} resources; record ${sdk.recordMs} ms, check ${sdk.checkMs} ms`);
+  console.log(
+    `${String(SIZES[0]).padStart(5)} workflows x 20 tables, every child registered through the SDK (before): ${sdk.resources} resources; record ${sdk.recordMs} ms, check ${sdk.checkMs} ms`,
+  );
   (globalThis as { gc?: () => void }).gc?.();
 
   const rows = [];

@@ -149,7 +149,12 @@ interface Measured {
 }
 
 /** Run `op` from `concurrency` workers for `ms`: each call's latency (if `record`) and the failures. */
-async function drive(concurrency: number, op: (worker: number) => Promise<boolean>, ms: number, record: boolean): Promise<{ latencies: number[]; errors: number }> {
+async function drive(
+  concurrency: number,
+  op: (worker: number) => Promise<boolean>,
+  ms: number,
+  record: boolean,
+): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + ms;
@@ -176,7 +181,8 @@ async function measure(concurrency: number, op: (worker: number) => Promise<bool
   const dbAfter = treeCpuMs(on.postmaster);
   latencies.sort((a, b) => a - b);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const perCall = (before: number | null, after: number | null) => (before === null || after === null || latencies.length === 0 ? null : r3((after - before) / latencies.length));
+  const perCall = (before: number | null, after: number | null) =>
+    before === null || after === null || latencies.length === 0 ? null : r3((after - before) / latencies.length);
   return {
     concurrency,
     calls: latencies.length,
@@ -334,12 +340,7 @@ export async function run(): Promise<Record<string, unknown>> {
 // ---- audit durability: the same query over HTTP with each `audit.fsync` mode (what making each
 // line durable costs per call). The audit file is on the repository's disk (bench/results/), not
 // in a tmpfs, so fdatasync does real work.
-async function auditFsyncCases(
-  fx: Fixture,
-  plan: unknown,
-  key: string,
-  children: ChildProcess[],
-): Promise<Record<string, CaseResult[]>> {
+async function auditFsyncCases(fx: Fixture, plan: unknown, key: string, children: ChildProcess[]): Promise<Record<string, CaseResult[]>> {
   const { mkdirSync, rmSync } = await import("node:fs");
   const dir = join(root, "bench", "results", "audit-fsync.tmp");
   mkdirSync(dir, { recursive: true });
@@ -349,7 +350,10 @@ async function auditFsyncCases(
   try {
     for (const fsync of ["none", "line", "group"] as const) {
       const runtimeFile = join(dir, `runtime-${fsync}.json`);
-      writeFileSync(runtimeFile, JSON.stringify(fx.runtime({ audit: { file: join(dir, `audit-${fsync}.jsonl`), fsync, ...(fsync === "group" ? { groupCommitMs: 2 } : {}) } })));
+      writeFileSync(
+        runtimeFile,
+        JSON.stringify(fx.runtime({ audit: { file: join(dir, `audit-${fsync}.jsonl`), fsync, ...(fsync === "group" ? { groupCommitMs: 2 } : {}) } })),
+      );
       const { child, url } = await spawnHttp(["mcp-server/src/main.ts", "--plan", planFile, "--runtime", runtimeFile]);
       children.push(child);
       const clients = await httpClients(url, key, 32);

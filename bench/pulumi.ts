@@ -22,7 +22,6 @@ const COLUMNS = 12;
 
 function syntheticPlan(base: AccessPlan, workflows: number, shape: "table" | "column"): { plan: AccessPlan; catalog: Record<string, string[]> } {
   const template = base.workflows[0]!;
-  const database = base.targets[0]!.database;
   const catalog: Record<string, string[]> = {};
   const columns = Array.from({ length: COLUMNS }, (_, c) => `c${c}`);
   for (let s = 0; s < SCHEMAS; s++) for (let t = 0; t < TABLES_PER_SCHEMA; t++) catalog[`s${s}.t${t}`] = columns;
@@ -83,7 +82,9 @@ export async function run(): Promise<Record<string, unknown>> {
         runMs: ms,
       };
       results.push(row);
-      console.log(`${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`);
+      console.log(
+        `${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`,
+      );
     }
   }
 

@@ -32,7 +32,10 @@ if (args[0] === "--one") {
   await runOne(args[1]!);
   process.exit(0);
 }
-const all = readdirSync(benchDir).filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.startsWith("_")).map((f) => f.slice(0, -3)).sort();
+const all = readdirSync(benchDir)
+  .filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.startsWith("_"))
+  .map((f) => f.slice(0, -3))
+  .sort();
 const chosen = args.length ? args : all;
 let failed = 0;
 for (const name of chosen) {

@@ -5,5 +5,12 @@
  */
 export * as postgres from "./postgres/index.ts";
 export * as aws from "./aws/index.ts";
-export { HOST_COMPONENTS, hostComponentOf, type DeployedHost, type UndeployedHost, type GovernedEnvironmentArgs, type GovernedEnvironmentOutputs } from "./hosts.ts";
+export {
+  HOST_COMPONENTS,
+  hostComponentOf,
+  type DeployedHost,
+  type UndeployedHost,
+  type GovernedEnvironmentArgs,
+  type GovernedEnvironmentOutputs,
+} from "./hosts.ts";
 export { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost, type AccessComponent } from "./targets.ts";

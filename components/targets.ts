@@ -53,7 +53,9 @@ function renderedPlatforms(): string {
 export function accessComponentOf(target: Pick<TargetPlan, "name" | "platform">): (typeof ACCESS_COMPONENTS)[RenderedEngine] {
   const { engine, title } = TARGET_PLATFORMS[target.platform];
   if (!isRendered(engine)) {
-    throw new Error(`targets.${target.name}.platform: no dbwarden component renders read-only access on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`);
+    throw new Error(
+      `targets.${target.name}.platform: no dbwarden component renders read-only access on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
+    );
   }
   return ACCESS_COMPONENTS[engine];
 }
@@ -69,7 +71,9 @@ export function checkTargetOnHost(host: HostPlatform, target: TargetPlan): void 
   const capabilities = TARGET_PLATFORMS[target.platform];
   if (!hostServes(host, target.platform)) {
     const served = HOST_PLATFORMS[host].targets;
-    throw new Error(`${field}.platform: "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`);
+    throw new Error(
+      `${field}.platform: "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`,
+    );
   }
   accessComponentOf(target);
   if (capabilities.replica === "required" && target.replica.mode === "none") {

@@ -1,16 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: type-check everything, lint and check formatting (once switched on, below), then run
-// every test file with node's own test runner.
+// `npm test`: type-check everything, lint (`npm run lint`, ESLint: any problem fails the run) and
+// check formatting (`npm run format:check`, Prettier; `npm run format` fixes it), then run every
+// test file with node's own test runner. Given test files, it runs only those (no checks).
 // Node 20's `--test` does not expand globs or pick up .ts files, so the file list is built here.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-
-// `npm run lint` (ESLint) and `npm run format:check` (Prettier) as steps of `npm test`. Off while the
-// wave-1 branches are merged: the code is not yet formatted and has lint problems to fix.
-const LINT_IN_TEST = false; // the lead turns this on after the wave-1 merges, with one formatting commit
 
 function findTests(dir) {
   const found = [];
@@ -39,7 +36,10 @@ function ensureRedisServer() {
   }
   console.log("# prerequisite: installing redis-server (Debian package)");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "redis-server"]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "redis-server"],
+  ]) {
     const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env });
     if (r.status !== 0) {
       console.error(`npm test: \`apt-get ${args.join(" ")}\` failed; install redis-server by hand`);
@@ -60,12 +60,10 @@ if (only.length === 0) {
   run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
   console.log("# type-check: mcp-server");
   run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "mcp-server/tsconfig.json"]);
-  if (LINT_IN_TEST) {
-    console.log("# lint: npm run lint");
-    run("npm", ["run", "--silent", "lint"]);
-    console.log("# format: npm run format:check");
-    run("npm", ["run", "--silent", "format:check"]);
-  }
+  console.log("# lint: npm run lint");
+  run("npm", ["run", "--silent", "lint"]);
+  console.log("# format: npm run format:check");
+  run("npm", ["run", "--silent", "format:check"]);
 }
 const files = only.length > 0 ? only : [...findTests(join(root, "test")), ...findTests(join(root, "mcp-server/test"))].sort();
 run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files]);

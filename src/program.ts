@@ -104,7 +104,10 @@ export async function deployStack(options: DeployStackOptions = {}, opts?: pulum
  * instantiated at once, and `preflight` settles with the host's preflight. The caller must make it
  * part of its outputs, so a failed preflight fails the preview (nothing is created by `up`).
  */
-export function deployStackNow(options: DeployStackOptions = {}, opts?: pulumi.ComponentResourceOptions): GovernedEnvironmentOutputs & { preflight: Promise<void> } {
+export function deployStackNow(
+  options: DeployStackOptions = {},
+  opts?: pulumi.ComponentResourceOptions,
+): GovernedEnvironmentOutputs & { preflight: Promise<void> } {
   const planned = planFor(options);
   const host = hostComponentOf(planned.plan);
   const name = options.name ?? `dbwarden-${planned.plan.environment}`;

@@ -10,7 +10,10 @@ import { planStack } from "../src/plan/index.ts";
 import { AccessPlanSchema, PLAN_API_VERSION, parsePlan } from "../mcp-server/src/config.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const stacks = readdirSync(`${root}stacks/environments`).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -5)).sort();
+const stacks = readdirSync(`${root}stacks/environments`)
+  .filter((f) => f.endsWith(".yaml"))
+  .map((f) => f.slice(0, -5))
+  .sort();
 
 test("every example stack's plan is accepted by the MCP server's strict schema", () => {
   assert.ok(stacks.length >= 3, `stacks: ${stacks.join(", ")}`);

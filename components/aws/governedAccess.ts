@@ -13,7 +13,7 @@ import { rdsCaBundleForProgram } from "./rdsCa.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { TARGET_PLATFORMS, workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type TargetOf } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type TargetOf } from "../../src/plan/types.ts";
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
 import type { PostgresConnectionArgs, PostgresReadOnlyAccessArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf, checkTargetOnHost } from "../targets.ts";
@@ -458,7 +458,14 @@ export function adminConnection(
   );
   // Scheme `postgres` with verify-full trusts only the CAs it is given: Amazon RDS's bundle, shipped
   // in certs/ (the IAM path's scheme `awspostgres` brings its own).
-  return { host: primary.address, port: primary.port, username: admin.username, password: pulumi.secret(admin.password), superuser: false, sslrootcert: rdsCaBundleForProgram() };
+  return {
+    host: primary.address,
+    port: primary.port,
+    username: admin.username,
+    password: pulumi.secret(admin.password),
+    superuser: false,
+    sslrootcert: rdsCaBundleForProgram(),
+  };
 }
 
 /**

@@ -80,7 +80,10 @@ export function buildContextTag(contextDir: string, dockerfile = join(contextDir
     if (stat.isDirectory()) {
       for (const entry of readdirSync(path).sort()) add(join(path, entry));
     } else if (stat.isFile()) {
-      hash.update(`${rel}\u0000${stat.mode & 0o777}\u0000`).update(readFileSync(path)).update("\u0000");
+      hash
+        .update(`${rel}\u0000${stat.mode & 0o777}\u0000`)
+        .update(readFileSync(path))
+        .update("\u0000");
     } else if (stat.isSymbolicLink()) hash.update(`${rel}\u0000symlink\u0000`);
   };
   for (const source of dockerfileSources(dockerfile)) add(join(contextDir, source));

@@ -13,8 +13,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { SecurityGroup } from "@pulumi/aws/ec2/securityGroup.js";
-import { SecurityGroupEgressRule } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
-import { SecurityGroupIngressRule } from "@pulumi/aws/vpc/securityGroupIngressRule.js";
+import { SecurityGroupEgressRule, type SecurityGroupEgressRuleArgs } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
+import { SecurityGroupIngressRule, type SecurityGroupIngressRuleArgs } from "@pulumi/aws/vpc/securityGroupIngressRule.js";
 
 export const HTTPS_PORT = 443;
 
@@ -82,6 +82,222 @@ export interface NetworkBoundaryArgs {
   limitsStorePort?: number;
 }
 
+/** One security group rule of the boundary: its resource name and inputs (an ingress or an egress rule). */
+export type BoundaryRule =
+  { direction: "ingress"; name: string; args: SecurityGroupIngressRuleArgs } | { direction: "egress"; name: string; args: SecurityGroupEgressRuleArgs };
+
+/** The load balancer's rules: HTTPS in from each allowed network (by address family), out to the service's port only. */
+export function loadBalancerRules(
+  name: string,
+  groups: { loadBalancer: pulumi.Input<string>; service: pulumi.Input<string> },
+  cidrs: { ipv4: readonly string[]; ipv6: readonly string[] },
+  servicePort: number,
+): BoundaryRule[] {
+  const lbId = groups.loadBalancer;
+  return [
+    ...cidrs.ipv4.map((cidr, i): BoundaryRule => ({
+      direction: "ingress",
+      name: `${name}-lb-in-${i}`,
+      args: { securityGroupId: lbId, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
+    })),
+    ...cidrs.ipv6.map((cidr, i): BoundaryRule => ({
+      direction: "ingress",
+      name: `${name}-lb-in6-${i}`,
+      args: { securityGroupId: lbId, cidrIpv6: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
+    })),
+    {
+      direction: "egress",
+      name: `${name}-lb-out`,
+      args: {
+        securityGroupId: lbId,
+        referencedSecurityGroupId: groups.service,
+        ipProtocol: "tcp",
+        fromPort: servicePort,
+        toPort: servicePort,
+        description: "to the MCP service",
+      },
+    },
+  ];
+}
+
+/** The MCP service's own rules: its port in from the load balancer only, HTTPS out. */
+export function serviceRules(name: string, groups: { loadBalancer: pulumi.Input<string>; service: pulumi.Input<string> }, servicePort: number): BoundaryRule[] {
+  return [
+    {
+      direction: "ingress",
+      name: `${name}-service-in`,
+      args: {
+        securityGroupId: groups.service,
+        referencedSecurityGroupId: groups.loadBalancer,
+        ipProtocol: "tcp",
+        fromPort: servicePort,
+        toPort: servicePort,
+        description: "from the MCP load balancer",
+      },
+    },
+    // HTTPS out: Secrets Manager (credentials fetched at connect time), the OIDC issuer's keys and
+    // the image registry. Use VPC endpoints and a proxy to narrow it further.
+    {
+      direction: "egress",
+      name: `${name}-service-out-https`,
+      args: {
+        securityGroupId: groups.service,
+        cidrIpv4: "0.0.0.0/0",
+        ipProtocol: "tcp",
+        fromPort: HTTPS_PORT,
+        toPort: HTTPS_PORT,
+        description: "HTTPS to AWS APIs, OIDC issuer, registry",
+      },
+    },
+  ];
+}
+
+/** The VPC endpoints' rule for the service: HTTPS in from it (the rotation functions get theirs in `rotationRules`). */
+export function endpointsRules(name: string, groups: { endpoints: pulumi.Input<string>; service: pulumi.Input<string> }): BoundaryRule[] {
+  return [
+    {
+      direction: "ingress",
+      name: `${name}-endpoints-in-service`,
+      args: {
+        securityGroupId: groups.endpoints,
+        referencedSecurityGroupId: groups.service,
+        ipProtocol: "tcp",
+        fromPort: HTTPS_PORT,
+        toPort: HTTPS_PORT,
+        description: "HTTPS from the MCP service",
+      },
+    },
+  ];
+}
+
+/** The limits store's rules: its port in from the service only, and the service's way out to it. */
+export function limitsStoreRules(name: string, groups: { limitsStore: pulumi.Input<string>; service: pulumi.Input<string> }, port: number): BoundaryRule[] {
+  return [
+    {
+      direction: "ingress",
+      name: `${name}-limits-store-in`,
+      args: {
+        securityGroupId: groups.limitsStore,
+        referencedSecurityGroupId: groups.service,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        description: "from the dbwarden MCP service",
+      },
+    },
+    {
+      direction: "egress",
+      name: `${name}-service-out-limits-store`,
+      args: {
+        securityGroupId: groups.service,
+        referencedSecurityGroupId: groups.limitsStore,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        description: "to the limits store",
+      },
+    },
+  ];
+}
+
+/** A target's replica rules: the database port in from the service only, and the service's way out to it. */
+export function replicaRules(
+  name: string,
+  target: NetworkTargetArgs,
+  groups: { replica: pulumi.Input<string>; service: pulumi.Input<string> },
+): BoundaryRule[] {
+  return [
+    {
+      direction: "ingress",
+      name: `${name}-${target.target}-replica-in`,
+      args: {
+        securityGroupId: groups.replica,
+        referencedSecurityGroupId: groups.service,
+        ipProtocol: "tcp",
+        fromPort: target.port,
+        toPort: target.port,
+        description: "from the dbwarden MCP service",
+      },
+    },
+    {
+      direction: "egress",
+      name: `${name}-${target.target}-service-out-db`,
+      args: {
+        securityGroupId: groups.service,
+        referencedSecurityGroupId: groups.replica,
+        ipProtocol: "tcp",
+        fromPort: target.port,
+        toPort: target.port,
+        description: `to the ${target.target} replica`,
+      },
+    },
+  ];
+}
+
+/**
+ * A target's password rotation rules: the function reaches the primary's port and HTTPS (the
+ * Secrets Manager API), the primary admits it, and so do the VPC endpoints when there are some.
+ */
+export function rotationRules(
+  name: string,
+  target: NetworkTargetArgs & { rotationPrimarySecurityGroupId: pulumi.Input<string> },
+  groups: { rotation: pulumi.Input<string>; endpoints: pulumi.Input<string> | undefined },
+): BoundaryRule[] {
+  const rules: BoundaryRule[] = [
+    {
+      direction: "egress",
+      name: `${name}-${target.target}-rotation-out-db`,
+      args: {
+        securityGroupId: groups.rotation,
+        referencedSecurityGroupId: target.rotationPrimarySecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: target.port,
+        toPort: target.port,
+        description: "to the primary",
+      },
+    },
+    {
+      direction: "egress",
+      name: `${name}-${target.target}-rotation-out-https`,
+      args: {
+        securityGroupId: groups.rotation,
+        cidrIpv4: "0.0.0.0/0",
+        ipProtocol: "tcp",
+        fromPort: HTTPS_PORT,
+        toPort: HTTPS_PORT,
+        description: "Secrets Manager API",
+      },
+    },
+    {
+      direction: "ingress",
+      name: `${name}-${target.target}-primary-in-rotation`,
+      args: {
+        securityGroupId: target.rotationPrimarySecurityGroupId,
+        referencedSecurityGroupId: groups.rotation,
+        ipProtocol: "tcp",
+        fromPort: target.port,
+        toPort: target.port,
+        description: "from the dbwarden rotation function",
+      },
+    },
+  ];
+  if (groups.endpoints) {
+    rules.push({
+      direction: "ingress",
+      name: `${name}-endpoints-in-${target.target}-rotation`,
+      args: {
+        securityGroupId: groups.endpoints,
+        referencedSecurityGroupId: groups.rotation,
+        ipProtocol: "tcp",
+        fromPort: HTTPS_PORT,
+        toPort: HTTPS_PORT,
+        description: `HTTPS from the ${target.target} rotation function`,
+      },
+    });
+  }
+  return rules;
+}
+
 export class NetworkBoundary extends pulumi.ComponentResource {
   /** Load balancer group: HTTPS in from the allowed CIDRs, out to the service only. */
   public readonly loadBalancerSecurityGroup: SecurityGroup;
@@ -103,207 +319,73 @@ export class NetworkBoundary extends pulumi.ComponentResource {
       throw new Error(`${name}: limitsStorePort must be a port number`);
     if (!Number.isInteger(args.servicePort) || args.servicePort < 1) throw new Error(`${name}: servicePort must be a port number`);
     const cidrs = listenerCidrs(args.allowedCidrs, `${name}: allowedCidrs (mcpServer.allowedCidrs)`);
-    const parent = { parent: this };
-    const group = (suffix: string, description: string) =>
-      new SecurityGroup(`${name}-${suffix}`, { vpcId: args.vpcId, description, revokeRulesOnDelete: true, tags: { Name: `${name}-${suffix}` } }, parent);
 
-    this.loadBalancerSecurityGroup = group("lb", "dbwarden MCP load balancer: HTTPS from allowed networks only");
-    this.serviceSecurityGroup = group("service", "dbwarden MCP service: from its load balancer only");
-    const lbId = this.loadBalancerSecurityGroup.id;
-    const serviceId = this.serviceSecurityGroup.id;
-
-    for (const [i, cidr] of cidrs.ipv4.entries()) {
-      new SecurityGroupIngressRule(
-        `${name}-lb-in-${i}`,
-        { securityGroupId: lbId, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
-        parent,
-      );
-    }
-    for (const [i, cidr] of cidrs.ipv6.entries()) {
-      new SecurityGroupIngressRule(
-        `${name}-lb-in6-${i}`,
-        { securityGroupId: lbId, cidrIpv6: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
-        parent,
-      );
-    }
-    new SecurityGroupEgressRule(
-      `${name}-lb-out`,
-      {
-        securityGroupId: lbId,
-        referencedSecurityGroupId: serviceId,
-        ipProtocol: "tcp",
-        fromPort: args.servicePort,
-        toPort: args.servicePort,
-        description: "to the MCP service",
-      },
-      parent,
-    );
-    new SecurityGroupIngressRule(
-      `${name}-service-in`,
-      {
-        securityGroupId: serviceId,
-        referencedSecurityGroupId: lbId,
-        ipProtocol: "tcp",
-        fromPort: args.servicePort,
-        toPort: args.servicePort,
-        description: "from the MCP load balancer",
-      },
-      parent,
-    );
-    // HTTPS out: Secrets Manager (credentials fetched at connect time), the OIDC issuer's keys and
-    // the image registry. Use VPC endpoints and a proxy to narrow it further.
-    new SecurityGroupEgressRule(
-      `${name}-service-out-https`,
-      {
-        securityGroupId: serviceId,
-        cidrIpv4: "0.0.0.0/0",
-        ipProtocol: "tcp",
-        fromPort: HTTPS_PORT,
-        toPort: HTTPS_PORT,
-        description: "HTTPS to AWS APIs, OIDC issuer, registry",
-      },
-      parent,
-    );
+    this.loadBalancerSecurityGroup = this.group(name, args, "lb", "dbwarden MCP load balancer: HTTPS from allowed networks only");
+    this.serviceSecurityGroup = this.group(name, args, "service", "dbwarden MCP service: from its load balancer only");
+    const entry = { loadBalancer: this.loadBalancerSecurityGroup.id, service: this.serviceSecurityGroup.id };
+    this.rules(loadBalancerRules(name, entry, cidrs, args.servicePort));
+    this.rules(serviceRules(name, entry, args.servicePort));
 
     this.endpointsSecurityGroup = args.privateEndpoints
-      ? group("endpoints", "dbwarden VPC endpoints: HTTPS from the MCP service and the rotation functions")
+      ? this.group(name, args, "endpoints", "dbwarden VPC endpoints: HTTPS from the MCP service and the rotation functions")
       : null;
     const endpointsId = this.endpointsSecurityGroup?.id;
-    if (endpointsId) {
-      new SecurityGroupIngressRule(
-        `${name}-endpoints-in-service`,
-        {
-          securityGroupId: endpointsId,
-          referencedSecurityGroupId: serviceId,
-          ipProtocol: "tcp",
-          fromPort: HTTPS_PORT,
-          toPort: HTTPS_PORT,
-          description: "HTTPS from the MCP service",
-        },
-        parent,
-      );
-    }
+    if (endpointsId) this.rules(endpointsRules(name, { endpoints: endpointsId, service: entry.service }));
     this.limitsStoreSecurityGroup = null;
     if (args.limitsStorePort !== undefined) {
-      const port = args.limitsStorePort;
-      this.limitsStoreSecurityGroup = group("limits-store", "dbwarden MCP limits store: from the MCP service only");
-      new SecurityGroupIngressRule(
-        `${name}-limits-store-in`,
-        {
-          securityGroupId: this.limitsStoreSecurityGroup.id,
-          referencedSecurityGroupId: serviceId,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description: "from the dbwarden MCP service",
-        },
-        parent,
-      );
-      new SecurityGroupEgressRule(
-        `${name}-service-out-limits-store`,
-        {
-          securityGroupId: serviceId,
-          referencedSecurityGroupId: this.limitsStoreSecurityGroup.id,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description: "to the limits store",
-        },
-        parent,
-      );
+      this.limitsStoreSecurityGroup = this.group(name, args, "limits-store", "dbwarden MCP limits store: from the MCP service only");
+      this.rules(limitsStoreRules(name, { limitsStore: this.limitsStoreSecurityGroup.id, service: entry.service }, args.limitsStorePort));
     }
 
     this.databaseSecurityGroups = {};
     this.rotationSecurityGroups = {};
-    for (const target of args.targets) {
-      const replicaGroupId =
-        target.existingReplicaSecurityGroupId ??
-        (this.databaseSecurityGroups[target.target] = group(`${target.target}-replica`, `dbwarden ${target.target} replica: from the MCP service only`)).id;
-      new SecurityGroupIngressRule(
-        `${name}-${target.target}-replica-in`,
-        {
-          securityGroupId: replicaGroupId,
-          referencedSecurityGroupId: serviceId,
-          ipProtocol: "tcp",
-          fromPort: target.port,
-          toPort: target.port,
-          description: "from the dbwarden MCP service",
-        },
-        parent,
-      );
-      new SecurityGroupEgressRule(
-        `${name}-${target.target}-service-out-db`,
-        {
-          securityGroupId: serviceId,
-          referencedSecurityGroupId: replicaGroupId,
-          ipProtocol: "tcp",
-          fromPort: target.port,
-          toPort: target.port,
-          description: `to the ${target.target} replica`,
-        },
-        parent,
-      );
-
-      if (target.rotationPrimarySecurityGroupId !== undefined) {
-        const rotation = group(`${target.target}-rotation`, `dbwarden ${target.target} password rotation: to the primary and Secrets Manager`);
-        this.rotationSecurityGroups[target.target] = rotation;
-        new SecurityGroupEgressRule(
-          `${name}-${target.target}-rotation-out-db`,
-          {
-            securityGroupId: rotation.id,
-            referencedSecurityGroupId: target.rotationPrimarySecurityGroupId,
-            ipProtocol: "tcp",
-            fromPort: target.port,
-            toPort: target.port,
-            description: "to the primary",
-          },
-          parent,
-        );
-        new SecurityGroupEgressRule(
-          `${name}-${target.target}-rotation-out-https`,
-          {
-            securityGroupId: rotation.id,
-            cidrIpv4: "0.0.0.0/0",
-            ipProtocol: "tcp",
-            fromPort: HTTPS_PORT,
-            toPort: HTTPS_PORT,
-            description: "Secrets Manager API",
-          },
-          parent,
-        );
-        new SecurityGroupIngressRule(
-          `${name}-${target.target}-primary-in-rotation`,
-          {
-            securityGroupId: target.rotationPrimarySecurityGroupId,
-            referencedSecurityGroupId: rotation.id,
-            ipProtocol: "tcp",
-            fromPort: target.port,
-            toPort: target.port,
-            description: "from the dbwarden rotation function",
-          },
-          parent,
-        );
-        if (endpointsId) {
-          new SecurityGroupIngressRule(
-            `${name}-endpoints-in-${target.target}-rotation`,
-            {
-              securityGroupId: endpointsId,
-              referencedSecurityGroupId: rotation.id,
-              ipProtocol: "tcp",
-              fromPort: HTTPS_PORT,
-              toPort: HTTPS_PORT,
-              description: `HTTPS from the ${target.target} rotation function`,
-            },
-            parent,
-          );
-        }
-      }
-    }
+    for (const target of args.targets) this.targetRules(name, args, target, entry.service, endpointsId);
 
     this.registerOutputs({
-      loadBalancerSecurityGroupId: lbId,
-      serviceSecurityGroupId: serviceId,
+      loadBalancerSecurityGroupId: entry.loadBalancer,
+      serviceSecurityGroupId: entry.service,
       databaseSecurityGroupIds: Object.fromEntries(Object.entries(this.databaseSecurityGroups).map(([k, v]) => [k, v.id])),
     });
+  }
+
+  /** A security group of the boundary, `<name>-<suffix>`, with no inline rules. */
+  private group(name: string, args: NetworkBoundaryArgs, suffix: string, description: string): SecurityGroup {
+    return new SecurityGroup(
+      `${name}-${suffix}`,
+      { vpcId: args.vpcId, description, revokeRulesOnDelete: true, tags: { Name: `${name}-${suffix}` } },
+      { parent: this },
+    );
+  }
+
+  /** Each rule its own resource, in order. */
+  private rules(rules: readonly BoundaryRule[]): void {
+    for (const rule of rules) {
+      if (rule.direction === "ingress") new SecurityGroupIngressRule(rule.name, rule.args, { parent: this });
+      else new SecurityGroupEgressRule(rule.name, rule.args, { parent: this });
+    }
+  }
+
+  /** A target's replica group (unless it exists already) and rules, then its rotation function's, where passwords rotate. */
+  private targetRules(
+    name: string,
+    args: NetworkBoundaryArgs,
+    target: NetworkTargetArgs,
+    serviceId: pulumi.Input<string>,
+    endpointsId: pulumi.Input<string> | undefined,
+  ): void {
+    const replicaGroupId =
+      target.existingReplicaSecurityGroupId ??
+      (this.databaseSecurityGroups[target.target] = this.group(
+        name,
+        args,
+        `${target.target}-replica`,
+        `dbwarden ${target.target} replica: from the MCP service only`,
+      )).id;
+    this.rules(replicaRules(name, target, { replica: replicaGroupId, service: serviceId }));
+    const primaryGroupId = target.rotationPrimarySecurityGroupId;
+    if (primaryGroupId === undefined) return;
+    const rotation = this.group(name, args, `${target.target}-rotation`, `dbwarden ${target.target} password rotation: to the primary and Secrets Manager`);
+    this.rotationSecurityGroups[target.target] = rotation;
+    this.rules(rotationRules(name, { ...target, rotationPrimarySecurityGroupId: primaryGroupId }, { rotation: rotation.id, endpoints: endpointsId }));
   }
 }

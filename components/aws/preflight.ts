@@ -11,7 +11,6 @@
  * (and a primary on a default parameter group is refused, since those never preload it); the
  * master user's rds_iam membership is a database fact, so `primary.masterUserIamAuth: true` says it.
  */
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { getInstance } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersion } from "@pulumi/aws/secretsmanager/getSecretVersion.js";

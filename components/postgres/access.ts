@@ -154,12 +154,26 @@ function grantsOf(group: GroupAccess, database: string): GrantModel[] {
   const base = { workflow: group.workflow, role, database, columns: null } as const;
   const grants: GrantModel[] = [
     { ...base, resourceName: `${role}-connect`, objectType: "database", schema: null, objects: [], privileges: ["CONNECT"] },
-    ...group.schemas.map((schema): GrantModel => ({ ...base, resourceName: `${role}-usage-${schema}`, objectType: "schema", schema, objects: [], privileges: ["USAGE"] })),
+    ...group.schemas.map((schema): GrantModel => ({
+      ...base,
+      resourceName: `${role}-usage-${schema}`,
+      objectType: "schema",
+      schema,
+      objects: [],
+      privileges: ["USAGE"],
+    })),
   ];
   const wholeTables = new Map<string, string[]>();
   for (const t of group.tables) if (t.columns === null) wholeTables.set(t.schema, [...(wholeTables.get(t.schema) ?? []), t.table]);
   for (const [schema, tables] of [...wholeTables].sort(([a], [b]) => byString(a, b))) {
-    grants.push({ ...base, resourceName: `${role}-select-${schema}`, objectType: "table", schema, objects: [...tables].sort(byString), privileges: ["SELECT"] });
+    grants.push({
+      ...base,
+      resourceName: `${role}-select-${schema}`,
+      objectType: "table",
+      schema,
+      objects: [...tables].sort(byString),
+      privileges: ["SELECT"],
+    });
   }
   for (const t of group.tables) {
     if (t.columns === null) continue;
@@ -190,7 +204,14 @@ function publicGrantsOf(model: PostgresModel): GrantModel[] {
   }
   if (!keep.plannedSchemas.includes("public")) {
     // What PUBLIC may keep on other schemas (USAGE, PostgreSQL 15+'s default), taking CREATE (older versions' default).
-    result.push({ ...base, resourceName: `${target}-public-schema-public`, objectType: "schema", schema: "public", objects: [], privileges: keep.otherSchemas.includes("USAGE") ? ["USAGE"] : [] });
+    result.push({
+      ...base,
+      resourceName: `${target}-public-schema-public`,
+      objectType: "schema",
+      schema: "public",
+      objects: [],
+      privileges: keep.otherSchemas.includes("USAGE") ? ["USAGE"] : [],
+    });
   }
   for (const schema of keep.plannedSchemas) {
     const tables = keep.plannedTables.filter((t) => t.schema === schema).map((t) => t.table);

@@ -26,6 +26,8 @@ if (existsSync(source) && tsxAvailable()) {
 } else if (existsSync(compiled)) {
   await import(compiled.href);
 } else {
-  process.stderr.write("dbwarden-mcp: neither the source with tsx (a checkout after `npm ci`) nor a build (dist/main.js, `npm run build -w mcp-server`) was found\n");
+  process.stderr.write(
+    "dbwarden-mcp: neither the source with tsx (a checkout after `npm ci`) nor a build (dist/main.js, `npm run build -w mcp-server`) was found\n",
+  );
   process.exit(1);
 }

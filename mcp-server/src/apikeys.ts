@@ -16,7 +16,9 @@ export async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"
     text = await secrets.getSecret(from.awsSecretArn, { fresh: true });
   } catch (error) {
     const kind = error instanceof Error && error.name !== "Error" ? error.name : "error";
-    throw new ConfigError(`apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`);
+    throw new ConfigError(
+      `apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`,
+    );
   }
   return resolveApiKeySecret(text, plan);
 }
@@ -44,20 +46,24 @@ export class ApiKeyRefresh {
     if (!from) return;
     const mine = this.generation;
     let inFlight = false;
-    this.timer = setInterval(() => {
-      if (inFlight) return;
-      inFlight = true;
-      fetchApiKeys(from, this.secrets, this.plan)
-        .then(
-          (keys) => {
-            if (mine === this.generation) this.auth.setKeys(keys);
-          },
-          (error: unknown) => {
-            if (mine === this.generation) this.log(`dbwarden-mcp: API key refresh failed, keeping the last good keys: ${error instanceof ConfigError ? error.message : "error"}`);
-          },
-        )
-        .finally(() => (inFlight = false));
-    }, (from.refreshSeconds ?? DEFAULT_API_KEY_REFRESH_SECONDS) * 1000);
+    this.timer = setInterval(
+      () => {
+        if (inFlight) return;
+        inFlight = true;
+        fetchApiKeys(from, this.secrets, this.plan)
+          .then(
+            (keys) => {
+              if (mine === this.generation) this.auth.setKeys(keys);
+            },
+            (error: unknown) => {
+              if (mine === this.generation)
+                this.log(`dbwarden-mcp: API key refresh failed, keeping the last good keys: ${error instanceof ConfigError ? error.message : "error"}`);
+            },
+          )
+          .finally(() => (inFlight = false));
+      },
+      (from.refreshSeconds ?? DEFAULT_API_KEY_REFRESH_SECONDS) * 1000,
+    );
     (this.timer as { unref?: () => void }).unref?.();
   }
 

@@ -70,7 +70,10 @@ export class Authenticator {
 
   /** Replace the API keys (resolved against the plan already): the next request sees the new set. */
   setKeys(keys: readonly ResolvedApiKey[]): void {
-    this.keys = keys.map(({ key, workflow, client }) => ({ hash: Buffer.from(key.sha256, "hex"), identity: { workflow, client, principal: `api-key:${client.name}` } }));
+    this.keys = keys.map(({ key, workflow, client }) => ({
+      hash: Buffer.from(key.sha256, "hex"),
+      identity: { workflow, client, principal: `api-key:${client.name}` },
+    }));
   }
 
   get configured(): boolean {

@@ -4,7 +4,7 @@
  * strictly at start. Unknown keys, missing fields, wrong types and a plan of another apiVersion
  * are startup errors: a typo in a security setting must never be silently ignored.
  */
-import { parsePlan, parseRuntimeConfig, type AccessPlan, type RuntimeConfig } from "@dbwarden/contract";
+import { parseRuntimeConfig, type AccessPlan, type RuntimeConfig } from "@dbwarden/contract";
 
 export {
   AccessPlanSchema,
@@ -18,17 +18,7 @@ export {
   parsePlan,
   parseRuntimeConfig as parseRuntimeWithKeys,
 } from "@dbwarden/contract";
-export type {
-  AccessPlan,
-  ApiKey,
-  ClientPlan,
-  LimitsPlan,
-  ResolvedApiKey,
-  RuntimeConfig,
-  TablePlan,
-  TargetPlan,
-  WorkflowPlan,
-} from "@dbwarden/contract";
+export type { AccessPlan, ApiKey, ClientPlan, LimitsPlan, ResolvedApiKey, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "@dbwarden/contract";
 
 /** Strict parse plus the cross-checks a schema alone cannot express. */
 export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {

@@ -58,7 +58,9 @@ export class AwsRdsSignerTokenSource implements RdsAuthTokenSource {
     const key = `${request.hostname}\u0000${request.port}\u0000${request.username}\u0000${request.region}`;
     let signer = this.signers.get(key);
     if (!signer) {
-      signer = import("@aws-sdk/rds-signer").then((m) => new m.Signer({ hostname: request.hostname, port: request.port, username: request.username, region: request.region }));
+      signer = import("@aws-sdk/rds-signer").then(
+        (m) => new m.Signer({ hostname: request.hostname, port: request.port, username: request.username, region: request.region }),
+      );
       this.signers.set(key, signer);
     }
     return (await signer).getAuthToken();

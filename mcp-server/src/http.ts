@@ -127,7 +127,13 @@ async function serveInfo(res: ServerResponse, path: string | undefined, options:
   if (path === PRM_PATH || path === `${PRM_PATH}/mcp`) {
     const oidc = options.dispatcher.plan.mcpServer.oidc;
     if (!oidc) send(res, 404, { error: "no OAuth authorization server is configured (API keys only)" });
-    else send(res, 200, { resource: `${options.publicBase()}/mcp`, authorization_servers: [oidc.issuer], bearer_methods_supported: ["header"], resource_name: "dbwarden MCP server" });
+    else
+      send(res, 200, {
+        resource: `${options.publicBase()}/mcp`,
+        authorization_servers: [oidc.issuer],
+        bearer_methods_supported: ["header"],
+        resource_name: "dbwarden MCP server",
+      });
     return true;
   }
   return false;
@@ -158,11 +164,24 @@ function authError(res: ServerResponse, error: unknown, options: HttpOptions): v
  * Source networks, after authentication (the plan's sourceCidrs belong to the client): refused
  * calls get 403 and an audit line, and never reach a tool. True if the request was refused.
  */
-async function refusedSource(req: IncomingMessage, res: ServerResponse, identity: Identity, networks: Networks, body: unknown, options: HttpOptions): Promise<boolean> {
+async function refusedSource(
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity,
+  networks: Networks,
+  body: unknown,
+  options: HttpOptions,
+): Promise<boolean> {
   const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], options.trustedProxies());
   if (networks.has(address)) return false;
   try {
-    await options.dispatcher.auditRefusal(identity, { tool: requestedTool(body), transport: "http", code: "DENIED", errorClass: "source-network", source: address ?? "unknown" });
+    await options.dispatcher.auditRefusal(identity, {
+      tool: requestedTool(body),
+      transport: "http",
+      code: "DENIED",
+      errorClass: "source-network",
+      source: address ?? "unknown",
+    });
   } catch {
     // Refused either way; an audit outage must not turn this into anything else.
   }
@@ -222,7 +241,11 @@ class McpServers {
   private cancel(key: string, requestId: unknown, reason: unknown): void {
     const call = this.running.get(`${key}\u0000${JSON.stringify(requestId)}`);
     if (!call) return;
-    call.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: requestId as string | number, ...(typeof reason === "string" ? { reason } : {}) } });
+    call.transport.onmessage?.({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: requestId as string | number, ...(typeof reason === "string" ? { reason } : {}) },
+    });
     if (!call.res.writableEnded) {
       if (!call.res.headersSent) call.res.writeHead(204, { "cache-control": "no-store" });
       call.res.end();
@@ -259,7 +282,11 @@ export function createHttpServer(options: HttpOptions): Server {
     } catch (error) {
       // Authenticated, then refused for its body: audited like any refused call (the tool is unknown).
       const status = error instanceof BodyError ? error.status : 400;
-      const refusal = new ToolError(status === 413 ? "LIMIT" : "INVALID", error instanceof Error ? error.message : "unreadable body", status === 413 ? "body-size" : "body");
+      const refusal = new ToolError(
+        status === 413 ? "LIMIT" : "INVALID",
+        error instanceof Error ? error.message : "unreadable body",
+        status === 413 ? "body-size" : "body",
+      );
       await options.dispatcher.refuse(identity, "(unknown)", "http", refusal).catch(() => {});
       return bodyError(req, res, error);
     }

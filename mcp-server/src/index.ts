@@ -29,7 +29,14 @@ export { ConfigError, PlanError, PLAN_API_VERSION, parseApiKeySecret, parsePlan,
 export { hashApiKey } from "@dbwarden/contract";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
-export { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type CredentialSources, type RdsAuthTokenRequest, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
+export {
+  AwsRdsSignerTokenSource,
+  AwsSecretsManagerSource,
+  type CredentialSources,
+  type RdsAuthTokenRequest,
+  type RdsAuthTokenSource,
+  type SecretSource,
+} from "./credentials.js";
 export type { AuditRecord, AuditSink } from "./audit.js";
 export type { Identity } from "./identity.js";
 export type {
@@ -94,7 +101,10 @@ async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined
   if (!("file" in audit)) return stream!;
   let file: FileAuditSink;
   try {
-    file = await FileAuditSink.open(audit.file, { ...(audit.fsync ? { fsync: audit.fsync } : {}), ...(audit.groupCommitMs ? { groupCommitMs: audit.groupCommitMs } : {}) });
+    file = await FileAuditSink.open(audit.file, {
+      ...(audit.fsync ? { fsync: audit.fsync } : {}),
+      ...(audit.groupCommitMs ? { groupCommitMs: audit.groupCommitMs } : {}),
+    });
   } catch (error) {
     throw new ConfigError(`audit.file: cannot open ${audit.file} for appending (${(error as { code?: string }).code ?? "error"})`);
   }
@@ -108,9 +118,13 @@ async function openAudit(runtime: RuntimeConfig, override: AuditSink | undefined
 function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: (line: string) => void): void {
   if (options.unsafeDisableSqlCheck !== true) return;
   if (listenHost !== null && !isLoopback(listenHost)) {
-    throw new ConfigError(`unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`);
+    throw new ConfigError(
+      `unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`,
+    );
   }
-  log("dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database's own privileges and the read-only transaction stand between agents and the data. Every audit line says \"sqlCheck\": \"off\".");
+  log(
+    'dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database\'s own privileges and the read-only transaction stand between agents and the data. Every audit line says "sqlCheck": "off".',
+  );
 }
 
 /**
@@ -156,7 +170,9 @@ async function prepare(
 async function assertLimitsReachable(dispatcher: Dispatcher, runtime: RuntimeConfig): Promise<void> {
   const limits = await dispatcher.checkLimits();
   if (!limits.ok && runtime.limitsStore) {
-    throw new ConfigError(`limitsStore: the shared limits store at ${runtime.limitsStore.host}:${runtime.limitsStore.port} cannot be reached or refused AUTH at startup`);
+    throw new ConfigError(
+      `limitsStore: the shared limits store at ${runtime.limitsStore.host}:${runtime.limitsStore.port} cannot be reached or refused AUTH at startup`,
+    );
   }
 }
 
@@ -183,7 +199,10 @@ function clientNetworksOf(plan: AccessPlan): Map<string, Networks> {
     for (const client of workflow.clients) {
       if (client.sourceCidrs.length === 0) continue;
       try {
-        clientNetworks.set(`${workflow.name}\u0000${client.name}`, new Networks(client.sourceCidrs, `workflow "${workflow.name}" client "${client.name}" sourceCidrs`));
+        clientNetworks.set(
+          `${workflow.name}\u0000${client.name}`,
+          new Networks(client.sourceCidrs, `workflow "${workflow.name}" client "${client.name}" sourceCidrs`),
+        );
       } catch (error) {
         throw new ConfigError((error as Error).message);
       }

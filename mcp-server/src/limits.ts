@@ -38,12 +38,20 @@ export interface Limiter {
 
 /** The refusal of a call over the concurrency cap (the same words wherever limits are counted). */
 export function concurrencyRefusal(running: number, limits: LimitsPlan): ToolError {
-  return new ToolError("RATE_LIMITED", `this client already has ${running} call(s) running (limit ${limits.concurrentCalls}); wait for them to finish.`, "concurrency");
+  return new ToolError(
+    "RATE_LIMITED",
+    `this client already has ${running} call(s) running (limit ${limits.concurrentCalls}); wait for them to finish.`,
+    "concurrency",
+  );
 }
 
 /** The refusal of a call over the rate; `waitMs` until a token is back. */
 export function rateRefusal(waitMs: number, limits: LimitsPlan): ToolError {
-  return new ToolError("RATE_LIMITED", `this client is over ${limits.callsPerMinute} calls per minute; retry in about ${Math.max(1, Math.ceil(waitMs / 1000))} s.`, "rate");
+  return new ToolError(
+    "RATE_LIMITED",
+    `this client is over ${limits.callsPerMinute} calls per minute; retry in about ${Math.max(1, Math.ceil(waitMs / 1000))} s.`,
+    "rate",
+  );
 }
 
 interface Bucket {

@@ -37,7 +37,12 @@ async function main(): Promise<void> {
   const runtime = await loadRuntime(values.runtime);
   if (values.transport === "stdio") {
     if (!values.client) throw new ConfigError(`--client <name> is required with --transport stdio (stdio has no bearer token)\n${USAGE}`);
-    const server = await startStdioServer({ plan: plan.value, runtime: runtime.value, client: values.client, ...(runtime.file ? { runtimeFile: runtime.file } : {}) });
+    const server = await startStdioServer({
+      plan: plan.value,
+      runtime: runtime.value,
+      client: values.client,
+      ...(runtime.file ? { runtimeFile: runtime.file } : {}),
+    });
     process.once("SIGTERM", () => void server.close());
     process.once("SIGINT", () => void server.close());
     await server.closed;
@@ -50,7 +55,8 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => {
     server.reload().then(
       () => process.stderr.write("dbwarden-mcp: runtime config reloaded\n"),
-      (error: unknown) => process.stderr.write(`dbwarden-mcp: reload failed, keeping the previous config: ${error instanceof Error ? error.message : "error"}\n`),
+      (error: unknown) =>
+        process.stderr.write(`dbwarden-mcp: reload failed, keeping the previous config: ${error instanceof Error ? error.message : "error"}\n`),
     );
   });
   await new Promise<void>((resolve) => {
@@ -63,9 +69,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    const message = error instanceof ConfigError || (error instanceof Error && error.name === "TypeError" && "code" in error)
-      ? error.message
-      : `startup failed: ${error instanceof Error ? error.message : "unknown error"}`;
+    const message =
+      error instanceof ConfigError || (error instanceof Error && error.name === "TypeError" && "code" in error)
+        ? error.message
+        : `startup failed: ${error instanceof Error ? error.message : "unknown error"}`;
     process.stderr.write(`dbwarden-mcp: ${message}\n`);
     process.exit(1);
   },

@@ -54,7 +54,10 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | s
   const socketAddress = normalizeAddress(peer);
   if (!trustedProxies || trustedProxies.size === 0 || !trustedProxies.has(socketAddress)) return socketAddress;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : (forwardedFor ?? "");
-  const hops = header.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  const hops = header
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
   let address = socketAddress;
   for (let i = hops.length - 1; i >= 0; i--) {
     address = normalizeAddress(hops[i]);

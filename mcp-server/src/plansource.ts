@@ -52,7 +52,12 @@ export function parseS3Url(url: string, variable: string = PLAN_ENV.s3): { bucke
 }
 
 /** A document's bytes and where they came from, for messages. */
-async function documentBytes(source: DocumentSource, flagFile: string | undefined, env: NodeJS.ProcessEnv, objects: () => ObjectSource): Promise<{ bytes: Buffer; origin: string; file?: string }> {
+async function documentBytes(
+  source: DocumentSource,
+  flagFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  objects: () => ObjectSource,
+): Promise<{ bytes: Buffer; origin: string; file?: string }> {
   const { what, flag, env: names } = source;
   if (flagFile) return { bytes: await readDocumentFile(source, flagFile, flag), origin: flagFile, file: flagFile };
   const given = [names.text, names.file, names.s3].filter((name) => env[name]);
@@ -92,7 +97,9 @@ async function loadDocument(
     if (!/^[0-9a-f]{64}$/.test(expected)) throw new ConfigError(`${source.env.sha256}: expected 64 lowercase hex characters`);
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== expected) {
-      throw new ConfigError(`${source.what}: ${origin} has sha256 ${actual}, but ${source.env.sha256} is ${expected}; refusing to start with a ${source.what} that is not the one deployed`);
+      throw new ConfigError(
+        `${source.what}: ${origin} has sha256 ${actual}, but ${source.env.sha256} is ${expected}; refusing to start with a ${source.what} that is not the one deployed`,
+      );
     }
   }
   try {
@@ -105,7 +112,11 @@ async function loadDocument(
 }
 
 /** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment. */
-export async function loadPlan(flagFile: string | undefined, env: NodeJS.ProcessEnv = process.env, objects: () => ObjectSource = () => new AwsS3ObjectSource()): Promise<{ value: unknown; origin: string }> {
+export async function loadPlan(
+  flagFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  objects: () => ObjectSource = () => new AwsS3ObjectSource(),
+): Promise<{ value: unknown; origin: string }> {
   return loadDocument(PLAN, flagFile, env, objects);
 }
 

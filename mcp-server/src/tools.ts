@@ -30,7 +30,10 @@ function buildSqlTools(text: EngineText) {
   return {
     queryInput: z.strictObject({
       sql: z.string().describe(text.querySql),
-      params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).optional().describe(text.queryParams),
+      params: z
+        .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
+        .optional()
+        .describe(text.queryParams),
     }),
     explainInput: z.strictObject({ sql: z.string().describe(text.explainSql) }),
     queryDescription: `${text.query} Returns columns, rows, rowCount and truncated.`,
@@ -71,18 +74,27 @@ function argumentProblems(tool: ToolName, schema: z.ZodObject, error: z.ZodError
 const ToolsCallRequest = z.object({ method: z.literal("tools/call"), params: z.unknown() });
 
 /** Answer one `tools/call`: refused (and audited) unless the tool exists and its arguments fit its schema exactly. */
-function answerCall(dispatcher: Dispatcher, identity: Identity, transport: Transport, inputs: ToolInputs, params: unknown, signal: AbortSignal): Promise<ToolResult> {
+function answerCall(
+  dispatcher: Dispatcher,
+  identity: Identity,
+  transport: Transport,
+  inputs: ToolInputs,
+  params: unknown,
+  signal: AbortSignal,
+): Promise<ToolResult> {
   const request = (typeof params === "object" && params !== null ? params : {}) as { name?: unknown; arguments?: unknown };
   const name = request.name;
   if (typeof name !== "string" || !Object.hasOwn(inputs, name)) {
-    const message = typeof name === "string"
-      ? `unknown tool ${JSON.stringify(auditToolName(name))}; the tools are ${Object.keys(inputs).join(", ")}.`
-      : "tools/call needs the name of a tool.";
+    const message =
+      typeof name === "string"
+        ? `unknown tool ${JSON.stringify(auditToolName(name))}; the tools are ${Object.keys(inputs).join(", ")}.`
+        : "tools/call needs the name of a tool.";
     return dispatcher.refuse(identity, auditToolName(name), transport, new ToolError("INVALID", message, "unknown-tool"));
   }
   const tool = name as ToolName;
   const parsed = inputs[tool].safeParse(request.arguments ?? {});
-  if (!parsed.success) return dispatcher.refuse(identity, tool, transport, new ToolError("INVALID", argumentProblems(tool, inputs[tool], parsed.error), "arguments"));
+  if (!parsed.success)
+    return dispatcher.refuse(identity, tool, transport, new ToolError("INVALID", argumentProblems(tool, inputs[tool], parsed.error), "arguments"));
   return dispatcher.call(identity, tool, parsed.data as Record<string, unknown>, transport, signal);
 }
 
@@ -120,7 +132,11 @@ export function createMcpServer(dispatcher: Dispatcher, identity: Identity, tran
   server.registerTool("explain", { title: "Explain a query", description: text.explain, inputSchema: explainInput, annotations }, notServed);
   // Replaces the SDK's own tools/call handler (registered with the first tool). Set through the
   // protocol's own method: the server class's would refuse a call with no tool name before it got here.
-  Protocol.prototype.setRequestHandler.call(server.server, ToolsCallRequest as never, ((request: z.infer<typeof ToolsCallRequest>, extra: { signal: AbortSignal }) =>
-    answerCall(dispatcher, identity, transport, inputs, request.params, extra.signal)) as never);
+  Protocol.prototype.setRequestHandler.call(
+    server.server,
+    ToolsCallRequest as never,
+    ((request: z.infer<typeof ToolsCallRequest>, extra: { signal: AbortSignal }) =>
+      answerCall(dispatcher, identity, transport, inputs, request.params, extra.signal)) as never,
+  );
   return server;
 }

@@ -35,13 +35,16 @@ function jsonLines(path: string): Array<Record<string, unknown>> {
   const text = readFileSync(path, "utf8");
   if (text === "") return [];
   assert.ok(text.endsWith("\n"), "the file ends with a whole line");
-  return text.slice(0, -1).split("\n").map((line, i) => {
-    try {
-      return JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      assert.fail(`line ${i + 1} is not JSON: ${line.slice(0, 80)}...`);
-    }
-  });
+  return text
+    .slice(0, -1)
+    .split("\n")
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        assert.fail(`line ${i + 1} is not JSON: ${line.slice(0, 80)}...`);
+      }
+    });
 }
 
 /** The server's command line in a child process (`shell` wraps it, e.g. to set a ulimit); resolves once it listens. */
@@ -93,7 +96,10 @@ describe("a short write refuses the call and leaves the file parseable", { timeo
     assert.match(probe.text, /^UNAVAILABLE: /, "the first call after an outage only probes the sink");
     const next = await call(c, "query", { sql: "SELECT 2 AS two" });
     assert.deepEqual(next.json?.rows, [[2]], next.text);
-    assert.deepEqual(jsonLines(auditFile).map((l) => l.verdict), ["failed", "allowed"]);
+    assert.deepEqual(
+      jsonLines(auditFile).map((l) => l.verdict),
+      ["failed", "allowed"],
+    );
     jsonLines(`${auditFile}.1`);
     child.kill("SIGTERM");
   });
@@ -109,11 +115,20 @@ describe("log rotation", { timeout: 60_000 }, () => {
     await call(c, "list_tables");
     renameSync(auditFile, `${auditFile}.1`);
     await call(c, "describe_table", { table: "app.accounts" });
-    assert.deepEqual(jsonLines(`${auditFile}.1`).map((l) => l.tool), ["list_tables"]);
-    assert.deepEqual(jsonLines(auditFile).map((l) => l.tool), ["describe_table"]);
+    assert.deepEqual(
+      jsonLines(`${auditFile}.1`).map((l) => l.tool),
+      ["list_tables"],
+    );
+    assert.deepEqual(
+      jsonLines(auditFile).map((l) => l.tool),
+      ["describe_table"],
+    );
     unlinkSync(auditFile);
     await call(c, "list_tables");
-    assert.deepEqual(jsonLines(auditFile).map((l) => l.tool), ["list_tables"]);
+    assert.deepEqual(
+      jsonLines(auditFile).map((l) => l.tool),
+      ["list_tables"],
+    );
     // Rotation by signal: SIGHUP calls reload(), which reopens the file first.
     renameSync(auditFile, `${auditFile}.2`);
     await s.reload();
@@ -123,8 +138,22 @@ describe("log rotation", { timeout: 60_000 }, () => {
 
 describe("durability", { timeout: 60_000 }, () => {
   const record = (i: number): AuditRecord => ({
-    time: new Date(0).toISOString(), requestId: `r${i}`, transport: "stdio", client: "c", principal: "p", workflow: "w", tool: "list_tables",
-    fingerprint: null, statement: null, verdict: "allowed", code: null, rows: null, truncated: null, bytes: null, durationMs: 0, errorClass: null,
+    time: new Date(0).toISOString(),
+    requestId: `r${i}`,
+    transport: "stdio",
+    client: "c",
+    principal: "p",
+    workflow: "w",
+    tool: "list_tables",
+    fingerprint: null,
+    statement: null,
+    verdict: "allowed",
+    code: null,
+    rows: null,
+    truncated: null,
+    bytes: null,
+    durationMs: 0,
+    errorClass: null,
   });
 
   test("fsync none / line / group: what each makes durable before answering", async () => {
@@ -138,17 +167,35 @@ describe("durability", { timeout: 60_000 }, () => {
       const resolvedAfterSyncs: number[] = [];
       await Promise.all(Array.from({ length: 20 }, (_, i) => sink.write(record(i)).then(() => void resolvedAfterSyncs.push(sink.stats.syncs))));
       assert.ok(check(sink.stats), `${fsync}: ${JSON.stringify(sink.stats)}`);
-      if (fsync !== "none") assert.ok(resolvedAfterSyncs.every((n) => n >= 1), "no write resolved before a sync");
+      if (fsync !== "none")
+        assert.ok(
+          resolvedAfterSyncs.every((n) => n >= 1),
+          "no write resolved before a sync",
+        );
       await sink.close();
-      assert.deepEqual(jsonLines(path).map((l) => l.requestId), Array.from({ length: 20 }, (_, i) => `r${i}`), "in order, whole");
+      assert.deepEqual(
+        jsonLines(path).map((l) => l.requestId),
+        Array.from({ length: 20 }, (_, i) => `r${i}`),
+        "in order, whole",
+      );
     }
   });
 
   test("the audit config keeps its two forms and adds fsync, groupCommitMs and a stream beside the file", () => {
-    for (const ok of [{ file: "/a" }, { stream: "stderr" }, { file: "/a", fsync: "group", groupCommitMs: 3, stream: "stdout" }, { file: "/a", fsync: "line" }]) {
+    for (const ok of [
+      { file: "/a" },
+      { stream: "stderr" },
+      { file: "/a", fsync: "group", groupCommitMs: 3, stream: "stdout" },
+      { file: "/a", fsync: "line" },
+    ]) {
       assert.equal(AuditConfigSchema.safeParse(ok).success, true, JSON.stringify(ok));
     }
-    for (const bad of [{ file: "/a", fsync: "always" }, { file: "/a", groupCommitMs: 3 }, { stream: "stdout", fsync: "line" }, { file: "/a", durable: true }]) {
+    for (const bad of [
+      { file: "/a", fsync: "always" },
+      { file: "/a", groupCommitMs: 3 },
+      { stream: "stdout", fsync: "line" },
+      { file: "/a", durable: true },
+    ]) {
       assert.equal(AuditConfigSchema.safeParse(bad).success, false, JSON.stringify(bad));
     }
   });
@@ -161,7 +208,10 @@ describe("durability", { timeout: 60_000 }, () => {
     await call(c, "list_tables");
     await call(c, "query", { sql: "SELECT 1 AS one" });
     const inFile = jsonLines(auditFile).map((l) => l.requestId);
-    const onStdout = stdout().trim().split("\n").map((l) => (JSON.parse(l) as { requestId: string }).requestId);
+    const onStdout = stdout()
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { requestId: string }).requestId);
     assert.equal(inFile.length, 2);
     assert.deepEqual(onStdout, inFile);
     child.kill("SIGTERM");
@@ -172,9 +222,17 @@ describe("--unsafe-no-sql-check", { timeout: 60_000 }, () => {
   test("warned at start, marked on every audit line, refused on a non-loopback listener", async () => {
     const logged: string[] = [];
     const auditFile = join(fx.dir, "unsafe.jsonl");
-    const s = await startServer({ plan: fx.plan, runtime: fx.runtime({ audit: { file: auditFile } }), unsafeDisableSqlCheck: true, log: (l) => logged.push(l) });
+    const s = await startServer({
+      plan: fx.plan,
+      runtime: fx.runtime({ audit: { file: auditFile } }),
+      unsafeDisableSqlCheck: true,
+      log: (l) => logged.push(l),
+    });
     servers.push(s);
-    assert.ok(logged.some((l) => /WARNING: the SQL statement check is OFF/.test(l)), logged.join("\n"));
+    assert.ok(
+      logged.some((l) => /WARNING: the SQL statement check is OFF/.test(l)),
+      logged.join("\n"),
+    );
     const c = await httpClient(s.url, fx.keys["claude-cs"]!);
     clients.push(c);
     await call(c, "list_tables");

@@ -24,7 +24,9 @@ before(async () => {
   const owner = statSync(dataDir);
   const cert = join(fx.dir, "server.crt");
   const key = join(fx.dir, "server.key");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], {
+    stdio: "ignore",
+  });
   for (const file of [cert, key]) chownSync(file, owner.uid, owner.gid);
   execFileSync("chmod", ["0600", key]);
   execFileSync("chmod", ["0755", fx.dir]);
@@ -67,7 +69,10 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
     const out = await call(c, "query", { sql: "SELECT count(*) AS n FROM app.accounts" });
     assert.equal(out.isError, false, out.text);
     const role = "dbw_cs_usage_drop__claude_cs";
-    assert.ok(tokens.requests.some((r) => r.username === role && r.hostname === fx.db.host && r.port === fx.db.port && r.region === "eu-west-1"), JSON.stringify(tokens.requests.map((r) => r.username)));
+    assert.ok(
+      tokens.requests.some((r) => r.username === role && r.hostname === fx.db.host && r.port === fx.db.port && r.region === "eu-west-1"),
+      JSON.stringify(tokens.requests.map((r) => r.username)),
+    );
     const admin = await fx.db.admin();
     const ssl = await admin.query("SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = $1", [role]);
     assert.ok(ssl.rows.length > 0 && ssl.rows.every((r) => r.ssl === true), "the login's connections use TLS");
@@ -86,7 +91,10 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
 
   test("a rejected token is a startup error that does not print the token", async () => {
     const tokens: RdsAuthTokenSource = { getAuthToken: async () => "not-a-valid-token-4711" };
-    await assert.rejects(startServer({ plan: fx.plan, runtime: iamRuntime("require"), rdsTokens: tokens }), (e: Error) => /database unreachable at startup/.test(e.message) && !e.message.includes("4711"));
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: iamRuntime("require"), rdsTokens: tokens }),
+      (e: Error) => /database unreachable at startup/.test(e.message) && !e.message.includes("4711"),
+    );
   });
 
   test("the login variant is validated strictly", async () => {
@@ -125,7 +133,9 @@ function fakeSecrets(initial: string) {
 
 function keyList(clients: string[]): string {
   return JSON.stringify(
-    fx.plan.workflows.flatMap((w) => w.clients.filter((c) => clients.includes(c.name)).map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(fx.keys[c.name]!) }))),
+    fx.plan.workflows.flatMap((w) =>
+      w.clients.filter((c) => clients.includes(c.name)).map((c) => ({ client: c.name, workflow: w.name, sha256: hashApiKey(fx.keys[c.name]!) })),
+    ),
   );
 }
 
@@ -161,7 +171,10 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
     await s.reload();
     assert.equal(await status("claude-cs"), 401);
     assert.equal(await status("n8n-cs-digest"), 200);
-    assert.ok(secrets.reads.every((fresh) => fresh), "the key secret is always read past any cache");
+    assert.ok(
+      secrets.reads.every((fresh) => fresh),
+      "the key secret is always read past any cache",
+    );
   });
 
   test("the periodic refresh revokes and restores keys; a malformed secret keeps the last good set and warns without its contents", async (t) => {
@@ -188,7 +201,12 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
     assert.equal(await status("claude-cs"), 200, "restored by the refresh");
 
     const leaked = fx.keys["claude-cs"]!;
-    for (const bad of [`{not json ${leaked}`, JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]), JSON.stringify([{ client: "claude-cs", workflow: "cs-usage-drop", sha256: leaked }]), JSON.stringify([{ [leaked]: 1 }])]) {
+    for (const bad of [
+      `{not json ${leaked}`,
+      JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]),
+      JSON.stringify([{ client: "claude-cs", workflow: "cs-usage-drop", sha256: leaked }]),
+      JSON.stringify([{ [leaked]: 1 }]),
+    ]) {
       secrets.set(bad);
       await refresh();
       assert.equal(await status("claude-cs"), 200, "the last good set is kept");
@@ -206,23 +224,41 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
 
   test("a missing or malformed secret at startup is a startup error without the secret's text", async () => {
     const leaked = fx.keys["claude-cs"]!;
-    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(`[${leaked}`) }), (e: Error) => /API key secret \(apiKeysFrom\): the value is not JSON/.test(e.message) && !e.message.includes(leaked));
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(`[${leaked}`) }),
+      (e: Error) => /API key secret \(apiKeysFrom\): the value is not JSON/.test(e.message) && !e.message.includes(leaked),
+    );
     const unknownClient = JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]);
-    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(unknownClient) }), (e: Error) => /\(secret\)\.0\.client: is not a client of workflow/.test(e.message) && !e.message.includes(leaked));
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(unknownClient) }),
+      (e: Error) => /\(secret\)\.0\.client: is not a client of workflow/.test(e.message) && !e.message.includes(leaked),
+    );
     const unreadable: SecretSource = {
       getSecret: async () => {
         throw Object.assign(new Error(`denied ${leaked}`), { name: "AccessDeniedException" });
       },
     };
-    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: unreadable }), (e: Error) => /cannot read the API key secret .* \(AccessDeniedException\)/.test(e.message) && !e.message.includes(leaked));
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: unreadable }),
+      (e: Error) => /cannot read the API key secret .* \(AccessDeniedException\)/.test(e.message) && !e.message.includes(leaked),
+    );
   });
 
   test("apiKeysFrom is validated strictly and excludes inline keys", async () => {
     const secrets = fakeSecrets(keyList(["claude-cs"]));
-    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeys: JSON.parse(keyList(["claude-cs"])) }, secrets }), /either inline \(apiKeys\) or from a secret \(apiKeysFrom\), not both/);
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeys: JSON.parse(keyList(["claude-cs"])) }, secrets }),
+      /either inline \(apiKeys\) or from a secret \(apiKeysFrom\), not both/,
+    );
     await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(5), secrets }), /apiKeysFrom\.refreshSeconds: refreshSeconds must be at least 10/);
-    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: KEYS_ARN, refresh: 60 } }, secrets }), /apiKeysFrom: unknown key\(s\) "refresh"/);
-    await assert.rejects(startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: "dbwarden/local/keys" } }, secrets }), /apiKeysFrom\.awsSecretArn/);
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: KEYS_ARN, refresh: 60 } }, secrets }),
+      /apiKeysFrom: unknown key\(s\) "refresh"/,
+    );
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: "dbwarden/local/keys" } }, secrets }),
+      /apiKeysFrom\.awsSecretArn/,
+    );
   });
 
   test("a non-loopback bind counts apiKeysFrom as authentication configured", async () => {

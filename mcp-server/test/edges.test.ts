@@ -78,7 +78,12 @@ describe("authentication before anything else", { timeout: 60_000 }, () => {
 
   test("a body over the size cap answers 413 (the connection is not reset)", async () => {
     const s = await serve();
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "query", arguments: { sql: `SELECT '${"x".repeat(400_000)}'` } } });
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "query", arguments: { sql: `SELECT '${"x".repeat(400_000)}'` } },
+    });
     const res = await fetch(s.url, { method: "POST", headers: headers(fx.keys["claude-cs"]!), body });
     assert.equal(res.status, 413);
     assert.match(JSON.stringify(await res.json()), /too large/);
@@ -86,10 +91,13 @@ describe("authentication before anything else", { timeout: 60_000 }, () => {
     const { request } = await import("node:http");
     const url = new URL(s.url);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: "/mcp", method: "POST", headers: { ...headers(fx.keys["claude-cs"]!), "transfer-encoding": "chunked" } }, (r) => {
-        r.resume();
-        resolve(r.statusCode ?? 0);
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, path: "/mcp", method: "POST", headers: { ...headers(fx.keys["claude-cs"]!), "transfer-encoding": "chunked" } },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       for (let i = 0; i < 40; i++) req.write("x".repeat(10_000));
       req.end();
@@ -190,7 +198,11 @@ describe("what a new user trips over", { timeout: 60_000 }, () => {
     const c = await connect(s);
     for (const tool of ["query", "explain"]) {
       const out = await call(c, tool, { sql: "SELECT id FROM billing.invoices" });
-      assert.match(out.text, /^DENIED: relation billing\.invoices .*not in this workflow's scope\. In scope: analytics\.usage_events, app\.accounts, support\.tickets, analytics\.big\./, out.text);
+      assert.match(
+        out.text,
+        /^DENIED: relation billing\.invoices .*not in this workflow's scope\. In scope: analytics\.usage_events, app\.accounts, support\.tickets, analytics\.big\./,
+        out.text,
+      );
       assert.doesNotMatch(out.text, /permission denied/);
     }
     const sameSchema = await call(c, "query", { sql: "SELECT id FROM app.users" });
@@ -206,10 +218,14 @@ describe("found under faults", { timeout: 120_000 }, () => {
     const c = await connect(s);
     const admin = await fx.db.admin("dbwarden_demo");
     const slow = call(c, "query", { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" });
-    await until(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active'")).rows.length > 0);
+    await until(
+      async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active'")).rows.length > 0,
+    );
     const ready = await fetch(`${s.url.replace(/\/mcp$/, "")}/readyz`);
     assert.equal(ready.status, 200, JSON.stringify(await ready.json()));
-    await admin.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'");
+    await admin.query(
+      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'",
+    );
     await slow;
   });
 
@@ -218,7 +234,12 @@ describe("found under faults", { timeout: 120_000 }, () => {
     const s = await serve(plan);
     const admin = await fx.db.admin("dbwarden_demo");
     const abort = new AbortController();
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "query", arguments: { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" } } });
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "query", arguments: { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" } },
+    });
     const pending = fetch(s.url, { method: "POST", headers: headers(fx.keys["claude-cs"]!), body, signal: abort.signal }).catch((e: Error) => e.name);
     const active = "SELECT pid FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'";
     await until(async () => (await admin.query(active)).rows.length > 0);

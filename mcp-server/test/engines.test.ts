@@ -10,7 +10,16 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
+import {
+  ConfigError,
+  startServer,
+  type ToolError,
+  type AuditRecord,
+  type CheckedStatement,
+  type Engine,
+  type EngineCall,
+  type EngineText,
+} from "../src/index.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
 import { Dispatcher, type Identity } from "../src/dispatcher.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
@@ -44,7 +53,8 @@ function planOn(platform: "snowflake" | "bigquery"): AccessPlan {
   const plan = structuredClone(fx.plan);
   const target = plan.targets.find((t) => t.name === "app")!;
   target.platform = platform;
-  target.platformSettings = platform === "snowflake" ? { platform, account: "acme-eu", warehouse: "AGENTS" } : { platform, location: "EU", maximumBytesBilled: 1e9 };
+  target.platformSettings =
+    platform === "snowflake" ? { platform, account: "acme-eu", warehouse: "AGENTS" } : { platform, location: "EU", maximumBytesBilled: 1e9 };
   return plan;
 }
 
@@ -63,18 +73,27 @@ after(async () => {
 describe("the registry: an engine per target, from the contract's capability table", { timeout: 60_000 }, () => {
   test("PostgreSQL targets are served by the postgres engine", () => {
     const planned = planEngines(fx.plan);
-    assert.deepEqual(planned.map((p) => [p.engine, p.targets.map((t) => t.name)]), [["postgres", ["app"]]]);
+    assert.deepEqual(
+      planned.map((p) => [p.engine, p.targets.map((t) => t.name)]),
+      [["postgres", ["app"]]],
+    );
   });
 
   test("a target whose engine is not implemented is a startup error naming the target and platform, before anything opens", async () => {
     for (const platform of ["snowflake", "bigquery"] as const) {
       assert.throws(
         () => planEngines(planOn(platform)),
-        (e: Error) => e instanceof ConfigError && e.message.includes(`target "app" is on platform "${platform}"`) && e.message.includes(`"${platform}" engine, which this server does not implement`),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.message.includes(`target "app" is on platform "${platform}"`) &&
+          e.message.includes(`"${platform}" engine, which this server does not implement`),
       );
     }
     const auditFile = join(fx.dir, "never-opened.jsonl");
-    await assert.rejects(startServer({ plan: planOn("snowflake"), runtime: fx.runtime({ audit: { file: auditFile } }) }), /target "app" is on platform "snowflake" \(Snowflake\)/);
+    await assert.rejects(
+      startServer({ plan: planOn("snowflake"), runtime: fx.runtime({ audit: { file: auditFile } }) }),
+      /target "app" is on platform "snowflake" \(Snowflake\)/,
+    );
     assert.equal(existsSync(auditFile), false, "nothing was opened");
   });
 
@@ -103,7 +122,10 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
     const inc = identity("eng-incident-investigation");
     const live = await checked.describe(callOf(inc), table(inc, "app.users"));
     assert.equal(live.comment, "People who sign in");
-    assert.deepEqual(live.columns.map((c) => c.name), ["id", "account_id", "email", "full_name", "password_hash", "role"]);
+    assert.deepEqual(
+      live.columns.map((c) => c.name),
+      ["id", "account_id", "email", "full_name", "password_hash", "role"],
+    );
     assert.equal(live.columns[0]!.type, "integer");
     assert.equal(live.columns.find((c) => c.name === "role")!.comment, "owner, admin or member");
     assert.equal(live.columns.find((c) => c.name === "email")!.comment, null);
@@ -127,7 +149,10 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
     const cs = identity("cs-usage-drop");
     const call = callOf(cs);
     const outOfScope = await checked.check(call, { tool: "query", sql: "SELECT id FROM app.users" });
-    await assert.rejects(checked.execute(call, outOfScope, [], { maxRows: 10, maxBytes: 10_000 }), (e: ToolError) => e.code === "DENIED" && /not in this workflow's scope/.test(e.message));
+    await assert.rejects(
+      checked.execute(call, outOfScope, [], { maxRows: 10, maxBytes: 10_000 }),
+      (e: ToolError) => e.code === "DENIED" && /not in this workflow's scope/.test(e.message),
+    );
     const big = await checked.check(call, { tool: "query", sql: "SELECT n FROM analytics.big" });
     const rows = await checked.execute(callOf(cs), big, [], { maxRows: 5, maxBytes: 1_000_000 });
     assert.deepEqual([rows.rows, rows.truncated, rows.columns], [[[1], [2], [3], [4], [5]], true, [{ name: "n", type: "integer" }]]);
@@ -150,11 +175,16 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
     const call = callOf(cs, { timeoutMs: 120_000 });
     const sleep = await unchecked.check(call, { tool: "query", sql: "SELECT pg_sleep(60)" });
     const running = unchecked.execute(call, sleep, [], { maxRows: 1, maxBytes: 1_000 });
-    const outcome = running.then(() => "finished", (e: ToolError) => `${e.code}/${e.errorClass}`);
+    const outcome = running.then(
+      () => "finished",
+      (e: ToolError) => `${e.code}/${e.errorClass}`,
+    );
     const admin = await fx.db.admin("dbwarden_demo");
     let pid: number | undefined;
     while (pid === undefined) {
-      const res = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'", [`%${call.requestId.slice(0, 20)}%`]);
+      const res = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'", [
+        `%${call.requestId.slice(0, 20)}%`,
+      ]);
       pid = res.rows[0]?.pid;
       if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
     }
@@ -162,7 +192,7 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
     assert.equal(await outcome, "TIMEOUT/cancelled");
     assert.equal(await unchecked.cancel(call.requestId), false, "nothing runs for it any more");
     assert.equal(await unchecked.cancel(randomUUID()), false);
-    for (let left = true; left; ) {
+    for (let left = true; left;) {
       left = (await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rows.length > 0;
       if (left) await new Promise((r) => setTimeout(r, 20));
     }
@@ -192,7 +222,11 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
       endpoint: () => "fake",
       ready: async () => {},
       describe: async () => ({ comment: null, columns: [{ name: "id", type: "INT64", comment: null }] }),
-      check: async (_call, request): Promise<CheckedStatement> => ({ fingerprint: "f00d", redacted: request.sql.slice(0, 20), parameters: (request.sql.match(/\?/g) ?? []).length }),
+      check: async (_call, request): Promise<CheckedStatement> => ({
+        fingerprint: "f00d",
+        redacted: request.sql.slice(0, 20),
+        parameters: (request.sql.match(/\?/g) ?? []).length,
+      }),
       execute: async (_call, statement) => {
         executed.push(statement.redacted);
         return { columns: [{ name: "id", type: "INT64" }], rows: [[1]], truncated: false, bytes: 3 };
@@ -206,7 +240,12 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
   test("a query through another engine: its checks, its parameter words, its rows, the same audit line", async () => {
     const engine = fakeEngine();
     const records: AuditRecord[] = [];
-    const engines = await openEngines([{ engine: "bigquery", factory: async () => engine, targets: fx.plan.targets }], { plan: fx.plan, runtime, credentials: noCredentials, check: true });
+    const engines = await openEngines([{ engine: "bigquery", factory: async () => engine, targets: fx.plan.targets }], {
+      plan: fx.plan,
+      runtime,
+      credentials: noCredentials,
+      check: true,
+    });
     const dispatcher = new Dispatcher(fx.plan, engines, { write: async (r) => void records.push(r), close: async () => {} });
     const cs = identity("cs-usage-drop");
     const missing = await dispatcher.call(cs, "query", { sql: "SELECT ? AS x" }, "stdio");
@@ -234,7 +273,10 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
       assert.equal(tools.find((t) => t.name === "explain")!.description, "The FakeSQL plan.");
       const described = await client.callTool({ name: "describe_table", arguments: { table: "app.accounts" } });
       const columns = JSON.parse((described.content as Array<{ text: string }>)[0]!.text).columns;
-      assert.deepEqual(columns.map((c: { name: string; type: string }) => [c.name, c.type]), [["id", "INT64"]]);
+      assert.deepEqual(
+        columns.map((c: { name: string; type: string }) => [c.name, c.type]),
+        [["id", "INT64"]],
+      );
     } finally {
       await client.close();
       await dispatcher.close();

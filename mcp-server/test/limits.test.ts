@@ -14,7 +14,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startServer, type RunningServer } from "../src/index.ts";
 import { clientKeys, LEASE_MARGIN_MS, SharedLimiter } from "../src/limits-store.ts";
 import { encodeCommand, parseReply, RespError } from "../src/resp.ts";
-import { ToolError } from "../src/errors.ts";
+import type { ToolError } from "../src/errors.ts";
 import type { AccessPlan } from "../src/config.ts";
 import { call, httpClient, repoRoot, startFixture, type Fixture } from "./support/fixture.ts";
 import { startRedis, type TestRedis } from "./support/redis.ts";
@@ -43,8 +43,14 @@ async function startReplica(index: number): Promise<Replica> {
   const planFile = join(fx.dir, "plan-limits.json");
   const runtimeFile = join(fx.dir, `runtime-${index}.json`);
   writeFileSync(planFile, JSON.stringify(plan));
-  writeFileSync(runtimeFile, JSON.stringify(fx.runtime({ audit: { file: auditFile }, limitsStore: { host: redis.host, port: redis.port, tls: false, keyPrefix: PREFIX } })));
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "mcp-server/src/main.ts"), "--plan", planFile, "--runtime", runtimeFile], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
+  writeFileSync(
+    runtimeFile,
+    JSON.stringify(fx.runtime({ audit: { file: auditFile }, limitsStore: { host: redis.host, port: redis.port, tls: false, keyPrefix: PREFIX } })),
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "mcp-server/src/main.ts"), "--plan", planFile, "--runtime", runtimeFile], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let err = "";
     child.stderr!.on("data", (d: Buffer) => {
@@ -141,11 +147,15 @@ describe("limits shared by three replicas through one Redis", { timeout: 120_000
     await redis.client.command(["ZADD", running, t0 - 1, "crashed-1", t0 - 1, "crashed-2"]);
     const slow = call(c, "query", { sql: SLOW_SQL });
     let lease: string[] = [];
-    while (!lease.some((m, i) => i % 2 === 0 && !m.startsWith("crashed-"))) lease = (await redis.client.command(["ZRANGE", running, "0", "-1", "WITHSCORES"])) as string[];
+    while (!lease.some((m, i) => i % 2 === 0 && !m.startsWith("crashed-")))
+      lease = (await redis.client.command(["ZRANGE", running, "0", "-1", "WITHSCORES"])) as string[];
     const t1 = await now();
     assert.equal(lease.length, 2, "the expired leases are gone; only the running call holds a slot");
     const expiry = Number(lease[1]);
-    assert.ok(expiry >= t0 + LIMITS.statementTimeoutMs + LEASE_MARGIN_MS && expiry <= t1 + LIMITS.statementTimeoutMs + LEASE_MARGIN_MS, `lease expiry ${expiry - t0} ms after t0`);
+    assert.ok(
+      expiry >= t0 + LIMITS.statementTimeoutMs + LEASE_MARGIN_MS && expiry <= t1 + LIMITS.statementTimeoutMs + LEASE_MARGIN_MS,
+      `lease expiry ${expiry - t0} ms after t0`,
+    );
     assert.match((await slow).text, /^TIMEOUT: /);
   });
 
@@ -176,7 +186,10 @@ describe("without a limits store", { timeout: 60_000 }, () => {
     assert.equal(body.limits, "per-replica");
     assert.equal("limitsStore" in body, false);
     await assert.rejects(
-      startServer({ plan, runtime: fx.runtime({ audit: { file: join(fx.dir, "audit-nostore.jsonl") }, limitsStore: { host: "127.0.0.1", port: 1, tls: false } }) }),
+      startServer({
+        plan,
+        runtime: fx.runtime({ audit: { file: join(fx.dir, "audit-nostore.jsonl") }, limitsStore: { host: "127.0.0.1", port: 1, tls: false } }),
+      }),
       /limitsStore: the shared limits store at 127\.0\.0\.1:1 cannot be reached/,
     );
   });
@@ -190,9 +203,15 @@ describe("a store that accepts connections but does not answer", { timeout: 60_0
     const port = (silent.address() as { port: number }).port;
     const limiter = new SharedLimiter({ host: "127.0.0.1", port, tls: false }, { getSecret: () => Promise.reject(new Error("no secrets here")) });
     try {
-      await assert.rejects(limiter.acquire({ workflow: WORKFLOW, client: "claude-cs" }, plan.workflows[0]!.limits, "r1"), (e: ToolError) => e.code === "UNAVAILABLE" && e.errorClass === "limits-store");
+      await assert.rejects(
+        limiter.acquire({ workflow: WORKFLOW, client: "claude-cs" }, plan.workflows[0]!.limits, "r1"),
+        (e: ToolError) => e.code === "UNAVAILABLE" && e.errorClass === "limits-store",
+      );
       // Right after a failure the store is not retried yet: refused at once.
-      await assert.rejects(limiter.acquire({ workflow: WORKFLOW, client: "claude-cs" }, plan.workflows[0]!.limits, "r2"), (e: ToolError) => e.errorClass === "limits-store");
+      await assert.rejects(
+        limiter.acquire({ workflow: WORKFLOW, client: "claude-cs" }, plan.workflows[0]!.limits, "r2"),
+        (e: ToolError) => e.errorClass === "limits-store",
+      );
       assert.deepEqual(await limiter.check(), { ok: false, error: "limits-store" });
     } finally {
       await limiter.close();

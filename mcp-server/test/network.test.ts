@@ -37,8 +37,15 @@ async function serve(plan: AccessPlan, trustedProxies?: string[]): Promise<Runni
   return s;
 }
 
+/** The JSON-RPC answer to one tools/call, as far as these tests read it. */
+interface RpcAnswer {
+  jsonrpc: string;
+  result?: { isError?: boolean };
+  error?: { code: number; message: string };
+}
+
 /** One tools/call over a fresh loopback connection; the status and the JSON body. */
-function callTool(s: RunningServer, client: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+function callTool(s: RunningServer, client: string, headers: Record<string, string> = {}): Promise<{ status: number; body: RpcAnswer }> {
   const url = new URL(s.url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -70,19 +77,26 @@ describe("source networks over HTTP", { timeout: 60_000 }, () => {
     const inside = await serve(planWith(["127.0.0.0/8"]));
     const ok = await callTool(inside, "claude-cs");
     assert.equal(ok.status, 200);
-    assert.equal(ok.body.result.isError, undefined);
+    assert.equal(ok.body.result!.isError, undefined);
 
     const outside = await serve(planWith(["10.0.12.0/24", "2001:db8::/32"]));
     const before = refusalsOf("claude-cs").length;
     const refused = await callTool(outside, "claude-cs");
     assert.equal(refused.status, 403);
     assert.equal(refused.body.jsonrpc, "2.0");
-    assert.equal(refused.body.error.code, -32000);
-    assert.match(refused.body.error.message, /^DENIED: .*network/);
+    assert.equal(refused.body.error!.code, -32000);
+    assert.match(refused.body.error!.message, /^DENIED: .*network/);
     const lines = refusalsOf("claude-cs").slice(before);
     assert.equal(lines.length, 1);
     assert.deepEqual(
-      { verdict: lines[0]!.verdict, code: lines[0]!.code, tool: lines[0]!.tool, source: lines[0]!.source, workflow: lines[0]!.workflow, transport: lines[0]!.transport },
+      {
+        verdict: lines[0]!.verdict,
+        code: lines[0]!.code,
+        tool: lines[0]!.tool,
+        source: lines[0]!.source,
+        workflow: lines[0]!.workflow,
+        transport: lines[0]!.transport,
+      },
       { verdict: "refused", code: "DENIED", tool: "list_tables", source: "127.0.0.1", workflow: "cs-usage-drop", transport: "http" },
     );
     // No restriction (empty sourceCidrs) for the other client of the same workflow.

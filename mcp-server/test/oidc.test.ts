@@ -62,7 +62,10 @@ test("a valid token maps to its workflow through the groups claim", { timeout: 3
   const c = await httpClient(server.url, await token({ email: "ana@example.com", groups: ["finance-analysts"] }));
   try {
     const out = await call(c, "list_tables");
-    assert.deepEqual(out.json.tables.map((t: { table: string }) => t.table), ["app.accounts", "billing.invoices"]);
+    assert.deepEqual(
+      out.json.tables.map((t: { table: string }) => t.table),
+      ["app.accounts", "billing.invoices"],
+    );
     const q = await call(c, "query", { sql: "SELECT count(*) FROM billing.invoices" });
     assert.deepEqual(q.json.rows, [["300"]]);
     const line = fx.auditLines().at(-1)!;
@@ -119,7 +122,10 @@ test("a token maps to exactly one client: by subject or group, each client count
     assert.equal(line.workflow, "cs-usage-drop");
   }
   // Clients of two workflows: refused, whichever way each one matches.
-  for (const claims of [{ email: "ana@example.com", groups: ["finance-analysts", "cs-team"] }, { email: "carol@example.com", groups: ["finance-analysts"] }]) {
+  for (const claims of [
+    { email: "ana@example.com", groups: ["finance-analysts", "cs-team"] },
+    { email: "carol@example.com", groups: ["finance-analysts"] },
+  ]) {
     const res = await post(claims);
     assert.equal(res.status, 403, JSON.stringify(claims));
     assert.match(await res.text(), /several workflow clients/);

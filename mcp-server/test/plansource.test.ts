@@ -60,7 +60,10 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     process.stdout.write(`# ${Math.round(bytes.length / 1048576)} MiB plan, ${plan.workflows.length} workflows: loaded, parsed and validated in ${ms} ms\n`);
     assert.equal(origin, "s3://dbwarden-plans/prod/plan.json");
     assert.equal(plan.workflows.length, 1_000);
-    assert.deepEqual(engines.map((e) => e.engine), ["postgres"]);
+    assert.deepEqual(
+      engines.map((e) => e.engine),
+      ["postgres"],
+    );
     assert.deepEqual(s3.reads, ["dbwarden-plans/prod/plan.json"]);
   });
 
@@ -68,10 +71,22 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     const bytes = Buffer.from(JSON.stringify(localPlan()));
     const s3 = fakeS3({ "plans-b1/plan.json": bytes });
     const tampered = { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: sha("something else") };
-    await assert.rejects(loadPlan(undefined, tampered, () => s3), (e: Error) => e instanceof ConfigError && /has sha256 [0-9a-f]{64}, but DBWARDEN_PLAN_SHA256 is/.test(e.message));
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/other.json" }, () => s3), /cannot read s3:\/\/plans-b1\/other\.json \(NoSuchKey\)/);
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.s3]: "https://plans-b1/plan.json" }, () => s3), /DBWARDEN_PLAN_S3: expected s3:\/\/<bucket>\/<key>/);
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: "ABC" }, () => s3), /64 lowercase hex/);
+    await assert.rejects(
+      loadPlan(undefined, tampered, () => s3),
+      (e: Error) => e instanceof ConfigError && /has sha256 [0-9a-f]{64}, but DBWARDEN_PLAN_SHA256 is/.test(e.message),
+    );
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/other.json" }, () => s3),
+      /cannot read s3:\/\/plans-b1\/other\.json \(NoSuchKey\)/,
+    );
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.s3]: "https://plans-b1/plan.json" }, () => s3),
+      /DBWARDEN_PLAN_S3: expected s3:\/\/<bucket>\/<key>/,
+    );
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: "ABC" }, () => s3),
+      /64 lowercase hex/,
+    );
   });
 
   test("text and file, checked the same way; exactly one source", async () => {
@@ -109,7 +124,10 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
       assert.equal(parsePlan(value).workflows.length, 3);
       assert.equal(requests[0]!.method, "GET");
       assert.match(requests[0]!.headers.authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/s3\/aws4_request/);
-      await assert.rejects(loadPlan(undefined, { [PLAN_ENV.s3]: "s3://dbwarden-plans/missing.json" }, objects), /cannot read s3:\/\/dbwarden-plans\/missing\.json \(NoSuchKey\)/);
+      await assert.rejects(
+        loadPlan(undefined, { [PLAN_ENV.s3]: "s3://dbwarden-plans/missing.json" }, objects),
+        /cannot read s3:\/\/dbwarden-plans\/missing\.json \(NoSuchKey\)/,
+      );
     } finally {
       process.env = saved;
       s3.close();
@@ -128,9 +146,14 @@ describe("the runtime config's sources (the same ones, for a runtime config too 
     assert.equal(loaded.file, undefined, "an S3 runtime config is fixed for the process (no file to re-read on SIGHUP)");
     await assert.rejects(
       loadRuntime(undefined, { ...env, [RUNTIME_ENV.sha256]: sha("other") }, () => s3),
-      (e: Error) => e instanceof ConfigError && /runtime config: s3:\/\/dbwarden-config\/prod\/runtime\.json has sha256 [0-9a-f]{64}, but DBWARDEN_RUNTIME_SHA256 is/.test(e.message),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /runtime config: s3:\/\/dbwarden-config\/prod\/runtime\.json has sha256 [0-9a-f]{64}, but DBWARDEN_RUNTIME_SHA256 is/.test(e.message),
     );
-    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.s3]: "https://x/y" }, () => s3), /DBWARDEN_RUNTIME_S3: expected s3:\/\/<bucket>\/<key>/);
+    await assert.rejects(
+      loadRuntime(undefined, { [RUNTIME_ENV.s3]: "https://x/y" }, () => s3),
+      /DBWARDEN_RUNTIME_S3: expected s3:\/\/<bucket>\/<key>/,
+    );
   });
 
   test("from text or a file (kept for SIGHUP), exactly one source, and no source named clearly", async () => {
@@ -139,8 +162,14 @@ describe("the runtime config's sources (the same ones, for a runtime config too 
     assert.equal((await loadRuntime(undefined, { [RUNTIME_ENV.file]: file })).file, file);
     assert.equal((await loadRuntime(file, {})).file, file);
     assert.deepEqual((await loadRuntime(undefined, { [RUNTIME_ENV.text]: runtime.toString() })).value, JSON.parse(runtime.toString()));
-    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.text]: "{}", [RUNTIME_ENV.file]: file }), /runtime config: give one of DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, not several/);
+    await assert.rejects(
+      loadRuntime(undefined, { [RUNTIME_ENV.text]: "{}", [RUNTIME_ENV.file]: file }),
+      /runtime config: give one of DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, not several/,
+    );
     await assert.rejects(loadRuntime(undefined, {}), /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE or DBWARDEN_RUNTIME_S3/);
-    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.text]: '{"password": "s3cr3t' }), (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes("s3cr3t"));
+    await assert.rejects(
+      loadRuntime(undefined, { [RUNTIME_ENV.text]: '{"password": "s3cr3t' }),
+      (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes("s3cr3t"),
+    );
   });
 });

@@ -34,7 +34,14 @@ test("multi-user rotation while calls are in flight: no call fails with an authe
   const clone = rotationCloneName(login);
   const group = fx.plan.workflows.find((w) => w.name === "cs-usage-drop")!.roles.group;
   /** The secret's AWSCURRENT value, as the rotation function leaves it. */
-  let current = JSON.stringify({ engine: "postgres", host: fx.db.host, port: fx.db.port, dbname: "dbwarden_demo", username: login, password: fx.passwords[login] });
+  let current = JSON.stringify({
+    engine: "postgres",
+    host: fx.db.host,
+    port: fx.db.port,
+    dbname: "dbwarden_demo",
+    username: login,
+    password: fx.passwords[login],
+  });
   const secrets: SecretSource = { getSecret: async (arn) => (assert.equal(arn, ARN), current) };
   const runtime = fx.runtime();
   (runtime.logins as Record<string, unknown>)[login] = { awsSecretArn: ARN };
@@ -70,13 +77,20 @@ test("multi-user rotation while calls are in flight: no call fails with an authe
   const dropIdle = (user: string) => admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND state = 'idle'", [user]);
   const serving = async (user: string) => {
     const seen = outcomes.length;
-    while ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND application_name LIKE 'dbwarden%'", [user])).rows.length === 0 || outcomes.slice(seen).filter((o) => o.ok).length < 10) {
+    while (
+      (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = $1 AND application_name LIKE 'dbwarden%'", [user])).rows.length === 0 ||
+      outcomes.slice(seen).filter((o) => o.ok).length < 10
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
 
   await serving(login);
-  for (const [to, from] of [[clone, login], [login, clone], [clone, login]] as const) {
+  for (const [to, from] of [
+    [clone, login],
+    [login, clone],
+    [clone, login],
+  ] as const) {
     await rotate(to);
     await dropIdle(from);
     await serving(to);
@@ -95,7 +109,10 @@ test("multi-user rotation while calls are in flight: no call fails with an authe
   let refused = await call(c, "query", { sql: "SELECT 1 AS one" });
   // A pooled connection may not have seen its termination yet: the next call takes a new one.
   for (let i = 0; i < 5 && !/credential/.test(refused.text); i++) refused = await call(c, "query", { sql: "SELECT 1 AS one" });
-  assert.match(refused.text, /^UNAVAILABLE: the credential secret of login "dbw_cs_usage_drop__claude_cs" names another database user; only "dbw_cs_usage_drop__claude_cs" or "dbw_cs_usage_drop__claude_cs_clone"/);
+  assert.match(
+    refused.text,
+    /^UNAVAILABLE: the credential secret of login "dbw_cs_usage_drop__claude_cs" names another database user; only "dbw_cs_usage_drop__claude_cs" or "dbw_cs_usage_drop__claude_cs_clone"/,
+  );
   assert.doesNotMatch(refused.text, /postgres|s3cret/);
   const line = fx.auditLines().at(-1)!;
   assert.equal(line.errorClass, "credential-user");

@@ -47,7 +47,10 @@ describe("tools", { timeout: 60_000 }, () => {
       ["analytics.usage_events", "app.accounts", "support.tickets", "analytics.big"],
     );
     const finance = await call(fin, "list_tables");
-    assert.deepEqual(finance.json.tables.map((t: { table: string }) => t.table), ["app.accounts", "billing.invoices"]);
+    assert.deepEqual(
+      finance.json.tables.map((t: { table: string }) => t.table),
+      ["app.accounts", "billing.invoices"],
+    );
   });
 
   test("describe_table lists only readable columns with live types", async () => {
@@ -58,7 +61,10 @@ describe("tools", { timeout: 60_000 }, () => {
     assert.equal(out.json.columns[0].type, "integer");
     assert.deepEqual(out.json.notReadable, ["email", "full_name", "password_hash"]);
     const usage = await call(cs, "describe_table", { table: "analytics.usage_events" });
-    assert.deepEqual(usage.json.columns.map((c: { name: string }) => c.name), ["id", "account_id", "user_id", "event_type", "occurred_at", "quantity"]);
+    assert.deepEqual(
+      usage.json.columns.map((c: { name: string }) => c.name),
+      ["id", "account_id", "user_id", "event_type", "occurred_at", "quantity"],
+    );
     const denied = await call(cs, "describe_table", { table: "billing.invoices" });
     assert.equal(denied.isError, true);
     assert.match(denied.text, /^DENIED: /);
@@ -120,7 +126,13 @@ describe("scope: a workflow cannot see or query another workflow's tables", { ti
   });
 
   test("system catalogs and out-of-scope relations are refused", async () => {
-    for (const sql of ["SELECT relname FROM pg_class", "SELECT * FROM pg_catalog.pg_roles", "SELECT api_token FROM app.secrets", "SELECT * FROM information_schema.tables", "SELECT 1 FROM \"app\".\"secrets\""]) {
+    for (const sql of [
+      "SELECT relname FROM pg_class",
+      "SELECT * FROM pg_catalog.pg_roles",
+      "SELECT api_token FROM app.secrets",
+      "SELECT * FROM information_schema.tables",
+      'SELECT 1 FROM "app"."secrets"',
+    ]) {
       const out = await call(cs, "query", { sql });
       assert.match(out.text, /^DENIED: /, sql);
     }

@@ -65,9 +65,14 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
     // outside the workflow that its role may read: only the check stands between them.
     const admin = await fx.db.admin("dbwarden_demo");
     const group = cs.workflow.roles.group.replaceAll('"', '""');
-    await admin.query(`CREATE TABLE analytics.accounts (id int, secret text); INSERT INTO analytics.accounts VALUES (1, 'leak'); GRANT SELECT ON analytics.accounts TO "${group}"`);
+    await admin.query(
+      `CREATE TABLE analytics.accounts (id int, secret text); INSERT INTO analytics.accounts VALUES (1, 'leak'); GRANT SELECT ON analytics.accounts TO "${group}"`,
+    );
     try {
-      await assert.rejects(run(e, cs, "SELECT count(*) FROM accounts"), (err: ToolError) => err.code === "DENIED" && /analytics\.accounts\) is not in this workflow's scope/.test(err.message));
+      await assert.rejects(
+        run(e, cs, "SELECT count(*) FROM accounts"),
+        (err: ToolError) => err.code === "DENIED" && /analytics\.accounts\) is not in this workflow's scope/.test(err.message),
+      );
       await assert.rejects(run(e, cs, "SELECT * FROM accounts"), (err: ToolError) => err.code === "DENIED");
     } finally {
       await admin.query("DROP TABLE analytics.accounts");
@@ -77,8 +82,16 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
 
   test("the next call gets the connection only once it is reset, even when it was waiting for it", async () => {
     const { engine: e, cs } = await engine(false);
-    const first = run(e, cs, "SELECT pg_backend_pid(), pg_advisory_lock(4242), set_config('work_mem', '77MB', false), set_config('search_path', 'billing', false)");
-    const second = run(e, cs, "SELECT pg_backend_pid(), current_setting('work_mem'), current_setting('search_path'), (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())");
+    const first = run(
+      e,
+      cs,
+      "SELECT pg_backend_pid(), pg_advisory_lock(4242), set_config('work_mem', '77MB', false), set_config('search_path', 'billing', false)",
+    );
+    const second = run(
+      e,
+      cs,
+      "SELECT pg_backend_pid(), current_setting('work_mem'), current_setting('search_path'), (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
+    );
     const [a, b] = await Promise.all([first, second]);
     const pid1 = a[0]![0];
     const [pid2, workMem, searchPath, locks] = b[0]!;
@@ -104,7 +117,10 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
     const attempt = async (setup: string) => {
       const tx = new Transaction(await pool.connect(), application, setup);
       const rows = new CappedRows(10, 10_000);
-      const outcome = await tx.send([{ text: "SELECT 'the statement ran'", reader: rows }], { last: true }).then(() => "answered", (e: Error & { code?: string }) => e.code ?? e.message);
+      const outcome = await tx.send([{ text: "SELECT 'the statement ran'", reader: rows }], { last: true }).then(
+        () => "answered",
+        (e: Error & { code?: string }) => e.code ?? e.message,
+      );
       tx.end(false);
       return { outcome, rows: rows.result().rows };
     };

@@ -27,8 +27,10 @@ const files = sourceFiles(srcDir).map((path) => {
 function importsOf(source: ts.SourceFile): string[] {
   const found: string[] = [];
   const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
-    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) found.push(node.arguments[0].text);
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
+      found.push(node.moduleSpecifier.text);
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0]))
+      found.push(node.arguments[0].text);
     ts.forEachChild(node, visit);
   };
   visit(source);
@@ -36,7 +38,10 @@ function importsOf(source: ts.SourceFile): string[] {
 }
 
 test("the source was found", () => {
-  assert.ok(files.some((f) => f.name === "index.ts") && files.some((f) => f.name === join("engines", "postgres", "index.ts")), files.map((f) => f.name).join(", "));
+  assert.ok(
+    files.some((f) => f.name === "index.ts") && files.some((f) => f.name === join("engines", "postgres", "index.ts")),
+    files.map((f) => f.name).join(", "),
+  );
 });
 
 test("only the PostgreSQL engine imports pg and libpg-query; only the registry imports an engine folder", () => {
@@ -45,7 +50,8 @@ test("only the PostgreSQL engine imports pg and libpg-query; only the registry i
     const inPostgres = file.name.startsWith(join("engines", "postgres") + "/");
     for (const spec of importsOf(file.source)) {
       if ((spec === "pg" || spec.startsWith("pg/") || spec === "libpg-query") && !inPostgres) offenders.push(`${file.name} imports ${spec}`);
-      if (/(^|\/)engines\/postgres\/|^\.\/postgres\//.test(spec) && !inPostgres && file.name !== join("engines", "registry.ts")) offenders.push(`${file.name} imports ${spec}`);
+      if (/(^|\/)engines\/postgres\/|^\.\/postgres\//.test(spec) && !inPostgres && file.name !== join("engines", "registry.ts"))
+        offenders.push(`${file.name} imports ${spec}`);
     }
   }
   assert.deepEqual(offenders, []);

@@ -11,11 +11,17 @@ import { workflowScope } from "../src/scope.ts";
 before(() => loadParser());
 
 const users: TablePlan = {
-  schema: "app", table: "users", description: null, rule: { access: "all-except", except: ["email", "password_hash"] },
+  schema: "app",
+  table: "users",
+  description: null,
+  rule: { access: "all-except", except: ["email", "password_hash"] },
   columns: [],
 };
 const accounts: TablePlan = {
-  schema: "app", table: "accounts", description: null, rule: { access: "only", columns: ["id", "name"] },
+  schema: "app",
+  table: "accounts",
+  description: null,
+  rule: { access: "only", columns: ["id", "name"] },
   columns: ["id", "name"].map((name) => ({ name, description: null, classification: "standard" as const, justification: null })),
 };
 const live: Record<string, ResolvedRelation> = {
@@ -25,7 +31,13 @@ const live: Record<string, ResolvedRelation> = {
 /** Resolve as the database would with search_path = app. */
 const resolve = (sql: string) => {
   const a = analyzeSql(sql);
-  return () => checkScope(a, a.relations.map((r) => live[r.name] ?? null), workflowScope([users, accounts]), []);
+  return () =>
+    checkScope(
+      a,
+      a.relations.map((r) => live[r.name] ?? null),
+      workflowScope([users, accounts]),
+      [],
+    );
 };
 const code = (fn: () => unknown) => {
   try {
@@ -44,7 +56,8 @@ test("allowed reads pass", () => {
     "SELECT * FROM (SELECT id, name FROM accounts) s",
     "VALUES (1), (2)",
     "TABLE accounts_view_missing",
-  ].slice(0, 5)) assert.equal(code(resolve(sql)), "OK", sql);
+  ].slice(0, 5))
+    assert.equal(code(resolve(sql)), "OK", sql);
 });
 
 test("statement shape: exactly one plain SELECT", () => {
@@ -62,7 +75,12 @@ test("statement shape: exactly one plain SELECT", () => {
     ["SELECT * FROM otherdb.app.users", "DENIED"],
     ["SELECT 'a\u0000'", "INVALID"],
     ["SELEC 1", "INVALID"],
-  ] as const) assert.equal(code(() => analyzeSql(sql)), expected, sql);
+  ] as const)
+    assert.equal(
+      code(() => analyzeSql(sql)),
+      expected,
+      sql,
+    );
 });
 
 test("functions that run SQL text or touch the server, files, locks, sessions or roles are denied", () => {
@@ -82,19 +100,33 @@ test("functions that run SQL text or touch the server, files, locks, sessions or
     "SELECT 'app.users'::regclass",
     "SELECT current_setting('search_path')",
     "SELECT has_table_privilege('app.users', 'select')",
-  ]) assert.equal(code(() => analyzeSql(sql)), "DENIED", sql);
+  ])
+    assert.equal(
+      code(() => analyzeSql(sql)),
+      "DENIED",
+      sql,
+    );
 });
 
 test("scope: out-of-scope relations and catalogs are denied, resolved names decide", () => {
-  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM pg_class"), [{ schema: "pg_catalog", name: "pg_class", columns: [] }], workflowScope([users]), [])), "DENIED");
-  assert.equal(code(() => checkScope(analyzeSql("SELECT 1 FROM nothing"), [null], workflowScope([users]), [])), "DENIED");
+  assert.equal(
+    code(() => checkScope(analyzeSql("SELECT 1 FROM pg_class"), [{ schema: "pg_catalog", name: "pg_class", columns: [] }], workflowScope([users]), [])),
+    "DENIED",
+  );
+  assert.equal(
+    code(() => checkScope(analyzeSql("SELECT 1 FROM nothing"), [null], workflowScope([users]), [])),
+    "DENIED",
+  );
   // U&"..." escapes and quoting are decoded by the real parser: the name below is `users`.
   const a = analyzeSql(`SELECT role FROM U&"\\0075sers"`);
   assert.equal(a.relations[0]?.name, "users");
   // A CTE named like a table shadows it; a later CTE name does not shadow inside an earlier one.
   assert.deepEqual(analyzeSql("WITH users AS (SELECT 1 AS id) SELECT id FROM users").relations, []);
   assert.equal(analyzeSql("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a").relations[0]?.name, "b");
-  assert.equal(code(() => checkScope(analyzeSql("SELECT lower('x')"), [], workflowScope([users]), ["lower"])), "DENIED");
+  assert.equal(
+    code(() => checkScope(analyzeSql("SELECT lower('x')"), [], workflowScope([users]), ["lower"])),
+    "DENIED",
+  );
 });
 
 test("excluded and ungranted columns are refused anywhere in the statement", () => {
@@ -115,13 +147,23 @@ test("excluded and ungranted columns are refused anywhere in the statement", () 
     "SELECT id FROM users JOIN accounts USING (email)",
     "SELECT x FROM users AS u(a, b, x)",
     "SELECT (SELECT max(email) FROM users) AS m",
-  ]) assert.equal(code(resolve(sql)), "DENIED", sql);
+  ])
+    assert.equal(code(resolve(sql)), "DENIED", sql);
 });
 
 test("input caps come before parsing and nesting is bounded", () => {
-  assert.equal(code(() => analyzeSql(`SELECT '${"x".repeat(25_000)}'`)), "LIMIT");
-  assert.equal(code(() => analyzeSql(`SELECT ${"(".repeat(65)}1${")".repeat(65)}`)), "LIMIT");
-  assert.equal(code(() => analyzeSql(`SELECT ${Array.from({ length: 3000 }, () => "1").join(" + ")}`)), "LIMIT");
+  assert.equal(
+    code(() => analyzeSql(`SELECT '${"x".repeat(25_000)}'`)),
+    "LIMIT",
+  );
+  assert.equal(
+    code(() => analyzeSql(`SELECT ${"(".repeat(65)}1${")".repeat(65)}`)),
+    "LIMIT",
+  );
+  assert.equal(
+    code(() => analyzeSql(`SELECT ${Array.from({ length: 3000 }, () => "1").join(" + ")}`)),
+    "LIMIT",
+  );
 });
 
 test("the audit excerpt has literals redacted", () => {

@@ -23,10 +23,14 @@ test("closing stdin while a slow query runs: the reply arrives, exit 0, nothing 
   const runtimeFile = join(fx.dir, "runtime.json");
   writeFileSync(planFile, JSON.stringify(fx.plan));
   writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
-  const child = spawn(process.execPath, ["--import", "tsx", "mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile], {
-    cwd: repoRoot,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile],
+    {
+      cwd: repoRoot,
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -41,12 +45,20 @@ test("closing stdin while a slow query runs: the reply arrives, exit 0, nothing 
   send({ jsonrpc: "2.0", method: "notifications/initialized" });
   send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: { sql: "SELECT count(*) AS n FROM analytics.big" } } });
   const admin = await fx.db.admin("dbwarden_demo");
-  await until(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%analytics.big%'")).rows.length > 0);
+  await until(
+    async () =>
+      (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%analytics.big%'"))
+        .rows.length > 0,
+  );
   child.stdin.end();
   const code = await exited;
   assert.doesNotMatch(stderr, /RangeError|Maximum call stack/);
   assert.equal(code, 0, stderr);
-  const reply = stdout.trim().split("\n").map((l) => JSON.parse(l) as { id?: number; result?: { content: Array<{ text: string }> } }).find((m) => m.id === 2);
+  const reply = stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { id?: number; result?: { content: Array<{ text: string }> } })
+    .find((m) => m.id === 2);
   assert.ok(reply?.result, `the reply to the running call arrived: ${stdout.slice(-300)}`);
   assert.deepEqual(JSON.parse(reply.result.content[0]!.text).rows, [["10000000"]]);
 });
@@ -58,10 +70,14 @@ test("notifications/cancelled over stdio cancels the call's statement in the dat
   plan.workflows.find((w) => w.name === "cs-usage-drop")!.limits.statementTimeoutMs = 170_000;
   writeFileSync(planFile, JSON.stringify(plan));
   writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
-  const child = spawn(process.execPath, ["--import", "tsx", "mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile], {
-    cwd: repoRoot,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "mcp-server/src/main.ts", "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile],
+    {
+      cwd: repoRoot,
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.resume();
@@ -73,7 +89,12 @@ test("notifications/cancelled over stdio cancels the call's statement in the dat
   send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "0" } } });
   await until(() => stdout.includes('"id":1'));
   send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" } } });
+  send({
+    jsonrpc: "2.0",
+    id: 2,
+    method: "tools/call",
+    params: { name: "query", arguments: { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" } },
+  });
   const admin = await fx.db.admin("dbwarden_demo");
   const active = "SELECT 1 FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'";
   await until(async () => (await admin.query(active)).rows.length > 0);
@@ -84,7 +105,10 @@ test("notifications/cancelled over stdio cancels the call's statement in the dat
   await until(() => stdout.includes('"id":3'));
   child.stdin.end();
   assert.equal(await exited, 0);
-  const ids = stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id?: number }).id);
+  const ids = stdout
+    .trim()
+    .split("\n")
+    .map((l) => (JSON.parse(l) as { id?: number }).id);
   assert.deepEqual(ids, [1, 3], "no reply for the cancelled call");
   const line = fx.auditLines().find((l) => l.tool === "query" && l.errorClass === "cancelled");
   assert.ok(line, "the cancelled call is audited");

@@ -26,7 +26,23 @@ before(async () => {
   ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", "1", "-subj", "/CN=dbwarden test CA");
   ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=127.0.0.1");
   writeFileSync(file("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  ssl("x509", "-req", "-in", file("server.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file("server.crt"), "-days", "1", "-extfile", file("san.ext"));
+  ssl(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.crt"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    file("server.crt"),
+    "-days",
+    "1",
+    "-extfile",
+    file("san.ext"),
+  );
   caPem = readFileSync(file("ca.crt"), "utf8");
   const admin = await fx.db.admin();
   const owner = statSync((await admin.query("SHOW data_directory")).rows[0].data_directory as string);
@@ -42,7 +58,13 @@ after(async () => {
   await fx?.stop();
 });
 
-const endpoint = (ca?: "system" | "aws-rds") => ({ host: fx.db.host, port: fx.db.port, database: "dbwarden_demo", sslmode: "verify-full" as const, ...(ca ? { ca } : {}) });
+const endpoint = (ca?: "system" | "aws-rds") => ({
+  host: fx.db.host,
+  port: fx.db.port,
+  database: "dbwarden_demo",
+  sslmode: "verify-full" as const,
+  ...(ca ? { ca } : {}),
+});
 
 /** Connect as a login with the TLS options the server would use; "ok" or the error. */
 async function connectWith(ssl: ReturnType<typeof tlsOptions>): Promise<string> {

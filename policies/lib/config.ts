@@ -54,7 +54,12 @@ export interface PolicyFacts {
   requiredTags: string[];
 }
 
-const stringList = (description: string, fallback: string[] = []): PolicyConfigJSONSchema => ({ type: "array", items: { type: "string" }, default: fallback, description });
+const stringList = (description: string, fallback: string[] = []): PolicyConfigJSONSchema => ({
+  type: "array",
+  items: { type: "string" },
+  default: fallback,
+  description,
+});
 
 /** The one declaration of each property: type, default, meaning. */
 export const CONFIG_PROPERTIES: { [K in keyof PolicyFacts]: PolicyConfigJSONSchema } = {
@@ -76,7 +81,10 @@ export const CONFIG_PROPERTIES: { [K in keyof PolicyFacts]: PolicyConfigJSONSche
         expires: { type: ["string", "null"], description: "Last day of access, YYYY-MM-DD (UTC)." },
         database: { type: ["string", "null"] },
         group: { type: "string" },
-        logins: { type: "array", items: { type: "object", required: ["role", "client"], properties: { role: { type: "string" }, client: { type: "string" } } } },
+        logins: {
+          type: "array",
+          items: { type: "object", required: ["role", "client"], properties: { role: { type: "string" }, client: { type: "string" } } },
+        },
         justifiedColumns: { type: "array", items: { type: "string" } },
       },
     },

@@ -58,7 +58,13 @@ export function admitsAnyPort(rule: { protocol: unknown; fromPort: unknown; toPo
 export const qualified = (...parts: string[]) => parts.join(".");
 
 /** What a `postgresql.Grant` is on, in words: "database app", "schema billing", "table billing.invoices", "every table in schema app". */
-export function grantTarget(grant: { objectType: string; database: string; schema?: string | undefined; objects?: string[] | undefined; columns?: string[] | undefined }): string {
+export function grantTarget(grant: {
+  objectType: string;
+  database: string;
+  schema?: string | undefined;
+  objects?: string[] | undefined;
+  columns?: string[] | undefined;
+}): string {
   if (grant.objectType === "database") return `database ${grant.database}`;
   if (grant.objectType === "schema") return `schema ${grant.schema ?? "(none)"}`;
   const objects = grant.objects ?? [];

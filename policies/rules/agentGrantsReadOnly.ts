@@ -32,7 +32,9 @@ function judge(
     const objectType = grant.objectType;
     const writes = grant.privileges.filter((p) => !isReadPrivilege(objectType, p));
     if (writes.length > 0) {
-      report(`${what} ${writes.join(", ")} on ${on} to ${whom}: it could ${writes.map((p) => privilegeWords(p.toUpperCase())).join(", ")} it; agent roles only read (${READ_PRIVILEGES[objectType]} on a ${objectType})`);
+      report(
+        `${what} ${writes.join(", ")} on ${on} to ${whom}: it could ${writes.map((p) => privilegeWords(p.toUpperCase())).join(", ")} it; agent roles only read (${READ_PRIVILEGES[objectType]} on a ${objectType})`,
+      );
     }
   }
   if (grant.withGrantOption === true) report(`${what} WITH GRANT OPTION to ${whom}: it could pass its access on to any role`);
@@ -40,7 +42,8 @@ function judge(
 
 export const agentGrantsReadOnly: ResourceValidationPolicy = {
   name: "agent-grants-read-only",
-  description: "Agent roles (and PUBLIC, which every agent inherits) hold only read privileges: a model that is wrong, or tricked by text in the data, must not be able to change the data, the schema or who else can read it.",
+  description:
+    "Agent roles (and PUBLIC, which every agent inherits) hold only read privileges: a model that is wrong, or tricked by text in the data, must not be able to change the data, the schema or who else can read it.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
@@ -48,12 +51,20 @@ export const agentGrantsReadOnly: ResourceValidationPolicy = {
   validateResource: [
     validateResourceOfType(Grant, (grant, args, report) => {
       if (!agentDirectory(configOf(args, ...CONFIG)).reachesAgents(grant.role)) return;
-      judge({ role: grant.role, objectType: grant.objectType, privileges: grant.privileges, withGrantOption: grant.withGrantOption, on: grantTarget(grant) }, "grants", report);
+      judge(
+        { role: grant.role, objectType: grant.objectType, privileges: grant.privileges, withGrantOption: grant.withGrantOption, on: grantTarget(grant) },
+        "grants",
+        report,
+      );
     }),
     validateResourceOfType(DefaultPrivileges, (defaults, args, report) => {
       if (!agentDirectory(configOf(args, ...CONFIG)).reachesAgents(defaults.role)) return;
       const on = `future ${defaults.objectType}s${defaults.schema ? ` in schema ${defaults.schema}` : ""} created by ${defaults.owner}`;
-      judge({ role: defaults.role, objectType: defaults.objectType, privileges: defaults.privileges, withGrantOption: defaults.withGrantOption, on }, "default privileges", report);
+      judge(
+        { role: defaults.role, objectType: defaults.objectType, privileges: defaults.privileges, withGrantOption: defaults.withGrantOption, on },
+        "default privileges",
+        report,
+      );
     }),
   ],
 };

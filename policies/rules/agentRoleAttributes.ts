@@ -12,7 +12,10 @@ import { configOf, configSchema } from "../lib/config.ts";
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles"] as const;
 
 /** The `postgresql.Role` input of each attribute. Absent inputs take the provider's defaults, which are the agent values. */
-export const ROLE_ATTRIBUTE_INPUTS: Record<AgentRoleAttribute, "superuser" | "createDatabase" | "createRole" | "replication" | "bypassRowLevelSecurity" | "inherit"> = {
+export const ROLE_ATTRIBUTE_INPUTS: Record<
+  AgentRoleAttribute,
+  "superuser" | "createDatabase" | "createRole" | "replication" | "bypassRowLevelSecurity" | "inherit"
+> = {
   superuser: "superuser",
   createdb: "createDatabase",
   createrole: "createRole",
@@ -23,7 +26,8 @@ export const ROLE_ATTRIBUTE_INPUTS: Record<AgentRoleAttribute, "superuser" | "cr
 
 export const agentRoleAttributes: ResourceValidationPolicy = {
   name: "agent-role-attributes",
-  description: "Agent roles carry no attribute beyond LOGIN and INHERIT: SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS would each undo every grant-level control.",
+  description:
+    "Agent roles carry no attribute beyond LOGIN and INHERIT: SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS would each undo every grant-level control.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),

@@ -29,7 +29,8 @@ function judgeMembership(directory: AgentDirectory, role: string, memberOf: stri
 
 export const agentRoleMemberships: ResourceValidationPolicy = {
   name: "agent-role-memberships",
-  description: "Agent roles join only their own workflow's group and the platform's IAM login role: a membership hands over everything the other role holds, including predefined roles that read server files or every table.",
+  description:
+    "Agent roles join only their own workflow's group and the platform's IAM login role: a membership hands over everything the other role holds, including predefined roles that read server files or every table.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
@@ -46,7 +47,8 @@ export const agentRoleMemberships: ResourceValidationPolicy = {
       const directory = agentDirectory(configOf(args, ...CONFIG));
       if (!directory.isAgent(grant.role)) return;
       judgeMembership(directory, grant.role, grant.grantRole, report);
-      if (grant.withAdminOption === true) report(`agent role ${grant.role} gets ${grant.grantRole} WITH ADMIN OPTION: it could grant that role to any other role`);
+      if (grant.withAdminOption === true)
+        report(`agent role ${grant.role} gets ${grant.grantRole} WITH ADMIN OPTION: it could grant that role to any other role`);
     }),
   ],
 };

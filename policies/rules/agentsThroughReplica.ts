@@ -22,7 +22,8 @@ export function isReplicaHost(host: string, replicas: readonly string[]): boolea
 
 export const agentsThroughReplica: StackValidationPolicy = {
   name: "agents-through-replica",
-  description: "Agents read only through a read replica: a runaway or malicious agent query then cannot slow down, lock or fill the production primary, and replica-only settings (query logging, standby limits) apply to every agent query.",
+  description:
+    "Agents read only through a read replica: a runaway or malicious agent query then cannot slow down, lock or fill the production primary, and replica-only settings (query logging, standby limits) apply to every agent query.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: configSchema(...CONFIG),
@@ -31,7 +32,8 @@ export const agentsThroughReplica: StackValidationPolicy = {
   validateStack: (args, report) => {
     const replicas = [...configOf(args, ...CONFIG).replicaIdentifiers];
     for (const resource of args.resources) {
-      if (resource.isType(Instance) && "replicateSourceDb" in resource.props && typeof resource.props.identifier === "string") replicas.push(resource.props.identifier);
+      if (resource.isType(Instance) && "replicateSourceDb" in resource.props && typeof resource.props.identifier === "string")
+        replicas.push(resource.props.identifier);
     }
     for (const resource of args.resources) {
       if (!resource.isType(TaskDefinition)) continue;
@@ -41,7 +43,10 @@ export const agentsThroughReplica: StackValidationPolicy = {
         for (const [target, endpoint] of Object.entries(runtime.databases)) {
           const host = isRecord(endpoint) ? endpoint.host : undefined;
           if (typeof host !== "string" || isReplicaHost(host, replicas)) continue;
-          report(`the MCP server (container ${container.name ?? "(unnamed)"}) reads target ${target} at ${host}, which is not a read replica of this stack nor a listed replica (${replicas.join(", ") || "none"})`, resource.urn);
+          report(
+            `the MCP server (container ${container.name ?? "(unnamed)"}) reads target ${target} at ${host}, which is not a read replica of this stack nor a listed replica (${replicas.join(", ") || "none"})`,
+            resource.urn,
+          );
         }
       }
     }

@@ -20,7 +20,8 @@ export function holdsQueryLogs(group: { name?: string | undefined; tags?: Record
 
 export const logRetention: ResourceValidationPolicy = {
   name: "log-retention",
-  description: "Query and audit logs are kept at least minRetentionDays: who read what must still be answerable when an incident or an access review comes up months later.",
+  description:
+    "Query and audit logs are kept at least minRetentionDays: who read what must still be answerable when an incident or an access review comes up months later.",
   enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: configSchema(...CONFIG),

@@ -18,7 +18,8 @@ export function runsAsRoot(user: string | undefined): boolean {
 
 export const mcpContainerHardened: ResourceValidationPolicy = {
   name: "mcp-container-hardened",
-  description: "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
+  description:
+    "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
@@ -31,7 +32,7 @@ export const mcpContainerHardened: ResourceValidationPolicy = {
     }
     for (const container of containers) {
       const name = `container ${container.name ?? "(unnamed)"}`;
-      if (runsAsRoot(container.user)) report(`${name} runs as ${container.user ? `"${container.user}"` : "the image's default user (no \`user\`)"}: root`);
+      if (runsAsRoot(container.user)) report(`${name} runs as ${container.user ? `"${container.user}"` : "the image's default user (no `user`)"}: root`);
       if (container.readonlyRootFilesystem !== true) report(`${name} has a writable root filesystem (readonlyRootFilesystem is not true)`);
       if (container.privileged === true) report(`${name} is privileged: it has every capability of the host`);
       const added = container.linuxParameters?.capabilities?.add ?? [];

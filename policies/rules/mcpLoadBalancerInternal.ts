@@ -10,7 +10,8 @@ import { forMessage } from "../lib/inputs.ts";
 
 export const mcpLoadBalancerInternal: ResourceValidationPolicy = {
   name: "mcp-load-balancer-internal",
-  description: "The MCP service is best reached from private networks only: an internet-facing load balancer makes the service's authentication the only barrier.",
+  description:
+    "The MCP service is best reached from private networks only: an internet-facing load balancer makes the service's authentication the only barrier.",
   enforcementLevel: "advisory",
   severity: "medium",
   remediationSteps:
@@ -18,7 +19,9 @@ export const mcpLoadBalancerInternal: ResourceValidationPolicy = {
   validateResource: validateResourceOfType(LoadBalancer, (balancer, _args, report) => {
     if (balancer.internal !== true) {
       const groups = balancer.securityGroups ?? [];
-      report(`load balancer ${forMessage(() => balancer.name ?? "(auto-named)")} is internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`);
+      report(
+        `load balancer ${forMessage(() => balancer.name ?? "(auto-named)")} is internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`,
+      );
     }
   }),
 };

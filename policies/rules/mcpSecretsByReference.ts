@@ -17,7 +17,8 @@ export const SECRET_NAME = /pass(word)?|secret|token|api_?key|private_?key|crede
 
 export const mcpSecretsByReference: ResourceValidationPolicy = {
   name: "mcp-secrets-by-reference",
-  description: "No secret value is written into the MCP service's task definition: task definitions are readable by anyone who can describe them and are kept in Pulumi state; secrets are referenced and fetched by the running task.",
+  description:
+    "No secret value is written into the MCP service's task definition: task definitions are readable by anyone who can describe them and are kept in Pulumi state; secrets are referenced and fetched by the running task.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:

@@ -35,7 +35,8 @@ function judgeMcpPlan(args: ResourceValidationArgs, today: string, report: Repor
     const plan = parseJsonInput(environmentValue(container, MCP_PLAN_ENV));
     if (!isRecord(plan) || !Array.isArray(plan.workflows)) continue;
     for (const workflow of plan.workflows as { name?: string; expires?: string | null }[]) {
-      if (workflow.expires && workflow.expires < today) report(`the MCP server's plan (${MCP_PLAN_ENV}) still serves workflow ${workflow.name}, expired on ${workflow.expires}`);
+      if (workflow.expires && workflow.expires < today)
+        report(`the MCP server's plan (${MCP_PLAN_ENV}) still serves workflow ${workflow.name}, expired on ${workflow.expires}`);
     }
   }
 }
@@ -59,7 +60,8 @@ export const noAccessForExpiredWorkflows: ResourceValidationPolicy = {
     const role = roleOf(args);
     if (role !== undefined) {
       const workflow = agentDirectory(config).workflowOf(role);
-      if (workflow?.expires && workflow.expires < today) report(`${args.type.split(":").pop()} for role ${role} of workflow ${workflow.name}, which expired on ${workflow.expires}`);
+      if (workflow?.expires && workflow.expires < today)
+        report(`${args.type.split(":").pop()} for role ${role} of workflow ${workflow.name}, which expired on ${workflow.expires}`);
     }
     if (args.type.startsWith("aws:")) {
       const tags = tagsOf(args.props);

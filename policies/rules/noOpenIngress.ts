@@ -15,7 +15,12 @@ import { admitsAnyPort } from "../lib/inputs.ts";
 
 const CONFIG = ["protectedPorts"] as const;
 
-function judge(rule: { protocol: unknown; fromPort: unknown; toPort: unknown; cidrs: readonly (string | undefined)[] }, ports: readonly number[], where: string, report: ReportViolation): void {
+function judge(
+  rule: { protocol: unknown; fromPort: unknown; toPort: unknown; cidrs: readonly (string | undefined)[] },
+  ports: readonly number[],
+  where: string,
+  report: ReportViolation,
+): void {
   const open = rule.cidrs.filter((c): c is string => typeof c === "string" && isWholeInternet(c));
   if (open.length === 0) return;
   const port = admitsAnyPort(rule, ports);
@@ -25,7 +30,8 @@ function judge(rule: { protocol: unknown; fromPort: unknown; toPort: unknown; ci
 
 export const noOpenIngress: ResourceValidationPolicy = {
   name: "no-open-ingress",
-  description: "Databases and the MCP service are never reachable from the whole internet: with 0.0.0.0/0 (or ::/0) open, a leaked credential or an unpatched flaw is exploitable by anyone.",
+  description:
+    "Databases and the MCP service are never reachable from the whole internet: with 0.0.0.0/0 (or ::/0) open, a leaked credential or an unpatched flaw is exploitable by anyone.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
@@ -34,17 +40,32 @@ export const noOpenIngress: ResourceValidationPolicy = {
   validateResource: [
     validateResourceOfType(SecurityGroupIngressRule, (rule, args, report) => {
       const { protectedPorts } = configOf(args, ...CONFIG);
-      judge({ protocol: rule.ipProtocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [rule.cidrIpv4, rule.cidrIpv6] }, protectedPorts, "ingress rule", report);
+      judge(
+        { protocol: rule.ipProtocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [rule.cidrIpv4, rule.cidrIpv6] },
+        protectedPorts,
+        "ingress rule",
+        report,
+      );
     }),
     validateResourceOfType(SecurityGroupRule, (rule, args, report) => {
       if (rule.type !== "ingress") return;
       const { protectedPorts } = configOf(args, ...CONFIG);
-      judge({ protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])] }, protectedPorts, "ingress rule", report);
+      judge(
+        { protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])] },
+        protectedPorts,
+        "ingress rule",
+        report,
+      );
     }),
     validateResourceOfType(SecurityGroup, (group, args, report) => {
       const { protectedPorts } = configOf(args, ...CONFIG);
       for (const [i, rule] of (group.ingress ?? []).entries()) {
-        judge({ protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])] }, protectedPorts, `inline ingress[${i}]`, report);
+        judge(
+          { protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, cidrs: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])] },
+          protectedPorts,
+          `inline ingress[${i}]`,
+          report,
+        );
       }
     }),
   ],

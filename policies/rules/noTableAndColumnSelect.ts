@@ -31,7 +31,14 @@ function selectGrantsBySchema(resources: PolicyResource[]): Map<string, SelectGr
     const objectType = props.objectType as string;
     if (objectType !== "table" && objectType !== "column") continue;
     if (!(props.privileges as string[]).some((p) => p.toUpperCase() === "SELECT")) continue;
-    const grant: SelectGrant = { resource, role: props.role, database: props.database, schema: props.schema ?? "public", objects: props.objects ?? [], objectType };
+    const grant: SelectGrant = {
+      resource,
+      role: props.role,
+      database: props.database,
+      schema: props.schema ?? "public",
+      objects: props.objects ?? [],
+      objectType,
+    };
     const key = scopeKey(grant);
     const list = bySchema.get(key);
     if (list) list.push(grant);
@@ -42,7 +49,8 @@ function selectGrantsBySchema(resources: PolicyResource[]): Map<string, SelectGr
 
 export const noTableAndColumnSelect: StackValidationPolicy = {
   name: "no-table-and-column-select",
-  description: "A table-level SELECT next to a column-level SELECT on the same table exposes every column: PostgreSQL checks the table grant first, so the column list protects nothing.",
+  description:
+    "A table-level SELECT next to a column-level SELECT on the same table exposes every column: PostgreSQL checks the table grant first, so the column list protects nothing.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
@@ -59,7 +67,10 @@ export const noTableAndColumnSelect: StackValidationPolicy = {
           if (!mixesTableAndColumnSelect(onTable)) continue;
           for (const wide of covering) {
             const scope = wide.objects.length === 0 ? `every table of schema ${wide.schema}` : `table ${qualified(wide.schema, table)}`;
-            report(`role ${wide.role} gets SELECT on ${scope} and, from ${column.resource.name}, SELECT on columns of ${qualified(column.schema, table)}: the table grant exposes every column`, wide.resource.urn);
+            report(
+              `role ${wide.role} gets SELECT on ${scope} and, from ${column.resource.name}, SELECT on columns of ${qualified(column.schema, table)}: the table grant exposes every column`,
+              wide.resource.urn,
+            );
           }
         }
       }

@@ -12,7 +12,8 @@ import { forMessage } from "../lib/inputs.ts";
 
 export const notPubliclyAccessible: ResourceValidationPolicy = {
   name: "not-publicly-accessible",
-  description: "Replicas, databases and MCP service tasks have no public address: the load balancer in front of the MCP service is the only way in, so every call is authenticated, limited and audited.",
+  description:
+    "Replicas, databases and MCP service tasks have no public address: the load balancer in front of the MCP service is the only way in, so every call is authenticated, limited and audited.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
@@ -25,7 +26,10 @@ export const notPubliclyAccessible: ResourceValidationPolicy = {
       }
     }),
     validateResourceOfType(Service, (service, _args, report) => {
-      if (service.networkConfiguration?.assignPublicIp === true) report(`ECS service ${forMessage(() => service.name ?? "(auto-named)")} assigns public IPs to its tasks: each task is reachable without the load balancer`);
+      if (service.networkConfiguration?.assignPublicIp === true)
+        report(
+          `ECS service ${forMessage(() => service.name ?? "(auto-named)")} assigns public IPs to its tasks: each task is reachable without the load balancer`,
+        );
     }),
   ],
 };

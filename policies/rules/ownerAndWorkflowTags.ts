@@ -19,11 +19,12 @@ export { SHARED_WORKFLOW, WORKFLOW_TAG, UNTAGGABLE_AWS_TYPES, isTaggableAwsType 
 
 export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   name: "owner-and-workflow-tags",
-  description: "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
+  description:
+    "Every taggable resource names its owner and the workflow it serves, so costs, access reviews and incidents lead to the team that answers for it.",
   enforcementLevel: "mandatory",
   severity: "low",
   configSchema: configSchema(...CONFIG),
-  remediationSteps: `Tag the resource with dbwarden:owner (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,
+  remediationSteps: `Tag the resource with ${OWNER_TAG} (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,
   validateResource: (args, report) => {
     if (!isTaggableAwsType(args.type)) return;
     const { requiredTags, workflows } = configOf(args, ...CONFIG);

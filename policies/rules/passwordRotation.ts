@@ -73,7 +73,8 @@ function rotatedLoginKeys(resources: PolicyResource[]): Set<string> {
 
 export const passwordRotation: StackValidationPolicy = {
   name: "password-rotation",
-  description: "Agent credentials expire: IAM database authentication (no password) or a password in a secret rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
+  description:
+    "Agent credentials expire: IAM database authentication (no password) or a password in a secret rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: configSchema(...CONFIG),
@@ -89,8 +90,10 @@ export const passwordRotation: StackValidationPolicy = {
         continue;
       }
       const gap = longestRotationGapDays(rotation.props.rotationRules ?? {});
-      if (gap === null) report(`secret rotation ${rotation.name}: its schedule's longest gap cannot be told; use automaticallyAfterDays or rate(N days)`, rotation.urn);
-      else if (gap > config.maxRotationDays) report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
+      if (gap === null)
+        report(`secret rotation ${rotation.name}: its schedule's longest gap cannot be told; use automaticallyAfterDays or rate(N days)`, rotation.urn);
+      else if (gap > config.maxRotationDays)
+        report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
     }
 
     const rotated = rotatedLoginKeys(args.resources);
@@ -102,7 +105,10 @@ export const passwordRotation: StackValidationPolicy = {
       const workflow = directory.workflowOf(name);
       const client = workflow?.logins.find((l) => l.role === name)?.client;
       if (!rotated.has(loginKey(name)) && !(workflow !== undefined && rotated.has(clientKey(workflow.name, client)))) {
-        report(`agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`, role.urn);
+        report(
+          `agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`,
+          role.urn,
+        );
       }
     }
   },

@@ -25,7 +25,9 @@ export function logsStatements(parameters: readonly { name: string; value: strin
 /** The parameter group an instance uses, when it is in this stack: by dependency, or by name. */
 function parameterGroupOf(instance: PolicyResource, groups: PolicyResource[]): PolicyResource | undefined {
   const dependencies = new Set((instance.propertyDependencies.parameterGroupName ?? []).map((r) => r.urn));
-  return groups.find((g) => dependencies.has(g.urn)) ?? groups.find((g) => typeof g.props.name === "string" && g.props.name === instance.props.parameterGroupName);
+  return (
+    groups.find((g) => dependencies.has(g.urn)) ?? groups.find((g) => typeof g.props.name === "string" && g.props.name === instance.props.parameterGroupName)
+  );
 }
 
 function judgeInstance(instance: PolicyResource, groups: PolicyResource[], report: ReportViolation): void {
@@ -39,7 +41,11 @@ function judgeInstance(instance: PolicyResource, groups: PolicyResource[], repor
     return;
   }
   const group = parameterGroupOf(instance, groups);
-  if (!group) report(`${label} uses parameter group ${String(props.parameterGroupName)}, which is not in this stack: nothing shows that it logs statements`, instance.urn);
+  if (!group)
+    report(
+      `${label} uses parameter group ${String(props.parameterGroupName)}, which is not in this stack: nothing shows that it logs statements`,
+      instance.urn,
+    );
   else if (!logsStatements((group.props.parameters as { name: string; value: string }[] | undefined) ?? [])) {
     report(`${label}: its parameter group ${group.name} logs no statements (log_statement = all, or pgaudit with pgaudit.log covering read)`, instance.urn);
   }
@@ -47,7 +53,8 @@ function judgeInstance(instance: PolicyResource, groups: PolicyResource[], repor
 
 export const queryLogging: StackValidationPolicy = {
   name: "query-logging",
-  description: "Every agent query is logged, in the database and in the MCP server's audit stream, outside the agents' reach: the record of what an agent read is what incident response and access reviews rely on.",
+  description:
+    "Every agent query is logged, in the database and in the MCP server's audit stream, outside the agents' reach: the record of what an agent read is what incident response and access reviews rely on.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
@@ -55,10 +62,15 @@ export const queryLogging: StackValidationPolicy = {
   validateStack: (args, report) => {
     const groups = args.resources.filter((r) => r.isType(ParameterGroup));
     for (const resource of args.resources) {
-      if (resource.isType(Instance) && ("replicateSourceDb" in resource.props || "dbwarden:target" in tagsOf(resource.props))) judgeInstance(resource, groups, report);
+      if (resource.isType(Instance) && ("replicateSourceDb" in resource.props || "dbwarden:target" in tagsOf(resource.props)))
+        judgeInstance(resource, groups, report);
       if (!resource.isType(TaskDefinition)) continue;
       for (const container of containersOf(resource.props.containerDefinitions) ?? []) {
-        if (!container.logConfiguration?.logDriver) report(`container ${container.name ?? "(unnamed)"} has no logConfiguration: the MCP server's audit lines (who ran which query) are lost`, resource.urn);
+        if (!container.logConfiguration?.logDriver)
+          report(
+            `container ${container.name ?? "(unnamed)"} has no logConfiguration: the MCP server's audit lines (who ran which query) are lost`,
+            resource.urn,
+          );
       }
     }
   },

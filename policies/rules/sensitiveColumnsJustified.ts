@@ -36,7 +36,8 @@ export function sensitiveColumnsReached(
 
 export const sensitiveColumnsJustified: ResourceValidationPolicy = {
   name: "sensitive-columns-justified",
-  description: "A column the data owner classified sensitive is readable by an agent only with a written justification in its workflow's spec, so every exposure of personal or secret data was decided and can be reviewed.",
+  description:
+    "A column the data owner classified sensitive is readable by an agent only with a written justification in its workflow's spec, so every exposure of personal or secret data was decided and can be reviewed.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
@@ -52,6 +53,8 @@ export const sensitiveColumnsJustified: ResourceValidationPolicy = {
     const unjustified = reached.filter((c) => !justified.has(c));
     if (unjustified.length === 0) return;
     const whom = isPublicRole(grant.role) ? "PUBLIC (every agent role)" : `agent role ${grant.role}`;
-    report(`${grantTarget(grant)} to ${whom} makes sensitive column${unjustified.length > 1 ? "s" : ""} ${unjustified.join(", ")} of database ${grant.database} readable without a justification`);
+    report(
+      `${grantTarget(grant)} to ${whom} makes sensitive column${unjustified.length > 1 ? "s" : ""} ${unjustified.join(", ")} of database ${grant.database} readable without a justification`,
+    );
   }),
 };

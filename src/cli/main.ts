@@ -41,7 +41,9 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       if (error.message) io.err(error.message);
       return error.exitCode;
     }
-    io.err(`dbwarden: internal error: ${error instanceof Error ? error.message : String(error)}\nThis is a bug in dbwarden; please report it with the command you ran.`);
+    io.err(
+      `dbwarden: internal error: ${error instanceof Error ? error.message : String(error)}\nThis is a bug in dbwarden; please report it with the command you ran.`,
+    );
     return EXIT.invalidInput;
   }
 }

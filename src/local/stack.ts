@@ -8,7 +8,6 @@
  * database refuses, changes nothing: the stack keeps serving what it served.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { RunningServer } from "@dbwarden/mcp-server";
 import { planStack, planToJson } from "../plan/index.ts";
 import {

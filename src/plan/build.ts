@@ -59,7 +59,9 @@ export function buildPlan(environment: Environment, workflows: readonly Workflow
     // workflow can be shared by environments that have an identity provider and ones that do not.
     for (const client of workflow.clients) {
       if (client.auth === "oidc" && !environment.mcpServer.oidc) {
-        notes.push(`client "${client.name}" of workflow "${name}" uses OIDC, and environment "${environment.name}" has no mcpServer.oidc issuer: the client is left out`);
+        notes.push(
+          `client "${client.name}" of workflow "${name}" uses OIDC, and environment "${environment.name}" has no mcpServer.oidc issuer: the client is left out`,
+        );
       }
     }
     active.push(planWorkflow(environment, workflow, target));
@@ -110,7 +112,10 @@ const MAX_OWNER_LENGTH = 256;
  * of its enabled workflows joined by "+" (as many whole names as fit a tag value), else the
  * environment's name.
  */
-export function environmentOwner(environment: Pick<Environment, "name" | "owner" | "workflows">, workflows: readonly Pick<Workflow, "name" | "owner">[]): string {
+export function environmentOwner(
+  environment: Pick<Environment, "name" | "owner" | "workflows">,
+  workflows: readonly Pick<Workflow, "name" | "owner">[],
+): string {
   if (environment.owner) return environment.owner;
   const enabled = new Set(environment.workflows);
   let owner = "";
@@ -189,9 +194,7 @@ function planMcpServer(environment: Environment): McpServerPlan {
     allowedCidrs: sorted(s.allowedCidrs),
     hostnames: sorted(s.hostnames),
     auditRetentionDays: s.auditRetentionDays,
-    oidc: s.oidc
-      ? { issuer: s.oidc.issuer, audience: s.oidc.audience, principalClaim: s.oidc.principalClaim, groupsClaim: s.oidc.groupsClaim }
-      : null,
+    oidc: s.oidc ? { issuer: s.oidc.issuer, audience: s.oidc.audience, principalClaim: s.oidc.principalClaim, groupsClaim: s.oidc.groupsClaim } : null,
     host: planHost(s.host),
   };
 }

@@ -4,8 +4,7 @@
  */
 import { describeRule, type AccessPlan, type TablePlan, type TargetPlan, type WorkflowPlan } from "./types.ts";
 
-const bytes = (n: number) =>
-  n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
+const bytes = (n: number) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
 function tree(lines: string[], items: string[][], indent: string): void {
@@ -19,11 +18,15 @@ function tree(lines: string[], items: string[][], indent: string): void {
 function targetLines(t: TargetPlan): string[] {
   const s = t.platformSettings;
   const where =
-    s.platform === "aws-rds" ? ` ${s.region}, primary ${s.primaryIdentifier}`
-    : s.platform === "gcp-cloudsql" ? ` ${s.project}/${s.region}, primary ${s.primaryInstance}`
-    : s.platform === "snowflake" ? ` account ${s.account}, warehouse ${s.warehouse}`
-    : s.platform === "bigquery" ? ` ${s.location}`
-    : "";
+    s.platform === "aws-rds"
+      ? ` ${s.region}, primary ${s.primaryIdentifier}`
+      : s.platform === "gcp-cloudsql"
+        ? ` ${s.project}/${s.region}, primary ${s.primaryInstance}`
+        : s.platform === "snowflake"
+          ? ` account ${s.account}, warehouse ${s.warehouse}`
+          : s.platform === "bigquery"
+            ? ` ${s.location}`
+            : "";
   const replica =
     t.replica.mode === "create" ? `create (${t.replica.instanceClass})` : t.replica.mode === "existing" ? `existing ${t.replica.identifier}` : "none";
   const credentials = t.credentials.mode === "iam" ? "IAM auth (no passwords)" : `${t.credentials.mode}, rotated every ${t.credentials.rotationDays} days`;
@@ -56,19 +59,27 @@ function workflowLines(w: WorkflowPlan): string[] {
     "grants:",
   ];
   const sub: string[] = [];
-  tree(sub, w.tables.map((t) => [tableText(t)]), "  ");
+  tree(
+    sub,
+    w.tables.map((t) => [tableText(t)]),
+    "  ",
+  );
   lines.push(...sub);
   const sensitive = w.tables.flatMap((t) =>
     t.columns.filter((c) => c.classification === "sensitive" && c.justification !== null).map((c) => `${t.schema}.${t.table}.${c.name}: ${c.justification}`),
   );
   if (sensitive.length) lines.push("sensitive columns granted:", ...sensitive.map((s) => `  ${s}`));
-  lines.push(`clients: ${w.clients.length ? w.clients.map((c) => `${c.name} (${c.auth === "api-key" ? "api key" : `oidc ${c.subject ? `subject ${c.subject}` : `group ${c.group}`}`}${c.sourceCidrs.length ? ` from ${c.sourceCidrs.join(", ")}` : ""})`).join(", ") : "none"}`);
+  lines.push(
+    `clients: ${w.clients.length ? w.clients.map((c) => `${c.name} (${c.auth === "api-key" ? "api key" : `oidc ${c.subject ? `subject ${c.subject}` : `group ${c.group}`}`}${c.sourceCidrs.length ? ` from ${c.sourceCidrs.join(", ")}` : ""})`).join(", ") : "none"}`,
+  );
   return lines;
 }
 
 function hostText(plan: AccessPlan): string {
   const h = plan.mcpServer.host;
-  return h.platform === "local" ? "runs on this machine (dbwarden up)" : `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`;
+  return h.platform === "local"
+    ? "runs on this machine (dbwarden up)"
+    : `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`;
 }
 
 export function renderPlanTree(plan: AccessPlan): string {

@@ -5,15 +5,18 @@
  * `notApplicable` throwing. Used by `dbwarden check` and by the rules' tests (the way
  * pulumi-policy-aws's tests build them), never by a server: nothing here starts one.
  */
-import type {
-  PolicyProviderResource,
-  PolicyResource,
-  PolicyResourceOptions,
-  ResourceValidationArgs,
-  StackValidationArgs,
-} from "@pulumi/policy";
+import type { PolicyProviderResource, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import type { Resource } from "@pulumi/pulumi";
+
+/**
+ * The runtime's proxy over a resource's inputs: reading an unknown value throws its
+ * UnknownValueError. Exported by @pulumi/policy, whose .d.ts declares no signature for it.
+ */
+const checkingUnknowns = unknownCheckingProxy as (props: Record<string, unknown>) => Record<string, unknown>;
+
+/** A resource class as `isType`/`asType` take it: any constructor of a Pulumi resource. */
+export type ResourceClass = new (...rest: never[]) => Resource;
 
 /** A resource as the engine would describe it to a policy: inputs, options and relations by URN. */
 export interface PolicyInputResource {
@@ -54,7 +57,7 @@ const throwNotApplicable = (reason?: string): never => {
 };
 
 /** The runtime's type test: the class's `isInstance` on an object carrying the type token. */
-export function isTypeOf(type: string, resourceClass: { new (...rest: any[]): Resource }): boolean {
+export function isTypeOf(type: string, resourceClass: ResourceClass): boolean {
   const isInstance = (resourceClass as unknown as { isInstance?: (o: unknown) => boolean }).isInstance;
   return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
 }
@@ -70,8 +73,11 @@ export interface ArgsContext {
 const EMPTY_TAGS: ReadonlyMap<string, string> = new Map();
 
 /** `ResourceValidationArgs` for one resource. */
-export function resourceValidationArgs(resource: Omit<PolicyInputResource, "dependencies" | "propertyDependencies"> & Partial<PolicyInputResource>, context: ArgsContext = {}): ResourceValidationArgs {
-  const props = unknownCheckingProxy(resource.props) as Record<string, any>;
+export function resourceValidationArgs(
+  resource: Omit<PolicyInputResource, "dependencies" | "propertyDependencies"> & Partial<PolicyInputResource>,
+  context: ArgsContext = {},
+): ResourceValidationArgs {
+  const props = checkingUnknowns(resource.props);
   const config = context.config ?? {};
   const args: ResourceValidationArgs = {
     type: resource.type,
@@ -81,7 +87,7 @@ export function resourceValidationArgs(resource: Omit<PolicyInputResource, "depe
     opts: resource.opts,
     stackTags: context.stackTags ?? EMPTY_TAGS,
     isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-    asType: ((resourceClass: { new (...rest: any[]): Resource }) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+    asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
     getConfig: <T extends object>() => config as T,
     notApplicable: throwNotApplicable,
   };
@@ -90,7 +96,7 @@ export function resourceValidationArgs(resource: Omit<PolicyInputResource, "depe
 }
 
 function providerOf(provider: PolicyInputResource): PolicyProviderResource {
-  return { type: provider.type, props: unknownCheckingProxy(provider.props) as Record<string, any>, urn: provider.urn, name: provider.name };
+  return { type: provider.type, props: checkingUnknowns(provider.props), urn: provider.urn, name: provider.name };
 }
 
 /** `StackValidationArgs` for a whole stack: every resource with its parent and dependencies linked. */
@@ -98,7 +104,7 @@ export function stackValidationArgs(resources: readonly PolicyInputResource[], c
   const byUrn = new Map<string, PolicyResource>();
   const providers = new Map<string, PolicyProviderResource>();
   const linked = resources.map((resource) => {
-    const props = unknownCheckingProxy(resource.props) as Record<string, any>;
+    const props = checkingUnknowns(resource.props);
     const policyResource: PolicyResource = {
       type: resource.type,
       props,
@@ -108,7 +114,7 @@ export function stackValidationArgs(resources: readonly PolicyInputResource[], c
       dependencies: [],
       propertyDependencies: {},
       isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-      asType: ((resourceClass: { new (...rest: any[]): Resource }) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
+      asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
     };
     byUrn.set(resource.urn, policyResource);
     return { resource, policyResource };

@@ -73,11 +73,27 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
   } as const;
   const reason = notDeployedReason(plan);
   if (reason !== null) {
-    return { ...base, deployed: false, reason, resources: 0, passed: true, summary: { mandatory: 0, advisory: 0, notJudged: 0 }, violations: [], notJudged: [], programNotes: [] };
+    return {
+      ...base,
+      deployed: false,
+      reason,
+      resources: 0,
+      passed: true,
+      summary: { mandatory: 0, advisory: 0, notJudged: 0 },
+      violations: [],
+      notJudged: [],
+      programNotes: [],
+    };
   }
   const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
   // Access components' children (thousands of grants) come from their described list, not the SDK.
-  const recording = await recordProgram(programOf(options.root), { project: PROJECT, stack, region, plan, describeAccessComponents: options.describeAccessComponents ?? true });
+  const recording = await recordProgram(programOf(options.root), {
+    project: PROJECT,
+    stack,
+    region,
+    plan,
+    describeAccessComponents: options.describeAccessComponents ?? true,
+  });
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

@@ -10,7 +10,16 @@
  *   could not run (advisory): here an outcome of kind "unknown";
  * - a stack policy runs once over every resource.
  */
-import type { EnforcementLevel, Policies, Policy, PolicyPackConfig, ResourceValidation, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  EnforcementLevel,
+  Policies,
+  Policy,
+  PolicyPackConfig,
+  ResourceValidation,
+  ResourceValidationPolicy,
+  Severity,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { UnknownValueError } from "@pulumi/policy";
 import { PolicyNotApplicable, resourceValidationArgs, stackValidationArgs, type PolicyInputResource } from "./args.ts";
 
@@ -63,7 +72,10 @@ export async function evaluatePolicies(resources: readonly PolicyInputResource[]
       });
     if (isStackPolicy(policy)) {
       await runGuarded(
-        () => policy.validateStack(stackValidationArgs(resources, { config: properties }), (message, urn) => record("violation", message, urn ? byUrn.get(urn) : undefined)),
+        () =>
+          policy.validateStack(stackValidationArgs(resources, { config: properties }), (message, urn) =>
+            record("violation", message, urn ? byUrn.get(urn) : undefined),
+          ),
         (message) => record("unknown", message, undefined),
       );
       continue;

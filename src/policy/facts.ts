@@ -68,7 +68,11 @@ function activeWorkflowFacts(plan: AccessPlan, workflow: WorkflowPlan): Workflow
     expires: workflow.expires,
     database: plan.targets.find((t) => t.name === workflow.target)?.database ?? null,
     group: workflow.roles.group,
-    logins: withClones(plan, workflow.target, workflow.roles.logins.map((l) => ({ role: l.role, client: l.client }))),
+    logins: withClones(
+      plan,
+      workflow.target,
+      workflow.roles.logins.map((l) => ({ role: l.role, client: l.client })),
+    ),
     justifiedColumns: justifiedColumns(workflow),
   };
 }
@@ -80,13 +84,19 @@ function expiredWorkflowFacts(plan: AccessPlan, workflow: Workflow): WorkflowFac
     expires: workflow.expires ?? null,
     database: plan.targets.find((t) => t.name === workflow.target)?.database ?? null,
     group: groupRoleName(workflow.name),
-    logins: withClones(plan, workflow.target, workflow.clients.map((c) => ({ role: loginRoleName(workflow.name, c.name), client: c.name }))),
+    logins: withClones(
+      plan,
+      workflow.target,
+      workflow.clients.map((c) => ({ role: loginRoleName(workflow.name, c.name), client: c.name })),
+    ),
     justifiedColumns: [],
   };
 }
 
 function justifiedColumns(workflow: WorkflowPlan): string[] {
-  return workflow.tables.flatMap((t) => t.columns.filter((c) => c.classification === "sensitive" && c.justification).map((c) => `${t.schema}.${t.table}.${c.name}`));
+  return workflow.tables.flatMap((t) =>
+    t.columns.filter((c) => c.classification === "sensitive" && c.justification).map((c) => `${t.schema}.${t.table}.${c.name}`),
+  );
 }
 
 /** The data owner's classification per database, plus columns a workflow itself marks sensitive. */
@@ -115,16 +125,18 @@ export function loadThresholds(stack: string, root: string, policies: Policies):
   try {
     config = JSON.parse(readFileSync(join(root, path), "utf8"));
   } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new Error(`${path}: expected an object of policy name -> enforcement level or settings`);
+  if (typeof config !== "object" || config === null || Array.isArray(config))
+    throw new Error(`${path}: expected an object of policy name -> enforcement level or settings`);
   const byName = new Map(policies.map((p) => [p.name, p]));
   for (const [name, value] of Object.entries(config)) {
     const policy = byName.get(name);
     if (!policy && name !== "all") throw new Error(`${path}: "${name}" is not a policy of the pack (policies: ${[...byName.keys()].join(", ")})`);
     if (typeof value === "object" && value !== null && policy) {
       const known = new Set(["enforcementLevel", ...Object.keys(policy.configSchema?.properties ?? {})]);
-      for (const key of Object.keys(value)) if (!known.has(key)) throw new Error(`${path}: ${name}.${key} is not a setting of ${name} (settings: ${[...known].join(", ")})`);
+      for (const key of Object.keys(value))
+        if (!known.has(key)) throw new Error(`${path}: ${name}.${key} is not a setting of ${name} (settings: ${[...known].join(", ")})`);
     }
   }
   return config as PolicyPackConfig;

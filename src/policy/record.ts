@@ -28,7 +28,9 @@ import { STAND_IN, markStandIns, standInInvoke } from "./standins.ts";
 
 const require = createRequire(import.meta.url);
 // The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned): the exact view a policy gets.
-const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as { deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown> };
+const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as {
+  deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown>;
+};
 const log = require("@pulumi/pulumi/log/index.js") as Record<"info" | "warn" | "error", (message: string, ...rest: unknown[]) => void>;
 // `waitForRPCs` is marked @internal (missing from the .d.ts); it is what `disconnect` uses to drain.
 const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
@@ -69,7 +71,13 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
   const id = String(inputs.identifier ?? inputs.name ?? name);
   switch (type) {
     case "aws:rds/instance:Instance":
-      return { address: `${id}.placeholder.${region}.rds.amazonaws.com`, endpoint: `${id}.placeholder.${region}.rds.amazonaws.com:5432`, port: 5432, arn: arn("rds", `db:${id}`), resourceId: `db-PLACEHOLDER${id.toUpperCase().replace(/[^A-Z0-9]/g, "")}` };
+      return {
+        address: `${id}.placeholder.${region}.rds.amazonaws.com`,
+        endpoint: `${id}.placeholder.${region}.rds.amazonaws.com:5432`,
+        port: 5432,
+        arn: arn("rds", `db:${id}`),
+        resourceId: `db-PLACEHOLDER${id.toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+      };
     case "aws:secretsmanager/secret:Secret":
       return { arn: arn("secretsmanager", `secret:${id}-AbCdEf`) };
     case "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
@@ -85,7 +93,10 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
       return { bucket, arn: `arn:aws:s3:::${bucket}` };
     }
     case "aws:elasticache/replicationGroup:ReplicationGroup":
-      return { arn: arn("elasticache", `replicationgroup:${inputs.replicationGroupId}`), primaryEndpointAddress: `master.${inputs.replicationGroupId}.placeholder.cache.amazonaws.com` };
+      return {
+        arn: arn("elasticache", `replicationgroup:${inputs.replicationGroupId}`),
+        primaryEndpointAddress: `master.${inputs.replicationGroupId}.placeholder.cache.amazonaws.com`,
+      };
     case "docker-build:index:Image":
       return { digest: `sha256:${"0".repeat(64)}` };
     // A generated secret: a stand-in (marked unknown wherever it flows), never a value.
@@ -105,13 +116,52 @@ function seconds(duration: string | undefined): number {
   return total;
 }
 
-function optionsOf(req: any): PolicyResourceOptions {
+/**
+ * What is read here of the SDK's RegisterResourceRequest (generated protobuf,
+ * @pulumi/pulumi/proto/resource_pb.d.ts). The getters called with `?.` are the ones an older
+ * SDK's request may lack.
+ */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  /** The parent's URN, "" when none. */
+  getParent(): string;
+  /** "<provider URN>::<provider id>", "" when none. */
+  getProvider(): string;
+  /** A google.protobuf.Struct of the inputs, as the policy runtime's deserializer takes it. */
+  getObject(): unknown;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(callback: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getProtect?(): boolean | undefined;
+  getIgnorechangesList?(): string[];
+  getAliasurnsList?(): string[];
+  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getAdditionalsecretoutputsList?(): string[];
+  getDeletebeforereplacedefined?(): boolean;
+  getDeletebeforereplace(): boolean;
+}
+
+/** What is read here of the SDK's RegisterResourceResponse. */
+interface RegisterResponse {
+  getUrn(): string;
+}
+
+/** The mock monitor's registration entry point (typed `any` by the SDK), wrapped to record each request. */
+interface RegisteringMonitor {
+  registerResource(req: RegisterRequest, callback: (err: unknown, response: RegisterResponse | undefined) => void): Promise<void>;
+}
+
+function optionsOf(req: RegisterRequest): PolicyResourceOptions {
   const timeouts = req.getCustomtimeouts?.();
   const options: PolicyResourceOptions = {
     protect: req.getProtect?.() ?? false,
     ignoreChanges: req.getIgnorechangesList?.() ?? [],
     aliases: req.getAliasurnsList?.() ?? [],
-    customTimeouts: { createSeconds: seconds(timeouts?.getCreate()), updateSeconds: seconds(timeouts?.getUpdate()), deleteSeconds: seconds(timeouts?.getDelete()) },
+    customTimeouts: {
+      createSeconds: seconds(timeouts?.getCreate()),
+      updateSeconds: seconds(timeouts?.getUpdate()),
+      deleteSeconds: seconds(timeouts?.getDelete()),
+    },
     additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
   };
   if (req.getDeletebeforereplacedefined?.()) options.deleteBeforeReplace = req.getDeletebeforereplace();
@@ -119,10 +169,13 @@ function optionsOf(req: any): PolicyResourceOptions {
   return options;
 }
 
-function recordOf(req: any, urn: string): PolicyInputResource {
+function recordOf(req: RegisterRequest, urn: string): PolicyInputResource {
   const propertyDependencies: Record<string, string[]> = {};
-  req.getPropertydependenciesMap().forEach((deps: any, key: string) => (propertyDependencies[key] = [...deps.getUrnsList()]));
-  const provider = String(req.getProvider() ?? "").split("::").slice(0, -1).join("::");
+  req.getPropertydependenciesMap().forEach((deps, key) => (propertyDependencies[key] = [...deps.getUrnsList()]));
+  const provider = String(req.getProvider() ?? "")
+    .split("::")
+    .slice(0, -1)
+    .join("::");
   const resource: PolicyInputResource = {
     type: req.getType(),
     name: req.getName(),
@@ -152,14 +205,17 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   const failures: unknown[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-placeholder-id`, state: { ...args.inputs, ...placeholderOutputs(args.type, args.name, args.inputs, options.region) } }),
+      newResource: (args) => ({
+        id: `${args.name}-placeholder-id`,
+        state: { ...args.inputs, ...placeholderOutputs(args.type, args.name, args.inputs, options.region) },
+      }),
       call: (args) => standInInvoke(args.token, args.inputs, options.plan),
     },
     options.project,
     options.stack,
     false,
   );
-  const monitor = settings.getMonitor() as unknown as { registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void> };
+  const monitor = settings.getMonitor() as unknown as RegisteringMonitor;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) =>
     register(req, (err, response) => {
@@ -184,7 +240,7 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   const run = async () => {
     await program();
     // Registrations chain through outputs: drain until nothing new arrives.
-    for (let seen = -1; seen !== resources.length; ) {
+    for (let seen = -1; seen !== resources.length;) {
       seen = resources.length;
       await waitForRPCs();
       await new Promise((resolve) => setTimeout(resolve, 5));

@@ -75,7 +75,13 @@ export const STAND_IN_INVOKES: Record<string, StandIn> = {
     return {
       id: String(inputs.secretId),
       arn: String(inputs.secretId),
-      secretString: JSON.stringify({ engine: "postgres", host: standInAddress(primary), port: 5432, username: `${STAND_IN}-admin`, password: `${STAND_IN}-not-a-secret` }),
+      secretString: JSON.stringify({
+        engine: "postgres",
+        host: standInAddress(primary),
+        port: 5432,
+        username: `${STAND_IN}-admin`,
+        password: `${STAND_IN}-not-a-secret`,
+      }),
     };
   },
   "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({
@@ -84,16 +90,31 @@ export const STAND_IN_INVOKES: Record<string, StandIn> = {
     availabilityZone: `${STAND_IN}-zone-of-${String(inputs.id)}`,
     vpcId: vpcOfSubnet(plan, String(inputs.id)),
   }),
-  "aws:ec2/getVpc:getVpc": (inputs) => ({ id: String(inputs.id), mainRouteTableId: `rtb-${STAND_IN}`, enableDnsSupport: true, enableDnsHostnames: true, cidrBlock: STAND_IN_CIDR }),
+  "aws:ec2/getVpc:getVpc": (inputs) => ({
+    id: String(inputs.id),
+    mainRouteTableId: `rtb-${STAND_IN}`,
+    enableDnsSupport: true,
+    enableDnsHostnames: true,
+    cidrBlock: STAND_IN_CIDR,
+  }),
   "aws:ec2/getRouteTables:getRouteTables": (inputs) => ({ id: String(inputs.vpcId), ids: [`rtb-${STAND_IN}`] }),
-  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({ id: STAND_IN, userName: "AWS", password: `${STAND_IN}-not-a-secret`, authorizationToken: STAND_IN, proxyEndpoint: `https://${STAND_IN}.invalid`, expiresAt: STAND_IN }),
+  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+    id: STAND_IN,
+    userName: "AWS",
+    password: `${STAND_IN}-not-a-secret`,
+    authorizationToken: STAND_IN,
+    proxyEndpoint: `https://${STAND_IN}.invalid`,
+    expiresAt: STAND_IN,
+  }),
 };
 
 /** The stand-in answer of an invoke (consistent with `plan` when given), or an error naming what `dbwarden check` cannot look up. */
 export function standInInvoke(token: string, inputs: Record<string, unknown>, plan?: AccessPlan): Record<string, unknown> {
   const answer = STAND_IN_INVOKES[token];
   if (!answer) {
-    throw new Error(`the program looks up ${token}, which dbwarden check has no stand-in for (it answers: ${Object.keys(STAND_IN_INVOKES).join(", ")}); add one to src/policy/standins.ts`);
+    throw new Error(
+      `the program looks up ${token}, which dbwarden check has no stand-in for (it answers: ${Object.keys(STAND_IN_INVOKES).join(", ")}); add one to src/policy/standins.ts`,
+    );
   }
   return answer(inputs, plan);
 }

@@ -172,7 +172,10 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
   const roles = await readRoles(client);
   const memberships = await readMemberships(client, head.serverVersion);
   // The roles asked about and every role they inherit from (privileges flow through INHERIT edges).
-  const relevant = inheritedRoles(memberships, options.roles.filter((r) => roles.has(r)));
+  const relevant = inheritedRoles(
+    memberships,
+    options.roles.filter((r) => roles.has(r)),
+  );
   const relevantOids = [...relevant].map((r) => roles.get(r)!.oid);
   const grantees = ["0", ...relevantOids];
   const settings = await readSettings(client, [...relevant]);
@@ -332,7 +335,14 @@ async function readColumnAcl(client: Client, grantees: string[]): Promise<Catalo
         and ${SYSTEM_SCHEMA_SQL} and a.grantee = any($1::oid[])`,
     [grantees],
   );
-  return rows.rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, grantee: r.grantee, privilege: r.privilege_type, grantable: r.is_grantable }));
+  return rows.rows.map((r) => ({
+    schema: r.schema,
+    table: r.table,
+    column: r.column,
+    grantee: r.grantee,
+    privilege: r.privilege_type,
+    grantable: r.is_grantable,
+  }));
 }
 
 /** The live columns (in attnum order) of the tables given that exist, keyed by `tableKey`: one round trip. */
@@ -413,7 +423,11 @@ async function readFunctions(client: Client, grantees: string[]): Promise<Catalo
     definer: r.definer,
     owner: r.owner,
     extension: r.extension,
-    acl: (r.acl as Array<{ grantee: string; privilege: string; grantable: boolean }>).map((e) => ({ grantee: e.grantee, privilege: e.privilege, grantable: e.grantable })),
+    acl: (r.acl as Array<{ grantee: string; privilege: string; grantable: boolean }>).map((e) => ({
+      grantee: e.grantee,
+      privilege: e.privilege,
+      grantable: e.grantable,
+    })),
   }));
 }
 

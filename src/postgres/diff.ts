@@ -117,9 +117,14 @@ function roleDifferences(ctx: DiffContext, passwords: Record<string, string> | u
     }
     attributeDifferences(ctx, r, live);
     if (live.comment !== r.marker) {
-      add("role-marker", r.name, `${r.name} is not marked as managed by dbwarden for workflow ${r.workflow}`, PHASE.roles, [
-        plain(`COMMENT ON ROLE ${name} IS ${literal(r.marker)}`),
-      ], r.advisory.marker ? "advisory" : "drift");
+      add(
+        "role-marker",
+        r.name,
+        `${r.name} is not marked as managed by dbwarden for workflow ${r.workflow}`,
+        PHASE.roles,
+        [plain(`COMMENT ON ROLE ${name} IS ${literal(r.marker)}`)],
+        r.advisory.marker ? "advisory" : "drift",
+      );
     }
     if (password !== undefined && !(catalog.passwords && scramMatches(catalog.passwords.get(r.name) ?? null, password))) {
       add("password", r.name, `${r.name}'s password is not the one in the secret store`, PHASE.roles, [passwordStatement(r.name, password)]);
@@ -155,7 +160,8 @@ function attributeDifferences({ add }: DiffContext, r: DesiredRole, live: Catalo
     `has a password expiry (VALID UNTIL ${live.validUntil}) that the plan does not set`,
     `VALID UNTIL 'infinity'`,
   );
-  if (wrong.length > 0) add("role-attribute", r.name, `${r.name} ${wrong.join("; ")}`, PHASE.roles, [plain(`ALTER ROLE ${ident(r.name)} WITH ${fix.join(" ")}`)]);
+  if (wrong.length > 0)
+    add("role-attribute", r.name, `${r.name} ${wrong.join("; ")}`, PHASE.roles, [plain(`ALTER ROLE ${ident(r.name)} WITH ${fix.join(" ")}`)]);
 }
 
 /** Roles marked for this environment and target that the plan no longer has. */
@@ -186,7 +192,13 @@ function membershipDifferences(ctx: DiffContext): void {
       plannedMembershipDifferences(ctx, m, grantedBy);
     } else if (memberPlan) {
       const what = gains(m);
-      add("membership", m.member, `${m.member} is a member of ${m.role}, which the plan does not give it${what.length ? `: ${what.join("; ")}` : ""}`, PHASE.memberships, revoke);
+      add(
+        "membership",
+        m.member,
+        `${m.member} is a member of ${m.role}, which the plan does not give it${what.length ? `: ${what.join("; ")}` : ""}`,
+        PHASE.memberships,
+        revoke,
+      );
     } else if (managed.has(m.role) && m.member !== catalog.currentUser) {
       add("member", m.member, `${m.member} is a member of ${m.role} and so gets the agents' access; the plan has no such member`, PHASE.memberships, revoke);
     }
@@ -235,7 +247,9 @@ function membershipGains({ catalog }: DiffContext): (m: CatalogMembership) => st
       .map((t) => `${t.schema}.${t.table}`);
     return [
       power ? `it can ${power}` : null,
-      through && through.length > 0 ? `through it, it reaches ${through.slice(0, 5).join(", ")}${through.length > 5 ? ` and ${through.length - 5} more tables` : ""}` : null,
+      through && through.length > 0
+        ? `through it, it reaches ${through.slice(0, 5).join(", ")}${through.length > 5 ? ` and ${through.length - 5} more tables` : ""}`
+        : null,
     ].filter((x): x is string => x !== null);
   };
 }
@@ -256,7 +270,9 @@ function settingDifferences({ catalog, model, db, add }: DiffContext): void {
           plain(`ALTER ROLE ${role} IN DATABASE ${db} RESET ${settingName(s.name)}`),
         ]);
       } else if (!(s.name in r.settings)) {
-        add("setting", r.name, `${r.name} has ${s.name} = ${s.value}, which the plan does not set`, PHASE.settings, [plain(`ALTER ROLE ${role} RESET ${settingName(s.name)}`)]);
+        add("setting", r.name, `${r.name} has ${s.name} = ${s.value}, which the plan does not set`, PHASE.settings, [
+          plain(`ALTER ROLE ${role} RESET ${settingName(s.name)}`),
+        ]);
       }
     }
     for (const [name, value] of Object.entries(r.settings)) {
@@ -277,7 +293,10 @@ function settingDifferences({ catalog, model, db, add }: DiffContext): void {
 /** Agent roles own nothing: an owner has every privilege on what it owns. */
 function ownershipDifferences({ catalog, model, add }: DiffContext): void {
   for (const r of model.roles) {
-    const owned = catalog.ownership.filter((o) => o.role === r.name).map((o) => o.object).sort(byString);
+    const owned = catalog.ownership
+      .filter((o) => o.role === r.name)
+      .map((o) => o.object)
+      .sort(byString);
     if (owned.length === 0) continue;
     add(
       "ownership",

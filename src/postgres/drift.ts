@@ -59,10 +59,7 @@ export async function detectDrift(client: pg.ClientBase, plan: AccessPlan, optio
     const item = (d: (typeof all)[number]): DriftItem => ({ kind: d.kind, role: d.role, message: d.message, fix: d.statements.map((s) => s.shown) });
     const live = catalogColumns(catalog);
     const stale = options.snapshot ? staleTables(options.snapshot.catalog, plannedTables(plan, options.target), (s, t) => live.columnsOf(s, t)) : [];
-    const differences = [
-      ...all.filter((d) => d.level === "drift").map(item),
-      ...stale.map((t) => staleItem(t, options.snapshot!.source, plan.environment)),
-    ];
+    const differences = [...all.filter((d) => d.level === "drift").map(item), ...stale.map((t) => staleItem(t, options.snapshot!.source, plan.environment))];
     return {
       environment: plan.environment,
       target: options.target,
@@ -113,7 +110,14 @@ const HEADINGS: Record<DriftItem["kind"], string> = {
 /** The report as text: a heading per kind, one line per difference. */
 export function formatDriftReport(report: DriftReport): string {
   const where = `environment ${report.environment}, target ${report.target} (database ${report.database})`;
-  const notices = report.notices.length === 0 ? [] : ["", "Not drift, for the reviewer: what every agent can do through PUBLIC (every role) that the plan leaves to the database's owners:", ...report.notices.map((d) => `  - ${d.message}`)];
+  const notices =
+    report.notices.length === 0
+      ? []
+      : [
+          "",
+          "Not drift, for the reviewer: what every agent can do through PUBLIC (every role) that the plan leaves to the database's owners:",
+          ...report.notices.map((d) => `  - ${d.message}`),
+        ];
   if (!report.drift) return `${[`No drift: ${where} matches the access plan.`, ...notices].join("\n")}\n`;
   const lines = [`Drift found in ${where}: ${report.differences.length} difference${report.differences.length === 1 ? "" : "s"} from the access plan.`];
   const kinds = [...new Set(report.differences.map((d) => d.kind))];
@@ -124,7 +128,11 @@ export function formatDriftReport(report: DriftReport): string {
   const fixable = report.differences.some((d) => d.fix.length > 0);
   const manual = report.differences.some((d) => d.fix.length === 0 && d.kind !== "missing-object");
   if (fixable) lines.push("", "Run `dbwarden drift --fix` on the local stack, or re-apply the plan, to remove what dbwarden manages.");
-  if (manual) lines.push("", "What PUBLIC holds on a target that leaves PUBLIC alone, and a stale catalog snapshot, are not changed by re-applying: each line says what to do.");
+  if (manual)
+    lines.push(
+      "",
+      "What PUBLIC holds on a target that leaves PUBLIC alone, and a stale catalog snapshot, are not changed by re-applying: each line says what to do.",
+    );
   lines.push(...notices);
   return `${lines.join("\n")}\n`;
 }

@@ -72,8 +72,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     port,
     adminUser,
     adminPassword,
-    url: (database = "postgres") =>
-      `postgres://${adminUser}:${encodeURIComponent(adminPassword)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    url: (database = "postgres") => `postgres://${adminUser}:${encodeURIComponent(adminPassword)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     stop: () => pg.stop(),
   };
 }

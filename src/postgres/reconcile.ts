@@ -48,7 +48,12 @@ export async function reconcile(client: pg.ClientBase, plan: AccessPlan, options
     const statements = differences.flatMap((d) => d.statements);
     // Many statements go in few round trips; they all run inside this one transaction.
     for (let i = 0; i < statements.length; i += 200) {
-      await client.query(statements.slice(i, i + 200).map((s) => s.sql).join(";\n"));
+      await client.query(
+        statements
+          .slice(i, i + 200)
+          .map((s) => s.sql)
+          .join(";\n"),
+      );
     }
     await client.query("COMMIT");
     return { statements: statements.map((s) => s.shown), changed: statements.length > 0 };

@@ -11,8 +11,8 @@
  * no longer matches the live columns (the component then grants from an outdated list).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { tableKey, tableName, workflowsOf, type AccessPlan } from "@dbwarden/contract";
-import { plannedTables, type ColumnSource } from "./model.ts";
+import { tableName } from "@dbwarden/contract";
+import type { ColumnSource } from "./model.ts";
 import { catalogFile, specPaths } from "../spec/project.ts";
 
 /** `"schema.table"` -> the table's columns. */

@@ -23,12 +23,8 @@ export function formatProblem(p: Problem): string {
 /** Thrown when documents fail to load or validate; `problems` is the complete list, sorted. */
 export class SpecError extends Error {
   constructor(readonly problems: Problem[]) {
-    const sorted = [...problems].sort(
-      (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column,
-    );
-    super(
-      `${sorted.map(formatProblem).join("\n")}\n${sorted.length} problem${sorted.length === 1 ? "" : "s"} found; nothing was planned or applied.`,
-    );
+    const sorted = [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.column - b.column);
+    super(`${sorted.map(formatProblem).join("\n")}\n${sorted.length} problem${sorted.length === 1 ? "" : "s"} found; nothing was planned or applied.`);
     this.name = "SpecError";
     this.problems = sorted;
   }

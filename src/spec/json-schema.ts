@@ -43,7 +43,8 @@ const DRAFT_07_FORMATS: ReadonlySet<string> = new Set([
 function keepStandardFormats({ jsonSchema, path }: { jsonSchema: { format?: string; pattern?: string }; path: (string | number)[] }): void {
   const { format } = jsonSchema;
   if (format === undefined || DRAFT_07_FORMATS.has(format)) return;
-  if (jsonSchema.pattern === undefined) throw new Error(`JSON Schema: format "${format}" at ${path.join(".")} is not a draft-07 format and has no pattern to keep its rule`);
+  if (jsonSchema.pattern === undefined)
+    throw new Error(`JSON Schema: format "${format}" at ${path.join(".")} is not a draft-07 format and has no pattern to keep its rule`);
   delete jsonSchema.format;
 }
 

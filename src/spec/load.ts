@@ -36,7 +36,10 @@ const isYaml = (f: string) => f.endsWith(".yaml") || f.endsWith(".yml");
 /** YAML files directly inside `dir`, sorted; none when it does not exist. */
 export function yamlFilesIn(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter(isYaml).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter(isYaml)
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** Every spec file of a project, absolute: its environments, then its workflows. */
@@ -65,7 +68,13 @@ export function parseFiles(files: readonly string[], root: string, problems: Pro
       text = readFileSync(resolve(root, file), "utf8");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      problems.push({ file: shown, line: 0, column: 0, path: "", message: code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a spec file" : `cannot read file (${code ?? "error"})` });
+      problems.push({
+        file: shown,
+        line: 0,
+        column: 0,
+        path: "",
+        message: code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a spec file" : `cannot read file (${code ?? "error"})`,
+      });
       continue;
     }
     docs.push(...parseSpecText(shown, text, problems, broken));
@@ -74,7 +83,10 @@ export function parseFiles(files: readonly string[], root: string, problems: Pro
 }
 
 /** Parse and validate files together; returns all problems (empty = valid). */
-export function validateFiles(files: readonly string[], options: LoadOptions & { expired?: ValidateOptions["expired"] } = {}): { docs: ParsedDoc[]; problems: Problem[] } {
+export function validateFiles(
+  files: readonly string[],
+  options: LoadOptions & { expired?: ValidateOptions["expired"] } = {},
+): { docs: ParsedDoc[]; problems: Problem[] } {
   const root = options.root ?? process.cwd();
   const problems: Problem[] = [];
   const broken = new Set<string>();
@@ -146,7 +158,11 @@ export function validateInProject(files: readonly string[], options: { cwd: stri
 }
 
 /** One project's part of `validateInProject`: `named` and `context` are absolute paths. */
-function validateWithContext(named: string[], context: string[], options: { cwd: string; now: Date; expired: ValidateOptions["expired"]; shown: (file: string) => string }) {
+function validateWithContext(
+  named: string[],
+  context: string[],
+  options: { cwd: string; now: Date; expired: ValidateOptions["expired"]; shown: (file: string) => string },
+) {
   const broken = new Set<string>();
   const contextParseProblems: Problem[] = [];
   const contextDocs = parseFiles(context, options.cwd, contextParseProblems, broken);
@@ -194,12 +210,21 @@ export function loadStack(stack: string, options: LoadOptions = {}): LoadedStack
   const environment = environments[0]?.value as Environment | undefined;
   if (environment && environment.name !== stack) {
     const doc = environments[0]!;
-    problems.push({ file: envFile, ...doc.locate(["name"]), path: "name", message: `environment is named "${environment.name}" but its file is for stack "${stack}"`, hint: `rename it to "${stack}"` });
+    problems.push({
+      file: envFile,
+      ...doc.locate(["name"]),
+      path: "name",
+      message: `environment is named "${environment.name}" but its file is for stack "${stack}"`,
+      hint: `rename it to "${stack}"`,
+    });
   }
   if (problems.length > 0 || !environment) throw new SpecError(problems);
   return {
     environment,
-    workflows: docs.filter((d) => d.kind === "Workflow").map((d) => d.value as Workflow).sort((a, b) => (a.name < b.name ? -1 : 1)),
+    workflows: docs
+      .filter((d) => d.kind === "Workflow")
+      .map((d) => d.value as Workflow)
+      .sort((a, b) => (a.name < b.name ? -1 : 1)),
     environmentFile: envFile,
     workflowFiles,
   };

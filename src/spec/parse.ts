@@ -36,7 +36,14 @@ const KINDS = { Environment: EnvironmentSchema, Workflow: WorkflowSchema } as co
  */
 export function parseSpecText(file: string, text: string, problems: Problem[], broken: Set<string> = new Set()): ParsedDoc[] {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
-    problems.push({ file, line: 0, column: 0, path: "", message: `file is larger than ${MAX_FILE_BYTES} bytes; a spec file is a few kilobytes`, hint: "split it into one file per workflow" });
+    problems.push({
+      file,
+      line: 0,
+      column: 0,
+      path: "",
+      message: `file is larger than ${MAX_FILE_BYTES} bytes; a spec file is a few kilobytes`,
+      hint: "split it into one file per workflow",
+    });
     return [];
   }
   const lineCounter = new LineCounter();
@@ -63,7 +70,13 @@ export function parseSpecText(file: string, text: string, problems: Problem[], b
     }
     if (yamlErrors.length > 0) {
       // Keep the name if it could be read, so an environment enabling it is not told it is missing.
-      const partialName = (() => { try { return doc.get("name"); } catch { return undefined; } })();
+      const partialName = (() => {
+        try {
+          return doc.get("name");
+        } catch {
+          return undefined;
+        }
+      })();
       if (typeof partialName === "string") broken.add(partialName);
       continue;
     }
@@ -83,7 +96,14 @@ export function parseSpecText(file: string, text: string, problems: Problem[], b
     else if (data && typeof data === "object" && typeof (data as { name?: unknown }).name === "string") broken.add((data as { name: string }).name);
   }
   if (!sawDocument && problems.every((p) => p.file !== file)) {
-    problems.push({ file, line: 0, column: 0, path: "", message: "file holds no document", hint: `start it with "apiVersion: ${API_VERSION}" and "kind: Environment" or "kind: Workflow"` });
+    problems.push({
+      file,
+      line: 0,
+      column: 0,
+      path: "",
+      message: "file holds no document",
+      hint: `start it with "apiVersion: ${API_VERSION}" and "kind: Environment" or "kind: Workflow"`,
+    });
   }
   return out;
 }
@@ -104,13 +124,21 @@ function parseDocument(source: SourceDoc, data: unknown, problems: Problem[]): P
   }
   const record = data as Record<string, unknown>;
   if (record.apiVersion !== API_VERSION) {
-    here(["apiVersion"], record.apiVersion === undefined ? "missing required key `apiVersion`" : `unsupported apiVersion ${JSON.stringify(record.apiVersion)}`, `write "apiVersion: ${API_VERSION}"`);
+    here(
+      ["apiVersion"],
+      record.apiVersion === undefined ? "missing required key `apiVersion`" : `unsupported apiVersion ${JSON.stringify(record.apiVersion)}`,
+      `write "apiVersion: ${API_VERSION}"`,
+    );
     return undefined;
   }
   const kind = record.kind;
   if (kind !== "Environment" && kind !== "Workflow") {
     const hint = typeof kind === "string" ? closest(kind, Object.keys(KINDS)) : undefined;
-    here(["kind"], kind === undefined ? "missing required key `kind`" : `unknown kind ${JSON.stringify(kind)}; expected Environment or Workflow`, hint ? `did you mean "${hint}"?` : 'write "kind: Environment" or "kind: Workflow"');
+    here(
+      ["kind"],
+      kind === undefined ? "missing required key `kind`" : `unknown kind ${JSON.stringify(kind)}; expected Environment or Workflow`,
+      hint ? `did you mean "${hint}"?` : 'write "kind: Environment" or "kind: Workflow"',
+    );
     return undefined;
   }
   const schema = KINDS[kind];
@@ -135,7 +163,12 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       const known = knownKeys(root, data, path);
       for (const key of issue.keys) {
         const suggestion = closest(key, known);
-        push([...path, key], `unknown key \`${key}\``, suggestion ? `did you mean "${suggestion}"?` : known.length ? `known keys here: ${known.join(", ")}` : undefined, true);
+        push(
+          [...path, key],
+          `unknown key \`${key}\``,
+          suggestion ? `did you mean "${suggestion}"?` : known.length ? `known keys here: ${known.join(", ")}` : undefined,
+          true,
+        );
       }
       return;
     }
@@ -145,7 +178,11 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
         const value = valueAt(data, path);
         const allowed = discriminatorValues(root, data, path.slice(0, -1), discriminator);
         const suggestion = typeof value === "string" ? closest(value, allowed) : undefined;
-        push(path, `${describeValue(value)} is not a supported ${discriminator}; expected one of ${allowed.join(", ")}`, suggestion ? `did you mean "${suggestion}"?` : undefined);
+        push(
+          path,
+          `${describeValue(value)} is not a supported ${discriminator}; expected one of ${allowed.join(", ")}`,
+          suggestion ? `did you mean "${suggestion}"?` : undefined,
+        );
         return;
       }
       // Report the branch that matched the value's type, so the message is about the real mistake.
@@ -155,14 +192,22 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
         for (const inner of branches[0]!) reportIssue(source, root, data, inner, path, problems);
         return;
       }
-      push(path, `${value === undefined ? "missing value" : `unexpected ${describeValue(value)}`}; ${issue.message === "Invalid input" ? "expected one of the documented forms" : issue.message}`);
+      push(
+        path,
+        `${value === undefined ? "missing value" : `unexpected ${describeValue(value)}`}; ${issue.message === "Invalid input" ? "expected one of the documented forms" : issue.message}`,
+      );
       return;
     }
     case "invalid_type": {
       const value = valueAt(data, path);
       if (value === undefined) {
         const key = path[path.length - 1];
-        problems.push({ file: source.file, ...source.locate(path.slice(0, -1)), path: pathText(path), message: `missing required key \`${String(key)}\` (expected ${issue.expected})` });
+        problems.push({
+          file: source.file,
+          ...source.locate(path.slice(0, -1)),
+          path: pathText(path),
+          message: `missing required key \`${String(key)}\` (expected ${issue.expected})`,
+        });
         return;
       }
       push(path, `expected ${issue.expected}, got ${describeValue(value)}`);
@@ -173,11 +218,20 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       const options = issue.values.map((v) => JSON.stringify(v));
       if (value === undefined) {
         const key = path[path.length - 1];
-        problems.push({ file: source.file, ...source.locate(path.slice(0, -1)), path: pathText(path), message: `missing required key \`${String(key)}\` (expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`})` });
+        problems.push({
+          file: source.file,
+          ...source.locate(path.slice(0, -1)),
+          path: pathText(path),
+          message: `missing required key \`${String(key)}\` (expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`})`,
+        });
         return;
       }
       const suggestion = typeof value === "string" ? closest(value, issue.values.map(String)) : undefined;
-      push(path, `${describeValue(value)} is not allowed; expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`}`, suggestion ? `did you mean "${suggestion}"?` : undefined);
+      push(
+        path,
+        `${describeValue(value)} is not allowed; expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`}`,
+        suggestion ? `did you mean "${suggestion}"?` : undefined,
+      );
       return;
     }
     case "invalid_key": {
@@ -191,8 +245,7 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       const value = valueAt(data, path);
       const bound = "minimum" in issue ? issue.minimum : (issue as { maximum: number | bigint }).maximum;
       const custom = issue.message && !issue.message.startsWith("Too ") ? issue.message : undefined;
-      const what =
-        Array.isArray(value) ? `${value.length} item(s)` : typeof value === "string" ? `${value.length} character(s)` : describeValue(value);
+      const what = Array.isArray(value) ? `${value.length} item(s)` : typeof value === "string" ? `${value.length} character(s)` : describeValue(value);
       push(path, custom ?? `${what}; expected ${issue.code === "too_small" ? "at least" : "at most"} ${String(bound)}`);
       return;
     }

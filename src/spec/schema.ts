@@ -53,8 +53,7 @@ const isoDate = z
     message: "not a real calendar date",
   });
 
-const CIDR_PATTERN =
-  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+const CIDR_PATTERN = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
 /** An IPv4 CIDR block such as "10.20.0.0/16". */
 const cidr = z.string().regex(CIDR_PATTERN, { message: 'a CIDR block is an IPv4 network like "10.20.0.0/16"' });
 
@@ -120,7 +119,7 @@ export const ReplicaSchema = z
     create: z
       .strictObject({
         /** Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192". */
-        instanceClass: z.string().min(1).describe("Instance class / tier, e.g. \"db.r6g.large\" or \"db-custom-2-8192\"."),
+        instanceClass: z.string().min(1).describe('Instance class / tier, e.g. "db.r6g.large" or "db-custom-2-8192".'),
         /** Availability zone or GCP zone; the platform picks when absent. */
         zone: z.string().min(1).optional().describe("Availability zone or GCP zone; the platform picks when absent."),
       })
@@ -157,7 +156,9 @@ const targetCommon = {
  */
 export const PublicPrivilegesSchema = z.strictObject({
   /** Why PUBLIC's defaults may be taken away on this database, in words. */
-  revoke: sentence("`revoke` is a sentence of at least 20 characters saying why PUBLIC's defaults may be taken away on this database (every role loses them, not only the agents)").describe("Why PUBLIC's defaults may be taken away on this database, in words: every role of the database loses them, not only the agents."),
+  revoke: sentence(
+    "`revoke` is a sentence of at least 20 characters saying why PUBLIC's defaults may be taken away on this database (every role loses them, not only the agents)",
+  ).describe("Why PUBLIC's defaults may be taken away on this database, in words: every role of the database loses them, not only the agents."),
 });
 
 /** Settings of every PostgreSQL-family target (plain, RDS, Cloud SQL). */
@@ -175,7 +176,10 @@ export const PostgresTargetSchema = z.strictObject({
    * For self-hosted Postgres: the environment variable holding an admin connection URL (never the
    * URL itself: it carries a password). Absent for the local stack, which starts its own.
    */
-  connectionUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  connectionUrlEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
 });
 
 export const AwsRdsTargetSchema = z.strictObject({
@@ -238,7 +242,7 @@ export const SnowflakeTargetSchema = z.strictObject({
   platform: z.literal("snowflake"),
   ...targetCommon,
   /** Snowflake account identifier, e.g. "myorg-myaccount". */
-  account: z.string().min(1).describe("Snowflake account identifier, e.g. \"myorg-myaccount\"."),
+  account: z.string().min(1).describe('Snowflake account identifier, e.g. "myorg-myaccount".'),
   /** Warehouse the agents' queries run on (give them their own, sized small). */
   warehouse: z.string().min(1).describe("Warehouse the agents' queries run on (give them their own, sized small)."),
 });
@@ -247,7 +251,7 @@ export const BigQueryTargetSchema = z.strictObject({
   platform: z.literal("bigquery"),
   ...targetCommon,
   /** Region of the datasets, e.g. "EU" or "us-central1". */
-  location: z.string().min(1).describe("Region of the datasets, e.g. \"EU\" or \"us-central1\"."),
+  location: z.string().min(1).describe('Region of the datasets, e.g. "EU" or "us-central1".'),
   /** Cap on bytes billed per query. */
   maximumBytesBilled: size.optional().describe("Cap on bytes billed per query."),
 });
@@ -265,9 +269,9 @@ export const OidcSchema = z.strictObject({
   issuer: z.url({ protocol: /^https?$/ }),
   audience: z.string().min(1),
   /** Claim naming the principal (default "sub"). */
-  principalClaim: z.string().min(1).default("sub").describe("Claim naming the principal (default \"sub\")."),
+  principalClaim: z.string().min(1).default("sub").describe('Claim naming the principal (default "sub").'),
   /** Claim listing the principal's groups (default "groups"). */
-  groupsClaim: z.string().min(1).default("groups").describe("Claim listing the principal's groups (default \"groups\")."),
+  groupsClaim: z.string().min(1).default("groups").describe('Claim listing the principal\'s groups (default "groups").'),
 });
 
 /** The MCP server as a process on this machine (`dbwarden up`), bound to loopback. */
@@ -279,13 +283,22 @@ export const LocalHostSchema = z.strictObject({
 export const AwsEcsHostSchema = z.strictObject({
   platform: z.literal("aws-ecs"),
   /** AWS region of the service (the targets it reads are in the same region). */
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region such as "us-east-1"' }).describe("AWS region of the service (the targets it reads are in the same region)."),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'an AWS region such as "us-east-1"' })
+    .describe("AWS region of the service (the targets it reads are in the same region)."),
   /** VPC of the tasks and the load balancer. */
   vpcId: z.string().min(1).describe("VPC of the tasks and the load balancer."),
   /** Private subnets of the tasks (and of an internal load balancer), in at least two availability zones. */
-  subnetIds: z.array(z.string().min(1)).min(2, { message: "list private subnets in at least two availability zones" }).describe("Private subnets of the tasks (and of an internal load balancer), in at least two availability zones."),
+  subnetIds: z
+    .array(z.string().min(1))
+    .min(2, { message: "list private subnets in at least two availability zones" })
+    .describe("Private subnets of the tasks (and of an internal load balancer), in at least two availability zones."),
   /** Public subnets, only when `allowedCidrs` holds public networks (an internet-facing load balancer). */
-  publicSubnetIds: z.array(z.string().min(1)).optional().describe("Public subnets, only when `allowedCidrs` holds public networks (an internet-facing load balancer)."),
+  publicSubnetIds: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Public subnets, only when `allowedCidrs` holds public networks (an internet-facing load balancer)."),
   /** Fargate task CPU units. */
   cpu: z.number().int().min(256).max(16384).default(512).describe("Fargate task CPU units."),
   /** Fargate task memory (MiB). */
@@ -315,7 +328,8 @@ export const ImageBuildSchema = z.strictObject({
 
 /** Where the MCP server's container image comes from. */
 export const ImageSchema = z.union([z.string().min(1), ImageBuildSchema], {
-  error: 'an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates',
+  error:
+    'an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates',
 });
 
 /** How the MCP server runs for this environment. */
@@ -355,7 +369,9 @@ export const EnvironmentSchema = z.strictObject({
    */
   owner: owner
     .optional()
-    .describe("Team accountable for what serves every workflow of the environment (load balancer, MCP service, replica...): their `dbwarden:owner` tag. Default: the workflows' owners joined by \"+\"."),
+    .describe(
+      'Team accountable for what serves every workflow of the environment (load balancer, MCP service, replica...): their `dbwarden:owner` tag. Default: the workflows\' owners joined by "+".',
+    ),
   /** Database targets by name. */
   targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
     message: "an environment needs at least one target",
@@ -372,15 +388,17 @@ export const EnvironmentSchema = z.strictObject({
 /** A column the workflow may read: a description alone, or a description with classification. */
 export const ColumnSchema = z.union(
   [
-  description,
-  z.strictObject({
-    description: description.optional(),
-    /** Mark the column sensitive for this workflow (the data owner may also mark it). */
-    sensitive: z.boolean().optional().describe("Mark the column sensitive for this workflow (the data owner may also mark it)."),
-    /** Why this workflow needs a sensitive column. Required to grant one. */
-    justification: sentence("a justification is a sentence of at least 20 characters").optional().describe("Why this workflow needs a sensitive column. Required to grant one."),
-  }),
-  z.null(),
+    description,
+    z.strictObject({
+      description: description.optional(),
+      /** Mark the column sensitive for this workflow (the data owner may also mark it). */
+      sensitive: z.boolean().optional().describe("Mark the column sensitive for this workflow (the data owner may also mark it)."),
+      /** Why this workflow needs a sensitive column. Required to grant one. */
+      justification: sentence("a justification is a sentence of at least 20 characters")
+        .optional()
+        .describe("Why this workflow needs a sensitive column. Required to grant one."),
+    }),
+    z.null(),
   ],
   { error: "a column is a description (text), empty, or a mapping with `description`, `sensitive` and `justification`" },
 );
@@ -417,7 +435,7 @@ export const LimitsSchema = z.strictObject({
 export const ClientSchema = z
   .strictObject({
     /** The agent or integration, e.g. "claude-cs-team" or "n8n-finance". */
-    name: name("a client name").describe("The agent or integration, e.g. \"claude-cs-team\" or \"n8n-finance\"."),
+    name: name("a client name").describe('The agent or integration, e.g. "claude-cs-team" or "n8n-finance".'),
     /** `api-key`: a per-client bearer key; `oidc`: an access token for `subject` or `group`. */
     auth: z.enum(["api-key", "oidc"]).describe("`api-key`: a per-client bearer key; `oidc`: an access token for `subject` or `group`."),
     /** OIDC subject (the principal claim) this client is. */
@@ -484,8 +502,6 @@ export function parseDuration(text: string): number {
 export function parseSize(text: string): number {
   const m = SIZE_PATTERN.exec(text);
   if (!m) throw new Error(`not a size: ${text}`);
-  const factor = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 }[
-    m[2] as "B"
-  ];
+  const factor = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 }[m[2] as "B"];
   return Number(m[1]) * factor;
 }

@@ -30,8 +30,10 @@ export interface ValidateOptions {
   focus?: (file: string) => boolean;
 }
 
-const problemAt = (problems: Problem[], doc: SourceDoc) => (path: PropertyKey[], message: string, hint?: string, key = false) =>
-  problems.push({ file: doc.file, ...doc.locate(path, { key }), path: pathText(path), message, ...(hint ? { hint } : {}) });
+const problemAt =
+  (problems: Problem[], doc: SourceDoc) =>
+  (path: PropertyKey[], message: string, hint?: string, key = false) =>
+    problems.push({ file: doc.file, ...doc.locate(path, { key }), path: pathText(path), message, ...(hint ? { hint } : {}) });
 
 export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateOptions, broken: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = [];
@@ -66,7 +68,11 @@ function checkUniqueNames(docs: readonly (ParsedEnvironment | ParsedWorkflow)[],
     // Reported on the later copy, or on the named one when only the first is named.
     const [copy, other] = named(doc.file) || !named(first.file) ? [doc, first] : [first, doc];
     if (!named(copy.file)) continue;
-    problemAt(problems, copy)(["name"], `${what} "${doc.value.name}" is defined twice (also in ${other.file}:${other.locate(["name"]).line})`, `rename one of them or delete the copy`);
+    problemAt(problems, copy)(
+      ["name"],
+      `${what} "${doc.value.name}" is defined twice (also in ${other.file}:${other.locate(["name"]).line})`,
+      `rename one of them or delete the copy`,
+    );
   }
 }
 
@@ -75,7 +81,11 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
   const workflow = doc.value;
 
   if (workflow.expires !== undefined && options.expired === "error" && workflow.expires < utcDay(options.now)) {
-    at(["expires"], `this access expired on ${workflow.expires}`, "extend `expires` if it is still needed, or delete the workflow; until then `plan` leaves it out");
+    at(
+      ["expires"],
+      `this access expired on ${workflow.expires}`,
+      "extend `expires` if it is still needed, or delete the workflow; until then `plan` leaves it out",
+    );
   }
 
   const clientNames = new Set<string>();
@@ -87,12 +97,24 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
   const schemasSeen = new Map<string, string>();
   for (const [schema, tables] of Object.entries(workflow.scope)) {
     const folded = schema.toLowerCase();
-    if (schemasSeen.has(folded)) at(["scope", schema], `schema "${schema}" is listed twice (as "${schemasSeen.get(folded)}" too; names differ only in case)`, "merge the two entries", true);
+    if (schemasSeen.has(folded))
+      at(
+        ["scope", schema],
+        `schema "${schema}" is listed twice (as "${schemasSeen.get(folded)}" too; names differ only in case)`,
+        "merge the two entries",
+        true,
+      );
     schemasSeen.set(folded, schema);
     const tablesSeen = new Map<string, string>();
     for (const [table, spec] of Object.entries(tables)) {
       const tfolded = table.toLowerCase();
-      if (tablesSeen.has(tfolded)) at(["scope", schema, table], `table "${schema}.${table}" is listed twice (as "${tablesSeen.get(tfolded)}" too; names differ only in case)`, "merge the two entries", true);
+      if (tablesSeen.has(tfolded))
+        at(
+          ["scope", schema, table],
+          `table "${schema}.${table}" is listed twice (as "${tablesSeen.get(tfolded)}" too; names differ only in case)`,
+          "merge the two entries",
+          true,
+        );
       tablesSeen.set(tfolded, table);
       const excluded = new Set(spec.exclude ?? []);
       const excludedSeen = new Set<string>();
@@ -103,21 +125,42 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
       for (const [column, columnSpec] of Object.entries(spec.columns ?? {})) {
         const path = ["scope", schema, table, "columns", column];
         if (excluded.has(column)) {
-          at(path, `column "${column}" is both described under \`columns\` and listed in \`exclude\``, "remove it from `columns` or from `exclude`: a column cannot be both described as readable and excluded", true);
+          at(
+            path,
+            `column "${column}" is both described under \`columns\` and listed in \`exclude\``,
+            "remove it from `columns` or from `exclude`: a column cannot be both described as readable and excluded",
+            true,
+          );
         }
         const isObject = columnSpec !== null && typeof columnSpec === "object";
         if (isObject && columnSpec.justification !== undefined && columnSpec.sensitive === false) {
-          at([...path, "justification"], "a justification is only meaningful for a sensitive column", "remove `justification`, or mark the column `sensitive: true`", true);
+          at(
+            [...path, "justification"],
+            "a justification is only meaningful for a sensitive column",
+            "remove `justification`, or mark the column `sensitive: true`",
+            true,
+          );
         }
         if (isObject && columnSpec.sensitive === true && columnSpec.justification === undefined) {
-          at(path, `column "${column}" is marked sensitive but has no \`justification\``, "add `justification:` with why this workflow needs it, or remove the column", true);
+          at(
+            path,
+            `column "${column}" is marked sensitive but has no \`justification\``,
+            "add `justification:` with why this workflow needs it, or remove the column",
+            true,
+          );
         }
       }
     }
   }
 }
 
-function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, broken: ReadonlySet<string>, scope: FocusScope, problems: Problem[]) {
+function validateEnvironment(
+  doc: ParsedEnvironment,
+  workflows: ReadonlyMap<string, ParsedWorkflow>,
+  broken: ReadonlySet<string>,
+  scope: FocusScope,
+  problems: Problem[],
+) {
   const named = scope.named(doc.file);
   if (named) checkEnvironmentSettings(doc, problems);
   const at = problemAt(problems, doc);
@@ -131,7 +174,11 @@ function validateEnvironment(doc: ParsedEnvironment, workflows: ReadonlyMap<stri
       if (broken.has(name)) return; // its own problems are already reported
       if (!named && scope.namedWorkflows.every((w) => doc.value.workflows.includes(w))) return;
       const hint = [...workflows.keys()].sort().find((w) => w.includes(name) || name.includes(w));
-      at(path, `workflow "${name}" is enabled but no workflow document has that name`, hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/");
+      at(
+        path,
+        `workflow "${name}" is enabled but no workflow document has that name`,
+        hint ? `did you mean "${hint}"?` : "add a Workflow document with this name under stacks/workflows/",
+      );
       return;
     }
     if (named || scope.named(workflow.file)) checkWorkflowInEnvironment(doc, workflow, problems);
@@ -169,7 +216,11 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
     const capabilities = TARGET_PLATFORMS[target.platform];
     const allowedModes: readonly string[] = capabilities.credentialModes;
     if (!allowedModes.includes(mode)) {
-      at([...path, "credentials", "mode"], `credentials mode "${mode}" is not available on ${target.platform}`, `use ${allowedModes.map((m) => `"${m}"`).join(" or ")}`);
+      at(
+        [...path, "credentials", "mode"],
+        `credentials mode "${mode}" is not available on ${target.platform}`,
+        `use ${allowedModes.map((m) => `"${m}"`).join(" or ")}`,
+      );
     }
     if (mode !== "iam" && target.credentials.rotationDays === undefined) {
       at([...path, "credentials"], `\`${mode}\` credentials need \`rotationDays\` (how often they are rotated)`, "add e.g. `rotationDays: 30`");
@@ -180,12 +231,20 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
     const statements = target.logging.statements;
     const loggingModes: readonly string[] = capabilities.loggingModes;
     if (!loggingModes.includes(statements)) {
-      at([...path, "logging", "statements"], `statement logging "${statements}" is not available on ${target.platform}`, `use ${loggingModes.map((m) => `"${m}"`).join(" or ")}`);
+      at(
+        [...path, "logging", "statements"],
+        `statement logging "${statements}" is not available on ${target.platform}`,
+        `use ${loggingModes.map((m) => `"${m}"`).join(" or ")}`,
+      );
     }
     const network = target.network;
     const open = network.allowedCidrs.findIndex((c) => c.endsWith("/0"));
     if (open >= 0 && network.allowPublicInternet === undefined) {
-      at([...path, "network", "allowedCidrs", open], `${network.allowedCidrs[open]} opens the target to the whole internet`, "list your own networks, or say why in `allowPublicInternet:`");
+      at(
+        [...path, "network", "allowedCidrs", open],
+        `${network.allowedCidrs[open]} opens the target to the whole internet`,
+        "list your own networks, or say why in `allowPublicInternet:`",
+      );
     }
     if (network.allowPublicInternet !== undefined && open < 0) {
       at([...path, "network", "allowPublicInternet"], "`allowPublicInternet` is set but no allowed CIDR is public", "remove it", true);
@@ -226,7 +285,12 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
       if (spec.exclude === undefined) {
         for (const column of Object.keys(columns)) {
           if (sensitive.has(`${schema}.${table}.${column}`) && !justified(column)) {
-            at([...tablePath, "columns", column], `column "${schema}.${table}.${column}" is classified sensitive in environment "${environment.name}" and needs a \`justification\``, "remove the column, or give it `justification:` saying why this workflow needs it", true);
+            at(
+              [...tablePath, "columns", column],
+              `column "${schema}.${table}.${column}" is classified sensitive in environment "${environment.name}" and needs a \`justification\``,
+              "remove the column, or give it `justification:` saying why this workflow needs it",
+              true,
+            );
           }
         }
       } else {
@@ -236,7 +300,12 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
           if (!qualified.startsWith(prefix)) continue;
           const column = qualified.slice(prefix.length);
           if (!excluded.has(column) && !justified(column)) {
-            at([...tablePath, "exclude"], `sensitive column "${qualified}" would be readable: it is not in \`exclude\` and has no \`justification\``, `add "${column}" to \`exclude\`, or describe it under \`columns\` with a justification`, true);
+            at(
+              [...tablePath, "exclude"],
+              `sensitive column "${qualified}" would be readable: it is not in \`exclude\` and has no \`justification\``,
+              `add "${column}" to \`exclude\`, or describe it under \`columns\` with a justification`,
+              true,
+            );
           }
         }
       }

@@ -24,9 +24,18 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
     const r = run(project.root, "--stack", "prod");
     assert.equal(r.status, 4, r.stderr);
     const section = r.stdout.slice(r.stdout.indexOf("MANDATORY no-open-ingress"));
-    assert.match(section, /^MANDATORY no-open-ingress \(1 violation\)\n {2}- aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule debug-access: ingress rule admits 0\.0\.0\.0\/0 to port 5432: anyone on the internet can reach it\n {2}why: Databases and the MCP service are never reachable from the whole internet.*\n {2}fix: Replace 0\.0\.0\.0\/0/);
-    assert.match(r.stdout, /MANDATORY agent-grants-read-only \(1 violation\)\n {2}- postgresql:index\/grant:Grant analyst-shortcut: grants UPDATE on table billing\.invoices/);
-    assert.match(r.stdout, /MANDATORY owner-and-workflow-tags \(1 violation\)\n {2}- aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule debug-access: lacks tags dbwarden:owner, dbwarden:workflow\n/);
+    assert.match(
+      section,
+      /^MANDATORY no-open-ingress \(1 violation\)\n {2}- aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule debug-access: ingress rule admits 0\.0\.0\.0\/0 to port 5432: anyone on the internet can reach it\n {2}why: Databases and the MCP service are never reachable from the whole internet.*\n {2}fix: Replace 0\.0\.0\.0\/0/,
+    );
+    assert.match(
+      r.stdout,
+      /MANDATORY agent-grants-read-only \(1 violation\)\n {2}- postgresql:index\/grant:Grant analyst-shortcut: grants UPDATE on table billing\.invoices/,
+    );
+    assert.match(
+      r.stdout,
+      /MANDATORY owner-and-workflow-tags \(1 violation\)\n {2}- aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule debug-access: lacks tags dbwarden:owner, dbwarden:workflow\n/,
+    );
     assert.match(r.stdout, /5 mandatory violations, 0 advisory violations, 0 not judged: FAILED \(a mandatory rule is violated\)\.\n$/);
     assert.equal(r.stderr, "");
   });
@@ -35,7 +44,20 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
     const r = run(project.root, "--stack", "prod", "--json");
     assert.equal(r.status, 4, r.stderr);
     const report = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(report), ["apiVersion", "stack", "asOf", "pack", "deployed", "reason", "resources", "passed", "summary", "violations", "notJudged", "programNotes"]);
+    assert.deepEqual(Object.keys(report), [
+      "apiVersion",
+      "stack",
+      "asOf",
+      "pack",
+      "deployed",
+      "reason",
+      "resources",
+      "passed",
+      "summary",
+      "violations",
+      "notJudged",
+      "programNotes",
+    ]);
     assert.equal(report.apiVersion, "policy-report.dbwarden.dev/v1");
     assert.deepEqual(report.summary, { mandatory: 5, advisory: 0, notJudged: 0 });
     const violation = report.violations[0];

@@ -19,7 +19,14 @@ async function run(...args: string[]) {
 async function runIn(cwd: string, ...args: string[]) {
   let stdout = "";
   let stderr = "";
-  const io: CliIO = { out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`), err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`), progress: () => {}, now: () => now, cwd, env: {} };
+  const io: CliIO = {
+    out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`),
+    err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`),
+    progress: () => {},
+    now: () => now,
+    cwd,
+    env: {},
+  };
   const code = await main(args, io);
   return { code, stdout, stderr };
 }
@@ -70,7 +77,10 @@ test("validate: an environment alone that makes a workflow read a sensitive colu
   t.after(project.remove);
   const r = await runIn(project.root, "validate", "stacks/environments/prod.yaml");
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^stacks\/workflows\/cs-usage-drop\.yaml:\d+:9: error at scope\.app\.accounts\.columns\.region: column "app\.accounts\.region" is classified sensitive in environment "prod"/m);
+  assert.match(
+    r.stderr,
+    /^stacks\/workflows\/cs-usage-drop\.yaml:\d+:9: error at scope\.app\.accounts\.columns\.region: column "app\.accounts\.region" is classified sensitive in environment "prod"/m,
+  );
   assert.match(r.stderr, /^stacks\/workflows\/finance-weekly-revenue\.yaml:\d+:9: error at scope\.app\.accounts\.columns\.region: /m);
   assert.match(r.stderr, /2 problems in 2 file\(s\)\./);
 });
@@ -82,7 +92,10 @@ test("validate: a file that is fine, and other project files' problems in one li
   assert.equal(fine.code, 0, fine.stderr);
   assert.equal(fine.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 5 other project file(s)\n");
   // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
-  assert.equal(fine.stderr, "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n");
+  assert.equal(
+    fine.stderr,
+    "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",
+  );
   const dev = await runIn(project.root, "validate", "stacks/environments/dev.yaml");
   assert.equal(dev.code, 1);
   assert.match(dev.stderr, /^stacks\/environments\/dev\.yaml:\d+:\d+: error at targets\.app\.network\.allowedCidrs\[0\]: 0\.0\.0\.0\/0 opens the target/m);
@@ -94,7 +107,10 @@ test("validate: a file checked against a project file that does not load is not 
   const r = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
   assert.equal(r.code, 1);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /^not fully checked: 1 other project file\(s\) the named files are checked against do not load \(\d+ problems?\): stacks\/environments\/dev\.yaml; `dbwarden validate stacks\/environments\/dev\.yaml` lists them$/m);
+  assert.match(
+    r.stderr,
+    /^not fully checked: 1 other project file\(s\) the named files are checked against do not load \(\d+ problems?\): stacks\/environments\/dev\.yaml; `dbwarden validate stacks\/environments\/dev\.yaml` lists them$/m,
+  );
 });
 
 test("validate: a file outside any project is checked on its own, and says so", async (t) => {
@@ -104,7 +120,10 @@ test("validate: a file outside any project is checked on its own, and says so", 
   const r = await runIn(lone.root, "validate", "workflow.yaml");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n");
-  assert.equal(r.stderr, "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n");
+  assert.equal(
+    r.stderr,
+    "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n",
+  );
 });
 
 test("plan: readable tree by default, JSON identical to planStack with --json", async () => {

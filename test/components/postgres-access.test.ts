@@ -28,7 +28,10 @@ describe("postgresAccessModel", () => {
       }
     }
     // prod is aws-rds with rotated passwords: each login has its alternate `_clone` login.
-    assert.equal(model.roles.length, plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0));
+    assert.equal(
+      model.roles.length,
+      plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0),
+    );
     assert.deepEqual(model.unsupportedSettings, []);
   });
 
@@ -94,7 +97,10 @@ describe("postgresAccessModel", () => {
     const iam = structuredClone(plan);
     iam.targets[0]!.credentials = { mode: "iam", rotationDays: null };
     const iamModel = postgresAccessModel(iam, "app", catalog);
-    assert.equal(iamModel.roles.some((r) => r.kind === "rotation-clone"), false);
+    assert.equal(
+      iamModel.roles.some((r) => r.kind === "rotation-clone"),
+      false,
+    );
     assert.deepEqual(iamModel.roles.find((r) => r.name === login)!.memberOf, [plan.workflows[0]!.roles.group, "rds_iam"]);
     assert.deepEqual(iamModel.roles.find((r) => r.name === plan.workflows[0]!.roles.group)!.memberOf, []);
   });
@@ -150,7 +156,9 @@ describe("catalog", () => {
   it("refuses to exclude every column", () => {
     const onlyTable = (columns: string[]) => {
       const one = examplePlan("prod");
-      one.workflows = [{ ...one.workflows[0]!, tables: [{ schema: "s", table: "t", description: null, rule: { access: "all-except", except: ["a", "b"] }, columns: [] }] }];
+      one.workflows = [
+        { ...one.workflows[0]!, tables: [{ schema: "s", table: "t", description: null, rule: { access: "all-except", except: ["a", "b"] }, columns: [] }] },
+      ];
       return postgresAccessModel(one, "app", { "s.t": columns }, { catalogSource: "c.json" });
     };
     assert.throws(() => onlyTable(["a", "b"]), /excludes every column of s\.t/);

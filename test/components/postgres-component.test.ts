@@ -53,7 +53,10 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
   it("creates every role with the planned attributes through that provider", () => {
     const provider = mocks.one("pulumi:providers:postgresql", "app-primary");
     const roles = mocks.byType("postgresql:index/role:Role");
-    assert.equal(roles.length, plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0));
+    assert.equal(
+      roles.length,
+      plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0),
+    );
     for (const workflow of plan.workflows) {
       const group = mocks.one("postgresql:index/role:Role", workflow.roles.group);
       assert.equal(group.provider, `${provider.urn}::${provider.name}-id`);
@@ -112,7 +115,11 @@ describe("PostgresReadOnlyAccess", { timeout: 30_000 }, () => {
     assert.equal(component.model.public.mode, "leave");
     assert.deepEqual(component.model.publicGrants, []);
     const touchingPublic = mocks.resources.filter((r) => r.inputs.role === "public");
-    assert.deepEqual(touchingPublic.map((r) => r.name), [], "no Grant or DefaultPrivileges of PUBLIC");
+    assert.deepEqual(
+      touchingPublic.map((r) => r.name),
+      [],
+      "no Grant or DefaultPrivileges of PUBLIC",
+    );
     assert.deepEqual(mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges"), []);
   });
 
@@ -203,7 +210,12 @@ describe("PostgresReadOnlyAccess where the spec lets dbwarden take PUBLIC's defa
     const chain = grantLikeChain(mocks.resources);
     assert.deepEqual(
       chain.map((r) => r.name),
-      ["hardened-pgaudit", ...component.model.grants.map((g) => g.resourceName), ...component.model.publicGrants.map((g) => g.resourceName), "app-public-new-functions-admin"],
+      [
+        "hardened-pgaudit",
+        ...component.model.grants.map((g) => g.resourceName),
+        ...component.model.publicGrants.map((g) => g.resourceName),
+        "app-public-new-functions-admin",
+      ],
     );
   });
 
@@ -213,7 +225,10 @@ describe("PostgresReadOnlyAccess where the spec lets dbwarden take PUBLIC's defa
     await mocks.settle();
     assert.deepEqual(
       mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges").map((r) => [r.name, r.inputs.owner]),
-      [["app-public-new-functions-app_owner", "app_owner"], ["app-public-new-functions-etl", "etl"]],
+      [
+        ["app-public-new-functions-app_owner", "app_owner"],
+        ["app-public-new-functions-etl", "etl"],
+      ],
     );
   });
 });
@@ -231,14 +246,21 @@ describe("PostgresReadOnlyAccess argument checks", { timeout: 30_000 }, () => {
   });
   it("refuses a rule naming a column the catalog snapshot's table lacks (quantty), registering nothing", async () => {
     const typo = structuredClone(plan);
-    typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!.rule = { access: "all-except", except: ["ip_address", "quantty"] };
+    typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!.rule = {
+      access: "all-except",
+      except: ["ip_address", "quantty"],
+    };
     mocks.reset();
     assert.throws(
       () => new PostgresReadOnlyAccess("a4", { ...base, plan: typo, catalogSource: "stacks/catalog/prod.json" }),
       /workflow cs-usage-drop excludes analytics\.usage_events\.quantty, which does not exist in stacks\/catalog\/prod\.json \(did you mean "quantity"\?\)/,
     );
     await mocks.settle();
-    assert.deepEqual(mocks.resources.filter((r) => r.custom).map((r) => r.type), [], "no provider, role or grant");
+    assert.deepEqual(
+      mocks.resources.filter((r) => r.custom).map((r) => r.type),
+      [],
+      "no provider, role or grant",
+    );
   });
   it("passes a CA bundle to the provider, and refuses one that does not exist, naming the field", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dbwarden-ca-"));
@@ -259,7 +281,10 @@ describe("PostgresReadOnlyAccess argument checks", { timeout: 30_000 }, () => {
     }
   });
   it("refuses passwords for unplanned logins", () => {
-    assert.throws(() => new PostgresReadOnlyAccess("a3", { ...base, passwords: { intruder: { value: "x", version: "1" } } }), /passwords\.intruder is not a planned login/);
+    assert.throws(
+      () => new PostgresReadOnlyAccess("a3", { ...base, passwords: { intruder: { value: "x", version: "1" } } }),
+      /passwords\.intruder is not a planned login/,
+    );
   });
 });
 

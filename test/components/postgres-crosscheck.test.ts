@@ -21,13 +21,13 @@ import { providerSql } from "./support/provider-sql.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
+import type { ReconcileError } from "../../src/postgres/reconcile.ts";
 
 const mocks: Mocks = await installMocks();
 const { PostgresReadOnlyAccess } = await import("../../components/postgres/index.ts");
 const { reconcile } = await import("../../src/postgres/reconcile.ts");
 const { readEffectiveAccess } = await import("../../src/postgres/effective.ts");
 const { detectDrift, formatDriftReport } = await import("../../src/postgres/drift.ts");
-const { ReconcileError } = await import("../../src/postgres/reconcile.ts");
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -68,6 +68,47 @@ async function routineAcl(client: pg.Client): Promise<Array<{ f: string; grantee
   return rows.rows;
 }
 
+/** The demo tables in a new database on `server`, and a routine that existed before the apply, in a planned schema. */
+async function createDemoDatabase(server: TestPostgres, database: string, catalog: CatalogSnapshot): Promise<void> {
+  await server.createDatabase(database);
+  const client = await server.admin(database);
+  await createDemoTables(client, catalog);
+  await client.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
+}
+
+/** Without RDS's IAM role, the reconciler refuses the IAM plan and changes nothing. */
+async function assertRefusedWithoutRdsIam(client: pg.Client, plan: AccessPlan): Promise<void> {
+  await assert.rejects(reconcile(client, plan, { target: "app" }), (e: ReconcileError) => {
+    assert.match(e.message, /join rds_iam, the role Amazon RDS for PostgreSQL provides for IAM authentication, which does not exist in database app/);
+    return true;
+  });
+  assert.equal((await client.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
+}
+
+/**
+ * The Pulumi path: the component under the mocks, its recorded postgresql resources run as SQL,
+ * one transaction each, as the provider would. Returns the role settings the provider cannot set.
+ */
+async function applyThroughComponent(client: pg.Client, adminUser: string, stack: string, plan: AccessPlan, catalog: CatalogSnapshot) {
+  mocks.reset();
+  const component = new PostgresReadOnlyAccess(`crosscheck-${stack}`, {
+    plan,
+    target: "app",
+    catalog,
+    // The admin owns the schemas it created: the default owner of future functions.
+    connection: { host: "127.0.0.1", username: adminUser, password: "unused", superuser: false },
+    passwords: Object.fromEntries(plan.workflows.flatMap((w) => w.roles.logins).map((l) => [l.role, { value: `pw-${l.role}`, version: "1" }])),
+  });
+  await mocks.settle();
+  const { transactions } = providerSql(mocks.resources);
+  for (const statements of transactions) {
+    await client.query("BEGIN");
+    for (const sql of statements) await client.query(sql);
+    await client.query("COMMIT");
+  }
+  return component.model.unsupportedSettings;
+}
+
 for (const [label, stack, makePlan] of [
   ["prod", "prod", () => examplePlan("prod")],
   ["dev", "dev", () => examplePlan("dev")],
@@ -86,42 +127,12 @@ for (const [label, stack, makePlan] of [
 
     before(async () => {
       [viaPulumi, viaReconciler] = await Promise.all([startTestPostgres(), startTestPostgres()]);
-      for (const server of [viaPulumi, viaReconciler]) {
-        await server.createDatabase(database);
-        const client = await server.admin(database);
-        await createDemoTables(client, catalog);
-        // A routine that existed before the apply, in a planned schema.
-        await client.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
-      }
+      for (const server of [viaPulumi, viaReconciler]) await createDemoDatabase(server, database, catalog);
       pulumiClient = await viaPulumi.admin(database);
       reconcilerClient = await viaReconciler.admin(database);
-      if (stack === "dev") {
-        // Without RDS's IAM role, the reconciler refuses the IAM plan and changes nothing.
-        await assert.rejects(reconcile(reconcilerClient, plan, { target: "app" }), (e: InstanceType<typeof ReconcileError>) => {
-          assert.match(e.message, /join rds_iam, the role Amazon RDS for PostgreSQL provides for IAM authentication, which does not exist in database app/);
-          return true;
-        });
-        assert.equal((await reconcilerClient.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
-      }
+      if (stack === "dev") await assertRefusedWithoutRdsIam(reconcilerClient, plan);
       for (const client of [pulumiClient, reconcilerClient]) await client.query("CREATE ROLE rds_iam NOLOGIN");
-
-      mocks.reset();
-      const component = new PostgresReadOnlyAccess(`crosscheck-${stack}`, {
-        plan,
-        target: "app",
-        catalog,
-        // The admin owns the schemas it created: the default owner of future functions.
-        connection: { host: "127.0.0.1", username: viaPulumi.adminUser, password: "unused", superuser: false },
-        passwords: Object.fromEntries(plan.workflows.flatMap((w) => w.roles.logins).map((l) => [l.role, { value: `pw-${l.role}`, version: "1" }])),
-      });
-      await mocks.settle();
-      unsupported = component.model.unsupportedSettings;
-      const { transactions } = providerSql(mocks.resources);
-      for (const statements of transactions) {
-        await pulumiClient.query("BEGIN");
-        for (const sql of statements) await pulumiClient.query(sql);
-        await pulumiClient.query("COMMIT");
-      }
+      unsupported = await applyThroughComponent(pulumiClient, viaPulumi.adminUser, stack, plan, catalog);
       await reconcile(reconcilerClient, plan, { target: "app" });
     });
     after(async () => {
@@ -132,7 +143,10 @@ for (const [label, stack, makePlan] of [
       const { transactions, skipped } = providerSql(mocks.resources);
       const defaults = mocks.byType("postgresql:index/defaultPrivileges:DefaultPrivileges");
       assert.equal(defaults.length, revoke ? 1 : 0);
-      assert.equal(transactions.length, mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length + defaults.length);
+      assert.equal(
+        transactions.length,
+        mocks.byType("postgresql:index/role:Role").length + mocks.byType("postgresql:index/grant:Grant").length + defaults.length,
+      );
       assert.deepEqual(skipped, []);
     });
 
@@ -157,7 +171,9 @@ for (const [label, stack, makePlan] of [
       // Role settings @pulumi/postgresql cannot set (dev: log_statement, warned at deploy time and
       // set on the replica's parameter group instead) are the one known, reported difference.
       const missing = reconcilerAccess.roles.flatMap((r) =>
-        r.settings.filter((x) => !pulumiAccess.roles.find((p) => p.name === r.name)!.settings.some((y) => y.name === x.name)).map((x) => ({ role: r.name, name: x.name, value: x.value })),
+        r.settings
+          .filter((x) => !pulumiAccess.roles.find((p) => p.name === r.name)!.settings.some((y) => y.name === x.name))
+          .map((x) => ({ role: r.name, name: x.name, value: x.value })),
       );
       assert.deepEqual(missing, unsupported);
       const skip = new Set(unsupported.map((u) => `${u.role}\u0000${u.name}`));
@@ -170,8 +186,13 @@ for (const [label, stack, makePlan] of [
     it("drift on the database Pulumi deployed finds nothing", async () => {
       const report = await detectDrift(pulumiClient, plan, { target: "app" });
       assert.deepEqual(report.differences, [], formatDriftReport(report));
-      const roles = await pulumiClient.query(`select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname like 'dbw\\_%' order by 1`);
-      assert.deepEqual(roles.rows.map((r) => r.rolname), [...plannedRoles(plan, "app")].sort());
+      const roles = await pulumiClient.query(
+        `select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname like 'dbw\\_%' order by 1`,
+      );
+      assert.deepEqual(
+        roles.rows.map((r) => r.rolname),
+        [...plannedRoles(plan, "app")].sort(),
+      );
       // What makes it clean: the platform's extras come from the one model...
       const memberships = await pulumiClient.query(
         `select m.rolname as member, array_agg(g.rolname::text order by g.rolname) as roles from pg_auth_members a
@@ -179,17 +200,25 @@ for (const [label, stack, makePlan] of [
       );
       const logins = memberships.rows.filter((r) => !r.member.endsWith("_clone"));
       assert.ok(logins.length > 0 && logins.every((r) => r.roles.includes("rds_iam") === (stack === "dev")), JSON.stringify(memberships.rows));
-      assert.equal(memberships.rows.some((r) => r.member.endsWith("_clone")), stack === "prod");
+      assert.equal(
+        memberships.rows.some((r) => r.member.endsWith("_clone")),
+        stack === "prod",
+      );
       // ...and what Pulumi cannot set (the marker comment, log_statement) is advisory, not demanded.
       assert.ok(roles.rows.every((r) => r.comment === null));
     });
 
     it("drift on the database Pulumi deployed still sees a change made by hand", async () => {
       const group = plan.workflows[0]!.roles.group;
-      await pulumiClient.query(`GRANT SELECT ON billing.invoices TO ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} SET log_statement = 'none'`);
+      await pulumiClient.query(
+        `GRANT SELECT ON billing.invoices TO ${group}; ALTER ROLE ${plan.workflows[0]!.roles.logins[0]!.role} SET log_statement = 'none'`,
+      );
       try {
         const report = await detectDrift(pulumiClient, plan, { target: "app" });
-        assert.ok(report.differences.some((d) => d.kind === "privilege" && d.message.startsWith(`${group} can read billing.invoices`)), formatDriftReport(report));
+        assert.ok(
+          report.differences.some((d) => d.kind === "privilege" && d.message.startsWith(`${group} can read billing.invoices`)),
+          formatDriftReport(report),
+        );
         // An advisory setting is not demanded, but a different value is still drift.
         const setting = report.differences.filter((d) => d.kind === "setting").map((d) => d.message);
         if (stack === "dev") assert.deepEqual(setting, [`${plan.workflows[0]!.roles.logins[0]!.role} has log_statement = none (the plan says all)`]);
@@ -209,8 +238,14 @@ for (const [label, stack, makePlan] of [
           if (privilege.objectType !== "column") continue;
           const table = group.tables.find((t) => t.schema === privilege.schema && t.table === privilege.table)!;
           assert.deepEqual(table.privileges, [], `${workflow.name}: no table-level privilege on ${privilege.table}`);
-          const readable = table.columns.filter((c) => c.privileges.some((p) => p.privilege === "SELECT")).map((c) => c.column).sort();
-          const expected = "columns" in privilege ? privilege.columns : catalog[`${privilege.schema}.${privilege.table}`]!.filter((c) => !privilege.allColumnsExcept.includes(c)).sort();
+          const readable = table.columns
+            .filter((c) => c.privileges.some((p) => p.privilege === "SELECT"))
+            .map((c) => c.column)
+            .sort();
+          const expected =
+            "columns" in privilege
+              ? privilege.columns
+              : catalog[`${privilege.schema}.${privilege.table}`]!.filter((c) => !privilege.allColumnsExcept.includes(c)).sort();
           assert.deepEqual(readable, expected, `${workflow.name}: ${privilege.schema}.${privilege.table}`);
         }
       }

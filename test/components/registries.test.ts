@@ -62,8 +62,13 @@ describe("ACCESS_COMPONENTS / accessComponentOf", () => {
     const rendered = "postgres (PostgreSQL), aws-rds (Amazon RDS for PostgreSQL), gcp-cloudsql (Cloud SQL for PostgreSQL)";
     assert.throws(
       () => accessComponentOf({ name: "warehouse", platform: "snowflake" }),
-      (error: Error) => error.message === `targets.warehouse.platform: no dbwarden component renders read-only access on Snowflake ("snowflake") yet; components render: ${rendered}`,
+      (error: Error) =>
+        error.message ===
+        `targets.warehouse.platform: no dbwarden component renders read-only access on Snowflake ("snowflake") yet; components render: ${rendered}`,
     );
-    assert.throws(() => accessComponentOf({ name: "events", platform: "bigquery" }), /^Error: targets\.events\.platform: no dbwarden component renders read-only access on BigQuery \("bigquery"\) yet/);
+    assert.throws(
+      () => accessComponentOf({ name: "events", platform: "bigquery" }),
+      /^Error: targets\.events\.platform: no dbwarden component renders read-only access on BigQuery \("bigquery"\) yet/,
+    );
   });
 });

@@ -53,7 +53,7 @@ describe("dbwarden drift: database and Pulumi sides", { timeout: 120_000 }, () =
     assert.match(
       r.out,
       // prod leaves PUBLIC to the database's owners (no publicPrivileges.revoke): notices, not drift, between the two sides.
-      /^No drift: environment prod, target app \(database app\) matches the access plan\.\n(\nNot drift, for the reviewer: [^\n]*\n(  - [^\n]*\n)+)?Pulumi: no drift: every resource of stack prod matches the program\.\n$/,
+      /^No drift: environment prod, target app \(database app\) matches the access plan\.\n(\nNot drift, for the reviewer: [^\n]*\n( {2}- [^\n]*\n)+)?Pulumi: no drift: every resource of stack prod matches the program\.\n$/,
     );
     assert.equal(r.calls.length, 1);
   });

@@ -6,8 +6,7 @@
  * keeps its key in the local store and the running `dbwarden up` reloads.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -276,7 +275,12 @@ describe("dbwarden keys on the local stack", () => {
     mkdirSync(paths.dir, { recursive: true });
     const control = await startControlServer(paths.controlSocket, async (command) => (asked.push(command), { ok: true, ready: true }));
     try {
-      writeState(paths, { ...ownProcess(), postgres: { host: "127.0.0.1", port: 1, embedded: true, sslmode: "disable" }, mcpUrl: null, startedAt: AS_OF.toISOString() });
+      writeState(paths, {
+        ...ownProcess(),
+        postgres: { host: "127.0.0.1", port: 1, embedded: true, sslmode: "disable" },
+        mcpUrl: null,
+        startedAt: AS_OF.toISOString(),
+      });
       assert.equal(await reloadRunningUp(paths), true);
       assert.deepEqual(asked, ["ping", "reload-secrets"]);
     } finally {

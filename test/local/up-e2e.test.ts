@@ -75,10 +75,12 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     assert.equal(connection.postgres.database, "dbwarden_demo");
     assert.match(connection.mcpUrl, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     for (const c of connection.clients) assert.deepEqual(Object.keys(c).sort(), ["apiKey", "name", "workflow"]);
-    assert.deepEqual(
-      connection.clients.map((c: { name: string }) => c.name).sort(),
-      ["claude-cs", "claude-incident-bot", "n8n-cs-digest", "n8n-finance-weekly"],
-    );
+    assert.deepEqual(connection.clients.map((c: { name: string }) => c.name).sort(), [
+      "claude-cs",
+      "claude-incident-bot",
+      "n8n-cs-digest",
+      "n8n-finance-weekly",
+    ]);
     // Every secret file is 0600; nothing secret was printed.
     for (const f of filesUnder(join(local, "secrets"))) assert.equal(statSync(f).mode & 0o777, 0o600, f);
     const printed = up.stdout() + up.stderr();
@@ -86,7 +88,10 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     for (const c of connection.clients) assert.ok(!printed.includes(c.apiKey), `API key of ${c.name} printed`);
     assert.match(printed, /claude mcp add --transport http dbwarden-cs-usage-drop-claude-cs http:\/\/127\.0\.0\.1:\d+\/mcp --header/);
     assert.match(printed, /Cursor/);
-    assert.match(printed, /npx -y @modelcontextprotocol\/inspector@1\.0\.3 --cli http:\/\/127\.0\.0\.1:\d+\/mcp --transport http --method tools\/list --header "Authorization: Bearer \$\(node -p/);
+    assert.match(
+      printed,
+      /npx -y @modelcontextprotocol\/inspector@1\.0\.3 --cli http:\/\/127\.0\.0\.1:\d+\/mcp --transport http --method tools\/list --header "Authorization: Bearer \$\(node -p/,
+    );
 
     // The official SDK client, as claude-cs (workflow cs-usage-drop).
     const key = connection.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
@@ -111,7 +116,10 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
       .map((l) => JSON.parse(l))
       .filter((r) => r.tool === "query");
     assert.equal(audit.length, 3, JSON.stringify(audit));
-    assert.deepEqual(audit.map((r) => r.client), ["claude-cs", "claude-cs", "claude-cs"]);
+    assert.deepEqual(
+      audit.map((r) => r.client),
+      ["claude-cs", "claude-cs", "claude-cs"],
+    );
     assert.equal(audit[0].verdict, "allowed");
     assert.notEqual(audit[1].verdict, "allowed");
     assert.notEqual(audit[2].verdict, "allowed");
@@ -143,7 +151,12 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
       fetch(second.mcpUrl, {
         method: "POST",
         headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e", version: "1" } } }),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e", version: "1" } },
+        }),
       });
     assert.equal((await post(oldKey)).status, 200);
     assert.equal(await main(["rotate", "--client", "claude-cs"], io), 0);
@@ -151,16 +164,20 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     const newKey = JSON.parse(readFileSync(file, "utf8")).clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
     assert.notEqual(newKey, oldKey);
     let oldStatus = 200;
-    await waitFor("the running server to drop the old key", () => {
-      void post(oldKey).then((r) => (oldStatus = r.status));
-      return oldStatus === 401;
-    }, again);
+    await waitFor(
+      "the running server to drop the old key",
+      () => {
+        void post(oldKey).then((r) => (oldStatus = r.status));
+        return oldStatus === 401;
+      },
+      again,
+    );
     assert.equal((await post(newKey)).status, 200);
     out.length = 0;
 
     // `dbwarden down` stops it.
     assert.equal(await main(["down"], io), 0);
-    assert.equal(await again.exited !== undefined, true);
+    assert.equal((await again.exited) !== undefined, true);
     assert.match(out.join(""), /The local stack is stopped/);
     assert.equal(again.child.exitCode !== null || again.child.signalCode !== null, true);
   });

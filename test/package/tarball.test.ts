@@ -19,7 +19,6 @@ import { createRequire } from "node:module";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { planStack } from "../../src/plan/index.ts";
 import { deployStack } from "../../src/program.ts";
@@ -28,13 +27,19 @@ import { recordProgram } from "../../src/policy/record.ts";
 import type { PolicyInputResource } from "../../src/policy/args.ts";
 import { providerSchemaText } from "../../src/provider/schema.ts";
 import { VERSION } from "../../src/version.ts";
+import { unary } from "../support/grpc.ts";
+import type * as GrpcModule from "@grpc/grpc-js";
+import type * as ProviderRpc from "@pulumi/pulumi/proto/provider_grpc_pb.js";
+import type * as ProviderPb from "@pulumi/pulumi/proto/provider_pb.js";
+import type { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb.js";
+import type * as EmptyPb from "google-protobuf/google/protobuf/empty_pb.js";
 
 const require = createRequire(import.meta.url);
-// The engine's side of the provider protocol, as the Pulumi CLI speaks it.
-const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
-const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb.js");
-const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb.js");
-const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js");
+// The engine's side of the provider protocol, as the Pulumi CLI speaks it (typed by the generated declarations).
+const grpc = require("@grpc/grpc-js") as typeof GrpcModule;
+const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb.js") as typeof ProviderRpc;
+const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb.js") as typeof ProviderPb;
+const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js") as typeof EmptyPb;
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const STACKS = ["prod", "dev"];
@@ -156,57 +161,11 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     work = mkdtempSync(join(tmpdir(), "dbwarden-package-"));
     scratch = join(work, "scratch");
     mkdirSync(scratch);
-    await mustSucceed("build", process.execPath, [join(ROOT, "scripts", "build.mjs")], ROOT);
-    const packs = join(work, "packs");
-    mkdirSync(packs);
-    for (const dir of [join(ROOT, "packages", "contract", "dist"), ROOT])
-      await mustSucceed(`npm pack ${dir}`, "npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", packs], dir);
-    const tarballs = readdirSync(packs).map((f) => join(packs, f));
-    // The README's install lines, with the tarballs for dbwarden and versions pinned to this repository's.
-    const named = [
-      ...new Set([
-        ...installed(commands(readmeSection("Use it in your own repository"))[0]!),
-        ...installed(commands(readmeSection("Use it in your own Pulumi program"))[0]!),
-      ]),
-    ];
-    assert.deepEqual(named.sort(), ["@pulumi/pulumi", "dbwarden"]);
-    const extra = ["@pulumi/pulumi", "ts-node", "typescript", "@types/node"].map((name) => `${name}@${manifest.devDependencies[name]}`);
-    writeFileSync(join(scratch, "package.json"), `${JSON.stringify({ name: "scratch", version: "1.0.0", private: true }, null, 2)}\n`);
-    const install = mustSucceed(
-      "npm install",
-      "npm",
-      ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "-D", ...tarballs, ...extra],
-      scratch,
-    );
-    // The bundled program (stacks/index.ts is `deployStack`) from the sources, on the same specs as the scratch project's.
-    const bundledProject = join(work, "bundled");
-    copySpecs(join(bundledProject, "dbwarden"));
-    for (const stack of STACKS) {
-      const plan = planStack(stack, { root: bundledProject });
-      const { resources } = await recordProgram(async () => deployStack({ cwd: bundledProject, stack, logNotes: false }), { project: "dbwarden", stack, region: "us-east-1", plan });
-      bundled[stack] = JSON.parse(JSON.stringify(resources)) as PolicyInputResource[]; // as the harness's arrive
-    }
+    const install = installScratchProject(await packTarballs());
+    await recordBundledProgram();
     await install;
     writePrograms();
-    started.recordings = (async () => {
-      const [ts, js, provider] = await Promise.all([
-        harness("ts", join(scratch, "program-ts")),
-        harness("js", join(scratch, "program-esm")),
-        harness("provider", join(scratch, "program-esm", "infra", "dbwarden")),
-      ]);
-      return { ts, js, provider };
-    })();
-    started.typeChecks = Promise.all(
-      ["tsconfig.json", "tsconfig.nodenext.json"].map(async (name) => {
-        const r = await spawned(process.execPath, [join(scratch, "node_modules", "typescript", "bin", "tsc"), "-p", name], join(scratch, "entry-points"));
-        return { name, code: r.code, output: r.stdout + r.stderr };
-      }),
-    );
-    started.plugin = startPlugin(join(scratch, "node_modules", "dbwarden", "provider"), join(scratch, "program-esm"));
-    // Failures are reported by the tests that await them.
-    started.recordings.catch(() => {});
-    started.typeChecks.catch(() => {});
-    started.plugin.port.catch(() => {});
+    startSlowChecks();
   });
 
   after(async () => {
@@ -300,11 +259,9 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     const port = await started.plugin!.port;
     const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     try {
-      const call = <T>(method: (request: any, callback: (error: Error | null, response: any) => void) => void, request: unknown) =>
-        new Promise<T>((done, fail) => method.call(client, request, (error, response) => (error ? fail(error) : done(response))));
-      const schema = await call<{ getSchema(): string }>(client.getSchema, new GetSchemaRequest());
+      const schema = await unary<ProviderPb.GetSchemaResponse>((done) => client.getSchema(new GetSchemaRequest(), done));
       assert.deepEqual(JSON.parse(schema.getSchema()), JSON.parse(readFileSync(join(ROOT, "provider", "schema.json"), "utf8")));
-      const info = await call<{ getVersion(): string }>(client.getPluginInfo, new Empty());
+      const info = await unary<PluginInfo>((done) => client.getPluginInfo(new Empty(), done));
       assert.equal(info.getVersion(), VERSION);
     } finally {
       client.close();
@@ -315,6 +272,77 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     for (const check of await started.typeChecks!) assert.equal(check.code, 0, `${check.name}: ${check.output}`);
   });
 });
+
+/** The packages as `npm publish` would upload them: a build, then `npm pack` of @dbwarden/contract and dbwarden. */
+async function packTarballs(): Promise<string[]> {
+  await mustSucceed("build", process.execPath, [join(ROOT, "scripts", "build.mjs")], ROOT);
+  const packs = join(work, "packs");
+  mkdirSync(packs);
+  for (const dir of [join(ROOT, "packages", "contract", "dist"), ROOT])
+    await mustSucceed(`npm pack ${dir}`, "npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", packs], dir);
+  return readdirSync(packs).map((f) => join(packs, f));
+}
+
+/**
+ * The README's install lines in the scratch project, with the tarballs for dbwarden and versions
+ * pinned to this repository's. Started, not awaited: the returned promise settles when installed.
+ */
+function installScratchProject(tarballs: string[]): Promise<void> {
+  const named = [
+    ...new Set([
+      ...installed(commands(readmeSection("Use it in your own repository"))[0]!),
+      ...installed(commands(readmeSection("Use it in your own Pulumi program"))[0]!),
+    ]),
+  ];
+  assert.deepEqual(named.sort(), ["@pulumi/pulumi", "dbwarden"]);
+  const extra = ["@pulumi/pulumi", "ts-node", "typescript", "@types/node"].map((name) => `${name}@${manifest.devDependencies[name]}`);
+  writeFileSync(join(scratch, "package.json"), `${JSON.stringify({ name: "scratch", version: "1.0.0", private: true }, null, 2)}\n`);
+  return mustSucceed(
+    "npm install",
+    "npm",
+    ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "-D", ...tarballs, ...extra],
+    scratch,
+  );
+}
+
+/** The bundled program (stacks/index.ts is `deployStack`) from the sources, on the same specs as the scratch project's: its resources per stack, into `bundled`. */
+async function recordBundledProgram(): Promise<void> {
+  const bundledProject = join(work, "bundled");
+  copySpecs(join(bundledProject, "dbwarden"));
+  for (const stack of STACKS) {
+    const plan = planStack(stack, { root: bundledProject });
+    const { resources } = await recordProgram(async () => deployStack({ cwd: bundledProject, stack, logNotes: false }), {
+      project: "dbwarden",
+      stack,
+      region: "us-east-1",
+      plan,
+    });
+    bundled[stack] = JSON.parse(JSON.stringify(resources)) as PolicyInputResource[]; // as the harness's arrive
+  }
+}
+
+/** The slow checks, started once the scratch project is installed and its programs written, into `started`: the tests await them. */
+function startSlowChecks(): void {
+  started.recordings = (async () => {
+    const [ts, js, provider] = await Promise.all([
+      harness("ts", join(scratch, "program-ts")),
+      harness("js", join(scratch, "program-esm")),
+      harness("provider", join(scratch, "program-esm", "infra", "dbwarden")),
+    ]);
+    return { ts, js, provider };
+  })();
+  started.typeChecks = Promise.all(
+    ["tsconfig.json", "tsconfig.nodenext.json"].map(async (name) => {
+      const r = await spawned(process.execPath, [join(scratch, "node_modules", "typescript", "bin", "tsc"), "-p", name], join(scratch, "entry-points"));
+      return { name, code: r.code, output: r.stdout + r.stderr };
+    }),
+  );
+  started.plugin = startPlugin(join(scratch, "node_modules", "dbwarden", "provider"), join(scratch, "program-esm"));
+  // Failures are reported by the tests that await them.
+  started.recordings.catch(() => {});
+  started.typeChecks.catch(() => {});
+  started.plugin.port.catch(() => {});
+}
 
 /**
  * The README's programs in the scratch project, each with this repository's specs: index.ts with

@@ -59,11 +59,14 @@ test("a table gets one SELECT privilege: table-level, a column list, or all-but,
     }
   }
   const plan = buildPlan(env(), [workflow()], now);
-  assert.deepEqual(plan.workflows[0]!.tables.map((t) => [t.table, t.rule]), [
-    ["t", { access: "only", columns: ["a", "b"] }],
-    ["u", { access: "all" }],
-    ["v", { access: "all-except", except: ["secret"] }],
-  ]);
+  assert.deepEqual(
+    plan.workflows[0]!.tables.map((t) => [t.table, t.rule]),
+    [
+      ["t", { access: "only", columns: ["a", "b"] }],
+      ["u", { access: "all" }],
+      ["v", { access: "all-except", except: ["secret"] }],
+    ],
+  );
   assert.deepEqual(workflowPrivileges(plan.workflows[0]!, "demo"), [
     { privilege: "CONNECT", objectType: "database", database: "demo" },
     { privilege: "USAGE", objectType: "schema", database: "demo", schema: "s" },
@@ -74,17 +77,36 @@ test("a table gets one SELECT privilege: table-level, a column list, or all-but,
 });
 
 test("roles: one NOLOGIN group, one LOGIN per client, settings from limits", () => {
-  const plan = buildPlan(env(), [workflow({ limits: { statementTimeout: "2m", concurrentCalls: 3 }, clients: [{ name: "zed", auth: "api-key" }, { name: "amy", auth: "api-key" }] })], now);
+  const plan = buildPlan(
+    env(),
+    [
+      workflow({
+        limits: { statementTimeout: "2m", concurrentCalls: 3 },
+        clients: [
+          { name: "zed", auth: "api-key" },
+          { name: "amy", auth: "api-key" },
+        ],
+      }),
+    ],
+    now,
+  );
   const roles = plan.workflows[0]!.roles;
   assert.equal(roles.group, "dbw_w");
-  assert.deepEqual(roles.logins.map((l) => [l.client, l.role, l.secretName]), [
-    ["amy", "dbw_w__amy", "dbwarden/test/w/amy"],
-    ["zed", "dbw_w__zed", "dbwarden/test/w/zed"],
-  ]);
+  assert.deepEqual(
+    roles.logins.map((l) => [l.client, l.role, l.secretName]),
+    [
+      ["amy", "dbw_w__amy", "dbwarden/test/w/amy"],
+      ["zed", "dbw_w__zed", "dbwarden/test/w/zed"],
+    ],
+  );
   assert.deepEqual(Object.keys(roles), ["group", "logins"]);
   // 3 pooled connections per server process, plus the one its /readyz check holds (issue 10: readiness has its own budget).
   assert.equal(loginConnectionLimit(plan, plan.workflows[0]!), 4);
-  assert.deepEqual(loginSettings(plan, plan.workflows[0]!), { idle_in_transaction_session_timeout: "120000", log_statement: "all", statement_timeout: "120000" });
+  assert.deepEqual(loginSettings(plan, plan.workflows[0]!), {
+    idle_in_transaction_session_timeout: "120000",
+    log_statement: "all",
+    statement_timeout: "120000",
+  });
 });
 
 test("role names fit 63 bytes, stay stable and distinct", () => {
@@ -112,12 +134,26 @@ test("expired workflows are left out with a note; the expiry day itself still ha
 });
 
 test("OIDC clients are left out, with a note, where the environment has no issuer", () => {
-  const w = workflow({ clients: [{ name: "bot", auth: "api-key" }, { name: "people", auth: "oidc", group: "analysts" }] });
+  const w = workflow({
+    clients: [
+      { name: "bot", auth: "api-key" },
+      { name: "people", auth: "oidc", group: "analysts" },
+    ],
+  });
   const without = buildPlan(env(), [w], now);
-  assert.deepEqual(without.workflows[0]!.clients.map((c) => c.name), ["bot"]);
+  assert.deepEqual(
+    without.workflows[0]!.clients.map((c) => c.name),
+    ["bot"],
+  );
   assert.match(without.notes.join("\n"), /client "people" .* left out/);
   const withIssuer = buildPlan(env({ mcpServer: { oidc: { issuer: "https://idp.example.com/", audience: "mcp" } } }), [w], now);
-  assert.deepEqual(withIssuer.workflows[0]!.clients.map((c) => [c.name, c.group]), [["bot", null], ["people", "analysts"]]);
+  assert.deepEqual(
+    withIssuer.workflows[0]!.clients.map((c) => [c.name, c.group]),
+    [
+      ["bot", null],
+      ["people", "analysts"],
+    ],
+  );
 });
 
 test("the scope carries descriptions, classification and justification", () => {
@@ -141,6 +177,11 @@ test("every column the data owner marks sensitive is classified in the plan, des
   // Excluded and undescribed, yet classified: no reader recomputes the classification.
   assert.deepEqual(
     users.columns.map((c) => [c.name, c.classification, c.justification]),
-    [["email", "sensitive", null], ["full_name", "sensitive", null], ["password_hash", "sensitive", null], ["role", "standard", null]],
+    [
+      ["email", "sensitive", null],
+      ["full_name", "sensitive", null],
+      ["password_hash", "sensitive", null],
+      ["role", "standard", null],
+    ],
   );
 });

@@ -16,12 +16,16 @@ const read = (f: string) => YAML.parse(readFileSync(join(root, f), "utf8"));
 
 /** A small seeded PRNG so a failure can be replayed. */
 function prng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
 /** Shuffle every mapping's keys and every list (all spec lists are sets). */
 function shuffle(value: unknown, random: () => number): unknown {
-  const order = <T>(xs: T[]) => xs.map((x) => [random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+  const order = <T>(xs: T[]) =>
+    xs
+      .map((x) => [random(), x] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, x]) => x);
   if (Array.isArray(value)) return order(value.map((v) => shuffle(v, random)));
   if (value && typeof value === "object") return Object.fromEntries(order(Object.entries(value)).map(([k, v]) => [k, shuffle(v, random)]));
   return value;
@@ -32,7 +36,13 @@ for (const stack of ["local", "dev", "prod"]) {
     const env = read(`stacks/environments/${stack}.yaml`);
     const workflows = workflowNames.map((w) => read(`stacks/workflows/${w}.yaml`));
     const plan = (e: unknown, ws: unknown[]) =>
-      planToJson(buildPlan(EnvironmentSchema.parse(e), ws.map((w) => WorkflowSchema.parse(w)), now));
+      planToJson(
+        buildPlan(
+          EnvironmentSchema.parse(e),
+          ws.map((w) => WorkflowSchema.parse(w)),
+          now,
+        ),
+      );
     const reference = plan(env, workflows);
     for (let seed = 1; seed <= 40; seed++) {
       const random = prng(seed);

@@ -33,7 +33,13 @@ async function recordStack(stack: "prod" | "dev", describeAccessComponents: bool
   const program = `${pathToFileURL(join(ROOT, "stacks", "index.ts")).href}?check-described=${++runs}`;
   const region = stack === "prod" ? "us-east-1" : "eu-west-1";
   // The stand-in lookups answer as an account matching the stack's plan would (the program's preflight checks them).
-  return recordProgram(() => import(program), { project: PROJECT, stack, region, plan: planStack(stack, { root: ROOT, now: AS_OF }), describeAccessComponents });
+  return recordProgram(() => import(program), {
+    project: PROJECT,
+    stack,
+    region,
+    plan: planStack(stack, { root: ROOT, now: AS_OF }),
+    describeAccessComponents,
+  });
 }
 
 describe("check: the described children are exactly what the SDK records", { timeout: 120_000 }, () => {

@@ -13,32 +13,43 @@ import { checkStack } from "../../src/policy/check.ts";
 import { loadThresholds, packConfigFor } from "../../src/policy/facts.ts";
 import { STAND_IN, UNKNOWN } from "../../src/policy/standins.ts";
 import type { PolicyReport } from "../../src/policy/report.ts";
+import type { PolicyFacts } from "../../policies/lib/config.ts";
 import { AS_OF } from "../components/support/plans.ts";
 import { ROOT, projectWithHandWrittenResources } from "./support/project.ts";
+
+/** One rule's entry of the pack config: the facts it declares, and its enforcement level. */
+type RuleConfig = Partial<PolicyFacts> & { enforcementLevel?: string };
 
 const mandatory = (report: PolicyReport) => report.violations.filter((v) => v.enforcementLevel === "mandatory");
 
 describe("packConfigFor", () => {
   it("gives each rule the prod spec's facts it declares and prod's thresholds, with an explicit level", () => {
-    const config = packConfigFor("prod", { root: ROOT, now: AS_OF, policies }) as Record<string, Record<string, any>>;
+    const config = packConfigFor("prod", { root: ROOT, now: AS_OF, policies }) as Record<string, RuleConfig>;
     const grants = config["agent-grants-read-only"]!;
     assert.equal(grants.enforcementLevel, "mandatory");
-    const incident = grants.workflows.find((w: any) => w.name === "eng-incident-investigation");
+    const incident = grants.workflows!.find((w) => w.name === "eng-incident-investigation")!;
     assert.equal(incident.expires, "2027-03-31");
-    assert.deepEqual(incident.logins.map((l: any) => l.role).sort(), [
-      "dbw_eng_incident_investigation__claude_incident_bot",
-      "dbw_eng_incident_investigation__claude_incident_bot_clone",
-      "dbw_eng_incident_investigation__cursor_oncall",
-      "dbw_eng_incident_investigation__cursor_oncall_clone",
-    ], "prod rotates passwords with alternating users: clones are agent roles too");
+    assert.deepEqual(
+      incident.logins.map((l) => l.role).sort(),
+      [
+        "dbw_eng_incident_investigation__claude_incident_bot",
+        "dbw_eng_incident_investigation__claude_incident_bot_clone",
+        "dbw_eng_incident_investigation__cursor_oncall",
+        "dbw_eng_incident_investigation__cursor_oncall_clone",
+      ],
+      "prod rotates passwords with alternating users: clones are agent roles too",
+    );
     assert.deepEqual(grants.platformRoles, [], "password credentials: no IAM login role");
     assert.equal(grants.sensitiveColumns, undefined, "only what the rule declares");
-    assert.deepEqual(config["sensitive-columns-justified"]!.sensitiveColumns.app.slice(0, 2), ["analytics.usage_events.ip_address", "app.accounts.billing_email"]);
+    assert.deepEqual(config["sensitive-columns-justified"]!.sensitiveColumns!.app!.slice(0, 2), [
+      "analytics.usage_events.ip_address",
+      "app.accounts.billing_email",
+    ]);
     assert.deepEqual(incident.justifiedColumns, ["analytics.usage_events.ip_address"]);
     assert.equal(config["log-retention"]!.minRetentionDays, 365);
     assert.equal(config["no-access-for-expired-workflows"]!.asOf, "2026-01-15");
     assert.deepEqual(config["no-open-ingress"]!.protectedPorts, [443, 5432, 8080]);
-    const dev = packConfigFor("dev", { root: ROOT, policies }) as Record<string, Record<string, any>>;
+    const dev = packConfigFor("dev", { root: ROOT, policies }) as Record<string, RuleConfig>;
     assert.equal(dev["agents-through-replica"]!.enforcementLevel, "advisory");
     assert.deepEqual(dev["agents-through-replica"]!.replicaIdentifiers, ["app-dev-replica"]);
     assert.deepEqual(dev["agent-role-memberships"]!.platformRoles, ["rds_iam"]);
@@ -51,7 +62,10 @@ describe("packConfigFor", () => {
       writeFileSync(join(root, "policies", "config", "prod.json"), JSON.stringify({ "password-rotaton": { maxRotationDays: 30 } }));
       assert.throws(() => loadThresholds("prod", root, policies), /policies\/config\/prod\.json: "password-rotaton" is not a policy of the pack/);
       writeFileSync(join(root, "policies", "config", "prod.json"), JSON.stringify({ "password-rotation": { maxRotationDay: 30 } }));
-      assert.throws(() => loadThresholds("prod", root, policies), /password-rotation\.maxRotationDay is not a setting of password-rotation \(settings: enforcementLevel, agentRolePattern, workflows, platformRoles, maxRotationDays\)/);
+      assert.throws(
+        () => loadThresholds("prod", root, policies),
+        /password-rotation\.maxRotationDay is not a setting of password-rotation \(settings: enforcementLevel, agentRolePattern, workflows, platformRoles, maxRotationDays\)/,
+      );
       assert.deepEqual(loadThresholds("dev", root, policies), {}, "no file: no thresholds");
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -87,8 +101,14 @@ describe("checkStack on the example stacks", { timeout: 120_000 }, () => {
 
   it("dev: no mandatory violation; the existing replica's address is a stand-in, so agents-through-replica is not judged", () => {
     assert.deepEqual(mandatory(dev), []);
-    assert.deepEqual(dev.notJudged.map((n) => [n.policy, n.reason]), [["agents-through-replica", "string value at .databases.app.host can't be known during preview"]]);
-    assert.ok(dev.programNotes.some((n) => /replica app-dev-replica exists outside this stack/.test(n)), "the program's warnings are kept");
+    assert.deepEqual(
+      dev.notJudged.map((n) => [n.policy, n.reason]),
+      [["agents-through-replica", "string value at .databases.app.host can't be known during preview"]],
+    );
+    assert.ok(
+      dev.programNotes.some((n) => /replica app-dev-replica exists outside this stack/.test(n)),
+      "the program's warnings are kept",
+    );
   });
 
   it("reports hold no stand-in and no unknown sentinel", () => {

@@ -13,7 +13,8 @@ import { evaluatePolicies } from "../../src/policy/evaluate.ts";
 import { STAND_IN, STAND_IN_CIDR, STAND_IN_INVOKES, UNKNOWN, markStandIns, standInInvoke } from "../../src/policy/standins.ts";
 import { inputResource } from "./support/run.ts";
 
-const grantOf = (role: string) => inputResource({ type: Grant, name: `grant-${role}`, props: { role, database: "app", objectType: "table", privileges: ["SELECT"] } });
+const grantOf = (role: string) =>
+  inputResource({ type: Grant, name: `grant-${role}`, props: { role, database: "app", objectType: "table", privileges: ["SELECT"] } });
 const role = inputResource({ type: Role, name: "role", props: { name: UNKNOWN } }, 1);
 
 const noReaders: ResourceValidationPolicy = {

@@ -93,9 +93,7 @@ describe("drift: out-of-band changes are reported in words and reconciled away",
   });
 
   test("membership in a powerful predefined role", async () => {
-    await expectDrift(`GRANT pg_read_server_files TO ${cs.login}`, [
-      { kind: "membership", match: /is a member of pg_read_server_files.*read any file/ },
-    ]);
+    await expectDrift(`GRANT pg_read_server_files TO ${cs.login}`, [{ kind: "membership", match: /is a member of pg_read_server_files.*read any file/ }]);
   });
 
   test("membership in a role that holds other grants, and what it reaches", async () => {
@@ -160,7 +158,12 @@ describe("drift: out-of-band changes are reported in words and reconciled away",
     await expectDrift(`ALTER ROLE ${cs.login} CREATEROLE BYPASSRLS CONNECTION LIMIT 50; ALTER ROLE ${cs.group} LOGIN`, [
       {
         kind: "role-attribute",
-        match: new RegExp(`has CREATEROLE.*has BYPASSRLS.*connection limit 50 \\(the plan says ${loginConnectionLimit(plan, plan.workflows.find((w) => w.name === "cs-usage-drop")!)}\\)`),
+        match: new RegExp(
+          `has CREATEROLE.*has BYPASSRLS.*connection limit 50 \\(the plan says ${loginConnectionLimit(
+            plan,
+            plan.workflows.find((w) => w.name === "cs-usage-drop")!,
+          )}\\)`,
+        ),
       },
       { kind: "role-attribute", match: /can LOG IN, but a group role must not/ },
     ]);
@@ -204,13 +207,14 @@ describe("drift: out-of-band changes are reported in words and reconciled away",
   test("a missing role", async () => {
     await expectDrift(`DROP ROLE ${plan.workflows[1]!.roles.logins[0]!.role}`, [{ kind: "missing-role", match: /does not exist/ }]);
   });
-
 });
 
 describe("drift: scale, the plan's own problems, and the CLI", { timeout: 120_000 }, () => {
   test("drift reads the catalog in a fixed number of round trips, whatever the number of tables", async () => {
     await admin.query("CREATE SCHEMA wide");
-    await admin.query(`DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`);
+    await admin.query(
+      `DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`,
+    );
     let queries = 0;
     const original = admin.query.bind(admin);
     (admin as unknown as { query: unknown }).query = (...args: Parameters<typeof admin.query>) => {

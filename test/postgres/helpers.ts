@@ -42,7 +42,9 @@ export async function assertDenied(client: pg.ClientBase, sql: string): Promise<
 }
 
 /** A real PostgreSQL holding the demo dataset in `database`, the local plan and fresh passwords. */
-export async function startDemoDatabase(database: string): Promise<{ db: TestPostgres; admin: pg.Client; plan: AccessPlan; passwords: Record<string, string> }> {
+export async function startDemoDatabase(
+  database: string,
+): Promise<{ db: TestPostgres; admin: pg.Client; plan: AccessPlan; passwords: Record<string, string> }> {
   const db = await startTestPostgres();
   await db.createDatabase(database);
   const admin = await db.admin(database);

@@ -28,7 +28,13 @@ function database(name: string, tables: Readonly<Record<string, readonly string[
 const local = (): AccessPlan => examplePlan("local");
 const modelOf = (plan: AccessPlan, tables?: Record<string, readonly string[]>): PostgresModel =>
   postgresModel(plan, "app", database(plan.targets[0]!.database, tables));
-const table = (schema: string, name: string, rule: TablePlan["rule"], columns: TablePlan["columns"] = []): TablePlan => ({ schema, table: name, description: null, rule, columns });
+const table = (schema: string, name: string, rule: TablePlan["rule"], columns: TablePlan["columns"] = []): TablePlan => ({
+  schema,
+  table: name,
+  description: null,
+  rule,
+  columns,
+});
 const cs = (plan: AccessPlan) => plan.workflows.find((w) => w.name === "cs-usage-drop")!;
 
 describe("postgresModel: roles", () => {
@@ -39,7 +45,10 @@ describe("postgresModel: roles", () => {
     assert.deepEqual(model.platformRoles, []);
     for (const w of plan.workflows) {
       const mine = model.roles.filter((r) => r.workflow === w.name);
-      assert.deepEqual(mine.map((r) => [r.name, r.kind]), [[w.roles.group, "group"], ...w.roles.logins.map((l) => [l.role, "login"])]);
+      assert.deepEqual(
+        mine.map((r) => [r.name, r.kind]),
+        [[w.roles.group, "group"], ...w.roles.logins.map((l) => [l.role, "login"])],
+      );
       const [group, ...logins] = mine;
       assert.deepEqual(
         { login: group!.login, attributes: group!.attributes, connectionLimit: group!.connectionLimit, memberOf: group!.memberOf, settings: group!.settings },
@@ -66,7 +75,11 @@ describe("postgresModel: roles", () => {
     const model = modelOf(dev);
     assert.deepEqual(model.platformRoles, ["rds_iam"]);
     for (const r of model.roles) assert.deepEqual(r.memberOf, r.kind === "group" ? [] : [r.group, "rds_iam"]);
-    assert.equal(model.roles.some((r) => r.kind === "rotation-clone"), false, "nothing to rotate with IAM");
+    assert.equal(
+      model.roles.some((r) => r.kind === "rotation-clone"),
+      false,
+      "nothing to rotate with IAM",
+    );
     const cloudSql = structuredClone(dev);
     cloudSql.targets[0]!.platform = "gcp-cloudsql";
     assert.deepEqual(TARGET_PLATFORMS["gcp-cloudsql"].iamLoginRoles, []);
@@ -85,7 +98,10 @@ describe("postgresModel: roles", () => {
     assert.equal(asClone!.connectionLimit, asLogin!.connectionLimit);
     assert.equal(asClone!.marker, roleMarker("prod", "app", w.name, "rotation-clone"));
     // Plain PostgreSQL rotates in place: no clones.
-    assert.equal(modelOf(local()).roles.some((r) => r.kind === "rotation-clone"), false);
+    assert.equal(
+      modelOf(local()).roles.some((r) => r.kind === "rotation-clone"),
+      false,
+    );
   });
 
   it("where Pulumi applies the target, the marker and settings postgresql.Role cannot hold are advisory", () => {

@@ -36,6 +36,35 @@ after(async () => {
   await db?.stop();
 });
 
+/**
+ * An agent on every demo table: each column read or refused as `readable` (table -> columns) says,
+ * `SELECT *` and whole-row references only with every column, no write or DDL, in scope or not.
+ */
+async function assertEveryDemoTable(agent: pg.Client, readable: ReadonlyMap<string, Set<string>>): Promise<void> {
+  for (const [table, columns] of demoColumns) {
+    const allowed = readable.get(table) ?? new Set<string>();
+    const [schema, name] = table.split(".");
+    const q = `"${schema}"."${name}"`;
+    for (const column of columns) {
+      const sql = `SELECT "${column}" FROM ${q} LIMIT 1`;
+      if (allowed.has(column)) await agent.query(sql);
+      else await assertDenied(agent, sql);
+    }
+    const everyColumn = allowed.size === columns.length;
+    if (everyColumn) await agent.query(`SELECT * FROM ${q} LIMIT 1`);
+    else await assertDenied(agent, `SELECT * FROM ${q} LIMIT 1`);
+    // Whole-row references leak excluded columns unless the database stops them.
+    if (!everyColumn) await assertDenied(agent, `SELECT row_to_json(t) FROM ${q} t LIMIT 1`);
+    // Writes and DDL, in scope or not.
+    await assertDenied(agent, `INSERT INTO ${q} (id) VALUES (-1)`);
+    await assertDenied(agent, `UPDATE ${q} SET id = id WHERE false`);
+    await assertDenied(agent, `DELETE FROM ${q} WHERE false`);
+    await assertDenied(agent, `TRUNCATE ${q}`);
+    await assertDenied(agent, `ALTER TABLE ${q} ADD COLUMN x int`);
+    await assertDenied(agent, `CREATE TABLE "${schema}".agent_made (x int)`);
+  }
+}
+
 describe("reconcile: a plan the database cannot hold is refused, nothing applied", { timeout: 120_000 }, () => {
   test("a failure half-way leaves the database as it was", async () => {
     const broken = structuredClone(plan);
@@ -63,13 +92,17 @@ describe("reconcile: a plan the database cannot hold is refused, nothing applied
     const events = typo.workflows.find((w) => w.name === "cs-usage-drop")!.tables.find((t) => t.table === "usage_events")!;
     events.rule = { access: "all-except", except: ["ip_address", "quantty"] };
     await assert.rejects(reconcile(admin, typo, { target: "app", passwords }), (e: ReconcileError) => {
-      assert.deepEqual(e.problems, ['workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)']);
-      assert.match(e.message, /^the plan cannot be applied to this database; nothing was changed:\n  - workflow cs-usage-drop excludes analytics\.usage_events\.quantty/);
+      assert.deepEqual(e.problems, [
+        'workflow cs-usage-drop excludes analytics.usage_events.quantty, which does not exist in database dbwarden_demo (did you mean "quantity"?)',
+      ]);
+      assert.match(
+        e.message,
+        /^the plan cannot be applied to this database; nothing was changed:\n {2}- workflow cs-usage-drop excludes analytics\.usage_events\.quantty/,
+      );
       return true;
     });
     assert.equal((await admin.query(`select count(*)::int as n from pg_roles where rolname like 'dbw\\_%'`)).rows[0].n, 0);
   });
-
 });
 
 describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, () => {
@@ -98,28 +131,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
       for (const login of workflow.roles.logins) {
         const agent = await connectAs(db, login.role, passwords[login.role]!, DATABASE);
         agents.push(agent);
-        for (const [table, columns] of demoColumns) {
-          const allowed = readable.get(table) ?? new Set<string>();
-          const [schema, name] = table.split(".");
-          const q = `"${schema}"."${name}"`;
-          for (const column of columns) {
-            const sql = `SELECT "${column}" FROM ${q} LIMIT 1`;
-            if (allowed.has(column)) await agent.query(sql);
-            else await assertDenied(agent, sql);
-          }
-          const everyColumn = allowed.size === columns.length;
-          if (everyColumn) await agent.query(`SELECT * FROM ${q} LIMIT 1`);
-          else await assertDenied(agent, `SELECT * FROM ${q} LIMIT 1`);
-          // Whole-row references leak excluded columns unless the database stops them.
-          if (!everyColumn) await assertDenied(agent, `SELECT row_to_json(t) FROM ${q} t LIMIT 1`);
-          // Writes and DDL, in scope or not.
-          await assertDenied(agent, `INSERT INTO ${q} (id) VALUES (-1)`);
-          await assertDenied(agent, `UPDATE ${q} SET id = id WHERE false`);
-          await assertDenied(agent, `DELETE FROM ${q} WHERE false`);
-          await assertDenied(agent, `TRUNCATE ${q}`);
-          await assertDenied(agent, `ALTER TABLE ${q} ADD COLUMN x int`);
-          await assertDenied(agent, `CREATE TABLE "${schema}".agent_made (x int)`);
-        }
+        await assertEveryDemoTable(agent, readable);
         await assertDenied(agent, "CREATE TABLE public.agent_made (x int)");
         await assertDenied(agent, "CREATE TEMP TABLE agent_tmp (x int)");
         await assertDenied(agent, "CREATE SCHEMA agent_schema");
@@ -146,7 +158,10 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
     const login = first.roles.find((r) => r.name === w.roles.logins[0]!.role)!;
     assert.deepEqual(login.inheritsFrom, [w.roles.group]);
-    assert.deepEqual(login.memberOf.map((m) => m.role), [w.roles.group]);
+    assert.deepEqual(
+      login.memberOf.map((m) => m.role),
+      [w.roles.group],
+    );
     assert.deepEqual(login.database, [{ privilege: "CONNECT", via: [w.roles.group] }]);
     // PUBLIC keeps USAGE on schemas no workflow reads (it grants no table there); nothing else.
     assert.deepEqual(
@@ -164,7 +179,10 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
       events.columns.map((c) => c.column),
       ["account_id", "event_type", "id", "occurred_at", "quantity", "user_id"],
     );
-    assert.deepEqual(login.settings.map((s) => s.name), ["idle_in_transaction_session_timeout", "log_statement", "statement_timeout"]);
+    assert.deepEqual(
+      login.settings.map((s) => s.name),
+      ["idle_in_transaction_session_timeout", "log_statement", "statement_timeout"],
+    );
     assert.deepEqual(login.owns, []);
     const missing = await readEffectiveAccess(admin, ["no_such_role"]);
     assert.equal(missing.roles[0]!.exists, false);
@@ -174,7 +192,13 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     await admin.query(`CREATE SCHEMA "we""ird"; CREATE TABLE "we""ird"."t; DROP TABLE app.users; --" ("a b" int, "c""d" int, secret int)`);
     const odd = structuredClone(plan);
     const w = odd.workflows[0]!;
-    w.tables.push({ schema: 'we"ird', table: "t; DROP TABLE app.users; --", description: null, rule: { access: "all-except", except: ["secret"] }, columns: [] });
+    w.tables.push({
+      schema: 'we"ird',
+      table: "t; DROP TABLE app.users; --",
+      description: null,
+      rule: { access: "all-except", except: ["secret"] },
+      columns: [],
+    });
     const result = await reconcile(admin, odd, { target: "app", passwords });
     assert.equal(result.changed, true);
     assert.equal((await admin.query(`select to_regclass('app.users') is not null as ok`)).rows[0].ok, true);
@@ -188,9 +212,11 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     await assertDenied(agent, `SELECT "a b" FROM "we""ird"."t; DROP TABLE app.users; --"`);
     assert.equal((await reconcile(admin, plan, { target: "app", passwords })).changed, false);
   });
-  test("table names with dots: a.\"b.c\" and \"a.b\".c stay two tables", async () => {
+  test('table names with dots: a."b.c" and "a.b".c stay two tables', async () => {
     // Joined with ".", both would be "a.b.c": the plan must grant the one it names, not the other.
-    await admin.query(`CREATE SCHEMA "a"; CREATE SCHEMA "a.b"; CREATE TABLE "a"."b.c" (x int); CREATE TABLE "a.b"."c" (x int); CREATE TABLE "a"."other" (x int)`);
+    await admin.query(
+      `CREATE SCHEMA "a"; CREATE SCHEMA "a.b"; CREATE TABLE "a"."b.c" (x int); CREATE TABLE "a.b"."c" (x int); CREATE TABLE "a"."other" (x int)`,
+    );
     const dotted = structuredClone(plan);
     const w = dotted.workflows[0]!;
     // USAGE on both schemas (a.other puts "a" in scope), so only the table privilege decides which table the login reads.

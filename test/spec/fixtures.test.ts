@@ -13,7 +13,9 @@ const root = new URL("../..", import.meta.url).pathname;
 const dir = "test/fixtures/invalid";
 const expected = JSON.parse(readFileSync(join(root, dir, "expected.json"), "utf8")) as Record<string, string[]>;
 const now = new Date("2026-11-21T12:00:00Z");
-const fixtures = readdirSync(join(root, dir)).filter((f) => f.endsWith(".yaml")).sort();
+const fixtures = readdirSync(join(root, dir))
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 test("there are at least 30 malformed fixtures, each with expectations", () => {
   assert.ok(fixtures.length >= 30, `only ${fixtures.length} fixtures`);
@@ -30,7 +32,8 @@ const inProjectChanges: Record<string, string[]> = {
     '16:20 workflows[1]: workflow "finance" is enabled but no workflow document has that name (did you mean "finance-weekly-revenue"?)',
   ],
 };
-const describe = (problems: readonly Problem[]) => problems.map((p) => `${p.line}:${p.column} ${p.path ? `${p.path}: ` : ""}${p.message}${p.hint ? ` (${p.hint})` : ""}`);
+const describe = (problems: readonly Problem[]) =>
+  problems.map((p) => `${p.line}:${p.column} ${p.path ? `${p.path}: ` : ""}${p.message}${p.hint ? ` (${p.hint})` : ""}`);
 
 for (const fixture of fixtures) {
   test(`invalid fixture ${fixture}`, () => {
@@ -51,7 +54,10 @@ for (const fixture of fixtures) {
 test("the minimal valid fixture has no problems", () => {
   const { problems, docs } = validateFiles(["test/fixtures/valid-minimal.yaml"], { root, now });
   assert.deepEqual(problems, []);
-  assert.deepEqual(docs.map((d) => d.kind), ["Environment", "Workflow"]);
+  assert.deepEqual(
+    docs.map((d) => d.kind),
+    ["Environment", "Workflow"],
+  );
 });
 
 test("problems are all reported at once, across files", () => {

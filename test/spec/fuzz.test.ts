@@ -24,7 +24,10 @@ const seeds = [
   "stacks/workflows/eng-incident-investigation.yaml",
   "stacks/workflows/cs-usage-drop.yaml",
 ].map((f) => readFileSync(join(root, f), "utf8"));
-const background = ["stacks/environments/prod.yaml", ...["cs-usage-drop", "finance-weekly-revenue", "eng-incident-investigation"].map((w) => `stacks/workflows/${w}.yaml`)];
+const background = [
+  "stacks/environments/prod.yaml",
+  ...["cs-usage-drop", "finance-weekly-revenue", "eng-incident-investigation"].map((w) => `stacks/workflows/${w}.yaml`),
+];
 
 /** Parse + validate + (when valid) plan; returns problems. Any throw fails the property. */
 function pipeline(text: string): Problem[] {
@@ -48,7 +51,9 @@ function pipeline(text: string): Problem[] {
       const plan = buildPlan(env.value as Environment, workflows, now);
       JSON.parse(JSON.stringify(plan));
       for (const w of plan.workflows) {
-        const tables = workflowPrivileges(w, "db").filter((p) => p.privilege === "SELECT").map((p) => `${"schema" in p ? p.schema : ""}.${"table" in p ? p.table : ""}`);
+        const tables = workflowPrivileges(w, "db")
+          .filter((p) => p.privilege === "SELECT")
+          .map((p) => `${"schema" in p ? p.schema : ""}.${"table" in p ? p.table : ""}`);
         assert.equal(new Set(tables).size, tables.length, "one SELECT privilege per table, never table + column");
       }
     }
@@ -57,7 +62,33 @@ function pipeline(text: string): Problem[] {
 }
 
 const nasty = fc.oneof(
-  fc.constantFrom("", "~", "null", "[]", "{}", "0", "-1", "1e309", "true", "*a", "&a x", "!!binary AA==", "\"\\u0000\"", "? x", "<<: *a", "'", "\"", "|", ">", "- - -", "\t", "0.0.0.0/0", "dbwarden/v1", "Workflow", "Environment"),
+  fc.constantFrom(
+    "",
+    "~",
+    "null",
+    "[]",
+    "{}",
+    "0",
+    "-1",
+    "1e309",
+    "true",
+    "*a",
+    "&a x",
+    "!!binary AA==",
+    '"\\u0000"',
+    "? x",
+    "<<: *a",
+    "'",
+    '"',
+    "|",
+    ">",
+    "- - -",
+    "\t",
+    "0.0.0.0/0",
+    "dbwarden/v1",
+    "Workflow",
+    "Environment",
+  ),
   fc.string({ maxLength: 12 }),
   fc.integer().map(String),
   fc.nat(60).map((n) => "[".repeat(n) + "]".repeat(n)),
@@ -65,18 +96,26 @@ const nasty = fc.oneof(
 
 const textMutation = fc.oneof(
   // replace a line
-  fc.tuple(fc.nat(), nasty).map(([i, s]) => (lines: string[]) => lines.map((l, j) => (j === i % lines.length ? s : l))),
+  fc.tuple(fc.nat(), nasty).map(
+    ([i, s]) =>
+      (lines: string[]) =>
+        lines.map((l, j) => (j === i % lines.length ? s : l)),
+  ),
   // delete a line
   fc.nat().map((i) => (lines: string[]) => lines.filter((_, j) => j !== i % lines.length)),
   // duplicate a line
   fc.nat().map((i) => (lines: string[]) => lines.flatMap((l, j) => (j === i % lines.length ? [l, l] : [l]))),
   // change a line's indentation
-  fc.tuple(fc.nat(), fc.integer({ min: -4, max: 4 })).map(([i, d]) => (lines: string[]) =>
-    lines.map((l, j) => (j === i % lines.length ? (d >= 0 ? " ".repeat(d) + l : l.slice(-d)) : l)),
+  fc.tuple(fc.nat(), fc.integer({ min: -4, max: 4 })).map(
+    ([i, d]) =>
+      (lines: string[]) =>
+        lines.map((l, j) => (j === i % lines.length ? (d >= 0 ? " ".repeat(d) + l : l.slice(-d)) : l)),
   ),
   // splice random characters into a line
-  fc.tuple(fc.nat(), fc.nat(), nasty).map(([i, at, s]) => (lines: string[]) =>
-    lines.map((l, j) => (j === i % lines.length ? l.slice(0, at % (l.length + 1)) + s + l.slice(at % (l.length + 1)) : l)),
+  fc.tuple(fc.nat(), fc.nat(), nasty).map(
+    ([i, at, s]) =>
+      (lines: string[]) =>
+        lines.map((l, j) => (j === i % lines.length ? l.slice(0, at % (l.length + 1)) + s + l.slice(at % (l.length + 1)) : l)),
   ),
   // truncate
   fc.nat().map((n) => (lines: string[]) => lines.slice(0, n % (lines.length + 1))),
@@ -110,29 +149,45 @@ const replacement = fc.oneof(
 test("structure mutations (delete, retype, rename keys) never crash the loader", () => {
   const trees = seeds.map((s) => YAML.parseAllDocuments(s).map((d) => d.toJS()));
   fc.assert(
-    fc.property(fc.nat(seeds.length - 1), fc.nat(), fc.constantFrom("delete", "replace", "rename", "add"), replacement, fc.string({ maxLength: 10 }), (seed, pick, op, value, newKey) => {
-      const docs = structuredClone(trees[seed]!) as unknown[];
-      const all = docs.flatMap((d, i) => paths(d, [i])).filter((p) => p.length > 1);
-      const path = all[pick % all.length]!;
-      type Node = Record<PropertyKey, unknown>;
-      const parent = path.slice(0, -1).reduce<Node>((node, k) => node[k] as Node, docs as unknown as Node);
-      const key = path[path.length - 1]!;
-      if (op === "delete") {
-        if (Array.isArray(parent)) (parent as unknown[]).splice(key as number, 1);
-        else delete parent[key];
-      } else if (op === "replace") parent[key] = value;
-      else if (op === "rename" && !Array.isArray(parent)) {
-        parent[newKey] = parent[key];
-        delete parent[key];
-      } else if (op === "add" && !Array.isArray(parent)) parent[newKey || "extra"] = value;
-      pipeline(docs.map((d) => YAML.stringify(d)).join("---\n"));
-    }),
+    fc.property(
+      fc.nat(seeds.length - 1),
+      fc.nat(),
+      fc.constantFrom("delete", "replace", "rename", "add"),
+      replacement,
+      fc.string({ maxLength: 10 }),
+      (seed, pick, op, value, newKey) => {
+        const docs = structuredClone(trees[seed]!) as unknown[];
+        const all = docs.flatMap((d, i) => paths(d, [i])).filter((p) => p.length > 1);
+        const path = all[pick % all.length]!;
+        type Node = Record<PropertyKey, unknown>;
+        const parent = path.slice(0, -1).reduce<Node>((node, k) => node[k] as Node, docs as unknown as Node);
+        const key = path[path.length - 1]!;
+        if (op === "delete") {
+          if (Array.isArray(parent)) (parent as unknown[]).splice(key as number, 1);
+          else delete parent[key];
+        } else if (op === "replace") parent[key] = value;
+        else if (op === "rename" && !Array.isArray(parent)) {
+          parent[newKey] = parent[key];
+          delete parent[key];
+        } else if (op === "add" && !Array.isArray(parent)) parent[newKey || "extra"] = value;
+        pipeline(docs.map((d) => YAML.stringify(d)).join("---\n"));
+      },
+    ),
     { numRuns: 2500, seed: 4242, includeErrorInReport: true },
   );
 });
 
 test("hostile YAML (alias bombs, huge input, deep nesting) gives problems, not crashes", () => {
-  const bomb = ["a: &a [x,x,x,x,x,x,x,x,x,x]", ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(",")}]`)].join("\n");
+  const bomb = [
+    "a: &a [x,x,x,x,x,x,x,x,x,x]",
+    ...Array.from(
+      { length: 9 },
+      (_, i) =>
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(",")}]`,
+    ),
+  ].join("\n");
   assert.ok(pipeline(bomb).length > 0);
   assert.ok(pipeline("x".repeat(3 * 1024 * 1024)).length > 0);
   assert.ok(pipeline("[".repeat(5000) + "]".repeat(5000)).length > 0);

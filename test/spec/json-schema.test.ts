@@ -68,12 +68,24 @@ test("the schema compiles under ajv strict mode and accepts every example spec",
 
 test("the strict-compiled schema rejects malformed documents", () => {
   const validate = strictValidator();
-  for (const fixture of ["unknown-key-typo", "unknown-key-nested", "bad-cidr", "wrong-api-version", "unknown-platform", "missing-owner", "wrong-type-max-rows", "bad-duration"]) {
+  for (const fixture of [
+    "unknown-key-typo",
+    "unknown-key-nested",
+    "bad-cidr",
+    "wrong-api-version",
+    "unknown-platform",
+    "missing-owner",
+    "wrong-type-max-rows",
+    "bad-duration",
+  ]) {
     const rejected = documentsOf(`test/fixtures/invalid/${fixture}.yaml`).filter((d) => !validate(d));
     assert.equal(rejected.length, 1, `${fixture}: one document rejected`);
   }
   // The rules that were formats in zod's output are kept as patterns.
-  const prod = documentsOf("stacks/environments/prod.yaml")[0] as { targets: { app: { primary: { adminSecretArn: string } } }; mcpServer: { host: { certificateArn: string }; oidc: { issuer: string } } };
+  const prod = documentsOf("stacks/environments/prod.yaml")[0] as {
+    targets: { app: { primary: { adminSecretArn: string } } };
+    mcpServer: { host: { certificateArn: string }; oidc: { issuer: string } };
+  };
   const wrongSecret = structuredClone(prod);
   wrongSecret.targets.app.primary.adminSecretArn = "arn:aws:iam::123456789012:role/admin";
   assert.equal(validate(wrongSecret), false);

@@ -1,5 +1,5 @@
 /**
- * The lint and format configs that `npm test` runs once LINT_IN_TEST is on (scripts/test.mjs):
+ * The lint and format configs that `npm test` runs before the tests (scripts/test.mjs):
  * they load, hold the rules the project asks for, and leave position-sensitive files alone.
  */
 import assert from "node:assert/strict";

@@ -34,7 +34,9 @@ export function planEngines(plan: AccessPlan, factories: typeof ENGINE_FACTORIES
     const platform = TARGET_PLATFORMS[target.platform];
     const factory = factories[platform.engine];
     if (!factory) {
-      problems.push(`  target "${target.name}" is on platform "${target.platform}" (${platform.title}), served by the "${platform.engine}" engine, which this server does not implement`);
+      problems.push(
+        `  target "${target.name}" is on platform "${target.platform}" (${platform.title}), served by the "${platform.engine}" engine, which this server does not implement`,
+      );
       continue;
     }
     const entry = byEngine.get(platform.engine) ?? { engine: platform.engine, factory, targets: [] };
@@ -43,7 +45,9 @@ export function planEngines(plan: AccessPlan, factories: typeof ENGINE_FACTORIES
   }
   if (problems.length > 0) {
     const implemented = Object.keys(factories).join(", ") || "none";
-    throw new ConfigError(`unsupported targets:\n${problems.join("\n")}\nEngines this server implements: ${implemented}. Remove the target's workflows from this server's plan, or run a server that implements its engine.`);
+    throw new ConfigError(
+      `unsupported targets:\n${problems.join("\n")}\nEngines this server implements: ${implemented}. Remove the target's workflows from this server's plan, or run a server that implements its engine.`,
+    );
   }
   return [...byEngine.values()];
 }

@@ -139,13 +139,16 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
       };
     },
     auditLines() {
-      let text = "";
+      let text: string;
       try {
         text = readFileSync(auditFile, "utf8");
       } catch {
         return [];
       }
-      return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
       await db.stop();
@@ -166,7 +169,8 @@ export async function httpClient(url: string, token: string | null): Promise<Cli
 export interface CallOutcome {
   isError: boolean;
   text: string;
-  /** Parsed JSON of a successful result. */
+  /** Parsed JSON of a successful result (null for an error). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a tool's JSON answer over the protocol: each tool has its own shape, which the tests' assertions check field by field
   json: any;
 }
 

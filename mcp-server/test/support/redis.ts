@@ -21,7 +21,9 @@ export async function startRedis(): Promise<TestRedis> {
     throw new Error("redis-server is not installed: the shared limits tests need it (apt-get install -y redis-server; .ci/run installs it)");
   }
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output.slice(-500)}`)), 10_000);
@@ -40,7 +42,15 @@ export async function startRedis(): Promise<TestRedis> {
     });
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const client = new RespClient({ host: "127.0.0.1", port, tls: false, password: async () => null, connectTimeoutMs: 2_000, commandTimeoutMs: 2_000, retryMs: 0 });
+  const client = new RespClient({
+    host: "127.0.0.1",
+    port,
+    tls: false,
+    password: async () => null,
+    connectTimeoutMs: 2_000,
+    commandTimeoutMs: 2_000,
+    retryMs: 0,
+  });
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;

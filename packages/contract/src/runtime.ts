@@ -105,7 +105,10 @@ export const AuditConfigSchema = z.union([
       /** Every line also to this stream, as JSON; the answer waits for both. */
       stream: AuditStreamSchema.optional(),
     })
-    .refine((audit) => audit.groupCommitMs === undefined || audit.fsync === "group", { message: "groupCommitMs is only for fsync: \"group\"", path: ["groupCommitMs"] }),
+    .refine((audit) => audit.groupCommitMs === undefined || audit.fsync === "group", {
+      message: 'groupCommitMs is only for fsync: "group"',
+      path: ["groupCommitMs"],
+    }),
   z.strictObject({ stream: AuditStreamSchema }),
 ]);
 
@@ -225,7 +228,11 @@ export interface RuntimeConfigInput {
 }
 
 const sortedRecord = <T>(record: Record<string, T>): Record<string, T> =>
-  Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
+  Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]!]),
+  );
 
 /**
  * The one builder of the server's runtime config, for every deployment: keys sorted (the same
@@ -235,14 +242,21 @@ const sortedRecord = <T>(record: Record<string, T>): Record<string, T> =>
  */
 export function buildRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const planned = new Set(input.plan.workflows.flatMap((w) => w.clients.map((c) => c.loginRole)));
-  const extra = Object.keys(input.logins).filter((login) => !planned.has(login)).sort();
+  const extra = Object.keys(input.logins)
+    .filter((login) => !planned.has(login))
+    .sort();
   const candidate = {
     listen: input.listen,
     databases: sortedRecord(input.databases),
     logins: sortedRecord(input.logins),
     ...("inline" in input.apiKeys
       ? { apiKeys: [...input.apiKeys.inline] }
-      : { apiKeysFrom: { awsSecretArn: input.apiKeys.fromAwsSecret, ...(input.apiKeys.refreshSeconds !== undefined ? { refreshSeconds: input.apiKeys.refreshSeconds } : {}) } }),
+      : {
+          apiKeysFrom: {
+            awsSecretArn: input.apiKeys.fromAwsSecret,
+            ...(input.apiKeys.refreshSeconds !== undefined ? { refreshSeconds: input.apiKeys.refreshSeconds } : {}),
+          },
+        }),
     ...(input.limitsStore ? { limitsStore: input.limitsStore } : {}),
     audit: input.audit,
   };

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { planStack } from "../../plan/index.ts";
-import { detectDrift, formatDriftReport, postgresTargets, type DriftReport } from "../../postgres/drift.ts";
+import { detectDrift, postgresTargets } from "../../postgres/drift.ts";
 import { ReconcileError } from "../../postgres/reconcile.ts";
 import { committedCatalog } from "../../postgres/snapshot.ts";
 import { fixDrift } from "../../local/fix.ts";

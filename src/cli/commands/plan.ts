@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { planStack, planToJson } from "../../plan/index.ts";
 import { renderPlanTree } from "../../plan/render.ts";
-import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 import { projectRoot } from "../../spec/project.ts";
 

@@ -31,7 +31,10 @@ export function register(program: Command, io: CliIO): void {
         if (named.length === 0) {
           const paths = specPaths(root);
           const folders = [paths.environmentsDir, paths.workflowsDir].map((dir) => relative(io.cwd, dir) || dir);
-          throw new CliError(`no spec files found under ${folders.join(" or ")}; pass files to check, or create a spec folder with \`npx dbwarden init\``, EXIT.usage);
+          throw new CliError(
+            `no spec files found under ${folders.join(" or ")}; pass files to check, or create a spec folder with \`npx dbwarden init\``,
+            EXIT.usage,
+          );
         }
       }
       const result = validateInProject(named, { cwd: io.cwd, now: io.now(), expired: "error" });
@@ -41,7 +44,11 @@ export function register(program: Command, io: CliIO): void {
       }
       const kinds = result.docs.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.kind]: (acc[d.kind] ?? 0) + 1 }), {});
       const against = result.contextFiles.length > 0 ? `; checked against ${result.contextFiles.length} other project file(s)` : "";
-      io.out(`ok: ${result.docs.length} document(s) valid in ${named.length} file(s) (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})${against}`);
+      io.out(
+        `ok: ${result.docs.length} document(s) valid in ${named.length} file(s) (${Object.entries(kinds)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(", ")})${against}`,
+      );
       for (const note of notes) io.err(note);
     });
 }
@@ -69,7 +76,9 @@ function contextNotes(result: ProjectValidation): string[] {
     notes.push(`note: ${count(unrelated)} in other project file(s), not about the named files: ${list}; \`dbwarden validate ${list}\` lists them`);
   }
   if (result.outsideProject.length > 0) {
-    notes.push(`note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: ${result.outsideProject.join(" ")}`);
+    notes.push(
+      `note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: ${result.outsideProject.join(" ")}`,
+    );
   }
   return notes;
 }

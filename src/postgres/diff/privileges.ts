@@ -143,7 +143,14 @@ function diffTables(
 }
 
 /** One table's column privileges for one grantee. */
-function diffColumns(ctx: DiffContext, g: string, on: string, name: string, entries: readonly CatalogColumnAcl[], wanted: ReadonlyMap<string, ReadonlySet<string>>): void {
+function diffColumns(
+  ctx: DiffContext,
+  g: string,
+  on: string,
+  name: string,
+  entries: readonly CatalogColumnAcl[],
+  wanted: ReadonlyMap<string, ReadonlySet<string>>,
+): void {
   const to = grantee(g);
   const cols = (list: string[]) => list.map(ident).join(", ");
   const listed = (list: string[]) => list.map((c) => `${name}.${c}`).join(", ");
@@ -153,7 +160,10 @@ function diffColumns(ctx: DiffContext, g: string, on: string, name: string, entr
     const held = new Set(have.map((e) => e.column));
     const extra = [...new Set(have.filter((e) => !want.has(e.column)).map((e) => e.column))].sort(byString);
     const missing = [...want].filter((c) => !held.has(c)).sort(byString);
-    const grantable = have.filter((e) => want.has(e.column) && e.grantable).map((e) => e.column).sort(byString);
+    const grantable = have
+      .filter((e) => want.has(e.column) && e.grantable)
+      .map((e) => e.column)
+      .sort(byString);
     if (extra.length > 0) {
       ctx.add(
         g === PUBLIC ? "public" : "privilege",

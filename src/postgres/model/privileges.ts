@@ -5,16 +5,7 @@
  * source lacks, and a column the plan names (rule, description, sensitive mark) that the table
  * does not have.
  */
-import {
-  resolveColumns,
-  tableKey,
-  tableName,
-  workflowsOf,
-  type AccessPlan,
-  type TablePlan,
-  type TargetPlan,
-  type WorkflowPlan,
-} from "@dbwarden/contract";
+import { resolveColumns, tableKey, tableName, workflowsOf, type AccessPlan, type TablePlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
 import { READ_PRIVILEGES, mixesTableAndColumnSelect } from "../rules.ts";
 import type { ColumnSource, GroupAccess, ModelProblem, TableSelect } from "./types.ts";
 
@@ -117,14 +108,22 @@ function tableSelect(target: TargetPlan, workflow: WorkflowPlan, table: TablePla
   if (selectsWholeTable(table)) return { schema: table.schema, table: table.table, columns: null };
   if (readable.length === 0) {
     // With an unknown column reported, that is the cause; otherwise the rule leaves nothing.
-    if (unknown.length === 0) report(`workflow ${workflow.name} excludes every column of ${name} (${source.name}); remove the table from its scope instead`, name);
+    if (unknown.length === 0)
+      report(`workflow ${workflow.name} excludes every column of ${name} (${source.name}); remove the table from its scope instead`, name);
     return null;
   }
   return { schema: table.schema, table: table.table, columns: [...readable].sort(byString) };
 }
 
 /** Why the plan names `column`, and that the table lacks it, with the closest real name. */
-function unknownColumnMessage(target: TargetPlan, workflow: WorkflowPlan, table: TablePlan, column: string, live: readonly string[], source: ColumnSource): string {
+function unknownColumnMessage(
+  target: TargetPlan,
+  workflow: WorkflowPlan,
+  table: TablePlan,
+  column: string,
+  live: readonly string[],
+  source: ColumnSource,
+): string {
   const qualified = `${tableName(table)}.${column}`;
   const close = closestName(column, live);
   const tail = `which does not exist in ${source.name}${close ? ` (did you mean "${close}"?)` : ""}`;

@@ -3,7 +3,16 @@
  * memberships, connection limits and settings, and the platform's extras (IAM login roles,
  * alternating-rotation clones) from the contract's capability table and the target's credentials.
  */
-import { findTarget, hostServes, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
+import {
+  findTarget,
+  hostServes,
+  rotationCloneName,
+  TARGET_PLATFORMS,
+  workflowsOf,
+  type AccessPlan,
+  type TargetPlan,
+  type WorkflowPlan,
+} from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
@@ -29,7 +38,11 @@ export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<
     statement_timeout: String(timeout),
   };
   if (findTarget(plan, workflow.target).logging.statements === "log-statement") settings.log_statement = "all";
-  return Object.fromEntries(Object.keys(settings).sort().map((k) => [k, settings[k]!]));
+  return Object.fromEntries(
+    Object.keys(settings)
+      .sort()
+      .map((k) => [k, settings[k]!]),
+  );
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
+import type { RegisterResourceRequest, RegisterResourceResponse } from "@pulumi/pulumi/proto/resource_pb.js";
 
 // `waitForRPCs` is marked @internal (missing from the .d.ts) but is what `disconnect` uses to drain.
 const { getMonitor } = settings;
@@ -85,7 +86,9 @@ const defaultOutputs: Outputs = (type, name, inputs) => {
         endpoint: `${inputs.identifier ?? name}.abc123.us-east-1.rds.amazonaws.com:5432`,
         port: 5432,
         arn: arn("rds", `db:${inputs.identifier ?? name}`),
-        resourceId: `db-${String(inputs.identifier ?? name).toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+        resourceId: `db-${String(inputs.identifier ?? name)
+          .toUpperCase()
+          .replace(/[^A-Z0-9]/g, "")}`,
       };
     case "aws:secretsmanager/secret:Secret":
       return { arn: arn("secretsmanager", `secret:${inputs.name ?? name}-AbCdEf`) };
@@ -123,7 +126,9 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
   );
 
   // Wrap the mock monitor to read the options the engine receives with each registration.
-  const monitor = getMonitor() as unknown as { registerResource(req: any, cb: (err: unknown, res: any) => void): Promise<void> };
+  const monitor = getMonitor() as unknown as {
+    registerResource(req: RegisterResourceRequest, cb: (err: unknown, res: RegisterResourceResponse | undefined) => void): Promise<void>;
+  };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req, callback) => {
     return original(req, (err, response) => {
@@ -162,7 +167,7 @@ export async function installMocks(options: { invokes?: Invokes; outputs?: Outpu
     invokes,
     async settle() {
       // Registrations chain through outputs: drain until nothing new arrives.
-      for (let seen = -1; seen !== resources.length + invokes.length; ) {
+      for (let seen = -1; seen !== resources.length + invokes.length;) {
         seen = resources.length + invokes.length;
         await waitForRPCs();
         await new Promise((resolve) => setTimeout(resolve, 10));

@@ -58,7 +58,12 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
         const schema = i.schema === undefined ? "" : ident(String(i.schema));
         switch (i.objectType) {
           case "database":
-            transactions.push(both(`REVOKE ALL PRIVILEGES ON DATABASE ${ident(String(i.database))} FROM ${role}`, `GRANT ${privileges} ON DATABASE ${ident(String(i.database))} TO ${role}`));
+            transactions.push(
+              both(
+                `REVOKE ALL PRIVILEGES ON DATABASE ${ident(String(i.database))} FROM ${role}`,
+                `GRANT ${privileges} ON DATABASE ${ident(String(i.database))} TO ${role}`,
+              ),
+            );
             break;
           case "schema":
             transactions.push(both(`REVOKE ALL PRIVILEGES ON SCHEMA ${schema} FROM ${role}`, `GRANT ${privileges} ON SCHEMA ${schema} TO ${role}`));
@@ -71,7 +76,12 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
           }
           case "routine": {
             if (objects.length > 0) throw new Error(`${resource.name}: routine grants are only used for every routine of a schema`);
-            transactions.push(both(`REVOKE ALL PRIVILEGES ON ALL ROUTINES IN SCHEMA ${schema} FROM ${role}`, `GRANT ${privileges} ON ALL ROUTINES IN SCHEMA ${schema} TO ${role}`));
+            transactions.push(
+              both(
+                `REVOKE ALL PRIVILEGES ON ALL ROUTINES IN SCHEMA ${schema} FROM ${role}`,
+                `GRANT ${privileges} ON ALL ROUTINES IN SCHEMA ${schema} TO ${role}`,
+              ),
+            );
             break;
           }
           case "column": {
@@ -79,7 +89,10 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
             const table = `${schema}.${ident(objects[0]!)}`;
             const columns = (i.columns as string[]).map(ident).join(", ");
             if (!privileges) throw new Error(`${resource.name}: a column grant needs one privilege`);
-            transactions.push([`REVOKE ${privileges} (${columns}) ON TABLE ${table} FROM ${role}`, `GRANT ${privileges} (${columns}) ON TABLE ${table} TO ${role}`]);
+            transactions.push([
+              `REVOKE ${privileges} (${columns}) ON TABLE ${table} FROM ${role}`,
+              `GRANT ${privileges} (${columns}) ON TABLE ${table} TO ${role}`,
+            ]);
             break;
           }
           default:
@@ -94,7 +107,10 @@ export function providerSql(resources: readonly RecordedResource[]): ProviderSql
         const on = `${String(i.objectType).toUpperCase()}S`;
         const privileges = i.privileges as string[];
         const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(String(i.owner))}${inSchema}`;
-        transactions.push([`${prefix} REVOKE ALL ON ${on} FROM ${role}`, ...(privileges.length > 0 ? [`${prefix} GRANT ${privileges.join(", ")} ON ${on} TO ${role}`] : [])]);
+        transactions.push([
+          `${prefix} REVOKE ALL ON ${on} FROM ${role}`,
+          ...(privileges.length > 0 ? [`${prefix} GRANT ${privileges.join(", ")} ON ${on} TO ${role}`] : []),
+        ]);
         break;
       }
       default:

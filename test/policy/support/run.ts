@@ -5,10 +5,14 @@
  * what it reports.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import type { Resource } from "@pulumi/pulumi";
-import { NO_OPTIONS, PolicyNotApplicable, resourceValidationArgs, stackValidationArgs, type PolicyInputResource } from "../../../src/policy/args.ts";
-
-export type ResourceClass = { new (...rest: any[]): Resource };
+import {
+  NO_OPTIONS,
+  PolicyNotApplicable,
+  resourceValidationArgs,
+  stackValidationArgs,
+  type PolicyInputResource,
+  type ResourceClass,
+} from "../../../src/policy/args.ts";
 
 /** The type token of a provider resource class (`Grant` -> "postgresql:index/grant:Grant"). */
 export const typeOf = (resourceClass: ResourceClass): string => (resourceClass as unknown as { __pulumiType: string }).__pulumiType;
@@ -26,7 +30,15 @@ export function inputResource(resource: TestResource, index = 0): PolicyInputRes
   const name = resource.name ?? `resource-${index}`;
   // The runtime drops inputs whose value is undefined: they do not exist for a policy.
   const props = Object.fromEntries(Object.entries(resource.props).filter(([, v]) => v !== undefined));
-  return { type, name, urn: `urn:pulumi:test::dbwarden::${type}::${name}`, props, opts: NO_OPTIONS, dependencies: [], propertyDependencies: resource.propertyDependencies ?? {} };
+  return {
+    type,
+    name,
+    urn: `urn:pulumi:test::dbwarden::${type}::${name}`,
+    props,
+    opts: NO_OPTIONS,
+    dependencies: [],
+    propertyDependencies: resource.propertyDependencies ?? {},
+  };
 }
 
 /** What a resource policy reports for one resource (not-applicable validations report nothing). */
@@ -44,7 +56,11 @@ export async function resourceViolations(policy: ResourceValidationPolicy, resou
 }
 
 /** What a stack policy reports over resources, with the URN each violation names (if any). */
-export async function stackViolations(policy: StackValidationPolicy, resources: TestResource[], config: object = {}): Promise<{ message: string; urn: string | undefined }[]> {
+export async function stackViolations(
+  policy: StackValidationPolicy,
+  resources: TestResource[],
+  config: object = {},
+): Promise<{ message: string; urn: string | undefined }[]> {
   const violations: { message: string; urn: string | undefined }[] = [];
   await policy.validateStack(stackValidationArgs(resources.map(inputResource), { config }), (message, urn) => violations.push({ message, urn }));
   return violations;

@@ -27,8 +27,10 @@ const RELATIONS_BY_OID =
   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[])";
 
 const NON_CATALOG_NAMES =
-  "SELECT p.proname::text AS name FROM pg_catalog.pg_proc p WHERE p.pronamespace IN " + SEARCH_PATH_NAMESPACES +
-  " UNION SELECT o.oprname::text FROM pg_catalog.pg_operator o WHERE o.oprnamespace IN " + SEARCH_PATH_NAMESPACES;
+  "SELECT p.proname::text AS name FROM pg_catalog.pg_proc p WHERE p.pronamespace IN " +
+  SEARCH_PATH_NAMESPACES +
+  " UNION SELECT o.oprname::text FROM pg_catalog.pg_operator o WHERE o.oprnamespace IN " +
+  SEARCH_PATH_NAMESPACES;
 
 /** The statement that resolves each relation name of `analysis` to an OID (columns r0, r1, ...); null if it names none. */
 export function resolutionQuery(analysis: SqlAnalysis | null): string | null {
@@ -101,11 +103,17 @@ export class TargetCatalog {
     }
     // The same statement, workflow and catalog entries as a check that passed: the same verdict.
     const known = this.verdicts.get(analysis)?.get(workflow);
-    if (known && known.shadowing === shadowing && known.entries.length === entries.length && known.entries.every((e, i) => e === entries[i])) return known.condition;
+    if (known && known.shadowing === shadowing && known.entries.length === entries.length && known.entries.every((e, i) => e === entries[i]))
+      return known.condition;
     const names = shadowing?.value;
     const shadowed = names ? [...analysis.functions, ...analysis.operators].filter((n) => names.has(n)) : [];
     try {
-      checkScope(analysis, entries.map((e) => e.value), call.scope, shadowed);
+      checkScope(
+        analysis,
+        entries.map((e) => e.value),
+        call.scope,
+        shadowed,
+      );
     } catch {
       return null;
     }

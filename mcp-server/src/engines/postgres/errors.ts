@@ -8,13 +8,19 @@ export function mapDbError(error: unknown): ToolError {
   const code = typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
   const message = typeof e.message === "string" ? e.message.slice(0, 300) : "";
   if (code === null) return new ToolError("UNAVAILABLE", "the database connection failed; try again shortly.", "connection");
-  if (code === "57014") return new ToolError("TIMEOUT", "the statement ran past the workflow's statement timeout and was cancelled. Narrow it (filters, indexed columns, LIMIT).", code);
+  if (code === "57014")
+    return new ToolError(
+      "TIMEOUT",
+      "the statement ran past the workflow's statement timeout and was cancelled. Narrow it (filters, indexed columns, LIMIT).",
+      code,
+    );
   if (code === "42501") return new ToolError("DENIED", `the database refused: ${message}. Only the workflow's tables and columns are readable.`, code);
   if (code === "25006") return new ToolError("DENIED", `the database refused a write in the read-only transaction: ${message}.`, code);
   if (code.startsWith("08") || code.startsWith("28") || code === "57P01" || code === "57P03" || code === "53300") {
     return new ToolError("UNAVAILABLE", "the database is unavailable; try again shortly.", code);
   }
-  if (code.startsWith("53") || code.startsWith("54")) return new ToolError("LIMIT", `the statement hit a database resource limit (SQLSTATE ${code}). Simplify it.`, code);
+  if (code.startsWith("53") || code.startsWith("54"))
+    return new ToolError("LIMIT", `the statement hit a database resource limit (SQLSTATE ${code}). Simplify it.`, code);
   // Syntax, undefined objects, feature not supported: messages name objects, never values.
   if (code.startsWith("42") || code === "0A000") return new ToolError("INVALID", `${message} (SQLSTATE ${code}).`, code);
   // Data exceptions (class 22) and the rest can print values (e.g. a failed cast): code only.

@@ -129,7 +129,10 @@ export class PostgresEngine implements Engine<PgStatement> {
     const stale: LoginPool[] = [];
     for (const [key, pool] of this.pools) {
       const [target, role] = key.split("\u0000") as [string, string];
-      if (JSON.stringify(old.databases[target]) !== JSON.stringify(runtime.databases[target]) || JSON.stringify(old.logins[role]) !== JSON.stringify(runtime.logins[role])) {
+      if (
+        JSON.stringify(old.databases[target]) !== JSON.stringify(runtime.databases[target]) ||
+        JSON.stringify(old.logins[role]) !== JSON.stringify(runtime.logins[role])
+      ) {
         this.pools.delete(key);
         stale.push(pool);
       }

@@ -40,8 +40,13 @@ export async function loginCredential(
   if ("password" in login) return { user: role, password: login.password };
   if ("awsRdsIam" in login) {
     // A fresh token per new connection: tokens last 15 minutes, pooled connections outlive them (RDS checks the token at login only).
-    return { user: role, password: await sources.rdsTokens.getAuthToken({ hostname: endpoint.host, port: endpoint.port, username: role, region: login.awsRdsIam.region }) };
+    return {
+      user: role,
+      password: await sources.rdsTokens.getAuthToken({ hostname: endpoint.host, port: endpoint.port, username: role, region: login.awsRdsIam.region }),
+    };
   }
-  const secret = parseSecret("passwordFile" in login ? await readFile(login.passwordFile, "utf8") : await sources.secrets.getSecret(login.awsSecretArn, { fresh }));
+  const secret = parseSecret(
+    "passwordFile" in login ? await readFile(login.passwordFile, "utf8") : await sources.secrets.getSecret(login.awsSecretArn, { fresh }),
+  );
   return { user: secretUser(role, secret.username), password: secret.password };
 }

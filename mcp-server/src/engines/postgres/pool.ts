@@ -120,7 +120,12 @@ type Connect = (callback: (error: Error | null) => void) => void;
  * message names the user, so a secret that switched to the rotation clone is followed.
  */
 function clientWithCredential(credential: () => Promise<LoginCredential>): typeof pg.Client {
-  const Base = pg.Client as unknown as new (config: unknown) => { _connect: Connect; user: string; password: string; connectionParameters: { user: string; password: string } };
+  const Base = pg.Client as unknown as new (config: unknown) => {
+    _connect: Connect;
+    user: string;
+    password: string;
+    connectionParameters: { user: string; password: string };
+  };
   class CredentialClient extends Base {
     override _connect: Connect = (callback) => {
       credential().then(
@@ -144,7 +149,11 @@ function clientWithCredential(credential: () => Promise<LoginCredential>): typeo
 function connectError(error: unknown): ToolError {
   const message = error instanceof Error ? error.message : "";
   if (/connection timeout/i.test(message)) {
-    return new ToolError("UNAVAILABLE", `the database did not answer within ${CONNECT_TIMEOUT_MS / 1000} s (connect timeout); try again shortly.`, "connect-timeout");
+    return new ToolError(
+      "UNAVAILABLE",
+      `the database did not answer within ${CONNECT_TIMEOUT_MS / 1000} s (connect timeout); try again shortly.`,
+      "connect-timeout",
+    );
   }
   if (/timeout exceeded when trying to connect/i.test(message)) {
     return new ToolError("UNAVAILABLE", "no database connection is free right now; try again shortly.", "pool-timeout");

@@ -53,8 +53,8 @@ export interface Step {
   readonly simple?: boolean;
 }
 
-/** The result sets of the server's own catalog statements. */
-export type SetupResult = { rows: any[] };
+/** The result sets of the server's own catalog statements: rows by column name, in text form. */
+export type SetupResult = { rows: ReadonlyArray<Record<string, string | null>> };
 
 /** The guard found a relation name resolving differently than when the statement was checked: nothing ran; check again. */
 export class GuardMissed extends Error {
@@ -99,6 +99,16 @@ interface Connection {
   execute(c: { portal: string; rows: number }): void;
   sync(): void;
   query(text: string): void;
+}
+
+/**
+ * Queue a reader of answers on the client. Given a Submittable (an object with `submit`), pg's
+ * `client.query` queues that very object and returns it, no promise: its answers, errors and
+ * read timeout arrive in its handlers and `callback`. The cast: @types/pg describes the connection
+ * handed to `submit` differently from what pg passes (see `Connection`).
+ */
+function queueReader(client: pg.PoolClient, reader: PartReader | SessionReset): void {
+  client.query(reader as unknown as pg.Submittable);
 }
 
 /**
@@ -152,14 +162,14 @@ class Write {
   ) {}
 
   start(): void {
-    this.tx.client.query(new PartReader(this, 0, true) as unknown as pg.QueryConfig);
+    queueReader(this.tx.client, new PartReader(this, 0, true));
   }
 
   /** Part `index` is answered (`error`: the failure that ended it); queue what reads the rest. */
   ended(index: number, error: Error | null): void {
     if (error && !this.error) this.error = error;
     if (index + 1 < this.parts.length) {
-      this.tx.client.query(new PartReader(this, index + 1, false) as unknown as pg.QueryConfig);
+      queueReader(this.tx.client, new PartReader(this, index + 1, false));
       return;
     }
     if (this.last) this.tx.awaitReset();
@@ -367,7 +377,7 @@ export class Transaction {
   awaitReset(): void {
     if (this.resetting) return;
     this.resetting = true;
-    this.client.query(new SessionReset(this.client, true, (error) => this.release(error !== null)) as unknown as pg.QueryConfig);
+    queueReader(this.client, new SessionReset(this.client, true, (error) => this.release(error !== null)));
   }
 
   /** The call is over: reset the session in the background if its last steps did not, or destroy the connection. */
@@ -375,7 +385,7 @@ export class Transaction {
     if (destroy || this.inDoubt) return this.release(true);
     if (this.resetting) return;
     this.resetting = true;
-    this.client.query(new SessionReset(this.client, false, (error) => this.release(error !== null)) as unknown as pg.QueryConfig);
+    queueReader(this.client, new SessionReset(this.client, false, (error) => this.release(error !== null)));
   }
 
   private release(destroy: boolean): void {

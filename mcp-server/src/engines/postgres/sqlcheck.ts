@@ -76,19 +76,44 @@ export interface ResolvedRelation {
 // Functions that execute SQL text, touch files, the server, locks, sessions, roles, sequences or
 // reveal the catalog. Anything `pg_*` is denied too unless listed in ALLOWED_PG_FUNCTIONS.
 const DENIED_FUNCTIONS = new Set([
-  "set_config", "current_setting", "current_schemas",
-  "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
-  "cursor_to_xml", "cursor_to_xmlschema",
-  "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
-  "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
-  "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
-  "ts_stat", "ts_rewrite",
-  "loread", "lowrite",
-  "nextval", "setval", "currval", "lastval",
-  "obj_description", "col_description", "shobj_description",
-  "inet_client_addr", "inet_client_port", "inet_server_addr", "inet_server_port",
-  "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
-  "txid_current", "txid_current_if_assigned",
+  "set_config",
+  "current_setting",
+  "current_schemas",
+  "query_to_xml",
+  "query_to_xmlschema",
+  "query_to_xml_and_xmlschema",
+  "cursor_to_xml",
+  "cursor_to_xmlschema",
+  "table_to_xml",
+  "table_to_xmlschema",
+  "table_to_xml_and_xmlschema",
+  "schema_to_xml",
+  "schema_to_xmlschema",
+  "schema_to_xml_and_xmlschema",
+  "database_to_xml",
+  "database_to_xmlschema",
+  "database_to_xml_and_xmlschema",
+  "ts_stat",
+  "ts_rewrite",
+  "loread",
+  "lowrite",
+  "nextval",
+  "setval",
+  "currval",
+  "lastval",
+  "obj_description",
+  "col_description",
+  "shobj_description",
+  "inet_client_addr",
+  "inet_client_port",
+  "inet_server_addr",
+  "inet_server_port",
+  "brin_summarize_new_values",
+  "brin_summarize_range",
+  "brin_desummarize_range",
+  "gin_clean_pending_list",
+  "txid_current",
+  "txid_current_if_assigned",
 ]);
 const DENIED_FUNCTION_PREFIXES = ["pg_", "lo_", "dblink", "to_reg", "binary_upgrade_", "has_", "acl"];
 const ALLOWED_PG_FUNCTIONS = new Set(["pg_typeof", "pg_size_pretty", "pg_column_size"]);
@@ -125,7 +150,8 @@ const names = (list: unknown): string[] => (Array.isArray(list) ? list.map(sval)
  * `loadParser()` must have resolved.
  */
 export function analyzeSql(sql: string): SqlAnalysis {
-  if (sql.length > MAX_SQL_CHARS) throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}. Send a shorter query.`);
+  if (sql.length > MAX_SQL_CHARS)
+    throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}. Send a shorter query.`);
   if (sql.includes("\u0000")) throw new ToolError("INVALID", "the statement contains a NUL character.");
   if (parenDepth(sql) > MAX_PAREN_DEPTH) throw new ToolError("LIMIT", `parentheses are nested more than ${MAX_PAREN_DEPTH} deep. Simplify the query.`);
   let tree: unknown;
@@ -168,7 +194,8 @@ function checkShape(stmts: unknown[], facts: StatementFacts): SqlAnalysis {
     if (error instanceof RangeError) throw new ToolError("LIMIT", "the statement is nested too deeply to check. Simplify the query.");
     throw error;
   }
-  if (analysis.relations.length > MAX_RELATIONS) throw new ToolError("LIMIT", `the statement references ${analysis.relations.length} relations; the limit is ${MAX_RELATIONS}.`);
+  if (analysis.relations.length > MAX_RELATIONS)
+    throw new ToolError("LIMIT", `the statement references ${analysis.relations.length} relations; the limit is ${MAX_RELATIONS}.`);
   analysis.functions = [...new Set(analysis.functions)];
   analysis.operators = [...new Set(analysis.operators)];
   return analysis;
@@ -186,7 +213,8 @@ class Walker {
   select(node: Node, ctes: string[][], depth: number): void {
     this.depthCheck(depth);
     if (node.intoClause) throw new ToolError("DENIED", "SELECT INTO creates a table; only reads are allowed.");
-    if (Array.isArray(node.lockingClause) && node.lockingClause.length > 0) throw new ToolError("DENIED", "FOR UPDATE/SHARE takes row locks; only plain reads are allowed.");
+    if (Array.isArray(node.lockingClause) && node.lockingClause.length > 0)
+      throw new ToolError("DENIED", "FOR UPDATE/SHARE takes row locks; only plain reads are allowed.");
     let visible = ctes;
     const withClause = node.withClause;
     if (isObj(withClause)) {
@@ -301,7 +329,11 @@ class Walker {
           if (fn.length > 2 || (fn.length === 2 && fn[0] !== "pg_catalog")) {
             throw new ToolError("DENIED", `function ${fn.join(".")} is not a built-in; only built-in pg_catalog functions may be called.`);
           }
-          if (deniedFunction(name)) throw new ToolError("DENIED", `function ${name}() is not allowed (it can run SQL text, touch the server, files, sessions, locks or roles, or read the catalog).`);
+          if (deniedFunction(name))
+            throw new ToolError(
+              "DENIED",
+              `function ${name}() is not allowed (it can run SQL text, touch the server, files, sessions, locks or roles, or read the catalog).`,
+            );
           this.out.functions.push(name);
           break;
         }
@@ -365,7 +397,10 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
     const denied = new Set(r.columns.filter((c) => !ok.has(c)));
     for (const c of table.excluded) denied.add(c);
     if (ref.renamesColumns && denied.size > 0) {
-      throw new ToolError("DENIED", `renaming the columns of ${r.schema}.${r.name} with an alias list is not allowed (some of its columns are outside your scope); alias individual columns instead.`);
+      throw new ToolError(
+        "DENIED",
+        `renaming the columns of ${r.schema}.${r.name} with an alias list is not allowed (some of its columns are outside your scope); alias individual columns instead.`,
+      );
     }
     readable.push({ ok, denied, refName: ref.refName, label: `${r.schema}.${r.name}` });
   });
@@ -382,19 +417,23 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
     if (use.qualifier.length === 0) {
       if (use.name === "*") {
         const bad = use.scope.map((i) => readable[i]!).find((r) => r.denied.size > 0);
-        if (bad) throw new ToolError("DENIED", `SELECT * would read columns of ${bad.label} outside your scope; list the columns you need: ${columnList(bad)}.`);
+        if (bad)
+          throw new ToolError("DENIED", `SELECT * would read columns of ${bad.label} outside your scope; list the columns you need: ${columnList(bad)}.`);
         continue;
       }
       const table = deniedAnywhere.get(use.name);
-      if (table) throw new ToolError("DENIED", `column ${use.name} of ${table} is not readable in this workflow (if you meant another table's column, qualify it).`);
+      if (table)
+        throw new ToolError("DENIED", `column ${use.name} of ${table} is not readable in this workflow (if you meant another table's column, qualify it).`);
       const wholeRow = restricted.find((r) => r.refName === use.name);
-      if (wholeRow && !okAnywhere.has(use.name)) throw new ToolError("DENIED", `${use.name} used as a whole row would read columns of ${wholeRow.label} outside your scope; list the columns you need.`);
+      if (wholeRow && !okAnywhere.has(use.name))
+        throw new ToolError("DENIED", `${use.name} used as a whole row would read columns of ${wholeRow.label} outside your scope; list the columns you need.`);
       continue;
     }
     const qual = use.qualifier[use.qualifier.length - 1]!;
     for (const r of readable.filter((x) => x.refName === qual)) {
       if (use.name === "*") {
-        if (r.denied.size > 0) throw new ToolError("DENIED", `${qual}.* would read columns of ${r.label} outside your scope; list the columns you need: ${columnList(r)}.`);
+        if (r.denied.size > 0)
+          throw new ToolError("DENIED", `${qual}.* would read columns of ${r.label} outside your scope; list the columns you need: ${columnList(r)}.`);
       } else if (!r.ok.has(use.name)) {
         throw new ToolError("DENIED", `column ${use.name} of ${r.label} is not readable in this workflow. Readable: ${columnList(r)}.`);
       }

@@ -4,9 +4,8 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { main } from "../../src/cli/main.ts";
-import type { CliIO } from "../../src/cli/io.ts";
 import { planStack, planToJson } from "../../src/plan/index.ts";
+import { runCli } from "../support/cli.ts";
 import { insertAfter, replaceOnce, tempFolder, tempProject } from "../spec/support/project.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -16,19 +15,8 @@ async function run(...args: string[]) {
   return runIn(root, ...args);
 }
 
-async function runIn(cwd: string, ...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`),
-    err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`),
-    progress: () => {},
-    now: () => now,
-    cwd,
-    env: {},
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+function runIn(cwd: string, ...args: string[]) {
+  return runCli(cwd, now, ...args);
 }
 
 test("validate: every example is valid (exit 0)", async () => {

@@ -11,12 +11,13 @@
  * are charged to their callers. Not a benchmark module (the leading underscore keeps it out of
  * `npm run bench`): a tool for the closing note of a change. DBWARDEN_BENCH_SERVER as in bench/mcp.ts.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { benchServerFiles } from "./mcp.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 /** Another build of the server (e.g. the previous commit unpacked elsewhere), as in bench/mcp.ts. */
@@ -157,12 +158,7 @@ async function main(): Promise<void> {
   const fx = await startFixture();
   const profDir = values.keep ?? mkdtempSync(join(tmpdir(), "dbwarden-prof-"));
   try {
-    const plan = structuredClone(fx.plan);
-    for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
-    const planFile = join(fx.dir, "plan.json");
-    const runtimeFile = join(fx.dir, "runtime.json");
-    writeFileSync(planFile, JSON.stringify(plan));
-    writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
+    const { planFile, runtimeFile } = benchServerFiles(fx);
     const args = [
       "--cpu-prof",
       "--cpu-prof-dir",

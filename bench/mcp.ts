@@ -26,6 +26,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setMaxListeners } from "node:events";
+import type { AccessPlan } from "../mcp-server/src/config.ts";
 import type { Fixture } from "../mcp-server/test/support/fixture.ts";
 
 // The SDK client's fetch adds an abort listener per request to its transport's one long-lived
@@ -265,18 +266,23 @@ function print(results: Record<string, CaseResult[]>): void {
   }
 }
 
+/**
+ * The fixture's plan with limits no case reaches (the server is measured, not its rate limits),
+ * written with the runtime config for a server process.
+ */
+export function benchServerFiles(fx: Fixture): { plan: AccessPlan; planFile: string; runtimeFile: string } {
+  const plan = structuredClone(fx.plan);
+  for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
+  return { plan, ...fx.writeServerFiles(plan, "bench") };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const { startFixture } = await import("../mcp-server/test/support/fixture.ts");
   const fx = await startFixture();
   const results: Record<string, CaseResult[]> = {};
   const children: ChildProcess[] = [];
   try {
-    const plan = structuredClone(fx.plan);
-    for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
-    const planFile = join(fx.dir, "plan.json");
-    const runtimeFile = join(fx.dir, "runtime.json");
-    writeFileSync(planFile, JSON.stringify(plan));
-    writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
+    const { plan, planFile, runtimeFile } = benchServerFiles(fx);
     const role = "dbw_cs_usage_drop__claude_cs";
     const key = fx.keys["claude-cs"]!;
 

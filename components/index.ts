@@ -5,12 +5,6 @@
  */
 export * as postgres from "./postgres/index.ts";
 export * as aws from "./aws/index.ts";
-export {
-  HOST_COMPONENTS,
-  hostComponentOf,
-  type DeployedHost,
-  type UndeployedHost,
-  type GovernedEnvironmentArgs,
-  type GovernedEnvironmentOutputs,
-} from "./hosts.ts";
-export { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost, type AccessComponent } from "./targets.ts";
+// Everything the two registry modules export is public: the registries, their lookups and types.
+export * from "./hosts.ts";
+export * from "./targets.ts";

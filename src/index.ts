@@ -15,15 +15,8 @@
 export { loadPlan, deployStack, preflight, type LoadPlanOptions, type LoadedPlan, type DeployStackOptions } from "./program.ts";
 // The top-level component of each MCP server host, and the registries that pick components.
 export { GovernedAccess, GOVERNED_ACCESS_TYPE, type GovernedAccessArgs } from "../components/aws/governedAccess.ts";
-export {
-  HOST_COMPONENTS,
-  hostComponentOf,
-  type DeployedHost,
-  type UndeployedHost,
-  type GovernedEnvironmentArgs,
-  type GovernedEnvironmentOutputs,
-} from "../components/hosts.ts";
-export { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost, type AccessComponent } from "../components/targets.ts";
+export * from "../components/hosts.ts";
+export * from "../components/targets.ts";
 export { loadCatalog, parseCatalog, catalogPath, type CatalogSnapshot } from "../components/postgres/catalog.ts";
 // The spec and the access plan (the plan's types and schemas are @dbwarden/contract's).
 export { planStack, planToJson, buildPlan, isExpired, utcDay } from "./plan/index.ts";

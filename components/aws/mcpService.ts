@@ -546,49 +546,30 @@ export class McpService extends pulumi.ComponentResource {
     tags: Record<string, string>,
   ): ServiceRoles {
     const parent = { parent: this };
-    const environment = args.plan.environment;
-    const executionRole = new Role(
-      `${name}-execution`,
-      {
-        namePrefix: serviceRoleNamePrefix(environment, "exec"),
-        assumeRolePolicy: ECS_TASKS_TRUST,
-        description: "dbwarden MCP: pull the image, write the audit log",
-        tags,
-      },
-      parent,
-    );
-    const executionPolicy = new RolePolicy(
-      `${name}-execution`,
-      {
-        role: executionRole.id,
-        policy: pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)),
-      },
-      parent,
-    );
-    const taskRole = new Role(
-      `${name}-task`,
-      {
-        namePrefix: serviceRoleNamePrefix(environment, "task"),
-        assumeRolePolicy: ECS_TASKS_TRUST,
-        description: "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only",
-        tags,
-      },
-      parent,
+    /** A role ECS tasks assume, with its one inline policy. */
+    const serviceRole = (suffix: "execution" | "task", prefix: "exec" | "task", description: string, policy: pulumi.Input<string>) => {
+      const namePrefix = serviceRoleNamePrefix(args.plan.environment, prefix);
+      const role = new Role(`${name}-${suffix}`, { namePrefix, assumeRolePolicy: ECS_TASKS_TRUST, description, tags }, parent);
+      return { role, policy: new RolePolicy(`${name}-${suffix}`, { role: role.id, policy }, parent) };
+    };
+    const execution = serviceRole(
+      "execution",
+      "exec",
+      "dbwarden MCP: pull the image, write the audit log",
+      pulumi.all([args.auditLogGroup.arn, image.repositoryArn]).apply(([log, repository]) => executionRolePolicy(log, repository)),
     );
     const objectArns = pulumi.all([objects?.plan?.arn, objects?.runtime?.arn]).apply((arns) => arns.filter((a): a is string => a !== undefined));
-    const taskPolicy = new RolePolicy(
-      `${name}-task`,
-      {
-        role: taskRole.id,
-        policy: pulumi
-          .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, objectArns])
-          .apply(([secrets, connects, keys, limitsStoreSecretArn, configObjectArns]) =>
-            taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), configObjectArns }),
-          ),
-      },
-      parent,
+    const task = serviceRole(
+      "task",
+      "task",
+      "dbwarden MCP server: its own login secrets, API key hashes, limits store token and config only",
+      pulumi
+        .all([pulumi.all(args.loginSecretArns), pulumi.all(args.connectArns), apiKeys.arn, args.limitsStore?.authSecretArn, objectArns])
+        .apply(([secrets, connects, keys, limitsStoreSecretArn, configObjectArns]) =>
+          taskRolePolicy(Object.values(secrets), connects, keys, { ...(limitsStoreSecretArn ? { limitsStoreSecretArn } : {}), configObjectArns }),
+        ),
     );
-    return { executionRole, taskRole, policies: [executionPolicy, taskPolicy] };
+    return { executionRole: execution.role, taskRole: task.role, policies: [execution.policy, task.policy] };
   }
 
   /** The Fargate task: the server's container with its plan and runtime config in env, or named there by their S3 objects. */

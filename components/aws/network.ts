@@ -86,6 +86,23 @@ export interface NetworkBoundaryArgs {
 export type BoundaryRule =
   { direction: "ingress"; name: string; args: SecurityGroupIngressRuleArgs } | { direction: "egress"; name: string; args: SecurityGroupEgressRuleArgs };
 
+/** The other end of a rule: another security group, or an IPv4 or IPv6 network. */
+type RulePeer = { group: pulumi.Input<string> } | { cidrIpv4: string } | { cidrIpv6: string };
+
+/** One TCP rule of `securityGroupId` on one port, in from or out to `peer`. */
+function tcpRule(
+  direction: BoundaryRule["direction"],
+  name: string,
+  securityGroupId: pulumi.Input<string>,
+  peer: RulePeer,
+  port: pulumi.Input<number>,
+  description: string,
+): BoundaryRule {
+  const other = "group" in peer ? { referencedSecurityGroupId: peer.group } : peer;
+  const args = { securityGroupId, ...other, ipProtocol: "tcp", fromPort: port, toPort: port, description };
+  return direction === "ingress" ? { direction, name, args } : { direction, name, args };
+}
+
 /** The load balancer's rules: HTTPS in from each allowed network (by address family), out to the service's port only. */
 export function loadBalancerRules(
   name: string,
@@ -95,108 +112,32 @@ export function loadBalancerRules(
 ): BoundaryRule[] {
   const lbId = groups.loadBalancer;
   return [
-    ...cidrs.ipv4.map((cidr, i): BoundaryRule => ({
-      direction: "ingress",
-      name: `${name}-lb-in-${i}`,
-      args: { securityGroupId: lbId, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
-    })),
-    ...cidrs.ipv6.map((cidr, i): BoundaryRule => ({
-      direction: "ingress",
-      name: `${name}-lb-in6-${i}`,
-      args: { securityGroupId: lbId, cidrIpv6: cidr, ipProtocol: "tcp", fromPort: HTTPS_PORT, toPort: HTTPS_PORT, description: `HTTPS from ${cidr}` },
-    })),
-    {
-      direction: "egress",
-      name: `${name}-lb-out`,
-      args: {
-        securityGroupId: lbId,
-        referencedSecurityGroupId: groups.service,
-        ipProtocol: "tcp",
-        fromPort: servicePort,
-        toPort: servicePort,
-        description: "to the MCP service",
-      },
-    },
+    ...cidrs.ipv4.map((cidr, i) => tcpRule("ingress", `${name}-lb-in-${i}`, lbId, { cidrIpv4: cidr }, HTTPS_PORT, `HTTPS from ${cidr}`)),
+    ...cidrs.ipv6.map((cidr, i) => tcpRule("ingress", `${name}-lb-in6-${i}`, lbId, { cidrIpv6: cidr }, HTTPS_PORT, `HTTPS from ${cidr}`)),
+    tcpRule("egress", `${name}-lb-out`, lbId, { group: groups.service }, servicePort, "to the MCP service"),
   ];
 }
 
 /** The MCP service's own rules: its port in from the load balancer only, HTTPS out. */
 export function serviceRules(name: string, groups: { loadBalancer: pulumi.Input<string>; service: pulumi.Input<string> }, servicePort: number): BoundaryRule[] {
   return [
-    {
-      direction: "ingress",
-      name: `${name}-service-in`,
-      args: {
-        securityGroupId: groups.service,
-        referencedSecurityGroupId: groups.loadBalancer,
-        ipProtocol: "tcp",
-        fromPort: servicePort,
-        toPort: servicePort,
-        description: "from the MCP load balancer",
-      },
-    },
+    tcpRule("ingress", `${name}-service-in`, groups.service, { group: groups.loadBalancer }, servicePort, "from the MCP load balancer"),
     // HTTPS out: Secrets Manager (credentials fetched at connect time), the OIDC issuer's keys and
     // the image registry. Use VPC endpoints and a proxy to narrow it further.
-    {
-      direction: "egress",
-      name: `${name}-service-out-https`,
-      args: {
-        securityGroupId: groups.service,
-        cidrIpv4: "0.0.0.0/0",
-        ipProtocol: "tcp",
-        fromPort: HTTPS_PORT,
-        toPort: HTTPS_PORT,
-        description: "HTTPS to AWS APIs, OIDC issuer, registry",
-      },
-    },
+    tcpRule("egress", `${name}-service-out-https`, groups.service, { cidrIpv4: "0.0.0.0/0" }, HTTPS_PORT, "HTTPS to AWS APIs, OIDC issuer, registry"),
   ];
 }
 
 /** The VPC endpoints' rule for the service: HTTPS in from it (the rotation functions get theirs in `rotationRules`). */
 export function endpointsRules(name: string, groups: { endpoints: pulumi.Input<string>; service: pulumi.Input<string> }): BoundaryRule[] {
-  return [
-    {
-      direction: "ingress",
-      name: `${name}-endpoints-in-service`,
-      args: {
-        securityGroupId: groups.endpoints,
-        referencedSecurityGroupId: groups.service,
-        ipProtocol: "tcp",
-        fromPort: HTTPS_PORT,
-        toPort: HTTPS_PORT,
-        description: "HTTPS from the MCP service",
-      },
-    },
-  ];
+  return [tcpRule("ingress", `${name}-endpoints-in-service`, groups.endpoints, { group: groups.service }, HTTPS_PORT, "HTTPS from the MCP service")];
 }
 
 /** The limits store's rules: its port in from the service only, and the service's way out to it. */
 export function limitsStoreRules(name: string, groups: { limitsStore: pulumi.Input<string>; service: pulumi.Input<string> }, port: number): BoundaryRule[] {
   return [
-    {
-      direction: "ingress",
-      name: `${name}-limits-store-in`,
-      args: {
-        securityGroupId: groups.limitsStore,
-        referencedSecurityGroupId: groups.service,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description: "from the dbwarden MCP service",
-      },
-    },
-    {
-      direction: "egress",
-      name: `${name}-service-out-limits-store`,
-      args: {
-        securityGroupId: groups.service,
-        referencedSecurityGroupId: groups.limitsStore,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description: "to the limits store",
-      },
-    },
+    tcpRule("ingress", `${name}-limits-store-in`, groups.limitsStore, { group: groups.service }, port, "from the dbwarden MCP service"),
+    tcpRule("egress", `${name}-service-out-limits-store`, groups.service, { group: groups.limitsStore }, port, "to the limits store"),
   ];
 }
 
@@ -207,30 +148,8 @@ export function replicaRules(
   groups: { replica: pulumi.Input<string>; service: pulumi.Input<string> },
 ): BoundaryRule[] {
   return [
-    {
-      direction: "ingress",
-      name: `${name}-${target.target}-replica-in`,
-      args: {
-        securityGroupId: groups.replica,
-        referencedSecurityGroupId: groups.service,
-        ipProtocol: "tcp",
-        fromPort: target.port,
-        toPort: target.port,
-        description: "from the dbwarden MCP service",
-      },
-    },
-    {
-      direction: "egress",
-      name: `${name}-${target.target}-service-out-db`,
-      args: {
-        securityGroupId: groups.service,
-        referencedSecurityGroupId: groups.replica,
-        ipProtocol: "tcp",
-        fromPort: target.port,
-        toPort: target.port,
-        description: `to the ${target.target} replica`,
-      },
-    },
+    tcpRule("ingress", `${name}-${target.target}-replica-in`, groups.replica, { group: groups.service }, target.port, "from the dbwarden MCP service"),
+    tcpRule("egress", `${name}-${target.target}-service-out-db`, groups.service, { group: groups.replica }, target.port, `to the ${target.target} replica`),
   ];
 }
 
@@ -243,57 +162,16 @@ export function rotationRules(
   target: NetworkTargetArgs & { rotationPrimarySecurityGroupId: pulumi.Input<string> },
   groups: { rotation: pulumi.Input<string>; endpoints: pulumi.Input<string> | undefined },
 ): BoundaryRule[] {
+  const prefix = `${name}-${target.target}`;
+  const primary = target.rotationPrimarySecurityGroupId;
   const rules: BoundaryRule[] = [
-    {
-      direction: "egress",
-      name: `${name}-${target.target}-rotation-out-db`,
-      args: {
-        securityGroupId: groups.rotation,
-        referencedSecurityGroupId: target.rotationPrimarySecurityGroupId,
-        ipProtocol: "tcp",
-        fromPort: target.port,
-        toPort: target.port,
-        description: "to the primary",
-      },
-    },
-    {
-      direction: "egress",
-      name: `${name}-${target.target}-rotation-out-https`,
-      args: {
-        securityGroupId: groups.rotation,
-        cidrIpv4: "0.0.0.0/0",
-        ipProtocol: "tcp",
-        fromPort: HTTPS_PORT,
-        toPort: HTTPS_PORT,
-        description: "Secrets Manager API",
-      },
-    },
-    {
-      direction: "ingress",
-      name: `${name}-${target.target}-primary-in-rotation`,
-      args: {
-        securityGroupId: target.rotationPrimarySecurityGroupId,
-        referencedSecurityGroupId: groups.rotation,
-        ipProtocol: "tcp",
-        fromPort: target.port,
-        toPort: target.port,
-        description: "from the dbwarden rotation function",
-      },
-    },
+    tcpRule("egress", `${prefix}-rotation-out-db`, groups.rotation, { group: primary }, target.port, "to the primary"),
+    tcpRule("egress", `${prefix}-rotation-out-https`, groups.rotation, { cidrIpv4: "0.0.0.0/0" }, HTTPS_PORT, "Secrets Manager API"),
+    tcpRule("ingress", `${prefix}-primary-in-rotation`, primary, { group: groups.rotation }, target.port, "from the dbwarden rotation function"),
   ];
   if (groups.endpoints) {
-    rules.push({
-      direction: "ingress",
-      name: `${name}-endpoints-in-${target.target}-rotation`,
-      args: {
-        securityGroupId: groups.endpoints,
-        referencedSecurityGroupId: groups.rotation,
-        ipProtocol: "tcp",
-        fromPort: HTTPS_PORT,
-        toPort: HTTPS_PORT,
-        description: `HTTPS from the ${target.target} rotation function`,
-      },
-    });
+    const description = `HTTPS from the ${target.target} rotation function`;
+    rules.push(tcpRule("ingress", `${name}-endpoints-in-${target.target}-rotation`, groups.endpoints, { group: groups.rotation }, HTTPS_PORT, description));
   }
   return rules;
 }

@@ -39,6 +39,25 @@ export interface AuditRecord {
   sqlCheck?: "off";
 }
 
+/** Who called which tool, by which transport, when: what every audit line starts from. */
+export type AuditCall = Pick<AuditRecord, "time" | "requestId" | "transport" | "client" | "principal" | "workflow" | "tool">;
+
+/** The audit line of a call as it starts: allowed, nothing measured yet. */
+export function startedRecord(call: AuditCall): AuditRecord {
+  return {
+    ...call,
+    fingerprint: null,
+    statement: null,
+    verdict: "allowed",
+    code: null,
+    rows: null,
+    truncated: null,
+    bytes: null,
+    durationMs: 0,
+    errorClass: null,
+  };
+}
+
 /** The audit line's statement when no parser could read it (or none was asked to): its size only. */
 export function redactUnparsed(sql: string): string {
   return `[not parsed: ${sql.length} chars]`;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { tableName as qualifiedName } from "@dbwarden/contract";
-import { redactUnparsed, type AuditRecord, type AuditSink } from "./audit.js";
+import { redactUnparsed, startedRecord, type AuditRecord, type AuditSink } from "./audit.js";
 import { ConfigError, type AccessPlan, type RuntimeConfig, type TablePlan, type WorkflowPlan } from "./config.js";
 import type { CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCaps } from "./engines/engine.js";
 import type { Engines } from "./engines/registry.js";
@@ -224,7 +224,7 @@ export class Dispatcher {
 
   /** The audit line of a call as it starts, with a new request id: allowed, nothing measured yet. */
   private baseRecord(identity: Identity, tool: string, transport: Transport): AuditRecord {
-    return {
+    const call = {
       time: new Date().toISOString(),
       requestId: randomUUID(),
       transport,
@@ -232,17 +232,8 @@ export class Dispatcher {
       principal: identity.principal,
       workflow: identity.workflow.name,
       tool,
-      fingerprint: null,
-      statement: null,
-      verdict: "allowed",
-      code: null,
-      rows: null,
-      truncated: null,
-      bytes: null,
-      durationMs: 0,
-      errorClass: null,
-      ...this.marks,
     };
+    return { ...startedRecord(call), ...this.marks };
   }
 
   private runTool(identity: Identity, tool: ToolName, args: Record<string, unknown>, record: AuditRecord): Promise<unknown> | unknown {

@@ -51,13 +51,16 @@ export function parseS3Url(url: string, variable: string = PLAN_ENV.s3): { bucke
   return { bucket: match[1]!, key: match[2]! };
 }
 
+/** Where to look for one document: the flag's file when given, else the environment's variables (S3 through `objects`). */
+interface DocumentLookup {
+  source: DocumentSource;
+  flagFile: string | undefined;
+  env: NodeJS.ProcessEnv;
+  objects: () => ObjectSource;
+}
+
 /** A document's bytes and where they came from, for messages. */
-async function documentBytes(
-  source: DocumentSource,
-  flagFile: string | undefined,
-  env: NodeJS.ProcessEnv,
-  objects: () => ObjectSource,
-): Promise<{ bytes: Buffer; origin: string; file?: string }> {
+async function documentBytes({ source, flagFile, env, objects }: DocumentLookup): Promise<{ bytes: Buffer; origin: string; file?: string }> {
   const { what, flag, env: names } = source;
   if (flagFile) return { bytes: await readDocumentFile(source, flagFile, flag), origin: flagFile, file: flagFile };
   const given = [names.text, names.file, names.s3].filter((name) => env[name]);
@@ -85,13 +88,9 @@ async function readDocumentFile(source: DocumentSource, path: string, given: str
 }
 
 /** A document as parsed JSON (validated later), its sha256 checked when the _SHA256 variable is given. */
-async function loadDocument(
-  source: DocumentSource,
-  flagFile: string | undefined,
-  env: NodeJS.ProcessEnv,
-  objects: () => ObjectSource,
-): Promise<{ value: unknown; origin: string; file?: string }> {
-  const { bytes, origin, file } = await documentBytes(source, flagFile, env, objects);
+async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; origin: string; file?: string }> {
+  const { source, env } = lookup;
+  const { bytes, origin, file } = await documentBytes(lookup);
   const expected = env[source.env.sha256];
   if (expected !== undefined) {
     if (!/^[0-9a-f]{64}$/.test(expected)) throw new ConfigError(`${source.env.sha256}: expected 64 lowercase hex characters`);
@@ -117,7 +116,7 @@ export async function loadPlan(
   env: NodeJS.ProcessEnv = process.env,
   objects: () => ObjectSource = () => new AwsS3ObjectSource(),
 ): Promise<{ value: unknown; origin: string }> {
-  return loadDocument(PLAN, flagFile, env, objects);
+  return loadDocument({ source: PLAN, flagFile, env, objects });
 }
 
 /**
@@ -130,5 +129,5 @@ export async function loadRuntime(
   env: NodeJS.ProcessEnv = process.env,
   objects: () => ObjectSource = () => new AwsS3ObjectSource(),
 ): Promise<{ value: unknown; origin: string; file?: string }> {
-  return loadDocument(RUNTIME, flagFile, env, objects);
+  return loadDocument({ source: RUNTIME, flagFile, env, objects });
 }

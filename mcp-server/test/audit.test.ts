@@ -8,27 +8,14 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { describe, test } from "node:test";
 import { AuditConfigSchema } from "@dbwarden/contract";
-import { startServer, type AuditRecord, type RunningServer } from "../src/index.ts";
-import { FileAuditSink } from "../src/audit.ts";
-import { call, httpClient, repoRoot, startFixture, type Fixture } from "./support/fixture.ts";
+import { startServer, type AuditRecord } from "../src/index.ts";
+import { FileAuditSink, startedRecord } from "../src/audit.ts";
+import { call, fixtureForFile, httpClient, repoRoot, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-const children: ChildProcess[] = [];
-
-before(async () => {
-  fx = await startFixture();
-});
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(servers.map((s) => s.close()));
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  await fx?.stop();
-});
+const { servers, clients, children } = fixtureForFile((started) => void (fx = started));
 
 /** Parse a JSON-lines file strictly: every line whole JSON, the file ending with a newline. */
 function jsonLines(path: string): Array<Record<string, unknown>> {
@@ -137,24 +124,8 @@ describe("log rotation", { timeout: 60_000 }, () => {
 });
 
 describe("durability", { timeout: 60_000 }, () => {
-  const record = (i: number): AuditRecord => ({
-    time: new Date(0).toISOString(),
-    requestId: `r${i}`,
-    transport: "stdio",
-    client: "c",
-    principal: "p",
-    workflow: "w",
-    tool: "list_tables",
-    fingerprint: null,
-    statement: null,
-    verdict: "allowed",
-    code: null,
-    rows: null,
-    truncated: null,
-    bytes: null,
-    durationMs: 0,
-    errorClass: null,
-  });
+  const record = (i: number): AuditRecord =>
+    startedRecord({ time: new Date(0).toISOString(), requestId: `r${i}`, transport: "stdio", client: "c", principal: "p", workflow: "w", tool: "list_tables" });
 
   test("fsync none / line / group: what each makes durable before answering", async () => {
     for (const [fsync, check] of [

@@ -5,40 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chownSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, mock, test } from "node:test";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { describe, mock, test } from "node:test";
 import { hashApiKey, startServer, type RdsAuthTokenRequest, type RdsAuthTokenSource, type RunningServer, type SecretSource } from "../src/index.ts";
-import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
+import { call, enableTls, fixtureForFile, httpClient, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-before(async () => {
-  fx = await startFixture();
-  // TLS on the test server: a throwaway self-signed certificate, owned by the user Postgres runs as.
-  const admin = await fx.db.admin();
-  const dataDir = (await admin.query("SHOW data_directory")).rows[0].data_directory as string;
-  const owner = statSync(dataDir);
+const { servers, clients } = fixtureForFile(async (started) => {
+  fx = started;
+  // TLS on the test server: a throwaway self-signed certificate.
   const cert = join(fx.dir, "server.crt");
   const key = join(fx.dir, "server.key");
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], {
     stdio: "ignore",
   });
-  for (const file of [cert, key]) chownSync(file, owner.uid, owner.gid);
-  execFileSync("chmod", ["0600", key]);
-  execFileSync("chmod", ["0755", fx.dir]);
-  await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${cert}'`);
-  await admin.query(`ALTER SYSTEM SET ssl_key_file = '${key}'`);
-  await admin.query("ALTER SYSTEM SET ssl = on");
-  await admin.query("SELECT pg_reload_conf()");
-});
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(servers.map((s) => s.close()));
-  await fx?.stop();
+  await enableTls(fx, cert, key);
 });
 
 /** Fake RDS signer: a "token" that is really the role's password, so the real database accepts it. */

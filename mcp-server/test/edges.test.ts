@@ -8,40 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
-import { after, before, describe, test } from "node:test";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { startServer, type RunningServer } from "../src/index.ts";
-import type { AccessPlan } from "../src/config.ts";
-import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
+import { describe, test } from "node:test";
+import type { RunningServer } from "../src/index.ts";
+import { call, fixtureForFile, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-before(async () => {
-  fx = await startFixture();
-});
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(servers.map((s) => s.close()));
-  await fx?.stop();
-});
-
-async function serve(plan: AccessPlan = fx.plan, runtime = fx.runtime()): Promise<RunningServer> {
-  const s = await startServer({ plan, runtime });
-  servers.push(s);
-  return s;
-}
-async function connect(s: RunningServer, client = "claude-cs"): Promise<Client> {
-  const c = await httpClient(s.url, fx.keys[client]!);
-  clients.push(c);
-  return c;
-}
-function withLimits(patch: Partial<AccessPlan["workflows"][number]["limits"]>, workflow = "cs-usage-drop"): AccessPlan {
-  const plan = structuredClone(fx.plan);
-  Object.assign(plan.workflows.find((w) => w.name === workflow)!.limits, patch);
-  return plan;
-}
+const { serve, connect } = fixtureForFile((started) => void (fx = started));
 const headers = (token: string | null) => ({
   "content-type": "application/json",
   accept: "application/json, text/event-stream",
@@ -212,7 +184,7 @@ describe("what a new user trips over", { timeout: 60_000 }, () => {
 
 describe("found under faults", { timeout: 120_000 }, () => {
   test("/readyz has its own connection budget: a client at its concurrency limit does not make it fail", async () => {
-    const plan = withLimits({ concurrentCalls: 1, statementTimeoutMs: 60_000 });
+    const plan = fx.withLimits({ concurrentCalls: 1, statementTimeoutMs: 60_000 });
     // The first client of every workflow on the target (the readiness identity) is claude-cs.
     const s = await serve(plan);
     const c = await connect(s);
@@ -230,7 +202,7 @@ describe("found under faults", { timeout: 120_000 }, () => {
   });
 
   test("an abandoned HTTP call is cancelled in the database and frees its slot", async () => {
-    const plan = withLimits({ concurrentCalls: 1, statementTimeoutMs: 170_000 });
+    const plan = fx.withLimits({ concurrentCalls: 1, statementTimeoutMs: 170_000 });
     const s = await serve(plan);
     const admin = await fx.db.admin("dbwarden_demo");
     const abort = new AbortController();
@@ -254,7 +226,7 @@ describe("found under faults", { timeout: 120_000 }, () => {
   });
 
   test("notifications/cancelled on another POST cancels the named call of the same identity, and only that", async () => {
-    const plan = withLimits({ concurrentCalls: 2, statementTimeoutMs: 170_000 });
+    const plan = fx.withLimits({ concurrentCalls: 2, statementTimeoutMs: 170_000 });
     const s = await serve(plan);
     const admin = await fx.db.admin("dbwarden_demo");
     const slowSql = "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c";

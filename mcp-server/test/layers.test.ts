@@ -5,66 +5,33 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { startServer, type RunningServer, type SecretSource } from "../src/index.ts";
-import type { AccessPlan } from "../src/config.ts";
-import { call, httpClient, repoRoot, startFixture, type Fixture } from "./support/fixture.ts";
+import { startServer, type SecretSource } from "../src/index.ts";
+import { assertDenied, call, fixtureForFile, listedTables, repoRoot, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-async function serve(plan: AccessPlan, options: Record<string, unknown> = {}, runtime = fx.runtime()): Promise<RunningServer> {
-  const s = await startServer({ plan, runtime, ...options });
-  servers.push(s);
-  return s;
-}
-async function connect(s: RunningServer, client: string): Promise<Client> {
-  const c = await httpClient(s.url, fx.keys[client]!);
-  clients.push(c);
-  return c;
-}
-function withLimits(patch: Partial<AccessPlan["workflows"][number]["limits"]>, workflow = "cs-usage-drop"): AccessPlan {
-  const plan = structuredClone(fx.plan);
-  Object.assign(plan.workflows.find((w) => w.name === workflow)!.limits, patch);
-  return plan;
-}
-
-before(async () => {
-  fx = await startFixture();
-});
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(servers.map((s) => s.close()));
-  await fx?.stop();
-});
+const { serve, connect } = fixtureForFile((started) => void (fx = started));
 
 describe("layer 1+2 alone: the database holds with the parser check switched off", { timeout: 60_000 }, () => {
   test("writes, excluded columns, out-of-scope tables and stacked statements are refused by the database", async () => {
     const s = await serve(fx.plan, { unsafeDisableSqlCheck: true });
     const inc = await connect(s, "claude-incident-bot");
     const cs = await connect(s, "claude-cs");
-    for (const sql of [
+    await assertDenied(cs, [
       "INSERT INTO app.accounts (id, name) VALUES (9999, 'x')",
       "UPDATE app.accounts SET name = 'pwned'",
       "WITH d AS (DELETE FROM app.accounts RETURNING id) SELECT count(*) FROM d",
       "CREATE TABLE app.x (id int)",
       "COPY (SELECT 1) TO '/tmp/dbwarden-copy'",
-    ]) {
-      const out = await call(cs, "query", { sql });
-      assert.match(out.text, /^DENIED: /, sql);
-    }
-    for (const sql of [
+    ]);
+    await assertDenied(inc, [
       "SELECT email FROM app.users",
       "SELECT * FROM app.users",
       "SELECT id FROM app.users WHERE password_hash IS NOT NULL",
       "SELECT api_token FROM app.secrets",
-    ]) {
-      const out = await call(inc, "query", { sql });
-      assert.match(out.text, /^DENIED: /, sql);
-    }
+    ]);
     const stacked = await call(cs, "query", { sql: "SELECT 1; DELETE FROM app.accounts" });
     assert.match(stacked.text, /^INVALID: .*multiple commands/);
     const rw = await call(cs, "query", { sql: "SET TRANSACTION READ WRITE" });
@@ -79,7 +46,7 @@ describe("layer 1+2 alone: the database holds with the parser check switched off
   });
 
   test("no session state leaks to the next call on the same connection", async () => {
-    const s = await serve(withLimits({ concurrentCalls: 1 }), { unsafeDisableSqlCheck: true });
+    const s = await serve(fx.withLimits({ concurrentCalls: 1 }), { unsafeDisableSqlCheck: true });
     const a = await connect(s, "claude-cs");
     const pid1 = await call(a, "query", {
       sql: "SELECT pg_backend_pid() AS pid, pg_advisory_lock(4242), set_config('search_path', 'billing', false), set_config('work_mem', '77MB', false)",
@@ -111,7 +78,7 @@ describe("layer 1+2 alone: the database holds with the parser check switched off
 
 describe("limits", { timeout: 60_000 }, () => {
   test("calls over the per-minute rate are refused with RATE_LIMITED", async () => {
-    const s = await serve(withLimits({ callsPerMinute: 2 }));
+    const s = await serve(fx.withLimits({ callsPerMinute: 2 }));
     const c = await connect(s, "claude-cs");
     assert.equal((await call(c, "list_tables")).isError, false);
     assert.equal((await call(c, "list_tables")).isError, false);
@@ -122,7 +89,7 @@ describe("limits", { timeout: 60_000 }, () => {
   });
 
   test("a call over the concurrency cap is refused at once, not queued", async () => {
-    const s = await serve(withLimits({ concurrentCalls: 1, statementTimeoutMs: 3000 }));
+    const s = await serve(fx.withLimits({ concurrentCalls: 1, statementTimeoutMs: 3000 }));
     const c = await connect(s, "claude-cs");
     const slow = call(c, "query", { sql: "SELECT count(*) FROM analytics.usage_events a, analytics.usage_events b, analytics.usage_events c" });
     await new Promise((r) => setTimeout(r, 200));
@@ -287,10 +254,7 @@ describe("secrets", { timeout: 60_000 }, () => {
 
 describe("stdio transport", { timeout: 60_000 }, () => {
   test("the official SDK client works over stdio; the operator names the client", async () => {
-    const planFile = join(fx.dir, "plan.json");
-    const runtimeFile = join(fx.dir, "runtime-stdio.json");
-    writeFileSync(planFile, JSON.stringify(fx.plan));
-    writeFileSync(runtimeFile, JSON.stringify(fx.runtime()));
+    const { planFile, runtimeFile } = fx.writeServerFiles(fx.plan, "stdio");
     const client = new Client({ name: "stdio-test", version: "0.0.0" });
     await client.connect(
       new StdioClientTransport({
@@ -313,11 +277,7 @@ describe("stdio transport", { timeout: 60_000 }, () => {
       }),
     );
     try {
-      const tables = await call(client, "list_tables");
-      assert.deepEqual(
-        tables.json.tables.map((t: { table: string }) => t.table),
-        ["app.accounts", "billing.invoices"],
-      );
+      assert.deepEqual(await listedTables(client), ["app.accounts", "billing.invoices"]);
       const out = await call(client, "query", { sql: "SELECT sum(amount_cents) FROM billing.invoices" });
       assert.deepEqual(out.json.rows, [["4515000"]]);
       assert.match((await call(client, "query", { sql: "SELECT id FROM support.tickets" })).text, /^DENIED: /);

@@ -5,22 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { startServer, type RunningServer } from "../src/index.ts";
 import type { AccessPlan } from "../src/config.ts";
 import { clientAddress, Networks, normalizeAddress } from "../src/network.ts";
-import { startFixture, type Fixture } from "./support/fixture.ts";
+import { fixtureForFile, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
-const servers: RunningServer[] = [];
-
-before(async () => {
-  fx = await startFixture();
-});
-after(async () => {
-  await Promise.allSettled(servers.map((s) => s.close()));
-  await fx?.stop();
-});
+const { servers } = fixtureForFile((started) => void (fx = started));
 
 /** claude-cs may call only from `cidrs`; n8n-cs-digest stays unrestricted. */
 function planWith(cidrs: string[]): AccessPlan {

@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { startServer, type RunningServer } from "../src/index.ts";
 import type { AccessPlan } from "../src/config.ts";
-import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
+import { call, httpClient, listedTables, startFixture, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
 let idp: Server;
@@ -61,11 +61,7 @@ const token = (claims: Record<string, unknown>, options: { aud?: string; iss?: s
 test("a valid token maps to its workflow through the groups claim", { timeout: 30_000 }, async () => {
   const c = await httpClient(server.url, await token({ email: "ana@example.com", groups: ["finance-analysts"] }));
   try {
-    const out = await call(c, "list_tables");
-    assert.deepEqual(
-      out.json.tables.map((t: { table: string }) => t.table),
-      ["app.accounts", "billing.invoices"],
-    );
+    assert.deepEqual(await listedTables(c), ["app.accounts", "billing.invoices"]);
     const q = await call(c, "query", { sql: "SELECT count(*) FROM billing.invoices" });
     assert.deepEqual(q.json.rows, [["300"]]);
     const line = fx.auditLines().at(-1)!;

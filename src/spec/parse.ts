@@ -157,6 +157,14 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
   const path = [...prefix, ...issue.path];
   const push = (at: PropertyKey[], message: string, hint?: string, key = false) =>
     problems.push({ file: source.file, ...source.locate(at, { key }), path: pathText(at), message, ...(hint ? { hint } : {}) });
+  /** The issue's key is not there: located at the mapping that lacks it, named by its full path. */
+  const missingKey = (expected: string) =>
+    problems.push({
+      file: source.file,
+      ...source.locate(path.slice(0, -1)),
+      path: pathText(path),
+      message: `missing required key \`${String(path[path.length - 1])}\` (expected ${expected})`,
+    });
 
   switch (issue.code) {
     case "unrecognized_keys": {
@@ -201,13 +209,7 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
     case "invalid_type": {
       const value = valueAt(data, path);
       if (value === undefined) {
-        const key = path[path.length - 1];
-        problems.push({
-          file: source.file,
-          ...source.locate(path.slice(0, -1)),
-          path: pathText(path),
-          message: `missing required key \`${String(key)}\` (expected ${issue.expected})`,
-        });
+        missingKey(issue.expected);
         return;
       }
       push(path, `expected ${issue.expected}, got ${describeValue(value)}`);
@@ -216,22 +218,13 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
     case "invalid_value": {
       const value = valueAt(data, path);
       const options = issue.values.map((v) => JSON.stringify(v));
+      const expected = options.length === 1 ? options[0]! : `one of ${options.join(", ")}`;
       if (value === undefined) {
-        const key = path[path.length - 1];
-        problems.push({
-          file: source.file,
-          ...source.locate(path.slice(0, -1)),
-          path: pathText(path),
-          message: `missing required key \`${String(key)}\` (expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`})`,
-        });
+        missingKey(expected);
         return;
       }
       const suggestion = typeof value === "string" ? closest(value, issue.values.map(String)) : undefined;
-      push(
-        path,
-        `${describeValue(value)} is not allowed; expected ${options.length === 1 ? options[0] : `one of ${options.join(", ")}`}`,
-        suggestion ? `did you mean "${suggestion}"?` : undefined,
-      );
+      push(path, `${describeValue(value)} is not allowed; expected ${expected}`, suggestion ? `did you mean "${suggestion}"?` : undefined);
       return;
     }
     case "invalid_key": {

@@ -201,10 +201,13 @@ function checkHostReadsTargets(doc: ParsedEnvironment, problems: Problem[]) {
     at(
       ["targets", name, "platform"],
       `platform "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}")`,
-      `use ${served.map((p) => `"${p}"`).join(" or ")} here, or another mcpServer.host.platform`,
+      `use ${orList(served)} here, or another mcpServer.host.platform`,
     );
   }
 }
+
+/** `"a" or "b"`: the values a field accepts, for hints. */
+const orList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(" or ");
 
 function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
   const at = problemAt(problems, doc);
@@ -214,29 +217,18 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
     const path = ["targets", name];
     const { mode } = target.credentials;
     const capabilities = TARGET_PLATFORMS[target.platform];
-    const allowedModes: readonly string[] = capabilities.credentialModes;
-    if (!allowedModes.includes(mode)) {
-      at(
-        [...path, "credentials", "mode"],
-        `credentials mode "${mode}" is not available on ${target.platform}`,
-        `use ${allowedModes.map((m) => `"${m}"`).join(" or ")}`,
-      );
-    }
+    /** A setting the platform does not offer, at its field, with what the platform does offer. */
+    const offered = (field: string[], what: string, value: string, allowed: readonly string[]) => {
+      if (!allowed.includes(value)) at([...path, ...field], `${what} "${value}" is not available on ${target.platform}`, `use ${orList(allowed)}`);
+    };
+    offered(["credentials", "mode"], "credentials mode", mode, capabilities.credentialModes);
     if (mode !== "iam" && target.credentials.rotationDays === undefined) {
       at([...path, "credentials"], `\`${mode}\` credentials need \`rotationDays\` (how often they are rotated)`, "add e.g. `rotationDays: 30`");
     }
     if (mode === "iam" && target.credentials.rotationDays !== undefined) {
       at([...path, "credentials", "rotationDays"], "IAM authentication has no password to rotate", "remove `rotationDays`", true);
     }
-    const statements = target.logging.statements;
-    const loggingModes: readonly string[] = capabilities.loggingModes;
-    if (!loggingModes.includes(statements)) {
-      at(
-        [...path, "logging", "statements"],
-        `statement logging "${statements}" is not available on ${target.platform}`,
-        `use ${loggingModes.map((m) => `"${m}"`).join(" or ")}`,
-      );
-    }
+    offered(["logging", "statements"], "statement logging", target.logging.statements, capabilities.loggingModes);
     const network = target.network;
     const open = network.allowedCidrs.findIndex((c) => c.endsWith("/0"));
     if (open >= 0 && network.allowPublicInternet === undefined) {

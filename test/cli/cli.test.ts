@@ -4,9 +4,8 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { main } from "../../src/cli/main.ts";
-import type { CliIO } from "../../src/cli/io.ts";
 import { planStack, planToJson } from "../../src/plan/index.ts";
+import { runCli } from "../support/cli.ts";
 import { insertAfter, replaceOnce, tempFolder, tempProject } from "../spec/support/project.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -16,19 +15,8 @@ async function run(...args: string[]) {
   return runIn(root, ...args);
 }
 
-async function runIn(cwd: string, ...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`),
-    err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`),
-    progress: () => {},
-    now: () => now,
-    cwd,
-    env: {},
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+function runIn(cwd: string, ...args: string[]) {
+  return runCli(cwd, now, ...args);
 }
 
 test("validate: every example is valid (exit 0)", async () => {
@@ -89,13 +77,13 @@ test("validate: a file that is fine, and other project files' problems in one li
   const project = tempProject({ "stacks/environments/dev.yaml": replaceOnce("allowedCidrs: [10.40.0.0/16]", "allowedCidrs: [0.0.0.0/0]") });
   t.after(project.remove);
   const fine = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
-  assert.equal(fine.code, 0, fine.stderr);
-  assert.equal(fine.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 5 other project file(s)\n");
-  // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
-  assert.equal(
-    fine.stderr,
-    "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",
-  );
+  assert.deepEqual(fine, {
+    code: 0,
+    stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 5 other project file(s)\n",
+    // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
+    stderr:
+      "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",
+  });
   const dev = await runIn(project.root, "validate", "stacks/environments/dev.yaml");
   assert.equal(dev.code, 1);
   assert.match(dev.stderr, /^stacks\/environments\/dev\.yaml:\d+:\d+: error at targets\.app\.network\.allowedCidrs\[0\]: 0\.0\.0\.0\/0 opens the target/m);
@@ -118,12 +106,12 @@ test("validate: a file outside any project is checked on its own, and says so", 
   t.after(lone.remove);
   copyFileSync(join(root, "stacks/workflows/cs-usage-drop.yaml"), join(lone.root, "workflow.yaml"));
   const r = await runIn(lone.root, "validate", "workflow.yaml");
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n");
-  assert.equal(
-    r.stderr,
-    "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n",
-  );
+  assert.deepEqual(r, {
+    code: 0,
+    stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n",
+    stderr:
+      "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n",
+  });
 });
 
 test("plan: readable tree by default, JSON identical to planStack with --json", async () => {

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
 import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
+import { runCli } from "../support/cli.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
@@ -22,12 +22,7 @@ const fresh = () => {
   return dir;
 };
 
-async function cli(cwd: string, ...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t), progress: () => {}, now: () => now, cwd, env: {} });
-  return { code, stdout, stderr };
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, now, ...args);
 
 describe("dbwarden init", () => {
   it("creates dbwarden/ that validates and plans as written; the YAML files name dbwarden's schema", async () => {

@@ -6,39 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { GENERATED_PASSWORD, IMAGE_DIGEST, awsInvokes, awsOutputs, label } from "./support/aws.ts";
+import { AWS_TYPES as T, GENERATED_PASSWORD, IMAGE_DIGEST, awsInvokes, awsOutputs, deployProd, label } from "./support/aws.ts";
 import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "./support/mocks.ts";
-import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
+import { ROOT, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
-const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { AWS_NAMED_TYPES, physicalNameLength } = await import("../../components/aws/plannedNames.ts");
 const { buildContextTag } = await import("../../components/aws/image.ts");
 const { isTaggableAwsType } = await import("../../policies/rules/ownerAndWorkflowTags.ts");
 
 const plan = examplePlan("prod");
-const T = {
-  role: "postgresql:index/role:Role",
-  grant: "postgresql:index/grant:Grant",
-  instance: "aws:rds/instance:Instance",
-  parameterGroup: "aws:rds/parameterGroup:ParameterGroup",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  secret: "aws:secretsmanager/secret:Secret",
-  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-  rotation: "aws:secretsmanager/secretRotation:SecretRotation",
-  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-  service: "aws:ecs/service:Service",
-};
 
 let top: RecordedResource;
 /** The prod environment, deployed once under the mocks for every suite of this file. */
-const deployed = (async () => {
-  new GovernedAccess("dbwarden-prod", { plan, catalog: exampleCatalog("prod") });
-  await mocks.settle();
-  top = mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
-})();
+const deployed = deployProd(mocks, plan).then((prod) => void (top = prod.top));
 
 describe("GovernedAccess (prod): names, the API key secret, start order, image, endpoints", { timeout: 60_000 }, () => {
   before(() => deployed);

@@ -6,43 +6,38 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { ADMIN_PASSWORD, ECR_TOKEN, GENERATED_PASSWORD, awsInvokes, awsOutputs, instanceLookup, label, subnetCidr } from "./support/aws.ts";
+import type { GovernedAccess } from "../../components/aws/index.ts";
+import {
+  ADMIN_PASSWORD,
+  AWS_TYPES as T,
+  ECR_TOKEN,
+  GENERATED_PASSWORD,
+  awsInvokes,
+  awsOutputs,
+  deployProd,
+  instanceLookup,
+  label,
+  subnetCidr,
+} from "./support/aws.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "./support/mocks.ts";
-import { ROOT, exampleCatalog, examplePlan } from "./support/plans.ts";
+import { ROOT, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
-const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { accessComponentOf } = await import("../../components/targets.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 
 const plan = examplePlan("prod");
 const SNAPSHOT = `${ROOT}test/components/snapshots/prod-resource-graph.json`;
-const T = {
-  role: "postgresql:index/role:Role",
-  grant: "postgresql:index/grant:Grant",
-  instance: "aws:rds/instance:Instance",
-  parameterGroup: "aws:rds/parameterGroup:ParameterGroup",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  secret: "aws:secretsmanager/secret:Secret",
-  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-  rotation: "aws:secretsmanager/secretRotation:SecretRotation",
-  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-  service: "aws:ecs/service:Service",
-};
 const resolve = <T>(output: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((done) => output.apply(done));
 
-let access: InstanceType<typeof GovernedAccess>;
+let access: GovernedAccess;
 let top: RecordedResource;
 /** The prod environment, deployed once under the mocks for every suite of this file. */
-const deployed = (async () => {
-  access = new GovernedAccess("dbwarden-prod", { plan, catalog: exampleCatalog("prod") });
-  await mocks.settle();
-  top = mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod");
-})();
+const deployed = deployProd(mocks, plan).then((prod) => {
+  access = prod.access;
+  top = prod.top;
+});
 
 describe("GovernedAccess (prod): components, replica, network, credentials", { timeout: 60_000 }, () => {
   before(() => deployed);

@@ -14,7 +14,6 @@ import { after, beforeEach, describe, it } from "node:test";
 import { Command } from "commander";
 import { registerKeys } from "../../src/cli/commands/keys.ts";
 import { CliError } from "../../src/cli/errors.ts";
-import type { CliIO } from "../../src/cli/io.ts";
 import { LocalStackKeys, SecretsManagerKeys, awsSecretsClient, findApiKeyClient, issueKey, reloadRunningUp, type KeyBackend } from "../../src/keys/index.ts";
 import { localPaths } from "../../src/local/paths.ts";
 import { ownProcess, writeState } from "../../src/local/state.ts";
@@ -22,6 +21,7 @@ import { startControlServer } from "../../src/local/control.ts";
 import { LocalSecretStore } from "../../src/local/secrets.ts";
 import { hashApiKey, parseApiKeySecret, type AccessPlan } from "../../src/plan/types.ts";
 import { AS_OF, ROOT, examplePlan } from "../components/support/plans.ts";
+import { recordingIO } from "../support/cli.ts";
 import { FakeSecretsManager } from "./support/fakeSecretsManager.ts";
 
 const SECRET = "dbwarden/prod/mcp-api-keys";
@@ -29,23 +29,14 @@ const prod = examplePlan("prod");
 
 /** Runs `dbwarden keys ...` with a backend the test gives; returns exit code and output. */
 async function keys(backend: KeyBackend, ...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = {
-    out: (t) => (stdout += t.endsWith("\n") ? t : `${t}\n`),
-    err: (t) => (stderr += t.endsWith("\n") ? t : `${t}\n`),
-    progress: () => {},
-    now: () => AS_OF,
-    cwd: ROOT,
-    env: {},
-  };
+  const { io, written } = recordingIO(ROOT, AS_OF);
   const program = new Command("dbwarden").exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerKeys(program, io, () => backend);
   try {
     await program.parseAsync(["keys", ...args], { from: "user" });
-    return { code: 0, stdout, stderr };
+    return { code: 0, ...written() };
   } catch (error) {
-    if (error instanceof CliError) return { code: error.exitCode, stdout, stderr: stderr + error.message };
+    if (error instanceof CliError) return { code: error.exitCode, stdout: written().stdout, stderr: written().stderr + error.message };
     throw error;
   }
 }

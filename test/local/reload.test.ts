@@ -4,10 +4,10 @@
  * changes nothing and the stack keeps serving what it served.
  */
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
-import { initializeStatus, interrupt, keyOf, mcpClient, readConnection, runBin, startUp, tempProject, textOf, waitFor, type Running } from "./support.ts";
+import { describe, test } from "node:test";
+import { initializeStatus, interrupt, keyOf, mcpClient, readConnection, runBin, suiteProject, textOf, waitFor, type Running } from "./support.ts";
 
 const WORKFLOW = join("stacks", "workflows", "cs-usage-drop.yaml");
 
@@ -32,15 +32,11 @@ function assertNoSecret(root: string, printed: string): void {
 }
 
 describe("a second `dbwarden up` applies the changed spec to the running stack", { timeout: 170_000 }, () => {
-  const root = tempProject("dbwarden-reload-");
-  let up: Running | null = null;
-  after(async () => {
-    if (up) await interrupt(up);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, startUp } = suiteProject("dbwarden-reload-");
+  let up: Running;
 
   test("roles, grants and clients change in place; the output says what changed, in words, no secret", async () => {
-    up = await startUp(root);
+    up = await startUp();
     const before = readConnection(root);
     editWorkflow(root, (t) => dropRegion(addClient(t)));
 
@@ -103,22 +99,15 @@ describe("a second `dbwarden up` applies the changed spec to the running stack",
     const down = await runBin(root, ["down"]);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /The local stack is stopped/);
-    assert.equal(await up!.exited, 0);
-    up = null;
+    assert.equal(await up.exited, 0);
   });
 });
 
 describe("`dbwarden up --watch` applies every save of a spec file", { timeout: 170_000 }, () => {
-  const root = tempProject("dbwarden-watch-");
-  let up: Running | null = null;
-  after(async () => {
-    if (up) await interrupt(up);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, startUp } = suiteProject("dbwarden-watch-");
 
   test("a save adds a client, another removes it, a broken save changes nothing", async () => {
-    up = await startUp(root, ["--watch"]);
-    const run = up;
+    const run = await startUp(["--watch"]);
     assert.match(run.stdout(), /Watching the spec files: every save is applied to this stack\./);
 
     editWorkflow(root, addClient);
@@ -140,6 +129,5 @@ describe("`dbwarden up --watch` applies every save of a spec file", { timeout: 1
     assertNoSecret(root, run.stdout() + run.stderr());
 
     assert.equal(await interrupt(run), 0);
-    up = null;
   });
 });

@@ -3,9 +3,10 @@
  * directory, a long-running `up`, one-shot commands, and an MCP client for a stack's clients.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ROOT } from "../postgres/helpers.ts";
@@ -114,4 +115,18 @@ export async function initializeStatus(mcpUrl: string, bearer: string): Promise<
 export async function interrupt(run: Running): Promise<number | null> {
   if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGINT");
   return await run.exited;
+}
+
+/**
+ * A project for the suite this is called in, removed after the suite's tests, once the last `up`
+ * started in it is stopped (Ctrl-C, unless a test stopped it already).
+ */
+export function suiteProject(prefix: string): { root: string; startUp(args?: string[]): Promise<Running> } {
+  const root = tempProject(prefix);
+  let last: Running | null = null;
+  after(async () => {
+    if (last) await interrupt(last);
+    rmSync(root, { recursive: true, force: true });
+  });
+  return { root, startUp: async (args = []) => (last = await startUp(root, args)) };
 }

@@ -7,18 +7,13 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { interrupt, mcpClient, runBin, startUp, tempProject, textOf, type Running } from "./support.ts";
+import { interrupt, mcpClient, runBin, suiteProject, tempProject, textOf } from "./support.ts";
 
 describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
-  const root = tempProject("dbwarden-unsafe-");
-  let up: Running | null = null;
-  after(async () => {
-    if (up) await interrupt(up);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, startUp } = suiteProject("dbwarden-unsafe-");
 
   test("an excluded column and a write are refused by the database itself; a loud warning at start", async () => {
-    up = await startUp(root, ["--unsafe-no-sql-check"]);
+    const up = await startUp(["--unsafe-no-sql-check"]);
     assert.match(up.stderr(), /WARNING: --unsafe-no-sql-check: the MCP server runs WITHOUT its SQL check/);
     assert.match(up.stdout(), /WARNING: --unsafe-no-sql-check: the MCP server runs WITHOUT its SQL check/);
 
@@ -48,7 +43,6 @@ describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
       JSON.stringify(refused),
     );
     assert.equal(await interrupt(up), 0);
-    up = null;
   });
 
   test("refused for a stack that is not the local one, and with --url", async () => {

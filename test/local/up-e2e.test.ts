@@ -5,56 +5,24 @@
  * `dbwarden rotate` takes effect in the running server; `dbwarden down` stops it.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { main } from "../../src/cli/main.ts";
 import { isAlive } from "../../src/local/state.ts";
-import { ROOT } from "../postgres/helpers.ts";
+import { initializeStatus, mcpClient, startBin, tempProject, waitFor, type Running } from "./support.ts";
 
-const BIN = join(ROOT, "bin", "dbwarden.js");
-
-interface Up {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function startUp(cwd: string): Up {
-  const child = spawn(process.execPath, [BIN, "up", "--mcp-port", "0"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor(what: string, check: () => boolean, up: Up, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (up.child.exitCode !== null) throw new Error(`dbwarden up exited (${up.child.exitCode}) before ${what}:\n${up.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${up.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `dbwarden up` with any free MCP port, not waited for. */
+const startUp = (cwd: string) => startBin(cwd, ["up", "--mcp-port", "0"]);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
-  const root = mkdtempSync(join(tmpdir(), "dbwarden-up-"));
-  // As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the data directory.
-  chmodSync(root, 0o755);
-  cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
+  const root = tempProject("dbwarden-up-");
   const local = join(root, ".dbwarden", "local");
-  const running: Up[] = [];
+  const running: Running[] = [];
   after(async () => {
     for (const up of running) if (up.child.exitCode === null) up.child.kill("SIGTERM");
     await Promise.all(running.map((u) => u.exited));
@@ -94,9 +62,7 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     );
 
     // The official SDK client, as claude-cs (workflow cs-usage-drop).
-    const key = connection.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
-    const client = new Client({ name: "e2e", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(connection.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    const client = await mcpClient(root, "claude-cs");
     try {
       const tools = (await client.listTools()).tools.map((t) => t.name).sort();
       assert.deepEqual(tools, ["describe_table", "explain", "list_tables", "query"]);
@@ -147,18 +113,8 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), progress: () => {}, now: () => new Date(), cwd: root, env: {} };
     const oldKey = second.clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
-    const post = (bearer: string) =>
-      fetch(second.mcpUrl, {
-        method: "POST",
-        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e", version: "1" } },
-        }),
-      });
-    assert.equal((await post(oldKey)).status, 200);
+    const status = (bearer: string) => initializeStatus(second.mcpUrl, bearer);
+    assert.equal(await status(oldKey), 200);
     assert.equal(await main(["rotate", "--client", "claude-cs"], io), 0);
     assert.match(out.join(""), /Rotated 1 credential.*The running MCP server now accepts only the new API keys/s);
     const newKey = JSON.parse(readFileSync(file, "utf8")).clients.find((c: { name: string }) => c.name === "claude-cs").apiKey;
@@ -167,12 +123,12 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     await waitFor(
       "the running server to drop the old key",
       () => {
-        void post(oldKey).then((r) => (oldStatus = r.status));
+        void status(oldKey).then((s) => (oldStatus = s));
         return oldStatus === 401;
       },
       again,
     );
-    assert.equal((await post(newKey)).status, 200);
+    assert.equal(await status(newKey), 200);
     out.length = 0;
 
     // `dbwarden down` stops it.

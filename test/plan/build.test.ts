@@ -3,35 +3,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildPlan, planStack, type AccessPlan } from "../../src/plan/index.ts";
 import { groupRoleName, loginRoleName } from "../../src/plan/names.ts";
-import { EnvironmentSchema, WorkflowSchema } from "../../src/spec/schema.ts";
 import { AccessPlanSchema, PLAN_API_VERSION } from "@dbwarden/contract";
 import { loginConnectionLimit, loginSettings, workflowPrivileges } from "../../src/postgres/model.ts";
+import { testEnvironment, testWorkflow } from "./support/specs.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
 const plans: AccessPlan[] = ["local", "dev", "prod"].map((s) => planStack(s, { root, now }));
-
-const env = (extra: Record<string, unknown> = {}) =>
-  EnvironmentSchema.parse({
-    apiVersion: "dbwarden/v1",
-    kind: "Environment",
-    name: "test",
-    targets: { db: { platform: "postgres", database: "demo", credentials: { mode: "password", rotationDays: 7 }, logging: { statements: "log-statement" } } },
-    workflows: ["w"],
-    ...extra,
-  });
-const workflow = (extra: Record<string, unknown> = {}) =>
-  WorkflowSchema.parse({
-    apiVersion: "dbwarden/v1",
-    kind: "Workflow",
-    name: "w",
-    owner: "team",
-    description: "A question.",
-    target: "db",
-    scope: { s: { t: { columns: { a: "A.", b: null } }, u: { exclude: [] }, v: { exclude: ["secret"] } } },
-    clients: [{ name: "bot", auth: "api-key" }],
-    ...extra,
-  });
 
 test("every example plan is JSON data: no undefined, no secrets", () => {
   for (const plan of plans) {
@@ -58,7 +36,7 @@ test("a table gets one SELECT privilege: table-level, a column list, or all-but,
       assert.equal(privileges[0]!.privilege, "CONNECT");
     }
   }
-  const plan = buildPlan(env(), [workflow()], now);
+  const plan = buildPlan(testEnvironment(), [testWorkflow()], now);
   assert.deepEqual(
     plan.workflows[0]!.tables.map((t) => [t.table, t.rule]),
     [
@@ -78,9 +56,9 @@ test("a table gets one SELECT privilege: table-level, a column list, or all-but,
 
 test("roles: one NOLOGIN group, one LOGIN per client, settings from limits", () => {
   const plan = buildPlan(
-    env(),
+    testEnvironment(),
     [
-      workflow({
+      testWorkflow({
         limits: { statementTimeout: "2m", concurrentCalls: 3 },
         clients: [
           { name: "zed", auth: "api-key" },
@@ -125,28 +103,28 @@ test("role names fit 63 bytes, stay stable and distinct", () => {
 });
 
 test("expired workflows are left out with a note; the expiry day itself still has access", () => {
-  const w = workflow({ expires: "2026-11-20" });
-  const after = buildPlan(env(), [w], now);
+  const w = testWorkflow({ expires: "2026-11-20" });
+  const after = buildPlan(testEnvironment(), [w], now);
   assert.deepEqual(after.workflows, []);
   assert.match(after.notes.join("\n"), /"w" expired on 2026-11-20 and is left out/);
-  const onTheDay = buildPlan(env(), [w], new Date("2026-11-20T23:59:59Z"));
+  const onTheDay = buildPlan(testEnvironment(), [w], new Date("2026-11-20T23:59:59Z"));
   assert.equal(onTheDay.workflows.length, 1);
 });
 
 test("OIDC clients are left out, with a note, where the environment has no issuer", () => {
-  const w = workflow({
+  const w = testWorkflow({
     clients: [
       { name: "bot", auth: "api-key" },
       { name: "people", auth: "oidc", group: "analysts" },
     ],
   });
-  const without = buildPlan(env(), [w], now);
+  const without = buildPlan(testEnvironment(), [w], now);
   assert.deepEqual(
     without.workflows[0]!.clients.map((c) => c.name),
     ["bot"],
   );
   assert.match(without.notes.join("\n"), /client "people" .* left out/);
-  const withIssuer = buildPlan(env({ mcpServer: { oidc: { issuer: "https://idp.example.com/", audience: "mcp" } } }), [w], now);
+  const withIssuer = buildPlan(testEnvironment({ mcpServer: { oidc: { issuer: "https://idp.example.com/", audience: "mcp" } } }), [w], now);
   assert.deepEqual(
     withIssuer.workflows[0]!.clients.map((c) => [c.name, c.group]),
     [

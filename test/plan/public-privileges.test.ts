@@ -6,23 +6,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildPlan, planStack } from "../../src/plan/index.ts";
 import { publicLeftNote } from "../../src/plan/build.ts";
-import { EnvironmentSchema, WorkflowSchema } from "../../src/spec/schema.ts";
+import { TEST_TARGET, testEnvironment, testWorkflow } from "./support/specs.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
-const target = { platform: "postgres", database: "demo", credentials: { mode: "password", rotationDays: 7 }, logging: { statements: "log-statement" } };
-const environment = (db: Record<string, unknown>) =>
-  EnvironmentSchema.parse({ apiVersion: "dbwarden/v1", kind: "Environment", name: "test", targets: { db }, workflows: ["w"] });
-const workflow = WorkflowSchema.parse({
-  apiVersion: "dbwarden/v1",
-  kind: "Workflow",
-  name: "w",
-  owner: "team",
-  description: "A question.",
-  target: "db",
-  scope: { s: { t: { exclude: [] } } },
-  clients: [{ name: "bot", auth: "api-key" }],
-});
+const target = TEST_TARGET;
+const environment = (db: Record<string, unknown>) => testEnvironment({ targets: { db } });
+const workflow = testWorkflow({ scope: { s: { t: { exclude: [] } } } });
 
 test("without the spec's words, PUBLIC is left alone and the plan tells the reviewer why whatever PUBLIC holds matters", () => {
   const plan = buildPlan(environment(target), [workflow], now);

@@ -17,7 +17,7 @@ import { reconcile } from "../../src/postgres/reconcile.ts";
 import { readEffectiveAccess } from "../../src/postgres/effective.ts";
 import { startLocalStack } from "../../src/local/stack.ts";
 import type { TestPostgres } from "../support/postgres.ts";
-import { NOW, ROOT, allRoles, assertDenied, connectAs, startDemoDatabase } from "./helpers.ts";
+import { NOW, ROOT, allRoles, assertDenied, connectAs, csRoles, startDemoDatabase } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 
@@ -50,8 +50,7 @@ let cs: { group: string; login: string };
 before(async () => {
   ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
   await reconcile(admin, plan, { target: "app", passwords });
-  const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
-  cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
+  cs = csRoles(plan);
 });
 after(() => db?.stop());
 

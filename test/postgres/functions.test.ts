@@ -15,17 +15,15 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type pg from "pg";
 import { buildRuntimeConfig } from "@dbwarden/contract";
 import { startServer, type RunningServer } from "@dbwarden/mcp-server";
 import { call, httpClient } from "../../mcp-server/test/support/fixture.ts";
 import { publicLeftNote } from "../../src/plan/build.ts";
-import type { AccessPlan } from "../../src/plan/index.ts";
 import { detectDrift, formatDriftReport } from "../../src/postgres/drift.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
-import type { TestPostgres } from "../support/postgres.ts";
-import { assertDenied, connectAs, leavingPublic, startDemoDatabase } from "./helpers.ts";
+import { assertDenied, connectAs, demoDatabaseOfSuite, leavingPublic } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 /** cs-usage-drop reads app.accounts but not billing_email (sensitive): what the DBA's function returns. */
@@ -46,24 +44,12 @@ async function createDbaFunction(admin: pg.Client, name: string): Promise<void> 
   }
 }
 
-function csOf(plan: AccessPlan): { group: string; login: string; client: string } {
-  const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
-  return { group: w.roles.group, login: w.roles.logins[0]!.role, client: w.roles.logins[0]!.client };
-}
-
 describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER function", { timeout: 150_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  let cs: ReturnType<typeof csOf>;
-  before(async () => {
-    ({ db, admin, plan, passwords } = await startDemoDatabase(DATABASE));
-    cs = csOf(plan);
-    await dbaOwnsApp(admin);
+  const demo = demoDatabaseOfSuite(DATABASE, async (demo) => {
+    await dbaOwnsApp(demo.admin);
     // A function that existed before `up`: PUBLIC's EXECUTE on it is taken away by the apply.
-    await admin.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
-    const before = await detectDrift(admin, plan, { target: "app" });
+    await demo.admin.query(`CREATE FUNCTION app.account_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM app.accounts $$`);
+    const before = await detectDrift(demo.admin, demo.plan, { target: "app" });
     assert.ok(
       before.differences.some(
         (d) => d.kind === "function" && d.message.startsWith("PUBLIC (every role, so every agent too) can execute function app.account_count()"),
@@ -74,17 +60,16 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
         (d) => d.kind === "default-privilege" && /every new function that app_owner creates in schema app \(PostgreSQL's default\)/.test(d.message),
       ),
     );
-    const applied = await reconcile(admin, plan, { target: "app", passwords });
+    const applied = await reconcile(demo.admin, demo.plan, { target: "app", passwords: demo.passwords });
     assert.ok(
       applied.statements.includes(`ALTER DEFAULT PRIVILEGES FOR ROLE "app_owner" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`),
       applied.statements.join("\n"),
     );
   });
-  after(() => db?.stop());
 
   test("the database alone: logged in as the agent, the function created after the apply cannot be executed", async () => {
-    await createDbaFunction(admin, "account_emails");
-    const agent = await connectAs(db, cs.login, passwords[cs.login]!, DATABASE);
+    await createDbaFunction(demo.admin, "account_emails");
+    const agent = await connectAs(demo.db, demo.cs.login, demo.passwords[demo.cs.login]!, DATABASE);
     try {
       await assertDenied(agent, "SELECT app.account_emails()");
       await assertDenied(agent, "SELECT * FROM app.account_emails()");
@@ -95,21 +80,21 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
     } finally {
       await agent.end();
     }
-    const report = await detectDrift(admin, plan, { target: "app" });
+    const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
     assert.deepEqual(report.differences, [], formatDriftReport(report));
   });
 
   test("a function made executable by hand is drift, and the fix revokes it", async () => {
-    await admin.query(`GRANT EXECUTE ON FUNCTION app.account_emails() TO PUBLIC; GRANT EXECUTE ON FUNCTION app.account_count() TO ${cs.group}`);
-    const report = await detectDrift(admin, plan, { target: "app" });
+    await demo.admin.query(`GRANT EXECUTE ON FUNCTION app.account_emails() TO PUBLIC; GRANT EXECUTE ON FUNCTION app.account_count() TO ${demo.cs.group}`);
+    const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
     const functions = report.differences.filter((d) => d.kind === "function");
     assert.deepEqual(
       functions.map((d) => [d.role, d.message, d.fix]),
       [
         [
-          cs.group,
-          `${cs.group} can execute function app.account_count() (not in the plan: agents execute nothing)`,
-          [`REVOKE EXECUTE ON ROUTINE "app"."account_count"() FROM "${cs.group}"`],
+          demo.cs.group,
+          `${demo.cs.group} can execute function app.account_count() (not in the plan: agents execute nothing)`,
+          [`REVOKE EXECUTE ON ROUTINE "app"."account_count"() FROM "${demo.cs.group}"`],
         ],
         [
           "PUBLIC",
@@ -118,22 +103,22 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
         ],
       ],
     );
-    await reconcile(admin, plan, { target: "app" });
-    assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
+    await reconcile(demo.admin, demo.plan, { target: "app" });
+    assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).drift, false);
   });
 
   test("end to end: the real MCP server with its parser check off returns nothing out of scope through any function", async () => {
-    await createDbaFunction(admin, "account_emails_later");
+    await createDbaFunction(demo.admin, "account_emails_later");
     const dir = mkdtempSync(join(tmpdir(), "dbwarden-fn-"));
     const apiKey = `dbw_${createHash("sha256").update(dir).digest("base64url")}`;
-    const mcpPlan = structuredClone(plan);
+    const mcpPlan = structuredClone(demo.plan);
     for (const w of mcpPlan.workflows) for (const c of w.clients) c.sourceCidrs = [];
     const runtime = buildRuntimeConfig({
       plan: mcpPlan,
       listen: { host: "127.0.0.1", port: 0 },
-      databases: { app: { host: db.host, port: db.port, database: DATABASE, sslmode: "disable" } },
-      logins: Object.fromEntries(Object.entries(passwords).map(([role, password]) => [role, { password }])),
-      apiKeys: { inline: [{ client: cs.client, workflow: "cs-usage-drop", sha256: createHash("sha256").update(apiKey).digest("hex") }] },
+      databases: { app: { host: demo.db.host, port: demo.db.port, database: DATABASE, sslmode: "disable" } },
+      logins: Object.fromEntries(Object.entries(demo.passwords).map(([role, password]) => [role, { password }])),
+      apiKeys: { inline: [{ client: demo.cs.client, workflow: "cs-usage-drop", sha256: createHash("sha256").update(apiKey).digest("hex") }] },
       audit: { file: join(dir, "audit.log") },
     });
     let server: RunningServer | undefined;
@@ -142,7 +127,7 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
       const client = await httpClient(server.url, apiKey);
       try {
         const functions = (
-          await admin.query(
+          await demo.admin.query(
             `select p.oid::regprocedure::text as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1`,
           )
         ).rows.map((r) => r.f as string);
@@ -167,34 +152,25 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
 });
 
 describe("without the spec's words: drift reports the DBA's function, and the plan says why it was not revoked", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  let cs: ReturnType<typeof csOf>;
-  before(async () => {
-    let local: AccessPlan;
-    ({ db, admin, plan: local, passwords } = await startDemoDatabase(DATABASE));
-    plan = leavingPublic(local);
-    plan.notes.push(publicLeftNote("app", DATABASE));
-    cs = csOf(plan);
-    await dbaOwnsApp(admin);
-    await reconcile(admin, plan, { target: "app", passwords });
+  const demo = demoDatabaseOfSuite(DATABASE, async (demo) => {
+    demo.plan = leavingPublic(demo.plan);
+    demo.plan.notes.push(publicLeftNote("app", DATABASE));
+    await dbaOwnsApp(demo.admin);
+    await reconcile(demo.admin, demo.plan, { target: "app", passwords: demo.passwords });
   });
-  after(() => db?.stop());
 
   test("the agent can execute it (PostgreSQL's default, left alone), and drift says so in words, with nothing to run", async () => {
-    assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
-    await createDbaFunction(admin, "account_emails");
-    await admin.query(`CREATE FUNCTION app.plans() RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT plan FROM app.accounts $$`);
-    const agent = await connectAs(db, cs.login, passwords[cs.login]!, DATABASE);
+    assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).drift, false);
+    await createDbaFunction(demo.admin, "account_emails");
+    await demo.admin.query(`CREATE FUNCTION app.plans() RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT plan FROM app.accounts $$`);
+    const agent = await connectAs(demo.db, demo.cs.login, demo.passwords[demo.cs.login]!, DATABASE);
     try {
       const leaked = await agent.query("SELECT * FROM app.account_emails() LIMIT 1");
       assert.match(leaked.rows[0].account_emails, /@/, "the leak the report is about is real");
     } finally {
       await agent.end();
     }
-    const report = await detectDrift(admin, plan, { target: "app" });
+    const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
     assert.equal(report.drift, true);
     assert.deepEqual(
       report.differences.map((d) => [d.kind, d.message, d.fix]),
@@ -216,9 +192,9 @@ describe("without the spec's words: drift reports the DBA's function, and the pl
     );
     assert.match(formatDriftReport(report), /Routines the agents can execute:\n {2}- PUBLIC .* app\.account_emails\(\)/);
     // Why it was not revoked, for the reviewer.
-    assert.ok(plan.notes.some((n) => n.startsWith(`PUBLIC's privileges on ${DATABASE} are not changed: whatever PUBLIC holds, every agent holds.`)));
+    assert.ok(demo.plan.notes.some((n) => n.startsWith(`PUBLIC's privileges on ${DATABASE} are not changed: whatever PUBLIC holds, every agent holds.`)));
     // `drift --fix` (the reconciler) leaves it to the database's owners.
-    assert.equal((await reconcile(admin, plan, { target: "app" })).changed, false);
-    assert.equal((await detectDrift(admin, plan, { target: "app" })).differences.length, 1);
+    assert.equal((await reconcile(demo.admin, demo.plan, { target: "app" })).changed, false);
+    assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).differences.length, 1);
   });
 });

@@ -1,6 +1,7 @@
 /** Shared helpers for the Postgres tests: the local plan, agent connections, SQLSTATE checks. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { planStack, type AccessPlan } from "../../src/plan/index.ts";
@@ -41,10 +42,23 @@ export async function assertDenied(client: pg.ClientBase, sql: string): Promise<
   });
 }
 
+/** A real PostgreSQL holding the demo dataset, the plan, and the logins' passwords. */
+export interface DemoDatabase {
+  db: TestPostgres;
+  /** The superuser, connected to the demo database. */
+  admin: pg.Client;
+  plan: AccessPlan;
+  passwords: Record<string, string>;
+}
+
+/** The roles of cs-usage-drop's first login, the agent most tests log in as. */
+export function csRoles(plan: AccessPlan): { group: string; login: string; client: string } {
+  const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
+  return { group: w.roles.group, login: w.roles.logins[0]!.role, client: w.roles.logins[0]!.client };
+}
+
 /** A real PostgreSQL holding the demo dataset in `database`, the local plan and fresh passwords. */
-export async function startDemoDatabase(
-  database: string,
-): Promise<{ db: TestPostgres; admin: pg.Client; plan: AccessPlan; passwords: Record<string, string> }> {
+export async function startDemoDatabase(database: string): Promise<DemoDatabase> {
   const db = await startTestPostgres();
   await db.createDatabase(database);
   const admin = await db.admin(database);
@@ -58,4 +72,20 @@ export function leavingPublic(plan: AccessPlan): AccessPlan {
   const copy = structuredClone(plan);
   copy.targets[0]!.publicPrivileges = { revoke: null };
   return copy;
+}
+
+/**
+ * A demo database for the tests of the suite this is called in: started before them and handed to
+ * `prepare` (which may change its plan, create roles, apply the plan), stopped after them. Its
+ * fields are set once the suite's `before` has run; `cs` is from the prepared plan.
+ */
+export function demoDatabaseOfSuite(database: string, prepare: (demo: DemoDatabase) => Promise<void>): DemoDatabase & { cs: ReturnType<typeof csRoles> } {
+  const demo = {} as DemoDatabase & { cs: ReturnType<typeof csRoles> };
+  before(async () => {
+    Object.assign(demo, await startDemoDatabase(database));
+    await prepare(demo);
+    demo.cs = csRoles(demo.plan);
+  });
+  after(() => demo.db?.stop());
+  return demo;
 }

@@ -7,13 +7,11 @@
  *   PostgreSQL's defaults), and `--fix` leaves it to the database's owners.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type pg from "pg";
-import type { AccessPlan } from "../../src/plan/index.ts";
 import { detectDrift, formatDriftReport } from "../../src/postgres/drift.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
-import type { TestPostgres } from "../support/postgres.ts";
-import { connectAs, leavingPublic, startDemoDatabase } from "./helpers.ts";
+import { connectAs, demoDatabaseOfSuite, leavingPublic } from "./helpers.ts";
 
 const DATABASE = "dbwarden_demo";
 
@@ -33,45 +31,29 @@ async function publicHolds(admin: pg.Client, schema: string): Promise<{ database
 }
 
 describe("PUBLIC with the spec's words (the local demo database): taken away and held there", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  before(async () => {
-    ({ db, admin, plan } = await startDemoDatabase(DATABASE));
-  });
-  after(() => db?.stop());
+  const demo = demoDatabaseOfSuite(DATABASE, async () => {});
 
   test("the reconciler revokes PUBLIC's CONNECT, TEMPORARY and USAGE on the planned schemas; drift is clean", async () => {
-    assert.ok(plan.targets[0]!.publicPrivileges.revoke);
-    assert.deepEqual(await publicHolds(admin, "public"), { database: ["CONNECT", "TEMPORARY"], schema: ["USAGE"] });
-    await reconcile(admin, plan, { target: "app" });
-    assert.deepEqual(await publicHolds(admin, "public"), { database: [], schema: ["USAGE"] });
-    assert.deepEqual((await publicHolds(admin, "app")).schema, []);
-    const report = await detectDrift(admin, plan, { target: "app" });
+    assert.ok(demo.plan.targets[0]!.publicPrivileges.revoke);
+    assert.deepEqual(await publicHolds(demo.admin, "public"), { database: ["CONNECT", "TEMPORARY"], schema: ["USAGE"] });
+    await reconcile(demo.admin, demo.plan, { target: "app" });
+    assert.deepEqual(await publicHolds(demo.admin, "public"), { database: [], schema: ["USAGE"] });
+    assert.deepEqual((await publicHolds(demo.admin, "app")).schema, []);
+    const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
     assert.deepEqual(report.differences, [], formatDriftReport(report));
     assert.deepEqual(report.notices, []);
   });
 });
 
 describe("PUBLIC without the spec's words (a shared primary): left alone, reported", { timeout: 120_000 }, () => {
-  let db: TestPostgres;
-  let admin: pg.Client;
-  let plan: AccessPlan;
-  let passwords: Record<string, string>;
-  let cs: { group: string; login: string };
-  before(async () => {
-    let local: AccessPlan;
-    ({ db, admin, plan: local, passwords } = await startDemoDatabase(DATABASE));
-    plan = leavingPublic(local);
-    const w = plan.workflows.find((x) => x.name === "cs-usage-drop")!;
-    cs = { group: w.roles.group, login: w.roles.logins[0]!.role };
-    await reconcile(admin, plan, { target: "app", passwords });
+  const demo = demoDatabaseOfSuite(DATABASE, async (demo) => {
+    demo.plan = leavingPublic(demo.plan);
+    await reconcile(demo.admin, demo.plan, { target: "app", passwords: demo.passwords });
   });
-  after(() => db?.stop());
 
   test("the reconciler leaves every default of PUBLIC as it was; drift is clean, and lists them as notices", async () => {
-    assert.deepEqual(await publicHolds(admin, "public"), { database: ["CONNECT", "TEMPORARY"], schema: ["USAGE"] });
-    const report = await detectDrift(admin, plan, { target: "app" });
+    assert.deepEqual(await publicHolds(demo.admin, "public"), { database: ["CONNECT", "TEMPORARY"], schema: ["USAGE"] });
+    const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
     assert.equal(report.drift, false, formatDriftReport(report));
     assert.deepEqual(
       report.notices.map((n) => n.message),
@@ -88,14 +70,14 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
       /^No drift: .*\n\nNot drift, for the reviewer: what every agent can do through PUBLIC \(every role\) that the plan leaves to the database's owners:\n {2}- PUBLIC/,
     );
     // A second apply still changes nothing.
-    assert.equal((await reconcile(admin, plan, { target: "app" })).changed, false);
+    assert.equal((await reconcile(demo.admin, demo.plan, { target: "app" })).changed, false);
   });
 
   test("PUBLIC's privileges that widen the agents' access beyond the plan are drift; --fix (the reconciler) does not touch them", async () => {
-    await admin.query(`CREATE SCHEMA internal; CREATE TABLE internal.audit (x text); GRANT SELECT ON internal.audit TO PUBLIC`);
-    await admin.query(`GRANT SELECT ON app.users TO PUBLIC; GRANT SELECT (billing_email) ON app.accounts TO PUBLIC; GRANT CREATE ON SCHEMA app TO PUBLIC`);
+    await demo.admin.query(`CREATE SCHEMA internal; CREATE TABLE internal.audit (x text); GRANT SELECT ON internal.audit TO PUBLIC`);
+    await demo.admin.query(`GRANT SELECT ON app.users TO PUBLIC; GRANT SELECT (billing_email) ON app.accounts TO PUBLIC; GRANT CREATE ON SCHEMA app TO PUBLIC`);
     try {
-      const agent = await connectAs(db, cs.login, passwords[cs.login]!, DATABASE);
+      const agent = await connectAs(demo.db, demo.cs.login, demo.passwords[demo.cs.login]!, DATABASE);
       try {
         // The leak is real: cs-usage-drop does not read app.users, nor billing_email.
         await agent.query("SELECT email FROM app.users LIMIT 1");
@@ -103,7 +85,7 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
       } finally {
         await agent.end();
       }
-      const report = await detectDrift(admin, plan, { target: "app" });
+      const report = await detectDrift(demo.admin, demo.plan, { target: "app" });
       const drift = report.differences.filter((d) => d.kind === "public").map((d) => d.message);
       const left = "(PUBLIC is not dbwarden's on this target: revoke it by hand, or say why dbwarden may in targets.app.publicPrivileges.revoke)";
       assert.deepEqual(drift, [
@@ -120,31 +102,31 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
           (n) => n.message === "PUBLIC (every role, so every agent too) can read internal.audit, in schema internal, which no agent role can use",
         ),
       );
-      assert.equal((await reconcile(admin, plan, { target: "app" })).changed, false, "the reconciler leaves PUBLIC alone");
-      assert.equal((await detectDrift(admin, plan, { target: "app" })).differences.length, 3);
+      assert.equal((await reconcile(demo.admin, demo.plan, { target: "app" })).changed, false, "the reconciler leaves PUBLIC alone");
+      assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).differences.length, 3);
     } finally {
-      await admin.query(
+      await demo.admin.query(
         `REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (billing_email) ON app.accounts FROM PUBLIC; REVOKE CREATE ON SCHEMA app FROM PUBLIC; DROP SCHEMA internal CASCADE`,
       );
     }
-    assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);
+    assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).drift, false);
   });
 
   test("a table PUBLIC may read that every workflow is planned to read anyway is not drift", async () => {
-    const narrow = structuredClone(plan);
+    const narrow = structuredClone(demo.plan);
     narrow.workflows = narrow.workflows.filter((w) => w.name === "finance-weekly-revenue");
     const invoices = narrow.workflows[0]!.tables.find((t) => t.table === "invoices")!;
     assert.ok(invoices.rule.access === "only" && ["id", "amount_cents"].every((c) => invoices.rule.access === "only" && invoices.rule.columns.includes(c)));
-    await admin.query(`GRANT SELECT (id, amount_cents) ON billing.invoices TO PUBLIC`);
+    await demo.admin.query(`GRANT SELECT (id, amount_cents) ON billing.invoices TO PUBLIC`);
     try {
-      const report = await detectDrift(admin, narrow, { target: "app" });
+      const report = await detectDrift(demo.admin, narrow, { target: "app" });
       assert.deepEqual(
         report.differences.filter((d) => d.kind === "public"),
         [],
         formatDriftReport(report),
       );
     } finally {
-      await admin.query(`REVOKE SELECT (id, amount_cents) ON billing.invoices FROM PUBLIC`);
+      await demo.admin.query(`REVOKE SELECT (id, amount_cents) ON billing.invoices FROM PUBLIC`);
     }
   });
 });

@@ -10,12 +10,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
 import { planStack } from "../../src/plan/index.ts";
 import { loadPlan } from "../../src/program.ts";
 import { SpecError } from "../../src/spec/errors.ts";
 import { listStacks, projectSpecFiles } from "../../src/spec/load.ts";
 import { catalogFile, environmentFile, findSpecDir, findSpecProject, projectRoot, specDirOf, specProjectAt } from "../../src/spec/project.ts";
+import { runCli } from "../support/cli.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
@@ -43,12 +43,7 @@ function withSpecs(dir: string, specs: string): string {
   return dir;
 }
 
-async function cli(cwd: string, ...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t), progress: () => {}, now: () => now, cwd, env: {} });
-  return { code, stdout, stderr };
-}
+const cli = (cwd: string, ...args: string[]) => runCli(cwd, now, ...args);
 
 describe("the spec folder", () => {
   it("this repository: package.json names stacks/", () => {

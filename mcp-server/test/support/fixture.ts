@@ -4,15 +4,18 @@
  * server's tests do not depend on the reconciler. Plus helpers to start the server and call it
  * with the official SDK client.
  */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { planStack } from "../../../src/plan/index.ts";
 import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
-import { hashApiKey } from "../../src/index.ts";
+import { hashApiKey, startServer, type RunningServer, type StartOptions } from "../../src/index.ts";
 import type { AccessPlan, WorkflowPlan } from "../../src/config.ts";
 import { resolveColumns } from "@dbwarden/contract";
 
@@ -66,6 +69,10 @@ export interface Fixture {
   dir: string;
   auditFile: string;
   runtime(overrides?: Record<string, unknown>): Record<string, unknown>;
+  /** A copy of the fixture's plan with one workflow's limits changed. */
+  withLimits(patch: Partial<WorkflowPlan["limits"]>, workflow?: string): AccessPlan;
+  /** `plan` and the runtime config written to files in `dir` (named after `name`), for a server started as a process (`--plan`, `--runtime`). */
+  writeServerFiles(plan?: AccessPlan, name?: string): { planFile: string; runtimeFile: string };
   auditLines(): Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -138,6 +145,18 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
         ...overrides,
       };
     },
+    withLimits(patch, workflow = "cs-usage-drop") {
+      const changed = structuredClone(plan);
+      Object.assign(changed.workflows.find((w) => w.name === workflow)!.limits, patch);
+      return changed;
+    },
+    writeServerFiles(served = plan, name = "server") {
+      const planFile = join(dir, `plan-${name}.json`);
+      const runtimeFile = join(dir, `runtime-${name}.json`);
+      writeFileSync(planFile, JSON.stringify(served));
+      writeFileSync(runtimeFile, JSON.stringify(fixture.runtime()));
+      return { planFile, runtimeFile };
+    },
     auditLines() {
       let text: string;
       try {
@@ -156,6 +175,69 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
     },
   };
   return fixture;
+}
+
+/** What a test file opens against its fixture: closed after the file's tests, before the fixture stops. */
+export interface Opened {
+  servers: RunningServer[];
+  clients: Client[];
+  children: ChildProcess[];
+  /** A server over `plan` (the fixture's by default) with the fixture's runtime config unless given. */
+  serve(plan?: AccessPlan, options?: Partial<StartOptions>, runtime?: Record<string, unknown>): Promise<RunningServer>;
+  /** An HTTP client holding the API key of `client`. */
+  connect(server: RunningServer, client?: string): Promise<Client>;
+}
+
+/**
+ * One fixture for a test file: started before its tests and handed to `started` (which keeps it
+ * and may prepare more, e.g. TLS), stopped after them once every client, server and child process
+ * the tests opened is closed.
+ */
+export function fixtureForFile(started: (fx: Fixture) => void | Promise<void>): Opened {
+  let fx: Fixture | undefined;
+  const opened: Opened = {
+    servers: [],
+    clients: [],
+    children: [],
+    async serve(plan = fx!.plan, options = {}, runtime = fx!.runtime()) {
+      const server = await startServer({ plan, runtime, ...options });
+      opened.servers.push(server);
+      return server;
+    },
+    async connect(server, client = "claude-cs") {
+      const c = await httpClient(server.url, fx!.keys[client]!);
+      opened.clients.push(c);
+      return c;
+    },
+  };
+  before(async () => {
+    fx = await startFixture();
+    await started(fx);
+  });
+  after(async () => {
+    await Promise.allSettled(opened.clients.map((c) => c.close()));
+    await Promise.allSettled(opened.servers.map((s) => s.close()));
+    for (const child of opened.children) if (child.exitCode === null) child.kill("SIGTERM");
+    await fx?.stop();
+  });
+  return opened;
+}
+
+/**
+ * Switch the fixture's PostgreSQL to TLS with this certificate and key (made owned by the user
+ * PostgreSQL runs as, the key readable by it alone, as PostgreSQL demands).
+ */
+export async function enableTls(fx: Fixture, certFile: string, keyFile: string): Promise<void> {
+  const admin = await fx.db.admin();
+  const dataDir = (await admin.query("SHOW data_directory")).rows[0].data_directory as string;
+  const owner = statSync(dataDir);
+  for (const file of [certFile, keyFile]) chownSync(file, owner.uid, owner.gid);
+  chmodSync(keyFile, 0o600);
+  chmodSync(fx.dir, 0o755);
+  await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${certFile}'`);
+  await admin.query(`ALTER SYSTEM SET ssl_key_file = '${keyFile}'`);
+  await admin.query("ALTER SYSTEM SET ssl = on");
+  await admin.query("SELECT pg_reload_conf()");
 }
 
 /** An SDK client over Streamable HTTP with a bearer token. */
@@ -180,4 +262,18 @@ export async function call(client: Client, name: string, args: Record<string, un
   const text = content.map((c) => c.text).join("");
   const isError = result.isError === true;
   return { isError, text, json: isError ? null : JSON.parse(text) };
+}
+
+/** Each statement, sent as a `query` call, is answered DENIED. */
+export async function assertDenied(client: Client, statements: string[]): Promise<void> {
+  for (const sql of statements) {
+    const out = await call(client, "query", { sql });
+    assert.match(out.text, /^DENIED: /, sql);
+  }
+}
+
+/** The tables `list_tables` answers `client`, by qualified name, in its order. */
+export async function listedTables(client: Client): Promise<string[]> {
+  const out = await call(client, "list_tables");
+  return (out.json.tables as Array<{ table: string }>).map((t) => t.table);
 }

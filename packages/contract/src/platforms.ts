@@ -30,57 +30,33 @@ export interface TargetPlatformCapabilities {
   columnGrants: boolean;
 }
 
+/** What every PostgreSQL platform has: the engine, pgaudit or log_statement, column grants. */
+const POSTGRES = {
+  engine: "postgres",
+  loggingModes: ["pgaudit", "log-statement"],
+  iamLoginRoles: [],
+  alternatingUserRotation: false,
+  columnGrants: true,
+} as const;
+
+/** PostgreSQL managed by a cloud: IAM or password logins, and agents read a replica. */
+const CLOUD_POSTGRES = { ...POSTGRES, credentialModes: ["iam", "password"], replica: "required" } as const;
+
+/** The warehouses: their own query history for logging, no replica, no column grants. */
+const WAREHOUSE = {
+  loggingModes: ["query-history"],
+  replica: "none",
+  iamLoginRoles: [],
+  alternatingUserRotation: false,
+  columnGrants: false,
+} as const;
+
 export const TARGET_PLATFORMS = {
-  postgres: {
-    title: "PostgreSQL",
-    engine: "postgres",
-    credentialModes: ["password"],
-    loggingModes: ["pgaudit", "log-statement"],
-    replica: "none",
-    iamLoginRoles: [],
-    alternatingUserRotation: false,
-    columnGrants: true,
-  },
-  "aws-rds": {
-    title: "Amazon RDS for PostgreSQL",
-    engine: "postgres",
-    credentialModes: ["iam", "password"],
-    loggingModes: ["pgaudit", "log-statement"],
-    replica: "required",
-    iamLoginRoles: ["rds_iam"],
-    alternatingUserRotation: true,
-    columnGrants: true,
-  },
-  "gcp-cloudsql": {
-    title: "Cloud SQL for PostgreSQL",
-    engine: "postgres",
-    credentialModes: ["iam", "password"],
-    loggingModes: ["pgaudit", "log-statement"],
-    replica: "required",
-    iamLoginRoles: [],
-    alternatingUserRotation: false,
-    columnGrants: true,
-  },
-  snowflake: {
-    title: "Snowflake",
-    engine: "snowflake",
-    credentialModes: ["keypair"],
-    loggingModes: ["query-history"],
-    replica: "none",
-    iamLoginRoles: [],
-    alternatingUserRotation: false,
-    columnGrants: false,
-  },
-  bigquery: {
-    title: "BigQuery",
-    engine: "bigquery",
-    credentialModes: ["iam"],
-    loggingModes: ["query-history"],
-    replica: "none",
-    iamLoginRoles: [],
-    alternatingUserRotation: false,
-    columnGrants: false,
-  },
+  postgres: { ...POSTGRES, title: "PostgreSQL", credentialModes: ["password"], replica: "none" },
+  "aws-rds": { ...CLOUD_POSTGRES, title: "Amazon RDS for PostgreSQL", iamLoginRoles: ["rds_iam"], alternatingUserRotation: true },
+  "gcp-cloudsql": { ...CLOUD_POSTGRES, title: "Cloud SQL for PostgreSQL" },
+  snowflake: { ...WAREHOUSE, title: "Snowflake", engine: "snowflake", credentialModes: ["keypair"] },
+  bigquery: { ...WAREHOUSE, title: "BigQuery", engine: "bigquery", credentialModes: ["iam"] },
 } as const satisfies Record<string, TargetPlatformCapabilities>;
 
 export interface HostPlatformCapabilities {

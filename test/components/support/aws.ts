@@ -5,7 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { AWS_NAMED_TYPES } from "../../../components/aws/plannedNames.ts";
-import type { Invokes, Outputs, RecordedResource } from "./mocks.ts";
+import type { AccessPlan } from "../../../src/plan/types.ts";
+import type { Invokes, Mocks, Outputs, RecordedResource } from "./mocks.ts";
+import { exampleCatalog } from "./plans.ts";
 
 /** Values the tests assert never appear outside secret wrappers. */
 export const ADMIN_PASSWORD = "admin-password-from-the-rds-secret";
@@ -143,3 +145,31 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
 
 /** A resource's identity in assertions and snapshots. */
 export const label = (r: Pick<RecordedResource, "type" | "name">) => `${r.type}::${r.name}`;
+
+/** The provider types the GovernedAccess suites look resources up by. */
+export const AWS_TYPES = {
+  role: "postgresql:index/role:Role",
+  grant: "postgresql:index/grant:Grant",
+  instance: "aws:rds/instance:Instance",
+  parameterGroup: "aws:rds/parameterGroup:ParameterGroup",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  secret: "aws:secretsmanager/secret:Secret",
+  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  rotation: "aws:secretsmanager/secretRotation:SecretRotation",
+  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  service: "aws:ecs/service:Service",
+};
+
+/**
+ * The prod example's `dbwarden:aws:GovernedAccess` deployed under the mocks (installed before this
+ * is called): the component and its recorded top-level resource, once every child has settled.
+ */
+export async function deployProd(mocks: Mocks, plan: AccessPlan) {
+  const { GovernedAccess } = await import("../../../components/aws/index.ts");
+  const access = new GovernedAccess("dbwarden-prod", { plan, catalog: exampleCatalog("prod") });
+  await mocks.settle();
+  return { access, top: mocks.one("dbwarden:aws:GovernedAccess", "dbwarden-prod") };
+}

@@ -8,11 +8,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { AuthError, type Authenticator } from "./auth.js";
 import { ToolError } from "./errors.js";
 import type { Dispatcher, Identity } from "./dispatcher.js";
 import { clientAddress, type Networks } from "./network.js";
+import { checkPost, JsonExchange, refuseExchange } from "./http-exchange.js";
 import { createMcpServer } from "./tools.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -219,15 +219,17 @@ function cancellations(body: unknown): Array<{ requestId?: unknown; reason?: unk
 class McpServers {
   private readonly idle = new Map<string, McpServer[]>();
   /** Running calls by identity and JSON-RPC id. */
-  private readonly running = new Map<string, { transport: StreamableHTTPServerTransport; res: ServerResponse }>();
+  private readonly running = new Map<string, { transport: JsonExchange; res: ServerResponse }>();
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
   async serve(identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const key = `${identity.workflow.name}\u0000${identity.client.name}\u0000${identity.principal}`;
     for (const { requestId, reason } of cancellations(body)) this.cancel(key, requestId, reason);
+    const checked = checkPost(req, body);
+    if ("refusal" in checked) return refuseExchange(res, checked.refusal);
     const server = this.idle.get(key)?.pop() ?? createMcpServer(this.dispatcher, identity, "http");
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new JsonExchange(res, checked.messages);
     const calls = requestIds(body).map((id) => `${key}\u0000${JSON.stringify(id)}`);
     for (const call of calls) this.running.set(call, { transport, res });
     res.on("close", () => {
@@ -235,7 +237,7 @@ class McpServers {
       void server.close().then(() => this.putBack(key, server));
     });
     await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    transport.deliver();
   }
 
   private cancel(key: string, requestId: unknown, reason: unknown): void {

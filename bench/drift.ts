@@ -20,6 +20,18 @@ const LOGINS = 3;
 const TABLES_PER_WORKFLOW = 40;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** `runs` drift runs on the database as it is: the median time and the last report. */
+async function timedDrift(admin: Parameters<typeof detectDrift>[0], plan: AccessPlan, runs: number) {
+  const ms: number[] = [];
+  let report: Awaited<ReturnType<typeof detectDrift>> | undefined;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    report = await detectDrift(admin, plan, { target: "app" });
+    ms.push(performance.now() - t);
+  }
+  return { medianMs: Math.round(median(ms)), report: report! };
+}
+
 function syntheticPlan(database: string): AccessPlan {
   const template = planStack("local", { root: ROOT, now: new Date("2026-01-15T00:00:00Z") });
   const base = template.workflows[0]!;
@@ -85,35 +97,17 @@ export async function run(): Promise<Record<string, unknown>> {
       queries += 1;
       return (original as (...a: unknown[]) => unknown)(...args);
     };
-    const clean: number[] = [];
-    let cleanReport;
-    for (let i = 0; i < 5; i++) {
-      t = performance.now();
-      cleanReport = await detectDrift(admin, plan, { target: "app" });
-      clean.push(performance.now() - t);
-    }
+    const clean = await timedDrift(admin, plan, 5);
     const roundTripsPerDrift = queries / 5;
     (admin as unknown as { query: unknown }).query = original;
 
     await admin.query(`DO $$ BEGIN FOR i IN 0..999 LOOP EXECUTE format('GRANT SELECT ON s%s.t%s TO PUBLIC', i % ${SCHEMAS}, i / ${SCHEMAS}); END LOOP; END $$`);
-    const drifted: number[] = [];
-    let driftReport;
-    for (let i = 0; i < 3; i++) {
-      t = performance.now();
-      driftReport = await detectDrift(admin, plan, { target: "app" });
-      drifted.push(performance.now() - t);
-    }
+    const drifted = await timedDrift(admin, plan, 3);
     await admin.query(`DO $$ BEGIN FOR i IN 0..999 LOOP
         EXECUTE format('CREATE FUNCTION s%s.f%s() RETURNS int LANGUAGE sql %s AS ''SELECT 1''', i % ${SCHEMAS}, i, CASE WHEN i % 2 = 0 THEN 'SECURITY DEFINER' ELSE '' END);
         EXECUTE format('GRANT EXECUTE ON FUNCTION s%s.f%s() TO PUBLIC', i % ${SCHEMAS}, i);
       END LOOP; END $$`);
-    const withFunctions: number[] = [];
-    let functionReport;
-    for (let i = 0; i < 3; i++) {
-      t = performance.now();
-      functionReport = await detectDrift(admin, plan, { target: "app" });
-      withFunctions.push(performance.now() - t);
-    }
+    const withFunctions = await timedDrift(admin, plan, 3);
     const result = {
       tables: SCHEMAS * TABLES_PER_SCHEMA,
       roles,
@@ -122,13 +116,13 @@ export async function run(): Promise<Record<string, unknown>> {
       reconcileColdStatements: applied.statements.length,
       reconcileNoopMs: Math.round(reconcileWarmMs),
       reconcileNoopChanged: noop.changed,
-      driftCleanMedianMs: Math.round(median(clean)),
-      driftCleanDifferences: cleanReport!.differences.length,
+      driftCleanMedianMs: clean.medianMs,
+      driftCleanDifferences: clean.report.differences.length,
       driftRoundTrips: roundTripsPerDrift,
-      driftWith1000PublicGrantsMedianMs: Math.round(median(drifted)),
-      driftWith1000PublicGrantsDifferences: driftReport!.differences.length,
-      driftWith1000RoutinesMedianMs: Math.round(median(withFunctions)),
-      driftWith1000RoutinesFunctionDifferences: functionReport!.differences.filter((d) => d.kind === "function").length,
+      driftWith1000PublicGrantsMedianMs: drifted.medianMs,
+      driftWith1000PublicGrantsDifferences: drifted.report.differences.length,
+      driftWith1000RoutinesMedianMs: withFunctions.medianMs,
+      driftWith1000RoutinesFunctionDifferences: withFunctions.report.differences.filter((d) => d.kind === "function").length,
     };
     console.log(
       `drift on ${result.tables} tables / ${roles} roles: clean ${result.driftCleanMedianMs} ms (${roundTripsPerDrift} round trips), ` +

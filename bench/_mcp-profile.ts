@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { benchServerFiles } from "./mcp.ts";
+import { benchServerFiles, cpuMs } from "./mcp.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 /** Another build of the server (e.g. the previous commit unpacked elsewhere), as in bench/mcp.ts. */
@@ -195,9 +195,9 @@ async function main(): Promise<void> {
     await drive(1_500);
     // V8 stamps samples with the monotonic clock process.hrtime reads: the window, in the profile's microseconds.
     const windowStart = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = processCpuMs(transport.pid);
+    const cpuBefore = cpuMs(transport.pid) ?? NaN;
     const calls = await drive(seconds * 1000);
-    const cpuAfter = processCpuMs(transport.pid);
+    const cpuAfter = cpuMs(transport.pid) ?? NaN;
     const windowEnd = Number(process.hrtime.bigint() / 1000n);
     await client.close();
     await new Promise((r) => setTimeout(r, 1_500));
@@ -213,12 +213,6 @@ async function main(): Promise<void> {
   } finally {
     await fx.stop();
   }
-}
-
-/** CPU time (user + system, all threads) of a process so far, in ms, from /proc (USER_HZ = 100). */
-function processCpuMs(pid: number | null): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -125,10 +125,13 @@ function statFields(pid: number): string[] | null {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms; null if unknown. */
-function cpuMs(pid: number | undefined | null): number | null {
+/** CPU time (user + system, all threads) in ms, from a process' stat fields. */
+const fieldsCpuMs = (fields: string[]) => ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+
+/** CPU time (user + system, all threads) a process has used so far, in ms; null if unknown. */
+export function cpuMs(pid: number | undefined | null): number | null {
   const fields = pid ? statFields(pid) : null;
-  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS : null;
+  return fields ? fieldsCpuMs(fields) : null;
 }
 
 /** CPU time of the postmaster and every process it started (backends, background workers), in ms. */
@@ -138,7 +141,7 @@ function treeCpuMs(postmaster: number | null): number | null {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(Number(entry));
-    if (fields && Number(fields[1]) === postmaster) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    if (fields && Number(fields[1]) === postmaster) total += fieldsCpuMs(fields);
   }
   return total;
 }

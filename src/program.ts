@@ -10,7 +10,7 @@
  * snapshot and the file it came from. `deployStack` is the whole bundled program.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { hostComponentOf, type GovernedEnvironmentArgs, type GovernedEnvironmentOutputs } from "../components/hosts.ts";
+import { hostComponentOf, type DeployedHost, type GovernedEnvironmentArgs, type GovernedEnvironmentOutputs } from "../components/hosts.ts";
 import { catalogPath, loadCatalog } from "../components/postgres/catalog.ts";
 import { planStack, type AccessPlan } from "./plan/index.ts";
 import { projectRoot, specPaths } from "./spec/project.ts";
@@ -51,8 +51,7 @@ export type LoadedPlan = Required<GovernedEnvironmentArgs>;
  * spec, and an Error naming the snapshot file when it is missing or malformed.
  */
 export function loadPlan(options: LoadPlanOptions = {}): LoadedPlan {
-  const planned = planFor(options);
-  return { plan: planned.plan, ...catalogFor(planned) };
+  return withCatalog(planFor(options));
 }
 
 /** A planned stack and where its spec folder is. */
@@ -73,10 +72,10 @@ function planFor(options: LoadPlanOptions): Planned {
   return { plan, root, specDir };
 }
 
-/** Phase 2 of `loadPlan`: the catalog snapshot of the planned stack, and its file as shown. */
-function catalogFor({ plan, root, specDir }: Planned): Omit<LoadedPlan, "plan"> {
+/** Phase 2 of `loadPlan`: the plan with the catalog snapshot of the planned stack, and its file as shown. */
+function withCatalog({ plan, root, specDir }: Planned): LoadedPlan {
   const file = catalogPath(plan.environment, root, specDir);
-  return { catalog: loadCatalog(plan.environment, root, specDir), catalogSource: specPaths(root, specDir).shown(file) };
+  return { plan, catalog: loadCatalog(plan.environment, root, specDir), catalogSource: specPaths(root, specDir).shown(file) };
 }
 
 /** Options of `deployStack`: those of `loadPlan`, and the top-level component's name. */
@@ -92,11 +91,9 @@ export interface DeployStackOptions extends LoadPlanOptions {
  * components/hosts.ts). A host no component deploys (`local`) fails first.
  */
 export async function deployStack(options: DeployStackOptions = {}, opts?: pulumi.ComponentResourceOptions): Promise<GovernedEnvironmentOutputs> {
-  const planned = planFor(options);
-  const host = hostComponentOf(planned.plan);
-  const name = options.name ?? `dbwarden-${planned.plan.environment}`;
+  const { planned, host, name } = deploymentOf(options);
   await host.preflight(name, planned.plan);
-  return host.deploy(name, { plan: planned.plan, ...catalogFor(planned) }, opts);
+  return host.deploy(name, withCatalog(planned), opts);
 }
 
 /**
@@ -108,11 +105,15 @@ export function deployStackNow(
   options: DeployStackOptions = {},
   opts?: pulumi.ComponentResourceOptions,
 ): GovernedEnvironmentOutputs & { preflight: Promise<void> } {
-  const planned = planFor(options);
-  const host = hostComponentOf(planned.plan);
-  const name = options.name ?? `dbwarden-${planned.plan.environment}`;
+  const { planned, host, name } = deploymentOf(options);
   const checked = host.preflight(name, planned.plan);
-  return { ...host.deploy(name, { plan: planned.plan, ...catalogFor(planned) }, opts), preflight: checked };
+  return { ...host.deploy(name, withCatalog(planned), opts), preflight: checked };
+}
+
+/** What both deploy the same way: the planned stack, its host's top-level component and that component's name. */
+function deploymentOf(options: DeployStackOptions): { planned: Planned; host: DeployedHost; name: string } {
+  const planned = planFor(options);
+  return { planned, host: hostComponentOf(planned.plan), name: options.name ?? `dbwarden-${planned.plan.environment}` };
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
+import { ENVIRONMENT_TAG, TARGET_TAG } from "./tags.ts";
 
 /** Retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -63,7 +64,7 @@ export class QueryLogging extends pulumi.ComponentResource {
 
     this.auditLogGroup = new LogGroup(
       `${name}-mcp-audit`,
-      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { "dbwarden:environment": args.environment } },
+      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { [ENVIRONMENT_TAG]: args.environment } },
       { parent: this, retainOnDelete: true },
     );
     this.databaseLogGroups = {};
@@ -77,7 +78,7 @@ export class QueryLogging extends pulumi.ComponentResource {
         {
           name: rdsLogGroupName(database.instanceIdentifier),
           retentionInDays: days,
-          tags: { "dbwarden:environment": args.environment, "dbwarden:target": database.target },
+          tags: { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target },
         },
         { parent: this, retainOnDelete: true },
       );

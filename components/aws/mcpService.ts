@@ -57,6 +57,7 @@ import {
   runtimeEnvironment,
   type Delivery,
 } from "./planDelivery.ts";
+import { ENVIRONMENT_TAG } from "./tags.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -429,7 +430,7 @@ export class McpService extends pulumi.ComponentResource {
     const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
     const environment = args.plan.environment;
-    const tags = { "dbwarden:environment": environment };
+    const tags = { [ENVIRONMENT_TAG]: environment };
     const parent = { parent: this };
 
     const image = new McpImage(`${name}-image`, { image: server.image!, environment }, parent);

@@ -82,6 +82,14 @@ export function boundedName(parts: readonly string[], max: number): string {
   return `${head}-${hash}`;
 }
 
+/**
+ * A `namePrefix` of `parts` that, with the 26 characters the provider appends, fits `limit`: the
+ * bounded name and a "-".
+ */
+function boundedPrefix(parts: readonly string[], limit: number): string {
+  return `${boundedName(parts, limit - NAME_PREFIX_SUFFIX_LENGTH - 1)}-`;
+}
+
 /** Identifier of the replica this stack creates for a target (RDS: at most 63, a letter first). */
 export function replicaIdentifier(environment: string, target: string): string {
   return boundedName(["dbwarden", environment, target], AWS_NAME_LIMITS.rdsInstance);
@@ -89,7 +97,7 @@ export function replicaIdentifier(environment: string, target: string): string {
 
 /** Name prefix of the MCP service's IAM roles (`execution` or `task`): prefix + 26 characters fit 64. */
 export function serviceRoleNamePrefix(environment: string, role: "exec" | "task"): string {
-  return `${boundedName(["dbw", environment, "mcp", role], AWS_NAME_LIMITS.iamRole - NAME_PREFIX_SUFFIX_LENGTH - 1)}-`;
+  return boundedPrefix(["dbw", environment, "mcp", role], AWS_NAME_LIMITS.iamRole);
 }
 
 /** Name of a target's rotation function (the Lambda the rotation application creates). */
@@ -104,7 +112,7 @@ export function rotationStackName(environment: string, target: string): string {
 
 /** Prefix of the bucket holding plans too large for the task definition (prefix + 26 characters fit 63). */
 export function planBucketPrefix(environment: string): string {
-  return `${boundedName(["dbw", environment, "plan"], AWS_NAME_LIMITS.s3Bucket - NAME_PREFIX_SUFFIX_LENGTH - 1)}-`;
+  return boundedPrefix(["dbw", environment, "plan"], AWS_NAME_LIMITS.s3Bucket);
 }
 
 /** Id of the shared limits store (ElastiCache replication group, at most 40). */

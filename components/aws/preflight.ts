@@ -18,7 +18,8 @@ import { getSubnet } from "@pulumi/aws/ec2/getSubnet.js";
 import { getVpc } from "@pulumi/aws/ec2/getVpc.js";
 import { environmentFile, projectRoot } from "../../src/spec/project.ts";
 import { OWNER_PATTERN } from "../../src/spec/schema.ts";
-import { TARGET_PLATFORMS, type AccessPlan } from "../../src/plan/types.ts";
+import { MAX_IDENTIFIER_BYTES, hasRotationClones, rotationCloneName } from "../../src/postgres/model.ts";
+import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "./governedAccess.ts";
 import { ecrRepositoryOfImage } from "./image.ts";
 import { plannedAwsNames } from "./plannedNames.ts";
@@ -311,17 +312,17 @@ export function egressProblems(plan: AccessPlan, host: AwsHost, vpc: Looked<VpcF
   return report;
 }
 
-/** The rotation function creates `<login>_clone`: it must fit PostgreSQL's 63-byte names, or it collides with the login. */
+/** The rotation function creates `<login>_clone` (`rotationCloneName`): it must fit PostgreSQL's 63-byte names, or it collides with the login. */
 export function rotationCloneProblems(plan: AccessPlan, targets: readonly AwsTarget[]): string[] {
   const problems: string[] = [];
   for (const target of targets) {
-    if (target.credentials.mode !== "password" || !TARGET_PLATFORMS[target.platform].alternatingUserRotation) continue;
-    for (const workflow of plan.workflows.filter((w) => w.target === target.name)) {
+    if (!hasRotationClones(target)) continue;
+    for (const workflow of workflowsOf(plan, target.name)) {
       for (const login of workflow.roles.logins) {
-        const clone = `${login.role}_clone`;
-        if (Buffer.byteLength(clone) > 63) {
+        const clone = rotationCloneName(login.role);
+        if (Buffer.byteLength(clone) > MAX_IDENTIFIER_BYTES) {
           problems.push(
-            `workflows.${workflow.name}.clients.${login.client}: the rotation function's alternate login "${clone}" is ${Buffer.byteLength(clone)} bytes, over PostgreSQL's 63, and would collide with the login itself; ` +
+            `workflows.${workflow.name}.clients.${login.client}: the rotation function's alternate login "${clone}" is ${Buffer.byteLength(clone)} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}, and would collide with the login itself; ` +
               `shorten the workflow or client name (the login "dbw_<workflow>__<client>" must be at most 57 characters), or use targets.${target.name}.credentials.mode: iam`,
           );
         }

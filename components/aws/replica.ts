@@ -11,6 +11,7 @@ import { Instance } from "@pulumi/aws/rds/instance.js";
 import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG } from "./tags.ts";
 
 /** What RDS for PostgreSQL can do (the capability table). */
 const RDS = TARGET_PLATFORMS["aws-rds"];
@@ -150,7 +151,7 @@ export class ReadReplica extends pulumi.ComponentResource {
       if (args.subnetIds.length < 2)
         throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
       if (!args.instanceClass.startsWith("db.")) throw new Error(`${name}: instanceClass "${args.instanceClass}" must be an RDS class such as db.r6g.large`);
-      const tags = { "dbwarden:environment": args.environment, "dbwarden:target": args.target };
+      const tags = { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: args.target };
       const parent = { parent: this };
       const subnets = new SubnetGroup(
         `${name}-subnets`,

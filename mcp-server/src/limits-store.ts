@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { LimitsStoreConfig } from "@dbwarden/contract";
 import type { LimitsPlan } from "./config.js";
-import { readSecretValue, type SecretSource } from "./credentials.js";
+import { readSecret, type SecretSource } from "./credentials.js";
 import { ToolError } from "./errors.js";
 import { concurrencyRefusal, rateRefusal, type LimitedClient, type Limiter } from "./limits.js";
 import { RespClient, RespError, type RespValue } from "./resp.js";
@@ -96,7 +96,7 @@ export class SharedLimiter implements Limiter {
       host: config.host,
       port: config.port,
       tls: config.tls,
-      password: () => (auth ? readSecretValue(auth, secrets) : Promise.resolve(null)),
+      password: async () => (auth ? (await readSecret(auth, secrets)).password : null),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       retryMs: RETRY_MS,

@@ -88,6 +88,8 @@ export class SharedLimiter implements Limiter {
   readonly mode = "shared" as const;
   private readonly client: RespClient;
   private readonly prefix: string;
+  /** Each client's keys, hashed once: the clients are the plan's, so this stays small. */
+  private readonly keys = new Map<string, { rate: string; running: string }>();
 
   constructor(config: LimitsStoreConfig, secrets: SecretSource) {
     this.prefix = config.keyPrefix ?? DEFAULT_KEY_PREFIX;
@@ -104,7 +106,7 @@ export class SharedLimiter implements Limiter {
   }
 
   async acquire(who: LimitedClient, limits: LimitsPlan, requestId: string): Promise<() => void> {
-    const keys = clientKeys(this.prefix, who);
+    const keys = this.keysOf(who);
     const args = [keys.rate, keys.running, limits.callsPerMinute, limits.concurrentCalls, limits.statementTimeoutMs + LEASE_MARGIN_MS, requestId];
     let reply: RespValue;
     try {
@@ -124,6 +126,13 @@ export class SharedLimiter implements Limiter {
       // Not awaited: the answer does not wait for it. If it is lost, the lease expires.
       this.client.command(["ZREM", keys.running, requestId]).catch(() => {});
     };
+  }
+
+  private keysOf(who: LimitedClient): { rate: string; running: string } {
+    const id = `${who.workflow}\u0000${who.client}`;
+    let keys = this.keys.get(id);
+    if (!keys) this.keys.set(id, (keys = clientKeys(this.prefix, who)));
+    return keys;
   }
 
   async check(): Promise<{ ok: boolean; error: string | null }> {

@@ -76,20 +76,26 @@ export interface CredentialSources {
 }
 
 /**
- * The value of a secret: inline, a file (read each time: rotation) or an AWS Secrets Manager
- * secret. A value holding JSON with a string `password` yields that field (the RDS and
- * ElastiCache convention); anything else is the value itself, trimmed.
+ * A secret: inline (taken as it is), a file (read each time: rotation) or an AWS Secrets Manager
+ * secret (`fresh`: past any cache); a file's or secret's text is read by `parseSecret`. Database
+ * logins and the limits store's AUTH read their secrets here.
  */
-export async function readSecretValue(source: SecretSourceConfig, secrets: SecretSource, fresh = false): Promise<string> {
-  if ("password" in source) return source.password;
-  return parseSecret("passwordFile" in source ? await readFile(source.passwordFile, "utf8") : await secrets.getSecret(source.awsSecretArn, { fresh })).password;
+export async function readSecret(source: SecretSourceConfig, secrets: SecretSource, fresh = false): Promise<ParsedSecret> {
+  if ("password" in source) return { password: source.password };
+  return parseSecret("passwordFile" in source ? await readFile(source.passwordFile, "utf8") : await secrets.getSecret(source.awsSecretArn, { fresh }));
+}
+
+/** A secret's password, and the user it names, if any (not yet checked: a login checks it). */
+export interface ParsedSecret {
+  username?: unknown;
+  password: string;
 }
 
 /**
  * A secret's value: JSON with a `password` (the RDS format `{"username":..,"password":..}`, or the
  * limits store's `{"password":..}`) yields its fields; any other text is the password itself.
  */
-export function parseSecret(secret: string): { username?: unknown; password: string } {
+export function parseSecret(secret: string): ParsedSecret {
   const text = secret.trim();
   if (text.startsWith("{")) {
     try {

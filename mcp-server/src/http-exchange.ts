@@ -84,7 +84,8 @@ export class JsonExchange implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   private readonly responses = new Map<RequestId, JSONRPCMessage>();
-  private readonly requests: RequestId[];
+  /** The ids of the exchange's requests, each answered once in the JSON answer. */
+  readonly requests: readonly RequestId[];
   private closed = false;
 
   constructor(

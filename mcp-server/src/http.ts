@@ -189,15 +189,6 @@ async function refusedSource(
   return true;
 }
 
-/** The ids of the JSON-RPC requests in a body (one message or a batch). */
-function requestIds(body: unknown): Array<string | number> {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.flatMap((m) => {
-    const message = m as { id?: unknown; method?: unknown } | null;
-    return typeof message?.method === "string" && (typeof message.id === "string" || typeof message.id === "number") ? [message.id] : [];
-  });
-}
-
 /** The `notifications/cancelled` messages in a body. */
 function cancellations(body: unknown): Array<{ requestId?: unknown; reason?: unknown }> {
   const messages = Array.isArray(body) ? body : [body];
@@ -230,7 +221,7 @@ class McpServers {
     if ("refusal" in checked) return refuseExchange(res, checked.refusal);
     const server = this.idle.get(key)?.pop() ?? createMcpServer(this.dispatcher, identity, "http");
     const transport = new JsonExchange(res, checked.messages);
-    const calls = requestIds(body).map((id) => `${key}\u0000${JSON.stringify(id)}`);
+    const calls = transport.requests.map((id) => `${key}\u0000${JSON.stringify(id)}`);
     for (const call of calls) this.running.set(call, { transport, res });
     res.on("close", () => {
       for (const call of calls) if (this.running.get(call)?.res === res) this.running.delete(call);

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { LimitsStoreConfig } from "@dbwarden/contract";
 import type { LimitsPlan } from "./config.js";
-import { readSecretValue, type SecretSource } from "./credentials.js";
+import { readSecret, type SecretSource } from "./credentials.js";
 import { ToolError } from "./errors.js";
 import { concurrencyRefusal, rateRefusal, type LimitedClient, type Limiter } from "./limits.js";
 import { RespClient, RespError, type RespValue } from "./resp.js";
@@ -88,6 +88,8 @@ export class SharedLimiter implements Limiter {
   readonly mode = "shared" as const;
   private readonly client: RespClient;
   private readonly prefix: string;
+  /** Each client's keys, hashed once: the clients are the plan's, so this stays small. */
+  private readonly keys = new Map<string, { rate: string; running: string }>();
 
   constructor(config: LimitsStoreConfig, secrets: SecretSource) {
     this.prefix = config.keyPrefix ?? DEFAULT_KEY_PREFIX;
@@ -96,7 +98,7 @@ export class SharedLimiter implements Limiter {
       host: config.host,
       port: config.port,
       tls: config.tls,
-      password: () => (auth ? readSecretValue(auth, secrets) : Promise.resolve(null)),
+      password: async () => (auth ? (await readSecret(auth, secrets)).password : null),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       retryMs: RETRY_MS,
@@ -104,7 +106,7 @@ export class SharedLimiter implements Limiter {
   }
 
   async acquire(who: LimitedClient, limits: LimitsPlan, requestId: string): Promise<() => void> {
-    const keys = clientKeys(this.prefix, who);
+    const keys = this.keysOf(who);
     const args = [keys.rate, keys.running, limits.callsPerMinute, limits.concurrentCalls, limits.statementTimeoutMs + LEASE_MARGIN_MS, requestId];
     let reply: RespValue;
     try {
@@ -124,6 +126,13 @@ export class SharedLimiter implements Limiter {
       // Not awaited: the answer does not wait for it. If it is lost, the lease expires.
       this.client.command(["ZREM", keys.running, requestId]).catch(() => {});
     };
+  }
+
+  private keysOf(who: LimitedClient): { rate: string; running: string } {
+    const id = `${who.workflow}\u0000${who.client}`;
+    let keys = this.keys.get(id);
+    if (!keys) this.keys.set(id, (keys = clientKeys(this.prefix, who)));
+    return keys;
   }
 
   async check(): Promise<{ ok: boolean; error: string | null }> {

@@ -10,11 +10,11 @@
  * unknown tool, arguments of the wrong type, no tool name at all), reaches the dispatcher and
  * leaves an audit line.
  */
+import { tableName } from "@dbwarden/contract";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { z } from "zod";
 import type { Dispatcher, Identity, ToolName, ToolResult, Transport } from "./dispatcher.js";
-import { tableName } from "./dispatcher.js";
 import type { EngineText } from "./engines/engine.js";
 import { ToolError } from "./errors.js";
 

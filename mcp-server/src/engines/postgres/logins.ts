@@ -7,10 +7,9 @@
  * alternates a secret between `<login>` and `<login>_clone` (the contract's `rotationCloneName`),
  * so a secret may name exactly those two; any other user is refused, without echoing the secret.
  */
-import { readFile } from "node:fs/promises";
 import { rotationCloneName } from "@dbwarden/contract";
 import type { RuntimeConfig } from "../../config.js";
-import { parseSecret, type CredentialSources } from "../../credentials.js";
+import { readSecret, type CredentialSources } from "../../credentials.js";
 import { ToolError } from "../../errors.js";
 
 export interface LoginCredential {
@@ -37,7 +36,6 @@ export async function loginCredential(
   endpoint: { host: string; port: number; role: string },
 ): Promise<LoginCredential> {
   const { role } = endpoint;
-  if ("password" in login) return { user: role, password: login.password };
   if ("awsRdsIam" in login) {
     // A fresh token per new connection: tokens last 15 minutes, pooled connections outlive them (RDS checks the token at login only).
     return {
@@ -45,8 +43,7 @@ export async function loginCredential(
       password: await sources.rdsTokens.getAuthToken({ hostname: endpoint.host, port: endpoint.port, username: role, region: login.awsRdsIam.region }),
     };
   }
-  const secret = parseSecret(
-    "passwordFile" in login ? await readFile(login.passwordFile, "utf8") : await sources.secrets.getSecret(login.awsSecretArn, { fresh }),
-  );
+  // An inline password names no user: the login role itself.
+  const secret = await readSecret(login, sources.secrets, fresh);
   return { user: secretUser(role, secret.username), password: secret.password };
 }

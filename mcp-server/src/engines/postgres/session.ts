@@ -375,17 +375,20 @@ export class Transaction {
 
   /** Queue the reset's reader behind the current write (its messages went with it). */
   awaitReset(): void {
-    if (this.resetting) return;
-    this.resetting = true;
-    queueReader(this.client, new SessionReset(this.client, true, (error) => this.release(error !== null)));
+    this.queueReset(true);
   }
 
   /** The call is over: reset the session in the background if its last steps did not, or destroy the connection. */
   end(destroy: boolean): void {
     if (destroy || this.inDoubt) return this.release(true);
+    this.queueReset(false);
+  }
+
+  /** The reset's reader, queued once; `sent`: its messages already went out with the last write. */
+  private queueReset(sent: boolean): void {
     if (this.resetting) return;
     this.resetting = true;
-    queueReader(this.client, new SessionReset(this.client, false, (error) => this.release(error !== null)));
+    queueReader(this.client, new SessionReset(this.client, sent, (error) => this.release(error !== null)));
   }
 
   private release(destroy: boolean): void {

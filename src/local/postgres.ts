@@ -98,11 +98,13 @@ export async function connectAdmin(conn: AdminConnection, database: string): Pro
 
 /**
  * Start the embedded server (initialising the data directory on first use), or reuse the one a
- * running `up` started. `progress` gets one line per step.
+ * running `up` started. `progress` gets one line per step. `create` is `up` itself: it has already
+ * made sure no other `up` runs, and the one state.json names is itself, still starting, so it looks
+ * for none.
  */
 export async function openEmbedded(paths: LocalPaths, options: { port?: number; progress?: (line: string) => void; create: boolean }): Promise<LocalPostgres> {
   const store = new LocalSecretStore(paths.secretsDir);
-  const running = (await findRunningUp(paths))?.state.postgres;
+  const running = options.create ? undefined : (await findRunningUp(paths))?.state.postgres;
   const adminPassword = store.adminPassword();
   if (running?.embedded && adminPassword) {
     return { host: running.host, port: running.port, adminUser: "postgres", adminPassword, url: null, startedHere: false, stop: async () => {} };

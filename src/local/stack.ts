@@ -153,6 +153,15 @@ interface Served {
 
 type Server = AdminConnection & { stop(): Promise<void> };
 
+/** Plan the spec on disk as a stack to serve, at start and on every reload (throws its problems). */
+function planToServe(options: StartLocalOptions, stack: string, now: Date): Served {
+  const viaUrl = options.url !== undefined;
+  const plan = planStack(stack, { root: options.root, now });
+  if (options.unsafeDisableSqlCheck) checkUnsafeAllowed(plan, viaUrl);
+  const targets = localTargets(plan, viaUrl);
+  return { plan, targets, workflows: localWorkflows(plan, targets), secrets: new Map() };
+}
+
 function sslmodeOf(conn: AdminConnection): SslMode {
   if (!conn.url) return "disable";
   const mode = new URL(conn.url).searchParams.get("sslmode");
@@ -446,24 +455,30 @@ class LocalStack implements RunningLocalStack {
     });
   }
 
-  /** Plan the spec on disk as a stack to serve (throws its problems). */
-  private planFromDisk(): Served {
-    const viaUrl = this.options.url !== undefined;
-    const plan = planStack(this.stack, { root: this.options.root, now: (this.options.clock ?? (() => new Date()))() });
-    if (this.options.unsafeDisableSqlCheck) checkUnsafeAllowed(plan, viaUrl);
-    const targets = localTargets(plan, viaUrl);
-    return { plan, targets, workflows: localWorkflows(plan, targets), secrets: new Map() };
+  /** The clock of reloads. */
+  private now(): Date {
+    return this.options.clock?.() ?? new Date();
+  }
+
+  /** The port the MCP server listens on (kept across restarts). */
+  private get mcpPort(): number {
+    return Number(new URL(this.mcpUrl).port);
+  }
+
+  /** The MCP server's runtime config for `served` on this stack's PostgreSQL and MCP port. */
+  private runtime(served: Served): RuntimeConfig {
+    return buildRuntime(served, this.server!, this.paths, this.store, this.mcpPort);
   }
 
   private async applySpec(progress: (line: string) => void): Promise<ReloadReport> {
     const before = this.served;
     let next: Served;
     try {
-      next = this.planFromDisk();
+      next = planToServe(this.options, this.stack, this.now());
     } catch (error) {
       return { ok: false, changes: [], error: (error as Error).message };
     }
-    const credentials = ensureCredentials(next, this.store, (this.options.clock ?? (() => new Date()))(), false, progress);
+    const credentials = ensureCredentials(next, this.store, this.now(), false, progress);
     next.secrets = credentials.secrets;
     const database: string[] = [];
     try {
@@ -485,7 +500,7 @@ class LocalStack implements RunningLocalStack {
       await this.restartMcp(before, progress);
       changes.push(`MCP server restarted with the new plan at ${this.mcpUrl} (clients reconnect; keys of unchanged clients still work)`);
     } else if (this.mcp && credentials.changed.length > 0) {
-      await this.mcp.reload(buildRuntime(next, this.server!, this.paths, this.store, Number(new URL(this.mcpUrl).port)));
+      await this.mcp.reload(this.runtime(next));
     }
     this.writeFiles();
     return { ok: true, changes };
@@ -493,7 +508,7 @@ class LocalStack implements RunningLocalStack {
 
   /** A plan is fixed for a server's life: close it and start one with the new plan on the same port. */
   private async restartMcp(before: Served, progress: (line: string) => void): Promise<void> {
-    const port = Number(new URL(this.mcpUrl).port);
+    const port = this.mcpPort;
     if (this.options.unsafeDisableSqlCheck) progress(UNSAFE_SQL_CHECK_WARNING);
     progress("Restarting the MCP server with the new plan");
     await within(
@@ -519,7 +534,7 @@ class LocalStack implements RunningLocalStack {
       // `dbwarden rotate` wrote new secrets: read each client's once more.
       const { workflows } = this.served;
       this.served.secrets = new Map(workflows.flatMap((w) => w.clients.map((c) => [c.secretName, this.store.read(c.secretName)!] as const)));
-      if (this.mcp) await this.mcp.reload(buildRuntime(this.served, this.server!, this.paths, this.store, Number(new URL(this.mcpUrl).port)));
+      if (this.mcp) await this.mcp.reload(this.runtime(this.served));
       this.writeFiles();
     });
   }
@@ -545,14 +560,11 @@ class LocalStack implements RunningLocalStack {
 
 export async function startLocalStack(options: StartLocalOptions): Promise<RunningLocalStack> {
   const stack = options.stack ?? "local";
-  const viaUrl = options.url !== undefined;
-  const plan = planStack(stack, { root: options.root, now: options.now });
-  if (options.unsafeDisableSqlCheck) checkUnsafeAllowed(plan, viaUrl);
-  const targets = localTargets(plan, viaUrl);
+  const served = planToServe(options, stack, options.now);
   const paths = localPaths(options.root, stack);
   const running = await findRunningUp(paths);
   if (running) throw new Error(`the ${stack} stack is already running (pid ${running.state.pid}); stop it with \`dbwarden down\``);
-  const local = new LocalStack(options, stack, { plan, targets, workflows: localWorkflows(plan, targets), secrets: new Map() });
+  const local = new LocalStack(options, stack, served);
   await local.start();
   return local;
 }

@@ -12,9 +12,10 @@ export interface SpecWatcher {
 
 export function watchSpec(root: string, stack: string, onChange: () => Promise<void>, debounceMs = 250): SpecWatcher {
   const isYaml = (name: string) => name.endsWith(".yaml") || name.endsWith(".yml");
+  const paths = specPaths(root);
   const watched: Array<[string, (name: string) => boolean]> = [
-    [specPaths(root).environmentsDir, (name) => name === `${stack}.yaml` || name === `${stack}.yml`],
-    [specPaths(root).workflowsDir, isYaml],
+    [paths.environmentsDir, (name) => name === `${stack}.yaml` || name === `${stack}.yml`],
+    [paths.workflowsDir, isYaml],
   ];
   let timer: NodeJS.Timeout | undefined;
   let running = false;

@@ -68,9 +68,11 @@ export function loadCatalog(environment: string, root: string, specDir?: string)
 
 /** The environment's snapshot when one is committed (null when there is none), named as in the repository. */
 export function committedCatalog(environment: string, root: string, specDir?: string): { catalog: CatalogSnapshot; source: string } | null {
-  const file = catalogPath(environment, root, specDir);
+  // The spec folder is found once (it reads package.json), then named to the calls below.
+  const paths = specPaths(root, specDir);
+  const file = catalogPath(environment, root, paths.specDir);
   if (!existsSync(file)) return null;
-  return { catalog: loadCatalog(environment, root, specDir), source: specPaths(root, specDir).shown(file) };
+  return { catalog: loadCatalog(environment, root, paths.specDir), source: paths.shown(file) };
 }
 
 /** A snapshot as the model's column source; `source` names the file in messages. */

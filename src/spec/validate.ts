@@ -185,7 +185,6 @@ function validateEnvironment(
   });
 }
 
-/** Rules about one environment document on its own: credentials, logging, network, MCP endpoint. */
 /**
  * A deployed host (not `local`: the local stack only plans, drifts and checks targets it cannot
  * serve) must be able to read every target, as the capability table says: caught here, at the
@@ -209,6 +208,7 @@ function checkHostReadsTargets(doc: ParsedEnvironment, problems: Problem[]) {
 /** `"a" or "b"`: the values a field accepts, for hints. */
 const orList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(" or ");
 
+/** Rules about one environment document on its own: credentials, logging, network, MCP endpoint. */
 function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
   const at = problemAt(problems, doc);
   const environment = doc.value;

@@ -13,9 +13,9 @@ import { planStack } from "../../plan/index.ts";
 import { postgresTargets } from "../../postgres/drift.ts";
 import { catalogPath, formatCatalog } from "../../postgres/snapshot.ts";
 import { liveSnapshot } from "../../postgres/liveSnapshot.ts";
-import { connectAdmin } from "../../local/postgres.ts";
-import { DATABASE_URL_ENV, findTarget, openTarget } from "../../local/target.ts";
+import { DATABASE_URL_ENV, findTarget } from "../../local/target.ts";
 import { CliError, EXIT } from "../errors.ts";
+import { withTargetClient } from "../target.ts";
 import type { CliIO } from "../io.ts";
 
 export function register(program: Command, io: CliIO): void {
@@ -36,7 +36,9 @@ export function register(program: Command, io: CliIO): void {
       const problems: string[] = [];
       for (const name of names) {
         const target = findTarget(plan, name);
-        const read = await readTarget(io, plan, target, options.url);
+        const read = await withTargetClient(io, { plan, target, url: options.url, root: io.cwd, what: "cannot read the catalog" }, (client) =>
+          liveSnapshot(client, plan, target.name),
+        );
         for (const m of read.missing) {
           problems.push(
             `table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`,
@@ -64,26 +66,4 @@ export function register(program: Command, io: CliIO): void {
         `Wrote ${shown}: the columns of ${count} table${count === 1 ? "" : "s"} the workflows of ${plan.environment} read. Review the diff and commit it.\n`,
       );
     });
-}
-
-/** One target's planned tables' columns, from its database (connection errors never show the URL). */
-async function readTarget(io: CliIO, plan: ReturnType<typeof planStack>, target: ReturnType<typeof findTarget>, url: string | undefined) {
-  let opened;
-  try {
-    opened = await openTarget({ plan, target, url, env: io.env, root: io.cwd, progress: (l) => io.progress(l) });
-  } catch (error) {
-    throw new CliError(`cannot read the catalog: ${(error as Error).message}`, EXIT.invalidInput);
-  }
-  try {
-    const client = await connectAdmin(opened.conn, target.database).catch((error: Error) => {
-      throw new CliError(`cannot connect to database ${target.database} (${opened.source}): ${error.message}`, EXIT.invalidInput);
-    });
-    try {
-      return await liveSnapshot(client, plan, target.name);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  } finally {
-    await opened.close();
-  }
 }

@@ -4,11 +4,11 @@ import { detectDrift, postgresTargets } from "../../postgres/drift.ts";
 import { ReconcileError } from "../../postgres/reconcile.ts";
 import { committedCatalog } from "../../postgres/snapshot.ts";
 import { fixDrift } from "../../local/fix.ts";
-import { connectAdmin } from "../../local/postgres.ts";
-import { DATABASE_URL_ENV, findTarget, isLocalTarget, openTarget } from "../../local/target.ts";
+import { DATABASE_URL_ENV, findTarget, isLocalTarget } from "../../local/target.ts";
 import { pulumiDrift } from "../../drift/pulumi.ts";
 import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../drift/report.ts";
 import { CliError, EXIT } from "../errors.ts";
+import { withTargetClient } from "../target.ts";
 import type { CliIO } from "../io.ts";
 import { projectRoot } from "../../spec/project.ts";
 
@@ -52,31 +52,16 @@ export function register(program: Command, io: CliIO): void {
             EXIT.usage,
           );
         }
-        let opened;
-        try {
-          opened = await openTarget({ plan, target, url: options.url, env: io.env, root, progress: (l) => io.progress(l) });
-        } catch (error) {
-          throw new CliError(`cannot check drift: ${(error as Error).message}`, EXIT.invalidInput);
-        }
-        try {
-          const client = await connectAdmin(opened.conn, target.database).catch((error: Error) => {
-            throw new CliError(`cannot connect to database ${target.database} (${opened.source}): ${error.message}`, EXIT.invalidInput);
+        const report = await withTargetClient(io, { plan, target, url: options.url, root, what: "cannot check drift" }, async (client) => {
+          const found = await detectDrift(client, plan, driftOptions(name));
+          if (!options.fix || !found.drift) return found;
+          // The report then says what was fixed (text and --json), and the state after it.
+          const fixed = await fixDrift(client, plan, found, driftOptions(name)).catch((error: unknown) => {
+            throw error instanceof ReconcileError ? new CliError(error.message, EXIT.invalidInput) : error;
           });
-          try {
-            const report = await detectDrift(client, plan, driftOptions(name));
-            if (options.fix && report.drift) {
-              // The report then says what was fixed (text and --json), and the state after it.
-              const fixed = await fixDrift(client, plan, report, driftOptions(name)).catch((error: unknown) => {
-                throw error instanceof ReconcileError ? new CliError(error.message, EXIT.invalidInput) : error;
-              });
-              reports.push({ ...fixed.report, fixed: fixed.fixed });
-            } else reports.push(report);
-          } finally {
-            await client.end().catch(() => {});
-          }
-        } finally {
-          await opened.close();
-        }
+          return { ...fixed.report, fixed: fixed.fixed };
+        });
+        reports.push(report);
       }
       const pulumi = options.pulumi ? await pulumiDrift(plan, { root, env: io.env }) : null;
       const merged = mergeDrift(plan.environment, reports, pulumi);

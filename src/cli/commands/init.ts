@@ -38,7 +38,8 @@ export function register(program: Command, io: CliIO): void {
       if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(options.stack)) {
         throw new CliError(`--stack must be lower-case letters and digits in words joined by single '-' (e.g. "dev"), got "${options.stack}"`, EXIT.usage);
       }
-      const specDir = resolve(io.cwd, options.dir ?? configuredSpecs(io.cwd) ?? DEFAULT_SPEC_FOLDER);
+      const configured = configuredSpecs(io.cwd);
+      const specDir = resolve(io.cwd, options.dir ?? configured ?? DEFAULT_SPEC_FOLDER);
       const schema = packageFile("schema", "dbwarden.schema.json");
       const fromEnvironments = relative(join(specDir, "environments"), schema).split(sep).join("/");
       const files = Object.entries(initFiles(options.stack, fromEnvironments)).map(([path, text]) => ({ path: join(specDir, path), text }));
@@ -58,6 +59,7 @@ export function register(program: Command, io: CliIO): void {
           specDir,
           files.map((f) => f.path),
           options.stack,
+          configured !== undefined,
         ),
       );
     });
@@ -73,9 +75,10 @@ function configuredSpecs(cwd: string): string | undefined {
   }
 }
 
-function createdMessage(cwd: string, specDir: string, files: string[], stack: string): string {
+/** `configured`: package.json already names a spec folder (then no hint to add the setting). */
+function createdMessage(cwd: string, specDir: string, files: string[], stack: string, configured: boolean): string {
   const shown = relative(cwd, specDir) || ".";
-  const found = SPEC_FOLDER_NAMES.some((name) => resolve(cwd, name) === specDir) || configuredSpecs(cwd) !== undefined;
+  const found = SPEC_FOLDER_NAMES.some((name) => resolve(cwd, name) === specDir) || configured;
   return [
     `Created ${shown}/:`,
     ...files.map((f) => `  ${relative(cwd, f)}`),

@@ -7,7 +7,7 @@
  * `dbwarden plan` leaves expired workflows out, so a scheduled deployment removes their access;
  * this rule catches what was written by hand or deployed from a stale plan.
  */
-import { EXPIRES_TAG } from "../../src/tags.ts";
+import { EXPIRES_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
 import { DefaultPrivileges } from "@pulumi/postgresql/defaultPrivileges.js";
@@ -18,11 +18,8 @@ import { PLAN_ENV } from "@dbwarden/contract";
 import { agentDirectory, workflowsByName } from "../lib/agents.ts";
 import { asOfDay, configOf, configSchema } from "../lib/config.ts";
 import { containersOf, environmentValue, isRecord, parseJsonInput, tagsOf } from "../lib/inputs.ts";
-import { WORKFLOW_TAG } from "./ownerAndWorkflowTags.ts";
 
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "asOf"] as const;
-
-export { EXPIRES_TAG };
 
 /** The role a postgresql resource gives access to or through, if it is one of those. */
 function roleOf(args: ResourceValidationArgs): string | undefined {

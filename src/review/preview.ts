@@ -245,6 +245,13 @@ export interface PreviewSummary {
   diagnostics: Array<{ severity: string; message: string; urn: string | null }>;
 }
 
+/** The counts in words, e.g. "2 to create, 1 to delete"; empty when nothing changes. */
+export function countsInWords(c: PreviewSummary["counts"]): string {
+  return [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`]
+    .filter(Boolean)
+    .join(", ");
+}
+
 /** Summarise a parsed preview for people. */
 export function summarizePreview(doc: PreviewDocument, source: string): PreviewSummary {
   const steps = summarizeSteps(doc.steps);

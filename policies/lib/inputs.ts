@@ -73,10 +73,6 @@ export function grantTarget(grant: {
   return grant.objectType === "column" ? `columns ${(grant.columns ?? []).join(", ")} of ${names}` : `${grant.objectType} ${names}`;
 }
 
-/** Names of the MCP server's environment variables (mcp-server/src/main.ts): the plan and the runtime config, as JSON. */
-export const MCP_PLAN_ENV = "DBWARDEN_PLAN";
-export const MCP_RUNTIME_ENV = "DBWARDEN_RUNTIME";
-
 /** One container of an ECS task definition, as far as the rules read it. */
 export interface ContainerInput {
   name?: string;

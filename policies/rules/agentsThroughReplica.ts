@@ -9,8 +9,9 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
 import { Instance } from "@pulumi/aws/rds/instance.js";
+import { RUNTIME_ENV } from "@dbwarden/contract";
 import { configOf, configSchema } from "../lib/config.ts";
-import { MCP_RUNTIME_ENV, containersOf, environmentValue, isRecord, parseJsonInput } from "../lib/inputs.ts";
+import { containersOf, environmentValue, isRecord, parseJsonInput } from "../lib/inputs.ts";
 
 const CONFIG = ["replicaIdentifiers"] as const;
 
@@ -38,7 +39,7 @@ export const agentsThroughReplica: StackValidationPolicy = {
     for (const resource of args.resources) {
       if (!resource.isType(TaskDefinition)) continue;
       for (const container of containersOf(resource.props.containerDefinitions) ?? []) {
-        const runtime = parseJsonInput(environmentValue(container, MCP_RUNTIME_ENV));
+        const runtime = parseJsonInput(environmentValue(container, RUNTIME_ENV.text));
         if (!isRecord(runtime) || !isRecord(runtime.databases)) continue;
         for (const [target, endpoint] of Object.entries(runtime.databases)) {
           const host = isRecord(endpoint) ? endpoint.host : undefined;

@@ -10,7 +10,8 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { validateResourceOfType } from "@pulumi/policy";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
-import { MCP_RUNTIME_ENV, containersOf, environmentValue, isRecord, parseJsonInput } from "../lib/inputs.ts";
+import { RUNTIME_ENV } from "@dbwarden/contract";
+import { containersOf, environmentValue, isRecord, parseJsonInput } from "../lib/inputs.ts";
 
 /** Environment variable names that hold secrets by convention. */
 export const SECRET_NAME = /pass(word)?|secret|token|api_?key|private_?key|credential/i;
@@ -27,14 +28,14 @@ export const mcpSecretsByReference: ResourceValidationPolicy = {
     for (const container of containersOf(task.containerDefinitions) ?? []) {
       const name = `container ${container.name ?? "(unnamed)"}`;
       for (const variable of container.environment ?? []) {
-        if (variable.name !== MCP_RUNTIME_ENV && SECRET_NAME.test(variable.name) && variable.value) {
+        if (variable.name !== RUNTIME_ENV.text && SECRET_NAME.test(variable.name) && variable.value) {
           report(`${name} sets ${variable.name} in plain environment: a secret written into the task definition`);
         }
       }
-      const runtime = parseJsonInput(environmentValue(container, MCP_RUNTIME_ENV));
+      const runtime = parseJsonInput(environmentValue(container, RUNTIME_ENV.text));
       if (!isRecord(runtime) || !isRecord(runtime.logins)) continue;
       for (const [login, source] of Object.entries(runtime.logins)) {
-        if (isRecord(source) && "password" in source) report(`${name}: ${MCP_RUNTIME_ENV} holds the password of login ${login} inline`);
+        if (isRecord(source) && "password" in source) report(`${name}: ${RUNTIME_ENV.text} holds the password of login ${login} inline`);
       }
     }
   }),

@@ -7,21 +7,19 @@
  * `dbwarden plan` leaves expired workflows out, so a scheduled deployment removes their access;
  * this rule catches what was written by hand or deployed from a stale plan.
  */
-import { EXPIRES_TAG } from "../../src/tags.ts";
+import { EXPIRES_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
 import { DefaultPrivileges } from "@pulumi/postgresql/defaultPrivileges.js";
 import { Grant } from "@pulumi/postgresql/grant.js";
 import { GrantRole } from "@pulumi/postgresql/grantRole.js";
 import { Role } from "@pulumi/postgresql/role.js";
+import { PLAN_ENV } from "@dbwarden/contract";
 import { agentDirectory, workflowsByName } from "../lib/agents.ts";
 import { asOfDay, configOf, configSchema } from "../lib/config.ts";
-import { MCP_PLAN_ENV, containersOf, environmentValue, isRecord, parseJsonInput, tagsOf } from "../lib/inputs.ts";
-import { WORKFLOW_TAG } from "./ownerAndWorkflowTags.ts";
+import { containersOf, environmentValue, isRecord, parseJsonInput, tagsOf } from "../lib/inputs.ts";
 
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "asOf"] as const;
-
-export { EXPIRES_TAG };
 
 /** The role a postgresql resource gives access to or through, if it is one of those. */
 function roleOf(args: ResourceValidationArgs): string | undefined {
@@ -32,11 +30,11 @@ function roleOf(args: ResourceValidationArgs): string | undefined {
 
 function judgeMcpPlan(args: ResourceValidationArgs, today: string, report: ReportViolation): void {
   for (const container of containersOf(args.props.containerDefinitions) ?? []) {
-    const plan = parseJsonInput(environmentValue(container, MCP_PLAN_ENV));
+    const plan = parseJsonInput(environmentValue(container, PLAN_ENV.text));
     if (!isRecord(plan) || !Array.isArray(plan.workflows)) continue;
     for (const workflow of plan.workflows as { name?: string; expires?: string | null }[]) {
       if (workflow.expires && workflow.expires < today)
-        report(`the MCP server's plan (${MCP_PLAN_ENV}) still serves workflow ${workflow.name}, expired on ${workflow.expires}`);
+        report(`the MCP server's plan (${PLAN_ENV.text}) still serves workflow ${workflow.name}, expired on ${workflow.expires}`);
     }
   }
 }

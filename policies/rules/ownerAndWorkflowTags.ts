@@ -11,11 +11,12 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { workflowsByName } from "../lib/agents.ts";
 import { configOf, configSchema } from "../lib/config.ts";
 import { isRecord, tagsOf } from "../lib/inputs.ts";
-import { OWNER_TAG, SHARED_WORKFLOW, UNTAGGABLE_AWS_TYPES, WORKFLOW_TAG, isTaggableAwsType } from "../../src/tags.ts";
+import { OWNER_TAG, SHARED_WORKFLOW, WORKFLOW_TAG, isTaggableAwsType } from "../../src/tags.ts";
 
 const CONFIG = ["requiredTags", "workflows"] as const;
 
-export { SHARED_WORKFLOW, WORKFLOW_TAG, UNTAGGABLE_AWS_TYPES, isTaggableAwsType };
+/** Re-exported for test/components/governed-access-deploy.test.ts; the definition is src/tags.ts. */
+export { isTaggableAwsType };
 
 export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   name: "owner-and-workflow-tags",

@@ -14,7 +14,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { AccessPlan } from "../plan/types.ts";
 import { notDeployedReason } from "../policy/check.ts";
-import { PreviewError, parsePreview, scrubText, summarizePreview, type PreviewSummary } from "../review/preview.ts";
+import { PreviewError, countsInWords, parsePreview, scrubText, summarizePreview, type PreviewSummary } from "../review/preview.ts";
 
 export type PulumiDriftStatus = "clean" | "drift" | "failed" | "no-cli" | "not-deployed";
 
@@ -91,7 +91,7 @@ export function judgePreview(stack: string, command: string[], result: RunResult
       ...base,
       status: "drift",
       changes: summary,
-      message: `Pulumi: ${changed} resource${changed === 1 ? "" : "s"} of stack ${stack} differ from the program (${describeCounts(summary)}).`,
+      message: `Pulumi: ${changed} resource${changed === 1 ? "" : "s"} of stack ${stack} differ from the program (${countsInWords(summary.counts)}).`,
     };
   }
   if (result.exitCode !== 0) {
@@ -100,13 +100,6 @@ export function judgePreview(stack: string, command: string[], result: RunResult
     return { ...base, status: "failed", changes: null, message: `pulumi preview failed (exit ${result.exitCode ?? "none"}) and reported no change: ${why}` };
   }
   return { ...base, status: "clean", changes: null, message: `Pulumi: no drift: every resource of stack ${stack} matches the program.` };
-}
-
-function describeCounts(s: PreviewSummary): string {
-  const c = s.counts;
-  return [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`]
-    .filter(Boolean)
-    .join(", ");
 }
 
 /** Check a stack's Pulumi side, when it has one and the CLI is present. */

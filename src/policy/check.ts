@@ -16,7 +16,7 @@ import { configuredProgram } from "../spec/project.ts";
 import { utcDay } from "../plan/build.ts";
 import type { AccessPlan } from "../plan/types.ts";
 import { evaluatePolicies } from "./evaluate.ts";
-import { loadThresholds, packConfig, stackFacts } from "./facts.ts";
+import { loadThresholds, packConfig, stackFacts, type StackSpec } from "./facts.ts";
 import { recordProgram } from "./record.ts";
 import { POLICY_REPORT_VERSION, summarize, type PolicyReport } from "./report.ts";
 
@@ -33,6 +33,8 @@ export interface CheckOptions {
    * every one through the Pulumi SDK, which gives the same records, far slower (for tests and the bench).
    */
   describeAccessComponents?: boolean;
+  /** The stack's spec as already loaded for `now` (the review's head): not read and validated again. */
+  loaded?: StackSpec;
 }
 
 /** The pack's version (dbwarden's policies/package.json), as the Pulumi CLI reports it. */
@@ -63,7 +65,7 @@ function programOf(root: string): () => Promise<unknown> {
 /** Check one stack; throws `SpecError` for an invalid spec and an Error when the program fails. */
 export async function checkStack(stack: string, options: CheckOptions): Promise<PolicyReport> {
   const now = options.now ?? new Date();
-  const { plan, facts } = stackFacts(stack, { root: options.root, now });
+  const { plan, facts } = stackFacts(stack, { root: options.root, now, loaded: options.loaded });
   const config = packConfig(facts, loadThresholds(stack, options.root, policies), policies);
   const base = {
     apiVersion: POLICY_REPORT_VERSION,

@@ -16,7 +16,7 @@ import { groupRoleName, loginRoleName } from "../plan/names.ts";
 import type { AccessPlan, WorkflowPlan } from "../plan/types.ts";
 import { hasRotationClones, iamLoginRoles, rotationCloneName } from "../postgres/model.ts";
 import type { Workflow } from "../spec/schema.ts";
-import { loadStack } from "../spec/load.ts";
+import { loadStack, type LoadedStack } from "../spec/load.ts";
 
 /** Where an environment's thresholds live, relative to the project root. */
 export const thresholdsPath = (stack: string) => join("policies", "config", `${stack}.json`);
@@ -30,10 +30,16 @@ export interface PackConfigOptions {
   policies: Policies;
 }
 
-/** The facts of a stack's spec, as the rules' config properties. */
-export function stackFacts(stack: string, options: { root: string; now?: Date }): { plan: AccessPlan; facts: Partial<PolicyFacts> } {
+/** The spec of a stack as loaded (`loadStack`): what its plan and facts are made from. */
+export type StackSpec = Pick<LoadedStack, "environment" | "workflows">;
+
+/**
+ * The facts of a stack's spec, as the rules' config properties. `loaded`: the stack as already
+ * loaded for the same `now` (the review's head), so it is not read and validated again.
+ */
+export function stackFacts(stack: string, options: { root: string; now?: Date; loaded?: StackSpec }): { plan: AccessPlan; facts: Partial<PolicyFacts> } {
   const now = options.now ?? new Date();
-  const { environment, workflows } = loadStack(stack, { root: options.root, now });
+  const { environment, workflows } = options.loaded ?? loadStack(stack, { root: options.root, now });
   const plan = buildPlan(environment, workflows, now);
   const enabled = new Set(environment.workflows);
   const expired = workflows.filter((w) => enabled.has(w.name) && isExpired(w, utcDay(now)));

@@ -43,10 +43,10 @@ function specSubfolders(cwd: string): [string, string] {
   return [relative(cwd, paths.environmentsDir), relative(cwd, paths.workflowsDir)];
 }
 
-/** Spec folders of the project at `cwd`, as paths from the repository's top. */
-function specFolders(cwd: string): string[] {
+/** The spec folders `subfolders` of the project at `cwd`, as paths from the repository's top. */
+function specFolders(cwd: string, subfolders: readonly string[]): string[] {
   const prefix = git(cwd, ["rev-parse", "--show-prefix"]).toString().trim();
-  return specSubfolders(cwd).map((dir) => posix.join(prefix, dir.split("\\").join("/")));
+  return subfolders.map((dir) => posix.join(prefix, dir.split("\\").join("/")));
 }
 
 /** Copy the spec files of the project at `cwd` as they are at `ref` into a temporary project. */
@@ -61,8 +61,8 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
     if (error instanceof GitError && /not a git repository/i.test(error.message)) throw new GitError(`${cwd} is not in a git repository; --base needs one`);
     throw new GitError(`unknown git ref "${ref}" (in CI, fetch it first: actions/checkout with fetch-depth: 0, or git fetch origin <branch>)`);
   }
-  const folders = specFolders(cwd);
   const [environmentsDir, workflowsDir] = specSubfolders(cwd);
+  const folders = specFolders(cwd, [environmentsDir, workflowsDir]);
   const listing = git(cwd, ["ls-tree", "-z", "--full-tree", commit, "--", ...folders.map((f) => `${f}/`)]).toString();
   const entries = listing
     .split("\0")

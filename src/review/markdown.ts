@@ -7,7 +7,7 @@
  * lists are cut (saying how much) until the comment fits.
  */
 import type { PolicyReport } from "../policy/report.ts";
-import type { PreviewSummary, StepSummary } from "./preview.ts";
+import { countsInWords, type PreviewSummary, type StepSummary } from "./preview.ts";
 import type { ReviewReport, StackReview } from "./review.ts";
 import type { AccessChange, Direction } from "./types.ts";
 
@@ -54,14 +54,7 @@ function policyCell(s: StackReview): string {
 
 function previewCell(p: PreviewSummary | null): string {
   if (!p) return "—";
-  const c = p.counts;
-  const parts = [
-    c.create && `${c.create} to create`,
-    c.update && `${c.update} to update`,
-    c.replace && `${c.replace} to replace`,
-    c.delete && `${c.delete} to delete`,
-  ].filter(Boolean);
-  return `${parts.join(", ") || "no changes"}${p.accessWarnings.length ? ` (⚠️ ${p.accessWarnings.length} grant/role)` : ""}`;
+  return `${countsInWords(p.counts) || "no changes"}${p.accessWarnings.length ? ` (⚠️ ${p.accessWarnings.length} grant/role)` : ""}`;
 }
 
 function changeLines(changes: readonly AccessChange[], direction: Direction): string[] {

@@ -60,6 +60,8 @@ interface WorkflowSides {
   before: WorkflowPlan | undefined;
   after: WorkflowPlan | undefined;
   changes: AccessChange[];
+  /** Its clients renamed by the change: new name -> old name. */
+  clientsRenamedFrom: Map<string, string>;
 }
 
 function workflowSides(before: AccessPlan | null, after: AccessPlan | null, diff: PlanDiff): WorkflowSides[] {
@@ -71,6 +73,7 @@ function workflowSides(before: AccessPlan | null, after: AccessPlan | null, diff
     before: before?.workflows.find((w) => w.name === (fromName.get(name) ?? name)),
     after: after?.workflows.find((w) => w.name === name),
     changes,
+    clientsRenamedFrom: new Map(diff.renames.clients.filter((r) => r.workflow === name).map((r) => [r.to, r.from])),
   }));
 }
 
@@ -115,8 +118,7 @@ function workflowBlock(w: WorkflowSides, id: string): string[] {
 
 function clientNodes(w: WorkflowSides, id: string, styles: Array<[string, Style]>): string[] {
   const lines: string[] = [];
-  const renamedFrom = new Map<string, string>();
-  for (const c of w.changes) if (c.kind === "client-renamed") renamedFrom.set(String(c.after), String(c.before));
+  const renamedFrom = w.clientsRenamedFrom;
   const renamedAway = new Set(renamedFrom.values());
   const oldClients = new Map((w.before?.clients ?? []).map((c) => [c.name, c]));
   const newClients = new Map((w.after?.clients ?? []).map((c) => [c.name, c]));

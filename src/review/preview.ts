@@ -15,13 +15,18 @@ export const SECRET = "[secret]";
 /** Pulumi's marker key for a secret value in serialized state. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_KEY = /pass(word|phrase)?|secret|token|private.?key|api.?key|credential|connection.?(string|url)|auth|signature|\bkey$/i;
-const SECRET_TEXT: RegExp[] = [
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
-  /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, // scheme://user:password@host
+/** Credentials whose whole match is the secret: shown as `[secret]` in values and in free text alike. */
+const TOKENS: RegExp[] = [
   /\b(AKIA|ASIA)[A-Z0-9]{16}\b/, // AWS access key id
   /\bgh[pousr]_[A-Za-z0-9]{30,}\b/, // GitHub tokens
   /\bpul-[a-f0-9]{40}\b/, // Pulumi access tokens
 ];
+const SECRET_TEXT: RegExp[] = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, // scheme://user:password@host
+  ...TOKENS,
+];
+const TOKENS_GLOBAL = TOKENS.map((re) => new RegExp(re.source, "g"));
 
 /** Does this string look like a credential? */
 export function looksSecret(text: string): boolean {
@@ -30,12 +35,10 @@ export function looksSecret(text: string): boolean {
 
 /** Free text (messages) with anything credential-like replaced. */
 export function scrubText(text: string): string {
-  return text
+  const scrubbed = text
     .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, SECRET)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^/\s@]+@/gi, `$1${SECRET}@`)
-    .replace(/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, SECRET)
-    .replace(/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, SECRET)
-    .replace(/\bpul-[a-f0-9]{40}\b/g, SECRET);
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^/\s@]+@/gi, `$1${SECRET}@`);
+  return TOKENS_GLOBAL.reduce((out, token) => out.replace(token, SECRET), scrubbed);
 }
 
 /** A deep copy of `value` with every secret replaced by `[secret]`. */
@@ -243,6 +246,13 @@ export interface PreviewSummary {
   accessWarnings: StepSummary[];
   /** Errors and warnings the preview reported, scrubbed. */
   diagnostics: Array<{ severity: string; message: string; urn: string | null }>;
+}
+
+/** The counts in words, e.g. "2 to create, 1 to delete"; empty when nothing changes. */
+export function countsInWords(c: PreviewSummary["counts"]): string {
+  return [c.create && `${c.create} to create`, c.update && `${c.update} to update`, c.replace && `${c.replace} to replace`, c.delete && `${c.delete} to delete`]
+    .filter(Boolean)
+    .join(", ");
 }
 
 /** Summarise a parsed preview for people. */

@@ -6,9 +6,10 @@
  */
 import { checkStack } from "../policy/check.ts";
 import type { PolicyReport } from "../policy/report.ts";
-import { planStack, utcDay, type AccessPlan } from "../plan/index.ts";
+import { buildPlan, planStack, utcDay, type AccessPlan } from "../plan/index.ts";
+import type { StackSpec } from "../policy/facts.ts";
 import { SpecError } from "../spec/errors.ts";
-import { listStacks } from "../spec/load.ts";
+import { listStacks, loadStack } from "../spec/load.ts";
 import { environmentFile } from "../spec/project.ts";
 import { diffPlans } from "./diff.ts";
 import { specsAtRef } from "./git.ts";
@@ -70,6 +71,8 @@ export interface StackSides {
   stack: string;
   before: AccessPlan | null;
   after: AccessPlan | null;
+  /** The head's spec that `after` was planned from (the policy check reuses it), or null. */
+  head: StackSpec | null;
   baseProblems: string | null;
 }
 
@@ -94,13 +97,14 @@ export function loadSides(options: Pick<ReviewOptions, "root" | "base" | "stacks
       );
     }
     const sides = stacks.map((stack): StackSides => {
-      const after = atHead.has(stack) ? planStack(stack, { root: options.root, now: options.now }) : null;
-      if (!atBase.has(stack)) return { stack, before: null, after, baseProblems: null };
+      const head = atHead.has(stack) ? loadStack(stack, { root: options.root, now: options.now }) : null;
+      const after = head ? buildPlan(head.environment, head.workflows, options.now) : null;
+      if (!atBase.has(stack)) return { stack, before: null, after, head, baseProblems: null };
       try {
-        return { stack, before: planStack(stack, { root: base.root, now: options.now }), after, baseProblems: null };
+        return { stack, before: planStack(stack, { root: base.root, now: options.now }), after, head, baseProblems: null };
       } catch (error) {
         if (!(error instanceof SpecError)) throw error;
-        return { stack, before: null, after, baseProblems: error.message };
+        return { stack, before: null, after, head, baseProblems: error.message };
       }
     });
     return { sides, commit: base.commit, notes: base.skipped };
@@ -110,7 +114,9 @@ export function loadSides(options: Pick<ReviewOptions, "root" | "base" | "stacks
 }
 
 /** Compare one stack's sides: the diff and its diagram (no policy, no preview). */
-export function compareSides(sides: StackSides): Pick<StackReview, "stack" | "comparison" | "baseProblems" | "diff" | "diagram" | "diagramNotDrawn"> {
+export function compareSides(
+  sides: Omit<StackSides, "head">,
+): Pick<StackReview, "stack" | "comparison" | "baseProblems" | "diff" | "diagram" | "diagramNotDrawn"> {
   const { stack, before, after, baseProblems } = sides;
   if (baseProblems !== null) return { stack, comparison: "base-invalid", baseProblems, diff: null, diagram: null, diagramNotDrawn: 0 };
   const diff = diffPlans(before, after);
@@ -130,7 +136,7 @@ export async function reviewChanges(options: ReviewOptions): Promise<ReviewRepor
     let policyError: string | null = null;
     if (side.after && options.policy !== false) {
       try {
-        policy = await checkStack(side.stack, { root: options.root, now: options.now });
+        policy = await checkStack(side.stack, { root: options.root, now: options.now, loaded: side.head ?? undefined });
       } catch (error) {
         policyError = (error as Error).message;
       }

@@ -28,10 +28,11 @@ import { mcpLoadBalancerInternal } from "../../policies/rules/mcpLoadBalancerInt
 import { mcpSecretsByReference } from "../../policies/rules/mcpSecretsByReference.ts";
 import { noOpenIngress } from "../../policies/rules/noOpenIngress.ts";
 import { notPubliclyAccessible } from "../../policies/rules/notPubliclyAccessible.ts";
-import { UNTAGGABLE_AWS_TYPES, isTaggableAwsType, ownerAndWorkflowTags } from "../../policies/rules/ownerAndWorkflowTags.ts";
+import { ownerAndWorkflowTags } from "../../policies/rules/ownerAndWorkflowTags.ts";
 import { longestRotationGapDays, passwordRotation } from "../../policies/rules/passwordRotation.ts";
 import { queryLogging } from "../../policies/rules/queryLogging.ts";
 import { UNKNOWN } from "../../src/policy/standins.ts";
+import { UNTAGGABLE_AWS_TYPES, isTaggableAwsType } from "../../src/tags.ts";
 import { examplePlan } from "../components/support/plans.ts";
 import { inputResource, resourceViolations, stackViolations, typeOf, type TestResource } from "./support/run.ts";
 

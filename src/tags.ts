@@ -10,6 +10,12 @@ export const OWNER_TAG = "dbwarden:owner";
 export const WORKFLOW_TAG = "dbwarden:workflow";
 /** The workflow tag's value for resources that serve every workflow of the environment. */
 export const SHARED_WORKFLOW = "shared";
+/** The environment (stack) a resource belongs to. */
+export const ENVIRONMENT_TAG = "dbwarden:environment";
+/** The database target a resource serves (replica, parameter group, log group). */
+export const TARGET_TAG = "dbwarden:target";
+/** On a client's credentials: the client (agent) they belong to. */
+export const CLIENT_TAG = "dbwarden:client";
 /** On a login's secret: the database login role it holds the password of. */
 export const LOGIN_TAG = "dbwarden:login";
 /** On a login's secret: the workflow's last day of access (YYYY-MM-DD), when it expires. */

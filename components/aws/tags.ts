@@ -6,17 +6,23 @@
  *   on the top-level component (`sharedTagsTransformation`), so no child can forget them.
  * - A login's secret serves one workflow: `loginSecretTags` (its workflow, that workflow's owner,
  *   the client, the login role, and `dbwarden:expires` when the workflow expires).
- * The tag keys are the policy pack's, imported from its rules (one definition each).
+ * The tag keys are defined once, in src/tags.ts, for these components and the policy pack's rules.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
-import { EXPIRES_TAG, LOGIN_TAG, OWNER_TAG, SHARED_WORKFLOW, WORKFLOW_TAG, isTaggableAwsType } from "../../src/tags.ts";
+import {
+  CLIENT_TAG,
+  ENVIRONMENT_TAG,
+  EXPIRES_TAG,
+  LOGIN_TAG,
+  OWNER_TAG,
+  SHARED_WORKFLOW,
+  TARGET_TAG,
+  WORKFLOW_TAG,
+  isTaggableAwsType,
+} from "../../src/tags.ts";
 
-export { OWNER_TAG };
-export const ENVIRONMENT_TAG = "dbwarden:environment";
-export const TARGET_TAG = "dbwarden:target";
-export const CLIENT_TAG = "dbwarden:client";
-export { EXPIRES_TAG, LOGIN_TAG, SHARED_WORKFLOW, WORKFLOW_TAG };
+export { CLIENT_TAG, ENVIRONMENT_TAG, EXPIRES_TAG, LOGIN_TAG, OWNER_TAG, SHARED_WORKFLOW, TARGET_TAG, WORKFLOW_TAG };
 
 /** Tags of what serves every workflow of the environment. */
 export function sharedTags(plan: Pick<AccessPlan, "environment" | "owner">): Record<string, string> {

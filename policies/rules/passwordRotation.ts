@@ -9,7 +9,7 @@
  *   the stack that such a rotation rotates. The secret is found by its tags: `dbwarden:login` (the
  *   role name), or `dbwarden:workflow` + `dbwarden:client` matched through the workflow facts.
  */
-import { LOGIN_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
+import { CLIENT_TAG, LOGIN_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
@@ -64,7 +64,7 @@ function rotatedLoginKeys(resources: PolicyResource[]): Set<string> {
   for (const secret of rotatedSecrets(resources)) {
     const tags = tagsOf(secret.props);
     if (typeof tags[LOGIN_TAG] === "string") keys.add(loginKey(tags[LOGIN_TAG]));
-    if (tags[WORKFLOW_TAG] !== undefined) keys.add(clientKey(tags[WORKFLOW_TAG], tags["dbwarden:client"]));
+    if (tags[WORKFLOW_TAG] !== undefined) keys.add(clientKey(tags[WORKFLOW_TAG], tags[CLIENT_TAG]));
   }
   return keys;
 }

@@ -11,6 +11,7 @@ import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pu
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
 import { Instance } from "@pulumi/aws/rds/instance.js";
 import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
+import { TARGET_TAG } from "../../src/tags.ts";
 import { containersOf, tagsOf } from "../lib/inputs.ts";
 
 /** Does a parameter group's `parameters` list log every statement an agent runs? */
@@ -62,8 +63,7 @@ export const queryLogging: StackValidationPolicy = {
   validateStack: (args, report) => {
     const groups = args.resources.filter((r) => r.isType(ParameterGroup));
     for (const resource of args.resources) {
-      if (resource.isType(Instance) && ("replicateSourceDb" in resource.props || "dbwarden:target" in tagsOf(resource.props)))
-        judgeInstance(resource, groups, report);
+      if (resource.isType(Instance) && ("replicateSourceDb" in resource.props || TARGET_TAG in tagsOf(resource.props))) judgeInstance(resource, groups, report);
       if (!resource.isType(TaskDefinition)) continue;
       for (const container of containersOf(resource.props.containerDefinitions) ?? []) {
         if (!container.logConfiguration?.logDriver)

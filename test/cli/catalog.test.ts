@@ -89,6 +89,12 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
         },
       ]);
       assert.ok(!drift.stdout.includes(db.adminPassword));
+      // From a folder inside the project, the same project and the same committed snapshot.
+      const inside = await dbwarden(join(root, "stacks", "workflows"), ["drift", "--stack", "prod", "--url", url, "--json"]);
+      assert.deepEqual(
+        JSON.parse(inside.stdout).targets[0].differences.filter((d: { kind: string }) => d.kind === "stale-catalog"),
+        stale,
+      );
       const refresh = await dbwarden(root, ["catalog", "--stack", "prod", "--url", url]);
       assert.equal(refresh.code, 0, refresh.stderr);
       assert.deepEqual(loadCatalog("prod", root)["app.users"], ["id", "account_id", "email", "full_name", "password_hash", "role", "created_at", "phone"]);

@@ -33,7 +33,7 @@ export function register(program: Command, io: CliIO): void {
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
       let snapshot;
       try {
-        snapshot = committedCatalog(plan.environment, io.cwd);
+        snapshot = committedCatalog(plan.environment, root);
       } catch (error) {
         throw new CliError((error as Error).message, EXIT.invalidInput);
       }

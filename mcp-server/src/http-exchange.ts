@@ -8,8 +8,10 @@
  * conversion cost the server 0.03-0.1 ms of CPU per call (`npm run bench -- mcp`). What the SDK's
  * transport checks for a POST in this mode is kept here, with its status codes and messages
  * (Accept, Content-Type, batch size, JSON-RPC shape, one initialize per batch, the protocol
- * version header, 202 for notifications only), and `mcp-server/test/exchange.test.ts` holds both
- * transports' answers equal for each of those cases.
+ * version header, 202 for notifications only, a repeated request id answered once with its first
+ * response), and `mcp-server/test/exchange.test.ts` holds both transports' answers equal for each
+ * of those cases. One deliberate difference: an empty batch `[]` is an Invalid Request (JSON-RPC 2.0
+ * says so), where the SDK's transport answers 202.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -55,6 +57,7 @@ export function checkPost(req: IncomingMessage, body: unknown): { messages: JSON
     return { refusal: { status: 415, code: -32000, message: "Unsupported Media Type: Content-Type must be application/json" } };
   if (Array.isArray(body) && body.length > MAX_BATCH_SIZE)
     return { refusal: { status: 400, code: -32600, message: `Invalid Request: Batch must not exceed ${MAX_BATCH_SIZE} messages` } };
+  if (Array.isArray(body) && body.length === 0) return { refusal: { status: 400, code: -32600, message: "Invalid Request: an empty batch" } };
   let messages: JSONRPCMessage[];
   try {
     messages = (Array.isArray(body) ? body : [body]).map((m) => JSONRPCMessageSchema.parse(m));
@@ -75,16 +78,18 @@ export function checkPost(req: IncomingMessage, body: unknown): { messages: JSON
 
 /**
  * The transport of one exchange: the messages of the request go to the server; its responses are
- * gathered and written as one JSON answer (an object for one request, an array for a batch) once
- * every request has its response. Other messages the server sends (progress, logging) have no
- * stream to go to in this mode and are dropped, as the SDK's transport drops them.
+ * gathered and written as one JSON answer (an object for one request id, an array for several)
+ * once every request id has its response. A batch repeating an id runs each request, and the id is
+ * answered once, by the first response to come (as the SDK's transport does). Other messages the
+ * server sends (progress, logging) have no stream to go to in this mode and are dropped, as the
+ * SDK's transport drops them.
  */
 export class JsonExchange implements Transport {
   onmessage?: Transport["onmessage"];
   onclose?: () => void;
   onerror?: (error: Error) => void;
   private readonly responses = new Map<RequestId, JSONRPCMessage>();
-  /** The ids of the exchange's requests, each answered once in the JSON answer. */
+  /** The distinct ids of the exchange's requests, in order of first appearance: each answered once. */
   readonly requests: readonly RequestId[];
   private closed = false;
 
@@ -92,7 +97,7 @@ export class JsonExchange implements Transport {
     private readonly res: ServerResponse,
     private readonly messages: readonly JSONRPCMessage[],
   ) {
-    this.requests = messages.filter(isJSONRPCRequest).map((m) => m.id);
+    this.requests = [...new Set(messages.filter(isJSONRPCRequest).map((m) => m.id))];
   }
 
   async start(): Promise<void> {}
@@ -107,7 +112,7 @@ export class JsonExchange implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!isJSONRPCResultResponse(message) && !isJSONRPCErrorResponse(message)) return;
-    if (this.closed || message.id === undefined || !this.requests.includes(message.id)) return;
+    if (this.closed || message.id === undefined || !this.requests.includes(message.id) || this.responses.has(message.id)) return;
     this.responses.set(message.id, message);
     if (this.responses.size < this.requests.length || this.res.writableEnded) return;
     const answers = this.requests.map((id) => this.responses.get(id));

@@ -25,6 +25,7 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import { piecewiseOf, releaseResults, type PiecewiseText } from "./results.js";
 
 /** The SDK's limit on messages in one batch (`server/requestBody.js`). */
 export const MAX_BATCH_SIZE = 100;
@@ -112,17 +113,78 @@ export class JsonExchange implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!isJSONRPCResultResponse(message) && !isJSONRPCErrorResponse(message)) return;
-    if (this.closed || message.id === undefined || !this.requests.includes(message.id) || this.responses.has(message.id)) return;
+    if (this.closed || message.id === undefined || !this.requests.includes(message.id) || this.responses.has(message.id)) {
+      // Not written (a repeated id's later response, a closed exchange): its result memory goes back now.
+      releaseResults(message);
+      return;
+    }
     this.responses.set(message.id, message);
-    if (this.responses.size < this.requests.length || this.res.writableEnded) return;
+    if (this.responses.size < this.requests.length) return;
     const answers = this.requests.map((id) => this.responses.get(id));
-    this.res.writeHead(200, { "content-type": "application/json" });
-    this.res.end(JSON.stringify(answers.length === 1 ? answers[0] : answers));
+    try {
+      if (!this.res.writableEnded) await writeJson(this.res, answers.length === 1 ? answers[0] : answers);
+    } finally {
+      for (const answer of answers) releaseResults(answer);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const answer of this.responses.values()) releaseResults(answer);
     this.onclose?.();
   }
+}
+
+/** Characters of a result escaped and written at a time; the event loop serves others in between. */
+export const WRITE_CHUNK_CHARS = 64 * 1024;
+
+/** A marker standing for a PiecewiseText in the JSON of an answer (NUL characters never come from a tool's own text here). */
+const marker = (i: number) => `\u0000dbwarden-piecewise-${i}\u0000`;
+
+/**
+ * Write `value` as a 200 JSON answer. Tool results whose text is a PiecewiseText (query rows) are
+ * escaped and written a chunk at a time, waiting for the socket when it is full and yielding to
+ * other requests between chunks: the answer is never one string in memory.
+ */
+export async function writeJson(res: ServerResponse, value: unknown): Promise<void> {
+  const texts: PiecewiseText[] = [];
+  const json = JSON.stringify(value, (_key, v: unknown) => {
+    const text = piecewiseOf(v);
+    if (!text) return v;
+    texts.push(text);
+    return { type: "text", text: marker(texts.length - 1) };
+  });
+  res.writeHead(200, { "content-type": "application/json" });
+  if (texts.length === 0) {
+    res.end(json);
+    return;
+  }
+  let at = 0;
+  for (const [i, text] of texts.entries()) {
+    const quoted = JSON.stringify(marker(i));
+    const found = json.indexOf(quoted, at);
+    res.write(`${json.slice(at, found)}"`);
+    for (const chunk of text.jsonChunks(WRITE_CHUNK_CHARS)) {
+      if (!res.write(chunk)) await drained(res);
+      else await new Promise((resolve) => setImmediate(resolve));
+      if (res.destroyed) return;
+    }
+    res.write('"');
+    at = found + quoted.length;
+  }
+  res.end(json.slice(at));
+}
+
+/** Until the socket takes more (or the connection is gone). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -366,7 +366,7 @@ export class Dispatcher {
     const head = `${JSON.stringify({ notice: UNTRUSTED, columns: out.columns }).slice(0, -1)},"rows":[`;
     const limits = out.truncated ? `,"limits":${JSON.stringify({ maxRows: caps.maxRows, maxResultBytes: caps.maxBytes })}` : "";
     const tail = `],"rowCount":${out.rows.length},"truncated":${out.truncated}${limits}}`;
-    return new PiecewiseText(head, out.rows, ",", tail, lease);
+    return new PiecewiseText(head, out.rows, tail, lease);
   }
 
   private async explain(call: EngineCall, context: WorkflowContext, sql: string, record: AuditRecord): Promise<unknown> {

@@ -136,16 +136,13 @@ export class JsonExchange implements Transport {
   }
 }
 
-/** Characters of a result escaped and written at a time; the event loop serves others in between. */
-export const WRITE_CHUNK_CHARS = 64 * 1024;
-
 /** A marker standing for a PiecewiseText in the JSON of an answer (NUL characters never come from a tool's own text here). */
 const marker = (i: number) => `\u0000dbwarden-piecewise-${i}\u0000`;
 
 /**
  * Write `value` as a 200 JSON answer. Tool results whose text is a PiecewiseText (query rows) are
- * escaped and written a chunk at a time, waiting for the socket when it is full and yielding to
- * other requests between chunks: the answer is never one string in memory.
+ * escaped and written a buffer at a time, waiting for the socket when it is full and yielding to
+ * other requests between buffers: the answer is never one string in memory.
  */
 export async function writeJson(res: ServerResponse, value: unknown): Promise<void> {
   const texts: PiecewiseText[] = [];
@@ -165,7 +162,7 @@ export async function writeJson(res: ServerResponse, value: unknown): Promise<vo
     const quoted = JSON.stringify(marker(i));
     const found = json.indexOf(quoted, at);
     res.write(`${json.slice(at, found)}"`);
-    for (const chunk of text.jsonChunks(WRITE_CHUNK_CHARS)) {
+    for (const chunk of text.jsonChunks()) {
       if (!res.write(chunk)) await drained(res);
       else await new Promise((resolve) => setImmediate(resolve));
       if (res.destroyed) return;

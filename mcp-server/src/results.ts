@@ -5,21 +5,92 @@
  * Why: a result is held from the moment its rows arrive until it is written to the client. Built
  * whole (rows parsed into values, the payload stringified, the JSON-RPC answer stringified again
  * around it) one 57 MB result cost about 490 MB of RSS and stalled every other client while the
- * strings were built. Here each row is kept as its JSON text, the tool's answer as those rows between
- * a head and a tail (`PiecewiseText`), and the HTTP transport escapes and writes it chunk by chunk,
- * waiting for the socket between chunks (http-exchange.ts). Only a transport that needs one string
+ * strings were built and collected. Here each row is written, as its JSON text already escaped for
+ * the answer, into large buffers outside the JavaScript heap (`JsonRows`: a 16 MiB result is a few
+ * dozen objects for the garbage collector, not 100,000 strings), the tool's answer is those rows
+ * between a head and a tail (`PiecewiseText`), and the HTTP transport writes it a buffer at a time,
+ * waiting for the socket between them (http-exchange.ts). Only a transport that needs one string
  * (stdio) builds it.
  *
- * The budget (`ResultMemory`, runtime `resultMemoryBytes`) counts every result's characters from
- * the first row read until its answer is written (or dropped): a call whose rows would go over it is
+ * The budget (`ResultMemory`, runtime `resultMemoryBytes`) counts every result's bytes from the
+ * first row read until its answer is written (or dropped): a call whose rows would go over it is
  * refused with BUSY, rather than the server slowing every client down or running out of memory.
  */
 import { ToolError } from "./errors.js";
 
-/** What one row costs on top of its text (the string's header, the list's slot). */
-const ROW_OVERHEAD = 32;
+/** The first buffer of a result's rows; each next one doubles, up to ROWS_CHUNK_MAX. */
+const ROWS_CHUNK_MIN = 4 * 1024;
+const ROWS_CHUNK_MAX = 256 * 1024;
+const COMMA = 0x2c;
 
-/** The budget of result characters held by the whole server. */
+/** A text as the content of a JSON string: escaped, without the quotes. */
+const escaped = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/**
+ * Rows of a result joined by commas, in buffers outside the JS heap, each row's JSON text kept
+ * escaped as the content of a JSON string: the form the HTTP answer carries it in (a tool result's
+ * text is a JSON string inside the JSON-RPC answer), so writing it copies bytes and escapes nothing.
+ * Each row is whole in one buffer (a longer row gets a buffer of its own).
+ */
+export class JsonRows {
+  private readonly full: Buffer[] = [];
+  private current: Buffer | null = null;
+  private used = 0;
+  /** Rows held. */
+  length = 0;
+  /** Bytes held (escaped UTF-8, commas included). */
+  byteLength = 0;
+
+  /** Rows given as JSON texts (tests, engines that build rows whole). */
+  static from(texts: readonly string[]): JsonRows {
+    const rows = new JsonRows();
+    for (const text of texts) rows.push(rows.escape(text));
+    return rows;
+  }
+
+  /** A row's JSON text in the form `push` takes (the bytes it holds: `sizeOf`). */
+  escape(json: string): string {
+    return escaped(json);
+  }
+
+  /** The bytes a row (escaped) takes, its comma included. */
+  static sizeOf(escapedJson: string): number {
+    return Buffer.byteLength(escapedJson) + 1;
+  }
+
+  /** Append one row: its JSON text escaped by `escape`. */
+  push(escapedJson: string): void {
+    const need = JsonRows.sizeOf(escapedJson);
+    if (!this.current || this.used + need > this.current.length) {
+      if (this.current) this.full.push(this.current.subarray(0, this.used));
+      const size = Math.max(need, Math.min(ROWS_CHUNK_MAX, (this.current?.length ?? ROWS_CHUNK_MIN / 2) * 2));
+      this.current = Buffer.allocUnsafe(size);
+      this.used = 0;
+    }
+    if (this.length > 0) this.current[this.used++] = COMMA;
+    this.used += this.current.write(escapedJson, this.used);
+    this.length++;
+    this.byteLength += need;
+  }
+
+  /** The rows joined by commas, escaped as the content of a JSON string, a buffer at a time. */
+  *escapedBuffers(): Generator<Buffer> {
+    for (const buffer of this.full) yield buffer;
+    if (this.current && this.used > 0) yield this.current.subarray(0, this.used);
+  }
+
+  /** The rows joined by commas (unescaped: the JSON texts). */
+  toString(): string {
+    return JSON.parse(`"${Buffer.concat([...this.escapedBuffers()]).toString("utf8")}"`) as string;
+  }
+
+  /** Each row's values (tests, small results). */
+  values(): unknown[][] {
+    return JSON.parse(`[${this.toString()}]`) as unknown[][];
+  }
+}
+
+/** The budget of result bytes held by the whole server. */
 export class ResultMemory {
   private used = 0;
 
@@ -64,11 +135,9 @@ export class ResultLease {
 
   constructor(private readonly memory: ResultMemory) {}
 
-  /** Take room for one more row of `chars` characters; false (nothing taken) when the budget cannot hold it. */
-  growRow(chars: number): boolean {
-    if (this.released) return false;
-    const bytes = chars + ROW_OVERHEAD;
-    if (!this.memory.take(bytes)) return false;
+  /** Take room for `bytes` more; false (nothing taken) when the budget cannot hold them. */
+  grow(bytes: number): boolean {
+    if (this.released || !this.memory.take(bytes)) return false;
     this.held += bytes;
     return true;
   }
@@ -92,51 +161,27 @@ export class ResultLease {
   }
 }
 
-/** Where a long piece is cut, not between the two halves of a surrogate pair. */
-function cutAt(text: string, at: number): number {
-  const code = text.charCodeAt(at - 1);
-  return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;
-}
-
 /**
- * A tool's answer text as a head, items joined by a separator, and a tail: a query's rows as they
- * came, never joined unless a transport asks for the whole text. Holds the lease of its rows.
+ * A tool's answer text as a head, the rows of a result, and a tail: never joined unless a transport
+ * asks for the whole text. Holds the lease of its rows.
  */
 export class PiecewiseText {
   constructor(
     readonly head: string,
-    readonly items: readonly string[],
-    readonly separator: string,
+    readonly rows: JsonRows,
     readonly tail: string,
     readonly lease: ResultLease | null,
   ) {}
 
   toString(): string {
-    return this.head + this.items.join(this.separator) + this.tail;
+    return this.head + this.rows.toString() + this.tail;
   }
 
-  /** The text in order, in pieces of at most about `chunkChars` characters (a longer item is cut). */
-  *chunks(chunkChars: number): Generator<string> {
-    let chunk = this.head;
-    for (let i = 0; i < this.items.length; i++) {
-      let item = i === 0 ? this.items[i]! : this.separator + this.items[i]!;
-      if (chunk.length + item.length > chunkChars && chunk.length > 0) {
-        yield chunk;
-        chunk = "";
-      }
-      while (item.length > chunkChars) {
-        const cut = cutAt(item, chunkChars);
-        yield item.slice(0, cut);
-        item = item.slice(cut);
-      }
-      chunk += item;
-    }
-    yield chunk + this.tail;
-  }
-
-  /** The text as the content of a JSON string (escaped, without the quotes), in pieces of about `chunkChars`. */
-  *jsonChunks(chunkChars: number): Generator<string> {
-    for (const chunk of this.chunks(chunkChars)) yield JSON.stringify(chunk).slice(1, -1);
+  /** The text as the content of a JSON string (escaped, without the quotes), a buffer at a time. */
+  *jsonChunks(): Generator<Buffer> {
+    yield Buffer.from(escaped(this.head));
+    yield* this.rows.escapedBuffers();
+    yield Buffer.from(escaped(this.tail));
   }
 }
 

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { READY_CACHE_MS } from "../src/http.ts";
 import type { RunningServer } from "../src/index.ts";
 import { call, fixtureForFile, type Fixture } from "./support/fixture.ts";
 import { startRedis, type TestRedis } from "./support/redis.ts";
@@ -75,6 +76,7 @@ describe("a request nobody authenticated is answered and closed, its body unread
     assert.match(raw.received(), /\r\nconnection: close\r\n/i);
     assert.ok(raw.socket.bytesWritten < size, `the server read no more than the kernel buffers took: ${raw.socket.bytesWritten} of ${size} bytes went out`);
     // The failed authentication is audited (as the first from this address in the window).
+    await within(5_000, "the audit line of the failed authentication", () => fx.auditLines().length > before);
     const lines = fx.auditLines().slice(before);
     assert.deepEqual(
       lines.map((l) => [l.principal, l.code, l.errorClass, l.source, l.count]),
@@ -164,7 +166,8 @@ describe("JSON-RPC batches", { timeout: 60_000 }, () => {
       assert.equal(answer.id, 1);
       assert.match(answer.result.content[0]!.text, /"workflow":"cs-usage-drop"/);
     }
-    assert.equal(fx.auditLines().length - before, 40, "both calls of each batch ran and were audited");
+    // The answer goes once the id has its first response; the repeated call's line may come just after.
+    await within(5_000, "both calls of each batch audited", () => fx.auditLines().length - before === 40);
     const empty = await fetch(s.url, { method: "POST", headers, body: "[]" });
     assert.equal(empty.status, 400);
     assert.deepEqual(await empty.json(), { jsonrpc: "2.0", error: { code: -32600, message: "Invalid Request: an empty batch" }, id: null });
@@ -198,10 +201,14 @@ describe("/readyz", { timeout: 60_000 }, () => {
 
     await new Promise((r) => setTimeout(r, 1_100)); // past any answer cached by the server's start
     const before = await pings();
+    const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 200 }, () => fetch(`${base}/readyz`).then(async (r) => [r.status, await r.json()] as const)));
+    const seconds = Math.ceil((performance.now() - started) / READY_CACHE_MS);
     assert.deepEqual([...new Set(answers.map(([code]) => code))], [200]);
     assert.deepEqual((answers[0]![1] as { limitsStore: unknown }).limitsStore, { ok: true, error: null });
-    assert.equal((await pings()) - before, 1, "one readiness check for the 200 requests");
+    // One check per second the burst lasted at most (each answer is reused for a second), not one per request.
+    const checks = (await pings()) - before;
+    assert.ok(checks >= 1 && checks <= seconds, `${checks} readiness checks for 200 requests over ${seconds} s`);
   });
 });
 

@@ -25,7 +25,7 @@ import type { EngineName } from "@dbwarden/contract";
 import type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan } from "../config.js";
 import type { Identity } from "../identity.js";
 import type { CredentialSources } from "../credentials.js";
-import type { ResultLease } from "../results.js";
+import type { JsonRows, ResultLease } from "../results.js";
 import type { WorkflowScope } from "../scope.js";
 
 export type { CredentialSources, EngineName };
@@ -82,9 +82,10 @@ export interface RowSet {
   columns: Array<{ name: string; type: string }>;
   /**
    * Each row as the JSON text of an array of its values (numbers and booleans as JSON natives,
-   * JSON values parsed, the rest as text): the form the answer carries it in, kept from the read on.
+   * JSON values parsed, the rest as text): the form the answer carries it in, kept from the read on
+   * (`JsonRows.from(texts)` for an engine that has them as strings).
    */
-  rows: string[];
+  rows: JsonRows;
   /** More rows (or bytes) existed than were returned. */
   truncated: boolean;
   /** Approximate bytes of the row data returned. */

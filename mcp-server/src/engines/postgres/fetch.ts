@@ -3,7 +3,7 @@
  * most) and result bytes are capped while reading, whatever the SQL text says. The readers here
  * receive one statement's rows as the session's pipeline (session.ts) gets them from the wire.
  */
-import type { ResultLease } from "../../results.js";
+import { JsonRows, type ResultLease } from "../../results.js";
 import type { RowSet } from "../engine.js";
 
 /** A column of a result, as the RowDescription message gives it. */
@@ -68,14 +68,15 @@ export const typeName = (oid: number) => TYPE_NAMES[oid] ?? `oid ${oid}`;
  * At most `maxRows` rows and about `maxBytes` bytes of row data. The portal is executed with a
  * limit of `maxRows + 1`: one row more says the result was truncated, and the rest is never
  * fetched (the transaction's ROLLBACK closes the portal). Each row is kept as its JSON text, the
- * form the answer carries it in (results.ts), and counted against the server's result memory
+ * form the answer carries it in, in buffers outside the JS heap (results.ts `JsonRows`), and
+ * counted against the server's result memory
  * (`memory`): a row the budget cannot hold ends the read, and `result()` refuses with BUSY.
  */
 export class CappedRows implements RowReader {
   readonly limit: number;
   private columns: RowSet["columns"] = [];
   private parsers: Array<(value: string) => unknown> = [];
-  private readonly rows: string[] = [];
+  private readonly rows = new JsonRows();
   private bytes = 0;
   private truncated = false;
   private overBudget = false;
@@ -106,8 +107,8 @@ export class CappedRows implements RowReader {
       return;
     }
     const parsers = this.parsers;
-    const json = JSON.stringify(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v))));
-    if (this.memory && !this.memory.growRow(json.length)) {
+    const json = this.rows.escape(JSON.stringify(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v)))));
+    if (this.memory && !this.memory.grow(JsonRows.sizeOf(json))) {
       this.overBudget = this.truncated = true;
       return;
     }

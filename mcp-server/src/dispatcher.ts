@@ -423,7 +423,15 @@ function failure(error: unknown, record: AuditRecord): ToolResult {
     record.fingerprint = e.statement.fingerprint;
     record.statement = e.statement.redacted;
   }
-  return { content: [{ type: "text", text: `${e.code}: ${e.message}` }], isError: true };
+  return { content: [{ type: "text", text: refusalText(e) }], isError: true };
+}
+
+/** `CODE: message`, the code said once even when the message already starts with it (an engine's or a database's words). */
+export function refusalText(error: ToolError): string {
+  const prefix = `${error.code}: `;
+  let message = error.message;
+  while (message.startsWith(prefix)) message = message.slice(prefix.length);
+  return prefix + message;
 }
 
 function validateParams(value: unknown, text: EngineText): Param[] {

@@ -10,16 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import {
-  ConfigError,
-  startServer,
-  type ToolError,
-  type AuditRecord,
-  type CheckedStatement,
-  type Engine,
-  type EngineCall,
-  type EngineText,
-} from "../src/index.ts";
+import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
 import { Dispatcher, type Identity } from "../src/dispatcher.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
@@ -222,7 +213,10 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
       setRuntime: async () => {},
       endpoint: () => "fake",
       ready: async () => {},
-      describe: async () => ({ comment: null, columns: [{ name: "id", type: "INT64", comment: null }] }),
+      describe: async (_call, table) => {
+        if (table.table === "tickets") throw new ToolError("DENIED", "DENIED: the engine refused to describe it.");
+        return { comment: null, columns: [{ name: "id", type: "INT64", comment: null }] };
+      },
       check: async (_call, request): Promise<CheckedStatement> => ({
         fingerprint: "f00d",
         redacted: request.sql.slice(0, 20),
@@ -278,6 +272,11 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
         columns.map((c: { name: string; type: string }) => [c.name, c.type]),
         [["id", "INT64"]],
       );
+      // A refusal reads its code once, however the engine worded it (issue 18: "DENIED: DENIED: ...").
+      const refused = await client.callTool({ name: "describe_table", arguments: { table: "support.tickets" } });
+      assert.equal((refused.content as Array<{ text: string }>)[0]!.text, "DENIED: the engine refused to describe it.");
+      const outOfScope = await client.callTool({ name: "describe_table", arguments: { table: "app.secrets" } });
+      assert.match((outOfScope.content as Array<{ text: string }>)[0]!.text, /^DENIED: table "app\.secrets" is not in this workflow's scope/);
     } finally {
       await client.close();
       await dispatcher.close();

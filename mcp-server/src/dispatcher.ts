@@ -97,7 +97,7 @@ export class Dispatcher {
   private readonly readiness: Map<string, Identity>;
   /** The server's budget of query results in memory. */
   private readonly results: ResultMemory;
-  /** Calls running now, and who waits for none to run (`retire`). */
+  /** Requests and calls under way now (`hold`), and who waits for none to be (`retire`). */
   private running = 0;
   private idle: Array<() => void> = [];
 
@@ -145,8 +145,23 @@ export class Dispatcher {
   }
 
   /**
-   * A new plan took over: once the calls running on this one have finished, close its engines
-   * (connections a successor took over stay open). The limiter and the audit sink are shared, and stay.
+   * Keep this dispatcher's engines open while a request that will use it is under way (a transport
+   * holds it from the request's start, before its body is read); returns the release.
+   */
+  hold(): () => void {
+    this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+    };
+  }
+
+  /**
+   * A new plan took over: once the requests and calls under way on this one have finished, close
+   * its engines (connections a successor took over stay open). The limiter and the audit sink are
+   * shared, and stay.
    */
   async retire(): Promise<void> {
     if (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -228,7 +243,7 @@ export class Dispatcher {
     const lease = tool === "query" ? this.results.lease() : null;
     let leaseHandedOver = false;
     const cancelling = cancelOnAbort(signal, this.context(identity).engine, record.requestId);
-    this.running++;
+    const held = this.hold();
     try {
       if (this.auditFailing) throw new ToolError("UNAVAILABLE", "the audit log cannot be written, so calls are refused; try again later.", "audit");
       if (signal?.aborted) throw new ToolError("TIMEOUT", "the call was cancelled by the client.", "cancelled");
@@ -247,7 +262,7 @@ export class Dispatcher {
       cancelling.settle();
       release?.();
       if (!leaseHandedOver) lease?.release();
-      if (--this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+      held();
     }
     const answered = await this.answer(record, result, started);
     if (answered !== result) lease?.release();

@@ -372,7 +372,9 @@ export function createHttpServer(options: HttpOptions): Server {
     if (req.method === "GET" && path !== "/mcp" && (await serveInfo(req, res, path, options, readiness))) return;
     if (path !== "/mcp") return send(res, 404, { error: "not found" });
     if (refusedOrigin(req, res, options)) return;
+    // The plan serving now serves this request to its end, even if another one takes over meanwhile.
     const serving = options.serving();
+    res.once("close", serving.dispatcher.hold());
     // Authentication before anything else, whatever the method: an unauthenticated peer learns nothing.
     let identity: Identity;
     try {

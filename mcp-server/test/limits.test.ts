@@ -149,12 +149,10 @@ describe("a limits store that freezes and resumes", { timeout: 60_000 }, () => {
       [],
       "no call after the recovery was refused for slots the frozen calls seemed to hold",
     );
-    // Both slots are free: the late takes took nothing (or were given back).
-    const slow = [call(a, "query", { sql: SLOW_SQL }), call(b, "query", { sql: SLOW_SQL })];
-    for (const outcome of await Promise.all(slow)) assert.match(outcome.text, /^TIMEOUT: /);
+    // No slot is held: the late takes took nothing (or were given back), and the served call gave its own back.
     const deadline = Date.now() + 5_000;
     while ((await redis.client.command(["ZCARD", running])) !== 0) {
-      assert.ok(Date.now() < deadline, "the finished calls' slots came back");
+      assert.ok(Date.now() < deadline, `slots still held: ${JSON.stringify(await redis.client.command(["ZRANGE", running, "0", "-1"]))}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   });

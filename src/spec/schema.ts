@@ -433,7 +433,7 @@ export const LimitsSchema = z.strictObject({
     .describe("Rows returned per query at most (at most 100000); more are cut and `truncated` is set."),
   /** Bytes of result per query at most (at most 16MiB). */
   maxResultBytes: size
-    .refine((s) => parseSize(s) <= RESULT_CAPS_MAX.maxResultBytes, {
+    .refine((s) => !SIZE_PATTERN.test(s) || parseSize(s) <= RESULT_CAPS_MAX.maxResultBytes, {
       message: "at most 16MiB: a query's result is held in the server's memory until it is sent",
     })
     .default("1MiB")

@@ -16,7 +16,11 @@
  * the small calls' p99 in both, and the server's RSS.
  *
  * Reported: calls, errors (0 expected), the refusals in the freeze, p50/p99 per phase, the server's
- * RSS (sampled every 250 ms: after warm-up, peak, end; VmHWM) and open descriptors (start, end).
+ * RSS (sampled every 250 ms: after warm-up, peak, end; VmHWM), its open descriptors (start, end) and
+ * its CPU time (user+sys, robust under load: per call in the soak, per large result beside).
+ * The stated RSS bound: the server's peak stays under its RSS after warm-up plus its result memory
+ * budget (runtime `resultMemoryBytes`, 256 MiB by default): what the budget promises, checked
+ * (`rssBound.held`).
  * A short smoke run: DBWARDEN_SOAK_SECONDS=20 DBWARDEN_SOAK_LARGE_SECONDS=5 npm run bench -- soak.
  * Latencies on a shared machine are noise; RSS, descriptors and error counts are not.
  */
@@ -25,6 +29,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setMaxListeners } from "node:events";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { RUNTIME_DEFAULTS } from "@dbwarden/contract";
 import type { AccessPlan } from "../mcp-server/src/config.ts";
 
 setMaxListeners(0);
@@ -47,6 +52,13 @@ function status(pid: number, field: "VmRSS" | "VmHWM"): number | null {
 }
 
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** A process's CPU time so far (user + sys), in seconds. */
+function cpuSeconds(pid: number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").at(-1)!.trim().split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -157,6 +169,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await load(clients, () => performance.now() < end, warm);
     const fdsStart = openFds(pid);
     const rss: Array<{ t: number; mib: number | null }> = [];
+    const cpuStart = cpuSeconds(pid);
     const started = performance.now();
     const sampler = setInterval(() => rss.push({ t: performance.now() - started, mib: status(pid, "VmRSS") }), 250);
     const outcomes: Outcome[] = [];
@@ -178,6 +191,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await soak;
     clearInterval(sampler);
     const fdsEnd = openFds(pid);
+    const soakCpu = cpuSeconds(pid) - cpuStart;
 
     const inFreeze = (o: Outcome) => o.at >= events.freezeAt! && o.at <= events.resumeAt! + 1_000;
     const failClosed = outcomes.filter((o) => !o.ok && inFreeze(o) && /^UNAVAILABLE: the shared limits store/.test(o.text));
@@ -190,8 +204,11 @@ export async function run(): Promise<Record<string, unknown>> {
     // Large results: baseline, then 8 capped-maximum results in a loop beside the same small calls.
     const small = clients.slice(0, CLIENTS - LARGE_CLIENTS);
     const baseline: Outcome[] = [];
+    const baselineCpuStart = cpuSeconds(pid);
     end = performance.now() + LARGE_MS;
     await load(small, () => performance.now() < end, baseline);
+    const baselineCpu = cpuSeconds(pid) - baselineCpuStart;
+    const besideCpuStart = cpuSeconds(pid);
     const beside: Outcome[] = [];
     const largeRss: number[] = [];
     const largeSampler = setInterval(() => largeRss.push(status(pid, "VmRSS") ?? 0), 100);
@@ -213,6 +230,11 @@ export async function run(): Promise<Record<string, unknown>> {
       }),
     ]);
     clearInterval(largeSampler);
+    const besideCpu = cpuSeconds(pid) - besideCpuStart;
+    // CPU the large results cost (failed ones included): the phase's, less its small calls at the baseline's rate.
+    const largeCpu = besideCpu - (baseline.length ? (baselineCpu / baseline.length) * beside.length : 0);
+    const rssBoundMiB = (afterWarmup ?? 0) + Math.round(RUNTIME_DEFAULTS.resultMemoryBytes / 1024 ** 2);
+    const rssPeak = Math.max(...mibs, ...largeRss);
 
     const result = {
       soak: {
@@ -230,6 +252,7 @@ export async function run(): Promise<Record<string, unknown>> {
         },
         serverRssMiB: { afterWarmup, peak: Math.max(...mibs), end: mibs.at(-1) ?? null },
         serverOpenFds: { start: fdsStart, end: fdsEnd },
+        serverCpuMsPerCall: outcomes.length ? Math.round((soakCpu / outcomes.length) * 1e5) / 100 : null,
       },
       largeResults: {
         seconds: LARGE_MS / 1000,
@@ -244,7 +267,9 @@ export async function run(): Promise<Record<string, unknown>> {
         smallCallsBeside: { ...summarise(beside), errors: beside.filter((o) => !o.ok).length },
         errorSamples: [...new Set([...large.errors, ...beside.filter((o) => !o.ok).map((o) => o.text)])].slice(0, 5),
         serverRssMiB: { peakSampled: Math.max(...largeRss), vmHwm: status(pid, "VmHWM") },
+        serverCpuMsPerLargeResult: large.results ? Math.round((largeCpu / large.results) * 1000) : null,
       },
+      rssBound: { statedMiB: rssBoundMiB, peakMiB: rssPeak, held: rssPeak <= rssBoundMiB },
     };
     console.log(JSON.stringify(result, null, 2));
     return result;

@@ -45,7 +45,11 @@ function searchPathOf(workflow: WorkflowPlan): string {
   return `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`;
 }
 
-/** The leading comment of a call's statements (the contract's one format): database logs join the audit line by request id. */
+/**
+ * The leading comment of every statement the server runs for a call (the contract's one format):
+ * database logs join the audit line by request id, and `dbwarden audit` takes a statement of an
+ * agent login without it for one run outside the server.
+ */
 function requestTag(call: EngineCall): string {
   return requestComment(call.requestId, call.identity.client.name);
 }
@@ -161,7 +165,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
-    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
+    const step: Step = { text: requestTag(call) + DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
     await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], { last: true }));
     return {
       comment: rows.rows[0]?.table_comment ?? null,
@@ -247,7 +251,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       // The setup goes first either way: the catalog's own reads need the workflow's search_path.
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
-      await tx.send(query ? [{ text: query, reader: resolved }] : []);
+      await tx.send(query ? [{ text: requestTag(call) + query, reader: resolved }] : []);
       if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
       await tx.send([step], { last: true });
     });

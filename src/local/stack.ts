@@ -28,6 +28,7 @@ import { databaseChangeLine, describePlanChanges, formatReloadReport, type Reloa
 import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, type LocalPaths } from "./paths.ts";
+import { statementLoggingProblems } from "./pgaudit.ts";
 import { connectAdmin, openEmbedded, parseAdminUrl, type AdminConnection } from "./postgres.ts";
 import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
 import { clearState, findRunningUp, ownProcess, writeState, type SslMode } from "./state.ts";
@@ -364,6 +365,8 @@ class LocalStack implements RunningLocalStack {
       this.server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
     }
     lap("postgres");
+    const loggingProblems = await this.statementLoggingProblems(this.served.targets);
+    if (loggingProblems.length > 0) throw new Error(loggingProblems.join("\n"));
     const credentials = ensureCredentials(this.served, this.store, options.now, true, progress);
     this.served.secrets = credentials.secrets;
     this.changed.secrets = credentials.changed;
@@ -386,6 +389,11 @@ class LocalStack implements RunningLocalStack {
       progress(applied.statements > 0 ? `  ${applied.statements} statements applied in one transaction` : "  already up to date: nothing to change");
       lap("reconcile");
     }
+  }
+
+  /** `logging.statements: pgaudit` needs pgaudit preloaded by this stack's PostgreSQL (./pgaudit.ts). */
+  private statementLoggingProblems(targets: readonly TargetPlan[]): Promise<string[]> {
+    return statementLoggingProblems(this.server!, targets, { environmentFile: environmentFile(this.stack, this.options.root), embedded: !this.options.url });
   }
 
   /** Start the MCP server for `served` on `port`; a busy port says how to pick another. */
@@ -478,6 +486,8 @@ class LocalStack implements RunningLocalStack {
     } catch (error) {
       return { ok: false, changes: [], error: (error as Error).message };
     }
+    const loggingProblems = await this.statementLoggingProblems(next.targets);
+    if (loggingProblems.length > 0) return { ok: false, changes: [], error: loggingProblems.join("\n") };
     const credentials = ensureCredentials(next, this.store, this.now(), false, progress);
     next.secrets = credentials.secrets;
     const database: string[] = [];

@@ -82,3 +82,30 @@ const HOUSEKEEPING = new Set([READINESS_STATEMENT, SESSION_RESET, ...SESSION_RES
 export function isServerHousekeeping(text: string): boolean {
   return HOUSEKEEPING.has(normalized(text));
 }
+
+/**
+ * What readers of the MCP audit trail (`dbwarden audit`) rely on in each line. The server writes
+ * these and more (mcp-server/src/audit.ts `AuditRecord`; a type test checks it carries these).
+ */
+export interface McpAuditLine {
+  /** When the call started (ISO 8601). */
+  time: string;
+  requestId: string;
+  transport: string;
+  client: string;
+  principal: string;
+  workflow: string;
+  tool: string;
+  fingerprint: string | null;
+  /** Bounded excerpt, literals replaced by $n. */
+  statement: string | null;
+  verdict: "allowed" | "refused" | "failed";
+  code: string | null;
+  rows: number | null;
+  durationMs: number;
+  /** A SQLSTATE when the database answered with an error. */
+  errorClass: string | null;
+}
+
+/** The tools whose calls run statements in the database (`list_tables` answers from the plan alone). */
+export const DATABASE_TOOLS = ["describe_table", "query", "explain"] as const;

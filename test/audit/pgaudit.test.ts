@@ -237,8 +237,9 @@ describe("dbwarden audit --reconcile", () => {
   });
 
   it("a statement run directly with an agent login's password is credentials used outside the server: exit 5, in words and JSON", async () => {
+    // A client the server has no connection of (each login's connection limit is the servers' pool size).
     const workflow = stack.plan.workflows.find((w) => w.name === "cs-usage-drop")!;
-    const client = workflow.clients.find((c) => c.name === "claude-cs")!;
+    const client = workflow.clients.find((c) => c.name === "n8n-cs-digest")!;
     const password = new LocalSecretStore(stack.paths.secretsDir).read(client.secretName)!.dbPassword;
     const direct = new pg.Client({
       host: cluster.host,
@@ -250,14 +251,15 @@ describe("dbwarden audit --reconcile", () => {
     });
     await direct.connect();
     const marker = randomUUID();
+    const forged = randomUUID();
     try {
       await direct.query(`SELECT name, '${marker}' AS marker FROM app.accounts LIMIT 1`);
       // A forged tag for a request the server never had.
-      await direct.query(`/* dbwarden request=${randomUUID()} client=claude-cs */ SELECT id FROM app.accounts LIMIT 1`);
+      await direct.query(`/* dbwarden request=${forged} client=n8n-cs-digest */ SELECT id FROM app.accounts LIMIT 1`);
     } finally {
       await direct.end();
     }
-    await cluster.waitForLog((l) => String(l.message ?? "").includes(marker), "the direct statement");
+    await cluster.waitForLog((l) => String(l.message ?? "").includes(forged), "the direct statements");
     const r = await reconcile("--json");
     assert.equal(r.code, 5, r.stderr);
     const report = JSON.parse(r.stdout) as {
@@ -268,8 +270,8 @@ describe("dbwarden audit --reconcile", () => {
     assert.deepEqual(
       report.outsideServer.map((o) => [o.reason, o.login, o.workflow, o.client, o.remoteHost]),
       [
-        ["no-request-tag", client.loginRole, "cs-usage-drop", "claude-cs", "127.0.0.1"],
-        ["unknown-request", client.loginRole, "cs-usage-drop", "claude-cs", "127.0.0.1"],
+        ["no-request-tag", client.loginRole, "cs-usage-drop", "n8n-cs-digest", "127.0.0.1"],
+        ["unknown-request", client.loginRole, "cs-usage-drop", "n8n-cs-digest", "127.0.0.1"],
       ],
     );
     assert.equal(report.outsideServer[0]!.statement, "SELECT name, '…' AS marker FROM app.accounts LIMIT 1", "literals are not printed");
@@ -278,6 +280,6 @@ describe("dbwarden audit --reconcile", () => {
     const text = await reconcile();
     assert.equal(text.code, 5);
     assert.match(text.stdout, /CREDENTIALS USED OUTSIDE THE MCP SERVER: 2 statement\(s\) by agent logins/);
-    assert.match(text.stdout, /- dbw_cs_usage_drop__claude_cs \(workflow cs-usage-drop, client claude-cs\): it carries no dbwarden request tag/);
+    assert.match(text.stdout, /- dbw_cs_usage_drop__n8n_cs_digest \(workflow cs-usage-drop, client n8n-cs-digest\): it carries no dbwarden request tag/);
   });
 });

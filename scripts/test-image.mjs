@@ -15,6 +15,9 @@
 //   workflow) needs none of it.
 // Then it prints each phase's time, the image's size and its package list.
 //
+// `--prepare` does only the slow, mostly network and disk preparation (the Debian packages, the base
+// image): `.ci/run` runs it beside `npm test`, then the whole script after it.
+//
 // Environment: DBWARDEN_IMAGE_STATE (default /var/tmp/dbwarden-image-test: containers.conf, the
 // npmrc of the work-around, the base image's work folder), DBWARDEN_IMAGE_NO_PULL=1 (never try a
 // registry for the base image).
@@ -75,14 +78,27 @@ function run(cmd, args, options = {}) {
 
 const onPath = (program) => spawnSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" }).status === 0;
 
+/**
+ * apt-get, waiting while another one holds apt's locks: in CI, `npm test` may install its own
+ * packages at the same time (`.ci/run` runs `--prepare` beside it).
+ */
+function aptGet(args) {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=600", ...args], { env, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+    if (r.status === 0) return;
+    if (attempt >= 120 || !/Could not get lock|Unable to lock/.test(r.stderr)) fail(`\`apt-get ${args.join(" ")}\` failed:\n${r.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000);
+  }
+}
+
 function ensureTools() {
   const missing = [...new Set(Object.entries(TOOLS).flatMap(([program, pkg]) => (onPath(program) ? [] : [pkg])))];
   if (missing.length === 0) return "already installed";
   const canInstall = process.getuid?.() === 0 && onPath("apt-get");
   if (!canInstall) fail(`needs Debian's ${missing.join(" ")}: install them, e.g. \`sudo apt-get install -y ${missing.join(" ")}\``);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  run("apt-get", ["update", "-qq"], { env, capture: true });
-  run("apt-get", ["install", "-y", "-qq", ...missing], { env, capture: true });
+  aptGet(["update", "-qq"]);
+  aptGet(["install", "-y", "-qq", ...missing]);
   return `installed ${missing.join(" ")}`;
 }
 
@@ -235,6 +251,9 @@ function buildImage(mounts) {
     "--pull=never",
     "--format",
     "docker",
+    // The build and production-dependency stages are independent: side by side, as BuildKit runs them.
+    "--jobs",
+    "2",
     "--ignorefile",
     "mcp-server/Dockerfile.dockerignore",
     "-f",
@@ -277,6 +296,11 @@ const started = performance.now();
 const tools = await phase("tools (Debian packages)", ensureTools);
 writeContainersConf();
 const base = await phase("base image node:20-bookworm-slim", ensureBaseImage);
+if (process.argv.includes("--prepare")) {
+  console.log(`# prepared: tools ${tools}; base image ${base}`);
+  for (const [name, seconds] of Object.entries(timings)) console.log(`# ${String(seconds).padStart(6)} s  ${name}`);
+  process.exit(0);
+}
 const tls = tlsWorkaround();
 console.log(`# TLS work-around: ${tls.note}`);
 await phase("build mcp-server/Dockerfile (podman, unchanged)", () => buildImage(tls.mounts));

@@ -52,16 +52,31 @@ function ensureDebianPackages(needs) {
     process.exit(1);
   }
   console.log(`# prerequisite: installing ${packages.join(" ")} (Debian packages)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [
     ["update", "-qq"],
     ["install", "-y", "-qq", ...packages],
   ]) {
-    const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env });
-    if (r.status !== 0) {
+    if (!aptGet(args)) {
       console.error(`npm test: \`apt-get ${args.join(" ")}\` failed; install ${packages.join(" ")} by hand`);
       process.exit(1);
     }
+  }
+}
+
+/**
+ * apt-get, waiting while another one holds apt's locks (in CI the image test's preparation may
+ * install its own packages at the same time). Its errors are shown; true when it succeeded.
+ */
+function aptGet(args) {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=600", ...args], { stdio: ["ignore", "ignore", "pipe"], env, encoding: "utf8" });
+    if (r.status === 0) return true;
+    if (attempt >= 120 || !/Could not get lock|Unable to lock/.test(r.stderr)) {
+      process.stderr.write(r.stderr);
+      return false;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * CI's entry point (.ci/run): the README's commands on a clean checkout, in order, stopping at the
  * first failure: `npm ci`, `npm test`, then `npm run test:image` (the MCP server image built and run
- * with podman, test/image/container.image.ts), which `npm test` itself never runs.
+ * with podman, test/image/container.image.ts), which `npm test` itself never runs; the image test's
+ * preparation (`--prepare`: packages, base image) beside `npm test`, waited for before the image test.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -15,6 +16,19 @@ test(".ci/run: npm ci, npm test, then the image test, stopping at the first fail
   assert.match(script, /^set -euo pipefail$/m);
   const commands = [...script.matchAll(/^phase "[^"]+" (.+)$/gm)].map((m) => m[1]);
   assert.deepEqual(commands, ["npm ci", "npm test", "npm run test:image"]);
+  const order = [
+    'phase "npm ci"',
+    "test:image -- --prepare",
+    'phase "npm test"',
+    'wait "$prepare_pid"',
+    '[ "$prepared" -eq 0 ] || exit',
+    'phase "npm run test:image"',
+  ];
+  const at = order.map((text) => script.indexOf(text));
+  assert.ok(
+    at.every((i, n) => i >= 0 && (n === 0 || i > at[n - 1]!)),
+    `in this order: ${order.join(", ")}`,
+  );
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
   assert.equal(pkg.scripts["test:image"], "node scripts/test-image.mjs");
   assert.match(readFileSync(join(root, "scripts/test-image.mjs"), "utf8"), /test\/image\/container\.image\.ts/);

@@ -67,7 +67,8 @@ export function registerAudit(program: Command, io: CliIO, logsClientFor: LogsCl
       if (Boolean(options.request) === Boolean(options.reconcile)) throw new CliError("give exactly one of --request <id> and --reconcile", EXIT.usage);
       const window = timeWindow(options);
       const root = projectRoot(io.cwd);
-      const plan = planStack(options.stack, { root, now: io.now() });
+      // Planned as of the earliest time looked at: a workflow that expired since still has its logins known.
+      const plan = planStack(options.stack, { root, now: window.since ?? io.now() });
       const sources = await trailSources(plan, options, io, root, logsClientFor, window);
       const shown: TrailSources = { mcp: sources.mcp.name, database: sources.databases.map((d) => d.name) };
       const trails = await readTrails(async () => {

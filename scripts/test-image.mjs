@@ -267,6 +267,9 @@ function buildImage(mounts) {
   const previous = before.status === 0 ? before.stdout.trim() : null;
   const now = run("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], { capture: true }).stdout.trim();
   if (previous && previous !== now) spawnSync("podman", ["rmi", previous], { stdio: "ignore" });
+  // Unnamed stage images are the build cache; a changed stage leaves its old one behind. Those a
+  // week old go (a stage unchanged that long is rebuilt once).
+  spawnSync("podman", ["image", "prune", "--force", "--filter", "until=168h"], { stdio: "ignore" });
 }
 
 function runChecks(tls) {

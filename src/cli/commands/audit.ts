@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
-import { agentLogins, reconcileTrails, requestStory } from "../../audit/join.ts";
-import { formatReconciliation, formatStory, reconciliationJson, storyJson, type TrailSources } from "../../audit/report.ts";
-import { FileLogSource, type LogSource } from "../../audit/sources.ts";
-import { loadTrails, requestWindow, type LoadedTrails, type TimeWindow } from "../../audit/trails.ts";
 import type { LogEventsClient } from "../../audit/cloudwatch.ts";
+import type { TrailSources } from "../../audit/report.ts";
+import type { LogSource } from "../../audit/sources.ts";
+import type { LoadedTrails, TimeWindow } from "../../audit/trails.ts";
 import { localPaths } from "../../local/paths.ts";
 import { planStack } from "../../plan/index.ts";
 import type { AccessPlan } from "../../plan/types.ts";
@@ -65,6 +64,12 @@ export function registerAudit(program: Command, io: CliIO, logsClientFor: LogsCl
     .addHelpText("after", HELP)
     .action(async (options: Options) => {
       if (Boolean(options.request) === Boolean(options.reconcile)) throw new CliError("give exactly one of --request <id> and --reconcile", EXIT.usage);
+      // Loaded when the command runs: they are no other command's start-up cost.
+      const [{ agentLogins, reconcileTrails, requestStory }, report, { loadTrails, requestWindow }] = await Promise.all([
+        import("../../audit/join.ts"),
+        import("../../audit/report.ts"),
+        import("../../audit/trails.ts"),
+      ]);
       const window = timeWindow(options);
       const root = projectRoot(io.cwd);
       // Planned as of the earliest time looked at: a workflow that expired since still has its logins known.
@@ -83,11 +88,13 @@ export function registerAudit(program: Command, io: CliIO, logsClientFor: LogsCl
         const story = requestStory(options.request, trails.calls, trails.statements);
         if (!story.call && story.statements.length === 0)
           throw new CliError(`request ${options.request} is in neither trail (${shown.mcp}; ${shown.database.join(", ")})`);
-        io.out(options.json ? `${JSON.stringify(storyJson(story, shown), null, 2)}\n` : formatStory(story, shown));
+        io.out(options.json ? `${JSON.stringify(report.storyJson(story, shown), null, 2)}\n` : report.formatStory(story, shown));
         return;
       }
       const reconciliation = reconcileTrails({ calls: trails.calls, statements: trails.statements, logins: agentLogins(plan), logSpan: trails.span });
-      io.out(options.json ? `${JSON.stringify(reconciliationJson(reconciliation, shown), null, 2)}\n` : formatReconciliation(reconciliation, shown));
+      io.out(
+        options.json ? `${JSON.stringify(report.reconciliationJson(reconciliation, shown), null, 2)}\n` : report.formatReconciliation(reconciliation, shown),
+      );
       if (reconciliation.outsideServer.length > 0) throw new CliError("", EXIT.outsideServer);
     });
 }
@@ -133,6 +140,7 @@ async function trailSources(
   logsClientFor: LogsClientFactory,
   window: TimeWindow,
 ): Promise<Sources> {
+  const { FileLogSource } = await import("../../audit/sources.ts");
   const file = (path: string): LogSource => {
     const absolute = isAbsolute(path) ? path : join(io.cwd, path);
     return new FileLogSource(absolute, isAbsolute(path) ? path : relative(io.cwd, absolute) || path);

@@ -7,6 +7,7 @@
  * checker refuses a platform or a field without its row, so a new one cannot go unreviewed.
  */
 import type { HostPlan, ImagePlan, McpServerPlan, PlatformSettings, TargetPlan } from "@dbwarden/contract";
+import { DEFAULT_ALLOWED_IMAGES, imageAllowed } from "../../policies/lib/images.ts";
 import { MCP_IMAGE_REPOSITORY } from "../version.ts";
 import { byName, diffNetworks, list, sorted, type Changes } from "./changes.ts";
 import type { Direction } from "./types.ts";
@@ -117,17 +118,9 @@ function diffSettings<T extends object>(
 // The MCP server
 // ---------------------------------------------------------------------------------------------
 
-/** An image reference's repository: without its digest and tag. */
-export function imageRepository(uri: string): string {
-  const named = uri.split("@")[0]!;
-  const slash = named.lastIndexOf("/");
-  const colon = named.lastIndexOf(":");
-  return colon > slash ? named.slice(0, colon) : named;
-}
-
 /** dbwarden's own MCP server image: the released one (any tag or digest of it) or one built from mcp-server/. */
 export function isOwnImage(image: ImagePlan | null): boolean {
-  return image === null || image.source === "build" || imageRepository(image.uri) === MCP_IMAGE_REPOSITORY;
+  return image === null || image.source === "build" || imageAllowed(image.uri, DEFAULT_ALLOWED_IMAGES);
 }
 
 const imageWords = (image: ImagePlan | null) =>

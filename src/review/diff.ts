@@ -317,17 +317,18 @@ function diffClassification(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes
     const old = oldColumns.get(name);
     const now = newColumns.get(name);
     if (!ruleAllows(a.rule, name) || !ruleAllows(b.rule, name)) continue;
-    if (old && now && old.description !== now.description) reworded.push(`${name}: ${quoted(now.description)} (was ${quoted(old.description)})`);
+    const [described, describes] = [old?.description ?? null, now?.description ?? null];
+    if (described !== describes) reworded.push(`${name}: ${quoted(describes)} (was ${quoted(described)})`);
     const was = classificationOf(b, name);
     const is = classificationOf(a, name);
     const qualified = `${subject}.${name}`;
     if (was === "sensitive" && is === "standard") {
       const byOwner = ownerClassified.has(qualified) && !stillOwnerClassified.has(qualified);
-      const summary = `${qualified}, which ${w.name} reads, is no longer classified sensitive${byOwner ? " (the data owner declassified it)" : ` (${w.name} no longer marks it): it is read without a justification`}`;
+      const summary = `${qualified}, which ${w.name} reads, is no longer classified sensitive (sensitive -> standard)${byOwner ? ": the data owner declassified it" : `: ${w.name} no longer marks it, and reads it without a justification`}`;
       changes.add(byOwner ? "neutral" : "widening", "classification", "classification-changed", where, qualified, summary, was, is);
       if (!byOwner) changes.declassified.push({ target: w.target, table: subject, column: name, classifiedBy: `workflow ${w.name}`, readBy: [w.name] });
     } else if (was === "standard" && is === "sensitive") {
-      const summary = `${qualified}, which ${w.name} reads, is now classified sensitive (justification: ${now?.justification ?? "none given"})`;
+      const summary = `${qualified}, which ${w.name} reads, is now classified sensitive (standard -> sensitive; justification: ${now?.justification ?? "none given"})`;
       changes.add("neutral", "classification", "classification-changed", where, qualified, summary, was, is);
     } else if (is === "sensitive" && old && now && old.justification !== now.justification) {
       const summary = `${w.name}'s justification for ${qualified} is now: ${now.justification ?? "none"} (was: ${old.justification ?? "none"})`;
@@ -410,7 +411,14 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
   const where = { workflow: w.name, target: w.target };
   const subject = `client ${a.name}`;
   if (b.auth !== a.auth || b.subject !== a.subject || b.group !== a.group) {
-    const who = (c: ClientPlan) => (c.auth === "api-key" ? "an API key" : c.subject !== null ? `OIDC subject ${c.subject}` : `OIDC group ${c.group}`);
+    const who = (c: ClientPlan) =>
+      [
+        c.auth === "api-key" ? "an API key (api-key)" : "OIDC (oidc)",
+        c.subject !== null ? `subject ${c.subject}` : null,
+        c.group !== null ? `group ${c.group}` : null,
+      ]
+        .filter(Boolean)
+        .join(" ");
     changes.add(
       "widening",
       "clients",

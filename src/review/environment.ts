@@ -361,7 +361,8 @@ function diffTargetNetwork(b: TargetPlan, a: TargetPlan, changes: Changes): void
 function diffCredentials(b: TargetPlan, a: TargetPlan, changes: Changes): void {
   const where = { target: a.name };
   const subject = `target ${a.name} credentials`;
-  const words = (c: TargetPlan["credentials"]) => (c.mode === "iam" ? "IAM authentication (no password)" : `${c.mode}, rotated every ${c.rotationDays} days`);
+  const words = (c: TargetPlan["credentials"]) =>
+    c.mode === "iam" ? "iam (IAM authentication, no password)" : `${c.mode}, rotated every ${c.rotationDays} days`;
   if (b.credentials.mode !== a.credentials.mode) {
     // A password or key that can leak is looser than IAM authentication; password <-> keypair is a wash.
     const direction: Direction = a.credentials.mode === "iam" ? "narrowing" : b.credentials.mode === "iam" ? "widening" : "neutral";

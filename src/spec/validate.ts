@@ -241,7 +241,8 @@ function checkTableCaseAcrossWorkflows(doc: ParsedEnvironment, workflows: Readon
         const key = `${workflow.value.target}\u0000${schema.toLowerCase()}.${table.toLowerCase()}`;
         const seen = first.get(key);
         if (!seen) first.set(key, { name: `${schema}.${table}`, workflow: name });
-        else if (seen.name !== `${schema}.${table}` && reported)
+        // Within one workflow the two are "listed twice" (validateWorkflow).
+        else if (seen.name !== `${schema}.${table}` && seen.workflow !== name && reported)
           problemAt(problems, workflow)(
             ["scope", schema, table],
             `table "${schema}.${table}" differs only in case from "${seen.name}", which workflow "${seen.workflow}" reads on the same target in environment "${doc.value.name}"`,
@@ -354,7 +355,9 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
     for (const [table, spec] of Object.entries(tables)) {
       const tablePath = ["scope", schema, table];
       const classified = sensitiveByTable.get(`${schema}.${table}`.toLowerCase()) ?? [];
-      const variant = classified.find((c) => c.table !== `${schema}.${table}`);
+      // A variant the scope lists too is already "listed twice" (validateWorkflow).
+      const listedToo = (qualified: string) => Object.entries(workflow.scope).some(([s, tables]) => Object.keys(tables).some((t) => `${s}.${t}` === qualified));
+      const variant = classified.find((c) => c.table !== `${schema}.${table}` && !listedToo(c.table));
       if (variant) {
         at(
           tablePath,

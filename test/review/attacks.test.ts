@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { renderReviewMarkdown } from "../../src/review/markdown.ts";
 import { reviewChanges, type ReviewReport, type StackReview } from "../../src/review/review.ts";
 import { SpecError } from "../../src/spec/errors.ts";
@@ -19,18 +19,25 @@ const LOCAL = "stacks/environments/local.yaml";
 const CATALOG = "stacks/catalog/prod.json";
 const FINANCE = "stacks/workflows/finance-weekly-revenue.yaml";
 
-describe("the review sees every widening a pull request can make", { timeout: 120_000 }, () => {
+const stackOf = (report: ReviewReport, name = "prod"): StackReview => report.stacks.find((s) => s.stack === name)!;
+const changesOf = (report: ReviewReport, name = "prod") => stackOf(report, name).diff!.changes;
+const kinds = (report: ReviewReport, name = "prod") => changesOf(report, name).map((c) => `${c.direction} ${c.kind}`);
+/** The markdown bullet of a change, as a reviewer reads it. */
+const bullet = (markdown: string, text: string) => markdown.split("\n").find((line) => line.startsWith("- ") && line.includes(text));
+
+/** The test repository of a describe block (made once, reset after each test) and its review. */
+function withRepo(): { repo: () => ReviewRepo; review: (stacks?: string[]) => Promise<ReviewReport> } {
   let repo: ReviewRepo;
   before(() => (repo = reviewRepo()));
   afterEach(() => repo.reset());
   after(() => repo.remove());
+  return { repo: () => repo, review: (stacks = ["prod"]) => reviewChanges({ root: repo.root, base: "main", stacks, now: AS_OF, policy: false }) };
+}
 
-  const review = (stacks = ["prod"]) => reviewChanges({ root: repo.root, base: "main", stacks, now: AS_OF, policy: false });
-  const stackOf = (report: ReviewReport, name = "prod"): StackReview => report.stacks.find((s) => s.stack === name)!;
-  const changesOf = (report: ReviewReport, name = "prod") => stackOf(report, name).diff!.changes;
-  const kinds = (report: ReviewReport, name = "prod") => changesOf(report, name).map((c) => `${c.direction} ${c.kind}`);
-  /** The markdown bullet of a change, as a reviewer reads it. */
-  const bullet = (markdown: string, text: string) => markdown.split("\n").find((line) => line.startsWith("- ") && line.includes(text));
+describe("1-2. the catalog snapshot and the sensitive columns", { timeout: 120_000 }, () => {
+  const { repo: current, review } = withRepo();
+  let repo: ReviewRepo;
+  beforeEach(() => (repo = current()));
 
   it("a spec-only change: no reviewer-changed warning, the same review as before", async () => {
     repo.edit(FINANCE, "callsPerMinute: 30", "callsPerMinute: 60");
@@ -76,16 +83,29 @@ describe("the review sees every widening a pull request can make", { timeout: 12
       { target: "app", table: "billing.invoices", column: "card_last4", classifiedBy: "data owner", readBy: [] },
     ]);
     const markdown = renderReviewMarkdown(report);
-    assert.match(markdown, /\*\*⚠️ Sensitive data newly exposed\*\*\n\n- `billing.invoices.card_last4` declassified on target `app` \(classified by data owner\): any workflow may be granted it without a justification\. Justification: \*\*none given\*\*: the data owner says why in this pull request\.\n/);
+    assert.match(
+      markdown,
+      /\*\*⚠️ Sensitive data newly exposed\*\*\n\n- `billing.invoices.card_last4` declassified on target `app` \(classified by data owner\): any workflow may be granted it without a justification\. Justification: \*\*none given\*\*: the data owner says why in this pull request\.\n/,
+    );
     // The second step, in a later pull request: granting it is then a plain "can read more". Reviewed
     // against the base before both, the review still shows the declassification.
     repo.commit("declassify card_last4");
-    repo.edit(FINANCE, "        paid_at: When it was paid (UTC); null if unpaid.\n", "        paid_at: When it was paid (UTC); null if unpaid.\n        card_last4: Last four digits of the card.\n");
+    repo.edit(
+      FINANCE,
+      "        paid_at: When it was paid (UTC); null if unpaid.\n",
+      "        paid_at: When it was paid (UTC); null if unpaid.\n        card_last4: Last four digits of the card.\n",
+    );
     const both = await reviewChanges({ root: repo.root, base: "main~0~1", stacks: ["prod"], now: AS_OF, policy: false });
     assert.deepEqual(kinds(both), ["widening column-declassified", "widening columns-gained"]);
     assert.deepEqual(stackOf(both).diff!.declassified[0]!.readBy, ["finance-weekly-revenue"]);
     repo.git("reset", "-q", "--hard", "HEAD~1");
   });
+});
+
+describe("3. symbolic links", { timeout: 120_000 }, () => {
+  const { repo: current, review } = withRepo();
+  let repo: ReviewRepo;
+  beforeEach(() => (repo = current()));
 
   it("3. a spec file that is a symbolic link to a file outside the spec folder is refused, with the reason and the path", async () => {
     mkdirSync(join(repo.root, "elsewhere"));
@@ -93,7 +113,10 @@ describe("the review sees every widening a pull request can make", { timeout: 12
     symlinkSync("../../elsewhere/finance.yaml", join(repo.root, FINANCE));
     await assert.rejects(review(), (error: unknown) => {
       assert.ok(error instanceof SpecError);
-      assert.match(error.message, /^stacks\/workflows\/finance-weekly-revenue\.yaml: error: is a symbolic link \(to \.\.\/\.\.\/elsewhere\/finance\.yaml\); spec files must be regular files/m);
+      assert.match(
+        error.message,
+        /^stacks\/workflows\/finance-weekly-revenue\.yaml: error: is a symbolic link \(to \.\.\/\.\.\/elsewhere\/finance\.yaml\); spec files must be regular files/m,
+      );
       assert.doesNotMatch(error.message, /is enabled but no workflow document/, "the link's documents are not also reported missing");
       return true;
     });
@@ -102,7 +125,10 @@ describe("the review sees every widening a pull request can make", { timeout: 12
   it("3. ... and so is a spec folder reached through a linked folder, or a linked catalog snapshot", async () => {
     renameSync(join(repo.root, "stacks/workflows"), join(repo.root, "workflows-elsewhere"));
     symlinkSync("../workflows-elsewhere", join(repo.root, "stacks/workflows"));
-    await assert.rejects(review(), /stacks\/workflows\/cs-usage-drop\.yaml: error: resolves outside the spec folder \(to .*workflows-elsewhere\/cs-usage-drop\.yaml\) through a linked folder/);
+    await assert.rejects(
+      review(),
+      /stacks\/workflows\/cs-usage-drop\.yaml: error: resolves outside the spec folder \(to .*workflows-elsewhere\/cs-usage-drop\.yaml\) through a linked folder/,
+    );
     repo.reset();
     rmSync(join(repo.root, "stacks/workflows"), { force: true });
     repo.reset();
@@ -122,12 +148,21 @@ describe("the review sees every widening a pull request can make", { timeout: 12
     try {
       const report = await reviewChanges({ root: repo.root, base: "HEAD", stacks: ["prod"], now: AS_OF, policy: false });
       assert.equal(stackOf(report).comparison, "base-invalid");
-      assert.match(stackOf(report).baseProblems!, /stacks\/workflows\/finance-weekly-revenue\.yaml: error: is a symbolic link at HEAD; spec files must be regular files/);
+      assert.match(
+        stackOf(report).baseProblems!,
+        /stacks\/workflows\/finance-weekly-revenue\.yaml: error: is a symbolic link at HEAD; spec files must be regular files/,
+      );
       assert.match(renderReviewMarkdown(report), /\| `prod` \| ⚠️ not compared: the base does not load \|/);
     } finally {
       repo.git("reset", "-q", "--hard", "HEAD~1");
     }
   });
+});
+
+describe("4. the reviewer reviewing itself", { timeout: 120_000 }, () => {
+  const { repo: current, review } = withRepo();
+  let repo: ReviewRepo;
+  beforeEach(() => (repo = current()));
 
   it("4. a change to the review, the program or the components is named first: the reviewer changed", async () => {
     repo.edit("src/review/diff.ts", "[]", "[].filter(() => false)");
@@ -166,6 +201,12 @@ describe("the review sees every widening a pull request can make", { timeout: 12
       { path: "stacks/helpers.ts", what: "code the deployment may run" },
     ]);
   });
+});
+
+describe("5-6. environment settings and validation", { timeout: 120_000 }, () => {
+  const { repo: current, review } = withRepo();
+  let repo: ReviewRepo;
+  beforeEach(() => (repo = current()));
 
   it("5. another registry's MCP server image is widening; a tag or digest of dbwarden's own is not", async () => {
     repo.edit(PROD, "image: ghcr.io/dbwarden/mcp-server:0.1.0", "image: registry.example.net/mcp-server:0.1.0");
@@ -216,6 +257,9 @@ describe("the review sees every widening a pull request can make", { timeout: 12
 
   it("6. what validate refuses, the review refuses at the head too, at its line and column", async () => {
     repo.edit(PROD, "issuer: https://auth.example.com/", "issuer: http://auth.example.com/");
-    await assert.rejects(review(), /stacks\/environments\/prod\.yaml:\d+:\d+: error at mcpServer\.oidc\.issuer: OIDC issuer http:\/\/auth\.example\.com\/ is plain http:\/\//);
+    await assert.rejects(
+      review(),
+      /stacks\/environments\/prod\.yaml:\d+:\d+: error at mcpServer\.oidc\.issuer: OIDC issuer http:\/\/auth\.example\.com\/ is plain http:\/\//,
+    );
   });
 });

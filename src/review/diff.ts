@@ -289,7 +289,16 @@ function diffResolvedColumns(
   const lost = before.filter((c) => !after.includes(c) && !byRule.lost(c));
   if (gained.length) {
     const sensitive = a.columns.filter((c) => gained.includes(c.name) && c.classification === "sensitive");
-    const note = sensitive.length ? `; sensitive: ${list(sensitive.map((c) => c.name))}` : "";
+    // A quoted "Email" is another column than email, and no sensitivity rule names it: say so.
+    const lookalikes = gained.flatMap((g) =>
+      a.columns
+        .filter((c) => c.classification === "sensitive" && c.name !== g && c.name.toLowerCase() === g.toLowerCase())
+        .map((c) => `${g} differs only in case from the sensitive column ${c.name}`),
+    );
+    const note = [sensitive.length ? `sensitive: ${list(sensitive.map((c) => c.name))}` : null, ...lookalikes]
+      .filter(Boolean)
+      .map((n) => `; ${n}`)
+      .join("");
     const summary = `${w.name} can now read more of ${subject}: ${list(gained)} (new in the catalog snapshot ${catalogs.source}; the rule reads ${describeRule(a.rule)}, so the next deployment grants them)${note}`;
     changes.add("widening", "tables", "catalog-columns-gained", where, subject, summary, before, after);
     expose(changes, w, a, sensitive, "workflow");

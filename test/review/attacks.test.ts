@@ -66,6 +66,15 @@ describe("1-2. the catalog snapshot and the sensitive columns", { timeout: 120_0
     );
   });
 
+  it("1. ... a new column whose name differs only in case from a sensitive one is pointed out", async () => {
+    repo.edit(CATALOG, '"role", "created_at", "last_login_at"]', '"role", "created_at", "last_login_at", "Email"]');
+    const gained = changesOf(await review()).find((c) => c.kind === "catalog-columns-gained")!;
+    assert.match(
+      gained.summary,
+      /can now read more of app\.users: Email \(new in the catalog snapshot .*\); Email differs only in case from the sensitive column email$/,
+    );
+  });
+
   it("1. ... and a column gone from the snapshot is narrowing; a table the snapshot lacks is said", async () => {
     repo.edit(CATALOG, '"role", "created_at", "last_login_at"]', '"role", "created_at"]');
     assert.deepEqual(kinds(await review()), ["narrowing catalog-columns-lost"]);

@@ -43,7 +43,10 @@ export function reviewRepo(): ReviewRepo {
     writeFileSync(join(root, file), text);
   };
   cpSync(join(FIXTURE, "stacks"), join(root, "stacks"), { recursive: true });
-  write("package.json", `${JSON.stringify({ name: "review-repo", private: true, type: "module", dbwarden: { specs: "stacks", program: "stacks/index.ts" } }, null, 2)}\n`);
+  write(
+    "package.json",
+    `${JSON.stringify({ name: "review-repo", private: true, type: "module", dbwarden: { specs: "stacks", program: "stacks/index.ts" } }, null, 2)}\n`,
+  );
   for (const [file, text] of Object.entries(CODE_FILES)) write(file, text);
   git("init", "-q", "-b", "main");
   git("add", "-A");
@@ -55,7 +58,8 @@ export function reviewRepo(): ReviewRepo {
     edit(file, from, to) {
       const text = readFileSync(join(root, file), "utf8");
       const at = text.indexOf(from);
-      if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`edit of ${file}: ${at < 0 ? "text not found" : "text found twice"}: ${JSON.stringify(from.slice(0, 60))}`);
+      if (at < 0 || text.indexOf(from, at + 1) >= 0)
+        throw new Error(`edit of ${file}: ${at < 0 ? "text not found" : "text found twice"}: ${JSON.stringify(from.slice(0, 60))}`);
       writeFileSync(join(root, file), text.slice(0, at) + to + text.slice(at + from.length));
     },
     commit(message) {

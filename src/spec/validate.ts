@@ -183,16 +183,22 @@ const CASE_HINT = "write the name exactly as the database has it (as `dbwarden c
 
 /** Column names of one table (described and excluded) that differ only in case from another of them. */
 function checkColumnCase(spec: { columns?: Record<string, unknown>; exclude?: readonly string[] }, tablePath: PropertyKey[], at: ReturnType<typeof problemAt>) {
+  // Two names can differ only in case when one has an upper-case letter: most tables have none.
+  if (!Object.keys(spec.columns ?? {}).some(hasUpperCase) && !(spec.exclude ?? []).some(hasUpperCase)) return;
+  const named: Array<[string, PropertyKey[], boolean]> = [
+    ...Object.keys(spec.columns ?? {}).map((column): [string, PropertyKey[], boolean] => [column, [...tablePath, "columns", column], true]),
+    ...(spec.exclude ?? []).map((column, i): [string, PropertyKey[], boolean] => [column, [...tablePath, "exclude", i], false]),
+  ];
   const seen = new Map<string, string>();
-  const check = (column: string, path: PropertyKey[], key: boolean) => {
+  for (const [column, path, key] of named) {
     const first = seen.get(column.toLowerCase());
     if (first !== undefined && first !== column)
       at(path, `column "${column}" differs only in case from "${first}" in this table: PostgreSQL reads both as one unquoted name`, CASE_HINT, key);
     else seen.set(column.toLowerCase(), column);
-  };
-  for (const column of Object.keys(spec.columns ?? {})) check(column, [...tablePath, "columns", column], true);
-  spec.exclude?.forEach((column, i) => check(column, [...tablePath, "exclude", i], false));
+  }
 }
+
+const hasUpperCase = (name: string) => name !== name.toLowerCase();
 
 function validateEnvironment(
   doc: ParsedEnvironment,
@@ -231,6 +237,9 @@ function validateEnvironment(
  * is granted on a table the other is not, while a query naming either reads the folded one.
  */
 function checkTableCaseAcrossWorkflows(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, scope: FocusScope, problems: Problem[]) {
+  const enabled = [...new Set(doc.value.workflows)].flatMap((name) => workflows.get(name) ?? []);
+  // Two names can differ only in case when one has an upper-case letter: most environments have none.
+  if (!enabled.some((w) => Object.entries(w.value.scope).some(([schema, tables]) => hasUpperCase(schema) || Object.keys(tables).some(hasUpperCase)))) return;
   const first = new Map<string, { name: string; workflow: string }>();
   for (const name of new Set(doc.value.workflows)) {
     const workflow = workflows.get(name);
@@ -333,6 +342,76 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
   }
 }
 
+/** A target's sensitive columns by their table's folded "schema.table" (computed once per target). */
+const sensitiveByTarget = new WeakMap<object, Map<string, Array<{ table: string; column: string }>>>();
+function sensitiveColumnsByTable(target: { sensitiveColumns: readonly string[] }): Map<string, Array<{ table: string; column: string }>> {
+  let byTable = sensitiveByTarget.get(target);
+  if (byTable) return byTable;
+  byTable = new Map();
+  for (const qualified of target.sensitiveColumns) {
+    const [schema, table, column] = qualified.split(".") as [string, string, string];
+    const key = `${schema}.${table}`.toLowerCase();
+    byTable.set(key, [...(byTable.get(key) ?? []), { table: `${schema}.${table}`, column }]);
+  }
+  sensitiveByTarget.set(target, byTable);
+  return byTable;
+}
+
+/**
+ * A table of a workflow against the sensitive columns of its table's folded name: a table whose
+ * name differs only in case (unless the scope lists both, already "listed twice"), and columns
+ * (described or excluded) that differ only in case from a sensitive one.
+ */
+function checkSensitiveCase(
+  workflow: ParsedWorkflow["value"],
+  environment: string,
+  schema: string,
+  table: string,
+  spec: { columns?: Record<string, unknown>; exclude?: readonly string[] },
+  classified: ReadonlyArray<{ table: string; column: string }>,
+  at: ReturnType<typeof problemAt>,
+) {
+  const name = `${schema}.${table}`;
+  const variant = classified.find((c) => c.table !== name && !scopeLists(workflow.scope, c.table));
+  if (variant) {
+    const columns = classified.filter((c) => c.table === variant.table).map((c) => c.column);
+    at(
+      ["scope", schema, table],
+      `table "${name}" differs only in case from "${variant.table}", whose columns environment "${environment}" classifies sensitive (${columns.join(", ")}): the sensitivity check would not see them`,
+      CASE_HINT,
+      true,
+    );
+  }
+  const exactly = classified.filter((c) => c.table === name).map((c) => c.column);
+  if (exactly.length === 0) return;
+  for (const column of Object.keys(spec.columns ?? {})) {
+    const other = caseVariantOf(column, exactly);
+    if (other)
+      at(
+        ["scope", schema, table, "columns", column],
+        `column "${column}" differs only in case from the sensitive column "${name}.${other}": the sensitivity check would not see it`,
+        CASE_HINT,
+        true,
+      );
+  }
+  spec.exclude?.forEach((column, i) => {
+    const other = caseVariantOf(column, exactly);
+    if (other)
+      at(
+        ["scope", schema, table, "exclude", i],
+        `excluded column "${column}" differs only in case from the sensitive column "${name}.${other}", which stays readable`,
+        CASE_HINT,
+      );
+  });
+}
+
+/** A name of `names` that differs from `name` only in case, if any. */
+const caseVariantOf = (name: string, names: readonly string[]) => names.find((n) => n !== name && n.toLowerCase() === name.toLowerCase());
+
+/** Does a scope list the table "schema.table" exactly? */
+const scopeLists = (scope: ParsedWorkflow["value"]["scope"], qualified: string) =>
+  Object.entries(scope).some(([schema, tables]) => Object.keys(tables).some((table) => `${schema}.${table}` === qualified));
+
 /** Rules about one workflow that depend on the environment it is enabled in. */
 function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkflow, problems: Problem[]) {
   const at = problemAt(problems, doc);
@@ -345,51 +424,12 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
     return;
   }
   const sensitive = new Set(target.sensitiveColumns);
-  const sensitiveByTable = new Map<string, { table: string; column: string }[]>();
-  for (const qualified of target.sensitiveColumns) {
-    const [schema, table, column] = qualified.split(".") as [string, string, string];
-    const key = `${schema}.${table}`.toLowerCase();
-    sensitiveByTable.set(key, [...(sensitiveByTable.get(key) ?? []), { table: `${schema}.${table}`, column }]);
-  }
+  const sensitiveByTable = sensitiveColumnsByTable(target);
   for (const [schema, tables] of Object.entries(workflow.scope)) {
     for (const [table, spec] of Object.entries(tables)) {
       const tablePath = ["scope", schema, table];
-      const classified = sensitiveByTable.get(`${schema}.${table}`.toLowerCase()) ?? [];
-      // A variant the scope lists too is already "listed twice" (validateWorkflow).
-      const listedToo = (qualified: string) => Object.entries(workflow.scope).some(([s, tables]) => Object.keys(tables).some((t) => `${s}.${t}` === qualified));
-      const variant = classified.find((c) => c.table !== `${schema}.${table}` && !listedToo(c.table));
-      if (variant) {
-        at(
-          tablePath,
-          `table "${schema}.${table}" differs only in case from "${variant.table}", whose columns environment "${environment.name}" classifies sensitive (${classified
-            .filter((c) => c.table === variant.table)
-            .map((c) => c.column)
-            .join(", ")}): the sensitivity check would not see them`,
-          CASE_HINT,
-          true,
-        );
-      }
-      const exactly = classified.filter((c) => c.table === `${schema}.${table}`).map((c) => c.column);
-      const caseVariant = (column: string) => exactly.find((c) => c !== column && c.toLowerCase() === column.toLowerCase());
-      for (const column of Object.keys(spec.columns ?? {})) {
-        const other = caseVariant(column);
-        if (other)
-          at(
-            [...tablePath, "columns", column],
-            `column "${column}" differs only in case from the sensitive column "${schema}.${table}.${other}": the sensitivity check would not see it`,
-            CASE_HINT,
-            true,
-          );
-      }
-      spec.exclude?.forEach((column, i) => {
-        const other = caseVariant(column);
-        if (other)
-          at(
-            [...tablePath, "exclude", i],
-            `excluded column "${column}" differs only in case from the sensitive column "${schema}.${table}.${other}", which stays readable`,
-            CASE_HINT,
-          );
-      });
+      const classified = sensitiveByTable.get(`${schema}.${table}`.toLowerCase());
+      if (classified) checkSensitiveCase(workflow, environment.name, schema, table, spec, classified, at);
       const columns = spec.columns ?? {};
       const justified = (column: string) => {
         const c = columns[column];

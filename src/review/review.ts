@@ -23,6 +23,7 @@ import { specsAtRef } from "./git.ts";
 import { renderDiagram } from "./mermaid.ts";
 import type { PreviewSummary } from "./preview.ts";
 import type { PlanDiff } from "./types.ts";
+
 export const REVIEW_REPORT_VERSION = "review.dbwarden.dev/v1";
 
 export interface StackReview {

@@ -39,7 +39,11 @@ const NOT_DEPLOYED = /^(?:test|tests|bench|docs|examples)\//;
  * (null when outside it), `program` the Pulumi program's path relative to the project root.
  */
 const KINDS: Array<{ what: string; matches: (path: string, project: string | null, program: ReadonlySet<string>) => boolean }> = [
+  // GitHub reads CODEOWNERS from .github/, the top or docs/: whoever edits it picks the reviewers.
+  { what: "the code owners (who must approve)", matches: (path) => /^(?:\.github\/|docs\/)?CODEOWNERS$/.test(path) },
   { what: "the CI that runs the review and the checks", matches: (path) => path.startsWith(".github/") || path.startsWith(".ci/") },
+  // Compiler settings decide what the program and the image run (module resolution, `paths`).
+  { what: "the TypeScript settings the program and the image are built with", matches: (path) => /^tsconfig(?:\.[\w-]+)?\.json$/.test(posix.basename(path)) },
   { what: "the Pulumi program", matches: (_, project, program) => project !== null && program.has(project) },
   {
     what: "the Pulumi project and stack settings",

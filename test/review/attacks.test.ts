@@ -241,6 +241,10 @@ describe("5-6. environment settings and validation", { timeout: 120_000 }, () =>
         ["widening", "mcpServer.oidc.groupsClaim", "OIDC groupsClaim: groups -> roles"],
       ],
     );
+    const markdown = renderReviewMarkdown(report);
+    assert.match(markdown, /\| `prod` \| 2 widening, 0 narrowing, 0 neutral \|/);
+    assert.match(bullet(markdown, "OIDC principalClaim")!, /^- OIDC principalClaim: sub -\\> email\b/);
+    assert.match(bullet(markdown, "OIDC groupsClaim")!, /^- OIDC groupsClaim: groups -\\> roles\b/);
   });
 
   it("5. removing publicPrivileges.revoke is widening; connectionUrlEnv and pgauditPreloaded are worded old -> new", async () => {

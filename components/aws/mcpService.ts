@@ -119,7 +119,7 @@ export function runtimeConfig(args: {
       },
       databases: args.databases,
       logins,
-      apiKeys: { fromAwsSecret: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
+      apiKeys: { from: { awsSecretArn: args.apiKeysSecretArn }, refreshSeconds: API_KEY_REFRESH_SECONDS },
       ...(args.limitsStore ? { limitsStore: args.limitsStore } : {}),
       audit: { stream: "stdout" },
     });

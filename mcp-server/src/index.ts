@@ -17,7 +17,8 @@ import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
 import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
 import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type RuntimeConfig } from "./config.js";
-import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
+import { openClouds, type CloudClients } from "./clouds/registry.js";
+import { credentialSources, type CredentialSources } from "./credentials.js";
 import { Dispatcher, type Identity } from "./dispatcher.js";
 import { openEngines, planEngines, type EnginePlan } from "./engines/registry.js";
 import { createHttpServer } from "./http.js";
@@ -29,14 +30,19 @@ export { ConfigError, PlanError, PLAN_API_VERSION, parseApiKeySecret, parsePlan,
 export { hashApiKey } from "@dbwarden/contract";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
+export { credentialSources, type CredentialSources, type SecretSource } from "./credentials.js";
+export { openClouds, type CloudClients } from "./clouds/registry.js";
+export type { CloudSources } from "./clouds/cloud.js";
 export {
   AwsRdsSignerTokenSource,
+  AwsS3ObjectSource,
   AwsSecretsManagerSource,
-  type CredentialSources,
+  type AwsClients,
   type RdsAuthTokenRequest,
   type RdsAuthTokenSource,
-  type SecretSource,
-} from "./credentials.js";
+  type S3ObjectSource,
+  type SecretsManagerSource,
+} from "./clouds/aws/index.js";
 export type { AuditRecord, AuditSink } from "./audit.js";
 export type { Identity } from "./identity.js";
 export type {
@@ -73,10 +79,11 @@ export interface StartOptions {
   runtime: unknown;
   /** File the runtime config came from: `reload()` without an argument re-reads it. */
   runtimeFile?: string;
-  /** Source of `awsSecretArn` logins and the `apiKeysFrom` secret (default: AWS Secrets Manager). */
-  secrets?: SecretSource;
-  /** Source of `awsRdsIam` login tokens (default: `@aws-sdk/rds-signer`). */
-  rdsTokens?: RdsAuthTokenSource;
+  /**
+   * Clients of the clouds the runtime config's secrets, token logins and objects are read from
+   * (clouds/), instead of the real ones: tests give in-process fakes. Default: each cloud's SDK.
+   */
+  clouds?: CloudClients;
   /** Operational warnings (never secrets), e.g. a failed API key refresh. Default: stderr. */
   log?: (line: string) => void;
   /** Audit sink override (default: from the runtime config). */
@@ -136,22 +143,20 @@ async function prepare(
   engines: readonly EnginePlan[],
   runtime: RuntimeConfig,
   options: StartOptions,
+  credentials: CredentialSources,
 ): Promise<{ dispatcher: Dispatcher; audit: AuditSink; shutdown: () => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
-  const secrets = options.secrets ?? new AwsSecretsManagerSource();
   let opened;
   try {
-    opened = await openEngines(engines, {
-      plan,
-      runtime,
-      credentials: { secrets, rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource() },
-      check: options.unsafeDisableSqlCheck !== true,
-    });
+    opened = await openEngines(engines, { plan, runtime, credentials, check: options.unsafeDisableSqlCheck !== true });
   } catch (error) {
     await audit.close();
     throw error;
   }
-  const dispatcher = new Dispatcher(plan, opened, audit, { sqlCheckOff: options.unsafeDisableSqlCheck === true, limits: new Limits(runtime, secrets) });
+  const dispatcher = new Dispatcher(plan, opened, audit, {
+    sqlCheckOff: options.unsafeDisableSqlCheck === true,
+    limits: new Limits(runtime, credentials.secrets),
+  });
   const shutdown = async () => {
     await dispatcher.close();
     await audit.close();
@@ -245,7 +250,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const plan = parsePlan(options.plan);
   const engines = planEngines(plan);
   const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, plan);
-  const secrets = options.secrets ?? new AwsSecretsManagerSource();
+  const credentials = credentialSources(openClouds(options.clouds));
+  const secrets = credentials.secrets;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const auth = new Authenticator(plan, firstRuntime, apiKeys);
   if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
@@ -261,7 +267,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
   }
   checkUnsafeMode(options, host, log);
-  const { dispatcher, shutdown, audit } = await prepare(plan, engines, firstRuntime, { ...options, secrets });
+  const { dispatcher, shutdown, audit } = await prepare(plan, engines, firstRuntime, options, credentials);
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
   const server = createHttpServer({
@@ -342,7 +348,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
     );
   }
   checkUnsafeMode(options, null, options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
-  const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
+  const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options, credentialSources(openClouds(options.clouds)));
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
   const input = options.input ?? process.stdin;
   const transport = new StdioServerTransport(input as Readable, (options.output ?? process.stdout) as Writable);

@@ -9,3 +9,4 @@ export * from "./platforms.js";
 export * from "./runtime.js";
 export * from "./scope.js";
 export * from "./network.js";
+export * from "./sources.js";

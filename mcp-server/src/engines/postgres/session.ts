@@ -26,8 +26,7 @@
  */
 import { connect as connectTcp } from "node:net";
 import pg from "pg";
-import { ToolError } from "../../errors.js";
-import type { EngineCall, Param } from "../engine.js";
+import { ToolError, type EngineCall, type Param } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import type { ResultField, RowReader } from "./fetch.js";
 import type { LoginPool } from "./pool.js";

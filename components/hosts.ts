@@ -8,8 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { environmentFile, projectRoot } from "../src/spec/project.ts";
 import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
-import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws/governedAccess.ts";
-import { preflightAws } from "./aws/preflight.ts";
+import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws-ecs/governedAccess.ts";
+import { preflightAws } from "./aws-ecs/preflight.ts";
 import type { CatalogSnapshot } from "./postgres/catalog.ts";
 
 /** What the Pulumi program gives the top-level component of any host. */

@@ -15,10 +15,10 @@ export {
   type GovernedAccessArgs,
   type AwsTarget,
   type AwsHost,
-} from "./governedAccess.ts";
-export { ReadReplica, replicaParameters, parameterGroupFamily, REPLICA_TIMEOUTS, type ReadReplicaArgs, type DbParameter } from "./replica.ts";
-export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
-export { PrivateEndpoints, INTERFACE_ENDPOINT_SERVICES, endpointServiceName, gatewayRouteTableIds, type PrivateEndpointsArgs } from "./endpoints.ts";
+} from "../aws-ecs/governedAccess.ts";
+export { ReadReplica, replicaParameters, parameterGroupFamily, REPLICA_TIMEOUTS, type ReadReplicaArgs, type DbParameter } from "../aws-rds/replica.ts";
+export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "../aws-ecs/network.ts";
+export { PrivateEndpoints, INTERFACE_ENDPOINT_SERVICES, endpointServiceName, gatewayRouteTableIds, type PrivateEndpointsArgs } from "../aws-ecs/endpoints.ts";
 export {
   ClientCredentials,
   rdsDbConnectArn,
@@ -29,8 +29,8 @@ export {
   POSTGRES_MULTI_USER_ROTATION_VERSION,
   INITIAL_VERSION_STAGE,
   type ClientCredentialsArgs,
-} from "./credentials.ts";
-export { QueryLogging, cloudWatchRetentionDays, rdsLogGroupName, mcpAuditLogGroupName, type QueryLoggingArgs } from "./logging.ts";
+} from "../aws-rds/credentials.ts";
+export { QueryLogging, cloudWatchRetentionDays, rdsLogGroupName, mcpAuditLogGroupName, type QueryLoggingArgs } from "../aws-ecs/logging.ts";
 export {
   McpService,
   deliveryFor,
@@ -44,8 +44,8 @@ export {
   MCP_PATH,
   INITIAL_API_KEYS,
   type McpServiceArgs,
-} from "./mcpService.ts";
-export { McpImage, buildContextTag, ecrRepositoryOfImage, MCP_SERVER_CONTEXT, type McpImageArgs } from "./image.ts";
+} from "../aws-ecs/mcpService.ts";
+export { McpImage, buildContextTag, ecrRepositoryOfImage, MCP_SERVER_CONTEXT, type McpImageArgs } from "../aws-ecs/image.ts";
 export {
   ConfigObjects,
   chooseDelivery,
@@ -56,8 +56,8 @@ export {
   objectKey,
   MAX_TASK_DEFINITION_BYTES,
   type Delivery,
-} from "./planDelivery.ts";
-export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "./limitsStore.ts";
-export { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "./rdsCa.ts";
+} from "../aws-ecs/planDelivery.ts";
+export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "../aws-ecs/limitsStore.ts";
+export { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "../aws-rds/rdsCa.ts";
 export * as names from "./names.ts";
 export { sharedTags, loginSecretTags, sharedTagsTransformation } from "./tags.ts";

@@ -6,7 +6,7 @@
  * documentation-only TEST-NET-1), so they can be recognized wherever they flow.
  *
  * Given the stack's plan, the answers are those of an account that matches the spec, so the
- * program's preflight (components/aws/preflight.ts) passes: the admin secret names its primary's
+ * program's preflight (components/aws-ecs/preflight.ts) passes: the admin secret names its primary's
  * address, subnets are in the VPC the spec puts them in (each in its own zone), an existing
  * replica replicates its target's primary. Without a plan they are generic.
  *

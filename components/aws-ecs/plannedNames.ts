@@ -21,7 +21,7 @@ import {
   rotationFunctionName,
   rotationStackName,
   serviceRoleNamePrefix,
-} from "./names.ts";
+} from "../aws/names.ts";
 import { mcpAuditLogGroupName, rdsLogGroupName } from "./logging.ts";
 
 /** One name AWS will see. */

@@ -11,7 +11,7 @@ import { Instance } from "@pulumi/aws/rds/instance.js";
 import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "./tags.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
 
 /** What RDS for PostgreSQL can do (the capability table). */
 const RDS = TARGET_PLATFORMS["aws-rds"];

@@ -9,7 +9,7 @@
  * operators need and nothing secret. Run `preflightAws` (preflight.ts) first: `pulumi up` does
  * (stacks/index.ts), so what AWS would refuse is reported before anything is created.
  */
-import { rdsCaBundleForProgram } from "./rdsCa.ts";
+import { rdsCaBundleForProgram } from "../aws-rds/rdsCa.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
@@ -17,15 +17,15 @@ import { workflowsOf, type AccessPlan, type HostOf, type ReplicaPlan, type Targe
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
 import type { PostgresConnectionArgs, PostgresReadOnlyAccessArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf, checkTargetOnHost } from "../targets.ts";
-import { ClientCredentials, accountOfArn, initialPassword, targetLogins, type TargetLogin } from "./credentials.ts";
+import { ClientCredentials, accountOfArn, initialPassword, targetLogins, type TargetLogin } from "../aws-rds/credentials.ts";
 import { PrivateEndpoints } from "./endpoints.ts";
 import { LIMITS_STORE_PORT, LimitsStore, needsLimitsStore } from "./limitsStore.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
-import { replicaIdentifier } from "./names.ts";
+import { replicaIdentifier } from "../aws/names.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
-import { ReadReplica, replicaParameters } from "./replica.ts";
-import { sharedTags, sharedTagsTransformation } from "./tags.ts";
+import { ReadReplica, replicaParameters } from "../aws-rds/replica.ts";
+import { sharedTags, sharedTagsTransformation } from "../aws/tags.ts";
 
 /** Type token of the top-level AWS component. */
 export const GOVERNED_ACCESS_TYPE = "dbwarden:aws:GovernedAccess";

@@ -23,7 +23,7 @@ import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "./governedAccess.ts";
 import { ecrRepositoryOfImage } from "./image.ts";
 import { plannedAwsNames } from "./plannedNames.ts";
-import { parameterGroupFamily } from "./replica.ts";
+import { parameterGroupFamily } from "../aws-rds/replica.ts";
 
 /** What the preflight reads about an RDS instance (a subset of `rds.getInstance`'s result). */
 export interface InstanceFacts {

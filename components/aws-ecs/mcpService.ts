@@ -41,10 +41,10 @@ import {
   type LoginSource,
   type RuntimeConfig,
 } from "../../src/plan/types.ts";
-import { INITIAL_VERSION_STAGE } from "./credentials.ts";
+import { INITIAL_VERSION_STAGE } from "../aws-rds/credentials.ts";
 import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
-import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../aws/names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 import {
   ConfigObjects,
@@ -57,7 +57,7 @@ import {
   runtimeEnvironment,
   type Delivery,
 } from "./planDelivery.ts";
-import { ENVIRONMENT_TAG } from "./tags.ts";
+import { ENVIRONMENT_TAG } from "../aws/tags.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";

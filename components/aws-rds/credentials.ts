@@ -21,8 +21,8 @@ import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
 import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
-import { rotationFunctionName, rotationStackName } from "./names.ts";
-import { loginSecretTags } from "./tags.ts";
+import { rotationFunctionName, rotationStackName } from "../aws/names.ts";
+import { loginSecretTags } from "../aws/tags.ts";
 
 /** AWS's maintained multi-user (alternating) rotation function for RDS PostgreSQL. */
 export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser";

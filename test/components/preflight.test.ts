@@ -9,21 +9,17 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import {
-  adminSecretProblems,
   egressProblems,
-  existingReplicaProblems,
   lookUpPreflightFacts,
   partitionProblems,
-  pgauditProblems,
   preflightAws,
   preflightReport,
-  primaryProblems,
-  rotationCloneProblems,
   subnetProblems,
   tagValueProblems,
   type InstanceFacts,
   type PreflightLookups,
 } from "../../components/aws-ecs/preflight.ts";
+import { adminSecretProblems, existingReplicaProblems, pgauditProblems, primaryProblems, rotationCloneProblems } from "../../components/aws-rds/preflight.ts";
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "../../components/aws/index.ts";
 import { ADMIN_PASSWORD, SUBNET_VPCS, adminSecret, instanceLookup, subnetZone } from "./support/aws.ts";
 import { longestNamesPlan } from "./support/longest.ts";

@@ -9,6 +9,7 @@
  */
 import {
   classificationOf,
+  forHost,
   ruleAllows,
   ruleColumns,
   tableKey,
@@ -16,6 +17,7 @@ import {
   type AccessPlan,
   type ClientPlan,
   type McpServerPlan,
+  type PerHost,
   type TablePlan,
   type TargetPlan,
   type WorkflowPlan,
@@ -201,32 +203,60 @@ function shownValue(value: McpServerPlan["image"] | number): string {
   return value.source === "registry" ? value.uri : "built from mcp-server/ by the deployment";
 }
 
+/** How a host admits traffic from the internet, in a reviewer's words. */
+interface HostIngress {
+  /** What takes the traffic in, e.g. "load balancer". */
+  entry: string;
+  /** How it is reachable from the internet (e.g. "public subnets a, b"), or null when it is internal only. */
+  publicVia: string | null;
+  /** What internal means there, e.g. "no public subnets". */
+  internal: string;
+  /** The host fields that decide it: compared here, left out of the other host changes. */
+  fields: readonly string[];
+}
+
+/**
+ * Each host platform's ingress: a server becoming reachable from the internet is a widening on
+ * every host, including when the platform itself changes. A new host does not type-check until it
+ * says how it can become public.
+ */
+const HOST_INGRESS: PerHost<HostIngress> = {
+  local: () => ({ entry: "listener", publicVia: null, internal: "loopback only", fields: [] }),
+  "aws-ecs": (h) => ({
+    entry: "load balancer",
+    publicVia: h.publicSubnetIds.length > 0 ? `public subnets ${list(h.publicSubnetIds)}` : null,
+    internal: "no public subnets",
+    fields: ["publicSubnetIds"],
+  }),
+};
+
 function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes): void {
   const b = before.host;
   const a = after.host;
   if (JSON.stringify(b) === JSON.stringify(a)) return;
-  const publicOf = (h: McpServerPlan["host"]) => h.platform === "aws-ecs" && h.publicSubnetIds.length > 0;
-  if (!publicOf(b) && publicOf(a)) {
+  const [was, now] = [forHost(HOST_INGRESS, b), forHost(HOST_INGRESS, a)];
+  if (was.publicVia === null && now.publicVia !== null) {
     changes.add(
       "widening",
       "mcp-server",
       "host-internet-facing",
       {},
       "mcpServer.host",
-      `the MCP server's load balancer becomes internet-facing (public subnets ${list((a as { publicSubnetIds: string[] }).publicSubnetIds)}); mcpServer.allowedCidrs still decides who gets through`,
+      `the MCP server's ${now.entry} becomes internet-facing (${now.publicVia}); mcpServer.allowedCidrs still decides who gets through`,
       b,
       a,
     );
-  } else if (publicOf(b) && !publicOf(a)) {
-    changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", "the MCP server's load balancer becomes internal (no public subnets)", b, a);
+  } else if (was.publicVia !== null && now.publicVia === null) {
+    changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} becomes internal (${now.internal})`, b, a);
   }
-  const rest = (h: McpServerPlan["host"]) => JSON.stringify(h.platform === "aws-ecs" ? { ...h, publicSubnetIds: [] } : h);
-  if (rest(b) !== rest(a)) {
+  const rest = (h: McpServerPlan["host"], ingress: HostIngress) =>
+    JSON.stringify(Object.fromEntries(Object.entries(h).filter(([k]) => !ingress.fields.includes(k))));
+  if (rest(b, was) !== rest(a, now)) {
     const fields =
       b.platform !== a.platform
         ? [`platform ${b.platform} -> ${a.platform}`]
         : Object.keys(a).filter(
-            (k) => JSON.stringify((b as Record<string, unknown>)[k]) !== JSON.stringify((a as Record<string, unknown>)[k]) && k !== "publicSubnetIds",
+            (k) => JSON.stringify((b as Record<string, unknown>)[k]) !== JSON.stringify((a as Record<string, unknown>)[k]) && !now.fields.includes(k),
           );
     changes.add("neutral", "mcp-server", "host-changed", {}, "mcpServer.host", `where the MCP server runs changes: ${list(fields)}`, b, a);
   }

@@ -256,9 +256,7 @@ export const BigQueryTargetSchema = z.strictObject({
   maximumBytesBilled: size.optional().describe("Cap on bytes billed per query."),
 });
 
-export const FakeTargetSchema = z.strictObject({ platform: z.literal("fake-db"), ...targetCommon, account: z.string() });
 export const TargetSchema = z.discriminatedUnion("platform", [
-  FakeTargetSchema,
   PostgresTargetSchema,
   AwsRdsTargetSchema,
   GcpCloudSqlTargetSchema,
@@ -321,7 +319,7 @@ export const AwsEcsHostSchema = z.strictObject({
 });
 
 /** Where the MCP server runs: its own setting, apart from the database targets it reads. */
-export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema, z.strictObject({ platform: z.literal("fake-host"), region: z.string() })]);
+export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema]);
 
 /** Build the MCP server's image from `mcp-server/` with the deployer's Docker and push it to a registry the stack creates. */
 export const ImageBuildSchema = z.strictObject({

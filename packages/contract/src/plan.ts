@@ -74,7 +74,6 @@ export const PlatformSettingsSchema = z.discriminatedUnion("platform", [
   z.strictObject({ platform: z.literal("gcp-cloudsql"), project: str, region: str, primaryInstance: str }),
   z.strictObject({ platform: z.literal("snowflake"), account: str, warehouse: str }),
   z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),
-  z.strictObject({ platform: z.literal("fake-db"), account: str }),
 ]);
 
 /**
@@ -198,7 +197,6 @@ export const HostPlatformSchema = z.enum(Object.keys(HOST_PLATFORMS) as [keyof t
 export const HostPlanSchema = z.discriminatedUnion("platform", [
   /** `dbwarden up`: a process on this machine, bound to loopback. */
   z.strictObject({ platform: z.literal("local") }),
-  z.strictObject({ platform: z.literal("fake-host"), region: str }),
   /** ECS Fargate behind an HTTPS application load balancer. */
   z.strictObject({
     platform: z.literal("aws-ecs"),

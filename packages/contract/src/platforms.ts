@@ -10,7 +10,7 @@
 export type CredentialMode = "iam" | "password" | "keypair";
 export type LoggingMode = "pgaudit" | "log-statement" | "query-history";
 /** The query engine the MCP server uses for a target (mcp-server/src/engines/<engine>). */
-export type EngineName = "postgres" | "snowflake" | "bigquery" | "fakeengine";
+export type EngineName = "postgres" | "snowflake" | "bigquery";
 
 export interface TargetPlatformCapabilities {
   /** In words, for messages. */
@@ -65,7 +65,6 @@ export const TARGET_PLATFORMS = {
   "gcp-cloudsql": { ...CLOUD_POSTGRES, title: "Cloud SQL for PostgreSQL" },
   snowflake: { ...WAREHOUSE, title: "Snowflake", engine: "snowflake", credentialModes: ["keypair"] },
   bigquery: { ...WAREHOUSE, title: "BigQuery", engine: "bigquery", credentialModes: ["iam"] },
-  "fake-db": { ...WAREHOUSE, title: "Fake DB", engine: "fakeengine", credentialModes: ["keypair"] },
 } as const satisfies Record<string, TargetPlatformCapabilities>;
 
 export interface HostPlatformCapabilities {
@@ -84,8 +83,7 @@ export const HOST_PLATFORMS = {
   /** `dbwarden up`: the server as a process on this machine, on loopback. */
   local: { title: "this machine (dbwarden up)", targets: ["postgres"], deployedBy: "dbwarden up" },
   /** ECS Fargate behind an HTTPS load balancer (components/aws-ecs). */
-  "aws-ecs": { title: "AWS ECS Fargate", targets: ["aws-rds", "fake-db"], deployedBy: "pulumi" },
-  "fake-host": { title: "Fake Run", targets: ["fake-db"], deployedBy: "pulumi" },
+  "aws-ecs": { title: "AWS ECS Fargate", targets: ["aws-rds"], deployedBy: "pulumi" },
 } as const satisfies Record<string, HostPlatformCapabilities>;
 
 export type TargetPlatformName = keyof typeof TARGET_PLATFORMS;

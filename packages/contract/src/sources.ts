@@ -38,7 +38,6 @@ export const LOCAL_SECRET_KINDS = {
 export const SECRET_STORE_KINDS = {
   /** An AWS Secrets Manager secret (mcp-server/src/clouds/aws). */
   awsSecretArn: { title: "an AWS Secrets Manager secret", schema: z.strictObject({ awsSecretArn: str.startsWith("arn:") }) },
-  fakeSecret: { title: "a Fake secret", schema: z.strictObject({ fakeSecret: str }) },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 /**

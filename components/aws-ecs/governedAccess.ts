@@ -46,6 +46,7 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
   checkEcsHost(plan, host);
   const targets = plan.targets.map((target) => {
     checkTargetOnHost(host.platform, target);
+    // checkTargetOnHost refused every platform the host does not read.
     const served = target as AwsTarget;
     forEcsTarget(served, (components, t) => components.check(t, host));
     return served;
@@ -182,9 +183,9 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         plan,
         region: host.region,
         databases: Object.fromEntries([...access].map(([target, each]) => [target, each.endpoint])),
-        loginSecretArns: Object.assign({}, ...targets.map((t) => t.secretArns)) as Record<string, pulumi.Output<string>>,
+        loginSecretArns: byLogin(targets.map((t) => t.secretArns)),
         connectArns: targets.flatMap((t) => t.connectArns),
-        iamLogins: Object.assign({}, ...targets.map((t) => t.iamLogins)) as Record<string, string>,
+        iamLogins: byLogin(targets.map((t) => t.iamLogins)),
         vpcId: host.vpcId,
         subnetIds: host.subnetIds,
         ...(host.publicSubnetIds.length > 0 ? { publicSubnetIds: host.publicSubnetIds } : {}),
@@ -208,6 +209,11 @@ interface ServicePhases {
   limitsStore: LimitsStore | null;
 }
 
+/** The targets' records by login role, as one (a login role belongs to one target). */
+function byLogin<T>(records: readonly Record<string, T>[]): Record<string, T> {
+  return Object.assign({}, ...records) as Record<string, T>;
+}
+
 /** The component's options with the shared tags transformation added (see tags.ts). */
 function withSharedTags(opts: pulumi.ComponentResourceOptions, plan: AccessPlan | undefined): pulumi.ComponentResourceOptions {
   if (!plan) return opts;
@@ -225,7 +231,7 @@ function governedAccessOutputs(
   return {
     mcpUrl: service.url,
     endpointHostname: service.loadBalancerDnsName,
-    secretIds: pulumi.all(Object.assign({}, ...[...access.values()].map((t) => t.secretArns)) as Record<string, pulumi.Output<string>>),
+    secretIds: pulumi.all(byLogin([...access.values()].map((t) => t.secretArns))),
     apiKeysSecretId: service.apiKeysSecretArn,
     logGroups: pulumi.all({
       mcpAudit: logging.auditLogGroup.name,

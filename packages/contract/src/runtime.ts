@@ -13,13 +13,14 @@ import { parseCidr } from "./network.js";
 import { ConfigError, describeIssues, type AccessPlan, type ClientPlan, type WorkflowPlan } from "./plan.js";
 import {
   ApiKeysFromSchema,
-  CERTIFICATE_AUTHORITIES,
+  DATABASE_ENDPOINT_KINDS,
   LoginSourceSchema,
   SecretRefSchema,
   TOKEN_LOGIN_KINDS,
   isTokenLogin,
   kindOf,
-  type CertificateAuthorityName,
+  unionOf,
+  type DatabaseEndpoint,
   type DocumentEnv,
   type LoginSource,
   type SecretStoreRef,
@@ -34,18 +35,8 @@ export const ApiKeySchema = z.strictObject({ client: str, workflow: str, sha256:
 /** The value of an `apiKeysFrom` secret: JSON `[{client, workflow, sha256}]`. */
 export const ApiKeyListSchema = z.array(ApiKeySchema);
 
-export const DatabaseEndpointSchema = z.strictObject({
-  host: str.min(1),
-  port: z.number().int().min(1).max(65535),
-  database: str.min(1),
-  sslmode: z.enum(["disable", "require", "verify-full"]),
-  /**
-   * Certificate authorities `verify-full` trusts (`CERTIFICATE_AUTHORITIES`): the system's
-   * (default), or a bundle the server ships, such as Amazon RDS's (RDS certificates are not signed
-   * by a public CA).
-   */
-  ca: z.enum(Object.keys(CERTIFICATE_AUTHORITIES) as [CertificateAuthorityName, ...CertificateAuthorityName[]]).optional(),
-});
+/** A target's endpoint: one of the contract's `DATABASE_ENDPOINT_KINDS` (sources.ts). */
+export const DatabaseEndpointSchema = unionOf<DatabaseEndpoint>(DATABASE_ENDPOINT_KINDS);
 
 export const ListenSchema = z.strictObject({
   host: str.min(1),
@@ -127,7 +118,6 @@ export const RuntimeConfigSchema = z.strictObject({
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 export type ApiKey = z.infer<typeof ApiKeySchema>;
-export type DatabaseEndpoint = z.infer<typeof DatabaseEndpointSchema>;
 export type ListenConfig = z.infer<typeof ListenSchema>;
 export type AuditConfig = z.infer<typeof AuditConfigSchema>;
 export type LimitsStoreConfig = z.infer<typeof LimitsStoreSchema>;

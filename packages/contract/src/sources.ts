@@ -73,6 +73,32 @@ export const CERTIFICATE_AUTHORITIES = {
   "aws-rds": "Amazon RDS's certificate authorities",
 } as const satisfies Record<string, string>;
 
+/**
+ * How the server reaches a target's database, by kind (a target's platform components say which:
+ * RDS gives a `postgres` endpoint to its replica). The engine serving the target reads it. A new
+ * kind (a Cloud SQL connector's instance, a BigQuery project, a Snowflake account) is a row here:
+ * an object with one key, its kind, as the credential sources are; the `postgres` kind keeps the
+ * flat form of earlier versions.
+ */
+export const DATABASE_ENDPOINT_KINDS = {
+  /** A PostgreSQL server by address (plain, RDS, Cloud SQL by IP), over TLS as `sslmode` says. */
+  postgres: {
+    title: "a PostgreSQL server by address",
+    schema: z.strictObject({
+      host: str.min(1),
+      port: z.number().int().min(1).max(65535),
+      database: str.min(1),
+      sslmode: z.enum(["disable", "require", "verify-full"]),
+      /**
+       * Certificate authorities `verify-full` trusts (`CERTIFICATE_AUTHORITIES`): the system's
+       * (default), or a bundle the server ships, such as Amazon RDS's (RDS certificates are not
+       * signed by a public CA).
+       */
+      ca: z.enum(Object.keys(CERTIFICATE_AUTHORITIES) as [keyof typeof CERTIFICATE_AUTHORITIES, ...(keyof typeof CERTIFICATE_AUTHORITIES)[]]).optional(),
+    }),
+  },
+} as const satisfies Record<string, Kind<z.ZodType>>;
+
 export type LocalSecretKind = keyof typeof LOCAL_SECRET_KINDS;
 export type SecretStoreKind = keyof typeof SECRET_STORE_KINDS;
 export type SecretKind = LocalSecretKind | SecretStoreKind;
@@ -80,6 +106,7 @@ export type TokenLoginKind = keyof typeof TOKEN_LOGIN_KINDS;
 export type LoginKind = SecretKind | TokenLoginKind;
 export type ObjectStoreKind = keyof typeof DOCUMENT_OBJECT_STORES;
 export type CertificateAuthorityName = keyof typeof CERTIFICATE_AUTHORITIES;
+export type DatabaseEndpointKind = keyof typeof DATABASE_ENDPOINT_KINDS;
 
 type Parsed<T> = T extends { schema: infer S extends z.ZodType } ? z.infer<S> : never;
 type ReferenceOf<Table> = { [K in keyof Table]: Parsed<Table[K]> }[keyof Table];
@@ -92,15 +119,31 @@ export type SecretRef = ReferenceOf<typeof LOCAL_SECRET_KINDS> | SecretStoreRef;
 export type TokenLogin = ReferenceOf<typeof TOKEN_LOGIN_KINDS>;
 /** Where a database login's credential comes from: a secret, or a token. */
 export type LoginSource = SecretRef | TokenLogin;
+/** Where the server reaches a target's database: an endpoint of one of the kinds. */
+export type DatabaseEndpoint = ReferenceOf<typeof DATABASE_ENDPOINT_KINDS>;
+/** The endpoint of one kind. */
+export type DatabaseEndpointOf<K extends DatabaseEndpointKind> = Parsed<(typeof DATABASE_ENDPOINT_KINDS)[K]>;
 /** The reference of one kind. */
 export type SecretRefOf<K extends SecretKind> = Extract<SecretRef, Record<K, unknown>>;
 /** The token login of one kind. */
 export type TokenLoginOf<K extends TokenLoginKind> = Extract<TokenLogin, Record<K, unknown>>;
 
-/** The union of a table's schemas, in the table's order (zod tries them in turn; each has its own key). */
-function unionOf<T>(...tables: Record<string, Kind<z.ZodType>>[]): z.ZodType<T> {
+/**
+ * The union of the tables' schemas, in the tables' order (zod tries them in turn; each has its own
+ * key); a table of one kind is that kind's schema, so its errors read as they did before the table.
+ */
+export function unionOf<T>(...tables: Record<string, Kind<z.ZodType>>[]): z.ZodType<T> {
   const schemas = tables.flatMap((table) => Object.values(table).map((kind) => kind.schema));
+  if (schemas.length === 1) return schemas[0] as unknown as z.ZodType<T>;
   return z.union(schemas as [z.ZodType, z.ZodType, ...z.ZodType[]]) as unknown as z.ZodType<T>;
+}
+
+/** The kind of a database endpoint: the one whose schema takes it (the kinds are strict objects, so at most one does). */
+export function endpointKind(endpoint: DatabaseEndpoint): DatabaseEndpointKind {
+  const kinds = Object.keys(DATABASE_ENDPOINT_KINDS) as DatabaseEndpointKind[];
+  const kind = kinds.find((k) => DATABASE_ENDPOINT_KINDS[k].schema.safeParse(endpoint).success);
+  if (!kind) throw new Error("a database endpoint of no known kind");
+  return kind;
 }
 
 /** A secret of any kind. */
@@ -109,11 +152,14 @@ export const SecretRefSchema = unionOf<SecretRef>(LOCAL_SECRET_KINDS, SECRET_STO
 export const LoginSourceSchema = unionOf<LoginSource>(LOCAL_SECRET_KINDS, SECRET_STORE_KINDS, TOKEN_LOGIN_KINDS);
 
 /** The API key hashes' secret: a secret store's secret, refreshed every `refreshSeconds` (default 60, at least 10). */
-export const ApiKeysFromSchema = z.union(
-  Object.values(SECRET_STORE_KINDS).map((kind) =>
-    kind.schema.extend({ refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional() }),
-  ) as unknown as [z.ZodType, z.ZodType],
-) as unknown as z.ZodType<SecretStoreRef & { refreshSeconds?: number }>;
+export const ApiKeysFromSchema = unionOf<SecretStoreRef & { refreshSeconds?: number }>(
+  Object.fromEntries(
+    Object.entries(SECRET_STORE_KINDS).map(([name, kind]) => [
+      name,
+      { title: kind.title, schema: kind.schema.extend({ refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional() }) },
+    ]),
+  ),
+);
 
 /** The kind of a secret reference or login source: its one key. */
 export function kindOf(source: LoginSource): LoginKind {

@@ -9,7 +9,6 @@
  */
 import {
   classificationOf,
-  forHost,
   ruleAllows,
   ruleColumns,
   tableKey,
@@ -17,12 +16,12 @@ import {
   type AccessPlan,
   type ClientPlan,
   type McpServerPlan,
-  type PerHost,
   type TablePlan,
   type TargetPlan,
   type WorkflowPlan,
 } from "@dbwarden/contract";
 import { describeRule } from "@dbwarden/contract";
+import { hostIngress, type HostIngress } from "./ingress.ts";
 import { compareNetworks } from "./networks.ts";
 import { WORKFLOW_RENAME_EVIDENCE, clientFingerprint, clientRenameEvidence, pairUnique, workflowFingerprint } from "./renames.ts";
 import type { AccessChange, ChangeArea, ClientRename, Direction, PlanDiff, SensitiveExposure, WorkflowRename } from "./types.ts";
@@ -203,38 +202,11 @@ function shownValue(value: McpServerPlan["image"] | number): string {
   return value.source === "registry" ? value.uri : "built from mcp-server/ by the deployment";
 }
 
-/** How a host admits traffic from the internet, in a reviewer's words. */
-interface HostIngress {
-  /** What takes the traffic in, e.g. "load balancer". */
-  entry: string;
-  /** How it is reachable from the internet (e.g. "public subnets a, b"), or null when it is internal only. */
-  publicVia: string | null;
-  /** What internal means there, e.g. "no public subnets". */
-  internal: string;
-  /** The host fields that decide it: compared here, left out of the other host changes. */
-  fields: readonly string[];
-}
-
-/**
- * Each host platform's ingress: a server becoming reachable from the internet is a widening on
- * every host, including when the platform itself changes. A new host does not type-check until it
- * says how it can become public.
- */
-const HOST_INGRESS: PerHost<HostIngress> = {
-  local: () => ({ entry: "listener", publicVia: null, internal: "loopback only", fields: [] }),
-  "aws-ecs": (h) => ({
-    entry: "load balancer",
-    publicVia: h.publicSubnetIds.length > 0 ? `public subnets ${list(h.publicSubnetIds)}` : null,
-    internal: "no public subnets",
-    fields: ["publicSubnetIds"],
-  }),
-};
-
 function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes): void {
   const b = before.host;
   const a = after.host;
   if (JSON.stringify(b) === JSON.stringify(a)) return;
-  const [was, now] = [forHost(HOST_INGRESS, b), forHost(HOST_INGRESS, a)];
+  const [was, now] = [hostIngress(b), hostIngress(a)];
   if (was.publicVia === null && now.publicVia !== null) {
     changes.add(
       "widening",

@@ -9,6 +9,7 @@ import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isDeployedHost, type Host
 import { AWS_TAG_KEYS, GCP_LABEL_KEYS, HOST_TAG_KEYS, type TagKeys } from "../../src/tags.ts";
 import { KEY_BACKENDS } from "../../src/keys/index.ts";
 import { HOST_STAND_INS, TARGET_STAND_INS, STAND_IN_INVOKES } from "../../src/policy/standins.ts";
+import { HOST_INGRESS } from "../../src/review/ingress.ts";
 import { HOST_COMPONENTS } from "../../components/hosts.ts";
 import { ACCESS_COMPONENTS } from "../../components/targets.ts";
 import { ECS_TARGETS } from "../../components/aws-ecs/targets.ts";
@@ -19,7 +20,8 @@ const keysOf = (table: object) => Object.keys(table).sort();
 
 describe("tables keyed by platform", () => {
   it("have a row for every host platform", () => {
-    for (const [name, table] of Object.entries({ HOST_TAG_KEYS, KEY_BACKENDS, HOST_STAND_INS, HOST_COMPONENTS })) assert.deepEqual(keysOf(table), hosts, name);
+    for (const [name, table] of Object.entries({ HOST_TAG_KEYS, KEY_BACKENDS, HOST_STAND_INS, HOST_COMPONENTS, HOST_INGRESS }))
+      assert.deepEqual(keysOf(table), hosts, name);
   });
 
   it("have a row for every target platform, and every engine an access component entry (null: not rendered yet)", () => {

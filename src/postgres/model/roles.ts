@@ -3,16 +3,7 @@
  * memberships, connection limits and settings, and the platform's extras (IAM login roles,
  * alternating-rotation clones) from the contract's capability table and the target's credentials.
  */
-import {
-  findTarget,
-  hostServes,
-  rotationCloneName,
-  TARGET_PLATFORMS,
-  workflowsOf,
-  type AccessPlan,
-  type TargetPlan,
-  type WorkflowPlan,
-} from "@dbwarden/contract";
+import { findTarget, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
 import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
@@ -59,9 +50,9 @@ export function loginConnectionLimit(plan: AccessPlan, workflow: WorkflowPlan): 
 /** Name of the second login AWS multi-user rotation alternates to: the contract's one rule (the MCP server accepts exactly it). */
 export { rotationCloneName };
 
-/** The local host's platforms are applied by `dbwarden up` (the reconciler); the others by Pulumi. */
+/** Who applies a target's roles and grants: the reconciler (`dbwarden up`) or Pulumi, as the capability table says of its platform. */
 export function appliedBy(target: TargetPlan): AppliedBy {
-  return hostServes("local", target.platform) ? "reconciler" : "pulumi";
+  return TARGET_PLATFORMS[target.platform].appliedBy;
 }
 
 /** Roles every login joins: the platform's IAM login roles when the target authenticates with IAM. */

@@ -9,7 +9,7 @@
  * target (OIDs are per database) and re-read on a miss, in the same transaction. A stale cache can
  * only make the check miss a brand-new column or function; the database role still refuses it.
  */
-import { requestComment } from "@dbwarden/contract";
+import { requestComment } from "../engine.js";
 import pg from "pg";
 import type { EngineCall } from "../engine.js";
 import type { SetupResult } from "./session.js";

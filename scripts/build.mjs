@@ -175,7 +175,15 @@ function buildMcpServer() {
   tsc(join(SERVER, "tsconfig.build.json"), "--outDir", join(SERVER_PACKAGE_DIR, "dist"), "--sourceMap", "false", "--noCheck");
   cpSync(join(SERVER, "bin"), join(SERVER_PACKAGE_DIR, "bin"), { recursive: true });
   for (const file of ["README.md", "LICENSE"]) if (existsSync(join(SERVER, file))) cpSync(join(SERVER, file), join(SERVER_PACKAGE_DIR, file));
-  const { private: _private, devDependencies: _dev, scripts: _scripts, exports: _sourceExports, main: _main, types: _types, ...published } = readJson(join(SERVER, "package.json"));
+  const {
+    private: _private,
+    devDependencies: _dev,
+    scripts: _scripts,
+    exports: _sourceExports,
+    main: _main,
+    types: _types,
+    ...published
+  } = readJson(join(SERVER, "package.json"));
   const manifest = {
     ...published,
     main: "./dist/index.js",

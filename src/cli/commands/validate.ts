@@ -3,6 +3,7 @@ import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { formatProblem, type Problem } from "../../spec/errors.ts";
 import { projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
+import { projectRootsOf, snapshotProblems } from "../../spec/catalog.ts";
 import { placeholderProblems } from "../../spec/placeholders.ts";
 import { projectRoot, specPaths } from "../../spec/project.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -18,7 +19,8 @@ about a named file (e.g. a workflow reading a column that a named environment cl
 sensitive). Problems in other files that are not about the named ones are counted in one line;
 if one of those files does not load, the named files cannot be fully checked and the exit code is 1.
 An example value \`dbwarden init\` wrote is refused while its \`# CHANGE\` comment is there: replace the
-value, then delete the comment.
+value, then delete the comment. Where an environment's catalog snapshot is committed
+(<spec folder>/catalog/<env>.json), the tables and columns its workflows name are checked against it.
 Exit codes: 0 valid, 1 problems found, 2 usage error.`;
 
 export function register(program: Command, io: CliIO): void {
@@ -44,6 +46,8 @@ export function register(program: Command, io: CliIO): void {
       const result = validateInProject(named, { cwd: io.cwd, now: io.now(), expired: "error" });
       const notes = contextNotes(result);
       const problems = [...result.problems, ...placeholdersIn(named, io.cwd)];
+      // Against the snapshots once the documents themselves are valid (the plan needs them).
+      if (result.problems.length === 0 && result.unloadedContextFiles.length === 0) problems.push(...snapshotProblemsOf(named, io));
       if (problems.length > 0 || result.unloadedContextFiles.length > 0) {
         throw new CliError([...problemLines(problems), ...notes].join("\n"), EXIT.invalidInput);
       }
@@ -56,6 +60,14 @@ export function register(program: Command, io: CliIO): void {
       );
       for (const note of notes) io.err(note);
     });
+}
+
+/** The snapshot problems located in the named files. */
+function snapshotProblemsOf(named: readonly string[], io: CliIO): Problem[] {
+  const shown = new Set(named.map((f) => relative(io.cwd, resolve(io.cwd, f)) || f));
+  return projectRootsOf(named, io.cwd)
+    .flatMap((root) => snapshotProblems(root, { cwd: io.cwd, now: io.now() }))
+    .filter((p) => shown.has(p.file));
 }
 
 /** The `# CHANGE` placeholders left in the named files (those that can be read: the others are already reported). */

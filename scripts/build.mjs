@@ -33,7 +33,7 @@ const SERVER = join(ROOT, "mcp-server");
 export const SERVER_PACKAGE_DIR = join(SERVER, "dist-npm");
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 /** Entry points of the CommonJS build (the CLI is ESM only: `bin/dbwarden.js` imports it). */
-const CJS_ENTRIES = ["src/index.ts", "src/aws.ts", "src/postgres.ts", "src/provider/index.ts"];
+const CJS_ENTRIES = ["src/index.ts", "src/aws.ts", "src/postgres.ts", "src/provider/index.ts", "src/testing/index.ts"];
 /** Defines `import.meta.url` in CommonJS output, where esbuild leaves `import.meta` empty. */
 const IMPORT_META_URL_SHIM = '"use strict";\nconst __dbwardenImportMetaUrl = require("node:url").pathToFileURL(__filename).href;';
 

@@ -24,6 +24,7 @@ import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
 import { replicaIdentifier } from "./names.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
+import { configuredPrimaryAddresses, tunnelNeedsAdminSecret, type PrimaryAddress } from "./primaryAddress.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 import { sharedTags, sharedTagsTransformation } from "./tags.ts";
 
@@ -119,6 +120,8 @@ interface Deployment {
   plan: AccessPlan;
   host: AwsHost;
   targets: AwsTarget[];
+  /** Where Pulumi reaches each target's primary when the stack says (a tunnel: ./primaryAddress.ts). */
+  primaryAddresses: Record<string, PrimaryAddress>;
 }
 
 /** What the per-target access phase hands the MCP service: how it reaches each login, and what to start after. */
@@ -154,7 +157,8 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
     const { targets, host } = checkAwsPlan(args.plan);
-    const deployment: Deployment = { name, args, plan: args.plan, host, targets };
+    const primaryAddresses = configuredPrimaryAddresses(targets.map((t) => t.name));
+    const deployment: Deployment = { name, args, plan: args.plan, host, targets, primaryAddresses };
 
     const instances = this.lookUpInstances(deployment);
     const network = this.networkBoundary(deployment, instances);
@@ -324,7 +328,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
 
   /** One target's access component (connected to its primary as the admin) and its logins' credentials. */
   private targetAccess(
-    { name, args, host }: Deployment,
+    { name, args, host, primaryAddresses }: Deployment,
     target: AwsTarget,
     logins: TargetLogin[],
     primary: pulumi.Output<GetInstanceResult>,
@@ -333,7 +337,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     endpoints: PrivateEndpoints | null,
   ): { access: pulumi.ComponentResource; credentials: ClientCredentials } {
     const parent = { parent: this };
-    const connection = adminConnection(target, primary, host.region, parent);
+    const connection = adminConnection(target, primary, host.region, parent, primaryAddresses[target.name]);
     const passwords =
       target.credentials.mode === "password"
         ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, parent)]))
@@ -441,16 +445,19 @@ function firstSecurityGroup(name: string): (ids: string[]) => string {
 
 /**
  * How the deployer reaches a target's primary as its admin: with the admin secret's password, or,
- * without an admin secret, as the master user with an IAM token.
+ * without an admin secret, as the master user with an IAM token. `via`: a tunnel's local address
+ * (stack setting `dbwarden:primaryAddress.<target>`), checked against RDS's CAs but not its name.
  */
 export function adminConnection(
   target: AwsTarget,
   primary: pulumi.Output<GetInstanceResult>,
   region: string,
   opts: pulumi.InvokeOutputOptions,
+  via?: PrimaryAddress,
 ): PostgresConnectionArgs {
   const adminSecretArn = target.platformSettings.adminSecretArn;
   if (!adminSecretArn) {
+    if (via) throw new Error(tunnelNeedsAdminSecret(target.name));
     return { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
   }
   const admin = getSecretVersionOutput({ secretId: adminSecretArn }, opts).secretString.apply((text) =>
@@ -459,12 +466,13 @@ export function adminConnection(
   // Scheme `postgres` with verify-full trusts only the CAs it is given: Amazon RDS's bundle, shipped
   // in certs/ (the IAM path's scheme `awspostgres` brings its own).
   return {
-    host: primary.address,
-    port: primary.port,
+    host: via ? via.host : primary.address,
+    port: via ? via.port : primary.port,
     username: admin.username,
     password: pulumi.secret(admin.password),
     superuser: false,
     sslrootcert: rdsCaBundleForProgram(),
+    ...(via ? { sslmode: "verify-ca" as const } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ export {
   type AwsTarget,
   type AwsHost,
 } from "./governedAccess.ts";
+export { PRIMARY_ADDRESS_CONFIG, parsePrimaryAddresses, configuredPrimaryAddresses, type PrimaryAddress } from "./primaryAddress.ts";
 export { ReadReplica, replicaParameters, parameterGroupFamily, REPLICA_TIMEOUTS, type ReadReplicaArgs, type DbParameter } from "./replica.ts";
 export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
 export { PrivateEndpoints, INTERFACE_ENDPOINT_SERVICES, endpointServiceName, gatewayRouteTableIds, type PrivateEndpointsArgs } from "./endpoints.ts";

@@ -14,6 +14,7 @@ import { after, describe, it } from "node:test";
 import { parse } from "yaml";
 import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
 import { runCli } from "../support/cli.ts";
+import { acceptExampleValues, markedLines } from "../support/init.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T12:00:00Z");
@@ -31,25 +32,6 @@ const cli = (cwd: string, ...args: string[]) => runCli(cwd, now, ...args);
 /** Every file under `dir`, relative, sorted. */
 function filesUnder(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => statSync(join(dir, f)).isFile()).sort();
-}
-
-/** The lines of a file that carry a `# CHANGE` comment, 1-based. */
-function markedLines(path: string): number[] {
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .flatMap((line, i) => (/(^|\s)#\s*CHANGE\b/.test(line) ? [i + 1] : []));
-}
-
-/** A file with every `# CHANGE` comment deleted (the values kept): what a team does once a value is its own. */
-function acceptExampleValues(path: string): void {
-  const text = readFileSync(path, "utf8")
-    .split("\n")
-    .flatMap((line) => {
-      if (/^\s*#\s*CHANGE\b/.test(line)) return [];
-      return [line.replace(/\s+#\s*CHANGE\b.*$/, "")];
-    })
-    .join("\n");
-  writeFileSync(path, text);
 }
 
 describe("dbwarden init: what it writes", () => {

@@ -1,0 +1,55 @@
+/**
+ * The parts of the first day that run for a while: `dbwarden up` in the background until it says
+ * it is ready, and an MCP client over stdio (the official SDK's), as Claude Desktop starts one.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+export interface BackgroundUp {
+  process: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Its exit code, once it exits. */
+  exited: Promise<number | null>;
+}
+
+/** A command line (`npx dbwarden up ...`) started in `cwd`; resolves when it prints that the stack is ready. */
+export async function startInBackground(cwd: string, line: string): Promise<BackgroundUp> {
+  const child = spawn("sh", ["-c", `exec ${line}`], { cwd, env: { ...process.env, npm_config_update_notifier: "false" } });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = () => (output.includes("dbwarden local stack is ready.") ? resolve(true) : setTimeout(check, 100));
+      check();
+    }),
+    exited.then(() => false),
+  ]);
+  assert.ok(ready, `${line} became ready: ${output}`);
+  return { process: child, output: () => output, exited };
+}
+
+/** `command args...` in `cwd` as an MCP server over stdio, called by the SDK's client: the tools, and one call's text. */
+export async function stdioSession(
+  cwd: string,
+  command: string,
+  args: string[],
+  call: { name: string; arguments: Record<string, unknown> },
+): Promise<{ tools: string[]; text: string; isError: boolean }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const transport = new StdioClientTransport({ command, args, cwd, env: { ...env, npm_config_update_notifier: "false" }, stderr: "pipe" });
+  const client = new Client({ name: "first-day-stdio", version: "1.0.0" });
+  await client.connect(transport);
+  try {
+    const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+    const result = await client.callTool(call);
+    const text = (result.content as { type: string; text?: string }[]).map((c) => c.text ?? "").join("\n");
+    return { tools, text, isError: result.isError === true };
+  } finally {
+    await client.close();
+  }
+}

@@ -47,7 +47,7 @@ before(async () => {
 });
 
 after(async () => {
-  up?.process.kill();
+  up?.stop();
   await up?.exited;
   rmSync(work, { recursive: true, force: true });
 });

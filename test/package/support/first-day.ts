@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { endWithThisProcess } from "./scratch.ts";
 
 export interface BackgroundUp {
   process: ChildProcess;
+  /** Stop it and everything it started (its process group). */
+  stop(): void;
   /** Everything it printed so far. */
   output(): string;
   /** Its exit code, once it exits. */
@@ -17,7 +20,9 @@ export interface BackgroundUp {
 
 /** A command line (`npx dbwarden up ...`) started in `cwd`; resolves when it prints that the stack is ready. */
 export async function startInBackground(cwd: string, line: string): Promise<BackgroundUp> {
-  const child = spawn("sh", ["-c", `exec ${line}`], { cwd, env: { ...process.env, npm_config_update_notifier: "false" } });
+  // Its own process group: npx starts dbwarden as a child, and both must stop with this test.
+  const child = spawn("sh", ["-c", `exec ${line}`], { cwd, env: { ...process.env, npm_config_update_notifier: "false" }, detached: true });
+  endWithThisProcess(child);
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
@@ -30,7 +35,10 @@ export async function startInBackground(cwd: string, line: string): Promise<Back
     exited.then(() => false),
   ]);
   assert.ok(ready, `${line} became ready: ${output}`);
-  return { process: child, output: () => output, exited };
+  const stop = () => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+  };
+  return { process: child, stop, output: () => output, exited };
 }
 
 /** `command args...` in `cwd` as an MCP server over stdio, called by the SDK's client: the tools, and one call's text. */

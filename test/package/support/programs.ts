@@ -13,7 +13,7 @@ import type { PolicyInputResource } from "../../../src/policy/args.ts";
 import { recordProgram } from "../../../src/policy/record.ts";
 import { deployStack } from "../../../src/program.ts";
 import { DEFAULT_MCP_IMAGE } from "../../../src/version.ts";
-import { ROOT, codeBlocks, mustSucceed, readmeSection, spawned } from "./scratch.ts";
+import { ROOT, codeBlocks, endWithThisProcess, mustSucceed, readmeSection, spawned } from "./scratch.ts";
 
 export const STACKS = ["prod", "dev"];
 /** What `pulumi new typescript` writes: CommonJS, node10 resolution (no `exports` maps). */
@@ -184,7 +184,8 @@ function copySpecs(to: string) {
  */
 function startPlugin(scratch: string, dir: string, pwd: string): { process: ChildProcess; port: Promise<number> } {
   const runPlugin = join(scratch, "node_modules", "@pulumi", "pulumi", "cmd", "run-plugin");
-  const child = spawn(process.execPath, [runPlugin, "--pwd", pwd, dir], { cwd: dir });
+  const child = spawn(process.execPath, [runPlugin, "--pwd", pwd, dir], { cwd: dir, detached: true });
+  endWithThisProcess(child);
   const port = new Promise<number>((done, fail) => {
     let stdout = "";
     let stderr = "";

@@ -4,7 +4,7 @@
  * followed as written.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,6 +76,27 @@ export function spawned(
     child.on("error", fail);
     child.on("close", (code) => done({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Stop `child`'s process group (it must be spawned `detached`) when this test process ends, also
+ * when the runner ends it on a timeout (SIGTERM): a background `up` or plugin must not outlive it.
+ */
+export function endWithThisProcess(child: ChildProcess): void {
+  const stop = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", stop);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      stop();
+      process.exit(1);
+    });
+  }
 }
 
 export async function mustSucceed(what: string, command: string, args: string[], cwd: string): Promise<void> {

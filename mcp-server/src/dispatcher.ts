@@ -15,6 +15,18 @@ import type { Identity } from "./identity.js";
 import { ClientLimiter, type Limiter, type LimitsMode } from "./limits.js";
 import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
 
+/** Which of the workflow's caps cut a result: the row cap when it returned that many rows, else the byte cap. */
+export function truncatedBy(rows: number, caps: ResultCaps): "maxRows" | "maxResultBytes" {
+  return rows >= caps.maxRows ? "maxRows" : "maxResultBytes";
+}
+
+/** A truncated result in an agent's words: which cap, and how to get the answer anyway. */
+export function truncation(rows: number, caps: ResultCaps): string {
+  return truncatedBy(rows, caps) === "maxRows"
+    ? `truncated: only the first ${rows} rows are returned (this workflow's maxRows is ${caps.maxRows}); aggregate (GROUP BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.`
+    : `truncated: the ${rows} rows returned stop at this workflow's maxResultBytes (${caps.maxBytes} bytes of row data); select fewer or narrower columns, aggregate or filter.`;
+}
+
 export type { Identity, Param };
 export type ToolName = "list_tables" | "describe_table" | "query" | "explain";
 export type Transport = "http" | "stdio";
@@ -287,13 +299,15 @@ export class Dispatcher {
     record.rows = out.rows.length;
     record.truncated = out.truncated;
     record.bytes = out.bytes;
+    const notes = [...(out.truncated ? [truncation(out.rows.length, caps)] : []), ...(engine.text.valueNotes?.(out.columns) ?? [])];
     return {
       notice: UNTRUSTED,
       columns: out.columns,
       rows: out.rows,
       rowCount: out.rows.length,
       truncated: out.truncated,
-      ...(out.truncated ? { limits: { maxRows: caps.maxRows, maxResultBytes: caps.maxBytes } } : {}),
+      ...(out.truncated ? { truncatedBy: truncatedBy(out.rows.length, caps), limits: { maxRows: caps.maxRows, maxResultBytes: caps.maxBytes } } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     };
   }
 

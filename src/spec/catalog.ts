@@ -29,13 +29,16 @@ export function projectRootsOf(files: readonly string[], cwd: string): string[] 
  * snapshot, that the snapshot does not have. File names relative to `cwd`. A project whose specs
  * do not load, or whose snapshot is malformed, gives that problem only (the loader reports the rest).
  */
-export function snapshotProblems(root: string, options: { cwd: string; now: Date }): Problem[] {
+export function snapshotProblems(root: string, options: { cwd: string; now: Date; docs?: readonly ParsedDoc[] }): Problem[] {
   const parseProblems: Problem[] = [];
-  const docs = parseFiles(
-    projectSpecFiles(root).map((f) => relative(options.cwd, f)),
-    options.cwd,
-    parseProblems,
-  );
+  // The project's documents as validate already parsed them, else read here.
+  const docs =
+    options.docs ??
+    parseFiles(
+      projectSpecFiles(root).map((f) => relative(options.cwd, f)),
+      options.cwd,
+      parseProblems,
+    );
   if (parseProblems.length > 0) return [];
   const workflows = docs.filter((d) => d.kind === "Workflow");
   const problems: Problem[] = [];

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { formatProblem, type Problem } from "../../spec/errors.ts";
 import { projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
 import { projectRootsOf, snapshotProblems } from "../../spec/catalog.ts";
+import type { ParsedDoc } from "../../spec/parse.ts";
 import { placeholderProblems } from "../../spec/placeholders.ts";
 import { projectRoot, specPaths } from "../../spec/project.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -47,7 +48,8 @@ export function register(program: Command, io: CliIO): void {
       const notes = contextNotes(result);
       const problems = [...result.problems, ...placeholdersIn(named, io.cwd)];
       // Against the snapshots once the documents themselves are valid (the plan needs them).
-      if (result.problems.length === 0 && result.unloadedContextFiles.length === 0) problems.push(...snapshotProblemsOf(named, io));
+      if (result.problems.length === 0 && result.unloadedContextFiles.length === 0)
+        problems.push(...snapshotProblemsOf(named, io, files.length === 0 ? result.docs : undefined));
       if (problems.length > 0 || result.unloadedContextFiles.length > 0) {
         throw new CliError([...problemLines(problems), ...notes].join("\n"), EXIT.invalidInput);
       }
@@ -62,11 +64,11 @@ export function register(program: Command, io: CliIO): void {
     });
 }
 
-/** The snapshot problems located in the named files. */
-function snapshotProblemsOf(named: readonly string[], io: CliIO): Problem[] {
+/** The snapshot problems located in the named files. `allDocs`: every document of the one project, when validate parsed them all. */
+function snapshotProblemsOf(named: readonly string[], io: CliIO, allDocs: readonly ParsedDoc[] | undefined): Problem[] {
   const shown = new Set(named.map((f) => relative(io.cwd, resolve(io.cwd, f)) || f));
   return projectRootsOf(named, io.cwd)
-    .flatMap((root) => snapshotProblems(root, { cwd: io.cwd, now: io.now() }))
+    .flatMap((root) => snapshotProblems(root, { cwd: io.cwd, now: io.now(), ...(allDocs ? { docs: allDocs } : {}) }))
     .filter((p) => shown.has(p.file));
 }
 

@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { VERSION } from "../../src/version.ts";
 import { acceptExampleValues, markedLines } from "../support/init.ts";
 import { startTestPostgres } from "../support/postgres.ts";
 import { startInBackground, stdioSession, type BackgroundUp } from "./support/first-day.ts";
@@ -109,6 +110,7 @@ describe(`README "${FIRST_DAY}": the first day, as written`, { timeout: 600_000 
     const [npx, ...args] = lines()[3]!.split(" ");
     const stdio = await stdioSession(scratch, npx!, args, { name: "query", arguments: { sql: "SELECT billing_email FROM app.accounts LIMIT 1" } });
     assert.deepEqual(stdio.tools, ["describe_table", "explain", "list_tables", "query"]);
+    assert.equal(stdio.server, VERSION, "the server of this release");
     assert.equal(stdio.isError, true, "an excluded column is refused over stdio too");
     const down = sh(scratch, lines()[4]!);
     assert.equal(down.code, 0, down.stderr);
@@ -207,7 +209,7 @@ function followDocLine(
   }
   if (ranFromDocs.has(line)) return { ran: false };
   // An AWS account, the Pulumi CLI, a bastion: not on this machine.
-  if (/^(pulumi|aws|ssh|LB_ARN=|read) /.test(line) || /^npx dbwarden (keys|acceptance --stack dev$)/.test(line)) return { ran: false };
+  if (/^(pulumi |aws |ssh |read |LB_ARN=)/.test(line) || /^npx dbwarden (keys|acceptance --stack dev$)/.test(line)) return { ran: false };
   if (line.startsWith("DBWARDEN_DATABASE_URL=")) {
     const here = line.replace(/'postgres:\/\/<admin user>@127\.0\.0\.1:15432\/postgres\?[^']*'/, `'postgres://${primary.user}@${primary.host}/postgres'`);
     assert.notEqual(here, line, "the catalog line names the tunnel's address");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { endWithThisProcess } from "./scratch.ts";
+import { SCRATCH_ENV, endWithThisProcess } from "./scratch.ts";
 
 export interface BackgroundUp {
   process: ChildProcess;
@@ -21,7 +21,7 @@ export interface BackgroundUp {
 /** A command line (`npx dbwarden up ...`) started in `cwd`; resolves when it prints that the stack is ready. */
 export async function startInBackground(cwd: string, line: string): Promise<BackgroundUp> {
   // Its own process group: npx starts dbwarden as a child, and both must stop with this test.
-  const child = spawn("sh", ["-c", `exec ${line}`], { cwd, env: { ...process.env, npm_config_update_notifier: "false" }, detached: true });
+  const child = spawn("sh", ["-c", `exec ${line}`], { cwd, env: SCRATCH_ENV, detached: true });
   endWithThisProcess(child);
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
@@ -47,16 +47,17 @@ export async function stdioSession(
   command: string,
   args: string[],
   call: { name: string; arguments: Record<string, unknown> },
-): Promise<{ tools: string[]; text: string; isError: boolean }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const transport = new StdioClientTransport({ command, args, cwd, env: { ...env, npm_config_update_notifier: "false" }, stderr: "pipe" });
+): Promise<{ server: string | undefined; tools: string[]; text: string; isError: boolean }> {
+  const transport = new StdioClientTransport({ command, args, cwd, env: SCRATCH_ENV, stderr: "pipe" });
   const client = new Client({ name: "first-day-stdio", version: "1.0.0" });
-  await client.connect(transport);
+  // npx, the CLI and the server start on a machine that may be busy: minutes, not the SDK's 60 s.
+  const slow = { timeout: 300_000 };
+  await client.connect(transport, slow);
   try {
-    const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-    const result = await client.callTool(call);
+    const tools = (await client.listTools(undefined, slow)).tools.map((t) => t.name).sort();
+    const result = await client.callTool(call, undefined, slow);
     const text = (result.content as { type: string; text?: string }[]).map((c) => c.text ?? "").join("\n");
-    return { tools, text, isError: result.isError === true };
+    return { server: client.getServerVersion()?.version, tools, text, isError: result.isError === true };
   } finally {
     await client.close();
   }

@@ -22,7 +22,7 @@ const PRODUCTION_CODE = ["src/**/*.ts", "components/**/*.ts", "policies/**/*.ts"
 const PULUMI_CODE = ["components/**/*.ts", "policies/**/*.ts", "stacks/**/*.ts"];
 
 export default defineConfig(
-  { ignores: ["**/node_modules/**", "**/dist/**", ".dbwarden/**", ".scratch/**", "bench/results/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/dist-npm/**", ".dbwarden/**", ".scratch/**", "bench/results/**"] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

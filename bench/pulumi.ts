@@ -10,8 +10,8 @@
  * So resources grow with schemas and column-scoped tables, not with the number of privileges.
  * The full prod program (GovernedAccess: replica, network, secrets, service) is timed once too.
  */
-import { installMocks } from "../test/components/support/mocks.ts";
-import { awsInvokes, awsOutputs } from "../test/components/support/aws.ts";
+import { installMocks } from "../src/testing/index.ts";
+import { EXAMPLE_ACCOUNT } from "../test/components/support/aws.ts";
 import { examplePlan, exampleCatalog } from "../test/components/support/plans.ts";
 import type { AccessPlan, TablePlan, WorkflowPlan } from "../src/plan/types.ts";
 import { workflowPrivileges } from "../src/postgres/model.ts";
@@ -51,7 +51,7 @@ function syntheticPlan(base: AccessPlan, workflows: number, shape: "table" | "co
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+  const mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
   const { PostgresReadOnlyAccess } = await import("../components/postgres/index.ts");
   const { GovernedAccess } = await import("../components/aws/index.ts");
   const base = examplePlan("prod");

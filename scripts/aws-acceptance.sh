@@ -6,7 +6,8 @@
 #   4. one MCP call per client (its own login)   9. pulumi destroy (deletion protection lifted first)
 #   5. a refused write
 #
-# usage: scripts/aws-acceptance.sh [--stack prod] [--dry-run] [--keep]
+# usage: npx dbwarden acceptance [--stack prod] [--dry-run] [--keep]     (from your project: where Pulumi.yaml is)
+#        scripts/aws-acceptance.sh [--stack prod] [--dry-run] [--keep]  (in a clone of dbwarden, from its root)
 #   --dry-run  print every command instead of running it (only the offline plan is computed)
 #   --keep     stop before step 9: leave the stack deployed
 # API-key clients get a fresh key from `dbwarden keys issue` (revoked at the end with the stack).
@@ -15,7 +16,7 @@
 # turned away when called from elsewhere (expected, unless FROM_CLIENT_NETWORKS=1: you run this
 # from its networks and expect answers).
 # Tools: pulumi (logged in to your backend), aws (credentials for the stack's account and region),
-# docker (when the stack builds its image), node 20+, `npm ci` done. No key or token is printed.
+# docker (when the stack builds its image), node 20+, dbwarden installed. No key or token is printed.
 set -euo pipefail
 
 STACK=prod
@@ -26,14 +27,18 @@ while [[ $# -gt 0 ]]; do
     --stack) STACK="${2:?--stack needs a name}"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-DBWARDEN=(node bin/dbwarden.js)
+# The dbwarden package this script belongs to (node_modules/dbwarden in a project, the root of a
+# clone), shown relative to the working directory: the project, whose stacks pulumi deploys.
+PACKAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PACKAGE="$(node -e 'process.stdout.write(require("path").relative(process.cwd(), process.argv[1]))' "$PACKAGE_DIR")"
+package_file() { if [[ -z $PACKAGE ]]; then printf '%s' "$1"; else printf '%s/%s' "$PACKAGE" "$1"; fi; }
+DBWARDEN=(node "$(package_file bin/dbwarden.js)")
+MCP_CALL="$(package_file scripts/mcp-call.mjs)"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 # Prints a command, then runs it (not in a dry run).
@@ -52,8 +57,8 @@ capture() {
 mcp_call() {
   local token="$1"
   shift
-  printf '+ MCP_TOKEN=<token> node scripts/mcp-call.mjs %s\n' "$*" >&2
-  [[ $DRY_RUN == 1 ]] || MCP_TOKEN="$token" node scripts/mcp-call.mjs "$@"
+  printf '+ MCP_TOKEN=<token> node %s %s\n' "$MCP_CALL" "$*" >&2
+  [[ $DRY_RUN == 1 ]] || MCP_TOKEN="$token" node "$MCP_CALL" "$@"
 }
 fail() {
   echo "FAILED: $*" >&2
@@ -75,7 +80,7 @@ done
 
 step "1. the plan of stack $STACK and its clients (offline)"
 PLAN_JSON="$("${DBWARDEN[@]}" plan --stack "$STACK" --json)"
-CLIENTS="$(printf '%s' "$PLAN_JSON" | node scripts/acceptance-clients.mjs)"
+CLIENTS="$(printf '%s' "$PLAN_JSON" | node "$(package_file scripts/acceptance-clients.mjs)")"
 [[ -n $CLIENTS ]] || fail "stack $STACK has no client"
 if [[ $(printf '%s' "$PLAN_JSON" | json 'v.mcpServer.image && v.mcpServer.image.source') == build ]]; then
   if [[ $DRY_RUN == 1 ]]; then echo "+ docker info" >&2; else docker info >/dev/null || fail "the stack builds its image: start Docker"; fi

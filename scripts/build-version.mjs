@@ -20,7 +20,10 @@ function editJson(file, edit) {
 
 const versionTs = join(ROOT, "src", "version.ts");
 writeFileSync(versionTs, readFileSync(versionTs, "utf8").replace(/export const VERSION = "[^"]+";/, `export const VERSION = "${version}";`));
-editJson("package.json", (p) => (p.dependencies["@dbwarden/contract"] = version));
+editJson("package.json", (p) => {
+  p.dependencies["@dbwarden/contract"] = version;
+  p.dependencies["@dbwarden/mcp-server"] = version;
+});
 editJson("packages/contract/package.json", (p) => (p.version = version));
 editJson("mcp-server/package.json", (p) => {
   p.version = version;

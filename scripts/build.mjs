@@ -12,6 +12,11 @@
 //   a complete package (its own package.json with an `exports` map) that `npm publish
 //   packages/contract/dist` publishes. The workspace's package.json keeps pointing at the sources,
 //   which is what the repository, the tests and the MCP server's development run read.
+// - @dbwarden/mcp-server: the server's ESM build and declarations by tsc into
+//   mcp-server/dist-npm/dist, with its bin (bin/dbwarden-mcp.js, which runs dist/main.js where
+//   there is no source) and a package.json whose `exports` name the build: the package `npm
+//   publish mcp-server/dist-npm` publishes, which dbwarden depends on (`dbwarden up` and
+//   `dbwarden mcp` start it). The image builds the same sources its own way (mcp-server/Dockerfile).
 //
 // Before anything is built, every version must agree (package.json, src/version.ts, the contract,
 // the component provider, the dependency on the contract): a release has one version.
@@ -23,9 +28,12 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONTRACT = join(ROOT, "packages", "contract");
+const SERVER = join(ROOT, "mcp-server");
+/** Where the publishable @dbwarden/mcp-server is assembled (`npm publish mcp-server/dist-npm`). */
+export const SERVER_PACKAGE_DIR = join(SERVER, "dist-npm");
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 /** Entry points of the CommonJS build (the CLI is ESM only: `bin/dbwarden.js` imports it). */
-const CJS_ENTRIES = ["src/index.ts", "src/aws.ts", "src/postgres.ts", "src/provider/index.ts"];
+const CJS_ENTRIES = ["src/index.ts", "src/aws.ts", "src/postgres.ts", "src/provider/index.ts", "src/testing/index.ts"];
 /** Defines `import.meta.url` in CommonJS output, where esbuild leaves `import.meta` empty. */
 const IMPORT_META_URL_SHIM = '"use strict";\nconst __dbwardenImportMetaUrl = require("node:url").pathToFileURL(__filename).href;';
 
@@ -40,14 +48,17 @@ export function versionProblems(root = ROOT) {
     'package.json dependencies["@dbwarden/contract"]': readJson(join(root, "package.json")).dependencies["@dbwarden/contract"],
     "provider/package.json version": readJson(join(root, "provider", "package.json")).version,
     'provider/package.json dependencies["dbwarden"]': readJson(join(root, "provider", "package.json")).dependencies?.dbwarden,
+    "mcp-server/package.json version": readJson(join(root, "mcp-server", "package.json")).version,
+    'mcp-server/package.json dependencies["@dbwarden/contract"]': readJson(join(root, "mcp-server", "package.json")).dependencies["@dbwarden/contract"],
+    'package.json dependencies["@dbwarden/mcp-server"]': readJson(join(root, "package.json")).dependencies["@dbwarden/mcp-server"],
   };
   return Object.entries(found)
     .filter(([, value]) => value !== version)
     .map(([where, value]) => `${where} is ${JSON.stringify(value)}, package.json version is "${version}"`);
 }
 
-function tsc(project) {
-  execFileSync(process.execPath, [TSC, "-p", project], { cwd: ROOT, stdio: "inherit" });
+function tsc(project, ...options) {
+  execFileSync(process.execPath, [TSC, "-p", project, ...options], { cwd: ROOT, stdio: "inherit" });
 }
 
 /** Source files (relative to `base`) whose ESM output `tsc` wrote under `outDir`. */
@@ -153,6 +164,36 @@ async function buildContract() {
   for (const file of ["README.md", "LICENSE"]) if (existsSync(join(CONTRACT, file))) cpSync(join(CONTRACT, file), join(dist, file));
 }
 
+/**
+ * @dbwarden/mcp-server as published: the compiled server (ESM, declarations) under dist/, the bin,
+ * and the workspace's manifest with what only the repository needs (dev dependencies, scripts,
+ * `private`, the source `exports`) taken out.
+ */
+function buildMcpServer() {
+  rmSync(SERVER_PACKAGE_DIR, { recursive: true, force: true });
+  // noCheck: npm test type-checks the sources (mcp-server/tsconfig.json); the build only emits.
+  tsc(join(SERVER, "tsconfig.build.json"), "--outDir", join(SERVER_PACKAGE_DIR, "dist"), "--sourceMap", "false", "--noCheck");
+  cpSync(join(SERVER, "bin"), join(SERVER_PACKAGE_DIR, "bin"), { recursive: true });
+  for (const file of ["README.md", "LICENSE"]) if (existsSync(join(SERVER, file))) cpSync(join(SERVER, file), join(SERVER_PACKAGE_DIR, file));
+  const {
+    private: _private,
+    devDependencies: _dev,
+    scripts: _scripts,
+    exports: _sourceExports,
+    main: _main,
+    types: _types,
+    ...published
+  } = readJson(join(SERVER, "package.json"));
+  const manifest = {
+    ...published,
+    main: "./dist/index.js",
+    types: "./dist/index.d.ts",
+    exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" }, "./package.json": "./package.json" },
+    files: ["bin", "dist"],
+  };
+  writeFileSync(join(SERVER_PACKAGE_DIR, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 async function buildDbwarden() {
   const dist = join(ROOT, "dist");
   rmSync(dist, { recursive: true, force: true });
@@ -172,5 +213,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const only = process.argv.slice(2);
   if (only.length === 0 || only.includes("contract")) await buildContract();
+  if (only.length === 0 || only.includes("mcp-server")) buildMcpServer();
   if (only.length === 0 || only.includes("dbwarden")) await buildDbwarden();
 }

@@ -29,3 +29,4 @@ export {
   type RdsFacts,
 } from "./preflight.ts";
 export { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "./rdsCa.ts";
+export { PRIMARY_ADDRESS_CONFIG, parsePrimaryAddresses, configuredPrimaryAddresses, tunnelNeedsAdminSecret, type PrimaryAddress } from "./primaryAddress.ts";

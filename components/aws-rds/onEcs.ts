@@ -25,6 +25,7 @@ import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsT
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
 import { lookUpRdsFacts, rdsTargetReport, rotationCloneProblems } from "./preflight.ts";
 import { rdsCaBundleForProgram } from "./rdsCa.ts";
+import { configuredPrimaryAddresses, tunnelNeedsAdminSecret, type PrimaryAddress } from "./primaryAddress.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
 /** An RDS for PostgreSQL target. */
@@ -60,16 +61,20 @@ export function checkRdsTarget(target: RdsTarget, host: AwsHost): RdsTarget {
 
 /**
  * How the deployer reaches a target's primary as its admin: with the admin secret's password, or,
- * without an admin secret, as the master user with an IAM token.
+ * without an admin secret, as the master user with an IAM token. `via`: a tunnel's local address
+ * (stack setting `dbwarden:primaryAddress.<target>`, ./primaryAddress.ts), checked against RDS's
+ * CAs but not its name.
  */
 export function adminConnection(
   target: RdsTarget,
   primary: pulumi.Output<GetInstanceResult>,
   region: string,
   opts: pulumi.InvokeOutputOptions,
+  via?: PrimaryAddress,
 ): PostgresConnectionArgs {
   const adminSecretArn = target.platformSettings.adminSecretArn;
   if (!adminSecretArn) {
+    if (via) throw new Error(tunnelNeedsAdminSecret(target.name));
     return { host: primary.address, port: primary.port, username: primary.masterUsername, superuser: false, awsRdsIamAuth: { region } };
   }
   const admin = getSecretVersionOutput({ secretId: adminSecretArn }, opts).secretString.apply((text) =>
@@ -78,12 +83,13 @@ export function adminConnection(
   // Scheme `postgres` with verify-full trusts only the CAs it is given: Amazon RDS's bundle, shipped
   // in certs/ (the IAM path's scheme `awspostgres` brings its own).
   return {
-    host: primary.address,
-    port: primary.port,
+    host: via ? via.host : primary.address,
+    port: via ? via.port : primary.port,
     username: admin.username,
     password: pulumi.secret(admin.password),
     superuser: false,
     sslrootcert: rdsCaBundleForProgram(),
+    ...(via ? { sslmode: "verify-ca" as const } : {}),
   };
 }
 
@@ -158,6 +164,8 @@ class RdsDeployment implements EcsTargetDeployment {
   readonly logGroups: EcsTargetDeployment["logGroups"];
   private readonly primary: pulumi.Output<GetInstanceResult>;
   private replica: ReadReplica | null = null;
+  /** Where Pulumi reaches the primary when the stack says so (a tunnel: ./primaryAddress.ts). */
+  private readonly via: PrimaryAddress | undefined;
 
   /** Looks up the primary, and the replica when it exists outside this stack (its settings are not managed here). */
   constructor(
@@ -165,6 +173,9 @@ class RdsDeployment implements EcsTargetDeployment {
     private readonly target: RdsTarget,
   ) {
     const { name, plan, parent } = deployment;
+    // Checked against every target of the plan (a misspelled target is refused), before anything is created.
+    this.via = configuredPrimaryAddresses(plan.targets.map((t) => t.name))[target.name];
+    if (this.via && !target.platformSettings.adminSecretArn) throw new Error(tunnelNeedsAdminSecret(target.name));
     this.primary = getInstanceOutput({ dbInstanceIdentifier: target.platformSettings.primaryIdentifier }, { parent });
     if (target.replica.mode === "existing") {
       this.replica = new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent });
@@ -223,7 +234,7 @@ class RdsDeployment implements EcsTargetDeployment {
     const replica = this.replica!;
     const { name, args, host, parent } = this.deployment;
     const logins = targetLogins(args.plan, target.name);
-    const connection = adminConnection(target, primary, host.region, { parent });
+    const connection = adminConnection(target, primary, host.region, { parent }, this.via);
     const passwords =
       target.credentials.mode === "password"
         ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, { parent })]))

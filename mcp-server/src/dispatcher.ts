@@ -16,6 +16,18 @@ import { ClientLimiter, type Limiter, type LimitsMode } from "./limits.js";
 import { PiecewiseText, piecewiseContent, ResultMemory, type ResultLease } from "./results.js";
 import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
 
+/** Which of the workflow's caps cut a result: the row cap when it returned that many rows, else the byte cap. */
+export function truncatedBy(rows: number, caps: ResultCaps): "maxRows" | "maxResultBytes" {
+  return rows >= caps.maxRows ? "maxRows" : "maxResultBytes";
+}
+
+/** A truncated result in an agent's words: which cap, and how to get the answer anyway. */
+export function truncation(rows: number, caps: ResultCaps): string {
+  return truncatedBy(rows, caps) === "maxRows"
+    ? `truncated: only the first ${rows} rows are returned (this workflow's maxRows is ${caps.maxRows}); aggregate (GROUP BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.`
+    : `truncated: the ${rows} rows returned stop at this workflow's maxResultBytes (${caps.maxBytes} bytes of row data); select fewer or narrower columns, aggregate or filter.`;
+}
+
 export type { Identity, Param };
 export type ToolName = "list_tables" | "describe_table" | "query" | "explain";
 export type Transport = "http" | "stdio";
@@ -358,7 +370,7 @@ export class Dispatcher {
   }
 
   /**
-   * The answer, as JSON `{ notice, columns, rows, rowCount, truncated, limits? }` with the rows as
+   * The answer, as JSON `{ notice, columns, rows, rowCount, truncated, truncatedBy?, limits?, notes? }` with the rows as
    * the engine read them (each its JSON text): a PiecewiseText holding the call's result memory.
    */
   private async query(
@@ -378,9 +390,11 @@ export class Dispatcher {
     record.rows = out.rows.length;
     record.truncated = out.truncated;
     record.bytes = out.bytes;
+    const notes = [...(out.truncated ? [truncation(out.rows.length, caps)] : []), ...(engine.text.valueNotes?.(out.columns) ?? [])];
     const head = `${JSON.stringify({ notice: UNTRUSTED, columns: out.columns }).slice(0, -1)},"rows":[`;
-    const limits = out.truncated ? `,"limits":${JSON.stringify({ maxRows: caps.maxRows, maxResultBytes: caps.maxBytes })}` : "";
-    const tail = `],"rowCount":${out.rows.length},"truncated":${out.truncated}${limits}}`;
+    const cut = out.truncated ? { truncatedBy: truncatedBy(out.rows.length, caps), limits: { maxRows: caps.maxRows, maxResultBytes: caps.maxBytes } } : {};
+    const after = JSON.stringify({ ...cut, ...(notes.length > 0 ? { notes } : {}) }).slice(1, -1);
+    const tail = `],"rowCount":${out.rows.length},"truncated":${out.truncated}${after ? `,${after}` : ""}}`;
     return new PiecewiseText(head, out.rows, tail, lease);
   }
 

@@ -10,6 +10,7 @@
  * unknown tool, arguments of the wrong type, no tool name at all), reaches the dispatcher and
  * leaves an audit line.
  */
+import { createRequire } from "node:module";
 import { tableName } from "@dbwarden/contract";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
@@ -18,7 +19,15 @@ import type { Dispatcher, Identity, ToolName, ToolResult, Transport } from "./di
 import type { EngineText } from "./engines/engine.js";
 import { ERROR_CODES, ToolError } from "./errors.js";
 
-export const SERVER_INFO = { name: "dbwarden", version: "0.1.0" } as const;
+/**
+ * What the server says it is: its package's version (one version for every package of a release),
+ * read from its package.json beside src/ in the repository and beside dist/ in the image and the
+ * npm package.
+ */
+export const SERVER_INFO = {
+  name: "dbwarden",
+  version: (createRequire(import.meta.url)("../package.json") as { version: string }).version,
+} as const;
 
 const annotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 

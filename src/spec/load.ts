@@ -227,6 +227,13 @@ function validateWithContext(
   return { docs, problems, contextProblems, unloadedContextFiles: [...new Set(contextParseProblems.map((p) => p.file))] };
 }
 
+/** How to make a stack that has no environment file: the known ones, and `init` for the local stack or a first one. */
+function missingStackHint(stack: string, known: readonly string[], envFile: string): string {
+  if (known.length === 0) return `create ${envFile} (\`npx dbwarden init\` creates a first one, and the local stack)`;
+  const list = `known stacks: ${known.join(", ")}`;
+  return stack === "local" ? `${list}; \`npx dbwarden init --stack local\` creates the local stack (${envFile}, with a demo workflow)` : list;
+}
+
 /**
  * Load one stack: its environment and every workflow, validated together. Expired workflows are
  * allowed here (the plan leaves them out with a note). Throws `SpecError` with every problem.
@@ -244,7 +251,7 @@ export function loadStack(stack: string, options: LoadOptions = {}): LoadedStack
         column: 0,
         path: "",
         message: `no environment for stack "${stack}"`,
-        hint: known.length ? `known stacks: ${known.join(", ")}` : `create ${envFile} (\`npx dbwarden init\` creates a first one)`,
+        hint: missingStackHint(stack, known, envFile),
       },
     ]);
   }

@@ -6,6 +6,7 @@
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from "yaml";
 import type { z } from "zod";
 import type { Problem } from "./errors.ts";
+import { withMisplacedKeys } from "./misplaced.ts";
 import { EnvironmentSchema, WorkflowSchema, API_VERSION, type Environment, type Workflow } from "./schema.ts";
 
 /** Largest spec file accepted: specs are short; anything bigger is a mistake or an attack. */
@@ -144,7 +145,9 @@ function parseDocument(source: SourceDoc, data: unknown, problems: Problem[]): P
   const schema = KINDS[kind];
   const result = schema.safeParse(data);
   if (!result.success) {
-    for (const issue of result.error.issues) reportIssue(source, schema, data, issue, [], problems);
+    const found: Problem[] = [];
+    for (const issue of result.error.issues) reportIssue(source, schema, data, issue, [], found);
+    problems.push(...withMisplacedKeys(kind, record, found, source, knownKeys(schema, data, []), (parent) => knownKeys(schema, data, parent)));
     return undefined;
   }
   return { ...source, kind, value: result.data } as ParsedDoc;

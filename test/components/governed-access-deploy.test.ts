@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { AWS_TYPES as T, GENERATED_PASSWORD, IMAGE_DIGEST, awsInvokes, awsOutputs, deployProd, label } from "./support/aws.ts";
-import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "./support/mocks.ts";
+import { AWS_TYPES as T, GENERATED_PASSWORD, IMAGE_DIGEST, deployProd, label, EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const { AWS_NAMED_TYPES, physicalNameLength } = await import("../../components/aws-ecs/plannedNames.ts");
 const { buildContextTag } = await import("../../components/aws-ecs/image.ts");
 const { isTaggableAwsType } = await import("../../policies/rules/ownerAndWorkflowTags.ts");

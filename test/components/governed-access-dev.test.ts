@@ -1,11 +1,11 @@
 /** `dbwarden:aws:GovernedAccess` for the dev example: existing replica, IAM database authentication. */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { awsInvokes, awsOutputs, instanceLookup, subnetCidr } from "./support/aws.ts";
-import { installMocks, type Mocks } from "./support/mocks.ts";
+import { instanceLookup, subnetCidr, EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "dev" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "dev" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 

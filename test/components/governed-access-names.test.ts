@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { awsInvokes, awsOutputs, label } from "./support/aws.ts";
-import { installMocks, type Mocks } from "./support/mocks.ts";
+import { label, EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { longestNamesPlan } from "./support/longest.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { AWS_NAMED_TYPES, physicalNameLength, plannedAwsNames } = await import("../../components/aws-ecs/plannedNames.ts");
 const { nameProblems } = await import("../../components/aws-ecs/preflight.ts");

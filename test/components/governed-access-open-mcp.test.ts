@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes, awsOutputs } from "./support/aws.ts";
-import { installMocks, type Mocks } from "./support/mocks.ts";
+import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const { GovernedAccess, listenerCidrs } = await import("../../components/aws/index.ts");
 
 describe("GovernedAccess: an MCP endpoint open to the internet", { timeout: 60_000 }, () => {

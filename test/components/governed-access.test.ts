@@ -13,16 +13,16 @@ import {
   ECR_TOKEN,
   GENERATED_PASSWORD,
   awsInvokes,
-  awsOutputs,
   deployProd,
   instanceLookup,
   label,
   subnetCidr,
+  EXAMPLE_ACCOUNT,
 } from "./support/aws.ts";
-import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "./support/mocks.ts";
+import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
 const { accessComponentOf } = await import("../../components/targets.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");

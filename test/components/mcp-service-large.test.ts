@@ -10,11 +10,11 @@ import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { groupRoleName, loginRoleName, secretName } from "../../src/plan/names.ts";
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
-import { awsInvokes, awsOutputs } from "./support/aws.ts";
-import { installMocks, type Mocks, type RecordedResource } from "./support/mocks.ts";
+import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { examplePlan } from "./support/plans.ts";
 
-const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const { McpService, deliveryFor, chooseDelivery, rdsEndpoint, MAX_TASK_DEFINITION_BYTES } = await import("../../components/aws/index.ts");
 const { parsePlan } = await import("../../packages/contract/src/index.ts");
 

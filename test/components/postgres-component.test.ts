@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { GRANT_LIKE_TYPES } from "../../components/postgres/children.ts";
-import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "./support/mocks.ts";
+import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks();

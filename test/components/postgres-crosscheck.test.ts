@@ -15,7 +15,7 @@ import { desiredRoles, postgresTarget, workflowPrivileges } from "../../src/post
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
-import { installMocks, type Mocks } from "./support/mocks.ts";
+import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 import { providerSql } from "./support/provider-sql.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes, awsOutputs } from "./support/aws.ts";
-import { installMocks } from "./support/mocks.ts";
+import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks } from "../../src/testing/index.ts";
 
-const mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "local" });
+const mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "local" });
 const pulumi = await import("@pulumi/pulumi");
 
 describe("stacks/index.ts for a local-host stack", { timeout: 60_000 }, () => {

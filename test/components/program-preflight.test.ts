@@ -5,21 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes, awsOutputs, instanceLookup } from "./support/aws.ts";
-import { installMocks } from "./support/mocks.ts";
+import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks } from "../../src/testing/index.ts";
 
-const mocks = await installMocks({
-  invokes: {
-    ...awsInvokes,
-    "aws:rds/getInstance:getInstance": (inputs) => ({
-      ...instanceLookup(String(inputs.dbInstanceIdentifier)),
-      storageEncrypted: false,
-      backupRetentionPeriod: 0,
-    }),
-  },
-  outputs: awsOutputs,
-  stack: "prod",
-});
+// The examples' account, with primaries AWS would refuse to replicate: one fact changed each.
+const mocks = await installMocks({ account: { ...EXAMPLE_ACCOUNT, rds: { storageEncrypted: false, backupRetentionPeriod: 0 } }, stack: "prod" });
 const pulumi = await import("@pulumi/pulumi");
 
 describe("stacks/index.ts preflight", { timeout: 60_000 }, () => {

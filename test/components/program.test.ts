@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsInvokes, awsOutputs } from "./support/aws.ts";
-import { installMocks } from "./support/mocks.ts";
+import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { installMocks } from "../../src/testing/index.ts";
 import { examplePlan } from "./support/plans.ts";
 
-const mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
+const mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
 const { hostComponentOf } = await import("../../components/hosts.ts");
 
 describe("stacks/index.ts", { timeout: 60_000 }, () => {

@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { main } from "../../src/cli/main.ts";
 import { DEFAULT_MCP_IMAGE, MCP_IMAGE_REPOSITORY, VERSION } from "../../src/version.ts";
-import { versionProblems } from "../../scripts/build.mjs";
+import { SERVER_PACKAGE_DIR, versionProblems } from "../../scripts/build.mjs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const json = (file: string) => JSON.parse(readFileSync(join(ROOT, file), "utf8"));
@@ -35,12 +35,13 @@ describe("versions", () => {
     assert.deepEqual(versionProblems(), []);
     assert.equal(json("mcp-server/package.json").version, VERSION);
     assert.equal(json("mcp-server/package.json").dependencies["@dbwarden/contract"], VERSION);
+    assert.equal(json("package.json").dependencies["@dbwarden/mcp-server"], VERSION, "dbwarden depends on the server of its own version");
   });
 
   it("versionProblems names each place that disagrees, and what it should be", () => {
     const copy = mkdtempSync(join(tmpdir(), "dbwarden-versions-"));
     try {
-      for (const file of ["package.json", "src/version.ts", "packages/contract/package.json", "provider/package.json"])
+      for (const file of ["package.json", "src/version.ts", "packages/contract/package.json", "provider/package.json", "mcp-server/package.json"])
         cpSync(join(ROOT, file), join(copy, file));
       writeFileSync(join(copy, "src/version.ts"), readFileSync(join(ROOT, "src/version.ts"), "utf8").replace(`"${VERSION}"`, '"9.9.9"'));
       assert.deepEqual(versionProblems(copy), [`src/version.ts VERSION is "9.9.9", package.json version is "${VERSION}"`]);
@@ -114,12 +115,16 @@ describe("release workflow (.github/workflows/release.yml)", () => {
     );
   });
 
-  it("records the digest (artifact, release notes) and publishes both npm packages with provenance, the contract first", () => {
+    it("records the digest (artifact, release notes) and publishes the three npm packages with provenance, what dbwarden depends on first", () => {
     assert.ok(steps("image").some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "image-digest"));
     assert.equal(workflow.jobs.image!.outputs!.digest, "${{ steps.push.outputs.digest }}");
     const notes = steps("github-release").find((s) => s.run?.includes("notes.md") && s.run.includes("$DIGEST"));
     assert.ok(notes, "the release notes carry the digest");
     const publish = steps("npm").find((s) => s.run?.includes("npm publish"))!.run!;
-    assert.match(publish, /cd packages\/contract\/dist && npm publish --provenance --access public[\s\S]*\nnpm publish --provenance --access public/);
+    assert.match(
+      publish,
+      /cd packages\/contract\/dist && npm publish --provenance --access public[\s\S]*\n\(cd mcp-server\/dist-npm && npm publish --provenance --access public[\s\S]*\nnpm publish --provenance --access public/,
+    );
+    assert.equal(SERVER_PACKAGE_DIR, join(ROOT, "mcp-server", "dist-npm"), "the folder the build assembles the server's package in");
   });
 });

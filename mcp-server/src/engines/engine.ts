@@ -133,6 +133,11 @@ export interface EngineText {
   explainSql: string;
   /** How a statement refers to positional parameter `n`, for messages: e.g. "$2". */
   param(n: number): string;
+  /**
+   * What an agent must know to read a result's values, by its columns (e.g. that exact numbers come
+   * back as strings), or nothing. Added to the `query` result as `notes`.
+   */
+  valueNotes?(columns: ReadonlyArray<{ name: string; type: string }>): string[];
 }
 
 export interface EngineOptions {

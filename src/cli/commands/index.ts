@@ -18,9 +18,10 @@ import * as mcp from "./mcp.ts";
 import * as keys from "./keys.ts";
 import * as init from "./init.ts";
 import * as audit from "./audit.ts";
+import * as acceptance from "./acceptance.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys, audit];
+export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys, audit, acceptance];

@@ -1,68 +1,99 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { ignoreStateDir, STATE_DIR } from "../../gitignore.ts";
+import {
+  DEMO_CLIENT,
+  DEPLOYED_HOST_TEMPLATES,
+  LOCAL_STACK,
+  pulumiProgram,
+  pulumiProject,
+  specFolderFiles,
+  type DeployedHostName,
+} from "../../init/templates.ts";
 import { packageFile } from "../../package.ts";
+import { PLACEHOLDER_MARKER } from "../../spec/placeholders.ts";
 import { CONFIG_KEY, DEFAULT_SPEC_FOLDER, SPEC_FOLDER_NAMES } from "../../spec/project.ts";
-import { DEFAULT_MCP_IMAGE } from "../../version.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 
+const HOSTS = Object.keys(DEPLOYED_HOST_TEMPLATES) as DeployedHostName[];
+
 const HELP = `
-Creates a spec folder to start from: one environment (AWS: an existing RDS primary, a read replica
-created for the agents, the MCP server on ECS), one workflow and the catalog snapshot the Pulumi
-components read. Each YAML file names the JSON Schema shipped in the package on its first line, so
-editors with the YAML language server check it as you type; every field you must change is marked
-"CHANGE". Existing files are never overwritten: if one exists, nothing is written (exit 1).
+Creates a spec folder to start from, and a Pulumi project that deploys it:
+  environments/local.yaml and workflows/demo-revenue-review.yaml   the local stack: \`npx dbwarden up\` runs it as written
+  environments/<stack>.yaml, workflows/orders-weekly-summary.yaml,
+  catalog/<stack>.json                                              the first deployed environment (--host), its workflow
+                                                                    and the column snapshot its components read
+  Pulumi.yaml and <spec folder>/index.cjs                           \`pulumi up -s <stack>\` deploys the environment
+and adds ${STATE_DIR}/ (the local stack's passwords and API keys) to .gitignore.
+Each YAML file names the JSON Schema shipped in the package on its first line, so editors with the
+YAML language server check it as you type. Every example value you must replace is commented
+"# ${PLACEHOLDER_MARKER}": \`dbwarden validate\` refuses the file until the value is yours and the comment gone.
+Hosts (--host): ${HOSTS.map((h) => `${h} (${DEPLOYED_HOST_TEMPLATES[h].title})`).join("; ")}.
+--stack local writes the local stack alone. --no-pulumi leaves Pulumi.yaml and the program out.
+Existing files are never overwritten: if one exists, nothing is written (exit 1).
 A folder other than dbwarden/ or stacks/ is found through package.json: "${CONFIG_KEY}": { "specs": "<folder>" }.`;
 
-/**
- * What `init` writes, relative to the spec folder: text by path. `schema` is the JSON Schema's
- * path relative to environments/ (and so to workflows/, its sibling).
- */
-export function initFiles(stack: string, schema: string): Record<string, string> {
-  return {
-    [join("environments", `${stack}.yaml`)]: environmentTemplate(stack, schema),
-    [join("workflows", "orders-weekly-summary.yaml")]: workflowTemplate(stack, schema),
-    [join("catalog", `${stack}.json`)]: catalogTemplate(),
-  };
+interface InitOptions {
+  dir?: string;
+  stack: string;
+  host: DeployedHostName;
+  pulumi: boolean;
+}
+
+/** A file init writes: where (absolute) and what. */
+interface Planned {
+  path: string;
+  text: string;
 }
 
 export function register(program: Command, io: CliIO): void {
   program
     .command("init")
-    .description("Create a spec folder (an environment, a workflow, a catalog snapshot) to start from.")
+    .description("Create a spec folder (the local stack, a deployed environment, a workflow, a catalog snapshot) and the Pulumi project that deploys it.")
     .option("-d, --dir <folder>", `the spec folder to create (default: package.json "${CONFIG_KEY}.specs", else ${DEFAULT_SPEC_FOLDER}/)`)
-    .option("-s, --stack <env>", "name of the first environment (stack)", "dev")
+    .option("-s, --stack <env>", `name of the first deployed environment (stack); "${LOCAL_STACK}" writes the local stack alone`, "dev")
+    .addOption(new Option("--host <platform>", "where the first environment's MCP server runs").choices(HOSTS).default(HOSTS[0]))
+    .option("--no-pulumi", "do not write Pulumi.yaml and the program (a project that has its own)")
     .addHelpText("after", `${HELP}\nExit codes: 0 created, 1 a file already exists, 2 usage error.`)
-    .action((options: { dir?: string; stack: string }) => {
+    .action((options: InitOptions) => {
       if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(options.stack)) {
         throw new CliError(`--stack must be lower-case letters and digits in words joined by single '-' (e.g. "dev"), got "${options.stack}"`, EXIT.usage);
       }
       const configured = configuredSpecs(io.cwd);
       const specDir = resolve(io.cwd, options.dir ?? configured ?? DEFAULT_SPEC_FOLDER);
-      const schema = packageFile("schema", "dbwarden.schema.json");
-      const fromEnvironments = relative(join(specDir, "environments"), schema).split(sep).join("/");
-      const files = Object.entries(initFiles(options.stack, fromEnvironments)).map(([path, text]) => ({ path: join(specDir, path), text }));
+      const files = plannedFiles(io.cwd, specDir, options);
       const existing = files.filter((f) => existsSync(f.path)).map((f) => relative(io.cwd, f.path));
       if (existing.length > 0)
         throw new CliError(
-          `not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass --dir for another folder)`,
+          `not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass --dir for another folder${options.pulumi ? ", --no-pulumi to keep your own Pulumi project" : ""})`,
           EXIT.invalidInput,
         );
       for (const file of files) {
         mkdirSync(dirname(file.path), { recursive: true });
         writeFileSync(file.path, file.text, { flag: "wx" });
       }
-      io.out(
-        createdMessage(
-          io.cwd,
-          specDir,
-          files.map((f) => f.path),
-          options.stack,
-          configured !== undefined,
-        ),
-      );
+      const ignored = ignoreStateDir(io.cwd);
+      io.out(createdMessage({ cwd: io.cwd, specDir, files: files.map((f) => f.path), stack: options.stack, configured: configured !== undefined, ignored }));
     });
+}
+
+/** Every file init writes for these options, absolute paths: the spec folder's, then the Pulumi project's. */
+function plannedFiles(cwd: string, specDir: string, options: InitOptions): Planned[] {
+  const local = options.stack === LOCAL_STACK;
+  const schema = packageFile("schema", "dbwarden.schema.json");
+  const fromEnvironments = relative(join(specDir, "environments"), schema).split(sep).join("/");
+  const spec = specFolderFiles({ stack: options.stack, host: local ? null : options.host, schema: fromEnvironments });
+  const files = Object.entries(spec).map(([path, text]) => ({ path: join(specDir, path), text }));
+  if (local || !options.pulumi) return files;
+  const folder = relative(cwd, specDir).split(sep).join("/") || ".";
+  const program = `${folder}/index.cjs`;
+  return [
+    ...files,
+    { path: join(specDir, "index.cjs"), text: pulumiProgram(folder) },
+    { path: join(cwd, "Pulumi.yaml"), text: pulumiProject(folder, program) },
+  ];
 }
 
 /** The `dbwarden.specs` setting of the package.json in `cwd`, if any (read only, never written). */
@@ -76,108 +107,24 @@ function configuredSpecs(cwd: string): string | undefined {
 }
 
 /** `configured`: package.json already names a spec folder (then no hint to add the setting). */
-function createdMessage(cwd: string, specDir: string, files: string[], stack: string, configured: boolean): string {
+function createdMessage(created: { cwd: string; specDir: string; files: string[]; stack: string; configured: boolean; ignored: boolean }): string {
+  const { cwd, specDir, stack } = created;
   const shown = relative(cwd, specDir) || ".";
-  const found = SPEC_FOLDER_NAMES.some((name) => resolve(cwd, name) === specDir) || configured;
+  const found = SPEC_FOLDER_NAMES.some((name) => resolve(cwd, name) === specDir) || created.configured;
+  const deployed = stack !== LOCAL_STACK;
   return [
     `Created ${shown}/:`,
-    ...files.map((f) => `  ${relative(cwd, f)}`),
+    ...created.files.map((f) => `  ${relative(cwd, f)}`),
+    ...(created.ignored ? [`Added ${STATE_DIR}/ to .gitignore (the local stack's passwords and API keys are kept there).`] : []),
     "",
     ...(found ? [] : [`The CLI finds this folder once package.json says so: "${CONFIG_KEY}": { "specs": "${shown}" }`, ""]),
-    `Next: edit the lines marked CHANGE, then`,
-    `  npx dbwarden validate`,
-    `  npx dbwarden plan --stack ${stack}`,
+    `Try it on this machine: \`npx dbwarden up\` (the local stack, with demo data; its client is ${DEMO_CLIENT}).`,
+    ...(deployed
+      ? [
+          `Then make ${stack} yours: replace every value commented "# ${PLACEHOLDER_MARKER}" and delete the comment, then`,
+          `  npx dbwarden validate`,
+          `  npx dbwarden plan --stack ${stack}`,
+        ]
+      : []),
   ].join("\n");
-}
-
-function environmentTemplate(stack: string, schema: string): string {
-  return `# yaml-language-server: $schema=${schema}
-# One environment (a Pulumi stack of the same name): the databases agents read, how they reach
-# them, and where the MCP server runs. Lines marked CHANGE hold placeholders: replace each with
-# your own value. \`npx dbwarden validate\` checks the file; \`npx dbwarden plan --stack ${stack}\`
-# shows what it grants.
-apiVersion: dbwarden/v1
-kind: Environment
-name: ${stack} # the stack name: this file is environments/<name>.yaml
-description: Agents read a replica of the application database through the governed MCP server.
-targets:
-  app: # a name for this database, used by workflows' \`target:\`
-    platform: aws-rds
-    database: app # CHANGE: the database (in the instance) the workflows read
-    region: us-east-1 # CHANGE: the AWS region of the primary instance
-    primary:
-      identifier: app-${stack} # CHANGE: the RDS identifier of your existing primary instance
-      # CHANGE: the Secrets Manager secret of the primary's master credentials (the roles and
-      # grants are created with it, and password rotation uses it)
-      adminSecretArn: arn:aws:secretsmanager:us-east-1:123456789012:secret:rds-admin-app-AbCdEf
-    replica:
-      create:
-        instanceClass: db.t4g.medium # CHANGE: the size of the read replica created for the agents
-    network:
-      vpcId: vpc-0123456789abcdef0 # CHANGE: the VPC of the primary
-      subnetIds: [subnet-0123456789abcdef0, subnet-0fedcba9876543210] # CHANGE: two private subnets in different zones
-      allowedCidrs: [10.0.0.0/16] # CHANGE: the networks your agents call from
-    credentials:
-      mode: password # one generated password per agent, in Secrets Manager, rotated
-      rotationDays: 30
-    logging:
-      statements: log-statement # every agent statement in the database log (or pgaudit)
-      retentionDays: 90
-    # CHANGE: columns your data owner classifies as sensitive ("schema.table.column"); a workflow
-    # reads one only with a written justification
-    sensitiveColumns:
-      - public.orders.shipping_address
-mcpServer:
-  image: ${DEFAULT_MCP_IMAGE} # the MCP server image released with this dbwarden
-  port: 8080
-  allowedCidrs: [10.0.0.0/16] # CHANGE: the networks that may reach the MCP endpoint
-  hostnames: [mcp.example.com] # CHANGE: the DNS name agents use (point it at the load balancer)
-  host:
-    platform: aws-ecs
-    region: us-east-1 # CHANGE: the same region as the database
-    vpcId: vpc-0123456789abcdef0 # CHANGE: the same VPC as the database
-    subnetIds: [subnet-0123456789abcdef0, subnet-0fedcba9876543210] # CHANGE: private subnets for the service
-    # CHANGE: an ACM certificate for the hostnames above (the load balancer serves HTTPS only)
-    certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000
-    # The image above is on ghcr.io, so the service's subnets route to the internet (NAT). With
-    # \`vpc-endpoints\` instead (no internet route), the stack creates the AWS endpoints the tasks
-    # need; then use \`image: { build: true }\` (built into the stack's ECR repository) or an ECR image.
-    egress: nat
-workflows: # the workflows (workflows/*.yaml, by name) enabled in this environment
-  - orders-weekly-summary
-`;
-}
-
-function workflowTemplate(stack: string, schema: string): string {
-  return `# yaml-language-server: $schema=${schema}
-# One workflow: which team needs which answers, from which tables and columns. The model sees the
-# descriptions; the database role it gets can read nothing else. Lines marked CHANGE hold
-# placeholders. Enable it in an environment (environments/${stack}.yaml, \`workflows:\`).
-apiVersion: dbwarden/v1
-kind: Workflow
-name: orders-weekly-summary # CHANGE: a name for the workflow; roles are named after it
-owner: analytics # CHANGE: the team that owns this access and answers for it
-description: Summarise last week's orders by status for the weekly business review. # CHANGE: the question it answers
-target: app # a target of the environment (targets.app)
-scope:
-  public: # CHANGE: schema -> table -> the columns the agent may read, each with what it means
-    orders:
-      description: One row per order placed by a customer.
-      columns:
-        id: Order id.
-        status: pending, paid, shipped, delivered or cancelled.
-        total_cents: Order total in cents, tax included.
-        created_at: When the order was placed (UTC).
-limits:
-  statementTimeout: 30s
-  maxRows: 5000
-clients: # the agents or integrations that use this access, each with its own credential
-  - name: analytics-agent # CHANGE: one entry per agent or integration
-    auth: api-key
-`;
-}
-
-/** The columns of every table the workflows read, as in the database (`\\d public.orders`). */
-function catalogTemplate(): string {
-  return `${JSON.stringify({ "public.orders": ["id", "customer_id", "status", "total_cents", "shipping_address", "created_at"] }, null, 2)}\n`;
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
+import { stateDirExposure, stateExposureMessage } from "../../gitignore.ts";
 import { formatReloadReport, type ReloadReport } from "../../local/changes.ts";
 import { sendControl } from "../../local/control.ts";
 import { readyMessage } from "../../local/instructions.ts";
@@ -34,7 +35,9 @@ interface UpOptions {
 const RELOAD_TIMEOUT_MS = 120_000;
 
 const HELP = `
-State lives in .dbwarden/<stack>/ (git-ignored, private to you). Ctrl-C or \`dbwarden down\` stops it.
+State lives in .dbwarden/<stack>/ (private to you): passwords and API keys. In a git repository, up
+refuses to start while .dbwarden/ is tracked or not ignored (\`dbwarden init\` ignores it).
+Ctrl-C or \`dbwarden down\` stops it.
 While it runs, \`dbwarden up\` again applies the changed spec to it (roles, grants, clients; the MCP
 server takes the new plan in place, calls in flight finish) and prints what changed; a spec with
 errors changes nothing. \`--watch\` does the same on every save of a spec file.
@@ -103,6 +106,9 @@ export function register(program: Command, io: CliIO): void {
     .option("--unsafe-no-sql-check", "run the MCP server WITHOUT its SQL check, to see the database roles hold alone (local stack only)")
     .addHelpText("after", HELP)
     .action(async (options: UpOptions) => {
+      // .dbwarden/ holds passwords and API keys: never where a commit would take them.
+      const exposure = stateDirExposure(io.cwd);
+      if (exposure) throw new CliError(stateExposureMessage(exposure), EXIT.invalidInput);
       const paths = localPaths(io.cwd, options.stack);
       const url = adminUrl(options);
       const running = await findRunningUp(paths);

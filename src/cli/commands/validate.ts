@@ -1,7 +1,11 @@
-import { relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { formatProblem, type Problem } from "../../spec/errors.ts";
 import { projectSpecFiles, validateInProject, type ProjectValidation } from "../../spec/load.ts";
+import { projectRootsOf, snapshotProblems } from "../../spec/catalog.ts";
+import type { ParsedDoc } from "../../spec/parse.ts";
+import { placeholderProblems } from "../../spec/placeholders.ts";
 import { projectRoot, specPaths } from "../../spec/project.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
@@ -15,6 +19,9 @@ names defined twice). Shown: every problem in a named file, and problems in othe
 about a named file (e.g. a workflow reading a column that a named environment classifies
 sensitive). Problems in other files that are not about the named ones are counted in one line;
 if one of those files does not load, the named files cannot be fully checked and the exit code is 1.
+An example value \`dbwarden init\` wrote is refused while its \`# CHANGE\` comment is there: replace the
+value, then delete the comment. Where an environment's catalog snapshot is committed
+(<spec folder>/catalog/<env>.json), the tables and columns its workflows name are checked against it.
 Exit codes: 0 valid, 1 problems found, 2 usage error.`;
 
 export function register(program: Command, io: CliIO): void {
@@ -39,8 +46,12 @@ export function register(program: Command, io: CliIO): void {
       }
       const result = validateInProject(named, { cwd: io.cwd, now: io.now(), expired: "error" });
       const notes = contextNotes(result);
-      if (result.problems.length > 0 || result.unloadedContextFiles.length > 0) {
-        throw new CliError([...problemLines(result.problems), ...notes].join("\n"), EXIT.invalidInput);
+      const problems = [...result.problems, ...placeholdersIn(named, io.cwd)];
+      // Against the snapshots once the documents themselves are valid (the plan needs them).
+      if (result.problems.length === 0 && result.unloadedContextFiles.length === 0)
+        problems.push(...snapshotProblemsOf(named, io, files.length === 0 ? result.docs : undefined));
+      if (problems.length > 0 || result.unloadedContextFiles.length > 0) {
+        throw new CliError([...problemLines(problems), ...notes].join("\n"), EXIT.invalidInput);
       }
       const kinds = result.docs.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.kind]: (acc[d.kind] ?? 0) + 1 }), {});
       const against = result.contextFiles.length > 0 ? `; checked against ${result.contextFiles.length} other project file(s)` : "";
@@ -51,6 +62,27 @@ export function register(program: Command, io: CliIO): void {
       );
       for (const note of notes) io.err(note);
     });
+}
+
+/** The snapshot problems located in the named files. `allDocs`: every document of the one project, when validate parsed them all. */
+function snapshotProblemsOf(named: readonly string[], io: CliIO, allDocs: readonly ParsedDoc[] | undefined): Problem[] {
+  const shown = new Set(named.map((f) => relative(io.cwd, resolve(io.cwd, f)) || f));
+  return projectRootsOf(named, io.cwd)
+    .flatMap((root) => snapshotProblems(root, { cwd: io.cwd, now: io.now(), ...(allDocs ? { docs: allDocs } : {}) }))
+    .filter((p) => shown.has(p.file));
+}
+
+/** The `# CHANGE` placeholders left in the named files (those that can be read: the others are already reported). */
+function placeholdersIn(files: readonly string[], cwd: string): Problem[] {
+  return files.flatMap((file) => {
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, file), "utf8");
+    } catch {
+      return [];
+    }
+    return placeholderProblems(relative(cwd, resolve(cwd, file)) || file, text);
+  });
 }
 
 function problemLines(problems: readonly Problem[]): string[] {

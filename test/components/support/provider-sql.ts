@@ -7,7 +7,7 @@
  * ROLE <owner> REVOKE ALL, then GRANT). Extensions are reported back, not applied (pgaudit cannot load into
  * the embedded PostgreSQL used by tests).
  */
-import { isSecretValue, type RecordedResource } from "./mocks.ts";
+import { isSecretValue, type RecordedResource } from "../../../src/testing/index.ts";
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;

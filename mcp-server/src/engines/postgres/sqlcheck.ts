@@ -14,6 +14,7 @@
  * The database role (layer 1) stays the boundary: this check adds fast, clear refusals.
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
+import { columnNotReadable, nestedWrite, notARead, starOutsideScope } from "./refusals.js";
 import { ToolError, readableColumns, scopeTables, tableKey, type StatementFacts, type WorkflowScope } from "../engine.js";
 
 export const MAX_SQL_CHARS = 20_000;
@@ -183,8 +184,8 @@ function checkShape(stmts: unknown[], facts: StatementFacts): SqlAnalysis {
   if (stmts.length !== 1) throw new ToolError("INVALID", `send exactly one statement (got ${stmts.length}).`);
   const stmt = isObj(stmts[0]) ? stmts[0].stmt : null;
   if (!isObj(stmt) || !isObj(stmt.SelectStmt)) {
-    const kind = isObj(stmt) ? Object.keys(stmt)[0] : "unknown";
-    throw new ToolError("DENIED", `only a plain SELECT (or VALUES / TABLE) is allowed; this is ${kind}.`);
+    const kind = (isObj(stmt) ? Object.keys(stmt)[0] : undefined) ?? "Unknown";
+    throw new ToolError("DENIED", notARead(kind));
   }
   const analysis: SqlAnalysis = { ...facts, relations: [], functions: [], operators: [], columns: [], naturalJoin: false, maxParam: 0 };
   try {
@@ -223,7 +224,7 @@ class Walker {
       list.forEach((c, i) => {
         const cte = isObj(c) ? c.CommonTableExpr : null;
         if (!isObj(cte) || !isObj(cte.ctequery) || !isObj(cte.ctequery.SelectStmt)) {
-          throw new ToolError("DENIED", "a WITH query must be a plain SELECT (data-modifying WITH is not allowed).");
+          throw new ToolError("DENIED", nestedWrite((isObj(cte) && isObj(cte.ctequery) ? Object.keys(cte.ctequery)[0] : undefined) ?? "Unknown"));
         }
         // Non-recursive WITH: a CTE sees only earlier siblings; recursive: all of them.
         const siblings = recursive ? cteNames : cteNames.slice(0, i);
@@ -313,7 +314,7 @@ class Walker {
         case "UpdateStmt":
         case "DeleteStmt":
         case "MergeStmt":
-          throw new ToolError("DENIED", "data-modifying statements are not allowed.");
+          throw new ToolError("DENIED", nestedWrite(key));
         case "ColumnRef": {
           const fields = Array.isArray(inner.fields) ? inner.fields : [];
           const parts = fields.map((f) => (isObj(f) && isObj(f.A_Star) ? "*" : sval(f)));
@@ -407,22 +408,20 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
   if (analysis.naturalJoin && restricted.length > 0) {
     throw new ToolError("DENIED", "NATURAL JOIN compares every same-named column, including ones outside your scope; use JOIN ... ON with explicit columns.");
   }
-  const deniedAnywhere = new Map<string, string>();
-  for (const r of restricted) for (const c of r.denied) if (!deniedAnywhere.has(c)) deniedAnywhere.set(c, r.label);
+  const deniedAnywhere = new Map<string, (typeof readable)[number]>();
+  for (const r of restricted) for (const c of r.denied) if (!deniedAnywhere.has(c)) deniedAnywhere.set(c, r);
   const okAnywhere = new Set(readable.flatMap((r) => [...r.ok]));
-  const columnList = (r: (typeof readable)[number]) => [...r.ok].sort().join(", ");
+  const columns = (r: (typeof readable)[number]) => [...r.ok].sort();
 
   for (const use of analysis.columns) {
     if (use.qualifier.length === 0) {
       if (use.name === "*") {
         const bad = use.scope.map((i) => readable[i]!).find((r) => r.denied.size > 0);
-        if (bad)
-          throw new ToolError("DENIED", `SELECT * would read columns of ${bad.label} outside your scope; list the columns you need: ${columnList(bad)}.`);
+        if (bad) throw new ToolError("DENIED", starOutsideScope("SELECT *", bad.label, columns(bad)));
         continue;
       }
       const table = deniedAnywhere.get(use.name);
-      if (table)
-        throw new ToolError("DENIED", `column ${use.name} of ${table} is not readable in this workflow (if you meant another table's column, qualify it).`);
+      if (table) throw new ToolError("DENIED", columnNotReadable(use.name, table.label, columns(table), true));
       const wholeRow = restricted.find((r) => r.refName === use.name);
       if (wholeRow && !okAnywhere.has(use.name))
         throw new ToolError("DENIED", `${use.name} used as a whole row would read columns of ${wholeRow.label} outside your scope; list the columns you need.`);
@@ -431,10 +430,9 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
     const qual = use.qualifier[use.qualifier.length - 1]!;
     for (const r of readable.filter((x) => x.refName === qual)) {
       if (use.name === "*") {
-        if (r.denied.size > 0)
-          throw new ToolError("DENIED", `${qual}.* would read columns of ${r.label} outside your scope; list the columns you need: ${columnList(r)}.`);
+        if (r.denied.size > 0) throw new ToolError("DENIED", starOutsideScope(`${qual}.*`, r.label, columns(r)));
       } else if (!r.ok.has(use.name)) {
-        throw new ToolError("DENIED", `column ${use.name} of ${r.label} is not readable in this workflow. Readable: ${columnList(r)}.`);
+        throw new ToolError("DENIED", columnNotReadable(use.name, r.label, columns(r), false));
       }
     }
   }

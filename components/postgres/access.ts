@@ -19,6 +19,7 @@
 import {
   PULUMI_ROLE_SETTINGS,
   postgresModel,
+  searchPathSchemas,
   type DesiredRole,
   type GroupAccess,
   type PostgresModel,
@@ -45,6 +46,8 @@ export interface RoleModel {
   connectionLimit: number | null;
   statementTimeoutMs: number | null;
   idleInTransactionSessionTimeoutMs: number | null;
+  /** The login's `search_path` (its governed schema first), or null: the server's default. */
+  searchPaths: string[] | null;
   /** For logins: the plan login this role serves (a rotation clone serves the same client). */
   loginOf: string | null;
 }
@@ -93,9 +96,10 @@ export interface PostgresAccessOptions {
 }
 
 /** The `postgresql.Role` field of each setting it can hold. */
-const ROLE_FIELDS: Record<PulumiRoleSetting, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs"> = {
+const ROLE_FIELDS: Record<PulumiRoleSetting, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs" | "searchPaths"> = {
   statement_timeout: "statementTimeoutMs",
   idle_in_transaction_session_timeout: "idleInTransactionSessionTimeoutMs",
+  search_path: "searchPaths",
 };
 
 /**
@@ -126,10 +130,13 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
 }
 
 function roleOf(role: DesiredRole): RoleModel {
-  const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null };
+  const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null, searchPaths: null as string[] | null };
   for (const name of PULUMI_ROLE_SETTINGS) {
     const value = role.settings[name];
-    if (value !== undefined) settings[ROLE_FIELDS[name]] = Number(value);
+    if (value === undefined) continue;
+    const field = ROLE_FIELDS[name];
+    if (field === "searchPaths") settings.searchPaths = searchPathSchemas(value);
+    else settings[field] = Number(value);
   }
   return {
     resourceName: role.name,

@@ -137,6 +137,7 @@ function roleInputs(role: RoleModel, roleNames: ReadonlySet<string>, args: Child
     ...(role.connectionLimit !== null ? { connectionLimit: role.connectionLimit } : {}),
     ...(role.statementTimeoutMs !== null ? { statementTimeout: role.statementTimeoutMs } : {}),
     ...(role.idleInTransactionSessionTimeoutMs !== null ? { idleInTransactionSessionTimeout: role.idleInTransactionSessionTimeoutMs } : {}),
+    ...(role.searchPaths !== null ? { searchPaths: role.searchPaths } : {}),
     ...(password ? { passwordWo: pulumi.secret(password.value), passwordWoVersion: password.version } : {}),
   };
 }

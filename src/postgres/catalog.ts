@@ -7,6 +7,8 @@
 import { tableKey } from "@dbwarden/contract";
 import type pg from "pg";
 import type { ColumnSource } from "./model.ts";
+import { ATTRIBUTES_TABLE, GOVERNED_SEARCH_PATH, INTERNAL_SCHEMA, KEYS_TABLE, VIEWS_TABLE, definitionHashSql } from "./model/governed.ts";
+import { qualified } from "./sql.ts";
 
 /** Schemas whose objects are PostgreSQL's own. */
 const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
@@ -107,6 +109,34 @@ export interface CatalogFunction {
   acl: AclEntry[];
 }
 
+/** A relation in a governed schema. */
+export interface GovernedRelation {
+  schema: string;
+  name: string;
+  /** pg_class.relkind: v for a view. */
+  kind: string;
+  /** pg_class.reloptions, e.g. `security_barrier=true`. */
+  options: string[];
+  /** A view's definition hash (`definitionHashSql`), null for other relations. */
+  definition: string | null;
+}
+
+/** What the database holds of masks, row filters and reporting views (src/postgres/model/governed.ts). */
+export interface CatalogGoverned {
+  /** Schemas marked as governed, or named as a planned governed schema, with their comments. */
+  schemas: Map<string, { comment: string | null }>;
+  /** The relations in those schemas. */
+  relations: GovernedRelation[];
+  /** The internal schema: its comment and tables; null when it does not exist. */
+  internal: { comment: string | null; tables: string[] } | null;
+  /** `governed_views`: "schema.name" -> the hashes recorded when the view was created. */
+  registry: Map<string, { plan: string; definition: string }>;
+  /** `client_attributes`: login -> its workflow and attributes. */
+  attributes: Map<string, { workflow: string; attributes: Record<string, unknown> }>;
+  /** `workflow_keys`: workflow -> whether its key is a whole one (the key itself is never read). */
+  keys: Map<string, boolean>;
+}
+
 export interface Catalog {
   database: string;
   serverVersion: number;
@@ -120,8 +150,8 @@ export interface Catalog {
   schemaAcl: Array<AclEntry & { schema: string }>;
   tableAcl: CatalogTableAcl[];
   columnAcl: CatalogColumnAcl[];
-  /** Live columns (in attnum order) of the tables asked about; absent key = no such table. */
-  tableColumns: Map<string, { kind: string; columns: string[] }>;
+  /** Live columns (in attnum order) of the tables asked about, with their types (`format_type`); absent key = no such table. */
+  tableColumns: Map<string, { kind: string; columns: string[]; types: string[] }>;
   ownership: CatalogOwnership[];
   /** Default privileges for PUBLIC and the roles asked about, PostgreSQL's built-in EXECUTE on schema owners' new functions included. */
   defaultAcl: CatalogDefaultAcl[];
@@ -129,6 +159,7 @@ export interface Catalog {
   functions: CatalogFunction[];
   /** Stored password verifiers of the roles asked about (superuser connections only). */
   passwords: Map<string, string | null> | null;
+  governed: CatalogGoverned;
 }
 
 /** The one key of a table in maps (the contract's): never parsed back, keep the names beside it. */
@@ -160,6 +191,8 @@ export interface ReadCatalogOptions {
   tables?: Array<{ schema: string; table: string }>;
   /** Also read password verifiers of `roles` (needs superuser; skipped otherwise). */
   passwords?: boolean;
+  /** Governed schemas the plan names (read even when unmarked, to say so). */
+  governedSchemas?: string[];
 }
 
 type Client = pg.ClientBase;
@@ -188,6 +221,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
   const defaultAcl = await readDefaultAcl(client, grantees);
   const functions = await readFunctions(client, grantees);
   const passwords = options.passwords && head.superuser && options.roles.length > 0 ? await readPasswords(client, options.roles) : null;
+  const governed = await readGoverned(client, options.governedSchemas ?? []);
   return {
     database: head.database,
     serverVersion: head.serverVersion,
@@ -205,6 +239,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
     defaultAcl,
     functions,
     passwords,
+    governed,
   };
 }
 
@@ -213,6 +248,11 @@ export function catalogColumns(catalog: Pick<Catalog, "database" | "tableColumns
   return {
     name: `database ${catalog.database}`,
     columnsOf: (schema, table) => catalog.tableColumns.get(tableKey(schema, table))?.columns,
+    typeOf: (schema, table, column) => {
+      const found = catalog.tableColumns.get(tableKey(schema, table));
+      const at = found ? found.columns.indexOf(column) : -1;
+      return at < 0 ? undefined : found!.types[at];
+    },
     hasSchema: (schema) => catalog.schemas.has(schema),
   };
 }
@@ -351,7 +391,8 @@ export async function readTableColumns(client: Client, tables: ReadonlyArray<{ s
   if (tables.length === 0) return tableColumns;
   const rows = await client.query(
     `select n.nspname as schema, c.relname as table, c.relkind::text as kind,
-            coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns
+            coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns,
+            coalesce(array_agg(format_type(att.atttypid, att.atttypmod) order by att.attnum) filter (where att.attnum is not null), '{}') as types
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        left join pg_attribute att on att.attrelid = c.oid and att.attnum > 0 and not att.attisdropped
       where (n.nspname, c.relname) in (select s, t from unnest($1::text[], $2::text[]) as w(s, t))
@@ -359,7 +400,7 @@ export async function readTableColumns(client: Client, tables: ReadonlyArray<{ s
       group by n.nspname, c.relname, c.relkind`,
     [tables.map((t) => t.schema), tables.map((t) => t.table)],
   );
-  for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns });
+  for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns, types: r.types });
   return tableColumns;
 }
 
@@ -435,4 +476,60 @@ async function readFunctions(client: Client, grantees: string[]): Promise<Catalo
 async function readPasswords(client: Client, roles: string[]): Promise<Map<string, string | null>> {
   const rows = await client.query(`select rolname, rolpassword from pg_authid where rolname = any($1::text[])`, [roles]);
   return new Map(rows.rows.map((r) => [r.rolname as string, r.rolpassword as string | null]));
+}
+
+/**
+ * The governed schemas (marked, or named by the plan), their relations with each view's
+ * definition hash, and the internal schema's rows (never a key: only whether each is whole). Last
+ * of the reads: it sets the transaction's search_path to the one views are hashed with, as the
+ * statements that create them do (the callers, reconcile and drift, read in a transaction).
+ */
+async function readGoverned(client: Client, planned: string[]): Promise<CatalogGoverned> {
+  await client.query(`SET LOCAL search_path = ${GOVERNED_SEARCH_PATH}`);
+  const schemaRows = await client.query<{ schema: string; comment: string | null; internal: boolean }>(
+    `select n.nspname as schema, obj_description(n.oid, 'pg_namespace') as comment, n.nspname = $2 as internal
+       from pg_namespace n
+      where n.nspname = any($1::text[]) or n.nspname = $2 or obj_description(n.oid, 'pg_namespace') like 'dbwarden-managed % kind=governed-schema%'`,
+    [planned, INTERNAL_SCHEMA],
+  );
+  const schemas = new Map<string, { comment: string | null }>();
+  let internal: CatalogGoverned["internal"] = null;
+  for (const r of schemaRows.rows) {
+    if (r.internal) internal = { comment: r.comment, tables: [] };
+    else schemas.set(r.schema, { comment: r.comment });
+  }
+  const relationRows = await client.query<{ schema: string; name: string; kind: string; options: string[] | null; definition: string | null }>(
+    `select n.nspname as schema, c.relname as name, c.relkind::text as kind, c.reloptions as options,
+            case when c.relkind = 'v' then ${definitionHashSql("c.oid")} end as definition
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
+    [[...schemas.keys(), INTERNAL_SCHEMA]],
+  );
+  const relations: GovernedRelation[] = [];
+  for (const r of relationRows.rows) {
+    if (r.schema === INTERNAL_SCHEMA) {
+      if (r.kind === "r") internal?.tables.push(r.name);
+    } else relations.push({ schema: r.schema, name: r.name, kind: r.kind, options: r.options ?? [], definition: r.definition });
+  }
+  const governed: CatalogGoverned = { schemas, relations, internal, registry: new Map(), attributes: new Map(), keys: new Map() };
+  const has = (table: string) => internal?.tables.includes(table) ?? false;
+  if (has(VIEWS_TABLE)) {
+    const rows = await client.query<{ schema: string; name: string; plan: string; definition: string }>(
+      `select schema, name, plan, definition from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}`,
+    );
+    for (const r of rows.rows) governed.registry.set(`${r.schema}.${r.name}`, { plan: r.plan, definition: r.definition });
+  }
+  if (has(ATTRIBUTES_TABLE)) {
+    const rows = await client.query<{ login: string; workflow: string; attributes: Record<string, unknown> }>(
+      `select login, workflow, attributes from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}`,
+    );
+    for (const r of rows.rows) governed.attributes.set(r.login, { workflow: r.workflow, attributes: r.attributes });
+  }
+  if (has(KEYS_TABLE)) {
+    const rows = await client.query<{ workflow: string; whole: boolean }>(
+      `select workflow, length(key) >= 64 as whole from ${qualified(INTERNAL_SCHEMA, KEYS_TABLE)}`,
+    );
+    for (const r of rows.rows) governed.keys.set(r.workflow, r.whole);
+  }
+  return governed;
 }

@@ -16,9 +16,10 @@ import {
 } from "../../src/postgres/model.ts";
 import { AGENT_ROLE_ATTRIBUTES } from "../../src/postgres/rules.ts";
 import { exampleCatalog, examplePlan } from "../components/support/plans.ts";
+import { entryColumns } from "../../src/postgres/snapshot.ts";
 
 /** The demo tables' columns (the committed snapshot), as a database would report them. */
-const DEMO = exampleCatalog("prod");
+const DEMO: Record<string, readonly string[]> = Object.fromEntries(Object.entries(exampleCatalog("prod")).map(([k, v]) => [k, entryColumns(v)]));
 
 function database(name: string, tables: Readonly<Record<string, readonly string[]>> = DEMO): ColumnSource {
   const schemas = new Set(Object.keys(tables).map((k) => k.split(".")[0]));
@@ -34,6 +35,7 @@ const table = (schema: string, name: string, rule: TablePlan["rule"], columns: T
   description: null,
   rule,
   columns,
+  rowFilter: null,
 });
 const cs = (plan: AccessPlan) => plan.workflows.find((w) => w.name === "cs-usage-drop")!;
 
@@ -176,8 +178,8 @@ describe("postgresModel: grants", () => {
     plan.targets[0]!.sensitiveColumns.push("app.accounts.tax_id");
     cs(plan).tables = [
       table("app", "accounts", { access: "only", columns: ["id", "nmae"] }, [
-        { name: "tax_id", description: null, classification: "sensitive", justification: null },
-        { name: "zzz_unrelated", description: "a column nobody has", classification: "standard", justification: null },
+        { name: "tax_id", description: null, classification: "sensitive", justification: null, mask: null },
+        { name: "zzz_unrelated", description: "a column nobody has", classification: "standard", justification: null, mask: null },
       ]),
     ];
     assert.deepEqual(

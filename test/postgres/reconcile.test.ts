@@ -79,7 +79,7 @@ describe("reconcile: a plan the database cannot hold is refused, nothing applied
 
   test("a plan naming a table that does not exist is refused, nothing applied", async () => {
     const broken = structuredClone(plan);
-    broken.workflows[0]!.tables.push({ schema: "app", table: "nope", description: null, rule: { access: "all" }, columns: [] });
+    broken.workflows[0]!.tables.push({ schema: "app", table: "nope", description: null, rule: { access: "all" }, columns: [], rowFilter: null });
     await assert.rejects(reconcile(admin, broken, { target: "app" }), (e: ReconcileError) => {
       assert.match(e.message, /app\.nope, which does not exist/);
       return true;
@@ -198,6 +198,7 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
       description: null,
       rule: { access: "all-except", except: ["secret"] },
       columns: [],
+      rowFilter: null,
     });
     const result = await reconcile(admin, odd, { target: "app", passwords });
     assert.equal(result.changed, true);
@@ -220,8 +221,8 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     const dotted = structuredClone(plan);
     const w = dotted.workflows[0]!;
     // USAGE on both schemas (a.other puts "a" in scope), so only the table privilege decides which table the login reads.
-    w.tables.push({ schema: "a", table: "other", description: null, rule: { access: "all" }, columns: [] });
-    w.tables.push({ schema: "a.b", table: "c", description: null, rule: { access: "all" }, columns: [] });
+    w.tables.push({ schema: "a", table: "other", description: null, rule: { access: "all" }, columns: [], rowFilter: null });
+    w.tables.push({ schema: "a.b", table: "c", description: null, rule: { access: "all" }, columns: [], rowFilter: null });
     assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, true);
     assert.equal((await reconcile(admin, dotted, { target: "app", passwords })).changed, false, "second apply is a no-op");
     // The earlier tests' sessions hold the login's connection limit: close them first.

@@ -108,7 +108,7 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
   await demo.query(SCHEMA_SQL);
   // Let the analytics workflows read the 10M-row view too (not part of the example plan).
   const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
-  cs.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", rule: { access: "all" }, columns: [] });
+  cs.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", rule: { access: "all" }, columns: [], rowFilter: null });
   // The example's source networks (n8n-cs-digest: 10.0.12.0/24) would refuse every call from
   // loopback; test/network.test.ts sets its own to test that layer.
   for (const w of plan.workflows) for (const c of w.clients) c.sourceCidrs = [];

@@ -8,4 +8,5 @@ export * from "./plan.js";
 export * from "./platforms.js";
 export * from "./runtime.js";
 export * from "./scope.js";
+export * from "./governed.js";
 export * from "./network.js";

@@ -84,7 +84,7 @@ export function governedDifferences(ctx: DiffContext): void {
       [plain(`DROP SCHEMA ${ident(name)} CASCADE`)],
     );
   }
-  if (internalOk && live.internal) rowDifferences(ctx);
+  if (internalOk) rowDifferences(ctx);
 }
 
 /** The internal schema: there, marked and whole when some workflow is governed; gone (if dbwarden's) when none is. Returns whether governed objects can be built. */

@@ -373,9 +373,10 @@ export const SET_GOVERNED_SEARCH_PATH = `SET LOCAL search_path = ${GOVERNED_SEAR
  * SQL can raise with a message of its own.)
  */
 export function refuseForeignSchema(schema: string): string {
-  const why = `refused: schema ${schema} exists and is not dbwarden's (no dbwarden-managed comment); rename or drop it by hand`;
+  // The message is built from the row, so the cast runs only for a row found (a constant would be cast at planning).
   return (
-    `SELECT (${literal(why)})::integer FROM pg_catalog.pg_namespace n WHERE n.nspname = ${literal(schema)} ` +
+    `SELECT ('refused: schema ' || n.nspname || ${literal(" exists and is not dbwarden's (no dbwarden-managed comment); rename or drop it by hand")})::integer ` +
+    `FROM pg_catalog.pg_namespace n WHERE n.nspname = ${literal(schema)} ` +
     `AND coalesce(pg_catalog.obj_description(n.oid, 'pg_namespace'), '') NOT LIKE 'dbwarden-managed %'`
   );
 }

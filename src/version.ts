@@ -6,7 +6,7 @@
  */
 
 /** This package's version (semantic versioning; see CHANGELOG.md). */
-export const VERSION = "0.2.0";
+export const VERSION = "0.3.0";
 
 /** Where the release workflow (.github/workflows/release.yml) publishes the MCP server image. */
 export const MCP_IMAGE_REPOSITORY = "ghcr.io/dbwarden/mcp-server";

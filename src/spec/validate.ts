@@ -217,6 +217,8 @@ function checkWorkflowRowFilter(workflow: Workflow, schema: string, table: strin
   return facts;
 }
 
+const article = (word: string) => `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
+
 /** The type of an attribute value, as a row filter compares it. */
 const attributeType = (value: string | number | boolean) => (typeof value === "number" ? (Number.isInteger(value) ? "integer" : "number") : typeof value);
 
@@ -231,7 +233,7 @@ function checkAttributeTypes(workflow: Workflow, at: At): void {
       else if (seen.type !== type && !(["integer", "number"].includes(seen.type) && ["integer", "number"].includes(type)))
         at(
           ["clients", i, "attributes", name],
-          `attribute ${name} is a ${type} here and a ${seen.type} for client ${seen.client}`,
+          `attribute ${name} is ${article(type)} here and ${article(seen.type)} for client ${seen.client}`,
           "give it one type across the workflow's clients",
         );
     }

@@ -155,3 +155,30 @@ export function staleTables(
   }
   return stale.sort((a, b) => byString(a.table, b.table));
 }
+
+/**
+ * What validation asks of a project's snapshots: per environment, its committed snapshot as a
+ * lookup of tables, columns and types, or null when there is none (or it does not parse: the
+ * loaders that need it say why).
+ */
+export function snapshotLookups(
+  root: string,
+  specDir?: string,
+): (
+  environment: string,
+) => { source: string; columnsOf: ColumnSource["columnsOf"]; typeOf: (schema: string, table: string, column: string) => string | undefined } | null {
+  const found = new Map<string, ReturnType<ReturnType<typeof snapshotLookups>>>();
+  return (environment) => {
+    if (!found.has(environment)) {
+      let committed: ReturnType<typeof committedCatalog> = null;
+      try {
+        committed = committedCatalog(environment, root, specDir);
+      } catch {
+        committed = null;
+      }
+      const columns = committed ? snapshotColumns(committed.catalog, committed.source) : null;
+      found.set(environment, columns && committed ? { source: committed.source, columnsOf: columns.columnsOf, typeOf: columns.typeOf! } : null);
+    }
+    return found.get(environment)!;
+  };
+}

@@ -105,3 +105,8 @@ export function parseSql(sql: string): { stmts?: Array<{ stmt?: Record<string, u
 export function scanSql(sql: string): ScanToken[] {
   return ((loaded ? inProcess("scan", sql) : viaWorker("scan", sql)) as { tokens: ScanToken[] }).tokens;
 }
+
+/** A parse through the worker thread, the path taken before the module loads here: for the test that both paths agree. */
+export function parseSqlInWorker(sql: string): unknown {
+  return viaWorker("parse", sql);
+}

@@ -16,11 +16,17 @@
  *   routine in the schema", is exactly what is meant here) and, through default privileges, on
  *   the functions the owners create from now on, are taken away.
  */
+import { maskName } from "@dbwarden/contract";
+import { checkReportingView, checkRowFilter } from "../../src/sql/check.ts";
 import {
   PULUMI_ROLE_SETTINGS,
+  governedApplyStatements,
+  governedDestroyStatements,
+  governedTeardownStatements,
   postgresModel,
   searchPathSchemas,
   type DesiredRole,
+  type GovernedState,
   type GroupAccess,
   type PostgresModel,
   type PulumiRoleSetting,
@@ -28,6 +34,7 @@ import {
 } from "../../src/postgres/model.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { snapshotColumns, type CatalogSnapshot } from "./catalog.ts";
+import { GOVERNED_VIEWS_KIND, type GovernedViewInput, type GovernedViewsInputs } from "./governedViews.ts";
 
 /** Arguments of one `postgresql.Role`, plus what the component needs to wire it. */
 export interface RoleModel {
@@ -88,6 +95,11 @@ export interface PostgresAccessModel {
   publicGrants: GrantModel[];
   /** Role settings of the model the provider cannot set (no generic GUCs on `postgresql.Role`). */
   unsupportedSettings: { role: string; name: string; value: string }[];
+  /**
+   * Masks, row filters and reporting views: the governed views resource's inputs but the
+   * connection (./governedViews.ts), from the model; null when no workflow of the target has any.
+   */
+  governed: Omit<GovernedViewsInputs, "connection"> | null;
 }
 
 export interface PostgresAccessOptions {
@@ -126,11 +138,43 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
     public: { mode: model.public.mode, reason: model.public.reason },
     publicGrants: model.public.mode === "revoke" ? publicGrantsOf(model) : [],
     unsupportedSettings: model.roles.flatMap((r) => r.advisory.settings.map((name) => ({ role: r.name, name, value: r.settings[name]! }))),
+    governed: governedInputs(model.governed),
+  };
+}
+
+/** The governed views resource's inputs (but the connection), from the model's governed state. */
+export function governedInputs(state: GovernedState): PostgresAccessModel["governed"] {
+  if (state.workflows.length === 0) return null;
+  const views = state.workflows.flatMap((w) =>
+    w.views.map((v): GovernedViewInput => ({
+      workflow: w.workflow,
+      group: w.group,
+      schema: v.schema,
+      name: v.name,
+      kind: v.kind,
+      source: v.source,
+      columns: v.columns.map((c) => ({ name: c.name, mask: c.mask ? maskName(c.mask) : null })),
+      rowFilter: v.rowFilter === null ? null : { predicate: v.rowFilter, attributes: checkRowFilter(v.rowFilter).attributes },
+      reads:
+        v.kind === "report" ? checkReportingView(v.query).reads : [{ schema: v.source!.schema, table: v.source!.table, columns: v.columns.map((c) => c.name) }],
+    })),
+  );
+  return {
+    kind: GOVERNED_VIEWS_KIND,
+    views,
+    attributes: state.attributes.map((a) => ({ login: a.login, workflow: a.workflow, attributes: { ...a.attributes } })),
+    statements: governedApplyStatements(state),
+    teardown: governedTeardownStatements(state),
+    destroy: governedDestroyStatements(state),
   };
 }
 
 function roleOf(role: DesiredRole): RoleModel {
-  const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null, searchPaths: null as string[] | null };
+  const settings = {
+    statementTimeoutMs: null as number | null,
+    idleInTransactionSessionTimeoutMs: null as number | null,
+    searchPaths: null as string[] | null,
+  };
   for (const name of PULUMI_ROLE_SETTINGS) {
     const value = role.settings[name];
     if (value === undefined) continue;

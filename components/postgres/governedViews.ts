@@ -95,7 +95,7 @@ async function runStatements(connection: GovernedConnection, statements: readonl
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     // The message, never the statement: a statement holds no secret, but the error is what says why.
-    throw new Error(`governed views of database ${connection.database}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`governed views of database ${connection.database}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
     await client.end().catch(() => {});
   }

@@ -7,7 +7,15 @@
 import { tableKey } from "@dbwarden/contract";
 import type pg from "pg";
 import type { ColumnSource } from "./model.ts";
-import { ATTRIBUTES_TABLE, GOVERNED_SEARCH_PATH, INTERNAL_SCHEMA, KEYS_TABLE, VIEWS_TABLE, definitionHashSql } from "./model/governed.ts";
+import {
+  ATTRIBUTES_TABLE,
+  GOVERNED_SEARCH_PATH,
+  INTERNAL_SCHEMA,
+  KEYS_TABLE,
+  VIEWS_TABLE,
+  definitionHashSql,
+  parseGovernedSchemaMarker,
+} from "./model/governed.ts";
 import { qualified } from "./sql.ts";
 
 /** Schemas whose objects are PostgreSQL's own. */
@@ -146,7 +154,7 @@ export interface Catalog {
   settings: CatalogSetting[];
   databaseAcl: AclEntry[];
   /** Every non-system schema, with its owner (for one owned by pg_database_owner, the database's owner). */
-  schemas: Map<string, { owner: string }>;
+  schemas: Map<string, { owner: string; comment: string | null }>;
   schemaAcl: Array<AclEntry & { schema: string }>;
   tableAcl: CatalogTableAcl[];
   columnAcl: CatalogColumnAcl[];
@@ -221,7 +229,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
   const defaultAcl = await readDefaultAcl(client, grantees);
   const functions = await readFunctions(client, grantees);
   const passwords = options.passwords && head.superuser && options.roles.length > 0 ? await readPasswords(client, options.roles) : null;
-  const governed = await readGoverned(client, options.governedSchemas ?? []);
+  const governed = await readGoverned(client, schemas, options.governedSchemas ?? []);
   return {
     database: head.database,
     serverVersion: head.serverVersion,
@@ -338,16 +346,16 @@ async function readDatabaseAcl(client: Client, grantees: string[]): Promise<AclE
 
 async function readSchemas(client: Client, grantees: string[]): Promise<Pick<Catalog, "schemas" | "schemaAcl">> {
   const rows = await client.query(
-    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner,
+    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner, obj_description(n.oid, 'pg_namespace') as comment,
             (select coalesce(json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
                from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = any($1::oid[])) as acl
        from pg_namespace n where ${SYSTEM_SCHEMA_SQL}`,
     [grantees],
   );
-  const schemas = new Map<string, { owner: string }>();
+  const schemas = new Map<string, { owner: string; comment: string | null }>();
   const schemaAcl: Catalog["schemaAcl"] = [];
   for (const r of rows.rows) {
-    schemas.set(r.schema, { owner: r.owner });
+    schemas.set(r.schema, { owner: r.owner, comment: r.comment });
     for (const a of r.acl) schemaAcl.push({ schema: r.schema, grantee: a.grantee, privilege: a.privilege, grantable: a.grantable });
   }
   return { schemas, schemaAcl };
@@ -480,24 +488,21 @@ async function readPasswords(client: Client, roles: string[]): Promise<Map<strin
 
 /**
  * The governed schemas (marked, or named by the plan), their relations with each view's
- * definition hash, and the internal schema's rows (never a key: only whether each is whole). Last
- * of the reads: it sets the transaction's search_path to the one views are hashed with, as the
- * statements that create them do (the callers, reconcile and drift, read in a transaction).
+ * definition hash, and the internal schema's rows (never a key: only whether each is whole). No
+ * round trip where there is none of it (the schemas and their comments are read already); else
+ * three. Last of the reads: it sets the transaction's search_path to the one views are hashed
+ * with, as the statements that create them do (the callers, reconcile and drift, read in a
+ * transaction).
  */
-async function readGoverned(client: Client, planned: string[]): Promise<CatalogGoverned> {
-  await client.query(`SET LOCAL search_path = ${GOVERNED_SEARCH_PATH}`);
-  const schemaRows = await client.query<{ schema: string; comment: string | null; internal: boolean }>(
-    `select n.nspname as schema, obj_description(n.oid, 'pg_namespace') as comment, n.nspname = $2 as internal
-       from pg_namespace n
-      where n.nspname = any($1::text[]) or n.nspname = $2 or obj_description(n.oid, 'pg_namespace') like 'dbwarden-managed % kind=governed-schema%'`,
-    [planned, INTERNAL_SCHEMA],
-  );
+async function readGoverned(client: Client, all: Catalog["schemas"], planned: string[]): Promise<CatalogGoverned> {
   const schemas = new Map<string, { comment: string | null }>();
-  let internal: CatalogGoverned["internal"] = null;
-  for (const r of schemaRows.rows) {
-    if (r.internal) internal = { comment: r.comment, tables: [] };
-    else schemas.set(r.schema, { comment: r.comment });
+  for (const [name, { comment }] of all) {
+    if (name !== INTERNAL_SCHEMA && (planned.includes(name) || parseGovernedSchemaMarker(comment))) schemas.set(name, { comment });
   }
+  const internal: CatalogGoverned["internal"] = all.has(INTERNAL_SCHEMA) ? { comment: all.get(INTERNAL_SCHEMA)!.comment, tables: [] } : null;
+  const governed: CatalogGoverned = { schemas, relations: [], internal, registry: new Map(), attributes: new Map(), keys: new Map() };
+  if (schemas.size === 0 && !internal) return governed;
+  await client.query(`SET LOCAL search_path = ${GOVERNED_SEARCH_PATH}`);
   const relationRows = await client.query<{ schema: string; name: string; kind: string; options: string[] | null; definition: string | null }>(
     `select n.nspname as schema, c.relname as name, c.relkind::text as kind, c.reloptions as options,
             case when c.relkind = 'v' then ${definitionHashSql("c.oid")} end as definition
@@ -505,31 +510,24 @@ async function readGoverned(client: Client, planned: string[]): Promise<CatalogG
       where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
     [[...schemas.keys(), INTERNAL_SCHEMA]],
   );
-  const relations: GovernedRelation[] = [];
   for (const r of relationRows.rows) {
     if (r.schema === INTERNAL_SCHEMA) {
       if (r.kind === "r") internal?.tables.push(r.name);
-    } else relations.push({ schema: r.schema, name: r.name, kind: r.kind, options: r.options ?? [], definition: r.definition });
+    } else governed.relations.push({ schema: r.schema, name: r.name, kind: r.kind, options: r.options ?? [], definition: r.definition });
   }
-  const governed: CatalogGoverned = { schemas, relations, internal, registry: new Map(), attributes: new Map(), keys: new Map() };
-  const has = (table: string) => internal?.tables.includes(table) ?? false;
-  if (has(VIEWS_TABLE)) {
-    const rows = await client.query<{ schema: string; name: string; plan: string; definition: string }>(
-      `select schema, name, plan, definition from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}`,
-    );
-    for (const r of rows.rows) governed.registry.set(`${r.schema}.${r.name}`, { plan: r.plan, definition: r.definition });
-  }
-  if (has(ATTRIBUTES_TABLE)) {
-    const rows = await client.query<{ login: string; workflow: string; attributes: Record<string, unknown> }>(
-      `select login, workflow, attributes from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}`,
-    );
-    for (const r of rows.rows) governed.attributes.set(r.login, { workflow: r.workflow, attributes: r.attributes });
-  }
-  if (has(KEYS_TABLE)) {
-    const rows = await client.query<{ workflow: string; whole: boolean }>(
-      `select workflow, length(key) >= 64 as whole from ${qualified(INTERNAL_SCHEMA, KEYS_TABLE)}`,
-    );
-    for (const r of rows.rows) governed.keys.set(r.workflow, r.whole);
-  }
+  const present = [VIEWS_TABLE, ATTRIBUTES_TABLE, KEYS_TABLE].filter((t) => internal?.tables.includes(t));
+  if (present.length === 0) return governed;
+  // One round trip for the rows of the tables there are (a table missing is drift, reported by the diff).
+  const parts: Record<string, string> = {
+    [VIEWS_TABLE]: `(select coalesce(json_agg(json_build_array(schema, name, plan, definition)), '[]') from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}) as registry`,
+    [ATTRIBUTES_TABLE]: `(select coalesce(json_agg(json_build_array(login, workflow, attributes)), '[]') from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}) as attributes`,
+    [KEYS_TABLE]: `(select coalesce(json_agg(json_build_array(workflow, length(key) >= 64)), '[]') from ${qualified(INTERNAL_SCHEMA, KEYS_TABLE)}) as keys`,
+  };
+  const rows = (await client.query(`select ${present.map((t) => parts[t]).join(", ")}`)).rows[0] as Record<string, unknown[][] | undefined>;
+  for (const [schema, name, plan, definition] of (rows.registry ?? []) as string[][])
+    governed.registry.set(`${schema}.${name}`, { plan: plan!, definition: definition! });
+  for (const [login, workflow, attributes] of (rows.attributes ?? []) as [string, string, Record<string, unknown>][])
+    governed.attributes.set(login, { workflow, attributes });
+  for (const [workflow, whole] of (rows.keys ?? []) as [string, boolean][]) governed.keys.set(workflow, whole);
   return governed;
 }

@@ -170,11 +170,11 @@ export function snapshotLookups(
   const found = new Map<string, ReturnType<ReturnType<typeof snapshotLookups>>>();
   return (environment) => {
     if (!found.has(environment)) {
-      let committed: ReturnType<typeof committedCatalog> = null;
+      let committed: ReturnType<typeof committedCatalog>;
       try {
         committed = committedCatalog(environment, root, specDir);
       } catch {
-        committed = null;
+        committed = null; // malformed: the loaders that read it say why
       }
       const columns = committed ? snapshotColumns(committed.catalog, committed.source) : null;
       found.set(environment, columns && committed ? { source: committed.source, columnsOf: columns.columnsOf, typeOf: columns.typeOf! } : null);

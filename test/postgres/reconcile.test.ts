@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
-import { resolveColumns, type AccessPlan } from "../../src/plan/index.ts";
+import { isGoverned, resolveColumns, type AccessPlan } from "../../src/plan/index.ts";
 import { loginConnectionLimit, loginSettings } from "../../src/postgres/model.ts";
 import { readEffectiveAccess } from "../../src/postgres/effective.ts";
 import { ReconcileError, reconcile } from "../../src/postgres/reconcile.ts";
@@ -124,7 +124,8 @@ describe("reconcile: the local plan on the demo dataset", { timeout: 120_000 }, 
     for (const workflow of plan.workflows) {
       // What the plan says this workflow may read, resolved to columns.
       const readable = new Map<string, Set<string>>();
-      for (const t of workflow.tables) {
+      // A masked or filtered table is read through its view only (test/postgres/governed.test.ts): none of its columns here.
+      for (const t of workflow.tables.filter((x) => !isGoverned(x))) {
         const all = demoColumns.get(`${t.schema}.${t.table}`)!;
         readable.set(`${t.schema}.${t.table}`, new Set(resolveColumns(t, all).readable));
       }

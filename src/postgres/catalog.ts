@@ -489,10 +489,7 @@ async function readPasswords(client: Client, roles: string[]): Promise<Map<strin
 /**
  * The governed schemas (marked, or named by the plan), their relations with each view's
  * definition hash, and the internal schema's rows (never a key: only whether each is whole). No
- * round trip where there is none of it (the schemas and their comments are read already); else
- * three. Last of the reads: it sets the transaction's search_path to the one views are hashed
- * with, as the statements that create them do (the callers, reconcile and drift, read in a
- * transaction).
+ * round trip where there is none of it (the schemas and their comments are read already); else two.
  */
 async function readGoverned(client: Client, all: Catalog["schemas"], planned: string[]): Promise<CatalogGoverned> {
   const schemas = new Map<string, { comment: string | null }>();
@@ -502,7 +499,6 @@ async function readGoverned(client: Client, all: Catalog["schemas"], planned: st
   const internal: CatalogGoverned["internal"] = all.has(INTERNAL_SCHEMA) ? { comment: all.get(INTERNAL_SCHEMA)!.comment, tables: [] } : null;
   const governed: CatalogGoverned = { schemas, relations: [], internal, registry: new Map(), attributes: new Map(), keys: new Map() };
   if (schemas.size === 0 && !internal) return governed;
-  await client.query(`SET LOCAL search_path = ${GOVERNED_SEARCH_PATH}`);
   const relationRows = await client.query<{ schema: string; name: string; kind: string; options: string[] | null; definition: string | null }>(
     `select n.nspname as schema, c.relname as name, c.relkind::text as kind, c.reloptions as options,
             case when c.relkind = 'v' then ${definitionHashSql("c.oid")} end as definition

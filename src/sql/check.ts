@@ -318,19 +318,36 @@ function oneSelect(stmts: Node[], what: string): Node {
   return found[1];
 }
 
-/** Refuse a semicolon: the text is spliced into a statement, one statement. */
-function noSemicolon(text: string, what: string): void {
-  for (const token of scanSql(text)) {
-    if (token.text === ";")
-      throw new SqlCheckError(`${what} cannot contain a semicolon: write it as one statement, without \`;\``, charOffset(text, token.start));
-  }
+/**
+ * The checks are pure functions of the text, and a plan repeats texts (one predicate for many
+ * tables): each answer (or refusal) is kept by text, a bounded number of them.
+ */
+function remembered<T>(check: (text: string) => T): (text: string) => T {
+  const answers = new Map<string, { value: T } | { error: unknown }>();
+  return (text) => {
+    let answer = answers.get(text);
+    if (!answer) {
+      try {
+        answer = { value: check(text) };
+      } catch (error) {
+        if (!(error instanceof SqlCheckError)) throw error;
+        answer = { error };
+      }
+      if (answers.size >= 10_000) answers.clear();
+      answers.set(text, answer);
+    }
+    if ("error" in answer) throw answer.error;
+    return structuredClone(answer.value);
+  };
 }
 
 /** Check a row filter's predicate; throws `SqlCheckError` with the reason. */
-export function checkRowFilter(predicate: string): RowFilterFacts {
+export const checkRowFilter = remembered(rowFilterFacts);
+
+function rowFilterFacts(predicate: string): RowFilterFacts {
   const wrapped = `${PREDICATE_PREFIX}${predicate}${PREDICATE_SUFFIX}`;
   const offset = Buffer.byteLength(PREDICATE_PREFIX);
-  noSemicolon(predicate, "a row filter");
+  // A semicolon cannot end the condition: inside the parentheses it splits nothing that parses.
   const select = oneSelect(parse(wrapped, predicate, offset), "a row filter");
   const extra = Object.keys(select).filter((k) => !["targetList", "whereClause", "limitOption", "op"].includes(k));
   if (extra.length > 0 || select.op !== "SETOP_NONE" || !select.whereClause)
@@ -357,7 +374,9 @@ export function checkRowFilter(predicate: string): RowFilterFacts {
  * The byte spans of `client.<attribute>` references in a predicate, in order, for the renderer to
  * replace (each is one ColumnRef whose tokens the lexer delimits, whatever the spacing or quoting).
  */
-export function attributeSpans(predicate: string): Array<{ start: number; end: number; attribute: string }> {
+export const attributeSpans = remembered(spansOf);
+
+function spansOf(predicate: string): Array<{ start: number; end: number; attribute: string }> {
   const wrapped = `${PREDICATE_PREFIX}${predicate}${PREDICATE_SUFFIX}`;
   const offset = Buffer.byteLength(PREDICATE_PREFIX);
   const select = oneSelect(parse(wrapped, predicate, offset), "a row filter");
@@ -428,9 +447,12 @@ const VIEW_CLAUSES = new Set([
 ]);
 
 /** Check a reporting view's SELECT; throws `SqlCheckError` with the reason. */
-export function checkReportingView(sql: string): ReportingViewFacts {
-  noSemicolon(sql, "a reporting view");
-  const select = oneSelect(parse(`${sql}\n`, sql, 0), "a reporting view");
+export const checkReportingView = remembered(reportingViewFacts);
+
+function reportingViewFacts(sql: string): ReportingViewFacts {
+  const stmts = parse(`${sql}\n`, sql, 0);
+  if (stmts.length > 1) throw new SqlCheckError(`a reporting view is exactly one statement (found ${stmts.length}): write it without \`;\``);
+  const select = oneSelect(stmts, "a reporting view");
   if (select.op !== "SETOP_NONE") throw new SqlCheckError("a reporting view is one SELECT: UNION, INTERSECT and EXCEPT are not allowed");
   if (select.withClause) throw new SqlCheckError("a reporting view cannot have WITH queries (no subqueries)");
   if (select.valuesLists) throw new SqlCheckError("a reporting view reads tables: VALUES is not allowed");

@@ -39,7 +39,7 @@ describe("row filters", () => {
     refused(() => checkRowFilter("x = current_user"), /CURRENT_USER/);
     refused(() => checkRowFilter("x::regclass IS NULL"), /a cast to regclass is not allowed/);
     refused(() => checkRowFilter("x OPERATOR(public.=) 1"), /operator public\.= is not allowed/);
-    refused(() => checkRowFilter("true; DROP TABLE app.users"), /cannot contain a semicolon/);
+    refused(() => checkRowFilter("true; DROP TABLE app.users"), /does not parse as PostgreSQL: syntax error at or near ";"/);
     refused(() => checkRowFilter("true) GROUP BY (1"), /one condition .* nothing around it/);
     refused(() => checkRowFilter("x = (1"), /does not parse as PostgreSQL/);
     refused(() => checkRowFilter("row_number() OVER () = 1"), /window functions/);
@@ -93,7 +93,7 @@ describe("reporting views", () => {
     refused(() => checkReportingView("SELECT id, id FROM app.a"), /named twice/);
     refused(() => checkReportingView("SELECT query_to_xml('select 1', true, true, '') AS x FROM app.a"), /function query_to_xml\(\) is not allowed/);
     refused(() => checkReportingView("SELECT id FROM app.a FOR UPDATE"), /lockingClause is not allowed/);
-    refused(() => checkReportingView("SELECT id FROM app.a; DELETE FROM app.a"), /semicolon/);
+    refused(() => checkReportingView("SELECT id FROM app.a; DELETE FROM app.a"), /exactly one statement \(found 2\)/);
     refused(() => checkReportingView("DELETE FROM app.a"), /must be a SELECT/);
   });
 });

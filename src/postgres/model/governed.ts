@@ -197,9 +197,14 @@ export function renderPredicate(predicate: string, types: Record<string, string>
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
 
-/** The statement creating a view, from its SELECT: one statement, checked again here (the text it holds was checked by src/sql). */
-function createView(schema: string, name: string, query: string): string {
+/**
+ * The statement creating a view, from its SELECT. A reporting view's SELECT is the spec's text
+ * (checked by src/sql): the statement it renders is parsed again, and must be one CREATE VIEW. A
+ * table's view is dbwarden's own text around a predicate checked in the same wrapping.
+ */
+function createView(schema: string, name: string, query: string, verify: boolean): string {
   const create = `CREATE VIEW ${qualified(schema, name)} WITH (security_barrier = true) AS\n${query}\n`;
+  if (!verify) return create;
   const stmts = parseSql(create).stmts ?? [];
   const view = stmts.length === 1 ? stmts[0]?.stmt?.ViewStmt : undefined;
   if (!view) throw new SqlCheckError(`the view ${schema}.${name} does not render as one CREATE VIEW statement`);
@@ -244,7 +249,7 @@ function tableView(workflow: WorkflowPlan, schema: string, table: TablePlan, sou
   if (problems > 0) return null;
   const select = columns.map((c) => (c.mask ? `${maskExpression(c.mask, c.name, workflow.name)} AS ${ident(c.name)}` : ident(c.name)));
   const query = `SELECT ${select.join(", ")}\nFROM ${qualified(table.schema, table.table)}${where}`;
-  const create = createView(schema, table.table, query);
+  const create = createView(schema, table.table, query, false);
   return {
     workflow: workflow.name,
     schema,
@@ -285,7 +290,14 @@ function reportView(workflow: WorkflowPlan, schema: string, view: ReportingViewP
     }
   }
   if (problems > 0) return null;
-  const create = createView(schema, view.name, view.sql);
+  let create: string;
+  try {
+    create = createView(schema, view.name, view.sql, true);
+  } catch (error) {
+    if (!(error instanceof SqlCheckError)) throw error;
+    report(`workflow ${workflow.name}: reporting view ${view.name} is refused: ${error.message}`);
+    return null;
+  }
   return {
     workflow: workflow.name,
     schema,
@@ -406,11 +418,12 @@ export function governedSchemaStatements(w: GovernedWorkflow): string[] {
 }
 
 /**
- * The definition hash of a view as the database prints it, in SQL: `view` is an expression of the
- * view's OID. Run with the governed search_path, where every name in the definition is qualified.
+ * The definition hash of a view, in SQL (`view` is an expression of its OID): of the query tree
+ * PostgreSQL stored for it (`pg_rewrite.ev_action`), which any replacement of the view changes.
+ * Cheaper than printing the definition back (`pg_get_viewdef`), and independent of search_path.
  */
 export function definitionHashSql(view: string): string {
-  return `left(encode(sha256(convert_to(pg_get_viewdef(${view}), 'UTF8')), 'hex'), 16)`;
+  return `left(encode(sha256(convert_to((SELECT r.ev_action::text FROM pg_catalog.pg_rewrite r WHERE r.ev_class = ${view} AND r.rulename = '_RETURN'), 'UTF8')), 'hex'), 16)`;
 }
 
 /** (Re)create a view, record its hashes and grant it to the group: the whole life of one view. */

@@ -6,7 +6,9 @@
  * 3. the libpg-query check (sqlcheck.ts), with names resolved by the database (catalog.ts);
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
+import { agentSearchPath, maskName } from "@dbwarden/contract";
 import type { RuntimeConfig, TablePlan, WorkflowPlan } from "../../config.js";
+import type { TableScope } from "../../scope.js";
 import type { CredentialSources } from "../../credentials.js";
 import { redactUnparsed } from "../../audit.js";
 import { ToolError } from "../../errors.js";
@@ -39,9 +41,23 @@ const DESCRIBE_COLUMNS =
   "pg_catalog.col_description(a.attrelid, a.attnum) AS comment, pg_catalog.obj_description(a.attrelid, 'pg_class') AS table_comment " +
   "FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
+/** The workflow's search_path (the contract's: its governed schema first, as the login's own is). */
 function searchPathOf(workflow: WorkflowPlan): string {
-  const schemas = [...new Set(workflow.tables.map((t) => t.schema))];
+  const schemas = agentSearchPath(workflow);
   return `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`;
+}
+
+/** Note on the call what the database enforces on the relations its statement reads (for the audit line). */
+function noteApplied(call: EngineCall, read: readonly TableScope[]): void {
+  const applied = call.applied;
+  if (!applied) return;
+  for (const { relation, table } of read) {
+    const at = `${relation.schema}.${relation.name}`;
+    if (relation.kind === "reporting-view") applied.reportingViews.push(at);
+    if (relation.kind !== "governed-table") continue;
+    for (const c of table.columns) if (c.mask) applied.masked.push(`${at}.${c.name}:${maskName(c.mask)}`);
+    if (table.rowFilter) applied.filtered.push(at);
+  }
 }
 
 /** The leading comment of a call's statements: database logs join the audit line by request id. */
@@ -156,7 +172,7 @@ export class PostgresEngine implements Engine<PgStatement> {
     }
   }
 
-  async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
+  async describe(call: EngineCall, table: Pick<TablePlan, "schema" | "table">): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
     const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
@@ -230,11 +246,12 @@ export class PostgresEngine implements Engine<PgStatement> {
     const workflow = this.workflowSession(call.identity.workflow);
     const pool = this.pool(call.identity);
     const { analysis } = statement;
-    const names = analysis ? workflow.catalog.guard(call, analysis) : null;
-    if (names || !analysis) {
+    const known = analysis ? workflow.catalog.guard(call, analysis) : null;
+    if (known || !analysis) {
       const step = final();
       try {
-        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names }));
+        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names: known?.condition ?? null }));
+        if (known) noteApplied(call, known.read);
         return step.reader;
       } catch (error) {
         if (!(error instanceof GuardMissed)) throw error;
@@ -246,7 +263,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
       await tx.send(query ? [{ text: query, reader: resolved }] : []);
-      if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
+      if (analysis) noteApplied(call, await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis));
       await tx.send([step], { last: true });
     });
     return step.reader;

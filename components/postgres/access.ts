@@ -138,12 +138,12 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
     public: { mode: model.public.mode, reason: model.public.reason },
     publicGrants: model.public.mode === "revoke" ? publicGrantsOf(model) : [],
     unsupportedSettings: model.roles.flatMap((r) => r.advisory.settings.map((name) => ({ role: r.name, name, value: r.settings[name]! }))),
-    governed: governedInputs(model.governed),
+    governed: governedInputs(model.governed, model.database),
   };
 }
 
 /** The governed views resource's inputs (but the connection), from the model's governed state. */
-export function governedInputs(state: GovernedState): PostgresAccessModel["governed"] {
+export function governedInputs(state: GovernedState, database: string): PostgresAccessModel["governed"] {
   if (state.workflows.length === 0) return null;
   const views = state.workflows.flatMap((w) =>
     w.views.map((v): GovernedViewInput => ({
@@ -161,6 +161,7 @@ export function governedInputs(state: GovernedState): PostgresAccessModel["gover
   );
   return {
     kind: GOVERNED_VIEWS_KIND,
+    database,
     views,
     attributes: state.attributes.map((a) => ({ login: a.login, workflow: a.workflow, attributes: { ...a.attributes } })),
     statements: governedApplyStatements(state),

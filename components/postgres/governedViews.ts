@@ -51,6 +51,8 @@ export interface GovernedViewInput {
 /** The resource's inputs. */
 export interface GovernedViewsInputs {
   kind: typeof GOVERNED_VIEWS_KIND;
+  /** The database the views are in (the connection's, in the clear: policies read it). */
+  database: string;
   connection: pulumi.Input<GovernedConnection>;
   views: GovernedViewInput[];
   /** The rows of `client_attributes`: every login (and clone) of a governed workflow. */

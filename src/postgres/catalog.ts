@@ -7,15 +7,7 @@
 import { tableKey } from "@dbwarden/contract";
 import type pg from "pg";
 import type { ColumnSource } from "./model.ts";
-import {
-  ATTRIBUTES_TABLE,
-  GOVERNED_SEARCH_PATH,
-  INTERNAL_SCHEMA,
-  KEYS_TABLE,
-  VIEWS_TABLE,
-  definitionHashSql,
-  parseGovernedSchemaMarker,
-} from "./model/governed.ts";
+import { ATTRIBUTES_TABLE, INTERNAL_SCHEMA, KEYS_TABLE, VIEWS_TABLE, definitionHashSql, parseGovernedSchemaMarker } from "./model/governed.ts";
 import { qualified } from "./sql.ts";
 
 /** Schemas whose objects are PostgreSQL's own. */

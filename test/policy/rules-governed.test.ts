@@ -11,7 +11,7 @@ import { DYNAMIC_RESOURCE_TYPE } from "../../policies/lib/governed.ts";
 import { filteredClientsHaveAttributes } from "../../policies/rules/filteredClientsHaveAttributes.ts";
 import { sensitiveColumnsMaskedOrJustified } from "../../policies/rules/sensitiveColumnsMaskedOrJustified.ts";
 import { postgresAccessModel } from "../../components/postgres/access.ts";
-import { GOVERNED_VIEWS_KIND } from "../../components/postgres/governedViews.ts";
+import { GOVERNED_VIEWS_KIND, type GovernedViewsInputs } from "../../components/postgres/governedViews.ts";
 import { planFacts } from "../../src/policy/facts.ts";
 import { localPlan } from "../postgres/helpers.ts";
 import { resourceViolations } from "./support/run.ts";
@@ -31,8 +31,10 @@ const assistant: WorkflowFacts = {
 const config = { workflows: [assistant], sensitiveColumns: { app: ["support.tickets.requester_email", "support.tickets.body", "app.accounts.billing_email"] } };
 
 /** The governed views resource, with `edit` applied to a copy of its inputs. */
-function governed(edit: (props: Record<string, any>) => void = () => {}) {
-  const props: Record<string, any> = {
+type Props = Omit<GovernedViewsInputs, "connection">;
+
+function governed(edit: (props: Props) => void = () => {}) {
+  const props: Props = {
     kind: GOVERNED_VIEWS_KIND,
     database: "app",
     views: [
@@ -72,7 +74,7 @@ function governed(edit: (props: Record<string, any>) => void = () => {}) {
     destroy: [],
   };
   edit(props);
-  return { type: DYNAMIC_RESOURCE_TYPE, props };
+  return { type: DYNAMIC_RESOURCE_TYPE, props: props as unknown as Record<string, unknown> };
 }
 
 describe("sensitive-columns-masked-or-justified", () => {
@@ -84,10 +86,10 @@ describe("sensitive-columns-masked-or-justified", () => {
   });
 
   it("reports a sensitive column unmasked without a justification, in a table's view or a reporting view", async () => {
-    assert.deepEqual(await judge(governed((p) => (p.views[0].columns[1].mask = null))), [
+    assert.deepEqual(await judge(governed((p) => (p.views[0]!.columns[1]!.mask = null))), [
       "view dbw_assistant.tickets of workflow assistant gives its agents sensitive column support.tickets.requester_email of database app unmasked, without a justification",
     ]);
-    assert.deepEqual(await judge(governed((p) => p.views[1].reads[0].columns.push("billing_email"))), [
+    assert.deepEqual(await judge(governed((p) => p.views[1]!.reads[0]!.columns.push("billing_email"))), [
       "reporting view dbw_assistant.plans of workflow assistant gives its agents sensitive column app.accounts.billing_email of database app unmasked, without a justification",
     ]);
   });
@@ -101,7 +103,7 @@ describe("filtered-clients-have-attributes", () => {
   });
 
   it("reports a login without an attribute, and a login the facts know that has no row at all", async () => {
-    assert.deepEqual(await judge(governed((p) => (p.attributes[1].attributes = {}))), [
+    assert.deepEqual(await judge(governed((p) => (p.attributes[1]!.attributes = {}))), [
       "login dbw_assistant__globex of workflow assistant lacks attribute account_id that its row filters read: it reads no row of the filtered tables",
     ]);
     assert.deepEqual(await judge(governed((p) => p.attributes.pop())), [

@@ -147,7 +147,9 @@ describe("postgresModel: grants", () => {
     });
     assert.deepEqual(model.problems, []);
   });
+});
 
+describe("postgresModel: masks, row filters and reporting views", () => {
   it("a masked or filtered table is read only through its view: no grant on it, USAGE on the governed schema and SELECT on each view", () => {
     const model = modelOf(local());
     assert.deepEqual(
@@ -200,7 +202,9 @@ describe("postgresModel: grants", () => {
       ],
     );
   });
+});
 
+describe("postgresModel: grants (continued)", () => {
   it("access: all is a table-level SELECT; a column added later is readable under all-except only after the next model", () => {
     const plan = local();
     cs(plan).tables = [table("app", "users", { access: "all" }), table("analytics", "usage_events", { access: "all-except", except: ["ip_address"] })];

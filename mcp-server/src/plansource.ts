@@ -110,12 +110,12 @@ async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; o
   }
 }
 
-/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment. */
+/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; `file` when it came from one (SIGHUP re-reads it). */
 export async function loadPlan(
   flagFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
   objects: () => ObjectSource = () => new AwsS3ObjectSource(),
-): Promise<{ value: unknown; origin: string }> {
+): Promise<{ value: unknown; origin: string; file?: string }> {
   return loadDocument({ source: PLAN, flagFile, env, objects });
 }
 

@@ -16,7 +16,7 @@ import type { Identity } from "../../identity.js";
 import type { CheckedStatement, Engine, EngineCall, EngineFactory, EngineOptions, LiveTable, Param, ResultCaps, RowSet, StatementRequest } from "../engine.js";
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
-import { CappedRows, TextRows } from "./fetch.js";
+import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
 import { LoginPool } from "./pool.js";
 import { GuardMissed, safeTag, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
@@ -90,6 +90,9 @@ export class PostgresEngine implements Engine<PgStatement> {
    * for readiness checks: a client at its concurrency limit must not make the server look down.
    */
   private readonly pools = new Map<string, LoginPool>();
+  /** Per pool key: what the pool was made for (`poolSignature`); a new plan takes over pools whose signature it shares. */
+  private readonly signatures = new Map<string, string>();
+  private readonly plan: EngineOptions["plan"];
   private readonly sessions = new Sessions();
   /** Per target: OIDs are per database. */
   private readonly catalogs = new Map<string, TargetCatalog>();
@@ -100,6 +103,7 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
+    this.plan = options.plan;
     this.credentials = options.credentials;
     this.checking = options.check;
     const served = new Set(options.targets.map((t) => t.name));
@@ -115,6 +119,31 @@ export class PostgresEngine implements Engine<PgStatement> {
       this.workflows.set(workflow.name, session);
     }
     return session;
+  }
+
+  /**
+   * What a pool serves, as one string: its endpoint and credential source, and the plan entries
+   * its connections depend on (the target, the workflow with its limits and clients).
+   */
+  private poolSignature(target: string, role: string): string | null {
+    const workflow = this.plan.workflows.find((w) => w.target === target && w.clients.some((c) => c.loginRole === role));
+    if (!workflow) return null;
+    const targetPlan = this.plan.targets.find((t) => t.name === target);
+    return JSON.stringify([this.runtime.databases[target] ?? null, this.runtime.logins[role] ?? null, targetPlan ?? null, workflow]);
+  }
+
+  takeOver(previous: Engine): void {
+    if (!(previous instanceof PostgresEngine)) return;
+    for (const [key, pool] of previous.pools) {
+      const [target, role] = key.split("\u0000") as [string, string];
+      const signature = this.poolSignature(target, role);
+      if (this.pools.has(key) || signature === null || previous.signatures.get(key) !== signature) continue;
+      previous.pools.delete(key);
+      previous.signatures.delete(key);
+      this.pools.set(key, pool);
+      this.signatures.set(key, signature);
+    }
+    for (const [sql, analysis] of previous.analyses) if (!this.analyses.has(sql) && this.analyses.size < MAX_CACHED_ANALYSES) this.analyses.set(sql, analysis);
   }
 
   private pool(identity: Identity, purpose: "calls" | "readiness" = "calls"): LoginPool {
@@ -135,6 +164,8 @@ export class PostgresEngine implements Engine<PgStatement> {
         queryTimeoutMs: identity.workflow.limits.statementTimeoutMs + 10_000,
       });
       this.pools.set(key, pool);
+      const signature = this.poolSignature(identity.workflow.target, identity.client.loginRole);
+      if (signature !== null) this.signatures.set(key, signature);
     }
     return pool;
   }
@@ -150,6 +181,7 @@ export class PostgresEngine implements Engine<PgStatement> {
         JSON.stringify(old.logins[role]) !== JSON.stringify(runtime.logins[role])
       ) {
         this.pools.delete(key);
+        this.signatures.delete(key);
         stale.push(pool);
       }
     }
@@ -217,7 +249,11 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   async execute(call: EngineCall, statement: PgStatement, params: readonly Param[], caps: ResultCaps): Promise<RowSet> {
     const text = requestTag(call) + statement.sql;
-    const rows = await this.checkedRun(call, statement, () => ({ text, values: params, reader: new CappedRows(caps.maxRows, caps.maxBytes) }));
+    const rows = await this.checkedRun(call, statement, () => ({
+      text,
+      values: params,
+      reader: new CappedRows(caps.maxRows, caps.maxBytes, caps.memory ?? null),
+    }));
     return rows.result();
   }
 
@@ -228,11 +264,8 @@ export class PostgresEngine implements Engine<PgStatement> {
     // must supply every $n: a generic plan goes over the simple protocol, unbound, once the rest of
     // the transaction has answered. Only the parser check counts parameters, so the statement is
     // proven to be one SELECT here.
-    const lines = await this.checkedRun(call, statement, () => ({ text, reader: new CappedRows(caps.maxRows, caps.maxBytes), simple: generic }));
-    return lines
-      .result()
-      .rows.map((r) => String(r[0]))
-      .join("\n");
+    const plan = await this.checkedRun(call, statement, () => ({ text, reader: new CappedLines(caps.maxRows, caps.maxBytes), simple: generic }));
+    return plan.lines.join("\n");
   }
 
   /**
@@ -242,7 +275,7 @@ export class PostgresEngine implements Engine<PgStatement> {
    * re-checks it in the transaction, before the statement); else the names are resolved first,
    * checked, and the statement sent after.
    */
-  private async checkedRun(call: EngineCall, statement: PgStatement, final: () => Step & { reader: CappedRows }): Promise<CappedRows> {
+  private async checkedRun<R extends RowReader>(call: EngineCall, statement: PgStatement, final: () => Step & { reader: R }): Promise<R> {
     const workflow = this.workflowSession(call.identity.workflow);
     const pool = this.pool(call.identity);
     const { analysis } = statement;
@@ -276,6 +309,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.signatures.clear();
     await Promise.allSettled(pools.map((p) => p.end()));
   }
 }

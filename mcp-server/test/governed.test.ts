@@ -86,6 +86,45 @@ describe("governed relations with every layer on", { timeout: 60_000 }, () => {
     assert.deepEqual(lines[1]!.governed, { masked: [], filtered: [], reportingViews: ["dbw_account_assistant.plan_weekly_usage"] });
     assert.equal(fx.auditLines().find((l) => l.client === "initech-assistant" && l.verdict === "refused")!.governed, undefined);
   });
+
+  test("every route tried, through query and explain, is refused or answers masked values of the caller's own account", async () => {
+    const { emails } = await truth();
+    const s = await serve(fx.plan);
+    const initech = await connect(s, "initech-assistant");
+    const answered: string[] = [];
+    for (const sql of [
+      "SELECT * FROM tickets",
+      "SELECT t FROM tickets t",
+      "SELECT row_to_json(t) FROM tickets t",
+      "SELECT t.account_id, t.requester_email, u.user_id FROM tickets t JOIN usage_events u ON u.account_id = t.account_id",
+      "SELECT account_id, lower(requester_email), md5(requester_email), length(requester_email) FROM tickets",
+      "SELECT account_id, requester_email::bytea, requester_email::varchar(3) FROM tickets",
+      "SELECT min(requester_email), max(requester_email), string_agg(requester_email, ',') FROM tickets",
+      "SELECT account_id FROM tickets WHERE requester_email LIKE '%@%' OR account_id = 3",
+      "SELECT requester_email::int FROM tickets",
+      "SELECT * FROM dbw_account_assistant.tickets WHERE account_id = 3 OR true",
+      "SELECT * FROM pg_stats WHERE tablename = 'tickets'",
+      "SELECT requester_email FROM support.tickets",
+      "SELECT * FROM dbwarden.client_attributes",
+    ]) {
+      for (const [tool, args] of [
+        ["query", { sql }],
+        ["explain", { sql }],
+      ] as const) {
+        const out = await call(initech, tool, args);
+        for (const email of emails) assert.ok(!out.text.includes(email), `${tool} ${sql} revealed ${email}`);
+        if (out.isError) {
+          assert.match(out.text, /^(DENIED|INVALID|DB_ERROR): /, `${tool} ${sql}: ${out.text.slice(0, 200)}`);
+          continue;
+        }
+        answered.push(`${tool} ${sql}`);
+        if (tool !== "query") continue;
+        const at = (out.json.columns as Array<{ name: string }>).findIndex((c) => c.name === "account_id");
+        if (at >= 0) for (const row of out.json.rows as unknown[][]) assert.equal(row[at], 2, `${sql}: another tenant's row`);
+      }
+    }
+    assert.ok(answered.includes("query SELECT * FROM tickets") && answered.includes("explain SELECT * FROM tickets"), answered.join("\n"));
+  });
 });
 
 describe("governed relations with the parser check off: the database alone holds", { timeout: 60_000 }, () => {

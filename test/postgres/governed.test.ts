@@ -281,6 +281,39 @@ describe("drift of governed views", { timeout: 120_000 }, () => {
     assert.deepEqual(await driftMessages(), []);
   });
 
+  test("last:N and year through the database: the last characters, January 1st, null for an infinite date, never an error", async () => {
+    const changed = structuredClone(plan);
+    const tickets = changed.workflows.find((w) => w.name === WORKFLOW)!.tables.find((t) => t.table === "tickets")!;
+    tickets.columns.find((c) => c.name === "subject")!.mask = { kind: "last", characters: 4 };
+    tickets.columns.find((c) => c.name === "opened_at")!.mask = { kind: "year" };
+    const infinite = (await admin.query("SELECT min(id) AS id FROM support.tickets WHERE account_id = 2")).rows[0].id as number;
+    const openedAt = (await admin.query("SELECT opened_at FROM support.tickets WHERE id = $1", [infinite])).rows[0].opened_at as Date;
+    await reconcile(admin, changed, { target: "app", passwords });
+    try {
+      await admin.query("UPDATE support.tickets SET opened_at = 'infinity' WHERE id = $1", [infinite]);
+      const truth = new Map(
+        (await admin.query("SELECT id, subject, extract(year FROM opened_at)::text AS year FROM support.tickets WHERE account_id = 2")).rows.map((r) => [
+          r.id,
+          r,
+        ]),
+      );
+      const read = (await initech.query("SELECT id, subject, to_char(opened_at, 'YYYY-MM-DD') AS opened FROM tickets")).rows;
+      assert.equal(read.length, truth.size);
+      for (const row of read) {
+        const clear = truth.get(row.id)!;
+        assert.equal(row.subject, clear.subject.slice(-4), "the last four characters");
+        assert.equal(row.opened, row.id === infinite ? null : `${clear.year}-01-01`);
+      }
+      const text = await everything(initech, "SELECT min(opened_at), max(opened_at), min(subject), max(subject) FROM tickets");
+      assert.doesNotMatch(text, /ERROR/);
+      for (const { subject } of truth.values()) if (subject.length > 4) assert.ok(!text.includes(subject), `revealed ${subject}`);
+    } finally {
+      await admin.query("UPDATE support.tickets SET opened_at = $2 WHERE id = $1", [infinite, openedAt]);
+      await reconcile(admin, plan, { target: "app", passwords });
+    }
+    assert.deepEqual(await driftMessages(), []);
+  });
+
   test("a schema of that name that is not dbwarden's is refused, and nothing is changed", async () => {
     const other = structuredClone(plan);
     other.workflows.find((w) => w.name === WORKFLOW)!.governedSchema = "app";

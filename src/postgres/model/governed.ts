@@ -151,7 +151,8 @@ export function maskExpression(mask: MaskPlan, column: string, workflow: string)
     case "last":
       return `"right"(${c}::text, ${mask.characters})`;
     case "year":
-      return `make_date(extract(year FROM ${c})::integer, 1, 1)`;
+      // extract gives ±Infinity for an infinite date, which no integer holds: null, never an error.
+      return `CASE WHEN isfinite(${c}) THEN make_date(extract(year FROM ${c})::integer, 1, 1) END`;
   }
 }
 

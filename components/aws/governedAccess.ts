@@ -487,6 +487,14 @@ export function postgresAccessArgs(
     ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
     passwords: Object.fromEntries(Object.entries(passwords).map(([role, value]) => [role, { value, version: "1" }])),
     extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
+    // A replica created here applies the model's statement logging server-wide (replicaParameters).
+    ...(target.replica.mode === "create"
+      ? {
+          serverSettings: Object.fromEntries(
+            replicaParameters(target.logging, workflowsOf(args.plan, target.name), `targets.${target.name}`).map((p) => [p.name, p.value]),
+          ),
+        }
+      : {}),
   };
 }
 

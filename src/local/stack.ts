@@ -28,6 +28,7 @@ import { databaseChangeLine, describePlanChanges, formatReloadReport, type Reloa
 import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
 import { localPaths, privateDirs, type LocalPaths } from "./paths.ts";
+import { statementLoggingProblems } from "./pgaudit.ts";
 import { connectAdmin, openEmbedded, orphanPostmaster, parseAdminUrl, type AdminConnection, type LocalPostgres } from "./postgres.ts";
 import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
 import { clearState, findRunningUp, isPostmasterOf, ownProcess, writeState, type SslMode } from "./state.ts";
@@ -377,6 +378,8 @@ class LocalStack implements RunningLocalStack {
       this.supervise(embedded);
     }
     lap("postgres");
+    const loggingProblems = await this.statementLoggingProblems(this.served.targets);
+    if (loggingProblems.length > 0) throw new Error(loggingProblems.join("\n"));
     const credentials = ensureCredentials(this.served, this.store, options.now, true, progress);
     this.served.secrets = credentials.secrets;
     this.changed.secrets = credentials.changed;
@@ -417,6 +420,11 @@ class LocalStack implements RunningLocalStack {
       ...(this.options.restartBackoffMs ? { backoffMs: this.options.restartBackoffMs } : {}),
     });
     this.supervisor.watch(server);
+  }
+
+  /** `logging.statements: pgaudit` needs pgaudit preloaded by this stack's PostgreSQL (./pgaudit.ts). */
+  private statementLoggingProblems(targets: readonly TargetPlan[]): Promise<string[]> {
+    return statementLoggingProblems(this.server!, targets, { environmentFile: environmentFile(this.stack, this.options.root), embedded: !this.options.url });
   }
 
   /** Start the MCP server for `served` on `port`; a busy port says how to pick another. */
@@ -509,6 +517,8 @@ class LocalStack implements RunningLocalStack {
     } catch (error) {
       return { ok: false, changes: [], error: (error as Error).message };
     }
+    const loggingProblems = await this.statementLoggingProblems(next.targets);
+    if (loggingProblems.length > 0) return { ok: false, changes: [], error: loggingProblems.join("\n") };
     const credentials = ensureCredentials(next, this.store, this.now(), false, progress);
     next.secrets = credentials.secrets;
     const database: string[] = [];

@@ -10,3 +10,4 @@ export * from "./runtime.js";
 export * from "./scope.js";
 export * from "./governed.js";
 export * from "./network.js";
+export * from "./audit.js";

@@ -16,6 +16,7 @@ import {
 } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
 import { ident } from "../sql.ts";
+import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
 /** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). */
@@ -60,15 +61,16 @@ export type PulumiRoleSetting = (typeof PULUMI_ROLE_SETTINGS)[number];
 
 /**
  * Per-login settings (`ALTER ROLE ... SET`), sorted by name: server-side caps that hold even for a
- * session opened outside the MCP server, and statement logging where the target logs that way.
+ * session opened outside the MCP server, and the target's statement logging (`log_statement`, or
+ * pgaudit's settings: ./logging.ts), so the reconciler sets it and drift reports it changed.
  */
 export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<string, string> {
   const timeout = workflow.limits.statementTimeoutMs;
   const settings: Record<string, string> = {
     idle_in_transaction_session_timeout: String(Math.max(timeout, 30_000)),
     statement_timeout: String(timeout),
+    ...statementLoggingSettings(findTarget(plan, workflow.target).logging.statements),
   };
-  if (findTarget(plan, workflow.target).logging.statements === "log-statement") settings.log_statement = "all";
   // With governed relations, a session opened outside the MCP server resolves names as it does.
   if (workflow.governedSchema !== null) settings.search_path = searchPathValue(agentSearchPath(workflow));
   return Object.fromEntries(

@@ -6,7 +6,7 @@
  * 3. the libpg-query check (sqlcheck.ts), with names resolved by the database (catalog.ts);
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
-import { agentSearchPath, maskName } from "@dbwarden/contract";
+import { READINESS_STATEMENT, agentSearchPath, maskName, requestComment, serverApplicationName } from "@dbwarden/contract";
 import type { RuntimeConfig, TablePlan, WorkflowPlan } from "../../config.js";
 import type { TableScope } from "../../scope.js";
 import type { CredentialSources } from "../../credentials.js";
@@ -18,7 +18,7 @@ import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
 import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
 import { LoginPool } from "./pool.js";
-import { GuardMissed, safeTag, Sessions, type Step } from "./session.js";
+import { GuardMissed, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
 
@@ -60,9 +60,13 @@ function noteApplied(call: EngineCall, read: readonly TableScope[]): void {
   }
 }
 
-/** The leading comment of a call's statements: database logs join the audit line by request id. */
+/**
+ * The leading comment of every statement the server runs for a call (the contract's one format):
+ * database logs join the audit line by request id, and `dbwarden audit` takes a statement of an
+ * agent login without it for one run outside the server.
+ */
 function requestTag(call: EngineCall): string {
-  return `/* dbwarden request=${call.requestId} client=${safeTag(call.identity.client.name)} */ `;
+  return requestComment(call.requestId, call.identity.client.name);
 }
 
 /** Analyses kept by statement text (the parse is a pure function of it); past this many, the oldest go. */
@@ -160,7 +164,7 @@ export class PostgresEngine implements Engine<PgStatement> {
         credentials: this.credentials,
         max: purpose === "calls" ? identity.workflow.limits.concurrentCalls : 1,
         ...(purpose === "readiness" ? { idleTimeoutMs: 1_000 } : {}),
-        applicationName: `dbwarden-mcp/${safeTag(identity.client.name)}`,
+        applicationName: serverApplicationName(identity.client.name),
         queryTimeoutMs: identity.workflow.limits.statementTimeoutMs + 10_000,
       });
       this.pools.set(key, pool);
@@ -196,7 +200,8 @@ export class PostgresEngine implements Engine<PgStatement> {
   async ready(identity: Identity): Promise<void> {
     const client = await this.pool(identity, "readiness").connect();
     try {
-      await client.query("SELECT 1");
+      // Exactly the contract's text: `dbwarden audit` knows it as the server's own, not a call.
+      await client.query(READINESS_STATEMENT);
       client.release();
     } catch (error) {
       client.release(true);
@@ -207,7 +212,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   async describe(call: EngineCall, table: Pick<TablePlan, "schema" | "table">): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
-    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
+    const step: Step = { text: requestTag(call) + DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
     await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], { last: true }));
     return {
       comment: rows.rows[0]?.table_comment ?? null,
@@ -295,7 +300,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       // The setup goes first either way: the catalog's own reads need the workflow's search_path.
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
-      await tx.send(query ? [{ text: query, reader: resolved }] : []);
+      await tx.send(query ? [{ text: requestTag(call) + query, reader: resolved }] : []);
       if (analysis) noteApplied(call, await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis));
       await tx.send([step], { last: true });
     });

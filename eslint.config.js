@@ -8,6 +8,8 @@
 // - no unused variables, type-only imports marked `type`, `===` everywhere.
 // - @pulumi/eslint-plugin: an Output in a plain template literal becomes "Calling [toString] on
 //   an [Output<T>]..." at deploy time; use pulumi.interpolate.
+// - the MCP server's engine seam: an engine (mcp-server/src/engines/<name>/) imports the server
+//   through engines/engine.ts only, never another module of the server, a cloud or the contract.
 import js from "@eslint/js";
 import pulumi from "@pulumi/eslint-plugin";
 import globals from "globals";
@@ -51,6 +53,22 @@ export default defineConfig(
     rules: {
       "@pulumi/no-output-in-template-literal": "error",
       "@pulumi/no-output-instance-in-template-literal": "error",
+    },
+  },
+  {
+    files: ["mcp-server/src/engines/*/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../../**", "../*/**", "@dbwarden/contract", "@aws-sdk/*", "@google-cloud/secret-manager"],
+              message: "an engine sees the server through ../engine.js only (credentials of every kind come in EngineOptions.credentials, from the cloud seam)",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -8,8 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { environmentFile, projectRoot } from "../src/spec/project.ts";
 import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
-import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws/governedAccess.ts";
-import { preflightAws } from "./aws/preflight.ts";
+import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws-ecs/governedAccess.ts";
+import { preflightAws } from "./aws-ecs/preflight.ts";
 import type { CatalogSnapshot } from "./postgres/catalog.ts";
 
 /** What the Pulumi program gives the top-level component of any host. */
@@ -23,18 +23,19 @@ export interface GovernedEnvironmentArgs {
 }
 
 /**
- * What the top-level component of any host exports: the stack outputs of `pulumi up` (their names
- * are what operators read with `pulumi stack output`, so they do not change). Nothing secret.
+ * What the top-level component of any host exports: the stack outputs of `pulumi up`, named for
+ * what they are on every host (operators read them with `pulumi stack output`, and the component
+ * provider publishes them: a rename is an upgrade note). Nothing secret.
  */
 export interface GovernedEnvironmentOutputs {
   /** Where agents connect. */
   mcpUrl: pulumi.Output<string>;
-  /** Point the plan's hostnames (DNS) at this. */
-  loadBalancerDnsName: pulumi.Output<string>;
-  /** Secret ARN by login role (password credentials). */
-  secretArns: pulumi.Output<Record<string, string>>;
-  /** The secret operators put the MCP API key hashes in. */
-  apiKeysSecretArn: pulumi.Output<string>;
+  /** The host name the MCP endpoint answers on (ECS: the load balancer's DNS name): point the plan's hostnames (DNS) at it. */
+  endpointHostname: pulumi.Output<string>;
+  /** Secret id by login role (password credentials): its id in the host cloud's secret store (AWS: the ARN). */
+  secretIds: pulumi.Output<Record<string, string>>;
+  /** The secret operators put the MCP API key hashes in (`dbwarden keys` writes it), by its id in the secret store. */
+  apiKeysSecretId: pulumi.Output<string>;
   /** Log groups: the MCP audit stream (`mcpAudit`) and each created replica's database log, by target. */
   logGroups: pulumi.Output<Record<string, string>>;
   /** Group and login role names per workflow. */

@@ -2,15 +2,30 @@
  * What the components render per database target, read from the one capability table
  * (`TARGET_PLATFORMS`, `HOST_PLATFORMS` in @dbwarden/contract):
  * - the database access component per query engine (`ACCESS_COMPONENTS`): every target whose
- *   platform runs that engine gets it, so a new engine (Snowflake, BigQuery) is one entry here plus
- *   its own folder of components;
+ *   platform runs that engine gets it, so a new engine (Snowflake, BigQuery) is its entry here plus
+ *   its own folder of components; each entry says how its arguments are made for one target
+ *   (`argsFor`) from what the target's platform components give it (its context: Postgres, the
+ *   admin connection and initial passwords), and the type of that context follows the target's
+ *   platform (`accessComponentOf(target)` on an RDS target is the Postgres component);
  * - the checks every host's top-level component runs on each target before any resource exists
  *   (`checkTargetOnHost`): the host reads the platform, an access component renders it, and the
  *   target asks only for what its platform can do.
+ * What a target's platform does on a host (RDS on ECS: replica, credentials) is in the platform's
+ * folder, registered with the host (components/aws-ecs/targets.ts).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { TARGET_PLATFORMS, HOST_PLATFORMS, hostServes, type EngineName, type HostPlatform, type TargetPlan } from "../src/plan/types.ts";
-import { PostgresReadOnlyAccess, type PostgresReadOnlyAccessArgs } from "./postgres/readOnlyAccess.ts";
+import {
+  TARGET_PLATFORMS,
+  HOST_PLATFORMS,
+  hostServes,
+  type EngineName,
+  type EngineOf,
+  type HostPlatform,
+  type TargetPlan,
+  type TargetPlatform,
+} from "../src/plan/types.ts";
+import type { GovernedEnvironmentArgs } from "./hosts.ts";
+import { POSTGRES_ACCESS } from "./postgres/component.ts";
 
 /**
  * The component that renders a target's read-only roles and grants on one query engine. Its
@@ -18,46 +33,70 @@ import { PostgresReadOnlyAccess, type PostgresReadOnlyAccessArgs } from "./postg
  * iterates (Postgres: `postgresAccessChildren` in ./postgres/children.ts), which `dbwarden check`
  * evaluates as it is instead of registering it through the Pulumi SDK (src/policy/described.ts).
  */
-export interface AccessComponent<Args> {
+export interface AccessComponent<Args, Context> {
   /** Its type token, `dbwarden:<module>:<Type>`. */
   type: string;
+  /**
+   * Its arguments for one target of a governed environment: the plan and catalog of the
+   * environment, and what the target's platform components give it (`Context`).
+   */
+  argsFor(environment: GovernedEnvironmentArgs, target: TargetPlan, context: Context): Args;
   /** Instantiates it for one target. */
   create(name: string, args: Args, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource;
 }
 
-/** The database access component per query engine (`TARGET_PLATFORMS[platform].engine`). */
+/** An access component, whatever its arguments and context (what the registry's entries must be). */
+interface SomeAccessComponent {
+  readonly type: string;
+  argsFor(environment: GovernedEnvironmentArgs, target: TargetPlan, context: never): unknown;
+  create(name: string, args: never, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource;
+}
+
+/**
+ * The database access component per query engine (`TARGET_PLATFORMS[platform].engine`); null where
+ * no component renders the engine yet. Every engine has an entry: a new engine does not type-check
+ * without one.
+ */
 export const ACCESS_COMPONENTS = {
   /** PostgreSQL, Amazon RDS for PostgreSQL, Cloud SQL for PostgreSQL: roles and grants on the primary. */
-  postgres: {
-    type: "dbwarden:postgres:ReadOnlyAccess",
-    create: (name: string, args: PostgresReadOnlyAccessArgs, opts?: pulumi.ComponentResourceOptions) => new PostgresReadOnlyAccess(name, args, opts),
-  },
-} as const satisfies { readonly [E in EngineName]?: AccessComponent<never> };
+  postgres: POSTGRES_ACCESS,
+  /** Not rendered yet (the Snowflake issue: roles, key-pair service users, network policies). */
+  snowflake: null,
+  /** Not rendered yet (the GCP issue: service accounts with read on the scoped tables). */
+  bigquery: null,
+} as const satisfies { readonly [E in EngineName]: SomeAccessComponent | null };
 
-type RenderedEngine = keyof typeof ACCESS_COMPONENTS;
+/** The access component of an engine that has one. */
+export type RenderedAccessComponent<E extends EngineName> = NonNullable<(typeof ACCESS_COMPONENTS)[E]>;
 
-const isRendered = (engine: EngineName): engine is RenderedEngine => Object.hasOwn(ACCESS_COMPONENTS, engine);
+/** What the platform components of a target give its engine's access component (`argsFor`'s context). */
+export type AccessContextOf<P extends TargetPlatform> =
+  RenderedAccessComponent<EngineOf<P>> extends { argsFor(environment: GovernedEnvironmentArgs, target: TargetPlan, context: infer Context): unknown }
+    ? Context
+    : never;
 
 /** Target platforms some access component renders, as `platform (Title)` for messages. */
 function renderedPlatforms(): string {
   return Object.entries(TARGET_PLATFORMS)
-    .filter(([, capabilities]) => isRendered(capabilities.engine))
+    .filter(([, capabilities]) => ACCESS_COMPONENTS[capabilities.engine] !== null)
     .map(([platform, capabilities]) => `${platform} (${capabilities.title})`)
     .join(", ");
 }
 
 /**
- * The access component of a target, by its platform's engine. Throws, naming
+ * The access component of a target, by its platform's engine, typed by that platform (an RDS
+ * target's is the Postgres component, taking a `PostgresAccessContext`). Throws, naming
  * `targets.<name>.platform`, when no component renders that engine yet.
  */
-export function accessComponentOf(target: Pick<TargetPlan, "name" | "platform">): (typeof ACCESS_COMPONENTS)[RenderedEngine] {
+export function accessComponentOf<P extends TargetPlatform>(target: { name: string; platform: P }): RenderedAccessComponent<EngineOf<P>> {
   const { engine, title } = TARGET_PLATFORMS[target.platform];
-  if (!isRendered(engine)) {
+  const component = ACCESS_COMPONENTS[engine];
+  if (component === null) {
     throw new Error(
       `targets.${target.name}.platform: no dbwarden component renders read-only access on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
     );
   }
-  return ACCESS_COMPONENTS[engine];
+  return component as RenderedAccessComponent<EngineOf<P>>;
 }
 
 /**

@@ -88,7 +88,7 @@ run pulumi preview --stack "$STACK" --diff
 step "3. up"
 run pulumi up --stack "$STACK" --yes --skip-preview
 MCP_URL="$(capture "https://<mcpUrl>/mcp" pulumi stack output --stack "$STACK" mcpUrl)"
-OUTPUTS="$(capture '{"logGroups":{"mcpAudit":"/dbwarden/'"$STACK"'/mcp-audit"},"secretArns":{},"loadBalancerDnsName":"<lb>","replicaAddresses":{}}' pulumi stack output --stack "$STACK" --json)"
+OUTPUTS="$(capture '{"logGroups":{"mcpAudit":"/dbwarden/'"$STACK"'/mcp-audit"},"secretIds":{},"endpointHostname":"<lb>","replicaAddresses":{}}' pulumi stack output --stack "$STACK" --json)"
 AUDIT_GROUP="$(printf '%s' "$OUTPUTS" | json 'v.logGroups.mcpAudit')"
 
 step "4. one MCP call per client, each with its own credential and database login"
@@ -136,9 +136,9 @@ ROTATES="$(printf '%s' "$PLAN_JSON" | json 'v.targets.some(t => t.credentials.mo
 if [[ $ROTATES != yes ]]; then
   echo "  (IAM database authentication: no password to rotate)" >&2
 else
-  SECRET_ARN="$(printf '%s' "$OUTPUTS" | json "v.secretArns['$ROTATED_ROLE'] || ''")"
+  SECRET_ARN="$(printf '%s' "$OUTPUTS" | json "v.secretIds['$ROTATED_ROLE'] || ''")"
   if [[ -z $SECRET_ARN ]]; then
-    [[ $DRY_RUN == 1 ]] || fail "no secret of login $ROTATED_ROLE in the stack output secretArns"
+    [[ $DRY_RUN == 1 ]] || fail "no secret of login $ROTATED_ROLE in the stack output secretIds"
     SECRET_ARN="<secret ARN of $ROTATED_ROLE>"
   fi
   run aws secretsmanager rotate-secret --secret-id "$SECRET_ARN"
@@ -162,7 +162,7 @@ if [[ $KEEP == 1 ]]; then
 fi
 
 step "9. destroy (deletion protection of the load balancer and the created replicas lifted first)"
-LB_DNS="$(printf '%s' "$OUTPUTS" | json 'v.loadBalancerDnsName')"
+LB_DNS="$(printf '%s' "$OUTPUTS" | json 'v.endpointHostname')"
 LB_ARN="$(capture "<load balancer ARN>" aws elbv2 describe-load-balancers --query "LoadBalancers[?DNSName=='$LB_DNS'].LoadBalancerArn" --output text)"
 run aws elbv2 modify-load-balancer-attributes --load-balancer-arn "$LB_ARN" --attributes Key=deletion_protection.enabled,Value=false
 for target in $(printf '%s' "$PLAN_JSON" | json 'v.targets.filter(t => t.replica.mode === "create").map(t => t.name).join(" ")'); do

@@ -14,7 +14,7 @@
 // The program: plan a stack from its spec folder, deploy it.
 export { loadPlan, deployStack, preflight, type LoadPlanOptions, type LoadedPlan, type DeployStackOptions } from "./program.ts";
 // The top-level component of each MCP server host, and the registries that pick components.
-export { GovernedAccess, GOVERNED_ACCESS_TYPE, type GovernedAccessArgs } from "../components/aws/governedAccess.ts";
+export { GovernedAccess, GOVERNED_ACCESS_TYPE, type GovernedAccessArgs } from "../components/aws-ecs/governedAccess.ts";
 export * from "../components/hosts.ts";
 export * from "../components/targets.ts";
 export { loadCatalog, parseCatalog, catalogPath, type CatalogSnapshot } from "../components/postgres/catalog.ts";

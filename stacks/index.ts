@@ -19,9 +19,9 @@ import { deployStack } from "../src/program.ts";
 const environment = await deployStack({ cwd: fileURLToPath(new URL("..", import.meta.url)) });
 
 export const mcpUrl = environment.mcpUrl;
-export const loadBalancerDnsName = environment.loadBalancerDnsName;
-export const secretArns = environment.secretArns;
-export const apiKeysSecretArn = environment.apiKeysSecretArn;
+export const endpointHostname = environment.endpointHostname;
+export const secretIds = environment.secretIds;
+export const apiKeysSecretId = environment.apiKeysSecretId;
 export const logGroups = environment.logGroups;
 export const roleNames = environment.roleNames;
 export const replicaAddresses = environment.replicaAddresses;

@@ -1,63 +1,14 @@
 /**
- * AWS components: RDS read replica, network boundary and VPC endpoints, credentials, query logging,
- * the MCP service with its image, plan delivery and limits store, the top-level GovernedAccess, and
- * the preflight that runs before anything is created.
+ * The AWS components, by platform: the ECS host (components/aws-ecs: GovernedAccess, the MCP
+ * service, network boundary, VPC endpoints, audit logging, limits store, preflight) and RDS
+ * targets (components/aws-rds: replica, credentials, CA bundle, RDS preflight), and what every
+ * AWS platform shares (this folder: names and their limits, tags, Secrets Manager conventions, the
+ * preflight's lookups). `dbwarden/aws` exports all of it.
  */
-export {
-  GovernedAccess,
-  GOVERNED_ACCESS_TYPE,
-  checkAwsPlan,
-  replicaIdentifier,
-  parseAdminSecret,
-  adminConnection,
-  postgresAccessArgs,
-  roleNamesOf,
-  type GovernedAccessArgs,
-  type AwsTarget,
-  type AwsHost,
-} from "./governedAccess.ts";
-export { ReadReplica, replicaParameters, parameterGroupFamily, REPLICA_TIMEOUTS, type ReadReplicaArgs, type DbParameter } from "./replica.ts";
-export { NetworkBoundary, listenerCidrs, isPrivateOnly, type NetworkBoundaryArgs } from "./network.ts";
-export { PrivateEndpoints, INTERFACE_ENDPOINT_SERVICES, endpointServiceName, gatewayRouteTableIds, type PrivateEndpointsArgs } from "./endpoints.ts";
-export {
-  ClientCredentials,
-  rdsDbConnectArn,
-  rotationSecretValue,
-  accountOfArn,
-  initialPassword,
-  POSTGRES_MULTI_USER_ROTATION_APP,
-  POSTGRES_MULTI_USER_ROTATION_VERSION,
-  INITIAL_VERSION_STAGE,
-  type ClientCredentialsArgs,
-} from "./credentials.ts";
-export { QueryLogging, cloudWatchRetentionDays, rdsLogGroupName, mcpAuditLogGroupName, type QueryLoggingArgs } from "./logging.ts";
-export {
-  McpService,
-  deliveryFor,
-  checkMcpServiceArgs,
-  runtimeConfig,
-  rdsEndpoint,
-  containerDefinitions,
-  taskRolePolicy,
-  executionRolePolicy,
-  mcpUrlOf,
-  MCP_PATH,
-  INITIAL_API_KEYS,
-  type McpServiceArgs,
-} from "./mcpService.ts";
-export { McpImage, buildContextTag, ecrRepositoryOfImage, MCP_SERVER_CONTEXT, type McpImageArgs } from "./image.ts";
-export {
-  ConfigObjects,
-  chooseDelivery,
-  fitsTaskDefinition,
-  planEnvironment,
-  runtimeEnvironment,
-  sha256Hex,
-  objectKey,
-  MAX_TASK_DEFINITION_BYTES,
-  type Delivery,
-} from "./planDelivery.ts";
-export { LimitsStore, needsLimitsStore, limitsStoreConfig, LIMITS_STORE_PORT, type LimitsStoreArgs } from "./limitsStore.ts";
-export { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "./rdsCa.ts";
+export * from "../aws-ecs/index.ts";
+export * from "../aws-rds/index.ts";
 export * as names from "./names.ts";
+export { rdsLogGroupName } from "./names.ts";
+export { INITIAL_VERSION_STAGE, INITIAL_VERSION_IGNORE_CHANGES } from "./secrets.ts";
+export { AWS_LOOKUPS, type InstanceFacts, type SubnetFacts, type VpcFacts, type Looked, type PreflightLookups, type PreflightReport } from "./lookups.ts";
 export { sharedTags, loginSecretTags, sharedTagsTransformation } from "./tags.ts";

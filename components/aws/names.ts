@@ -150,3 +150,82 @@ export function autonamedLength(logicalName: string): number {
 export function prefixedLength(prefix: string): number {
   return prefix.length + NAME_PREFIX_SUFFIX_LENGTH;
 }
+
+/** The group RDS exports an instance's `postgresql` log to. */
+export function rdsLogGroupName(instanceIdentifier: string): string {
+  return `/aws/rds/instance/${instanceIdentifier}/postgresql`;
+}
+
+/** One name AWS will see. */
+export interface PlannedName {
+  /** The AWS resource type token it names. */
+  type: string;
+  /** What it names, in words. */
+  what: string;
+  /** The spec field to shorten if it were too long. */
+  field: string;
+  /** Its length as AWS sees it. */
+  length: number;
+  /** AWS's limit for it. */
+  limit: number;
+}
+
+/**
+ * The property that carries a resource's name, by type: `name` (given or auto-named), the prefix
+ * property, and how many characters AWS adds before the name (the Serverless Application
+ * Repository's "serverlessrepo-").
+ */
+export const AWS_NAMED_TYPES: Record<string, { name: string; prefix?: string; limit: number; added?: number }> = {
+  "aws:lb/loadBalancer:LoadBalancer": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.loadBalancer },
+  "aws:lb/targetGroup:TargetGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.targetGroup },
+  "aws:iam/role:Role": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.iamRole },
+  "aws:iam/rolePolicy:RolePolicy": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.iamRolePolicy },
+  "aws:rds/instance:Instance": { name: "identifier", prefix: "identifierPrefix", limit: AWS_NAME_LIMITS.rdsInstance },
+  "aws:rds/parameterGroup:ParameterGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.rdsGroup },
+  "aws:rds/subnetGroup:SubnetGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.rdsGroup },
+  "aws:ec2/securityGroup:SecurityGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.securityGroup },
+  "aws:ecs/cluster:Cluster": { name: "name", limit: AWS_NAME_LIMITS.ecs },
+  "aws:ecs/service:Service": { name: "name", limit: AWS_NAME_LIMITS.ecs },
+  "aws:ecs/taskDefinition:TaskDefinition": { name: "family", limit: AWS_NAME_LIMITS.ecs },
+  "aws:ecr/repository:Repository": { name: "name", limit: AWS_NAME_LIMITS.ecrRepository },
+  "aws:s3/bucket:Bucket": { name: "bucket", prefix: "bucketPrefix", limit: AWS_NAME_LIMITS.s3Bucket },
+  "aws:elasticache/replicationGroup:ReplicationGroup": { name: "replicationGroupId", limit: AWS_NAME_LIMITS.elastiCacheReplicationGroup },
+  "aws:elasticache/subnetGroup:SubnetGroup": { name: "name", limit: AWS_NAME_LIMITS.elastiCacheSubnetGroup },
+  "aws:secretsmanager/secret:Secret": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.secret },
+  "aws:cloudwatch/logGroup:LogGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.logGroup },
+  "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": {
+    name: "name",
+    limit: AWS_NAME_LIMITS.cloudFormationStack,
+    added: SERVERLESS_REPO_STACK_PREFIX.length,
+  },
+};
+
+/** The length AWS sees for a resource's name, from its inputs and logical name (null for a type without a name). */
+export function physicalNameLength(type: string, logicalName: string, inputs: Record<string, unknown>): number | null {
+  const named = AWS_NAMED_TYPES[type];
+  if (!named) return null;
+  const given = inputs[named.name];
+  const prefix = named.prefix ? inputs[named.prefix] : undefined;
+  const length = typeof given === "string" ? given.length : typeof prefix === "string" ? prefixedLength(prefix) : autonamedLength(logicalName);
+  return length + (named.added ?? 0);
+}
+
+/** Adds names to a list of planned names: fixed ones, Pulumi auto-names and `namePrefix` ones, each with its type's limit. */
+export function plannedNames(names: PlannedName[]): {
+  explicit(type: string, what: string, field: string, name: string): void;
+  autonamed(type: string, what: string, field: string, logical: string): void;
+  prefixed(type: string, what: string, field: string, prefix: string): void;
+} {
+  const add = (type: string, what: string, field: string, length: number) => names.push({ type, what, field, length, limit: limitOf(type) });
+  return {
+    explicit: (type, what, field, name) => add(type, what, field, name.length + (AWS_NAMED_TYPES[type]?.added ?? 0)),
+    autonamed: (type, what, field, logical) => add(type, what, field, autonamedLength(logical)),
+    prefixed: (type, what, field, prefix) => add(type, what, field, prefixedLength(prefix)),
+  };
+}
+
+function limitOf(type: string): number {
+  const named = AWS_NAMED_TYPES[type];
+  if (!named) throw new Error(`no name limit known for ${type}`);
+  return named.limit;
+}

@@ -40,7 +40,7 @@ export interface PostgresConnectionArgs {
    * Path of a PEM file with the CA certificates that sign the server's certificate (the provider's
    * `sslrootcert`). Needed with `verify-ca`/`verify-full` against a server whose CA is in neither
    * the system roots nor `~/.postgresql/root.crt`, such as RDS: pass the RDS CA bundle
-   * (components/aws/rdsCa.ts). The file must exist when the program runs.
+   * (components/aws-rds/rdsCa.ts). The file must exist when the program runs.
    */
   sslrootcert?: string;
   /** Connect with an RDS IAM token instead of a password (`scheme: awspostgres`). */
@@ -165,7 +165,7 @@ function checkArgs(name: string, args: PostgresReadOnlyAccessArgs): void {
 export function checkCaFile(path: string, field: string): string {
   if (typeof path !== "string" || path.length === 0) throw new Error(`${field}: expected the path of a PEM file of CA certificates`);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new Error(`${field}: ${path} does not exist (expected a PEM file of CA certificates, e.g. the RDS CA bundle from components/aws/rdsCa.ts)`);
+    throw new Error(`${field}: ${path} does not exist (expected a PEM file of CA certificates, e.g. the RDS CA bundle from components/aws-rds/rdsCa.ts)`);
   }
   return path;
 }

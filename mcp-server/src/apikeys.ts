@@ -2,6 +2,7 @@
  * API key hashes from an `apiKeysFrom` secret: read at start, on reload and every `refreshSeconds`,
  * always past any cache, so a key removed from the secret stops working without a restart.
  */
+import { secretStoreName, secretStoreRefOf } from "@dbwarden/contract";
 import type { Authenticator } from "./auth.js";
 import { ConfigError, DEFAULT_API_KEY_REFRESH_SECONDS, resolveApiKeySecret, type AccessPlan, type ResolvedApiKey, type RuntimeConfig } from "./config.js";
 import type { SecretSource } from "./credentials.js";
@@ -12,12 +13,13 @@ import type { SecretSource } from "./credentials.js";
  */
 export async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"]>, secrets: SecretSource, plan: AccessPlan): Promise<ResolvedApiKey[]> {
   let text: string;
+  const secret = secretStoreRefOf(from);
   try {
-    text = await secrets.getSecret(from.awsSecretArn, { fresh: true });
+    text = await secrets.read(secret, { fresh: true });
   } catch (error) {
     const kind = error instanceof Error && error.name !== "Error" ? error.name : "error";
     throw new ConfigError(
-      `apiKeysFrom: cannot read the API key secret ${from.awsSecretArn} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`,
+      `apiKeysFrom: cannot read the API key secret ${secretStoreName(secret)} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`,
     );
   }
   return resolveApiKeySecret(text, plan);

@@ -1,88 +1,53 @@
 /**
- * Where credentials come from, for any engine and for the `apiKeysFrom` secret: AWS Secrets
- * Manager secrets and RDS IAM auth tokens. Real: the AWS SDK, loaded lazily so it costs nothing
- * when unused; tests: in-process fakes. Values are credentials: never logged, audited or put in
- * errors.
+ * Credentials for any engine, the `apiKeysFrom` secret and the limits store's AUTH, whatever
+ * their kind: each is read by the cloud serving its kind (clouds/), so nothing here knows a cloud.
+ * Values are credentials: never logged, audited or put in errors.
  */
-import { readFile } from "node:fs/promises";
-import type { SecretSourceConfig } from "@dbwarden/contract";
+import { isTokenLogin, kindOf, type LoginSource, type SecretKind, type SecretRef, type TokenLoginKind } from "@dbwarden/contract";
+import type { CloudSources, ReadOptions, SecretReader, TokenIssuer, TokenRequest } from "./clouds/cloud.js";
 
-/** Where `awsSecretArn` values come from. */
+/** Reads a secret of any kind (an inline value, a file, a cloud's secret store) as text. */
 export interface SecretSource {
-  /** The secret's value. `fresh`: bypass any cache (after an authentication failure: rotation). */
-  getSecret(arn: string, options: { fresh: boolean }): Promise<string>;
+  read(ref: SecretRef, options: ReadOptions): Promise<string>;
 }
 
-/** AWS Secrets Manager. Cached 5 minutes. */
-export class AwsSecretsManagerSource implements SecretSource {
-  private readonly cache = new Map<string, { value: string; at: number }>();
-  private client: Promise<{ send(command: unknown): Promise<{ SecretString?: string }> }> | null = null;
-  private command: Promise<new (input: { SecretId: string }) => unknown> | null = null;
-
-  async getSecret(arn: string, options: { fresh: boolean }): Promise<string> {
-    const hit = this.cache.get(arn);
-    if (hit && !options.fresh && Date.now() - hit.at < 300_000) return hit.value;
-    const region = arn.split(":")[3];
-    const sdk = import("@aws-sdk/client-secrets-manager");
-    this.client ??= sdk.then((m) => new m.SecretsManagerClient(region ? { region } : {}));
-    this.command ??= sdk.then((m) => m.GetSecretValueCommand as unknown as new (input: { SecretId: string }) => unknown);
-    const Command = await this.command;
-    const out = await (await this.client).send(new Command({ SecretId: arn }));
-    if (typeof out.SecretString !== "string") throw new Error("secret has no SecretString");
-    this.cache.set(arn, { value: out.SecretString, at: Date.now() });
-    return out.SecretString;
-  }
-}
-
-/** What an RDS IAM auth token is generated for: exactly one database user at one endpoint. */
-export interface RdsAuthTokenRequest {
-  hostname: string;
-  port: number;
-  username: string;
-  region: string;
-}
-
-/**
- * Where `awsRdsIam` logins get their password: an RDS IAM auth token (valid 15 minutes) generated
- * at connect time. Real: `@aws-sdk/rds-signer` (signed locally with the task role's credentials).
- */
-export interface RdsAuthTokenSource {
-  getAuthToken(request: RdsAuthTokenRequest): Promise<string>;
-}
-
-/** `@aws-sdk/rds-signer`; one signer per (endpoint, user, region), so credentials are resolved once and refreshed by the SDK. */
-export class AwsRdsSignerTokenSource implements RdsAuthTokenSource {
-  private readonly signers = new Map<string, Promise<{ getAuthToken(): Promise<string> }>>();
-
-  async getAuthToken(request: RdsAuthTokenRequest): Promise<string> {
-    const key = `${request.hostname}\u0000${request.port}\u0000${request.username}\u0000${request.region}`;
-    let signer = this.signers.get(key);
-    if (!signer) {
-      signer = import("@aws-sdk/rds-signer").then(
-        (m) => new m.Signer({ hostname: request.hostname, port: request.port, username: request.username, region: request.region }),
-      );
-      this.signers.set(key, signer);
-    }
-    return (await signer).getAuthToken();
-  }
-}
-
-/** Every credential source, as engines receive them. Engines ignore the sources they do not use. */
+/** What engines are given to log in and to verify a database's certificate. */
 export interface CredentialSources {
-  /** `awsSecretArn` logins (and the `apiKeysFrom` secret). */
+  /** Secrets of any kind (Snowflake's private key, the limits store's token...). */
   secrets: SecretSource;
-  /** `awsRdsIam` logins. */
-  rdsTokens: RdsAuthTokenSource;
+  /**
+   * A login's password and the user its secret names, if any (not yet checked: the engine checks
+   * it): a token issued now for a token login, else its secret read and parsed (`parseSecret`).
+   */
+  login(login: LoginSource, request: TokenRequest & ReadOptions): Promise<ParsedSecret>;
+  /** The PEM certificates of each bundle an endpoint's `ca` may name (the system's roots need none). */
+  certificateAuthorities: CloudSources["certificateAuthorities"];
+}
+
+/** The credential sources over every cloud's readers (`openClouds`). */
+export function credentialSources(clouds: CloudSources): CredentialSources {
+  const secrets: SecretSource = {
+    read: (ref, options) => (clouds.secrets[kindOf(ref) as SecretKind] as SecretReader<SecretKind>)(ref as never, options),
+  };
+  return {
+    secrets,
+    async login(login, request) {
+      if (!isTokenLogin(login)) return readSecret(login, secrets, request.fresh);
+      const issue = clouds.tokens[kindOf(login) as TokenLoginKind] as TokenIssuer<TokenLoginKind>;
+      return { password: await issue(login, { host: request.host, port: request.port, user: request.user }) };
+    },
+    certificateAuthorities: clouds.certificateAuthorities,
+  };
 }
 
 /**
- * A secret: inline (taken as it is), a file (read each time: rotation) or an AWS Secrets Manager
- * secret (`fresh`: past any cache); a file's or secret's text is read by `parseSecret`. Database
- * logins and the limits store's AUTH read their secrets here.
+ * A secret's password and the user it names: an inline password is taken as it is; a file's or a
+ * store's text is read by `parseSecret` (`fresh`: past any cache). Database logins and the limits
+ * store's AUTH read their secrets here.
  */
-export async function readSecret(source: SecretSourceConfig, secrets: SecretSource, fresh = false): Promise<ParsedSecret> {
-  if ("password" in source) return { password: source.password };
-  return parseSecret("passwordFile" in source ? await readFile(source.passwordFile, "utf8") : await secrets.getSecret(source.awsSecretArn, { fresh }));
+export async function readSecret(source: SecretRef, secrets: SecretSource, fresh = false): Promise<ParsedSecret> {
+  const text = await secrets.read(source, { fresh });
+  return "password" in source ? { password: text } : parseSecret(text);
 }
 
 /** A secret's password, and the user it names, if any (not yet checked: a login checks it). */

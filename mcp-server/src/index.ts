@@ -18,7 +18,8 @@ import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
 import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
 import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type ResolvedApiKey, type RuntimeConfig } from "./config.js";
-import { AwsRdsSignerTokenSource, AwsSecretsManagerSource, type RdsAuthTokenSource, type SecretSource } from "./credentials.js";
+import { openClouds, type CloudClients } from "./clouds/registry.js";
+import { credentialSources, type CredentialSources, type SecretSource } from "./credentials.js";
 import { Dispatcher, type Identity } from "./dispatcher.js";
 import { openEngines, planEngines, type EnginePlan } from "./engines/registry.js";
 import { applyListenBounds, createHttpServer, listenBounds, type PlanServing } from "./http.js";
@@ -31,14 +32,19 @@ export { ConfigError, PlanError, PLAN_API_VERSION, parseApiKeySecret, parsePlan,
 export { hashApiKey } from "@dbwarden/contract";
 export type { AccessPlan, RuntimeConfig } from "./config.js";
 export { ERROR_CODES, ToolError, type ErrorCode } from "./errors.js";
+export { credentialSources, type CredentialSources, type SecretSource } from "./credentials.js";
+export { openClouds, type CloudClients } from "./clouds/registry.js";
+export type { CloudSources } from "./clouds/cloud.js";
 export {
   AwsRdsSignerTokenSource,
+  AwsS3ObjectSource,
   AwsSecretsManagerSource,
-  type CredentialSources,
+  type AwsClients,
   type RdsAuthTokenRequest,
   type RdsAuthTokenSource,
-  type SecretSource,
-} from "./credentials.js";
+  type S3ObjectSource,
+  type SecretsManagerSource,
+} from "./clouds/aws/index.js";
 export type { AuditRecord, AuditSink } from "./audit.js";
 export type { Identity } from "./identity.js";
 export type {
@@ -82,10 +88,11 @@ export interface StartOptions {
   runtime: unknown;
   /** File the runtime config came from: `reload()` without an argument re-reads it. */
   runtimeFile?: string;
-  /** Source of `awsSecretArn` logins and the `apiKeysFrom` secret (default: AWS Secrets Manager). */
-  secrets?: SecretSource;
-  /** Source of `awsRdsIam` login tokens (default: `@aws-sdk/rds-signer`). */
-  rdsTokens?: RdsAuthTokenSource;
+  /**
+   * Clients of the clouds the runtime config's secrets, token logins and objects are read from
+   * (clouds/), instead of the real ones: tests give in-process fakes. Default: each cloud's SDK.
+   */
+  clouds?: CloudClients;
   /** Operational warnings (never secrets), e.g. a failed API key refresh. Default: stderr. */
   log?: (line: string) => void;
   /** Audit sink override (default: from the runtime config). */
@@ -136,13 +143,12 @@ function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: 
   );
 }
 
-/** What outlives a plan in a running server: the audit sink, the limiter, the result memory, the credential sources. */
+/** What outlives a plan in a running server: the audit sink, the limiter, the result memory, the credential sources (clouds/). */
 interface Shared {
   audit: AuditSink;
   limits: Limits;
   results: ResultMemory;
-  secrets: SecretSource;
-  rdsTokens: RdsAuthTokenSource;
+  credentials: CredentialSources;
 }
 
 /** A dispatcher over `plan` (its engines opened) once every database answers; on failure its engines are closed again. */
@@ -156,7 +162,7 @@ async function openDispatcher(
   const opened = await openEngines(engines, {
     plan,
     runtime,
-    credentials: { secrets: shared.secrets, rdsTokens: shared.rdsTokens },
+    credentials: shared.credentials,
     check: options.unsafeDisableSqlCheck !== true,
   });
   const dispatcher = new Dispatcher(plan, opened, shared.audit, {
@@ -183,15 +189,14 @@ async function prepare(
   engines: readonly EnginePlan[],
   runtime: RuntimeConfig,
   options: StartOptions,
+  credentials: CredentialSources,
 ): Promise<{ dispatcher: Dispatcher; shared: Shared; shutdown: (last: Dispatcher) => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
-  const secrets = options.secrets ?? new AwsSecretsManagerSource();
   const shared: Shared = {
     audit,
-    limits: new Limits(runtime, secrets),
+    limits: new Limits(runtime, credentials.secrets),
     results: new ResultMemory(runtime.resultMemoryBytes ?? RUNTIME_DEFAULTS.resultMemoryBytes),
-    secrets,
-    rdsTokens: options.rdsTokens ?? new AwsRdsSignerTokenSource(),
+    credentials,
   };
   let dispatcher: Dispatcher | null = null;
   try {
@@ -307,7 +312,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const firstPlan = parsePlan(options.plan);
   const engines = planEngines(firstPlan);
   const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, firstPlan);
-  const secrets = options.secrets ?? new AwsSecretsManagerSource();
+  const credentials = credentialSources(openClouds(options.clouds));
+  const secrets = credentials.secrets;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const access = await planAccess(firstPlan, firstRuntime, apiKeys, secrets, log);
   const state: HttpState = {
@@ -324,7 +330,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
   checkAuthenticated(access.auth);
   checkUnsafeMode(options, host, log);
-  const { dispatcher, shared, shutdown } = await prepare(firstPlan, engines, firstRuntime, { ...options, secrets });
+  const { dispatcher, shared, shutdown } = await prepare(firstPlan, engines, firstRuntime, options, credentials);
   let served: ServedPlan = { plan: firstPlan, dispatcher, ...access };
   /** Dispatchers of replaced plans, until their running calls have finished. */
   const retiring = new Set<Promise<void>>();
@@ -433,7 +439,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
     );
   }
   checkUnsafeMode(options, null, options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
-  const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options);
+  const { dispatcher, shutdown } = await prepare(plan, engines, runtime, options, credentialSources(openClouds(options.clouds)));
   const mcp = createMcpServer(dispatcher, matches[0]!, "stdio");
   const input = options.input ?? process.stdin;
   const transport = new StdioServerTransport(input as Readable, (options.output ?? process.stdout) as Writable);

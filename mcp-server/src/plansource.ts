@@ -1,78 +1,56 @@
 /**
  * Where the server's two documents come from, the same way for both (the contract's PLAN_ENV and
  * RUNTIME_ENV): the access plan from `--plan <file>` or exactly one of DBWARDEN_PLAN (the JSON
- * text), DBWARDEN_PLAN_FILE (a file) and DBWARDEN_PLAN_S3 (`s3://bucket/key`, read once at start:
- * for documents too large for a task definition's environment); the runtime config likewise from
- * `--runtime` or DBWARDEN_RUNTIME / _FILE / _S3. With the matching _SHA256 variable the bytes must
- * hash to it, or the server does not start.
+ * text), DBWARDEN_PLAN_FILE (a file) and one variable per object store of the contract's
+ * `DOCUMENT_OBJECT_STORES` (DBWARDEN_PLAN_S3, `s3://bucket/key`), read once at start through the
+ * cloud serving that store (clouds/): for documents too large for a task definition's
+ * environment. The runtime config likewise from `--runtime` or DBWARDEN_RUNTIME / _FILE / _S3.
+ * With the matching _SHA256 variable the bytes must hash to it, or the server does not start.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { PLAN_ENV, RUNTIME_ENV } from "@dbwarden/contract";
+import { DOCUMENT_OBJECT_STORES, PLAN_ENV, RUNTIME_ENV, type DocumentEnv, type ObjectStoreKind } from "@dbwarden/contract";
+import type { CloudSources } from "./clouds/cloud.js";
+import { openClouds, type CloudClients } from "./clouds/registry.js";
 import { ConfigError } from "./config.js";
 
 /** One of the server's documents: what it is called and which variables give it. */
 interface DocumentSource {
   what: "access plan" | "runtime config";
   flag: "--plan" | "--runtime";
-  env: { text: string; file: string; s3: string; sha256: string };
+  env: DocumentEnv;
 }
+
+/** The object stores, in the contract's order. */
+const OBJECT_STORES = Object.keys(DOCUMENT_OBJECT_STORES) as ObjectStoreKind[];
 
 const PLAN: DocumentSource = { what: "access plan", flag: "--plan", env: PLAN_ENV };
 const RUNTIME: DocumentSource = { what: "runtime config", flag: "--runtime", env: RUNTIME_ENV };
 
-/** Where `DBWARDEN_PLAN_S3` objects come from. Real: `@aws-sdk/client-s3`; tests: an in-process fake. */
-export interface ObjectSource {
-  getObject(bucket: string, key: string): Promise<Buffer>;
-}
-
-/** Amazon S3 through `@aws-sdk/client-s3` (loaded only when used), with the task role's credentials. */
-export class AwsS3ObjectSource implements ObjectSource {
-  /** `config`: extra S3 client settings (an endpoint for S3-compatible stores and tests). */
-  constructor(private readonly config: { region?: string; endpoint?: string; forcePathStyle?: boolean } = {}) {}
-
-  async getObject(bucket: string, key: string): Promise<Buffer> {
-    const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
-    const client = new S3Client(this.config);
-    try {
-      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      if (!out.Body) throw new Error("the object has no body");
-      return Buffer.from(await out.Body.transformToByteArray());
-    } finally {
-      client.destroy();
-    }
-  }
-}
-
-/** `s3://bucket/key` split; a ConfigError naming the variable otherwise. */
-export function parseS3Url(url: string, variable: string = PLAN_ENV.s3): { bucket: string; key: string } {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(url);
-  if (!match) throw new ConfigError(`${variable}: expected s3://<bucket>/<key>, got ${JSON.stringify(url.slice(0, 200))}`);
-  return { bucket: match[1]!, key: match[2]! };
-}
-
-/** Where to look for one document: the flag's file when given, else the environment's variables (S3 through `objects`). */
+/** Where to look for one document: the flag's file when given, else the environment's variables (objects through `stores`). */
 interface DocumentLookup {
   source: DocumentSource;
   flagFile: string | undefined;
   env: NodeJS.ProcessEnv;
-  objects: () => ObjectSource;
+  stores: CloudSources["objectStores"];
 }
 
 /** A document's bytes and where they came from, for messages. */
-async function documentBytes({ source, flagFile, env, objects }: DocumentLookup): Promise<{ bytes: Buffer; origin: string; file?: string }> {
+async function documentBytes({ source, flagFile, env, stores }: DocumentLookup): Promise<{ bytes: Buffer; origin: string; file?: string }> {
   const { what, flag, env: names } = source;
   if (flagFile) return { bytes: await readDocumentFile(source, flagFile, flag), origin: flagFile, file: flagFile };
-  const given = [names.text, names.file, names.s3].filter((name) => env[name]);
+  const variables = [names.text, names.file, ...OBJECT_STORES.map((store) => names[store])];
+  const given = variables.filter((name) => env[name]);
   if (given.length > 1) throw new ConfigError(`${what}: give one of ${given.join(", ")}, not several`);
-  if (given.length === 0) throw new ConfigError(`${what}: give ${flag} <file>, ${names.text}, ${names.file} or ${names.s3}`);
+  if (given.length === 0) throw new ConfigError(`${what}: give ${flag} <file>, ${variables.slice(0, -1).join(", ")} or ${variables.at(-1)}`);
   const [name] = given as [string];
   const value = env[name]!;
   if (name === names.text) return { bytes: Buffer.from(value, "utf8"), origin: names.text };
   if (name === names.file) return { bytes: await readDocumentFile(source, value, names.file), origin: value, file: value };
-  const { bucket, key } = parseS3Url(value, names.s3);
+  const store = stores[OBJECT_STORES.find((kind) => names[kind] === name)!];
+  const location = store.locate(value, name);
   try {
-    return { bytes: await objects().getObject(bucket, key), origin: value };
+    return { bytes: await store.read(location), origin: value };
   } catch (error) {
     const e = error as { name?: string; code?: string };
     throw new ConfigError(`${what}: cannot read ${value} (${e.name ?? e.code ?? "error"})`);
@@ -110,13 +88,13 @@ async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; o
   }
 }
 
-/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; `file` when it came from one (SIGHUP re-reads it). */
+/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; objects through the clouds' stores (`clients`: their fakes); `file` when it came from one (SIGHUP re-reads it). */
 export async function loadPlan(
   flagFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  objects: () => ObjectSource = () => new AwsS3ObjectSource(),
+  clients: CloudClients = {},
 ): Promise<{ value: unknown; origin: string; file?: string }> {
-  return loadDocument({ source: PLAN, flagFile, env, objects });
+  return loadDocument({ source: PLAN, flagFile, env, stores: openClouds(clients).objectStores });
 }
 
 /**
@@ -127,7 +105,7 @@ export async function loadPlan(
 export async function loadRuntime(
   flagFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  objects: () => ObjectSource = () => new AwsS3ObjectSource(),
+  clients: CloudClients = {},
 ): Promise<{ value: unknown; origin: string; file?: string }> {
-  return loadDocument({ source: RUNTIME, flagFile, env, objects });
+  return loadDocument({ source: RUNTIME, flagFile, env, stores: openClouds(clients).objectStores });
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, mock, test } from "node:test";
-import { hashApiKey, startServer, type RdsAuthTokenRequest, type RdsAuthTokenSource, type RunningServer, type SecretSource } from "../src/index.ts";
+import { hashApiKey, startServer, type RdsAuthTokenRequest, type RdsAuthTokenSource, type RunningServer, type SecretsManagerSource } from "../src/index.ts";
 import { call, enableTls, fixtureForFile, httpClient, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -43,7 +43,7 @@ function iamRuntime(sslmode: "disable" | "require" | "verify-full") {
 describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
   test("a token generated at connect time for the login role is the password, over TLS", async () => {
     const tokens = fakeTokens();
-    const s = await startServer({ plan: fx.plan, runtime: iamRuntime("require"), rdsTokens: tokens });
+    const s = await startServer({ plan: fx.plan, runtime: iamRuntime("require"), clouds: { aws: { rdsTokens: tokens } } });
     servers.push(s);
     const c = await httpClient(s.url, fx.keys["claude-cs"]!);
     clients.push(c);
@@ -64,7 +64,7 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
   test("sslmode disable with an IAM login is refused at startup with a clear message", async () => {
     const tokens = fakeTokens();
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: iamRuntime("disable"), rdsTokens: tokens }),
+      startServer({ plan: fx.plan, runtime: iamRuntime("disable"), clouds: { aws: { rdsTokens: tokens } } }),
       /databases\.app\.sslmode: "disable" is refused for login "dbw_[a-z_]+", which uses awsRdsIam: .*TLS is required/,
     );
     assert.equal(tokens.requests.length, 0, "no token was generated for a refused config");
@@ -73,7 +73,7 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
   test("a rejected token is a startup error that does not print the token", async () => {
     const tokens: RdsAuthTokenSource = { getAuthToken: async () => "not-a-valid-token-4711" };
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: iamRuntime("require"), rdsTokens: tokens }),
+      startServer({ plan: fx.plan, runtime: iamRuntime("require"), clouds: { aws: { rdsTokens: tokens } } }),
       (e: Error) => /database unreachable at startup/.test(e.message) && !e.message.includes("4711"),
     );
   });
@@ -81,9 +81,9 @@ describe("RDS IAM database authentication", { timeout: 60_000 }, () => {
   test("the login variant is validated strictly", async () => {
     const runtime = iamRuntime("require");
     (runtime.logins as Record<string, unknown>)["dbw_cs_usage_drop__claude_cs"] = { awsRdsIam: { region: "eu-west-1", port: 5432 } };
-    await assert.rejects(startServer({ plan: fx.plan, runtime, rdsTokens: fakeTokens() }), /unknown key|Invalid input/);
+    await assert.rejects(startServer({ plan: fx.plan, runtime, clouds: { aws: { rdsTokens: fakeTokens() } } }), /unknown key|Invalid input/);
     (runtime.logins as Record<string, unknown>)["dbw_cs_usage_drop__claude_cs"] = { awsRdsIam: { region: "Ireland" } };
-    await assert.rejects(startServer({ plan: fx.plan, runtime, rdsTokens: fakeTokens() }), /logins\.dbw_cs_usage_drop__claude_cs/);
+    await assert.rejects(startServer({ plan: fx.plan, runtime, clouds: { aws: { rdsTokens: fakeTokens() } } }), /logins\.dbw_cs_usage_drop__claude_cs/);
   });
 });
 
@@ -93,7 +93,7 @@ const KEYS_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/
 function fakeSecrets(initial: string) {
   let value = initial;
   let waiters: Array<() => void> = [];
-  const source: SecretSource & { set(v: string): void; reads: boolean[]; fetched(): Promise<void> } = {
+  const source: SecretsManagerSource & { set(v: string): void; reads: boolean[]; fetched(): Promise<void> } = {
     reads: [],
     set(v) {
       value = v;
@@ -143,7 +143,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () => {
   test("revoking a key in the secret answers 401 after reload(), without a restart", async () => {
     const secrets = fakeSecrets(keyList(["claude-cs", "n8n-cs-digest"]));
-    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(), secrets, log: () => {} });
+    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(), clouds: { aws: { secrets } }, log: () => {} });
     servers.push(s);
     const status = poster(s);
     assert.equal(await status("claude-cs"), 200);
@@ -163,7 +163,7 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
     const warnings: string[] = [];
     mock.timers.enable({ apis: ["setInterval"] });
     t.after(() => mock.timers.reset());
-    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(10), secrets, log: (line) => warnings.push(line) });
+    const s = await startServer({ plan: fx.plan, runtime: secretRuntime(10), clouds: { aws: { secrets } }, log: (line) => warnings.push(line) });
     servers.push(s);
     const status = poster(s);
     assert.equal(await status("claude-cs"), 200);
@@ -206,21 +206,21 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
   test("a missing or malformed secret at startup is a startup error without the secret's text", async () => {
     const leaked = fx.keys["claude-cs"]!;
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(`[${leaked}`) }),
+      startServer({ plan: fx.plan, runtime: secretRuntime(), clouds: { aws: { secrets: fakeSecrets(`[${leaked}`) } } }),
       (e: Error) => /API key secret \(apiKeysFrom\): the value is not JSON/.test(e.message) && !e.message.includes(leaked),
     );
     const unknownClient = JSON.stringify([{ client: leaked, workflow: "cs-usage-drop", sha256: hashApiKey("x") }]);
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: fakeSecrets(unknownClient) }),
+      startServer({ plan: fx.plan, runtime: secretRuntime(), clouds: { aws: { secrets: fakeSecrets(unknownClient) } } }),
       (e: Error) => /\(secret\)\.0\.client: is not a client of workflow/.test(e.message) && !e.message.includes(leaked),
     );
-    const unreadable: SecretSource = {
+    const unreadable: SecretsManagerSource = {
       getSecret: async () => {
         throw Object.assign(new Error(`denied ${leaked}`), { name: "AccessDeniedException" });
       },
     };
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: secretRuntime(), secrets: unreadable }),
+      startServer({ plan: fx.plan, runtime: secretRuntime(), clouds: { aws: { secrets: unreadable } } }),
       (e: Error) => /cannot read the API key secret .* \(AccessDeniedException\)/.test(e.message) && !e.message.includes(leaked),
     );
   });
@@ -228,23 +228,30 @@ describe("API key hashes from a secret (apiKeysFrom)", { timeout: 60_000 }, () =
   test("apiKeysFrom is validated strictly and excludes inline keys", async () => {
     const secrets = fakeSecrets(keyList(["claude-cs"]));
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeys: JSON.parse(keyList(["claude-cs"])) }, secrets }),
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeys: JSON.parse(keyList(["claude-cs"])) }, clouds: { aws: { secrets } } }),
       /either inline \(apiKeys\) or from a secret \(apiKeysFrom\), not both/,
     );
-    await assert.rejects(startServer({ plan: fx.plan, runtime: secretRuntime(5), secrets }), /apiKeysFrom\.refreshSeconds: refreshSeconds must be at least 10/);
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: KEYS_ARN, refresh: 60 } }, secrets }),
+      startServer({ plan: fx.plan, runtime: secretRuntime(5), clouds: { aws: { secrets } } }),
+      /apiKeysFrom\.refreshSeconds: refreshSeconds must be at least 10/,
+    );
+    await assert.rejects(
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: KEYS_ARN, refresh: 60 } }, clouds: { aws: { secrets } } }),
       /apiKeysFrom: unknown key\(s\) "refresh"/,
     );
     await assert.rejects(
-      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: "dbwarden/local/keys" } }, secrets }),
+      startServer({ plan: fx.plan, runtime: { ...secretRuntime(), apiKeysFrom: { awsSecretArn: "dbwarden/local/keys" } }, clouds: { aws: { secrets } } }),
       /apiKeysFrom\.awsSecretArn/,
     );
   });
 
   test("a non-loopback bind counts apiKeysFrom as authentication configured", async () => {
     const secrets = fakeSecrets("[]");
-    const s = await startServer({ plan: fx.plan, runtime: { ...secretRuntime(), listen: { host: "0.0.0.0", port: 0, allowedHosts: ["127.0.0.1"] } }, secrets });
+    const s = await startServer({
+      plan: fx.plan,
+      runtime: { ...secretRuntime(), listen: { host: "0.0.0.0", port: 0, allowedHosts: ["127.0.0.1"] } },
+      clouds: { aws: { secrets } },
+    });
     servers.push(s);
     assert.match(s.url, /^http:\/\/0\.0\.0\.0:\d+\/mcp$/);
   });

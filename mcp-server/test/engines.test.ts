@@ -11,7 +11,9 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
+import { openClouds } from "../src/clouds/registry.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
+import { credentialSources } from "../src/credentials.ts";
 import { Dispatcher, type Identity } from "../src/dispatcher.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
 import { openEngines, planEngines, type EnginePlan } from "../src/engines/registry.ts";
@@ -25,10 +27,14 @@ let runtime: RuntimeConfig;
 let checked: Engine<PgStatement>;
 let unchecked: Engine<PgStatement>;
 
-const noCredentials = {
-  secrets: { getSecret: () => Promise.reject(new Error("no secrets in this test")) },
-  rdsTokens: { getAuthToken: () => Promise.reject(new Error("no tokens in this test")) },
-};
+const noCredentials = credentialSources(
+  openClouds({
+    aws: {
+      secrets: { getSecret: () => Promise.reject(new Error("no secrets in this test")) },
+      rdsTokens: { getAuthToken: () => Promise.reject(new Error("no tokens in this test")) },
+    },
+  }),
+);
 
 function identity(workflow: string, plan: AccessPlan = fx.plan): Identity {
   const w = plan.workflows.find((x) => x.name === workflow)!;

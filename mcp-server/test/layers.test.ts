@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { startServer, type SecretSource } from "../src/index.ts";
+import { startServer, type SecretsManagerSource } from "../src/index.ts";
 import { assertDenied, call, fixtureForFile, listedTables, repoRoot, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -235,7 +235,7 @@ describe("secrets", { timeout: 60_000 }, () => {
     const role = "dbw_cs_usage_drop__claude_cs";
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/local/cs-usage-drop/claude-cs";
     const calls: boolean[] = [];
-    const secrets: SecretSource = {
+    const secrets: SecretsManagerSource = {
       async getSecret(requested, { fresh }) {
         assert.equal(requested, arn);
         calls.push(fresh);
@@ -246,7 +246,7 @@ describe("secrets", { timeout: 60_000 }, () => {
     };
     const runtime = fx.runtime();
     (runtime.logins as Record<string, unknown>)[role] = { awsSecretArn: arn };
-    const s = await serve(fx.plan, { secrets }, runtime);
+    const s = await serve(fx.plan, { clouds: { aws: { secrets } } }, runtime);
     const c = await connect(s, "claude-cs");
     assert.equal((await call(c, "query", { sql: "SELECT 1" })).isError, false);
     assert.ok(calls.includes(false) && calls.includes(true), `fetches: ${JSON.stringify(calls)}`);

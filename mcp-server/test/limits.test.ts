@@ -267,7 +267,7 @@ describe("a store that accepts connections but does not answer", { timeout: 60_0
     const silent = createServer((socket) => void sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as { port: number }).port;
-    const limiter = new SharedLimiter({ host: "127.0.0.1", port, tls: false }, { getSecret: () => Promise.reject(new Error("no secrets here")) });
+    const limiter = new SharedLimiter({ host: "127.0.0.1", port, tls: false }, { read: () => Promise.reject(new Error("no secrets here")) });
     try {
       await assert.rejects(
         limiter.acquire({ workflow: WORKFLOW, client: "claude-cs" }, plan.workflows[0]!.limits, "r1"),

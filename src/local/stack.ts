@@ -13,6 +13,8 @@ import { planStack, planToJson } from "../plan/index.ts";
 import {
   buildRuntimeConfig,
   hashApiKey,
+  hostServes,
+  isDeployedHost,
   targetOf,
   workflowsOf,
   type AccessPlan,
@@ -112,7 +114,7 @@ export const UNSAFE_SQL_CHECK_WARNING = [
 
 /** The local stack's targets: plain PostgreSQL ones (the local environment has exactly one). */
 export function localTargets(plan: AccessPlan, viaUrl: boolean): TargetPlan[] {
-  const targets = plan.targets.filter((t) => (viaUrl ? t.platformSettings.platform === "postgres" : isLocalTarget(t)));
+  const targets = plan.targets.filter((t) => (viaUrl ? hostServes("local", t.platform) : isLocalTarget(t)));
   if (targets.length === 0) {
     throw new Error(
       `stack ${plan.environment} has no local PostgreSQL target (platform: postgres without connectionUrlEnv); \`dbwarden up\` runs the local stack only`,
@@ -142,7 +144,7 @@ export function connectionClients(workflows: readonly WorkflowPlan[], secrets: P
  */
 function checkUnsafeAllowed(plan: AccessPlan, viaUrl: boolean): void {
   const remote = plan.targets.filter((t) => !isLocalTarget(t)).map((t) => t.name);
-  if (viaUrl || remote.length > 0 || plan.mcpServer.host.platform !== "local") {
+  if (viaUrl || remote.length > 0 || isDeployedHost(plan.mcpServer.host.platform)) {
     const why = viaUrl
       ? "not with a PostgreSQL given by URL (--url-env, --url-file, --url): that server may hold real data"
       : remote.length > 0

@@ -11,6 +11,7 @@ import { groupRoleName, loginRoleName, secretName } from "./names.ts";
 import {
   PLAN_API_VERSION,
   TOOL_NAMES,
+  isDeployedHost,
   isPostgresPlatform,
   type AccessPlan,
   type ClientPlan,
@@ -209,7 +210,7 @@ function planMcpServer(environment: Environment): McpServerPlan {
  * released with this dbwarden (`DEFAULT_MCP_IMAGE`); none for the local host (a process).
  */
 function planImage(image: Environment["mcpServer"]["image"], host: Host["platform"]): ImagePlan | null {
-  if (image === undefined) return host === "local" ? null : { source: "registry", uri: DEFAULT_MCP_IMAGE };
+  if (image === undefined) return isDeployedHost(host) ? { source: "registry", uri: DEFAULT_MCP_IMAGE } : null;
   return typeof image === "string" ? { source: "registry", uri: image } : { source: "build" };
 }
 

@@ -2,7 +2,17 @@
  * The access plan as a tree a reviewer reads top to bottom: targets, then per workflow who owns
  * it, which roles exist, what they may read (down to columns) and under which limits.
  */
-import { describeRule, type AccessPlan, type TablePlan, type TargetPlan, type WorkflowPlan } from "./types.ts";
+import {
+  describeRule,
+  forHost,
+  type AccessPlan,
+  type PerHost,
+  type PlatformSettings,
+  type TablePlan,
+  type TargetPlan,
+  type TargetPlatform,
+  type WorkflowPlan,
+} from "./types.ts";
 
 const bytes = (n: number) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
@@ -15,18 +25,25 @@ function tree(lines: string[], items: string[][], indent: string): void {
   });
 }
 
+/** Where a target is, per platform, from its settings ("" where the database name says it all). */
+const TARGET_LOCATION: { readonly [P in TargetPlatform]: (settings: Extract<PlatformSettings, { platform: P }>) => string } = {
+  postgres: () => "",
+  "aws-rds": (s) => ` ${s.region}, primary ${s.primaryIdentifier}`,
+  "gcp-cloudsql": (s) => ` ${s.project}/${s.region}, primary ${s.primaryInstance}`,
+  snowflake: (s) => ` account ${s.account}, warehouse ${s.warehouse}`,
+  bigquery: (s) => ` ${s.location}`,
+};
+
+/** Where the MCP server runs, per host platform, in a reviewer's words. */
+const HOST_TEXT: PerHost<string> = {
+  local: () => "runs on this machine (dbwarden up)",
+  "aws-ecs": (h) =>
+    `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`,
+};
+
 function targetLines(t: TargetPlan): string[] {
   const s = t.platformSettings;
-  const where =
-    s.platform === "aws-rds"
-      ? ` ${s.region}, primary ${s.primaryIdentifier}`
-      : s.platform === "gcp-cloudsql"
-        ? ` ${s.project}/${s.region}, primary ${s.primaryInstance}`
-        : s.platform === "snowflake"
-          ? ` account ${s.account}, warehouse ${s.warehouse}`
-          : s.platform === "bigquery"
-            ? ` ${s.location}`
-            : "";
+  const where = (TARGET_LOCATION[s.platform] as (settings: PlatformSettings) => string)(s);
   const replica =
     t.replica.mode === "create" ? `create (${t.replica.instanceClass})` : t.replica.mode === "existing" ? `existing ${t.replica.identifier}` : "none";
   const credentials = t.credentials.mode === "iam" ? "IAM auth (no passwords)" : `${t.credentials.mode}, rotated every ${t.credentials.rotationDays} days`;
@@ -76,10 +93,7 @@ function workflowLines(w: WorkflowPlan): string[] {
 }
 
 function hostText(plan: AccessPlan): string {
-  const h = plan.mcpServer.host;
-  return h.platform === "local"
-    ? "runs on this machine (dbwarden up)"
-    : `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`;
+  return forHost(HOST_TEXT, plan.mcpServer.host);
 }
 
 export function renderPlanTree(plan: AccessPlan): string {

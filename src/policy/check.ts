@@ -14,7 +14,7 @@ import { packageFile } from "../package.ts";
 import { deployStack } from "../program.ts";
 import { configuredProgram } from "../spec/project.ts";
 import { utcDay } from "../plan/build.ts";
-import type { AccessPlan } from "../plan/types.ts";
+import { forHost, isDeployedHost, type AccessPlan, type PerHost } from "../plan/types.ts";
 import { evaluatePolicies } from "./evaluate.ts";
 import { loadThresholds, packConfig, stackFacts, type StackSpec } from "./facts.ts";
 import { programRunner } from "./program.ts";
@@ -43,9 +43,18 @@ export function packVersion(): string {
   return (JSON.parse(readFileSync(packageFile("policies", "package.json"), "utf8")) as { version: string }).version;
 }
 
+/**
+ * The region each host platform deploys to, which the recording's placeholder outputs (ARNs,
+ * addresses) are shaped for; null for a host with no Pulumi deployment (`notDeployedReason`).
+ */
+const RECORDING_REGION: PerHost<string | null> = {
+  local: () => null,
+  "aws-ecs": (host) => host.region,
+};
+
 /** Why a plan has no Pulumi deployment, or null when it has one. */
 export function notDeployedReason(plan: AccessPlan): string | null {
-  if (plan.mcpServer.host.platform !== "local") return null;
+  if (isDeployedHost(plan.mcpServer.host.platform)) return null;
   return `Stack "${plan.environment}" runs on this machine (mcpServer.host.platform: local): \`dbwarden up\` starts it and \`dbwarden drift --stack ${plan.environment}\` checks its database. The policy pack judges Pulumi deployments (dev, prod).`;
 }
 
@@ -85,7 +94,8 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
       programNotes: [],
     };
   }
-  const region = plan.mcpServer.host.platform === "aws-ecs" ? plan.mcpServer.host.region : "us-east-1";
+  const region = forHost(RECORDING_REGION, plan.mcpServer.host);
+  if (region === null) throw new Error(`stack ${stack}: mcpServer.host.platform ${plan.mcpServer.host.platform} has no region to record a deployment in`);
   // Access components' children (thousands of grants) come from their described list, not the SDK.
   const program = programOf(options.root);
   const recording = await recordProgram(program.run, {

@@ -6,7 +6,7 @@
  * documentation-only TEST-NET-1), so they can be recognized wherever they flow.
  *
  * Given the stack's plan, the answers are those of an account that matches the spec, so the
- * program's preflight (components/aws/preflight.ts) passes: the admin secret names its primary's
+ * program's preflight (components/aws-ecs/preflight.ts) passes: the admin secret names its primary's
  * address, subnets are in the VPC the spec puts them in (each in its own zone), an existing
  * replica replicates its target's primary. Without a plan they are generic.
  *
@@ -18,7 +18,7 @@
  * derived from the engine version) lose it; no rule reads those.
  */
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
-import type { AccessPlan } from "../plan/types.ts";
+import type { AccessPlan, HostPlatform, TargetPlatform } from "../plan/types.ts";
 
 export const STAND_IN = "dbwarden-check-stand-in";
 /** TEST-NET-1 (RFC 5737): reserved for documentation, never a real network. */
@@ -33,6 +33,9 @@ const standInAddress = (identifier: string) => `${identifier}.${STAND_IN}.invali
 
 type StandIn = (inputs: Record<string, unknown>, plan?: AccessPlan) => Record<string, unknown>;
 
+/** Stand-in answers by invoke token. */
+type StandIns = Record<string, StandIn>;
+
 /** The plan's RDS targets' settings. */
 function rdsTargets(plan: AccessPlan | undefined) {
   return (plan?.targets ?? []).flatMap((t) => (t.platformSettings.platform === "aws-rds" ? [{ target: t, settings: t.platformSettings }] : []));
@@ -45,68 +48,88 @@ function vpcOfSubnet(plan: AccessPlan | undefined, id: string): string {
   return plan?.targets.find((t) => t.network.subnetIds.includes(id))?.network.vpcId ?? `vpc-${STAND_IN}`;
 }
 
-/** Stand-in answers by invoke token; any other invoke is refused (see `standInInvoke`). */
-export const STAND_IN_INVOKES: Record<string, StandIn> = {
-  "aws:rds/getInstance:getInstance": (inputs, plan) => {
-    const identifier = String(inputs.dbInstanceIdentifier);
-    const replicaOf = rdsTargets(plan).find(({ target }) => target.replica.mode === "existing" && target.replica.identifier === identifier);
-    return {
-      id: identifier,
-      dbInstanceIdentifier: identifier,
-      dbInstanceArn: arn("rds", `db:${identifier}-${STAND_IN}`),
-      address: standInAddress(identifier),
-      endpoint: `${standInAddress(identifier)}:5432`,
-      port: 5432,
-      engine: "postgres",
-      engineVersion: `16-${STAND_IN}`,
-      masterUsername: `${STAND_IN}-master`,
-      resourceId: `db-${STAND_IN}`,
-      vpcSecurityGroups: [`sg-${STAND_IN}`],
-      storageEncrypted: true,
-      backupRetentionPeriod: 7,
-      dbParameterGroups: [`${identifier}-${STAND_IN}`],
-      dbClusterIdentifier: "",
-      masterUserSecrets: [],
-      replicateSourceDb: replicaOf ? replicaOf.settings.primaryIdentifier : "",
-    };
-  },
-  "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs, plan) => {
-    const primary = rdsTargets(plan).find(({ settings }) => settings.adminSecretArn === inputs.secretId)?.settings.primaryIdentifier ?? STAND_IN;
-    return {
-      id: String(inputs.secretId),
-      arn: String(inputs.secretId),
-      secretString: JSON.stringify({
-        engine: "postgres",
-        host: standInAddress(primary),
+/**
+ * The lookups each target platform's components make, with their stand-ins. Every platform has an
+ * entry, so a new one does not type-check until it says which lookups `dbwarden check` answers
+ * for it (none, where its components look nothing up or do not exist yet).
+ */
+export const TARGET_STAND_INS: { readonly [P in TargetPlatform]: StandIns } = {
+  postgres: {},
+  "aws-rds": {
+    "aws:rds/getInstance:getInstance": (inputs, plan) => {
+      const identifier = String(inputs.dbInstanceIdentifier);
+      const replicaOf = rdsTargets(plan).find(({ target }) => target.replica.mode === "existing" && target.replica.identifier === identifier);
+      return {
+        id: identifier,
+        dbInstanceIdentifier: identifier,
+        dbInstanceArn: arn("rds", `db:${identifier}-${STAND_IN}`),
+        address: standInAddress(identifier),
+        endpoint: `${standInAddress(identifier)}:5432`,
         port: 5432,
-        username: `${STAND_IN}-admin`,
-        password: `${STAND_IN}-not-a-secret`,
-      }),
-    };
+        engine: "postgres",
+        engineVersion: `16-${STAND_IN}`,
+        masterUsername: `${STAND_IN}-master`,
+        resourceId: `db-${STAND_IN}`,
+        vpcSecurityGroups: [`sg-${STAND_IN}`],
+        storageEncrypted: true,
+        backupRetentionPeriod: 7,
+        dbParameterGroups: [`${identifier}-${STAND_IN}`],
+        dbClusterIdentifier: "",
+        masterUserSecrets: [],
+        replicateSourceDb: replicaOf ? replicaOf.settings.primaryIdentifier : "",
+      };
+    },
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": (inputs, plan) => {
+      const primary = rdsTargets(plan).find(({ settings }) => settings.adminSecretArn === inputs.secretId)?.settings.primaryIdentifier ?? STAND_IN;
+      return {
+        id: String(inputs.secretId),
+        arn: String(inputs.secretId),
+        secretString: JSON.stringify({
+          engine: "postgres",
+          host: standInAddress(primary),
+          port: 5432,
+          username: `${STAND_IN}-admin`,
+          password: `${STAND_IN}-not-a-secret`,
+        }),
+      };
+    },
   },
-  "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({
-    id: String(inputs.id),
-    cidrBlock: STAND_IN_CIDR,
-    availabilityZone: `${STAND_IN}-zone-of-${String(inputs.id)}`,
-    vpcId: vpcOfSubnet(plan, String(inputs.id)),
-  }),
-  "aws:ec2/getVpc:getVpc": (inputs) => ({
-    id: String(inputs.id),
-    mainRouteTableId: `rtb-${STAND_IN}`,
-    enableDnsSupport: true,
-    enableDnsHostnames: true,
-    cidrBlock: STAND_IN_CIDR,
-  }),
-  "aws:ec2/getRouteTables:getRouteTables": (inputs) => ({ id: String(inputs.vpcId), ids: [`rtb-${STAND_IN}`] }),
-  "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
-    id: STAND_IN,
-    userName: "AWS",
-    password: `${STAND_IN}-not-a-secret`,
-    authorizationToken: STAND_IN,
-    proxyEndpoint: `https://${STAND_IN}.invalid`,
-    expiresAt: STAND_IN,
-  }),
+  "gcp-cloudsql": {},
+  snowflake: {},
+  bigquery: {},
 };
+
+/** The lookups each host platform's components make, with their stand-ins (see `TARGET_STAND_INS`). */
+export const HOST_STAND_INS: { readonly [P in HostPlatform]: StandIns } = {
+  local: {},
+  "aws-ecs": {
+    "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({
+      id: String(inputs.id),
+      cidrBlock: STAND_IN_CIDR,
+      availabilityZone: `${STAND_IN}-zone-of-${String(inputs.id)}`,
+      vpcId: vpcOfSubnet(plan, String(inputs.id)),
+    }),
+    "aws:ec2/getVpc:getVpc": (inputs) => ({
+      id: String(inputs.id),
+      mainRouteTableId: `rtb-${STAND_IN}`,
+      enableDnsSupport: true,
+      enableDnsHostnames: true,
+      cidrBlock: STAND_IN_CIDR,
+    }),
+    "aws:ec2/getRouteTables:getRouteTables": (inputs) => ({ id: String(inputs.vpcId), ids: [`rtb-${STAND_IN}`] }),
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+      id: STAND_IN,
+      userName: "AWS",
+      password: `${STAND_IN}-not-a-secret`,
+      authorizationToken: STAND_IN,
+      proxyEndpoint: `https://${STAND_IN}.invalid`,
+      expiresAt: STAND_IN,
+    }),
+  },
+};
+
+/** Stand-in answers by invoke token, every platform's; any other invoke is refused (see `standInInvoke`). */
+export const STAND_IN_INVOKES: StandIns = Object.assign({}, ...Object.values(TARGET_STAND_INS), ...Object.values(HOST_STAND_INS)) as StandIns;
 
 /** The stand-in answer of an invoke (consistent with `plan` when given), or an error naming what `dbwarden check` cannot look up. */
 export function standInInvoke(token: string, inputs: Record<string, unknown>, plan?: AccessPlan): Record<string, unknown> {

@@ -43,12 +43,12 @@ export interface WorkflowRoles {
 export class GovernedAccess extends pulumi.ComponentResource {
   /** Where agents connect. */
   public readonly mcpUrl: pulumi.Output<string>;
-  /** Point the plan's hostnames (DNS) at this. */
-  public readonly loadBalancerDnsName: pulumi.Output<string>;
-  /** Secret ARN by login role (password credentials). */
-  public readonly secretArns: pulumi.Output<Record<string, string>>;
-  /** The secret operators put the MCP API key hashes in. */
-  public readonly apiKeysSecretArn: pulumi.Output<string>;
+  /** The host name the MCP endpoint answers on (ECS: the load balancer's DNS name): point the plan's hostnames (DNS) at it. */
+  public readonly endpointHostname: pulumi.Output<string>;
+  /** Secret id by login role (password credentials): its id in the host cloud's secret store (AWS: the ARN). */
+  public readonly secretIds: pulumi.Output<Record<string, string>>;
+  /** The secret operators put the MCP API key hashes in, by its id in the secret store. */
+  public readonly apiKeysSecretId: pulumi.Output<string>;
   /** Log groups: the MCP audit stream (`mcpAudit`) and each created replica's database log, by target. */
   public readonly logGroups: pulumi.Output<Record<string, string>>;
   /** Group and login role names per workflow. */
@@ -61,9 +61,9 @@ export class GovernedAccess extends pulumi.ComponentResource {
     const options = checkedArgs(args ?? {});
     const environment = deployStackNow({ ...options, name }, { parent: this });
     this.mcpUrl = environment.mcpUrl;
-    this.loadBalancerDnsName = environment.loadBalancerDnsName;
-    this.secretArns = environment.secretArns;
-    this.apiKeysSecretArn = environment.apiKeysSecretArn;
+    this.endpointHostname = environment.endpointHostname;
+    this.secretIds = environment.secretIds;
+    this.apiKeysSecretId = environment.apiKeysSecretId;
     this.logGroups = environment.logGroups;
     this.roleNames = pulumi.output(environment.roleNames);
     this.replicaAddresses = environment.replicaAddresses;
@@ -71,9 +71,9 @@ export class GovernedAccess extends pulumi.ComponentResource {
       // A failed preflight (what the cloud would refuse) fails the preview here, so `up` creates nothing.
       preflight: pulumi.output(environment.preflight.then(() => "passed")),
       mcpUrl: this.mcpUrl,
-      loadBalancerDnsName: this.loadBalancerDnsName,
-      secretArns: this.secretArns,
-      apiKeysSecretArn: this.apiKeysSecretArn,
+      endpointHostname: this.endpointHostname,
+      secretIds: this.secretIds,
+      apiKeysSecretId: this.apiKeysSecretId,
       logGroups: this.logGroups,
       roleNames: this.roleNames,
       replicaAddresses: this.replicaAddresses,

@@ -10,6 +10,7 @@ import type { HostPlan, ImagePlan, McpServerPlan, PlatformSettings, TargetPlan }
 import { DEFAULT_ALLOWED_IMAGES, imageAllowed } from "../../policies/lib/images.ts";
 import { MCP_IMAGE_REPOSITORY } from "../version.ts";
 import { byName, diffNetworks, list, sorted, type Changes } from "./changes.ts";
+import { hostIngress } from "./ingress.ts";
 import type { Direction } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -215,23 +216,24 @@ function diffOidc(before: McpServerPlan["oidc"], after: McpServerPlan["oidc"], c
 
 function diffHost(b: HostPlan, a: HostPlan, changes: Changes): void {
   if (JSON.stringify(b) === JSON.stringify(a)) return;
-  const publicOf = (h: HostPlan) => (h.platform === "aws-ecs" ? h.publicSubnetIds : []);
-  if (publicOf(b).length === 0 && publicOf(a).length > 0) {
+  // How each host becomes reachable from the internet is its row in HOST_INGRESS (./ingress.ts).
+  const [was, now] = [hostIngress(b), hostIngress(a)];
+  if (was.publicVia === null && now.publicVia !== null) {
     changes.add(
       "widening",
       "mcp-server",
       "host-internet-facing",
       {},
       "mcpServer.host",
-      `the MCP server's load balancer becomes internet-facing (public subnets ${list(publicOf(a))}); mcpServer.allowedCidrs still decides who gets through`,
+      `the MCP server's ${now.entry} becomes internet-facing (${now.publicVia}); mcpServer.allowedCidrs still decides who gets through`,
       b,
       a,
     );
-  } else if (publicOf(b).length > 0 && publicOf(a).length === 0) {
-    changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", "the MCP server's load balancer becomes internal (no public subnets)", b, a);
-  } else if (publicOf(b).join() !== publicOf(a).join()) {
-    const summary = `the MCP server's internet-facing load balancer moves to public subnets ${list(publicOf(a))} (was ${list(publicOf(b))})`;
-    changes.add("neutral", "mcp-server", "host-changed", {}, "mcpServer.host publicSubnetIds", summary, publicOf(b), publicOf(a));
+  } else if (was.publicVia !== null && now.publicVia === null) {
+    changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} becomes internal (${now.internal})`, b, a);
+  } else if (was.publicVia !== now.publicVia) {
+    const summary = `the MCP server's internet-facing ${now.entry} changes: ${now.publicVia} (was ${was.publicVia})`;
+    changes.add("neutral", "mcp-server", "host-changed", {}, `mcpServer.host ${now.fields.join(", ")}`, summary, b, a);
   }
   if (b.platform !== a.platform) {
     const summary = `where the MCP server runs changes: platform ${b.platform} -> ${a.platform}`;
@@ -239,7 +241,7 @@ function diffHost(b: HostPlan, a: HostPlan, changes: Changes): void {
     return;
   }
   const table = HOST_SETTING_WORDS[a.platform] as { [field: string]: SettingWords<unknown> };
-  diffSettings(changes, table, b, a, {}, "MCP server host", "host-changed", "mcp-server", ["publicSubnetIds"]);
+  diffSettings(changes, table, b, a, {}, "MCP server host", "host-changed", "mcp-server", now.fields);
 }
 
 // ---------------------------------------------------------------------------------------------

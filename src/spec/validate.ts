@@ -8,7 +8,7 @@ import type { Problem } from "./errors.ts";
 import type { ParsedDoc, ParsedEnvironment, ParsedWorkflow, SourceDoc } from "./parse.ts";
 import { pathText } from "./parse.ts";
 import { utcDay } from "../plan/build.ts";
-import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isPostgresPlatform, parseMask } from "@dbwarden/contract";
+import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isDeployedHost, isPostgresPlatform, parseMask } from "@dbwarden/contract";
 import { checkReportingView, checkRowFilter, SqlCheckError, type ReportingViewFacts, type RowFilterFacts } from "../sql/check.ts";
 import { maskTypeProblem } from "../postgres/model/governed.ts";
 import type { Target, Workflow } from "./schema.ts";
@@ -396,7 +396,7 @@ function checkTableCaseAcrossWorkflows(doc: ParsedEnvironment, workflows: Readon
  */
 function checkHostReadsTargets(doc: ParsedEnvironment, problems: Problem[]) {
   const host = doc.value.mcpServer.host.platform;
-  if (host === "local") return;
+  if (!isDeployedHost(host)) return;
   const at = problemAt(problems, doc);
   for (const [name, target] of Object.entries(doc.value.targets)) {
     if (hostServes(host, target.platform)) continue;

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TARGET_PLATFORMS, type AccessPlan, type TargetPlan } from "../../src/plan/types.ts";
-import { checkAwsPlan, checkMcpServiceArgs, postgresAccessArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
-import { checkTargetOnHost } from "../../components/targets.ts";
+import { checkAwsPlan, checkMcpServiceArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
+import { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost } from "../../components/targets.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 const prod = examplePlan("prod");
@@ -167,13 +167,14 @@ describe("replicaParameters", () => {
   });
 });
 
-describe("postgresAccessArgs", () => {
+describe("the Postgres access component's argsFor (ACCESS_COMPONENTS.postgres)", () => {
   const connection = { host: "app-prod.example", username: "admin", password: "not-a-real-password", superuser: false };
 
   it("gives the access component the plan, the target, its initial passwords (version 1) and pgaudit when the target audits with it", () => {
     const target = checkAwsPlan(prod).targets[0]!;
-    const args = postgresAccessArgs({ plan: prod, catalog: exampleCatalog("prod"), catalogSource: "stacks/catalog/prod.json" }, target, connection, {
-      login_a: "pw-a",
+    const args = accessComponentOf(target).argsFor({ plan: prod, catalog: exampleCatalog("prod"), catalogSource: "stacks/catalog/prod.json" }, target, {
+      connection,
+      passwords: { login_a: "pw-a" },
     });
     assert.equal(args.plan, prod);
     assert.equal(args.target, "app");
@@ -185,7 +186,7 @@ describe("postgresAccessArgs", () => {
 
   it("leaves catalogSource to the component's default and creates no extension with log-statement", () => {
     const target = { ...checkAwsPlan(prod).targets[0]!, logging: { statements: "log-statement" as const, retentionDays: 30 } };
-    const args = postgresAccessArgs({ plan: prod, catalog: exampleCatalog("prod") }, target, connection, {});
+    const args = ACCESS_COMPONENTS.postgres.argsFor({ plan: prod, catalog: exampleCatalog("prod") }, target, { connection, passwords: {} });
     assert.equal("catalogSource" in args, false);
     assert.deepEqual(args.extensions, []);
     assert.deepEqual(args.passwords, {});

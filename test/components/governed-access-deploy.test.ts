@@ -11,8 +11,8 @@ import { installMocks, isSecretValue, type Mocks, type RecordedResource } from "
 import { ROOT, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
-const { AWS_NAMED_TYPES, physicalNameLength } = await import("../../components/aws/plannedNames.ts");
-const { buildContextTag } = await import("../../components/aws/image.ts");
+const { AWS_NAMED_TYPES, physicalNameLength } = await import("../../components/aws-ecs/plannedNames.ts");
+const { buildContextTag } = await import("../../components/aws-ecs/image.ts");
 const { isTaggableAwsType } = await import("../../policies/rules/ownerAndWorkflowTags.ts");
 
 const plan = examplePlan("prod");

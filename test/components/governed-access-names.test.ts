@@ -13,8 +13,8 @@ import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
-const { AWS_NAMED_TYPES, physicalNameLength, plannedAwsNames } = await import("../../components/aws/plannedNames.ts");
-const { nameProblems } = await import("../../components/aws/preflight.ts");
+const { AWS_NAMED_TYPES, physicalNameLength, plannedAwsNames } = await import("../../components/aws-ecs/plannedNames.ts");
+const { nameProblems } = await import("../../components/aws-ecs/preflight.ts");
 
 const plans = [longestNamesPlan("iam"), longestNamesPlan("password")];
 const plan = plans[0]!;

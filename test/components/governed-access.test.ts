@@ -200,9 +200,9 @@ describe("GovernedAccess (prod): the MCP service, outputs, secrets, snapshot", {
       sslmode: "verify-full",
       ca: "aws-rds",
     });
-    const secretArns = await resolve<Record<string, string>>(access.secretArns);
+    const secretArns = await resolve<Record<string, string>>(access.secretIds);
     assert.deepEqual(runtime.logins, Object.fromEntries(Object.entries(secretArns).map(([k, v]) => [k, { awsSecretArn: v }])));
-    const apiKeysSecretArn = await resolve<string>(access.apiKeysSecretArn);
+    const apiKeysSecretArn = await resolve<string>(access.apiKeysSecretId);
     assert.deepEqual(runtime.apiKeysFrom, { awsSecretArn: apiKeysSecretArn, refreshSeconds: 60 });
     assert.deepEqual(runtime.apiKeys, []);
     // Internal load balancer in the private subnets: their CIDRs are the only proxies believed about X-Forwarded-For.

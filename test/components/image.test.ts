@@ -1,5 +1,5 @@
 /**
- * The MCP server's image (components/aws/image.ts): its tag is the hash of what Docker sends, so
+ * The MCP server's image (components/aws-ecs/image.ts): its tag is the hash of what Docker sends, so
  * the same sources give the same tag (a second `up` pushes nothing) and changed sources a new one
  * (an immutable ECR tag is never pushed twice); and which ECR repository an image URI names.
  */
@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { MCP_SERVER_CONTEXT_DIR, buildContextTag, dockerfileSources, ecrRepositoryOfImage } from "../../components/aws/image.ts";
+import { MCP_SERVER_CONTEXT_DIR, buildContextTag, dockerfileSources, ecrRepositoryOfImage } from "../../components/aws-ecs/image.ts";
 
 describe("buildContextTag", () => {
   const dir = mkdtempSync(join(tmpdir(), "dbwarden-context-"));

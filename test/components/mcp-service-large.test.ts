@@ -15,7 +15,7 @@ import { installMocks, type Mocks, type RecordedResource } from "./support/mocks
 import { examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "prod" });
-const { McpService, deliveryFor, chooseDelivery, MAX_TASK_DEFINITION_BYTES } = await import("../../components/aws/index.ts");
+const { McpService, deliveryFor, chooseDelivery, rdsEndpoint, MAX_TASK_DEFINITION_BYTES } = await import("../../components/aws/index.ts");
 const { parsePlan } = await import("../../packages/contract/src/index.ts");
 
 /** The prod plan with `count` workflows (copies of its own, renamed), one api-key client each. */
@@ -46,7 +46,7 @@ function serviceArgs(plan: AccessPlan) {
   return {
     plan,
     region: "us-east-1",
-    databases: { app: { host: "replica.abc123.us-east-1.rds.amazonaws.com", port: 5432, database: "app" } },
+    databases: { app: rdsEndpoint({ host: "replica.abc123.us-east-1.rds.amazonaws.com", port: 5432, database: "app" }) },
     loginSecretArns: Object.fromEntries(logins.map((l) => [l.role, `arn:aws:secretsmanager:us-east-1:123456789012:secret:${l.secretName}-AbCdEf`])),
     connectArns: [],
     vpcId: "vpc-0a1b2c3d4e5f60001",

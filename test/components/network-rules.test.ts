@@ -1,5 +1,5 @@
 /**
- * The rules `dbwarden:aws:NetworkBoundary` creates, phase by phase (components/aws/network.ts):
+ * The rules `dbwarden:aws:NetworkBoundary` creates, phase by phase (components/aws-ecs/network.ts):
  * pure functions of names, group ids and ports, no mocks. The whole boundary as deployed is in
  * governed-access.test.ts (and its committed resource graph snapshot); these cover the branches
  * the prod example does not take (IPv6 networks, no VPC endpoints).
@@ -15,7 +15,7 @@ import {
   rotationRules,
   serviceRules,
   type BoundaryRule,
-} from "../../components/aws/network.ts";
+} from "../../components/aws-ecs/network.ts";
 
 const groups = {
   loadBalancer: "sg-lb",

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { parseCatalog } from "../../components/postgres/catalog.ts";
 import { checkHost, postgresAccessModel } from "../../components/postgres/access.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
-import { replicaParameters } from "../../components/aws/replica.ts";
+import { replicaParameters } from "../../components/aws-rds/replica.ts";
 import { loginConnectionLimit, loginSettings, PGAUDIT_SETTINGS, rotationCloneName } from "../../src/postgres/model.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The AWS preflight (components/aws/preflight.ts): what AWS, the rotation function or Postgres on
+ * The AWS preflight (components/aws-ecs/preflight.ts): what AWS, the rotation function or Postgres on
  * RDS would refuse deep inside `pulumi up`, reported before anything is created. Each check is a
  * plain function over the plan and what the lookups answered; here each is given a fact that
  * breaks it, and must name the spec field and the fix, never a secret's value.
@@ -9,21 +9,17 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import {
-  adminSecretProblems,
   egressProblems,
-  existingReplicaProblems,
   lookUpPreflightFacts,
   partitionProblems,
-  pgauditProblems,
   preflightAws,
   preflightReport,
-  primaryProblems,
-  rotationCloneProblems,
   subnetProblems,
   tagValueProblems,
   type InstanceFacts,
   type PreflightLookups,
-} from "../../components/aws/preflight.ts";
+} from "../../components/aws-ecs/preflight.ts";
+import { adminSecretProblems, existingReplicaProblems, pgauditProblems, primaryProblems, rotationCloneProblems } from "../../components/aws-rds/preflight.ts";
 import { checkAwsPlan, type AwsHost, type AwsTarget } from "../../components/aws/index.ts";
 import { ADMIN_PASSWORD, SUBNET_VPCS, adminSecret, instanceLookup, subnetZone } from "./support/aws.ts";
 import { longestNamesPlan } from "./support/longest.ts";

@@ -23,15 +23,7 @@ describe("stacks/index.ts", { timeout: 60_000 }, () => {
       [hostComponentOf(examplePlan("prod")).type],
       "one top-level component: the one the plan's host maps to",
     );
-    assert.deepEqual(Object.keys(program).sort(), [
-      "apiKeysSecretArn",
-      "loadBalancerDnsName",
-      "logGroups",
-      "mcpUrl",
-      "replicaAddresses",
-      "roleNames",
-      "secretArns",
-    ]);
+    assert.deepEqual(Object.keys(program).sort(), ["apiKeysSecretId", "endpointHostname", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretIds"]);
     const url = await new Promise((resolve) => program.mcpUrl.apply(resolve));
     assert.equal(url, "https://mcp.data.example.com/mcp");
   });

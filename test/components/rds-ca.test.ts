@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { describe, it } from "node:test";
-import { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "../../components/aws/rdsCa.ts";
+import { RDS_CA_BUNDLE_PATH, rdsCaBundleForProgram } from "../../components/aws-rds/rdsCa.ts";
 import { ROOT } from "./support/plans.ts";
 // @ts-expect-error: a plain ESM script without type declarations
 import { bundleText } from "../../scripts/rds-ca-bundle.mjs";

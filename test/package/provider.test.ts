@@ -41,7 +41,7 @@ describe("the component provider", { timeout: 120_000 }, () => {
       assert.equal(input.plain, true, "known before deployment: the plan is computed from them");
       assert.ok(input.description.length > 20, "documented");
     }
-    assert.deepEqual(resource.required, ["apiKeysSecretArn", "loadBalancerDnsName", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretArns"]);
+    assert.deepEqual(resource.required, ["apiKeysSecretId", "endpointHostname", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretIds"]);
   });
 
   it("is a plugin the Pulumi CLI runs: PulumiPlugin.yaml (nodejs), main index.js (index.ts beside it for the analyzer), the published package at this version", () => {

@@ -180,3 +180,22 @@ describe("diffPlans", () => {
     assert.ok(!/password\s*[:=]\s*\S/i.test(text));
   });
 });
+
+describe("diffPlans: the MCP server's host, by its platform's ingress", () => {
+  it("a server moving to a host where the internet reaches it is widening, whatever the platforms (and back, narrowing)", () => {
+    const local = clone();
+    local.mcpServer.host = { platform: "local" };
+    const exposed = clone();
+    assert.equal(exposed.mcpServer.host.platform, "aws-ecs");
+    if (exposed.mcpServer.host.platform === "aws-ecs") exposed.mcpServer.host.publicSubnetIds = ["subnet-public-a", "subnet-public-b"];
+    const summary = (before: AccessPlan, after: AccessPlan) => diffPlans(before, after).changes.map((c) => `${c.direction} ${c.kind}: ${c.summary}`);
+    assert.deepEqual(summary(local, exposed), [
+      "widening host-internet-facing: the MCP server's load balancer becomes internet-facing (public subnets subnet-public-a, subnet-public-b); mcpServer.allowedCidrs still decides who gets through",
+      "neutral host-changed: where the MCP server runs changes: platform local -> aws-ecs",
+    ]);
+    assert.deepEqual(summary(exposed, local), [
+      "narrowing host-internal: the MCP server's listener becomes internal (loopback only)",
+      "neutral host-changed: where the MCP server runs changes: platform aws-ecs -> local",
+    ]);
+  });
+});

@@ -36,6 +36,19 @@ test("eslint: a long function, == and an unused variable are errors", async () =
   assert.deepEqual(result!.messages.map((m) => m.ruleId).sort(), ["@typescript-eslint/no-unused-vars", "eqeqeq", "max-lines-per-function"]);
 });
 
+test("eslint: an engine imports the server through engines/engine.ts only", async () => {
+  // A virtual file has no type information: the rules that need it are off for this check.
+  const untyped = { "@typescript-eslint/no-floating-promises": "off", "@typescript-eslint/no-misused-promises": "off" } as const;
+  const lint = new ESLint({ cwd: root, overrideConfig: { languageOptions: { parserOptions: { projectService: false } }, rules: untyped } });
+  const file = join(root, "mcp-server/src/engines/newdb/index.ts");
+  const imports = (from: string) => `import { x } from "${from}";\nexport const y = x;\n`;
+  const refused = async (from: string) => (await lint.lintText(imports(from), { filePath: file }))[0]!.messages.map((m) => m.ruleId);
+  for (const from of ["../../credentials.js", "../../clouds/aws/index.js", "../postgres/pool.js", "@dbwarden/contract", "@aws-sdk/client-secrets-manager"]) {
+    assert.deepEqual(await refused(from), ["no-restricted-imports"], from);
+  }
+  for (const from of ["../engine.js", "./driver.js", "pg"]) assert.deepEqual(await refused(from), [], from);
+});
+
 test("prettier: the code style, and spec YAML and generated JSON left alone", async () => {
   const options = await prettier.resolveConfig(join(root, "src/cli/main.ts"), { editorconfig: false });
   assert.deepEqual(

@@ -20,6 +20,10 @@
  *   type API: its own parse) refuses unreadable columns up front; `cancel` cancels the statement.
  * Per-target settings (BigQuery's cost cap, Snowflake's warehouse) are read from the plan's targets,
  * given at creation.
+ *
+ * This file is the whole of the server an engine sees: engines/<name>/ imports from here (and its
+ * own driver) only, never another module of the server nor a cloud (ESLint refuses it). Credentials
+ * come through `EngineOptions.credentials`, whatever their kind or cloud (clouds/, the cloud seam).
  */
 import type { EngineName } from "@dbwarden/contract";
 import type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan } from "../config.js";
@@ -28,7 +32,25 @@ import type { CredentialSources } from "../credentials.js";
 import type { JsonRows, ResultLease } from "../results.js";
 import type { WorkflowScope } from "../scope.js";
 
-export type { CredentialSources, EngineName };
+export type { CredentialSources, EngineName, Identity };
+export type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "../config.js";
+export type { CertificateAuthorityName, DatabaseEndpoint, LoginSource } from "@dbwarden/contract";
+export type { ParsedSecret } from "../credentials.js";
+export { rotationCloneName } from "@dbwarden/contract";
+// The request tags every engine puts on its statements (the audit join) and its housekeeping statements.
+export {
+  READINESS_STATEMENT,
+  agentSearchPath,
+  maskName,
+  requestApplicationName,
+  requestComment,
+  serverApplicationName,
+  SESSION_RESET,
+} from "@dbwarden/contract";
+export { JsonRows, type ResultLease } from "../results.js";
+export { ToolError, type StatementFacts } from "../errors.js";
+export { redactUnparsed } from "../audit.js";
+export { readableColumns, readInstead, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../scope.js";
 
 /** A positional parameter value, as the `query` tool accepts it. */
 export type Param = string | number | boolean | null;

@@ -11,3 +11,4 @@ export * from "./scope.js";
 export * from "./governed.js";
 export * from "./network.js";
 export * from "./audit.js";
+export * from "./sources.js";

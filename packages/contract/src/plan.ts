@@ -361,6 +361,24 @@ export type TargetOf<P extends TargetPlatform> = TargetPlan & { platform: P; pla
 export type HostOf<P extends HostPlatform> = Extract<HostPlan, { platform: P }>;
 
 /**
+ * A table with one entry per host platform, each a function of that platform's host (and `A`):
+ * the type checker names a platform added to `HOST_PLATFORMS` without its entry. Read with `forHost`.
+ */
+export type PerHost<R, A extends unknown[] = []> = { readonly [P in HostPlatform]: (host: HostOf<P>, ...rest: A) => R };
+/** One entry per target platform, each a function of a target of that platform (and `A`); read with `forTarget`. */
+export type PerTarget<R, A extends unknown[] = []> = { readonly [P in TargetPlatform]: (target: TargetOf<P>, ...rest: A) => R };
+
+/** The entry of `table` for the host's platform, applied to the host (and `rest`). */
+export function forHost<R, A extends unknown[]>(table: PerHost<R, A>, host: HostPlan, ...rest: A): R {
+  return (table[host.platform] as (host: HostPlan, ...rest: A) => R)(host, ...rest);
+}
+
+/** The entry of `table` for the target's platform, applied to the target (and `rest`). */
+export function forTarget<R, A extends unknown[]>(table: PerTarget<R, A>, target: TargetPlan, ...rest: A): R {
+  return (table[target.platform] as (target: TargetPlan, ...rest: A) => R)(target, ...rest);
+}
+
+/**
  * A configuration the reader refuses (plan or runtime config); the message names the field and the
  * fix, never a secret value.
  */

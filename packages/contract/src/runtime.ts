@@ -11,6 +11,21 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseCidr } from "./network.js";
 import { ConfigError, describeIssues, type AccessPlan, type ClientPlan, type WorkflowPlan } from "./plan.js";
+import {
+  ApiKeysFromSchema,
+  DATABASE_ENDPOINT_KINDS,
+  LoginSourceSchema,
+  SecretRefSchema,
+  TOKEN_LOGIN_KINDS,
+  isTokenLogin,
+  kindOf,
+  unionOf,
+  type DatabaseEndpoint,
+  type DocumentEnv,
+  type LoginSource,
+  type SecretStoreRef,
+  type TokenLoginKind,
+} from "./sources.js";
 
 const str = z.string();
 
@@ -20,27 +35,8 @@ export const ApiKeySchema = z.strictObject({ client: str, workflow: str, sha256:
 /** The value of an `apiKeysFrom` secret: JSON `[{client, workflow, sha256}]`. */
 export const ApiKeyListSchema = z.array(ApiKeySchema);
 
-export const DatabaseEndpointSchema = z.strictObject({
-  host: str.min(1),
-  port: z.number().int().min(1).max(65535),
-  database: str.min(1),
-  sslmode: z.enum(["disable", "require", "verify-full"]),
-  /**
-   * Certificate authorities `verify-full` trusts: the system's (default), or Amazon RDS's CA
-   * bundle, which the server ships (RDS certificates are not signed by a public CA).
-   */
-  ca: z.enum(["system", "aws-rds"]).optional(),
-});
-
-export const LoginSourceSchema = z.union([
-  z.strictObject({ password: str.min(1) }),
-  /** A file holding the password (or RDS-style JSON with `password`), read at connect time. */
-  z.strictObject({ passwordFile: str.min(1) }),
-  /** An AWS Secrets Manager secret, read at connect time and again after an authentication failure. */
-  z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
-  /** RDS IAM database authentication: a 15-minute auth token generated at connect time is the password; TLS required. */
-  z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
-]);
+/** A target's endpoint: one of the contract's `DATABASE_ENDPOINT_KINDS` (sources.ts). */
+export const DatabaseEndpointSchema = unionOf<DatabaseEndpoint>(DATABASE_ENDPOINT_KINDS);
 
 export const ListenSchema = z.strictObject({
   host: str.min(1),
@@ -75,18 +71,6 @@ export const RUNTIME_DEFAULTS = {
   maxTokenAgeSeconds: 24 * 3600,
 } as const;
 
-export const ApiKeysFromSchema = z.strictObject({
-  awsSecretArn: str.startsWith("arn:"),
-  refreshSeconds: z.number().int().min(10, "refreshSeconds must be at least 10").optional(),
-});
-
-/** A secret value's source, for what is not a database login (e.g. the limits store's AUTH token). */
-export const SecretSourceSchema = z.union([
-  z.strictObject({ password: str.min(1) }),
-  z.strictObject({ passwordFile: str.min(1) }),
-  z.strictObject({ awsSecretArn: str.startsWith("arn:") }),
-]);
-
 /**
  * A Redis-protocol store (Redis, Valkey, ElastiCache) shared by every replica of the server, so a
  * client's calls per minute and concurrent calls hold across replicas. Unreachable store: calls
@@ -97,7 +81,7 @@ export const LimitsStoreSchema = z.strictObject({
   port: z.number().int().min(1).max(65535),
   tls: z.boolean(),
   /** AUTH token (ElastiCache auth token / Redis password); none for a store without AUTH. */
-  auth: SecretSourceSchema.optional(),
+  auth: SecretRefSchema.optional(),
   /** Prefix of every key the server writes, so several environments can share a store. */
   keyPrefix: str.min(1).optional(),
 });
@@ -134,14 +118,15 @@ export const RuntimeConfigSchema = z.strictObject({
   listen: ListenSchema,
   /** Endpoint (the replica, where there is one) by target name. */
   databases: z.record(str, DatabaseEndpointSchema),
-  /** Credential source by login role. */
+  /** Credential source by login role: a secret of any kind, or a token login (sources.ts). */
   logins: z.record(str, LoginSourceSchema),
   /** API key hashes inline. Default: none. Mutually exclusive with a non-empty list and `apiKeysFrom`. */
   apiKeys: z.array(ApiKeySchema).default([]),
   /**
-   * API key hashes from an AWS Secrets Manager secret (JSON `[{client, workflow, sha256}]`),
-   * fetched at start, on reload and every `refreshSeconds` (default 60, at least 10): a key removed
-   * from the secret stops working without a restart.
+   * API key hashes from a secret store's secret (JSON `[{client, workflow, sha256}]`, e.g.
+   * `{ "awsSecretArn": "arn:...", "refreshSeconds": 60 }`), fetched at start, on reload and every
+   * `refreshSeconds` (default 60, at least 10): a key removed from the secret stops working
+   * without a restart.
    */
   apiKeysFrom: ApiKeysFromSchema.optional(),
   /** Shared limits store; without one, limits are per replica (and `/readyz` says so). */
@@ -170,12 +155,10 @@ export const RuntimeConfigSchema = z.strictObject({
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 export type ApiKey = z.infer<typeof ApiKeySchema>;
-export type DatabaseEndpoint = z.infer<typeof DatabaseEndpointSchema>;
-export type LoginSource = z.infer<typeof LoginSourceSchema>;
 export type ListenConfig = z.infer<typeof ListenSchema>;
 export type AuditConfig = z.infer<typeof AuditConfigSchema>;
 export type LimitsStoreConfig = z.infer<typeof LimitsStoreSchema>;
-export type SecretSourceConfig = z.infer<typeof SecretSourceSchema>;
+export type ApiKeysFrom = z.infer<typeof ApiKeysFromSchema>;
 
 export const DEFAULT_API_KEY_REFRESH_SECONDS = 60;
 
@@ -221,9 +204,10 @@ export function runtimeProblems(runtime: RuntimeConfig, plan: AccessPlan): strin
       const login = runtime.logins[client.loginRole];
       if (!login) {
         problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
-      } else if ("awsRdsIam" in login && endpoint?.sslmode === "disable") {
+      } else if (isTokenLogin(login) && endpoint?.sslmode === "disable") {
+        const kind = kindOf(login) as TokenLoginKind;
         problems.push(
-          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses awsRdsIam: RDS IAM authentication sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
+          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses ${kind}: ${TOKEN_LOGIN_KINDS[kind].title} sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
         );
       }
     }
@@ -257,8 +241,8 @@ export interface RuntimeConfigInput {
   databases: Record<string, DatabaseEndpoint>;
   /** Credential source by login role: every client's login needs one, and only those. */
   logins: Record<string, LoginSource>;
-  /** Either inline key hashes or the secret holding them. */
-  apiKeys: { inline: readonly ApiKey[] } | { fromAwsSecret: string; refreshSeconds?: number };
+  /** Either inline key hashes or the secret store's secret holding them. */
+  apiKeys: { inline: readonly ApiKey[] } | { from: SecretStoreRef; refreshSeconds?: number };
   /** A store shared by the server's replicas for per-client limits. */
   limitsStore?: LimitsStoreConfig;
   audit: AuditConfig;
@@ -290,7 +274,7 @@ export function buildRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
       ? { apiKeys: [...input.apiKeys.inline] }
       : {
           apiKeysFrom: {
-            awsSecretArn: input.apiKeys.fromAwsSecret,
+            ...input.apiKeys.from,
             ...(input.apiKeys.refreshSeconds !== undefined ? { refreshSeconds: input.apiKeys.refreshSeconds } : {}),
           },
         }),
@@ -344,24 +328,25 @@ export function rotationCloneName(login: string): string {
 
 /**
  * How the server is given its plan, by environment variable (a contract between the deployments
- * and the server): the JSON text, a file, or an S3 object (for plans too large for a task
- * definition's environment), whose sha256 must match `DBWARDEN_PLAN_SHA256` when given.
+ * and the server): the JSON text, a file, or an object of one of the `DOCUMENT_OBJECT_STORES`
+ * (for plans too large for a task definition's environment: `DBWARDEN_PLAN_S3`), whose sha256
+ * must match `DBWARDEN_PLAN_SHA256` when given. A new object store is a variable here too.
  */
 export const PLAN_ENV = {
   text: "DBWARDEN_PLAN",
   file: "DBWARDEN_PLAN_FILE",
   s3: "DBWARDEN_PLAN_S3",
   sha256: "DBWARDEN_PLAN_SHA256",
-} as const;
+} as const satisfies DocumentEnv;
 
 /**
  * How the server is given its runtime config, the same way as its plan (`PLAN_ENV`): a deployment
  * with thousands of logins has a runtime config too large for a task definition's environment
- * too, and then gives it as an S3 object whose sha256 must match `DBWARDEN_RUNTIME_SHA256`.
+ * too, and then gives it as an object (S3) whose sha256 must match `DBWARDEN_RUNTIME_SHA256`.
  */
 export const RUNTIME_ENV = {
   text: "DBWARDEN_RUNTIME",
   file: "DBWARDEN_RUNTIME_FILE",
   s3: "DBWARDEN_RUNTIME_S3",
   sha256: "DBWARDEN_RUNTIME_SHA256",
-} as const;
+} as const satisfies DocumentEnv;

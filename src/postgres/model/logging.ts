@@ -2,7 +2,7 @@
  * How the database itself logs what agents run, per `logging.statements`: the settings that turn
  * statement logging on. The one statement of them: the model puts them on every agent login
  * (`ALTER ROLE ... SET`, applied by the reconciler, owned by drift), and the AWS replica's parameter
- * group carries the same values server-wide (components/aws/replica.ts), since Pulumi's Role
+ * group carries the same values server-wide (components/aws-rds/replica.ts), since Pulumi's Role
  * cannot hold role settings.
  */
 import type { LoggingMode } from "@dbwarden/contract";

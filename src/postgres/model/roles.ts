@@ -6,7 +6,6 @@
 import {
   agentSearchPath,
   findTarget,
-  hostServes,
   rotationCloneName,
   TARGET_PLATFORMS,
   workflowsOf,
@@ -92,9 +91,9 @@ export function loginConnectionLimit(plan: AccessPlan, workflow: WorkflowPlan): 
 /** Name of the second login AWS multi-user rotation alternates to: the contract's one rule (the MCP server accepts exactly it). */
 export { rotationCloneName };
 
-/** The local host's platforms are applied by `dbwarden up` (the reconciler); the others by Pulumi. */
+/** Who applies a target's roles and grants: the reconciler (`dbwarden up`) or Pulumi, as the capability table says of its platform. */
 export function appliedBy(target: TargetPlan): AppliedBy {
-  return hostServes("local", target.platform) ? "reconciler" : "pulumi";
+  return TARGET_PLATFORMS[target.platform].appliedBy;
 }
 
 /** Roles every login joins: the platform's IAM login roles when the target authenticates with IAM. */

@@ -4,7 +4,7 @@
  * the built image's digest, the repository, the plan bucket and the limits store's address.
  */
 import { createHash } from "node:crypto";
-import { AWS_NAMED_TYPES } from "../../../components/aws/plannedNames.ts";
+import { AWS_NAMED_TYPES } from "../../../components/aws-ecs/plannedNames.ts";
 import type { AccessPlan } from "../../../src/plan/types.ts";
 import type { Invokes, Mocks, Outputs, RecordedResource } from "./mocks.ts";
 import { exampleCatalog } from "./plans.ts";

@@ -9,12 +9,11 @@
  * target (OIDs are per database) and re-read on a miss, in the same transaction. A stale cache can
  * only make the check miss a brand-new column or function; the database role still refuses it.
  */
-import { requestComment } from "@dbwarden/contract";
+import { requestComment } from "../engine.js";
 import pg from "pg";
-import type { EngineCall } from "../engine.js";
+import type { EngineCall, TableScope } from "../engine.js";
 import type { SetupResult } from "./session.js";
 import { checkScope, type RelationRef, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
-import type { TableScope } from "../../scope.js";
 
 export const CATALOG_TTL_MS = 30_000;
 /** Names remembered for guards (`TargetCatalog.guard`); past this many, forgotten all at once. */

@@ -1,5 +1,5 @@
 /** PostgreSQL errors as tool errors, by SQLSTATE class. */
-import { ToolError } from "../../errors.js";
+import { ToolError } from "../engine.js";
 
 /** Map a database error to a tool error. Messages are passed on only for classes that cannot carry row data. */
 export function mapDbError(error: unknown): ToolError {

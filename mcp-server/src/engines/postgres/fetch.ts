@@ -3,7 +3,7 @@
  * most) and result bytes are capped while reading, whatever the SQL text says. The readers here
  * receive one statement's rows as the session's pipeline (session.ts) gets them from the wire.
  */
-import { JsonRows, type ResultLease } from "../../results.js";
+import { JsonRows, type ResultLease } from "../engine.js";
 import type { RowSet } from "../engine.js";
 
 /** A column of a result, as the RowDescription message gives it. */

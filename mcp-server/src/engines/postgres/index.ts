@@ -6,14 +6,31 @@
  * 3. the libpg-query check (sqlcheck.ts), with names resolved by the database (catalog.ts);
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
-import { READINESS_STATEMENT, agentSearchPath, maskName, requestComment, serverApplicationName } from "@dbwarden/contract";
-import type { RuntimeConfig, TablePlan, WorkflowPlan } from "../../config.js";
-import type { TableScope } from "../../scope.js";
-import type { CredentialSources } from "../../credentials.js";
-import { redactUnparsed } from "../../audit.js";
-import { ToolError } from "../../errors.js";
-import type { Identity } from "../../identity.js";
-import type { CheckedStatement, Engine, EngineCall, EngineFactory, EngineOptions, LiveTable, Param, ResultCaps, RowSet, StatementRequest } from "../engine.js";
+import {
+  READINESS_STATEMENT,
+  agentSearchPath,
+  maskName,
+  requestComment,
+  serverApplicationName,
+  ToolError,
+  redactUnparsed,
+  type CheckedStatement,
+  type CredentialSources,
+  type Engine,
+  type EngineCall,
+  type EngineFactory,
+  type EngineOptions,
+  type Identity,
+  type LiveTable,
+  type Param,
+  type ResultCaps,
+  type RowSet,
+  type RuntimeConfig,
+  type StatementRequest,
+  type TableScope,
+  type TablePlan,
+  type WorkflowPlan,
+} from "../engine.js";
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
 import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";

@@ -1,16 +1,14 @@
 /**
- * A login role's credential, fetched at connect time (so a rotated secret is picked up): inline, a
- * file, an AWS Secrets Manager secret (fetched again once, past any cache, after an authentication
- * failure) or, with RDS IAM database authentication, a fresh auth token per new connection.
+ * A login role's credential, fetched at connect time (so a rotated secret is picked up) through the
+ * credential sources, whatever its kind: a secret (inline, a file, a cloud's secret store; fetched
+ * again once, past any cache, after an authentication failure) or, for a token login (RDS IAM
+ * database authentication), a fresh token per new connection.
  *
  * The user name: the planned login role, unless the secret names one. AWS's multi-user rotation
  * alternates a secret between `<login>` and `<login>_clone` (the contract's `rotationCloneName`),
  * so a secret may name exactly those two; any other user is refused, without echoing the secret.
  */
-import { rotationCloneName } from "@dbwarden/contract";
-import type { RuntimeConfig } from "../../config.js";
-import { readSecret, type CredentialSources } from "../../credentials.js";
-import { ToolError } from "../../errors.js";
+import { ToolError, rotationCloneName, type CredentialSources, type LoginSource } from "../engine.js";
 
 export interface LoginCredential {
   user: string;
@@ -30,20 +28,15 @@ export function secretUser(role: string, named: unknown): string {
 }
 
 export async function loginCredential(
-  login: RuntimeConfig["logins"][string],
+  login: LoginSource,
   sources: CredentialSources,
   fresh: boolean,
   endpoint: { host: string; port: number; role: string },
 ): Promise<LoginCredential> {
   const { role } = endpoint;
-  if ("awsRdsIam" in login) {
-    // A fresh token per new connection: tokens last 15 minutes, pooled connections outlive them (RDS checks the token at login only).
-    return {
-      user: role,
-      password: await sources.rdsTokens.getAuthToken({ hostname: endpoint.host, port: endpoint.port, username: role, region: login.awsRdsIam.region }),
-    };
-  }
-  // An inline password names no user: the login role itself.
-  const secret = await readSecret(login, sources.secrets, fresh);
+  // A token login gets a fresh token per new connection (tokens are short-lived, pooled connections
+  // outlive them; the database checks the token at login only); a secret is read at connect time.
+  // A token or an inline password names no user: the login role itself.
+  const secret = await sources.login(login, { host: endpoint.host, port: endpoint.port, user: role, fresh });
   return { user: secretUser(role, secret.username), password: secret.password };
 }

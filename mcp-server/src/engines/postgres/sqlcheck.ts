@@ -14,8 +14,7 @@
  * The database role (layer 1) stays the boundary: this check adds fast, clear refusals.
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
-import { ToolError, type StatementFacts } from "../../errors.js";
-import { readableColumns, readInstead, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../../scope.js";
+import { ToolError, readableColumns, readInstead, scopeTables, tableKey, type StatementFacts, type TableScope, type WorkflowScope } from "../engine.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;

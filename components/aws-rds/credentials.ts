@@ -21,8 +21,9 @@ import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
 import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
-import { rotationFunctionName, rotationStackName } from "./names.ts";
-import { loginSecretTags } from "./tags.ts";
+import { rotationFunctionName, rotationStackName } from "../aws/names.ts";
+import { INITIAL_VERSION_IGNORE_CHANGES, INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
+import { loginSecretTags } from "../aws/tags.ts";
 
 /** AWS's maintained multi-user (alternating) rotation function for RDS PostgreSQL. */
 export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser";
@@ -32,17 +33,6 @@ export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-
  * POSTGRES_ROTATION_MULTI_USER). Raise it deliberately, after reading the application's changes.
  */
 export const POSTGRES_MULTI_USER_ROTATION_VERSION = "1.1.671";
-
-/**
- * Staging label kept on a secret's first version, besides AWSCURRENT. After rotations AWS deletes
- * versions without a label; a refresh would then drop the first version from state and the next
- * `up` would write it back as AWSCURRENT (terraform-provider-aws #37302), putting a stale value
- * back. With this label the version is never deleted, and `ignoreChanges: ["versionStages"]`
- * keeps an `up` from moving AWSCURRENT back to it once rotations (or `dbwarden keys`) moved it on.
- */
-export const INITIAL_VERSION_STAGE = "dbwarden-initial";
-/** The first version's options: its stages are set once, then left to rotations and operators. */
-export const INITIAL_VERSION_IGNORE_CHANGES = ["versionStages"];
 
 /** Characters left out of generated passwords: they break connection strings and shells. */
 export const PASSWORD_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";

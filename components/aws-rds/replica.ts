@@ -12,7 +12,7 @@ import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
 import { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS } from "../../src/postgres/model/logging.ts";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "./tags.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
 
 /** What RDS for PostgreSQL can do (the capability table). */
 const RDS = TARGET_PLATFORMS["aws-rds"];

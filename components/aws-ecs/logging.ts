@@ -1,7 +1,8 @@
 /**
  * `dbwarden:aws:QueryLogging`: CloudWatch log groups created BEFORE anything writes to them, so
  * they carry the plan's retention (a group RDS or ECS creates on its own never expires).
- * - the replica's `postgresql` log export (pgaudit / log_statement lines): `/aws/rds/instance/<id>/postgresql`;
+ * - each target's database log, named by its platform (RDS: the replica's `postgresql` log export,
+ *   pgaudit / log_statement lines, `/aws/rds/instance/<id>/postgresql`, components/aws-rds);
  * - the MCP server's audit stream (who, which client, what SQL, outcome): its own group.
  * Both are kept when the stack is deleted (`retainOnDelete`): the record of what agents read must
  * outlive the access; CloudWatch deletes the events after their retention. A later stack of the
@@ -9,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "./tags.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
 
 /** Retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -25,11 +26,6 @@ export function cloudWatchRetentionDays(days: number, field: string): number {
   return accepted;
 }
 
-/** The group RDS exports an instance's `postgresql` log to. */
-export function rdsLogGroupName(instanceIdentifier: string): string {
-  return `/aws/rds/instance/${instanceIdentifier}/postgresql`;
-}
-
 /** The MCP server's audit log group of an environment. */
 export function mcpAuditLogGroupName(environment: string): string {
   return `/dbwarden/${environment}/mcp-audit`;
@@ -40,12 +36,14 @@ export interface QueryLoggingArgs {
   environment: string;
   /** Retention of the MCP audit stream, days (plan `mcpServer.auditRetentionDays`). */
   auditRetentionDays: number;
-  /** Replicas whose `postgresql` log this stack exports, with the plan's retention. */
+  /** The targets' database logs this stack exports (each target's platform names them), with the plan's retention. */
   databases: {
     /** Target name (names the resource and tags it). */
     target: string;
-    /** The replica's instance identifier (names its log group). */
-    instanceIdentifier: string;
+    /** The log's name (the resource is `<name>-<target>-<log>`), e.g. `postgresql`. */
+    log: string;
+    /** The log group the database writes to, e.g. `/aws/rds/instance/<id>/postgresql`. */
+    logGroupName: string;
     /** Retention, days (plan `targets.<name>.logging.retentionDays`). */
     retentionDays: number;
   }[];
@@ -54,7 +52,7 @@ export interface QueryLoggingArgs {
 export class QueryLogging extends pulumi.ComponentResource {
   /** The MCP audit log group. */
   public readonly auditLogGroup: LogGroup;
-  /** The replica log group by target. */
+  /** Each target's database log group, by target. */
   public readonly databaseLogGroups: Record<string, LogGroup>;
 
   constructor(name: string, args: QueryLoggingArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -74,9 +72,9 @@ export class QueryLogging extends pulumi.ComponentResource {
         `${name}: databases.${database.target}.retentionDays (targets.${database.target}.logging.retentionDays)`,
       );
       this.databaseLogGroups[database.target] = new LogGroup(
-        `${name}-${database.target}-postgresql`,
+        `${name}-${database.target}-${database.log}`,
         {
-          name: rdsLogGroupName(database.instanceIdentifier),
+          name: database.logGroupName,
           retentionInDays: days,
           tags: { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target },
         },

@@ -33,7 +33,9 @@ import { TargetGroup } from "@pulumi/aws/lb/targetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import {
+  CERTIFICATE_AUTHORITIES,
   buildRuntimeConfig,
+  type CertificateAuthorityName,
   type AccessPlan,
   type DatabaseEndpoint,
   type HostOf,
@@ -41,10 +43,10 @@ import {
   type LoginSource,
   type RuntimeConfig,
 } from "../../src/plan/types.ts";
-import { INITIAL_VERSION_STAGE } from "./credentials.ts";
+import { INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
 import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
-import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "./names.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../aws/names.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 import {
   ConfigObjects,
@@ -57,7 +59,7 @@ import {
   runtimeEnvironment,
   type Delivery,
 } from "./planDelivery.ts";
-import { ENVIRONMENT_TAG } from "./tags.ts";
+import { ENVIRONMENT_TAG } from "../aws/tags.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -77,8 +79,8 @@ export const INITIAL_API_KEYS = "[]";
 /**
  * The server's runtime config on ECS, through the one `buildRuntimeConfig`: listen on all
  * interfaces of the task (the load balancer reaches it), accept the plan's hostnames plus loopback
- * (container health check) as Host headers, refuse browser origins, one endpoint per target (the
- * replica, `verify-full` against Amazon RDS's CAs), a secret ARN per password login or
+ * (container health check) as Host headers, refuse browser origins, one endpoint per target as its
+ * platform gives it (RDS: the replica, `verify-full` against Amazon RDS's CAs), a secret ARN per password login or
  * `awsRdsIam` (the server generates a token at connect time) per IAM login, the shared limits
  * store when there is one, audit to stdout (shipped to the audit log group). API key hashes are
  * NOT here: the server reads them from the API key secret (`apiKeysFrom`), refreshed every
@@ -87,7 +89,7 @@ export const INITIAL_API_KEYS = "[]";
 export function runtimeConfig(args: {
   /** The access plan the server is given (port, hostnames, workflows). */
   plan: AccessPlan;
-  /** The replica endpoint per target. */
+  /** The endpoint per target, as its platform gives it (RDS: `rdsEndpoint`). */
   databases: Record<string, DatabaseEndpoint>;
   /** Secret ARN by login role, for logins with password credentials. */
   loginSecretArns: Record<string, string>;
@@ -119,18 +121,13 @@ export function runtimeConfig(args: {
       },
       databases: args.databases,
       logins,
-      apiKeys: { fromAwsSecret: args.apiKeysSecretArn, refreshSeconds: API_KEY_REFRESH_SECONDS },
+      apiKeys: { from: { awsSecretArn: args.apiKeysSecretArn }, refreshSeconds: API_KEY_REFRESH_SECONDS },
       ...(args.limitsStore ? { limitsStore: args.limitsStore } : {}),
       audit: { stream: "stdout" },
     });
   } catch (error) {
     throw new Error(`runtime config: ${(error as Error).message}`, { cause: error });
   }
-}
-
-/** A replica endpoint as the server gets it: TLS verified against Amazon RDS's certificate authorities. */
-export function rdsEndpoint(endpoint: { host: string; port: number; database: string }): DatabaseEndpoint {
-  return { host: endpoint.host, port: endpoint.port, database: endpoint.database, sslmode: "verify-full", ca: "aws-rds" };
 }
 
 /** The container definition list (JSON) of the task. */
@@ -259,8 +256,8 @@ export interface McpServiceArgs {
   plan: AccessPlan;
   /** Region of the service. */
   region: string;
-  /** Replica endpoint per target. */
-  databases: Record<string, pulumi.Input<{ host: pulumi.Input<string>; port: pulumi.Input<number>; database: string }>>;
+  /** The endpoint the server connects to, per target, as its platform gives it (RDS: the replica, `rdsEndpoint`). */
+  databases: Record<string, pulumi.Input<DatabaseEndpoint>>;
   /** Secret ARN by login role (password credentials). */
   loginSecretArns: Record<string, pulumi.Input<string>>;
   /** `rds-db:connect` ARNs (IAM credentials). */
@@ -338,6 +335,8 @@ export function mcpUrlOf(host: string): string {
 
 /** Longest host name DNS allows: what the size bound assumes for an address not known yet. */
 const LONGEST_HOST = "h".repeat(253);
+/** The longest name an endpoint's `ca` can give. */
+const LONGEST_CERTIFICATE_AUTHORITY = (Object.keys(CERTIFICATE_AUTHORITIES) as CertificateAuthorityName[]).reduce((a, b) => (b.length > a.length ? b : a));
 
 /**
  * The runtime config at its longest for these arguments (addresses not known yet at their longest,
@@ -351,7 +350,10 @@ export function runtimeJsonBound(args: McpServiceArgs, loadBalancerSubnets: numb
     runtimeConfig({
       plan: args.plan,
       databases: Object.fromEntries(
-        Object.keys(args.databases).map((t) => [t, rdsEndpoint({ host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t })]),
+        Object.keys(args.databases).map((t) => [
+          t,
+          { host: LONGEST_HOST, port: 65535, database: databaseOf.get(t) ?? t, sslmode: "verify-full", ca: LONGEST_CERTIFICATE_AUTHORITY },
+        ]),
       ),
       loginSecretArns: Object.fromEntries(Object.keys(args.loginSecretArns).map((role) => [role, arn(secretNames.get(role) ?? role)])),
       ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
@@ -513,7 +515,7 @@ export class McpService extends pulumi.ComponentResource {
         JSON.stringify(
           runtimeConfig({
             plan: args.plan,
-            databases: Object.fromEntries(Object.entries(databases).map(([k, d]) => [k, rdsEndpoint(d)])),
+            databases,
             loginSecretArns: logins,
             ...(args.iamLogins ? { iamLogins: args.iamLogins } : {}),
             apiKeysSecretArn,

@@ -38,6 +38,7 @@ function syntheticPlan(base: AccessPlan, workflows: number): { plan: AccessPlan;
         description: null,
         rule: s === 0 ? { access: "all" } : { access: "only", columns: ["c0", "c1", "c2"] },
         columns: [],
+        rowFilter: null,
       });
     }
   }

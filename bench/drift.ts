@@ -50,6 +50,7 @@ function syntheticPlan(database: string): AccessPlan {
         description: null,
         rule: i % 2 === 0 ? { access: "only", columns: ["a", "b", "id"] } : { access: "all-except", except: ["secret"] },
         columns: [],
+        rowFilter: null,
       });
     }
     tables.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.table < b.table ? -1 : a.table > b.table ? 1 : 0));

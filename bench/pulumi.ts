@@ -37,6 +37,7 @@ function syntheticPlan(base: AccessPlan, workflows: number, shape: "table" | "co
           description: null,
           rule: shape === "table" ? { access: "all" } : { access: "all-except", except: ["c11"] },
           columns: [],
+          rowFilter: null,
         });
       }
     }

@@ -21,6 +21,8 @@ import { ownerAndWorkflowTags } from "./rules/ownerAndWorkflowTags.ts";
 import { passwordRotation } from "./rules/passwordRotation.ts";
 import { queryLogging } from "./rules/queryLogging.ts";
 import { sensitiveColumnsJustified } from "./rules/sensitiveColumnsJustified.ts";
+import { sensitiveColumnsMaskedOrJustified } from "./rules/sensitiveColumnsMaskedOrJustified.ts";
+import { filteredClientsHaveAttributes } from "./rules/filteredClientsHaveAttributes.ts";
 
 /** The pack's name (PulumiPolicy.yaml and `new PolicyPack`). */
 export const POLICY_PACK_NAME = "dbwarden";
@@ -31,6 +33,8 @@ export const policies: Policies = [
   agentRoleMemberships,
   noTableAndColumnSelect,
   sensitiveColumnsJustified,
+  sensitiveColumnsMaskedOrJustified,
+  filteredClientsHaveAttributes,
   noAccessForExpiredWorkflows,
   noOpenIngress,
   notPubliclyAccessible,

@@ -16,10 +16,17 @@
  *   routine in the schema", is exactly what is meant here) and, through default privileges, on
  *   the functions the owners create from now on, are taken away.
  */
+import { maskName } from "@dbwarden/contract";
+import { checkReportingView, checkRowFilter } from "../../src/sql/check.ts";
 import {
   PULUMI_ROLE_SETTINGS,
+  governedApplyStatements,
+  governedDestroyStatements,
+  governedTeardownStatements,
   postgresModel,
+  searchPathSchemas,
   type DesiredRole,
+  type GovernedState,
   type GroupAccess,
   type PostgresModel,
   type PulumiRoleSetting,
@@ -27,6 +34,7 @@ import {
 } from "../../src/postgres/model.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { snapshotColumns, type CatalogSnapshot } from "./catalog.ts";
+import { GOVERNED_VIEWS_KIND, type GovernedViewInput, type GovernedViewsInputs } from "./governedViews.ts";
 
 /** Arguments of one `postgresql.Role`, plus what the component needs to wire it. */
 export interface RoleModel {
@@ -45,6 +53,8 @@ export interface RoleModel {
   connectionLimit: number | null;
   statementTimeoutMs: number | null;
   idleInTransactionSessionTimeoutMs: number | null;
+  /** The login's `search_path` (its governed schema first), or null: the server's default. */
+  searchPaths: string[] | null;
   /** For logins: the plan login this role serves (a rotation clone serves the same client). */
   loginOf: string | null;
 }
@@ -85,6 +95,11 @@ export interface PostgresAccessModel {
   publicGrants: GrantModel[];
   /** Role settings of the model the provider cannot set (no generic GUCs on `postgresql.Role`). */
   unsupportedSettings: { role: string; name: string; value: string }[];
+  /**
+   * Masks, row filters and reporting views: the governed views resource's inputs but the
+   * connection (./governedViews.ts), from the model; null when no workflow of the target has any.
+   */
+  governed: Omit<GovernedViewsInputs, "connection"> | null;
 }
 
 export interface PostgresAccessOptions {
@@ -98,9 +113,10 @@ export interface PostgresAccessOptions {
 }
 
 /** The `postgresql.Role` field of each setting it can hold. */
-const ROLE_FIELDS: Record<PulumiRoleSetting, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs"> = {
+const ROLE_FIELDS: Record<PulumiRoleSetting, "statementTimeoutMs" | "idleInTransactionSessionTimeoutMs" | "searchPaths"> = {
   statement_timeout: "statementTimeoutMs",
   idle_in_transaction_session_timeout: "idleInTransactionSessionTimeoutMs",
+  search_path: "searchPaths",
 };
 
 /**
@@ -131,14 +147,50 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
         .filter((name) => options.serverSettings?.[name] !== r.settings[name])
         .map((name) => ({ role: r.name, name, value: r.settings[name]! })),
     ),
+    governed: governedInputs(model.governed, model.database),
+  };
+}
+
+/** The governed views resource's inputs (but the connection), from the model's governed state. */
+export function governedInputs(state: GovernedState, database: string): PostgresAccessModel["governed"] {
+  if (state.workflows.length === 0) return null;
+  const views = state.workflows.flatMap((w) =>
+    w.views.map((v): GovernedViewInput => ({
+      workflow: w.workflow,
+      group: w.group,
+      schema: v.schema,
+      name: v.name,
+      kind: v.kind,
+      source: v.source,
+      columns: v.columns.map((c) => ({ name: c.name, mask: c.mask ? maskName(c.mask) : null })),
+      rowFilter: v.rowFilter === null ? null : { predicate: v.rowFilter, attributes: checkRowFilter(v.rowFilter).attributes },
+      reads:
+        v.kind === "report" ? checkReportingView(v.query).reads : [{ schema: v.source!.schema, table: v.source!.table, columns: v.columns.map((c) => c.name) }],
+    })),
+  );
+  return {
+    kind: GOVERNED_VIEWS_KIND,
+    database,
+    views,
+    attributes: state.attributes.map((a) => ({ login: a.login, workflow: a.workflow, attributes: { ...a.attributes } })),
+    statements: governedApplyStatements(state),
+    teardown: governedTeardownStatements(state),
+    destroy: governedDestroyStatements(state),
   };
 }
 
 function roleOf(role: DesiredRole): RoleModel {
-  const settings = { statementTimeoutMs: null as number | null, idleInTransactionSessionTimeoutMs: null as number | null };
+  const settings = {
+    statementTimeoutMs: null as number | null,
+    idleInTransactionSessionTimeoutMs: null as number | null,
+    searchPaths: null as string[] | null,
+  };
   for (const name of PULUMI_ROLE_SETTINGS) {
     const value = role.settings[name];
-    if (value !== undefined) settings[ROLE_FIELDS[name]] = Number(value);
+    if (value === undefined) continue;
+    const field = ROLE_FIELDS[name];
+    if (field === "searchPaths") settings.searchPaths = searchPathSchemas(value);
+    else settings[field] = Number(value);
   }
   return {
     resourceName: role.name,

@@ -23,6 +23,7 @@ import { Grant } from "@pulumi/postgresql/grant.js";
 import { Provider } from "@pulumi/postgresql/provider.js";
 import { Role } from "@pulumi/postgresql/role.js";
 import type { GrantModel, PostgresAccessModel, RoleModel } from "./access.ts";
+import { GovernedViews, type GovernedConnection } from "./governedViews.ts";
 
 /** Type tokens of the children, as the engine records them. */
 export const CHILD_TYPES = {
@@ -31,6 +32,8 @@ export const CHILD_TYPES = {
   role: "postgresql:index/role:Role",
   grant: "postgresql:index/grant:Grant",
   defaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
+  /** The governed views (./governedViews.ts): a dynamic resource (its provider is serialized into its `__provider` input by the SDK). */
+  governedViews: "pulumi-nodejs:dynamic:Resource",
 } as const;
 
 export type ChildType = (typeof CHILD_TYPES)[keyof typeof CHILD_TYPES];
@@ -75,6 +78,8 @@ export interface ChildArgs {
   passwords: Readonly<Record<string, { value: pulumi.Input<string>; version: string }>>;
   /** Roles whose future functions PUBLIC may not execute (revoke mode): by default the admin the provider connects as. */
   functionOwners: ReadonlyArray<{ key: string; owner: pulumi.Input<string> }>;
+  /** How the governed views' provider connects (the provider's connection); null when the component cannot (an IAM admin). */
+  governedConnection: pulumi.Input<GovernedConnection> | null;
 }
 
 /** The children of the component `name`, in creation order. Pure: no resource is created. */
@@ -100,6 +105,19 @@ export function postgresAccessChildren(name: string, model: PostgresAccessModel,
     });
   }
   for (const grant of model.grants) chained(grantChild(grant, roleNames), GRANT_LIKE_OPTIONS);
+  if (model.governed) {
+    // After every role (the views are granted to groups, attributes are per login) and in the chain.
+    if (args.governedConnection === null)
+      throw new Error(`${name}: masks, row filters and reporting views are applied over a password connection; give connection.password`);
+    const roles = model.roles.map((r) => r.resourceName);
+    children.push({
+      type: CHILD_TYPES.governedViews,
+      name: `${name}-governed-views`,
+      inputs: { ...model.governed, connection: args.governedConnection },
+      options: { provider: null, dependsOn: [...(previous ? [previous] : []), ...roles] },
+    });
+    previous = `${name}-governed-views`;
+  }
   for (const grant of model.publicGrants) chained(grantChild(grant, roleNames), PUBLIC_OPTIONS);
   if (model.public.mode === "revoke") {
     for (const { key, owner } of args.functionOwners) {
@@ -137,6 +155,7 @@ function roleInputs(role: RoleModel, roleNames: ReadonlySet<string>, args: Child
     ...(role.connectionLimit !== null ? { connectionLimit: role.connectionLimit } : {}),
     ...(role.statementTimeoutMs !== null ? { statementTimeout: role.statementTimeoutMs } : {}),
     ...(role.idleInTransactionSessionTimeoutMs !== null ? { idleInTransactionSessionTimeout: role.idleInTransactionSessionTimeoutMs } : {}),
+    ...(role.searchPaths !== null ? { searchPaths: role.searchPaths } : {}),
     ...(password ? { passwordWo: pulumi.secret(password.value), passwordWoVersion: password.version } : {}),
   };
 }
@@ -171,6 +190,7 @@ const CLASSES: Record<ChildType, ChildClass> = {
   [CHILD_TYPES.role]: Role,
   [CHILD_TYPES.grant]: Grant,
   [CHILD_TYPES.defaultPrivileges]: DefaultPrivileges,
+  [CHILD_TYPES.governedViews]: GovernedViews as unknown as ChildClass,
 };
 
 /** A component's children handed to a sink instead of the SDK (see `describeChildrenWhile`). */

@@ -188,6 +188,18 @@ function childArgs(name: string, model: PostgresAccessModel, args: PostgresReadO
     },
     extensions: args.extensions ?? [],
     passwords: args.passwords ?? {},
+    governedConnection:
+      connection.password === undefined
+        ? null
+        : pulumi.all([connection.host, connection.port ?? 5432, connection.username, connection.password]).apply(([host, port, user, password]) => ({
+            host: checkHost(host, `${name}: connection.host`),
+            port,
+            database: model.database,
+            user,
+            password,
+            sslmode: connection.sslmode ?? "verify-full",
+            ...(connection.sslrootcert !== undefined ? { sslrootcert: connection.sslrootcert } : {}),
+          })),
     functionOwners: args.functionOwners ? args.functionOwners.map((owner) => ({ key: owner, owner })) : [{ key: "admin", owner: connection.username }],
   };
 }

@@ -42,6 +42,8 @@ export interface AuditRecord {
   count?: number;
   /** Present when the server runs with the engines' statement check switched off (`--unsafe-no-sql-check`). */
   sqlCheck?: "off";
+  /** What the database enforced on what the statement read: masked columns (`schema.table.column:mask`), filtered tables, reporting views (docs/masks.md). */
+  governed?: { masked: string[]; filtered: string[]; reportingViews: string[] };
 }
 
 /** Who called which tool, by which transport, when: what every audit line starts from. */

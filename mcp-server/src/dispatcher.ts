@@ -5,16 +5,16 @@
  * workflow's target (engines/engine.ts); limits, the workflow's scope and the audit line are here.
  */
 import { randomUUID } from "node:crypto";
-import { RUNTIME_DEFAULTS, tableName } from "@dbwarden/contract";
+import { maskName, RUNTIME_DEFAULTS, tableName } from "@dbwarden/contract";
 import { redactUnparsed, startedRecord, type AuditRecord, type AuditSink } from "./audit.js";
-import { ConfigError, type AccessPlan, type RuntimeConfig, type WorkflowPlan } from "./config.js";
-import type { CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCaps, StatementRequest } from "./engines/engine.js";
+import { ConfigError, type AccessPlan, type ClientPlan, type RuntimeConfig, type WorkflowPlan } from "./config.js";
+import type { AppliedControls, CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCaps, StatementRequest } from "./engines/engine.js";
 import type { Engines } from "./engines/registry.js";
 import { ToolError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { ClientLimiter, type Limiter, type LimitsMode } from "./limits.js";
 import { PiecewiseText, piecewiseContent, ResultMemory, type ResultLease } from "./results.js";
-import { readableColumns, tableKey, workflowScope, type WorkflowScope } from "./scope.js";
+import { readableColumns, scopeTables, workflowScope, type TableScope, type WorkflowScope } from "./scope.js";
 
 /** Which of the workflow's caps cut a result: the row cap when it returned that many rows, else the byte cap. */
 export function truncatedBy(rows: number, caps: ResultCaps): "maxRows" | "maxResultBytes" {
@@ -62,19 +62,37 @@ interface WorkflowContext {
 }
 
 function workflowContext(workflow: WorkflowPlan, engine: Engine): WorkflowContext {
-  const tables = workflow.tables;
   const { maxRows, maxResultBytes } = workflow.limits;
+  const scope = workflowScope(workflow);
   return {
     engine,
-    scope: workflowScope(tables),
+    scope,
     listTables: {
       notice: UNTRUSTED,
       workflow: workflow.name,
-      tables: tables.map((t) => ({ table: tableName(t), description: t.description, columnAccess: t.rule.access })),
+      tables: [...scope.values()].map(listedTable),
     },
-    inScope: tables.map(tableName).join(", "),
+    inScope: scopeTables(scope),
     caps: { maxRows, maxBytes: maxResultBytes },
     explainCaps: { maxRows: EXPLAIN_MAX_LINES, maxBytes: maxResultBytes },
+  };
+}
+
+/**
+ * One relation as `list_tables` shows it: where it is read, and for a masked or filtered table or a
+ * reporting view what the database enforces (docs/masks.md).
+ */
+function listedTable({ relation, table }: TableScope): Record<string, unknown> {
+  const name = `${relation.schema}.${relation.name}`;
+  if (relation.kind === "table") return { table: name, description: table.description, columnAccess: table.rule.access };
+  if (relation.kind === "reporting-view") return { table: name, description: table.description, columnAccess: "all", reportingView: true };
+  return {
+    table: name,
+    description: table.description,
+    columnAccess: table.rule.access,
+    reads: tableName(table),
+    masked: Object.fromEntries(table.columns.filter((c) => c.mask).map((c) => [c.name, maskName(c.mask!)])),
+    rowsFiltered: table.rowFilter !== null,
   };
 }
 
@@ -327,16 +345,28 @@ export class Dispatcher {
   ): Promise<unknown> | unknown {
     const context = this.context(identity);
     if (tool === "list_tables") return context.listTables;
-    const call: EngineCall = { identity, requestId: record.requestId, scope: context.scope, timeoutMs: identity.workflow.limits.statementTimeoutMs };
+    const applied: AppliedControls = { masked: [], filtered: [], reportingViews: [] };
+    const call: EngineCall = { identity, requestId: record.requestId, scope: context.scope, timeoutMs: identity.workflow.limits.statementTimeoutMs, applied };
     if (tool === "describe_table") return this.describeTable(call, context, String(args.table ?? ""));
     const sql = args.sql;
     if (typeof sql !== "string" || sql.trim() === "") throw new ToolError("INVALID", "`sql` must be a non-empty string holding one SELECT statement.");
-    if (tool === "query") return this.query(call, context, sql, validateParams(args.params, context.engine.text), record, lease);
-    return this.explain(call, context, sql, record);
+    const noted = () => {
+      // What the database enforced on what the statement read (masks, row filters, reporting views).
+      if (applied.masked.length + applied.filtered.length + applied.reportingViews.length > 0) record.governed = applied;
+    };
+    if (tool === "query") return this.query(call, context, sql, validateParams(args.params, context.engine.text), record, lease).finally(noted);
+    return this.explain(call, context, sql, record).finally(noted);
   }
 
   private async describeTable(call: EngineCall, context: WorkflowContext, requested: string): Promise<unknown> {
-    const matches = call.identity.workflow.tables.filter((t) => tableName(t) === requested || (!requested.includes(".") && t.table === requested));
+    // Where the agent reads it, the table a governed view reads, or the name alone.
+    const entries = [...context.scope.values()];
+    const matches = entries.filter(
+      ({ relation, table }) =>
+        `${relation.schema}.${relation.name}` === requested ||
+        (relation.kind === "governed-table" && tableName(table) === requested) ||
+        (!requested.includes(".") && relation.name === requested),
+    );
     if (matches.length !== 1) {
       throw new ToolError(
         matches.length === 0 ? "DENIED" : "INVALID",
@@ -345,25 +375,34 @@ export class Dispatcher {
           : `table name ${JSON.stringify(requested)} is ambiguous; use schema.table.`,
       );
     }
-    const view = matches[0]!;
-    const live = await context.engine.describe(call, view);
+    const entry = matches[0]!;
+    const { relation, table: view } = entry;
+    const live = await context.engine.describe(call, { schema: relation.schema, table: relation.name });
     const described = new Map(view.columns.map((c) => [c.name, c]));
     const excluded = view.rule.access === "all-except" ? view.rule.except : [];
     const ok = readableColumns(
-      context.scope.get(tableKey(view.schema, view.table))!,
+      entry,
       live.columns.map((c) => c.name),
     );
     return {
       notice: UNTRUSTED,
-      table: tableName(view),
+      table: `${relation.schema}.${relation.name}`,
       description: view.description,
+      ...governedFacts(entry, call.identity.client.attributes),
       columns: live.columns
         .filter((c) => ok.has(c.name))
         .map((c) => {
           const d = described.get(c.name);
           // The spec's words first; else the database's comment (untrusted text, marked as such).
           const [description, descriptionSource] = d?.description ? [d.description, "spec"] : c.comment ? [c.comment, "database"] : [null, null];
-          return { name: c.name, type: c.type, description, descriptionSource, classification: d?.classification ?? "standard" };
+          return {
+            name: c.name,
+            type: c.type,
+            description,
+            descriptionSource,
+            classification: d?.classification ?? "standard",
+            ...(d?.mask ? { mask: maskName(d.mask) } : {}),
+          };
         }),
       ...(excluded.length > 0 ? { notReadable: excluded } : {}),
     };
@@ -403,6 +442,35 @@ export class Dispatcher {
     const statement = await checkStatement(call, engine, { tool: "explain", sql }, record);
     return { notice: UNTRUSTED, plan: await engine.explain(call, statement, context.explainCaps) };
   }
+}
+
+/**
+ * What `describe_table` says the database enforces on a governed relation (docs/masks.md): the
+ * table it reads, that its rows are filtered, by which condition and the caller's own attribute
+ * values (never another client's), or that it is a reporting view.
+ */
+function governedFacts({ relation, table }: TableScope, attributes: ClientPlan["attributes"]): Record<string, unknown> {
+  if (relation.kind === "reporting-view")
+    return {
+      reportingView: {
+        reads: relation.view!.reads.map(tableName),
+        note: "a view over tables this workflow cannot read directly: its columns are all it returns",
+      },
+    };
+  if (relation.kind !== "governed-table") return {};
+  const filter = table.rowFilter;
+  return {
+    reads: tableName(table),
+    ...(filter
+      ? {
+          rowFilter: {
+            note: "the database returns only the rows this condition holds for; client.<name> is this client's own attribute",
+            condition: filter.predicate,
+            yourAttributes: Object.fromEntries(filter.attributes.map((a) => [a, attributes[a] ?? null])),
+          },
+        }
+      : {}),
+  };
 }
 
 /**

@@ -145,7 +145,8 @@ describe("startup validation", { timeout: 60_000 }, () => {
     const unreachable = fx.runtime({ databases: { app: { host: "127.0.0.1", port: 1, database: "dbwarden_demo", sslmode: "disable" } } });
     await assert.rejects(startServer({ plan: fx.plan, runtime: unreachable }), /database unreachable at startup/);
     const wrongPassword = fx.runtime();
-    (wrongPassword.logins as Record<string, unknown>)["dbw_cs_usage_drop__claude_cs"] = { password: "not-the-password" };
+    // The login readiness connects as: the first client of the first workflow (by name) reading the target.
+    (wrongPassword.logins as Record<string, unknown>)[fx.plan.workflows[0]!.roles.logins[0]!.role] = { password: "not-the-password" };
     await assert.rejects(
       startServer({ plan: fx.plan, runtime: wrongPassword }),
       (e: Error) => /unreachable/.test(e.message) && !e.message.includes("not-the-password"),

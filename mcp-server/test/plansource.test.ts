@@ -91,9 +91,9 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     const text = JSON.stringify(localPlan());
     const file = join(dir, "plan.json");
     writeFileSync(file, text);
-    assert.equal(parsePlan((await loadPlan(undefined, { [PLAN_ENV.text]: text, [PLAN_ENV.sha256]: sha(text) })).value).workflows.length, 3);
-    assert.equal(parsePlan((await loadPlan(undefined, { [PLAN_ENV.file]: file })).value).workflows.length, 3);
-    assert.equal(parsePlan((await loadPlan(file, {})).value).workflows.length, 3);
+    assert.equal(parsePlan((await loadPlan(undefined, { [PLAN_ENV.text]: text, [PLAN_ENV.sha256]: sha(text) })).value).workflows.length, 4);
+    assert.equal(parsePlan((await loadPlan(undefined, { [PLAN_ENV.file]: file })).value).workflows.length, 4);
+    assert.equal(parsePlan((await loadPlan(file, {})).value).workflows.length, 4);
     await assert.rejects(loadPlan(undefined, { [PLAN_ENV.file]: file, [PLAN_ENV.sha256]: sha("x") }), /has sha256/);
     await assert.rejects(loadPlan(undefined, { [PLAN_ENV.text]: text, [PLAN_ENV.file]: file }), /give one of DBWARDEN_PLAN, DBWARDEN_PLAN_FILE, not several/);
     await assert.rejects(loadPlan(undefined, {}), /give --plan <file>, DBWARDEN_PLAN, DBWARDEN_PLAN_FILE or DBWARDEN_PLAN_S3/);
@@ -119,7 +119,7 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
       const endpoint = `http://127.0.0.1:${(s3.address() as { port: number }).port}`;
       const objects = { aws: { s3: new AwsS3ObjectSource({ endpoint, forcePathStyle: true }) } };
       const { value } = await loadPlan(undefined, { [PLAN_ENV.s3]: "s3://dbwarden-plans/prod/plan.json", [PLAN_ENV.sha256]: sha(text) }, objects);
-      assert.equal(parsePlan(value).workflows.length, 3);
+      assert.equal(parsePlan(value).workflows.length, 4);
       assert.equal(requests[0]!.method, "GET");
       assert.match(requests[0]!.headers.authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/s3\/aws4_request/);
       await assert.rejects(

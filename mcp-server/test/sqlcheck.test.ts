@@ -16,13 +16,15 @@ const users: TablePlan = {
   description: null,
   rule: { access: "all-except", except: ["email", "password_hash"] },
   columns: [],
+  rowFilter: null,
 };
 const accounts: TablePlan = {
   schema: "app",
   table: "accounts",
   description: null,
   rule: { access: "only", columns: ["id", "name"] },
-  columns: ["id", "name"].map((name) => ({ name, description: null, classification: "standard" as const, justification: null })),
+  columns: ["id", "name"].map((name) => ({ name, description: null, classification: "standard" as const, justification: null, mask: null })),
+  rowFilter: null,
 };
 const live: Record<string, ResolvedRelation> = {
   users: { schema: "app", name: "users", columns: ["id", "account_id", "email", "password_hash", "role"] },

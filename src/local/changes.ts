@@ -3,7 +3,7 @@
  * columns and limits (from the two access plans), then what the reconciler changed in the database.
  * Never a secret: plans hold none, and database differences are worded without passwords.
  */
-import { tableKey, tableName, type AccessPlan, type ColumnRule, type TablePlan, type WorkflowPlan } from "../plan/types.ts";
+import { maskName, tableKey, tableName, type AccessPlan, type ColumnRule, type TablePlan, type WorkflowPlan } from "../plan/types.ts";
 
 /** The outcome of applying the changed spec to a running stack (`up` again, or `up --watch`). */
 export interface ReloadReport {
@@ -40,6 +40,40 @@ function columnChange(workflow: string, before: TablePlan, after: TablePlan): st
   return [`workflow ${workflow} now reads ${ruleWords(after.rule)} of ${table} (was ${ruleWords(before.rule)})`];
 }
 
+/** A table's masks and row filter, in words, when they changed. */
+function governedChange(workflow: string, before: TablePlan, after: TablePlan): string[] {
+  const table = tableName(after);
+  const masks = (t: TablePlan) => new Map(t.columns.filter((c) => c.mask).map((c) => [c.name, maskName(c.mask!)]));
+  const was = masks(before);
+  const now = masks(after);
+  const lines: string[] = [];
+  for (const column of new Set([...was.keys(), ...now.keys()])) {
+    if (was.get(column) === now.get(column)) continue;
+    lines.push(
+      `workflow ${workflow} reads ${table}.${column} ${now.has(column) ? `masked (${now.get(column)})` : "in the clear"} (was ${was.has(column) ? `masked (${was.get(column)})` : "in the clear"})`,
+    );
+  }
+  const filter = (t: TablePlan) => t.rowFilter?.predicate ?? null;
+  if (filter(before) !== filter(after))
+    lines.push(
+      `workflow ${workflow} reads ${filter(after) === null ? "every row" : `the rows where ${filter(after)}`} of ${table} (was ${filter(before) === null ? "every row" : `the rows where ${filter(before)}`})`,
+    );
+  return lines;
+}
+
+/** Reporting views added, removed or changed. */
+function viewChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
+  const was = byName(before.reportingViews);
+  const now = byName(after.reportingViews);
+  return [
+    ...after.reportingViews.filter((v) => !was.has(v.name)).map((v) => `workflow ${after.name} can now read reporting view ${v.name}`),
+    ...before.reportingViews.filter((v) => !now.has(v.name)).map((v) => `workflow ${after.name} can no longer read reporting view ${v.name}`),
+    ...after.reportingViews
+      .filter((v) => was.has(v.name) && was.get(v.name)!.sql !== v.sql)
+      .map((v) => `workflow ${after.name}: reporting view ${v.name} changed its SELECT`),
+  ];
+}
+
 function tableChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
   const key = (t: TablePlan) => tableKey(t.schema, t.table);
   const was = new Map(before.tables.map((t) => [key(t), t] as const));
@@ -48,10 +82,10 @@ function tableChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
   for (const table of after.tables) {
     const old = was.get(key(table));
     if (!old) lines.push(`workflow ${after.name} can now read ${tableName(table)} (${ruleWords(table.rule)})`);
-    else lines.push(...columnChange(after.name, old, table));
+    else lines.push(...columnChange(after.name, old, table), ...governedChange(after.name, old, table));
   }
   for (const table of before.tables) if (!now.has(key(table))) lines.push(`workflow ${after.name} can no longer read ${tableName(table)}`);
-  return lines;
+  return [...lines, ...viewChanges(before, after)];
 }
 
 function clientChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {

@@ -4,7 +4,7 @@
  * read them from connection.json.
  */
 import { relative } from "node:path";
-import type { AccessPlan } from "../plan/types.ts";
+import { maskName, tableName, type AccessPlan } from "../plan/types.ts";
 import { UNSAFE_SQL_CHECK_WARNING, type ConnectionFile } from "./stack.ts";
 
 /**
@@ -44,6 +44,7 @@ export function readyMessage(connection: ConnectionFile, connectionFile: string,
     `  Secrets:       ${file} (mode 0600) - API keys are not shown here`,
     "  Clients (each sees only its workflow's tables and columns):",
     ...connection.clients.map((c) => `    - ${c.name}  (workflow ${c.workflow}${only(c.workflow, c.name)})`),
+    ...governedLines(plan),
   ];
   const stdio = { launcher: options.launcher ?? ["npx", "dbwarden"], root, stack };
   for (const client of connection.clients) lines.push("", ...clientInstructions(client, connection.mcpUrl, file, stdio));
@@ -62,6 +63,21 @@ export function readyMessage(connection: ConnectionFile, connectionFile: string,
     "Stop with Ctrl-C (or `dbwarden down`); `dbwarden drift` checks the database against the plan.",
   );
   return `${lines.join("\n")}\n`;
+}
+
+/** Masks, row filters and reporting views, per workflow: what the database itself enforces (docs/masks.md). */
+export function governedLines(plan: AccessPlan | undefined): string[] {
+  const lines: string[] = [];
+  for (const w of plan?.workflows ?? []) {
+    if (w.governedSchema === null) continue;
+    const parts = [
+      ...w.tables.flatMap((t) => t.columns.filter((c) => c.mask).map((c) => `${tableName(t)}.${c.name} masked (${maskName(c.mask!)})`)),
+      ...w.tables.filter((t) => t.rowFilter).map((t) => `${tableName(t)} rows where ${t.rowFilter!.predicate}`),
+      ...w.reportingViews.map((v) => `reporting view ${w.governedSchema}.${v.name} (over ${v.reads.map(tableName).join(", ")})`),
+    ];
+    lines.push(`    - ${w.name}: ${parts.join("; ")}; read as ${w.governedSchema}.<name>`);
+  }
+  return lines.length > 0 ? ["  Enforced by the database (docs/masks.md):", ...lines] : [];
 }
 
 /** How to connect one client: each command reads its own key from connection.json. */

@@ -4,7 +4,8 @@
  * the documents passed `validateProject` (see ../spec/validate.ts); it does no I/O.
  */
 import { parseDuration, parseSize } from "../spec/schema.ts";
-import type { ClientSpec, ColumnSpec, Environment, Host, Target, TableSpec, Workflow } from "../spec/schema.ts";
+import type { ClientSpec, ColumnSpec, Environment, Host, ReportingViewSpec, Target, TableSpec, Workflow } from "../spec/schema.ts";
+import { checkReportingView, checkRowFilter } from "../sql/check.ts";
 import { DEFAULT_MCP_IMAGE } from "../version.ts";
 import { groupRoleName, loginRoleName, secretName } from "./names.ts";
 import {
@@ -22,9 +23,13 @@ import {
   type McpServerPlan,
   type PlatformSettings,
   type ReplicaPlan,
+  type ReportingViewPlan,
+  type RowFilterPlan,
   type TablePlan,
   type TargetPlan,
   type WorkflowPlan,
+  isGoverned,
+  parseMask,
 } from "./types.ts";
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -239,6 +244,8 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
     .filter((c) => c.auth !== "oidc" || environment.mcpServer.oidc !== undefined)
     .sort((a, b) => byString(a.name, b.name))
     .map((c) => planClient(environment.name, workflow.name, c));
+  const views = workflow.views ?? {};
+  const reportingViews = sortedKeys(views).map((name) => planReportingView(name, views[name]!));
 
   return {
     name: workflow.name,
@@ -247,6 +254,9 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
     target: workflow.target,
     expires: workflow.expires ?? null,
     tables,
+    reportingViews,
+    // Named like the group role: one per workflow, and as stable.
+    governedSchema: reportingViews.length > 0 || tables.some(isGoverned) ? groupRoleName(workflow.name) : null,
     roles: {
       group: groupRoleName(workflow.name),
       logins: clients.map((c) => ({ client: c.name, role: c.loginRole, secretName: c.secretName })),
@@ -286,12 +296,13 @@ function planTable(schema: string, table: string, spec: TableSpec, sensitive: Re
     description: spec.description ?? null,
     rule,
     columns: names.map((name) => knownColumn(name, described[name], sensitive.has(`${prefix}${name}`))),
+    rowFilter: spec.rowFilter === undefined ? null : planRowFilter(spec.rowFilter),
   };
 }
 
 function knownColumn(name: string, spec: ColumnSpec | undefined, markedByOwner: boolean): KnownColumn {
   if (spec === undefined || spec === null || typeof spec === "string") {
-    return { name, description: spec ?? null, classification: markedByOwner ? "sensitive" : "standard", justification: null };
+    return { name, description: spec ?? null, classification: markedByOwner ? "sensitive" : "standard", justification: null, mask: null };
   }
   const isSensitive = markedByOwner || spec.sensitive === true;
   return {
@@ -299,6 +310,26 @@ function knownColumn(name: string, spec: ColumnSpec | undefined, markedByOwner: 
     description: spec.description ?? null,
     classification: isSensitive ? "sensitive" : "standard",
     justification: isSensitive ? (spec.justification ?? null) : null,
+    mask: spec.mask === undefined ? null : parseMask(spec.mask),
+  };
+}
+
+/** A row filter with what it reads (validation checked the predicate: it parses and is allowed). */
+function planRowFilter(predicate: string): RowFilterPlan {
+  return { predicate, ...checkRowFilter(predicate) };
+}
+
+/** A reporting view with its output columns and what it reads (validation checked its SQL). */
+function planReportingView(name: string, spec: ReportingViewSpec): ReportingViewPlan {
+  const facts = checkReportingView(spec.sql);
+  const described = spec.columns ?? {};
+  return {
+    name,
+    description: spec.description ?? null,
+    sql: spec.sql,
+    columns: facts.columns.map((column) => ({ name: column, description: described[column] ?? null })),
+    reads: facts.reads,
+    justification: spec.justification ?? null,
   };
 }
 
@@ -311,5 +342,6 @@ function planClient(environment: string, workflow: string, client: ClientSpec): 
     sourceCidrs: sorted(client.sourceCidrs ?? []),
     loginRole: loginRoleName(workflow, client.name),
     secretName: secretName(environment, workflow, client.name),
+    attributes: Object.fromEntries(sortedKeys(client.attributes ?? {}).map((k) => [k, client.attributes![k]!])),
   };
 }

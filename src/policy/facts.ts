@@ -116,10 +116,16 @@ function expiredWorkflowFacts(plan: AccessPlan, workflow: Workflow): WorkflowFac
   };
 }
 
+/** Sensitive columns the workflow reads with a justification: its own, and every column a justified reporting view reads. */
 function justifiedColumns(workflow: WorkflowPlan): string[] {
-  return workflow.tables.flatMap((t) =>
-    t.columns.filter((c) => c.classification === "sensitive" && c.justification).map((c) => `${t.schema}.${t.table}.${c.name}`),
-  );
+  return [
+    ...workflow.tables.flatMap((t) =>
+      t.columns.filter((c) => c.classification === "sensitive" && c.justification).map((c) => `${t.schema}.${t.table}.${c.name}`),
+    ),
+    ...workflow.reportingViews
+      .filter((v) => v.justification !== null)
+      .flatMap((v) => v.reads.flatMap((r) => r.columns.map((c) => `${r.schema}.${r.table}.${c}`))),
+  ];
 }
 
 /** The data owner's classification per database, plus columns a workflow itself marks sensitive. */

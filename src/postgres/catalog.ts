@@ -7,6 +7,8 @@
 import { tableKey } from "@dbwarden/contract";
 import type pg from "pg";
 import type { ColumnSource } from "./model.ts";
+import { ATTRIBUTES_TABLE, INTERNAL_SCHEMA, KEYS_TABLE, VIEWS_TABLE, definitionHashSql, parseGovernedSchemaMarker } from "./model/governed.ts";
+import { qualified } from "./sql.ts";
 
 /** Schemas whose objects are PostgreSQL's own. */
 const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_schema')`;
@@ -107,6 +109,34 @@ export interface CatalogFunction {
   acl: AclEntry[];
 }
 
+/** A relation in a governed schema. */
+export interface GovernedRelation {
+  schema: string;
+  name: string;
+  /** pg_class.relkind: v for a view. */
+  kind: string;
+  /** pg_class.reloptions, e.g. `security_barrier=true`. */
+  options: string[];
+  /** A view's definition hash (`definitionHashSql`), null for other relations. */
+  definition: string | null;
+}
+
+/** What the database holds of masks, row filters and reporting views (src/postgres/model/governed.ts). */
+export interface CatalogGoverned {
+  /** Schemas marked as governed, or named as a planned governed schema, with their comments. */
+  schemas: Map<string, { comment: string | null }>;
+  /** The relations in those schemas. */
+  relations: GovernedRelation[];
+  /** The internal schema: its comment and tables; null when it does not exist. */
+  internal: { comment: string | null; tables: string[] } | null;
+  /** `governed_views`: "schema.name" -> the hashes recorded when the view was created. */
+  registry: Map<string, { plan: string; definition: string }>;
+  /** `client_attributes`: login -> its workflow and attributes. */
+  attributes: Map<string, { workflow: string; attributes: Record<string, unknown> }>;
+  /** `workflow_keys`: workflow -> whether its key is a whole one (the key itself is never read). */
+  keys: Map<string, boolean>;
+}
+
 export interface Catalog {
   database: string;
   serverVersion: number;
@@ -116,12 +146,12 @@ export interface Catalog {
   settings: CatalogSetting[];
   databaseAcl: AclEntry[];
   /** Every non-system schema, with its owner (for one owned by pg_database_owner, the database's owner). */
-  schemas: Map<string, { owner: string }>;
+  schemas: Map<string, { owner: string; comment: string | null }>;
   schemaAcl: Array<AclEntry & { schema: string }>;
   tableAcl: CatalogTableAcl[];
   columnAcl: CatalogColumnAcl[];
-  /** Live columns (in attnum order) of the tables asked about; absent key = no such table. */
-  tableColumns: Map<string, { kind: string; columns: string[] }>;
+  /** Live columns (in attnum order) of the tables asked about, with their types (`format_type`); absent key = no such table. */
+  tableColumns: Map<string, { kind: string; columns: string[]; types: string[] }>;
   ownership: CatalogOwnership[];
   /** Default privileges for PUBLIC and the roles asked about, PostgreSQL's built-in EXECUTE on schema owners' new functions included. */
   defaultAcl: CatalogDefaultAcl[];
@@ -129,6 +159,7 @@ export interface Catalog {
   functions: CatalogFunction[];
   /** Stored password verifiers of the roles asked about (superuser connections only). */
   passwords: Map<string, string | null> | null;
+  governed: CatalogGoverned;
 }
 
 /** The one key of a table in maps (the contract's): never parsed back, keep the names beside it. */
@@ -160,6 +191,8 @@ export interface ReadCatalogOptions {
   tables?: Array<{ schema: string; table: string }>;
   /** Also read password verifiers of `roles` (needs superuser; skipped otherwise). */
   passwords?: boolean;
+  /** Governed schemas the plan names (read even when unmarked, to say so). */
+  governedSchemas?: string[];
 }
 
 type Client = pg.ClientBase;
@@ -188,6 +221,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
   const defaultAcl = await readDefaultAcl(client, grantees);
   const functions = await readFunctions(client, grantees);
   const passwords = options.passwords && head.superuser && options.roles.length > 0 ? await readPasswords(client, options.roles) : null;
+  const governed = await readGoverned(client, schemas, options.governedSchemas ?? []);
   return {
     database: head.database,
     serverVersion: head.serverVersion,
@@ -205,6 +239,7 @@ export async function readCatalog(client: Client, options: ReadCatalogOptions): 
     defaultAcl,
     functions,
     passwords,
+    governed,
   };
 }
 
@@ -213,6 +248,11 @@ export function catalogColumns(catalog: Pick<Catalog, "database" | "tableColumns
   return {
     name: `database ${catalog.database}`,
     columnsOf: (schema, table) => catalog.tableColumns.get(tableKey(schema, table))?.columns,
+    typeOf: (schema, table, column) => {
+      const found = catalog.tableColumns.get(tableKey(schema, table));
+      const at = found ? found.columns.indexOf(column) : -1;
+      return at < 0 ? undefined : found!.types[at];
+    },
     hasSchema: (schema) => catalog.schemas.has(schema),
   };
 }
@@ -298,16 +338,16 @@ async function readDatabaseAcl(client: Client, grantees: string[]): Promise<AclE
 
 async function readSchemas(client: Client, grantees: string[]): Promise<Pick<Catalog, "schemas" | "schemaAcl">> {
   const rows = await client.query(
-    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner,
+    `select n.nspname as schema, pg_get_userbyid(${SCHEMA_OWNER_SQL}) as owner, obj_description(n.oid, 'pg_namespace') as comment,
             (select coalesce(json_agg(json_build_object('grantee', ${GRANTEE_NAME}, 'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]')
                from aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a where a.grantee = any($1::oid[])) as acl
        from pg_namespace n where ${SYSTEM_SCHEMA_SQL}`,
     [grantees],
   );
-  const schemas = new Map<string, { owner: string }>();
+  const schemas = new Map<string, { owner: string; comment: string | null }>();
   const schemaAcl: Catalog["schemaAcl"] = [];
   for (const r of rows.rows) {
-    schemas.set(r.schema, { owner: r.owner });
+    schemas.set(r.schema, { owner: r.owner, comment: r.comment });
     for (const a of r.acl) schemaAcl.push({ schema: r.schema, grantee: a.grantee, privilege: a.privilege, grantable: a.grantable });
   }
   return { schemas, schemaAcl };
@@ -351,7 +391,8 @@ export async function readTableColumns(client: Client, tables: ReadonlyArray<{ s
   if (tables.length === 0) return tableColumns;
   const rows = await client.query(
     `select n.nspname as schema, c.relname as table, c.relkind::text as kind,
-            coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns
+            coalesce(array_agg(att.attname::text order by att.attnum) filter (where att.attnum is not null), '{}') as columns,
+            coalesce(array_agg(format_type(att.atttypid, att.atttypmod) order by att.attnum) filter (where att.attnum is not null), '{}') as types
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        left join pg_attribute att on att.attrelid = c.oid and att.attnum > 0 and not att.attisdropped
       where (n.nspname, c.relname) in (select s, t from unnest($1::text[], $2::text[]) as w(s, t))
@@ -359,7 +400,7 @@ export async function readTableColumns(client: Client, tables: ReadonlyArray<{ s
       group by n.nspname, c.relname, c.relkind`,
     [tables.map((t) => t.schema), tables.map((t) => t.table)],
   );
-  for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns });
+  for (const r of rows.rows) tableColumns.set(tableKey(r.schema, r.table), { kind: r.kind, columns: r.columns, types: r.types });
   return tableColumns;
 }
 
@@ -435,4 +476,46 @@ async function readFunctions(client: Client, grantees: string[]): Promise<Catalo
 async function readPasswords(client: Client, roles: string[]): Promise<Map<string, string | null>> {
   const rows = await client.query(`select rolname, rolpassword from pg_authid where rolname = any($1::text[])`, [roles]);
   return new Map(rows.rows.map((r) => [r.rolname as string, r.rolpassword as string | null]));
+}
+
+/**
+ * The governed schemas (marked, or named by the plan), their relations with each view's
+ * definition hash, and the internal schema's rows (never a key: only whether each is whole). No
+ * round trip where there is none of it (the schemas and their comments are read already); else two.
+ */
+async function readGoverned(client: Client, all: Catalog["schemas"], planned: string[]): Promise<CatalogGoverned> {
+  const schemas = new Map<string, { comment: string | null }>();
+  for (const [name, { comment }] of all) {
+    if (name !== INTERNAL_SCHEMA && (planned.includes(name) || parseGovernedSchemaMarker(comment))) schemas.set(name, { comment });
+  }
+  const internal: CatalogGoverned["internal"] = all.has(INTERNAL_SCHEMA) ? { comment: all.get(INTERNAL_SCHEMA)!.comment, tables: [] } : null;
+  const governed: CatalogGoverned = { schemas, relations: [], internal, registry: new Map(), attributes: new Map(), keys: new Map() };
+  if (schemas.size === 0 && !internal) return governed;
+  const relationRows = await client.query<{ schema: string; name: string; kind: string; options: string[] | null; definition: string | null }>(
+    `select n.nspname as schema, c.relname as name, c.relkind::text as kind, c.reloptions as options,
+            case when c.relkind = 'v' then ${definitionHashSql("c.oid")} end as definition
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
+    [[...schemas.keys(), INTERNAL_SCHEMA]],
+  );
+  for (const r of relationRows.rows) {
+    if (r.schema === INTERNAL_SCHEMA) {
+      if (r.kind === "r") internal?.tables.push(r.name);
+    } else governed.relations.push({ schema: r.schema, name: r.name, kind: r.kind, options: r.options ?? [], definition: r.definition });
+  }
+  const present = [VIEWS_TABLE, ATTRIBUTES_TABLE, KEYS_TABLE].filter((t) => internal?.tables.includes(t));
+  if (present.length === 0) return governed;
+  // One round trip for the rows of the tables there are (a table missing is drift, reported by the diff).
+  const parts: Record<string, string> = {
+    [VIEWS_TABLE]: `(select coalesce(json_agg(json_build_array(schema, name, plan, definition)), '[]') from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}) as registry`,
+    [ATTRIBUTES_TABLE]: `(select coalesce(json_agg(json_build_array(login, workflow, attributes)), '[]') from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}) as attributes`,
+    [KEYS_TABLE]: `(select coalesce(json_agg(json_build_array(workflow, length(key) >= 64)), '[]') from ${qualified(INTERNAL_SCHEMA, KEYS_TABLE)}) as keys`,
+  };
+  const rows = (await client.query(`select ${present.map((t) => parts[t]).join(", ")}`)).rows[0] as Record<string, unknown[][] | undefined>;
+  for (const [schema, name, plan, definition] of (rows.registry ?? []) as string[][])
+    governed.registry.set(`${schema}.${name}`, { plan: plan!, definition: definition! });
+  for (const [login, workflow, attributes] of (rows.attributes ?? []) as [string, string, Record<string, unknown>][])
+    governed.attributes.set(login, { workflow, attributes });
+  for (const [workflow, whole] of (rows.keys ?? []) as [string, boolean][]) governed.keys.set(workflow, whole);
+  return governed;
 }

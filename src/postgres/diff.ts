@@ -25,14 +25,25 @@
  * hold are advisory (`DesiredRole.advisory`): drift does not demand them, so drift after `pulumi up`
  * is empty by construction too; the reconciler still sets them where it runs.
  */
-import { TARGET_PLATFORMS, type AccessPlan } from "@dbwarden/contract";
+import { TARGET_PLATFORMS, workflowsOf, type AccessPlan } from "@dbwarden/contract";
 import type pg from "pg";
-import { desiredRoles, parseRoleMarker, plannedTables, postgresModel, postgresTarget, type DesiredRole, type PostgresModel } from "./model.ts";
+import {
+  desiredRoles,
+  parseRoleMarker,
+  plannedTables,
+  postgresModel,
+  postgresTarget,
+  searchPathSchemas,
+  searchPathValue,
+  type DesiredRole,
+  type PostgresModel,
+} from "./model.ts";
 import { ATTRIBUTE_KEYWORDS, ATTRIBUTE_RISKS, POWERFUL_ROLES, attributeKeywords, type AgentRoleAttribute } from "./rules.ts";
 import { catalogColumns, readCatalog, type Catalog, type CatalogMembership, type CatalogRole } from "./catalog.ts";
 import { byString, effectiveAccessFrom, type EffectiveRole } from "./effective.ts";
 import { PHASE, plain, type AddDifference, type DiffContext, type Difference, type Statement } from "./diff/context.ts";
 import { functionDifferences } from "./diff/functions.ts";
+import { governedDifferences } from "./diff/governed.ts";
 import { describeGrantee, diffPrivileges } from "./diff/privileges.ts";
 import { leftPublicDifferences, leftToOwners } from "./diff/public.ts";
 import { PUBLIC, REDACTED, grantee, ident, literal, scramMatches, scramVerifier } from "./sql.ts";
@@ -60,6 +71,7 @@ export function diffLiveDatabase(catalog: Catalog, model: PostgresModel, options
     pg16: catalog.serverVersion >= 160000,
     db: ident(catalog.database),
     add,
+    rebuilt: { schemas: new Set(), views: new Set() },
   };
   problemDifferences(ctx);
   roleDifferences(ctx, options.passwords);
@@ -67,6 +79,7 @@ export function diffLiveDatabase(catalog: Catalog, model: PostgresModel, options
   membershipDifferences(ctx);
   settingDifferences(ctx);
   ownershipDifferences(ctx);
+  governedDifferences(ctx);
   diffPrivileges(ctx);
   if (model.public.mode === "leave") leftPublicDifferences(ctx);
   functionDifferences(ctx);
@@ -259,6 +272,19 @@ function settingName(name: string): string {
   return name.split(".").map(ident).join(".");
 }
 
+/**
+ * A setting's value in `ALTER ROLE ... SET`: a literal, except a `search_path`, which the model
+ * holds as a list of quoted schemas (one literal would be one schema named "a, b").
+ */
+function settingValue(name: string, value: string): string {
+  return name === "search_path" ? searchPathValue(searchPathSchemas(value)) : literal(value);
+}
+
+/** Does a live value hold the planned one? A `search_path` is compared schema by schema (PostgreSQL quotes only where needed). */
+function sameSetting(name: string, live: string, planned: string): boolean {
+  return name === "search_path" ? searchPathSchemas(live).join("\u0000") === searchPathSchemas(planned).join("\u0000") : live === planned;
+}
+
 /** Exactly the planned `ALTER ROLE ... SET` values, in every database, and none in this one. */
 function settingDifferences({ catalog, model, db, add }: DiffContext): void {
   for (const r of model.roles) {
@@ -277,13 +303,13 @@ function settingDifferences({ catalog, model, db, add }: DiffContext): void {
     }
     for (const [name, value] of Object.entries(r.settings)) {
       const current = live.find((s) => s.database === null && s.name === name);
-      if (current?.value === value) continue;
+      if (current && sameSetting(name, current.value, value)) continue;
       add(
         "setting",
         r.name,
         current ? `${r.name} has ${name} = ${current.value} (the plan says ${value})` : `${r.name} does not have ${name} = ${value} set`,
         PHASE.settings,
-        [plain(`ALTER ROLE ${role} SET ${settingName(name)} = ${literal(value)}`)],
+        [plain(`ALTER ROLE ${role} SET ${settingName(name)} = ${settingValue(name, value)}`)],
         !current && r.advisory.settings.includes(name) ? "advisory" : "drift",
       );
     }
@@ -357,6 +383,7 @@ export async function compareLiveDatabase(
     roles: desiredRoles(plan, target).roles.map((r) => r.name),
     tables: plannedTables(plan, target.name),
     passwords: withPasswords && options.passwords !== undefined,
+    governedSchemas: workflowsOf(plan, target.name).flatMap((w) => (w.governedSchema === null ? [] : [w.governedSchema])),
   });
   const model = postgresModel(plan, target.name, catalogColumns(catalog));
   return { model, catalog, differences: diffLiveDatabase(catalog, model, options.passwords ? { passwords: options.passwords } : {}) };

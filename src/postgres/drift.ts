@@ -104,6 +104,7 @@ const HEADINGS: Record<DriftItem["kind"], string> = {
   function: "Routines the agents can execute",
   "stale-catalog": "The catalog snapshot the Pulumi component grants from",
   "default-privilege": "Default privileges for future objects",
+  governed: "Masked, filtered and reporting views (and what they read)",
   "stale-role": "Roles left from removed workflows",
 };
 

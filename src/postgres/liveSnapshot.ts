@@ -11,7 +11,8 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** What `dbwarden catalog` reads from one target's database: the snapshot's entries, and the planned tables it lacks. */
 export interface LiveSnapshot {
-  catalog: Record<string, string[]>;
+  /** Each table's columns with their types, in the database's order. */
+  catalog: Record<string, Record<string, string>>;
   /** Planned tables the database does not have, each with the workflows that read it. */
   missing: Array<{ table: string; workflows: string[] }>;
 }
@@ -20,11 +21,11 @@ export interface LiveSnapshot {
 export async function liveSnapshot(client: pg.ClientBase, plan: AccessPlan, target: string): Promise<LiveSnapshot> {
   const tables = plannedTables(plan, target);
   const live = await readTableColumns(client, tables);
-  const catalog: Record<string, string[]> = {};
+  const catalog: Record<string, Record<string, string>> = {};
   const missing: LiveSnapshot["missing"] = [];
   for (const t of tables) {
     const found = live.get(tableKey(t.schema, t.table));
-    if (found) catalog[tableName(t)] = found.columns;
+    if (found) catalog[tableName(t)] = Object.fromEntries(found.columns.map((c, i) => [c, found.types[i]!]));
     else {
       const readers = workflowsOf(plan, target)
         .filter((w) => w.tables.some((x) => x.schema === t.schema && x.table === t.table))

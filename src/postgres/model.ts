@@ -15,6 +15,7 @@
  * themselves live in ./rules.ts; the phases in ./model/.
  */
 import { findTarget, isPostgresPlatform, PlanError, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
+import { governedState, governedWorkflow, type GovernedWorkflow } from "./model/governed.ts";
 import { groupAccess } from "./model/privileges.ts";
 import { publicAccess } from "./model/public.ts";
 import { appliedBy, desiredRoles } from "./model/roles.ts";
@@ -22,7 +23,30 @@ import type { ColumnSource, ModelProblem, PostgresModel } from "./model/types.ts
 
 export type * from "./model/types.ts";
 export { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS, statementLoggingSettings } from "./model/logging.ts";
-export { closestName, plannedTables, selectsWholeTable, workflowPrivileges, workflowSchemas, type Privilege } from "./model/privileges.ts";
+export { closestName, directTables, plannedTables, selectsWholeTable, workflowPrivileges, workflowSchemas, type Privilege } from "./model/privileges.ts";
+export {
+  ATTRIBUTES_TABLE,
+  GOVERNED_SEARCH_PATH,
+  INTERNAL_MARKER,
+  INTERNAL_SCHEMA,
+  KEYS_TABLE,
+  VIEWS_TABLE,
+  attributeRowStatement,
+  definitionHashSql,
+  governedApplyStatements,
+  governedDestroyStatements,
+  governedSchemaMarker,
+  governedSchemaStatements,
+  governedTeardownStatements,
+  internalSchemaStatements,
+  keyStatement,
+  maskExpression,
+  maskTypeProblem,
+  parseGovernedSchemaMarker,
+  refuseForeignSchema,
+  SET_GOVERNED_SEARCH_PATH,
+  viewStatements,
+} from "./model/governed.ts";
 export {
   MAX_IDENTIFIER_BYTES,
   PULUMI_ROLE_SETTINGS,
@@ -35,6 +59,8 @@ export {
   parseRoleMarker,
   roleMarker,
   rotationCloneName,
+  searchPathSchemas,
+  searchPathValue,
   type PulumiRoleSetting,
 } from "./model/roles.ts";
 
@@ -55,7 +81,20 @@ export function postgresModel(plan: AccessPlan, target: string, columns: ColumnS
   const targetPlan = postgresTarget(plan, target);
   const { roles, platformRoles, problems: roleProblems } = desiredRoles(plan, targetPlan);
   const problems: ModelProblem[] = [...roleProblems];
-  const groups = workflowsOf(plan, target).map((w) => groupAccess(targetPlan, w, columns, problems));
+  const workflows = workflowsOf(plan, target);
+  const groups = workflows.map((w) => groupAccess(targetPlan, w, columns, problems));
+  const governed: GovernedWorkflow[] = [];
+  for (const [i, w] of workflows.entries()) {
+    const g = governedWorkflow(plan.environment, targetPlan, w, columns, problems);
+    if (!g) continue;
+    governed.push(g);
+    groups[i]!.governed = { schema: g.schema, views: g.views.map((v) => v.name) };
+  }
+  // Each login and its rotation clone has the client's attributes (filters read them by login).
+  const loginsOf = (w: (typeof workflows)[number]) =>
+    roles
+      .filter((r) => r.workflow === w.name && r.loginOf !== null)
+      .map((r) => ({ role: r.name, client: w.roles.logins.find((l) => l.role === r.loginOf)!.client }));
   return {
     environment: plan.environment,
     target,
@@ -66,6 +105,7 @@ export function postgresModel(plan: AccessPlan, target: string, columns: ColumnS
     platformRoles,
     groups,
     public: publicAccess(targetPlan, groups),
+    governed: governedState(governed, workflows, loginsOf),
     problems: uniqueProblems(problems),
   };
 }

@@ -15,8 +15,22 @@ import { tableName } from "@dbwarden/contract";
 import type { ColumnSource } from "./model.ts";
 import { catalogFile, specPaths } from "../spec/project.ts";
 
-/** `"schema.table"` -> the table's columns. */
-export type CatalogSnapshot = Readonly<Record<string, readonly string[]>>;
+/**
+ * `"schema.table"` -> the table's columns: their names in the database's order, or (what
+ * `dbwarden catalog` writes) each name with its type as PostgreSQL prints it (`format_type`), for
+ * the checks that depend on types (a mask on a column it cannot apply to).
+ */
+export type CatalogSnapshot = Readonly<Record<string, readonly string[] | Readonly<Record<string, string>>>>;
+
+/** A snapshot entry's column names, in the database's order. */
+export function entryColumns(entry: CatalogSnapshot[string]): readonly string[] {
+  return Array.isArray(entry) ? entry : Object.keys(entry);
+}
+
+/** A column's type as the snapshot gives it; undefined for a names-only entry or an unknown column. */
+export function entryType(entry: CatalogSnapshot[string] | undefined, column: string): string | undefined {
+  return entry && !Array.isArray(entry) && Object.hasOwn(entry, column) ? (entry as Record<string, string>)[column] : undefined;
+}
 
 /** Where the snapshot of an environment lives: `<spec folder>/catalog/<env>.json` of the project at `root`. */
 export function catalogPath(environment: string, root: string, specDir?: string): string {
@@ -33,15 +47,20 @@ export function parseCatalog(json: unknown, source: string): CatalogSnapshot {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new Error(`${source}: expected an object { "schema.table": ["column", ...] }`);
   }
-  const catalog: Record<string, string[]> = {};
+  const catalog: Record<string, string[] | Record<string, string>> = {};
   for (const [key, columns] of Object.entries(json)) {
     if (!/^[^.]+\.[^.]+$/.test(key)) {
       throw new Error(`${source}: key "${key}" must be "schema.table"`);
     }
-    if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === "string" && c.length > 0)) {
-      throw new Error(`${source}: "${key}" must be a non-empty list of column names`);
+    if (Array.isArray(columns) && columns.length > 0 && columns.every((c) => typeof c === "string" && c.length > 0)) {
+      catalog[key] = [...columns];
+      continue;
     }
-    catalog[key] = [...columns];
+    const typed = columns !== null && typeof columns === "object" && !Array.isArray(columns) ? Object.entries(columns as object) : [];
+    if (typed.length === 0 || !typed.every(([name, type]) => name.length > 0 && typeof type === "string" && type.length > 0)) {
+      throw new Error(`${source}: "${key}" must be a non-empty list of column names, or an object of column name -> type`);
+    }
+    catalog[key] = Object.fromEntries(typed) as Record<string, string>;
   }
   return catalog;
 }
@@ -79,7 +98,8 @@ export function committedCatalog(environment: string, root: string, specDir?: st
 export function snapshotColumns(catalog: CatalogSnapshot, source: string): ColumnSource {
   return {
     name: source,
-    columnsOf: (schema, table) => (Object.hasOwn(catalog, `${schema}.${table}`) ? catalog[`${schema}.${table}`] : undefined),
+    columnsOf: (schema, table) => (Object.hasOwn(catalog, `${schema}.${table}`) ? entryColumns(catalog[`${schema}.${table}`]!) : undefined),
+    typeOf: (schema, table, column) => entryType(Object.hasOwn(catalog, `${schema}.${table}`) ? catalog[`${schema}.${table}`] : undefined, column),
     addTableHint: (schema, table) =>
       `Add "${schema}.${table}": [its columns] to ${source}, or write it from the live database with \`${catalogCommand("<env>")}\``,
   };
@@ -94,7 +114,13 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function formatCatalog(catalog: CatalogSnapshot): string {
   const keys = Object.keys(catalog).sort(byString);
   if (keys.length === 0) return "{}\n";
-  return `{\n${keys.map((k) => `  ${JSON.stringify(k)}: [${catalog[k]!.map((c) => JSON.stringify(c)).join(", ")}]`).join(",\n")}\n}\n`;
+  const entry = (columns: CatalogSnapshot[string]) =>
+    Array.isArray(columns)
+      ? `[${columns.map((c) => JSON.stringify(c)).join(", ")}]`
+      : `{ ${Object.entries(columns)
+          .map(([c, type]) => `${JSON.stringify(c)}: ${JSON.stringify(type)}`)
+          .join(", ")} }`;
+  return `{\n${keys.map((k) => `  ${JSON.stringify(k)}: ${entry(catalog[k]!)}`).join(",\n")}\n}\n`;
 }
 
 /** How a planned table's live columns differ from the snapshot's. */
@@ -122,10 +148,37 @@ export function staleTables(
     const live = liveColumnsOf(t.schema, t.table);
     if (!live) continue;
     const key = tableName(t);
-    const listed = Object.hasOwn(catalog, key) ? catalog[key]! : null;
+    const listed = Object.hasOwn(catalog, key) ? entryColumns(catalog[key]!) : null;
     const added = live.filter((c) => !listed?.includes(c));
     const removed = (listed ?? []).filter((c) => !live.includes(c));
     if (listed === null || added.length > 0 || removed.length > 0) stale.push({ table: key, missing: listed === null, added, removed });
   }
   return stale.sort((a, b) => byString(a.table, b.table));
+}
+
+/**
+ * What validation asks of a project's snapshots: per environment, its committed snapshot as a
+ * lookup of tables, columns and types, or null when there is none (or it does not parse: the
+ * loaders that need it say why).
+ */
+export function snapshotLookups(
+  root: string,
+  specDir?: string,
+): (
+  environment: string,
+) => { source: string; columnsOf: ColumnSource["columnsOf"]; typeOf: (schema: string, table: string, column: string) => string | undefined } | null {
+  const found = new Map<string, ReturnType<ReturnType<typeof snapshotLookups>>>();
+  return (environment) => {
+    if (!found.has(environment)) {
+      let committed: ReturnType<typeof committedCatalog>;
+      try {
+        committed = committedCatalog(environment, root, specDir);
+      } catch {
+        committed = null; // malformed: the loaders that read it say why
+      }
+      const columns = committed ? snapshotColumns(committed.catalog, committed.source) : null;
+      found.set(environment, columns && committed ? { source: committed.source, columnsOf: columns.columnsOf, typeOf: columns.typeOf! } : null);
+    }
+    return found.get(environment)!;
+  };
 }

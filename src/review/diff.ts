@@ -13,6 +13,8 @@
  */
 import {
   classificationOf,
+  maskName,
+  maskOf,
   describeRule,
   resolveColumns,
   ruleAllows,
@@ -21,13 +23,14 @@ import {
   tableName,
   type AccessPlan,
   type ClientPlan,
+  type ReportingViewPlan,
   type TablePlan,
   type WorkflowPlan,
 } from "@dbwarden/contract";
 import { Changes, byName, diffNetworks, list, plural, sorted, type CatalogSides } from "./changes.ts";
 import { diffMcpServer, diffTargets } from "./environment.ts";
 import { WORKFLOW_RENAME_EVIDENCE, clientFingerprint, clientRenameEvidence, pairUnique, workflowFingerprint } from "./renames.ts";
-import type { CatalogSnapshot } from "../postgres/snapshot.ts";
+import { entryColumns, type CatalogSnapshot } from "../postgres/snapshot.ts";
 import type { Direction, PlanDiff } from "./types.ts";
 
 export type { CatalogSides } from "./changes.ts";
@@ -114,6 +117,7 @@ function workflowAdded(w: WorkflowPlan, changes: Changes): void {
   const added = { owner: w.owner, target: w.target, expires: w.expires, clients: w.clients.map((c) => c.name) };
   workflowChange(changes, w, "widening", "workflow", "workflow-added", summary, null, added);
   for (const t of w.tables) tableAdded(w, t, changes);
+  for (const v of w.reportingViews) viewAdded(w, v, changes);
 }
 
 function workflowRemoved(w: WorkflowPlan, changes: Changes): void {
@@ -122,9 +126,9 @@ function workflowRemoved(w: WorkflowPlan, changes: Changes): void {
   workflowChange(changes, w, "narrowing", "workflow", "workflow-removed", summary, { owner: w.owner, target: w.target, clients }, null);
 }
 
-/** Sensitive columns a table's rule lets its readers read. */
+/** Sensitive columns a table's rule lets its readers read in the clear (a masked one is not exposed). */
 function readableSensitive(t: TablePlan): TablePlan["columns"] {
-  return t.columns.filter((c) => c.classification === "sensitive" && ruleAllows(t.rule, c.name));
+  return t.columns.filter((c) => c.classification === "sensitive" && c.mask === null && ruleAllows(t.rule, c.name));
 }
 
 function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TablePlan["columns"], via: string): void {
@@ -134,6 +138,12 @@ function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TableP
       changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
 }
 
+/** What the database enforces on a table, in words (masks and row filter); empty when nothing. */
+function governedWords(t: TablePlan): string {
+  const masked = t.columns.filter((c) => c.mask !== null && ruleAllows(t.rule, c.name)).map((c) => `${c.name} masked (${maskName(c.mask!)})`);
+  return [...masked, ...(t.rowFilter ? [`rows where ${t.rowFilter.predicate}`] : [])].map((w) => `; ${w}`).join("");
+}
+
 /**
  * The columns a table's rule resolves to in a catalog snapshot (`resolveColumns`, as the Pulumi
  * component resolves them), or null when the snapshot is unknown or does not list the table.
@@ -141,12 +151,12 @@ function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TableP
 function resolvedAt(catalog: CatalogSnapshot | null | undefined, t: TablePlan): string[] | null {
   const key = tableName(t);
   if (!catalog || !Object.hasOwn(catalog, key)) return null;
-  return resolveColumns(t, catalog[key]!).readable;
+  return resolveColumns(t, entryColumns(catalog[key]!)).readable;
 }
 
 function tableAdded(w: WorkflowPlan, t: TablePlan, changes: Changes): void {
   const sensitive = readableSensitive(t);
-  const note = sensitive.length ? `; sensitive: ${list(sensitive.map((c) => c.name))}` : "";
+  const note = `${sensitive.length ? `; sensitive: ${list(sensitive.map((c) => c.name))}` : ""}${governedWords(t)}`;
   const resolved = t.rule.access === "all-except" ? resolvedAt(changes.catalogs?.after, t) : null;
   const columns = resolved ? ` (per the catalog snapshot ${changes.catalogs!.source}: ${list(resolved) || "none"})` : "";
   changes.add(
@@ -162,8 +172,131 @@ function tableAdded(w: WorkflowPlan, t: TablePlan, changes: Changes): void {
   expose(changes, w, t, sensitive, "workflow");
 }
 
+/** A reporting view a workflow newly reads: a new access (its sensitive reads exposed, with the view's justification). */
+function viewAdded(w: WorkflowPlan, v: ReportingViewPlan, changes: Changes): void {
+  changes.add(
+    "widening",
+    "tables",
+    "view-added",
+    { workflow: w.name, target: w.target },
+    `reporting view ${v.name}`,
+    `${w.name} gains reporting view ${v.name} (${list(v.columns.map((c) => c.name))}) over ${list(v.reads.map(tableName))}: ${v.sql.replace(/\s+/g, " ")}`,
+    null,
+    { sql: v.sql, reads: v.reads },
+  );
+}
+
+/**
+ * Masks, row filters, client attributes and reporting views (docs/masks.md). Conservative: a
+ * mask removed or changed (but to `redact`), a row filter removed or rewritten (no one can prove a
+ * condition narrower), a client's attribute changed and a reporting view added or rewritten are
+ * widening; a mask or filter added and a view removed, narrowing.
+ */
+function diffGoverned(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
+  const where = { workflow: a.name, target: a.target };
+  const old = new Map(b.tables.map((t) => [tableKey(t.schema, t.table), t]));
+  for (const t of a.tables) {
+    const before = old.get(tableKey(t.schema, t.table));
+    if (!before) continue; // a table gained says its masks and filter
+    const subject = tableName(t);
+    for (const c of t.columns.filter((x) => ruleAllows(t.rule, x.name) && ruleAllows(before.rule, x.name))) {
+      const was = maskOf(before, c.name);
+      const now = c.mask;
+      if (JSON.stringify(was) === JSON.stringify(now)) continue;
+      const words = (m: typeof now) => (m === null ? "in the clear" : `masked (${maskName(m)})`);
+      const narrower = now !== null && (was === null || now.kind === "redact");
+      const kind = was === null ? "mask-added" : now === null ? "mask-removed" : "mask-changed";
+      changes.add(
+        narrower ? "narrowing" : "widening",
+        "tables",
+        kind,
+        where,
+        `${subject}.${c.name}`,
+        `${a.name} reads ${subject}.${c.name} ${words(now)} (was ${words(was)})`,
+        was,
+        now,
+      );
+      if (now === null && c.classification === "sensitive") expose(changes, a, t, [c], "workflow");
+    }
+    const was = before.rowFilter?.predicate ?? null;
+    const now = t.rowFilter?.predicate ?? null;
+    if (was !== now) {
+      const rows = (p: string | null) => (p === null ? "every row" : `the rows where ${p}`);
+      const kind = was === null ? "filter-added" : now === null ? "filter-removed" : "filter-changed";
+      changes.add(
+        was === null ? "narrowing" : "widening",
+        "tables",
+        kind,
+        where,
+        subject,
+        `${a.name} reads ${rows(now)} of ${subject} (was ${rows(was)})`,
+        was,
+        now,
+      );
+    }
+  }
+  const filtered = a.tables.some((t) => t.rowFilter !== null);
+  const oldClients = byName(b.clients);
+  for (const c of a.clients) {
+    const before = oldClients.get(c.name);
+    if (!before || JSON.stringify(before.attributes) === JSON.stringify(c.attributes)) continue;
+    const note = filtered ? ": the rows its row filters give it change" : "";
+    changes.add(
+      "widening",
+      "clients",
+      "attributes-changed",
+      where,
+      `client ${c.name}`,
+      `${a.name}'s client ${c.name} has attributes ${JSON.stringify(c.attributes)} (was ${JSON.stringify(before.attributes)})${note}`,
+      before.attributes,
+      c.attributes,
+    );
+  }
+  const oldViews = byName(b.reportingViews);
+  const newViews = byName(a.reportingViews);
+  for (const v of a.reportingViews) {
+    const before = oldViews.get(v.name);
+    if (!before) viewAdded(a, v, changes);
+    else {
+      diffViewSql(a, before, v, changes);
+      diffViewWords(a, before, v, changes);
+    }
+  }
+  for (const v of b.reportingViews)
+    if (!newViews.has(v.name))
+      changes.add("narrowing", "tables", "view-removed", where, `reporting view ${v.name}`, `${a.name} loses reporting view ${v.name}`, v.sql, null);
+}
+
 /** The phases of a workflow present on both sides, in the order their changes are listed. */
-const WORKFLOW_PHASES: Array<(b: WorkflowPlan, a: WorkflowPlan, changes: Changes) => void> = [diffWorkflowFacts, diffTables, diffClients, diffLimits];
+/** A reporting view's SELECT or justification changed: widening, as no one can prove the new one narrower. */
+function diffViewSql(w: WorkflowPlan, b: ReportingViewPlan, a: ReportingViewPlan, changes: Changes): void {
+  if (b.sql === a.sql && b.justification === a.justification) return;
+  const select = b.sql === a.sql ? "the same SELECT" : `a new SELECT: ${a.sql.replace(/\s+/g, " ")}`;
+  const justified = b.justification === a.justification ? "" : `; justification: ${quoted(a.justification)} (was ${quoted(b.justification)})`;
+  const summary = `${w.name}'s reporting view ${a.name} reads ${list(a.reads.map(tableName))} with ${select}${justified}`;
+  changes.add("widening", "tables", "view-changed", { workflow: w.name, target: w.target }, `reporting view ${a.name}`, summary, b.sql, a.sql);
+}
+
+/** A reporting view's descriptions (what the model reads about it) changed: neutral, in words. */
+function diffViewWords(w: WorkflowPlan, b: ReportingViewPlan, a: ReportingViewPlan, changes: Changes): void {
+  const reworded = b.description !== a.description ? [`the view: ${quoted(a.description)} (was ${quoted(b.description)})`] : [];
+  const old = byName(b.columns);
+  for (const c of a.columns) {
+    const was = old.get(c.name)?.description ?? null;
+    if (old.has(c.name) && was !== c.description) reworded.push(`${c.name}: ${quoted(c.description)} (was ${quoted(was)})`);
+  }
+  if (reworded.length === 0) return;
+  const summary = `${w.name}: descriptions the model reads change for reporting view ${a.name}: ${reworded.join("; ")}`;
+  changes.add("neutral", "tables", "descriptions-changed", { workflow: w.name, target: w.target }, `reporting view ${a.name}`, summary);
+}
+
+const WORKFLOW_PHASES: Array<(b: WorkflowPlan, a: WorkflowPlan, changes: Changes) => void> = [
+  diffWorkflowFacts,
+  diffTables,
+  diffGoverned,
+  diffClients,
+  diffLimits,
+];
 
 function diffWorkflow(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
   for (const phase of WORKFLOW_PHASES) phase(b, a, changes);

@@ -108,11 +108,29 @@ function workflowBlock(w: WorkflowSides, id: string): string[] {
   });
   const unchangedTables = tables.length - drawnTables.length;
   if (unchangedTables > 0) lines.push(`      ${id}tu["${unchangedTables} unchanged table${unchangedTables === 1 ? "" : "s"}"]`);
+  lines.push(...viewNodes(w, id, styles));
   lines.push("    end", `    ${id}r --> ${id}t`);
 
   lines.push(...clientNodes(w, id, styles));
   lines.push("  end");
   for (const [node, style] of styles) if (style !== "same") lines.push(`  class ${node} ${style}`);
+  return lines;
+}
+
+/** Reporting views that changed (new ones are new access), beside the tables: what they read. */
+function viewNodes(w: WorkflowSides, id: string, styles: Array<[string, Style]>): string[] {
+  const oldViews = new Map((w.before?.reportingViews ?? []).map((v) => [v.name, v]));
+  const newViews = new Map((w.after?.reportingViews ?? []).map((v) => [v.name, v]));
+  const lines: string[] = [];
+  [...new Set([...oldViews.keys(), ...newViews.keys()])].sort().forEach((name, i) => {
+    const changes = w.changes.filter((c) => c.subject === `reporting view ${name}`);
+    if (changes.length === 0) return;
+    const view = (newViews.get(name) ?? oldViews.get(name))!;
+    const style: Style = !oldViews.has(name) ? "widening" : !newViews.has(name) ? "removed" : styleOf(changes);
+    const schema = (w.after ?? w.before)!.governedSchema ?? "";
+    lines.push(`      ${id}v${i}[["<b>${label(`view ${schema}.${name}`)}</b><br/>${label(`over ${view.reads.map(tableName).join(", ")}`)}"]]`);
+    styles.push([`${id}v${i}`, style]);
+  });
   return lines;
 }
 

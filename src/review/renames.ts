@@ -20,7 +20,7 @@ import type { ClientPlan, WorkflowPlan } from "@dbwarden/contract";
 
 /** Everything of a client that decides who it is and where it may call from. */
 export function clientFingerprint(client: ClientPlan): string {
-  return JSON.stringify([client.auth, client.subject, client.group, [...client.sourceCidrs].sort()]);
+  return JSON.stringify([client.auth, client.subject, client.group, [...client.sourceCidrs].sort(), client.attributes]);
 }
 
 /** Everything of a workflow that decides access, without its name and what derives from it. */
@@ -29,7 +29,8 @@ export function workflowFingerprint(workflow: WorkflowPlan): string {
     workflow.owner,
     workflow.target,
     workflow.expires,
-    workflow.tables.map((t) => [t.schema, t.table, t.rule, t.columns.map((c) => [c.name, c.classification, c.justification])]),
+    workflow.tables.map((t) => [t.schema, t.table, t.rule, t.columns.map((c) => [c.name, c.classification, c.justification, c.mask]), t.rowFilter]),
+    workflow.reportingViews.map((v) => [v.name, v.sql, v.justification]),
     workflow.limits,
     workflow.tools,
     workflow.clients.map((c) => [c.name, clientFingerprint(c)]),
@@ -57,7 +58,7 @@ export function pairUnique<T>(removed: readonly T[], added: readonly T[], finger
 }
 
 export const WORKFLOW_RENAME_EVIDENCE =
-  "same owner, target, expiry, tables, column rules and classifications, limits, tools and clients; only the name (and the role and secret names made from it) differs";
+  "same owner, target, expiry, tables, column rules and classifications, masks, row filters, reporting views, limits, tools and clients; only the name (and the role and secret names made from it) differs";
 
 export function clientRenameEvidence(client: ClientPlan): string {
   const identity = client.auth === "oidc" ? `the same OIDC ${client.subject !== null ? `subject ${client.subject}` : `group ${client.group}`}` : "api-key auth";

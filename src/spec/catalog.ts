@@ -10,7 +10,7 @@
 import { dirname, relative, resolve } from "node:path";
 import { isPostgresPlatform, resolveColumns, tableName, workflowsOf, type TablePlan } from "@dbwarden/contract";
 import { buildPlan } from "../plan/build.ts";
-import { catalogCommand, catalogPath, committedCatalog, type CatalogSnapshot } from "../postgres/snapshot.ts";
+import { catalogCommand, catalogPath, committedCatalog, entryColumns, type CatalogSnapshot } from "../postgres/snapshot.ts";
 import type { Problem } from "./errors.ts";
 import { parseFiles, projectSpecFiles } from "./load.ts";
 import { closest, pathText, type ParsedDoc } from "./parse.ts";
@@ -97,8 +97,8 @@ function tableProblems(table: TablePlan, context: TableContext): Problem[] {
   const { workflow, environment, snapshot } = context;
   const name = tableName(table);
   const env = environment.value.name;
-  const columns = snapshot.catalog[name];
-  if (columns === undefined) {
+  const entry = snapshot.catalog[name];
+  if (entry === undefined) {
     const close = closest(name, Object.keys(snapshot.catalog));
     const at = ["scope", table.schema, table.table];
     return [
@@ -111,6 +111,7 @@ function tableProblems(table: TablePlan, context: TableContext): Problem[] {
       },
     ];
   }
+  const columns = entryColumns(entry);
   return resolveColumns(table, columns).unknown.map((column) => {
     const close = closest(column, columns);
     const { doc, at } = whereNamed(table, column, context);

@@ -13,6 +13,7 @@ import { SpecError, type Problem } from "./errors.ts";
 import { parseSpecText, type ParsedDoc } from "./parse.ts";
 import { environmentFile, findSpecProject, specPaths, type SpecProject } from "./project.ts";
 import { validateDocuments, type ValidateOptions } from "./validate.ts";
+import { snapshotLookups } from "../postgres/snapshot.ts";
 import type { Environment, Workflow } from "./schema.ts";
 
 export interface LoadOptions {
@@ -138,7 +139,8 @@ export function validateFiles(
   const problems: Problem[] = [];
   const broken = new Set<string>();
   const docs = parseFiles(files, root, problems, broken);
-  problems.push(...validateDocuments(docs, { now: options.now ?? new Date(), expired: options.expired ?? "error" }, broken));
+  const catalogOf = snapshotLookups(root, options.specDir);
+  problems.push(...validateDocuments(docs, { now: options.now ?? new Date(), expired: options.expired ?? "error", catalogOf }, broken));
   return { docs, problems };
 }
 
@@ -193,7 +195,7 @@ export function validateInProject(files: readonly string[], options: { cwd: stri
   const shown = (absolute: string) => relative(cwd, absolute) || absolute;
   for (const [root, named] of byProject) {
     const context = root === undefined ? [] : projectSpecFiles(root).filter((f) => !seen.has(identity(f)));
-    const part = validateWithContext(named, context, { ...options, shown });
+    const part = validateWithContext(named, context, { ...options, shown, ...(root === undefined ? {} : { catalogOf: snapshotLookups(root) }) });
     result.docs.push(...part.docs);
     result.problems.push(...part.problems);
     result.contextFiles.push(...context.map(shown));
@@ -208,7 +210,7 @@ export function validateInProject(files: readonly string[], options: { cwd: stri
 function validateWithContext(
   named: string[],
   context: string[],
-  options: { cwd: string; now: Date; expired: ValidateOptions["expired"]; shown: (file: string) => string },
+  options: { cwd: string; now: Date; expired: ValidateOptions["expired"]; shown: (file: string) => string; catalogOf?: ValidateOptions["catalogOf"] },
 ) {
   const broken = new Set<string>();
   const contextParseProblems: Problem[] = [];
@@ -218,7 +220,7 @@ function validateWithContext(
   const namedFiles = new Set(named.map(options.shown));
   // Context first: a name defined twice is then reported on the named copy.
   const all = [...contextDocs, ...docs];
-  const rules = { now: options.now, expired: options.expired };
+  const rules = { now: options.now, expired: options.expired, ...(options.catalogOf ? { catalogOf: options.catalogOf } : {}) };
   const shownProblems = validateDocuments(all, { ...rules, focus: (file) => namedFiles.has(file) }, broken);
   problems.push(...shownProblems);
   const key = (p: Problem) => JSON.stringify([p.file, p.line, p.column, p.path, p.message, p.hint]);
@@ -256,7 +258,12 @@ export function loadStack(stack: string, options: LoadOptions = {}): LoadedStack
     ]);
   }
   const workflowFiles = yamlFilesIn(paths.workflowsDir).map((f) => relative(root, f));
-  const { docs, problems } = validateFiles([envFile, ...workflowFiles], { root, now: options.now ?? new Date(), expired: "allow" });
+  const { docs, problems } = validateFiles([envFile, ...workflowFiles], {
+    root,
+    now: options.now ?? new Date(),
+    expired: "allow",
+    ...(options.specDir ? { specDir: options.specDir } : {}),
+  });
   const environments = docs.filter((d) => d.kind === "Environment");
   if (environments.length !== 1 && problems.length === 0) {
     problems.push({ file: envFile, line: 0, column: 0, path: "", message: `expected exactly one Environment document, found ${environments.length}` });

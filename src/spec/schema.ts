@@ -386,6 +386,18 @@ export const EnvironmentSchema = z.strictObject({
 // Workflow
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The mask kinds a column may be read through (docs/masks.md): `redact` (always null), `hash` (a
+ * hash keyed per workflow: equal values give equal hashes within the workflow, so joins still
+ * work there, and different ones in any other workflow), `email-domain` (the part after `@`),
+ * `last:N` (the last N characters, 1-16) and `year` (a date or time cut to January 1st of its year).
+ */
+export const MASK_KINDS = ["redact", "hash", "email-domain", "last:N", "year"] as const;
+export const MASK_PATTERN = /^(redact|hash|email-domain|year|last:([1-9]|1[0-6]))$/;
+const mask = z.string().regex(MASK_PATTERN, {
+  message: 'a mask is one of "redact", "hash", "email-domain", "last:N" (N from 1 to 16, e.g. "last:4") or "year"',
+});
+
 /** A column the workflow may read: a description alone, or a description with classification. */
 export const ColumnSchema = z.union(
   [
@@ -394,15 +406,32 @@ export const ColumnSchema = z.union(
       description: description.optional(),
       /** Mark the column sensitive for this workflow (the data owner may also mark it). */
       sensitive: z.boolean().optional().describe("Mark the column sensitive for this workflow (the data owner may also mark it)."),
-      /** Why this workflow needs a sensitive column. Required to grant one. */
+      /** Why this workflow needs a sensitive column. Required to grant one unmasked. */
       justification: sentence("a justification is a sentence of at least 20 characters")
         .optional()
-        .describe("Why this workflow needs a sensitive column. Required to grant one."),
+        .describe("Why this workflow needs a sensitive column. Required to grant one unmasked."),
+      /**
+       * Read the column only through a mask, enforced by the database (docs/masks.md): `redact`,
+       * `hash`, `email-domain`, `last:N` or `year`. A masked sensitive column needs no justification.
+       */
+      mask: mask
+        .optional()
+        .describe(
+          'Read the column only through a mask, enforced by the database (docs/masks.md): "redact" (null), "hash" (keyed per workflow: joins work within it), "email-domain", "last:N" (N from 1 to 16) or "year". A masked sensitive column needs no justification.',
+        ),
     }),
     z.null(),
   ],
-  { error: "a column is a description (text), empty, or a mapping with `description`, `sensitive` and `justification`" },
+  { error: "a column is a description (text), empty, or a mapping with `description`, `sensitive`, `justification` and `mask`" },
 );
+
+/** A SQL text of the spec (a row filter's predicate, a reporting view's SELECT): checked by src/sql/check.ts. */
+const sqlText = (what: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: `${what} cannot be empty` })
+    .max(max, { message: `${what} is at most ${max} characters` });
 
 export const TableSchema = z
   .strictObject({
@@ -415,6 +444,17 @@ export const TableSchema = z
     columns: z.record(identifier("a column name"), ColumnSchema).optional(),
     /** All columns except these. `exclude: []` grants every column, explicitly. */
     exclude: z.array(identifier("an excluded column")).optional().describe("All columns except these. `exclude: []` grants every column, explicitly."),
+    /**
+     * Only the rows this predicate holds for, enforced by the database (docs/masks.md): a SQL
+     * condition over the table's own columns, literals and the client's attributes
+     * (`client.<attribute>`, from `clients[].attributes`), e.g. `account_id = client.account_id`.
+     * No subqueries, no other tables, only a short list of built-in functions.
+     */
+    rowFilter: sqlText("a row filter", 2000)
+      .optional()
+      .describe(
+        "Only the rows this predicate holds for, enforced by the database (docs/masks.md): a SQL condition over the table's own columns, literals and the client's attributes (`client.<attribute>`), e.g. `account_id = client.account_id`. No subqueries, no other tables, only a short list of built-in functions.",
+      ),
   })
   .refine((t) => t.columns !== undefined || t.exclude !== undefined, {
     message: "a table needs `columns` (an allowlist) or `exclude` (all but these; `exclude: []` for every column)",
@@ -444,6 +484,37 @@ export const LimitsSchema = z.strictObject({
   concurrentCalls: z.number().int().min(1).max(64).default(2).describe("Calls in flight per client."),
 });
 
+/** An attribute of a client, as row filters name it (`client.<name>`): a lower-case SQL identifier. */
+const attributeName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+  message: "an attribute name is a lower-case SQL identifier: a letter or '_', then lower-case letters, digits or '_' (row filters write `client.<name>`)",
+});
+
+/**
+ * A reporting view: one SELECT over tables of the workflow's target, read by the agent while the
+ * tables it reads stay unreadable (aggregate-only access). Its output columns are its scope.
+ */
+export const ReportingViewSchema = z.strictObject({
+  /** What a row of the view is: the context the model sees. */
+  description: description.optional().describe("What a row of the view is: the context the model sees."),
+  /**
+   * One SELECT over schema-qualified tables of the target: columns, joins, WHERE, GROUP BY and a
+   * short list of built-in and aggregate functions; no subqueries (docs/masks.md). Every output
+   * column needs a name (`AS name` for an expression).
+   */
+  sql: sqlText("a reporting view's SQL", 20_000).describe(
+    "One SELECT over schema-qualified tables of the target: columns, joins, WHERE, GROUP BY and a short list of built-in and aggregate functions; no subqueries (docs/masks.md). Every output column needs a name (`AS name` for an expression).",
+  ),
+  /** Descriptions of the output columns, by name (each must be a column the SELECT outputs). */
+  columns: z
+    .record(identifier("an output column name"), z.union([description, z.null()], { error: "an output column's entry is its description (text) or empty" }))
+    .optional()
+    .describe("Descriptions of the output columns, by name (each must be a column the SELECT outputs)."),
+  /** Why the view may read columns the data owner classified sensitive. Required when it reads any. */
+  justification: sentence("a justification is a sentence of at least 20 characters")
+    .optional()
+    .describe("Why the view may read columns the data owner classified sensitive. Required when it reads any."),
+});
+
 export const ClientSchema = z
   .strictObject({
     /** The agent or integration, e.g. "claude-cs-team" or "n8n-finance". */
@@ -456,6 +527,16 @@ export const ClientSchema = z
     group: z.string().min(1).optional().describe("OIDC group whose members are this client."),
     /** Networks this client calls from; others are refused. */
     sourceCidrs: z.array(cidr).optional().describe("Networks this client calls from; others are refused."),
+    /**
+     * Facts about this client that row filters use (`client.<name>`), e.g. `account_id: 42`: the
+     * rows each client reads. Strings, numbers or booleans; one type per name across a workflow.
+     */
+    attributes: z
+      .record(attributeName, z.union([z.string().max(200), z.number(), z.boolean()], { error: "an attribute value is a string, a number or a boolean" }))
+      .optional()
+      .describe(
+        "Facts about this client that row filters use (`client.<name>`), e.g. `account_id: 42`: which rows this client reads. Strings, numbers or booleans; one type per name across the workflow.",
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.auth === "oidc" && (c.subject === undefined) === (c.group === undefined)) {
@@ -470,27 +551,40 @@ export const ClientSchema = z
     }
   });
 
-export const WorkflowSchema = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal("Workflow"),
-  name: name("a workflow name"),
-  /** Team that owns this access and answers for it. */
-  owner: z.string().min(1).describe("Team that owns this access and answers for it."),
-  /** The business question this access exists to answer. */
-  description,
-  /** Target (from the environment) this workflow reads. */
-  target: name("a target name").describe("Target (from the environment) this workflow reads."),
-  /** schema -> table -> columns. */
-  scope: z
-    .record(identifier("a schema name"), z.record(identifier("a table name"), TableSchema))
-    .refine((s) => Object.values(s).some((tables) => Object.keys(tables).length > 0), {
-      message: "a workflow's scope needs at least one table",
-    }),
-  limits: LimitsSchema.prefault({}),
-  clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
-  /** Last day of access (UTC). From the next day the access is removed. */
-  expires: isoDate.optional().describe("Last day of access (UTC). From the next day the access is removed."),
-});
+export const WorkflowSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal("Workflow"),
+    name: name("a workflow name"),
+    /** Team that owns this access and answers for it. */
+    owner: z.string().min(1).describe("Team that owns this access and answers for it."),
+    /** The business question this access exists to answer. */
+    description,
+    /** Target (from the environment) this workflow reads. */
+    target: name("a target name").describe("Target (from the environment) this workflow reads."),
+    /** schema -> table -> columns. */
+    scope: z.record(identifier("a schema name"), z.record(identifier("a table name"), TableSchema)),
+    limits: LimitsSchema.prefault({}),
+    /**
+     * Reporting views by name (docs/masks.md): the agent reads each as a table, while the tables its
+     * SELECT reads stay unreadable unless the scope lists them.
+     */
+    views: z
+      .record(identifier("a view name"), ReportingViewSchema)
+      .optional()
+      .describe(
+        "Reporting views by name (docs/masks.md): the agent reads each as a table, while the tables its SELECT reads stay unreadable unless the scope lists them.",
+      ),
+    clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
+    /** Last day of access (UTC). From the next day the access is removed. */
+    expires: isoDate.optional().describe("Last day of access (UTC). From the next day the access is removed."),
+  })
+  .superRefine((w, ctx) => {
+    // A workflow reads something: a table of its scope, or a reporting view (aggregate-only access).
+    const tables = Object.values(w.scope).some((t) => Object.keys(t).length > 0);
+    if (!tables && Object.keys(w.views ?? {}).length === 0)
+      ctx.addIssue({ code: "custom", message: "a workflow's scope needs at least one table", path: ["scope"] });
+  });
 
 export type Environment = z.output<typeof EnvironmentSchema>;
 export type Target = z.output<typeof TargetSchema>;
@@ -501,6 +595,7 @@ export type ColumnSpec = z.output<typeof ColumnSchema>;
 export type ClientSpec = z.output<typeof ClientSchema>;
 export type Limits = z.output<typeof LimitsSchema>;
 export type Host = z.output<typeof HostSchema>;
+export type ReportingViewSpec = z.output<typeof ReportingViewSchema>;
 
 /** Parse "15s" -> 15000. */
 export function parseDuration(text: string): number {

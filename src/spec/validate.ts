@@ -8,7 +8,10 @@ import type { Problem } from "./errors.ts";
 import type { ParsedDoc, ParsedEnvironment, ParsedWorkflow, SourceDoc } from "./parse.ts";
 import { pathText } from "./parse.ts";
 import { utcDay } from "../plan/build.ts";
-import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isDeployedHost } from "@dbwarden/contract";
+import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isDeployedHost, isPostgresPlatform, parseMask } from "@dbwarden/contract";
+import { checkReportingView, checkRowFilter, SqlCheckError, type ReportingViewFacts, type RowFilterFacts } from "../sql/check.ts";
+import { maskTypeProblem } from "../postgres/model/governed.ts";
+import type { Target, Workflow } from "./schema.ts";
 
 export interface ValidateOptions {
   now: Date;
@@ -28,6 +31,21 @@ export interface ValidateOptions {
    * documents only are not reported here; run without `focus` to count them.
    */
   focus?: (file: string) => boolean;
+  /**
+   * The committed catalog snapshot of an environment (`<spec folder>/catalog/<env>.json`), when
+   * there is one: row filters, reporting views and masks are checked against its tables, columns
+   * and types. Without it they are checked where the columns are known (the model: `up`, drift,
+   * the Pulumi component).
+   */
+  catalogOf?: (environment: string) => CatalogLookup | null;
+}
+
+/** What validation asks a catalog snapshot. */
+export interface CatalogLookup {
+  /** Names the snapshot in messages. */
+  source: string;
+  columnsOf(schema: string, table: string): readonly string[] | undefined;
+  typeOf(schema: string, table: string, column: string): string | undefined;
 }
 
 const problemAt =
@@ -40,7 +58,11 @@ export function validateDocuments(docs: readonly ParsedDoc[], options: ValidateO
   const environments = docs.filter((d): d is ParsedEnvironment => d.kind === "Environment");
   const workflows = docs.filter((d): d is ParsedWorkflow => d.kind === "Workflow");
   const named = options.focus ?? (() => true);
-  const scope: FocusScope = { named, namedWorkflows: workflows.filter((w) => named(w.file)).map((w) => w.value.name) };
+  const scope: FocusScope = {
+    named,
+    namedWorkflows: workflows.filter((w) => named(w.file)).map((w) => w.value.name),
+    ...(options.catalogOf ? { catalogOf: options.catalogOf } : {}),
+  };
 
   checkUniqueNames(environments, "environment", named, problems);
   checkUniqueNames(workflows, "workflow", named, problems);
@@ -55,6 +77,7 @@ interface FocusScope {
   named: (file: string) => boolean;
   /** Names of the named workflows: one a context environment does not enable may be a renamed one. */
   namedWorkflows: readonly string[];
+  catalogOf?: ValidateOptions["catalogOf"];
 }
 
 function checkUniqueNames(docs: readonly (ParsedEnvironment | ParsedWorkflow)[], what: string, named: (file: string) => boolean, problems: Problem[]) {
@@ -149,16 +172,119 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
             true,
           );
         }
-        if (isObject && columnSpec.sensitive === true && columnSpec.justification === undefined) {
+        if (isObject && columnSpec.sensitive === true && columnSpec.justification === undefined && columnSpec.mask === undefined) {
           at(
             path,
             `column "${column}" is marked sensitive but has no \`justification\``,
-            "add `justification:` with why this workflow needs it, or remove the column",
+            "add `justification:` with why this workflow needs it, give it a `mask:`, or remove the column",
+            true,
+          );
+        }
+        if (isObject && columnSpec.mask !== undefined && excluded.has(column)) {
+          at(
+            [...path, "mask"],
+            `column "${column}" is excluded, so it is not read at all, masked or not`,
+            "remove the mask, or the column from `exclude`",
             true,
           );
         }
       }
+      if (spec.rowFilter !== undefined) checkWorkflowRowFilter(workflow, schema, table, spec.rowFilter, at);
     }
+  }
+  checkAttributeTypes(workflow, at);
+  checkReportingViews(workflow, at);
+}
+
+type At = ReturnType<typeof problemAt>;
+
+/** The reason a SQL text was refused, with where in it when the parser says. */
+function sqlReason(error: SqlCheckError): string {
+  return error.position === null ? error.message : `${error.message} (at character ${error.position + 1})`;
+}
+
+/** A row filter parses, reads only what a predicate may, and names attributes some client declares. */
+function checkWorkflowRowFilter(workflow: Workflow, schema: string, table: string, predicate: string, at: At): RowFilterFacts | null {
+  const path = ["scope", schema, table, "rowFilter"];
+  let facts: RowFilterFacts;
+  try {
+    facts = checkRowFilter(predicate);
+  } catch (error) {
+    if (!(error instanceof SqlCheckError)) throw error;
+    at(path, `row filter refused: ${sqlReason(error)}`, "write one condition over this table's columns, literals and `client.<attribute>` (docs/masks.md)");
+    return null;
+  }
+  const declared = new Set(workflow.clients.flatMap((c) => Object.keys(c.attributes ?? {})));
+  for (const attribute of facts.attributes.filter((a) => !declared.has(a))) {
+    at(
+      path,
+      `row filter reads client.${attribute}, which no client of this workflow declares`,
+      `give each client \`attributes: { ${attribute}: <its value> }\` (its value decides its rows), or correct the name`,
+    );
+  }
+  return facts;
+}
+
+const article = (word: string) => `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
+
+/** The type of an attribute value, as a row filter compares it. */
+const attributeType = (value: string | number | boolean) => (typeof value === "number" ? (Number.isInteger(value) ? "integer" : "number") : typeof value);
+
+/** An attribute has one type across the workflow's clients (integers and other numbers mix as numbers). */
+function checkAttributeTypes(workflow: Workflow, at: At): void {
+  const first = new Map<string, { type: string; client: string }>();
+  workflow.clients.forEach((client, i) => {
+    for (const [name, value] of Object.entries(client.attributes ?? {})) {
+      const type = attributeType(value);
+      const seen = first.get(name);
+      if (!seen) first.set(name, { type, client: client.name });
+      else if (seen.type !== type && !(["integer", "number"].includes(seen.type) && ["integer", "number"].includes(type)))
+        at(
+          ["clients", i, "attributes", name],
+          `attribute ${name} is ${article(type)} here and ${article(seen.type)} for client ${seen.client}`,
+          "give it one type across the workflow's clients",
+        );
+    }
+  });
+}
+
+/** Each reporting view's SQL is allowed, its described columns are ones it outputs, and its name is free. */
+function checkReportingViews(workflow: Workflow, at: At): void {
+  const governedTables = new Map<string, string>();
+  for (const [schema, tables] of Object.entries(workflow.scope)) {
+    for (const [table, spec] of Object.entries(tables)) {
+      const masked = Object.values(spec.columns ?? {}).some((c) => c !== null && typeof c === "object" && c.mask !== undefined);
+      if (!masked && spec.rowFilter === undefined) continue;
+      const other = governedTables.get(table);
+      if (other)
+        at(
+          ["scope", schema, table],
+          `${other}.${table} and ${schema}.${table} are both read masked or filtered: the workflow's agents read both as "${table}", one name for two tables`,
+          "read one of them without masks and row filters, or split the workflow",
+          true,
+        );
+      governedTables.set(table, schema);
+    }
+  }
+  for (const [name, view] of Object.entries(workflow.views ?? {})) {
+    if (governedTables.has(name))
+      at(["views", name], `view "${name}" has the name of the masked or filtered table ${governedTables.get(name)}.${name}`, "rename the view", true);
+    const facts = reportingViewFacts(view.sql, ["views", name, "sql"], at);
+    if (!facts) continue;
+    for (const column of Object.keys(view.columns ?? {})) {
+      if (!facts.columns.includes(column))
+        at(["views", name, "columns", column], `view "${name}" outputs no column "${column}"`, `its SELECT outputs: ${facts.columns.join(", ")}`, true);
+    }
+  }
+}
+
+function reportingViewFacts(sql: string, path: PropertyKey[], at: At): ReportingViewFacts | null {
+  try {
+    return checkReportingView(sql);
+  } catch (error) {
+    if (!(error instanceof SqlCheckError)) throw error;
+    at(path, `reporting view refused: ${sqlReason(error)}`, "write one SELECT over schema-qualified tables, without subqueries (docs/masks.md)");
+    return null;
   }
 }
 
@@ -227,7 +353,7 @@ function validateEnvironment(
       );
       return;
     }
-    if (named || scope.named(workflow.file)) checkWorkflowInEnvironment(doc, workflow, problems);
+    if (named || scope.named(workflow.file)) checkWorkflowInEnvironment(doc, workflow, problems, scope.catalogOf?.(doc.value.name) ?? null);
   });
   checkTableCaseAcrossWorkflows(doc, workflows, scope, problems);
 }
@@ -413,7 +539,7 @@ const scopeLists = (scope: ParsedWorkflow["value"]["scope"], qualified: string) 
   Object.entries(scope).some(([schema, tables]) => Object.keys(tables).some((table) => `${schema}.${table}` === qualified));
 
 /** Rules about one workflow that depend on the environment it is enabled in. */
-function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkflow, problems: Problem[]) {
+function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkflow, problems: Problem[], catalog: CatalogLookup | null) {
   const at = problemAt(problems, doc);
   const environment = envDoc.value;
   const workflow = doc.value;
@@ -431,17 +557,18 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
       const classified = sensitiveByTable.get(`${schema}.${table}`.toLowerCase());
       if (classified) checkSensitiveCase(workflow, environment.name, schema, table, spec, classified, at);
       const columns = spec.columns ?? {};
+      // Justified, or read only through a mask: either way the sensitive value is not read unexplained.
       const justified = (column: string) => {
         const c = columns[column];
-        return c !== null && typeof c === "object" && c.justification !== undefined;
+        return c !== null && typeof c === "object" && (c.justification !== undefined || c.mask !== undefined);
       };
       if (spec.exclude === undefined) {
         for (const column of Object.keys(columns)) {
           if (sensitive.has(`${schema}.${table}.${column}`) && !justified(column)) {
             at(
               [...tablePath, "columns", column],
-              `column "${schema}.${table}.${column}" is classified sensitive in environment "${environment.name}" and needs a \`justification\``,
-              "remove the column, or give it `justification:` saying why this workflow needs it",
+              `column "${schema}.${table}.${column}" is classified sensitive in environment "${environment.name}" and needs a \`justification\` or a \`mask\``,
+              "remove the column, read it through a `mask:` (docs/masks.md), or give it `justification:` saying why this workflow needs it in the clear",
               true,
             );
           }
@@ -455,8 +582,8 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
           if (!excluded.has(column) && !justified(column)) {
             at(
               [...tablePath, "exclude"],
-              `sensitive column "${qualified}" would be readable: it is not in \`exclude\` and has no \`justification\``,
-              `add "${column}" to \`exclude\`, or describe it under \`columns\` with a justification`,
+              `sensitive column "${qualified}" would be readable: it is not in \`exclude\` and has no \`justification\` or \`mask\``,
+              `add "${column}" to \`exclude\`, or describe it under \`columns\` with a \`mask:\` or a justification`,
               true,
             );
           }
@@ -464,4 +591,98 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
       }
     }
   }
+  checkGovernedInTarget(workflow, target, environment.name, at, catalog);
+}
+
+/** Where a workflow's masks, row filters and reporting views are used, in spec paths. */
+function governedUses(workflow: Workflow): PropertyKey[][] {
+  const uses: PropertyKey[][] = [];
+  for (const [schema, tables] of Object.entries(workflow.scope)) {
+    for (const [table, spec] of Object.entries(tables)) {
+      for (const [column, c] of Object.entries(spec.columns ?? {}))
+        if (c !== null && typeof c === "object" && c.mask !== undefined) uses.push(["scope", schema, table, "columns", column, "mask"]);
+      if (spec.rowFilter !== undefined) uses.push(["scope", schema, table, "rowFilter"]);
+    }
+  }
+  for (const name of Object.keys(workflow.views ?? {})) uses.push(["views", name]);
+  return uses;
+}
+
+/**
+ * Masks, row filters and reporting views in the workflow's target: a platform that enforces them,
+ * reporting views that read sensitive columns only with a justification, and, where the
+ * environment has a catalog snapshot, the tables, columns and types they name.
+ */
+function checkGovernedInTarget(workflow: Workflow, target: Target, environment: string, at: At, catalog: CatalogLookup | null): void {
+  const uses = governedUses(workflow);
+  if (uses.length === 0) return;
+  if (!isPostgresPlatform(target.platform)) {
+    for (const path of uses)
+      at(
+        path,
+        `masks, row filters and reporting views are enforced on PostgreSQL targets only; target "${workflow.target}" is ${TARGET_PLATFORMS[target.platform].title}`,
+        "remove it, or read a PostgreSQL target (postgres, aws-rds, gcp-cloudsql)",
+      );
+    return;
+  }
+  const sensitive = new Set(target.sensitiveColumns);
+  for (const [name, view] of Object.entries(workflow.views ?? {})) {
+    const facts = silently(() => checkReportingView(view.sql));
+    if (!facts) continue; // refused on its own already
+    const read = facts.reads.flatMap((r) => r.columns.map((c) => `${r.schema}.${r.table}.${c}`)).filter((c) => sensitive.has(c));
+    if (read.length > 0 && view.justification === undefined)
+      at(
+        ["views", name],
+        `view "${name}" reads ${read.join(", ")}, classified sensitive in environment "${environment}", and has no \`justification\``,
+        "add `justification:` saying why the view may read it, or leave the column out of its SELECT",
+        true,
+      );
+    if (catalog) for (const r of facts.reads) checkColumnsExist(catalog, r.schema, r.table, r.columns, ["views", name, "sql"], `view "${name}"`, at);
+  }
+  if (!catalog) return;
+  for (const [schema, tables] of Object.entries(workflow.scope)) {
+    for (const [table, spec] of Object.entries(tables)) {
+      if (!catalog.columnsOf(schema, table)) continue; // the model reports a missing table, with its hint
+      if (spec.rowFilter !== undefined) {
+        const facts = silently(() => checkRowFilter(spec.rowFilter!));
+        if (facts) checkColumnsExist(catalog, schema, table, facts.columns, ["scope", schema, table, "rowFilter"], "the row filter", at);
+      }
+      for (const [column, c] of Object.entries(spec.columns ?? {})) {
+        if (c === null || typeof c !== "object" || c.mask === undefined) continue;
+        const type = catalog.typeOf(schema, table, column);
+        const mask = parseMask(c.mask);
+        const problem = type === undefined || !mask ? null : maskTypeProblem(mask, type);
+        if (problem)
+          at(
+            ["scope", schema, table, "columns", column, "mask"],
+            `${schema}.${table}.${column} (${catalog.source}): ${problem}`,
+            "choose a mask for its type (docs/masks.md)",
+          );
+      }
+    }
+  }
+}
+
+/** The facts of a check, or null when it refuses (reported elsewhere). */
+function silently<T>(check: () => T): T | null {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof SqlCheckError) return null;
+    throw error;
+  }
+}
+
+function checkColumnsExist(catalog: CatalogLookup, schema: string, table: string, columns: readonly string[], path: PropertyKey[], what: string, at: At): void {
+  const live = catalog.columnsOf(schema, table);
+  if (!live) {
+    at(
+      path,
+      `${what} reads ${schema}.${table}, which ${catalog.source} does not list`,
+      `add it to ${catalog.source} (\`dbwarden catalog\`), or correct the name`,
+    );
+    return;
+  }
+  for (const column of columns.filter((c) => !live.includes(c)))
+    at(path, `${what} reads ${schema}.${table}.${column}, which ${catalog.source} does not list`, `${schema}.${table} has: ${live.join(", ")}`);
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
-import { loadCatalog } from "../../src/postgres/snapshot.ts";
+import { entryColumns, loadCatalog } from "../../src/postgres/snapshot.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 import { ROOT } from "../postgres/helpers.ts";
 
@@ -49,7 +49,11 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
     for (const schema of new Set(Object.keys(snapshot).map((k) => k.split(".")[0]!))) await admin.query(`CREATE SCHEMA ${ident(schema)}`);
     for (const [key, columns] of Object.entries(snapshot)) {
       const [schema, table] = key.split(".") as [string, string];
-      await admin.query(`CREATE TABLE ${ident(schema)}.${ident(table)} (${columns.map((c) => `${ident(c)} text`).join(", ")})`);
+      await admin.query(
+        `CREATE TABLE ${ident(schema)}.${ident(table)} (${entryColumns(columns)
+          .map((c) => `${ident(c)} text`)
+          .join(", ")})`,
+      );
     }
     await admin.query(`CREATE TABLE app.internal_notes (id int, body text)`);
     url = db.url("app");
@@ -108,7 +112,7 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
       await dbwarden(root, ["catalog", "--stack", "prod", "--url", url]);
     }
     // Dropping and adding back moved last_login_at to the end: the snapshot follows the database's order.
-    assert.deepEqual(loadCatalog("prod", root)["app.users"]!.at(-1), "last_login_at");
+    assert.deepEqual(entryColumns(loadCatalog("prod", root)["app.users"]!).at(-1), "last_login_at");
   });
 
   test("a planned table the database lacks is an error naming it, and nothing is written", async () => {

@@ -71,8 +71,8 @@ describe("postgresAccessModel", () => {
     const wide = structuredClone(plan);
     const workflow = wide.workflows[0]!;
     workflow.tables = [
-      { schema: "app", table: "users", description: null, rule: { access: "all" }, columns: [] },
-      { schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [] },
+      { schema: "app", table: "users", description: null, rule: { access: "all" }, columns: [], rowFilter: null },
+      { schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [], rowFilter: null },
     ];
     const grants = postgresAccessModel(wide, "app", catalog).grants.filter((g) => g.workflow === workflow.name);
     assert.deepEqual(grants.at(-1), {
@@ -91,7 +91,7 @@ describe("postgresAccessModel", () => {
 
   it("refuses a table and a column SELECT on the same table", () => {
     const bad = structuredClone(plan);
-    bad.workflows[0]!.tables.push({ schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [] });
+    bad.workflows[0]!.tables.push({ schema: "app", table: "accounts", description: null, rule: { access: "all" }, columns: [], rowFilter: null });
     assert.throws(() => postgresAccessModel(bad, "app", catalog), /app\.accounts has both a table and a column SELECT/);
   });
 
@@ -166,7 +166,10 @@ describe("catalog", () => {
     const onlyTable = (columns: string[]) => {
       const one = examplePlan("prod");
       one.workflows = [
-        { ...one.workflows[0]!, tables: [{ schema: "s", table: "t", description: null, rule: { access: "all-except", except: ["a", "b"] }, columns: [] }] },
+        {
+          ...one.workflows[0]!,
+          tables: [{ schema: "s", table: "t", description: null, rule: { access: "all-except", except: ["a", "b"] }, columns: [], rowFilter: null }],
+        },
       ];
       return postgresAccessModel(one, "app", { "s.t": columns }, { catalogSource: "c.json" });
     };

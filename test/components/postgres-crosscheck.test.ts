@@ -19,7 +19,7 @@ import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 import { providerSql } from "./support/provider-sql.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
+import { entryColumns, type CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import type { ReconcileError } from "../../src/postgres/reconcile.ts";
 
@@ -37,7 +37,11 @@ async function createDemoTables(client: pg.Client, catalog: CatalogSnapshot): Pr
   for (const schema of schemas) await client.query(`CREATE SCHEMA ${ident(schema)}`);
   for (const [key, columns] of Object.entries(catalog)) {
     const [schema, table] = key.split(".") as [string, string];
-    await client.query(`CREATE TABLE ${ident(schema)}.${ident(table)} (${columns.map((c) => `${ident(c)} text`).join(", ")})`);
+    await client.query(
+      `CREATE TABLE ${ident(schema)}.${ident(table)} (${entryColumns(columns)
+        .map((c) => `${ident(c)} text`)
+        .join(", ")})`,
+    );
   }
 }
 
@@ -245,7 +249,9 @@ for (const [label, stack, makePlan] of [
           const expected =
             "columns" in privilege
               ? privilege.columns
-              : catalog[`${privilege.schema}.${privilege.table}`]!.filter((c) => !privilege.allColumnsExcept.includes(c)).sort();
+              : entryColumns(catalog[`${privilege.schema}.${privilege.table}`]!)
+                  .filter((c) => !privilege.allColumnsExcept.includes(c))
+                  .sort();
           assert.deepEqual(readable, expected, `${workflow.name}: ${privilege.schema}.${privilege.table}`);
         }
       }

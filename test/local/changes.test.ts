@@ -57,3 +57,21 @@ test("databaseChangeLine and the report's text", () => {
   assert.equal(formatReloadReport({ ok: true, changes: ["x"] }, "local"), "Applied the changed spec to the running local stack:\n  - x\n");
   assert.equal(formatReloadReport({ ok: false, changes: [], error: "bad" }, "local"), "bad\nThe running local stack was left as it was.\n");
 });
+
+test("describePlanChanges: masks, row filters and reporting views, in words", () => {
+  const before = localPlan();
+  const after = withWorkflow(before, "account-assistant", (w) => {
+    const tickets = w.tables.find((t) => t.table === "tickets")!;
+    tickets.columns.find((c) => c.name === "requester_email")!.mask = null;
+    tickets.columns.find((c) => c.name === "subject")!.mask = { kind: "last", characters: 4 };
+    tickets.rowFilter = null;
+    w.reportingViews = [];
+    return w;
+  });
+  assert.deepEqual(describePlanChanges(before, after), [
+    "workflow account-assistant reads support.tickets.requester_email in the clear (was masked (email-domain))",
+    "workflow account-assistant reads support.tickets.subject masked (last:4) (was in the clear)",
+    "workflow account-assistant reads every row of support.tickets (was the rows where account_id = client.account_id)",
+    "workflow account-assistant can no longer read reporting view plan_weekly_usage",
+  ]);
+});

@@ -19,6 +19,11 @@ test("the ready message names each client, warns about source-network limits, pr
   assert.match(text, /- claude-cs {2}\(workflow cs-usage-drop\)\n/);
   assert.match(text, /- n8n-cs-digest {2}\(workflow cs-usage-drop; only from 10\.0\.12\.0\/24, so refused from this machine\)/);
   assert.match(text, /claude mcp add --transport http dbwarden-cs-usage-drop-claude-cs http:\/\/127\.0\.0\.1:7300\/mcp/);
+  // What the database enforces for the tenant assistants: shown, in the spec's words.
+  assert.match(
+    text,
+    /Enforced by the database \(docs\/masks\.md\):\n {4}- account-assistant: analytics\.usage_events\.user_id masked \(hash\); support\.tickets\.requester_email masked \(email-domain\); analytics\.usage_events rows where account_id = client\.account_id; support\.tickets rows where account_id = client\.account_id; reporting view dbw_account_assistant\.plan_weekly_usage \(over analytics\.usage_events, app\.accounts\); read as dbw_account_assistant\.<name>\n/,
+  );
   assert.doesNotMatch(text, new RegExp(apiKey));
   assert.doesNotMatch(text, /admin-secret-value/);
 });

@@ -115,7 +115,7 @@ describe("release workflow (.github/workflows/release.yml)", () => {
     );
   });
 
-    it("records the digest (artifact, release notes) and publishes the three npm packages with provenance, what dbwarden depends on first", () => {
+  it("records the digest (artifact, release notes) and publishes the three npm packages with provenance, what dbwarden depends on first", () => {
     assert.ok(steps("image").some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "image-digest"));
     assert.equal(workflow.jobs.image!.outputs!.digest, "${{ steps.push.outputs.digest }}");
     const notes = steps("github-release").find((s) => s.run?.includes("notes.md") && s.run.includes("$DIGEST"));

@@ -11,7 +11,7 @@ import { EnvironmentSchema, WorkflowSchema } from "../../src/spec/schema.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const now = new Date("2026-11-21T08:30:00Z");
-const workflowNames = ["cs-usage-drop", "finance-weekly-revenue", "eng-incident-investigation"];
+const workflowNames = ["cs-usage-drop", "finance-weekly-revenue", "eng-incident-investigation", "account-assistant"];
 const read = (f: string) => YAML.parse(readFileSync(join(root, f), "utf8"));
 
 /** A small seeded PRNG so a failure can be replayed. */

@@ -227,7 +227,8 @@ describe("drift: scale, the plan's own problems, and the CLI", { timeout: 120_00
       (admin as unknown as { query: unknown }).query = original;
     }
     assert.equal(report.differences.filter((d) => d.kind === "public").length, 300);
-    assert.ok(queries <= 15, `${queries} queries for 300 tables`);
+    // 14 reads, and 2 more for the governed views the local plan has (none where there are none).
+    assert.ok(queries <= 16, `${queries} queries for 300 tables`);
     await reconcile(admin, plan, { target: "app" });
     await admin.query("DROP SCHEMA wide CASCADE");
     assert.equal((await detectDrift(admin, plan, { target: "app" })).drift, false);

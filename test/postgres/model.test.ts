@@ -17,9 +17,10 @@ import {
 } from "../../src/postgres/model.ts";
 import { AGENT_ROLE_ATTRIBUTES } from "../../src/postgres/rules.ts";
 import { exampleCatalog, examplePlan } from "../components/support/plans.ts";
+import { entryColumns } from "../../src/postgres/snapshot.ts";
 
 /** The demo tables' columns (the committed snapshot), as a database would report them. */
-const DEMO = exampleCatalog("prod");
+const DEMO: Record<string, readonly string[]> = Object.fromEntries(Object.entries(exampleCatalog("prod")).map(([k, v]) => [k, entryColumns(v)]));
 
 function database(name: string, tables: Readonly<Record<string, readonly string[]>> = DEMO): ColumnSource {
   const schemas = new Set(Object.keys(tables).map((k) => k.split(".")[0]));
@@ -35,6 +36,7 @@ const table = (schema: string, name: string, rule: TablePlan["rule"], columns: T
   description: null,
   rule,
   columns,
+  rowFilter: null,
 });
 const cs = (plan: AccessPlan) => plan.workflows.find((w) => w.name === "cs-usage-drop")!;
 
@@ -145,10 +147,68 @@ describe("postgresModel: grants", () => {
         { schema: "app", table: "accounts", columns: ["churned_at", "created_at", "id", "name", "plan", "region"] },
         { schema: "support", table: "tickets", columns: ["account_id", "body", "closed_at", "id", "opened_at", "priority", "status", "subject"] },
       ],
+      governed: null,
     });
     assert.deepEqual(model.problems, []);
   });
+});
 
+describe("postgresModel: masks, row filters and reporting views", () => {
+  it("a masked or filtered table is read only through its view: no grant on it, USAGE on the governed schema and SELECT on each view", () => {
+    const model = modelOf(local());
+    assert.deepEqual(
+      model.groups.find((g) => g.workflow === "account-assistant"),
+      {
+        role: "dbw_account_assistant",
+        workflow: "account-assistant",
+        database: ["CONNECT"],
+        schemas: [],
+        tables: [],
+        governed: { schema: "dbw_account_assistant", views: ["plan_weekly_usage", "tickets", "usage_events"] },
+      },
+    );
+    const tickets = model.governed.workflows[0]!.views.find((v) => v.name === "tickets")!;
+    assert.equal(
+      tickets.query,
+      'SELECT "id", "account_id", split_part("requester_email"::text, \'@\', 2) AS "requester_email", "subject", "priority", "status", "opened_at", "closed_at"\n' +
+        'FROM "support"."tickets"\n' +
+        'WHERE (\naccount_id = (SELECT (a.attributes ->> \'account_id\')::bigint FROM "dbwarden"."client_attributes" a WHERE a.login = current_user::text)\n)',
+    );
+    assert.deepEqual(
+      model.governed.attributes.map((a) => [a.login, a.attributes]),
+      [
+        ["dbw_account_assistant__initech_assistant", { account_id: 2 }],
+        ["dbw_account_assistant__umbrella_assistant", { account_id: 3 }],
+      ],
+    );
+    assert.deepEqual(model.governed.keys, ["account-assistant"]);
+    const login = model.roles.find((r) => r.name === "dbw_account_assistant__initech_assistant")!;
+    assert.equal(login.settings.search_path, '"dbw_account_assistant"');
+  });
+
+  it("a governed view's columns, filter and reads are checked against the source, with the type where it knows one", () => {
+    const plan = local();
+    const assistant = plan.workflows.find((w) => w.name === "account-assistant")!;
+    assistant.tables.find((t) => t.table === "tickets")!.columns.find((c) => c.name === "requester_email")!.mask = { kind: "year" };
+    assistant.tables.find((t) => t.table === "usage_events")!.rowFilter = {
+      predicate: "acount_id = client.account_id",
+      columns: ["acount_id"],
+      attributes: ["account_id"],
+    };
+    assistant.reportingViews[0]!.sql = assistant.reportingViews[0]!.sql.replace("a.plan,", "a.tier AS plan,");
+    const typed: ColumnSource = { ...database("dbwarden_demo"), typeOf: (_s, _t, column) => (column === "requester_email" ? "text" : undefined) };
+    assert.deepEqual(
+      postgresModel(plan, "app", typed).problems.map((p) => p.message),
+      [
+        "workflow account-assistant: the row filter of analytics.usage_events reads analytics.usage_events.acount_id, which does not exist in database dbwarden_demo",
+        "workflow account-assistant masks support.tickets.requester_email (database dbwarden_demo): mask year applies to date and timestamp columns; this one is text",
+        "workflow account-assistant: reporting view plan_weekly_usage reads app.accounts.tier, which does not exist in database dbwarden_demo",
+      ],
+    );
+  });
+});
+
+describe("postgresModel: grants (continued)", () => {
   it("access: all is a table-level SELECT; a column added later is readable under all-except only after the next model", () => {
     const plan = local();
     cs(plan).tables = [table("app", "users", { access: "all" }), table("analytics", "usage_events", { access: "all-except", except: ["ip_address"] })];
@@ -180,8 +240,8 @@ describe("postgresModel: grants", () => {
     plan.targets[0]!.sensitiveColumns.push("app.accounts.tax_id");
     cs(plan).tables = [
       table("app", "accounts", { access: "only", columns: ["id", "nmae"] }, [
-        { name: "tax_id", description: null, classification: "sensitive", justification: null },
-        { name: "zzz_unrelated", description: "a column nobody has", classification: "standard", justification: null },
+        { name: "tax_id", description: null, classification: "sensitive", justification: null, mask: null },
+        { name: "zzz_unrelated", description: "a column nobody has", classification: "standard", justification: null, mask: null },
       ]),
     ];
     assert.deepEqual(

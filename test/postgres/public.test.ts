@@ -60,7 +60,7 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
       [
         "PUBLIC (every role, so every agent too) can connect to, create temporary tables in database dbwarden_demo (PostgreSQL's default)",
         "PUBLIC (every role, so every agent too) can use schema public",
-        "PUBLIC (every role, so every agent too) will be able to execute every new function that postgres creates in schemas analytics, app, billing, public, support (PostgreSQL's default); drift reports each one that runs with its owner's rights",
+        "PUBLIC (every role, so every agent too) will be able to execute every new function that postgres creates in schemas analytics, app, billing, dbw_account_assistant, public, support (PostgreSQL's default); drift reports each one that runs with its owner's rights",
       ],
     );
     assert.ok(report.notices.every((n) => n.fix.length === 0));

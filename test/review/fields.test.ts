@@ -80,6 +80,13 @@ const NOT_COMPARED: Record<string, string> = {
   "workflows[].roles.logins[].secretName": "made from the stack's, workflow's and client's names",
   "workflows[].clients[].loginRole": "made from the workflow's and client's names",
   "workflows[].clients[].secretName": "made from the stack's, workflow's and client's names",
+  "workflows[].governedSchema": "made from the workflow's name (dbw_<workflow>), like its group role",
+  "workflows[].tables[].rowFilter?.columns": "what the predicate reads, derived from it by the SQL check (src/sql/check.ts): the predicate is compared",
+  "workflows[].tables[].rowFilter?.attributes": "what the predicate reads, derived from it by the SQL check: the predicate is compared",
+  "workflows[].reportingViews[].columns[].name": "the SELECT's output columns, derived from it: the SELECT is compared",
+  "workflows[].reportingViews[].reads[].schema": "what the SELECT reads, derived from it by the SQL check: the SELECT is compared",
+  "workflows[].reportingViews[].reads[].table": "what the SELECT reads, derived from it by the SQL check: the SELECT is compared",
+  "workflows[].reportingViews[].reads[].columns": "what the SELECT reads, derived from it by the SQL check: the SELECT is compared",
 };
 /** A union's discriminator inside an option: switching options is tested on the union itself. */
 const isDiscriminator = (field: Field) => def(field.schema).type === "literal" && field.path.length > 1;
@@ -103,8 +110,10 @@ function basePlan(): AccessPlan {
         description: "Data region of the account.",
         classification: "sensitive",
         justification: "Routing questions need the region; approved (DATA-1).",
+        mask: null,
       },
     ],
+    rowFilter: null,
   });
   workflow.clients[0] = { ...workflow.clients[0]!, auth: "oidc", subject: "svc-probe@example.com", group: null, sourceCidrs: ["10.0.12.0/24"] };
   workflow.tools = ["list_tables", "describe_table", "query"];

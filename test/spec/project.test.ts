@@ -29,13 +29,14 @@ test("a workflow validated alone is checked against the environments that enable
 
   const result = check(project.root, CS);
   const message = (env: string) =>
-    `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``;
+    `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\` or a \`mask\``;
   assert.deepEqual(where(result.problems), ["dev", "local", "prod"].map(message));
   assert.deepEqual(result.contextProblems, []);
   assert.deepEqual(result.contextFiles.sort(), [
     "stacks/environments/dev.yaml",
     "stacks/environments/local.yaml",
     PROD,
+    "stacks/workflows/account-assistant.yaml",
     "stacks/workflows/eng-incident-investigation.yaml",
     "stacks/workflows/finance-weekly-revenue.yaml",
   ]);
@@ -55,8 +56,8 @@ test("an environment validated alone reports the workflows it makes wrong, in th
   assert.deepEqual(
     result.problems.map((p) => `${p.file} ${p.path}: ${p.message}`),
     [
-      `${CS} scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\``,
-      `stacks/workflows/finance-weekly-revenue.yaml scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\``,
+      `${CS} scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
+      `stacks/workflows/finance-weekly-revenue.yaml scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
     ],
   );
   assert.ok(result.problems.every((p) => p.line > 0 && p.column > 0));
@@ -102,14 +103,14 @@ test("a name already taken in the project is reported on the named copy", (t) =>
   assert.deepEqual(result.contextProblems, [], "the first copy is not reported a second time");
 });
 
-test("a file that is fine: no problems, checked against the other five files", (t) => {
+test("a file that is fine: no problems, checked against the other six files", (t) => {
   const project = tempProject();
   t.after(project.remove);
   for (const file of [CS, PROD]) {
     const result = check(project.root, file);
     assert.deepEqual(result.problems, []);
     assert.deepEqual(result.contextProblems, []);
-    assert.equal(result.contextFiles.length, 5);
+    assert.equal(result.contextFiles.length, 6);
     assert.deepEqual(result.outsideProject, []);
   }
 });
@@ -154,7 +155,7 @@ test("a file in no project falls back to the project of the working directory", 
   const file = join(lone.root, "copy.yaml");
   copyFileSync(join(repo, CS), file);
   const result = check(join(project.root, "docs"), file);
-  assert.equal(result.contextFiles.length, 6);
+  assert.equal(result.contextFiles.length, 7);
   assert.deepEqual(result.outsideProject, []);
   assert.match(result.problems.map((p) => p.message).join("\n"), /workflow "cs-usage-drop" is defined twice/);
 });

@@ -98,7 +98,7 @@ describe("the spec folder", () => {
   it("every loader reads the configured folder: stacks, files, plan, catalog, loadPlan, and the CLI from a subfolder", async () => {
     const project = withSpecs(folder({ "package.json": JSON.stringify({ dbwarden: { specs: "config/access" } }), "src/app/": "" }), "config/access");
     assert.deepEqual(listStacks(project), ["dev", "local", "prod"]);
-    assert.equal(projectSpecFiles(project).length, 6);
+    assert.equal(projectSpecFiles(project).length, 7);
     assert.deepEqual(planStack("prod", { root: project, now }), planStack("prod", { root: ROOT, now }));
     const loaded = loadPlan({ stack: "prod", cwd: join(project, "src", "app"), now, logNotes: false });
     assert.equal(loaded.catalogSource, "config/access/catalog/prod.json");

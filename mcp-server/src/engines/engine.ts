@@ -38,14 +38,34 @@ export type { CertificateAuthorityName, DatabaseEndpoint, LoginSource } from "@d
 export type { ParsedSecret } from "../credentials.js";
 export { rotationCloneName } from "@dbwarden/contract";
 // The request tags every engine puts on its statements (the audit join) and its housekeeping statements.
-export { READINESS_STATEMENT, requestApplicationName, requestComment, serverApplicationName, SESSION_RESET } from "@dbwarden/contract";
+export {
+  READINESS_STATEMENT,
+  agentSearchPath,
+  maskName,
+  requestApplicationName,
+  requestComment,
+  serverApplicationName,
+  SESSION_RESET,
+} from "@dbwarden/contract";
 export { JsonRows, type ResultLease } from "../results.js";
 export { ToolError, type StatementFacts } from "../errors.js";
 export { redactUnparsed } from "../audit.js";
-export { readableColumns, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../scope.js";
+export { readableColumns, readInstead, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../scope.js";
 
 /** A positional parameter value, as the `query` tool accepts it. */
 export type Param = string | number | boolean | null;
+
+/**
+ * What the database enforces on the relations a call's statement reads (docs/masks.md), for its
+ * audit line: `schema.table.column:mask` per masked column, `schema.table` per filtered table
+ * (where the agent reads them) and `schema.view` per reporting view. Filled by the engine where its
+ * statement check resolved the relations (not with the check off).
+ */
+export interface AppliedControls {
+  masked: string[];
+  filtered: string[];
+  reportingViews: string[];
+}
 
 /** One tool call, as an engine sees it. Built once per call by the dispatcher. */
 export interface EngineCall {
@@ -57,6 +77,8 @@ export interface EngineCall {
   readonly scope: WorkflowScope;
   /** Every statement the engine runs for this call ends within this many milliseconds. */
   readonly timeoutMs: number;
+  /** Where the engine notes the masks, row filters and reporting views the statement read; absent: nobody asks. */
+  readonly applied?: AppliedControls;
 }
 
 /** A statement to check, from the `query` or `explain` tool. */
@@ -173,8 +195,8 @@ export interface Engine<S extends CheckedStatement = CheckedStatement> {
   endpoint(target: string): string;
   /** Readiness: the identity's target answers a trivial statement as the identity's login. */
   ready(identity: Identity): Promise<void>;
-  /** The live columns of one table of the call's workflow (empty when it does not exist). */
-  describe(call: EngineCall, table: TablePlan): Promise<LiveTable>;
+  /** The live columns of one relation of the call's workflow, where the agent reads it (empty when it does not exist). */
+  describe(call: EngineCall, table: Pick<TablePlan, "schema" | "table">): Promise<LiveTable>;
   /**
    * Check one statement against the call's workflow before anything runs (engine-native: a
    * parser, a dry run). Fails closed with DENIED / INVALID / LIMIT.

@@ -17,7 +17,8 @@ import { planStack } from "../../../src/plan/index.ts";
 import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres.ts";
 import { hashApiKey, startServer, type RunningServer, type StartOptions } from "../../src/index.ts";
 import type { AccessPlan, WorkflowPlan } from "../../src/config.ts";
-import { resolveColumns } from "@dbwarden/contract";
+import { agentSearchPath, isGoverned, resolveColumns } from "@dbwarden/contract";
+import { governedApplyStatements, postgresModel } from "../../../src/postgres/model.ts";
 
 /** The settings the local plan gives its logins (log-statement logging). */
 function loginSettings(w: WorkflowPlan): Record<string, string> {
@@ -79,15 +80,19 @@ export interface Fixture {
 
 const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
-/** Grants of one workflow's group role, from the plan's scope (what the reconciler would apply). */
+/**
+ * Grants of one workflow's group role, from the plan's scope (what the reconciler would apply). A
+ * masked or filtered table is read through its governed view only (`governedSql`): no grant here.
+ */
 function grantSql(plan: AccessPlan): string[] {
   const out: string[] = [];
   for (const w of plan.workflows) {
     const group = q(w.roles.group);
     out.push(`CREATE ROLE ${group} NOLOGIN`);
     out.push(`GRANT CONNECT ON DATABASE ${q(DATABASE)} TO ${group}`);
-    for (const schema of new Set(w.tables.map((t) => t.schema))) out.push(`GRANT USAGE ON SCHEMA ${q(schema)} TO ${group}`);
-    for (const t of w.tables) {
+    const direct = w.tables.filter((t) => !isGoverned(t));
+    for (const schema of new Set(direct.map((t) => t.schema))) out.push(`GRANT USAGE ON SCHEMA ${q(schema)} TO ${group}`);
+    for (const t of direct) {
       const on = `${q(t.schema)}.${q(t.table)}`;
       if (t.rule.access === "all") out.push(`GRANT SELECT ON ${on} TO ${group}`);
       else {
@@ -99,6 +104,15 @@ function grantSql(plan: AccessPlan): string[] {
   return out;
 }
 
+/**
+ * The governed views (masks, row filters, reporting views) of the plan, as the Postgres model
+ * renders them for the reconciler and the component: run once the logins exist (attributes are per login).
+ */
+function governedSql(plan: AccessPlan): string[] {
+  const source = { name: `database ${DATABASE}`, columnsOf: (schema: string, table: string) => TABLES[`${schema}.${table}`] };
+  return governedApplyStatements(postgresModel(plan, "app", source).governed);
+}
+
 export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixture> {
   const db = await startTestPostgres();
   const admin = await db.admin();
@@ -108,7 +122,7 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
   await demo.query(SCHEMA_SQL);
   // Let the analytics workflows read the 10M-row view too (not part of the example plan).
   const cs = plan.workflows.find((w) => w.name === "cs-usage-drop")!;
-  cs.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", rule: { access: "all" }, columns: [] });
+  cs.tables.push({ schema: "analytics", table: "big", description: "Ten million numbers.", rule: { access: "all" }, columns: [], rowFilter: null });
   // The example's source networks (n8n-cs-digest: 10.0.12.0/24) would refuse every call from
   // loopback; test/network.test.ts sets its own to test that layer.
   for (const w of plan.workflows) for (const c of w.clients) c.sourceCidrs = [];
@@ -121,9 +135,13 @@ export async function startFixture(plan: AccessPlan = localPlan()): Promise<Fixt
       passwords[login.role] = password;
       await demo.query(`CREATE ROLE ${q(login.role)} LOGIN INHERIT PASSWORD '${password}' IN ROLE ${q(w.roles.group)}`);
       for (const [name, value] of Object.entries(loginSettings(w))) await demo.query(`ALTER ROLE ${q(login.role)} SET ${name} = '${value}'`);
+      if (w.governedSchema !== null) await demo.query(`ALTER ROLE ${q(login.role)} SET search_path = ${agentSearchPath(w).map(q).join(", ")}`);
     }
     for (const c of w.clients) if (c.auth === "api-key") keys[c.name] = `dbw_${randomBytes(24).toString("base64url")}`;
   }
+  await demo.query("BEGIN");
+  for (const sql of governedSql(plan)) await demo.query(sql);
+  await demo.query("COMMIT");
   const dir = mkdtempSync(join(tmpdir(), "dbwarden-mcp-"));
   const auditFile = join(dir, "audit.jsonl");
   const fixture: Fixture = {

@@ -8,6 +8,7 @@ export * from "./plan.js";
 export * from "./platforms.js";
 export * from "./runtime.js";
 export * from "./scope.js";
+export * from "./governed.js";
 export * from "./network.js";
 export * from "./audit.js";
 export * from "./sources.js";

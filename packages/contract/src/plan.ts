@@ -19,7 +19,7 @@ import { HOST_PLATFORMS, TARGET_PLATFORMS } from "./platforms.js";
  * The version of the plan format. A reader refuses a plan with any other value (`checkPlanVersion`)
  * rather than guessing what unknown fields mean. Bumped whenever the shape changes.
  */
-export const PLAN_API_VERSION = "plan.dbwarden.dev/v3";
+export const PLAN_API_VERSION = "plan.dbwarden.dev/v4";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -117,6 +117,20 @@ export const ColumnRuleSchema = z.discriminatedUnion("access", [
 ]);
 
 /**
+ * How a column is read masked (docs/masks.md), enforced by each engine in the database itself:
+ * `redact` (null), `hash` (a hash keyed per workflow: equal values hash equally within the
+ * workflow, differently in any other), `email-domain` (the part after `@`), `last` (the last
+ * `characters` characters) and `year` (a date or time cut to January 1st of its year).
+ */
+export const MaskPlanSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("redact") }),
+  z.strictObject({ kind: z.literal("hash") }),
+  z.strictObject({ kind: z.literal("email-domain") }),
+  z.strictObject({ kind: z.literal("last"), characters: z.number().int().min(1).max(16) }),
+  z.strictObject({ kind: z.literal("year") }),
+]);
+
+/**
  * A column the plan knows something about: described by the workflow, named by its rule, or
  * classified sensitive by the data owner. Columns not listed are undescribed and `standard`.
  */
@@ -124,8 +138,24 @@ export const KnownColumnSchema = z.strictObject({
   name: str,
   description: nullableStr,
   classification: z.enum(["standard", "sensitive"]),
-  /** Why a sensitive column is granted; null for standard columns and for ones not granted. */
+  /** Why a sensitive column is granted unmasked; null for standard columns, for masked ones and for ones not granted. */
   justification: nullableStr,
+  /** Read only through this mask; null: read as stored. */
+  mask: MaskPlanSchema.nullable(),
+});
+
+/**
+ * Only the rows a predicate holds for, enforced in the database: the spec's SQL condition (checked
+ * by the PostgreSQL parser: the table's own columns, literals, `client.<attribute>`, a short list
+ * of built-in functions) and what it reads. Each engine renders it (PostgreSQL: a view's WHERE).
+ */
+export const RowFilterPlanSchema = z.strictObject({
+  /** The condition as the spec writes it. */
+  predicate: str.min(1),
+  /** The table's columns it names, sorted. */
+  columns: z.array(str),
+  /** The client attributes it names (`client.<name>`), sorted: each client's values decide its rows. */
+  attributes: z.array(str),
 });
 
 /** One table of a workflow's scope: its column rule and every column the plan knows of. */
@@ -137,7 +167,30 @@ export const TablePlanSchema = z.strictObject({
   rule: ColumnRuleSchema,
   /** Sorted by name. */
   columns: z.array(KnownColumnSchema),
+  /** Only the rows this filter holds for; null: every row. */
+  rowFilter: RowFilterPlanSchema.nullable(),
 });
+
+/**
+ * A reporting view: one SELECT over tables of the workflow's target, which the agent reads as a
+ * table while the tables it reads stay unreadable (unless the scope lists them). Its output
+ * columns are its scope.
+ */
+export const ReportingViewPlanSchema = z.strictObject({
+  name: str,
+  description: nullableStr,
+  /** The SELECT as the spec writes it (checked by the PostgreSQL parser). */
+  sql: str.min(1),
+  /** Output columns in the SELECT's order, with the spec's descriptions. */
+  columns: z.array(z.strictObject({ name: str, description: nullableStr })),
+  /** The tables it reads and the columns of each it names, sorted by schema then table. */
+  reads: z.array(z.strictObject({ schema: str, table: str, columns: z.array(str) })),
+  /** Why it may read columns the data owner classified sensitive; null when it reads none. */
+  justification: nullableStr,
+});
+
+/** A client attribute's value (row filters compare with it). */
+export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 
 /**
  * The most a workflow may ask one query to return. A result is held in the server's memory until
@@ -166,6 +219,8 @@ export const ClientPlanSchema = z.strictObject({
   loginRole: str,
   /** Secret-store name of this client's credentials (database login and, for api-key, MCP key). */
   secretName: str,
+  /** The facts row filters read as `client.<name>`, by name (sorted). */
+  attributes: z.record(str, AttributeValueSchema),
 });
 
 export const RolePlanSchema = z.strictObject({
@@ -186,6 +241,14 @@ export const WorkflowPlanSchema = z.strictObject({
   expires: day.nullable(),
   /** The scope: every table the workflow reads, sorted by schema then table. */
   tables: z.array(TablePlanSchema),
+  /** Reporting views, sorted by name. */
+  reportingViews: z.array(ReportingViewPlanSchema),
+  /**
+   * Where the agent reads the workflow's governed relations (tables with a mask or a row filter,
+   * reporting views) by name: a schema of the target holding them (PostgreSQL: views owned by
+   * dbwarden). Null when the workflow has none.
+   */
+  governedSchema: nullableStr,
   roles: RolePlanSchema,
   limits: LimitsPlanSchema,
   /** Sorted by name. */
@@ -280,6 +343,10 @@ export type WorkflowPlan = z.infer<typeof WorkflowPlanSchema>;
 export type TablePlan = z.infer<typeof TablePlanSchema>;
 export type ColumnRule = z.infer<typeof ColumnRuleSchema>;
 export type KnownColumn = z.infer<typeof KnownColumnSchema>;
+export type MaskPlan = z.infer<typeof MaskPlanSchema>;
+export type RowFilterPlan = z.infer<typeof RowFilterPlanSchema>;
+export type ReportingViewPlan = z.infer<typeof ReportingViewPlanSchema>;
+export type AttributeValue = z.infer<typeof AttributeValueSchema>;
 export type LimitsPlan = z.infer<typeof LimitsPlanSchema>;
 export type ClientPlan = z.infer<typeof ClientPlanSchema>;
 export type RolePlan = z.infer<typeof RolePlanSchema>;

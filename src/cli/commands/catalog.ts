@@ -32,7 +32,7 @@ export function register(program: Command, io: CliIO): void {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = postgresTargets(plan);
       if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to read columns from`, EXIT.invalidInput);
-      const snapshot: Record<string, string[]> = {};
+      const snapshot: Record<string, Record<string, string>> = {};
       const problems: string[] = [];
       for (const name of names) {
         const target = findTarget(plan, name);
@@ -46,7 +46,7 @@ export function register(program: Command, io: CliIO): void {
         }
         for (const [key, columns] of Object.entries(read.catalog)) {
           const other = snapshot[key];
-          if (other && other.join("\u0000") !== columns.join("\u0000"))
+          if (other && JSON.stringify(Object.entries(other)) !== JSON.stringify(Object.entries(columns)))
             problems.push(`table ${key} has different columns in two targets' databases; one snapshot cannot hold both`);
           snapshot[key] = columns;
         }

@@ -16,6 +16,7 @@ export type DifferenceKind =
   | "public"
   | "function"
   | "default-privilege"
+  | "governed"
   | "stale-role";
 
 /**
@@ -51,8 +52,11 @@ export interface Difference {
   level: DifferenceLevel;
 }
 
-/** Execution order of the statements: objects are created before they are granted, and so on. */
-export const PHASE = { problems: 0, roles: 1, memberships: 2, settings: 3, ownership: 4, revokes: 5, grants: 6, drops: 7 } as const;
+/**
+ * Execution order of the statements: objects are created before they are granted, and so on. The
+ * internal schema (attributes, keys) comes before the governed views that read it.
+ */
+export const PHASE = { problems: 0, roles: 1, memberships: 2, settings: 3, ownership: 4, revokes: 5, internal: 6, governed: 7, grants: 8, drops: 9 } as const;
 
 export type AddDifference = (kind: DifferenceKind, role: string, message: string, phase: number, statements?: Statement[], level?: DifferenceLevel) => void;
 
@@ -67,6 +71,11 @@ export interface DiffContext {
   /** The database name, quoted. */
   db: string;
   add: AddDifference;
+  /**
+   * What the governed phase (re)creates in this run, with its grants (`tableKey`s of views, schema
+   * names): the privileges phase leaves them alone rather than report them twice.
+   */
+  rebuilt: { schemas: Set<string>; views: Set<string> };
 }
 
 export const plain = (sql: string): Statement => ({ sql, shown: sql });

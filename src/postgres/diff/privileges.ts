@@ -36,6 +36,12 @@ export function wantedByGroup(model: PostgresModel): Map<string, WantedGrants> {
       if (t.columns === null) want.tables.set(k, { schema: t.schema, table: t.table, privileges: new Set([READ_PRIVILEGES.table]) });
       else want.columns.set(k, { schema: t.schema, table: t.table, privileges: new Map([[READ_PRIVILEGES.column, new Set(t.columns)]]) });
     }
+    // Its governed views: USAGE on their schema, a table-level SELECT on each (a view holds only what it may read).
+    if (group.governed) {
+      want.schemas.set(group.governed.schema, new Set([READ_PRIVILEGES.schema]));
+      for (const view of group.governed.views)
+        want.tables.set(tableKey(group.governed.schema, view), { schema: group.governed.schema, table: view, privileges: new Set([READ_PRIVILEGES.table]) });
+    }
     wanted.set(group.role, want);
   }
   return wanted;
@@ -59,13 +65,37 @@ export function diffPrivileges(ctx: DiffContext): void {
   const grantees = model.roles.map((r) => r.name).filter((n) => catalog.roles.has(n) || wanted.has(n));
   if (model.public.mode === "revoke") grantees.push(PUBLIC);
   for (const g of grantees) {
-    const want = g === PUBLIC ? nothing() : (wanted.get(g) ?? nothing());
+    const want = g === PUBLIC ? nothing() : withoutRebuilt(ctx, wanted.get(g) ?? nothing());
     if (g === PUBLIC) for (const p of model.public.database) want.database.add(p);
     const compare = objectComparer(ctx, g);
     compare(acl.database.get(g) ?? [], want.database, `DATABASE ${ctx.db}`, `database ${catalog.database}`);
-    diffSchemas(ctx, g, compare, acl.schema.get(g) ?? [], want);
-    diffTables(ctx, g, compare, acl.table.get(g) ?? [], acl.column.get(g) ?? [], want);
+    diffSchemas(
+      ctx,
+      g,
+      compare,
+      (acl.schema.get(g) ?? []).filter((e) => !ctx.rebuilt.schemas.has(e.schema)),
+      want,
+    );
+    diffTables(
+      ctx,
+      g,
+      compare,
+      (acl.table.get(g) ?? []).filter((e) => !ctx.rebuilt.views.has(tableKey(e.schema, e.table))),
+      acl.column.get(g) ?? [],
+      want,
+    );
   }
+}
+
+/** A grantee's wanted grants without what the governed phase (re)creates, with its grants, in this run. */
+function withoutRebuilt(ctx: DiffContext, want: WantedGrants): WantedGrants {
+  const { schemas, views } = ctx.rebuilt;
+  if (schemas.size === 0 && views.size === 0) return want;
+  return {
+    ...want,
+    schemas: new Map([...want.schemas].filter(([schema]) => !schemas.has(schema))),
+    tables: new Map([...want.tables].filter(([key]) => !views.has(key))),
+  };
 }
 
 /** Compares one object's privileges for one grantee; returns the privileges it revokes. */

@@ -31,7 +31,7 @@ const ENTRY_PRIVILEGES = new Set(["CONNECT", "TEMPORARY"]);
  * and every schema where PUBLIC or an agent role holds USAGE.
  */
 export function agentSchemas(ctx: DiffContext): Set<string> {
-  const schemas = new Set(ctx.model.groups.flatMap((g) => g.schemas));
+  const schemas = new Set(ctx.model.groups.flatMap((g) => (g.governed ? [...g.schemas, g.governed.schema] : g.schemas)));
   for (const e of ctx.catalog.schemaAcl) if (e.privilege === "USAGE" && (e.grantee === PUBLIC || ctx.managed.has(e.grantee))) schemas.add(e.schema);
   return schemas;
 }

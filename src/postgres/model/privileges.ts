@@ -5,7 +5,17 @@
  * source lacks, and a column the plan names (rule, description, sensitive mark) that the table
  * does not have.
  */
-import { resolveColumns, tableKey, tableName, workflowsOf, type AccessPlan, type TablePlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
+import {
+  isGoverned,
+  resolveColumns,
+  tableKey,
+  tableName,
+  workflowsOf,
+  type AccessPlan,
+  type TablePlan,
+  type TargetPlan,
+  type WorkflowPlan,
+} from "@dbwarden/contract";
 import { READ_PRIVILEGES, mixesTableAndColumnSelect } from "../rules.ts";
 import type { ColumnSource, GroupAccess, ModelProblem, TableSelect } from "./types.ts";
 
@@ -24,9 +34,17 @@ export type Privilege =
 /** `access: all` is a table-level SELECT: every column, including ones added later. */
 export const selectsWholeTable = (table: Pick<TablePlan, "rule">): boolean => table.rule.access === "all";
 
-/** The schemas a workflow reads, in first-seen (plan) order. */
-export function workflowSchemas(workflow: WorkflowPlan): string[] {
-  return [...new Set(workflow.tables.map((t) => t.schema))];
+/**
+ * The tables a workflow's group reads directly: every table of its scope but the masked and
+ * filtered ones, which it reads only through their governed views (./governed.ts).
+ */
+export function directTables(workflow: Pick<WorkflowPlan, "tables">): TablePlan[] {
+  return workflow.tables.filter((t) => !isGoverned(t));
+}
+
+/** The schemas of the tables a workflow reads directly, in first-seen (plan) order. */
+export function workflowSchemas(workflow: Pick<WorkflowPlan, "tables">): string[] {
+  return [...new Set(directTables(workflow).map((t) => t.schema))];
 }
 
 function tablePrivilege(database: string, t: TablePlan): Privilege {
@@ -41,19 +59,29 @@ function tablePrivilege(database: string, t: TablePlan): Privilege {
   }
 }
 
-/** CONNECT, then USAGE per schema, then one SELECT per table, from the workflow's scope. */
+/**
+ * CONNECT, then USAGE per schema, then one SELECT per table read directly, from the workflow's
+ * scope; then, with governed relations, USAGE on its governed schema and SELECT on each view.
+ */
 export function workflowPrivileges(workflow: WorkflowPlan, database: string): Privilege[] {
+  const governed = workflow.governedSchema;
+  const views = governed === null ? [] : [...workflow.tables.filter(isGoverned).map((t) => t.table), ...workflow.reportingViews.map((v) => v.name)];
   return [
     { privilege: "CONNECT", objectType: "database", database },
     ...workflowSchemas(workflow).map((schema): Privilege => ({ privilege: "USAGE", objectType: "schema", database, schema })),
-    ...workflow.tables.map((t) => tablePrivilege(database, t)),
+    ...directTables(workflow).map((t) => tablePrivilege(database, t)),
+    ...(governed === null ? [] : [{ privilege: "USAGE", objectType: "schema", database, schema: governed } as const]),
+    ...views.map((table): Privilege => ({ privilege: "SELECT", objectType: "table", database, schema: governed!, table })),
   ];
 }
 
-/** Every table the target's workflows read, once each (for reading their live columns). */
+/** Every table the target's workflows read, once each, reporting views' tables too (for reading their live columns). */
 export function plannedTables(plan: AccessPlan, target: string): Array<{ schema: string; table: string }> {
   const seen = new Map<string, { schema: string; table: string }>();
-  for (const w of workflowsOf(plan, target)) for (const t of w.tables) seen.set(tableKey(t.schema, t.table), { schema: t.schema, table: t.table });
+  for (const w of workflowsOf(plan, target)) {
+    for (const t of w.tables) seen.set(tableKey(t.schema, t.table), { schema: t.schema, table: t.table });
+    for (const v of w.reportingViews) for (const r of v.reads) seen.set(tableKey(r.schema, r.table), { schema: r.schema, table: r.table });
+  }
   return [...seen.values()];
 }
 
@@ -71,10 +99,11 @@ export function groupAccess(target: TargetPlan, workflow: WorkflowPlan, source: 
   const tables: TableSelect[] = [];
   for (const table of uniqueTables(workflow, report)) {
     const select = tableSelect(target, workflow, table, source, report);
-    if (select) tables.push(select);
+    // A masked or filtered table is checked like any other, and read only through its view.
+    if (select && !isGoverned(table)) tables.push(select);
   }
   tables.sort((a, b) => byString(a.schema, b.schema) || byString(a.table, b.table));
-  return { role: workflow.roles.group, workflow: workflow.name, database: [READ_PRIVILEGES.database], schemas: schemas.sort(byString), tables };
+  return { role: workflow.roles.group, workflow: workflow.name, database: [READ_PRIVILEGES.database], schemas: schemas.sort(byString), tables, governed: null };
 }
 
 type Report = (message: string, table?: string | null, column?: string | null) => void;

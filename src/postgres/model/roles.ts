@@ -3,8 +3,18 @@
  * memberships, connection limits and settings, and the platform's extras (IAM login roles,
  * alternating-rotation clones) from the contract's capability table and the target's credentials.
  */
-import { findTarget, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
+import {
+  agentSearchPath,
+  findTarget,
+  rotationCloneName,
+  TARGET_PLATFORMS,
+  workflowsOf,
+  type AccessPlan,
+  type TargetPlan,
+  type WorkflowPlan,
+} from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
+import { ident } from "../sql.ts";
 import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
@@ -16,7 +26,36 @@ export const MAX_IDENTIFIER_BYTES = 63;
  * generic settings. The component maps each to its field; drift does not demand the others on
  * roles Pulumi applies.
  */
-export const PULUMI_ROLE_SETTINGS = ["idle_in_transaction_session_timeout", "statement_timeout"] as const;
+export const PULUMI_ROLE_SETTINGS = ["idle_in_transaction_session_timeout", "search_path", "statement_timeout"] as const;
+
+/** A `search_path` setting's value, each schema quoted: `"dbw_x", "app"`. */
+export function searchPathValue(schemas: readonly string[]): string {
+  return schemas.map(ident).join(", ");
+}
+
+/**
+ * The schemas of a `search_path` value as PostgreSQL stores it (`dbw_x, "App"`): split on commas
+ * outside quotes, quotes removed. Two values naming the same schemas are the same setting.
+ */
+export function searchPathSchemas(value: string): string[] {
+  const schemas: string[] = [];
+  let current = "";
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '"') {
+      if (quoted && value[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (c === "," && !quoted) {
+      schemas.push(current.trim());
+      current = "";
+    } else current += quoted ? c : c.toLowerCase();
+  }
+  if (current.trim() !== "" || schemas.length > 0) schemas.push(current.trim());
+  return schemas;
+}
 export type PulumiRoleSetting = (typeof PULUMI_ROLE_SETTINGS)[number];
 
 /**
@@ -31,6 +70,8 @@ export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<
     statement_timeout: String(timeout),
     ...statementLoggingSettings(findTarget(plan, workflow.target).logging.statements),
   };
+  // With governed relations, a session opened outside the MCP server resolves names as it does.
+  if (workflow.governedSchema !== null) settings.search_path = searchPathValue(agentSearchPath(workflow));
   return Object.fromEntries(
     Object.keys(settings)
       .sort()

@@ -4,6 +4,9 @@
  */
 import type { TargetPlatform } from "@dbwarden/contract";
 import type { AgentRoleAttribute } from "../rules.ts";
+import type { GovernedState } from "./governed.ts";
+
+export type { GovernedState, GovernedView, GovernedWorkflow } from "./governed.ts";
 
 /** `group`: the workflow's NOLOGIN role; `login`: one per client; `rotation-clone`: its alternate. */
 export type RoleKind = "group" | "login" | "rotation-clone";
@@ -64,8 +67,10 @@ export interface GroupAccess {
   database: string[];
   /** Schemas it has USAGE on (the ones that exist, where the column source knows schemas), sorted. */
   schemas: string[];
-  /** One SELECT per table found in the column source, sorted by schema then table. */
+  /** One SELECT per table it reads directly (not masked or filtered) found in the column source, sorted by schema then table. */
   tables: TableSelect[];
+  /** Its governed schema (USAGE) and the views there (table-level SELECT each), sorted; null without one. */
+  governed: { schema: string; views: string[] } | null;
 }
 
 /**
@@ -115,6 +120,8 @@ export interface ColumnSource {
   name: string;
   /** The table's columns in the database's order, or undefined when there is no such table. */
   columnsOf(schema: string, table: string): readonly string[] | undefined;
+  /** A column's type as PostgreSQL prints it (`format_type`), when the source knows types. */
+  typeOf?(schema: string, table: string, column: string): string | undefined;
   /** Does the schema exist? Absent when the source does not know schemas (a snapshot). */
   hasSchema?(schema: string): boolean;
   /** How to add a missing table to the source, in words (a snapshot); absent for a database. */
@@ -135,6 +142,8 @@ export interface PostgresModel {
   /** Per workflow in plan order. */
   groups: GroupAccess[];
   public: PublicAccess;
+  /** Masks, row filters and reporting views: governed schemas, their views, the internal tables' rows (./governed.ts). */
+  governed: GovernedState;
   /** Errors: where there is one, nothing is applied (reconciler, Pulumi) and drift reports it. */
   problems: ModelProblem[];
 }

@@ -11,7 +11,7 @@
  */
 import { requestComment } from "../engine.js";
 import pg from "pg";
-import type { EngineCall } from "../engine.js";
+import type { EngineCall, TableScope } from "../engine.js";
 import type { SetupResult } from "./session.js";
 import { checkScope, type RelationRef, type ResolvedRelation, type SqlAnalysis } from "./sqlcheck.js";
 
@@ -67,6 +67,8 @@ interface Verdict {
   entries: Array<CacheEntry<ResolvedRelation>>;
   shadowing: CacheEntry<Set<string>> | null;
   condition: string;
+  /** The scope's relations the statement reads. */
+  read: TableScope[];
 }
 
 export class TargetCatalog {
@@ -85,7 +87,7 @@ export class TargetCatalog {
    * Null when something is unknown or stale, or the check refuses: the statement then goes
    * through `check`, whose refusal is the authoritative one.
    */
-  guard(call: EngineCall, analysis: SqlAnalysis): string | null {
+  guard(call: EngineCall, analysis: SqlAnalysis): { condition: string; read: TableScope[] } | null {
     const now = Date.now();
     const workflow = call.identity.workflow.name;
     const oids: number[] = [];
@@ -105,11 +107,12 @@ export class TargetCatalog {
     // The same statement, workflow and catalog entries as a check that passed: the same verdict.
     const known = this.verdicts.get(analysis)?.get(workflow);
     if (known && known.shadowing === shadowing && known.entries.length === entries.length && known.entries.every((e, i) => e === entries[i]))
-      return known.condition;
+      return { condition: known.condition, read: known.read };
     const names = shadowing?.value;
     const shadowed = names ? [...analysis.functions, ...analysis.operators].filter((n) => names.has(n)) : [];
+    let read: TableScope[];
     try {
-      checkScope(
+      read = checkScope(
         analysis,
         entries.map((e) => e.value),
         call.scope,
@@ -121,15 +124,15 @@ export class TargetCatalog {
     const condition = namesCondition(analysis.relations, oids);
     let byWorkflow = this.verdicts.get(analysis);
     if (!byWorkflow) this.verdicts.set(analysis, (byWorkflow = new Map()));
-    byWorkflow.set(workflow, { entries, shadowing, condition });
-    return condition;
+    byWorkflow.set(workflow, { entries, shadowing, condition, read });
+    return { condition, read };
   }
 
   /**
    * Check a parsed statement against the call's scope, given the setup round trip's results
    * (`resolutionQuery`). Throws ToolError (DENIED). Awaits the database only on a cache miss.
    */
-  async check(client: pg.PoolClient, resolved: SetupResult[], call: EngineCall, analysis: SqlAnalysis): Promise<void> {
+  async check(client: pg.PoolClient, resolved: SetupResult[], call: EngineCall, analysis: SqlAnalysis): Promise<TableScope[]> {
     const now = Date.now();
     const oids = relationOids(resolved, analysis);
     this.remember(call.identity.workflow.name, analysis.relations, oids);
@@ -146,7 +149,7 @@ export class TargetCatalog {
       const set = names.value;
       shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
-    checkScope(analysis, relations, call.scope, shadowed);
+    return checkScope(analysis, relations, call.scope, shadowed);
   }
 
   /** What each name resolved to, for later guards. */

@@ -8,6 +8,8 @@
  */
 import {
   READINESS_STATEMENT,
+  agentSearchPath,
+  maskName,
   requestComment,
   serverApplicationName,
   ToolError,
@@ -25,6 +27,7 @@ import {
   type RowSet,
   type RuntimeConfig,
   type StatementRequest,
+  type TableScope,
   type TablePlan,
   type WorkflowPlan,
 } from "../engine.js";
@@ -55,9 +58,23 @@ const DESCRIBE_COLUMNS =
   "pg_catalog.col_description(a.attrelid, a.attnum) AS comment, pg_catalog.obj_description(a.attrelid, 'pg_class') AS table_comment " +
   "FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
+/** The workflow's search_path (the contract's: its governed schema first, as the login's own is). */
 function searchPathOf(workflow: WorkflowPlan): string {
-  const schemas = [...new Set(workflow.tables.map((t) => t.schema))];
+  const schemas = agentSearchPath(workflow);
   return `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`;
+}
+
+/** Note on the call what the database enforces on the relations its statement reads (for the audit line). */
+function noteApplied(call: EngineCall, read: readonly TableScope[]): void {
+  const applied = call.applied;
+  if (!applied) return;
+  for (const { relation, table } of read) {
+    const at = `${relation.schema}.${relation.name}`;
+    if (relation.kind === "reporting-view") applied.reportingViews.push(at);
+    if (relation.kind !== "governed-table") continue;
+    for (const c of table.columns) if (c.mask) applied.masked.push(`${at}.${c.name}:${maskName(c.mask)}`);
+    if (table.rowFilter) applied.filtered.push(at);
+  }
 }
 
 /**
@@ -209,7 +226,7 @@ export class PostgresEngine implements Engine<PgStatement> {
     }
   }
 
-  async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
+  async describe(call: EngineCall, table: Pick<TablePlan, "schema" | "table">): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
     const step: Step = { text: requestTag(call) + DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
@@ -284,11 +301,12 @@ export class PostgresEngine implements Engine<PgStatement> {
     const workflow = this.workflowSession(call.identity.workflow);
     const pool = this.pool(call.identity);
     const { analysis } = statement;
-    const names = analysis ? workflow.catalog.guard(call, analysis) : null;
-    if (names || !analysis) {
+    const known = analysis ? workflow.catalog.guard(call, analysis) : null;
+    if (known || !analysis) {
       const step = final();
       try {
-        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names }));
+        await this.sessions.run(pool, call, workflow.setSearchPath, (tx) => tx.send([step], { last: true, names: known?.condition ?? null }));
+        if (known) noteApplied(call, known.read);
         return step.reader;
       } catch (error) {
         if (!(error instanceof GuardMissed)) throw error;
@@ -300,7 +318,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
       await tx.send(query ? [{ text: requestTag(call) + query, reader: resolved }] : []);
-      if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
+      if (analysis) noteApplied(call, await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis));
       await tx.send([step], { last: true });
     });
     return step.reader;

@@ -15,7 +15,7 @@
  */
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
 import { columnNotReadable, nestedWrite, notARead, starOutsideScope } from "./refusals.js";
-import { ToolError, readableColumns, scopeTables, tableKey, type StatementFacts, type WorkflowScope } from "../engine.js";
+import { ToolError, readableColumns, readInstead, scopeTables, tableKey, type StatementFacts, type TableScope, type WorkflowScope } from "../engine.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;
@@ -377,22 +377,36 @@ class Walker {
  * for schema". Refused with the same words as any out-of-scope relation.
  */
 export function checkSchemas(analysis: SqlAnalysis, scope: WorkflowScope): void {
-  const schemas = new Set([...scope.values()].map(({ table }) => table.schema));
+  const schemas = new Set([...scope.values()].map(({ relation }) => relation.schema));
   const outside = analysis.relations.find((r) => r.schema !== null && !schemas.has(r.schema));
-  if (outside) throw new ToolError("DENIED", `relation ${outside.schema}.${outside.name} is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
+  if (outside)
+    throw new ToolError(
+      "DENIED",
+      `relation ${outside.schema}.${outside.name} is not in this workflow's scope.${readInstead(scope, outside.schema!, outside.name)} In scope: ${scopeTables(scope)}.`,
+    );
 }
 
-export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelation | null>, scope: WorkflowScope, shadowed: readonly string[]): void {
+/**
+ * Step 2 (see above). Returns the scope's relations the statement reads, in its order: what the
+ * audit line says about masks, row filters and reporting views.
+ */
+export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelation | null>, scope: WorkflowScope, shadowed: readonly string[]): TableScope[] {
   if (shadowed.length > 0) {
     throw new ToolError("DENIED", `${shadowed.join(", ")} also exist(s) outside pg_catalog (user-defined functions or operators are not allowed).`);
   }
   const readable: Array<{ ok: ReadonlySet<string>; denied: Set<string>; refName: string; label: string }> = [];
+  const matched: TableScope[] = [];
   analysis.relations.forEach((ref, i) => {
     const r = resolved[i];
     const written = ref.schema ? `${ref.schema}.${ref.name}` : ref.name;
     if (!r) throw new ToolError("DENIED", `relation ${written} does not exist or is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
     const table = scope.get(tableKey(r.schema, r.name));
-    if (!table) throw new ToolError("DENIED", `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope. In scope: ${scopeTables(scope)}.`);
+    if (!table)
+      throw new ToolError(
+        "DENIED",
+        `relation ${written} (${r.schema}.${r.name}) is not in this workflow's scope.${readInstead(scope, r.schema, r.name)} In scope: ${scopeTables(scope)}.`,
+      );
+    matched.push(table);
     const ok = readableColumns(table, r.columns);
     const denied = new Set(r.columns.filter((c) => !ok.has(c)));
     for (const c of table.excluded) denied.add(c);
@@ -436,4 +450,5 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
       }
     }
   }
+  return matched;
 }

@@ -22,11 +22,22 @@ function probeTable(workflow) {
   return { table: workflow.tables[0], column: null };
 }
 
+/**
+ * Where the workflow's agents read `table`: its governed view when it has a mask or a row filter
+ * (the contract's `readAs`, which this plain script cannot import from an installed package;
+ * test/aws/acceptance.test.ts asserts the two agree on every example plan), else the table itself.
+ */
+export function readAs(workflow, table) {
+  const governed = table.rowFilter !== null || table.columns.some((c) => c.mask !== null);
+  return governed && workflow.governedSchema !== null ? { schema: workflow.governedSchema, name: table.table } : { schema: table.schema, name: table.table };
+}
+
 /** The lines for a plan. */
 export function acceptanceClients(plan) {
   return plan.workflows.flatMap((workflow) => {
     const { table, column } = probeTable(workflow);
-    const qualified = `${ident(table.schema)}.${ident(table.table)}`;
+    const at = readAs(workflow, table);
+    const qualified = `${ident(at.schema)}.${ident(at.name)}`;
     const probe = column ? `SELECT ${ident(column)} FROM ${qualified} LIMIT 1` : `SELECT count(*) FROM ${qualified}`;
     const write = `DELETE FROM ${qualified}`;
     return workflow.clients.map((client) =>

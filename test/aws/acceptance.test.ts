@@ -21,7 +21,8 @@ import { planStack } from "../../src/plan/index.ts";
 import { FakeSecretsManager } from "../keys/support/fakeSecretsManager.ts";
 import { AS_OF, ROOT } from "../components/support/plans.ts";
 // @ts-expect-error: a plain ESM script without type declarations
-import { acceptanceClients } from "../../scripts/acceptance-clients.mjs";
+import { acceptanceClients, readAs as scriptReadAs } from "../../scripts/acceptance-clients.mjs";
+import { readAs } from "@dbwarden/contract";
 
 const SCRIPT = join(ROOT, "scripts", "aws-acceptance.sh");
 const dryRun = (...args: string[]) => spawnSync("bash", [SCRIPT, "--dry-run", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
@@ -200,5 +201,21 @@ describe("scripts/mcp-call.mjs against the local stack", { timeout: 170_000 }, (
     await stack.reloadSecrets();
     assert.equal((await call(key, "--tool", "list_tables")).status, 0);
     assert.equal((await call(old, "--tool", "list_tables")).status, 2, "the replaced key is refused");
+  });
+});
+
+describe("scripts/acceptance-clients.mjs", () => {
+  it("reads each table where the contract says the workflow's agents read it (its readAs), on every example stack", () => {
+    let governed = 0;
+    for (const stack of ["local", "dev", "prod"]) {
+      const plan = planStack(stack, { root: ROOT, now: AS_OF });
+      for (const workflow of plan.workflows)
+        for (const table of workflow.tables) {
+          const at = readAs(workflow, table);
+          assert.deepEqual(scriptReadAs(workflow, table), at, `${stack}: ${workflow.name} ${table.schema}.${table.table}`);
+          if (at.schema !== table.schema) governed++;
+        }
+    }
+    assert.ok(governed > 0, "the examples have a table read through a governed view");
   });
 });

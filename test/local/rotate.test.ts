@@ -83,6 +83,8 @@ describe("local credentials: rotate and rotationDays", { timeout: 120_000 }, () 
     const lines: string[] = [];
     stack = await startLocalStack({ root, now: new Date(start.getTime() + 30 * DAY), progress: (l) => lines.push(l), mcp: false });
     assert.deepEqual(stack.changed.secrets.sort(), [
+      "dbwarden/local/account-assistant/initech-assistant",
+      "dbwarden/local/account-assistant/umbrella-assistant",
       "dbwarden/local/cs-usage-drop/n8n-cs-digest",
       "dbwarden/local/eng-incident-investigation/claude-incident-bot",
       "dbwarden/local/finance-weekly-revenue/n8n-finance-weekly",

@@ -102,6 +102,9 @@ describe("dbwarden mcp (stdio) on the local stack", { timeout: 120_000 }, () => 
     const result = await runBin(root, ["mcp", "--stack", "local", "--client", "claude-xx"]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
-    assert.match(result.stderr, /no API-key client "claude-xx" in stack local \(clients: claude-cs, claude-incident-bot, n8n-cs-digest, n8n-finance-weekly\)/);
+    assert.match(
+      result.stderr,
+      /no API-key client "claude-xx" in stack local \(clients: claude-cs, claude-incident-bot, initech-assistant, n8n-cs-digest, n8n-finance-weekly, umbrella-assistant\)/,
+    );
   });
 });

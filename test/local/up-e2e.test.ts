@@ -46,8 +46,10 @@ describe("npm start (dbwarden up) end to end", { timeout: 170_000 }, () => {
     assert.deepEqual(connection.clients.map((c: { name: string }) => c.name).sort(), [
       "claude-cs",
       "claude-incident-bot",
+      "initech-assistant",
       "n8n-cs-digest",
       "n8n-finance-weekly",
+      "umbrella-assistant",
     ]);
     // Every secret file is 0600; nothing secret was printed.
     for (const f of filesUnder(join(local, "secrets"))) assert.equal(statSync(f).mode & 0o777, 0o600, f);

@@ -161,7 +161,7 @@ describe("docs/aws.md and docs/pulumi-program.md from the installed package", { 
       ]);
       assert.equal(
         readFileSync(join(scratch, "dbwarden", "catalog", "dev.json"), "utf8"),
-        '{\n  "public.orders": ["id", "customer_id", "status", "total_cents", "shipping_address", "created_at", "coupon"]\n}\n',
+        '{\n  "public.orders": { "id": "bigint", "customer_id": "bigint", "status": "text", "total_cents": "bigint", "shipping_address": "text", "created_at": "timestamp with time zone", "coupon": "text" }\n}\n',
         "the snapshot written from the database",
       );
       const dry = outcomes.find((o) => o.line.endsWith("--dry-run"))!.stderr ?? "";

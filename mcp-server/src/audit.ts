@@ -14,25 +14,13 @@
  * each answer until its line is durable.
  */
 import { open, stat, type FileHandle } from "node:fs/promises";
+import type { McpAuditLine } from "@dbwarden/contract";
 
-export interface AuditRecord {
-  time: string;
-  requestId: string;
+/** One audit line: what the contract promises readers (`McpAuditLine`), and what only the server's own readers use. */
+export interface AuditRecord extends Omit<McpAuditLine, "transport"> {
   transport: "http" | "stdio";
-  client: string;
-  principal: string;
-  workflow: string;
-  tool: string;
-  fingerprint: string | null;
-  /** Bounded excerpt, literals replaced by $n. */
-  statement: string | null;
-  verdict: "allowed" | "refused" | "failed";
-  code: string | null;
-  rows: number | null;
   truncated: boolean | null;
   bytes: number | null;
-  durationMs: number;
-  errorClass: string | null;
   /** The client's network address: on refusals by source network, and on failed authentications. */
   source?: string;
   /**

@@ -54,6 +54,7 @@ export const GCP_LABEL_KEYS = {
 export const HOST_TAG_KEYS = {
   local: null,
   "aws-ecs": AWS_TAG_KEYS,
+  "gcp-cloudrun": GCP_LABEL_KEYS,
 } as const satisfies Record<HostPlatformName, TagKeys | null>;
 
 /** The workflow tag's value for resources that serve every workflow of the environment. */

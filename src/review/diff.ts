@@ -220,6 +220,17 @@ function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes)
     );
   } else if (was.publicVia !== null && now.publicVia === null) {
     changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} becomes internal (${now.internal})`, b, a);
+  } else if (was.publicVia !== null && now.publicVia !== null && b.platform === a.platform) {
+    // Already public one way, and another way in is opened (or closed): Cloud Run's load balancer and allUsers invoker.
+    const [before, after] = [new Set(was.ways ?? []), new Set(now.ways ?? [])];
+    const opened = [...after].filter((w) => !before.has(w));
+    const closed = [...before].filter((w) => !after.has(w));
+    if (opened.length > 0) {
+      changes.add("widening", "mcp-server", "host-internet-facing", {}, "mcpServer.host", `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}`, b, a);
+    }
+    if (closed.length > 0) {
+      changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}`, b, a);
+    }
   }
   const rest = (h: McpServerPlan["host"], ingress: HostIngress) =>
     JSON.stringify(Object.fromEntries(Object.entries(h).filter(([k]) => !ingress.fields.includes(k))));

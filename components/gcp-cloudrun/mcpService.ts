@@ -32,6 +32,7 @@ import { Bucket } from "@pulumi/gcp/storage/bucket.js";
 import { BucketIAMMember } from "@pulumi/gcp/storage/bucketIAMMember.js";
 import { BucketObject } from "@pulumi/gcp/storage/bucketObject.js";
 import { PLAN_ENV, RUNTIME_ENV, buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import { PUBLIC_INVOKER_ANNOTATION } from "../../src/tags.ts";
 import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, mcpServiceAccountId, secretResourceName } from "../gcp/names.ts";
 
 /** Path the server answers health checks on (start-up and liveness probes). */
@@ -200,6 +201,8 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
         invokerIamDisabled: false,
         deletionProtection: false,
         labels: args.labels,
+        // The spec's words for letting anyone invoke (cloud-run-not-public reads them here).
+        ...(host.publicInvokerJustification !== null ? { annotations: { [PUBLIC_INVOKER_ANNOTATION]: host.publicInvokerJustification } } : {}),
         template: {
           serviceAccount: args.account.email,
           timeout: "300s",

@@ -110,7 +110,6 @@ export class GovernedCloudRun extends pulumi.ComponentResource implements Govern
         account,
         databases: Object.fromEntries([...access].map(([target, each]) => [target, each.endpoint])),
         logins: Object.assign({}, ...all.map((t) => t.logins)),
-        loginSecretIds: all.flatMap((t) => Object.values(t.secretIds)),
         replicas: all.flatMap((t) => t.connectorInstances),
         labels,
         startAfter: all.flatMap((t) => t.ready),

@@ -2,9 +2,9 @@
  * `dbwarden:gcp:McpService`: the MCP server on Cloud Run (v2), the only path agents use.
  * - the same image as on ECS, from Artifact Registry (`mcpServer.image`, a URI);
  * - its own service account, holding only `cloudsql.client` on the targets' replicas (an IAM
- *   condition naming them), read access to exactly its own secrets (the API key hashes, its
- *   password logins' secrets) and to its config bucket, and the right to mint its IAM logins' tokens
- *   (granted by each target's credentials);
+ *   condition naming them), read access to the API key secret and its config bucket; each target's
+ *   credentials grant it read access to exactly its password logins' secrets, or the right to mint
+ *   its IAM logins' tokens;
  * - ingress internal (`INGRESS_TRAFFIC_INTERNAL_ONLY`) or through the HTTPS load balancer whose
  *   Cloud Armor policy admits `mcpServer.allowedCidrs` only (`INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER`,
  *   ./ingress.ts); invoker IAM stays on: callers need a Google identity with `run.invoker` (sent as
@@ -109,8 +109,6 @@ export interface CloudRunMcpServiceArgs {
   databases: Record<string, pulumi.Output<DatabaseEndpoint>>;
   /** The login source per login role. */
   logins: Record<string, pulumi.Output<LoginSource>>;
-  /** Secret resource names of its password logins: it may read exactly these. */
-  loginSecretIds: pulumi.Output<string>[];
   /** Replica instance names with their project: `cloudsql.client` is limited to them. */
   replicas: { project: string; name: pulumi.Output<string> }[];
   labels: Record<string, string>;
@@ -141,9 +139,6 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
     const readers: pulumi.Resource[] = [
       new SecretIamMember(`${name}-api-keys-reader`, { project, secretId: apiKeys.secretId, role: "roles/secretmanager.secretAccessor", member }, parent),
     ];
-    args.loginSecretIds.forEach((secretId, i) =>
-      readers.push(new SecretIamMember(`${name}-login-secret-${i}`, { project, secretId, role: "roles/secretmanager.secretAccessor", member }, parent)),
-    );
     if (args.replicas.length > 0) {
       const condition = pulumi
         .all(args.replicas.map((r) => r.name))
@@ -168,7 +163,8 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
     readers.push(new BucketIAMMember(`${name}-config-reader`, { bucket: bucket.name, role: "roles/storage.objectViewer", member }, parent));
 
     const projectNumber = getProjectOutput({ projectId: project }, parent).number;
-    const runtimeJson = pulumi
+    // The runtime config names secrets, never holds one: not a secret (outputs of resources with secret inputs come marked).
+    const runtimeJson = pulumi.unsecret(pulumi
       .all([pulumi.all(args.databases), pulumi.all(args.logins), projectNumber])
       .apply(([databases, logins, number]) =>
         JSON.stringify(
@@ -180,7 +176,7 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
             extraHostnames: [runAppHostname(serviceName, number ?? "", region)],
           }),
         ),
-      );
+      ));
     const planJson = JSON.stringify(plan);
     const planObject = documentObject("plan", plan.environment, planJson);
     const planFile = new BucketObject(`${name}-plan`, { bucket: bucket.name, name: planObject.name, content: planJson, contentType: "application/json" }, parent);

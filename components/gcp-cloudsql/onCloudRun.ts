@@ -227,7 +227,7 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
         replicaName: replica.instanceName,
         serverAccount,
         initialPasswords: passwords,
-        ...(rotator ? { rotationTopic: rotator.topic.id } : {}),
+        ...(rotator ? { rotationTopic: rotator.topicId } : {}),
         after: [access],
       },
       { parent, dependsOn: rotator ? rotator.ready : [] },

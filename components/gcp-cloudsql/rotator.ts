@@ -52,8 +52,8 @@ export interface CloudSqlRotatorArgs {
 }
 
 export class CloudSqlRotator extends pulumi.ComponentResource {
-  /** The topic the target's login secrets name: Secret Manager publishes their rotation notices there. */
-  public readonly topic: Topic;
+  /** The topic the target's login secrets name (`projects/<p>/topics/<id>`): Secret Manager publishes their rotation notices there. */
+  public readonly topicId: pulumi.Output<string>;
   /** What must exist before Secret Manager may publish (its publish right). */
   public readonly ready: pulumi.Resource[];
 
@@ -61,9 +61,10 @@ export class CloudSqlRotator extends pulumi.ComponentResource {
     super("dbwarden:gcp:CloudSqlRotator", name, {}, opts);
     const parent = { parent: this };
     const { project } = args;
-    this.topic = new Topic(name, { project, name: rotationTopicId(args.environment, args.target), labels: args.labels }, parent);
+    const topic = new Topic(name, { project, name: rotationTopicId(args.environment, args.target), labels: args.labels }, parent);
+    this.topicId = pulumi.interpolate`projects/${project}/topics/${topic.name}`;
     const agent = new ServiceIdentity(`${name}-secretmanager-agent`, { project, service: "secretmanager.googleapis.com" }, parent);
-    const publisher = new TopicIAMMember(`${name}-publisher`, { project, topic: this.topic.name, role: "roles/pubsub.publisher", member: agent.member }, parent);
+    const publisher = new TopicIAMMember(`${name}-publisher`, { project, topic: topic.name, role: "roles/pubsub.publisher", member: agent.member }, parent);
 
     const account = new Account(
       name,
@@ -125,7 +126,7 @@ export class CloudSqlRotator extends pulumi.ComponentResource {
       name,
       {
         project,
-        topic: this.topic.id,
+        topic: this.topicId,
         labels: args.labels,
         ackDeadlineSeconds: 120,
         // Only rotation notices: Secret Manager publishes other events to the same topic.
@@ -136,6 +137,6 @@ export class CloudSqlRotator extends pulumi.ComponentResource {
       { parent: this, dependsOn: [invoker] },
     );
     this.ready = [publisher];
-    this.registerOutputs({ topic: this.topic.id });
+    this.registerOutputs({ topicId: this.topicId });
   }
 }

@@ -35,7 +35,9 @@ export function checkCloudRunPlan(plan: AccessPlan): { targets: GcpTarget[]; hos
   if (plan.targets.length === 0) throw new Error(`plan "${plan.environment}": no targets`);
   const host = plan.mcpServer.host;
   if (host.platform !== "gcp-cloudrun") {
-    throw new Error(`mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`);
+    throw new Error(
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`,
+    );
   }
   mcpImageUri(plan);
   if (host.ingress === "load-balancer") {
@@ -80,7 +82,12 @@ export class GovernedCloudRun extends pulumi.ComponentResource implements Govern
     const labels = sharedLabels(plan);
     const account = new Account(
       `${name}-mcp`,
-      { project: host.project, accountId: mcpServiceAccountId(plan.environment), displayName: `dbwarden ${plan.environment} MCP server`, description: "Runs the MCP server on Cloud Run: reads its own secrets and config, connects to its replicas" },
+      {
+        project: host.project,
+        accountId: mcpServiceAccountId(plan.environment),
+        displayName: `dbwarden ${plan.environment} MCP server`,
+        description: "Runs the MCP server on Cloud Run: reads its own secrets and config, connects to its replicas",
+      },
       { parent: this },
     );
     const deployment: CloudRunDeployment = { name, args, plan, host, serverAccount: account.email, labels, parent: this };
@@ -120,7 +127,14 @@ export class GovernedCloudRun extends pulumi.ComponentResource implements Govern
       host.ingress === "load-balancer"
         ? new LoadBalancedIngress(
             `${name}-ingress`,
-            { project: host.project, region: host.region, serviceName: service.service.name, allowedCidrs: plan.mcpServer.allowedCidrs, sslCertificate: host.sslCertificate!, labels },
+            {
+              project: host.project,
+              region: host.region,
+              serviceName: service.service.name,
+              allowedCidrs: plan.mcpServer.allowedCidrs,
+              sslCertificate: host.sslCertificate!,
+              labels,
+            },
             { parent: this },
           )
         : null;

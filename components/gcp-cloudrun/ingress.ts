@@ -35,7 +35,12 @@ export function cloudArmorRules(allowedCidrs: readonly string[]): NonNullable<pu
       match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: sorted.slice(i, i + CLOUD_ARMOR_RANGES_PER_RULE) } },
     });
   }
-  rules.push({ action: "deny(403)", priority: 2147483647, description: "everything else", match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } } });
+  rules.push({
+    action: "deny(403)",
+    priority: 2147483647,
+    description: "everything else",
+    match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
+  });
   return rules;
 }
 
@@ -66,7 +71,13 @@ export class LoadBalancedIngress extends pulumi.ComponentResource {
     );
     this.securityPolicy = new SecurityPolicy(
       name,
-      { project, type: "CLOUD_ARMOR", description: "dbwarden: only mcpServer.allowedCidrs reach the MCP server", rules: cloudArmorRules(args.allowedCidrs), labels: args.labels },
+      {
+        project,
+        type: "CLOUD_ARMOR",
+        description: "dbwarden: only mcpServer.allowedCidrs reach the MCP server",
+        rules: cloudArmorRules(args.allowedCidrs),
+        labels: args.labels,
+      },
       parent,
     );
     const backend = new BackendService(

@@ -45,7 +45,13 @@ export class CloudRunQueryLogging extends pulumi.ComponentResource {
     const bucketId = logBucketId(args.environment, what);
     const bucket = new ProjectBucketConfig(
       `${name}-${what}`,
-      { project: args.project, location: args.region, bucketId, retentionDays, description: `dbwarden ${args.environment}: ${what}, kept ${retentionDays} days` },
+      {
+        project: args.project,
+        location: args.region,
+        bucketId,
+        retentionDays,
+        description: `dbwarden ${args.environment}: ${what}, kept ${retentionDays} days`,
+      },
       { parent: this },
     );
     new ProjectSink(

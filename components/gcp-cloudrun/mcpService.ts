@@ -27,13 +27,22 @@ import { IAMMember as ProjectIamMember } from "@pulumi/gcp/projects/iammember.js
 import { Secret } from "@pulumi/gcp/secretmanager/secret.js";
 import { SecretIamMember } from "@pulumi/gcp/secretmanager/secretIamMember.js";
 import { SecretVersion } from "@pulumi/gcp/secretmanager/secretVersion.js";
-import { Account } from "@pulumi/gcp/serviceaccount/account.js";
+import type { Account } from "@pulumi/gcp/serviceaccount/account.js";
 import { Bucket } from "@pulumi/gcp/storage/bucket.js";
 import { BucketIAMMember } from "@pulumi/gcp/storage/bucketIAMMember.js";
 import { BucketObject } from "@pulumi/gcp/storage/bucketObject.js";
-import { PLAN_ENV, RUNTIME_ENV, buildRuntimeConfig, type AccessPlan, type DatabaseEndpoint, type HostOf, type LoginSource, type RuntimeConfig } from "../../src/plan/types.ts";
+import {
+  PLAN_ENV,
+  RUNTIME_ENV,
+  buildRuntimeConfig,
+  type AccessPlan,
+  type DatabaseEndpoint,
+  type HostOf,
+  type LoginSource,
+  type RuntimeConfig,
+} from "../../src/plan/types.ts";
 import { PUBLIC_INVOKER_ANNOTATION } from "../../src/tags.ts";
-import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, mcpServiceAccountId, secretResourceName } from "../gcp/names.ts";
+import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, secretResourceName } from "../gcp/names.ts";
 
 /** Path the server answers health checks on (start-up and liveness probes). */
 export const HEALTH_PATH = "/healthz";
@@ -140,10 +149,10 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
       new SecretIamMember(`${name}-api-keys-reader`, { project, secretId: apiKeys.secretId, role: "roles/secretmanager.secretAccessor", member }, parent),
     ];
     if (args.replicas.length > 0) {
-      const condition = pulumi
-        .all(args.replicas.map((r) => r.name))
-        .apply((names) => replicasCondition(args.replicas[0]!.project, names));
-      readers.push(new ProjectIamMember(`${name}-cloudsql-client`, { project: args.replicas[0]!.project, role: "roles/cloudsql.client", member, condition }, parent));
+      const condition = pulumi.all(args.replicas.map((r) => r.name)).apply((names) => replicasCondition(args.replicas[0]!.project, names));
+      readers.push(
+        new ProjectIamMember(`${name}-cloudsql-client`, { project: args.replicas[0]!.project, role: "roles/cloudsql.client", member, condition }, parent),
+      );
     }
 
     const bucket = new Bucket(
@@ -164,9 +173,8 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
 
     const projectNumber = getProjectOutput({ projectId: project }, parent).number;
     // The runtime config names secrets, never holds one: not a secret (outputs of resources with secret inputs come marked).
-    const runtimeJson = pulumi.unsecret(pulumi
-      .all([pulumi.all(args.databases), pulumi.all(args.logins), projectNumber])
-      .apply(([databases, logins, number]) =>
+    const runtimeJson = pulumi.unsecret(
+      pulumi.all([pulumi.all(args.databases), pulumi.all(args.logins), projectNumber]).apply(([databases, logins, number]) =>
         JSON.stringify(
           cloudRunRuntimeConfig({
             plan,
@@ -176,10 +184,15 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
             extraHostnames: [runAppHostname(serviceName, number ?? "", region)],
           }),
         ),
-      ));
+      ),
+    );
     const planJson = JSON.stringify(plan);
     const planObject = documentObject("plan", plan.environment, planJson);
-    const planFile = new BucketObject(`${name}-plan`, { bucket: bucket.name, name: planObject.name, content: planJson, contentType: "application/json" }, parent);
+    const planFile = new BucketObject(
+      `${name}-plan`,
+      { bucket: bucket.name, name: planObject.name, content: planJson, contentType: "application/json" },
+      parent,
+    );
     const runtimeObject = runtimeJson.apply((text) => documentObject("runtime", plan.environment, text));
     const runtimeFile = new BucketObject(
       `${name}-runtime`,
@@ -220,7 +233,13 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
                 { name: RUNTIME_ENV.sha256, value: runtimeObject.sha256 },
                 { name: "NODE_ENV", value: "production" },
               ],
-              startupProbe: { httpGet: { path: HEALTH_PATH, port: plan.mcpServer.port }, initialDelaySeconds: 2, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 12 },
+              startupProbe: {
+                httpGet: { path: HEALTH_PATH, port: plan.mcpServer.port },
+                initialDelaySeconds: 2,
+                periodSeconds: 5,
+                timeoutSeconds: 3,
+                failureThreshold: 12,
+              },
               livenessProbe: { httpGet: { path: HEALTH_PATH, port: plan.mcpServer.port }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
             },
           ],

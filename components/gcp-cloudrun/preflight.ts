@@ -36,7 +36,12 @@ export function plannedLabelProblems(plan: AccessPlan): string[] {
   const problems = labelProblems(sharedLabels(plan), "the environment's labels (owner, environment)");
   for (const workflow of plan.workflows) {
     for (const login of workflow.roles.logins) {
-      problems.push(...labelProblems(loginLabels(plan.environment, workflow, login, workflow.target), `workflows.${workflow.name}.clients.${login.client} (its secret's labels)`));
+      problems.push(
+        ...labelProblems(
+          loginLabels(plan.environment, workflow, login, workflow.target),
+          `workflows.${workflow.name}.clients.${login.client} (its secret's labels)`,
+        ),
+      );
     }
   }
   return problems;

@@ -86,7 +86,10 @@ export const CLOUDRUN_TARGETS: { readonly [P in CloudRunTargetPlatform]: CloudRu
 };
 
 /** Hands a target to its platform's row of `CLOUDRUN_TARGETS`, the target narrowed to that platform; throws when the row is not written yet. */
-export function forCloudRunTarget<R>(target: GcpTarget, use: <P extends CloudRunTargetPlatform>(components: CloudRunTargetComponents<P>, target: TargetOf<P>) => R): R {
+export function forCloudRunTarget<R>(
+  target: GcpTarget,
+  use: <P extends CloudRunTargetPlatform>(components: CloudRunTargetComponents<P>, target: TargetOf<P>) => R,
+): R {
   const components = CLOUDRUN_TARGETS[target.platform] as CloudRunTargetComponents<CloudRunTargetPlatform> | null;
   if (components === null) throw new Error(`targets.${target.name}.platform: no component deploys "${target.platform}" targets on a Cloud Run host yet`);
   return use(components, target);

@@ -96,7 +96,12 @@ export class CloudSqlCredentials extends pulumi.ComponentResource {
     const base = `${name}-${login.role}`;
     const account = new Account(
       base,
-      { accountId, project, displayName: `dbwarden ${args.plan.environment} ${login.workflow}/${login.client}`, description: `Cloud SQL IAM login ${login.role} (client ${login.client} of workflow ${login.workflow})` },
+      {
+        accountId,
+        project,
+        displayName: `dbwarden ${args.plan.environment} ${login.workflow}/${login.client}`,
+        description: `Cloud SQL IAM login ${login.role} (client ${login.client} of workflow ${login.workflow})`,
+      },
       { parent: this },
     );
     const member = pulumi.interpolate`serviceAccount:${account.email}`;

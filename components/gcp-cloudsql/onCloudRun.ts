@@ -30,13 +30,19 @@ export function checkCloudSqlTarget(target: CloudSqlTarget, host: CloudRunHost):
   const field = `targets.${target.name}`;
   const settings = target.platformSettings;
   if (settings.region !== host.region) {
-    throw new Error(`${field}.region: "${settings.region}" differs from mcpServer.host.region "${host.region}"; the server reaches Cloud SQL over its region's VPC`);
+    throw new Error(
+      `${field}.region: "${settings.region}" differs from mcpServer.host.region "${host.region}"; the server reaches Cloud SQL over its region's VPC`,
+    );
   }
   if (target.network.privateOnly && !target.network.vpcId) {
-    throw new Error(`${field}.network.vpcId: a private-only Cloud SQL replica needs its VPC network (projects/<p>/global/networks/<n>), the one the MCP service's egress uses`);
+    throw new Error(
+      `${field}.network.vpcId: a private-only Cloud SQL replica needs its VPC network (projects/<p>/global/networks/<n>), the one the MCP service's egress uses`,
+    );
   }
   if (target.network.vpcId && target.network.vpcId !== host.network) {
-    throw new Error(`${field}.network.vpcId: "${target.network.vpcId}" differs from mcpServer.host.network "${host.network}"; the service reaches private IPs in its own network only`);
+    throw new Error(
+      `${field}.network.vpcId: "${target.network.vpcId}" differs from mcpServer.host.network "${host.network}"; the service reaches private IPs in its own network only`,
+    );
   }
   if (!target.network.privateOnly && target.network.allowedCidrs.length === 0) {
     throw new Error(`${field}.network.allowedCidrs: a Cloud SQL replica with a public IP needs its authorized networks listed (or keep privateOnly: true)`);
@@ -45,7 +51,9 @@ export function checkCloudSqlTarget(target: CloudSqlTarget, host: CloudRunHost):
     throw new Error(`${field}.primary.adminSecret is required with password credentials: the rotator changes passwords as that admin`);
   }
   if (!settings.adminSecret && !settings.adminIamUser) {
-    throw new Error(`${field}.primary: give adminSecret (a Secret Manager secret with the admin's username and password) or adminIamUser (the deployer's Cloud SQL IAM user), so Pulumi can create the roles and grants`);
+    throw new Error(
+      `${field}.primary: give adminSecret (a Secret Manager secret with the admin's username and password) or adminIamUser (the deployer's Cloud SQL IAM user), so Pulumi can create the roles and grants`,
+    );
   }
   return target;
 }
@@ -55,7 +63,8 @@ export function cloudSqlPlannedNames(plan: AccessPlan, target: CloudSqlTarget): 
   const env = plan.environment;
   const field = `targets.${target.name} (with name (the environment "${env}"))`;
   const names: GcpPlannedName[] = [];
-  if (target.replica.mode === "create") names.push({ kind: "sqlInstanceName", what: `the ${target.name} replica`, field, name: cloudSqlReplicaName(env, target.name) });
+  if (target.replica.mode === "create")
+    names.push({ kind: "sqlInstanceName", what: `the ${target.name} replica`, field, name: cloudSqlReplicaName(env, target.name) });
   if (target.credentials.mode === "password") {
     names.push({ kind: "cloudRunName", what: `the ${target.name} rotator service`, field, name: rotatorServiceName(env, target.name) });
     names.push({ kind: "serviceAccountId", what: `the ${target.name} rotator's service account`, field, name: rotatorServiceAccountId(env, target.name) });
@@ -65,9 +74,19 @@ export function cloudSqlPlannedNames(plan: AccessPlan, target: CloudSqlTarget): 
     for (const login of workflow.roles.logins) {
       const loginField = `workflows.${workflow.name}.clients.${login.client}`;
       if (target.credentials.mode === "iam") {
-        names.push({ kind: "serviceAccountId", what: `the service account of client ${login.client} of ${workflow.name}`, field: loginField, name: loginServiceAccountId(login.role) });
+        names.push({
+          kind: "serviceAccountId",
+          what: `the service account of client ${login.client} of ${workflow.name}`,
+          field: loginField,
+          name: loginServiceAccountId(login.role),
+        });
       } else {
-        names.push({ kind: "secretId", what: `the secret of client ${login.client} of ${workflow.name}`, field: loginField, name: gcpSecretId(login.secretName) });
+        names.push({
+          kind: "secretId",
+          what: `the secret of client ${login.client} of ${workflow.name}`,
+          field: loginField,
+          name: gcpSecretId(login.secretName),
+        });
       }
     }
   }
@@ -83,7 +102,9 @@ export function cloudSqlPlanProblems(plan: AccessPlan, target: CloudSqlTarget, h
   const problems: string[] = [];
   const field = `targets.${target.name}`;
   if (target.platformSettings.project !== host.project && target.credentials.mode === "iam") {
-    problems.push(`${field}.project: "${target.platformSettings.project}" differs from mcpServer.host.project "${host.project}"; IAM logins' service accounts live in the host's project and must be granted across projects by hand`);
+    problems.push(
+      `${field}.project: "${target.platformSettings.project}" differs from mcpServer.host.project "${host.project}"; IAM logins' service accounts live in the host's project and must be granted across projects by hand`,
+    );
   }
   if (target.credentials.mode === "password" && (target.credentials.rotationDays ?? 0) * 86_400 < 3_600) {
     problems.push(`${field}.credentials.rotationDays: Secret Manager's rotation period is at least one hour`);
@@ -101,7 +122,9 @@ export function primaryFlagProblems(target: CloudSqlTarget, primary: Awaited<Ret
   }
   const flags = new Map((primary.settings[0]?.databaseFlags ?? []).map((f) => [f.name, f.value]));
   if (target.logging.statements === "pgaudit" && flags.get("cloudsql.enable_pgaudit") !== "on") {
-    problems.push(`${field}: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary`);
+    problems.push(
+      `${field}: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary`,
+    );
   }
   if (target.credentials.mode === "iam" && flags.get("cloudsql.iam_authentication") !== "on") {
     problems.push(`${field}: IAM logins are created on the primary, which needs the flag cloudsql.iam_authentication=on`);
@@ -110,10 +133,16 @@ export function primaryFlagProblems(target: CloudSqlTarget, primary: Awaited<Ret
 }
 
 /** How the deployer reaches the primary as its admin: through the Cloud SQL connector, with the admin secret's password or its own IAM user. */
-export function cloudSqlAdminConnection(target: CloudSqlTarget, primary: pulumi.Output<GetDatabaseInstanceResult>, opts: pulumi.InvokeOutputOptions): PostgresConnectionArgs {
+export function cloudSqlAdminConnection(
+  target: CloudSqlTarget,
+  primary: pulumi.Output<GetDatabaseInstanceResult>,
+  opts: pulumi.InvokeOutputOptions,
+): PostgresConnectionArgs {
   const { adminSecret, adminIamUser } = target.platformSettings;
   if (!adminSecret) return { host: primary.connectionName, username: adminIamUser!, superuser: false, gcpCloudSql: true };
-  const admin = getSecretVersionOutput({ secret: adminSecret }, opts).secretData.apply((text) => parseCloudSqlAdminSecret(text, `targets.${target.name}.primary.adminSecret`));
+  const admin = getSecretVersionOutput({ secret: adminSecret }, opts).secretData.apply((text) =>
+    parseCloudSqlAdminSecret(text, `targets.${target.name}.primary.adminSecret`),
+  );
   return { host: primary.connectionName, username: admin.username, password: pulumi.secret(admin.password), superuser: false, gcpCloudSql: true };
 }
 
@@ -160,8 +189,15 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
       },
     ];
     if (target.replica.mode === "existing") {
-      this.replica = new CloudSqlReplica(`${deployment.name}-${target.name}-replica`, { mode: "existing", project: settings.project, name: target.replica.identifier }, { parent });
-      void pulumi.log.warn(`target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its flags (${target.logging.statements}) and IP settings are not managed here`, parent);
+      this.replica = new CloudSqlReplica(
+        `${deployment.name}-${target.name}-replica`,
+        { mode: "existing", project: settings.project, name: target.replica.identifier },
+        { parent },
+      );
+      void pulumi.log.warn(
+        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its flags (${target.logging.statements}) and IP settings are not managed here`,
+        parent,
+      );
     }
   }
 
@@ -194,7 +230,9 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
     const logins = cloudSqlLogins(plan, target.name);
     const connection = cloudSqlAdminConnection(target, primary, { parent });
     const passwords =
-      target.credentials.mode === "password" ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, { parent })])) : {};
+      target.credentials.mode === "password"
+        ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, { parent })]))
+        : {};
     const component = accessComponentOf(target);
     const access = component.create(`${name}-${target.name}`, component.argsFor(args, target, { connection, passwords }), { parent });
     const rotator =
@@ -246,7 +284,8 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
 /** The image the MCP server (and the rotator) run: the plan's URI (Cloud Run pulls from Artifact Registry). */
 export function mcpImageUri(plan: AccessPlan): string {
   const image = plan.mcpServer.image;
-  if (!image || image.source !== "registry") throw new Error("mcpServer.image: Cloud Run runs an image from Artifact Registry; give its URI (build: true is for ECS)");
+  if (!image || image.source !== "registry")
+    throw new Error("mcpServer.image: Cloud Run runs an image from Artifact Registry; give its URI (build: true is for ECS)");
   return image.uri;
 }
 

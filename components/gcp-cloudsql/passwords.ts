@@ -7,6 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword.js";
 
 export function initialPassword(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-  const generated = new RandomPassword(name, { length: 40, special: true, overrideSpecial: "-_.~", minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 }, opts);
+  const generated = new RandomPassword(
+    name,
+    { length: 40, special: true, overrideSpecial: "-_.~", minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 },
+    opts,
+  );
   return pulumi.secret(generated.result);
 }

@@ -114,7 +114,11 @@ export class CloudSqlRotator extends pulumi.ComponentResource {
     );
     const pusher = new Account(
       `${name}-pusher`,
-      { project, accountId: fitName(["dbw", args.environment, args.target, "push"], 30, 6), displayName: `dbwarden ${args.environment} ${args.target} rotation pusher` },
+      {
+        project,
+        accountId: fitName(["dbw", args.environment, args.target, "push"], 30, 6),
+        displayName: `dbwarden ${args.environment} ${args.target} rotation pusher`,
+      },
       parent,
     );
     const invoker = new ServiceIamMember(

@@ -17,13 +17,28 @@ import { createHash } from "node:crypto";
 
 /** The limits of each GCP name dbwarden gives, with the rule in words for messages. */
 export const GCP_NAME_RULES = {
-  serviceAccountId: { min: 6, max: 30, pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/, words: "6-30 lowercase letters, digits and hyphens, a letter first, not ending in a hyphen" },
-  cloudRunName: { min: 1, max: 49, pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/, words: "at most 49 lowercase letters, digits and hyphens, a letter first, not ending in a hyphen" },
+  serviceAccountId: {
+    min: 6,
+    max: 30,
+    pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/,
+    words: "6-30 lowercase letters, digits and hyphens, a letter first, not ending in a hyphen",
+  },
+  cloudRunName: {
+    min: 1,
+    max: 49,
+    pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/,
+    words: "at most 49 lowercase letters, digits and hyphens, a letter first, not ending in a hyphen",
+  },
   secretId: { min: 1, max: 255, pattern: /^[A-Za-z0-9_-]+$/, words: "1-255 letters, digits, underscores and hyphens" },
   sqlInstanceName: { min: 1, max: 63, pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/, words: "at most 63 lowercase letters, digits and hyphens, a letter first" },
   labelKey: { min: 1, max: 63, pattern: /^[a-z][a-z0-9_-]*$/, words: "1-63 lowercase letters, digits, underscores and hyphens, a lowercase letter first" },
   labelValue: { min: 0, max: 63, pattern: /^[a-z0-9_-]*$/, words: "at most 63 lowercase letters, digits, underscores and hyphens" },
-  bucketName: { min: 3, max: 63, pattern: /^[a-z0-9][a-z0-9._-]*[a-z0-9]$/, words: "3-63 lowercase letters, digits, hyphens, underscores and dots, starting and ending with a letter or digit" },
+  bucketName: {
+    min: 3,
+    max: 63,
+    pattern: /^[a-z0-9][a-z0-9._-]*[a-z0-9]$/,
+    words: "3-63 lowercase letters, digits, hyphens, underscores and dots, starting and ending with a letter or digit",
+  },
   pubsubTopicId: { min: 3, max: 255, pattern: /^[A-Za-z][A-Za-z0-9._~%+-]*$/, words: "3-255 characters, a letter first" },
 } as const;
 

@@ -25,7 +25,9 @@ export function gcpNameProblems(names: readonly GcpPlannedName[]): string[] {
     const key = `${planned.kind}\u0000${planned.name}`;
     const other = seen.get(key);
     if (other && other.what !== planned.what) {
-      problems.push(`${planned.field}: ${planned.what} and ${other.what} would both be named "${planned.name}"; rename one of ${planned.field}, ${other.field}`);
+      problems.push(
+        `${planned.field}: ${planned.what} and ${other.what} would both be named "${planned.name}"; rename one of ${planned.field}, ${other.field}`,
+      );
     }
     seen.set(key, planned);
   }

@@ -4,7 +4,7 @@
  * Values are credentials: never logged, audited or put in errors.
  */
 import { isTokenLogin, kindOf, type LoginSource, type SecretKind, type SecretRef, type TokenLoginKind } from "@dbwarden/contract";
-import type { CloudSources, ReadOptions, SecretReader, TokenIssuer, TokenRequest } from "./clouds/cloud.js";
+import type { CloudSources, ReadOptions, SecretReader, TokenRequest } from "./clouds/cloud.js";
 
 /** Reads a secret of any kind (an inline value, a file, a cloud's secret store) as text. */
 export interface SecretSource {

@@ -117,7 +117,8 @@ describe("the Cloud SQL rotator", () => {
     secrets.failAdds = true;
     await assert.rejects(
       rotateLoginSecret(SECRET, { secrets, admin: recordingAdmin, verifyLogin, newPassword: () => "never-stored-3" }),
-      (error: Error) => error instanceof RotationError && /failed and was undone \(7 PERMISSION_DENIED/.test(error.message) && !error.message.includes("never-stored-3"),
+      (error: Error) =>
+        error instanceof RotationError && /failed and was undone \(7 PERMISSION_DENIED/.test(error.message) && !error.message.includes("never-stored-3"),
     );
     assert.ok(await canLogIn(LOGIN, "rotated-password-2"), "the old password works again");
     assert.ok(!(await canLogIn(LOGIN, "never-stored-3")));
@@ -137,7 +138,10 @@ describe("the Cloud SQL rotator", () => {
   test("a secret that is not login JSON is refused without echoing its text", async () => {
     const secrets = new FakeSecretManager();
     secrets.put(SECRET, "hunter2-plain-text");
-    await assert.rejects(rotateLoginSecret(SECRET, { secrets, admin: recordingAdmin, verifyLogin }), (error: Error) => !error.message.includes("hunter2") && /is not JSON/.test(error.message));
+    await assert.rejects(
+      rotateLoginSecret(SECRET, { secrets, admin: recordingAdmin, verifyLogin }),
+      (error: Error) => !error.message.includes("hunter2") && /is not JSON/.test(error.message),
+    );
   });
 
   test("the SCRAM verifier is the one PostgreSQL computes for the same password and salt", async () => {

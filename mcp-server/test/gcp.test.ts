@@ -15,7 +15,13 @@ import { createServer, type IncomingMessage } from "node:http";
 import { connect as connectTcp, type Socket } from "node:net";
 import { test } from "node:test";
 import { PLAN_ENV, parsePlan } from "@dbwarden/contract";
-import { CloudSqlConnectorSource, GcpSecretManagerSource, GoogleCloudStorageSource, type CloudSqlConnectRequest, type SecretManagerClientLike } from "../src/clouds/gcp/index.ts";
+import {
+  CloudSqlConnectorSource,
+  GcpSecretManagerSource,
+  GoogleCloudStorageSource,
+  type CloudSqlConnectRequest,
+  type SecretManagerClientLike,
+} from "../src/clouds/gcp/index.ts";
 import { loadPlan } from "../src/plansource.ts";
 import { call, fixtureForFile, localPlan, type Fixture } from "./support/fixture.ts";
 
@@ -74,7 +80,11 @@ test("queries run through the Cloud SQL connector: a Secret Manager login and a 
   const { source, requests } = fakeConnectors();
   const digest = "dbw_cs_usage_drop__n8n_cs_digest";
   const secretManager = fakeSecretManager({ [`${SECRET_PREFIX}digest`]: JSON.stringify({ username: digest, password: fx.passwords[digest] }) });
-  const logins = { ...fx.runtime().logins as Record<string, unknown>, dbw_cs_usage_drop__claude_cs: { gcpCloudSqlIam: { user: IAM_USER } }, [digest]: { gcpSecret: `${SECRET_PREFIX}digest` } };
+  const logins = {
+    ...(fx.runtime().logins as Record<string, unknown>),
+    dbw_cs_usage_drop__claude_cs: { gcpCloudSqlIam: { user: IAM_USER } },
+    [digest]: { gcpSecret: `${SECRET_PREFIX}digest` },
+  };
   const runtime = fx.runtime({ databases: { app: { cloudSql: { instance: INSTANCE, ipType: "PRIVATE", database: "dbwarden_demo" } } }, logins });
   const server = await serve(fx.plan, { clouds: { gcp: { cloudSql: source, secrets: new GcpSecretManagerSource(secretManager) } } }, runtime);
 
@@ -103,10 +113,11 @@ test("queries run through the Cloud SQL connector: a Secret Manager login and a 
 
 test("a Cloud SQL instance the connector cannot open refuses the start, naming the target and instance", async () => {
   const { source, requests } = fakeConnectors();
-  const runtime = fx.runtime({ databases: { app: { cloudSql: { instance: "acme-data-prod:europe-west1:missing", ipType: "PRIVATE", database: "dbwarden_demo" } } } });
-  await assert.rejects(
-    serve(fx.plan, { clouds: { gcp: { cloudSql: source } } }, runtime),
-    (error: Error) => /database unreachable at startup:\n {2}target "app" \(cloudsql:acme-data-prod:europe-west1:missing\/dbwarden_demo\)/.test(error.message),
+  const runtime = fx.runtime({
+    databases: { app: { cloudSql: { instance: "acme-data-prod:europe-west1:missing", ipType: "PRIVATE", database: "dbwarden_demo" } } },
+  });
+  await assert.rejects(serve(fx.plan, { clouds: { gcp: { cloudSql: source } } }, runtime), (error: Error) =>
+    /database unreachable at startup:\n {2}target "app" \(cloudsql:acme-data-prod:europe-west1:missing\/dbwarden_demo\)/.test(error.message),
   );
   assert.ok(requests.length >= 1);
 });
@@ -129,13 +140,26 @@ test("the plan from Cloud Storage through the real @google-cloud/storage client,
     const apiEndpoint = `http://127.0.0.1:${(gcs.address() as { port: number }).port}`;
     const storage = new GoogleCloudStorageSource({ apiEndpoint, projectId: "acme-data-prod" });
     const sha = createHash("sha256").update(text).digest("hex");
-    const { value, origin } = await loadPlan(undefined, { [PLAN_ENV.gcs]: "gs://dbw-config/plans/prod/plan.json", [PLAN_ENV.sha256]: sha }, { gcp: { storage } });
+    const { value, origin } = await loadPlan(
+      undefined,
+      { [PLAN_ENV.gcs]: "gs://dbw-config/plans/prod/plan.json", [PLAN_ENV.sha256]: sha },
+      { gcp: { storage } },
+    );
     assert.equal(origin, "gs://dbw-config/plans/prod/plan.json");
     assert.equal(parsePlan(value).workflows.length, 3);
     assert.equal(requests[0]!.method, "GET");
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.gcs]: "gs://dbw-config/missing.json" }, { gcp: { storage } }), /cannot read gs:\/\/dbw-config\/missing\.json/);
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.gcs]: "s3://dbw-config/plan.json" }, { gcp: { storage } }), /DBWARDEN_PLAN_GCS: expected gs:\/\/<bucket>\/<object>/);
-    await assert.rejects(loadPlan(undefined, { [PLAN_ENV.gcs]: "gs://dbw-config/plans/prod/plan.json", [PLAN_ENV.sha256]: "0".repeat(64) }, { gcp: { storage } }), /has sha256/);
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.gcs]: "gs://dbw-config/missing.json" }, { gcp: { storage } }),
+      /cannot read gs:\/\/dbw-config\/missing\.json/,
+    );
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.gcs]: "s3://dbw-config/plan.json" }, { gcp: { storage } }),
+      /DBWARDEN_PLAN_GCS: expected gs:\/\/<bucket>\/<object>/,
+    );
+    await assert.rejects(
+      loadPlan(undefined, { [PLAN_ENV.gcs]: "gs://dbw-config/plans/prod/plan.json", [PLAN_ENV.sha256]: "0".repeat(64) }, { gcp: { storage } }),
+      /has sha256/,
+    );
   } finally {
     gcs.close();
   }

@@ -161,7 +161,10 @@ describe("the runtime config's sources (the same ones, for a runtime config too 
       loadRuntime(undefined, { [RUNTIME_ENV.text]: "{}", [RUNTIME_ENV.file]: file }),
       /runtime config: give one of DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, not several/,
     );
-    await assert.rejects(loadRuntime(undefined, {}), /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, DBWARDEN_RUNTIME_S3 or DBWARDEN_RUNTIME_GCS/);
+    await assert.rejects(
+      loadRuntime(undefined, {}),
+      /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, DBWARDEN_RUNTIME_S3 or DBWARDEN_RUNTIME_GCS/,
+    );
     await assert.rejects(
       loadRuntime(undefined, { [RUNTIME_ENV.text]: '{"password": "s3cr3t' }),
       (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes("s3cr3t"),

@@ -36,10 +36,16 @@ export const cloudRunNotPublic: StackValidationPolicy = {
     const byName = new Map(services.map((s) => [String(s.props.name), s]));
     for (const service of services) {
       if (service.props.ingress === undefined || service.props.ingress === "INGRESS_TRAFFIC_ALL") {
-        report(`Cloud Run service ${String(service.props.name ?? service.name)} takes traffic from the internet directly (ingress ${String(service.props.ingress ?? "INGRESS_TRAFFIC_ALL (the default)")})`, service.urn);
+        report(
+          `Cloud Run service ${String(service.props.name ?? service.name)} takes traffic from the internet directly (ingress ${String(service.props.ingress ?? "INGRESS_TRAFFIC_ALL (the default)")})`,
+          service.urn,
+        );
       }
       if (service.props.invokerIamDisabled === true && reasonOf(service).length < 20) {
-        report(`Cloud Run service ${String(service.props.name ?? service.name)} has invoker IAM disabled (anyone who reaches it may call it) and no reason for it in annotation ${PUBLIC_INVOKER_ANNOTATION}`, service.urn);
+        report(
+          `Cloud Run service ${String(service.props.name ?? service.name)} has invoker IAM disabled (anyone who reaches it may call it) and no reason for it in annotation ${PUBLIC_INVOKER_ANNOTATION}`,
+          service.urn,
+        );
       }
     }
     for (const grant of args.resources) {
@@ -49,7 +55,10 @@ export const cloudRunNotPublic: StackValidationPolicy = {
       if (open.length === 0 || grant.props.role !== "roles/run.invoker") continue;
       const service = byName.get(String(grant.props.name));
       if (!service || reasonOf(service).length < 20) {
-        report(`${open.join(" and ")} may invoke Cloud Run service ${String(grant.props.name)}, and the service's annotation ${PUBLIC_INVOKER_ANNOTATION} does not say why`, grant.urn);
+        report(
+          `${open.join(" and ")} may invoke Cloud Run service ${String(grant.props.name)}, and the service's annotation ${PUBLIC_INVOKER_ANNOTATION} does not say why`,
+          grant.urn,
+        );
       }
     }
   },

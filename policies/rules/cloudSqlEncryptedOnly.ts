@@ -26,9 +26,12 @@ export const cloudSqlEncryptedOnly: ResourceValidationPolicy = {
       report(`Cloud SQL instance ${name} accepts unencrypted connections (sslMode ${ip?.sslMode ?? "unset: ALLOW_UNENCRYPTED_AND_ENCRYPTED"})`);
     }
     if (settings?.connectorEnforcement !== "REQUIRED") {
-      report(`Cloud SQL instance ${name} admits connections without the Cloud SQL connector (connectorEnforcement ${settings?.connectorEnforcement ?? "unset: NOT_REQUIRED"})`);
+      report(
+        `Cloud SQL instance ${name} admits connections without the Cloud SQL connector (connectorEnforcement ${settings?.connectorEnforcement ?? "unset: NOT_REQUIRED"})`,
+      );
     }
     const open = (ip?.authorizedNetworks ?? []).filter((n) => n.value === "0.0.0.0/0" || n.value === "::/0");
-    if (ip?.ipv4Enabled !== false && open.length > 0) report(`Cloud SQL instance ${name} authorizes ${open.map((n) => n.value).join(", ")}: anyone on the internet`);
+    if (ip?.ipv4Enabled !== false && open.length > 0)
+      report(`Cloud SQL instance ${name} authorizes ${open.map((n) => n.value).join(", ")}: anyone on the internet`);
   }),
 };

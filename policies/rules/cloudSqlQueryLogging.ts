@@ -31,6 +31,7 @@ export const cloudSqlQueryLogging: ResourceValidationPolicy = {
   validateResource: validateResourceOfType(DatabaseInstance, (instance, _args, report) => {
     const replica = instance.instanceType === "READ_REPLICA_INSTANCE" || (instance.masterInstanceName ?? "") !== "";
     if (!replica) return;
-    for (const problem of cloudSqlLoggingProblems(instance.settings?.databaseFlags ?? [])) report(`Cloud SQL replica ${instance.name ?? "(auto-named)"} ${problem}`);
+    for (const problem of cloudSqlLoggingProblems(instance.settings?.databaseFlags ?? []))
+      report(`Cloud SQL replica ${instance.name ?? "(auto-named)"} ${problem}`);
   }),
 };

@@ -125,7 +125,10 @@ export const passwordRotation: StackValidationPolicy = {
       if (days === null) report(`secret ${secret.name}: rotation.rotationPeriod is not a number of seconds ("2592000s")`, secret.urn);
       else if (days > config.maxRotationDays) report(`secret ${secret.name} rotates every ${days} days, more than ${config.maxRotationDays}`, secret.urn);
       if (!subscribed) {
-        report(`secret ${secret.name}: Secret Manager only publishes rotation notices, and no subscription in this stack listens on its topics, so nothing rotates it`, secret.urn);
+        report(
+          `secret ${secret.name}: Secret Manager only publishes rotation notices, and no subscription in this stack listens on its topics, so nothing rotates it`,
+          secret.urn,
+        );
       }
     }
     const rotated = rotatedLoginKeys(args.resources, config.maxRotationDays);

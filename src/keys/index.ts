@@ -28,7 +28,11 @@ export const KEY_BACKENDS: PerHost<KeyBackend, [plan: AccessPlan, options: KeyBa
   local: (_host, plan, options) => new LocalStackKeys(plan, options.root, options.now),
   "aws-ecs": (host, plan) => new SecretsManagerKeys(awsSecretsClient({ region: host.region }), apiKeysSecretName(plan.environment)),
   "gcp-cloudrun": (host, plan) =>
-    new SecretsManagerKeys(gcpSecretsClient({ projectId: host.project }), secretResourceName(host.project, gcpApiKeysSecretId(plan.environment)), "GCP Secret Manager"),
+    new SecretsManagerKeys(
+      gcpSecretsClient({ projectId: host.project }),
+      secretResourceName(host.project, gcpApiKeysSecretId(plan.environment)),
+      "GCP Secret Manager",
+    ),
 };
 
 /** Where the server of `plan` reads its keys (its host's row of `KEY_BACKENDS`). */

@@ -108,7 +108,10 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
       return { email, name: `projects/${String(inputs.project)}/serviceAccounts/${email}`, member: `serviceAccount:${email}` };
     }
     case "gcp:projects/serviceIdentity:ServiceIdentity":
-      return { email: `service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com`, member: `serviceAccount:service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com` };
+      return {
+        email: `service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com`,
+        member: `serviceAccount:service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com`,
+      };
     case "gcp:compute/globalAddress:GlobalAddress":
       return { address: "203.0.113.254" };
     case "gcp:compute/securityPolicy:SecurityPolicy":

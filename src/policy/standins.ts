@@ -98,7 +98,9 @@ export const TARGET_STAND_INS: { readonly [P in TargetPlatform]: StandIns } = {
     "gcp:sql/getDatabaseInstance:getDatabaseInstance": (inputs, plan) => {
       const name = String(inputs.name);
       const project = String(inputs.project);
-      const target = plan?.targets.find((t) => t.platform === "gcp-cloudsql" && t.platformSettings.platform === "gcp-cloudsql" && t.platformSettings.primaryInstance === name);
+      const target = plan?.targets.find(
+        (t) => t.platform === "gcp-cloudsql" && t.platformSettings.platform === "gcp-cloudsql" && t.platformSettings.primaryInstance === name,
+      );
       const iam = target?.credentials.mode === "iam" ? [{ name: "cloudsql.iam_authentication", value: "on" }] : [];
       const pgaudit = target?.logging.statements === "pgaudit" ? [{ name: "cloudsql.enable_pgaudit", value: "on" }] : [];
       return {
@@ -129,7 +131,12 @@ export const TARGET_STAND_INS: { readonly [P in TargetPlatform]: StandIns } = {
 export const HOST_STAND_INS: { readonly [P in HostPlatform]: StandIns } = {
   local: {},
   "gcp-cloudrun": {
-    "gcp:organizations/getProject:getProject": (inputs) => ({ id: String(inputs.projectId), projectId: String(inputs.projectId), number: "123456789012", name: String(inputs.projectId) }),
+    "gcp:organizations/getProject:getProject": (inputs) => ({
+      id: String(inputs.projectId),
+      projectId: String(inputs.projectId),
+      number: "123456789012",
+      name: String(inputs.projectId),
+    }),
   },
   "aws-ecs": {
     "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({

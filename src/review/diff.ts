@@ -226,10 +226,28 @@ function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes)
     const opened = [...after].filter((w) => !before.has(w));
     const closed = [...before].filter((w) => !after.has(w));
     if (opened.length > 0) {
-      changes.add("widening", "mcp-server", "host-internet-facing", {}, "mcpServer.host", `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}`, b, a);
+      changes.add(
+        "widening",
+        "mcp-server",
+        "host-internet-facing",
+        {},
+        "mcpServer.host",
+        `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}`,
+        b,
+        a,
+      );
     }
     if (closed.length > 0) {
-      changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}`, b, a);
+      changes.add(
+        "narrowing",
+        "mcp-server",
+        "host-internal",
+        {},
+        "mcpServer.host",
+        `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}`,
+        b,
+        a,
+      );
     }
   }
   const rest = (h: McpServerPlan["host"], ingress: HostIngress) =>

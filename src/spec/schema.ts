@@ -366,7 +366,11 @@ export const GcpCloudRunHostSchema = z.strictObject({
       "`internal` (default): reachable from the VPC only; `load-balancer`: an external HTTPS load balancer whose Cloud Armor policy admits `mcpServer.allowedCidrs` only.",
     ),
   /** Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`. */
-  sslCertificate: z.string().min(1).optional().describe("Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`."),
+  sslCertificate: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`."),
   /**
    * Why anyone on the networks that reach the service may invoke it without a Google identity
    * (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.
@@ -375,11 +379,21 @@ export const GcpCloudRunHostSchema = z.strictObject({
     .string()
     .min(20, { message: "`allowUnauthenticated` is a sentence of at least 20 characters saying why callers need no Google identity" })
     .optional()
-    .describe("Why anyone on the networks that reach the service may invoke it without a Google identity (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks."),
+    .describe(
+      "Why anyone on the networks that reach the service may invoke it without a Google identity (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.",
+    ),
   /** Cloud Run CPU limit (e.g. "1"). */
-  cpu: z.string().regex(/^(\d+|\d+m)$/).default("1").describe('Cloud Run CPU limit (e.g. "1").'),
+  cpu: z
+    .string()
+    .regex(/^(\d+|\d+m)$/)
+    .default("1")
+    .describe('Cloud Run CPU limit (e.g. "1").'),
   /** Cloud Run memory limit (e.g. "512Mi"). */
-  memory: z.string().regex(/^\d+(Mi|Gi)$/).default("512Mi").describe('Cloud Run memory limit (e.g. "512Mi").'),
+  memory: z
+    .string()
+    .regex(/^\d+(Mi|Gi)$/)
+    .default("512Mi")
+    .describe('Cloud Run memory limit (e.g. "512Mi").'),
 });
 
 /** Where the MCP server runs: its own setting, apart from the database targets it reads. */

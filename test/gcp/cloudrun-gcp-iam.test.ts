@@ -33,14 +33,24 @@ before(async () => {
 describe("GovernedCloudRun (gcp-iam)", { timeout: 120_000 }, () => {
   it("creates no replica, no secret of a login, no rotator, no load balancer: the existing replica is looked up", () => {
     assert.equal(mocks.byType("gcp:sql/databaseInstance:DatabaseInstance").length, 0);
-    assert.deepEqual(mocks.byType("gcp:secretmanager/secret:Secret").map((s) => s.inputs.secretId), ["dbwarden--gcp-iam--mcp-api-keys"]);
+    assert.deepEqual(
+      mocks.byType("gcp:secretmanager/secret:Secret").map((s) => s.inputs.secretId),
+      ["dbwarden--gcp-iam--mcp-api-keys"],
+    );
     assert.equal(mocks.byType("dbwarden:gcp:CloudSqlRotator").length, 0);
     assert.equal(mocks.byType("dbwarden:gcp:LoadBalancedIngress").length, 0);
     assert.deepEqual(
-      mocks.invokes.filter((i) => i.token === "gcp:sql/getDatabaseInstance:getDatabaseInstance").map((i) => i.inputs.name).sort(),
+      mocks.invokes
+        .filter((i) => i.token === "gcp:sql/getDatabaseInstance:getDatabaseInstance")
+        .map((i) => i.inputs.name)
+        .sort(),
       ["app-stg", "app-stg-replica"],
     );
-    assert.equal(mocks.invokes.filter((i) => i.token === "gcp:secretmanager/getSecretVersion:getSecretVersion").length, 0, "no admin secret: the deployer's IAM user");
+    assert.equal(
+      mocks.invokes.filter((i) => i.token === "gcp:secretmanager/getSecretVersion:getSecretVersion").length,
+      0,
+      "no admin secret: the deployer's IAM user",
+    );
   });
 
   it("connects the access component as the deployer's IAM user through the connector, with no password", () => {
@@ -59,11 +69,23 @@ describe("GovernedCloudRun (gcp-iam)", { timeout: 120_000 }, () => {
       const user = users.find((u) => (u.inputs.databaseRoles as string[])[0] === login.role)!;
       const accountId = String(user.inputs.name).split("@")[0]!;
       assert.ok(accountId.length >= 6 && accountId.length <= 30, accountId);
-      assert.deepEqual(user.inputs, { project: PROJECT, instance: "app-stg", type: "CLOUD_IAM_SERVICE_ACCOUNT", name: `${accountId}@${PROJECT}.iam`, databaseRoles: [login.role] });
+      assert.deepEqual(user.inputs, {
+        project: PROJECT,
+        instance: "app-stg",
+        type: "CLOUD_IAM_SERVICE_ACCOUNT",
+        name: `${accountId}@${PROJECT}.iam`,
+        databaseRoles: [login.role],
+      });
       const access = mocks.byType("dbwarden:postgres:ReadOnlyAccess")[0]!;
-      assert.ok(user.dependsOn.some((urn) => mocks.byType("postgresql:index/role:Role").some((r) => r.urn === urn)) || user.dependsOn.includes(access.urn), "the IAM user waits for its login role");
+      assert.ok(
+        user.dependsOn.some((urn) => mocks.byType("postgresql:index/role:Role").some((r) => r.urn === urn)) || user.dependsOn.includes(access.urn),
+        "the IAM user waits for its login role",
+      );
       const member = `serviceAccount:${accountId}@${PROJECT}.iam.gserviceaccount.com`;
-      const grants = mocks.byType("gcp:projects/iAMMember:IAMMember").filter((g) => g.inputs.member === member).map((g) => g.inputs);
+      const grants = mocks
+        .byType("gcp:projects/iAMMember:IAMMember")
+        .filter((g) => g.inputs.member === member)
+        .map((g) => g.inputs);
       assert.deepEqual(
         grants.map((g) => [g.role, (g.condition as { expression: string }).expression]),
         [
@@ -82,8 +104,12 @@ describe("GovernedCloudRun (gcp-iam)", { timeout: 120_000 }, () => {
   it("runs the server internal to the VPC, with Cloud SQL IAM logins through the connector in its runtime config", () => {
     const service = mocks.one("gcp:cloudrunv2/service:Service", "dbwarden-gcp-iam-mcp");
     assert.equal(service.inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_ONLY");
-    const envs = Object.fromEntries(((service.inputs.template as { containers: { envs: { name: string; value: string }[] }[] }).containers[0]!.envs).map((e) => [e.name, e.value]));
-    const objects = Object.fromEntries(mocks.byType("gcp:storage/bucketObject:BucketObject").map((o) => [`gs://${o.inputs.bucket}/${o.inputs.name}`, contentOf(o)]));
+    const envs = Object.fromEntries(
+      (service.inputs.template as { containers: { envs: { name: string; value: string }[] }[] }).containers[0]!.envs.map((e) => [e.name, e.value]),
+    );
+    const objects = Object.fromEntries(
+      mocks.byType("gcp:storage/bucketObject:BucketObject").map((o) => [`gs://${o.inputs.bucket}/${o.inputs.name}`, contentOf(o)]),
+    );
     const runtime = parseRuntime(JSON.parse(objects[envs.DBWARDEN_RUNTIME_GCS!]!), parsePlan(JSON.parse(objects[envs.DBWARDEN_PLAN_GCS!]!)));
     assert.deepEqual(runtime.databases, { app: { cloudSql: { instance: "acme-data-stg:europe-west1:app-stg-replica", ipType: "PRIVATE", database: "app" } } });
     for (const login of logins) {
@@ -103,7 +129,8 @@ describe("GovernedCloudRun (gcp-iam)", { timeout: 120_000 }, () => {
     const name = (urn: string) => (urn ? label(mocks.byUrn(urn)) : null);
     const graph = mocks.resources.map((r) => {
       const inputs = redactSecrets(r.inputs) as Record<string, unknown>;
-      if (r.type === "gcp:storage/bucketObject:BucketObject") inputs.content = String(r.name).endsWith("-plan") ? "<the access plan JSON>" : JSON.parse(contentOf(r));
+      if (r.type === "gcp:storage/bucketObject:BucketObject")
+        inputs.content = String(r.name).endsWith("-plan") ? "<the access plan JSON>" : JSON.parse(contentOf(r));
       return {
         resource: label(r),
         parent: name(r.parent),

@@ -121,9 +121,15 @@ describe("GovernedCloudRun (gcp): the Cloud SQL replica and access", { timeout: 
     assert.equal(provider.inputs.username, "cloudsql_admin");
     assert.equal(provider.inputs.superuser, "false");
     assert.equal(JSON.stringify(redactSecrets(provider.inputs.password)), '"[secret]"');
-    const roles = mocks.byType("postgresql:index/role:Role").map((r) => r.inputs.name).sort();
+    const roles = mocks
+      .byType("postgresql:index/role:Role")
+      .map((r) => r.inputs.name)
+      .sort();
     assert.deepEqual(roles, [...plan.workflows.map((w) => w.roles.group), ...logins.map((l) => l.role)].sort());
-    assert.deepEqual(inputsOf("postgresql:index/extension:Extension").map((e) => e.name), ["pgaudit"]);
+    assert.deepEqual(
+      inputsOf("postgresql:index/extension:Extension").map((e) => e.name),
+      ["pgaudit"],
+    );
   });
 
   it("stores each login's password in its own Secret Manager secret, rotated every 30 days through the rotator's topic", () => {
@@ -193,7 +199,9 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
     assert.equal(template.serviceAccount, "dbw-gcp-mcp@acme-data-prod.iam.gserviceaccount.com");
     assert.deepEqual(template.vpcAccess, {
       egress: "PRIVATE_RANGES_ONLY",
-      networkInterfaces: [{ network: "projects/acme-data-prod/global/networks/data", subnetwork: "projects/acme-data-prod/regions/europe-west1/subnetworks/data-run" }],
+      networkInterfaces: [
+        { network: "projects/acme-data-prod/global/networks/data", subnetwork: "projects/acme-data-prod/regions/europe-west1/subnetworks/data-run" },
+      ],
     });
     assert.deepEqual(template.scaling, { minInstanceCount: 1, maxInstanceCount: 1 });
     const [container] = template.containers;
@@ -206,14 +214,18 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
 
   it("gives the server its plan and a runtime config it accepts, as Cloud Storage objects checked by sha256: Secret Manager logins, the connector endpoint, the API key secret", () => {
     const envs = Object.fromEntries(
-      ((service().inputs.template as { containers: { envs: { name: string; value: string }[] }[] }).containers[0]!.envs).map((e) => [e.name, e.value]),
+      (service().inputs.template as { containers: { envs: { name: string; value: string }[] }[] }).containers[0]!.envs.map((e) => [e.name, e.value]),
     );
     assert.deepEqual(Object.keys(envs).sort(), ["DBWARDEN_PLAN_GCS", "DBWARDEN_PLAN_SHA256", "DBWARDEN_RUNTIME_GCS", "DBWARDEN_RUNTIME_SHA256", "NODE_ENV"]);
-    const objects = Object.fromEntries(mocks.byType("gcp:storage/bucketObject:BucketObject").map((o) => [`gs://${o.inputs.bucket}/${o.inputs.name}`, contentOf(o)]));
+    const objects = Object.fromEntries(
+      mocks.byType("gcp:storage/bucketObject:BucketObject").map((o) => [`gs://${o.inputs.bucket}/${o.inputs.name}`, contentOf(o)]),
+    );
     const served = parsePlan(JSON.parse(objects[envs.DBWARDEN_PLAN_GCS!]!));
     const runtime = parseRuntime(JSON.parse(objects[envs.DBWARDEN_RUNTIME_GCS!]!), served);
     assert.ok(envs.DBWARDEN_RUNTIME_GCS!.endsWith(`${envs.DBWARDEN_RUNTIME_SHA256}.json`));
-    assert.deepEqual(runtime.databases, { app: { cloudSql: { instance: "acme-data-prod:europe-west1:dbw-gcp-app-replica", ipType: "PRIVATE", database: "app" } } });
+    assert.deepEqual(runtime.databases, {
+      app: { cloudSql: { instance: "acme-data-prod:europe-west1:dbw-gcp-app-replica", ipType: "PRIVATE", database: "app" } },
+    });
     assert.deepEqual(
       runtime.logins,
       Object.fromEntries(logins.map((l) => [l.role, { gcpSecret: `projects/acme-data-prod/secrets/${l.secretName.replaceAll("/", "--")}` }])),
@@ -249,7 +261,12 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
   it("puts an HTTPS load balancer in front whose Cloud Armor policy admits mcpServer.allowedCidrs only", () => {
     const policy = mocks.byType("gcp:compute/securityPolicy:SecurityPolicy")[0]!.inputs;
     assert.deepEqual(policy.rules, [
-      { action: "allow", priority: 1000, description: "mcpServer.allowedCidrs", match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["198.51.100.0/24", "203.0.113.0/24"] } } },
+      {
+        action: "allow",
+        priority: 1000,
+        description: "mcpServer.allowedCidrs",
+        match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["198.51.100.0/24", "203.0.113.0/24"] } },
+      },
       { action: "deny(403)", priority: 2147483647, description: "everything else", match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } } },
     ]);
     const backend = mocks.byType("gcp:compute/backendService:BackendService")[0]!.inputs;
@@ -275,15 +292,27 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
           "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-mcp-audit",
           'resource.type="cloud_run_revision" AND resource.labels.service_name="dbw-gcp-mcp" AND logName="projects/acme-data-prod/logs/run.googleapis.com%2Fstdout"',
         ],
-        ["logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-app-db", 'resource.type="cloudsql_database" AND resource.labels.database_id="acme-data-prod:dbw-gcp-app-replica"'],
+        [
+          "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-app-db",
+          'resource.type="cloudsql_database" AND resource.labels.database_id="acme-data-prod:dbw-gcp-app-replica"',
+        ],
       ],
     );
   });
 
   it("starts the service only after its roles, grants, secrets, readers and config objects exist", () => {
     const depends = new Set(service().dependsOn);
-    for (const type of ["postgresql:index/grant:Grant", "gcp:secretmanager/secretVersion:SecretVersion", "gcp:secretmanager/secretIamMember:SecretIamMember", "gcp:storage/bucketObject:BucketObject", "gcp:projects/iAMMember:IAMMember"]) {
-      assert.ok(mocks.byType(type).some((r) => depends.has(r.urn)), type);
+    for (const type of [
+      "postgresql:index/grant:Grant",
+      "gcp:secretmanager/secretVersion:SecretVersion",
+      "gcp:secretmanager/secretIamMember:SecretIamMember",
+      "gcp:storage/bucketObject:BucketObject",
+      "gcp:projects/iAMMember:IAMMember",
+    ]) {
+      assert.ok(
+        mocks.byType(type).some((r) => depends.has(r.urn)),
+        type,
+      );
     }
   });
 
@@ -308,7 +337,8 @@ describe("GovernedCloudRun (gcp): secrets and snapshot", { timeout: 120_000 }, (
     const name = (urn: string) => (urn ? label(mocks.byUrn(urn)) : null);
     const graph = mocks.resources.map((r) => {
       const inputs = redactSecrets(r.inputs) as Record<string, unknown>;
-      if (r.type === "gcp:storage/bucketObject:BucketObject") inputs.content = String(r.name).endsWith("-plan") ? "<the access plan JSON>" : JSON.parse(contentOf(r));
+      if (r.type === "gcp:storage/bucketObject:BucketObject")
+        inputs.content = String(r.name).endsWith("-plan") ? "<the access plan JSON>" : JSON.parse(contentOf(r));
       return {
         resource: label(r),
         parent: name(r.parent),

@@ -7,7 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GCP_NAME_RULES, cloudRunServiceName, fitName, gcpNameProblem, gcpSecretId, labelValue, loginServiceAccountId, mcpServiceAccountId } from "../../components/gcp/names.ts";
+import {
+  GCP_NAME_RULES,
+  cloudRunServiceName,
+  fitName,
+  gcpNameProblem,
+  gcpSecretId,
+  labelValue,
+  loginServiceAccountId,
+  mcpServiceAccountId,
+} from "../../components/gcp/names.ts";
 import { DBWARDEN_GCP_LABEL_KEYS, gcpNameProblems, labelProblems } from "../../components/gcp/preflight.ts";
 import { checkCloudRunPlan } from "../../components/gcp-cloudrun/governedCloudRun.ts";
 import { cloudArmorRules } from "../../components/gcp-cloudrun/ingress.ts";
@@ -27,8 +36,10 @@ const plan = gcpPlan("gcp");
 const iamPlan = gcpPlan("gcp-iam");
 const hostOf = (p: AccessPlan) => p.mcpServer.host as HostOf<"gcp-cloudrun">;
 const targetOf = (p: AccessPlan) => p.targets[0] as CloudSqlTarget;
-const withHost = (p: AccessPlan, host: Partial<HostOf<"gcp-cloudrun">>): AccessPlan => ({ ...p, mcpServer: { ...p.mcpServer, host: { ...hostOf(p), ...host } } });
-const withTarget = (p: AccessPlan, change: (t: CloudSqlTarget) => CloudSqlTarget): AccessPlan => ({ ...p, targets: [change(targetOf(p))] });
+const withHost = (p: AccessPlan, host: Partial<HostOf<"gcp-cloudrun">>): AccessPlan => ({
+  ...p,
+  mcpServer: { ...p.mcpServer, host: { ...hostOf(p), ...host } },
+});
 
 describe("GCP names and their limits", () => {
   it("service account ids are 6-30 characters of lowercase letters, digits and hyphens", () => {
@@ -58,7 +69,10 @@ describe("GCP names and their limits", () => {
     assert.ok(cloudRunServiceName(long).length <= GCP_NAME_RULES.cloudRunName.max);
     assert.equal(gcpSecretId("dbwarden/prod/cs-usage-drop/claude-cs"), "dbwarden--prod--cs-usage-drop--claude-cs");
     assert.equal(labelValue("Data Platform+Finance"), "data_platform_finance");
-    assert.deepEqual(DBWARDEN_GCP_LABEL_KEYS.flatMap((k) => labelProblems({ [k]: "x" }, "here")), []);
+    assert.deepEqual(
+      DBWARDEN_GCP_LABEL_KEYS.flatMap((k) => labelProblems({ [k]: "x" }, "here")),
+      [],
+    );
   });
 
   it("the preflight names every name GCP would refuse and every duplicate, with its field", () => {
@@ -84,7 +98,7 @@ describe("the GCP preflight and checks", () => {
   it("reports a primary without the flags pgaudit or IAM logins need there, and one it cannot look up", async () => {
     const bare = { databaseVersion: "POSTGRES_16", settings: [{ databaseFlags: [] }] };
     assert.deepEqual(primaryFlagProblems(targetOf(plan), bare), [
-      'targets.app.primary.instance: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary',
+      "targets.app.primary.instance: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary",
     ]);
     assert.match(primaryFlagProblems(targetOf(iamPlan), bare)[0]!, /needs the flag cloudsql.iam_authentication=on/);
     assert.match(primaryFlagProblems(targetOf(plan), { databaseVersion: "MYSQL_8_0", settings: [] })[0]!, /runs MYSQL_8_0, not PostgreSQL/);
@@ -94,23 +108,46 @@ describe("the GCP preflight and checks", () => {
 
   it("refuses a load balancer without certificate or networks, more than one replica, and an image built for ECS", () => {
     assert.throws(() => checkCloudRunPlan(withHost(plan, { sslCertificate: null })), /mcpServer.host.sslCertificate is required with ingress: load-balancer/);
-    assert.throws(() => checkCloudRunPlan({ ...plan, mcpServer: { ...plan.mcpServer, allowedCidrs: [] } }), /mcpServer.allowedCidrs: with ingress: load-balancer/);
+    assert.throws(
+      () => checkCloudRunPlan({ ...plan, mcpServer: { ...plan.mcpServer, allowedCidrs: [] } }),
+      /mcpServer.allowedCidrs: with ingress: load-balancer/,
+    );
     assert.throws(() => checkCloudRunPlan({ ...plan, mcpServer: { ...plan.mcpServer, replicas: 2 } }), /mcpServer.replicas: 2 on Cloud Run/);
-    assert.throws(() => checkCloudRunPlan({ ...plan, mcpServer: { ...plan.mcpServer, image: { source: "build" } } }), /mcpServer.image: Cloud Run runs an image from Artifact Registry/);
+    assert.throws(
+      () => checkCloudRunPlan({ ...plan, mcpServer: { ...plan.mcpServer, image: { source: "build" } } }),
+      /mcpServer.image: Cloud Run runs an image from Artifact Registry/,
+    );
   });
 
   it("refuses a Cloud SQL target in another region or network, public without networks, or without an admin", () => {
     const host = hostOf(plan);
     const target = targetOf(plan);
     assert.equal(checkCloudSqlTarget(target, host), target);
-    assert.throws(() => checkCloudSqlTarget({ ...target, platformSettings: { ...target.platformSettings, region: "us-east1" } }, host), /targets.app.region: "us-east1" differs/);
-    assert.throws(() => checkCloudSqlTarget({ ...target, network: { ...target.network, vpcId: "projects/x/global/networks/other" } }, host), /targets.app.network.vpcId/);
-    assert.throws(() => checkCloudSqlTarget({ ...target, network: { ...target.network, privateOnly: false, allowedCidrs: [] } }, host), /authorized networks listed/);
-    assert.throws(() => checkCloudSqlTarget({ ...target, platformSettings: { ...target.platformSettings, adminSecret: null } }, host), /primary.adminSecret is required with password credentials/);
+    assert.throws(
+      () => checkCloudSqlTarget({ ...target, platformSettings: { ...target.platformSettings, region: "us-east1" } }, host),
+      /targets.app.region: "us-east1" differs/,
+    );
+    assert.throws(
+      () => checkCloudSqlTarget({ ...target, network: { ...target.network, vpcId: "projects/x/global/networks/other" } }, host),
+      /targets.app.network.vpcId/,
+    );
+    assert.throws(
+      () => checkCloudSqlTarget({ ...target, network: { ...target.network, privateOnly: false, allowedCidrs: [] } }, host),
+      /authorized networks listed/,
+    );
+    assert.throws(
+      () => checkCloudSqlTarget({ ...target, platformSettings: { ...target.platformSettings, adminSecret: null } }, host),
+      /primary.adminSecret is required with password credentials/,
+    );
   });
 
   it("a BigQuery target on Cloud Run is refused until its component lands, naming the field", () => {
-    const bq = { ...targetOf(plan), name: "events", platform: "bigquery" as const, platformSettings: { platform: "bigquery" as const, location: "EU", maximumBytesBilled: null } };
+    const bq = {
+      ...targetOf(plan),
+      name: "events",
+      platform: "bigquery" as const,
+      platformSettings: { platform: "bigquery" as const, location: "EU", maximumBytesBilled: null },
+    };
     assert.throws(() => checkCloudRunPlan({ ...plan, targets: [...plan.targets, bq] as AccessPlan["targets"] }), /targets.events.platform/);
   });
 });
@@ -124,7 +161,7 @@ describe("the Cloud SQL replica's settings", () => {
       sslMode: "ENCRYPTED_ONLY",
     });
     const open = { ...targetOf(plan), network: { ...targetOf(plan).network, privateOnly: false, allowedCidrs: ["198.51.100.0/24"] } };
-    assert.deepEqual(replicaIpConfiguration(open).authorizedNetworks, [{ name: "dbwarden-198-51-100-0-24", value: "198.51.100.0/24" }]);
+    assert.deepEqual(replicaIpConfiguration(open)!.authorizedNetworks, [{ name: "dbwarden-198-51-100-0-24", value: "198.51.100.0/24" }]);
   });
 
   it("flags for pgaudit, log_statement and IAM logins", () => {
@@ -135,12 +172,18 @@ describe("the Cloud SQL replica's settings", () => {
     const statements = names(replicaFlags({ statements: "log-statement", retentionDays: 30 }, "iam", iamPlan.workflows, "targets.app"));
     assert.equal(statements.log_statement, "all");
     assert.equal(statements["cloudsql.iam_authentication"], "on");
-    assert.throws(() => replicaFlags({ statements: "query-history", retentionDays: 30 }, "iam", [], "targets.app"), /targets.app.logging.statements: "query-history" is not available on Cloud SQL/);
+    assert.throws(
+      () => replicaFlags({ statements: "query-history", retentionDays: 30 }, "iam", [], "targets.app"),
+      /targets.app.logging.statements: "query-history" is not available on Cloud SQL/,
+    );
   });
 
   it("the endpoint, the admin secret, the rotation schedule", () => {
     assert.deepEqual(cloudSqlEndpoint("p:r:i", "app", true), { cloudSql: { instance: "p:r:i", ipType: "PRIVATE", database: "app" } });
-    assert.throws(() => parseCloudSqlAdminSecret("s3cr3t-plain", "field"), (e: Error) => /not JSON/.test(e.message) && !e.message.includes("s3cr3t"));
+    assert.throws(
+      () => parseCloudSqlAdminSecret("s3cr3t-plain", "field"),
+      (e: Error) => /not JSON/.test(e.message) && !e.message.includes("s3cr3t"),
+    );
     assert.deepEqual(rotationSchedule(30, "2026-01-15"), { rotationPeriod: "2592000s", nextRotationTime: "2026-02-14T00:00:00.000Z" });
   });
 });
@@ -160,12 +203,18 @@ describe("the Cloud Run host", () => {
   });
 
   it("the plan tree says where the server runs and who may invoke it", () => {
-    assert.match(renderPlanTree(plan), /runs on GCP Cloud Run in acme-data-prod\/europe-west1 .* behind an HTTPS load balancer with Cloud Armor, callers need a Google identity with run.invoker/);
+    assert.match(
+      renderPlanTree(plan),
+      /runs on GCP Cloud Run in acme-data-prod\/europe-west1 .* behind an HTTPS load balancer with Cloud Armor, callers need a Google identity with run.invoker/,
+    );
   });
 });
 
 describe("dbwarden review: Cloud Run ingress and invoker", () => {
-  const kinds = (before: AccessPlan, after: AccessPlan) => diffPlans(before, after).changes.filter((c) => c.subject === "mcpServer.host").map((c) => `${c.direction} ${c.kind}`);
+  const kinds = (before: AccessPlan, after: AccessPlan) =>
+    diffPlans(before, after)
+      .changes.filter((c) => c.subject === "mcpServer.host")
+      .map((c) => `${c.direction} ${c.kind}`);
   const internal = withHost(plan, { ingress: "internal", sslCertificate: null });
 
   it("internal -> load balancer is a widening; back is a narrowing", () => {
@@ -177,9 +226,14 @@ describe("dbwarden review: Cloud Run ingress and invoker", () => {
   it("allUsers as invoker is a widening also behind a load balancer that was already public, and taking it away a narrowing", () => {
     const open = withHost(plan, { publicInvokerJustification: "Partners' agents cannot hold Google identities; Cloud Armor limits the networks." });
     assert.deepEqual(kinds(plan, open), ["widening host-internet-facing"]);
-    assert.match(diffPlans(plan, open).changes.find((c) => c.kind === "host-internet-facing")!.summary, /another way in from the internet: unauthenticated invocation/);
+    assert.match(
+      diffPlans(plan, open).changes.find((c) => c.kind === "host-internet-facing")!.summary,
+      /another way in from the internet: unauthenticated invocation/,
+    );
     assert.deepEqual(kinds(open, plan), ["narrowing host-internal"]);
-    assert.deepEqual(kinds(internal, withHost(internal, { publicInvokerJustification: "Partners' agents cannot hold Google identities, say the owners." })), ["widening host-internet-facing"]);
+    assert.deepEqual(kinds(internal, withHost(internal, { publicInvokerJustification: "Partners' agents cannot hold Google identities, say the owners." })), [
+      "widening host-internet-facing",
+    ]);
   });
 
   it("a CPU change is neutral", () => {
@@ -207,7 +261,11 @@ describe("dbwarden keys on GCP Secret Manager", () => {
 
   it("issues a key: a new version with the hash (never the key), listed by client", async () => {
     const fake = fakeSecretManager();
-    const backend = new SecretsManagerKeys(gcpSecretsClient({ client: fake }), "projects/acme-data-prod/secrets/dbwarden--gcp--mcp-api-keys", "GCP Secret Manager");
+    const backend = new SecretsManagerKeys(
+      gcpSecretsClient({ client: fake }),
+      "projects/acme-data-prod/secrets/dbwarden--gcp--mcp-api-keys",
+      "GCP Secret Manager",
+    );
     assert.equal(backend.where, "GCP Secret Manager secret projects/acme-data-prod/secrets/dbwarden--gcp--mcp-api-keys");
     const { key, keyId } = await issueKey(backend, findApiKeyClient(plan, "claude-cs"));
     assert.equal(fake.versions.length, 2);

@@ -61,7 +61,12 @@ export const gcpInvokes: Invokes = {
     enabled: true,
     secretData: JSON.stringify({ username: "cloudsql_admin", password: CLOUDSQL_ADMIN_PASSWORD }),
   }),
-  "gcp:organizations/getProject:getProject": (inputs) => ({ id: `projects/${String(inputs.projectId)}`, projectId: String(inputs.projectId), number: PROJECT_NUMBER, name: String(inputs.projectId) }),
+  "gcp:organizations/getProject:getProject": (inputs) => ({
+    id: `projects/${String(inputs.projectId)}`,
+    projectId: String(inputs.projectId),
+    number: PROJECT_NUMBER,
+    name: String(inputs.projectId),
+  }),
 };
 
 /** Outputs GCP computes, in the provider's shapes, for the resources whose outputs the components read. */
@@ -71,7 +76,11 @@ export const gcpOutputs: Outputs = (type, name, inputs) => {
     case "random:index/randomPassword:RandomPassword":
       return { result: GENERATED_PASSWORD };
     case "gcp:serviceaccount/account:Account":
-      return { email: `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`, name: `projects/${project}/serviceAccounts/${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`, member: `serviceAccount:${String(inputs.accountId)}@${project}.iam.gserviceaccount.com` };
+      return {
+        email: `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`,
+        name: `projects/${project}/serviceAccounts/${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`,
+        member: `serviceAccount:${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`,
+      };
     case "gcp:sql/databaseInstance:DatabaseInstance":
       return { connectionName: `${project}:${String(inputs.region)}:${String(inputs.name)}`, privateIpAddress: "10.20.0.7", publicIpAddress: "" };
     case "gcp:secretmanager/secret:Secret":
@@ -81,7 +90,10 @@ export const gcpOutputs: Outputs = (type, name, inputs) => {
     case "gcp:pubsub/topic:Topic":
       return { id: `projects/${project}/topics/${String(inputs.name)}` };
     case "gcp:projects/serviceIdentity:ServiceIdentity":
-      return { email: `service-${PROJECT_NUMBER}@gcp-sa-secretmanager.iam.gserviceaccount.com`, member: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-secretmanager.iam.gserviceaccount.com` };
+      return {
+        email: `service-${PROJECT_NUMBER}@gcp-sa-secretmanager.iam.gserviceaccount.com`,
+        member: `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-secretmanager.iam.gserviceaccount.com`,
+      };
     case "gcp:compute/globalAddress:GlobalAddress":
       return { address: "34.120.7.42" };
     case "gcp:compute/securityPolicy:SecurityPolicy":

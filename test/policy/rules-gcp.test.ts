@@ -28,9 +28,20 @@ describe("cloud-run-not-public", () => {
   const service = (props: Record<string, unknown> = {}): TestResource => ({
     type: Service,
     name: "mcp",
-    props: { name: "dbw-gcp-mcp", location: "europe-west1", ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", invokerIamDisabled: false, template: {}, ...props },
+    props: {
+      name: "dbw-gcp-mcp",
+      location: "europe-west1",
+      ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+      invokerIamDisabled: false,
+      template: {},
+      ...props,
+    },
   });
-  const allUsers: TestResource = { type: ServiceIamMember, name: "all-users", props: { name: "dbw-gcp-mcp", location: "europe-west1", role: "roles/run.invoker", member: "allUsers" } };
+  const allUsers: TestResource = {
+    type: ServiceIamMember,
+    name: "all-users",
+    props: { name: "dbw-gcp-mcp", location: "europe-west1", role: "roles/run.invoker", member: "allUsers" },
+  };
   const judge = (resources: TestResource[]) => stackViolations(cloudRunNotPublic, resources).then((vs) => vs.map((v) => v.message));
 
   it("passes internal and load-balancer ingress with invoker IAM on, and allUsers where the service's annotation says why", async () => {
@@ -40,20 +51,33 @@ describe("cloud-run-not-public", () => {
   });
 
   it("reports ingress from all traffic (also by default), allUsers without words, and invoker IAM switched off", async () => {
-    assert.deepEqual(await judge([service({ ingress: "INGRESS_TRAFFIC_ALL" })]), ["Cloud Run service dbw-gcp-mcp takes traffic from the internet directly (ingress INGRESS_TRAFFIC_ALL)"]);
+    assert.deepEqual(await judge([service({ ingress: "INGRESS_TRAFFIC_ALL" })]), [
+      "Cloud Run service dbw-gcp-mcp takes traffic from the internet directly (ingress INGRESS_TRAFFIC_ALL)",
+    ]);
     assert.match((await judge([service({ ingress: undefined })]))[0]!, /ingress INGRESS_TRAFFIC_ALL \(the default\)/);
     assert.deepEqual(await judge([service(), allUsers]), [
       `allUsers may invoke Cloud Run service dbw-gcp-mcp, and the service's annotation ${PUBLIC_INVOKER_ANNOTATION} does not say why`,
     ]);
-    assert.match((await judge([service(), { ...allUsers, props: { ...allUsers.props, member: "allAuthenticatedUsers" } }]))[0]!, /allAuthenticatedUsers may invoke/);
+    assert.match(
+      (await judge([service(), { ...allUsers, props: { ...allUsers.props, member: "allAuthenticatedUsers" } }]))[0]!,
+      /allAuthenticatedUsers may invoke/,
+    );
     assert.match((await judge([service({ invokerIamDisabled: true })]))[0]!, /has invoker IAM disabled/);
   });
 });
 
 describe("cloud-sql-encrypted-only", () => {
   const replica = (change: (settings: Record<string, unknown>) => Record<string, unknown> = (s) => s): TestResource => {
-    const args = replicaInstanceArgs({ target, name: "dbw-gcp-app-replica", databaseVersion: "POSTGRES_16", tier: "db-custom-2-7680", zone: null, workflows: plan.workflows, labels: {} });
-    return { type: DatabaseInstance, props: { ...args, settings: change(args.settings as Record<string, unknown>) } };
+    const args = replicaInstanceArgs({
+      target,
+      name: "dbw-gcp-app-replica",
+      databaseVersion: "POSTGRES_16",
+      tier: "db-custom-2-7680",
+      zone: null,
+      workflows: plan.workflows,
+      labels: {},
+    });
+    return { type: DatabaseInstance, props: { ...args, settings: change(args.settings as unknown as Record<string, unknown>) } };
   };
   const ip = (settings: Record<string, unknown>) => settings.ipConfiguration as Record<string, unknown>;
   const judge = (resource: TestResource) => resourceViolations(cloudSqlEncryptedOnly, resource);
@@ -77,15 +101,29 @@ describe("cloud-sql-encrypted-only", () => {
 
 describe("cloud-sql-query-logging", () => {
   const replica = (flags: { name: string; value: string }[] | null, extra: Record<string, unknown> = {}): TestResource => {
-    const args = replicaInstanceArgs({ target, name: "dbw-gcp-app-replica", databaseVersion: "POSTGRES_16", tier: "db-custom-2-7680", zone: null, workflows: plan.workflows, labels: {} });
-    const settings = args.settings as Record<string, unknown>;
+    const args = replicaInstanceArgs({
+      target,
+      name: "dbw-gcp-app-replica",
+      databaseVersion: "POSTGRES_16",
+      tier: "db-custom-2-7680",
+      zone: null,
+      workflows: plan.workflows,
+      labels: {},
+    });
+    const settings = args.settings as unknown as Record<string, unknown>;
     return { type: DatabaseInstance, props: { ...args, ...extra, settings: flags === null ? settings : { ...settings, databaseFlags: flags } } };
   };
   const judge = (resource: TestResource) => resourceViolations(cloudSqlQueryLogging, resource);
 
   it("passes the replica dbwarden creates (pgaudit), log_statement=all, and primaries (not replicas) whatever their flags", async () => {
     assert.deepEqual(await judge(replica(null)), []);
-    assert.deepEqual(cloudSqlLoggingProblems([{ name: "log_statement", value: "all" }, { name: "log_connections", value: "on" }]), []);
+    assert.deepEqual(
+      cloudSqlLoggingProblems([
+        { name: "log_statement", value: "all" },
+        { name: "log_connections", value: "on" },
+      ]),
+      [],
+    );
     assert.deepEqual(await judge(replica([], { instanceType: "CLOUD_SQL_INSTANCE", masterInstanceName: undefined })), []);
   });
 
@@ -94,17 +132,30 @@ describe("cloud-sql-query-logging", () => {
       "Cloud SQL replica dbw-gcp-app-replica logs no agent statement: set cloudsql.enable_pgaudit=on with pgaudit.log including read, or log_statement=all",
     ]);
     assert.equal(
-      (await judge(replica([{ name: "cloudsql.enable_pgaudit", value: "on" }, { name: "pgaudit.log", value: "ddl" }, { name: "log_connections", value: "on" }]))).length,
+      (
+        await judge(
+          replica([
+            { name: "cloudsql.enable_pgaudit", value: "on" },
+            { name: "pgaudit.log", value: "ddl" },
+            { name: "log_connections", value: "on" },
+          ]),
+        )
+      ).length,
       1,
     );
-    assert.deepEqual(await judge(replica([{ name: "log_statement", value: "all" }])), ["Cloud SQL replica dbw-gcp-app-replica does not log connections (log_connections=on)"]);
+    assert.deepEqual(await judge(replica([{ name: "log_statement", value: "all" }])), [
+      "Cloud SQL replica dbw-gcp-app-replica does not log connections (log_connections=on)",
+    ]);
   });
 });
 
 describe("password-rotation on GCP Secret Manager", () => {
   const workflow = plan.workflows.find((w) => w.name === "finance-weekly-revenue")!;
   const login = workflow.roles.logins[0]!;
-  const config = { maxRotationDays: 90, workflows: [{ name: workflow.name, group: workflow.roles.group, logins: [{ role: login.role, client: login.client }] }] };
+  const config = {
+    maxRotationDays: 90,
+    workflows: [{ name: workflow.name, group: workflow.roles.group, logins: [{ role: login.role, client: login.client }] }],
+  };
   const role: TestResource = { type: Role, props: { name: login.role, login: true, passwordWo: "x", roles: [workflow.roles.group] } };
   const secret = (props: Record<string, unknown> = {}): TestResource => ({
     type: Secret,
@@ -118,7 +169,10 @@ describe("password-rotation on GCP Secret Manager", () => {
       ...props,
     },
   });
-  const subscription: TestResource = { type: Subscription, props: { topic: "projects/acme-data-prod/topics/dbw-gcp-app-rotation", pushConfig: { pushEndpoint: "https://rotator" } } };
+  const subscription: TestResource = {
+    type: Subscription,
+    props: { topic: "projects/acme-data-prod/topics/dbw-gcp-app-rotation", pushConfig: { pushEndpoint: "https://rotator" } },
+  };
   const judge = (resources: TestResource[]) => stackViolations(passwordRotation, resources, config).then((vs) => vs.map((v) => v.message));
 
   it("passes a login whose secret rotates within the limit and whose topic the rotator subscribes to", async () => {

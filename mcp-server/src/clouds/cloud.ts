@@ -71,7 +71,10 @@ export interface Cloud<S extends SecretKind, T extends TokenLoginKind, O extends
  * connector's stream, with IAM authentication when the login is an IAM login): what a pg client
  * spreads into its options instead of a host and port.
  */
-export type PostgresConnector<K extends PostgresConnectorKind> = (endpoint: DatabaseEndpointOf<K>, login: LoginSource | null) => Promise<{ stream: () => Duplex }>;
+export type PostgresConnector<K extends PostgresConnectorKind> = (
+  endpoint: DatabaseEndpointOf<K>,
+  login: LoginSource | null,
+) => Promise<{ stream: () => Duplex }>;
 
 /** Every kind of the contract, each served by some cloud (clouds/registry.ts), and a connector per connector endpoint kind. */
 export type CloudSources = Cloud<SecretKind, TokenLoginKind, ObjectStoreKind, ShippedAuthorityName> & {

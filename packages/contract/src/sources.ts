@@ -64,7 +64,11 @@ export const TOKEN_LOGIN_KINDS = {
    */
   gcpCloudSqlIam: {
     title: "Cloud SQL IAM authentication",
-    schema: z.strictObject({ gcpCloudSqlIam: z.strictObject({ user: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam$/, "expected <service account id>@<project>.iam") }) }),
+    schema: z.strictObject({
+      gcpCloudSqlIam: z.strictObject({
+        user: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam$/, "expected <service account id>@<project>.iam"),
+      }),
+    }),
   },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 

@@ -31,7 +31,7 @@ export function serviceAccountOfIamUser(user: string): string {
 }
 
 /** Opens connector options per instance. Real: `CloudSqlConnectorSource`; tests: a fake that returns a stream to a local Postgres. */
-export interface CloudSqlConnectorSource {
+export interface CloudSqlConnectors {
   getOptions(request: CloudSqlConnectRequest): Promise<PostgresConnectorOptions>;
 }
 
@@ -62,7 +62,7 @@ export const realConnector: ConnectorFactory = async (impersonate) => {
  * The real connector, one per server (it caches each instance's ephemeral certificate and
  * refreshes it before expiry); options are kept per (instance, ipType, authType).
  */
-export class CloudSqlConnectorSource implements CloudSqlConnectorSource {
+export class CloudSqlConnectorSource implements CloudSqlConnectors {
   private readonly connectors = new Map<string, Promise<ConnectorLike>>();
   private readonly options = new Map<string, Promise<PostgresConnectorOptions>>();
 
@@ -87,7 +87,9 @@ export class CloudSqlConnectorSource implements CloudSqlConnectorSource {
     let options = this.options.get(key);
     if (!options) {
       options = this.connectorFor(impersonate)
-        .then((connector) => connector.getOptions({ instanceConnectionName: request.instanceConnectionName, ipType: request.ipType, authType: request.authType }))
+        .then((connector) =>
+          connector.getOptions({ instanceConnectionName: request.instanceConnectionName, ipType: request.ipType, authType: request.authType }),
+        )
         .then((driver) => ({ stream: driver.stream as () => Duplex }));
       // A failed lookup (instance not found, no permission) is not kept: the next connection asks again.
       options.catch(() => this.options.delete(key));

@@ -4,13 +4,14 @@
  * each through the real Google client library unless the caller gives its own (tests: fakes).
  */
 import type { Cloud, PostgresConnector } from "../cloud.js";
-import { CloudSqlConnectorSource, serviceAccountOfIamUser, type CloudSqlConnectorSource as CloudSqlConnectors } from "./cloudsql.js";
+import { CloudSqlConnectorSource, serviceAccountOfIamUser, type CloudSqlConnectors } from "./cloudsql.js";
 import { GcpSecretManagerSource, type SecretManagerSource } from "./secrets.js";
 import { GoogleCloudStorageSource, parseGcsUrl, type GcsObjectSource } from "./storage.js";
 
 export {
   CloudSqlConnectorSource,
   realConnector,
+  type CloudSqlConnectors,
   serviceAccountOfIamUser,
   type CloudSqlConnectRequest,
   type ConnectorFactory,
@@ -28,7 +29,9 @@ export interface GcpClients {
 }
 
 /** What the server reads from GCP, kind by kind, and how it reaches Cloud SQL. */
-export function gcpCloud(clients: Partial<GcpClients> = {}): Cloud<"gcpSecret", "gcpCloudSqlIam", "gcs", never> & { connectors: { cloudSql: PostgresConnector<"cloudSql"> } } {
+export function gcpCloud(
+  clients: Partial<GcpClients> = {},
+): Cloud<"gcpSecret", "gcpCloudSqlIam", "gcs", never> & { connectors: { cloudSql: PostgresConnector<"cloudSql"> } } {
   const secrets = clients.secrets ?? new GcpSecretManagerSource();
   const storage = clients.storage ?? new GoogleCloudStorageSource();
   const cloudSql = clients.cloudSql ?? new CloudSqlConnectorSource();

@@ -62,10 +62,18 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 async function connectionTarget(options: PoolOptions): Promise<{ where: pg.PoolConfig; host: string; port: number }> {
   const { endpoint, credentials, login } = options;
   if (!isConnectorEndpoint(endpoint)) {
-    return { where: { host: endpoint.host, port: endpoint.port, database: endpoint.database, ssl: tlsOptions(endpoint, credentials.certificateAuthorities) }, host: endpoint.host, port: endpoint.port };
+    return {
+      where: { host: endpoint.host, port: endpoint.port, database: endpoint.database, ssl: tlsOptions(endpoint, credentials.certificateAuthorities) },
+      host: endpoint.host,
+      port: endpoint.port,
+    };
   }
   const connector = await credentials.connectors.cloudSql(endpoint, login);
-  return { where: { stream: connector.stream as unknown as pg.PoolConfig["stream"], database: endpoint.cloudSql.database, ssl: false }, host: endpoint.cloudSql.instance, port: 5432 };
+  return {
+    where: { stream: connector.stream as unknown as pg.PoolConfig["stream"], database: endpoint.cloudSql.database, ssl: false },
+    host: endpoint.cloudSql.instance,
+    port: 5432,
+  };
 }
 
 export class LoginPool {
@@ -128,7 +136,9 @@ export class LoginPool {
   async cancelSocket(): Promise<Duplex & { setTimeout(ms: number, cb: () => void): unknown }> {
     const { endpoint, credentials, login } = this.options;
     if (isConnectorEndpoint(endpoint)) return (await credentials.connectors.cloudSql(endpoint, login)).stream() as Socket;
-    return endpoint.host.startsWith("/") ? connectTcp({ path: `${endpoint.host}/.s.PGSQL.${endpoint.port}` }) : connectTcp({ host: endpoint.host, port: endpoint.port });
+    return endpoint.host.startsWith("/")
+      ? connectTcp({ path: `${endpoint.host}/.s.PGSQL.${endpoint.port}` })
+      : connectTcp({ host: endpoint.host, port: endpoint.port });
   }
 
   async end(): Promise<void> {

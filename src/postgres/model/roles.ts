@@ -5,6 +5,7 @@
  */
 import { findTarget, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
+import { cloudSqlIamUser, loginServiceAccountId } from "../../../components/gcp/names.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
 /** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). */
@@ -56,6 +57,17 @@ export function appliedBy(target: TargetPlan): AppliedBy {
 /** Roles every login joins: the platform's IAM login roles when the target authenticates with IAM. */
 export function iamLoginRoles(target: TargetPlan): string[] {
   return target.credentials.mode === "iam" ? [...TARGET_PLATFORMS[target.platform].iamLoginRoles] : [];
+}
+
+/**
+ * The Cloud SQL IAM database user of a login (`credentials.mode: iam` on gcp-cloudsql): its service
+ * account lives in the host's project (components/gcp-cloudsql/credentials.ts), or the target's.
+ */
+export function platformMembersOf(plan: AccessPlan, target: TargetPlan, login: string): string[] {
+  if (target.platformSettings.platform !== "gcp-cloudsql" || target.credentials.mode !== "iam") return [];
+  const host = plan.mcpServer.host;
+  const project = host.platform === "gcp-cloudrun" ? host.project : target.platformSettings.project;
+  return [cloudSqlIamUser(loginServiceAccountId(login), project)];
 }
 
 /** Does each login get a `<login>_clone` (the platform's password rotation alternates between two users)? */
@@ -117,6 +129,7 @@ export function desiredRoles(plan: AccessPlan, target: TargetPlan): { roles: Des
           login: true,
           connectionLimit: loginConnectionLimit(plan, workflow),
           memberOf: [group, ...platformRoles],
+          ...(kind === "login" && platformMembersOf(plan, target, login.role).length > 0 ? { platformMembers: platformMembersOf(plan, target, login.role) } : {}),
           settings: { ...settings },
           marker: marker(kind),
           advisory: { marker: applier === "pulumi", settings: [...advisorySettings] },

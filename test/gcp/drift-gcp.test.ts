@@ -19,7 +19,16 @@ import { gcpPlan } from "./support.ts";
 function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), progress: (t) => stderr.push(t), now: () => AS_OF, cwd: ROOT, env: { PATH: "/nonexistent" } };
+  return {
+    stdout,
+    stderr,
+    out: (t) => stdout.push(t),
+    err: (t) => stderr.push(t),
+    progress: (t) => stderr.push(t),
+    now: () => AS_OF,
+    cwd: ROOT,
+    env: { PATH: "/nonexistent" },
+  };
 }
 
 async function run(...args: string[]) {

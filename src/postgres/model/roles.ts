@@ -129,7 +129,9 @@ export function desiredRoles(plan: AccessPlan, target: TargetPlan): { roles: Des
           login: true,
           connectionLimit: loginConnectionLimit(plan, workflow),
           memberOf: [group, ...platformRoles],
-          ...(kind === "login" && platformMembersOf(plan, target, login.role).length > 0 ? { platformMembers: platformMembersOf(plan, target, login.role) } : {}),
+          ...(kind === "login" && platformMembersOf(plan, target, login.role).length > 0
+            ? { platformMembers: platformMembersOf(plan, target, login.role) }
+            : {}),
           settings: { ...settings },
           marker: marker(kind),
           advisory: { marker: applier === "pulumi", settings: [...advisorySettings] },

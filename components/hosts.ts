@@ -10,6 +10,8 @@ import { environmentFile, projectRoot } from "../src/spec/project.ts";
 import type { AccessPlan, HostPlatform } from "../src/plan/types.ts";
 import { GOVERNED_ACCESS_TYPE, GovernedAccess } from "./aws-ecs/governedAccess.ts";
 import { preflightAws } from "./aws-ecs/preflight.ts";
+import { GOVERNED_CLOUD_RUN_TYPE, GovernedCloudRun } from "./gcp-cloudrun/governedCloudRun.ts";
+import { preflightGcp } from "./gcp-cloudrun/preflight.ts";
 import type { CatalogSnapshot } from "./postgres/catalog.ts";
 
 /** What the Pulumi program gives the top-level component of any host. */
@@ -72,6 +74,11 @@ export const HOST_COMPONENTS: { readonly [P in HostPlatform]: DeployedHost | Und
     type: GOVERNED_ACCESS_TYPE,
     preflight: async (name, plan) => void (await preflightAws(plan, name)),
     deploy: (name, args, opts) => new GovernedAccess(name, args, opts),
+  },
+  "gcp-cloudrun": {
+    type: GOVERNED_CLOUD_RUN_TYPE,
+    preflight: (_name, plan) => preflightGcp(plan),
+    deploy: (name, args, opts) => new GovernedCloudRun(name, args, opts),
   },
 };
 

@@ -8,6 +8,9 @@ import { agentGrantsReadOnly } from "./rules/agentGrantsReadOnly.ts";
 import { agentRoleAttributes } from "./rules/agentRoleAttributes.ts";
 import { agentRoleMemberships } from "./rules/agentRoleMemberships.ts";
 import { agentsThroughReplica } from "./rules/agentsThroughReplica.ts";
+import { cloudRunNotPublic } from "./rules/cloudRunNotPublic.ts";
+import { cloudSqlEncryptedOnly } from "./rules/cloudSqlEncryptedOnly.ts";
+import { cloudSqlQueryLogging } from "./rules/cloudSqlQueryLogging.ts";
 import { logRetention } from "./rules/logRetention.ts";
 import { mcpContainerHardened } from "./rules/mcpContainerHardened.ts";
 import { mcpImageAllowed } from "./rules/mcpImageAllowed.ts";
@@ -47,4 +50,7 @@ export const policies: Policies = [
   mcpSecretsByReference,
   mcpLoadBalancerInternal,
   ownerAndWorkflowTags,
+  cloudRunNotPublic,
+  cloudSqlEncryptedOnly,
+  cloudSqlQueryLogging,
 ];

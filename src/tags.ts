@@ -54,7 +54,11 @@ export const GCP_LABEL_KEYS = {
 export const HOST_TAG_KEYS = {
   local: null,
   "aws-ecs": AWS_TAG_KEYS,
+  "gcp-cloudrun": GCP_LABEL_KEYS,
 } as const satisfies Record<HostPlatformName, TagKeys | null>;
+
+/** The Cloud Run annotation holding the spec's words for letting anyone invoke the MCP server (`allowUnauthenticated`); the pack reads it. */
+export const PUBLIC_INVOKER_ANNOTATION = "dbwarden.dev/unauthenticated-invocation";
 
 /** The workflow tag's value for resources that serve every workflow of the environment. */
 export const SHARED_WORKFLOW = "shared";

@@ -45,6 +45,12 @@ export interface PostgresConnectionArgs {
   sslrootcert?: string;
   /** Connect with an RDS IAM token instead of a password (`scheme: awspostgres`). */
   awsRdsIamAuth?: { region: pulumi.Input<string> };
+  /**
+   * Connect through the Cloud SQL connector (`scheme: gcppostgres`, `host` is the instance's
+   * connection name `<project>:<region>:<instance>`), with the deployer's Google credentials; without
+   * a password the user is the deployer's Cloud SQL IAM user.
+   */
+  gcpCloudSql?: boolean;
 }
 
 export interface PostgresReadOnlyAccessArgs {
@@ -152,8 +158,8 @@ function checkArgs(name: string, args: PostgresReadOnlyAccessArgs): void {
     throw new Error(`${name}: connection.superuser must be set (false on RDS and Cloud SQL, where the provider's default true fails)`);
   }
   if (typeof connection.host === "string") checkHost(connection.host, `${name}: connection.host`);
-  if (connection.password === undefined && !connection.awsRdsIamAuth) {
-    throw new Error(`${name}: connection.password or connection.awsRdsIamAuth is required`);
+  if (connection.password === undefined && !connection.awsRdsIamAuth && !connection.gcpCloudSql) {
+    throw new Error(`${name}: connection.password, connection.awsRdsIamAuth or connection.gcpCloudSql is required`);
   }
   if (connection.sslrootcert !== undefined) checkCaFile(connection.sslrootcert, `${name}: connection.sslrootcert`);
   for (const owner of args.functionOwners ?? []) {
@@ -185,6 +191,7 @@ function childArgs(name: string, model: PostgresAccessModel, args: PostgresReadO
       ...(connection.sslrootcert !== undefined ? { sslrootcert: connection.sslrootcert } : {}),
       connectTimeout: 15,
       ...(connection.awsRdsIamAuth ? { scheme: "awspostgres", awsRdsIamAuth: true, awsRdsIamRegion: connection.awsRdsIamAuth.region } : {}),
+      ...(connection.gcpCloudSql ? { scheme: "gcppostgres" } : {}),
     },
     extensions: args.extensions ?? [],
     passwords: args.passwords ?? {},

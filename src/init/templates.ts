@@ -48,9 +48,19 @@ export const DEPLOYED_HOST_TEMPLATES: Record<DeployedHostName, DeployedHostTempl
   "aws-ecs": {
     title: "AWS: an existing RDS primary, a read replica created for the agents, the MCP server on ECS Fargate",
     environment: awsEnvironment,
-    catalog: () => `${JSON.stringify({ "public.orders": ["id", "customer_id", "status", "total_cents", "shipping_address", "created_at"] }, null, 2)}\n`,
+    catalog: exampleCatalog,
+  },
+  "gcp-cloudrun": {
+    title: "GCP: an existing Cloud SQL for PostgreSQL primary, a read replica created for the agents, the MCP server on Cloud Run",
+    environment: gcpEnvironment,
+    catalog: exampleCatalog,
   },
 };
+
+/** The columns of the example workflow's table, the same on every host. */
+function exampleCatalog(): string {
+  return `${JSON.stringify({ "public.orders": ["id", "customer_id", "status", "total_cents", "shipping_address", "created_at"] }, null, 2)}\n`;
+}
 
 /** The stack outputs of every host's top-level component, in the order the program exports them. */
 const OUTPUT_NAMES = {
@@ -253,6 +263,61 @@ mcpServer:
     # \`vpc-endpoints\` instead (no internet route), the stack creates the AWS endpoints the tasks
     # need; then use \`image: { build: true }\` (built into the stack's ECR repository) or an ECR image.
     egress: nat
+workflows: # the workflows (workflows/*.yaml, by name) enabled in this environment
+  - ${EXAMPLE_WORKFLOW}
+`;
+}
+
+function gcpEnvironment(stack: string, schema: string): string {
+  return `# yaml-language-server: $schema=${schema}
+# One environment (a Pulumi stack of the same name): the databases agents read, how they reach
+# them, and where the MCP server runs. Lines marked ${PLACEHOLDER_MARKER} hold example values: replace each with
+# your own, then delete its \`# ${PLACEHOLDER_MARKER}\` comment (\`npx dbwarden validate\` refuses the file
+# while one is left). \`npx dbwarden plan --stack ${stack}\` shows what it grants; docs/gcp.md walks
+# through a first deploy.
+apiVersion: dbwarden/v1
+kind: Environment
+name: ${stack} # the stack name: this file is environments/<name>.yaml
+description: Agents read a Cloud SQL replica of the application database through the governed MCP server on Cloud Run.
+targets:
+  app: # a name for this database, used by workflows' \`target:\`
+    platform: gcp-cloudsql
+    database: app ${C} the database (in the instance) the workflows read
+    project: my-project-${stack} ${C} the GCP project of the primary instance
+    region: europe-west1 ${C} the region of the primary instance
+    primary:
+      instance: app-${stack} ${C} the Cloud SQL instance name of your existing primary
+      ${C} the Secret Manager secret of admin credentials (JSON username/password of a
+      # cloudsqlsuperuser member): the roles and grants are created with it, and rotation uses it
+      adminSecret: projects/my-project-${stack}/secrets/cloudsql-admin-app
+    replica:
+      create:
+        instanceClass: db-custom-2-7680 ${C} the machine type of the read replica created for the agents
+    network:
+      vpcId: projects/my-project-${stack}/global/networks/default ${C} the VPC with the primary's private IP
+      privateOnly: true
+    credentials:
+      mode: password # one generated password per agent, in Secret Manager, rotated (or iam: no password)
+      rotationDays: 30
+    logging:
+      statements: log-statement # every agent statement in the database log (or pgaudit)
+      retentionDays: 90
+    ${C} columns your data owner classifies as sensitive ("schema.table.column"); a workflow
+    # reads one only with a written justification
+    sensitiveColumns:
+      - public.orders.shipping_address
+mcpServer:
+  image: ${DEFAULT_MCP_IMAGE} # the MCP server image released with this dbwarden (mirror it into Artifact Registry)
+  port: 8080
+  allowedCidrs: [10.0.0.0/16] ${C} the networks that may reach the MCP endpoint
+  hostnames: [mcp.example.com] ${C} the DNS name agents use
+  host:
+    platform: gcp-cloudrun
+    project: my-project-${stack} ${C} the project of the Cloud Run service
+    region: europe-west1 ${C} the same region as the database
+    network: projects/my-project-${stack}/global/networks/default ${C} the VPC of direct VPC egress
+    subnetwork: projects/my-project-${stack}/regions/europe-west1/subnetworks/default ${C} its subnetwork in the region
+    ingress: internal # reachable from the VPC only; \`load-balancer\` adds an HTTPS load balancer limited to allowedCidrs
 workflows: # the workflows (workflows/*.yaml, by name) enabled in this environment
   - ${EXAMPLE_WORKFLOW}
 `;

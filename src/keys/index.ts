@@ -7,11 +7,14 @@ import { forHost, type AccessPlan, type PerHost } from "../plan/types.ts";
 import { apiKeysSecretName } from "../../components/aws/names.ts";
 import { SecretsManagerKeys, type KeyBackend } from "./keys.ts";
 import { LocalStackKeys } from "./local.ts";
+import { gcpApiKeysSecretId, secretResourceName } from "../../components/gcp/names.ts";
+import { gcpSecretsClient } from "./gcpSecrets.ts";
 import { awsSecretsClient } from "./secrets.ts";
 
 export * from "./keys.ts";
 export { LocalStackKeys, reloadRunningUp } from "./local.ts";
 export { awsSecretsClient, type SecretsClient, type SecretValue } from "./secrets.ts";
+export { gcpSecretsClient, type SecretManagerKeysClient } from "./gcpSecrets.ts";
 
 /** What a key backend is opened with besides the plan. */
 export interface KeyBackendOptions {
@@ -24,6 +27,12 @@ export interface KeyBackendOptions {
 export const KEY_BACKENDS: PerHost<KeyBackend, [plan: AccessPlan, options: KeyBackendOptions]> = {
   local: (_host, plan, options) => new LocalStackKeys(plan, options.root, options.now),
   "aws-ecs": (host, plan) => new SecretsManagerKeys(awsSecretsClient({ region: host.region }), apiKeysSecretName(plan.environment)),
+  "gcp-cloudrun": (host, plan) =>
+    new SecretsManagerKeys(
+      gcpSecretsClient({ projectId: host.project }),
+      secretResourceName(host.project, gcpApiKeysSecretId(plan.environment)),
+      "GCP Secret Manager",
+    ),
 };
 
 /** Where the server of `plan` reads its keys (its host's row of `KEY_BACKENDS`). */

@@ -120,10 +120,12 @@ export class SecretsManagerKeys implements KeyBackend {
   constructor(
     private readonly client: SecretsClient,
     private readonly secretId: string,
+    /** The secret store in words (GCP: "GCP Secret Manager"); the same versioned read-check-write works on both. */
+    private readonly store = "AWS Secrets Manager",
   ) {}
 
   get where(): string {
-    return `AWS Secrets Manager secret ${this.secretId}`;
+    return `${this.store} secret ${this.secretId}`;
   }
 
   private async read(): Promise<{ keys: ApiKey[]; versionId: string }> {

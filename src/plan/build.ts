@@ -179,7 +179,14 @@ function platformSettings(target: Target): PlatformSettings {
         pgauditPreloaded: target.primary.pgauditPreloaded ?? false,
       };
     case "gcp-cloudsql":
-      return { platform: "gcp-cloudsql", project: target.project, region: target.region, primaryInstance: target.primary.instance };
+      return {
+        platform: "gcp-cloudsql",
+        project: target.project,
+        region: target.region,
+        primaryInstance: target.primary.instance,
+        adminSecret: target.primary.adminSecret ?? null,
+        adminIamUser: target.primary.adminIamUser ?? null,
+      };
     case "snowflake":
       return { platform: "snowflake", account: target.account, warehouse: target.warehouse };
     case "bigquery":
@@ -229,6 +236,19 @@ function planHost(host: Host): HostPlan {
         memory: host.memory,
         certificateArn: host.certificateArn,
         egress: host.egress,
+      };
+    case "gcp-cloudrun":
+      return {
+        platform: "gcp-cloudrun",
+        project: host.project,
+        region: host.region,
+        network: host.network,
+        subnetwork: host.subnetwork,
+        ingress: host.ingress,
+        sslCertificate: host.sslCertificate ?? null,
+        publicInvokerJustification: host.allowUnauthenticated ?? null,
+        cpu: host.cpu,
+        memory: host.memory,
       };
   }
 }

@@ -39,6 +39,8 @@ const HOST_TEXT: PerHost<string> = {
   local: () => "runs on this machine (dbwarden up)",
   "aws-ecs": (h) =>
     `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`,
+  "gcp-cloudrun": (h) =>
+    `runs on GCP Cloud Run in ${h.project}/${h.region} (egress through ${h.subnetwork}), ${h.ingress === "internal" ? "internal ingress only" : "behind an HTTPS load balancer with Cloud Armor"}, ${h.publicInvokerJustification ? `unauthenticated invocation allowed: ${h.publicInvokerJustification}` : "callers need a Google identity with run.invoker"}, ${h.cpu} CPU, ${h.memory}`,
 };
 
 function targetLines(t: TargetPlan): string[] {

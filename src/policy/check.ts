@@ -50,6 +50,7 @@ export function packVersion(): string {
 const RECORDING_REGION: PerHost<string | null> = {
   local: () => null,
   "aws-ecs": (host) => host.region,
+  "gcp-cloudrun": (host) => host.region,
 };
 
 /** Why a plan has no Pulumi deployment, or null when it has one. */

@@ -99,6 +99,23 @@ function typeOutputs(type: string, name: string, inputs: Record<string, unknown>
       };
     case "docker-build:index:Image":
       return { digest: `sha256:${"0".repeat(64)}` };
+    case "gcp:cloudrunv2/service:Service":
+      return { uri: `https://${id}-placeholder.${region}.run.app` };
+    case "gcp:sql/databaseInstance:DatabaseInstance":
+      return { connectionName: `${String(inputs.project)}:${region}:${id}`, privateIpAddress: "10.0.0.0", publicIpAddress: "" };
+    case "gcp:serviceaccount/account:Account": {
+      const email = `${String(inputs.accountId)}@${String(inputs.project)}.iam.gserviceaccount.com`;
+      return { email, name: `projects/${String(inputs.project)}/serviceAccounts/${email}`, member: `serviceAccount:${email}` };
+    }
+    case "gcp:projects/serviceIdentity:ServiceIdentity":
+      return {
+        email: `service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com`,
+        member: `serviceAccount:service-placeholder@gcp-sa-${String(inputs.service).split(".")[0]}.iam.gserviceaccount.com`,
+      };
+    case "gcp:compute/globalAddress:GlobalAddress":
+      return { address: "203.0.113.254" };
+    case "gcp:compute/securityPolicy:SecurityPolicy":
+      return { selfLink: `https://www.googleapis.com/compute/v1/projects/${String(inputs.project)}/global/securityPolicies/${name}` };
     // A generated secret: a stand-in (marked unknown wherever it flows), never a value.
     case "random:index/randomPassword:RandomPassword":
       return { result: `${STAND_IN}-not-a-secret` };

@@ -94,7 +94,35 @@ export const TARGET_STAND_INS: { readonly [P in TargetPlatform]: StandIns } = {
       };
     },
   },
-  "gcp-cloudsql": {},
+  "gcp-cloudsql": {
+    "gcp:sql/getDatabaseInstance:getDatabaseInstance": (inputs, plan) => {
+      const name = String(inputs.name);
+      const project = String(inputs.project);
+      const target = plan?.targets.find(
+        (t) => t.platform === "gcp-cloudsql" && t.platformSettings.platform === "gcp-cloudsql" && t.platformSettings.primaryInstance === name,
+      );
+      const iam = target?.credentials.mode === "iam" ? [{ name: "cloudsql.iam_authentication", value: "on" }] : [];
+      const pgaudit = target?.logging.statements === "pgaudit" ? [{ name: "cloudsql.enable_pgaudit", value: "on" }] : [];
+      return {
+        id: name,
+        name,
+        project,
+        connectionName: `${project}:${STAND_IN}:${name}`,
+        databaseVersion: "POSTGRES_16",
+        privateIpAddress: `10.0.0.${STAND_IN}`,
+        publicIpAddress: "",
+        region: STAND_IN,
+        settings: [{ databaseFlags: [...iam, ...pgaudit], ipConfigurations: [{ sslMode: "ENCRYPTED_ONLY", ipv4Enabled: false }] }],
+      };
+    },
+    "gcp:secretmanager/getSecretVersion:getSecretVersion": (inputs) => ({
+      id: String(inputs.secret),
+      secret: String(inputs.secret),
+      version: "1",
+      name: `${String(inputs.secret)}/versions/1`,
+      secretData: JSON.stringify({ username: `${STAND_IN}-admin`, password: `${STAND_IN}-not-a-secret` }),
+    }),
+  },
   snowflake: {},
   bigquery: {},
 };
@@ -102,6 +130,14 @@ export const TARGET_STAND_INS: { readonly [P in TargetPlatform]: StandIns } = {
 /** The lookups each host platform's components make, with their stand-ins (see `TARGET_STAND_INS`). */
 export const HOST_STAND_INS: { readonly [P in HostPlatform]: StandIns } = {
   local: {},
+  "gcp-cloudrun": {
+    "gcp:organizations/getProject:getProject": (inputs) => ({
+      id: String(inputs.projectId),
+      projectId: String(inputs.projectId),
+      number: STAND_IN,
+      name: String(inputs.projectId),
+    }),
+  },
   "aws-ecs": {
     "aws:ec2/getSubnet:getSubnet": (inputs, plan) => ({
       id: String(inputs.id),

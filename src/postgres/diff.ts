@@ -212,7 +212,7 @@ function membershipDifferences(ctx: DiffContext): void {
         PHASE.memberships,
         revoke,
       );
-    } else if (managed.has(m.role) && m.member !== catalog.currentUser) {
+    } else if (managed.has(m.role) && m.member !== catalog.currentUser && !(managed.get(m.role)!.platformMembers ?? []).includes(m.member)) {
       add("member", m.member, `${m.member} is a member of ${m.role} and so gets the agents' access; the plan has no such member`, PHASE.memberships, revoke);
     }
   }

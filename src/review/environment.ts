@@ -61,6 +61,8 @@ export const PLATFORM_SETTING_WORDS: { [P in PlatformSettings["platform"]]: Word
     project: { words: "project", why: sameFor },
     region: { words: "region", why: sameFor },
     primaryInstance: { words: "primary instance", why: sameFor },
+    adminSecret: { words: "admin secret (primary.adminSecret)", why: "Pulumi and the rotator administer the database with the credentials it holds" },
+    adminIamUser: { words: "admin IAM user (primary.adminIamUser)", why: "how Pulumi signs in to administer the database" },
   },
   snowflake: {
     account: { words: "account", why: sameFor },
@@ -88,6 +90,17 @@ export const HOST_SETTING_WORDS: { [P in HostPlan["platform"]]: WordsOf<Extract<
     memory: { words: "task memory (MiB)" },
     certificateArn: { words: "TLS certificate", why: "the certificate clients trust the endpoint by" },
     egress: { words: "egress (how the tasks reach AWS APIs)" },
+  },
+  "gcp-cloudrun": {
+    project: { words: "project" },
+    region: { words: "region" },
+    network: { words: "VPC network (direct VPC egress)" },
+    subnetwork: { words: "subnetwork (direct VPC egress)" },
+    ingress: { words: "ingress" },
+    sslCertificate: { words: "TLS certificate of the load balancer", why: "the certificate clients trust the endpoint by" },
+    publicInvokerJustification: { words: "reason for unauthenticated invocation" },
+    cpu: { words: "container CPU" },
+    memory: { words: "container memory" },
   },
 };
 
@@ -231,6 +244,18 @@ function diffHost(b: HostPlan, a: HostPlan, changes: Changes): void {
     );
   } else if (was.publicVia !== null && now.publicVia === null) {
     changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} becomes internal (${now.internal})`, b, a);
+  } else if (was.ways !== undefined && now.ways !== undefined && b.platform === a.platform) {
+    // Already public one way, and another way in is opened (or closed): Cloud Run's load balancer and allUsers invoker.
+    const opened = now.ways.filter((w) => !was.ways!.includes(w));
+    const closed = was.ways.filter((w) => !now.ways!.includes(w));
+    if (opened.length > 0) {
+      const summary = `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}`;
+      changes.add("widening", "mcp-server", "host-internet-facing", {}, "mcpServer.host", summary, b, a);
+    }
+    if (closed.length > 0) {
+      const summary = `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}`;
+      changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", summary, b, a);
+    }
   } else if (was.publicVia !== now.publicVia) {
     const summary = `the MCP server's internet-facing ${now.entry} changes: ${now.publicVia} (was ${was.publicVia})`;
     changes.add("neutral", "mcp-server", "host-changed", {}, `mcpServer.host ${now.fields.join(", ")}`, summary, b, a);

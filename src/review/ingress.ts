@@ -17,6 +17,12 @@ export interface HostIngress {
   internal: string;
   /** The host fields that decide it: compared here, left out of the other host changes. */
   fields: readonly string[];
+  /**
+   * Where a host has several independent ways in from the internet (Cloud Run: a load balancer,
+   * allUsers as invoker), each of them: one added while another was already open is a widening too,
+   * one taken away a narrowing. Absent: `publicVia` is the one way.
+   */
+  ways?: readonly string[];
 }
 
 /**
@@ -32,6 +38,21 @@ export const HOST_INGRESS: PerHost<HostIngress> = {
     internal: "no public subnets",
     fields: ["publicSubnetIds"],
   }),
+  // Two ways in from the internet: an external load balancer (Cloud Armor admits allowedCidrs), and
+  // allUsers as invoker (no Google identity needed). Either is a widening; both fields are compared here.
+  "gcp-cloudrun": (h) => {
+    const ways = [
+      ...(h.ingress === "load-balancer" ? ["an external HTTPS load balancer"] : []),
+      ...(h.publicInvokerJustification !== null ? [`unauthenticated invocation (allUsers as run.invoker: ${h.publicInvokerJustification})`] : []),
+    ];
+    return {
+      entry: "Cloud Run service",
+      publicVia: ways.length > 0 ? ways.join(" and ") : null,
+      internal: "internal ingress only, invokers need a Google identity",
+      fields: ["ingress", "publicInvokerJustification"],
+      ways,
+    };
+  },
 };
 
 /** The ingress of a host, by its platform's row. */

@@ -235,7 +235,27 @@ export const GcpCloudSqlTargetSchema = z.strictObject({
   ...postgresCommon,
   project: z.string().min(1),
   region: z.string().min(1),
-  primary: z.strictObject({ instance: z.string().min(1) }),
+  primary: z.strictObject({
+    instance: z.string().min(1),
+    /**
+     * Secret Manager secret (`projects/<p>/secrets/<id>`) of the admin credentials Pulumi and the
+     * rotator connect with: JSON with `username` and `password`. Absent: Pulumi connects as the
+     * deployer's own Cloud SQL IAM user (`adminIamUser`).
+     */
+    adminSecret: z
+      .string()
+      .regex(/^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/, { message: "a Secret Manager secret such as projects/my-project/secrets/cloudsql-admin" })
+      .optional()
+      .describe(
+        "Secret Manager secret (`projects/<p>/secrets/<id>`) of the admin credentials Pulumi and the rotator connect with: JSON with `username` and `password`. Absent: Pulumi connects as the deployer's own Cloud SQL IAM user (`adminIamUser`).",
+      ),
+    /** Without `adminSecret`: the deployer's Cloud SQL IAM user (e.g. `deployer@my-project.iam`), a member of `cloudsqlsuperuser`. */
+    adminIamUser: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Without `adminSecret`: the deployer's Cloud SQL IAM user (e.g. `deployer@my-project.iam`), a member of `cloudsqlsuperuser`."),
+  }),
   replica: ReplicaSchema,
 });
 
@@ -319,8 +339,66 @@ export const AwsEcsHostSchema = z.strictObject({
     ),
 });
 
+/** The MCP server on GCP Cloud Run (v2), egress through the VPC, internal or behind an HTTPS load balancer with Cloud Armor. */
+export const GcpCloudRunHostSchema = z.strictObject({
+  platform: z.literal("gcp-cloudrun"),
+  /** GCP project of the service (and of its service account, secrets and logs). */
+  project: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'a GCP project id such as "acme-data-prod" (6-30 lowercase letters, digits, hyphens)' })
+    .describe("GCP project of the service (and of its service account, secrets and logs)."),
+  /** Cloud Run region, e.g. "europe-west1" (the Cloud SQL targets it reads are in the same region). */
+  region: z
+    .string()
+    .regex(/^[a-z]+-[a-z]+\d+$/, { message: 'a GCP region such as "europe-west1"' })
+    .describe('Cloud Run region, e.g. "europe-west1" (the Cloud SQL targets it reads are in the same region).'),
+  /** VPC network of direct VPC egress (`projects/<p>/global/networks/<n>`): the private IPs of the targets. */
+  network: z.string().min(1).describe("VPC network of direct VPC egress (`projects/<p>/global/networks/<n>`): the private IPs of the targets."),
+  /** Subnetwork of direct VPC egress (`projects/<p>/regions/<r>/subnetworks/<s>`). */
+  subnetwork: z.string().min(1).describe("Subnetwork of direct VPC egress (`projects/<p>/regions/<r>/subnetworks/<s>`)."),
+  /**
+   * `internal` (default): reachable from the VPC only (`INGRESS_TRAFFIC_INTERNAL_ONLY`);
+   * `load-balancer`: an external HTTPS load balancer whose Cloud Armor policy admits `allowedCidrs` only.
+   */
+  ingress: z
+    .enum(["internal", "load-balancer"])
+    .default("internal")
+    .describe(
+      "`internal` (default): reachable from the VPC only; `load-balancer`: an external HTTPS load balancer whose Cloud Armor policy admits `mcpServer.allowedCidrs` only.",
+    ),
+  /** Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`. */
+  sslCertificate: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`."),
+  /**
+   * Why anyone on the networks that reach the service may invoke it without a Google identity
+   * (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.
+   */
+  allowUnauthenticated: z
+    .string()
+    .min(20, { message: "`allowUnauthenticated` is a sentence of at least 20 characters saying why callers need no Google identity" })
+    .optional()
+    .describe(
+      "Why anyone on the networks that reach the service may invoke it without a Google identity (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.",
+    ),
+  /** Cloud Run CPU limit (e.g. "1"). */
+  cpu: z
+    .string()
+    .regex(/^(\d+|\d+m)$/)
+    .default("1")
+    .describe('Cloud Run CPU limit (e.g. "1").'),
+  /** Cloud Run memory limit (e.g. "512Mi"). */
+  memory: z
+    .string()
+    .regex(/^\d+(Mi|Gi)$/)
+    .default("512Mi")
+    .describe('Cloud Run memory limit (e.g. "512Mi").'),
+});
+
 /** Where the MCP server runs: its own setting, apart from the database targets it reads. */
-export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema]);
+export const HostSchema = z.discriminatedUnion("platform", [LocalHostSchema, AwsEcsHostSchema, GcpCloudRunHostSchema]);
 
 /** Build the MCP server's image from `mcp-server/` with the deployer's Docker and push it to a registry the stack creates. */
 export const ImageBuildSchema = z.strictObject({

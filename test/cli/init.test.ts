@@ -227,6 +227,18 @@ describe("dbwarden init: existing files and options", () => {
     assert.match(bad.stderr, /--stack must be lower-case letters and digits/);
     const host = await cli(fresh(), "init", "--host", "local");
     assert.equal(host.code, 2);
-    assert.match(host.stderr, /--host.*Allowed choices are aws-ecs/);
+    assert.match(host.stderr, /--host.*Allowed choices are aws-ecs, gcp-cloudrun/);
+  });
+
+  it("--host gcp-cloudrun: a Cloud SQL target and a Cloud Run host that plan as written", async () => {
+    const dir = fresh();
+    const init = await cli(dir, "init", "--stack", "staging", "--host", "gcp-cloudrun");
+    assert.equal(init.code, 0, init.stderr);
+    const environment = readFileSync(join(dir, "dbwarden", "environments", "staging.yaml"), "utf8");
+    assert.match(environment, /platform: gcp-cloudsql/);
+    assert.match(environment, /platform: gcp-cloudrun/);
+    const plan = await cli(dir, "plan", "--stack", "staging");
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /runs on GCP Cloud Run in my-project-staging\/europe-west1/);
   });
 });

@@ -32,7 +32,7 @@ describe("HOST_COMPONENTS / hostComponentOf", () => {
           error.message,
           'stacks/environments/local.yaml: mcpServer.host.platform is "local", which no Pulumi component deploys: ' +
             "the local stack runs on this machine with `npm start` (`dbwarden up`), not with `pulumi up`. " +
-            'To deploy stack "local" with `pulumi up`, set mcpServer.host.platform to aws-ecs.',
+            'To deploy stack "local" with `pulumi up`, set mcpServer.host.platform to aws-ecs or gcp-cloudrun.',
         );
         return true;
       },

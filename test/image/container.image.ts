@@ -267,7 +267,8 @@ describe("the image as the README runs it: files mounted, read-only, its own use
 function standInForAws(runtime: RuntimeConfig, secretsDir: string): RuntimeConfig {
   assert.deepEqual(runtime.audit, { stream: "stdout" });
   assert.equal(runtime.listen.host, "0.0.0.0");
-  assert.ok(runtime.apiKeysFrom?.awsSecretArn.startsWith("arn:aws:secretsmanager:"), "API keys from their secret");
+  const keysFrom = runtime.apiKeysFrom;
+  assert.ok(keysFrom && "awsSecretArn" in keysFrom && keysFrom.awsSecretArn.startsWith("arn:aws:secretsmanager:"), "API keys from their secret");
   const logins: RuntimeConfig["logins"] = {};
   for (const [role, source] of Object.entries(runtime.logins)) {
     assert.ok("awsSecretArn" in source, `${role}: a Secrets Manager secret`);

@@ -9,7 +9,18 @@
  * Cloud SDKs are loaded lazily, on first use, so a server that reads nothing from a cloud pays
  * nothing for it. Values read here are credentials: never logged, audited or put in errors.
  */
-import type { CertificateAuthorityName, ObjectStoreKind, SecretKind, SecretRefOf, TokenLoginKind, TokenLoginOf } from "@dbwarden/contract";
+import type { Duplex } from "node:stream";
+import type {
+  CertificateAuthorityName,
+  DatabaseEndpointOf,
+  LoginSource,
+  ObjectStoreKind,
+  PostgresConnectorKind,
+  SecretKind,
+  SecretRefOf,
+  TokenLoginKind,
+  TokenLoginOf,
+} from "@dbwarden/contract";
 
 /** `fresh`: past any cache (after an authentication failure: the secret may have been rotated). */
 export interface ReadOptions {
@@ -55,5 +66,17 @@ export interface Cloud<S extends SecretKind, T extends TokenLoginKind, O extends
   certificateAuthorities: { readonly [K in C]: () => readonly string[] };
 }
 
-/** Every kind of the contract, each served by some cloud (clouds/registry.ts). */
-export type CloudSources = Cloud<SecretKind, TokenLoginKind, ObjectStoreKind, ShippedAuthorityName>;
+/**
+ * Opens PostgreSQL connections to one kind of connector endpoint (Cloud SQL: the Cloud SQL
+ * connector's stream, with IAM authentication when the login is an IAM login): what a pg client
+ * spreads into its options instead of a host and port.
+ */
+export type PostgresConnector<K extends PostgresConnectorKind> = (
+  endpoint: DatabaseEndpointOf<K>,
+  login: LoginSource | null,
+) => Promise<{ stream: () => Duplex }>;
+
+/** Every kind of the contract, each served by some cloud (clouds/registry.ts), and a connector per connector endpoint kind. */
+export type CloudSources = Cloud<SecretKind, TokenLoginKind, ObjectStoreKind, ShippedAuthorityName> & {
+  connectors: { readonly [K in PostgresConnectorKind]: PostgresConnector<K> };
+};

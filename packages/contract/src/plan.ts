@@ -71,7 +71,15 @@ export const PlatformSettingsSchema = z.discriminatedUnion("platform", [
     /** The spec says the primary preloads pgaudit (no AWS lookup can read parameter values at preview). */
     pgauditPreloaded: z.boolean(),
   }),
-  z.strictObject({ platform: z.literal("gcp-cloudsql"), project: str, region: str, primaryInstance: str }),
+  z.strictObject({
+    platform: z.literal("gcp-cloudsql"),
+    project: str,
+    region: str,
+    primaryInstance: str,
+    /** Secret Manager secret of the admin credentials (`projects/<p>/secrets/<id>`), or null: the deployer's IAM user `adminIamUser`. */
+    adminSecret: nullableStr,
+    adminIamUser: nullableStr,
+  }),
   z.strictObject({ platform: z.literal("snowflake"), account: str, warehouse: str }),
   z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),
 ]);
@@ -283,6 +291,23 @@ export const HostPlanSchema = z.discriminatedUnion("platform", [
     certificateArn: str,
     /** `vpc-endpoints`: the stack creates the VPC endpoints the private subnets need; `nat`: they already route out. */
     egress: z.enum(["vpc-endpoints", "nat"]),
+  }),
+  /** Cloud Run v2, egress through the VPC to private IPs; internal, or behind an HTTPS load balancer limited to `allowedCidrs`. */
+  z.strictObject({
+    platform: z.literal("gcp-cloudrun"),
+    project: str,
+    region: str,
+    /** The VPC network (`projects/<p>/global/networks/<n>`) and subnetwork Cloud Run's direct VPC egress uses. */
+    network: str,
+    subnetwork: str,
+    /** `internal`: reachable from the VPC only; `load-balancer`: an external HTTPS load balancer whose Cloud Armor policy admits `allowedCidrs` only. */
+    ingress: z.enum(["internal", "load-balancer"]),
+    /** Compute Engine SSL certificate of the load balancer (`load-balancer` ingress), else null. */
+    sslCertificate: nullableStr,
+    /** Why unauthenticated invocation (allUsers run.invoker) is allowed, in words; null: only the load balancer's or VPC callers' identities may invoke. */
+    publicInvokerJustification: nullableStr,
+    cpu: str,
+    memory: str,
   }),
 ]);
 

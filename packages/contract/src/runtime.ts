@@ -204,7 +204,11 @@ export function runtimeProblems(runtime: RuntimeConfig, plan: AccessPlan): strin
       const login = runtime.logins[client.loginRole];
       if (!login) {
         problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
-      } else if (isTokenLogin(login) && endpoint?.sslmode === "disable") {
+      } else if ("gcpCloudSqlIam" in login && endpoint !== undefined && !("cloudSql" in endpoint)) {
+        problems.push(
+          `  databases.${workflow.target}: login "${client.loginRole}" uses Cloud SQL IAM authentication, which only the Cloud SQL connector carries; give the target a { cloudSql: { instance, ipType, database } } endpoint`,
+        );
+      } else if (isTokenLogin(login) && endpoint !== undefined && "sslmode" in endpoint && endpoint.sslmode === "disable") {
         const kind = kindOf(login) as TokenLoginKind;
         problems.push(
           `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses ${kind}: ${TOKEN_LOGIN_KINDS[kind].title} sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
@@ -336,6 +340,7 @@ export const PLAN_ENV = {
   text: "DBWARDEN_PLAN",
   file: "DBWARDEN_PLAN_FILE",
   s3: "DBWARDEN_PLAN_S3",
+  gcs: "DBWARDEN_PLAN_GCS",
   sha256: "DBWARDEN_PLAN_SHA256",
 } as const satisfies DocumentEnv;
 
@@ -348,5 +353,6 @@ export const RUNTIME_ENV = {
   text: "DBWARDEN_RUNTIME",
   file: "DBWARDEN_RUNTIME_FILE",
   s3: "DBWARDEN_RUNTIME_S3",
+  gcs: "DBWARDEN_RUNTIME_GCS",
   sha256: "DBWARDEN_RUNTIME_SHA256",
 } as const satisfies DocumentEnv;

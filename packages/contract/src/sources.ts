@@ -38,6 +38,11 @@ export const LOCAL_SECRET_KINDS = {
 export const SECRET_STORE_KINDS = {
   /** An AWS Secrets Manager secret (mcp-server/src/clouds/aws). */
   awsSecretArn: { title: "an AWS Secrets Manager secret", schema: z.strictObject({ awsSecretArn: str.startsWith("arn:") }) },
+  /** A GCP Secret Manager secret, `projects/<project>/secrets/<id>` (its latest version; mcp-server/src/clouds/gcp). */
+  gcpSecret: {
+    title: "a GCP Secret Manager secret",
+    schema: z.strictObject({ gcpSecret: str.regex(/^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/, "expected projects/<project>/secrets/<secret id>") }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 /**
@@ -51,6 +56,20 @@ export const TOKEN_LOGIN_KINDS = {
     title: "RDS IAM authentication",
     schema: z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
   },
+  /**
+   * Cloud SQL IAM database authentication through the Cloud SQL connector (`authType: "IAM"`): the
+   * server's service account's OAuth2 token rides in the connector's ephemeral certificate, so no
+   * password exists anywhere. `user` is the IAM database user the login role is granted to
+   * (`<service account id>@<project>.iam`); it needs a `cloudSql` endpoint (mcp-server/src/clouds/gcp).
+   */
+  gcpCloudSqlIam: {
+    title: "Cloud SQL IAM authentication",
+    schema: z.strictObject({
+      gcpCloudSqlIam: z.strictObject({
+        user: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam$/, "expected <service account id>@<project>.iam"),
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 /**
@@ -61,6 +80,8 @@ export const TOKEN_LOGIN_KINDS = {
 export const DOCUMENT_OBJECT_STORES = {
   /** Amazon S3: `s3://<bucket>/<key>` (mcp-server/src/clouds/aws). */
   s3: { title: "Amazon S3", suffix: "S3", url: "s3://<bucket>/<key>" },
+  /** Google Cloud Storage: `gs://<bucket>/<object>` (mcp-server/src/clouds/gcp). */
+  gcs: { title: "Google Cloud Storage", suffix: "GCS", url: "gs://<bucket>/<object>" },
 } as const satisfies Record<string, { title: string; suffix: string; url: string }>;
 
 /**
@@ -97,6 +118,21 @@ export const DATABASE_ENDPOINT_KINDS = {
       ca: z.enum(Object.keys(CERTIFICATE_AUTHORITIES) as [keyof typeof CERTIFICATE_AUTHORITIES, ...(keyof typeof CERTIFICATE_AUTHORITIES)[]]).optional(),
     }),
   },
+  /**
+   * A Cloud SQL instance through the Cloud SQL connector (`instance`: `<project>:<region>:<name>`):
+   * the connector opens TLS with an ephemeral client certificate over `ipType` (private IP in a VPC),
+   * which is what `connectorEnforcement: REQUIRED` admits (mcp-server/src/clouds/gcp).
+   */
+  cloudSql: {
+    title: "a Cloud SQL instance through the Cloud SQL connector",
+    schema: z.strictObject({
+      cloudSql: z.strictObject({
+        instance: str.regex(/^[a-z][a-z0-9-]*(?::[a-z0-9.-]+)?:[a-z0-9-]+:[a-z][a-z0-9-]*$/, "expected <project>:<region>:<instance>"),
+        ipType: z.enum(["PRIVATE", "PSC", "PUBLIC"]),
+        database: str.min(1),
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 export type LocalSecretKind = keyof typeof LOCAL_SECRET_KINDS;
@@ -107,6 +143,12 @@ export type LoginKind = SecretKind | TokenLoginKind;
 export type ObjectStoreKind = keyof typeof DOCUMENT_OBJECT_STORES;
 export type CertificateAuthorityName = keyof typeof CERTIFICATE_AUTHORITIES;
 export type DatabaseEndpointKind = keyof typeof DATABASE_ENDPOINT_KINDS;
+/**
+ * Endpoint kinds a PostgreSQL connection reaches through a cloud's connector library (a stream the
+ * cloud opens) rather than by address: the server's clouds serve one connector per kind.
+ */
+export const POSTGRES_CONNECTOR_KINDS = ["cloudSql"] as const satisfies readonly DatabaseEndpointKind[];
+export type PostgresConnectorKind = (typeof POSTGRES_CONNECTOR_KINDS)[number];
 
 type Parsed<T> = T extends { schema: infer S extends z.ZodType } ? z.infer<S> : never;
 type ReferenceOf<Table> = { [K in keyof Table]: Parsed<Table[K]> }[keyof Table];

@@ -14,6 +14,7 @@ import {
   type WorkflowPlan,
 } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
+import { cloudSqlIamUser, loginServiceAccountId } from "../../../components/gcp/names.ts";
 import { ident } from "../sql.ts";
 import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
@@ -101,6 +102,17 @@ export function iamLoginRoles(target: TargetPlan): string[] {
   return target.credentials.mode === "iam" ? [...TARGET_PLATFORMS[target.platform].iamLoginRoles] : [];
 }
 
+/**
+ * The Cloud SQL IAM database user of a login (`credentials.mode: iam` on gcp-cloudsql): its service
+ * account lives in the host's project (components/gcp-cloudsql/credentials.ts), or the target's.
+ */
+export function platformMembersOf(plan: AccessPlan, target: TargetPlan, login: string): string[] {
+  if (target.platformSettings.platform !== "gcp-cloudsql" || target.credentials.mode !== "iam") return [];
+  const host = plan.mcpServer.host;
+  const project = host.platform === "gcp-cloudrun" ? host.project : target.platformSettings.project;
+  return [cloudSqlIamUser(loginServiceAccountId(login), project)];
+}
+
 /** Does each login get a `<login>_clone` (the platform's password rotation alternates between two users)? */
 export function hasRotationClones(target: TargetPlan): boolean {
   return TARGET_PLATFORMS[target.platform].alternatingUserRotation && target.credentials.mode === "password";
@@ -160,6 +172,9 @@ export function desiredRoles(plan: AccessPlan, target: TargetPlan): { roles: Des
           login: true,
           connectionLimit: loginConnectionLimit(plan, workflow),
           memberOf: [group, ...platformRoles],
+          ...(kind === "login" && platformMembersOf(plan, target, login.role).length > 0
+            ? { platformMembers: platformMembersOf(plan, target, login.role) }
+            : {}),
           settings: { ...settings },
           marker: marker(kind),
           advisory: { marker: applier === "pulumi", settings: [...advisorySettings] },

@@ -38,6 +38,12 @@ export interface DesiredRole {
    * group, then the platform's IAM login roles (`rds_iam`), for a login and its clone.
    */
   memberOf: string[];
+  /**
+   * Roles outside dbwarden that the platform makes members of this login (Cloud SQL IAM database
+   * users, created by Cloud SQL with the login as their one role): drift does not report them as
+   * other roles holding the agents' access. Absent elsewhere.
+   */
+  platformMembers?: string[];
   /** `ALTER ROLE ... SET` values, sorted by name (empty for groups). */
   settings: Record<string, string>;
   /** The comment marking the role as dbwarden's for this environment, target and workflow. */

@@ -34,7 +34,7 @@ import {
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
 import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
-import { LoginPool } from "./pool.js";
+import { LoginPool, endpointText } from "./pool.js";
 import { GuardMissed, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
@@ -210,8 +210,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   }
 
   endpoint(target: string): string {
-    const db = this.runtime.databases[target];
-    return `${db?.host}:${db?.port}/${db?.database}`;
+    return endpointText(this.runtime.databases[target]);
   }
 
   async ready(identity: Identity): Promise<void> {

@@ -10,6 +10,9 @@
  */
 import { ToolError, rotationCloneName, type CredentialSources, type LoginSource } from "../engine.js";
 
+/** Is this login an IAM login whose database user the runtime config names (Cloud SQL IAM: `<sa>@<project>.iam`, granted the login role)? */
+const namesIamUser = (login: LoginSource): login is Extract<LoginSource, { gcpCloudSqlIam: unknown }> => "gcpCloudSqlIam" in login;
+
 export interface LoginCredential {
   user: string;
   password: string;
@@ -38,5 +41,7 @@ export async function loginCredential(
   // outlive them; the database checks the token at login only); a secret is read at connect time.
   // A token or an inline password names no user: the login role itself.
   const secret = await sources.login(login, { host: endpoint.host, port: endpoint.port, user: role, fresh });
+  // A Cloud SQL IAM login's user comes from the runtime config (the deployment wrote it), never from a secret.
+  if (namesIamUser(login)) return { user: login.gcpCloudSqlIam.user, password: secret.password };
   return { user: secretUser(role, secret.username), password: secret.password };
 }

@@ -3,7 +3,8 @@
  * `ClientPlan.loginRole`), whose privileges in the database are the boundary. One pool per
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
-import { isIP } from "node:net";
+import { connect as connectTcp, isIP, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
@@ -23,12 +24,29 @@ export interface PoolOptions {
   queryTimeoutMs: number;
 }
 
+/** A PostgreSQL endpoint by address (the flat `postgres` kind). */
+type AddressEndpoint = Extract<RuntimeConfig["databases"][string], { host: string }>;
+/** An endpoint reached through a cloud's connector (Cloud SQL). */
+type ConnectorEndpoint = Exclude<RuntimeConfig["databases"][string], AddressEndpoint>;
+
+/** Is the endpoint reached through a cloud's connector rather than by address? */
+export function isConnectorEndpoint(endpoint: RuntimeConfig["databases"][string]): endpoint is ConnectorEndpoint {
+  return !("host" in endpoint);
+}
+
+/** An endpoint in words for startup messages (no secrets): "host:5432/app" or "cloudsql:<instance>/app". */
+export function endpointText(endpoint: RuntimeConfig["databases"][string] | undefined): string {
+  if (!endpoint) return "undefined:undefined/undefined";
+  if (isConnectorEndpoint(endpoint)) return `cloudsql:${endpoint.cloudSql.instance}/${endpoint.cloudSql.database}`;
+  return `${endpoint.host}:${endpoint.port}/${endpoint.database}`;
+}
+
 /**
  * TLS for an endpoint: none (`disable`), encrypted without verification (`require`), or verified
  * against the host name (`verify-full`) with the system's roots or, when its `ca` names a bundle
  * the server ships (`ca: "aws-rds"`: Amazon RDS's CAs, from the cloud seam), only that bundle's CAs.
  */
-export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CredentialSources["certificateAuthorities"]): false | ConnectionOptions {
+export function tlsOptions(endpoint: AddressEndpoint, bundles: CredentialSources["certificateAuthorities"]): false | ConnectionOptions {
   if (endpoint.sslmode === "disable") return false;
   const ca = endpoint.ca !== undefined && endpoint.ca !== "system" ? [...bundles[endpoint.ca]()] : undefined;
   return { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(ca ? { ca } : {}), ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) };
@@ -37,43 +55,75 @@ export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles
 /** How long a new connection (or a free one) is waited for. */
 export const CONNECT_TIMEOUT_MS = 2_000;
 
-export class LoginPool {
-  private readonly pool: pg.Pool;
-  private fresh = false;
-
-  constructor(readonly options: PoolOptions) {
-    const { endpoint, credentials } = options;
-    this.pool = new pg.Pool({
+/**
+ * Where a pool's connections go: host, port and TLS for an address; for a connector endpoint the
+ * connector's stream (TLS with its ephemeral certificate, so pg adds none), opened once per pool.
+ */
+async function connectionTarget(options: PoolOptions): Promise<{ where: pg.PoolConfig; host: string; port: number }> {
+  const { endpoint, credentials, login } = options;
+  if (!isConnectorEndpoint(endpoint)) {
+    return {
+      where: { host: endpoint.host, port: endpoint.port, database: endpoint.database, ssl: tlsOptions(endpoint, credentials.certificateAuthorities) },
       host: endpoint.host,
       port: endpoint.port,
-      database: endpoint.database,
-      user: options.role,
-      // The user and password come from the login's credential at each new connection (rotation).
-      Client: clientWithCredential(() => {
-        const fresh = this.fresh;
-        this.fresh = false;
-        return loginCredential(options.login, credentials, fresh, { host: endpoint.host, port: endpoint.port, role: options.role });
-      }),
-      ssl: tlsOptions(endpoint, credentials.certificateAuthorities),
-      max: options.max,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,
-      application_name: options.applicationName.slice(0, 63),
-      query_timeout: options.queryTimeoutMs,
+    };
+  }
+  const connector = await credentials.connectors.cloudSql(endpoint, login);
+  return {
+    where: { stream: connector.stream as unknown as pg.PoolConfig["stream"], database: endpoint.cloudSql.database, ssl: false },
+    host: endpoint.cloudSql.instance,
+    port: 5432,
+  };
+}
+
+export class LoginPool {
+  private pool: Promise<pg.Pool> | null = null;
+  private fresh = false;
+
+  constructor(readonly options: PoolOptions) {}
+
+  private open(): Promise<pg.Pool> {
+    const { options } = this;
+    this.pool ??= connectionTarget(options).then(({ where, host, port }) => {
+      const pool = new pg.Pool({
+        ...where,
+        user: options.role,
+        // The user and password come from the login's credential at each new connection (rotation).
+        Client: clientWithCredential(() => {
+          const fresh = this.fresh;
+          this.fresh = false;
+          return loginCredential(options.login, options.credentials, fresh, { host, port, role: options.role });
+        }),
+        max: options.max,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        idleTimeoutMillis: options.idleTimeoutMs ?? 60_000,
+        application_name: options.applicationName.slice(0, 63),
+        query_timeout: options.queryTimeoutMs,
+      });
+      // An idle client's socket error must not crash the process; pg removes the client itself.
+      pool.on("error", () => {});
+      return pool;
     });
-    // An idle client's socket error must not crash the process; pg removes the client itself.
-    this.pool.on("error", () => {});
+    // A connector that could not be opened (no permission, no instance) is asked again next time.
+    this.pool.catch(() => (this.pool = null));
+    return this.pool;
   }
 
   /** A connection; on an authentication failure the secret is fetched again once (rotation). */
   async connect(): Promise<pg.PoolClient> {
+    let pool: pg.Pool;
     try {
-      return listening(await this.pool.connect());
+      pool = await this.open();
+    } catch (error) {
+      throw connectError(error);
+    }
+    try {
+      return listening(await pool.connect());
     } catch (error) {
       if ((error as { code?: string }).code === "28P01") {
         this.fresh = true;
         try {
-          return listening(await this.pool.connect());
+          return listening(await pool.connect());
         } catch (again) {
           throw connectError(again);
         }
@@ -82,8 +132,19 @@ export class LoginPool {
     }
   }
 
-  end(): Promise<void> {
-    return this.pool.end();
+  /** A new socket to the same server for a CancelRequest: by address, or a fresh stream from the connector. */
+  async cancelSocket(): Promise<Duplex & { setTimeout(ms: number, cb: () => void): unknown }> {
+    const { endpoint, credentials, login } = this.options;
+    if (isConnectorEndpoint(endpoint)) return (await credentials.connectors.cloudSql(endpoint, login)).stream() as Socket;
+    return endpoint.host.startsWith("/")
+      ? connectTcp({ path: `${endpoint.host}/.s.PGSQL.${endpoint.port}` })
+      : connectTcp({ host: endpoint.host, port: endpoint.port });
+  }
+
+  async end(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) await (await pool.catch(() => null))?.end();
   }
 }
 

@@ -24,7 +24,7 @@
  *   connection failed, or a cancel was sent.
  * Running sessions are known by request id, so `cancel` can stop one.
  */
-import { connect as connectTcp } from "node:net";
+import type { Duplex } from "node:stream";
 import { requestApplicationName, SESSION_RESET } from "../engine.js";
 import pg from "pg";
 import { ToolError, type EngineCall, type Param } from "../engine.js";
@@ -442,23 +442,25 @@ export class Sessions {
     running.tx.inDoubt = true;
     const { processID, secretKey } = running.tx.client as unknown as { processID: number | null; secretKey: number | null };
     if (processID === null || secretKey === null) return false;
-    const { host, port } = running.pool.options.endpoint;
-    await sendCancelRequest(host, port, processID, secretKey);
+    await sendCancelRequest(await running.pool.cancelSocket(), processID, secretKey);
     return true;
   }
 }
 
 /** The protocol's CancelRequest on a new connection: no authentication, no TLS needed, answered by closing. */
-function sendCancelRequest(host: string, port: number, processID: number, secretKey: number): Promise<void> {
+function sendCancelRequest(socket: Duplex & { setTimeout(ms: number, cb: () => void): unknown }, processID: number, secretKey: number): Promise<void> {
   const packet = Buffer.alloc(16);
   packet.writeInt32BE(16, 0);
   packet.writeInt32BE(80877102, 4);
   packet.writeInt32BE(processID, 8);
   packet.writeInt32BE(secretKey, 12);
   return new Promise((resolve) => {
-    const socket = host.startsWith("/") ? connectTcp({ path: `${host}/.s.PGSQL.${port}` }) : connectTcp({ host, port });
     socket.setTimeout(2_000, () => socket.destroy());
-    socket.once("connect", () => socket.end(packet));
+    // A connector's stream is TLS: the packet goes once the handshake is done.
+    socket.once("connect", () => {
+      if (!("encrypted" in socket)) socket.end(packet);
+    });
+    socket.once("secureConnect", () => socket.end(packet));
     socket.once("error", () => resolve());
     socket.once("close", () => resolve());
   });

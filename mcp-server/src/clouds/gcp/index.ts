@@ -1,0 +1,55 @@
+/**
+ * The GCP cloud: Secret Manager secrets (`gcpSecret`), Cloud SQL IAM logins through the Cloud SQL
+ * connector (`gcpCloudSqlIam`, `cloudSql` endpoints) and Cloud Storage objects (`DBWARDEN_*_GCS`),
+ * each through the real Google client library unless the caller gives its own (tests: fakes).
+ */
+import type { Cloud, PostgresConnector } from "../cloud.js";
+import { CloudSqlConnectorSource, serviceAccountOfIamUser, type CloudSqlConnectors } from "./cloudsql.js";
+import { GcpSecretManagerSource, type SecretManagerSource } from "./secrets.js";
+import { GoogleCloudStorageSource, parseGcsUrl, type GcsObjectSource } from "./storage.js";
+
+export {
+  CloudSqlConnectorSource,
+  realConnector,
+  type CloudSqlConnectors,
+  serviceAccountOfIamUser,
+  type CloudSqlConnectRequest,
+  type ConnectorFactory,
+  type ConnectorLike,
+  type PostgresConnectorOptions,
+} from "./cloudsql.js";
+export { GcpSecretManagerSource, type SecretManagerClientLike, type SecretManagerSource } from "./secrets.js";
+export { GoogleCloudStorageSource, parseGcsUrl, type GcsObjectSource } from "./storage.js";
+
+/** The GCP clients the cloud reads through; each defaults to the real library's. */
+export interface GcpClients {
+  secrets: SecretManagerSource;
+  storage: GcsObjectSource;
+  cloudSql: CloudSqlConnectors;
+}
+
+/** What the server reads from GCP, kind by kind, and how it reaches Cloud SQL. */
+export function gcpCloud(
+  clients: Partial<GcpClients> = {},
+): Cloud<"gcpSecret", "gcpCloudSqlIam", "gcs", never> & { connectors: { cloudSql: PostgresConnector<"cloudSql"> } } {
+  const secrets = clients.secrets ?? new GcpSecretManagerSource();
+  const storage = clients.storage ?? new GoogleCloudStorageSource();
+  const cloudSql = clients.cloudSql ?? new CloudSqlConnectorSource();
+  return {
+    secrets: { gcpSecret: (ref, options) => secrets.accessLatest(ref.gcpSecret, options) },
+    // The IAM token travels in the connector's ephemeral certificate (authType IAM): pg sends no password.
+    tokens: { gcpCloudSqlIam: async () => "" },
+    objectStores: { gcs: { locate: parseGcsUrl, read: ({ bucket, key }) => storage.getObject(bucket, key) } },
+    certificateAuthorities: {},
+    connectors: {
+      cloudSql: (endpoint, login) =>
+        cloudSql.getOptions({
+          instanceConnectionName: endpoint.cloudSql.instance,
+          ipType: endpoint.cloudSql.ipType,
+          ...(login !== null && "gcpCloudSqlIam" in login
+            ? { authType: "IAM", impersonate: serviceAccountOfIamUser(login.gcpCloudSqlIam.user) }
+            : { authType: "PASSWORD" }),
+        }),
+    },
+  };
+}

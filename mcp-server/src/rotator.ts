@@ -8,7 +8,7 @@
 import { createServer } from "node:http";
 import pg from "pg";
 import { CloudSqlConnectorSource } from "./clouds/gcp/cloudsql.js";
-import { GcpSecretManagerSource } from "./clouds/gcp/secrets.js";
+import { GcpSecretManagerSource, SecretManagerRest } from "./clouds/gcp/secrets.js";
 import { RotationError, parseLoginSecret, rotateLoginSecret, rotationNotice, type RotatorSecretStore } from "./clouds/gcp/rotator.js";
 
 const instance = process.env.DBWARDEN_ROTATOR_INSTANCE;
@@ -19,23 +19,18 @@ if (!instance || !adminSecret || !database) {
   process.exit(1);
 }
 
-/** Secret Manager through `@google-cloud/secret-manager`, with the rotator's own service account. */
+/** Secret Manager over its REST API, with the rotator's own service account. */
 function secretStore(): RotatorSecretStore {
-  const client = import("@google-cloud/secret-manager").then((m) => new m.SecretManagerServiceClient());
+  const api = new SecretManagerRest();
   return {
     async latest(secret) {
-      const [version] = await (await client).accessSecretVersion({ name: `${secret}/versions/latest` });
-      const data = version.payload?.data;
-      if (!data || !version.name) throw new RotationError(`${secret} has no enabled version`);
-      return { text: typeof data === "string" ? data : Buffer.from(data).toString("utf8"), version: version.name };
+      const { name, text } = await api.accessLatest(secret).catch((error: Error) => {
+        throw new RotationError(`${secret} has no enabled version (${error.message})`);
+      });
+      return { text, version: name };
     },
-    async addVersion(secret, text) {
-      const [version] = await (await client).addSecretVersion({ parent: secret, payload: { data: Buffer.from(text, "utf8") } });
-      return version.name ?? "";
-    },
-    async disableVersion(version) {
-      await (await client).disableSecretVersion({ name: version });
-    },
+    addVersion: (secret, text) => api.addVersion(secret, text),
+    disableVersion: (version) => api.disableVersion(version),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The GCP cloud: Secret Manager secrets (`gcpSecret`), Cloud SQL IAM logins through the Cloud SQL
  * connector (`gcpCloudSqlIam`, `cloudSql` endpoints) and Cloud Storage objects (`DBWARDEN_*_GCS`),
- * each through the real Google client library unless the caller gives its own (tests: fakes).
+ * each through the real client (Google's REST APIs; the Cloud SQL connector library) unless the
+ * caller gives its own (tests: fakes).
  */
 import type { Cloud, PostgresConnector } from "../cloud.js";
 import { CloudSqlConnectorSource, serviceAccountOfIamUser, type CloudSqlConnectors } from "./cloudsql.js";
@@ -18,8 +19,9 @@ export {
   type ConnectorLike,
   type PostgresConnectorOptions,
 } from "./cloudsql.js";
-export { GcpSecretManagerSource, type SecretManagerClientLike, type SecretManagerSource } from "./secrets.js";
+export { GcpSecretManagerSource, SecretManagerRest, type SecretManagerSource, type SecretVersionText } from "./secrets.js";
 export { GoogleCloudStorageSource, parseGcsUrl, type GcsObjectSource } from "./storage.js";
+export { GoogleApiError, type GoogleHeaderSource, type GoogleRestOptions } from "./rest.js";
 
 /** The GCP clients the cloud reads through; each defaults to the real library's. */
 export interface GcpClients {

@@ -1,22 +1,22 @@
 /** Google Cloud Storage: plans and runtime configs too large for Cloud Run's environment (`DBWARDEN_PLAN_GCS`, `DBWARDEN_RUNTIME_GCS`). */
 import { ConfigError } from "@dbwarden/contract";
 import type { ObjectLocation } from "../cloud.js";
+import { googleRequest, type GoogleRestOptions } from "./rest.js";
 
-/** Where Cloud Storage objects come from. Real: `GcsObjectSource`; tests: an in-process fake. */
+/** Where Cloud Storage objects come from. Real: `GoogleCloudStorageSource`; tests: an in-process fake. */
 export interface GcsObjectSource {
   getObject(bucket: string, name: string): Promise<Buffer>;
 }
 
-/** Cloud Storage through `@google-cloud/storage` (loaded only when used), with the service's own service account. */
-export class GoogleCloudStorageSource implements GcsObjectSource {
-  /** `options`: extra client settings (`apiEndpoint` for a local fake in tests). */
-  constructor(private readonly options: { apiEndpoint?: string; projectId?: string } = {}) {}
+export const CLOUD_STORAGE_ENDPOINT = "https://storage.googleapis.com";
 
-  async getObject(bucket: string, name: string): Promise<Buffer> {
-    const { Storage } = await import("@google-cloud/storage");
-    const storage = new Storage(this.options);
-    const [contents] = await storage.bucket(bucket).file(name).download();
-    return contents;
+/** Cloud Storage's JSON API (`objects.get` with `alt=media`), with the service's own service account. */
+export class GoogleCloudStorageSource implements GcsObjectSource {
+  /** `options`: the endpoint and credentials (tests: a local fake of the API). */
+  constructor(private readonly options: GoogleRestOptions = {}) {}
+
+  getObject(bucket: string, name: string): Promise<Buffer> {
+    return googleRequest(this.options, CLOUD_STORAGE_ENDPOINT, `/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`);
   }
 }
 

@@ -70,10 +70,34 @@ async function connectionTarget(options: PoolOptions): Promise<{ where: pg.PoolC
   }
   const connector = await credentials.connectors.cloudSql(endpoint, login);
   return {
-    where: { stream: connector.stream as unknown as pg.PoolConfig["stream"], database: endpoint.cloudSql.database, ssl: false },
+    where: {
+      stream: (() => replayingConnect(connector.stream() as Socket)) as unknown as pg.PoolConfig["stream"],
+      database: endpoint.cloudSql.database,
+      ssl: false,
+    },
     host: endpoint.cloudSql.instance,
     port: 5432,
   };
+}
+
+/**
+ * A connector's socket, as pg can use it. The connector opens the socket at once (its `connect` does
+ * nothing); pg asks for it when a client is built but listens for its "connect" only after the
+ * login's credential is fetched (a Secret Manager call for a password login). A socket that connected
+ * or failed meanwhile would never be seen to, and the client would wait out its connect timeout. So
+ * the socket keeps what happened, and pg's own `connect()` call replays it once pg listens.
+ */
+export function replayingConnect(socket: Socket): Socket {
+  let early: Error | null = null;
+  const keep = (error: Error) => (early = error);
+  socket.on("error", keep);
+  socket.connect = (() => {
+    socket.off("error", keep);
+    if (early) process.nextTick(() => socket.emit("error", early));
+    else if (!socket.connecting && !socket.destroyed) process.nextTick(() => socket.emit("connect"));
+    return socket;
+  }) as Socket["connect"];
+  return socket;
 }
 
 export class LoginPool {

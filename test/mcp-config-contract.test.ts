@@ -33,7 +33,7 @@ test("a field the server does not know is a startup error, not ignored", () => {
 
 test("a plan of another apiVersion is refused by version, naming both versions and the fix", () => {
   const plan = JSON.parse(JSON.stringify(planStack("local", { root, now: new Date("2026-11-21T00:00:00Z") })));
-  for (const other of ["dbwarden/v1", "plan.dbwarden.dev/v2", "plan.dbwarden.dev/v4", undefined]) {
+  for (const other of ["dbwarden/v1", "plan.dbwarden.dev/v2", "plan.dbwarden.dev/v3", undefined]) {
     const old = { ...plan, apiVersion: other, somethingNew: true };
     assert.throws(
       () => parsePlan(old),

@@ -19,7 +19,7 @@ import { HOST_PLATFORMS, TARGET_PLATFORMS } from "./platforms.js";
  * The version of the plan format. A reader refuses a plan with any other value (`checkPlanVersion`)
  * rather than guessing what unknown fields mean. Bumped whenever the shape changes.
  */
-export const PLAN_API_VERSION = "plan.dbwarden.dev/v3";
+export const PLAN_API_VERSION = "plan.dbwarden.dev/v4";
 
 const str = z.string();
 const nullableStr = z.string().nullable();
@@ -145,6 +145,12 @@ export const LimitsPlanSchema = z.strictObject({
   maxResultBytes: posInt,
   callsPerMinute: posInt,
   concurrentCalls: posInt,
+  /**
+   * BigQuery: bytes one call's query job may bill at most (`maximumBytesBilled`): the workflow's
+   * `limits.maxBytesBilled`, else its target's `maximumBytesBilled`; null elsewhere (and on a
+   * BigQuery workflow without either, which the policy pack refuses).
+   */
+  maxBytesBilled: posInt.nullable(),
 });
 
 export const ClientPlanSchema = z.strictObject({

@@ -97,6 +97,24 @@ export const DATABASE_ENDPOINT_KINDS = {
       ca: z.enum(Object.keys(CERTIFICATE_AUTHORITIES) as [keyof typeof CERTIFICATE_AUTHORITIES, ...(keyof typeof CERTIFICATE_AUTHORITIES)[]]).optional(),
     }),
   },
+  /**
+   * A BigQuery project: jobs run there, in `location`. `apiEndpoint` only for a private endpoint
+   * (Private Service Connect, `https://bigquery-<name>.p.googleapis.com`) or a local test double
+   * on loopback; absent: Google's public endpoint.
+   */
+  bigquery: {
+    title: "a BigQuery project",
+    schema: z.strictObject({
+      bigquery: z.strictObject({
+        project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "expected a GCP project id such as my-project-123"),
+        location: str.min(1),
+        apiEndpoint: z
+          .string()
+          .regex(/^(https:\/\/[a-z0-9.-]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)$/, "expected https://<host> (a private endpoint) or http://127.0.0.1:<port> (a local test double)")
+          .optional(),
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 export type LocalSecretKind = keyof typeof LOCAL_SECRET_KINDS;

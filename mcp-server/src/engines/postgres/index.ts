@@ -7,6 +7,7 @@
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
 import {
+  endpointOfKind,
   ToolError,
   redactUnparsed,
   type CheckedStatement,
@@ -118,7 +119,7 @@ export class PostgresEngine implements Engine<PgStatement> {
     const key = `${identity.workflow.target}\u0000${identity.client.loginRole}\u0000${purpose}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      const endpoint = this.runtime.databases[identity.workflow.target];
+      const endpoint = endpointOfKind(this.runtime.databases[identity.workflow.target], "postgres");
       const login = this.runtime.logins[identity.client.loginRole];
       if (!endpoint || !login) throw new ToolError("UNAVAILABLE", "this client has no database configured on the server.", "config");
       pool = new LoginPool({
@@ -154,7 +155,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   }
 
   endpoint(target: string): string {
-    const db = this.runtime.databases[target];
+    const db = endpointOfKind(this.runtime.databases[target], "postgres");
     return `${db?.host}:${db?.port}/${db?.database}`;
   }
 

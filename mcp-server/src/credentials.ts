@@ -34,7 +34,7 @@ export function credentialSources(clouds: CloudSources): CredentialSources {
     async login(login, request) {
       if (!isTokenLogin(login)) return readSecret(login, secrets, request.fresh);
       const issue = clouds.tokens[kindOf(login) as TokenLoginKind] as TokenIssuer<TokenLoginKind>;
-      return { password: await issue(login, { host: request.host, port: request.port, user: request.user }) };
+      return { password: await issue(login as never, { host: request.host, port: request.port, user: request.user }) };
     },
     certificateAuthorities: clouds.certificateAuthorities,
   };

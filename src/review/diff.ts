@@ -706,7 +706,8 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
   diffNetworks(changes, "clients", where, `source networks of ${w.name}'s client ${a.name}`, b.sourceCidrs, a.sourceCidrs, "any");
 }
 
-const bytesWords = (n: number) => (n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
+const bytesWords = (n: number) =>
+  n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
 
 const LIMIT_WORDS: Record<keyof WorkflowPlan["limits"], [string, (n: number) => string]> = {
   statementTimeoutMs: ["statement timeout", (n) => (n % 1000 === 0 ? `${n / 1000} s` : `${n} ms`)],

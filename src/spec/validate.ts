@@ -333,6 +333,10 @@ function checkBytesBilled(
   }
   const ceiling = target.maximumBytesBilled;
   if (ceiling !== undefined && bytes > parseSize(ceiling)) {
-    at(path, `${own} is above target "${workflow.target}"'s maximumBytesBilled (${ceiling}) in environment "${environment}"`, `use at most "${ceiling}", or ask the target's owner to raise it`);
+    at(
+      path,
+      `${own} is above target "${workflow.target}"'s maximumBytesBilled (${ceiling}) in environment "${environment}"`,
+      `use at most "${ceiling}", or ask the target's owner to raise it`,
+    );
   }
 }

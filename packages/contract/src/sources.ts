@@ -51,6 +51,19 @@ export const TOKEN_LOGIN_KINDS = {
     title: "RDS IAM authentication",
     schema: z.strictObject({ awsRdsIam: z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region such as eu-west-1") }) }),
   },
+  /**
+   * A GCP service account the server impersonates (IAM Credentials `generateAccessToken`, with the
+   * server's own identity holding `roles/iam.serviceAccountTokenCreator` on it): a short-lived
+   * OAuth access token, no key anywhere. BigQuery workflows log in this way (mcp-server/src/clouds/gcp).
+   */
+  gcpServiceAccount: {
+    title: "GCP service account impersonation",
+    schema: z.strictObject({
+      gcpServiceAccount: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/, {
+        message: "expected a service account email such as dbw-orders@my-project.iam.gserviceaccount.com",
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 /**
@@ -110,7 +123,10 @@ export const DATABASE_ENDPOINT_KINDS = {
         location: str.min(1),
         apiEndpoint: z
           .string()
-          .regex(/^(https:\/\/[a-z0-9.-]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)$/, "expected https://<host> (a private endpoint) or http://127.0.0.1:<port> (a local test double)")
+          .regex(
+            /^(https:\/\/[a-z0-9.-]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)$/,
+            "expected https://<host> (a private endpoint) or http://127.0.0.1:<port> (a local test double)",
+          )
           .optional(),
       }),
     }),

@@ -8,6 +8,8 @@ import { agentGrantsReadOnly } from "./rules/agentGrantsReadOnly.ts";
 import { agentRoleAttributes } from "./rules/agentRoleAttributes.ts";
 import { agentRoleMemberships } from "./rules/agentRoleMemberships.ts";
 import { agentsThroughReplica } from "./rules/agentsThroughReplica.ts";
+import { bigqueryJobsCapped } from "./rules/bigqueryJobsCapped.ts";
+import { bigqueryNoPublicGrants } from "./rules/bigqueryNoPublicGrants.ts";
 import { logRetention } from "./rules/logRetention.ts";
 import { mcpContainerHardened } from "./rules/mcpContainerHardened.ts";
 import { mcpLoadBalancerInternal } from "./rules/mcpLoadBalancerInternal.ts";
@@ -41,4 +43,6 @@ export const policies: Policies = [
   mcpSecretsByReference,
   mcpLoadBalancerInternal,
   ownerAndWorkflowTags,
+  bigqueryNoPublicGrants,
+  bigqueryJobsCapped,
 ];

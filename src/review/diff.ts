@@ -715,7 +715,8 @@ const LIMIT_WORDS: Record<keyof WorkflowPlan["limits"], [string, (n: number) => 
   maxResultBytes: ["bytes per result", bytesWords],
   callsPerMinute: ["calls per minute", String],
   concurrentCalls: ["concurrent calls", String],
-  maxBytesBilled: ["bytes billed per query (BigQuery)", bytesWords],
+  // Bytes billed are written in decimal units on BigQuery's side ("1GB"): shown so when exact.
+  maxBytesBilled: ["bytes billed per query (BigQuery)", (n) => (n % 1e9 === 0 ? `${n / 1e9} GB` : n % 1e6 === 0 ? `${n / 1e6} MB` : bytesWords(n))],
 };
 
 /** A limit absent from the plan (a BigQuery job without a bytes cap) is no limit at all: above every number. */

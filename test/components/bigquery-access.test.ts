@@ -17,6 +17,7 @@ const mocks: Mocks = await installMocks({
 });
 const { bigqueryAccessPlan, viewColumns, BigQueryReadOnlyAccess } = await import("../../components/bigquery/access.ts");
 const { ACCESS_COMPONENTS, accessComponentOf } = await import("../../components/targets.ts");
+const reviewModule = await import("../../src/review/diff.ts");
 
 function plan(): AccessPlan {
   const environment = EnvironmentSchema.parse({
@@ -154,5 +155,26 @@ describe("BigQueryReadOnlyAccess under mocks", { timeout: 30_000 }, () => {
     });
     assert.equal(mocks.byType("gcp:bigquery/iamMember:IamMember").length, 0, "no grant on any table, least of all a source table");
     assert.deepEqual(mocks.invokes, []);
+  });
+});
+
+describe("the access review of a BigQuery workflow", () => {
+  const { diffPlans } = reviewModule;
+  const changes = (before: AccessPlan, after: AccessPlan) => diffPlans(before, after).changes.map((c) => `${c.direction} ${c.kind} ${c.subject}: ${c.summary}`);
+
+  it("a higher bytes-billed cap, or none, widens; a lower one narrows; a new table widens", () => {
+    const before = plan();
+    const raise = structuredClone(before);
+    raise.workflows[0]!.limits.maxBytesBilled = 2e9;
+    assert.deepEqual(changes(before, raise), [
+      "widening limit-changed orders bytes billed per query (BigQuery): orders: bytes billed per query (BigQuery) 1 GB -> 2 GB",
+    ]);
+    const none = structuredClone(before);
+    none.workflows[0]!.limits.maxBytesBilled = null;
+    assert.match(changes(before, none)[0]!, /^widening limit-changed .* -> no cap$/);
+    assert.match(changes(none, before)[0]!, /^narrowing limit-changed .* no cap -> 1 GB$/);
+    const more = structuredClone(before);
+    more.workflows[0]!.tables.push({ schema: "hr", table: "salaries", description: null, rule: { access: "all" }, columns: [] });
+    assert.ok(changes(before, more).some((c) => c.startsWith("widening") && c.includes("hr.salaries")));
   });
 });

@@ -8,6 +8,7 @@ import { agentGrantsReadOnly } from "./rules/agentGrantsReadOnly.ts";
 import { agentRoleAttributes } from "./rules/agentRoleAttributes.ts";
 import { agentRoleMemberships } from "./rules/agentRoleMemberships.ts";
 import { agentsThroughReplica } from "./rules/agentsThroughReplica.ts";
+import { bigqueryAgentsReadViewsOnly } from "./rules/bigqueryAgentsReadViewsOnly.ts";
 import { bigqueryJobsCapped } from "./rules/bigqueryJobsCapped.ts";
 import { bigqueryNoPublicGrants } from "./rules/bigqueryNoPublicGrants.ts";
 import { logRetention } from "./rules/logRetention.ts";
@@ -45,4 +46,5 @@ export const policies: Policies = [
   ownerAndWorkflowTags,
   bigqueryNoPublicGrants,
   bigqueryJobsCapped,
+  bigqueryAgentsReadViewsOnly,
 ];

@@ -25,6 +25,7 @@ import {
   type TargetPlatform,
 } from "../src/plan/types.ts";
 import type { GovernedEnvironmentArgs } from "./hosts.ts";
+import { BIGQUERY_ACCESS } from "./bigquery/component.ts";
 import { POSTGRES_ACCESS } from "./postgres/component.ts";
 
 /**
@@ -62,8 +63,8 @@ export const ACCESS_COMPONENTS = {
   postgres: POSTGRES_ACCESS,
   /** Not rendered yet (the Snowflake issue: roles, key-pair service users, network policies). */
   snowflake: null,
-  /** Not rendered yet (the GCP issue: service accounts with read on the scoped tables). */
-  bigquery: null,
+  /** BigQuery: per workflow a service account reading authorized views of exactly its columns (components/bigquery). */
+  bigquery: BIGQUERY_ACCESS,
 } as const satisfies { readonly [E in EngineName]: SomeAccessComponent | null };
 
 /** The access component of an engine that has one. */

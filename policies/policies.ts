@@ -8,6 +8,9 @@ import { agentGrantsReadOnly } from "./rules/agentGrantsReadOnly.ts";
 import { agentRoleAttributes } from "./rules/agentRoleAttributes.ts";
 import { agentRoleMemberships } from "./rules/agentRoleMemberships.ts";
 import { agentsThroughReplica } from "./rules/agentsThroughReplica.ts";
+import { bigqueryAgentsReadViewsOnly } from "./rules/bigqueryAgentsReadViewsOnly.ts";
+import { bigqueryJobsCapped } from "./rules/bigqueryJobsCapped.ts";
+import { bigqueryNoPublicGrants } from "./rules/bigqueryNoPublicGrants.ts";
 import { cloudRunNotPublic } from "./rules/cloudRunNotPublic.ts";
 import { cloudSqlEncryptedOnly } from "./rules/cloudSqlEncryptedOnly.ts";
 import { cloudSqlQueryLogging } from "./rules/cloudSqlQueryLogging.ts";
@@ -53,4 +56,7 @@ export const policies: Policies = [
   cloudRunNotPublic,
   cloudSqlEncryptedOnly,
   cloudSqlQueryLogging,
+  bigqueryNoPublicGrants,
+  bigqueryJobsCapped,
+  bigqueryAgentsReadViewsOnly,
 ];

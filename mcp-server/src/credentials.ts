@@ -4,7 +4,7 @@
  * Values are credentials: never logged, audited or put in errors.
  */
 import { isTokenLogin, kindOf, type LoginSource, type SecretKind, type SecretRef, type TokenLoginKind } from "@dbwarden/contract";
-import type { CloudSources, ReadOptions, SecretReader, TokenRequest } from "./clouds/cloud.js";
+import type { CloudSources, ReadOptions, SecretReader, TokenIssuer, TokenRequest } from "./clouds/cloud.js";
 
 /** Reads a secret of any kind (an inline value, a file, a cloud's secret store) as text. */
 export interface SecretSource {
@@ -35,8 +35,8 @@ export function credentialSources(clouds: CloudSources): CredentialSources {
     secrets,
     async login(login, request) {
       if (!isTokenLogin(login)) return readSecret(login, secrets, request.fresh);
-      const issue = clouds.tokens[kindOf(login) as TokenLoginKind] as unknown as (login: LoginSource, request: TokenRequest) => Promise<string>;
-      const password = await issue(login, { host: request.host, port: request.port, user: request.user });
+      const issue = clouds.tokens[kindOf(login) as TokenLoginKind] as TokenIssuer<TokenLoginKind>;
+      const password = await issue(login as never, { host: request.host, port: request.port, user: request.user });
       // A Cloud SQL IAM login connects as the IAM database user its login role is granted to (from the runtime config, not a secret).
       return "gcpCloudSqlIam" in login ? { username: login.gcpCloudSqlIam.user, password } : { password };
     },

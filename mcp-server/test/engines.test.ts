@@ -78,7 +78,7 @@ describe("the registry: an engine per target, from the contract's capability tab
   });
 
   test("a target whose engine is not implemented is a startup error naming the target and platform, before anything opens", async () => {
-    for (const platform of ["snowflake", "bigquery"] as const) {
+    for (const platform of ["snowflake"] as const) {
       assert.throws(
         () => planEngines(planOn(platform)),
         (e: Error) =>

@@ -287,10 +287,18 @@ function planWorkflow(environment: Environment, workflow: Workflow, target: Targ
       maxResultBytes: parseSize(workflow.limits.maxResultBytes),
       callsPerMinute: workflow.limits.callsPerMinute,
       concurrentCalls: workflow.limits.concurrentCalls,
+      maxBytesBilled: maxBytesBilled(workflow, target),
     },
     clients,
     tools: [...TOOL_NAMES],
   };
+}
+
+/** A BigQuery workflow's per-call bytes-billed cap: its own, else its target's; null on other platforms. */
+function maxBytesBilled(workflow: Workflow, target: Target): number | null {
+  if (target.platform !== "bigquery") return null;
+  const size = workflow.limits.maxBytesBilled ?? target.maximumBytesBilled;
+  return size === undefined ? null : parseSize(size);
 }
 
 /** The spec's `columns` / `exclude` as the plan's one column rule. */

@@ -273,8 +273,10 @@ export const BigQueryTargetSchema = z.strictObject({
   ...targetCommon,
   /** Region of the datasets, e.g. "EU" or "us-central1". */
   location: z.string().min(1).describe('Region of the datasets, e.g. "EU" or "us-central1".'),
-  /** Cap on bytes billed per query. */
-  maximumBytesBilled: size.optional().describe("Cap on bytes billed per query."),
+  /** Cap on bytes billed per query: the default of its workflows' `limits.maxBytesBilled` and the most any of them may set. */
+  maximumBytesBilled: size
+    .optional()
+    .describe("Cap on bytes billed per query: the default of its workflows' `limits.maxBytesBilled` and the most any of them may set."),
 });
 
 export const TargetSchema = z.discriminatedUnion("platform", [
@@ -560,6 +562,15 @@ export const LimitsSchema = z.strictObject({
   callsPerMinute: z.number().int().min(1).max(100_000).default(60).describe("Calls per minute per client."),
   /** Calls in flight per client. */
   concurrentCalls: z.number().int().min(1).max(64).default(2).describe("Calls in flight per client."),
+  /**
+   * BigQuery only: bytes one call's query job may bill at most (its `maximumBytesBilled`: a query
+   * that would bill more fails before it reads anything). Default: the target's `maximumBytesBilled`.
+   */
+  maxBytesBilled: size
+    .optional()
+    .describe(
+      "BigQuery only: bytes one call's query job may bill at most (its `maximumBytesBilled`: a query that would bill more fails before it reads anything). Default: the target's `maximumBytesBilled`.",
+    ),
 });
 
 /** An attribute of a client, as row filters name it (`client.<name>`): a lower-case SQL identifier. */

@@ -11,7 +11,7 @@ import { utcDay } from "../plan/build.ts";
 import { HOST_PLATFORMS, TARGET_PLATFORMS, hostServes, isDeployedHost, isPostgresPlatform, parseMask } from "@dbwarden/contract";
 import { checkReportingView, checkRowFilter, SqlCheckError, type ReportingViewFacts, type RowFilterFacts } from "../sql/check.ts";
 import { maskTypeProblem } from "../postgres/model/governed.ts";
-import type { Target, Workflow } from "./schema.ts";
+import { parseSize, type Target, type Workflow } from "./schema.ts";
 
 export interface ValidateOptions {
   now: Date;
@@ -549,6 +549,7 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
     at(["target"], `target "${workflow.target}" does not exist in environment "${environment.name}" (${envDoc.file})`, `known targets: ${known.join(", ")}`);
     return;
   }
+  checkBytesBilled(environment.name, target, workflow, at);
   const sensitive = new Set(target.sensitiveColumns);
   const sensitiveByTable = sensitiveColumnsByTable(target);
   for (const [schema, tables] of Object.entries(workflow.scope)) {
@@ -685,4 +686,38 @@ function checkColumnsExist(catalog: CatalogLookup, schema: string, table: string
   }
   for (const column of columns.filter((c) => !live.includes(c)))
     at(path, `${what} reads ${schema}.${table}.${column}, which ${catalog.source} does not list`, `${schema}.${table} has: ${live.join(", ")}`);
+}
+
+/** BigQuery bills at least 10 MB for a query that reads a table: a lower cap fails every such query. */
+export const MIN_BYTES_BILLED = 10 * 1000 * 1000;
+
+/**
+ * `limits.maxBytesBilled`: BigQuery only, at least BigQuery's minimum, and at most the target's
+ * `maximumBytesBilled` (the ceiling its owner set for every workflow).
+ */
+function checkBytesBilled(
+  environment: string,
+  target: ParsedEnvironment["value"]["targets"][string],
+  workflow: ParsedWorkflow["value"],
+  at: ReturnType<typeof problemAt>,
+): void {
+  const own = workflow.limits.maxBytesBilled;
+  const path = ["limits", "maxBytesBilled"];
+  if (target.platform !== "bigquery") {
+    if (own !== undefined) at(path, `\`maxBytesBilled\` is a BigQuery limit; target "${workflow.target}" is ${target.platform}`, "remove it", true);
+    return;
+  }
+  if (own === undefined) return;
+  const bytes = parseSize(own);
+  if (bytes < MIN_BYTES_BILLED) {
+    at(path, `${own} is below BigQuery's minimum of 10 MB billed per query: every query reading a table would fail`, 'use at least "10MB"');
+  }
+  const ceiling = target.maximumBytesBilled;
+  if (ceiling !== undefined && bytes > parseSize(ceiling)) {
+    at(
+      path,
+      `${own} is above target "${workflow.target}"'s maximumBytesBilled (${ceiling}) in environment "${environment}"`,
+      `use at most "${ceiling}", or ask the target's owner to raise it`,
+    );
+  }
 }

@@ -145,7 +145,14 @@ test("the scope carries descriptions, classification and justification", () => {
   assert.equal(users.rule.access, "all-except");
   assert.deepEqual(users.rule, { access: "all-except", except: ["email", "full_name", "password_hash"] });
   assert.deepEqual(eng.tools, ["list_tables", "describe_table", "query", "explain"]);
-  assert.deepEqual(eng.limits, { statementTimeoutMs: 20000, maxRows: 2000, maxResultBytes: 1048576, callsPerMinute: 120, concurrentCalls: 4 });
+  assert.deepEqual(eng.limits, {
+    statementTimeoutMs: 20000,
+    maxRows: 2000,
+    maxResultBytes: 1048576,
+    callsPerMinute: 120,
+    concurrentCalls: 4,
+    maxBytesBilled: null,
+  });
 });
 
 test("every column the data owner marks sensitive is classified in the plan, described or not, readable or not", () => {

@@ -25,7 +25,7 @@
  * own driver) only, never another module of the server nor a cloud (ESLint refuses it). Credentials
  * come through `EngineOptions.credentials`, whatever their kind or cloud (clouds/, the cloud seam).
  */
-import type { EngineName } from "@dbwarden/contract";
+import { endpointKind, type DatabaseEndpoint, type DatabaseEndpointKind, type DatabaseEndpointOf, type EngineName } from "@dbwarden/contract";
 import type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan } from "../config.js";
 import type { Identity } from "../identity.js";
 import type { CredentialSources } from "../credentials.js";
@@ -34,7 +34,8 @@ import type { WorkflowScope } from "../scope.js";
 
 export type { CredentialSources, EngineName, Identity };
 export type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "../config.js";
-export type { CertificateAuthorityName, DatabaseEndpoint, LoginSource } from "@dbwarden/contract";
+export type { CertificateAuthorityName, DatabaseEndpoint, DatabaseEndpointOf, LoginSource } from "@dbwarden/contract";
+export { bigqueryViewOf, bigqueryViewDataset, type BigQueryTableId } from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
 export { rotationCloneName } from "@dbwarden/contract";
 // The request tags every engine puts on its statements (the audit join) and its housekeeping statements.
@@ -51,6 +52,14 @@ export { JsonRows, type ResultLease } from "../results.js";
 export { ToolError, type StatementFacts } from "../errors.js";
 export { redactUnparsed } from "../audit.js";
 export { readableColumns, readInstead, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../scope.js";
+
+/**
+ * A target's endpoint if it is of the kind this engine reads (`DATABASE_ENDPOINT_KINDS`), else
+ * null: a runtime config giving a BigQuery project to a PostgreSQL target is refused, not misread.
+ */
+export function endpointOfKind<K extends DatabaseEndpointKind>(endpoint: DatabaseEndpoint | undefined, kind: K): DatabaseEndpointOf<K> | null {
+  return endpoint !== undefined && endpointKind(endpoint) === kind ? (endpoint as DatabaseEndpointOf<K>) : null;
+}
 
 /** A positional parameter value, as the `query` tool accepts it. */
 export type Param = string | number | boolean | null;

@@ -7,14 +7,14 @@
 import { TARGET_PLATFORMS, targetOf, type EngineName } from "@dbwarden/contract";
 import { ConfigError, type AccessPlan, type TargetPlan } from "../config.js";
 import type { Engine, EngineFactory, EngineOptions } from "./engine.js";
+import { createBigQueryEngine } from "./bigquery/index.js";
 import { createPostgresEngine } from "./postgres/index.js";
 
 export const ENGINE_FACTORIES: { readonly [E in EngineName]: EngineFactory | null } = {
   postgres: createPostgresEngine,
   /** Not implemented yet (the Snowflake issue: engines/snowflake/, `snowflake-sdk` with key-pair auth). */
   snowflake: null,
-  /** Not implemented yet (the GCP issue: engines/bigquery/, dry run then a capped query job). */
-  bigquery: null,
+  bigquery: createBigQueryEngine,
 };
 
 /** The engines a plan needs, with the targets each serves: those read by some workflow. */

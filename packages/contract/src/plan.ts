@@ -213,6 +213,12 @@ export const LimitsPlanSchema = z.strictObject({
   maxResultBytes: posInt.max(RESULT_CAPS_MAX.maxResultBytes),
   callsPerMinute: posInt,
   concurrentCalls: posInt,
+  /**
+   * BigQuery: bytes one call's query job may bill at most (`maximumBytesBilled`): the workflow's
+   * `limits.maxBytesBilled`, else its target's `maximumBytesBilled`; null elsewhere (and on a
+   * BigQuery workflow without either, which the policy pack refuses).
+   */
+  maxBytesBilled: posInt.nullable(),
 });
 
 export const ClientPlanSchema = z.strictObject({

@@ -70,6 +70,19 @@ export const TOKEN_LOGIN_KINDS = {
       }),
     }),
   },
+  /**
+   * A GCP service account the server impersonates (IAM Credentials `generateAccessToken`, with the
+   * server's own identity holding `roles/iam.serviceAccountTokenCreator` on it): a short-lived
+   * OAuth access token, no key anywhere. BigQuery workflows log in this way (mcp-server/src/clouds/gcp).
+   */
+  gcpServiceAccount: {
+    title: "GCP service account impersonation",
+    schema: z.strictObject({
+      gcpServiceAccount: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/, {
+        message: "expected a service account email such as dbw-orders@my-project.iam.gserviceaccount.com",
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 /**
@@ -130,6 +143,27 @@ export const DATABASE_ENDPOINT_KINDS = {
         instance: str.regex(/^[a-z][a-z0-9-]*(?::[a-z0-9.-]+)?:[a-z0-9-]+:[a-z][a-z0-9-]*$/, "expected <project>:<region>:<instance>"),
         ipType: z.enum(["PRIVATE", "PSC", "PUBLIC"]),
         database: str.min(1),
+      }),
+    }),
+  },
+  /**
+   * A BigQuery project: jobs run there, in `location`. `apiEndpoint` only for a private endpoint
+   * (Private Service Connect, `https://bigquery-<name>.p.googleapis.com`) or a local test double
+   * on loopback; absent: Google's public endpoint.
+   */
+  bigquery: {
+    title: "a BigQuery project",
+    schema: z.strictObject({
+      bigquery: z.strictObject({
+        project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "expected a GCP project id such as my-project-123"),
+        location: str.min(1),
+        apiEndpoint: z
+          .string()
+          .regex(
+            /^(https:\/\/[a-z0-9.-]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)$/,
+            "expected https://<host> (a private endpoint) or http://127.0.0.1:<port> (a local test double)",
+          )
+          .optional(),
       }),
     }),
   },

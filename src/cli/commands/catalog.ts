@@ -16,7 +16,11 @@ import { liveSnapshot } from "../../postgres/liveSnapshot.ts";
 import { DATABASE_URL_ENV, findTarget } from "../../local/target.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { withTargetClient } from "../target.ts";
+import { bigqueryColumnReader, bigquerySnapshot, type BigQueryColumnReader } from "../../bigquery/catalog.ts";
 import type { CliIO } from "../io.ts";
+
+/** How `dbwarden catalog` reads a BigQuery project's columns (tests give a reader of their own). */
+export const bigqueryReaders = { open: (project: string): BigQueryColumnReader => bigqueryColumnReader(project) };
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -31,14 +35,20 @@ export function register(program: Command, io: CliIO): void {
     .action(async (options: { stack: string; url?: string }) => {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = postgresTargets(plan);
-      if (names.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to read columns from`, EXIT.invalidInput);
+      const warehouses = plan.targets.filter((t) => t.platform === "bigquery").map((t) => t.name);
+      if (names.length + warehouses.length === 0) {
+        throw new CliError(`stack ${plan.environment} has no PostgreSQL or BigQuery target to read columns from`, EXIT.invalidInput);
+      }
       const snapshot: Record<string, Record<string, string>> = {};
       const problems: string[] = [];
-      for (const name of names) {
+      for (const name of [...names, ...warehouses]) {
         const target = findTarget(plan, name);
-        const read = await withTargetClient(io, { plan, target, url: options.url, root: io.cwd, what: "cannot read the catalog" }, (client) =>
-          liveSnapshot(client, plan, target.name),
-        );
+        const read =
+          target.platform === "bigquery"
+            ? await bigquerySnapshot(plan, target, bigqueryReaders.open(target.database))
+            : await withTargetClient(io, { plan, target, url: options.url, root: io.cwd, what: "cannot read the catalog" }, (client) =>
+                liveSnapshot(client, plan, target.name),
+              );
         for (const m of read.missing) {
           problems.push(
             `table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`,

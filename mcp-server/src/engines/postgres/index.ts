@@ -34,7 +34,7 @@ import {
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
 import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
-import { LoginPool, endpointText } from "./pool.js";
+import { LoginPool, endpointText, postgresEndpoint } from "./pool.js";
 import { GuardMissed, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
@@ -171,7 +171,7 @@ export class PostgresEngine implements Engine<PgStatement> {
     const key = `${identity.workflow.target}\u0000${identity.client.loginRole}\u0000${purpose}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      const endpoint = this.runtime.databases[identity.workflow.target];
+      const endpoint = postgresEndpoint(this.runtime.databases[identity.workflow.target]);
       const login = this.runtime.logins[identity.client.loginRole];
       if (!endpoint || !login) throw new ToolError("UNAVAILABLE", "this client has no database configured on the server.", "config");
       pool = new LoginPool({
@@ -210,7 +210,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   }
 
   endpoint(target: string): string {
-    return endpointText(this.runtime.databases[target]);
+    return endpointText(postgresEndpoint(this.runtime.databases[target]));
   }
 
   async ready(identity: Identity): Promise<void> {

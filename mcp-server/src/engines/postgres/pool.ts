@@ -7,12 +7,12 @@ import { connect as connectTcp, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
-import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
+import { endpointOfKind, ToolError, type CredentialSources, type DatabaseEndpoint, type DatabaseEndpointOf, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import { loginCredential, type LoginCredential } from "./logins.js";
 
 export interface PoolOptions {
-  endpoint: RuntimeConfig["databases"][string];
+  endpoint: PostgresEndpoint;
   role: string;
   login: RuntimeConfig["logins"][string];
   credentials: CredentialSources;
@@ -24,18 +24,25 @@ export interface PoolOptions {
   queryTimeoutMs: number;
 }
 
-/** A PostgreSQL endpoint by address (the flat `postgres` kind). */
-type AddressEndpoint = Extract<RuntimeConfig["databases"][string], { host: string }>;
-/** An endpoint reached through a cloud's connector (Cloud SQL). */
-type ConnectorEndpoint = Exclude<RuntimeConfig["databases"][string], AddressEndpoint>;
+/** A PostgreSQL endpoint by address (the `postgres` kind). */
+type AddressEndpoint = DatabaseEndpointOf<"postgres">;
+/** An endpoint reached through a cloud's connector (Cloud SQL, the `cloudSql` kind). */
+type ConnectorEndpoint = DatabaseEndpointOf<"cloudSql">;
+/** The endpoints this engine reads: by address, or through a connector. */
+export type PostgresEndpoint = AddressEndpoint | ConnectorEndpoint;
+
+/** A target's endpoint if this engine reads it (`postgres` or `cloudSql`), else null. */
+export function postgresEndpoint(endpoint: DatabaseEndpoint | undefined): PostgresEndpoint | null {
+  return endpointOfKind(endpoint, "postgres") ?? endpointOfKind(endpoint, "cloudSql");
+}
 
 /** Is the endpoint reached through a cloud's connector rather than by address? */
-export function isConnectorEndpoint(endpoint: RuntimeConfig["databases"][string]): endpoint is ConnectorEndpoint {
+export function isConnectorEndpoint(endpoint: PostgresEndpoint): endpoint is ConnectorEndpoint {
   return !("host" in endpoint);
 }
 
 /** An endpoint in words for startup messages (no secrets): "host:5432/app" or "cloudsql:<instance>/app". */
-export function endpointText(endpoint: RuntimeConfig["databases"][string] | undefined): string {
+export function endpointText(endpoint: PostgresEndpoint | null): string {
   if (!endpoint) return "undefined:undefined/undefined";
   if (isConnectorEndpoint(endpoint)) return `cloudsql:${endpoint.cloudSql.instance}/${endpoint.cloudSql.database}`;
   return `${endpoint.host}:${endpoint.port}/${endpoint.database}`;

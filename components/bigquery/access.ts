@@ -1,0 +1,180 @@
+/**
+ * Read-only access on a BigQuery target, per workflow (`dbwarden:bigquery:ReadOnlyAccess`, the
+ * BigQuery entry of `ACCESS_COMPONENTS`):
+ * - a service account of its own (`dbw-<workflow>`) with `roles/bigquery.jobUser` on the project,
+ *   so it can run query jobs and nothing else there;
+ * - a dataset of its own (`bigqueryViewDataset`: `dbw_<workflow>`) holding one view per table of
+ *   its scope, selecting exactly the readable columns (`resolveColumns` against the catalog
+ *   snapshot for "all columns but these"), each authorized on its source dataset (`DatasetAccess`
+ *   with `view`: the view reads the table, nobody gains a grant on it);
+ * - `roles/bigquery.dataViewer` for the service account on its view dataset only.
+ * Never a grant on a source table: excluded and sensitive columns do not exist in the views.
+ * Why views and not policy tags: a policy tag changes the schema of a table dbwarden does not own
+ * and takes the column away from every other reader (docs/gcp-bigquery.md).
+ * Masks and row filters (BigQuery data policies, row access policies) would be more children of
+ * the same per-table view, from the same plan.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Dataset } from "@pulumi/gcp/bigquery/dataset.js";
+import { DatasetAccess } from "@pulumi/gcp/bigquery/datasetAccess.js";
+import { DatasetIamMember } from "@pulumi/gcp/bigquery/datasetIamMember.js";
+import { Table } from "@pulumi/gcp/bigquery/table.js";
+import { IAMMember } from "@pulumi/gcp/projects/iammember.js";
+import { Account } from "@pulumi/gcp/serviceaccount/account.js";
+import { bigqueryViewDataset, bigqueryViewOf, resolveColumns, workflowsOf, type AccessPlan, type TablePlan, type TargetPlan } from "@dbwarden/contract";
+import { GCP_LABEL_KEYS } from "../../src/tags.ts";
+import { entryColumns, type CatalogSnapshot } from "../postgres/catalog.ts";
+import { workflowServiceAccountId } from "./preflight.ts";
+
+export const JOB_USER_ROLE = "roles/bigquery.jobUser";
+export const DATA_VIEWER_ROLE = "roles/bigquery.dataViewer";
+
+/** One view of a workflow: the table it reads and what it selects. */
+export interface PlannedView {
+  source: { datasetId: string; tableId: string };
+  view: { datasetId: string; tableId: string };
+  /** GoogleSQL of the view. */
+  query: string;
+}
+
+/** What one workflow gets on a BigQuery target. */
+export interface PlannedWorkflowAccess {
+  workflow: string;
+  owner: string;
+  accountId: string;
+  viewDataset: string;
+  views: PlannedView[];
+}
+
+const quote = (name: string) => `\`${name}\``;
+
+/**
+ * The columns a view selects: all (`*`: the rule says every column, including later ones), the
+ * allowlist, or every column of the catalog but the exclusions. "All but these" without the
+ * table's columns in the catalog is refused: `SELECT * EXCEPT` would let a column added later in.
+ */
+export function viewColumns(table: TablePlan, catalog: CatalogSnapshot, catalogSource: string): string[] | "*" {
+  const name = `${table.schema}.${table.table}`;
+  if (table.rule.access === "all") return "*";
+  const live = Object.hasOwn(catalog, name) ? entryColumns(catalog[name]!) : undefined;
+  if (table.rule.access === "only" && !live) return [...table.rule.columns];
+  if (!live) {
+    throw new Error(
+      `${name}: its rule is "all columns but ${table.rule.access === "all-except" ? table.rule.except.join(", ") : ""}", and ${catalogSource} has no columns for it; run \`dbwarden catalog\` for this stack and commit the file`,
+    );
+  }
+  const resolved = resolveColumns(table, live);
+  if (resolved.unknown.length > 0)
+    throw new Error(
+      `${name}: ${resolved.unknown.join(", ")} named by the workflow ${resolved.unknown.length === 1 ? "is" : "are"} not a column of the table (${catalogSource})`,
+    );
+  if (resolved.readable.length === 0) throw new Error(`${name}: no column is readable`);
+  return resolved.readable;
+}
+
+/** The view's GoogleSQL: exactly the readable columns of the source table. */
+export function viewQuery(project: string, table: TablePlan, columns: string[] | "*"): string {
+  const select = columns === "*" ? "*" : columns.map(quote).join(", ");
+  return `SELECT ${select} FROM ${quote(`${project}.${table.schema}.${table.table}`)}`;
+}
+
+/** Every workflow's service account, view dataset and views on one BigQuery target. Pure. */
+export function bigqueryAccessPlan(plan: AccessPlan, target: TargetPlan, catalog: CatalogSnapshot, catalogSource: string): PlannedWorkflowAccess[] {
+  return workflowsOf(plan, target.name).map((workflow) => ({
+    workflow: workflow.name,
+    owner: workflow.owner,
+    accountId: workflowServiceAccountId(workflow.name),
+    viewDataset: bigqueryViewDataset(workflow),
+    views: workflow.tables.map((table) => ({
+      source: { datasetId: table.schema, tableId: table.table },
+      view: bigqueryViewOf(workflow, table),
+      query: viewQuery(target.database, table, viewColumns(table, catalog, catalogSource)),
+    })),
+  }));
+}
+
+/** A GCP label value from a name: lowercase letters, digits, `_` and `-`, at most 63. */
+export function labelValue(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "_")
+    .slice(0, 63);
+}
+
+export interface BigQueryReadOnlyAccessArgs {
+  /** The environment's plan. */
+  plan: AccessPlan;
+  /** The BigQuery target (its `database` is the project). */
+  target: TargetPlan;
+  /** Column lists of tables read with "all columns but these" (`dbwarden catalog`). */
+  catalog: CatalogSnapshot;
+  /** Names the catalog in errors. */
+  catalogSource: string;
+}
+
+/** `dbwarden:bigquery:ReadOnlyAccess`: per workflow a service account, its view dataset, views and grants. */
+export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
+  /** Service account email by workflow: the server impersonates it (`gcpServiceAccount` logins). */
+  readonly serviceAccounts: Record<string, pulumi.Output<string>> = {};
+
+  constructor(name: string, args: BigQueryReadOnlyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dbwarden:bigquery:ReadOnlyAccess", name, {}, opts);
+    const project = args.target.database;
+    const location = args.target.platformSettings.platform === "bigquery" ? args.target.platformSettings.location : undefined;
+    for (const access of bigqueryAccessPlan(args.plan, args.target, args.catalog, args.catalogSource)) {
+      const labels = {
+        [GCP_LABEL_KEYS.owner]: labelValue(access.owner),
+        [GCP_LABEL_KEYS.workflow]: labelValue(access.workflow),
+        [GCP_LABEL_KEYS.environment]: labelValue(args.plan.environment),
+        [GCP_LABEL_KEYS.target]: labelValue(args.target.name),
+      };
+      const prefix = `${name}-${access.workflow}`;
+      const account = new Account(
+        `${prefix}-sa`,
+        {
+          project,
+          accountId: access.accountId,
+          displayName: `dbwarden ${access.workflow}`,
+          description: `Reads workflow ${access.workflow}'s views (dbwarden).`,
+        },
+        { parent: this },
+      );
+      const member = pulumi.interpolate`serviceAccount:${account.email}`;
+      new IAMMember(`${prefix}-job-user`, { project, role: JOB_USER_ROLE, member }, { parent: this });
+      const dataset = new Dataset(
+        `${prefix}-views`,
+        {
+          project,
+          datasetId: access.viewDataset,
+          location,
+          labels,
+          description: `Authorized views of workflow ${access.workflow} (dbwarden).`,
+          deleteContentsOnDestroy: true,
+        },
+        { parent: this },
+      );
+      for (const planned of access.views) {
+        const view = new Table(
+          `${prefix}-${planned.view.tableId}`,
+          {
+            project,
+            datasetId: dataset.datasetId,
+            tableId: planned.view.tableId,
+            view: { query: planned.query, useLegacySql: false },
+            deletionProtection: false,
+            labels,
+          },
+          { parent: this },
+        );
+        new DatasetAccess(
+          `${prefix}-${planned.view.tableId}-authorized`,
+          { project, datasetId: planned.source.datasetId, view: { projectId: project, datasetId: planned.view.datasetId, tableId: planned.view.tableId } },
+          { parent: this, dependsOn: [view] },
+        );
+      }
+      new DatasetIamMember(`${prefix}-reader`, { project, datasetId: dataset.datasetId, role: DATA_VIEWER_ROLE, member }, { parent: this });
+      this.serviceAccounts[access.workflow] = account.email;
+    }
+    this.registerOutputs({ serviceAccounts: this.serviceAccounts });
+  }
+}

@@ -10,7 +10,7 @@
  * - `roles/bigquery.dataViewer` for the service account on its view dataset only.
  * Never a grant on a source table: excluded and sensitive columns do not exist in the views.
  * Why views and not policy tags: a policy tag changes the schema of a table dbwarden does not own
- * and takes the column away from every other reader (docs/gcp-bigquery.md).
+ * and takes the column away from every other reader (docs/gcp.md, "Why authorized views and not policy tags").
  * Masks and row filters (BigQuery data policies, row access policies) would be more children of
  * the same per-table view, from the same plan.
  */

@@ -2,13 +2,15 @@
  * The target platforms a Cloud Run host reads (the contract's `HOST_PLATFORMS["gcp-cloudrun"].targets`)
  * and what each one's components do for it: `CLOUDRUN_TARGETS`, one row per platform, typed so a
  * platform added to the host's targets without a row here does not compile. A row lives in its
- * platform's folder (Cloud SQL: components/gcp-cloudsql/onCloudRun.ts); a platform whose
- * components are not written yet has `null` (BigQuery, until its access component lands: the
- * host's check refuses its targets, naming the field). GovernedCloudRun calls each target's phases
- * in order: its database (the replica), then its access (roles, grants, logins), then the MCP service.
+ * platform's folder (Cloud SQL: components/gcp-cloudsql/onCloudRun.ts; BigQuery:
+ * components/bigquery/onCloudRun.ts); a platform whose components are not written yet would have
+ * `null` (the host's check then refuses its targets, naming the field). GovernedCloudRun calls each
+ * target's phases in order: its database (the replica, if any), then its access (roles, grants,
+ * logins), then the MCP service.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan, DatabaseEndpoint, HostOf, LoginSource, ServedBy, TargetOf } from "../../src/plan/types.ts";
+import { BIGQUERY_ON_CLOUDRUN } from "../bigquery/onCloudRun.ts";
 import { CLOUDSQL_ON_CLOUDRUN } from "../gcp-cloudsql/onCloudRun.ts";
 import type { GcpPlannedName, GcpPreflightLookups } from "../gcp/preflight.ts";
 import type { GovernedEnvironmentArgs } from "../hosts.ts";
@@ -75,14 +77,10 @@ export interface CloudRunTargetComponents<P extends CloudRunTargetPlatform> {
   deploy(deployment: CloudRunDeployment, target: TargetOf<P>): CloudRunTargetDeployment;
 }
 
-/**
- * The components of each target platform a Cloud Run host reads. `bigquery`: null until its access
- * component and dataset grants land (its row goes here, from components/bigquery/onCloudRun.ts);
- * `checkTargetOnHost` refuses a BigQuery target meanwhile, because `ACCESS_COMPONENTS.bigquery` is null.
- */
+/** The components of each target platform a Cloud Run host reads (null: none yet, and its targets are refused). */
 export const CLOUDRUN_TARGETS: { readonly [P in CloudRunTargetPlatform]: CloudRunTargetComponents<P> | null } = {
   "gcp-cloudsql": CLOUDSQL_ON_CLOUDRUN,
-  bigquery: null,
+  bigquery: BIGQUERY_ON_CLOUDRUN,
 };
 
 /** Hands a target to its platform's row of `CLOUDRUN_TARGETS`, the target narrowed to that platform; throws when the row is not written yet. */

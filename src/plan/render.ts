@@ -15,6 +15,7 @@ import {
 } from "./types.ts";
 
 const bytes = (n: number) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
+const billed = (n: number) => (n % 1e9 === 0 ? `${n / 1e9} GB` : n % 1e6 === 0 ? `${n / 1e6} MB` : `${n} B`);
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
 function tree(lines: string[], items: string[][], indent: string): void {
@@ -68,13 +69,15 @@ function tableText(t: TablePlan): string {
   return `SELECT on ${t.schema}.${t.table} (${describeRule(t.rule)})`;
 }
 
-function workflowLines(w: WorkflowPlan): string[] {
+function workflowLines(w: WorkflowPlan, targets: readonly TargetPlan[]): string[] {
   const l = w.limits;
+  // IAM logins (RDS IAM, Cloud SQL IAM, BigQuery's impersonated service accounts) have no secret.
+  const iam = targets.find((t) => t.name === w.target)?.credentials.mode === "iam";
   const lines = [
     `${w.name}  owner ${w.owner}, target ${w.target}, ${w.expires ? `expires after ${w.expires}` : "no expiry"}`,
     `roles: ${w.roles.group} (holds the access)`,
-    ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (secret ${login.secretName})`),
-    `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent`,
+    ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (${iam ? "IAM, no secret" : `secret ${login.secretName}`})`),
+    `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent${l.maxBytesBilled !== null ? `, ${billed(l.maxBytesBilled)} billed per query` : ""}`,
     "grants:",
   ];
   const sub: string[] = [];
@@ -102,7 +105,11 @@ export function renderPlanTree(plan: AccessPlan): string {
   const lines = [`Access plan for stack "${plan.environment}" as of ${plan.asOf}`, "", "targets"];
   tree(lines, plan.targets.map(targetLines), "");
   lines.push("", `workflows (${plan.workflows.length} active)`);
-  tree(lines, plan.workflows.map(workflowLines), "");
+  tree(
+    lines,
+    plan.workflows.map((w) => workflowLines(w, plan.targets)),
+    "",
+  );
   const m = plan.mcpServer;
   lines.push(
     "",

@@ -23,7 +23,11 @@ const PROJECT = "acme-data-prod";
 const label = (r: RecordedResource) => `${r.type}::${r.name}`;
 const resolve = <T>(output: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((done) => output.apply(done));
 const inputsOf = (type: string) => mocks.byType(type).map((r) => r.inputs);
-const logins = plan.workflows.flatMap((w) => w.roles.logins);
+/** The Cloud SQL target's logins (password secrets); the BigQuery warehouse's logins impersonate their workflow's service account. */
+const logins = plan.workflows.filter((w) => w.target === "app").flatMap((w) => w.roles.logins);
+const warehouseWorkflow = plan.workflows.find((w) => w.target === "warehouse")!;
+const WAREHOUSE_ACCOUNT = "dbw-revops-pipeline-review@acme-data-prod.iam.gserviceaccount.com";
+const SERVER_MEMBER = "serviceAccount:dbw-gcp-mcp@acme-data-prod.iam.gserviceaccount.com";
 /** A bucket object's content: @pulumi/gcp marks `content` secret whatever it holds; the plan and runtime config hold none. */
 const contentOf = (r: RecordedResource) => String(isSecretValue(r.inputs.content) ? (r.inputs.content as { value: unknown }).value : r.inputs.content);
 
@@ -44,6 +48,8 @@ describe("GovernedCloudRun (gcp): structure", { timeout: 120_000 }, () => {
       while (parent !== top) parent = mocks.byUrn(parent.parent);
     }
     assert.deepEqual([...new Set(mocks.resources.filter((r) => !r.custom).map((r) => r.type))].sort(), [
+      "dbwarden:bigquery:ReadOnlyAccess",
+      "dbwarden:bigquery:ServerImpersonation",
       "dbwarden:gcp:CloudSqlCredentials",
       "dbwarden:gcp:CloudSqlReplica",
       "dbwarden:gcp:CloudSqlRotator",
@@ -125,7 +131,8 @@ describe("GovernedCloudRun (gcp): the Cloud SQL replica and access", { timeout: 
       .byType("postgresql:index/role:Role")
       .map((r) => r.inputs.name)
       .sort();
-    assert.deepEqual(roles, [...plan.workflows.map((w) => w.roles.group), ...logins.map((l) => l.role)].sort());
+    const appWorkflows = plan.workflows.filter((w) => w.target === "app");
+    assert.deepEqual(roles, [...appWorkflows.map((w) => w.roles.group), ...logins.map((l) => l.role)].sort(), "the BigQuery workflow has no PostgreSQL role");
     assert.deepEqual(
       inputsOf("postgresql:index/extension:Extension").map((e) => e.name),
       ["pgaudit"],
@@ -225,11 +232,12 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
     assert.ok(envs.DBWARDEN_RUNTIME_GCS!.endsWith(`${envs.DBWARDEN_RUNTIME_SHA256}.json`));
     assert.deepEqual(runtime.databases, {
       app: { cloudSql: { instance: "acme-data-prod:europe-west1:dbw-gcp-app-replica", ipType: "PRIVATE", database: "app" } },
+      warehouse: { bigquery: { project: "acme-data-prod", location: "EU" } },
     });
-    assert.deepEqual(
-      runtime.logins,
-      Object.fromEntries(logins.map((l) => [l.role, { gcpSecret: `projects/acme-data-prod/secrets/${l.secretName.replaceAll("/", "--")}` }])),
-    );
+    assert.deepEqual(runtime.logins, {
+      ...Object.fromEntries(logins.map((l) => [l.role, { gcpSecret: `projects/acme-data-prod/secrets/${l.secretName.replaceAll("/", "--")}` }])),
+      dbw_revops_pipeline_review__claude_revops: { gcpServiceAccount: WAREHOUSE_ACCOUNT },
+    });
     assert.deepEqual(runtime.apiKeysFrom, { gcpSecret: "projects/acme-data-prod/secrets/dbwarden--gcp--mcp-api-keys", refreshSeconds: 60 });
     assert.deepEqual(runtime.listen.allowedHosts, [`dbw-gcp-mcp-${PROJECT_NUMBER}.europe-west1.run.app`, "mcp.gcp.data.example.com"]);
     assert.deepEqual(runtime.audit, { stream: "stdout" });
@@ -283,7 +291,7 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
 
   it("routes the MCP audit and the replica's log to log buckets with the spec's retention", () => {
     const buckets = Object.fromEntries(inputsOf("gcp:logging/projectBucketConfig:ProjectBucketConfig").map((b) => [b.bucketId, b.retentionDays]));
-    assert.deepEqual(buckets, { "dbw-gcp-mcp-audit": 365, "dbw-gcp-app-db": 365 });
+    assert.deepEqual(buckets, { "dbw-gcp-mcp-audit": 365, "dbw-gcp-app-db": 365, "dbw-gcp-warehouse-db": 365 });
     const sinks = inputsOf("gcp:logging/projectSink:ProjectSink");
     assert.deepEqual(
       sinks.map((s) => [s.destination, s.filter]),
@@ -295,6 +303,10 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
         [
           "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-app-db",
           'resource.type="cloudsql_database" AND resource.labels.database_id="acme-data-prod:dbw-gcp-app-replica"',
+        ],
+        [
+          "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-warehouse-db",
+          'logName="projects/acme-data-prod/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@acme-data-prod\\\\.iam\\\\.gserviceaccount\\\\.com$"',
         ],
       ],
     );
@@ -308,6 +320,9 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
       "gcp:secretmanager/secretIamMember:SecretIamMember",
       "gcp:storage/bucketObject:BucketObject",
       "gcp:projects/iAMMember:IAMMember",
+      "gcp:bigquery/datasetIamMember:DatasetIamMember",
+      "gcp:bigquery/datasetAccess:DatasetAccess",
+      "gcp:serviceaccount/iAMMember:IAMMember",
     ]) {
       assert.ok(
         mocks.byType(type).some((r) => depends.has(r.urn)),
@@ -320,9 +335,160 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
     assert.equal(await resolve(deployed.mcpUrl), "https://mcp.gcp.data.example.com/mcp");
     assert.equal(await resolve(deployed.endpointHostname), "34.120.7.42");
     assert.equal(await resolve(deployed.apiKeysSecretId), "projects/acme-data-prod/secrets/dbwarden--gcp--mcp-api-keys");
-    assert.deepEqual(Object.keys(await resolve(deployed.logGroups)).sort(), ["app", "mcpAudit"]);
-    assert.deepEqual(await resolve(deployed.replicaAddresses), { app: "10.20.0.7" });
+    assert.deepEqual(Object.keys(await resolve(deployed.logGroups)).sort(), ["app", "mcpAudit", "warehouse"]);
+    assert.deepEqual(await resolve(deployed.replicaAddresses), {
+      app: "10.20.0.7",
+      warehouse: "https://bigquery.googleapis.com/bigquery/v2/projects/acme-data-prod",
+    });
     assert.equal(Object.keys(await resolve(deployed.secretIds)).length, logins.length);
+  });
+});
+
+describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 }, () => {
+  const bigqueryTypes = [
+    "gcp:serviceaccount/account:Account",
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:bigquery/dataset:Dataset",
+    "gcp:bigquery/table:Table",
+    "gcp:bigquery/datasetAccess:DatasetAccess",
+    "gcp:bigquery/datasetIamMember:DatasetIamMember",
+    "gcp:serviceaccount/iAMMember:IAMMember",
+  ];
+  const warehouse = () => mocks.resources.filter((r) => r.custom && r.name.startsWith("dbwarden-gcp-warehouse-"));
+  const labels = {
+    "dbwarden-owner": "revenue-ops",
+    "dbwarden-workflow": "revops-pipeline-review",
+    "dbwarden-environment": "gcp",
+    "dbwarden-target": "warehouse",
+  };
+
+  it("deploys exactly the workflow's service account, jobUser, view dataset, three authorized views, its reader grant and the server's token creator on that account", () => {
+    assert.deepEqual(warehouse().map(label).sort(), [
+      "gcp:bigquery/dataset:Dataset::dbwarden-gcp-warehouse-revops-pipeline-review-views",
+      "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-marketing__campaigns-authorized",
+      "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-sales__opportunities-authorized",
+      "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-sales__orders-authorized",
+      "gcp:bigquery/datasetIamMember:DatasetIamMember::dbwarden-gcp-warehouse-revops-pipeline-review-reader",
+      "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-marketing__campaigns",
+      "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-sales__opportunities",
+      "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-sales__orders",
+      "gcp:projects/iAMMember:IAMMember::dbwarden-gcp-warehouse-revops-pipeline-review-job-user",
+      "gcp:serviceaccount/account:Account::dbwarden-gcp-warehouse-revops-pipeline-review-sa",
+      "gcp:serviceaccount/iAMMember:IAMMember::dbwarden-gcp-warehouse-impersonation-revops-pipeline-review-token-creator",
+    ]);
+    const access = mocks.one("dbwarden:bigquery:ReadOnlyAccess", "dbwarden-gcp-warehouse");
+    const impersonation = mocks.one("dbwarden:bigquery:ServerImpersonation", "dbwarden-gcp-warehouse-impersonation");
+    assert.equal(access.parent, top.urn);
+    assert.equal(impersonation.parent, top.urn);
+    for (const r of warehouse()) {
+      assert.ok(bigqueryTypes.includes(r.type), r.type);
+      assert.equal(r.parent, r.type === "gcp:serviceaccount/iAMMember:IAMMember" ? impersonation.urn : access.urn, `${label(r)}: its component is the parent`);
+      assert.equal(r.provider, "", `${label(r)}: default provider`);
+      assert.equal(r.deleteBeforeReplace, false);
+      assert.equal(r.retainOnDelete, false);
+      assert.deepEqual(r.ignoreChanges, []);
+    }
+    // What each waits for (inputs from another resource's outputs count: Pulumi waits for them too).
+    const urnOf = (type: string, name: string) => mocks.one(type, `dbwarden-gcp-warehouse-${name}`).urn;
+    const sa = urnOf("gcp:serviceaccount/account:Account", "revops-pipeline-review-sa");
+    const views = urnOf("gcp:bigquery/dataset:Dataset", "revops-pipeline-review-views");
+    const waits = (r: RecordedResource) => [...r.dependsOn].sort();
+    assert.deepEqual(waits(mocks.one("gcp:projects/iAMMember:IAMMember", "dbwarden-gcp-warehouse-revops-pipeline-review-job-user")), [sa]);
+    assert.deepEqual(
+      waits(mocks.one("gcp:bigquery/datasetIamMember:DatasetIamMember", "dbwarden-gcp-warehouse-revops-pipeline-review-reader")),
+      [views, sa].sort(),
+    );
+    for (const table of mocks.byType("gcp:bigquery/table:Table")) assert.deepEqual(waits(table), [views]);
+    assert.deepEqual(
+      waits(mocks.one("gcp:serviceaccount/iAMMember:IAMMember", "dbwarden-gcp-warehouse-impersonation-revops-pipeline-review-token-creator")),
+      [sa, mocks.one("gcp:serviceaccount/account:Account", "dbwarden-gcp-mcp").urn].sort(),
+    );
+    for (const r of warehouse().filter((x) => ["gcp:serviceaccount/account:Account", "gcp:bigquery/dataset:Dataset"].includes(x.type))) {
+      assert.deepEqual(r.dependsOn, [], `${label(r)} waits for nothing`);
+    }
+  });
+
+  it("gives the workflow its own service account, jobUser on the project and nothing else there", () => {
+    assert.deepEqual(mocks.one("gcp:serviceaccount/account:Account", "dbwarden-gcp-warehouse-revops-pipeline-review-sa").inputs, {
+      project: PROJECT,
+      accountId: "dbw-revops-pipeline-review",
+      displayName: "dbwarden revops-pipeline-review",
+      description: "Reads workflow revops-pipeline-review's views (dbwarden).",
+    });
+    assert.deepEqual(mocks.one("gcp:projects/iAMMember:IAMMember", "dbwarden-gcp-warehouse-revops-pipeline-review-job-user").inputs, {
+      project: PROJECT,
+      role: "roles/bigquery.jobUser",
+      member: `serviceAccount:${WAREHOUSE_ACCOUNT}`,
+    });
+    const projectRoles = inputsOf("gcp:projects/iAMMember:IAMMember").filter((m) => m.member === `serviceAccount:${WAREHOUSE_ACCOUNT}`);
+    assert.deepEqual(
+      projectRoles.map((m) => m.role),
+      ["roles/bigquery.jobUser"],
+    );
+  });
+
+  it("reads exactly the readable columns through authorized views: 'all but these' from the catalog, the sensitive contact_email excluded", () => {
+    assert.deepEqual(mocks.one("gcp:bigquery/dataset:Dataset", "dbwarden-gcp-warehouse-revops-pipeline-review-views").inputs, {
+      project: PROJECT,
+      datasetId: "dbw_revops_pipeline_review",
+      location: "EU",
+      labels,
+      description: "Authorized views of workflow revops-pipeline-review (dbwarden).",
+      deleteContentsOnDestroy: true,
+    });
+    const views = {
+      marketing__campaigns: "SELECT `id`, `name`, `channel`, `started_at` FROM `acme-data-prod.marketing.campaigns`",
+      sales__opportunities:
+        "SELECT `id`, `account_id`, `campaign_id`, `stage`, `region`, `amount`, `currency`, `opened_at`, `closed_at` FROM `acme-data-prod.sales.opportunities`",
+      sales__orders: "SELECT `id`, `opportunity_id`, `amount`, `currency`, `closed_at` FROM `acme-data-prod.sales.orders`",
+    };
+    for (const [tableId, query] of Object.entries(views)) {
+      const view = mocks.one("gcp:bigquery/table:Table", `dbwarden-gcp-warehouse-revops-pipeline-review-${tableId}`);
+      assert.deepEqual(view.inputs, {
+        project: PROJECT,
+        datasetId: "dbw_revops_pipeline_review",
+        tableId,
+        view: { query, useLegacySql: false },
+        deletionProtection: false,
+        labels,
+      });
+      const authorized = mocks.one("gcp:bigquery/datasetAccess:DatasetAccess", `dbwarden-gcp-warehouse-revops-pipeline-review-${tableId}-authorized`);
+      assert.deepEqual(authorized.inputs, {
+        project: PROJECT,
+        datasetId: tableId.split("__")[0],
+        view: { projectId: PROJECT, datasetId: "dbw_revops_pipeline_review", tableId },
+      });
+      assert.deepEqual(authorized.dependsOn, [view.urn], "authorized once the view exists");
+    }
+    assert.ok(!JSON.stringify(inputsOf("gcp:bigquery/table:Table")).includes("contact_email"), "the sensitive column is in no view");
+    assert.deepEqual(mocks.one("gcp:bigquery/datasetIamMember:DatasetIamMember", "dbwarden-gcp-warehouse-revops-pipeline-review-reader").inputs, {
+      project: PROJECT,
+      datasetId: "dbw_revops_pipeline_review",
+      role: "roles/bigquery.dataViewer",
+      member: `serviceAccount:${WAREHOUSE_ACCOUNT}`,
+    });
+    assert.equal(mocks.byType("gcp:bigquery/iamMember:IamMember").length, 0, "no grant on any table, least of all a source table");
+  });
+
+  it("lets the MCP server's service account mint that workflow account's tokens, on that account alone, and nothing BigQuery-wide", () => {
+    assert.deepEqual(inputsOf("gcp:serviceaccount/iAMMember:IAMMember"), [
+      {
+        serviceAccountId: `projects/acme-data-prod/serviceAccounts/${WAREHOUSE_ACCOUNT}`,
+        role: "roles/iam.serviceAccountTokenCreator",
+        member: SERVER_MEMBER,
+      },
+    ]);
+    const serverRoles = inputsOf("gcp:projects/iAMMember:IAMMember")
+      .filter((m) => m.member === SERVER_MEMBER)
+      .map((m) => m.role);
+    assert.deepEqual(serverRoles, ["roles/cloudsql.client"], "no project role for BigQuery: the server runs jobs only as the workflows' accounts");
+    assert.ok(!inputsOf("gcp:bigquery/datasetIamMember:DatasetIamMember").some((m) => m.member === SERVER_MEMBER));
+    assert.equal(warehouseWorkflow.roles.logins.length, 1);
+  });
+
+  it("starts the MCP service after the views, grants and token creator exist", () => {
+    const depends = new Set(mocks.one("gcp:cloudrunv2/service:Service", "dbwarden-gcp-mcp").dependsOn);
+    for (const r of warehouse()) assert.ok(depends.has(r.urn), label(r));
   });
 });
 

@@ -141,14 +141,18 @@ describe("the GCP preflight and checks", () => {
     );
   });
 
-  it("a BigQuery target on Cloud Run is refused until its component lands, naming the field", () => {
-    const bq = {
-      ...targetOf(plan),
-      name: "events",
-      platform: "bigquery" as const,
-      platformSettings: { platform: "bigquery" as const, location: "EU", maximumBytesBilled: null },
-    };
-    assert.throws(() => checkCloudRunPlan({ ...plan, targets: [...plan.targets, bq] as AccessPlan["targets"] }), /targets.events.platform/);
+  it("a BigQuery target on Cloud Run is deployed by its row (components/bigquery/onCloudRun.ts), which refuses the Cloud SQL target's network settings, naming the field", () => {
+    const warehouse = plan.targets.find((t) => t.platform === "bigquery")!;
+    const bq = { ...warehouse, name: "events", network: targetOf(plan).network };
+    assert.throws(
+      () => checkCloudRunPlan({ ...plan, targets: [...plan.targets, bq] as AccessPlan["targets"] }),
+      /^Error: targets\.events\.network\.vpcId: a BigQuery target is reached through Google's API with IAM alone/,
+    );
+    const bare = { ...bq, network: warehouse.network };
+    assert.deepEqual(
+      checkCloudRunPlan({ ...plan, targets: [...plan.targets, bare] as AccessPlan["targets"] }).targets.map((t) => t.name),
+      ["app", "warehouse", "events"],
+    );
   });
 });
 

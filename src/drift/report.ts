@@ -28,10 +28,25 @@ export interface StackDriftReport {
   targets: TargetDrift[];
   /** The Pulumi side, or null when it was not asked for (--no-pulumi). */
   pulumi: PulumiDrift | null;
+  /** Targets whose live side `dbwarden drift` does not compare (BigQuery), each with what does check it; absent when none. */
+  notCompared?: NotComparedTarget[];
 }
 
-export function mergeDrift(environment: string, targets: TargetDrift[], pulumi: PulumiDrift | null): StackDriftReport {
-  return { environment, drift: targets.some((t) => t.drift) || pulumi?.status === "drift", targets, pulumi };
+/** A target the live side of drift does not read, and why, in words. */
+export interface NotComparedTarget {
+  target: string;
+  platform: string;
+  reason: string;
+}
+
+export function mergeDrift(environment: string, targets: TargetDrift[], pulumi: PulumiDrift | null, notCompared: NotComparedTarget[] = []): StackDriftReport {
+  return {
+    environment,
+    drift: targets.some((t) => t.drift) || pulumi?.status === "drift",
+    targets,
+    pulumi,
+    ...(notCompared.length > 0 ? { notCompared } : {}),
+  };
 }
 
 export function driftExitCode(report: StackDriftReport): number {
@@ -61,7 +76,10 @@ function pulumiText(p: PulumiDrift): string {
 /** Both sides in words: the database reports as before, then the Pulumi side. */
 export function formatStackDrift(report: StackDriftReport): string {
   const target = (t: TargetDrift) => `${t.fixed ? `${formatFixedDrift(t, t.fixed)}\n` : ""}${formatDriftReport(t)}`;
-  return [...report.targets.map(target), ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
+  const notCompared = (report.notCompared ?? []).map(
+    (t) => `Not compared: environment ${report.environment}, target ${t.target} (${t.platform}): ${t.reason}\n`,
+  );
+  return [...report.targets.map(target), ...notCompared, ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
 }
 
 /** The fix as text, before the report of the state after it. */

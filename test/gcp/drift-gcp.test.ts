@@ -15,6 +15,11 @@ import { AS_OF, ROOT } from "../components/support/plans.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 import { cloudSqlIamUser, loginServiceAccountId } from "../../components/gcp/names.ts";
 import { gcpPlan } from "./support.ts";
+import { BIGQUERY_NOT_COMPARED } from "../../src/cli/commands/drift.ts";
+import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../src/drift/report.ts";
+
+/** A database side with nothing found (the drift case sets `drift`). */
+const CLEAN_APP: TargetDrift = { environment: "gcp", target: "app", database: "app", drift: false, differences: [], notices: [] };
 
 function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -86,6 +91,29 @@ describe("dbwarden drift and check on the GCP stacks", { timeout: 300_000 }, () 
     } finally {
       await admin.query('DROP ROLE "intruder@acme-data-stg.iam"');
     }
+  });
+
+  it("a BigQuery target is said in words not to be compared, with the exit code left to what is compared", async () => {
+    const r = await run("drift", "--stack", "gcp", "--target", "warehouse", "--no-pulumi");
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(r.out, `Not compared: environment gcp, target warehouse (bigquery): ${BIGQUERY_NOT_COMPARED}\n`);
+    const json = await run("drift", "--stack", "gcp", "--target", "warehouse", "--no-pulumi", "--json");
+    assert.equal(json.code, 0, json.err);
+    assert.deepEqual(JSON.parse(json.out), {
+      environment: "gcp",
+      drift: false,
+      targets: [],
+      pulumi: null,
+      notCompared: [{ target: "warehouse", platform: "bigquery", reason: BIGQUERY_NOT_COMPARED }],
+    });
+    const both = mergeDrift("gcp", [{ ...CLEAN_APP, drift: true }], null, [{ target: "warehouse", platform: "bigquery", reason: BIGQUERY_NOT_COMPARED }]);
+    assert.equal(driftExitCode(both), 3, "drift on the compared target still fails the run");
+    assert.match(formatStackDrift(both), /^Drift found in environment gcp, target app[\s\S]*\nNot compared: environment gcp, target warehouse \(bigquery\): /);
+    assert.deepEqual(
+      Object.keys(mergeDrift("gcp", [CLEAN_APP], null)),
+      ["environment", "drift", "targets", "pulumi"],
+      "the JSON of a stack without BigQuery is unchanged",
+    );
   });
 
   it("check passes both GCP stacks with the whole pack", async () => {

@@ -7,7 +7,7 @@
  * a view in its own dataset that selects exactly the readable columns, authorized on the source
  * dataset; its service account reads that dataset only, never a source table. Policy tags would
  * rewrite the schema of tables dbwarden does not own and take the tagged columns away from every
- * other reader of the table (docs/gcp-bigquery.md).
+ * other reader of the table (docs/gcp.md, "Why authorized views and not policy tags").
  */
 import type { WorkflowPlan } from "./plan.js";
 

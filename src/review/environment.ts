@@ -248,12 +248,17 @@ function diffHost(b: HostPlan, a: HostPlan, changes: Changes): void {
     // Already public one way, and another way in is opened (or closed): Cloud Run's load balancer and allUsers invoker.
     const opened = now.ways.filter((w) => !was.ways!.includes(w));
     const closed = was.ways.filter((w) => !now.ways!.includes(w));
+    // The fields that decide it, before and after: the reviewer sees the values, not only their meaning.
+    const fields = now.fields
+      .filter((f) => JSON.stringify((b as Record<string, unknown>)[f]) !== JSON.stringify((a as Record<string, unknown>)[f]))
+      .map((f) => `${f}: ${shownDefault((b as Record<string, unknown>)[f])} -> ${shownDefault((a as Record<string, unknown>)[f])}`);
+    const values = fields.length > 0 ? ` (${fields.join("; ")})` : "";
     if (opened.length > 0) {
-      const summary = `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}`;
+      const summary = `the MCP server's ${now.entry} gets another way in from the internet: ${list(opened)}${values}`;
       changes.add("widening", "mcp-server", "host-internet-facing", {}, "mcpServer.host", summary, b, a);
     }
     if (closed.length > 0) {
-      const summary = `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}`;
+      const summary = `the MCP server's ${now.entry} closes a way in from the internet: ${list(closed)}${values}`;
       changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", summary, b, a);
     }
   } else if (was.publicVia !== now.publicVia) {

@@ -34,7 +34,7 @@ interface Job {
   environment?: string;
   needs?: string | string[];
   steps: Step[];
-  strategy?: { matrix?: { stack?: string[] } };
+  strategy?: { matrix?: { stack?: string[]; include?: Array<{ stack: string; cloud?: string }> } };
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -46,8 +46,16 @@ interface Workflow {
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const workflow = (file: string) => parse(text(file)) as Workflow;
 const steps = (file: string) => Object.values(workflow(file).jobs).flatMap((j) => j.steps);
+const planOf = (stack: string) => planStack(stack, { root: ROOT, now: new Date("2026-01-15T00:00:00Z") });
 /** Stacks that Pulumi deploys (not the local one). */
-const deployed = listStacks(ROOT).filter((s) => notDeployedReason(planStack(s, { root: ROOT, now: new Date("2026-01-15T00:00:00Z") })) === null);
+const deployed = listStacks(ROOT).filter((s) => notDeployedReason(planOf(s)) === null);
+/** The stacks whose host runs on GCP: their jobs get Google's credentials (workload identity), the rest AWS's. */
+const onGcp = deployed.filter((s) => planOf(s).mcpServer?.host.platform.startsWith("gcp-")).sort();
+const gcpInMatrix = (job: Workflow["jobs"][string]) =>
+  (job.strategy!.matrix!.include ?? [])
+    .filter((i) => i.cloud === "gcp")
+    .map((i) => i.stack)
+    .sort();
 
 /** Write scopes each job may hold, by file and job. Everything else is read or none. */
 const WRITE_ALLOWED: Record<string, Record<string, string[]>> = {
@@ -111,6 +119,7 @@ describe("GitHub workflows", () => {
     const runs = wf.jobs.test!.steps.map((s) => s.run ?? "").join("\n");
     for (const command of ["npx dbwarden validate", "npm test", "npx dbwarden check --stack"]) assert.ok(runs.includes(command), command);
     assert.deepEqual(wf.jobs.preview!.strategy!.matrix!.stack, deployed);
+    assert.deepEqual(gcpInMatrix(wf.jobs.preview!), onGcp, "each GCP stack's preview gets Google's credentials");
     const preview = wf.jobs.preview!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
     assert.equal(preview.with!.command, "preview");
     assert.equal(preview.with!.policyPacks, "policies");
@@ -162,6 +171,7 @@ describe("GitHub workflows", () => {
     assert.ok("schedule" in wf.on);
     assert.equal(wf.concurrency["cancel-in-progress"], false);
     assert.deepEqual(wf.jobs.drift!.strategy!.matrix!.stack, deployed);
+    assert.deepEqual(gcpInMatrix(wf.jobs.drift!), onGcp, "each GCP stack's check gets Google's credentials");
     const all = steps("drift.yml");
     assert.ok(all.some((s) => s.run?.includes('npx dbwarden drift --stack "$STACK"')));
     assert.ok(all.some((s) => s.run?.includes(".github/scripts/github.ts drift-issue")));

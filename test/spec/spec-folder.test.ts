@@ -97,8 +97,10 @@ describe("the spec folder", () => {
 
   it("every loader reads the configured folder: stacks, files, plan, catalog, loadPlan, and the CLI from a subfolder", async () => {
     const project = withSpecs(folder({ "package.json": JSON.stringify({ dbwarden: { specs: "config/access" } }), "src/app/": "" }), "config/access");
-    assert.deepEqual(listStacks(project), ["dev", "gcp-iam", "gcp", "local", "prod"]);
-    assert.equal(projectSpecFiles(project).length, 10);
+    // The same stacks and files as the examples in stacks/ (the folder holds a copy of them).
+    assert.deepEqual(listStacks(project), listStacks(ROOT));
+    assert.ok(listStacks(project).includes("prod"));
+    assert.equal(projectSpecFiles(project).length, projectSpecFiles(ROOT).length);
     assert.deepEqual(planStack("prod", { root: project, now }), planStack("prod", { root: ROOT, now }));
     const loaded = loadPlan({ stack: "prod", cwd: join(project, "src", "app"), now, logNotes: false });
     assert.equal(loaded.catalogSource, "config/access/catalog/prod.json");
@@ -108,9 +110,9 @@ describe("the spec folder", () => {
     assert.equal(JSON.parse(plan.stdout).environment, "prod");
     const unknown = await cli(project, "plan", "--stack", "qa");
     assert.equal(unknown.code, 1);
-    assert.match(
+    assert.ok(
+      unknown.stderr.startsWith(`config/access/environments/qa.yaml: error: no environment for stack "qa" (known stacks: ${listStacks(ROOT).join(", ")})`),
       unknown.stderr,
-      /^config\/access\/environments\/qa\.yaml: error: no environment for stack "qa" \(known stacks: dev, gcp-iam, gcp, local, prod\)/,
     );
   });
 

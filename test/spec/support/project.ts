@@ -1,6 +1,10 @@
 /**
  * A throwaway copy of the example project (stacks/environments and stacks/workflows) in a temp
  * folder, with some files edited, for tests that validate files against their project.
+ *
+ * The environments copied are the first examples' (local, dev, prod): these tests are about how a
+ * file is checked against its project, and count what they see; the examples of each platform
+ * added later (GCP, Snowflake) have tests of their own, so adding one does not move these counts.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +12,8 @@ import { join } from "node:path";
 
 const repo = new URL("../../..", import.meta.url).pathname;
 const SPEC_DIRS = ["stacks/environments", "stacks/workflows"];
+/** The environments copied (see above); every workflow is copied. */
+const ENVIRONMENTS = new Set(["local.yaml", "dev.yaml", "prod.yaml"]);
 
 export interface TempProject {
   /** The project folder (holds `stacks/`). */
@@ -21,7 +27,8 @@ export function tempProject(edits: Record<string, (text: string) => string> = {}
   const root = mkdtempSync(join(tmpdir(), "dbwarden-project-"));
   for (const dir of SPEC_DIRS) {
     mkdirSync(join(root, dir), { recursive: true });
-    for (const file of readdirSync(join(repo, dir)).filter((f) => f.endsWith(".yaml"))) {
+    const copied = (f: string) => f.endsWith(".yaml") && (dir !== "stacks/environments" || ENVIRONMENTS.has(f));
+    for (const file of readdirSync(join(repo, dir)).filter(copied)) {
       const path = `${dir}/${file}`;
       const text = readFileSync(join(repo, path), "utf8");
       writeFileSync(join(root, path), edits[path] ? edits[path](text) : text);

@@ -4,6 +4,7 @@ import { before, describe, it } from "node:test";
 import { awsInvokes, awsOutputs, instanceLookup, subnetCidr } from "./support/aws.ts";
 import { installMocks, type Mocks } from "./support/mocks.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
+import type { DatabaseEndpointOf } from "../../src/plan/types.ts";
 
 const mocks: Mocks = await installMocks({ invokes: awsInvokes, outputs: awsOutputs, stack: "dev" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");
@@ -105,10 +106,10 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       const runtime = parseRuntime(JSON.parse(env.DBWARDEN_RUNTIME), parsePlan(JSON.parse(env.DBWARDEN_PLAN)));
       const logins = plan.workflows.flatMap((w) => w.roles.logins.map((l) => l.role)).sort();
       assert.deepEqual(runtime.logins, Object.fromEntries(logins.map((l) => [l, { awsRdsIam: { region: "eu-west-1" } }])));
-      assert.equal(runtime.databases.app!.sslmode, "verify-full");
-      assert.equal(runtime.databases.app!.ca, "aws-rds", "the replica's certificate is checked against Amazon RDS's CAs");
+      assert.equal((runtime.databases.app as DatabaseEndpointOf<"postgres">).sslmode, "verify-full");
+      assert.equal((runtime.databases.app as DatabaseEndpointOf<"postgres">).ca, "aws-rds", "the replica's certificate is checked against Amazon RDS's CAs");
       assert.equal(runtime.limitsStore, undefined, "one replica: no shared limits store");
-      assert.equal(runtime.databases.app!.host, instanceLookup("app-dev-replica").address);
+      assert.equal((runtime.databases.app as DatabaseEndpointOf<"postgres">).host, instanceLookup("app-dev-replica").address);
       assert.deepEqual(runtime.apiKeysFrom, {
         awsSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/dev/mcp-api-keys-AbCdEf",
         refreshSeconds: 60,

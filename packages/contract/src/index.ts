@@ -10,3 +10,4 @@ export * from "./runtime.js";
 export * from "./scope.js";
 export * from "./network.js";
 export * from "./sources.js";
+export * from "./snowflake.js";

@@ -167,7 +167,7 @@ export function runtimeProblems(runtime: RuntimeConfig, plan: AccessPlan): strin
       const login = runtime.logins[client.loginRole];
       if (!login) {
         problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
-      } else if (isTokenLogin(login) && endpoint?.sslmode === "disable") {
+      } else if (isTokenLogin(login) && endpoint && "sslmode" in endpoint && endpoint.sslmode === "disable") {
         const kind = kindOf(login) as TokenLoginKind;
         problems.push(
           `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses ${kind}: ${TOKEN_LOGIN_KINDS[kind].title} sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,

@@ -97,6 +97,18 @@ export const DATABASE_ENDPOINT_KINDS = {
       ca: z.enum(Object.keys(CERTIFICATE_AUTHORITIES) as [keyof typeof CERTIFICATE_AUTHORITIES, ...(keyof typeof CERTIFICATE_AUTHORITIES)[]]).optional(),
     }),
   },
+  /** A Snowflake account (engines/snowflake): key-pair login over HTTPS, queries on `warehouse` in `database`. */
+  snowflakeAccount: {
+    title: "a Snowflake account",
+    schema: z.strictObject({
+      snowflakeAccount: z.strictObject({
+        /** Account identifier `<org>-<account>` (https://<account>.snowflakecomputing.com). */
+        account: z.string().regex(/^[A-Za-z0-9]+-[A-Za-z0-9_]+$/, 'expected a Snowflake account identifier "<organization>-<account>"'),
+        warehouse: str.min(1),
+        database: str.min(1),
+      }),
+    }),
+  },
 } as const satisfies Record<string, Kind<z.ZodType>>;
 
 export type LocalSecretKind = keyof typeof LOCAL_SECRET_KINDS;

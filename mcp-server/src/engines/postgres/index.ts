@@ -8,9 +8,12 @@
  */
 import {
   ToolError,
+  endpointKind,
   redactUnparsed,
   type CheckedStatement,
   type CredentialSources,
+  type DatabaseEndpoint,
+  type DatabaseEndpointOf,
   type Engine,
   type EngineCall,
   type EngineFactory,
@@ -51,6 +54,11 @@ const DESCRIBE_COLUMNS =
   "SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, " +
   "pg_catalog.col_description(a.attrelid, a.attnum) AS comment, pg_catalog.obj_description(a.attrelid, 'pg_class') AS table_comment " +
   "FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+
+/** Is the endpoint a PostgreSQL server's (the kind this engine reads)? */
+function isPostgresEndpoint(endpoint: DatabaseEndpoint): endpoint is DatabaseEndpointOf<"postgres"> {
+  return endpointKind(endpoint) === "postgres";
+}
 
 function searchPathOf(workflow: WorkflowPlan): string {
   const schemas = [...new Set(workflow.tables.map((t) => t.schema))];
@@ -121,6 +129,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       const endpoint = this.runtime.databases[identity.workflow.target];
       const login = this.runtime.logins[identity.client.loginRole];
       if (!endpoint || !login) throw new ToolError("UNAVAILABLE", "this client has no database configured on the server.", "config");
+      if (!isPostgresEndpoint(endpoint)) throw new ToolError("UNAVAILABLE", "this client's database is not a PostgreSQL server.", "config");
       pool = new LoginPool({
         endpoint,
         role: identity.client.loginRole,
@@ -155,7 +164,7 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   endpoint(target: string): string {
     const db = this.runtime.databases[target];
-    return `${db?.host}:${db?.port}/${db?.database}`;
+    return db && isPostgresEndpoint(db) ? `${db.host}:${db.port}/${db.database}` : "(not a PostgreSQL endpoint)";
   }
 
   async ready(identity: Identity): Promise<void> {

@@ -6,12 +6,12 @@
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
-import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
+import { ToolError, type CredentialSources, type DatabaseEndpointOf, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import { loginCredential, type LoginCredential } from "./logins.js";
 
 export interface PoolOptions {
-  endpoint: RuntimeConfig["databases"][string];
+  endpoint: DatabaseEndpointOf<"postgres">;
   role: string;
   login: RuntimeConfig["logins"][string];
   credentials: CredentialSources;
@@ -28,7 +28,7 @@ export interface PoolOptions {
  * against the host name (`verify-full`) with the system's roots or, when its `ca` names a bundle
  * the server ships (`ca: "aws-rds"`: Amazon RDS's CAs, from the cloud seam), only that bundle's CAs.
  */
-export function tlsOptions(endpoint: RuntimeConfig["databases"][string], bundles: CredentialSources["certificateAuthorities"]): false | ConnectionOptions {
+export function tlsOptions(endpoint: DatabaseEndpointOf<"postgres">, bundles: CredentialSources["certificateAuthorities"]): false | ConnectionOptions {
   if (endpoint.sslmode === "disable") return false;
   const ca = endpoint.ca !== undefined && endpoint.ca !== "system" ? [...bundles[endpoint.ca]()] : undefined;
   return { rejectUnauthorized: endpoint.sslmode === "verify-full", ...(ca ? { ca } : {}), ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) };

@@ -34,7 +34,15 @@ import type { WorkflowScope } from "../scope.js";
 export type { CredentialSources, EngineName, Identity };
 export type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "../config.js";
 export type { CertificateAuthorityName, DatabaseEndpoint, DatabaseEndpointOf, LoginSource } from "@dbwarden/contract";
-export { endpointKind, grantedObject, qualifiedSnowflake, readsThroughView, snowflakeQueryTag, snowflakeRoleName, SNOWFLAKE_DBWARDEN_SCHEMA } from "@dbwarden/contract";
+export {
+  endpointKind,
+  grantedObject,
+  qualifiedSnowflake,
+  readsThroughView,
+  snowflakeQueryTag,
+  snowflakeRoleName,
+  SNOWFLAKE_DBWARDEN_SCHEMA,
+} from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
 export { rotationCloneName } from "@dbwarden/contract";
 export { ToolError, type StatementFacts } from "../errors.js";

@@ -8,11 +8,11 @@ import { TARGET_PLATFORMS, targetOf, type EngineName } from "@dbwarden/contract"
 import { ConfigError, type AccessPlan, type TargetPlan } from "../config.js";
 import type { Engine, EngineFactory, EngineOptions } from "./engine.js";
 import { createPostgresEngine } from "./postgres/index.js";
+import { createSnowflakeEngine } from "./snowflake/index.js";
 
 export const ENGINE_FACTORIES: { readonly [E in EngineName]: EngineFactory | null } = {
   postgres: createPostgresEngine,
-  /** Not implemented yet (the Snowflake issue: engines/snowflake/, `snowflake-sdk` with key-pair auth). */
-  snowflake: null,
+  snowflake: createSnowflakeEngine,
   /** Not implemented yet (the GCP issue: engines/bigquery/, dry run then a capped query job). */
   bigquery: null,
 };

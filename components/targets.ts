@@ -26,6 +26,7 @@ import {
 } from "../src/plan/types.ts";
 import type { GovernedEnvironmentArgs } from "./hosts.ts";
 import { POSTGRES_ACCESS } from "./postgres/component.ts";
+import { SNOWFLAKE_ACCESS } from "./snowflake/component.ts";
 
 /**
  * The component that renders a target's read-only roles and grants on one query engine. Its
@@ -60,8 +61,8 @@ interface SomeAccessComponent {
 export const ACCESS_COMPONENTS = {
   /** PostgreSQL, Amazon RDS for PostgreSQL, Cloud SQL for PostgreSQL: roles and grants on the primary. */
   postgres: POSTGRES_ACCESS,
-  /** Not rendered yet (the Snowflake issue: roles, key-pair service users, network policies). */
-  snowflake: null,
+  /** Snowflake: account roles, secure views, key-pair service users, a network policy (components/snowflake). */
+  snowflake: SNOWFLAKE_ACCESS,
   /** Not rendered yet (the GCP issue: service accounts with read on the scoped tables). */
   bigquery: null,
 } as const satisfies { readonly [E in EngineName]: SomeAccessComponent | null };

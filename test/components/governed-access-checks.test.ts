@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TARGET_PLATFORMS, type AccessPlan, type TargetOf, type TargetPlan } from "../../src/plan/types.ts";
-import { checkAwsPlan, checkMcpServiceArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
+import { checkAwsPlan, checkMcpServiceArgs, replicaParameters, roleNamesOf } from "../../components/aws/index.ts";
 import { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost } from "../../components/targets.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 

@@ -20,7 +20,7 @@ import {
   type PreflightLookups,
 } from "../../components/aws-ecs/preflight.ts";
 import { adminSecretProblems, existingReplicaProblems, pgauditProblems, primaryProblems, rotationCloneProblems } from "../../components/aws-rds/preflight.ts";
-import { checkAwsPlan, type AwsHost, type AwsTarget } from "../../components/aws/index.ts";
+import { checkAwsPlan, type AwsHost } from "../../components/aws/index.ts";
 import { ADMIN_PASSWORD, SUBNET_VPCS, adminSecret, instanceLookup, subnetZone } from "./support/aws.ts";
 import { longestNamesPlan } from "./support/longest.ts";
 import { STAND_IN, standInInvoke } from "../../src/policy/standins.ts";

@@ -20,6 +20,10 @@ import { ownerAndWorkflowTags } from "./rules/ownerAndWorkflowTags.ts";
 import { passwordRotation } from "./rules/passwordRotation.ts";
 import { queryLogging } from "./rules/queryLogging.ts";
 import { sensitiveColumnsJustified } from "./rules/sensitiveColumnsJustified.ts";
+import { snowflakeGrantsReadOnly } from "./rules/snowflakeGrantsReadOnly.ts";
+import { snowflakeNoBaseTableWithHiddenColumns } from "./rules/snowflakeNoBaseTableWithHiddenColumns.ts";
+import { snowflakeSecondaryRolesOff } from "./rules/snowflakeSecondaryRolesOff.ts";
+import { snowflakeUserKeyPairOnly } from "./rules/snowflakeUserKeyPairOnly.ts";
 
 /** The pack's name (PulumiPolicy.yaml and `new PolicyPack`). */
 export const POLICY_PACK_NAME = "dbwarden";
@@ -41,4 +45,8 @@ export const policies: Policies = [
   mcpSecretsByReference,
   mcpLoadBalancerInternal,
   ownerAndWorkflowTags,
+  snowflakeGrantsReadOnly,
+  snowflakeUserKeyPairOnly,
+  snowflakeSecondaryRolesOff,
+  snowflakeNoBaseTableWithHiddenColumns,
 ];

@@ -45,7 +45,7 @@ describe("checkTargetOnHost (capability table)", () => {
   it("refuses a target the host cannot read, naming targets.<name>.platform and what the host reads", () => {
     assert.throws(
       () => checkTargetOnHost("aws-ecs", local.targets[0]!),
-      /^Error: targets\.app\.platform: "postgres" cannot be read by an MCP server on AWS ECS Fargate \(mcpServer\.host\.platform "aws-ecs" reads: aws-rds\)$/,
+      /^Error: targets\.app\.platform: "postgres" cannot be read by an MCP server on AWS ECS Fargate \(mcpServer\.host\.platform "aws-ecs" reads: aws-rds, snowflake\)$/,
     );
     assert.throws(
       () => checkTargetOnHost("local", prod.targets[0]!),

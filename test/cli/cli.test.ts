@@ -22,7 +22,7 @@ function runIn(cwd: string, ...args: string[]) {
 test("validate: every example is valid (exit 0)", async () => {
   const r = await run("validate");
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /ok: 6 document\(s\) valid/);
+  assert.match(r.stdout, /ok: 10 document\(s\) valid/);
 });
 
 test("validate: problems go to stderr with file:line:column, exit 1", async () => {
@@ -37,7 +37,7 @@ test("validate: problems go to stderr with file:line:column, exit 1", async () =
 test("validate: an environment alone is checked against the project's workflows", async () => {
   const r = await run("validate", "stacks/environments/prod.yaml");
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Environment); checked against 5 other project file(s)\n");
+  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Environment); checked against 9 other project file(s)\n");
   assert.equal(r.stderr, "");
 });
 
@@ -79,7 +79,7 @@ test("validate: a file that is fine, and other project files' problems in one li
   const fine = await runIn(project.root, "validate", "stacks/workflows/cs-usage-drop.yaml");
   assert.deepEqual(fine, {
     code: 0,
-    stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 5 other project file(s)\n",
+    stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 9 other project file(s)\n",
     // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
     stderr:
       "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",

@@ -35,9 +35,13 @@ test("a workflow validated alone is checked against the environments that enable
   assert.deepEqual(result.contextFiles.sort(), [
     "stacks/environments/dev.yaml",
     "stacks/environments/local.yaml",
+    "stacks/environments/mixed.yaml",
     PROD,
+    "stacks/environments/snowflake.yaml",
     "stacks/workflows/eng-incident-investigation.yaml",
     "stacks/workflows/finance-weekly-revenue.yaml",
+    "stacks/workflows/product-usage.yaml",
+    "stacks/workflows/sales-analytics.yaml",
   ]);
   // The same from inside stacks/workflows: the project is found by walking up from the file.
   const inside = check(join(project.root, "stacks/workflows"), "cs-usage-drop.yaml");
@@ -109,7 +113,7 @@ test("a file that is fine: no problems, checked against the other five files", (
     const result = check(project.root, file);
     assert.deepEqual(result.problems, []);
     assert.deepEqual(result.contextProblems, []);
-    assert.equal(result.contextFiles.length, 5);
+    assert.equal(result.contextFiles.length, 9);
     assert.deepEqual(result.outsideProject, []);
   }
 });
@@ -123,7 +127,7 @@ test("a named file reached through a symlinked folder is not also loaded as cont
   // The link's folder holds stacks/, so it is the file's project; the file itself is not context.
   const result = check(project.root, join(links.root, CS));
   assert.deepEqual(result.problems, [], "not a workflow defined twice by itself");
-  assert.equal(result.contextFiles.length, 5);
+  assert.equal(result.contextFiles.length, 9);
   const direct = check(project.root, CS, join(links.root, CS));
   assert.deepEqual(direct.problems, [], "one file named twice is not a workflow defined twice");
   assert.equal(direct.docs.length, 1);
@@ -153,7 +157,7 @@ test("a file in no project falls back to the project of the working directory", 
   const file = join(lone.root, "copy.yaml");
   copyFileSync(join(repo, CS), file);
   const result = check(join(project.root, "docs"), file);
-  assert.equal(result.contextFiles.length, 6);
+  assert.equal(result.contextFiles.length, 10);
   assert.deepEqual(result.outsideProject, []);
   assert.match(result.problems.map((p) => p.message).join("\n"), /workflow "cs-usage-drop" is defined twice/);
 });

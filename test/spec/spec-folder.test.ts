@@ -97,8 +97,8 @@ describe("the spec folder", () => {
 
   it("every loader reads the configured folder: stacks, files, plan, catalog, loadPlan, and the CLI from a subfolder", async () => {
     const project = withSpecs(folder({ "package.json": JSON.stringify({ dbwarden: { specs: "config/access" } }), "src/app/": "" }), "config/access");
-    assert.deepEqual(listStacks(project), ["dev", "local", "prod"]);
-    assert.equal(projectSpecFiles(project).length, 6);
+    assert.deepEqual(listStacks(project), ["dev", "local", "mixed", "prod", "snowflake"]);
+    assert.equal(projectSpecFiles(project).length, 10);
     assert.deepEqual(planStack("prod", { root: project, now }), planStack("prod", { root: ROOT, now }));
     const loaded = loadPlan({ stack: "prod", cwd: join(project, "src", "app"), now, logNotes: false });
     assert.equal(loaded.catalogSource, "config/access/catalog/prod.json");
@@ -108,7 +108,7 @@ describe("the spec folder", () => {
     assert.equal(JSON.parse(plan.stdout).environment, "prod");
     const unknown = await cli(project, "plan", "--stack", "qa");
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^config\/access\/environments\/qa\.yaml: error: no environment for stack "qa" \(known stacks: dev, local, prod\)/);
+    assert.match(unknown.stderr, /^config\/access\/environments\/qa\.yaml: error: no environment for stack "qa" \(known stacks: dev, local, mixed, prod, snowflake\)/);
   });
 
   it("loadPlan takes a spec folder apart from the program, and names a missing catalog snapshot", () => {

@@ -82,7 +82,7 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
   it("an unknown stack is invalid input (exit 1), a wrong option a usage error (exit 2)", () => {
     const unknown = run(ROOT, "--stack", "staging");
     assert.equal(unknown.status, 1);
-    assert.match(unknown.stderr, /no environment for stack "staging" \(known stacks: dev, local, prod\)/);
+    assert.match(unknown.stderr, /no environment for stack "staging" \(known stacks: dev, local, mixed, prod, snowflake\)/);
     assert.equal(run(ROOT, "--bogus").status, 2);
   });
 });

@@ -81,7 +81,13 @@ export async function detectSnowflakeDrift(query: SnowflakeQuery, plan: AccessPl
       });
     }
     for (const [key, grant] of expected) {
-      if (!seen.has(key)) differences.push({ kind: "privilege", role, message: `${role} lacks ${grant.privilege} on ${grant.on} ${bare(grant.name)} (pulumi up grants it)`, fix: [] });
+      if (!seen.has(key))
+        differences.push({
+          kind: "privilege",
+          role,
+          message: `${role} lacks ${grant.privilege} on ${grant.on} ${bare(grant.name)} (pulumi up grants it)`,
+          fix: [],
+        });
     }
     const logins = new Set(workflow.roles.logins.map((l) => snowflakeRoleName(l.role)));
     for (const row of await query(`SHOW GRANTS OF ROLE ${quoteSnowflake(role)}`)) {
@@ -114,7 +120,8 @@ export async function revokeSnowflakeDrift(query: SnowflakeQuery, report: DriftR
 /** The scoped tables' columns from INFORMATION_SCHEMA.COLUMNS, as a catalog snapshot (`"SCHEMA.TABLE": [columns in order]`). */
 export async function snowflakeCatalog(query: SnowflakeQuery, plan: AccessPlan, target: SnowflakeTarget): Promise<CatalogSnapshot> {
   const tables = new Map<string, { schema: string; table: string }>();
-  for (const workflow of workflowsOf(plan, target.name)) for (const t of workflow.tables) tables.set(`${t.schema}.${t.table}`, { schema: t.schema, table: t.table });
+  for (const workflow of workflowsOf(plan, target.name))
+    for (const t of workflow.tables) tables.set(`${t.schema}.${t.table}`, { schema: t.schema, table: t.table });
   const catalog: Record<string, string[]> = {};
   for (const [key, { schema, table }] of [...tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const rows = await query(

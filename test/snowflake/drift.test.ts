@@ -104,3 +104,19 @@ describe("dbwarden catalog on Snowflake", () => {
     assert.ok(fake.ran.every((s) => s.startsWith('SELECT COLUMN_NAME FROM "ANALYTICS".INFORMATION_SCHEMA.COLUMNS')));
   });
 });
+
+describe("the CLI on the Snowflake stack", () => {
+  it("plan covers it; drift and catalog need the deployer's key-pair login, named in the error (exit 1), before anything connects", async () => {
+    const { runCli } = await import("../support/cli.ts");
+    const now = new Date("2026-01-15T12:00:00Z");
+    const planned = await runCli(ROOT, now, "plan", "--stack", "snowflake", "--json");
+    assert.equal(planned.code, 0, planned.stderr);
+    assert.equal(JSON.parse(planned.stdout).targets[0].platform, "snowflake");
+    const drift = await runCli(ROOT, now, "drift", "--stack", "snowflake", "--no-pulumi");
+    assert.equal(drift.code, 1);
+    assert.match(drift.stderr, /cannot check drift: target warehouse: set SNOWFLAKE_USER/);
+    const read = await runCli(ROOT, now, "catalog", "--stack", "snowflake");
+    assert.equal(read.code, 1);
+    assert.match(read.stderr, /cannot read the catalog: target warehouse: set SNOWFLAKE_USER/);
+  });
+});

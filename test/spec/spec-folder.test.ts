@@ -108,7 +108,10 @@ describe("the spec folder", () => {
     assert.equal(JSON.parse(plan.stdout).environment, "prod");
     const unknown = await cli(project, "plan", "--stack", "qa");
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^config\/access\/environments\/qa\.yaml: error: no environment for stack "qa" \(known stacks: dev, local, mixed, prod, snowflake\)/);
+    assert.match(
+      unknown.stderr,
+      /^config\/access\/environments\/qa\.yaml: error: no environment for stack "qa" \(known stacks: dev, local, mixed, prod, snowflake\)/,
+    );
   });
 
   it("loadPlan takes a spec folder apart from the program, and names a missing catalog snapshot", () => {

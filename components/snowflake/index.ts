@@ -5,3 +5,4 @@ export * from "./keys.ts";
 export * from "./onEcs.ts";
 export * from "./preflight.ts";
 export * from "./readOnlyAccess.ts";
+export * from "./rotation.ts";

@@ -7,7 +7,7 @@
  *   under mocks by `recordProgram`, exactly as `checkStack` records the program: its children
  *   taken from the list the component describes (components/postgres/children.ts), not registered
  *   one by one through the Pulumi SDK. For comparison, the SDK path is timed at the smallest size;
- * - evaluate: the whole pack (16 policies) over the recorded resources, with the config
+ * - evaluate: the whole pack (17 policies) over the recorded resources, with the config
  *   `planFacts` gives (`evaluatePolicies`, what `checkStack` runs after recording).
  * The whole program (GovernedAccess) cannot run at these sizes: McpService refuses a plan over
  * 48 KiB (the ECS task definition's limit), reached at about 15 workflows. The prod example's full

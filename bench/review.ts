@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { renderReviewMarkdown } from "../src/review/markdown.ts";
 import { REVIEW_REPORT_VERSION, compareSides, loadSides, type ReviewReport } from "../src/review/review.ts";
+import { VERSION } from "../src/version.ts";
 
 const SIZES = [100, 1000, 2000];
 const TABLES = 20;
@@ -80,6 +81,8 @@ async function measure(workflows: number) {
       const report: ReviewReport = {
         apiVersion: REVIEW_REPORT_VERSION,
         base: { ref: "HEAD", commit },
+        reviewer: { version: VERSION },
+        reviewerChanged: null,
         asOf: "2026-06-15",
         stacks: [{ ...compared, policy: null, policyError: null, preview: null }],
         otherPreviews: [],

@@ -10,6 +10,7 @@ import { agentRoleMemberships } from "./rules/agentRoleMemberships.ts";
 import { agentsThroughReplica } from "./rules/agentsThroughReplica.ts";
 import { logRetention } from "./rules/logRetention.ts";
 import { mcpContainerHardened } from "./rules/mcpContainerHardened.ts";
+import { mcpImageAllowed } from "./rules/mcpImageAllowed.ts";
 import { mcpLoadBalancerInternal } from "./rules/mcpLoadBalancerInternal.ts";
 import { mcpSecretsByReference } from "./rules/mcpSecretsByReference.ts";
 import { noAccessForExpiredWorkflows } from "./rules/noAccessForExpiredWorkflows.ts";
@@ -42,6 +43,7 @@ export const policies: Policies = [
   queryLogging,
   logRetention,
   mcpContainerHardened,
+  mcpImageAllowed,
   mcpSecretsByReference,
   mcpLoadBalancerInternal,
   ownerAndWorkflowTags,

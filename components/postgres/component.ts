@@ -17,6 +17,8 @@ export interface PostgresAccessContext {
   connection: PostgresConnectionArgs;
   /** Initial password by login role (password credentials): the same the platform's credentials component stores. */
   passwords: Record<string, pulumi.Input<string>>;
+  /** Settings the platform applies server-wide (an RDS replica's parameter group): the model does not also set them per login. */
+  serverSettings?: Record<string, string>;
 }
 
 /**
@@ -33,6 +35,7 @@ export function postgresAccessArgs(environment: GovernedEnvironmentArgs, target:
     ...(environment.catalogSource ? { catalogSource: environment.catalogSource } : {}),
     passwords: Object.fromEntries(Object.entries(context.passwords).map(([role, value]) => [role, { value, version: "1" }])),
     extensions: target.logging.statements === "pgaudit" ? ["pgaudit"] : [],
+    ...(context.serverSettings ? { serverSettings: context.serverSettings } : {}),
   };
 }
 

@@ -79,6 +79,12 @@ export interface PostgresReadOnlyAccessArgs {
   /** Extensions to create in the target database, e.g. `["pgaudit"]`. */
   extensions?: string[];
   /**
+   * Settings the database server applies to every session already, e.g. the AWS replica's
+   * parameter group (`pgaudit.log`, `log_statement`): no warning for a role setting
+   * `@pulumi/postgresql` cannot hold when the server has the same value.
+   */
+  serverSettings?: Record<string, string>;
+  /**
    * Where the spec lets dbwarden change PUBLIC: the roles whose functions created from now on
    * PUBLIC may not execute (`ALTER DEFAULT PRIVILEGES FOR ROLE <owner> REVOKE EXECUTE ON FUNCTIONS
    * FROM PUBLIC`), i.e. the owners of the schemas the workflows read, who create functions there.
@@ -105,7 +111,10 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresReadOnlyAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:postgres:ReadOnlyAccess", name, {}, opts);
     checkArgs(name, args);
-    const model = postgresAccessModel(args.plan, args.target, args.catalog, args.catalogSource ? { catalogSource: args.catalogSource } : {});
+    const model = postgresAccessModel(args.plan, args.target, args.catalog, {
+      ...(args.catalogSource ? { catalogSource: args.catalogSource } : {}),
+      ...(args.serverSettings ? { serverSettings: args.serverSettings } : {}),
+    });
     const planned = new Set(model.roles.filter((r) => r.kind === "login").map((r) => r.name));
     for (const login of Object.keys(args.passwords ?? {})) {
       if (!planned.has(login)) throw new Error(`${name}: passwords.${login} is not a planned login role of target "${args.target}"`);

@@ -33,8 +33,13 @@ export interface AuditRecord {
   bytes: number | null;
   durationMs: number;
   errorClass: string | null;
-  /** The client's network address, on refusals by source network only. */
+  /** The client's network address: on refusals by source network, and on failed authentications. */
   source?: string;
+  /**
+   * On lines that stand for several failed authentications from one source: how many. The first
+   * from a source in a window has its own line (count 1); the rest of the window, one line.
+   */
+  count?: number;
   /** Present when the server runs with the engines' statement check switched off (`--unsafe-no-sql-check`). */
   sqlCheck?: "off";
 }
@@ -266,5 +271,63 @@ export class TeeAuditSink implements AuditSink {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.sinks.map((s) => s.close()));
+  }
+}
+
+/** Failed authentications from one source, as one audit line says them. */
+export interface UnauthenticatedEntry {
+  /** The client's address, or "other" for sources past the per-window limit. */
+  source: string;
+  /** Why authentication failed (e.g. `auth-invalid-token`): a class, never the credential. */
+  errorClass: string;
+  count: number;
+}
+
+/** How long failed authentications from one source are counted into one line. */
+export const UNAUTHENTICATED_WINDOW_MS = 60_000;
+/** Sources counted one by one per window; failures from further sources are counted together as "other". */
+export const UNAUTHENTICATED_SOURCES = 100;
+
+/**
+ * Audit lines for failed authentications (401s), bounded so that a flood of them cannot flood the
+ * file: per window, the first failure from a source gets its own line at once, further failures
+ * from it are counted and written as one line when the window closes, and past
+ * UNAUTHENTICATED_SOURCES sources in a window the rest count together under source "other". At
+ * most 2 * (UNAUTHENTICATED_SOURCES + 1) lines per window, whatever arrives.
+ */
+export class UnauthenticatedLog {
+  private sources = new Map<string, { errorClass: string; more: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly write: (entry: UnauthenticatedEntry) => void,
+    private readonly windowMs = UNAUTHENTICATED_WINDOW_MS,
+    private readonly maxSources = UNAUTHENTICATED_SOURCES,
+  ) {}
+
+  /** One failed authentication from `source`. */
+  note(source: string, errorClass: string): void {
+    const key = this.sources.has(source) || this.sources.size < this.maxSources ? source : "other";
+    const seen = this.sources.get(key);
+    if (seen) {
+      seen.more++;
+      seen.errorClass = errorClass;
+      return;
+    }
+    this.sources.set(key, { errorClass, more: 0 });
+    this.write({ source: key, errorClass, count: 1 });
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.windowMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Close the window: one line per source with failures after its first. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const window = this.sources;
+    this.sources = new Map();
+    for (const [source, { errorClass, more }] of window) if (more > 0) this.write({ source, errorClass, count: more });
   }
 }

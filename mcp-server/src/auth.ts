@@ -2,11 +2,17 @@
  * Identity for HTTP: `Authorization: Bearer <token>` only. Two kinds of token:
  * - per-client API keys, stored only as sha256 hashes, compared in constant time, each bound to
  *   exactly one workflow and client; revoked by removing the hash and reloading;
- * - OIDC access tokens (JWT), verified against the issuer's JWKS, audience and expiry; the principal
- *   comes from the configured claim and the client (hence the workflow) from the subject or group.
+ * - OIDC access tokens (JWT), verified against the issuer's JWKS, audience, expiry and age (an
+ *   `iat` in the past, a lifetime and an age of at most `maxTokenAgeSeconds`); the principal comes
+ *   from the configured claim and the client (hence the workflow) from the subject or group.
  * Nothing from tool arguments or MCP metadata is ever used, and the token never reaches the database.
+ *
+ * The issuer's discovery document is fetched once, by one request however many tokens wait for it;
+ * a failed fetch is remembered for DISCOVERY_RETRY_MS (those requests get 503 at once), so a flood of
+ * JWT-shaped tokens cannot turn into a flood of requests to the issuer.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { RUNTIME_DEFAULTS } from "@dbwarden/contract";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 import type { AccessPlan, ClientPlan, ResolvedApiKey, RuntimeConfig, WorkflowPlan } from "./config.js";
 import type { Identity } from "./identity.js";
@@ -25,6 +31,16 @@ export class AuthError extends Error {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** After a failed OIDC discovery, tokens are refused (503) for this long before the issuer is asked again. */
+export const DISCOVERY_RETRY_MS = 5_000;
+/** Clock difference with the issuer tolerated on `iat` and `exp`. */
+export const CLOCK_TOLERANCE_S = 60;
+
+/** OIDC discovery failed: authentication is unavailable (503), not the token refused. */
+export class DiscoveryError extends Error {
+  override name = "DiscoveryError";
+}
+
 type OidcClient = { workflow: WorkflowPlan; client: ClientPlan };
 
 function addTo(index: Map<string, OidcClient[]>, key: string, entry: OidcClient): void {
@@ -37,6 +53,12 @@ export class Authenticator {
   private keys: Array<{ hash: Buffer; identity: Identity }> = [];
   private fromSecret = false;
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  /** The discovery under way (one for every token waiting), and the last failure with its time. */
+  private discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
+  private discoveryFailed: { at: number; error: DiscoveryError } | null = null;
+  private maxTokenAgeSeconds: number = RUNTIME_DEFAULTS.maxTokenAgeSeconds;
+  /** Outbound discovery requests made (tests). */
+  discoveries = 0;
   /** OIDC clients by subject and by group, from the plan (fixed for the process). */
   private readonly bySubject = new Map<string, OidcClient[]>();
   private readonly byGroup = new Map<string, OidcClient[]>();
@@ -65,6 +87,7 @@ export class Authenticator {
    */
   setRuntime(runtime: RuntimeConfig, apiKeys: readonly ResolvedApiKey[]): void {
     this.fromSecret = runtime.apiKeysFrom !== undefined;
+    this.maxTokenAgeSeconds = runtime.maxTokenAgeSeconds ?? RUNTIME_DEFAULTS.maxTokenAgeSeconds;
     this.setKeys(apiKeys);
   }
 
@@ -100,31 +123,60 @@ export class Authenticator {
     return found;
   }
 
-  private async keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
-    if (this.jwks) return this.jwks;
+  /** The issuer's key set: discovered once (single flight); a failure is remembered for DISCOVERY_RETRY_MS. */
+  private keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    if (this.jwks) return Promise.resolve(this.jwks);
+    const failed = this.discoveryFailed;
+    if (failed && performance.now() - failed.at < DISCOVERY_RETRY_MS) return Promise.reject(failed.error);
+    this.discovering ??= this.discover().then(
+      (jwks) => {
+        this.jwks = jwks;
+        this.discoveryFailed = null;
+        this.discovering = null;
+        return jwks;
+      },
+      (error: unknown) => {
+        const failure = error instanceof DiscoveryError ? error : new DiscoveryError("OIDC discovery failed");
+        this.discoveryFailed = { at: performance.now(), error: failure };
+        this.discovering = null;
+        throw failure;
+      },
+    );
+    return this.discovering;
+  }
+
+  private async discover(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     const issuer = this.plan.mcpServer.oidc!.issuer.replace(/\/$/, "");
+    this.discoveries++;
     const response = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) throw new Error(`OIDC discovery failed: HTTP ${response.status}`);
+    if (!response.ok) throw new DiscoveryError(`OIDC discovery failed: HTTP ${response.status}`);
     const doc = (await response.json()) as { jwks_uri?: unknown; issuer?: unknown };
-    if (typeof doc.jwks_uri !== "string") throw new Error("OIDC discovery document has no jwks_uri");
-    this.jwks = createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
-    return this.jwks;
+    if (typeof doc.jwks_uri !== "string") throw new DiscoveryError("OIDC discovery document has no jwks_uri");
+    return createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
   }
 
   private async verifyJwt(token: string): Promise<Identity> {
     const oidc = this.plan.mcpServer.oidc!;
+    // Discovery failing is the server's trouble (503), not the token's.
+    const keys = await this.keySet();
     let payload: JWTPayload;
     try {
-      const keys = await this.keySet();
       ({ payload } = await jwtVerify(token, keys, {
         issuer: oidc.issuer,
         audience: oidc.audience,
         algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],
-        requiredClaims: ["exp"],
+        requiredClaims: ["exp", "iat"],
+        // Age (now - iat) at most the bound, and `iat` not in the future (jose checks both with maxTokenAge).
+        maxTokenAge: this.maxTokenAgeSeconds,
+        clockTolerance: CLOCK_TOLERANCE_S,
       }));
     } catch (error) {
       const reason = error instanceof Error && "code" in error ? String((error as { code: unknown }).code) : "verification failed";
       throw new AuthError(401, "invalid_token", `the access token was rejected (${reason})`);
+    }
+    const lifetime = (payload.exp as number) - (payload.iat as number);
+    if (lifetime > this.maxTokenAgeSeconds) {
+      throw new AuthError(401, "invalid_token", `the access token was rejected (its lifetime is over ${this.maxTokenAgeSeconds} s)`);
     }
     const principal = payload[oidc.principalClaim];
     if (typeof principal !== "string" || principal === "") throw new AuthError(401, "invalid_token", `the token has no "${oidc.principalClaim}" claim`);

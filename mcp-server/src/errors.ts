@@ -1,8 +1,9 @@
 /**
  * Tool errors: `isError: true` results whose text starts with a stable code, then a message an
  * agent can act on. Codes are a contract (see issue 3); never put secrets or row data in messages.
+ * BUSY (issue 18): the server holds as many query results in memory as it may; retry shortly.
  */
-export const ERROR_CODES = ["DENIED", "INVALID", "LIMIT", "TIMEOUT", "RATE_LIMITED", "UNAVAILABLE", "DB_ERROR"] as const;
+export const ERROR_CODES = ["DENIED", "INVALID", "LIMIT", "TIMEOUT", "RATE_LIMITED", "UNAVAILABLE", "DB_ERROR", "BUSY"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** What the audit line may say about a statement that was parsed and then refused. */

@@ -11,18 +11,20 @@
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { RUNTIME_DEFAULTS } from "@dbwarden/contract";
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ApiKeyRefresh, fetchApiKeys } from "./apikeys.js";
 import { FileAuditSink, StreamAuditSink, TeeAuditSink, type AuditSink } from "./audit.js";
 import { Authenticator } from "./auth.js";
-import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type RuntimeConfig } from "./config.js";
+import { ConfigError, parsePlan, parseRuntime, parseRuntimeWithKeys, type AccessPlan, type ResolvedApiKey, type RuntimeConfig } from "./config.js";
 import { openClouds, type CloudClients } from "./clouds/registry.js";
-import { credentialSources, type CredentialSources } from "./credentials.js";
+import { credentialSources, type CredentialSources, type SecretSource } from "./credentials.js";
 import { Dispatcher, type Identity } from "./dispatcher.js";
 import { openEngines, planEngines, type EnginePlan } from "./engines/registry.js";
-import { createHttpServer } from "./http.js";
+import { applyListenBounds, createHttpServer, listenBounds, type PlanServing } from "./http.js";
 import { Limits } from "./limits.js";
+import { ResultMemory } from "./results.js";
 import { Networks } from "./network.js";
 import { createMcpServer } from "./tools.js";
 
@@ -69,6 +71,13 @@ export interface RunningServer {
    * from, if any, else only the `apiKeysFrom` secret. Rejects (changing nothing) on a bad config or secret.
    */
   reload(runtime?: unknown): Promise<void>;
+  /**
+   * Serve another plan (with its runtime config) in place, on the same listener: the next requests
+   * are served by it, calls already running finish on the previous one, and connections serving an
+   * unchanged login on an unchanged endpoint are kept. Rejects, changing nothing, on a bad plan or
+   * config, a bad key secret, or a database that does not answer.
+   */
+  replacePlan(plan: unknown, runtime: unknown): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,9 +143,46 @@ function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: 
   );
 }
 
+/** What outlives a plan in a running server: the audit sink, the limiter, the result memory, the credential sources (clouds/). */
+interface Shared {
+  audit: AuditSink;
+  limits: Limits;
+  results: ResultMemory;
+  credentials: CredentialSources;
+}
+
+/** A dispatcher over `plan` (its engines opened) once every database answers; on failure its engines are closed again. */
+async function openDispatcher(
+  plan: AccessPlan,
+  engines: readonly EnginePlan[],
+  runtime: RuntimeConfig,
+  shared: Shared,
+  options: StartOptions,
+): Promise<Dispatcher> {
+  const opened = await openEngines(engines, {
+    plan,
+    runtime,
+    credentials: shared.credentials,
+    check: options.unsafeDisableSqlCheck !== true,
+  });
+  const dispatcher = new Dispatcher(plan, opened, shared.audit, {
+    sqlCheckOff: options.unsafeDisableSqlCheck === true,
+    limits: shared.limits,
+    results: shared.results,
+  });
+  try {
+    await dispatcher.assertDatabasesReachable();
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return dispatcher;
+}
+
 /**
- * The dispatcher (its engines opened) and audit sink for an already parsed plan and runtime config,
- * once every database answers. `shutdown` closes both (connections first, then the audit sink).
+ * The dispatcher (its engines opened) and what outlives a plan, for an already parsed plan and
+ * runtime config, once every database and the limits store answer. `shutdown(dispatcher)` closes
+ * the dispatcher serving last, then the audit sink.
  */
 async function prepare(
   plan: AccessPlan,
@@ -144,31 +190,29 @@ async function prepare(
   runtime: RuntimeConfig,
   options: StartOptions,
   credentials: CredentialSources,
-): Promise<{ dispatcher: Dispatcher; audit: AuditSink; shutdown: () => Promise<void> }> {
+): Promise<{ dispatcher: Dispatcher; shared: Shared; shutdown: (last: Dispatcher) => Promise<void> }> {
   const audit = await openAudit(runtime, options.audit);
-  let opened;
-  try {
-    opened = await openEngines(engines, { plan, runtime, credentials, check: options.unsafeDisableSqlCheck !== true });
-  } catch (error) {
-    await audit.close();
-    throw error;
-  }
-  const dispatcher = new Dispatcher(plan, opened, audit, {
-    sqlCheckOff: options.unsafeDisableSqlCheck === true,
+  const shared: Shared = {
+    audit,
     limits: new Limits(runtime, credentials.secrets),
-  });
-  const shutdown = async () => {
-    await dispatcher.close();
-    await audit.close();
+    results: new ResultMemory(runtime.resultMemoryBytes ?? RUNTIME_DEFAULTS.resultMemoryBytes),
+    credentials,
   };
+  let dispatcher: Dispatcher | null = null;
   try {
-    await dispatcher.assertDatabasesReachable();
+    dispatcher = await openDispatcher(plan, engines, runtime, shared, options);
     await assertLimitsReachable(dispatcher, runtime);
   } catch (error) {
-    await shutdown();
+    await dispatcher?.close();
+    await shared.limits.close();
+    await audit.close();
     throw error;
   }
-  return { dispatcher, audit, shutdown };
+  const shutdown = async (last: Dispatcher) => {
+    await last.close();
+    await audit.close();
+  };
+  return { dispatcher, shared, shutdown };
 }
 
 /** Startup check: a shared limits store that cannot answer is a startup error (calls would all be refused). */
@@ -245,17 +289,33 @@ interface HttpState {
   trustedProxies: Networks;
 }
 
+/** A plan served over HTTP: its dispatcher, its authenticator (and key refresh), its clients' networks. */
+interface ServedPlan extends PlanServing {
+  plan: AccessPlan;
+  refresh: ApiKeyRefresh;
+}
+
+/** Authentication and source networks for `plan` (API keys from the secret fetched now: a bad secret fails here). */
+async function planAccess(plan: AccessPlan, runtime: RuntimeConfig, apiKeys: ResolvedApiKey[], secrets: SecretSource, log: (line: string) => void) {
+  const auth = new Authenticator(plan, runtime, apiKeys);
+  if (runtime.apiKeysFrom) auth.setKeys(await fetchApiKeys(runtime.apiKeysFrom, secrets, plan));
+  const networks = clientNetworksOf(plan);
+  return {
+    auth,
+    refresh: new ApiKeyRefresh(auth, secrets, plan, log),
+    clientNetworks: (identity: Identity) => networks.get(`${identity.workflow.name}\u0000${identity.client.name}`) ?? null,
+  };
+}
+
 /** Serve Streamable HTTP at `http://<listen.host>:<port>/mcp`. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const plan = parsePlan(options.plan);
-  const engines = planEngines(plan);
-  const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, plan);
+  const firstPlan = parsePlan(options.plan);
+  const engines = planEngines(firstPlan);
+  const { runtime: firstRuntime, apiKeys } = parseRuntimeWithKeys(options.runtime, firstPlan);
   const credentials = credentialSources(openClouds(options.clouds));
   const secrets = credentials.secrets;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const auth = new Authenticator(plan, firstRuntime, apiKeys);
-  if (firstRuntime.apiKeysFrom) auth.setKeys(await fetchApiKeys(firstRuntime.apiKeysFrom, secrets, plan));
-  const clientNetworks = clientNetworksOf(plan);
+  const access = await planAccess(firstPlan, firstRuntime, apiKeys, secrets, log);
   const state: HttpState = {
     runtime: firstRuntime,
     port: firstRuntime.listen.port,
@@ -263,37 +323,54 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     trustedProxies: new Networks(firstRuntime.listen.trustedProxies ?? [], "listen.trustedProxies"),
   };
   const { host } = firstRuntime.listen;
-  if (!isLoopback(host) && !auth.configured) {
-    throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
-  }
+  const checkAuthenticated = (auth: Authenticator) => {
+    if (!isLoopback(host) && !auth.configured) {
+      throw new ConfigError(`listen.host: refusing to bind ${host} without authentication; configure apiKeys or mcpServer.oidc, or bind 127.0.0.1`);
+    }
+  };
+  checkAuthenticated(access.auth);
   checkUnsafeMode(options, host, log);
-  const { dispatcher, shutdown, audit } = await prepare(plan, engines, firstRuntime, options, credentials);
+  const { dispatcher, shared, shutdown } = await prepare(firstPlan, engines, firstRuntime, options, credentials);
+  let served: ServedPlan = { plan: firstPlan, dispatcher, ...access };
+  /** Dispatchers of replaced plans, until their running calls have finished. */
+  const retiring = new Set<Promise<void>>();
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  const publicHost = plan.mcpServer.hostnames.find((h) => !isLoopback(h));
+  const publicHost = () => served.plan.mcpServer.hostnames.find((h) => !isLoopback(h));
   const server = createHttpServer({
-    dispatcher,
-    auth,
+    serving: () => served,
     allowedHosts: () => state.allowedHosts,
     allowedOrigins: new Set(firstRuntime.listen.allowedOrigins ?? []),
-    publicBase: () => (publicHost ? `https://${publicHost}` : `http://${urlHost}:${state.port}`),
-    clientNetworks: (identity) => clientNetworks.get(`${identity.workflow.name}\u0000${identity.client.name}`) ?? null,
+    publicBase: () => {
+      const named = publicHost();
+      return named ? `https://${named}` : `http://${urlHost}:${state.port}`;
+    },
     trustedProxies: () => state.trustedProxies,
+    bounds: listenBounds(firstRuntime.listen),
   });
-  server.keepAliveTimeout = 65_000;
   state.port = await listen(server, host, state.port).catch(async (error) => {
-    await shutdown();
+    await shutdown(dispatcher);
     throw error;
   });
-  state.allowedHosts = allowedHostsOf(firstRuntime, plan, host, state.port);
-  const refresh = new ApiKeyRefresh(auth, secrets, plan, log);
-  refresh.schedule(firstRuntime);
+  state.allowedHosts = allowedHostsOf(firstRuntime, firstPlan, host, state.port);
+  served.refresh.schedule(firstRuntime);
+
+  /** Take a runtime config (parsed against the plan served) for everything that is not the plan's. */
+  const takeRuntime = async (next: RuntimeConfig) => {
+    served.refresh.schedule(next);
+    state.trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");
+    state.runtime = next;
+    state.allowedHosts = allowedHostsOf(next, served.plan, host, state.port);
+    applyListenBounds(server, listenBounds(next.listen));
+    await served.dispatcher.setRuntime(next);
+  };
 
   return {
     url: `http://${urlHost}:${state.port}/mcp`,
     async reload(runtime?: unknown) {
       // The audit file first, whatever the rest of the reload does (log rotation by signal).
-      await audit.reopen?.();
+      await shared.audit.reopen?.();
       const raw = runtime !== undefined ? runtime : options.runtimeFile ? await readJsonFile(options.runtimeFile, "runtime config") : undefined;
+      const { plan, auth } = served;
       if (raw === undefined) {
         // Nothing to re-read but the API key secret, if there is one.
         if (state.runtime.apiKeysFrom) auth.setKeys(await fetchApiKeys(state.runtime.apiKeysFrom, secrets, plan));
@@ -304,17 +381,31 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const secretKeys = next.apiKeysFrom ? await fetchApiKeys(next.apiKeysFrom, secrets, plan) : null;
       auth.setRuntime(next, nextKeys);
       if (secretKeys) auth.setKeys(secretKeys);
-      refresh.schedule(next);
-      state.trustedProxies = new Networks(next.listen.trustedProxies ?? [], "listen.trustedProxies");
-      state.runtime = next;
-      state.allowedHosts = allowedHostsOf(next, plan, host, state.port);
-      await dispatcher.setRuntime(next);
+      await takeRuntime(next);
+    },
+    async replacePlan(planInput: unknown, runtimeInput: unknown) {
+      const plan = parsePlan(planInput);
+      const planned = planEngines(plan);
+      const { runtime: next, apiKeys: nextKeys } = parseRuntimeWithKeys(runtimeInput, plan);
+      const nextAccess = await planAccess(plan, next, nextKeys, secrets, log);
+      checkAuthenticated(nextAccess.auth);
+      // Opened and checked before anything changes: a plan whose databases do not answer changes nothing.
+      const nextDispatcher = await openDispatcher(plan, planned, next, shared, options);
+      nextDispatcher.servingEngines.takeOver(served.dispatcher.servingEngines);
+      const previous = served;
+      previous.refresh.stop();
+      served = { plan, dispatcher: nextDispatcher, ...nextAccess };
+      await takeRuntime(next);
+      // Calls running on the previous plan finish on it; then its remaining connections close.
+      const retired = previous.dispatcher.retire().finally(() => retiring.delete(retired));
+      retiring.add(retired);
     },
     async close() {
-      refresh.stop();
+      served.refresh.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await shutdown();
+      await Promise.allSettled([...retiring]);
+      await shutdown(served.dispatcher);
     },
   };
 }
@@ -359,7 +450,7 @@ export async function startStdioServer(options: StdioOptions): Promise<{ close()
   const close = () => {
     closing ??= Promise.resolve().then(async () => {
       await mcp.close();
-      await shutdown();
+      await shutdown(dispatcher);
       resolveClosed();
     });
     return closing;

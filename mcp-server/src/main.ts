@@ -9,7 +9,9 @@
  * Runtime config: --runtime <file>, or one of DBWARDEN_RUNTIME (JSON text), DBWARDEN_RUNTIME_FILE,
  * DBWARDEN_RUNTIME_S3, checked against DBWARDEN_RUNTIME_SHA256 when given (plansource.ts).
  * stdio serves exactly one api-key client, named by the operator with --client.
- * SIGHUP re-reads the runtime file (API key revocation, rotated passwords) without a restart.
+ * SIGHUP re-reads the runtime file (API key revocation, rotated passwords) without a restart, and
+ * the plan file when the plan came from one: a changed plan is served in place (calls in flight
+ * finish on the previous plan; see RunningServer.replacePlan).
  * Exit codes: 0 stopped, 1 bad configuration or startup failure.
  */
 import { parseArgs } from "node:util";
@@ -52,11 +54,31 @@ async function main(): Promise<void> {
   if (values.client) throw new ConfigError("--client is only for --transport stdio; over HTTP the bearer token names the client");
   const server = await startServer({ plan: plan.value, runtime: runtime.value, ...(runtime.file ? { runtimeFile: runtime.file } : {}) });
   process.stderr.write(`dbwarden-mcp listening on ${server.url}\n`);
+  let served = JSON.stringify(plan.value);
+  /** The plan again, when it came from a file and changed: served in place; then the runtime config. */
+  const reload = async (): Promise<string> => {
+    if (plan.file) {
+      const next = await loadPlan(values.plan);
+      const text = JSON.stringify(next.value);
+      if (text !== served) {
+        const nextRuntime = runtime.file ? (await loadRuntime(values.runtime)).value : runtime.value;
+        await server.replacePlan(next.value, nextRuntime);
+        served = text;
+        await server.reload();
+        return "plan and runtime config reloaded (the new plan is served in place)";
+      }
+    }
+    await server.reload();
+    return "runtime config reloaded";
+  };
+  let reloading = Promise.resolve();
   process.on("SIGHUP", () => {
-    server.reload().then(
-      () => process.stderr.write("dbwarden-mcp: runtime config reloaded\n"),
-      (error: unknown) =>
-        process.stderr.write(`dbwarden-mcp: reload failed, keeping the previous config: ${error instanceof Error ? error.message : "error"}\n`),
+    reloading = reloading.then(() =>
+      reload().then(
+        (what) => void process.stderr.write(`dbwarden-mcp: ${what}\n`),
+        (error: unknown) =>
+          void process.stderr.write(`dbwarden-mcp: reload failed, keeping the previous config: ${error instanceof Error ? error.message : "error"}\n`),
+      ),
     );
   });
   await new Promise<void>((resolve) => {

@@ -88,12 +88,12 @@ async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; o
   }
 }
 
-/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; objects through the clouds' stores (`clients`: their fakes). */
+/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; objects through the clouds' stores (`clients`: their fakes); `file` when it came from one (SIGHUP re-reads it). */
 export async function loadPlan(
   flagFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
   clients: CloudClients = {},
-): Promise<{ value: unknown; origin: string }> {
+): Promise<{ value: unknown; origin: string; file?: string }> {
   return loadDocument({ source: PLAN, flagFile, env, stores: openClouds(clients).objectStores });
 }
 

@@ -20,6 +20,11 @@ export class RespError extends Error {
 /** The store cannot answer (unreachable, slow, closed): callers refuse rather than allow. */
 export class StoreUnavailable extends Error {
   override name = "StoreUnavailable";
+  /**
+   * The command may have reached the store (it was written before the failure): it may still run
+   * there, e.g. once a frozen store resumes. False when it was never written.
+   */
+  sent = true;
 }
 
 export type RespValue = string | number | null | RespError | RespValue[];
@@ -108,7 +113,20 @@ export class RespClient {
 
   /** Send one command; resolves with its reply (an error reply as a `RespError` value). Rejects with StoreUnavailable. */
   async command(args: ReadonlyArray<string | number>): Promise<RespValue> {
-    return this.send(await this.connected(), args);
+    let socket: Socket;
+    try {
+      socket = await this.connected();
+    } catch (error) {
+      const unsent = error instanceof StoreUnavailable ? error : new StoreUnavailable("cannot connect");
+      unsent.sent = false;
+      throw unsent;
+    }
+    return this.send(socket, args);
+  }
+
+  /** Commands written and not answered yet. */
+  get inFlight(): number {
+    return this.pending.length;
   }
 
   /** Drop the connection and fail what is in flight; no reconnection after this. */

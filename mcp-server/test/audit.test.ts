@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AuditConfigSchema } from "@dbwarden/contract";
 import { startServer, type AuditRecord } from "../src/index.ts";
-import { FileAuditSink, startedRecord } from "../src/audit.ts";
+import { FileAuditSink, startedRecord, UNAUTHENTICATED_SOURCES, UnauthenticatedLog, type UnauthenticatedEntry } from "../src/audit.ts";
 import { call, fixtureForFile, httpClient, repoRoot, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -73,8 +73,16 @@ describe("a short write refuses the call and leaves the file parseable", { timeo
     }
     assert.equal(refused, 3, "calls past the limit are refused");
     assert.ok(answered.length >= 10, `${answered.length} calls were answered before the limit`);
+    // Every answered call has its whole line, whatever it answered (on a loaded machine a call may
+    // fail for another reason, with a line that says so), and no call refused for the log has one.
     const lines = jsonLines(auditFile);
-    assert.equal(lines.filter((l) => l.verdict === "allowed").length, answered.length, "every answered call has its whole line, and no refused call has one");
+    const errors = answered.filter((text) => /^[A-Z_]+: /.test(text));
+    assert.equal(
+      lines.length,
+      answered.length,
+      `every answered call has its whole line, and no refused call has one (errors answered: ${JSON.stringify(errors)})`,
+    );
+    assert.equal(lines.filter((l) => l.verdict === "allowed").length, answered.length - errors.length, "each call served has an allowed line");
     assert.ok(readFileSync(auditFile).length <= 8 * 1024);
 
     // Log rotation moves the full file away: the next line goes to a new file at the path.
@@ -223,5 +231,29 @@ describe("--unsafe-no-sql-check", { timeout: 60_000 }, () => {
       startServer({ plan: fx.plan, runtime: fx.runtime({ listen: { host: "0.0.0.0", port: 0 } }), unsafeDisableSqlCheck: true, log: () => {} }),
       /unsafeDisableSqlCheck .*refused on listen\.host 0\.0\.0\.0/,
     );
+  });
+});
+
+describe("failed authentications in the audit log, bounded", () => {
+  test("per window: a source's first failure at once, the rest as one count; past the source limit, one 'other' count", () => {
+    const lines: UnauthenticatedEntry[] = [];
+    const log = new UnauthenticatedLog((entry) => lines.push(entry), 60_000);
+    // A flood: 150 sources, 1,000 failures each.
+    for (let round = 0; round < 1_000; round++) for (let i = 0; i < 150; i++) log.note(`10.0.${i >> 8}.${i & 255}`, "auth-invalid-token");
+    assert.equal(lines.length, UNAUTHENTICATED_SOURCES + 1, "one line per known source and one for the rest, so far");
+    assert.deepEqual(lines.at(-1), { source: "other", errorClass: "auth-invalid-token", count: 1 });
+    log.flush();
+    assert.equal(lines.length, 2 * (UNAUTHENTICATED_SOURCES + 1), "at most two lines per source and window, whatever arrives");
+    assert.deepEqual(lines[UNAUTHENTICATED_SOURCES + 1], { source: "10.0.0.0", errorClass: "auth-invalid-token", count: 999 });
+    assert.deepEqual(lines.at(-1), { source: "other", errorClass: "auth-invalid-token", count: 50 * 1_000 - 1 });
+    assert.equal(
+      lines.reduce((sum, l) => sum + l.count, 0),
+      150 * 1_000,
+      "every failure is counted",
+    );
+    // The next window starts afresh; a quiet source leaves no summary line.
+    log.note("10.9.9.9", "auth-missing");
+    log.flush();
+    assert.deepEqual(lines.slice(-1), [{ source: "10.9.9.9", errorClass: "auth-missing", count: 1 }]);
   });
 });

@@ -10,22 +10,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import {
-  ConfigError,
-  startServer,
-  type ToolError,
-  type AuditRecord,
-  type CheckedStatement,
-  type Engine,
-  type EngineCall,
-  type EngineText,
-} from "../src/index.ts";
+import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
 import { openClouds } from "../src/clouds/registry.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
 import { credentialSources } from "../src/credentials.ts";
 import { Dispatcher, type Identity } from "../src/dispatcher.ts";
 import { createPostgresEngine, type PgStatement } from "../src/engines/postgres/index.ts";
 import { openEngines, planEngines, type EnginePlan } from "../src/engines/registry.ts";
+import { JsonRows } from "../src/results.ts";
 import { workflowScope } from "../src/scope.ts";
 import { createMcpServer } from "../src/tools.ts";
 import { startFixture, type Fixture } from "./support/fixture.ts";
@@ -161,11 +153,11 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
     );
     const big = await checked.check(call, { tool: "query", sql: "SELECT n FROM analytics.big" });
     const rows = await checked.execute(callOf(cs), big, [], { maxRows: 5, maxBytes: 1_000_000 });
-    assert.deepEqual([rows.rows, rows.truncated, rows.columns], [[[1], [2], [3], [4], [5]], true, [{ name: "n", type: "integer" }]]);
+    assert.deepEqual([rows.rows.values(), rows.truncated, rows.columns], [[[1], [2], [3], [4], [5]], true, [{ name: "n", type: "integer" }]]);
     const bytes = await checked.execute(callOf(cs), big, [], { maxRows: 1_000, maxBytes: 100 });
     assert.ok(bytes.truncated && bytes.bytes <= 100 && bytes.rows.length > 0 && bytes.rows.length < 1_000, JSON.stringify(bytes.bytes));
     const bound = await checked.check(call, { tool: "query", sql: "SELECT name FROM app.accounts WHERE id = $1" });
-    assert.deepEqual((await checked.execute(callOf(cs), bound, [7], { maxRows: 10, maxBytes: 10_000 })).rows, [["Account 7"]]);
+    assert.deepEqual((await checked.execute(callOf(cs), bound, [7], { maxRows: 10, maxBytes: 10_000 })).rows.values(), [["Account 7"]]);
   });
 
   test("explain: the plan as text, generic when the statement has parameters", async () => {
@@ -203,7 +195,7 @@ describe("the PostgreSQL engine through the interface", { timeout: 60_000 }, () 
       if (left) await new Promise((r) => setTimeout(r, 20));
     }
     const again = await unchecked.check(call, { tool: "query", sql: "SELECT 1 AS one" });
-    assert.deepEqual((await unchecked.execute(callOf(cs), again, [], { maxRows: 1, maxBytes: 1_000 })).rows, [[1]]);
+    assert.deepEqual((await unchecked.execute(callOf(cs), again, [], { maxRows: 1, maxBytes: 1_000 })).rows.values(), [[1]]);
   });
 });
 
@@ -227,7 +219,10 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
       setRuntime: async () => {},
       endpoint: () => "fake",
       ready: async () => {},
-      describe: async () => ({ comment: null, columns: [{ name: "id", type: "INT64", comment: null }] }),
+      describe: async (_call, table) => {
+        if (table.table === "tickets") throw new ToolError("DENIED", "DENIED: the engine refused to describe it.");
+        return { comment: null, columns: [{ name: "id", type: "INT64", comment: null }] };
+      },
       check: async (_call, request): Promise<CheckedStatement> => ({
         fingerprint: "f00d",
         redacted: request.sql.slice(0, 20),
@@ -235,7 +230,7 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
       }),
       execute: async (_call, statement) => {
         executed.push(statement.redacted);
-        return { columns: [{ name: "id", type: "INT64" }], rows: [[1]], truncated: false, bytes: 3 };
+        return { columns: [{ name: "id", type: "INT64" }], rows: JsonRows.from(["[1]"]), truncated: false, bytes: 3 };
       },
       explain: async () => "FAKE PLAN",
       cancel: async () => false,
@@ -283,6 +278,11 @@ describe("the dispatcher and tools take every dialect word from the engine", { t
         columns.map((c: { name: string; type: string }) => [c.name, c.type]),
         [["id", "INT64"]],
       );
+      // A refusal reads its code once, however the engine worded it (issue 18: "DENIED: DENIED: ...").
+      const refused = await client.callTool({ name: "describe_table", arguments: { table: "support.tickets" } });
+      assert.equal((refused.content as Array<{ text: string }>)[0]!.text, "DENIED: the engine refused to describe it.");
+      const outOfScope = await client.callTool({ name: "describe_table", arguments: { table: "app.secrets" } });
+      assert.match((outOfScope.content as Array<{ text: string }>)[0]!.text, /^DENIED: table "app\.secrets" is not in this workflow's scope/);
     } finally {
       await client.close();
       await dispatcher.close();

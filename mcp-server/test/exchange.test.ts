@@ -115,6 +115,16 @@ const CASES: Array<{ name: string; body: unknown; headers?: Record<string, strin
   { name: "an unsupported protocol version", body: call(17, "echo", { text: "x" }), headers: { "mcp-protocol-version": "1999-01-01" }, status: 400 },
   { name: "a supported protocol version", body: call(18, "echo", { text: "x" }), headers: { "mcp-protocol-version": "2025-03-26" }, status: 200 },
   { name: "a batch over the size limit", body: Array.from({ length: MAX_BATCH_SIZE + 1 }, (_, i) => call(100 + i, "echo", { text: "x" })), status: 400 },
+  {
+    name: "a batch repeating an id: answered once, by the first response to come",
+    body: [call(19, "slow", {}), call(19, "echo", { text: "fast" })],
+    status: 200,
+  },
+  {
+    name: "a batch repeating an id among others: one answer per id, in order of first appearance",
+    body: [call(20, "echo", { text: "a" }), call(21, "echo", { text: "b" }), call(20, "echo", { text: "c" })],
+    status: 200,
+  },
   { name: "a batch at the size limit", body: Array.from({ length: MAX_BATCH_SIZE }, (_, i) => call(300 + i, "echo", { text: "x" })), status: 200 },
 ];
 
@@ -138,5 +148,22 @@ describe("the JSON exchange answers as the SDK's transport does", () => {
       assert.equal(expected.status, c.status, "the SDK's own answer changed: look at what its transport does now");
       assert.deepEqual(actual, expected);
     });
+  }
+});
+
+test("an empty batch is an Invalid Request (JSON-RPC 2.0), where the SDK's transport answers 202", async () => {
+  const sdk = await listen(viaSdk);
+  const ours = await listen(viaExchange);
+  try {
+    const [theirs, mine] = await Promise.all([post(sdk.url, "[]", JSON_AND_SSE), post(ours.url, "[]", JSON_AND_SSE)]);
+    assert.equal(theirs.status, 202, "the SDK's own answer changed: look at what its transport does now");
+    assert.deepEqual(mine, {
+      status: 400,
+      contentType: "application/json",
+      body: { jsonrpc: "2.0", error: { code: -32600, message: "Invalid Request: an empty batch" }, id: null },
+    });
+  } finally {
+    sdk.server.close();
+    ours.server.close();
   }
 });

@@ -3,15 +3,17 @@
  * ENV, ENTRYPOINT, CMD), read from the file and carried out stage by stage in temp folders, from a
  * copy of what it copies out of the repository. Then: every package the image installs is the one
  * the root lockfile pins, the server starts the way the image starts it and answers /healthz, and
- * the package's bin runs the build when there is no source.
+ * the package's bin runs the build when there is no source. The real image, built and run with
+ * podman, has its own checks (`npm run test:image`, test/image/container.image.ts).
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { repoRoot, startFixture, type Fixture } from "./support/fixture.ts";
+import { installedPackages, unpinnedPackages, type Lockfile } from "./support/installed.mjs";
 
 interface Stage {
   root: string;
@@ -131,32 +133,12 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Every package under node_modules (scoped and nested ones too), by its path; workspace links as such. */
-function installed(root: string, prefix = "node_modules"): Array<{ path: string; name: string; version: string; link: boolean }> {
-  const dir = join(root, prefix);
-  if (!existsSync(dir)) return [];
-  const found: Array<{ path: string; name: string; version: string; link: boolean }> = [];
-  for (const entry of readdirSync(dir)) {
-    if (entry.startsWith(".")) continue;
-    const names = entry.startsWith("@") ? readdirSync(join(dir, entry)).map((n) => `${entry}/${n}`) : [entry];
-    for (const name of names) {
-      const path = `${prefix}/${name}`;
-      const link = lstatSync(join(root, path)).isSymbolicLink();
-      const pkg = JSON.parse(readFileSync(join(root, path, "package.json"), "utf8")) as { version: string };
-      found.push({ path, name, version: pkg.version, link }, ...(link ? [] : installed(root, `${path}/node_modules`)));
-    }
-  }
-  return found;
-}
-
 test("the image installs exactly the root lockfile's versions, and nothing of the root's own dependencies", { timeout: 60_000 }, () => {
-  const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string; link?: boolean }> };
-  const packages = installed(join(runtimeStage.root, "app"));
+  const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as Lockfile;
+  const packages = installedPackages(join(runtimeStage.root, "app"));
   assert.ok(packages.length > 50, `${packages.length} packages`);
   // A workspace (the server, the contract) is a link the lockfile records as one; every other package is pinned by version.
-  const unpinned = packages
-    .filter((p) => (p.link ? lock.packages[p.path]?.link !== true : lock.packages[p.path]?.version !== p.version))
-    .map((p) => `${p.path}@${p.version}`);
+  const unpinned = unpinnedPackages(packages, lock);
   assert.deepEqual(
     packages
       .filter((p) => p.link)

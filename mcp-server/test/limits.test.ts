@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startServer, type RunningServer } from "../src/index.ts";
-import { clientKeys, LEASE_MARGIN_MS, SharedLimiter } from "../src/limits-store.ts";
+import { ACQUIRE_SCRIPT, clientKeys, LEASE_MARGIN_MS, RELEASE_SCRIPT, SharedLimiter } from "../src/limits-store.ts";
 import { encodeCommand, parseReply, RespError } from "../src/resp.ts";
 import type { ToolError } from "../src/errors.ts";
 import type { AccessPlan } from "../src/config.ts";
@@ -90,6 +90,72 @@ after(async () => {
   for (const r of replicas) r.child.kill("SIGTERM");
   await redis?.stop();
   await fx?.stop();
+});
+
+describe("a limits store that freezes and resumes", { timeout: 60_000 }, () => {
+  test("a take that runs after its release takes nothing and spends nothing", async () => {
+    const keys = clientKeys("script:", { workflow: WORKFLOW, client: "claude-cs" });
+    const keyList = [keys.rate, keys.running, keys.released];
+    assert.equal(await redis.client.command(["EVAL", RELEASE_SCRIPT, 2, keys.running, keys.released, "late-1", 60_000]), 1);
+    assert.deepEqual(await redis.client.command(["EVAL", ACQUIRE_SCRIPT, 3, ...keyList, 5, 1, 60_000, "late-1"]), [3, 0]);
+    assert.equal(await redis.client.command(["ZCARD", keys.running]), 0, "no lease");
+    assert.equal(await redis.client.command(["EXISTS", keys.rate]), 0, "no token spent (the bucket was never touched)");
+    // Another request of the same client is served, and a release of a take that did run frees its slot.
+    assert.deepEqual(await redis.client.command(["EVAL", ACQUIRE_SCRIPT, 3, ...keyList, 5, 1, 60_000, "live-1"]), [2, 1]);
+    assert.deepEqual(((await redis.client.command(["EVAL", ACQUIRE_SCRIPT, 3, ...keyList, 5, 1, 60_000, "live-2"])) as number[])[0], 0);
+    await redis.client.command(["EVAL", RELEASE_SCRIPT, 2, keys.running, keys.released, "live-1", 0]);
+    assert.equal(await redis.client.command(["ZCARD", keys.running]), 0);
+  });
+
+  test("calls refused while it is frozen leave no slot held: the client is served within 1 s of its recovery", async () => {
+    const frozenPlan = structuredClone(plan);
+    Object.assign(frozenPlan.workflows.find((w) => w.name === WORKFLOW)!.limits, { callsPerMinute: 1_000, concurrentCalls: 2, statementTimeoutMs: 4_000 });
+    const server = await startServer({
+      plan: frozenPlan,
+      runtime: fx.runtime({
+        audit: { file: join(fx.dir, "audit-freeze.jsonl") },
+        limitsStore: { host: redis.host, port: redis.port, tls: false, keyPrefix: "freeze:" },
+      }),
+    });
+    servers.push(server);
+    const [a, b] = [await httpClient(server.url, fx.keys["claude-cs"]!), await httpClient(server.url, fx.keys["claude-cs"]!)];
+    clients.push(a, b);
+    const running = clientKeys("freeze:", { workflow: WORKFLOW, client: "claude-cs" }).running;
+    assert.equal((await call(a, "list_tables")).isError, false);
+
+    redis.freeze();
+    try {
+      // Two calls at the concurrency cap: their takes are sent, wait in the frozen store, and time out here.
+      for (const out of await Promise.all([call(a, "list_tables"), call(b, "list_tables")])) {
+        assert.match(out.text, /^UNAVAILABLE: the shared limits store cannot be reached/);
+      }
+      // Time for the releases to be tried (and time out) against the frozen store too.
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      redis.resume();
+    }
+    assert.equal(await redis.client.command(["PING"]), "PONG", "the store answers again");
+    const recovered = Date.now();
+    const answers: string[] = [];
+    for (;;) {
+      const out = await call(a, "list_tables");
+      answers.push(out.isError ? out.text : "ok");
+      if (!out.isError) break;
+      assert.ok(Date.now() - recovered < 1_000, `not served within 1 s of the store's recovery: ${answers.join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(
+      answers.filter((t) => t.startsWith("RATE_LIMITED")),
+      [],
+      "no call after the recovery was refused for slots the frozen calls seemed to hold",
+    );
+    // No slot is held: the late takes took nothing (or were given back), and the served call gave its own back.
+    const deadline = Date.now() + 5_000;
+    while ((await redis.client.command(["ZCARD", running])) !== 0) {
+      assert.ok(Date.now() < deadline, `slots still held: ${JSON.stringify(await redis.client.command(["ZRANGE", running, "0", "-1"]))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 });
 
 describe("limits shared by three replicas through one Redis", { timeout: 120_000 }, () => {

@@ -50,7 +50,7 @@ function callOf(who: Identity): EngineCall {
 
 async function run(e: Engine<PgStatement>, who: Identity, sql: string): Promise<unknown[][]> {
   const call = callOf(who);
-  return (await e.execute(call, await e.check(call, { tool: "query", sql }), [], CAPS)).rows;
+  return (await e.execute(call, await e.check(call, { tool: "query", sql }), [], CAPS)).rows.values();
 }
 
 before(async () => {
@@ -128,7 +128,7 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
         (e: Error & { code?: string }) => e.code ?? e.message,
       );
       tx.end(false);
-      return { outcome, rows: rows.result().rows };
+      return { outcome, rows: rows.result().rows.values() };
     };
     try {
       assert.deepEqual(await attempt(`BEGIN READ ONLY; ${setApplication}`), { outcome: "answered", rows: [["the statement ran"]] });

@@ -226,7 +226,7 @@ describe("the Snowflake engine over its driver", () => {
     const c = call();
     const checked = await engine.check(c, { tool: "query", sql: "SELECT ID, AMOUNT FROM SALES.ORDERS WHERE AMOUNT > :1" });
     const result = await engine.execute(c, checked, [0], { maxRows: 3, maxBytes: 1_000_000 });
-    assert.deepEqual(result.rows, [
+    assert.deepEqual(result.rows.values(), [
       [1, 10],
       [2, 20],
       [3, 30],
@@ -242,7 +242,7 @@ describe("the Snowflake engine over its driver", () => {
     assert.deepEqual(sent.parameters, { QUERY_TAG: `dbwarden client=claude workflow=revenue request=${c.requestId}`, STATEMENT_TIMEOUT_IN_SECONDS: 30 });
     const small = await engine.execute(c, checked, [0], { maxRows: 100, maxBytes: 20 });
     assert.equal(small.truncated, true, "bytes capped");
-    assert.ok(small.bytes <= 20 && small.rows.length < 10);
+    assert.ok(small.bytes <= 20 && small.rows.values().length < 10);
     await engine.close();
   });
 
@@ -297,7 +297,7 @@ describe("the Snowflake engine over its driver", () => {
     secrets.fresh = JSON.stringify({ privateKey: second.privateKey });
     const c = call();
     const result = await engine.execute(c, await engine.check(c, { tool: "query", sql: "SELECT ID FROM SALES.ORDERS" }), [], { maxRows: 1, maxBytes: 1e6 });
-    assert.equal(result.rows.length, 1);
+    assert.equal(result.rows.values().length, 1);
     assert.deepEqual(secrets.reads, [false, true], "read once from the cache, once past it");
     await engine.close();
   });

@@ -13,6 +13,7 @@
  * Each property is declared once here; a rule's `configSchema` picks the ones it reads.
  */
 import { OWNER_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
+import { DEFAULT_ALLOWED_IMAGES } from "./images.ts";
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema.js";
 
@@ -52,6 +53,8 @@ export interface PolicyFacts {
   minRetentionDays: number;
   /** Tag keys every taggable resource carries. */
   requiredTags: string[];
+  /** Image repositories the MCP server may run (`*` for any characters but `/`). */
+  allowedImages: string[];
 }
 
 const stringList = (description: string, fallback: string[] = []): PolicyConfigJSONSchema => ({
@@ -107,6 +110,10 @@ export const CONFIG_PROPERTIES: { [K in keyof PolicyFacts]: PolicyConfigJSONSche
   maxRotationDays: { type: "integer", minimum: 1, default: 90, description: "Longest interval between password rotations, in days." },
   minRetentionDays: { type: "integer", minimum: 1, default: 90, description: "Shortest retention of query and audit logs, in days." },
   requiredTags: stringList("Tag keys every taggable resource carries.", [OWNER_TAG, WORKFLOW_TAG]),
+  allowedImages: stringList(
+    "Image repositories (without tag or digest) the MCP server's containers may run; `*` stands for any characters but `/`. Default: dbwarden's released image; dbwarden check adds the registry a stack builds into.",
+    [...DEFAULT_ALLOWED_IMAGES],
+  ),
 };
 
 /** The config schema of a rule reading `keys`. */

@@ -11,6 +11,8 @@ export const EXIT = {
   drift: 3,
   /** `dbwarden check`: a mandatory policy of the pack is violated. */
   policy: 4,
+  /** `dbwarden audit --reconcile`: an agent login ran statements no MCP audit line accounts for (its credentials were used outside the server). */
+  outsideServer: 5,
 } as const;
 
 /** An error the CLI prints as-is (no stack trace) before exiting with `exitCode`. */

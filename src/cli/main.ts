@@ -1,5 +1,6 @@
 /**
- * The `dbwarden` command line. Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 drift found.
+ * The `dbwarden` command line. Exit codes (`EXIT`): 0 ok, 1 invalid input, 2 usage error, 3 drift
+ * found, 4 policy violation, 5 credentials used outside the MCP server (`audit --reconcile`).
  * Expected failures are `CliError`s printed without a stack; anything else is a bug and says so.
  */
 import { Command, CommanderError } from "commander";

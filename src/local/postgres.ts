@@ -2,10 +2,10 @@
  * The local stack's PostgreSQL: the embedded server under `.dbwarden/local/pgdata`, or any server
  * given by a connection URL. Admin connections for `up`, `drift`, `rotate` and `down`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import pg from "pg";
 import { freePort, startEmbeddedPostgres } from "../postgres/embedded.ts";
-import type { LocalPaths } from "./paths.ts";
+import { privateDirs, privateFile, type LocalPaths } from "./paths.ts";
 import { LocalSecretStore, newPassword } from "./secrets.ts";
 import { findRunningUp, isAlive, isPostmasterOf } from "./state.ts";
 
@@ -21,6 +21,8 @@ export interface AdminConnection {
 export interface LocalPostgres extends AdminConnection {
   /** True when this call started the server (and `stop` stops it). */
   startedHere: boolean;
+  /** When this call started it: its postmaster's pid, and when that process exits (however it ends). */
+  started?: { pid: number | null; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
   stop(): Promise<void>;
 }
 
@@ -129,7 +131,8 @@ export async function openEmbedded(paths: LocalPaths, options: { port?: number; 
   } else if (!password) {
     throw new Error(`the admin password of ${paths.dataDir} is missing from ${paths.secretsDir}; remove ${paths.dir} to start afresh`);
   }
-  mkdirSync(paths.dir, { recursive: true });
+  privateDirs(paths);
+  privateFile(paths.postgresLog);
   const port = options.port ?? (await freePort());
   options.progress?.(initialised ? `Starting PostgreSQL on 127.0.0.1:${port}` : `Initialising PostgreSQL in ${paths.dataDir} (first start)`);
   const handle = await startEmbeddedPostgres({
@@ -139,7 +142,8 @@ export async function openEmbedded(paths: LocalPaths, options: { port?: number; 
     persistent: true,
     onLog: (line) => {
       try {
-        appendFileSync(paths.postgresLog, line.endsWith("\n") ? line : `${line}\n`);
+        // Every agent statement with its parameters is logged here: the file is the user's alone.
+        appendFileSync(paths.postgresLog, line.endsWith("\n") ? line : `${line}\n`, { mode: 0o600 });
       } catch {
         /* the log is best effort */
       }
@@ -148,6 +152,8 @@ export async function openEmbedded(paths: LocalPaths, options: { port?: number; 
     throw new Error(`PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`);
   });
   const startedPid = postmasterPid(paths.dataDir);
+  // As root, the `postgres` OS user may have been created by this start: the directories get its group now.
+  privateDirs(paths);
   return {
     host: handle.host,
     port: handle.port,
@@ -155,6 +161,7 @@ export async function openEmbedded(paths: LocalPaths, options: { port?: number; 
     adminPassword: handle.adminPassword,
     url: null,
     startedHere: true,
+    started: { pid: startedPid, exited: handle.exited },
     stop: () => stopEmbedded(paths, handle, startedPid),
   };
 }

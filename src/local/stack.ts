@@ -29,10 +29,12 @@ import { environmentFile } from "../spec/project.ts";
 import { databaseChangeLine, describePlanChanges, formatReloadReport, type ReloadReport } from "./changes.ts";
 import { startControlServer, type ControlHandler, type ControlServer } from "./control.ts";
 import { hasDemoData, loadDemoData } from "./demo.ts";
-import { localPaths, type LocalPaths } from "./paths.ts";
-import { connectAdmin, openEmbedded, parseAdminUrl, type AdminConnection } from "./postgres.ts";
+import { localPaths, privateDirs, type LocalPaths } from "./paths.ts";
+import { statementLoggingProblems } from "./pgaudit.ts";
+import { connectAdmin, openEmbedded, orphanPostmaster, parseAdminUrl, type AdminConnection, type LocalPostgres } from "./postgres.ts";
 import { LocalSecretStore, isRotationDue, newApiKey, newPassword, writeSecretFile, type ClientSecrets } from "./secrets.ts";
-import { clearState, findRunningUp, ownProcess, writeState, type SslMode } from "./state.ts";
+import { clearState, findRunningUp, isPostmasterOf, ownProcess, writeState, type SslMode } from "./state.ts";
+import { PostgresSupervisor } from "./supervise.ts";
 import { isLocalTarget } from "./target.ts";
 
 /** `.dbwarden/local/connection.json`: exactly these keys (a contract). */
@@ -56,7 +58,7 @@ export interface StartLocalOptions {
   /** Start the MCP server (default true). */
   mcp?: boolean;
   /**
-   * Load the demo dataset into a `--url` database that `up` did not create. Without it the demo
+   * Load the demo dataset into a database given by URL that `up` did not create. Without it the demo
    * goes only into databases `up` creates and into the embedded server (which is `up`'s own).
    */
   demo?: boolean;
@@ -69,6 +71,13 @@ export interface StartLocalOptions {
   clock?: () => Date;
   /** `dbwarden down` asked this stack to stop over the control socket (default: `stop()`). */
   onStopRequest?: () => void;
+  /**
+   * The embedded PostgreSQL exited and could not be started again (supervise.ts): the stack must
+   * stop and `up` exit non-zero (default: `stop()`).
+   */
+  onPostgresLost?: (message: string) => void;
+  /** Waits before each PostgreSQL restart attempt (default: supervise.ts RESTART_BACKOFF_MS). */
+  restartBackoffMs?: readonly number[];
 }
 
 export interface RunningLocalStack {
@@ -82,8 +91,9 @@ export interface RunningLocalStack {
   timings: Record<string, number>;
   /**
    * Apply the spec as it is on disk now: plan it, create credentials for new clients, reconcile,
-   * restart the MCP server with the new plan (same endpoint). Reloads run one at a time; a bad
-   * spec or a refused plan resolves with `ok: false` and changes nothing.
+   * and have the MCP server serve the new plan in place (same endpoint, same listener: calls in
+   * flight finish on the previous plan, none is dropped). Reloads run one at a time; a bad spec or
+   * a refused plan resolves with `ok: false` and changes nothing.
    */
   reload(progress?: (line: string) => void): Promise<ReloadReport>;
   /** Re-read the secret store (after `dbwarden rotate`): new API keys take effect at once. */
@@ -136,7 +146,7 @@ function checkUnsafeAllowed(plan: AccessPlan, viaUrl: boolean): void {
   const remote = plan.targets.filter((t) => !isLocalTarget(t)).map((t) => t.name);
   if (viaUrl || remote.length > 0 || isDeployedHost(plan.mcpServer.host.platform)) {
     const why = viaUrl
-      ? "not with --url (that server may hold real data)"
+      ? "not with a PostgreSQL given by URL (--url-env, --url-file, --url): that server may hold real data"
       : remote.length > 0
         ? `stack ${plan.environment} has targets that are not the embedded PostgreSQL (${remote.join(", ")})`
         : `stack ${plan.environment} runs its MCP server on ${plan.mcpServer.host.platform}`;
@@ -286,6 +296,8 @@ class LocalStack implements RunningLocalStack {
   private mcp: RunningServer | null = null;
   private mcpUrl = "";
   private control: ControlServer | null = null;
+  /** Restarts the embedded PostgreSQL when it exits under the running stack. */
+  private supervisor: PostgresSupervisor | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private ready = false;
   private stopping: Promise<void> | null = null;
@@ -332,7 +344,7 @@ class LocalStack implements RunningLocalStack {
       this.timings[name] = Math.round(t - t0);
       t0 = t;
     };
-    mkdirSync(paths.dir, { recursive: true, mode: 0o755 });
+    privateDirs(paths);
     mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
     // Recorded first, so a second `up` started meanwhile finds this one (starting) rather than a free data directory.
     writeState(paths, { ...ownProcess(), postgres: null, mcpUrl: null, startedAt: options.now.toISOString() });
@@ -360,12 +372,16 @@ class LocalStack implements RunningLocalStack {
     const { options, paths } = this;
     const progress = options.progress;
     if (options.url) {
-      progress("Using the PostgreSQL given by --url");
+      progress("Using the PostgreSQL given by URL");
       this.server = { ...parseAdminUrl(options.url), stop: async () => {} };
     } else {
-      this.server = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
+      const embedded = await openEmbedded(paths, { create: true, progress, ...(options.postgresPort !== undefined ? { port: options.postgresPort } : {}) });
+      this.server = embedded;
+      this.supervise(embedded);
     }
     lap("postgres");
+    const loggingProblems = await this.statementLoggingProblems(this.served.targets);
+    if (loggingProblems.length > 0) throw new Error(loggingProblems.join("\n"));
     const credentials = ensureCredentials(this.served, this.store, options.now, true, progress);
     this.served.secrets = credentials.secrets;
     this.changed.secrets = credentials.changed;
@@ -378,7 +394,7 @@ class LocalStack implements RunningLocalStack {
       const applied = await applyPlan(this.server, this.served.plan, target, credentials.passwords, false).catch((error: unknown) => {
         if (error instanceof ReconcileError && demoSkipped) {
           throw new ReconcileError(
-            `${error.message}\n(${target.database} existed and has no demo dataset: \`dbwarden up --url ... --demo\` loads it)`,
+            `${error.message}\n(${target.database} existed and has no demo dataset: \`dbwarden up --url-env <NAME> --demo\` loads it)`,
             error.problems,
           );
         }
@@ -388,6 +404,29 @@ class LocalStack implements RunningLocalStack {
       progress(applied.statements > 0 ? `  ${applied.statements} statements applied in one transaction` : "  already up to date: nothing to change");
       lap("reconcile");
     }
+  }
+
+  /** Watch the embedded PostgreSQL: restarted on the same port when it exits (supervise.ts). */
+  private supervise(server: LocalPostgres): void {
+    this.supervisor ??= new PostgresSupervisor({
+      restart: () => openEmbedded(this.paths, { create: true, port: this.server!.port, progress: this.options.progress }),
+      running: () => orphanPostmaster(this.paths),
+      alive: (pid) => isPostmasterOf(pid, this.paths.dataDir),
+      replaced: (next) => {
+        this.server = next;
+        if (this.ready) this.writeFiles();
+      },
+      progress: this.options.progress,
+      lost: this.options.onPostgresLost ?? (() => void this.stop()),
+      logFile: this.paths.postgresLog,
+      ...(this.options.restartBackoffMs ? { backoffMs: this.options.restartBackoffMs } : {}),
+    });
+    this.supervisor.watch(server);
+  }
+
+  /** `logging.statements: pgaudit` needs pgaudit preloaded by this stack's PostgreSQL (./pgaudit.ts). */
+  private statementLoggingProblems(targets: readonly TargetPlan[]): Promise<string[]> {
+    return statementLoggingProblems(this.server!, targets, { environmentFile: environmentFile(this.stack, this.options.root), embedded: !this.options.url });
   }
 
   /** Start the MCP server for `served` on `port`; a busy port says how to pick another. */
@@ -480,6 +519,8 @@ class LocalStack implements RunningLocalStack {
     } catch (error) {
       return { ok: false, changes: [], error: (error as Error).message };
     }
+    const loggingProblems = await this.statementLoggingProblems(next.targets);
+    if (loggingProblems.length > 0) return { ok: false, changes: [], error: loggingProblems.join("\n") };
     const credentials = ensureCredentials(next, this.store, this.now(), false, progress);
     next.secrets = credentials.secrets;
     const database: string[] = [];
@@ -499,8 +540,10 @@ class LocalStack implements RunningLocalStack {
     this.served = next;
     const changes = [...describePlanChanges(before.plan, next.plan), ...database];
     if (this.mcp && planChanged) {
-      await this.restartMcp(before, progress);
-      changes.push(`MCP server restarted with the new plan at ${this.mcpUrl} (clients reconnect; keys of unchanged clients still work)`);
+      await this.swapPlan(before, progress);
+      changes.push(
+        `MCP server serves the new plan at ${this.mcpUrl} (in place: calls in flight finished on the previous plan; keys of unchanged clients still work)`,
+      );
     } else if (this.mcp && credentials.changed.length > 0) {
       await this.mcp.reload(this.runtime(next));
     }
@@ -508,24 +551,19 @@ class LocalStack implements RunningLocalStack {
     return { ok: true, changes };
   }
 
-  /** A plan is fixed for a server's life: close it and start one with the new plan on the same port. */
-  private async restartMcp(before: Served, progress: (line: string) => void): Promise<void> {
-    const port = this.mcpPort;
-    if (this.options.unsafeDisableSqlCheck) progress(UNSAFE_SQL_CHECK_WARNING);
-    progress("Restarting the MCP server with the new plan");
-    await within(
-      this.mcp!.close().catch(() => {}),
-      5_000,
-    );
-    this.mcp = null;
+  /**
+   * The MCP server takes the new plan in place: same listener, new connections only for what
+   * changed, calls in flight finish on the previous plan. If it refuses the plan it keeps serving
+   * the previous one.
+   */
+  private async swapPlan(before: Served, progress: (line: string) => void): Promise<void> {
+    progress("Handing the new plan to the MCP server (in place)");
     try {
-      this.mcp = await this.startMcp(this.served, port);
+      await this.mcp!.replacePlan(this.served.plan, this.runtime(this.served));
     } catch (error) {
       this.served = before;
-      this.mcp = await this.startMcp(before, port).catch(() => null);
       throw new Error(
-        `the MCP server did not start with the new plan (${(error as Error).message}); the database holds the new plan and ` +
-          (this.mcp ? "the server runs with the previous one" : "the server is stopped: restart `dbwarden up`"),
+        `the MCP server did not take the new plan (${(error as Error).message}); the database holds the new plan and the server serves the previous one`,
         { cause: error },
       );
     }
@@ -547,6 +585,7 @@ class LocalStack implements RunningLocalStack {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.supervisor?.stop();
       await this.control?.close();
       if (this.mcp)
         await within(

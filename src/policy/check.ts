@@ -8,7 +8,7 @@
  * (./facts.ts). What `dbwarden check` prints and what the pull-request review includes.
  */
 import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { relative } from "node:path";
 import { POLICY_PACK_NAME, policies } from "../../policies/policies.ts";
 import { packageFile } from "../package.ts";
 import { deployStack } from "../program.ts";
@@ -17,6 +17,7 @@ import { utcDay } from "../plan/build.ts";
 import { forHost, isDeployedHost, type AccessPlan, type PerHost } from "../plan/types.ts";
 import { evaluatePolicies } from "./evaluate.ts";
 import { loadThresholds, packConfig, stackFacts, type StackSpec } from "./facts.ts";
+import { programRunner } from "./program.ts";
 import { recordProgram } from "./record.ts";
 import { POLICY_REPORT_VERSION, summarize, type PolicyReport } from "./report.ts";
 
@@ -57,18 +58,15 @@ export function notDeployedReason(plan: AccessPlan): string | null {
   return `Stack "${plan.environment}" runs on this machine (mcpServer.host.platform: local): \`dbwarden up\` starts it and \`dbwarden drift --stack ${plan.environment}\` checks its database. The policy pack judges Pulumi deployments (dev, prod).`;
 }
 
-let runs = 0;
-
 /**
- * The Pulumi program of a project, as a function `recordProgram` runs: the project's own
- * (`"dbwarden": { "program": ... }`), a fresh module instance per run since a program reads the
- * stack name when it is evaluated; else dbwarden's own program for the project's spec folder.
+ * The Pulumi program of a project, as a function `recordProgram` runs, and its name for messages:
+ * the project's own (`"dbwarden": { "program": ... }`), run as Pulumi runs it (./program.ts);
+ * else dbwarden's own program for the project's spec folder.
  */
-function programOf(root: string): () => Promise<unknown> {
+function programOf(root: string): { run: () => Promise<unknown>; shown: string } {
   const own = configuredProgram(root);
-  if (own === undefined) return async () => deployStack({ cwd: root });
-  const url = `${pathToFileURL(own).href}?dbwarden-check=${++runs}`;
-  return () => import(url);
+  if (own === undefined) return { run: async () => deployStack({ cwd: root }), shown: "dbwarden's own program (deployStack)" };
+  return { run: programRunner(own), shown: relative(root, own) || own };
 }
 
 /** Check one stack; throws `SpecError` for an invalid spec and an Error when the program fails. */
@@ -99,13 +97,22 @@ export async function checkStack(stack: string, options: CheckOptions): Promise<
   const region = forHost(RECORDING_REGION, plan.mcpServer.host);
   if (region === null) throw new Error(`stack ${stack}: mcpServer.host.platform ${plan.mcpServer.host.platform} has no region to record a deployment in`);
   // Access components' children (thousands of grants) come from their described list, not the SDK.
-  const recording = await recordProgram(programOf(options.root), {
+  const program = programOf(options.root);
+  const recording = await recordProgram(program.run, {
     project: PROJECT,
     stack,
     region,
     plan,
     describeAccessComponents: options.describeAccessComponents ?? true,
   });
+  if (recording.resources.length === 0) {
+    // A pass over nothing would say "passed" about a deployment nobody judged.
+    throw new Error(
+      `the Pulumi program ${program.shown} declared no resource for stack "${stack}": nothing was judged. ` +
+        "A program declares dbwarden's components when it is evaluated, or in the function it exports (Pulumi calls it, and so does dbwarden check): " +
+        "`new GovernedAccess(name, loadPlan())` or `await deployStack()`",
+    );
+  }
   const outcomes = await evaluatePolicies(recording.resources, policies, config);
   return { ...base, deployed: true, reason: null, resources: recording.resources.length, ...summarize(outcomes, policies), programNotes: recording.logs };
 }

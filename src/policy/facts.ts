@@ -11,6 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import type { PolicyFacts, WorkflowFacts } from "../../policies/lib/config.ts";
+import { DEFAULT_ALLOWED_IMAGES } from "../../policies/lib/images.ts";
+import { imageRepositoryName } from "../../components/aws/names.ts";
 import { buildPlan, isExpired, utcDay } from "../plan/build.ts";
 import { groupRoleName, loginRoleName } from "../plan/names.ts";
 import type { AccessPlan, WorkflowPlan } from "../plan/types.ts";
@@ -57,8 +59,23 @@ export function planFacts(plan: AccessPlan, options: { expired?: readonly Workfl
     sensitiveColumns: sensitiveColumnsByDatabase(plan),
     protectedPorts: [...new Set([443, 5432, plan.mcpServer.port])].sort((a, b) => a - b),
     replicaIdentifiers: plan.targets.flatMap((t) => (t.replica.mode === "existing" ? [t.replica.identifier] : [])).sort(),
+    allowedImages: allowedImagesOf(plan),
     ...(options.asOf ? { asOf: utcDay(options.asOf) } : {}),
   };
+}
+
+/**
+ * The image repositories the MCP server may run: dbwarden's released image, and the registry the
+ * stack builds `mcp-server/` into when the spec says `image: { build: true }` (its account is
+ * known only once deployed). Never the spec's own image URI: that is what the rule judges.
+ */
+export function allowedImagesOf(plan: AccessPlan): string[] {
+  const host = plan.mcpServer.host;
+  const built =
+    plan.mcpServer.image?.source === "build" && host.platform === "aws-ecs"
+      ? [`*.dkr.ecr.${host.region}.amazonaws.com/${imageRepositoryName(plan.environment)}`]
+      : [];
+  return [...DEFAULT_ALLOWED_IMAGES, ...built];
 }
 
 /** Login roles with their rotation clones where the target's password rotation alternates users. */

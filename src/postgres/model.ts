@@ -21,6 +21,7 @@ import { appliedBy, desiredRoles } from "./model/roles.ts";
 import type { ColumnSource, ModelProblem, PostgresModel } from "./model/types.ts";
 
 export type * from "./model/types.ts";
+export { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS, statementLoggingSettings } from "./model/logging.ts";
 export { closestName, plannedTables, selectsWholeTable, workflowPrivileges, workflowSchemas, type Privilege } from "./model/privileges.ts";
 export {
   MAX_IDENTIFIER_BYTES,

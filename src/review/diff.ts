@@ -1,79 +1,52 @@
 /**
- * `diffPlans(before, after)`: the access changes between two plans of one stack, as data. Pure and
- * deterministic: the same plans give the same changes in the same order. The plans are the
- * contract's (`@dbwarden/contract`); column rules are judged with its `ruleAllows`, networks by
- * what they admit (./networks.ts), renames from evidence (./renames.ts).
+ * `diffPlans(before, after, catalogs)`: the access changes between two plans of one stack, as
+ * data. Pure and deterministic: the same plans give the same changes in the same order. The plans
+ * are the contract's (`@dbwarden/contract`); column rules are judged with its `ruleAllows`, and, for
+ * tables read "all but these", resolved with its `resolveColumns` against each side's catalog
+ * snapshot (a column the snapshot gains is granted by the next deployment); networks by what they
+ * admit (./networks.ts), renames from evidence (./renames.ts), the environment's settings in
+ * ./environment.ts. Every field of the plan that decides access is compared:
+ * test/review/fields.test.ts walks the plan's schema and fails on a field that is not.
  *
  * Order of the changes: stack, then MCP server, then targets by name, then workflows by name
  * (renames under their new name), within a workflow in the order of `WORKFLOW_PHASES`.
  */
 import {
   classificationOf,
+  describeRule,
+  resolveColumns,
   ruleAllows,
   ruleColumns,
   tableKey,
   tableName,
   type AccessPlan,
   type ClientPlan,
-  type McpServerPlan,
   type TablePlan,
-  type TargetPlan,
   type WorkflowPlan,
 } from "@dbwarden/contract";
-import { describeRule } from "@dbwarden/contract";
-import { hostIngress, type HostIngress } from "./ingress.ts";
-import { compareNetworks } from "./networks.ts";
+import { Changes, byName, diffNetworks, list, plural, sorted, type CatalogSides } from "./changes.ts";
+import { diffMcpServer, diffTargets } from "./environment.ts";
 import { WORKFLOW_RENAME_EVIDENCE, clientFingerprint, clientRenameEvidence, pairUnique, workflowFingerprint } from "./renames.ts";
-import type { AccessChange, ChangeArea, ClientRename, Direction, PlanDiff, SensitiveExposure, WorkflowRename } from "./types.ts";
+import type { CatalogSnapshot } from "../postgres/snapshot.ts";
+import type { Direction, PlanDiff } from "./types.ts";
 
-/** Collects changes and exposures while the phases run. */
-class Changes {
-  readonly list: AccessChange[] = [];
-  readonly exposed: SensitiveExposure[] = [];
-  readonly workflowRenames: WorkflowRename[] = [];
-  readonly clientRenames: ClientRename[] = [];
-  private readonly exposedKeys = new Set<string>();
+export type { CatalogSides } from "./changes.ts";
 
-  /** True the first time a workflow's column is exposed. */
-  firstExposure(workflow: string, table: TablePlan, column: string): boolean {
-    const key = JSON.stringify([workflow, table.schema, table.table, column]);
-    if (this.exposedKeys.has(key)) return false;
-    this.exposedKeys.add(key);
-    return true;
-  }
-
-  add(
-    direction: Direction,
-    area: ChangeArea,
-    kind: string,
-    where: { workflow?: string | null; target?: string | null },
-    subject: string,
-    summary: string,
-    before: unknown = null,
-    after: unknown = null,
-  ): void {
-    this.list.push({ direction, area, kind, workflow: where.workflow ?? null, target: where.target ?? null, subject, summary, before, after });
-  }
-
-  /** A change to workflow `w` itself: the workflow is its subject, and where it is. */
-  workflow(w: WorkflowPlan, direction: Direction, area: ChangeArea, kind: string, summary: string, before: unknown = null, after: unknown = null): void {
-    this.add(direction, area, kind, { workflow: w.name, target: w.target }, `workflow ${w.name}`, summary, before, after);
-  }
-}
-
-const byName = <T extends { name: string }>(items: readonly T[]) => new Map(items.map((i) => [i.name, i]));
-const sorted = (items: Iterable<string>) => [...items].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-const list = (items: readonly string[]) => items.join(", ");
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-/** The access changes from `before` to `after` (either may be null: a stack added or removed). */
-export function diffPlans(before: AccessPlan | null, after: AccessPlan | null): PlanDiff {
+/**
+ * The access changes from `before` to `after` (either may be null: a stack added or removed).
+ * `catalogs`: the stack's catalog snapshots at base and head, when known.
+ */
+export function diffPlans(before: AccessPlan | null, after: AccessPlan | null, catalogs: CatalogSides | null = null): PlanDiff {
   const environment = after?.environment ?? before?.environment;
   if (environment === undefined) throw new Error("diffPlans needs at least one plan");
-  const changes = new Changes();
+  const changes = new Changes({ before, after }, catalogs);
   if (!before) changes.add("neutral", "stack", "stack-added", {}, `stack ${environment}`, `new stack ${environment}: everything below is new access`);
   if (!after)
     changes.add("narrowing", "stack", "stack-removed", {}, `stack ${environment}`, `stack ${environment} is removed: every workflow in it loses its access`);
+  if (before && after && before.owner !== after.owner) {
+    const summary = `the team accountable for what serves every workflow of stack ${environment} (its dbwarden:owner tag) is ${after.owner} (was ${before.owner})`;
+    changes.add("neutral", "ownership", "stack-owner-changed", {}, `stack ${environment} owner`, summary, before.owner, after.owner);
+  }
   diffMcpServer(before?.mcpServer ?? null, after?.mcpServer ?? null, changes);
   diffTargets(before?.targets ?? [], after?.targets ?? [], changes);
   diffWorkflows(before?.workflows ?? [], after?.workflows ?? [], changes);
@@ -84,339 +57,24 @@ export function diffPlans(before: AccessPlan | null, after: AccessPlan | null): 
     atHead: after !== null,
     changes: changes.list,
     sensitiveExposed: changes.exposed,
+    declassified: changes.declassified,
     renames: { workflows: changes.workflowRenames, clients: changes.clientRenames },
     summary: { widening: count("widening"), narrowing: count("narrowing"), neutral: count("neutral") },
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Networks, shared by the MCP server, targets and clients
-// ---------------------------------------------------------------------------------------------
-
-/** Record how a CIDR list changed, by containment: widening part, narrowing part, or a rewrite. */
-function diffNetworks(
+/** A change to workflow `w` itself: the workflow is its subject, and where it is. */
+function workflowChange(
   changes: Changes,
-  area: ChangeArea,
-  where: { workflow?: string | null; target?: string | null },
-  subject: string,
-  before: readonly string[],
-  after: readonly string[],
-  emptyMeans: "none" | "any",
+  w: WorkflowPlan,
+  direction: Direction,
+  area: Parameters<Changes["add"]>[1],
+  kind: string,
+  summary: string,
+  before: unknown = null,
+  after: unknown = null,
 ): void {
-  if (sorted(before).join() === sorted(after).join()) return;
-  const shown = (cidrs: readonly string[]) => (cidrs.length === 0 ? (emptyMeans === "any" ? "any network" : "no network") : list(cidrs));
-  const { admitted, dropped } = compareNetworks(before, after, emptyMeans);
-  const was = `(was: ${shown(before)}; now: ${shown(after)})`;
-  if (emptyMeans === "any" && (before.length === 0 || after.length === 0)) {
-    // "Any network" against a list: say so rather than list the whole address space.
-    if (before.length === 0)
-      changes.add("narrowing", area, "cidrs-dropped", where, subject, `${subject}: restricted to ${shown(after)} (was: any network)`, before, after);
-    else changes.add("widening", area, "cidrs-admitted", where, subject, `${subject}: any network (was: ${shown(before)})`, before, after);
-    return;
-  }
-  if (admitted.length > 0) changes.add("widening", area, "cidrs-admitted", where, subject, `${subject}: now admits ${shown(admitted)} ${was}`, before, after);
-  if (dropped.length > 0)
-    changes.add("narrowing", area, "cidrs-dropped", where, subject, `${subject}: no longer admits ${shown(dropped)} ${was}`, before, after);
-  if (admitted.length === 0 && dropped.length === 0)
-    changes.add("neutral", area, "cidrs-rewritten", where, subject, `${subject}: the same networks, written differently ${was}`, before, after);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The MCP server's exposure
-// ---------------------------------------------------------------------------------------------
-
-function diffMcpServer(before: McpServerPlan | null, after: McpServerPlan | null, changes: Changes): void {
-  if (!before && !after) return;
-  const area = "mcp-server";
-  diffNetworks(changes, area, {}, "mcpServer.allowedCidrs", before?.allowedCidrs ?? [], after?.allowedCidrs ?? [], "none");
-  const oldNames = new Set(before?.hostnames ?? []);
-  const newNames = new Set(after?.hostnames ?? []);
-  const addedNames = sorted([...newNames].filter((h) => !oldNames.has(h)));
-  const removedNames = sorted([...oldNames].filter((h) => !newNames.has(h)));
-  if (addedNames.length)
-    changes.add(
-      "widening",
-      area,
-      "hostnames-added",
-      {},
-      "mcpServer.hostnames",
-      `the MCP server answers on new hostnames: ${list(addedNames)}`,
-      before?.hostnames ?? null,
-      after?.hostnames ?? null,
-    );
-  if (removedNames.length)
-    changes.add(
-      "narrowing",
-      area,
-      "hostnames-removed",
-      {},
-      "mcpServer.hostnames",
-      `the MCP server no longer answers on ${list(removedNames)}`,
-      before?.hostnames ?? null,
-      after?.hostnames ?? null,
-    );
-  if (!before || !after) return;
-  diffHost(before, after, changes);
-  if (JSON.stringify(before.oidc) !== JSON.stringify(after.oidc)) {
-    const direction: Direction = before.oidc === null ? "widening" : after.oidc === null ? "narrowing" : "widening";
-    const words =
-      before.oidc === null
-        ? `OIDC sign-in is enabled (issuer ${after.oidc!.issuer})`
-        : after.oidc === null
-          ? "OIDC sign-in is disabled: OIDC clients are left out"
-          : `OIDC settings change (issuer ${before.oidc.issuer} -> ${after.oidc.issuer}, audience ${before.oidc.audience} -> ${after.oidc.audience}): tokens of another issuer or audience are accepted`;
-    changes.add(direction, area, "oidc-changed", {}, "mcpServer.oidc", words, before.oidc, after.oidc);
-  }
-  if (before.auditRetentionDays !== after.auditRetentionDays) {
-    const shorter = after.auditRetentionDays < before.auditRetentionDays;
-    changes.add(
-      shorter ? "widening" : "narrowing",
-      area,
-      "audit-retention-changed",
-      {},
-      "mcpServer.auditRetentionDays",
-      `MCP audit logs are kept ${after.auditRetentionDays} days (was ${before.auditRetentionDays})`,
-      before.auditRetentionDays,
-      after.auditRetentionDays,
-    );
-  }
-  for (const field of ["image", "port", "replicas"] as const) {
-    if (JSON.stringify(before[field]) !== JSON.stringify(after[field]))
-      changes.add(
-        "neutral",
-        area,
-        `${field}-changed`,
-        {},
-        `mcpServer.${field}`,
-        `MCP server ${field}: ${shownValue(before[field])} -> ${shownValue(after[field])}`,
-        before[field],
-        after[field],
-      );
-  }
-}
-
-/** A plan value in a reviewer's words: an image as its URI or "built from mcp-server/", numbers as they are. */
-function shownValue(value: McpServerPlan["image"] | number): string {
-  if (value === null) return "none";
-  if (typeof value === "number") return String(value);
-  return value.source === "registry" ? value.uri : "built from mcp-server/ by the deployment";
-}
-
-function diffHost(before: McpServerPlan, after: McpServerPlan, changes: Changes): void {
-  const b = before.host;
-  const a = after.host;
-  if (JSON.stringify(b) === JSON.stringify(a)) return;
-  const [was, now] = [hostIngress(b), hostIngress(a)];
-  if (was.publicVia === null && now.publicVia !== null) {
-    changes.add(
-      "widening",
-      "mcp-server",
-      "host-internet-facing",
-      {},
-      "mcpServer.host",
-      `the MCP server's ${now.entry} becomes internet-facing (${now.publicVia}); mcpServer.allowedCidrs still decides who gets through`,
-      b,
-      a,
-    );
-  } else if (was.publicVia !== null && now.publicVia === null) {
-    changes.add("narrowing", "mcp-server", "host-internal", {}, "mcpServer.host", `the MCP server's ${now.entry} becomes internal (${now.internal})`, b, a);
-  }
-  const rest = (h: McpServerPlan["host"], ingress: HostIngress) =>
-    JSON.stringify(Object.fromEntries(Object.entries(h).filter(([k]) => !ingress.fields.includes(k))));
-  if (rest(b, was) !== rest(a, now)) {
-    const fields =
-      b.platform !== a.platform
-        ? [`platform ${b.platform} -> ${a.platform}`]
-        : Object.keys(a).filter(
-            (k) => JSON.stringify((b as Record<string, unknown>)[k]) !== JSON.stringify((a as Record<string, unknown>)[k]) && !now.fields.includes(k),
-          );
-    changes.add("neutral", "mcp-server", "host-changed", {}, "mcpServer.host", `where the MCP server runs changes: ${list(fields)}`, b, a);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Targets: networks, credentials, logging, replica
-// ---------------------------------------------------------------------------------------------
-
-function diffTargets(before: readonly TargetPlan[], after: readonly TargetPlan[], changes: Changes): void {
-  const old = byName(before);
-  const now = byName(after);
-  for (const name of sorted(new Set([...old.keys(), ...now.keys()]))) {
-    const b = old.get(name);
-    const a = now.get(name);
-    const where = { target: name };
-    if (!b) {
-      changes.add(
-        "neutral",
-        "stack",
-        "target-added",
-        where,
-        `target ${name}`,
-        `new target ${name} (${a!.platform}, database ${a!.database}); the workflows reading it are listed below`,
-        null,
-        { platform: a!.platform, database: a!.database },
-      );
-      diffNetworks(changes, "network", where, `target ${name} allowedCidrs`, [], a!.network.allowedCidrs, "none");
-      continue;
-    }
-    if (!a) {
-      changes.add(
-        "narrowing",
-        "stack",
-        "target-removed",
-        where,
-        `target ${name}`,
-        `target ${name} is removed`,
-        { platform: b.platform, database: b.database },
-        null,
-      );
-      continue;
-    }
-    diffTarget(b, a, changes);
-  }
-}
-
-function diffTarget(b: TargetPlan, a: TargetPlan, changes: Changes): void {
-  const where = { target: a.name };
-  const subject = `target ${a.name}`;
-  if (b.platform !== a.platform || b.database !== a.database) {
-    changes.add(
-      "neutral",
-      "stack",
-      "target-moved",
-      where,
-      subject,
-      `${subject} is now ${a.platform} database ${a.database} (was ${b.platform} database ${b.database})`,
-      { platform: b.platform, database: b.database },
-      { platform: a.platform, database: a.database },
-    );
-  }
-  diffNetworks(changes, "network", where, `${subject} allowedCidrs`, b.network.allowedCidrs, a.network.allowedCidrs, "none");
-  if (b.network.privateOnly !== a.network.privateOnly) {
-    changes.add(
-      a.network.privateOnly ? "narrowing" : "widening",
-      "network",
-      "private-only-changed",
-      where,
-      `${subject} network`,
-      a.network.privateOnly ? `${subject} becomes private only` : `${subject} may now be publicly reachable (privateOnly: false)`,
-      b.network.privateOnly,
-      a.network.privateOnly,
-    );
-  }
-  if (b.network.publicInternetJustification !== a.network.publicInternetJustification && a.network.publicInternetJustification !== null) {
-    changes.add(
-      "neutral",
-      "network",
-      "public-justification",
-      where,
-      `${subject} network`,
-      `${subject}: reason given for admitting the whole internet: "${a.network.publicInternetJustification}"`,
-      b.network.publicInternetJustification,
-      a.network.publicInternetJustification,
-    );
-  }
-  if (b.network.vpcId !== a.network.vpcId || b.network.subnetIds.join() !== a.network.subnetIds.join()) {
-    changes.add(
-      "neutral",
-      "network",
-      "subnets-changed",
-      where,
-      `${subject} network`,
-      `${subject} moves to VPC ${a.network.vpcId ?? "none"}, subnets ${list(a.network.subnetIds) || "none"}`,
-      { vpcId: b.network.vpcId, subnetIds: b.network.subnetIds },
-      { vpcId: a.network.vpcId, subnetIds: a.network.subnetIds },
-    );
-  }
-  diffCredentials(b, a, changes);
-  diffLogging(b, a, changes);
-  if (JSON.stringify(b.platformSettings) !== JSON.stringify(a.platformSettings)) {
-    changes.add("neutral", "stack", "platform-settings-changed", where, subject, `${subject} platform settings change`, b.platformSettings, a.platformSettings);
-  }
-}
-
-function diffCredentials(b: TargetPlan, a: TargetPlan, changes: Changes): void {
-  const where = { target: a.name };
-  const subject = `target ${a.name} credentials`;
-  const words = (c: TargetPlan["credentials"]) => (c.mode === "iam" ? "IAM authentication (no password)" : `${c.mode}, rotated every ${c.rotationDays} days`);
-  if (b.credentials.mode !== a.credentials.mode) {
-    // A password or key that can leak is looser than IAM authentication; password <-> keypair is a wash.
-    const direction: Direction = a.credentials.mode === "iam" ? "narrowing" : b.credentials.mode === "iam" ? "widening" : "neutral";
-    changes.add(
-      direction,
-      "credentials",
-      "credential-mode-changed",
-      where,
-      subject,
-      `${subject}: ${words(a.credentials)} (was ${words(b.credentials)})`,
-      b.credentials,
-      a.credentials,
-    );
-    return;
-  }
-  const before = b.credentials.rotationDays;
-  const after = a.credentials.rotationDays;
-  if (before !== null && after !== null && before !== after) {
-    changes.add(
-      after > before ? "widening" : "narrowing",
-      "credentials",
-      after > before ? "rotation-longer" : "rotation-shorter",
-      where,
-      subject,
-      `${subject} rotate every ${after} days (was ${before}): credentials ${after > before ? "live longer" : "are replaced sooner"}`,
-      before,
-      after,
-    );
-  }
-}
-
-function diffLogging(b: TargetPlan, a: TargetPlan, changes: Changes): void {
-  const where = { target: a.name };
-  const subject = `target ${a.name} logging`;
-  if (b.logging.statements !== a.logging.statements) {
-    changes.add(
-      "neutral",
-      "logging",
-      "logging-mode-changed",
-      where,
-      subject,
-      `${subject}: statements logged by ${a.logging.statements} (was ${b.logging.statements})`,
-      b.logging.statements,
-      a.logging.statements,
-    );
-  }
-  if (b.logging.retentionDays !== a.logging.retentionDays) {
-    const shorter = a.logging.retentionDays < b.logging.retentionDays;
-    changes.add(
-      shorter ? "widening" : "narrowing",
-      "logging",
-      "log-retention-changed",
-      where,
-      subject,
-      `${subject}: query logs kept ${a.logging.retentionDays} days (was ${b.logging.retentionDays})`,
-      b.logging.retentionDays,
-      a.logging.retentionDays,
-    );
-  }
-  if (JSON.stringify(b.replica) !== JSON.stringify(a.replica)) {
-    const direction: Direction = a.replica.mode === "none" ? "widening" : b.replica.mode === "none" ? "narrowing" : "neutral";
-    const words = (r: TargetPlan["replica"]) =>
-      r.mode === "create"
-        ? `a dedicated replica (${r.instanceClass})`
-        : r.mode === "existing"
-          ? `the existing replica ${r.identifier}`
-          : "no replica (agents query the primary)";
-    changes.add(
-      direction,
-      "network",
-      "replica-changed",
-      where,
-      `target ${a.name} replica`,
-      `agents of target ${a.name} read ${words(a.replica)} (was ${words(b.replica)})`,
-      b.replica,
-      a.replica,
-    );
-  }
+  changes.add(direction, area, kind, { workflow: w.name, target: w.target }, `workflow ${w.name}`, summary, before, after);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +97,7 @@ function diffWorkflows(before: readonly WorkflowPlan[], after: readonly Workflow
       if (b.name !== a.name) {
         changes.workflowRenames.push({ from: b.name, to: a.name, evidence: WORKFLOW_RENAME_EVIDENCE });
         const summary = `workflow ${b.name} is renamed ${a.name}; its access is unchanged (${WORKFLOW_RENAME_EVIDENCE}): its roles and secrets are recreated under the new name`;
-        changes.workflow(a, "neutral", "workflow", "workflow-renamed", summary, b.name, a.name);
+        workflowChange(changes, a, "neutral", "workflow", "workflow-renamed", summary, b.name, a.name);
       }
       diffWorkflow(b, a, changes);
     } else if (a) workflowAdded(a, changes);
@@ -454,14 +112,14 @@ function workflowAdded(w: WorkflowPlan, changes: Changes): void {
   const clients = w.clients.map((c) => `${c.name} (${clientWords(c)})`);
   const summary = `new workflow ${w.name} (owner ${w.owner}, target ${w.target}, ${w.expires ? `until ${w.expires}` : "no expiry"}): ${plural(w.tables.length, "table")}, clients ${list(clients) || "none"}`;
   const added = { owner: w.owner, target: w.target, expires: w.expires, clients: w.clients.map((c) => c.name) };
-  changes.workflow(w, "widening", "workflow", "workflow-added", summary, null, added);
+  workflowChange(changes, w, "widening", "workflow", "workflow-added", summary, null, added);
   for (const t of w.tables) tableAdded(w, t, changes);
 }
 
 function workflowRemoved(w: WorkflowPlan, changes: Changes): void {
   const clients = w.clients.map((c) => c.name);
   const summary = `workflow ${w.name} is removed: its roles, logins and clients (${list(clients) || "none"}) lose all access to ${plural(w.tables.length, "table")}`;
-  changes.workflow(w, "narrowing", "workflow", "workflow-removed", summary, { owner: w.owner, target: w.target, clients }, null);
+  workflowChange(changes, w, "narrowing", "workflow", "workflow-removed", summary, { owner: w.owner, target: w.target, clients }, null);
 }
 
 /** Sensitive columns a table's rule lets its readers read. */
@@ -476,16 +134,28 @@ function expose(changes: Changes, w: WorkflowPlan, t: TablePlan, columns: TableP
       changes.exposed.push({ workflow: w.name, target: w.target, table: tableName(t), column: c.name, justification: c.justification, via });
 }
 
+/**
+ * The columns a table's rule resolves to in a catalog snapshot (`resolveColumns`, as the Pulumi
+ * component resolves them), or null when the snapshot is unknown or does not list the table.
+ */
+function resolvedAt(catalog: CatalogSnapshot | null | undefined, t: TablePlan): string[] | null {
+  const key = tableName(t);
+  if (!catalog || !Object.hasOwn(catalog, key)) return null;
+  return resolveColumns(t, catalog[key]!).readable;
+}
+
 function tableAdded(w: WorkflowPlan, t: TablePlan, changes: Changes): void {
   const sensitive = readableSensitive(t);
   const note = sensitive.length ? `; sensitive: ${list(sensitive.map((c) => c.name))}` : "";
+  const resolved = t.rule.access === "all-except" ? resolvedAt(changes.catalogs?.after, t) : null;
+  const columns = resolved ? ` (per the catalog snapshot ${changes.catalogs!.source}: ${list(resolved) || "none"})` : "";
   changes.add(
     "widening",
     "tables",
     "table-added",
     { workflow: w.name, target: w.target },
     tableName(t),
-    `${w.name} gains ${tableName(t)}: ${describeRule(t.rule)}${note}`,
+    `${w.name} gains ${tableName(t)}: ${describeRule(t.rule)}${columns}${note}`,
     null,
     t.rule,
   );
@@ -502,23 +172,34 @@ function diffWorkflow(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void 
 function diffWorkflowFacts(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
   if (b.target !== a.target) {
     const summary = `${a.name} now reads target ${a.target} (was ${b.target}): its grants move to another database`;
-    changes.workflow(a, "widening", "workflow", "target-changed", summary, b.target, a.target);
+    workflowChange(changes, a, "widening", "workflow", "target-changed", summary, b.target, a.target);
   }
-  if (b.owner !== a.owner) changes.workflow(a, "neutral", "ownership", "owner-changed", `${a.name} is owned by ${a.owner} (was ${b.owner})`, b.owner, a.owner);
+  if (b.owner !== a.owner)
+    workflowChange(changes, a, "neutral", "ownership", "owner-changed", `${a.name} is owned by ${a.owner} (was ${b.owner})`, b.owner, a.owner);
   if (b.expires !== a.expires) {
     const later = a.expires === null || (b.expires !== null && a.expires > b.expires);
     const words = (d: string | null) => (d === null ? "no expiry" : `until ${d}`);
     const summary = `${a.name} has access ${words(a.expires)} (was ${words(b.expires)})`;
-    changes.workflow(a, later ? "widening" : "narrowing", "ownership", "expiry-changed", summary, b.expires, a.expires);
+    workflowChange(changes, a, later ? "widening" : "narrowing", "ownership", "expiry-changed", summary, b.expires, a.expires);
   }
   if (b.description !== a.description)
-    changes.workflow(a, "neutral", "workflow", "description-changed", `${a.name}: the business question is reworded`, b.description, a.description);
+    workflowChange(
+      changes,
+      a,
+      "neutral",
+      "workflow",
+      "description-changed",
+      `${a.name}: the business question the model reads is now ${quoted(a.description)} (was ${quoted(b.description)})`,
+      b.description,
+      a.description,
+    );
   const oldTools = new Set(b.tools);
   const newTools = new Set(a.tools);
   const gained = a.tools.filter((t) => !oldTools.has(t));
   const lost = b.tools.filter((t) => !newTools.has(t));
-  if (gained.length) changes.workflow(a, "widening", "workflow", "tools-added", `${a.name}'s clients may call ${list(gained)}`, b.tools, a.tools);
-  if (lost.length) changes.workflow(a, "narrowing", "workflow", "tools-removed", `${a.name}'s clients may no longer call ${list(lost)}`, b.tools, a.tools);
+  if (gained.length) workflowChange(changes, a, "widening", "workflow", "tools-added", `${a.name}'s clients may call ${list(gained)}`, b.tools, a.tools);
+  if (lost.length)
+    workflowChange(changes, a, "narrowing", "workflow", "tools-removed", `${a.name}'s clients may no longer call ${list(lost)}`, b.tools, a.tools);
 }
 
 function diffTables(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
@@ -574,47 +255,93 @@ function diffColumns(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes: Chang
       a.rule,
     );
   }
+  // What the rule said is reported; columns only the catalog snapshot's change explains are next.
+  const reported = (column: string, listed: readonly string[], others: boolean) => listed.includes(column) || (others && !named.has(column));
+  diffResolvedColumns(w, b, a, { gained: (c) => reported(c, gained, gainsOthers), lost: (c) => reported(c, lost, losesOthers) }, changes);
   diffClassification(w, b, a, changes);
 }
 
-/** Classification, justification and description changes of the columns a table's readers keep. */
+/**
+ * A table read "all but these" on either side, resolved against each side's catalog snapshot: the
+ * Pulumi component grants exactly those columns, so a column the snapshot gains is granted by the
+ * next deployment even when no spec file changed.
+ */
+function diffResolvedColumns(
+  w: WorkflowPlan,
+  b: TablePlan,
+  a: TablePlan,
+  byRule: { gained: (column: string) => boolean; lost: (column: string) => boolean },
+  changes: Changes,
+): void {
+  const catalogs = changes.catalogs;
+  if (!catalogs || (b.rule.access !== "all-except" && a.rule.access !== "all-except")) return;
+  const where = { workflow: w.name, target: w.target };
+  const subject = tableName(a);
+  const before = resolvedAt(catalogs.before, b);
+  const after = resolvedAt(catalogs.after, a);
+  if (after === null && a.rule.access === "all-except" && catalogs.after !== null) {
+    const summary = `the catalog snapshot ${catalogs.source} lists no columns of ${subject}, which ${w.name} reads ${describeRule(a.rule)}: the deployment fails until \`dbwarden catalog\` writes them`;
+    changes.add("neutral", "tables", "catalog-table-missing", where, subject, summary, before, null);
+    return;
+  }
+  if (before === null || after === null) return;
+  const gained = after.filter((c) => !before.includes(c) && !byRule.gained(c));
+  const lost = before.filter((c) => !after.includes(c) && !byRule.lost(c));
+  if (gained.length) {
+    const sensitive = a.columns.filter((c) => gained.includes(c.name) && c.classification === "sensitive");
+    // A quoted "Email" is another column than email, and no sensitivity rule names it: say so.
+    const lookalikes = gained.flatMap((g) =>
+      a.columns
+        .filter((c) => c.classification === "sensitive" && c.name !== g && c.name.toLowerCase() === g.toLowerCase())
+        .map((c) => `${g} differs only in case from the sensitive column ${c.name}`),
+    );
+    const note = [sensitive.length ? `sensitive: ${list(sensitive.map((c) => c.name))}` : null, ...lookalikes]
+      .filter(Boolean)
+      .map((n) => `; ${n}`)
+      .join("");
+    const summary = `${w.name} can now read more of ${subject}: ${list(gained)} (new in the catalog snapshot ${catalogs.source}; the rule reads ${describeRule(a.rule)}, so the next deployment grants them)${note}`;
+    changes.add("widening", "tables", "catalog-columns-gained", where, subject, summary, before, after);
+    expose(changes, w, a, sensitive, "workflow");
+  }
+  if (lost.length) {
+    const summary = `${w.name} can no longer read ${list(lost)} of ${subject} (gone from the catalog snapshot ${catalogs.source})`;
+    changes.add("narrowing", "tables", "catalog-columns-lost", where, subject, summary, before, after);
+  }
+}
+
+/**
+ * Classification, justification and description changes of the columns a table's readers keep. A
+ * column a workflow itself marked sensitive that is no longer marked is declassified (widening, a
+ * justification asked); one the data owner declassified is reported once, with the target.
+ */
 function diffClassification(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes: Changes): void {
   const where = { workflow: w.name, target: w.target };
   const subject = tableName(a);
   const oldColumns = new Map(b.columns.map((c) => [c.name, c]));
-  const reworded: string[] = b.description !== a.description ? ["the table"] : [];
-  for (const c of a.columns) {
-    const old = oldColumns.get(c.name);
-    const readable = ruleAllows(a.rule, c.name) && ruleAllows(b.rule, c.name);
-    if (!readable) continue;
-    if (old && old.description !== c.description) reworded.push(c.name);
-    const was = classificationOf(b, c.name);
-    if (was !== c.classification) {
-      const words =
-        c.classification === "sensitive"
-          ? `is now classified sensitive (justification: ${c.justification ?? "none given"})`
-          : "is no longer classified sensitive";
-      changes.add(
-        "neutral",
-        "tables",
-        "classification-changed",
-        where,
-        `${subject}.${c.name}`,
-        `${subject}.${c.name}, which ${w.name} reads, ${words}`,
-        was,
-        c.classification,
-      );
-    } else if (c.classification === "sensitive" && old && old.justification !== c.justification) {
-      changes.add(
-        "neutral",
-        "tables",
-        "justification-changed",
-        where,
-        `${subject}.${c.name}`,
-        `${w.name}'s justification for ${subject}.${c.name} is now: ${c.justification ?? "none"}`,
-        old.justification,
-        c.justification,
-      );
+  const newColumns = new Map(a.columns.map((c) => [c.name, c]));
+  const reworded: string[] = b.description !== a.description ? [`the table: ${quoted(a.description)} (was ${quoted(b.description)})`] : [];
+  const ownerClassified = new Set(changes.targets.before.get(w.target)?.sensitiveColumns ?? []);
+  const stillOwnerClassified = new Set(changes.targets.after.get(w.target)?.sensitiveColumns ?? []);
+  for (const name of sorted(new Set([...oldColumns.keys(), ...newColumns.keys()]))) {
+    const old = oldColumns.get(name);
+    const now = newColumns.get(name);
+    if (!ruleAllows(a.rule, name) || !ruleAllows(b.rule, name)) continue;
+    const [described, describes] = [old?.description ?? null, now?.description ?? null];
+    if (described !== describes) reworded.push(`${name}: ${quoted(describes)} (was ${quoted(described)})`);
+    const was = classificationOf(b, name);
+    const is = classificationOf(a, name);
+    const qualified = `${subject}.${name}`;
+    if (was === "sensitive" && is === "standard") {
+      const byOwner = ownerClassified.has(qualified) && !stillOwnerClassified.has(qualified);
+      const summary = `${qualified}, which ${w.name} reads, is no longer classified sensitive (sensitive -> standard)${byOwner ? ": the data owner declassified it" : `: ${w.name} no longer marks it, and reads it without a justification`}`;
+      changes.add(byOwner ? "neutral" : "widening", "classification", "classification-changed", where, qualified, summary, was, is);
+      if (!byOwner) changes.declassified.push({ target: w.target, table: subject, column: name, classifiedBy: `workflow ${w.name}`, readBy: [w.name] });
+    } else if (was === "standard" && is === "sensitive") {
+      const summary = `${qualified}, which ${w.name} reads, is now classified sensitive (standard -> sensitive; justification: ${now?.justification ?? "none given"})`;
+      changes.add("neutral", "classification", "classification-changed", where, qualified, summary, was, is);
+    } else if (is === "sensitive" && old && now && old.justification !== now.justification) {
+      const summary = `${w.name}'s justification for ${qualified} is now: ${now.justification ?? "none"} (was: ${old.justification ?? "none"})`;
+      changes.add("neutral", "classification", "justification-changed", where, qualified, summary, old.justification, now.justification);
     }
   }
   if (reworded.length)
@@ -624,9 +351,11 @@ function diffClassification(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes
       "descriptions-changed",
       where,
       subject,
-      `${w.name}: descriptions the model reads change for ${subject} (${list(reworded)})`,
+      `${w.name}: descriptions the model reads change for ${subject}: ${reworded.join("; ")}`,
     );
 }
+
+const quoted = (text: string | null) => (text === null ? "none" : `"${text}"`);
 
 function diffClients(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
   const where = { workflow: a.name, target: a.target };
@@ -691,7 +420,14 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
   const where = { workflow: w.name, target: w.target };
   const subject = `client ${a.name}`;
   if (b.auth !== a.auth || b.subject !== a.subject || b.group !== a.group) {
-    const who = (c: ClientPlan) => (c.auth === "api-key" ? "an API key" : c.subject !== null ? `OIDC subject ${c.subject}` : `OIDC group ${c.group}`);
+    const who = (c: ClientPlan) =>
+      [
+        c.auth === "api-key" ? "an API key (api-key)" : "OIDC (oidc)",
+        c.subject !== null ? `subject ${c.subject}` : null,
+        c.group !== null ? `group ${c.group}` : null,
+      ]
+        .filter(Boolean)
+        .join(" ");
     changes.add(
       "widening",
       "clients",

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix, relative } from "node:path";
+import type { Problem } from "../spec/errors.ts";
 import { CONFIG_KEY, specPaths } from "../spec/project.ts";
 
 export class GitError extends Error {
@@ -26,21 +27,24 @@ function git(cwd: string, args: string[], input?: string): Buffer {
 
 export interface SpecsAtRef {
   /**
-   * A temporary project root holding the spec folder's `environments/` and `workflows/` as at the
-   * ref, at the same place relative to the root as in the working tree.
+   * A temporary project root holding the spec folder's `environments/`, `workflows/` and
+   * `catalog/` as at the ref, at the same place relative to the root as in the working tree.
    */
   root: string;
   /** The commit the ref names. */
   commit: string;
-  /** Files that could not be copied (symlinks), in words. */
-  skipped: string[];
+  /**
+   * Files refused as `validate` refuses them in the working tree (symbolic links: git stores the
+   * link, not what it points to), with the reason. Non-empty: the base does not load.
+   */
+  problems: Problem[];
   remove(): void;
 }
 
-/** The environments and workflows folders of the project at `cwd`, relative to it. */
-function specSubfolders(cwd: string): [string, string] {
+/** The spec folder's subfolders of the project at `cwd`, relative to it: environments, workflows, catalog. */
+function specSubfolders(cwd: string): [string, string, string] {
   const paths = specPaths(cwd);
-  return [relative(cwd, paths.environmentsDir), relative(cwd, paths.workflowsDir)];
+  return [relative(cwd, paths.environmentsDir), relative(cwd, paths.workflowsDir), relative(cwd, paths.catalogDir)];
 }
 
 /** The spec folders `subfolders` of the project at `cwd`, as paths from the repository's top. */
@@ -49,20 +53,27 @@ function specFolders(cwd: string, subfolders: readonly string[]): string[] {
   return subfolders.map((dir) => posix.join(prefix, dir.split("\\").join("/")));
 }
 
-/** Copy the spec files of the project at `cwd` as they are at `ref` into a temporary project. */
-export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
+/** The commit a ref names; a GitError saying how to fetch it when it names none. */
+export function resolveCommit(cwd: string, ref: string): string {
   if (ref.startsWith("-")) throw new GitError(`"${ref}" is not a git ref`);
-  let commit: string;
   try {
-    commit = git(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
+    return git(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
       .toString()
       .trim();
   } catch (error) {
     if (error instanceof GitError && /not a git repository/i.test(error.message)) throw new GitError(`${cwd} is not in a git repository; --base needs one`);
     throw new GitError(`unknown git ref "${ref}" (in CI, fetch it first: actions/checkout with fetch-depth: 0, or git fetch origin <branch>)`);
   }
-  const [environmentsDir, workflowsDir] = specSubfolders(cwd);
-  const folders = specFolders(cwd, [environmentsDir, workflowsDir]);
+}
+
+/** What each spec subfolder holds: spec documents, or catalog snapshots. */
+const FILES_OF = [/\.ya?ml$/, /\.ya?ml$/, /\.json$/];
+
+/** Copy the spec files of the project at `cwd` (documents and catalog snapshots) as they are at `ref` into a temporary project. */
+export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
+  const commit = resolveCommit(cwd, ref);
+  const subfolders = specSubfolders(cwd);
+  const folders = specFolders(cwd, subfolders);
   const listing = git(cwd, ["ls-tree", "-z", "--full-tree", commit, "--", ...folders.map((f) => `${f}/`)]).toString();
   const entries = listing
     .split("\0")
@@ -70,33 +81,74 @@ export function specsAtRef(cwd: string, ref: string): SpecsAtRef {
     .map((line) => {
       const [meta, path] = line.split("\t") as [string, string];
       const [mode, type, sha] = meta.split(" ") as [string, string, string];
-      return { mode, type, sha, path };
+      return { mode, type, sha, path, folder: folders.findIndex((f) => posix.dirname(path) === f) };
     })
-    .filter((e) => e.type === "blob" && /\.ya?ml$/.test(e.path));
+    .filter((e) => e.type === "blob" && e.folder >= 0 && FILES_OF[e.folder]!.test(e.path));
   const root = mkdtempSync(join(tmpdir(), "dbwarden-review-base-"));
   const remove = () => rmSync(root, { recursive: true, force: true });
   try {
-    const skipped = entries.filter((e) => e.mode === "120000").map((e) => `${e.path} is a symbolic link at ${ref}; not followed`);
+    const prefix = git(cwd, ["rev-parse", "--show-prefix"]).toString().trim();
+    // Named as the working tree's files are: relative to the project root.
+    const shown = (path: string) => posix.relative(prefix || ".", path) || path;
+    const problems: Problem[] = entries
+      .filter((e) => e.mode === "120000")
+      .map((e) => ({
+        file: shown(e.path),
+        line: 0,
+        column: 0,
+        path: "",
+        message: `is a symbolic link at ${ref}; spec files must be regular files (a link is not followed)`,
+        hint: "replace the link with the file itself, inside the spec folder",
+      }));
+    problems.push(
+      ...linkedFolders(cwd, commit, folders).map((folder) => ({
+        file: shown(folder),
+        line: 0,
+        column: 0,
+        path: "",
+        message: `is not a folder at ${ref} (a symbolic link?); the spec folder and its subfolders must be folders`,
+        hint: "replace the link with the folder itself",
+      })),
+    );
     const blobs = entries.filter((e) => e.mode !== "120000");
     const contents = readBlobs(
       cwd,
       blobs.map((e) => e.sha),
     );
     for (const [i, entry] of blobs.entries()) {
-      const folder = folders.findIndex((f) => posix.dirname(entry.path) === f);
-      const target = join(root, folder === 0 ? environmentsDir : workflowsDir);
+      const target = join(root, subfolders[entry.folder]!);
       mkdirSync(target, { recursive: true });
       writeFileSync(join(target, posix.basename(entry.path)), contents[i]!);
     }
+    const [environmentsDir] = subfolders;
     mkdirSync(join(root, environmentsDir), { recursive: true });
     // The copy's spec folder is found where the working tree's is: by the same setting, if any.
     const specs = posix.dirname(environmentsDir.split("\\").join("/"));
     writeFileSync(join(root, "package.json"), `${JSON.stringify({ private: true, [CONFIG_KEY]: { specs } }, null, 2)}\n`);
-    return { root, commit, skipped, remove };
+    return { root, commit, problems, remove };
   } catch (error) {
     remove();
     throw error;
   }
+}
+
+/**
+ * The folders on the way to the spec subfolders (from the repository's top) that are a file at
+ * the commit, a symbolic link in practice: whatever they point to, git holds only the link.
+ */
+function linkedFolders(cwd: string, commit: string, folders: readonly string[]): string[] {
+  const chain = new Set<string>();
+  for (const folder of folders) {
+    const parts = folder.split("/").filter((p) => p && p !== ".");
+    for (let i = 1; i <= parts.length; i++) chain.add(parts.slice(0, i).join("/"));
+  }
+  const paths = [...chain].sort();
+  if (paths.length === 0) return [];
+  const answers = git(cwd, ["cat-file", "--batch-check"], `${paths.map((p) => `${commit}:${p}`).join("\n")}\n`)
+    .toString()
+    .split("\n");
+  // "<sha> <type> <size>" or "<commit>:<path> missing"; a folder is a tree.
+  return paths.filter((_, i) => / blob /.test(answers[i] ?? ""));
 }
 
 /** Every blob's bytes through one `git cat-file --batch`. */

@@ -38,7 +38,7 @@ function bullets(lines: readonly string[], limit: number): string[] {
 }
 
 function headline(s: StackReview): string {
-  if (s.comparison === "base-invalid") return "not compared: the base does not load";
+  if (s.comparison === "base-invalid") return "⚠️ not compared: the base does not load";
   const d = s.diff!;
   const counts = `${d.summary.widening} widening, ${d.summary.narrowing} narrowing, ${d.summary.neutral} neutral`;
   return d.changes.length === 0 ? "no access change" : counts;
@@ -85,13 +85,19 @@ function stackSection(s: StackReview, limits: Limits): string[] {
 function accessSection(s: StackReview, limits: Limits): string[] {
   const d = s.diff!;
   const lines: string[] = [];
-  if (d.sensitiveExposed.length) {
+  if (d.sensitiveExposed.length || d.declassified.length) {
     lines.push("**⚠️ Sensitive data newly exposed**", "");
+    const justification = (text: string | null) => `Justification: ${text ? `“${md(text)}”` : "**none given**"}`;
     const exposed = d.sensitiveExposed.map(
       (e) =>
-        `- ${code(`${e.table}.${e.column}`)} to ${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. Justification: ${e.justification ? `“${md(e.justification)}”` : "**none given**"}`,
+        `- ${code(`${e.table}.${e.column}`)} to ${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. ${justification(e.justification)}`,
     );
-    lines.push(...bullets(exposed, limits.items), "");
+    // The spec has no place for why a column stops being sensitive: the data owner says it in the pull request.
+    const declassified = d.declassified.map(
+      (c) =>
+        `- ${code(`${c.table}.${c.column}`)} declassified on target ${code(c.target)} (classified by ${md(c.classifiedBy)}): any workflow may be granted it without a justification${c.readBy.length ? `; read now by ${c.readBy.map(code).join(", ")}` : ""}. ${justification(null)}: the data owner says why in this pull request.`,
+    );
+    lines.push(...bullets([...exposed, ...declassified], limits.items), "");
   }
   for (const direction of ["widening", "narrowing", "neutral"] as const) {
     const items = changeLines(d.changes, direction);
@@ -167,10 +173,24 @@ function previewSection(p: PreviewSummary, limits: Limits): string[] {
   return lines;
 }
 
+/** The warning first in the comment when code that decides or reports access changed. */
+function reviewerChangedSection(report: ReviewReport, limits: Limits): string[] {
+  const changed = report.reviewerChanged;
+  if (!changed) return [];
+  const files = changed.files.map((f) => `> - ${code(f.path)}: ${md(f.what)}`);
+  return [
+    "> [!CAUTION]",
+    `> **⚠️ ${md(changed.message[0]!.toUpperCase() + changed.message.slice(1))}.** This change edits code that decides or reports access, which no comparison of plans can judge:`,
+    ...bullets(files, limits.items).map((line) => (line.startsWith(">") ? line : `> ${line}`)),
+    "",
+  ];
+}
+
 function render(report: ReviewReport, limits: Limits): string {
   const lines = [REVIEW_MARKER, `## Access review: ${code(report.base.ref)} (${report.base.commit.slice(0, 12)}) → this change`, ""];
+  lines.push(...reviewerChangedSection(report, limits));
   lines.push(
-    `Planned as of ${report.asOf} on both sides with the same dbwarden. Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`,
+    `Planned as of ${report.asOf} on both sides with the same dbwarden (${md(report.reviewer.version)}). Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`,
     "",
   );
   lines.push("| stack | access changes | policy (head) | pulumi preview |", "| --- | --- | --- | --- |");

@@ -8,7 +8,8 @@
 export type Direction = "widening" | "narrowing" | "neutral";
 
 /** What a change is about: how the markdown groups it. */
-export type ChangeArea = "stack" | "workflow" | "tables" | "clients" | "limits" | "ownership" | "network" | "credentials" | "logging" | "mcp-server";
+export type ChangeArea =
+  "stack" | "workflow" | "tables" | "clients" | "limits" | "ownership" | "network" | "credentials" | "logging" | "classification" | "mcp-server";
 
 export interface AccessChange {
   direction: Direction;
@@ -41,6 +42,21 @@ export interface SensitiveExposure {
   via: string;
 }
 
+/**
+ * A column that was classified sensitive at base and is not at head: from then on a workflow may
+ * be granted it without a justification, so the review asks for one as it does for a grant.
+ */
+export interface Declassification {
+  target: string;
+  /** `schema.table` */
+  table: string;
+  column: string;
+  /** Who classified it: `data owner` (the target's sensitiveColumns) or the workflow that marked it. */
+  classifiedBy: string;
+  /** Workflows that read it at head (now without a justification being required). */
+  readBy: string[];
+}
+
 export interface WorkflowRename {
   from: string;
   to: string;
@@ -62,6 +78,8 @@ export interface PlanDiff {
   atHead: boolean;
   changes: AccessChange[];
   sensitiveExposed: SensitiveExposure[];
+  /** Columns no longer classified sensitive: widening, asking for a justification like a grant. */
+  declassified: Declassification[];
   renames: { workflows: WorkflowRename[]; clients: ClientRename[] };
   summary: { widening: number; narrowing: number; neutral: number };
 }

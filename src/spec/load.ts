@@ -7,11 +7,11 @@
  * folder is `stacks/` in this repository, `dbwarden/` after `dbwarden init`, or the package.json
  * setting `"dbwarden": { "specs": ... }`.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { SpecError, type Problem } from "./errors.ts";
 import { parseSpecText, type ParsedDoc } from "./parse.ts";
-import { environmentFile, findSpecProject, specPaths } from "./project.ts";
+import { environmentFile, findSpecProject, specPaths, type SpecProject } from "./project.ts";
 import { validateDocuments, type ValidateOptions } from "./validate.ts";
 import type { Environment, Workflow } from "./schema.ts";
 
@@ -58,11 +58,58 @@ export function listStacks(root = process.cwd(), specDir?: string): string[] {
   return yamlFilesIn(specPaths(root, specDir).environmentsDir).map((f) => f.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, ""));
 }
 
+/** `path` lies inside `folder` (or is it). */
+const isInside = (path: string, folder: string) => {
+  const rel = relative(folder, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+};
+
+/** Why a spec file is refused for how it is reached: a hint every such problem shares. */
+const LINK_HINT =
+  "replace the link with the file itself, inside the spec folder: `dbwarden review` reads the base branch from git, where a link is not followed, so an edit behind a link would escape the review (and the spec folder's CODEOWNERS)";
+
+/**
+ * Why a spec file is refused before it is read, or null: a symbolic link, or a file reached
+ * through a linked folder below its project root (or below its spec folder when that lies
+ * elsewhere). Both sides of a review must read the same bytes: git stores a link as a link, so
+ * the base would see no file where the working tree follows the link somewhere else.
+ * `projects` caches the project of each folder.
+ */
+export function specFileLinkProblem(absolute: string, projects: Map<string, SpecProject | undefined> = new Map()): Pick<Problem, "message" | "hint"> | null {
+  const stat = lstatSync(absolute, { throwIfNoEntry: false });
+  if (!stat) return null; // reported as "file not found" when read
+  if (stat.isSymbolicLink()) {
+    return { message: `is a symbolic link (to ${readlinkSync(absolute)}); spec files must be regular files`, hint: LINK_HINT };
+  }
+  const folder = dirname(absolute);
+  if (!projects.has(folder)) projects.set(folder, findSpecProject(folder));
+  const project = projects.get(folder);
+  if (!project) return null;
+  const anchor = isInside(project.specDir, project.root) ? project.root : project.specDir;
+  if (!isInside(absolute, anchor)) return null; // named on the command line from elsewhere: no folder of its own to escape
+  const real = realpathSync(absolute);
+  const expected = join(realpathSync(anchor), relative(anchor, absolute));
+  if (real === expected) return null;
+  return { message: `resolves outside the spec folder (to ${real}) through a linked folder; spec files must lie in the spec folder itself`, hint: LINK_HINT };
+}
+
 /** Read and parse files (no cross-document rules). File names in problems are relative to `root`. */
 export function parseFiles(files: readonly string[], root: string, problems: Problem[], broken: Set<string> = new Set()): ParsedDoc[] {
   const docs: ParsedDoc[] = [];
+  const projects = new Map<string, SpecProject | undefined>();
   for (const file of files) {
     const shown = relative(root, resolve(root, file)) || file;
+    const linked = specFileLinkProblem(resolve(root, file), projects);
+    if (linked) {
+      problems.push({ file: shown, line: 0, column: 0, path: "", ...linked });
+      // Its documents' names, so an environment enabling them is not also told they are missing.
+      try {
+        parseSpecText(shown, readFileSync(resolve(root, file), "utf8"), [], broken).forEach((d) => broken.add(d.value.name));
+      } catch {
+        // a dangling link: nothing to name
+      }
+      continue;
+    }
     let text: string;
     try {
       text = readFileSync(resolve(root, file), "utf8");

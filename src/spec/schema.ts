@@ -9,6 +9,7 @@
  * must not silently fall back to a default). Cross-document rules (workflow -> target, sensitive
  * columns, expiry) live in `validate.ts`; this file holds the shape of one document.
  */
+import { RESULT_CAPS_MAX } from "@dbwarden/contract";
 import { z } from "zod";
 
 export const API_VERSION = "dbwarden/v1";
@@ -422,10 +423,21 @@ export const TableSchema = z
 export const LimitsSchema = z.strictObject({
   /** Longest a statement may run before it is cancelled. */
   statementTimeout: duration.default("15s").describe("Longest a statement may run before it is cancelled."),
-  /** Rows returned per query at most; more are cut and `truncated` is set. */
-  maxRows: z.number().int().min(1).max(1_000_000).default(1000).describe("Rows returned per query at most; more are cut and `truncated` is set."),
-  /** Bytes of result per query at most. */
-  maxResultBytes: size.default("1MiB").describe("Bytes of result per query at most."),
+  /** Rows returned per query at most (at most 100000); more are cut and `truncated` is set. */
+  maxRows: z
+    .number()
+    .int()
+    .min(1)
+    .max(RESULT_CAPS_MAX.maxRows, { message: `at most ${RESULT_CAPS_MAX.maxRows}: a query's result is held in the server's memory until it is sent` })
+    .default(1000)
+    .describe("Rows returned per query at most (at most 100000); more are cut and `truncated` is set."),
+  /** Bytes of result per query at most (at most 16MiB). */
+  maxResultBytes: size
+    .refine((s) => !SIZE_PATTERN.test(s) || parseSize(s) <= RESULT_CAPS_MAX.maxResultBytes, {
+      message: "at most 16MiB: a query's result is held in the server's memory until it is sent",
+    })
+    .default("1MiB")
+    .describe("Bytes of result per query at most (at most 16MiB)."),
   /** Calls per minute per client. */
   callsPerMinute: z.number().int().min(1).max(100_000).default(60).describe("Calls per minute per client."),
   /** Calls in flight per client. */

@@ -96,6 +96,13 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
 
   const schemasSeen = new Map<string, string>();
   for (const [schema, tables] of Object.entries(workflow.scope)) {
+    if (isSystemSchema(schema))
+      at(
+        ["scope", schema],
+        `schema "${schema}" is a system catalog: its relations describe every role, table, function and session of the database (other sessions' queries included), not the data a workflow needs`,
+        "remove it: agents learn their own tables' columns from describe_table and list_tables",
+        true,
+      );
     const folded = schema.toLowerCase();
     if (schemasSeen.has(folded))
       at(
@@ -116,6 +123,7 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
           true,
         );
       tablesSeen.set(tfolded, table);
+      checkColumnCase(spec, ["scope", schema, table], at);
       const excluded = new Set(spec.exclude ?? []);
       const excludedSeen = new Set<string>();
       spec.exclude?.forEach((column, i) => {
@@ -154,6 +162,44 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
   }
 }
 
+/**
+ * Schemas of the database's own catalogs: PostgreSQL reserves every name beginning with `pg_`
+ * (pg_catalog, pg_toast...), and `information_schema` is the SQL standard's catalog (Snowflake and
+ * BigQuery have one too). Unquoted, PostgreSQL folds them to lower case, so any spelling is one.
+ */
+export function isSystemSchema(schema: string): boolean {
+  const folded = schema.toLowerCase();
+  return folded.startsWith("pg_") || folded === "information_schema";
+}
+
+/**
+ * Why two names that differ only in case are refused: PostgreSQL folds an unquoted name to lower
+ * case (a query naming `Invoices` reads `invoices`), while dbwarden grants, classifies and checks
+ * the exact name as written (a quoted identifier). Two spellings of one name would make the
+ * sensitivity check and the grants disagree, so each name is written once, exactly as the
+ * database has it.
+ */
+const CASE_HINT = "write the name exactly as the database has it (as `dbwarden catalog` lists it), the same way everywhere";
+
+/** Column names of one table (described and excluded) that differ only in case from another of them. */
+function checkColumnCase(spec: { columns?: Record<string, unknown>; exclude?: readonly string[] }, tablePath: PropertyKey[], at: ReturnType<typeof problemAt>) {
+  // Two names can differ only in case when one has an upper-case letter: most tables have none.
+  if (!Object.keys(spec.columns ?? {}).some(hasUpperCase) && !(spec.exclude ?? []).some(hasUpperCase)) return;
+  const named: Array<[string, PropertyKey[], boolean]> = [
+    ...Object.keys(spec.columns ?? {}).map((column): [string, PropertyKey[], boolean] => [column, [...tablePath, "columns", column], true]),
+    ...(spec.exclude ?? []).map((column, i): [string, PropertyKey[], boolean] => [column, [...tablePath, "exclude", i], false]),
+  ];
+  const seen = new Map<string, string>();
+  for (const [column, path, key] of named) {
+    const first = seen.get(column.toLowerCase());
+    if (first !== undefined && first !== column)
+      at(path, `column "${column}" differs only in case from "${first}" in this table: PostgreSQL reads both as one unquoted name`, CASE_HINT, key);
+    else seen.set(column.toLowerCase(), column);
+  }
+}
+
+const hasUpperCase = (name: string) => name !== name.toLowerCase();
+
 function validateEnvironment(
   doc: ParsedEnvironment,
   workflows: ReadonlyMap<string, ParsedWorkflow>,
@@ -183,6 +229,38 @@ function validateEnvironment(
     }
     if (named || scope.named(workflow.file)) checkWorkflowInEnvironment(doc, workflow, problems);
   });
+  checkTableCaseAcrossWorkflows(doc, workflows, scope, problems);
+}
+
+/**
+ * Tables of one target read by the environment's workflows whose names differ only in case: one
+ * is granted on a table the other is not, while a query naming either reads the folded one.
+ */
+function checkTableCaseAcrossWorkflows(doc: ParsedEnvironment, workflows: ReadonlyMap<string, ParsedWorkflow>, scope: FocusScope, problems: Problem[]) {
+  const enabled = [...new Set(doc.value.workflows)].flatMap((name) => workflows.get(name) ?? []);
+  // Two names can differ only in case when one has an upper-case letter: most environments have none.
+  if (!enabled.some((w) => Object.entries(w.value.scope).some(([schema, tables]) => hasUpperCase(schema) || Object.keys(tables).some(hasUpperCase)))) return;
+  const first = new Map<string, { name: string; workflow: string }>();
+  for (const name of new Set(doc.value.workflows)) {
+    const workflow = workflows.get(name);
+    if (!workflow || !doc.value.targets[workflow.value.target]) continue;
+    const reported = scope.named(doc.file) || scope.named(workflow.file);
+    for (const [schema, tables] of Object.entries(workflow.value.scope)) {
+      for (const table of Object.keys(tables)) {
+        const key = `${workflow.value.target}\u0000${schema.toLowerCase()}.${table.toLowerCase()}`;
+        const seen = first.get(key);
+        if (!seen) first.set(key, { name: `${schema}.${table}`, workflow: name });
+        // Within one workflow the two are "listed twice" (validateWorkflow).
+        else if (seen.name !== `${schema}.${table}` && seen.workflow !== name && reported)
+          problemAt(problems, workflow)(
+            ["scope", schema, table],
+            `table "${schema}.${table}" differs only in case from "${seen.name}", which workflow "${seen.workflow}" reads on the same target in environment "${doc.value.name}"`,
+            CASE_HINT,
+            true,
+          );
+      }
+    }
+  }
 }
 
 /**
@@ -241,18 +319,98 @@ function checkEnvironmentSettings(doc: ParsedEnvironment, problems: Problem[]) {
     if (network.allowPublicInternet !== undefined && open < 0) {
       at([...path, "network", "allowPublicInternet"], "`allowPublicInternet` is set but no allowed CIDR is public", "remove it", true);
     }
-    const seen = new Set<string>();
+    const seen = new Map<string, string>();
     target.sensitiveColumns.forEach((column, i) => {
-      if (seen.has(column)) at([...path, "sensitiveColumns", i], `"${column}" is listed twice`, "list it once");
-      seen.add(column);
+      const first = seen.get(column.toLowerCase());
+      if (first === column) at([...path, "sensitiveColumns", i], `"${column}" is listed twice`, "list it once");
+      else if (first !== undefined) at([...path, "sensitiveColumns", i], `"${column}" differs only in case from "${first}", listed too`, CASE_HINT);
+      else seen.set(column.toLowerCase(), column);
     });
   }
   checkHostReadsTargets(doc, problems);
+  const oidc = environment.mcpServer.oidc;
+  if (oidc && environment.mcpServer.host.platform !== "local" && new URL(oidc.issuer).protocol === "http:") {
+    at(
+      ["mcpServer", "oidc", "issuer"],
+      `OIDC issuer ${oidc.issuer} is plain http://: the server fetches the issuer's signing keys from it, so anyone on the path could swap them and sign tokens for any client`,
+      "use the issuer's https:// URL (plain http is accepted only on the local stack, for an identity provider on this machine)",
+    );
+  }
   const openMcp = environment.mcpServer.allowedCidrs.findIndex((c) => c.endsWith("/0"));
   if (openMcp >= 0) {
     at(["mcpServer", "allowedCidrs", openMcp], "an MCP endpoint open to the whole internet is refused", "list the networks your agents call from");
   }
 }
+
+/** A target's sensitive columns by their table's folded "schema.table" (computed once per target). */
+const sensitiveByTarget = new WeakMap<object, Map<string, Array<{ table: string; column: string }>>>();
+function sensitiveColumnsByTable(target: { sensitiveColumns: readonly string[] }): Map<string, Array<{ table: string; column: string }>> {
+  let byTable = sensitiveByTarget.get(target);
+  if (byTable) return byTable;
+  byTable = new Map();
+  for (const qualified of target.sensitiveColumns) {
+    const [schema, table, column] = qualified.split(".") as [string, string, string];
+    const key = `${schema}.${table}`.toLowerCase();
+    byTable.set(key, [...(byTable.get(key) ?? []), { table: `${schema}.${table}`, column }]);
+  }
+  sensitiveByTarget.set(target, byTable);
+  return byTable;
+}
+
+/**
+ * A table of a workflow against the sensitive columns of its table's folded name: a table whose
+ * name differs only in case (unless the scope lists both, already "listed twice"), and columns
+ * (described or excluded) that differ only in case from a sensitive one.
+ */
+function checkSensitiveCase(
+  workflow: ParsedWorkflow["value"],
+  environment: string,
+  schema: string,
+  table: string,
+  spec: { columns?: Record<string, unknown>; exclude?: readonly string[] },
+  classified: ReadonlyArray<{ table: string; column: string }>,
+  at: ReturnType<typeof problemAt>,
+) {
+  const name = `${schema}.${table}`;
+  const variant = classified.find((c) => c.table !== name && !scopeLists(workflow.scope, c.table));
+  if (variant) {
+    const columns = classified.filter((c) => c.table === variant.table).map((c) => c.column);
+    at(
+      ["scope", schema, table],
+      `table "${name}" differs only in case from "${variant.table}", whose columns environment "${environment}" classifies sensitive (${columns.join(", ")}): the sensitivity check would not see them`,
+      CASE_HINT,
+      true,
+    );
+  }
+  const exactly = classified.filter((c) => c.table === name).map((c) => c.column);
+  if (exactly.length === 0) return;
+  for (const column of Object.keys(spec.columns ?? {})) {
+    const other = caseVariantOf(column, exactly);
+    if (other)
+      at(
+        ["scope", schema, table, "columns", column],
+        `column "${column}" differs only in case from the sensitive column "${name}.${other}": the sensitivity check would not see it`,
+        CASE_HINT,
+        true,
+      );
+  }
+  spec.exclude?.forEach((column, i) => {
+    const other = caseVariantOf(column, exactly);
+    if (other)
+      at(
+        ["scope", schema, table, "exclude", i],
+        `excluded column "${column}" differs only in case from the sensitive column "${name}.${other}", which stays readable`,
+        CASE_HINT,
+      );
+  });
+}
+
+/** A name of `names` that differs from `name` only in case, if any. */
+const caseVariantOf = (name: string, names: readonly string[]) => names.find((n) => n !== name && n.toLowerCase() === name.toLowerCase());
+
+/** Does a scope list the table "schema.table" exactly? */
+const scopeLists = (scope: ParsedWorkflow["value"]["scope"], qualified: string) =>
+  Object.entries(scope).some(([schema, tables]) => Object.keys(tables).some((table) => `${schema}.${table}` === qualified));
 
 /** Rules about one workflow that depend on the environment it is enabled in. */
 function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkflow, problems: Problem[]) {
@@ -266,9 +424,12 @@ function checkWorkflowInEnvironment(envDoc: ParsedEnvironment, doc: ParsedWorkfl
     return;
   }
   const sensitive = new Set(target.sensitiveColumns);
+  const sensitiveByTable = sensitiveColumnsByTable(target);
   for (const [schema, tables] of Object.entries(workflow.scope)) {
     for (const [table, spec] of Object.entries(tables)) {
       const tablePath = ["scope", schema, table];
+      const classified = sensitiveByTable.get(`${schema}.${table}`.toLowerCase());
+      if (classified) checkSensitiveCase(workflow, environment.name, schema, table, spec, classified, at);
       const columns = spec.columns ?? {};
       const justified = (column: string) => {
         const c = columns[column];

@@ -15,7 +15,7 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
   it("exits 0 on the prod example: no violation at all", () => {
     const r = run(ROOT, "--stack", "prod");
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 20 policies, 121 resources\./);
+    assert.match(r.stdout, /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 21 policies, 121 resources\./);
     assert.doesNotMatch(r.stdout, /owner-and-workflow-tags/);
     assert.match(r.stdout, /0 mandatory violations, 0 advisory violations, 0 not judged: passed\.\n$/);
   });

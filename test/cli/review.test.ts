@@ -36,7 +36,8 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     cpSync(join(ROOT, "package.json"), join(project, "package.json"));
     for (const linked of ["components", "src", "packages", "node_modules"]) symlinkSync(join(ROOT, linked), join(project, linked), "dir");
     git("init", "-q", "-b", "main");
-    git("add", "infra/stacks");
+    // The whole project is the base (its code linked): a change to the specs alone names no code.
+    git("add", "infra");
     git("commit", "-qm", "base");
     // The change under review: finance reads one more column and its calls-per-minute limit doubles.
     edit(
@@ -60,6 +61,7 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     assert.match(r.stdout, /- finance-weekly-revenue can now read more of billing.invoices: due\\_at\n/);
     assert.match(r.stdout, /- finance-weekly-revenue: calls per minute 30 -\\> 60\n/);
     assert.match(r.stdout, /```mermaid\nflowchart LR\n/);
+    assert.doesNotMatch(r.stdout, /The reviewer changed/, "only specs and snapshots changed");
     assert.equal(r.stderr, "");
   });
 
@@ -85,6 +87,22 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     assert.ok(!r.stdout.includes("s3cr3t-admin-pw"));
   });
 
+  it("--check-json includes a policy report `dbwarden check --json` wrote (in CI, by the job that ran the head's code)", () => {
+    const checked = spawnSync(process.execPath, [bin, "check", "--stack", "prod", "--json"], { cwd: project, encoding: "utf8", timeout: 120_000 });
+    assert.equal(checked.status, 0, checked.stderr);
+    const file = join(repo, "check-prod.json");
+    writeFileSync(file, checked.stdout);
+    const r = review("--base", "main", "--stack", "prod", "--no-check", "--check-json", file);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\| `prod` \| 2 widening, 0 narrowing, 0 neutral \| ✅ passed \(0 mandatory, 0 advisory\) \|/);
+    assert.doesNotMatch(r.stdout, /policy check was skipped/);
+    writeFileSync(file, JSON.stringify({ apiVersion: "something-else", stack: "prod" }));
+    const bad = review("--base", "main", "--stack", "prod", "--check-json", file);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--check-json .*check-prod\.json is not a report of `dbwarden check --json` \(apiVersion policy-report\.dbwarden\.dev\/v1\)/);
+    assert.match(review("--base", "main", "--check-json", "nope.json").stderr, /cannot read --check-json nope\.json: ENOENT/);
+  });
+
   it("reports a base whose specs do not validate with this dbwarden, saying what failed", () => {
     const base = join(project, "stacks/workflows/cs-usage-drop.yaml");
     const good = readFileSync(base, "utf8");
@@ -94,7 +112,7 @@ describe("dbwarden review --base", { timeout: 300_000 }, () => {
     try {
       const r = review("--base", "HEAD", "--stack", "prod", "--no-check");
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /### `prod`: not compared: the base does not load\n\nThe base's specs do not validate with this version of dbwarden/);
+      assert.match(r.stdout, /### `prod`: ⚠️ not compared: the base does not load\n\nThe base's specs do not validate with this version of dbwarden/);
       assert.match(r.stdout, /stacks\/workflows\/cs-usage-drop\.yaml:\d+:\d+: error at ownr: unknown key `ownr`/);
     } finally {
       git("reset", "-q", "--soft", "HEAD~1");

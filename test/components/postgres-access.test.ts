@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import { parseCatalog } from "../../components/postgres/catalog.ts";
 import { checkHost, postgresAccessModel } from "../../components/postgres/access.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
-import { loginConnectionLimit, loginSettings, rotationCloneName } from "../../src/postgres/model.ts";
+import { replicaParameters } from "../../components/aws-rds/replica.ts";
+import { loginConnectionLimit, loginSettings, PGAUDIT_SETTINGS, rotationCloneName } from "../../src/postgres/model.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
 describe("postgresAccessModel", () => {
@@ -32,7 +33,15 @@ describe("postgresAccessModel", () => {
       model.roles.length,
       plan.workflows.reduce((n, w) => n + 1 + 2 * w.roles.logins.length, 0),
     );
-    assert.deepEqual(model.unsupportedSettings, []);
+    // pgaudit's per-login settings (the model's) have no field on postgresql.Role: reported, unless
+    // the server applies the same values to every session, as the replica's parameter group does.
+    assert.deepEqual(
+      [...new Set(model.unsupportedSettings.map((s) => `${s.name}=${s.value}`))],
+      Object.entries(PGAUDIT_SETTINGS).map(([name, value]) => `${name}=${value}`),
+    );
+    const replica = replicaParameters(plan.targets[0]!.logging, plan.workflows, "targets.app");
+    const served = postgresAccessModel(plan, "app", catalog, { serverSettings: Object.fromEntries(replica.map((p) => [p.name, p.value])) });
+    assert.deepEqual(served.unsupportedSettings, [], "the replica's parameter group sets every one of them, with the same value");
   });
 
   it("renders exactly the planned privileges, never an all-tables grant", () => {

@@ -49,7 +49,7 @@ describe("a second `dbwarden up` applies the changed spec to the running stack",
       second.stdout,
       /- database dbwarden_demo: \d+ statements in one transaction \(roles created: dbw_cs_usage_drop__claude_cs_2; grants, memberships or settings changed for: dbw_cs_usage_drop\)/,
     );
-    assert.match(second.stdout, /- MCP server restarted with the new plan at http:\/\/127\.0\.0\.1:\d+\/mcp/);
+    assert.match(second.stdout, /- MCP server serves the new plan at http:\/\/127\.0\.0\.1:\d+\/mcp \(in place/);
     assertNoSecret(root, second.stdout + second.stderr + up.stdout() + up.stderr());
 
     // Same endpoint, the new client's key from connection.json works, old clients keep theirs.

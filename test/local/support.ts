@@ -30,9 +30,9 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-/** Start `dbwarden <args>` in `cwd` and collect its output. */
-export function startBin(cwd: string, args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** Start `dbwarden <args>` in `cwd` (with `env` added to this process's environment) and collect its output. */
+export function startBin(cwd: string, args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -42,8 +42,8 @@ export function startBin(cwd: string, args: string[]): Running {
 }
 
 /** Run `dbwarden <args>` to its end. */
-export async function runBin(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startBin(cwd, args);
+export async function runBin(cwd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startBin(cwd, args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
@@ -58,8 +58,8 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 /** `dbwarden up` with any free MCP port, once it printed its ready message. */
-export async function startUp(cwd: string, args: string[] = []): Promise<Running> {
-  const up = startBin(cwd, ["up", "--mcp-port", "0", ...args]);
+export async function startUp(cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+  const up = startBin(cwd, ["up", "--mcp-port", "0", ...args], env);
   await waitFor("the ready message", () => up.stdout().includes("dbwarden local stack is ready"), up);
   return up;
 }

@@ -45,7 +45,7 @@ describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
     assert.equal(await interrupt(up), 0);
   });
 
-  test("refused for a stack that is not the local one, and with --url", async () => {
+  test("refused for a stack that is not the local one, and with a PostgreSQL given by URL", async () => {
     const other = tempProject("dbwarden-unsafe-refused-");
     after(() => rmSync(other, { recursive: true, force: true }));
     const dev = await runBin(other, ["up", "--stack", "dev", "--unsafe-no-sql-check"]);
@@ -54,9 +54,9 @@ describe("dbwarden up --unsafe-no-sql-check", { timeout: 150_000 }, () => {
       dev.stderr,
       /--unsafe-no-sql-check is for the local stack only \(the embedded PostgreSQL, the MCP server on 127\.0\.0\.1\): stack dev has targets that are not the embedded PostgreSQL \(app\)/,
     );
-    const url = await runBin(other, ["up", "--url", "postgres://admin:pw@127.0.0.1:1/postgres", "--unsafe-no-sql-check"]);
+    const url = await runBin(other, ["up", "--url-env", "ADMIN_URL", "--unsafe-no-sql-check"], { ADMIN_URL: "postgres://admin:pw@127.0.0.1:1/postgres" });
     assert.equal(url.code, 2, url.stderr);
-    assert.match(url.stderr, /--unsafe-no-sql-check is for the local stack only .*: not with --url/);
+    assert.match(url.stderr, /--unsafe-no-sql-check is for the local stack only .*: not with a PostgreSQL given by URL/);
     assert.ok(!url.stderr.includes("pw@"), "the URL is not echoed");
   });
 });

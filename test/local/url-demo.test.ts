@@ -3,11 +3,12 @@
  * A database of one's own is not filled with five demo schemas.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import { interrupt, startBin, startUp, tempProject, waitFor } from "./support.ts";
+import { interrupt, runBin, startBin, startUp, tempProject, waitFor } from "./support.ts";
 
 const DEMO_SCHEMAS = ["analytics", "app", "billing", "support"];
 
@@ -28,23 +29,38 @@ describe("dbwarden up --url and the demo dataset", { timeout: 150_000 }, () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  test("--url with a password is refused (it would stay in the process arguments), naming --url-env and --url-file", async () => {
+    const run = await runBin(root, ["up", "--url", db.url("postgres")]);
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /--url holds a password, which would stay in the process arguments .*pass --url-env <NAME>, or in a file \(mode 0600\) and pass --url-file <path>/,
+    );
+    assert.ok(!(run.stdout + run.stderr).includes(db.adminPassword), "the password is not echoed");
+    const unset = await runBin(root, ["up", "--url-env", "NO_SUCH_VARIABLE_SET"]);
+    assert.equal(unset.code, 2);
+    assert.match(unset.stderr, /--url-env NO_SUCH_VARIABLE_SET: the environment variable NO_SUCH_VARIABLE_SET is not set/);
+  });
+
   test("an existing database with a table of its own: no demo schemas, and the refusal says --demo", async () => {
-    const run = startBin(root, ["up", "--url", db.url("postgres"), "--mcp-port", "0"]);
+    const run = startBin(root, ["up", "--url-env", "ADMIN_URL", "--mcp-port", "0"], { ADMIN_URL: db.url("postgres") });
     await waitFor("up to exit (or, wrongly, to be ready)", () => run.child.exitCode !== null || run.stdout().includes("is ready"));
     if (run.child.exitCode === null) await interrupt(run);
     const result = { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stderr, /Not loading the demo dataset into dbwarden_demo: the database existed before \(pass --demo to load it\)/);
     assert.match(result.stderr, /the plan cannot be applied to this database; nothing was changed/);
-    assert.match(result.stderr, /`dbwarden up --url \.\.\. --demo` loads it/);
+    assert.match(result.stderr, /`dbwarden up --url-env <NAME> --demo` loads it/);
     assert.ok(!(result.stdout + result.stderr).includes(db.adminPassword), "no secret printed");
     assert.deepEqual(await schemas(), []);
     assert.deepEqual((await admin.query("select note from public.mine")).rows, [{ note: "my own data" }]);
   });
 
   test("--demo loads them, and the stack serves", async () => {
-    const up = await startUp(root, ["--url", db.url("postgres"), "--demo"]);
+    const up = await startUp(root, ["--url-env", "ADMIN_URL", "--demo"], { ADMIN_URL: db.url("postgres") });
     try {
+      // The password is nowhere in the process arguments, which every user of the machine can read.
+      assert.ok(!readFileSync(`/proc/${up.child.pid}/cmdline`, "utf8").includes(db.adminPassword));
       assert.match(up.stderr(), /Loading the demo dataset into dbwarden_demo/);
       assert.deepEqual(await schemas(), DEMO_SCHEMAS);
       assert.deepEqual((await admin.query("select note from public.mine")).rows, [{ note: "my own data" }]);
@@ -57,7 +73,10 @@ describe("dbwarden up --url and the demo dataset", { timeout: 150_000 }, () => {
     await admin.end();
     const maintenance = await db.admin("postgres");
     await maintenance.query("DROP DATABASE dbwarden_demo WITH (FORCE)");
-    const up = await startUp(root, ["--url", db.url("postgres")]);
+    // From a file this time (mode 0600, as the help says).
+    const urlFile = join(root, "admin-url");
+    writeFileSync(urlFile, `${db.url("postgres")}\n`, { mode: 0o600 });
+    const up = await startUp(root, ["--url-file", urlFile]);
     try {
       assert.match(up.stderr(), /Creating database dbwarden_demo/);
       assert.match(up.stderr(), /Loading the demo dataset into dbwarden_demo/);

@@ -100,6 +100,20 @@ describe("release workflow (.github/workflows/release.yml)", () => {
     assert.equal(pushed.context, ".", "built from the repository root (the Dockerfile uses the root lockfile)");
   });
 
+  it("builds the image from mcp-server/Dockerfile as it is (the file npm run test:image checks): no build arguments, secrets, contexts or CA mounts", () => {
+    const builds = steps("image").filter((s) => s.uses?.startsWith("docker/build-push-action@"));
+    assert.equal(builds.length, 2, "the scanned build and the pushed one");
+    for (const build of builds) {
+      assert.equal(build.with!.file, "mcp-server/Dockerfile");
+      assert.equal(build.with!.context, ".");
+      for (const input of ["build-args", "secrets", "secret-files", "secret-envs", "build-contexts", "allow"]) assert.ok(!(input in build.with!), input);
+    }
+    assert.doesNotMatch(
+      readFileSync(join(ROOT, ".github/workflows/release.yml"), "utf8").replace(/^\s*#.*$/gm, ""),
+      /ca-certificates|npmrc|cafile|NODE_EXTRA_CA_CERTS/,
+    );
+  });
+
   it("records the digest (artifact, release notes) and publishes both npm packages with provenance, the contract first", () => {
     assert.ok(steps("image").some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "image-digest"));
     assert.equal(workflow.jobs.image!.outputs!.digest, "${{ steps.push.outputs.digest }}");

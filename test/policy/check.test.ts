@@ -4,7 +4,7 @@
  * like theirs; the config is the spec's facts plus the environment's thresholds.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { STAND_IN, UNKNOWN } from "../../src/policy/standins.ts";
 import type { PolicyReport } from "../../src/policy/report.ts";
 import type { PolicyFacts } from "../../policies/lib/config.ts";
 import { AS_OF } from "../components/support/plans.ts";
-import { ROOT, projectWithHandWrittenResources } from "./support/project.ts";
+import { ROOT, projectCopy, projectWithHandWrittenResources } from "./support/project.ts";
 
 /** One rule's entry of the pack config: the facts it declares, and its enforcement level. */
 type RuleConfig = Partial<PolicyFacts> & { enforcementLevel?: string };
@@ -49,10 +49,13 @@ describe("packConfigFor", () => {
     assert.equal(config["log-retention"]!.minRetentionDays, 365);
     assert.equal(config["no-access-for-expired-workflows"]!.asOf, "2026-01-15");
     assert.deepEqual(config["no-open-ingress"]!.protectedPorts, [443, 5432, 8080]);
+    // prod builds its image into the stack's own registry: that repository is allowed too, never the spec's own URI.
+    assert.deepEqual(config["mcp-image-allowed"]!.allowedImages, ["ghcr.io/dbwarden/mcp-server", "*.dkr.ecr.us-east-1.amazonaws.com/dbwarden/prod/mcp-server"]);
     const dev = packConfigFor("dev", { root: ROOT, policies }) as Record<string, RuleConfig>;
     assert.equal(dev["agents-through-replica"]!.enforcementLevel, "advisory");
     assert.deepEqual(dev["agents-through-replica"]!.replicaIdentifiers, ["app-dev-replica"]);
     assert.deepEqual(dev["agent-role-memberships"]!.platformRoles, ["rds_iam"]);
+    assert.deepEqual(dev["mcp-image-allowed"]!.allowedImages, ["ghcr.io/dbwarden/mcp-server"], "dev runs the released image: nothing else");
   });
 
   it("refuses a thresholds file naming a rule or a setting the pack does not have", () => {
@@ -146,5 +149,42 @@ describe("checkStack judges resources written by hand next to the components", {
     assert.equal(ingress.resource?.type, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     assert.equal(ingress.why, policies.find((p) => p.name === "no-open-ingress")!.description);
     assert.match(ingress.fix, /mcpServer\.allowedCidrs/);
+  });
+});
+
+describe("checkStack refuses an MCP server image from outside the allow-list", { timeout: 120_000 }, () => {
+  const image = (to: string) => (text: string) => {
+    assert.ok(text.includes("image: { build: true }"), "prod's example changed: update this test");
+    return text.replace("image: { build: true }", `image: ${to}`);
+  };
+
+  it("another registry's image is a mandatory violation; one listed in the stack's thresholds file passes", async () => {
+    const project = projectCopy({ "stacks/environments/prod.yaml": image("999999999999.dkr.ecr.us-east-1.amazonaws.com/tools/mcp-server:1.0") });
+    try {
+      const report = await checkStack("prod", { root: project.root, now: AS_OF });
+      assert.equal(report.passed, false);
+      assert.deepEqual(
+        mandatory(report).map((v) => [v.policy, v.resource?.type, v.message]),
+        [
+          [
+            "mcp-image-allowed",
+            "aws:ecs/taskDefinition:TaskDefinition",
+            "container mcp-server runs image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tools/mcp-server:1.0, which is not on the allow-list (ghcr.io/dbwarden/mcp-server)",
+          ],
+        ],
+      );
+      const thresholds = join(project.root, "policies/config/prod.json");
+      const config = JSON.parse(readFileSync(thresholds, "utf8")) as Record<string, unknown>;
+      writeFileSync(
+        thresholds,
+        JSON.stringify({
+          ...config,
+          "mcp-image-allowed": { allowedImages: ["ghcr.io/dbwarden/mcp-server", "999999999999.dkr.ecr.us-east-1.amazonaws.com/tools/mcp-server"] },
+        }),
+      );
+      assert.deepEqual(mandatory(await checkStack("prod", { root: project.root, now: AS_OF })), []);
+    } finally {
+      project.remove();
+    }
   });
 });

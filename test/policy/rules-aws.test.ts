@@ -24,6 +24,8 @@ import { replicaParameters } from "../../components/aws-rds/replica.ts";
 import { agentsThroughReplica } from "../../policies/rules/agentsThroughReplica.ts";
 import { logRetention } from "../../policies/rules/logRetention.ts";
 import { mcpContainerHardened } from "../../policies/rules/mcpContainerHardened.ts";
+import { mcpImageAllowed } from "../../policies/rules/mcpImageAllowed.ts";
+import { imageAllowed, imageRepository } from "../../policies/lib/images.ts";
 import { mcpLoadBalancerInternal } from "../../policies/rules/mcpLoadBalancerInternal.ts";
 import { mcpSecretsByReference } from "../../policies/rules/mcpSecretsByReference.ts";
 import { noOpenIngress } from "../../policies/rules/noOpenIngress.ts";
@@ -286,6 +288,44 @@ describe("query-logging and log-retention", () => {
       "log group /dbwarden/prod/mcp-audit keeps logs 90 days, less than 365",
     ]);
     assert.match((await judgeGroup({ name: "custom", retentionInDays: 30, tags: { "dbwarden:target": "app" } }))[0]!, /keeps logs 30 days/);
+  });
+});
+
+describe("mcp-image-allowed", () => {
+  const judge = (resource: TestResource, config: object = {}) => resourceViolations(mcpImageAllowed, resource, config);
+
+  it("passes dbwarden's released image by any tag or digest, and a listed repository", async () => {
+    assert.deepEqual(await judge(mcpTask(runtime)), []);
+    assert.deepEqual(await judge(mcpTask(runtime, { image: `ghcr.io/dbwarden/mcp-server@sha256:${"b".repeat(64)}` })), []);
+    const built = `123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden/prod/mcp-server@sha256:${"c".repeat(64)}`;
+    assert.deepEqual(await judge(mcpTask(runtime, { image: built }), { allowedImages: ["*.dkr.ecr.us-east-1.amazonaws.com/dbwarden/prod/mcp-server"] }), []);
+  });
+
+  it("reports an image from another registry or repository, naming it and the allow-list", async () => {
+    assert.deepEqual(await judge(mcpTask(runtime, { image: "registry.example.net/mcp-server:0.1.0" })), [
+      "container mcp-server runs image registry.example.net/mcp-server:0.1.0, which is not on the allow-list (ghcr.io/dbwarden/mcp-server)",
+    ]);
+    assert.equal((await judge(mcpTask(runtime, { image: "ghcr.io/dbwarden/mcp-server-fork:0.1.0" }))).length, 1, "a lookalike repository");
+    assert.equal((await judge(mcpTask(runtime, { image: "ghcr.io/dbwarden/mcp-server/../evil:1" }))).length, 1);
+    const elsewhere = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbwarden/prod/mcp-server:1";
+    assert.equal(
+      (await judge(mcpTask(runtime, { image: elsewhere }), { allowedImages: ["*.dkr.ecr.us-east-1.amazonaws.com/dbwarden/prod/mcp-server"] })).length,
+      1,
+      "* never spans a /",
+    );
+    assert.deepEqual(await judge(mcpTask(runtime, { image: undefined })), [
+      "container mcp-server runs image (none), which is not on the allow-list (ghcr.io/dbwarden/mcp-server)",
+    ]);
+    assert.deepEqual(await judge({ type: TaskDefinition, props: { containerDefinitions: "not json" } }), [
+      "containerDefinitions is not a JSON list of containers",
+    ]);
+  });
+
+  it("reads an image's repository without its tag and digest (a registry's port is not a tag)", () => {
+    assert.equal(imageRepository("ghcr.io/dbwarden/mcp-server:0.2.0"), "ghcr.io/dbwarden/mcp-server");
+    assert.equal(imageRepository(`ghcr.io/dbwarden/mcp-server:0.2.0@sha256:${"d".repeat(64)}`), "ghcr.io/dbwarden/mcp-server");
+    assert.equal(imageRepository("localhost:5000/mcp-server"), "localhost:5000/mcp-server");
+    assert.ok(!imageAllowed("localhost:5000/mcp-server:1", ["localhost"]));
   });
 });
 

@@ -9,6 +9,7 @@ import {
   closestName,
   loginConnectionLimit,
   loginSettings,
+  PGAUDIT_SETTINGS,
   postgresModel,
   roleMarker,
   type ColumnSource,
@@ -109,7 +110,10 @@ describe("postgresModel: roles", () => {
     assert.equal(dev.appliedBy, "pulumi");
     for (const r of dev.roles) assert.deepEqual(r.advisory, { marker: true, settings: r.login ? ["log_statement"] : [] });
     const prod = modelOf(examplePlan("prod"));
-    for (const r of prod.roles) assert.deepEqual(r.advisory, { marker: true, settings: [] }, "pgaudit: no log_statement setting");
+    for (const r of prod.roles) {
+      assert.deepEqual(r.advisory, { marker: true, settings: r.login ? Object.keys(PGAUDIT_SETTINGS) : [] }, "pgaudit: its settings, no log_statement");
+      if (r.login) for (const [name, value] of Object.entries(PGAUDIT_SETTINGS)) assert.equal(r.settings[name], value, `${r.name} ${name}`);
+    }
   });
 
   it("role names PostgreSQL would truncate, or planned twice, are problems", () => {

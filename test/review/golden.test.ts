@@ -19,6 +19,8 @@ export function caseReport(edits: (typeof CASES)[number]["edits"]): ReviewReport
   return {
     apiVersion: REVIEW_REPORT_VERSION,
     base: { ref: "origin/main", commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904" },
+    reviewer: { version: "0.0.0-golden" },
+    reviewerChanged: null,
     asOf: sides.after.asOf,
     stacks: [{ ...compareSides(sides), policy: null, policyError: null, preview: null }],
     otherPreviews: [],

@@ -118,11 +118,43 @@ describe("GitHub workflows", () => {
     assert.ok(wf.jobs.preview!.steps.some((s) => s.run?.includes("pulumi preview --json")));
     const review = wf.jobs.review!;
     assert.deepEqual(review.needs, ["test", "preview"]);
-    assert.ok(review.steps.some((s) => s.run?.includes('npx dbwarden review --base "origin/$GITHUB_BASE_REF"')));
     assert.ok(review.steps.some((s) => s.with?.["fetch-depth"] === 0));
     const commenters = steps("pull-request.yml").filter((s) => s.run?.includes(".github/scripts/github.ts comment"));
     assert.equal(commenters.length, 1);
     assert.ok(!steps("pull-request.yml").some((s) => s.with?.["comment-on-pr"] === true));
+  });
+
+  it("pull requests: the review is computed by the base branch's dbwarden, installed from the base, never by the change's code", () => {
+    const review = workflow("pull-request.yml").jobs.review!.steps as Array<Step & { "working-directory"?: string }>;
+    const at = (found: (s: Step & { "working-directory"?: string }) => boolean, what: string) => {
+      const index = review.findIndex(found);
+      assert.ok(index >= 0, what);
+      return index;
+    };
+    const checkout = at((s) => s.uses?.startsWith("actions/checkout@") === true && s.with?.path === "head", "the change is checked out into head/");
+    const base = at(
+      (s) => /git -C head worktree add --detach \.\.\/base "\$\(git -C head rev-parse HEAD\^1\)"/.test(s.run ?? ""),
+      "the base commit into base/",
+    );
+    const install = at((s) => s["working-directory"] === "base" && s.run === "npm ci", "installed from the base's lockfile");
+    const run = at(
+      (s) => s["working-directory"] === "head" && /node \.\.\/base\/bin\/dbwarden\.js review --base HEAD\^1 --no-check /.test(s.run ?? ""),
+      "the base's bin",
+    );
+    const comment = at(
+      (s) => s["working-directory"] === "base" && /^node --import tsx \.github\/scripts\/github\.ts comment /.test(s.run ?? ""),
+      "the base's script",
+    );
+    assert.ok(checkout < base && base < install && install < run && run < comment);
+    // Nothing of the change runs in this job: no install in head/, no npx (it would run head's bin).
+    for (const step of review) {
+      assert.doesNotMatch(step.run ?? "", /\bnpx /, `${step.name ?? step.run}`);
+      if (/npm (ci|install)/.test(step.run ?? "")) assert.equal(step["working-directory"], "base");
+    }
+    assert.match(review[run]!.run!, /--check-json "\$file"/, "the head's policy reports come in as data");
+    const test = workflow("pull-request.yml").jobs.test!.steps;
+    assert.ok(test.some((s) => s.run?.includes('npx dbwarden check --stack "$stack" --json > "checks/check-$stack.json"')));
+    assert.ok(test.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "checks"));
   });
 
   it("drift: scheduled per deployed stack, issue per environment, never `pulumi refresh`", () => {

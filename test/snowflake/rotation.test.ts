@@ -84,7 +84,7 @@ describe("rotating a Snowflake service user's key", () => {
             maxRows: 1,
             maxBytes: 1000,
           });
-          assert.equal(rows.rows.length, 1);
+          assert.equal(rows.rows.values().length, 1);
         } catch (error) {
           failures.push(`${step} / ${who}: ${(error as Error).message}`);
         }

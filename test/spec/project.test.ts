@@ -118,19 +118,20 @@ test("a file that is fine: no problems, checked against the other five files", (
   }
 });
 
-test("a named file reached through a symlinked folder is not also loaded as context", (t) => {
+test("a spec folder reached through a symbolic link is refused, naming the file and where it resolves", (t) => {
   const project = tempProject();
   const links = tempFolder();
   t.after(project.remove);
   t.after(links.remove);
   symlinkSync(join(project.root, "stacks"), join(links.root, "stacks"));
-  // The link's folder holds stacks/, so it is the file's project; the file itself is not context.
+  // The link's folder holds stacks/, so it is the file's project; git would hold the link, not the
+  // files, so the review could not read them at a base: refused, once (the file is not also context).
   const result = check(project.root, join(links.root, CS));
-  assert.deepEqual(result.problems, [], "not a workflow defined twice by itself");
-  assert.equal(result.contextFiles.length, 9);
+  assert.equal(result.problems.length, 1, JSON.stringify(result.problems));
+  assert.match(result.problems[0]!.message, /^resolves outside the spec folder \(to .*\/stacks\/workflows\/cs-usage-drop\.yaml\) through a linked folder/);
   const direct = check(project.root, CS, join(links.root, CS));
-  assert.deepEqual(direct.problems, [], "one file named twice is not a workflow defined twice");
-  assert.equal(direct.docs.length, 1);
+  assert.equal(direct.docs.length, 1, "one file named twice is read once");
+  assert.deepEqual(direct.problems, [], "through its own folder it is fine");
 });
 
 test("a file outside any project is checked against the other named files only", (t) => {

@@ -29,6 +29,7 @@ import type { EngineName } from "@dbwarden/contract";
 import type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan } from "../config.js";
 import type { Identity } from "../identity.js";
 import type { CredentialSources } from "../credentials.js";
+import type { JsonRows, ResultLease } from "../results.js";
 import type { WorkflowScope } from "../scope.js";
 
 export type { CredentialSources, EngineName, Identity };
@@ -45,6 +46,9 @@ export {
 } from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
 export { rotationCloneName } from "@dbwarden/contract";
+// The request tags every engine puts on its statements (the audit join) and its housekeeping statements.
+export { READINESS_STATEMENT, requestApplicationName, requestComment, serverApplicationName, SESSION_RESET } from "@dbwarden/contract";
+export { JsonRows, type ResultLease } from "../results.js";
 export { ToolError, type StatementFacts } from "../errors.js";
 export { redactUnparsed } from "../audit.js";
 export { readableColumns, scopeTables, tableKey, type TableScope, type WorkflowScope } from "../scope.js";
@@ -88,13 +92,23 @@ export interface ResultCaps {
   readonly maxRows: number;
   /** Approximate bytes of row data. */
   readonly maxBytes: number;
+  /**
+   * The call's share of the server's result memory (results.ts): each row read is counted against
+   * it, and a row it cannot hold refuses the call with BUSY. Absent: not counted.
+   */
+  readonly memory?: ResultLease;
 }
 
 /** What `execute` returns: at most `maxRows` rows and `maxBytes` bytes, whatever the statement says. */
 export interface RowSet {
   /** Column names and the engine's type names. */
   columns: Array<{ name: string; type: string }>;
-  rows: unknown[][];
+  /**
+   * Each row as the JSON text of an array of its values (numbers and booleans as JSON natives,
+   * JSON values parsed, the rest as text): the form the answer carries it in, kept from the read on
+   * (`JsonRows.from(texts)` for an engine that has them as strings).
+   */
+  rows: JsonRows;
   /** More rows (or bytes) existed than were returned. */
   truncated: boolean;
   /** Approximate bytes of the row data returned. */
@@ -153,6 +167,12 @@ export interface Engine<S extends CheckedStatement = CheckedStatement> {
   readonly text: EngineText;
   /** Take a new runtime config (reload): connections whose endpoint or credential changed are replaced. */
   setRuntime(runtime: RuntimeConfig): Promise<void>;
+  /**
+   * A new plan replaced `previous`'s (an engine of the same kind): take over its connections that
+   * serve what did not change (the same login, endpoint, credential and plan entries), so that only
+   * what changed gets new connections. `previous` keeps serving its running calls meanwhile.
+   */
+  takeOver?(previous: Engine): void;
   /** The endpoint of a target, for startup messages (no secrets): e.g. "host:5432/app". */
   endpoint(target: string): string;
   /** Readiness: the identity's target answers a trivial statement as the identity's login. */

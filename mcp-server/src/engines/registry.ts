@@ -66,6 +66,8 @@ export interface Engines {
   /** The engine serving a target (every target a workflow reads has one). */
   of(target: string): Engine;
   readonly all: readonly Engine[];
+  /** A new plan replaced `previous`'s: each engine takes over the unchanged connections of its kind (Engine.takeOver). */
+  takeOver(previous: Engines): void;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,12 @@ export async function openEngines(planned: readonly EnginePlan[], options: Omit<
       return engine;
     },
     all,
+    takeOver(previous) {
+      for (const engine of all) {
+        const same = previous.all.find((e) => e.name === engine.name);
+        if (same && same !== engine) engine.takeOver?.(same);
+      }
+    },
     async close() {
       await Promise.allSettled(all.map((e) => e.close()));
     },

@@ -13,6 +13,10 @@ export interface TestRedis {
   client: RespClient;
   /** The store goes away at once (SIGKILL), as a crashed or unreachable store would. */
   kill(): Promise<void>;
+  /** The store stops answering (SIGSTOP): connections stay open, commands wait in its socket buffers. */
+  freeze(): void;
+  /** The frozen store resumes (SIGCONT) and runs what it was sent meanwhile. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -52,7 +56,10 @@ export async function startRedis(): Promise<TestRedis> {
     retryMs: 0,
   });
   const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    }
     await exited;
   };
   return {
@@ -60,6 +67,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     client,
     kill,
+    freeze: () => process.kill(child.pid!, "SIGSTOP"),
+    resume: () => process.kill(child.pid!, "SIGCONT"),
     async stop() {
       client.close();
       await kill();

@@ -9,5 +9,6 @@ export * from "./platforms.js";
 export * from "./runtime.js";
 export * from "./scope.js";
 export * from "./network.js";
+export * from "./audit.js";
 export * from "./sources.js";
 export * from "./snowflake.js";

@@ -139,10 +139,17 @@ export const TablePlanSchema = z.strictObject({
   columns: z.array(KnownColumnSchema),
 });
 
+/**
+ * The most a workflow may ask one query to return. A result is held in the server's memory until
+ * it is written out, and an agent reads far less: the caps bound what one call can cost the server
+ * (the runtime's `resultMemoryBytes` bounds all calls together).
+ */
+export const RESULT_CAPS_MAX = { maxRows: 100_000, maxResultBytes: 16 * 1024 ** 2 } as const;
+
 export const LimitsPlanSchema = z.strictObject({
   statementTimeoutMs: posInt,
-  maxRows: posInt,
-  maxResultBytes: posInt,
+  maxRows: posInt.max(RESULT_CAPS_MAX.maxRows),
+  maxResultBytes: posInt.max(RESULT_CAPS_MAX.maxResultBytes),
   callsPerMinute: posInt,
   concurrentCalls: posInt,
 });

@@ -51,7 +51,25 @@ export const ListenSchema = z.strictObject({
    * Default: none (the socket's peer is the client).
    */
   trustedProxies: z.array(str.refine((c) => parseCidr(c) !== null, "expected a CIDR such as 10.0.0.0/16")).optional(),
+  /** How long a client may take to send a request's headers (slow headers are cut). Default 10 s. */
+  headersTimeoutMs: z.number().int().min(1_000).max(120_000).optional(),
+  /** How long a client may take to send a whole request, body included (a trickled body is cut). Default 30 s. */
+  requestTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+  /** How long an idle keep-alive connection is kept open. Default 65 s (longer than a load balancer's 60 s). */
+  idleTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+  /** Open connections at most; more are closed as they arrive. Default 1024. */
+  maxConnections: z.number().int().min(1).max(100_000).optional(),
 });
+
+/** The defaults of the runtime config's optional bounds (listen timeouts, connection cap, result memory, token age). */
+export const RUNTIME_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 65_000,
+  maxConnections: 1024,
+  resultMemoryBytes: 256 * 1024 ** 2,
+  maxTokenAgeSeconds: 24 * 3600,
+} as const;
 
 /**
  * A Redis-protocol store (Redis, Valkey, ElastiCache) shared by every replica of the server, so a
@@ -114,6 +132,25 @@ export const RuntimeConfigSchema = z.strictObject({
   /** Shared limits store; without one, limits are per replica (and `/readyz` says so). */
   limitsStore: LimitsStoreSchema.optional(),
   audit: AuditConfigSchema,
+  /**
+   * Bytes of query results the server holds in memory at once, over all calls (read from the
+   * database and not yet written out); a call that would go over is refused with BUSY. Default 256 MiB.
+   */
+  resultMemoryBytes: z
+    .number()
+    .int()
+    .min(1024 ** 2)
+    .optional(),
+  /**
+   * OIDC access tokens: the longest lifetime (`exp` - `iat`) and age (now - `iat`) accepted, in
+   * seconds; a token without `iat`, or issued in the future, is refused. Default 24 h.
+   */
+  maxTokenAgeSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .optional(),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;

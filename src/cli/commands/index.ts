@@ -17,9 +17,10 @@ import * as catalog from "./catalog.ts";
 import * as mcp from "./mcp.ts";
 import * as keys from "./keys.ts";
 import * as init from "./init.ts";
+import * as audit from "./audit.ts";
 
 export interface CommandModule {
   register(program: Command, io: CliIO): void;
 }
 
-export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys];
+export const commands: CommandModule[] = [init, validate, plan, schema, drift, up, down, rotate, mcp, check, review, catalog, keys, audit];

@@ -8,6 +8,7 @@ import { reviewChanges } from "../../review/review.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 import { projectRoot } from "../../spec/project.ts";
+import { POLICY_REPORT_VERSION, type PolicyReport } from "../../policy/report.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -28,6 +29,22 @@ function readPreviews(files: readonly string[], cwd: string): PreviewSummary[] {
   });
 }
 
+/** Policy reports `dbwarden check --json` wrote (in CI, by the job that ran the head's code), each for its stack. */
+function readChecks(files: readonly string[], cwd: string): PolicyReport[] {
+  return files.map((file) => {
+    let report: Partial<PolicyReport>;
+    try {
+      report = JSON.parse(readFileSync(resolve(cwd, file), "utf8")) as Partial<PolicyReport>;
+    } catch (error) {
+      const why = (error as NodeJS.ErrnoException).code ?? `not JSON (${(error as Error).message})`;
+      throw new CliError(`cannot read --check-json ${file}: ${why}`, EXIT.invalidInput);
+    }
+    if (report?.apiVersion !== POLICY_REPORT_VERSION || typeof report.stack !== "string" || typeof report.passed !== "boolean")
+      throw new CliError(`--check-json ${file} is not a report of \`dbwarden check --json\` (apiVersion ${POLICY_REPORT_VERSION})`, EXIT.invalidInput);
+    return report as PolicyReport;
+  });
+}
+
 export function register(program: Command, io: CliIO): void {
   program
     .command("review")
@@ -37,23 +54,41 @@ export function register(program: Command, io: CliIO): void {
     .option("--format <format>", "markdown (a pull-request comment) or json", "markdown")
     .option("--preview-json <file>", "output of `pulumi preview --json` to summarise (repeatable; its stack is read from its URNs)", collect, [])
     .option("--no-check", "skip the policy check of the head")
+    .option(
+      "--check-json <file>",
+      "a report of `dbwarden check --json` to include as the head's policy check of its stack, instead of running it (repeatable)",
+      collect,
+      [],
+    )
     .addHelpText(
       "after",
       [
         "",
-        "Both sides are planned by this dbwarden as of today. Changes are marked widening (more data, principals or",
-        "networks, longer-lived credentials, higher limits, weaker logging), narrowing or neutral; renames are recognised",
-        "when the access is otherwise identical. Nothing printed is a secret; preview values are scrubbed.",
-        "Exit codes: 0 review printed (whatever it finds), 1 invalid spec at head, unreadable git ref or preview file, 2 usage error.",
+        "Both sides are planned by this dbwarden as of today, each with its catalog snapshot; in CI, run the base branch's dbwarden",
+        "(it cannot be changed by the change it reviews). A change to the program, components, review, policy pack, dependencies",
+        'or CI is named first: "the reviewer changed: an owner must review the code".',
+        "Spec files and snapshots that are symbolic links are refused on both sides. Changes are marked widening (more data,",
+        "principals or networks, longer-lived credentials, higher limits, weaker logging), narrowing or neutral; renames are",
+        "recognised when the access is otherwise identical. Nothing printed is a secret; preview values are scrubbed.",
+        "Exit codes: 0 review printed (whatever it finds), 1 invalid spec at head, unreadable git ref, preview or check file, 2 usage error.",
       ].join("\n"),
     )
-    .action(async (options: { base: string; stack: string[]; format: string; previewJson: string[]; check: boolean }) => {
+    .action(async (options: { base: string; stack: string[]; format: string; previewJson: string[]; checkJson: string[]; check: boolean }) => {
       if (options.format !== "markdown" && options.format !== "json")
         throw new CliError(`--format must be markdown or json, not "${options.format}"`, EXIT.usage);
       const previews = readPreviews(options.previewJson, io.cwd);
+      const checks = readChecks(options.checkJson, io.cwd);
       let report;
       try {
-        report = await reviewChanges({ root: projectRoot(io.cwd), base: options.base, stacks: options.stack, now: io.now(), policy: options.check, previews });
+        report = await reviewChanges({
+          root: projectRoot(io.cwd),
+          base: options.base,
+          stacks: options.stack,
+          now: io.now(),
+          policy: options.check,
+          previews,
+          checks,
+        });
       } catch (error) {
         if (error instanceof GitError) throw new CliError(`cannot read the base: ${error.message}`, EXIT.invalidInput);
         throw error;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { formatReloadReport, type ReloadReport } from "../../local/changes.ts";
 import { sendControl } from "../../local/control.ts";
@@ -21,6 +21,8 @@ const port = (what: string) => (value: string) => {
 interface UpOptions {
   stack: string;
   url?: string;
+  urlEnv?: string;
+  urlFile?: string;
   mcpPort?: number;
   postgresPort?: number;
   demo?: boolean;
@@ -32,20 +34,69 @@ interface UpOptions {
 const RELOAD_TIMEOUT_MS = 120_000;
 
 const HELP = `
-State lives in .dbwarden/<stack>/ (git-ignored). Ctrl-C or \`dbwarden down\` stops it.
+State lives in .dbwarden/<stack>/ (git-ignored, private to you). Ctrl-C or \`dbwarden down\` stops it.
 While it runs, \`dbwarden up\` again applies the changed spec to it (roles, grants, clients; the MCP
-server restarts with the new plan at the same address) and prints what changed; a spec with errors
-changes nothing. \`--watch\` does the same on every save of a spec file.
+server takes the new plan in place, calls in flight finish) and prints what changed; a spec with
+errors changes nothing. \`--watch\` does the same on every save of a spec file.
+If the embedded PostgreSQL dies, \`up\` says so and restarts it (a few attempts, waiting longer each
+time); if it cannot, the stack stops and \`up\` exits with code 1.
+Your own PostgreSQL: the admin URL holds a password, so it is read from an environment variable
+(\`--url-env DBWARDEN_ADMIN_URL\`) or a file (\`--url-file <path>\`), never from the command line,
+where every user of the machine could read it for the stack's lifetime.
 A busy MCP port: \`--mcp-port <n>\` (0 = any free port) or mcpServer.port in the environment file.
-Exit codes: 0 ok, 1 invalid spec or the stack failed to start, 2 usage error.`;
+Exit codes: 0 ok, 1 invalid spec, the stack failed to start or PostgreSQL could not be kept running, 2 usage error.`;
+
+/**
+ * The admin URL of a PostgreSQL given with `--url-env` (read, then removed from this process's
+ * environment) or `--url-file`; `--url` only without a password (it would sit in the process
+ * arguments, readable by every user, for the stack's lifetime).
+ */
+export function adminUrl(options: Pick<UpOptions, "url" | "urlEnv" | "urlFile">, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const given = (["url", "urlEnv", "urlFile"] as const).filter((k) => options[k] !== undefined);
+  if (given.length > 1) throw new CliError("give the PostgreSQL admin URL one way: --url-env <NAME> or --url-file <path>", EXIT.usage);
+  if (options.urlEnv !== undefined) {
+    const value = env[options.urlEnv];
+    if (!value) throw new CliError(`--url-env ${options.urlEnv}: the environment variable ${options.urlEnv} is not set (or empty)`, EXIT.usage);
+    delete env[options.urlEnv];
+    return value.trim();
+  }
+  if (options.urlFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.urlFile, "utf8");
+    } catch (error) {
+      throw new CliError(`--url-file: cannot read ${options.urlFile} (${(error as NodeJS.ErrnoException).code ?? "error"})`, EXIT.usage);
+    }
+    const url = text.trim();
+    if (!url) throw new CliError(`--url-file: ${options.urlFile} is empty; it should hold postgres://user:password@host:port/database`, EXIT.usage);
+    return url;
+  }
+  if (options.url !== undefined && hasPassword(options.url)) {
+    throw new CliError(
+      "--url holds a password, which would stay in the process arguments (readable by every user of this machine) for the stack's lifetime: put the URL in an environment variable and pass --url-env <NAME>, or in a file (mode 0600) and pass --url-file <path>",
+      EXIT.usage,
+    );
+  }
+  return options.url;
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== "";
+  } catch {
+    return /:[^/@]*@/.test(url);
+  }
+}
 
 export function register(program: Command, io: CliIO): void {
   program
     .command("up")
     .description("Run the local stack: PostgreSQL with demo data, the access plan applied, credentials, and the MCP server on 127.0.0.1.")
     .option("-s, --stack <env>", "stack (environment): stacks/environments/<env>.yaml", "local")
-    .option("--url <url>", "use this PostgreSQL (admin connection URL) instead of the embedded one")
-    .option("--demo", "with --url: load the demo dataset into an existing database (by default only into one `up` creates)")
+    .option("--url-env <name>", "use your PostgreSQL instead of the embedded one: its admin URL is in this environment variable")
+    .option("--url-file <path>", "use your PostgreSQL instead of the embedded one: its admin URL is in this file")
+    .option("--url <url>", "use this PostgreSQL (admin URL without a password; with one, use --url-env or --url-file)")
+    .option("--demo", "with your PostgreSQL: load the demo dataset into an existing database (by default only into one `up` creates)")
     .option("--mcp-port <port>", "MCP server port (default: mcpServer.port of the stack; 0 = any free port)", port("--mcp-port"))
     .option("--postgres-port <port>", "embedded PostgreSQL port (default: any free port)", port("--postgres-port"))
     .option("--watch", "apply the spec again on every save of a spec file")
@@ -53,6 +104,7 @@ export function register(program: Command, io: CliIO): void {
     .addHelpText("after", HELP)
     .action(async (options: UpOptions) => {
       const paths = localPaths(io.cwd, options.stack);
+      const url = adminUrl(options);
       const running = await findRunningUp(paths);
       if (running) return await applyToRunning(io, options, paths, running);
 
@@ -60,6 +112,7 @@ export function register(program: Command, io: CliIO): void {
       let requestStop = () => {
         stopRequested = true;
       };
+      let postgresLost: string | null = null;
       let stack: RunningLocalStack;
       try {
         stack = await startLocalStack({
@@ -69,7 +122,11 @@ export function register(program: Command, io: CliIO): void {
           clock: () => io.now(),
           progress: (line) => io.progress(line),
           onStopRequest: () => requestStop(),
-          ...(options.url ? { url: options.url } : {}),
+          onPostgresLost: (message) => {
+            postgresLost = message;
+            requestStop();
+          },
+          ...(url ? { url } : {}),
           ...(options.demo ? { demo: true } : {}),
           ...(options.unsafeNoSqlCheck ? { unsafeDisableSqlCheck: true } : {}),
           ...(options.mcpPort !== undefined ? { mcpPort: options.mcpPort } : {}),
@@ -108,6 +165,7 @@ export function register(program: Command, io: CliIO): void {
       joinExitHook(shutdown);
       await untilStopped(io, stack, stopRequested, (resolve) => (requestStop = resolve));
       await shutdown();
+      if (postgresLost !== null) throw new CliError(`dbwarden up: ${postgresLost as string}; the local stack stopped`, EXIT.invalidInput);
     });
 }
 
@@ -147,7 +205,7 @@ async function applyToRunning(io: CliIO, options: UpOptions, paths: LocalPaths, 
       EXIT.invalidInput,
     );
   }
-  const ignored = (["url", "demo", "mcpPort", "postgresPort", "unsafeNoSqlCheck"] as const).filter((k) => options[k] !== undefined);
+  const ignored = (["url", "urlEnv", "urlFile", "demo", "mcpPort", "postgresPort", "unsafeNoSqlCheck"] as const).filter((k) => options[k] !== undefined);
   if (ignored.length > 0) {
     const flags = ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ");
     io.err(

@@ -5,6 +5,7 @@
  */
 import { findTarget, rotationCloneName, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan, type WorkflowPlan } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
+import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";
 
 /** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). */
@@ -20,15 +21,16 @@ export type PulumiRoleSetting = (typeof PULUMI_ROLE_SETTINGS)[number];
 
 /**
  * Per-login settings (`ALTER ROLE ... SET`), sorted by name: server-side caps that hold even for a
- * session opened outside the MCP server, and statement logging where the target logs that way.
+ * session opened outside the MCP server, and the target's statement logging (`log_statement`, or
+ * pgaudit's settings: ./logging.ts), so the reconciler sets it and drift reports it changed.
  */
 export function loginSettings(plan: AccessPlan, workflow: WorkflowPlan): Record<string, string> {
   const timeout = workflow.limits.statementTimeoutMs;
   const settings: Record<string, string> = {
     idle_in_transaction_session_timeout: String(Math.max(timeout, 30_000)),
     statement_timeout: String(timeout),
+    ...statementLoggingSettings(findTarget(plan, workflow.target).logging.statements),
   };
-  if (findTarget(plan, workflow.target).logging.statements === "log-statement") settings.log_statement = "all";
   return Object.fromEntries(
     Object.keys(settings)
       .sort()

@@ -19,15 +19,19 @@ new HandGrant("analyst-shortcut", { role: "dbw_finance_weekly_revenue", database
 new HandIngress("debug-access", { securityGroupId: "sg-0123456789abcdef0", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/0" });
 `;
 
-/** Make the copy; returns its root and a cleanup. */
-export function projectWithHandWrittenResources(): { root: string; remove(): void } {
+/** A copy of this project (stacks, policy config, package.json; the code linked) with `edits` applied: file -> rewrite of its text. */
+export function projectCopy(edits: Record<string, (text: string) => string> = {}): { root: string; remove(): void } {
   const root = mkdtempSync(join(tmpdir(), "dbwarden-check-"));
   cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
   cpSync(join(ROOT, "policies", "config"), join(root, "policies", "config"), { recursive: true });
   cpSync(join(ROOT, "policies", "package.json"), join(root, "policies", "package.json"));
   cpSync(join(ROOT, "package.json"), join(root, "package.json"));
   for (const linked of ["components", "src", "packages", "node_modules"]) symlinkSync(join(ROOT, linked), join(root, linked), "dir");
-  const program = join(root, "stacks", "index.ts");
-  writeFileSync(program, readFileSync(program, "utf8") + HAND_WRITTEN);
+  for (const [file, edit] of Object.entries(edits)) writeFileSync(join(root, file), edit(readFileSync(join(root, file), "utf8")));
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Make the copy; returns its root and a cleanup. */
+export function projectWithHandWrittenResources(): { root: string; remove(): void } {
+  return projectCopy({ "stacks/index.ts": (text) => text + HAND_WRITTEN });
 }

@@ -9,6 +9,7 @@
  * target (OIDs are per database) and re-read on a miss, in the same transaction. A stale cache can
  * only make the check miss a brand-new column or function; the database role still refuses it.
  */
+import { requestComment } from "../engine.js";
 import pg from "pg";
 import type { EngineCall } from "../engine.js";
 import type { SetupResult } from "./session.js";
@@ -133,13 +134,15 @@ export class TargetCatalog {
     const oids = relationOids(resolved, analysis);
     this.remember(call.identity.workflow.name, analysis.relations, oids);
     const missing = [...new Set(oids.filter((o): o is number => o !== null && !((this.relations.get(o)?.at ?? -Infinity) > now - CATALOG_TTL_MS)))];
-    if (missing.length > 0) await this.loadRelations(client, missing, now);
+    // The call's request comment on the catalog's own reads too: every statement of a call is joinable in the database log.
+    const tag = requestComment(call.requestId, call.identity.client.name);
+    if (missing.length > 0) await this.loadRelations(client, missing, now, tag);
     const relations = oids.map((o) => (o === null ? null : (this.relations.get(o)?.value ?? null)));
     let shadowed: string[] = [];
     if (analysis.functions.length + analysis.operators.length > 0) {
       const workflow = call.identity.workflow.name;
       let names = this.shadowing.get(workflow);
-      if (!names || names.at <= now - CATALOG_TTL_MS) names = await this.loadShadowing(client, workflow, now);
+      if (!names || names.at <= now - CATALOG_TTL_MS) names = await this.loadShadowing(client, workflow, now, tag);
       const set = names.value;
       shadowed = [...analysis.functions, ...analysis.operators].filter((n) => set.has(n));
     }
@@ -156,14 +159,14 @@ export class TargetCatalog {
   }
 
   /** Schema, name and live columns of relations by OID, into the cache. */
-  private async loadRelations(client: pg.PoolClient, oids: number[], now: number): Promise<void> {
-    const res = await client.query<{ oid: number; schema: string; name: string; cols: string[] }>({ text: RELATIONS_BY_OID, values: [oids] });
+  private async loadRelations(client: pg.PoolClient, oids: number[], now: number, tag: string): Promise<void> {
+    const res = await client.query<{ oid: number; schema: string; name: string; cols: string[] }>({ text: tag + RELATIONS_BY_OID, values: [oids] });
     for (const r of res.rows) this.relations.set(r.oid, { at: now, value: { schema: r.schema, name: r.name, columns: r.cols } });
   }
 
   /** The function and operator names outside pg_catalog on the workflow's search path (this session's), into the cache. */
-  private async loadShadowing(client: pg.PoolClient, workflow: string, now: number): Promise<CacheEntry<Set<string>>> {
-    const res = await client.query<{ name: string }>(NON_CATALOG_NAMES);
+  private async loadShadowing(client: pg.PoolClient, workflow: string, now: number, tag: string): Promise<CacheEntry<Set<string>>> {
+    const res = await client.query<{ name: string }>(tag + NON_CATALOG_NAMES);
     const names = { at: now, value: new Set(res.rows.map((r) => r.name)) };
     this.shadowing.set(workflow, names);
     return names;

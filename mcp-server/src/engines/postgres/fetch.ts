@@ -3,6 +3,7 @@
  * most) and result bytes are capped while reading, whatever the SQL text says. The readers here
  * receive one statement's rows as the session's pipeline (session.ts) gets them from the wire.
  */
+import { JsonRows, type ResultLease } from "../engine.js";
 import type { RowSet } from "../engine.js";
 
 /** A column of a result, as the RowDescription message gives it. */
@@ -66,19 +67,24 @@ export const typeName = (oid: number) => TYPE_NAMES[oid] ?? `oid ${oid}`;
 /**
  * At most `maxRows` rows and about `maxBytes` bytes of row data. The portal is executed with a
  * limit of `maxRows + 1`: one row more says the result was truncated, and the rest is never
- * fetched (the transaction's ROLLBACK closes the portal).
+ * fetched (the transaction's ROLLBACK closes the portal). Each row is kept as its JSON text, the
+ * form the answer carries it in, in buffers outside the JS heap (results.ts `JsonRows`), and
+ * counted against the server's result memory
+ * (`memory`): a row the budget cannot hold ends the read, and `result()` refuses with BUSY.
  */
 export class CappedRows implements RowReader {
   readonly limit: number;
   private columns: RowSet["columns"] = [];
   private parsers: Array<(value: string) => unknown> = [];
-  private readonly rows: unknown[][] = [];
+  private readonly rows = new JsonRows();
   private bytes = 0;
   private truncated = false;
+  private overBudget = false;
 
   constructor(
     private readonly maxRows: number,
     private readonly maxBytes: number,
+    private readonly memory: ResultLease | null = null,
   ) {
     this.limit = maxRows + 1;
   }
@@ -100,18 +106,50 @@ export class CappedRows implements RowReader {
       this.truncated = true;
       return;
     }
-    this.bytes += size;
     const parsers = this.parsers;
-    this.rows.push(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v))));
+    const json = this.rows.escape(JSON.stringify(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v)))));
+    if (this.memory && !this.memory.grow(JsonRows.sizeOf(json))) {
+      this.overBudget = this.truncated = true;
+      return;
+    }
+    this.bytes += size;
+    this.rows.push(json);
   }
 
   suspended(): void {
     this.truncated = true;
   }
 
+  /** The rows read; BUSY when the server's result memory could not hold them. */
   result(): RowSet {
+    if (this.overBudget) throw this.memory!.refusal();
     return { columns: this.columns, rows: this.rows, truncated: this.truncated, bytes: this.bytes };
   }
+}
+
+/** The first column of each row as text, at most `maxRows` rows and about `maxBytes` characters: EXPLAIN's plan lines. */
+export class CappedLines implements RowReader {
+  readonly limit: number;
+  readonly lines: string[] = [];
+  private chars = 0;
+
+  constructor(
+    private readonly maxRows: number,
+    private readonly maxBytes: number,
+  ) {
+    this.limit = maxRows;
+  }
+
+  fields(): void {}
+
+  row(values: ReadonlyArray<string | null>): void {
+    const line = values[0] ?? "";
+    if (this.lines.length >= this.maxRows || this.chars + line.length > this.maxBytes) return;
+    this.chars += line.length + 1;
+    this.lines.push(line);
+  }
+
+  suspended(): void {}
 }
 
 /** Every row, as objects of text values by column name: for the server's own catalog statements. */

@@ -7,6 +7,9 @@
  * 4. rows and bytes capped at the protocol (fetch.ts).
  */
 import {
+  READINESS_STATEMENT,
+  requestComment,
+  serverApplicationName,
   ToolError,
   endpointKind,
   redactUnparsed,
@@ -30,9 +33,9 @@ import {
 } from "../engine.js";
 import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
-import { CappedRows, TextRows } from "./fetch.js";
+import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
 import { LoginPool } from "./pool.js";
-import { GuardMissed, safeTag, Sessions, type Step } from "./session.js";
+import { GuardMissed, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
 
@@ -65,9 +68,13 @@ function searchPathOf(workflow: WorkflowPlan): string {
   return `SET LOCAL search_path = ${schemas.length > 0 ? schemas.map(quoteIdent).join(", ") : "''"}`;
 }
 
-/** The leading comment of a call's statements: database logs join the audit line by request id. */
+/**
+ * The leading comment of every statement the server runs for a call (the contract's one format):
+ * database logs join the audit line by request id, and `dbwarden audit` takes a statement of an
+ * agent login without it for one run outside the server.
+ */
 function requestTag(call: EngineCall): string {
-  return `/* dbwarden request=${call.requestId} client=${safeTag(call.identity.client.name)} */ `;
+  return requestComment(call.requestId, call.identity.client.name);
 }
 
 /** Analyses kept by statement text (the parse is a pure function of it); past this many, the oldest go. */
@@ -95,6 +102,9 @@ export class PostgresEngine implements Engine<PgStatement> {
    * for readiness checks: a client at its concurrency limit must not make the server look down.
    */
   private readonly pools = new Map<string, LoginPool>();
+  /** Per pool key: what the pool was made for (`poolSignature`); a new plan takes over pools whose signature it shares. */
+  private readonly signatures = new Map<string, string>();
+  private readonly plan: EngineOptions["plan"];
   private readonly sessions = new Sessions();
   /** Per target: OIDs are per database. */
   private readonly catalogs = new Map<string, TargetCatalog>();
@@ -105,6 +115,7 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
+    this.plan = options.plan;
     this.credentials = options.credentials;
     this.checking = options.check;
     const served = new Set(options.targets.map((t) => t.name));
@@ -122,6 +133,31 @@ export class PostgresEngine implements Engine<PgStatement> {
     return session;
   }
 
+  /**
+   * What a pool serves, as one string: its endpoint and credential source, and the plan entries
+   * its connections depend on (the target, the workflow with its limits and clients).
+   */
+  private poolSignature(target: string, role: string): string | null {
+    const workflow = this.plan.workflows.find((w) => w.target === target && w.clients.some((c) => c.loginRole === role));
+    if (!workflow) return null;
+    const targetPlan = this.plan.targets.find((t) => t.name === target);
+    return JSON.stringify([this.runtime.databases[target] ?? null, this.runtime.logins[role] ?? null, targetPlan ?? null, workflow]);
+  }
+
+  takeOver(previous: Engine): void {
+    if (!(previous instanceof PostgresEngine)) return;
+    for (const [key, pool] of previous.pools) {
+      const [target, role] = key.split("\u0000") as [string, string];
+      const signature = this.poolSignature(target, role);
+      if (this.pools.has(key) || signature === null || previous.signatures.get(key) !== signature) continue;
+      previous.pools.delete(key);
+      previous.signatures.delete(key);
+      this.pools.set(key, pool);
+      this.signatures.set(key, signature);
+    }
+    for (const [sql, analysis] of previous.analyses) if (!this.analyses.has(sql) && this.analyses.size < MAX_CACHED_ANALYSES) this.analyses.set(sql, analysis);
+  }
+
   private pool(identity: Identity, purpose: "calls" | "readiness" = "calls"): LoginPool {
     const key = `${identity.workflow.target}\u0000${identity.client.loginRole}\u0000${purpose}`;
     let pool = this.pools.get(key);
@@ -137,10 +173,12 @@ export class PostgresEngine implements Engine<PgStatement> {
         credentials: this.credentials,
         max: purpose === "calls" ? identity.workflow.limits.concurrentCalls : 1,
         ...(purpose === "readiness" ? { idleTimeoutMs: 1_000 } : {}),
-        applicationName: `dbwarden-mcp/${safeTag(identity.client.name)}`,
+        applicationName: serverApplicationName(identity.client.name),
         queryTimeoutMs: identity.workflow.limits.statementTimeoutMs + 10_000,
       });
       this.pools.set(key, pool);
+      const signature = this.poolSignature(identity.workflow.target, identity.client.loginRole);
+      if (signature !== null) this.signatures.set(key, signature);
     }
     return pool;
   }
@@ -156,6 +194,7 @@ export class PostgresEngine implements Engine<PgStatement> {
         JSON.stringify(old.logins[role]) !== JSON.stringify(runtime.logins[role])
       ) {
         this.pools.delete(key);
+        this.signatures.delete(key);
         stale.push(pool);
       }
     }
@@ -170,7 +209,8 @@ export class PostgresEngine implements Engine<PgStatement> {
   async ready(identity: Identity): Promise<void> {
     const client = await this.pool(identity, "readiness").connect();
     try {
-      await client.query("SELECT 1");
+      // Exactly the contract's text: `dbwarden audit` knows it as the server's own, not a call.
+      await client.query(READINESS_STATEMENT);
       client.release();
     } catch (error) {
       client.release(true);
@@ -181,7 +221,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
     const workflow = this.workflowSession(call.identity.workflow);
     const rows = new TextRows();
-    const step: Step = { text: DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
+    const step: Step = { text: requestTag(call) + DESCRIBE_COLUMNS, values: [`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`], reader: rows };
     await this.sessions.run(this.pool(call.identity), call, workflow.setSearchPath, (tx) => tx.send([step], { last: true }));
     return {
       comment: rows.rows[0]?.table_comment ?? null,
@@ -223,7 +263,11 @@ export class PostgresEngine implements Engine<PgStatement> {
 
   async execute(call: EngineCall, statement: PgStatement, params: readonly Param[], caps: ResultCaps): Promise<RowSet> {
     const text = requestTag(call) + statement.sql;
-    const rows = await this.checkedRun(call, statement, () => ({ text, values: params, reader: new CappedRows(caps.maxRows, caps.maxBytes) }));
+    const rows = await this.checkedRun(call, statement, () => ({
+      text,
+      values: params,
+      reader: new CappedRows(caps.maxRows, caps.maxBytes, caps.memory ?? null),
+    }));
     return rows.result();
   }
 
@@ -234,11 +278,8 @@ export class PostgresEngine implements Engine<PgStatement> {
     // must supply every $n: a generic plan goes over the simple protocol, unbound, once the rest of
     // the transaction has answered. Only the parser check counts parameters, so the statement is
     // proven to be one SELECT here.
-    const lines = await this.checkedRun(call, statement, () => ({ text, reader: new CappedRows(caps.maxRows, caps.maxBytes), simple: generic }));
-    return lines
-      .result()
-      .rows.map((r) => String(r[0]))
-      .join("\n");
+    const plan = await this.checkedRun(call, statement, () => ({ text, reader: new CappedLines(caps.maxRows, caps.maxBytes), simple: generic }));
+    return plan.lines.join("\n");
   }
 
   /**
@@ -248,7 +289,7 @@ export class PostgresEngine implements Engine<PgStatement> {
    * re-checks it in the transaction, before the statement); else the names are resolved first,
    * checked, and the statement sent after.
    */
-  private async checkedRun(call: EngineCall, statement: PgStatement, final: () => Step & { reader: CappedRows }): Promise<CappedRows> {
+  private async checkedRun<R extends RowReader>(call: EngineCall, statement: PgStatement, final: () => Step & { reader: R }): Promise<R> {
     const workflow = this.workflowSession(call.identity.workflow);
     const pool = this.pool(call.identity);
     const { analysis } = statement;
@@ -267,7 +308,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       // The setup goes first either way: the catalog's own reads need the workflow's search_path.
       const query = resolutionQuery(analysis);
       const resolved = new TextRows();
-      await tx.send(query ? [{ text: query, reader: resolved }] : []);
+      await tx.send(query ? [{ text: requestTag(call) + query, reader: resolved }] : []);
       if (analysis) await workflow.catalog.check(tx.client, [{ rows: resolved.rows }], call, analysis);
       await tx.send([step], { last: true });
     });
@@ -281,6 +322,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.signatures.clear();
     await Promise.allSettled(pools.map((p) => p.end()));
   }
 }

@@ -25,6 +25,7 @@
  * Running sessions are known by request id, so `cancel` can stop one.
  */
 import { connect as connectTcp } from "node:net";
+import { requestApplicationName, SESSION_RESET } from "../engine.js";
 import pg from "pg";
 import { ToolError, type EngineCall, type Param } from "../engine.js";
 import { mapDbError } from "./errors.js";
@@ -35,11 +36,7 @@ import type { LoginPool } from "./pool.js";
  * Everything DISCARD ALL does, which itself cannot run in the implicit transaction of a
  * multi-statement query: sent as one simple Query with the ROLLBACK.
  */
-export const RESET_SESSION =
-  "ROLLBACK; RESET ALL; CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP";
-
-/** Only characters that cannot end a comment or a literal (request ids, client names). */
-export const safeTag = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 60);
+export const RESET_SESSION = SESSION_RESET;
 
 /** One statement of a call's transaction, over the extended protocol unless `simple`. */
 export interface Step {
@@ -60,9 +57,12 @@ export class GuardMissed extends Error {
   override name = "GuardMissed";
 }
 
-/** The request's application_name: database logs and pg_stat_activity join the audit line by it. */
+/**
+ * The request's application_name (`dbwarden/<request id>/<client>`, the contract's one format):
+ * pg_stat_activity and the database log join the audit line by it; the guard checks it is in effect.
+ */
 function applicationName(call: EngineCall): string {
-  return `dbwarden/${safeTag(call.identity.client.name)}/${call.requestId}`.slice(0, 63);
+  return requestApplicationName(call.requestId, call.identity.client.name);
 }
 
 /** The read-only transaction, its timeout, search_path and application_name: one simple Query. */

@@ -12,6 +12,7 @@
  *    `getNumRows()`; `cancel` cancels the running statement.
  */
 import {
+  JsonRows,
   ToolError,
   grantedObject,
   qualifiedSnowflake,
@@ -74,7 +75,7 @@ export function privateKeyOf(secret: string): string {
 async function fetchRows(statement: SnowflakeStatement, caps: ResultCaps): Promise<RowSet> {
   const columns = statement.columns();
   const total = statement.numRows();
-  const rows: unknown[][] = [];
+  const texts: string[] = [];
   let bytes = 0;
   let cut = false;
   const wanted = Math.min(total, caps.maxRows);
@@ -82,20 +83,20 @@ async function fetchRows(statement: SnowflakeStatement, caps: ResultCaps): Promi
     const stream = statement.streamRows({ start: 0, end: wanted - 1 });
     try {
       for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
-        const values = columns.map((c) => row[c.name] ?? null);
-        const size = Buffer.byteLength(JSON.stringify(values));
+        const text = JSON.stringify(columns.map((c) => row[c.name] ?? null));
+        const size = Buffer.byteLength(text);
         if (bytes + size > caps.maxBytes) {
           cut = true;
           break;
         }
         bytes += size;
-        rows.push(values);
+        texts.push(text);
       }
     } finally {
       stream.destroy();
     }
   }
-  return { columns, rows, bytes, truncated: cut || total > rows.length };
+  return { columns, rows: JsonRows.from(texts), bytes, truncated: cut || total > texts.length };
 }
 
 export class SnowflakeEngine implements Engine<SnowflakeCheckedStatement> {
@@ -248,7 +249,7 @@ export class SnowflakeEngine implements Engine<SnowflakeCheckedStatement> {
     const rows = await fetchRows(statement, { maxRows: 10_000, maxBytes: 10_000_000 });
     return {
       comment: table.description,
-      columns: rows.rows.map(([column, type, comment]) => ({ name: String(column), type: String(type), comment: comment === null ? null : String(comment) })),
+      columns: rows.rows.values().map(([column, type, comment]) => ({ name: String(column), type: String(type), comment: comment === null ? null : String(comment) })),
     };
   }
 
@@ -282,7 +283,10 @@ export class SnowflakeEngine implements Engine<SnowflakeCheckedStatement> {
   async explain(call: EngineCall, statement: SnowflakeCheckedStatement, caps: ResultCaps): Promise<string> {
     const done = await this.run(call, `EXPLAIN USING TEXT ${this.runnable(call, statement)}`, []);
     const { rows } = await fetchRows(done, caps);
-    return rows.map((r) => String(r[0])).join("\n");
+    return rows
+      .values()
+      .map((r) => String(r[0]))
+      .join("\n");
   }
 
   async cancel(requestId: string): Promise<boolean> {

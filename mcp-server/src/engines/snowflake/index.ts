@@ -249,7 +249,9 @@ export class SnowflakeEngine implements Engine<SnowflakeCheckedStatement> {
     const rows = await fetchRows(statement, { maxRows: 10_000, maxBytes: 10_000_000 });
     return {
       comment: table.description,
-      columns: rows.rows.values().map(([column, type, comment]) => ({ name: String(column), type: String(type), comment: comment === null ? null : String(comment) })),
+      columns: rows.rows
+        .values()
+        .map(([column, type, comment]) => ({ name: String(column), type: String(type), comment: comment === null ? null : String(comment) })),
     };
   }
 

@@ -128,7 +128,7 @@ test("plan: readable tree by default, JSON identical to planStack with --json", 
 test("plan: an unknown stack is invalid input (exit 1) naming the known stacks", async () => {
   const r = await run("plan", "--stack", "staging");
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /no environment for stack "staging" \(known stacks: dev, gcp-iam, gcp, local, prod\)/);
+  assert.match(r.stderr, /no environment for stack "staging" \(known stacks: dev, gcp-iam, gcp, local, mixed, prod, snowflake\)/);
 });
 
 test("usage errors exit 2; --help exits 0 on every command", async () => {

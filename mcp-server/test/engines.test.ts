@@ -5,12 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ConfigError, startServer, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
+import { ConfigError, ToolError, type AuditRecord, type CheckedStatement, type Engine, type EngineCall, type EngineText } from "../src/index.ts";
 import { openClouds } from "../src/clouds/registry.ts";
 import { parseRuntime, type AccessPlan, type RuntimeConfig, type TablePlan } from "../src/config.ts";
 import { credentialSources } from "../src/credentials.ts";

@@ -4,7 +4,6 @@ import { before, describe, it } from "node:test";
 import { instanceLookup, subnetCidr, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
-import type { DatabaseEndpointOf } from "../../src/plan/types.ts";
 
 const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "dev" });
 const { GovernedAccess } = await import("../../components/aws/index.ts");

@@ -27,9 +27,9 @@ const ORDERS = '"ANALYTICS"."SALES"."ORDERS"';
 const VIEW = '"ANALYTICS"."DBWARDEN"."DBW_REVENUE__SALES__CUSTOMERS"';
 
 function snowflakePlan(): AccessPlan {
-  const limits = { statementTimeoutMs: 30_000, maxRows: 3, maxResultBytes: 1_000_000, callsPerMinute: 100, concurrentCalls: 4 };
+  const limits = { statementTimeoutMs: 30_000, maxRows: 3, maxResultBytes: 1_000_000, callsPerMinute: 100, concurrentCalls: 4, maxBytesBilled: null };
   return parsePlan({
-    apiVersion: "plan.dbwarden.dev/v3",
+    apiVersion: "plan.dbwarden.dev/v4",
     kind: "AccessPlan",
     environment: "test",
     owner: "data",
@@ -56,7 +56,7 @@ function snowflakePlan(): AccessPlan {
         target: "warehouse",
         expires: null,
         tables: [
-          { schema: "SALES", table: "CUSTOMERS", description: null, rule: { access: "all-except", except: ["EMAIL"] }, columns: [] },
+          { schema: "SALES", table: "CUSTOMERS", description: null, rule: { access: "all-except", except: ["EMAIL"] }, columns: [], rowFilter: null },
           { schema: "SALES", table: "ORDERS", description: "one row per order", rule: { access: "all" }, columns: [], rowFilter: null },
         ],
         roles: { group: "dbw_revenue", logins: [{ client: "claude", role: "dbw_revenue__claude", secretName: "dbwarden/test/revenue/claude" }] },
@@ -70,8 +70,11 @@ function snowflakePlan(): AccessPlan {
             sourceCidrs: [],
             loginRole: "dbw_revenue__claude",
             secretName: "dbwarden/test/revenue/claude",
+            attributes: {},
           },
         ],
+        reportingViews: [],
+        governedSchema: null,
         tools: ["list_tables", "describe_table", "query", "explain"],
       },
     ],

@@ -22,7 +22,7 @@ function runIn(cwd: string, ...args: string[]) {
 test("validate: every example is valid (exit 0)", async () => {
   const r = await run("validate");
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /ok: 9 document\(s\) valid/);
+  assert.match(r.stdout, /ok: 13 document\(s\) valid/);
 });
 
 test("validate: problems go to stderr with file:line:column, exit 1", async () => {
@@ -37,7 +37,7 @@ test("validate: problems go to stderr with file:line:column, exit 1", async () =
 test("validate: an environment alone is checked against the project's workflows", async () => {
   const r = await run("validate", "stacks/environments/prod.yaml");
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Environment); checked against 8 other project file(s)\n");
+  assert.equal(r.stdout, "ok: 1 document(s) valid in 1 file(s) (1 Environment); checked against 12 other project file(s)\n");
   assert.equal(r.stderr, "");
 });
 

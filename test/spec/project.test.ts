@@ -35,13 +35,10 @@ test("a workflow validated alone is checked against the environments that enable
   assert.deepEqual(result.contextFiles.sort(), [
     "stacks/environments/dev.yaml",
     "stacks/environments/local.yaml",
-    "stacks/environments/mixed.yaml",
     PROD,
     "stacks/workflows/account-assistant.yaml",
     "stacks/workflows/eng-incident-investigation.yaml",
     "stacks/workflows/finance-weekly-revenue.yaml",
-    "stacks/workflows/product-usage.yaml",
-    "stacks/workflows/sales-analytics.yaml",
   ]);
   // The same from inside stacks/workflows: the project is found by walking up from the file.
   const inside = check(join(project.root, "stacks/workflows"), "cs-usage-drop.yaml");

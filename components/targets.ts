@@ -27,6 +27,7 @@ import {
 import type { GovernedEnvironmentArgs } from "./hosts.ts";
 import { BIGQUERY_ACCESS } from "./bigquery/component.ts";
 import { POSTGRES_ACCESS } from "./postgres/component.ts";
+import { SNOWFLAKE_ACCESS } from "./snowflake/component.ts";
 
 /**
  * The component that renders a target's read-only roles and grants on one query engine. Its
@@ -61,8 +62,8 @@ interface SomeAccessComponent {
 export const ACCESS_COMPONENTS = {
   /** PostgreSQL, Amazon RDS for PostgreSQL, Cloud SQL for PostgreSQL: roles and grants on the primary. */
   postgres: POSTGRES_ACCESS,
-  /** Not rendered yet (the Snowflake issue: roles, key-pair service users, network policies). */
-  snowflake: null,
+  /** Snowflake: account roles, secure views, key-pair service users, a network policy (components/snowflake). */
+  snowflake: SNOWFLAKE_ACCESS,
   /** BigQuery: per workflow a service account reading authorized views of exactly its columns (components/bigquery). */
   bigquery: BIGQUERY_ACCESS,
 } as const satisfies { readonly [E in EngineName]: SomeAccessComponent | null };

@@ -29,6 +29,10 @@ import { queryLogging } from "./rules/queryLogging.ts";
 import { sensitiveColumnsJustified } from "./rules/sensitiveColumnsJustified.ts";
 import { sensitiveColumnsMaskedOrJustified } from "./rules/sensitiveColumnsMaskedOrJustified.ts";
 import { filteredClientsHaveAttributes } from "./rules/filteredClientsHaveAttributes.ts";
+import { snowflakeGrantsReadOnly } from "./rules/snowflakeGrantsReadOnly.ts";
+import { snowflakeNoBaseTableWithHiddenColumns } from "./rules/snowflakeNoBaseTableWithHiddenColumns.ts";
+import { snowflakeSecondaryRolesOff } from "./rules/snowflakeSecondaryRolesOff.ts";
+import { snowflakeUserKeyPairOnly } from "./rules/snowflakeUserKeyPairOnly.ts";
 
 /** The pack's name (PulumiPolicy.yaml and `new PolicyPack`). */
 export const POLICY_PACK_NAME = "dbwarden";
@@ -59,4 +63,8 @@ export const policies: Policies = [
   bigqueryNoPublicGrants,
   bigqueryJobsCapped,
   bigqueryAgentsReadViewsOnly,
+  snowflakeGrantsReadOnly,
+  snowflakeUserKeyPairOnly,
+  snowflakeSecondaryRolesOff,
+  snowflakeNoBaseTableWithHiddenColumns,
 ];

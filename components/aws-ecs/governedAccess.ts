@@ -131,7 +131,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         allowedCidrs: plan.mcpServer.allowedCidrs,
         privateEndpoints: host.egress === "vpc-endpoints",
         ...(needsLimitsStore(plan.mcpServer.replicas) ? { limitsStorePort: LIMITS_STORE_PORT } : {}),
-        targets: [...deployed.values()].map((target) => target.network),
+        targets: [...deployed.values()].flatMap((target) => (target.network ? [target.network] : [])),
       },
       { parent: this },
     );

@@ -11,6 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan, DatabaseEndpoint, HostOf, ServedBy, TargetOf } from "../../src/plan/types.ts";
 import type { PreflightLookups, PreflightReport } from "../aws/lookups.ts";
 import { RDS_ON_ECS } from "../aws-rds/onEcs.ts";
+import { SNOWFLAKE_ON_ECS } from "../snowflake/onEcs.ts";
 import type { GovernedEnvironmentArgs } from "../hosts.ts";
 import type { PrivateEndpoints } from "./endpoints.ts";
 import type { QueryLogging, QueryLoggingArgs } from "./logging.ts";
@@ -37,8 +38,8 @@ export interface EcsDeployment {
 
 /** One target being deployed on an ECS host: what the host's components need from it, and its phases. */
 export interface EcsTargetDeployment {
-  /** What the network boundary opens from the service towards the target (known before any phase runs). */
-  readonly network: NetworkTargetArgs;
+  /** What the network boundary opens from the service towards the target (known before any phase runs); null: nothing in the VPC (Snowflake: HTTPS out). */
+  readonly network: NetworkTargetArgs | null;
   /** The target's database log groups, created with their retention before anything writes to them. */
   readonly logGroups: QueryLoggingArgs["databases"];
   /** Phase 1: the target's own database resources (RDS: the replica), once the network boundary and log groups exist. */
@@ -87,6 +88,7 @@ export interface EcsTargetComponents<P extends EcsTargetPlatform> {
 /** The components of each target platform an ECS host reads. */
 export const ECS_TARGETS: { readonly [P in EcsTargetPlatform]: EcsTargetComponents<P> } = {
   "aws-rds": RDS_ON_ECS,
+  snowflake: SNOWFLAKE_ON_ECS,
 };
 
 /** Hands a target to its platform's row of `ECS_TARGETS`, the target narrowed to that platform. */

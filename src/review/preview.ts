@@ -148,8 +148,8 @@ export function stepAction(op: string): StepAction {
   }
 }
 
-/** Resource types whose replacement or deletion revokes database access. */
-const ACCESS_TYPE = /(^|[:/])(grant\w*|\w*role|defaultprivileges|\w*iam(member|binding))$/i;
+/** Resource types whose replacement or deletion changes database access (Snowflake: its users and their network policy too). */
+const ACCESS_TYPE = /(^|[:/])(grant\w*|\w*role|defaultprivileges|\w*iam(member|binding)|serviceuser|networkpolicy|networkrule)$/i;
 
 export function isAccessResource(type: string): boolean {
   return ACCESS_TYPE.test(type.split(":").pop() ?? type);

@@ -16,7 +16,7 @@ import { ROOT } from "../policy/support/project.ts";
 
 const bin = join(ROOT, "bin/dbwarden.js");
 const PASSED =
-  /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 25 policies, 121 resources\.\n\n0 mandatory violations, 0 advisory violations, 0 not judged: passed\.\n$/;
+  /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 29 policies, 121 resources\.\n\n0 mandatory violations, 0 advisory violations, 0 not judged: passed\.\n$/;
 
 /** The programs, each written to its path under the project (`deploy` imports the sources as a published program imports dbwarden). */
 const PROGRAMS: Record<string, Record<string, string>> = {

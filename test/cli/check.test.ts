@@ -15,7 +15,7 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
   it("exits 0 on the prod example: no violation at all", () => {
     const r = run(ROOT, "--stack", "prod");
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 25 policies, 121 resources\./);
+    assert.match(r.stdout, /^Policy check of stack "prod" as of \d{4}-\d{2}-\d{2}: dbwarden policy pack 0\.1\.0, 29 policies, 121 resources\./);
     assert.doesNotMatch(r.stdout, /owner-and-workflow-tags/);
     assert.match(r.stdout, /0 mandatory violations, 0 advisory violations, 0 not judged: passed\.\n$/);
   });
@@ -82,7 +82,7 @@ describe("dbwarden check", { timeout: 300_000 }, () => {
   it("an unknown stack is invalid input (exit 1), a wrong option a usage error (exit 2)", () => {
     const unknown = run(ROOT, "--stack", "staging");
     assert.equal(unknown.status, 1);
-    assert.match(unknown.stderr, /no environment for stack "staging" \(known stacks: dev, gcp-iam, gcp, local, prod\)/);
+    assert.match(unknown.stderr, /no environment for stack "staging" \(known stacks: dev, gcp-iam, gcp, local, mixed, prod, snowflake\)/);
     assert.equal(run(ROOT, "--bogus").status, 2);
   });
 });

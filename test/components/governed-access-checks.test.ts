@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { TARGET_PLATFORMS, type AccessPlan, type TargetPlan } from "../../src/plan/types.ts";
-import { checkAwsPlan, checkMcpServiceArgs, replicaParameters, roleNamesOf, type AwsTarget } from "../../components/aws/index.ts";
+import { TARGET_PLATFORMS, type AccessPlan, type TargetOf, type TargetPlan } from "../../src/plan/types.ts";
+import { checkAwsPlan, checkMcpServiceArgs, replicaParameters, roleNamesOf } from "../../components/aws/index.ts";
 import { ACCESS_COMPONENTS, accessComponentOf, checkTargetOnHost } from "../../components/targets.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
@@ -32,7 +32,7 @@ function prodHostWith(change: (host: Extract<AccessPlan["mcpServer"]["host"], { 
 
 const awsSettings = (target: TargetPlan) => {
   assert.equal(target.platformSettings.platform, "aws-rds");
-  return target.platformSettings as AwsTarget["platformSettings"];
+  return target.platformSettings as TargetOf<"aws-rds">["platformSettings"];
 };
 
 describe("checkTargetOnHost (capability table)", () => {
@@ -45,7 +45,7 @@ describe("checkTargetOnHost (capability table)", () => {
   it("refuses a target the host cannot read, naming targets.<name>.platform and what the host reads", () => {
     assert.throws(
       () => checkTargetOnHost("aws-ecs", local.targets[0]!),
-      /^Error: targets\.app\.platform: "postgres" cannot be read by an MCP server on AWS ECS Fargate \(mcpServer\.host\.platform "aws-ecs" reads: aws-rds\)$/,
+      /^Error: targets\.app\.platform: "postgres" cannot be read by an MCP server on AWS ECS Fargate \(mcpServer\.host\.platform "aws-ecs" reads: aws-rds, snowflake\)$/,
     );
     assert.throws(
       () => checkTargetOnHost("local", prod.targets[0]!),
@@ -171,7 +171,7 @@ describe("the Postgres access component's argsFor (ACCESS_COMPONENTS.postgres)",
   const connection = { host: "app-prod.example", username: "admin", password: "not-a-real-password", superuser: false };
 
   it("gives the access component the plan, the target, its initial passwords (version 1) and pgaudit when the target audits with it", () => {
-    const target = checkAwsPlan(prod).targets[0]!;
+    const target = checkAwsPlan(prod).targets[0] as TargetOf<"aws-rds">;
     const args = accessComponentOf(target).argsFor({ plan: prod, catalog: exampleCatalog("prod"), catalogSource: "stacks/catalog/prod.json" }, target, {
       connection,
       passwords: { login_a: "pw-a" },

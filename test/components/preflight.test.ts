@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import type { AccessPlan } from "../../src/plan/types.ts";
+import type { AccessPlan, TargetOf } from "../../src/plan/types.ts";
 import {
   egressProblems,
   lookUpPreflightFacts,
@@ -20,7 +20,7 @@ import {
   type PreflightLookups,
 } from "../../components/aws-ecs/preflight.ts";
 import { adminSecretProblems, existingReplicaProblems, pgauditProblems, primaryProblems, rotationCloneProblems } from "../../components/aws-rds/preflight.ts";
-import { checkAwsPlan, type AwsHost, type AwsTarget } from "../../components/aws/index.ts";
+import { checkAwsPlan, type AwsHost } from "../../components/aws/index.ts";
 import { ADMIN_PASSWORD, SUBNET_VPCS, adminSecret, instanceLookup, subnetZone } from "./support/aws.ts";
 import { longestNamesPlan } from "./support/longest.ts";
 import { STAND_IN, standInInvoke } from "../../src/policy/standins.ts";
@@ -28,8 +28,8 @@ import { examplePlan } from "./support/plans.ts";
 
 const prod = examplePlan("prod");
 const dev = examplePlan("dev");
-const prodTarget = () => checkAwsPlan(prod).targets[0]!;
-const devTarget = () => checkAwsPlan(dev).targets[0]!;
+const prodTarget = () => checkAwsPlan(prod).targets[0] as TargetOf<"aws-rds">;
+const devTarget = () => checkAwsPlan(dev).targets[0] as TargetOf<"aws-rds">;
 const hostOf = (plan: AccessPlan) => checkAwsPlan(plan).host;
 const primary = (change: Partial<InstanceFacts> = {}, identifier = "app-prod"): InstanceFacts => ({ ...instanceLookup(identifier), ...change });
 
@@ -215,7 +215,7 @@ describe("pgaudit on the primary", () => {
 
   it("asks the spec to say the primary preloads it, since no lookup reads parameter values", () => {
     const target = prodTarget();
-    const unsaid = { ...target, platformSettings: { ...target.platformSettings, pgauditPreloaded: false } } as AwsTarget;
+    const unsaid = { ...target, platformSettings: { ...target.platformSettings, pgauditPreloaded: false } } as TargetOf<"aws-rds">;
     const [problem] = pgauditProblems(unsaid, primary());
     assert.match(
       problem!,
@@ -301,16 +301,16 @@ describe("the rest", () => {
             ...t.platformSettings,
             adminSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
             masterUserIamAuth: false,
-          } as AwsTarget["platformSettings"],
+          } as TargetOf<"aws-rds">["platformSettings"],
         })),
-      }).targets,
+      }).targets as TargetOf<"aws-rds">[],
     );
     assert.ok(problems.length > 0);
     assert.match(
       problems[0]!,
       /^workflows\.workflow0-x+\.clients\.client0x0-x+: the rotation function's alternate login "dbw_workflow0_x+___?[0-9a-f]{8}_clone" is 69 bytes, over PostgreSQL's 63, and would collide with the login itself; shorten the workflow or client name/,
     );
-    assert.deepEqual(rotationCloneProblems(longest, checkAwsPlan(longest).targets), [], "IAM credentials: no clone");
+    assert.deepEqual(rotationCloneProblems(longest, checkAwsPlan(longest).targets as TargetOf<"aws-rds">[]), [], "IAM credentials: no clone");
   });
 
   it("refuses owners AWS cannot take as a tag value, and regions outside the standard partition", () => {

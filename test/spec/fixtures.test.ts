@@ -42,7 +42,7 @@ for (const fixture of fixtures) {
     const inProject = validateInProject([join(dir, fixture)], { cwd: root, now, expired: "error" });
     assert.deepEqual(describe(inProject.problems), inProjectChanges[fixture] ?? expected[fixture], "checked against the repository's project");
     assert.deepEqual(inProject.contextProblems, []);
-    assert.equal(inProject.contextFiles.length, 10);
+    assert.equal(inProject.contextFiles.length, 14);
     for (const p of [...problems, ...inProject.problems]) {
       assert.equal(p.file, join(dir, fixture));
       assert.doesNotMatch(p.message, /\n\s+at /, "no stack traces in messages");

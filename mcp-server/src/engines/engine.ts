@@ -36,6 +36,16 @@ export type { CredentialSources, EngineName, Identity };
 export type { AccessPlan, RuntimeConfig, TablePlan, TargetPlan, WorkflowPlan } from "../config.js";
 export type { CertificateAuthorityName, DatabaseEndpoint, DatabaseEndpointOf, LoginSource } from "@dbwarden/contract";
 export { bigqueryViewOf, bigqueryViewDataset, type BigQueryTableId } from "@dbwarden/contract";
+export {
+  endpointKind,
+  isTokenLogin,
+  grantedObject,
+  qualifiedSnowflake,
+  readsThroughView,
+  snowflakeQueryTag,
+  snowflakeRoleName,
+  SNOWFLAKE_DBWARDEN_SCHEMA,
+} from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
 export { rotationCloneName } from "@dbwarden/contract";
 // The request tags every engine puts on its statements (the audit join) and its housekeeping statements.

@@ -9,11 +9,11 @@ import { ConfigError, type AccessPlan, type TargetPlan } from "../config.js";
 import type { Engine, EngineFactory, EngineOptions } from "./engine.js";
 import { createBigQueryEngine } from "./bigquery/index.js";
 import { createPostgresEngine } from "./postgres/index.js";
+import { createSnowflakeEngine } from "./snowflake/index.js";
 
 export const ENGINE_FACTORIES: { readonly [E in EngineName]: EngineFactory | null } = {
   postgres: createPostgresEngine,
-  /** Not implemented yet (the Snowflake issue: engines/snowflake/, `snowflake-sdk` with key-pair auth). */
-  snowflake: null,
+  snowflake: createSnowflakeEngine,
   bigquery: createBigQueryEngine,
 };
 

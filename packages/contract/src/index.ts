@@ -13,3 +13,4 @@ export * from "./network.js";
 export * from "./audit.js";
 export * from "./sources.js";
 export * from "./bigquery.js";
+export * from "./snowflake.js";

@@ -83,7 +83,7 @@ export const HOST_PLATFORMS = {
   /** `dbwarden up`: the server as a process on this machine, on loopback. */
   local: { title: "this machine (dbwarden up)", targets: ["postgres"], deployedBy: "dbwarden up" },
   /** ECS Fargate behind an HTTPS load balancer (components/aws-ecs). */
-  "aws-ecs": { title: "AWS ECS Fargate", targets: ["aws-rds"], deployedBy: "pulumi" },
+  "aws-ecs": { title: "AWS ECS Fargate", targets: ["aws-rds", "snowflake"], deployedBy: "pulumi" },
   /** Cloud Run v2 behind internal ingress or an HTTPS load balancer with Cloud Armor (components/gcp-cloudrun). */
   "gcp-cloudrun": { title: "GCP Cloud Run", targets: ["gcp-cloudsql", "bigquery"], deployedBy: "pulumi" },
 } as const satisfies Record<string, HostPlatformCapabilities>;

@@ -146,6 +146,18 @@ export const DATABASE_ENDPOINT_KINDS = {
       }),
     }),
   },
+  /** A Snowflake account (engines/snowflake): key-pair login over HTTPS, queries on `warehouse` in `database`. */
+  snowflakeAccount: {
+    title: "a Snowflake account",
+    schema: z.strictObject({
+      snowflakeAccount: z.strictObject({
+        /** Account identifier `<org>-<account>` (https://<account>.snowflakecomputing.com). */
+        account: z.string().regex(/^[A-Za-z0-9]+-[A-Za-z0-9_]+$/, 'expected a Snowflake account identifier "<organization>-<account>"'),
+        warehouse: str.min(1),
+        database: str.min(1),
+      }),
+    }),
+  },
   /**
    * A BigQuery project: jobs run there, in `location`. `apiEndpoint` only for a private endpoint
    * (Private Service Connect, `https://bigquery-<name>.p.googleapis.com`) or a local test double

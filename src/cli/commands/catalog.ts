@@ -14,6 +14,10 @@ import { postgresTargets } from "../../postgres/drift.ts";
 import { catalogPath, formatCatalog } from "../../postgres/snapshot.ts";
 import { liveSnapshot } from "../../postgres/liveSnapshot.ts";
 import { DATABASE_URL_ENV, findTarget } from "../../local/target.ts";
+import { workflowsOf } from "../../plan/types.ts";
+import type { SnowflakeTarget } from "../../../components/snowflake/children.ts";
+import { openSnowflakeAdmin } from "../../snowflake/admin.ts";
+import { snowflakeCatalog } from "../../snowflake/drift.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { withTargetClient } from "../target.ts";
 import { bigqueryColumnReader, bigquerySnapshot, type BigQueryColumnReader } from "../../bigquery/catalog.ts";
@@ -36,11 +40,30 @@ export function register(program: Command, io: CliIO): void {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
       const names = postgresTargets(plan);
       const warehouses = plan.targets.filter((t) => t.platform === "bigquery").map((t) => t.name);
-      if (names.length + warehouses.length === 0) {
-        throw new CliError(`stack ${plan.environment} has no PostgreSQL or BigQuery target to read columns from`, EXIT.invalidInput);
+      const snowflake = plan.targets.filter((t): t is SnowflakeTarget => t.platform === "snowflake");
+      if (names.length + warehouses.length + snowflake.length === 0) {
+        throw new CliError(`stack ${plan.environment} has no PostgreSQL, BigQuery or Snowflake target to read columns from`, EXIT.invalidInput);
       }
       const snapshot: Record<string, Record<string, string>> = {};
       const problems: string[] = [];
+      for (const target of snowflake) {
+        let admin;
+        try {
+          admin = await openSnowflakeAdmin(target, io.env);
+        } catch (error) {
+          throw new CliError(`cannot read the catalog: ${(error as Error).message}`, EXIT.invalidInput);
+        }
+        try {
+          const read = await snowflakeCatalog(admin.query, plan, target);
+          for (const t of workflowsOf(plan, target.name).flatMap((w) => w.tables)) {
+            if (!read[`${t.schema}.${t.table}`])
+              problems.push(`table ${t.schema}.${t.table} does not exist in Snowflake database ${target.database} (target ${target.name})`);
+          }
+          Object.assign(snapshot, read);
+        } finally {
+          await admin.close();
+        }
+      }
       for (const name of [...names, ...warehouses]) {
         const target = findTarget(plan, name);
         const read =

@@ -11,6 +11,31 @@ import { CliError, EXIT } from "../errors.ts";
 import { withTargetClient } from "../target.ts";
 import type { CliIO } from "../io.ts";
 import { projectRoot } from "../../spec/project.ts";
+import type { AccessPlan } from "../../plan/types.ts";
+import type { SnowflakeTarget } from "../../../components/snowflake/children.ts";
+import { loadCatalog } from "../../../components/postgres/catalog.ts";
+import { openSnowflakeAdmin } from "../../snowflake/admin.ts";
+import { detectSnowflakeDrift, revokeSnowflakeDrift } from "../../snowflake/drift.ts";
+
+/** One Snowflake target's drift (SHOW GRANTS as the deployer); with --fix, what the plan does not grant is revoked. */
+async function snowflakeTargetDrift(io: CliIO, plan: AccessPlan, target: SnowflakeTarget, root: string, fix: boolean): Promise<TargetDrift> {
+  let admin;
+  try {
+    admin = await openSnowflakeAdmin(target, io.env);
+  } catch (error) {
+    throw new CliError(`cannot check drift: ${(error as Error).message}`, EXIT.invalidInput);
+  }
+  try {
+    const catalog = loadCatalog(plan.environment, root);
+    const found = await detectSnowflakeDrift(admin.query, plan, target, catalog);
+    if (!fix || !found.drift) return found;
+    const statements = await revokeSnowflakeDrift(admin.query, found);
+    const after = await detectSnowflakeDrift(admin.query, plan, target, catalog);
+    return { ...after, fixed: { differences: found.differences.filter((d) => d.fix.length > 0), statements } };
+  } finally {
+    await admin.close();
+  }
+}
 
 /** What `dbwarden drift` says of a BigQuery target, whose live IAM it does not read yet. */
 export const BIGQUERY_NOT_COMPARED =
@@ -33,12 +58,14 @@ export function register(program: Command, io: CliIO): void {
     .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean; pulumi: boolean }) => {
       const root = projectRoot(io.cwd);
       const plan = planStack(options.stack, { root, now: io.now() });
+      const snowflake = plan.targets.filter((t) => t.platform === "snowflake" && (!options.target || t.name === options.target));
       // BigQuery targets have no live side here yet: said in words, the exit code left to what is compared.
       const notCompared: NotComparedTarget[] = plan.targets
         .filter((t) => t.platform === "bigquery" && (!options.target || options.target === t.name))
         .map((t) => ({ target: t.name, platform: t.platform, reason: BIGQUERY_NOT_COMPARED }));
-      const names = options.target ? (notCompared.length > 0 ? [] : [options.target]) : postgresTargets(plan);
-      if (names.length === 0 && notCompared.length === 0) throw new CliError(`stack ${plan.environment} has no PostgreSQL target to check`, EXIT.invalidInput);
+      const names = options.target ? (snowflake.length > 0 || notCompared.length > 0 ? [] : [options.target]) : postgresTargets(plan);
+      if (names.length === 0 && snowflake.length === 0 && notCompared.length === 0)
+        throw new CliError(`stack ${plan.environment} has no PostgreSQL, Snowflake or BigQuery target to check`, EXIT.invalidInput);
       let snapshot;
       try {
         snapshot = committedCatalog(plan.environment, root);
@@ -54,7 +81,7 @@ export function register(program: Command, io: CliIO): void {
         } catch (error) {
           throw new CliError((error as Error).message, EXIT.usage);
         }
-        if (options.fix && !isLocalTarget(target)) {
+        if (options.fix && !isLocalTarget(target) && target.platform !== "snowflake") {
           throw new CliError(
             `--fix changes the database, so it is for the local stack only; target "${name}" of ${plan.environment} is changed by re-applying the plan (pulumi up)`,
             EXIT.usage,
@@ -71,6 +98,7 @@ export function register(program: Command, io: CliIO): void {
         });
         reports.push(report);
       }
+      for (const target of snowflake) reports.push(await snowflakeTargetDrift(io, plan, target as SnowflakeTarget, root, options.fix === true));
       const pulumi = options.pulumi ? await pulumiDrift(plan, { root, env: io.env }) : null;
       const merged = mergeDrift(plan.environment, reports, pulumi, notCompared);
       io.out(options.json ? `${JSON.stringify(merged, null, 2)}\n` : formatStackDrift(merged));

@@ -2,9 +2,10 @@
  * A throwaway copy of the example project (stacks/environments and stacks/workflows) in a temp
  * folder, with some files edited, for tests that validate files against their project.
  *
- * The environments copied are the first examples' (local, dev, prod): these tests are about how a
- * file is checked against its project, and count what they see; the examples of each platform
- * added later (GCP, Snowflake) have tests of their own, so adding one does not move these counts.
+ * The files copied are the first examples' (the local, dev and prod environments and their
+ * workflows): these tests are about how a file is checked against its project, and count what they
+ * see; the examples of each platform added later (GCP, Snowflake) have tests of their own, so adding
+ * one does not move these counts.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +13,11 @@ import { join } from "node:path";
 
 const repo = new URL("../../..", import.meta.url).pathname;
 const SPEC_DIRS = ["stacks/environments", "stacks/workflows"];
-/** The environments copied (see above); every workflow is copied. */
-const ENVIRONMENTS = new Set(["local.yaml", "dev.yaml", "prod.yaml"]);
+/** The files copied (see above). */
+const COPIED: Record<string, ReadonlySet<string>> = {
+  "stacks/environments": new Set(["local.yaml", "dev.yaml", "prod.yaml"]),
+  "stacks/workflows": new Set(["cs-usage-drop.yaml", "eng-incident-investigation.yaml", "finance-weekly-revenue.yaml", "account-assistant.yaml"]),
+};
 
 export interface TempProject {
   /** The project folder (holds `stacks/`). */
@@ -27,7 +31,7 @@ export function tempProject(edits: Record<string, (text: string) => string> = {}
   const root = mkdtempSync(join(tmpdir(), "dbwarden-project-"));
   for (const dir of SPEC_DIRS) {
     mkdirSync(join(root, dir), { recursive: true });
-    const copied = (f: string) => f.endsWith(".yaml") && (dir !== "stacks/environments" || ENVIRONMENTS.has(f));
+    const copied = (f: string) => COPIED[dir]!.has(f);
     for (const file of readdirSync(join(repo, dir)).filter(copied)) {
       const path = `${dir}/${file}`;
       const text = readFileSync(join(repo, path), "utf8");

@@ -183,7 +183,8 @@ async function main(): Promise<void> {
     if (values.server === "reference") ensurePeers();
     const served =
       values.server === "reference"
-        ? [referenceServerMain, url]
+        ? // It ends on SIGTERM without exiting normally, so --cpu-prof would write nothing.
+          ["--import", "data:text/javascript,process.on('SIGTERM',()=>process.exit(0))", referenceServerMain, url]
         : ["--import", "tsx", serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile];
     const args = ["--cpu-prof", "--cpu-prof-dir", profDir, ...served];
     const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: "inherit" });

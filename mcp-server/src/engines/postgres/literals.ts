@@ -40,9 +40,14 @@ export interface Shape {
   literals: Literal[];
 }
 
-const isIdentStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
-const isIdentChar = (c: string) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+/** A letter, `_` or any non-ASCII character: PostgreSQL's identifier start. */
+function isIdentStart(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code >= 128;
+}
 const isDigit = (c: string) => c >= "0" && c <= "9";
+/** An identifier's later character: its start, a digit or `$`. */
+const isIdentChar = (c: string) => c !== "" && (isIdentStart(c) || isDigit(c) || c === "$");
 
 /**
  * The statement's shape, or null where the lexer here does not vouch for it (see the header).

@@ -122,12 +122,17 @@ describe("ShapeCache", () => {
       `SELECT a.name, e.event_type FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id WHERE e.id BETWEEN ${from} AND ${from + 19} AND a.region = '${text.replaceAll("'", "''")}' AND a.id = ${id}`;
     const cache = cacheOf(template(1, "eu", 100));
     fc.assert(
-      fc.property(fc.nat(), fc.string({ unit: "grapheme" }), fc.nat(), (id, text, from) => {
-        const sql = template(id, text, from);
-        const shared = cache.get(sql);
-        if (text.includes("\\")) assert.equal(shared, null);
-        else assert.deepEqual(verdict(shared!), verdict(analyzeSql(sql)));
-      }),
+      fc.property(
+        fc.nat(),
+        fc.string({ unit: "grapheme" }).filter((s) => !s.includes("\u0000")),
+        fc.nat(),
+        (id, text, from) => {
+          const sql = template(id, text, from);
+          const shared = cache.get(sql);
+          if (text.includes("\\")) assert.equal(shared, null);
+          else assert.deepEqual(verdict(shared!), verdict(analyzeSql(sql)));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -4,11 +4,13 @@
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
 import { isIP } from "node:net";
+import type { Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import { loginCredential, type LoginCredential } from "./logins.js";
+import { paceReads } from "./pacing.js";
 
 export interface PoolOptions {
   endpoint: RuntimeConfig["databases"][string];
@@ -93,11 +95,13 @@ const guarded = new WeakSet<pg.PoolClient>();
  * A connection handed out keeps an error listener: a connection ended by the server (failover,
  * pg_terminate_backend) between two statements of a call emits 'error' outside any query, which
  * would otherwise end the process. Its next statement fails, and the session destroys it.
+ * Its socket is read a slice per turn of the event loop (pacing.ts).
  */
 function listening(client: pg.PoolClient): pg.PoolClient {
   if (!guarded.has(client)) {
     guarded.add(client);
     client.on("error", () => {});
+    paceReads((client as unknown as { connection: { stream: Readable } }).connection.stream);
   }
   return client;
 }

@@ -12,12 +12,16 @@
  *    result (read and dropped): the small calls' p50/p99, the large results served and refused
  *    (BUSY), the server's peak RSS (sampled every 100 ms, and VmHWM) against the stated bound
  *    (RSS after warm-up plus the result memory budget, runtime `resultMemoryBytes`).
+ * Each phase also reports the share of one core the server used (`serverCoreShare`) and the
+ * machine's load average: where the server's thread is far from busy, what the other calls waited
+ * for was the machine (the database, the clients), not the large results in the server.
  * DBWARDEN_BENCH_BASELINE_SERVER=/path/to/mcp-server/src/main.ts runs that build first, in the
  * same way and the same window (e.g. the previous commit unpacked elsewhere with this checkout's
  * node_modules linked): a before/after on one machine. Latencies on a shared machine are noise
  * beside CPU time, RSS and counts.
  */
 import { setMaxListeners } from "node:events";
+import { loadavg } from "node:os";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { RESULT_CAPS_MAX, RUNTIME_DEFAULTS } from "@dbwarden/contract";
@@ -32,6 +36,9 @@ const ALONE = Number(process.env.DBWARDEN_LARGE_ALONE ?? 6);
 const SMALL_CLIENTS = 24;
 const LARGE_CLIENTS = 8;
 const CURRENT = "mcp-server/src/main.ts";
+const round2 = (x: number) => Math.round(x * 100) / 100;
+/** The share of one core the server used over a phase: well under 1, its thread was not what the other calls waited for. */
+const share = (cpuSeconds: number) => round2(cpuSeconds / (LARGE_MS / 1000));
 
 async function measure(fx: Fixture, planFile: string, runtimeFile: string, serverMain: string): Promise<Record<string, unknown>> {
   const server = await startServer(planFile, runtimeFile, serverMain);
@@ -70,8 +77,11 @@ async function measure(fx: Fixture, planFile: string, runtimeFile: string, serve
 
     // 2. Baseline: the small calls alone.
     const baseline: Outcome[] = [];
+    const baselineCpuStart = cpuSeconds(pid);
     end = performance.now() + LARGE_MS;
     await load(small, () => performance.now() < end, baseline);
+    const baselineCpu = cpuSeconds(pid) - baselineCpuStart;
+    const baselineLoad = loadavg()[0]!;
 
     // 3. Beside 8 capped-maximum results in a loop.
     const beside: Outcome[] = [];
@@ -99,7 +109,12 @@ async function measure(fx: Fixture, planFile: string, runtimeFile: string, serve
       server: serverMain,
       answerBytes,
       alone: { results: ALONE, serverCpuMsPerLargeResult: cpuMsPerLargeResult },
-      smallCallsBaseline: { ...summarise(baseline), errors: baseline.filter((o) => !o.ok).length },
+      smallCallsBaseline: {
+        ...summarise(baseline),
+        errors: baseline.filter((o) => !o.ok).length,
+        serverCoreShare: share(baselineCpu),
+        machineLoad1m: round2(baselineLoad),
+      },
       beside: {
         seconds: LARGE_MS / 1000,
         largeResults: large.results,
@@ -107,7 +122,9 @@ async function measure(fx: Fixture, planFile: string, runtimeFile: string, serve
         errors: large.errors.length,
         smallCalls: { ...summarise(beside), errors: beside.filter((o) => !o.ok).length },
         errorSamples: [...new Set([...large.errors, ...beside.filter((o) => !o.ok).map((o) => o.text)])].slice(0, 5),
-        serverCpuSeconds: Math.round(besideCpu * 100) / 100,
+        serverCpuSeconds: round2(besideCpu),
+        serverCoreShare: share(besideCpu),
+        machineLoad1m: round2(loadavg()[0]!),
       },
       serverRssMiB: { afterWarmup: rssAfterWarmup, peakSampled: peak, vmHwm: status(pid, "VmHWM") },
       rssBound: { statedMiB: boundMiB, held: peak <= boundMiB },

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AccessPlan } from "../mcp-server/src/config.ts";
 import { analyse } from "./_mcp-profile.ts";
-import { cpuMs } from "./mcp.ts";
+import { cpuMs } from "./lib/proc.ts";
 import { LARGE_SQL, largeResult } from "./soak.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -1,9 +1,12 @@
 /**
  * Where the MCP server's CPU goes per `query` call:
  *   node --import tsx bench/_mcp-profile.ts [--inflight N] [--seconds S] [--keep DIR]
+ *     [--workload literal|parameterised] [--server dbwarden|reference]
  *
- * Starts the test fixture, runs the real server over stdio under `node --cpu-prof`, drives the
- * bench's indexed query with N calls in flight (default 32) for S seconds (default 8), then reads
+ * Starts the test fixture, runs the real server (or the reference server 0.6.2 of bench/peers/, as
+ * the same login) over stdio under `node --cpu-prof`, drives the bench's workload (default: the
+ * seeded literal SQL of bench/lib/workload.ts) with N calls in flight (default 32) for S seconds
+ * (default 8), then reads
  * the profile of the measurement window only (startup excluded) and prints microseconds per call
  * of the main thread by area (self time) and by step (inclusive time of named functions), next to
  * the server process' CPU per call from /proc (all threads). The profile samples wall time: on a
@@ -17,12 +20,22 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { benchServerFiles, cpuMs } from "./mcp.ts";
+import type { AccessPlan } from "../mcp-server/src/config.ts";
+import type { Fixture } from "../mcp-server/test/support/fixture.ts";
+import { cpuMs } from "./lib/proc.ts";
+import { ensurePeers, referenceServerMain } from "./lib/peers.ts";
+import { literalStatements, PARAMETERISED_SQL, parameterisedValues } from "./lib/workload.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 /** Another build of the server (e.g. the previous commit unpacked elsewhere), as in bench/mcp.ts. */
 const serverMain = process.env.DBWARDEN_BENCH_SERVER ?? "mcp-server/src/main.ts";
-const SQL = "SELECT id, name, plan FROM app.accounts WHERE id = $1";
+
+/** The fixture's plan with limits no case reaches, written with the runtime config for a server process. */
+function benchServerFiles(fx: Fixture): { plan: AccessPlan; planFile: string; runtimeFile: string } {
+  const plan = structuredClone(fx.plan);
+  for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
+  return { plan, ...fx.writeServerFiles(plan, "bench") };
+}
 
 interface ProfileNode {
   id: number;
@@ -150,7 +163,13 @@ export function analyse(profile: Profile, windowUs: [number, number], calls: num
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { inflight: { type: "string", default: "32" }, seconds: { type: "string", default: "8" }, keep: { type: "string" } },
+    options: {
+      inflight: { type: "string", default: "32" },
+      seconds: { type: "string", default: "8" },
+      keep: { type: "string" },
+      workload: { type: "string", default: "literal" },
+      server: { type: "string", default: "dbwarden" },
+    },
   });
   const inflight = Number(values.inflight);
   const seconds = Number(values.seconds);
@@ -159,32 +178,29 @@ async function main(): Promise<void> {
   const profDir = values.keep ?? mkdtempSync(join(tmpdir(), "dbwarden-prof-"));
   try {
     const { planFile, runtimeFile } = benchServerFiles(fx);
-    const args = [
-      "--cpu-prof",
-      "--cpu-prof-dir",
-      profDir,
-      "--import",
-      "tsx",
-      serverMain,
-      "--transport",
-      "stdio",
-      "--client",
-      "claude-cs",
-      "--plan",
-      planFile,
-      "--runtime",
-      runtimeFile,
-    ];
+    const role = "dbw_cs_usage_drop__claude_cs";
+    const url = `postgres://${role}:${encodeURIComponent(fx.passwords[role]!)}@${fx.db.host}:${fx.db.port}/dbwarden_demo`;
+    if (values.server === "reference") ensurePeers();
+    const served =
+      values.server === "reference"
+        ? // It ends on SIGTERM without exiting normally, so --cpu-prof would write nothing.
+          ["--import", "data:text/javascript,process.on('SIGTERM',()=>process.exit(0))", referenceServerMain, url]
+        : ["--import", "tsx", serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile];
+    const args = ["--cpu-prof", "--cpu-prof-dir", profDir, ...served];
     const transport = new StdioClientTransport({ command: process.execPath, args, cwd: root, stderr: "inherit" });
     const client = new Client({ name: "profile", version: "0.0.0" });
     await client.connect(transport);
+    const literal = values.workload === "literal";
+    const nextSql = literalStatements(20_231);
+    const nextValues = parameterisedValues();
     const drive = async (ms: number) => {
       let calls = 0;
       const end = performance.now() + ms;
       await Promise.all(
-        Array.from({ length: inflight }, async (_, w) => {
+        Array.from({ length: inflight }, async () => {
           while (performance.now() < end) {
-            const r = await client.callTool({ name: "query", arguments: { sql: SQL, params: [1 + (w % 200)] } });
+            const sql = literal ? nextSql() : PARAMETERISED_SQL;
+            const r = await client.callTool({ name: "query", arguments: literal ? { sql } : { sql, params: nextValues() } });
             if (r.isError) throw new Error(JSON.stringify(r.content));
             calls++;
           }

@@ -6,18 +6,11 @@
  * PUBLIC may execute (half SECURITY DEFINER); and counts catalog round trips.
  */
 import { startTestPostgres } from "../test/support/postgres.ts";
-import { planStack } from "../src/plan/index.ts";
-import type { AccessPlan, TablePlan, WorkflowPlan } from "../src/plan/types.ts";
+import type { AccessPlan } from "../src/plan/types.ts";
+import { SCHEMAS, syntheticPlan, TABLES_PER_SCHEMA } from "./lib/synthetic-plan.ts";
 import { detectDrift } from "../src/postgres/drift.ts";
 import { reconcile } from "../src/postgres/reconcile.ts";
-import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SCHEMAS = 50;
-const TABLES_PER_SCHEMA = 200;
-const WORKFLOWS = 50;
-const LOGINS = 3;
-const TABLES_PER_WORKFLOW = 40;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** `runs` drift runs on the database as it is: the median time and the last report. */
@@ -30,42 +23,6 @@ async function timedDrift(admin: Parameters<typeof detectDrift>[0], plan: Access
     ms.push(performance.now() - t);
   }
   return { medianMs: Math.round(median(ms)), report: report! };
-}
-
-function syntheticPlan(database: string): AccessPlan {
-  const template = planStack("local", { root: ROOT, now: new Date("2026-01-15T00:00:00Z") });
-  const base = template.workflows[0]!;
-  const workflows: WorkflowPlan[] = [];
-  for (let w = 0; w < WORKFLOWS; w++) {
-    const name = `bench-${String(w).padStart(2, "0")}`;
-    const group = `dbw_bench_${w}`;
-    const tables: TablePlan[] = [];
-    for (let i = 0; i < TABLES_PER_WORKFLOW; i++) {
-      const n = w * TABLES_PER_WORKFLOW + i;
-      const schema = `s${n % SCHEMAS}`;
-      const table = `t${Math.floor(n / SCHEMAS) % TABLES_PER_SCHEMA}`;
-      tables.push({
-        schema,
-        table,
-        description: null,
-        rule: i % 2 === 0 ? { access: "only", columns: ["a", "b", "id"] } : { access: "all-except", except: ["secret"] },
-        columns: [],
-        rowFilter: null,
-      });
-    }
-    tables.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
-    workflows.push({
-      ...base,
-      name,
-      tables,
-      roles: {
-        ...base.roles,
-        group,
-        logins: Array.from({ length: LOGINS }, (_, l) => ({ client: `c${l}`, role: `${group}__c${l}`, secretName: `dbwarden/local/${name}/c${l}` })),
-      },
-    });
-  }
-  return { ...template, targets: template.targets.map((t) => ({ ...t, database })), workflows };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -82,7 +39,7 @@ export async function run(): Promise<Record<string, unknown>> {
         END LOOP; END $$`);
     }
     const createMs = performance.now() - t;
-    const plan = syntheticPlan(database);
+    const plan = syntheticPlan({ database, logins: 3, governed: false, now: new Date("2026-01-15T00:00:00Z") });
     const roles = plan.workflows.reduce((n, w) => n + 1 + w.roles.logins.length, 0);
 
     t = performance.now();

@@ -18,9 +18,9 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { loadDemoData } from "../src/local/demo.ts";
 import { planStack } from "../src/plan/index.ts";
-import type { AccessPlan, TablePlan, WorkflowPlan } from "../src/plan/types.ts";
 import { detectDrift } from "../src/postgres/drift.ts";
 import { reconcile } from "../src/postgres/reconcile.ts";
+import { SCHEMAS, syntheticPlan, TABLES_PER_SCHEMA } from "./lib/synthetic-plan.ts";
 import { generatedPasswords } from "../test/postgres/helpers.ts";
 import { startTestPostgres, type TestPostgres } from "../test/support/postgres.ts";
 
@@ -86,55 +86,6 @@ async function pointQueryBench(db: TestPostgres) {
   }
 }
 
-const SCHEMAS = 50;
-const TABLES_PER_SCHEMA = 200;
-const WORKFLOWS = 50;
-const TABLES_PER_WORKFLOW = 40;
-const LOGINS = 2;
-
-/** 50 workflows x 40 tables, every other one masked (hash) and filtered by the client's tenant: 1,000 governed views. */
-export function governedPlan(database: string): AccessPlan {
-  const template = planStack("local", { root: ROOT, now: NOW });
-  const base = template.workflows.find((w) => w.name === "cs-usage-drop")!;
-  const workflows: WorkflowPlan[] = [];
-  for (let w = 0; w < WORKFLOWS; w++) {
-    const name = `bench-${String(w).padStart(2, "0")}`;
-    const group = `dbw_bench_${w}`;
-    const tables: TablePlan[] = [];
-    for (let i = 0; i < TABLES_PER_WORKFLOW; i++) {
-      const n = w * TABLES_PER_WORKFLOW + i;
-      const governed = i % 2 === 0;
-      tables.push({
-        // Consecutive tables of one schema: a workflow's governed views need distinct names.
-        schema: `s${Math.floor(n / TABLES_PER_SCHEMA) % SCHEMAS}`,
-        table: `t${n % TABLES_PER_SCHEMA}`,
-        description: null,
-        rule: { access: "all-except", except: ["secret"] },
-        columns: governed ? [{ name: "b", description: null, classification: "standard", justification: null, mask: { kind: "hash" } }] : [],
-        rowFilter: governed ? { predicate: "c = client.tenant", columns: ["c"], attributes: ["tenant"] } : null,
-      });
-    }
-    tables.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
-    const clients = Array.from({ length: LOGINS }, (_, l) => ({
-      ...base.clients[0]!,
-      name: `c${l}`,
-      loginRole: `${group}__c${l}`,
-      secretName: `dbwarden/local/${name}/c${l}`,
-      attributes: { tenant: l },
-    }));
-    workflows.push({
-      ...base,
-      name,
-      tables,
-      reportingViews: [],
-      governedSchema: group,
-      clients,
-      roles: { group, logins: clients.map((c) => ({ client: c.name, role: c.loginRole, secretName: c.secretName })) },
-    });
-  }
-  return { ...template, targets: template.targets.map((t) => ({ ...t, database })), workflows };
-}
-
 async function driftBench(db: TestPostgres) {
   const database = await db.createDatabase("bench_governed_drift");
   const admin = await db.admin(database);
@@ -144,7 +95,7 @@ async function driftBench(db: TestPostgres) {
         EXECUTE format('CREATE TABLE s${s}.t%s (id bigint, a text, b text, c int, d timestamptz, secret text)', i);
       END LOOP; END $$`);
   }
-  const plan = governedPlan(database);
+  const plan = syntheticPlan({ database, logins: 2, governed: true, now: NOW });
   let t = performance.now();
   const applied = await reconcile(admin, plan, { target: "app" });
   const reconcileColdMs = performance.now() - t;

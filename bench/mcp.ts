@@ -1,215 +1,199 @@
 /**
- * `npm run bench -- mcp`: what the MCP server costs on top of the database.
+ * `npm run bench -- mcp`: dbwarden's MCP server against its peers on what agents send.
  *
- * The same indexed query (`SELECT id, name, plan FROM app.accounts WHERE id = $1`) four ways:
- * - `direct-pg`: a pg pool, as the same login role (the database's own cost);
- * - `mcp-http` / `mcp-stdio`: the `query` tool of the real server (child process, parser check,
- *   scope check, read-only transaction, capped fetch, audit line to a file);
- * - `floor-http` / `floor-stdio`: a trivial SDK server whose one tool returns a constant, served the
- *   same way (stateless Streamable HTTP with JSON responses, one McpServer per request; stdio).
- * at 1 and 32 concurrent clients (HTTP: 32 SDK clients; stdio: one client, 32 calls in flight),
- * plus the server's other tools over stdio: `describe_table` (a catalog read in its own read-only
- * transaction) and `list_tables` (no database), reporting p50/p99 latency, throughput, the server
- * process' and the database's CPU time per call (user + system, from /proc: steadier than latency
- * on a shared machine; the database's is every backend of the test server, the bench's own pool
- * included) and the server's RSS. Each case runs a fixed time.
+ * The workload (bench/lib/workload.ts): literal SQL from a seeded generator, a new text on every
+ * call (a point lookup, a grouped aggregate over a key range, a two-table join), and the earlier
+ * parameterised statement as its own labelled line. Every target reads the same database, the
+ * local stack's, as the cs-usage-drop workflow's login (`claude-cs`), whose statement logging
+ * (`log_statement = all`) is on as the stack ships it:
+ * - `direct-pg`: a pg pool (the database's own cost);
+ * - `reference-stdio`: `@modelcontextprotocol/server-postgres` 0.6.2; `dbhub-http`: DBHub 1.4.0
+ *   (`readonly = true`, `max_rows`), both pinned in bench/peers/;
+ * - `floor-stdio`, `floor-stateful-http`, `floor-stateless-http`: an SDK server whose tool returns
+ *   a constant (bench/lib/floor.ts);
+ * - `dbwarden-stdio`: `dbwarden mcp --client claude-cs`; `dbwarden-http`: the `dbwarden up`
+ *   process itself (HTTP server, PostgreSQL supervision, its log file), audit file written.
+ * Each at 1 client and 32 (HTTP: 32 SDK clients; stdio: one client, 32 calls in flight), for
+ * `BENCH_RUNS` runs (default 3) with the targets' order reversed every other run: p50/p99,
+ * calls/s, CPU per call (user + system from /proc) of the server, the client (this process), the
+ * database (the postmaster and all its processes) and the `up` process (it writes PostgreSQL's
+ * log: statement logging's cost lands there for every target), and the server's peak RSS. Saved
+ * with each metric's range over the runs and the issue's targets run by run.
  *
- * `DBWARDEN_BENCH_SERVER=/path/to/mcp-server/src/main.ts` runs another build of the server (e.g. the
- * previous commit, unpacked elsewhere) in the same cases: compare old and new alternately, in the
- * same window, on a shared machine.
+ * `BENCH_QUICK=1`: short cases (a smoke run). `DBWARDEN_BENCH_BIN=/other/checkout/bin/dbwarden.js`:
+ * run another build's `up` and `mcp` in the same cases.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { setMaxListeners } from "node:events";
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { setMaxListeners } from "node:events";
-import type { AccessPlan } from "../mcp-server/src/config.ts";
-import type { Fixture } from "../mcp-server/test/support/fixture.ts";
+import { cpuMs, ownCpuMs, peakRssMiB, statFields, treeCpuMs } from "./lib/proc.ts";
+import { dbhubMain, ensurePeers, referenceServerMain, writeDbhubConfig } from "./lib/peers.ts";
+import { literalStatements, PARAMETERISED_SQL, parameterisedValues } from "./lib/workload.ts";
 
 // The SDK client's fetch adds an abort listener per request to its transport's one long-lived
-// signal; undici drops them only when requests are garbage-collected. Thousands of calls from one
-// client would print MaxListenersExceededWarning on the bench's own side: not a server leak.
+// signal; undici drops them only when requests are garbage-collected: not a server leak.
 setMaxListeners(0);
 
 const root = new URL("..", import.meta.url).pathname;
-const serverMain = process.env.DBWARDEN_BENCH_SERVER ?? "mcp-server/src/main.ts";
-const WARMUP_MS = 400;
-/**
- * Each server child first serves this long at 32 calls in flight: its startup (module loading, JIT,
- * the parser's WebAssembly compiled in background threads) is not counted in its first case.
- */
-const SERVER_WARMUP_MS = 2_000;
-const CASE_MS = 2_000;
-const SQL = "SELECT id, name, plan FROM app.accounts WHERE id = $1";
+const dbwardenBin = process.env.DBWARDEN_BENCH_BIN ?? join(root, "bin", "dbwarden.js");
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+const WARMUP_MS = QUICK ? 200 : 400;
+/** Each server first serves this long at 32 calls in flight: startup and JIT are not counted. */
+const SERVER_WARMUP_MS = QUICK ? 500 : 2_000;
+const CASE_MS = QUICK ? 700 : 2_000;
+const SEED = 20_231;
+/** dbwarden's client; the direct pool and the peers log in as the workflow's other login (same grants and settings, its own connection limit). */
+const CLIENT = "claude-cs";
+const PEER_CLIENT = "n8n-cs-digest";
+const PEER_ROLE = "dbw_cs_usage_drop__n8n_cs_digest";
+const MAX_ROWS = 1_000;
 
-// ---- the floor server (run as a child: `node --import tsx bench/mcp.ts --floor-http|--floor-stdio`)
-async function floorServer(mode: "http" | "stdio"): Promise<void> {
-  const { McpServer } = await import("@modelcontextprotocol/sdk/server/mcp.js");
-  const { z } = await import("zod");
-  const make = () => {
-    const s = new McpServer({ name: "floor", version: "0.0.0" });
-    s.registerTool("query", { inputSchema: { sql: z.string(), params: z.array(z.unknown()).optional() } }, () => ({
-      content: [{ type: "text" as const, text: '{"rows":[[7,"Account 7","enterprise"]]}' }],
-    }));
-    return s;
-  };
-  if (mode === "stdio") {
-    const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
-    await make().connect(new StdioServerTransport());
-    return;
-  }
-  const { StreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/streamableHttp.js");
-  const { createServer } = await import("node:http");
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const mcp = make();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on("close", () => {
-      void transport.close();
-      void mcp.close();
-    });
-    await mcp.connect(transport);
-    const text = Buffer.concat(chunks).toString();
-    await transport.handleRequest(req, res, text ? JSON.parse(text) : undefined);
-  });
-  server.keepAliveTimeout = 65_000;
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address() as { port: number };
-    process.stderr.write(`listening on http://127.0.0.1:${address.port}/mcp\n`);
-  });
+type Workload = "literal" | "parameterised";
+
+/** One call of a target: false if it failed. */
+type Op = (sql: string, params: unknown[] | null) => Promise<boolean>;
+
+interface Started {
+  /** Calls from `worker` (0..31) go through `ops[worker % ops.length]`. */
+  ops: Op[];
+  /** The server process measured (null: in this process). */
+  server: number | null;
+  stop(): Promise<void>;
 }
 
-// ---- measurement
+interface Target {
+  name: string;
+  /** The workloads it runs (the floors ignore the SQL). */
+  workloads: Workload[];
+  start(): Promise<Started>;
+}
+
 interface CaseResult {
+  target: string;
+  workload: Workload;
   concurrency: number;
   calls: number;
   errors: number;
   p50Ms: number;
   p99Ms: number;
   callsPerSecond: number;
-  /** Server CPU time (user + system) per call, in ms; null for the in-process direct-pg case. */
   serverCpuMsPerCall: number | null;
-  /** CPU time of the database's processes (all backends) per call, in ms; null for the floor. */
-  dbCpuMsPerCall: number | null;
-  serverRssMiB: number | null;
+  clientCpuMsPerCall: number;
+  dbCpuMsPerCall: number;
+  /** The `up` process (PostgreSQL's log writer; the server itself for dbwarden-http). */
+  upCpuMsPerCall: number | null;
+  serverPeakRssMiB: number | null;
+  firstError: string | null;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+// ---- the local stack, as a new user starts it
+interface Stack {
+  root: string;
+  up: ChildProcess;
+  upPid: number;
+  mcpUrl: string;
+  apiKey: string;
+  databaseUrl: string;
+  postmaster: number;
 }
 
-function rssMiB(pid: number | undefined | null): number | null {
-  if (!pid) return null;
+async function startStack(): Promise<Stack> {
+  const started = { up: null as ChildProcess | null };
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : null;
-  } catch {
-    return null;
+    return await startingStack(started);
+  } catch (error) {
+    started.up?.kill("SIGINT");
+    throw error;
   }
 }
 
-/** /proc counts CPU time in USER_HZ ticks, 1/100 s on Linux. */
-const CLOCK_TICKS = 100;
-
-/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] state, [1] ppid, [11] utime, [12] stime. */
-function statFields(pid: number): string[] | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  } catch {
-    return null;
-  }
-}
-
-/** CPU time (user + system, all threads) in ms, from a process' stat fields. */
-const fieldsCpuMs = (fields: string[]) => ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-
-/** CPU time (user + system, all threads) a process has used so far, in ms; null if unknown. */
-export function cpuMs(pid: number | undefined | null): number | null {
-  const fields = pid ? statFields(pid) : null;
-  return fields ? fieldsCpuMs(fields) : null;
-}
-
-/** CPU time of the postmaster and every process it started (backends, background workers), in ms. */
-function treeCpuMs(postmaster: number | null): number | null {
-  if (!postmaster) return null;
-  let total = cpuMs(postmaster) ?? 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (fields && Number(fields[1]) === postmaster) total += fieldsCpuMs(fields);
-  }
-  return total;
-}
-
-/** The processes a case is measured on: the server child, and the database's postmaster. */
-interface Measured {
-  server: number | null | undefined;
-  postmaster: number | null;
-}
-
-/** Run `op` from `concurrency` workers for `ms`: each call's latency (if `record`) and the failures. */
-async function drive(
-  concurrency: number,
-  op: (worker: number) => Promise<boolean>,
-  ms: number,
-  record: boolean,
-): Promise<{ latencies: number[]; errors: number }> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        const ok = await op(w);
-        if (record) latencies.push(performance.now() - t);
-        if (!ok) errors++;
-      }
-    }),
+async function startingStack(started: { up: ChildProcess | null }): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), "dbwarden-bench-mcp-"));
+  chmodSync(dir, 0o755);
+  cpSync(join(root, "stacks"), join(dir, "stacks"), { recursive: true });
+  // The server is measured, not its limits: the spec's maxima for the calls per minute (a bucket
+  // of 100,000 no case empties) and calls in flight (64: a login's connection limit is 65, room for
+  // the `up` server's pool and `dbwarden mcp`'s at 32 each).
+  const workflow = join(dir, "stacks", "workflows", "cs-usage-drop.yaml");
+  writeFileSync(
+    workflow,
+    readFileSync(workflow, "utf8")
+      .replace(/callsPerMinute: \d+/, "callsPerMinute: 100000")
+      .replace(/concurrentCalls: \d+/, "concurrentCalls: 64"),
   );
-  return { latencies, errors };
-}
-
-async function measure(concurrency: number, op: (worker: number) => Promise<boolean>, on: Measured): Promise<CaseResult> {
-  const run = drive.bind(null, concurrency, op);
-  await run(WARMUP_MS, false);
-  const cpuBefore = cpuMs(on.server);
-  const dbBefore = treeCpuMs(on.postmaster);
-  const { latencies, errors } = await run(CASE_MS, true);
-  const cpuAfter = cpuMs(on.server);
-  const dbAfter = treeCpuMs(on.postmaster);
-  latencies.sort((a, b) => a - b);
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const perCall = (before: number | null, after: number | null) =>
-    before === null || after === null || latencies.length === 0 ? null : r3((after - before) / latencies.length);
+  const up = spawn(process.execPath, [dbwardenBin, "up", "--mcp-port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  started.up = up;
+  up.stdout!.resume();
+  let err = "";
+  up.stderr!.on("data", (d: Buffer) => void (err = (err + d.toString()).slice(-4000)));
+  const stateFile = join(dir, ".dbwarden", "local", "connection.json");
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setInterval(() => {
+      try {
+        readFileSync(stateFile);
+        clearInterval(timer);
+        resolve(true);
+      } catch {
+        /* not yet */
+      }
+    }, 250);
+    up.once("exit", () => {
+      clearInterval(timer);
+      resolve(false);
+    });
+  });
+  if (!ready) throw new Error(`dbwarden up did not start: ${err}`);
+  // connection.json is written once the MCP server listens.
+  const connection = JSON.parse(readFileSync(stateFile, "utf8")) as {
+    mcpUrl: string;
+    clients: Array<{ name: string; apiKey: string }>;
+    postgres: { host: string; port: number; database: string };
+  };
+  const secret = join(dir, ".dbwarden", "local", "secrets", "dbwarden", "local", "cs-usage-drop", PEER_CLIENT, "db-password");
+  const password = readFileSync(secret, "utf8").trim();
+  const { host, port, database } = connection.postgres;
+  const databaseUrl = `postgres://${PEER_ROLE}:${encodeURIComponent(password)}@${host}:${port}/${database}?sslmode=disable`;
+  const probe = new pg.Client({ connectionString: databaseUrl });
+  await probe.connect();
+  const { rows } = await probe.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const postmaster = Number(statFields(rows[0]!.pid)?.[1]);
+  await probe.end();
   return {
-    concurrency,
-    calls: latencies.length,
-    errors,
-    p50Ms: r3(percentile(latencies, 50)),
-    p99Ms: r3(percentile(latencies, 99)),
-    callsPerSecond: Math.round(latencies.length / (CASE_MS / 1000)),
-    serverCpuMsPerCall: perCall(cpuBefore, cpuAfter),
-    dbCpuMsPerCall: perCall(dbBefore, dbAfter),
-    serverRssMiB: rssMiB(on.server),
+    root: dir,
+    up,
+    upPid: up.pid!,
+    mcpUrl: connection.mcpUrl,
+    apiKey: connection.clients.find((c) => c.name === CLIENT)!.apiKey,
+    databaseUrl,
+    postmaster,
   };
 }
 
-function spawnHttp(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+async function stopStack(stack: Stack): Promise<void> {
+  const exited = new Promise((resolve) => stack.up.once("exit", resolve));
+  stack.up.kill("SIGINT");
+  await exited;
+  rmSync(stack.root, { recursive: true, force: true });
+}
+
+// ---- clients
+function spawnHttp(command: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, command, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let err = "";
     child.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (\S+)/.exec(err);
-      if (m) resolve({ child, url: m[1]! });
+      err = (err + d.toString()).slice(-4000);
+      const m = /listening on (?:(http:\/\/\S+)|(\d+\.\d+\.\d+\.\d+):(\d+))/.exec(err);
+      if (m) resolve({ child, url: m[1] ?? `http://${m[2]}:${m[3]}/mcp` });
     });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${err.slice(0, 500)}`)));
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${err.slice(0, 800)}`)));
   });
 }
 
@@ -223,161 +207,278 @@ async function httpClients(url: string, token: string | null, n: number): Promis
   );
 }
 
-const queryOp = (clients: Client[]) => async (w: number) => {
-  const r = await clients[w % clients.length]!.callTool({ name: "query", arguments: { sql: SQL, params: [1 + (w % 200)] } });
-  return r.isError !== true;
-};
-const describeOp = (client: Client) => async () => (await client.callTool({ name: "describe_table", arguments: { table: "app.accounts" } })).isError !== true;
-const listOp = (client: Client) => async () => (await client.callTool({ name: "list_tables", arguments: {} })).isError !== true;
-
-/** The database's postmaster: the parent of a backend. */
-async function postmasterOf(client: pg.Pool): Promise<number | null> {
-  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  const fields = statFields(rows[0]!.pid);
-  return fields ? Number(fields[1]) : null;
+async function stdioClient(command: string, args: string[], cwd = root): Promise<{ client: Client; pid: number }> {
+  const transport = new StdioClientTransport({ command, args, cwd, stderr: "ignore" });
+  const client = new Client({ name: "bench", version: "0.0.0" });
+  await client.connect(transport);
+  return { client, pid: transport.pid! };
 }
 
-/** Each target of the issue, from one run's results. */
-function summarise(results: Record<string, CaseResult[]>) {
-  const at = (name: string, n: number) => results[name]!.find((r) => r.concurrency === n)!;
+/** A tool call as an op: `tool` gets `{ sql }` (and `params` where the server takes them). */
+const toolOp =
+  (client: Client, tool: string): Op =>
+  async (sql, params) => {
+    const result = await client.callTool({ name: tool, arguments: params ? { sql, params } : { sql } });
+    if (result.isError === true) firstError ??= JSON.stringify(result.content).slice(0, 300);
+    return result.isError !== true;
+  };
+
+/** The first failure of the case being measured (the bench's own diagnostics: a failing case is not a result). */
+let firstError: string | null = null;
+
+// ---- the targets
+function targets(stack: Stack, scratch: string): Target[] {
+  const floor = (mode: "stdio" | "stateful" | "stateless"): Target => ({
+    name: mode === "stdio" ? "floor-stdio" : `floor-${mode}-http`,
+    workloads: ["literal"],
+    async start() {
+      if (mode === "stdio") {
+        const { client, pid } = await stdioClient(process.execPath, ["--import", "tsx", "bench/lib/floor.ts", "stdio"]);
+        return { ops: [toolOp(client, "query")], server: pid, stop: () => client.close() };
+      }
+      const { child, url } = await spawnHttp(["--import", "tsx", "bench/lib/floor.ts", mode]);
+      const clients = await httpClients(url, null, 32);
+      return { ops: clients.map((c) => toolOp(c, "query")), server: child.pid!, stop: () => stopHttp(child, clients) };
+    },
+  });
+  return [
+    {
+      name: "direct-pg",
+      workloads: ["literal", "parameterised"],
+      async start() {
+        const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 32 });
+        const op: Op = async (sql, params) => {
+          await pool.query(sql, params ?? undefined);
+          return true;
+        };
+        return { ops: [op], server: null, stop: () => pool.end() };
+      },
+    },
+    {
+      name: "reference-stdio",
+      workloads: ["literal"],
+      async start() {
+        const { client, pid } = await stdioClient(process.execPath, [referenceServerMain, stack.databaseUrl]);
+        return { ops: [toolOp(client, "query")], server: pid, stop: () => client.close() };
+      },
+    },
+    {
+      name: "dbhub-http",
+      workloads: ["literal"],
+      async start() {
+        const config = writeDbhubConfig(scratch, stack.databaseUrl, MAX_ROWS);
+        const { child, url } = await spawnHttp([dbhubMain, "--transport=http", "--host=127.0.0.1", "--port=0", `--config=${config}`]);
+        const clients = await httpClients(url, null, 32);
+        const tool = (await clients[0]!.listTools()).tools.find((t) => t.name.startsWith("execute_sql"))!.name;
+        return { ops: clients.map((c) => toolOp(c, tool)), server: child.pid!, stop: () => stopHttp(child, clients) };
+      },
+    },
+    floor("stdio"),
+    floor("stateful"),
+    floor("stateless"),
+    {
+      name: "dbwarden-stdio",
+      workloads: ["literal", "parameterised"],
+      async start() {
+        const { client, pid } = await stdioClient(process.execPath, [dbwardenBin, "mcp", "--client", CLIENT], stack.root);
+        return { ops: [toolOp(client, "query")], server: pid, stop: () => client.close() };
+      },
+    },
+    {
+      name: "dbwarden-http",
+      workloads: ["literal", "parameterised"],
+      async start() {
+        const clients = await httpClients(stack.mcpUrl, stack.apiKey, 32);
+        return { ops: clients.map((c) => toolOp(c, "query")), server: stack.upPid, stop: () => Promise.all(clients.map((c) => c.close())).then(() => {}) };
+      },
+    },
+  ];
+}
+
+async function stopHttp(child: ChildProcess, clients: Client[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.close()));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+// ---- measurement
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Run calls from `concurrency` workers for `ms`: each call's latency and the failures. */
+async function drive(concurrency: number, started: Started, workload: Workload, ms: number): Promise<{ latencies: number[]; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const nextSql = literalStatements(SEED);
+  const nextValues = parameterisedValues();
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      const op = started.ops[w % started.ops.length]!;
+      while (performance.now() < end) {
+        const literal = workload === "literal";
+        const sql = literal ? nextSql() : PARAMETERISED_SQL;
+        const t = performance.now();
+        const ok = await op(sql, literal ? null : nextValues()).catch((error: Error) => {
+          firstError ??= error.message.slice(0, 300);
+          return false;
+        });
+        latencies.push(performance.now() - t);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  return { latencies, errors };
+}
+
+async function measure(target: string, workload: Workload, concurrency: number, started: Started, stack: Stack): Promise<CaseResult> {
+  await drive(concurrency, started, workload, WARMUP_MS);
+  firstError = null;
+  const before = { server: cpuMs(started.server), client: ownCpuMs(), db: treeCpuMs(stack.postmaster)!, up: cpuMs(stack.upPid) };
+  const { latencies, errors } = await drive(concurrency, started, workload, CASE_MS);
+  const after = { server: cpuMs(started.server), client: ownCpuMs(), db: treeCpuMs(stack.postmaster)!, up: cpuMs(stack.upPid) };
+  latencies.sort((a, b) => a - b);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const summary = {
-    httpThroughputVsFloorAt32: r3(at("mcp-http", 32).callsPerSecond / at("floor-http", 32).callsPerSecond),
-    stdioThroughputVsFloorAt32: r3(at("mcp-stdio", 32).callsPerSecond / at("floor-stdio", 32).callsPerSecond),
-    stdioThroughputVsDirectPgAt32: r3(at("mcp-stdio", 32).callsPerSecond / at("direct-pg", 32).callsPerSecond),
-    httpP50OverFloorPlusPgAt1Ms: r3(at("mcp-http", 1).p50Ms - at("floor-http", 1).p50Ms - at("direct-pg", 1).p50Ms),
-    stdioP50OverFloorPlusPgAt1Ms: r3(at("mcp-stdio", 1).p50Ms - at("floor-stdio", 1).p50Ms - at("direct-pg", 1).p50Ms),
+  const calls = latencies.length;
+  const perCall = (a: number | null, b: number | null) => (a === null || b === null || calls === 0 ? null : r3((b - a) / calls));
+  return {
+    target,
+    workload,
+    concurrency,
+    calls,
+    errors,
+    p50Ms: r3(percentile(latencies, 50)),
+    p99Ms: r3(percentile(latencies, 99)),
+    callsPerSecond: Math.round(calls / (CASE_MS / 1000)),
+    serverCpuMsPerCall: perCall(before.server, after.server),
+    clientCpuMsPerCall: perCall(before.client, after.client)!,
+    dbCpuMsPerCall: perCall(before.db, after.db)!,
+    upCpuMsPerCall: perCall(before.up, after.up),
+    serverPeakRssMiB: peakRssMiB(started.server),
+    firstError,
   };
-  const targets = {
-    "stdio 1 client p50 <= floor + pg + 0.3 ms": summary.stdioP50OverFloorPlusPgAt1Ms <= 0.3,
-    "HTTP 1 client p50 <= floor + pg + 0.3 ms": summary.httpP50OverFloorPlusPgAt1Ms <= 0.3,
-    "HTTP 32 clients calls/s >= 0.9 x floor": summary.httpThroughputVsFloorAt32 >= 0.9,
-    "stdio 32 in flight calls/s >= 0.5 x direct pg": summary.stdioThroughputVsDirectPgAt32 >= 0.5,
-  };
-  return { summary, targets };
 }
 
-function print(results: Record<string, CaseResult[]>): void {
-  const num = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digits));
-  console.log("case                    conc   calls  err   p50 ms   p99 ms   calls/s  server CPU ms/call  db CPU ms/call  server RSS MiB");
-  for (const [name, rows] of Object.entries(results)) {
-    for (const r of rows) {
-      console.log(
-        `${name.padEnd(23)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(9)} ${num(r.serverCpuMsPerCall).padStart(19)} ${num(r.dbCpuMsPerCall).padStart(15)} ${String(r.serverRssMiB ?? "-").padStart(15)}`,
-      );
-    }
-  }
-}
-
-/**
- * The fixture's plan with limits no case reaches (the server is measured, not its rate limits),
- * written with the runtime config for a server process.
- */
-export function benchServerFiles(fx: Fixture): { plan: AccessPlan; planFile: string; runtimeFile: string } {
-  const plan = structuredClone(fx.plan);
-  for (const w of plan.workflows) Object.assign(w.limits, { callsPerMinute: 10_000_000, concurrentCalls: 32 });
-  return { plan, ...fx.writeServerFiles(plan, "bench") };
-}
-
-export async function run(): Promise<Record<string, unknown>> {
-  const { startFixture } = await import("../mcp-server/test/support/fixture.ts");
-  const fx = await startFixture();
-  const results: Record<string, CaseResult[]> = {};
-  const children: ChildProcess[] = [];
+async function runTarget(target: Target, stack: Stack): Promise<CaseResult[]> {
+  const started = await target.start();
+  const out: CaseResult[] = [];
   try {
-    const { plan, planFile, runtimeFile } = benchServerFiles(fx);
-    const role = "dbw_cs_usage_drop__claude_cs";
-    const key = fx.keys["claude-cs"]!;
-
-    // direct pg
-    const pool = new pg.Pool({ host: fx.db.host, port: fx.db.port, database: "dbwarden_demo", user: role, password: fx.passwords[role], max: 32 });
-    const postmaster = await postmasterOf(pool);
-    results["direct-pg"] = [];
-    for (const n of [1, 32]) {
-      results["direct-pg"].push(await measure(n, async (w) => (await pool.query(SQL, [1 + (w % 200)])).rowCount === 1, { server: null, postmaster }));
-    }
-    await pool.end();
-
-    for (const [name, args, token] of [
-      ["floor-http", ["bench/mcp.ts", "--floor-http"], null],
-      ["mcp-http", [serverMain, "--plan", planFile, "--runtime", runtimeFile], key],
-    ] as const) {
-      const { child, url } = await spawnHttp([...args]);
-      children.push(child);
-      const clients = await httpClients(url, token, 32);
-      await drive(32, queryOp(clients), SERVER_WARMUP_MS, false);
-      results[name] = [];
-      for (const n of [1, 32]) {
-        results[name].push(await measure(n, queryOp(clients), { server: child.pid, postmaster: name === "floor-http" ? null : postmaster }));
-      }
-      await Promise.all(clients.map((c) => c.close()));
-      child.kill("SIGTERM");
-    }
-
-    for (const [name, args] of [
-      ["floor-stdio", ["bench/mcp.ts", "--floor-stdio"]],
-      ["mcp-stdio", [serverMain, "--transport", "stdio", "--client", "claude-cs", "--plan", planFile, "--runtime", runtimeFile]],
-    ] as const) {
-      const transport = new StdioClientTransport({ command: process.execPath, args: ["--import", "tsx", ...args], cwd: root, stderr: "ignore" });
-      const client = new Client({ name: "bench", version: "0.0.0" });
-      await client.connect(transport);
-      const on = { server: transport.pid, postmaster: name === "floor-stdio" ? null : postmaster };
-      await drive(32, queryOp([client]), SERVER_WARMUP_MS, false);
-      results[name] = [];
-      for (const n of [1, 32]) results[name].push(await measure(n, queryOp([client]), on));
-      if (name === "mcp-stdio") {
-        results["mcp-stdio-describe"] = [];
-        results["mcp-stdio-list"] = [];
-        for (const n of [1, 32]) results["mcp-stdio-describe"].push(await measure(n, describeOp(client), on));
-        for (const n of [1, 32]) results["mcp-stdio-list"].push(await measure(n, listOp(client), on));
-      }
-      await client.close();
-    }
-    Object.assign(results, await auditFsyncCases(fx, plan, key, children));
+    await drive(32, started, "literal", SERVER_WARMUP_MS);
+    for (const workload of target.workloads) for (const n of [1, 32]) out.push(await measure(target.name, workload, n, started, stack));
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-    await fx.stop();
-  }
-
-  const { summary, targets } = summarise(results);
-  print(results);
-  console.log(summary);
-  console.log(targets);
-  return { query: SQL, caseMs: CASE_MS, server: serverMain, results, summary, targets };
-}
-
-// ---- audit durability: the same query over HTTP with each `audit.fsync` mode (what making each
-// line durable costs per call). The audit file is on the repository's disk (bench/results/), not
-// in a tmpfs, so fdatasync does real work.
-async function auditFsyncCases(fx: Fixture, plan: unknown, key: string, children: ChildProcess[]): Promise<Record<string, CaseResult[]>> {
-  const { mkdirSync, rmSync } = await import("node:fs");
-  const dir = join(root, "bench", "results", "audit-fsync.tmp");
-  mkdirSync(dir, { recursive: true });
-  const planFile = join(dir, "plan.json");
-  writeFileSync(planFile, JSON.stringify(plan));
-  const out: Record<string, CaseResult[]> = {};
-  try {
-    for (const fsync of ["none", "line", "group"] as const) {
-      const runtimeFile = join(dir, `runtime-${fsync}.json`);
-      writeFileSync(
-        runtimeFile,
-        JSON.stringify(fx.runtime({ audit: { file: join(dir, `audit-${fsync}.jsonl`), fsync, ...(fsync === "group" ? { groupCommitMs: 2 } : {}) } })),
-      );
-      const { child, url } = await spawnHttp(["mcp-server/src/main.ts", "--plan", planFile, "--runtime", runtimeFile]);
-      children.push(child);
-      const clients = await httpClients(url, key, 32);
-      const name = `mcp-http-fsync-${fsync}`;
-      out[name] = [];
-      for (const n of [1, 32]) out[name].push(await measure(n, queryOp(clients), { server: child.pid ?? null, postmaster: null }));
-      await Promise.all(clients.map((c) => c.close()));
-      child.kill("SIGTERM");
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await started.stop();
   }
   return out;
 }
 
-if (process.argv.includes("--floor-http")) await floorServer("http");
-else if (process.argv.includes("--floor-stdio")) await floorServer("stdio");
-else if (import.meta.url === `file://${process.argv[1]}`) await run();
+// ---- the issue's targets, run by run
+function targetsMet(cases: CaseResult[]) {
+  const at = (target: string, n: number) => cases.find((c) => c.target === target && c.workload === "literal" && c.concurrency === n)!;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const stdio1 = at("dbwarden-stdio", 1).p50Ms - at("reference-stdio", 1).p50Ms;
+  const stdio32 = at("dbwarden-stdio", 32).callsPerSecond / at("reference-stdio", 32).callsPerSecond;
+  const http1 = at("dbwarden-http", 1).p50Ms - at("floor-stateful-http", 1).p50Ms - at("direct-pg", 1).p50Ms;
+  const httpVsDbhub = at("dbwarden-http", 32).callsPerSecond / at("dbhub-http", 32).callsPerSecond;
+  const httpVsFloor = at("dbwarden-http", 32).callsPerSecond / at("floor-stateful-http", 32).callsPerSecond;
+  const serverCpu = at("dbwarden-stdio", 32).serverCpuMsPerCall!;
+  const dbVsDirect = at("dbwarden-stdio", 32).dbCpuMsPerCall / at("direct-pg", 32).dbCpuMsPerCall;
+  const rss = at("dbwarden-http", 32).serverPeakRssMiB!;
+  return {
+    "stdio 1 client: p50 - reference p50 <= 0.3 ms": { value: r3(stdio1), met: stdio1 <= 0.3 },
+    "stdio 32 in flight: calls/s >= 0.8 x reference": { value: r3(stdio32), met: stdio32 >= 0.8 },
+    "HTTP 1 client: p50 - (stateful floor + direct pg) <= 0.3 ms": { value: r3(http1), met: http1 <= 0.3 },
+    "HTTP 32 clients: calls/s >= 1.5 x DBHub": { value: r3(httpVsDbhub), met: httpVsDbhub >= 1.5 },
+    "HTTP 32 clients: calls/s >= 0.9 x stateful floor": { value: r3(httpVsFloor), met: httpVsFloor >= 0.9 },
+    "server CPU per call, stdio at 32 <= 0.35 ms": { value: serverCpu, met: serverCpu <= 0.35 },
+    "database CPU per call at 32 (stdio) <= 1.5 x direct": { value: r3(dbVsDirect), met: dbVsDirect <= 1.5 },
+    "server peak RSS at 32 (HTTP, the up process) <= 250 MiB": { value: rss, met: rss <= 250 },
+  };
+}
+
+/** Each metric's [min, max] over the runs, per target, workload and concurrency. */
+function ranges(runs: CaseResult[][]) {
+  const metrics = [
+    "p50Ms",
+    "p99Ms",
+    "callsPerSecond",
+    "serverCpuMsPerCall",
+    "clientCpuMsPerCall",
+    "dbCpuMsPerCall",
+    "upCpuMsPerCall",
+    "serverPeakRssMiB",
+  ] as const;
+  const out: Record<string, Record<string, [number, number] | null>> = {};
+  for (const c of runs[0]!) {
+    const same = runs.map((r) => r.find((x) => x.target === c.target && x.workload === c.workload && x.concurrency === c.concurrency)!);
+    const row: Record<string, [number, number] | null> = {};
+    for (const m of metrics) {
+      const values = same.map((x) => x[m]).filter((v): v is number => v !== null);
+      row[m] = values.length ? [Math.min(...values), Math.max(...values)] : null;
+    }
+    out[`${c.target} ${c.workload} x${c.concurrency}`] = row;
+  }
+  return out;
+}
+
+function print(cases: CaseResult[]): void {
+  const num = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digits));
+  console.log(
+    "target                 workload       conc   calls  err   p50 ms   p99 ms  calls/s  server CPU  client CPU  db CPU  up CPU (ms/call)  peak RSS MiB",
+  );
+  for (const r of cases) {
+    if (r.firstError) console.log(`  ${r.target} ${r.workload} x${r.concurrency} failed: ${r.firstError}`);
+    console.log(
+      `${r.target.padEnd(22)} ${r.workload.padEnd(14)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(8)} ${num(r.serverCpuMsPerCall).padStart(11)} ${num(r.clientCpuMsPerCall).padStart(11)} ${num(r.dbCpuMsPerCall).padStart(7)} ${num(r.upCpuMsPerCall).padStart(7)} ${String(r.serverPeakRssMiB ?? "-").padStart(20)}`,
+    );
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  ensurePeers();
+  const stack = await startStack();
+  const scratch = mkdtempSync(join(tmpdir(), "dbwarden-bench-peers-"));
+  const runs: CaseResult[][] = [];
+  const loadAverage: number[][] = [];
+  const { loadavg } = await import("node:os");
+  try {
+    const all = targets(stack, scratch);
+    for (let i = 0; i < RUNS; i++) {
+      const order = i % 2 === 0 ? all : [...all].reverse();
+      console.log(
+        `run ${i + 1}/${RUNS}: ${order.map((t) => t.name).join(", ")} (load average ${loadavg()
+          .map((x) => x.toFixed(1))
+          .join(" ")})`,
+      );
+      loadAverage.push(loadavg().map((x) => Math.round(x * 10) / 10));
+      const cases: CaseResult[] = [];
+      for (const target of order) cases.push(...(await runTarget(target, stack)));
+      cases.sort((a, b) => all.findIndex((t) => t.name === a.target) - all.findIndex((t) => t.name === b.target));
+      print(cases);
+      runs.push(cases);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    await stopStack(stack);
+  }
+  const met = runs.map(targetsMet);
+  console.log(JSON.stringify(met, null, 2));
+  return {
+    workload: {
+      literal: "seeded literal SQL, three shapes in turn (bench/lib/workload.ts)",
+      parameterised: PARAMETERISED_SQL,
+      seed: SEED,
+    },
+    caseMs: CASE_MS,
+    runs: RUNS,
+    loadAverageAtEachRun: loadAverage,
+    dbwarden: dbwardenBin,
+    ranges: ranges(runs),
+    targetsByRun: met,
+    results: runs,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

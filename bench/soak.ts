@@ -25,11 +25,12 @@
  * Latencies on a shared machine are noise; RSS, descriptors and error counts are not.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Hash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setMaxListeners } from "node:events";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { RUNTIME_DEFAULTS } from "@dbwarden/contract";
+import { isGoverned, RUNTIME_DEFAULTS } from "@dbwarden/contract";
 import type { AccessPlan } from "../mcp-server/src/config.ts";
 
 setMaxListeners(0);
@@ -40,9 +41,9 @@ const FREEZE_MS = Number(process.env.DBWARDEN_SOAK_FREEZE_MS ?? 2_000);
 const LARGE_MS = Number(process.env.DBWARDEN_SOAK_LARGE_SECONDS ?? 20) * 1000;
 const CLIENTS = 32;
 const LARGE_CLIENTS = 8;
-const LARGE_SQL = "SELECT n, repeat('x', 200) AS filler FROM analytics.big";
+export const LARGE_SQL = "SELECT n, repeat('x', 200) AS filler FROM analytics.big";
 
-function status(pid: number, field: "VmRSS" | "VmHWM"): number | null {
+export function status(pid: number, field: "VmRSS" | "VmHWM"): number | null {
   try {
     const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     return kb ? Math.round(Number(kb) / 1024) : null;
@@ -51,10 +52,10 @@ function status(pid: number, field: "VmRSS" | "VmHWM"): number | null {
   }
 }
 
-const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+export const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 /** A process's CPU time so far (user + sys), in seconds. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").at(-1)!.trim().split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -65,8 +66,12 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 1000) / 1000;
 }
 
-function startServer(planFile: string, runtimeFile: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "mcp-server/src/main.ts", "--plan", planFile, "--runtime", runtimeFile], {
+export function startServer(
+  planFile: string,
+  runtimeFile: string,
+  serverMain = "mcp-server/src/main.ts",
+): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", serverMain, "--plan", planFile, "--runtime", runtimeFile], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -81,7 +86,7 @@ function startServer(planFile: string, runtimeFile: string): Promise<{ child: Ch
   });
 }
 
-interface Outcome {
+export interface Outcome {
   at: number;
   ms: number;
   ok: boolean;
@@ -89,7 +94,7 @@ interface Outcome {
 }
 
 /** Each client calls in a loop until `until()` is false; every outcome recorded. */
-async function load(clients: Array<{ mcp: Client; table: string }>, until: () => boolean, outcomes: Outcome[]): Promise<void> {
+export async function load(clients: Array<{ mcp: Client; table: string }>, until: () => boolean, outcomes: Outcome[]): Promise<void> {
   await Promise.all(
     clients.map(async ({ mcp, table }) => {
       for (let i = 0; until(); i++) {
@@ -111,8 +116,8 @@ async function load(clients: Array<{ mcp: Client; table: string }>, until: () =>
   );
 }
 
-/** A capped-maximum result, read and dropped; its size in bytes, or the error text. */
-async function largeResult(url: string, key: string): Promise<{ bytes: number; error: string | null }> {
+/** A capped-maximum result, read and dropped; its size in bytes, or the error text (and the body's digest, given a hash). */
+export async function largeResult(url: string, key: string, hash?: Hash): Promise<{ bytes: number; error: string | null; digest?: string }> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${key}` },
@@ -123,12 +128,25 @@ async function largeResult(url: string, key: string): Promise<{ bytes: number; e
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     if (head.length < 200) head += Buffer.from(chunk).toString("utf8", 0, 200);
     bytes += chunk.length;
+    hash?.update(chunk);
   }
   const error = /"isError":true/.test(head) || res.status !== 200 ? head.slice(0, 160) : null;
-  return { bytes, error };
+  return { bytes, error, ...(hash ? { digest: hash.digest("hex") } : {}) };
 }
 
-function summarise(outcomes: Outcome[]) {
+/**
+ * The api-key clients the small calls go out as, each with a table it reads by its own name: a
+ * governed table (masks, a row filter) is read through its view, so a workflow's first table that
+ * is not one.
+ */
+export function smallCallClients(plan: AccessPlan): Array<{ name: string; table: string }> {
+  return plan.workflows.flatMap((w) => {
+    const table = w.tables.find((t) => !isGoverned(t));
+    return table ? w.clients.filter((c) => c.auth === "api-key").map((c) => ({ name: c.name, table: `${table.schema}.${table.table}` })) : [];
+  });
+}
+
+export function summarise(outcomes: Outcome[]) {
   const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
   return { calls: outcomes.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
@@ -148,9 +166,7 @@ export async function run(): Promise<Record<string, unknown>> {
     writeFileSync(runtimeFile, JSON.stringify(fx.runtime({ limitsStore: { host: redis.host, port: redis.port, tls: false, keyPrefix: "soak:" } })));
     server = await startServer(planFile, runtimeFile);
     const pid = server.child.pid!;
-    const apiClients = plan.workflows.flatMap((w) =>
-      w.clients.filter((c) => c.auth === "api-key").map((c) => ({ name: c.name, table: `${w.tables[0]!.schema}.${w.tables[0]!.table}` })),
-    );
+    const apiClients = smallCallClients(plan);
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {
         const who = apiClients[i % apiClients.length]!;

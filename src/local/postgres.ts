@@ -2,10 +2,11 @@
  * The local stack's PostgreSQL: the embedded server under `.dbwarden/local/pgdata`, or any server
  * given by a connection URL. Admin connections for `up`, `drift`, `rotate` and `down`.
  */
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import pg from "pg";
 import { freePort, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { privateDirs, privateFile, type LocalPaths } from "./paths.ts";
+import { PostgresLogFile } from "./postgres-log.ts";
 import { LocalSecretStore, newPassword } from "./secrets.ts";
 import { findRunningUp, isAlive, isPostmasterOf } from "./state.ts";
 
@@ -135,22 +136,19 @@ export async function openEmbedded(paths: LocalPaths, options: { port?: number; 
   privateFile(paths.postgresLog);
   const port = options.port ?? (await freePort());
   options.progress?.(initialised ? `Starting PostgreSQL on 127.0.0.1:${port}` : `Initialising PostgreSQL in ${paths.dataDir} (first start)`);
+  const log = new PostgresLogFile(paths.postgresLog);
   const handle = await startEmbeddedPostgres({
     dataDir: paths.dataDir,
     port,
     adminPassword: password!,
     persistent: true,
-    onLog: (line) => {
-      try {
-        // Every agent statement with its parameters is logged here: the file is the user's alone.
-        appendFileSync(paths.postgresLog, line.endsWith("\n") ? line : `${line}\n`, { mode: 0o600 });
-      } catch {
-        /* the log is best effort */
-      }
-    },
+    // Every agent statement with its parameters is logged here: the file is the user's alone.
+    onLog: (line) => log.write(line.endsWith("\n") ? line : `${line}\n`),
   }).catch((error: unknown) => {
+    log.close();
     throw new Error(`PostgreSQL did not start${error instanceof Error && error.message ? `: ${error.message}` : ""} (see ${paths.postgresLog})`);
   });
+  void handle.exited.then(() => log.close());
   const startedPid = postmasterPid(paths.dataDir);
   // As root, the `postgres` OS user may have been created by this start: the directories get its group now.
   privateDirs(paths);

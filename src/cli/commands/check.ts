@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { checkStack } from "../../policy/check.ts";
 import { formatPolicyReport } from "../../policy/report.ts";
 import { SpecError } from "../../spec/errors.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -25,6 +24,9 @@ export function register(program: Command, io: CliIO): void {
     .action(async (options: { stack: string; json?: boolean }) => {
       let report;
       try {
+        // Loaded when asked for: the policy check brings Pulumi and its plugins' packages, which no
+        // other command (`up`, `mcp`: long-running processes) should hold in memory.
+        const { checkStack } = await import("../../policy/check.ts");
         report = await checkStack(options.stack, { root: projectRoot(io.cwd), now: io.now() });
       } catch (error) {
         if (error instanceof SpecError) throw error;

@@ -5,7 +5,6 @@ import { ReconcileError } from "../../postgres/reconcile.ts";
 import { committedCatalog } from "../../postgres/snapshot.ts";
 import { fixDrift } from "../../local/fix.ts";
 import { DATABASE_URL_ENV, findTarget, isLocalTarget } from "../../local/target.ts";
-import { pulumiDrift } from "../../drift/pulumi.ts";
 import { driftExitCode, formatStackDrift, mergeDrift, type NotComparedTarget, type TargetDrift } from "../../drift/report.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { withTargetClient } from "../target.ts";
@@ -99,7 +98,8 @@ export function register(program: Command, io: CliIO): void {
         reports.push(report);
       }
       for (const target of snowflake) reports.push(await snowflakeTargetDrift(io, plan, target as SnowflakeTarget, root, options.fix === true));
-      const pulumi = options.pulumi ? await pulumiDrift(plan, { root, env: io.env }) : null;
+      // Loaded when asked for (Pulumi's packages: see check.ts).
+      const pulumi = options.pulumi ? await (await import("../../drift/pulumi.ts")).pulumiDrift(plan, { root, env: io.env }) : null;
       const merged = mergeDrift(plan.environment, reports, pulumi, notCompared);
       io.out(options.json ? `${JSON.stringify(merged, null, 2)}\n` : formatStackDrift(merged));
       const code = driftExitCode(merged);

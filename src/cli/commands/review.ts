@@ -4,7 +4,6 @@ import type { Command } from "commander";
 import { GitError } from "../../review/git.ts";
 import { renderReviewMarkdown } from "../../review/markdown.ts";
 import { PreviewError, parsePreview, summarizePreview, type PreviewSummary } from "../../review/preview.ts";
-import { reviewChanges } from "../../review/review.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { CliIO } from "../io.ts";
 import { projectRoot } from "../../spec/project.ts";
@@ -80,6 +79,8 @@ export function register(program: Command, io: CliIO): void {
       const checks = readChecks(options.checkJson, io.cwd);
       let report;
       try {
+        // Loaded when asked for (Pulumi's packages: see check.ts).
+        const { reviewChanges } = await import("../../review/review.ts");
         report = await reviewChanges({
           root: projectRoot(io.cwd),
           base: options.base,

@@ -24,18 +24,29 @@ export interface RowReader {
 }
 
 // Result values: numbers and booleans as JSON natives, json/jsonb parsed, everything else as the
-// database's own text (int8 and numeric keep their precision, timestamps their zone).
-const TEXT = (value: string): unknown => value;
-const FLOAT = (v: string): unknown => (Number.isFinite(Number(v)) ? Number(v) : v);
-const PARSERS: Record<number, (value: string) => unknown> = {
-  16: (v) => v === "t",
-  21: Number,
-  23: Number,
-  26: Number,
+// database's own text (int8 and numeric keep their precision, timestamps their zone). Each written
+// straight into the result's rows (results.ts `JsonRows`), as JSON.stringify would write the value.
+type ValueWriter = (rows: JsonRows, value: string) => void;
+const TEXT: ValueWriter = (rows, v) => rows.string(v);
+/** int2, int4, oid: PostgreSQL's text of them is the JSON number's (no sign but minus, no leading zero). */
+const INTEGER: ValueWriter = (rows, v) => rows.plain(v);
+const FLOAT: ValueWriter = (rows, v) => {
+  const n = Number(v);
+  // A JavaScript number's text (1e-7, not 1e-07; -0 as 0); NaN and the infinities stay text.
+  if (Number.isFinite(n)) rows.plain(JSON.stringify(n));
+  else rows.string(v);
+};
+/** json, jsonb: parsed and stringified again (no whitespace; a repeated key's last value). */
+const JSON_VALUE: ValueWriter = (rows, v) => rows.json(JSON.stringify(JSON.parse(v)));
+const WRITERS: Record<number, ValueWriter> = {
+  16: (rows, v) => rows.plain(v === "t" ? "true" : "false"),
+  21: INTEGER,
+  23: INTEGER,
+  26: INTEGER,
   700: FLOAT,
   701: FLOAT,
-  114: (v) => JSON.parse(v),
-  3802: (v) => JSON.parse(v),
+  114: JSON_VALUE,
+  3802: JSON_VALUE,
 };
 const TYPE_NAMES: Record<number, string> = {
   16: "boolean",
@@ -75,7 +86,7 @@ export const typeName = (oid: number) => TYPE_NAMES[oid] ?? `oid ${oid}`;
 export class CappedRows implements RowReader {
   readonly limit: number;
   private columns: RowSet["columns"] = [];
-  private parsers: Array<(value: string) => unknown> = [];
+  private writers: ValueWriter[] = [];
   private readonly rows = new JsonRows();
   private bytes = 0;
   private truncated = false;
@@ -91,7 +102,7 @@ export class CappedRows implements RowReader {
 
   fields(fields: readonly ResultField[]): void {
     this.columns = fields.map((f) => ({ name: f.name, type: typeName(f.dataTypeID) }));
-    this.parsers = fields.map((f) => PARSERS[f.dataTypeID] ?? TEXT);
+    this.writers = fields.map((f) => WRITERS[f.dataTypeID] ?? TEXT);
   }
 
   row(values: ReadonlyArray<string | null>): void {
@@ -106,14 +117,19 @@ export class CappedRows implements RowReader {
       this.truncated = true;
       return;
     }
-    const parsers = this.parsers;
-    const json = this.rows.escape(JSON.stringify(values.map((v, i) => (v === null ? null : (parsers[i] ?? TEXT)(v)))));
-    if (this.memory && !this.memory.grow(JsonRows.sizeOf(json))) {
+    const rows = this.rows;
+    const writers = this.writers;
+    rows.beginRow();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) rows.plain("null");
+      else (writers[i] ?? TEXT)(rows, v);
+    }
+    if (!rows.endRow((bytes) => !this.memory || this.memory.grow(bytes))) {
       this.overBudget = this.truncated = true;
       return;
     }
     this.bytes += size;
-    this.rows.push(json);
   }
 
   suspended(): void {

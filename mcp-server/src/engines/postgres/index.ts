@@ -35,6 +35,7 @@ import { resolutionQuery, TargetCatalog } from "./catalog.js";
 import { mapDbError } from "./errors.js";
 import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
 import { LoginPool, endpointText, postgresEndpoint } from "./pool.js";
+import { ShapeCache } from "./literals.js";
 import { GuardMissed, Sessions, type Step } from "./session.js";
 import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
 import { POSTGRES_TEXT } from "./text.js";
@@ -121,6 +122,8 @@ export class PostgresEngine implements Engine<PgStatement> {
   private readonly workflows = new Map<string, WorkflowSession>();
   /** Parses by statement text, oldest first. */
   private readonly analyses = new Map<string, SqlAnalysis>();
+  /** Parses by shape: statements that differ only in literal values share one (literals.ts). */
+  private readonly shapes = new ShapeCache(MAX_CACHED_ANALYSES, MAX_CACHED_SQL_CHARS);
 
   constructor(options: EngineOptions) {
     this.runtime = options.runtime;
@@ -165,6 +168,7 @@ export class PostgresEngine implements Engine<PgStatement> {
       this.signatures.set(key, signature);
     }
     for (const [sql, analysis] of previous.analyses) if (!this.analyses.has(sql) && this.analyses.size < MAX_CACHED_ANALYSES) this.analyses.set(sql, analysis);
+    this.shapes.takeOver(previous.shapes);
   }
 
   private pool(identity: Identity, purpose: "calls" | "readiness" = "calls"): LoginPool {
@@ -258,12 +262,13 @@ export class PostgresEngine implements Engine<PgStatement> {
   }
 
   private analysis(sql: string): SqlAnalysis {
-    const known = this.analyses.get(sql);
+    const known = this.analyses.get(sql) ?? this.shapes.get(sql);
     if (known) return known;
     const analysis = analyzeSql(sql);
     if (sql.length <= MAX_CACHED_SQL_CHARS) {
       if (this.analyses.size >= MAX_CACHED_ANALYSES) this.analyses.delete(this.analyses.keys().next().value!);
       this.analyses.set(sql, frozen(analysis));
+      this.shapes.remember(sql, analysis);
     }
     return analysis;
   }

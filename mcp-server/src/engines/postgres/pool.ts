@@ -4,12 +4,13 @@
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
 import { connect as connectTcp, isIP, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { endpointOfKind, ToolError, type CredentialSources, type DatabaseEndpoint, type DatabaseEndpointOf, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import { loginCredential, type LoginCredential } from "./logins.js";
+import { paceReads } from "./pacing.js";
 
 export interface PoolOptions {
   endpoint: PostgresEndpoint;
@@ -185,11 +186,13 @@ const guarded = new WeakSet<pg.PoolClient>();
  * A connection handed out keeps an error listener: a connection ended by the server (failover,
  * pg_terminate_backend) between two statements of a call emits 'error' outside any query, which
  * would otherwise end the process. Its next statement fails, and the session destroys it.
+ * Its socket is read a slice per turn of the event loop (pacing.ts).
  */
 function listening(client: pg.PoolClient): pg.PoolClient {
   if (!guarded.has(client)) {
     guarded.add(client);
     client.on("error", () => {});
+    paceReads((client as unknown as { connection: { stream: Readable } }).connection.stream);
   }
   return client;
 }

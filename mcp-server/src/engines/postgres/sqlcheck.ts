@@ -145,15 +145,20 @@ const isObj = (v: unknown): v is Node => typeof v === "object" && v !== null && 
 const sval = (v: unknown): string | null => (isObj(v) && isObj(v.String) && typeof v.String.sval === "string" ? v.String.sval : null);
 const names = (list: unknown): string[] => (Array.isArray(list) ? list.map(sval).filter((s): s is string => s !== null) : []);
 
+/** The caps checked on a statement's own text before it is parsed (or its shape's verdict reused: literals.ts). */
+export function checkCaps(sql: string): void {
+  if (sql.length > MAX_SQL_CHARS)
+    throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}. Send a shorter query.`);
+  if (sql.includes("\u0000")) throw new ToolError("INVALID", "the statement contains a NUL character.");
+  if (parenDepth(sql) > MAX_PAREN_DEPTH) throw new ToolError("LIMIT", `parentheses are nested more than ${MAX_PAREN_DEPTH} deep. Simplify the query.`);
+}
+
 /**
  * Step 1: caps, parse, shape and function checks. Throws ToolError (INVALID / DENIED / LIMIT).
  * `loadParser()` must have resolved.
  */
 export function analyzeSql(sql: string): SqlAnalysis {
-  if (sql.length > MAX_SQL_CHARS)
-    throw new ToolError("LIMIT", `the statement is ${sql.length} characters; the limit is ${MAX_SQL_CHARS}. Send a shorter query.`);
-  if (sql.includes("\u0000")) throw new ToolError("INVALID", "the statement contains a NUL character.");
-  if (parenDepth(sql) > MAX_PAREN_DEPTH) throw new ToolError("LIMIT", `parentheses are nested more than ${MAX_PAREN_DEPTH} deep. Simplify the query.`);
+  checkCaps(sql);
   let tree: unknown;
   try {
     tree = parseSync(sql);

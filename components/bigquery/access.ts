@@ -7,7 +7,9 @@
  *   its scope, selecting exactly the readable columns (`resolveColumns` against the catalog
  *   snapshot for "all columns but these"), each authorized on its source dataset (`DatasetAccess`
  *   with `view`: the view reads the table, nobody gains a grant on it);
- * - `roles/bigquery.dataViewer` for the service account on its view dataset only.
+ * - the view dataset's access list, authoritative (`accesses` on the dataset: `viewDatasetAccesses`):
+ *   READER for the service account, OWNER for the project's owners, nobody else; without it
+ *   BigQuery adds project Viewers as READER, so every Viewer would read the workflow's views.
  * Never a grant on a source table: excluded and sensitive columns do not exist in the views.
  * Why views and not policy tags: a policy tag changes the schema of a table dbwarden does not own
  * and takes the column away from every other reader (docs/gcp.md, "Why authorized views and not policy tags").
@@ -17,7 +19,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Dataset } from "@pulumi/gcp/bigquery/dataset.js";
 import { DatasetAccess } from "@pulumi/gcp/bigquery/datasetAccess.js";
-import { DatasetIamMember } from "@pulumi/gcp/bigquery/datasetIamMember.js";
 import { Table } from "@pulumi/gcp/bigquery/table.js";
 import { IAMMember } from "@pulumi/gcp/projects/iammember.js";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
@@ -27,7 +28,35 @@ import { entryColumns, type CatalogSnapshot } from "../postgres/catalog.ts";
 import { workflowServiceAccountId } from "./preflight.ts";
 
 export const JOB_USER_ROLE = "roles/bigquery.jobUser";
-export const DATA_VIEWER_ROLE = "roles/bigquery.dataViewer";
+/** Dataset access roles in BigQuery's legacy form: the API answers `roles/bigquery.dataViewer` as READER (a perpetual diff). */
+export const DATASET_READER = "READER";
+export const DATASET_OWNER = "OWNER";
+/**
+ * The one entry of a view dataset's access list that is not the workflow's: BigQuery refuses a
+ * dataset without an OWNER ("Cannot remove all owners from a dataset"). The project's owners, not
+ * the deployer's own identity: the program knows no identity without a lookup, the deployer differs
+ * between a laptop and CI (naming it would rewrite the list on each), and project owners can grant
+ * themselves any role in the project anyway, so the entry gives no one a read they could not take.
+ * Pulumi manages the dataset through the deployer's project role (BigQuery Admin), not this list.
+ */
+export const VIEW_DATASET_OWNER = { role: DATASET_OWNER, specialGroup: "projectOwners" } as const;
+
+/** One entry of a dataset's access list (the `accesses` input of `bigquery.Dataset`). */
+export interface DatasetAccessEntry {
+  role: string;
+  userByEmail?: pulumi.Input<string>;
+  specialGroup?: string;
+}
+
+/**
+ * The whole access list of a workflow's view dataset, authoritative: its service account reads,
+ * the project's owners own (`VIEW_DATASET_OWNER`), nobody else. Given as the dataset's `accesses`,
+ * it replaces BigQuery's defaults (projectReaders READER, projectWriters WRITER, projectOwners and
+ * the creator OWNER), under which every project Viewer could read the workflow's views.
+ */
+export function viewDatasetAccesses(serviceAccountEmail: pulumi.Input<string>): DatasetAccessEntry[] {
+  return [{ role: DATASET_READER, userByEmail: serviceAccountEmail }, { ...VIEW_DATASET_OWNER }];
+}
 
 /** One view of a workflow: the table it reads and what it selects. */
 export interface PlannedView {
@@ -112,7 +141,7 @@ export interface BigQueryReadOnlyAccessArgs {
   catalogSource: string;
 }
 
-/** `dbwarden:bigquery:ReadOnlyAccess`: per workflow a service account, its view dataset, views and grants. */
+/** `dbwarden:bigquery:ReadOnlyAccess`: per workflow a service account, its view dataset (with its access list), views and grants. */
 export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
   /** Service account email by workflow: the server impersonates it (`gcpServiceAccount` logins). */
   readonly serviceAccounts: Record<string, pulumi.Output<string>> = {};
@@ -150,6 +179,8 @@ export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
           labels,
           description: `Authorized views of workflow ${access.workflow} (dbwarden).`,
           deleteContentsOnDestroy: true,
+          // Authoritative: no DatasetAccess or DatasetIamMember may add to this dataset (they would fight the list).
+          accesses: viewDatasetAccesses(account.email),
         },
         { parent: this },
       );
@@ -172,7 +203,6 @@ export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
           { parent: this, dependsOn: [view] },
         );
       }
-      new DatasetIamMember(`${prefix}-reader`, { project, datasetId: dataset.datasetId, role: DATA_VIEWER_ROLE, member }, { parent: this });
       this.serviceAccounts[access.workflow] = account.email;
     }
     this.registerOutputs({ serviceAccounts: this.serviceAccounts });

@@ -1,8 +1,8 @@
 /**
  * BigQuery read-only access: the pure plan of views (columns resolved against the catalog), and
  * the component under Pulumi mocks, every resource's inputs AND options asserted: per workflow a
- * service account with jobUser, a view dataset, one authorized view per table, a dataViewer grant
- * on the view dataset only; never a grant on a source table.
+ * service account with jobUser, a view dataset, one authorized view per table, the view dataset's whole
+ * access list (its account READER, the project's owners OWNER); never a grant on a source table.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -83,7 +83,7 @@ describe("BigQueryReadOnlyAccess under mocks", { timeout: 30_000 }, () => {
     assert.equal(accessComponentOf({ name: "wh", platform: "bigquery" }).type, "dbwarden:bigquery:ReadOnlyAccess");
   });
 
-  it("creates per workflow a service account, jobUser, a view dataset, authorized views and a reader grant on the views only", async () => {
+  it("creates per workflow a service account, jobUser, a view dataset, authorized views, and the view dataset's whole access list", async () => {
     mocks.reset();
     const p = plan();
     new BigQueryReadOnlyAccess("wh", { plan: p, target: p.targets[0]!, catalog, catalogSource: "c.json" });
@@ -94,7 +94,6 @@ describe("BigQueryReadOnlyAccess under mocks", { timeout: 30_000 }, () => {
       "gcp:bigquery/datasetAccess:DatasetAccess::wh-orders-sales__customers-authorized",
       "gcp:bigquery/datasetAccess:DatasetAccess::wh-orders-sales__orders-authorized",
       "gcp:bigquery/datasetAccess:DatasetAccess::wh-orders-sales__regions-authorized",
-      "gcp:bigquery/datasetIamMember:DatasetIamMember::wh-orders-reader",
       "gcp:bigquery/table:Table::wh-orders-sales__customers",
       "gcp:bigquery/table:Table::wh-orders-sales__orders",
       "gcp:bigquery/table:Table::wh-orders-sales__regions",
@@ -130,6 +129,12 @@ describe("BigQueryReadOnlyAccess under mocks", { timeout: 30_000 }, () => {
       labels,
       description: "Authorized views of workflow orders (dbwarden).",
       deleteContentsOnDestroy: true,
+      // The whole list, authoritative: the workflow's account reads, the project's owners own, nobody else
+      // (without it BigQuery adds projectReaders READER: every project Viewer would read the views).
+      accesses: [
+        { role: "READER", userByEmail: "dbw-orders@acme-analytics.iam.gserviceaccount.com" },
+        { role: "OWNER", specialGroup: "projectOwners" },
+      ],
     });
     const view = mocks.one("gcp:bigquery/table:Table", "wh-orders-sales__orders");
     assert.deepEqual(view.inputs, {
@@ -147,12 +152,7 @@ describe("BigQueryReadOnlyAccess under mocks", { timeout: 30_000 }, () => {
       view: { projectId: "acme-analytics", datasetId: "dbw_orders", tableId: "sales__orders" },
     });
     assert.deepEqual(authorized.dependsOn, [view.urn], "authorized once the view exists");
-    assert.deepEqual(mocks.one("gcp:bigquery/datasetIamMember:DatasetIamMember", "wh-orders-reader").inputs, {
-      project: "acme-analytics",
-      datasetId: "dbw_orders",
-      role: "roles/bigquery.dataViewer",
-      member,
-    });
+    assert.equal(mocks.byType("gcp:bigquery/datasetIamMember:DatasetIamMember").length, 0, "nothing adds to the authoritative access list");
     assert.equal(mocks.byType("gcp:bigquery/iamMember:IamMember").length, 0, "no grant on any table, least of all a source table");
     assert.deepEqual(mocks.invokes, []);
   });

@@ -320,7 +320,7 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
       "gcp:secretmanager/secretIamMember:SecretIamMember",
       "gcp:storage/bucketObject:BucketObject",
       "gcp:projects/iAMMember:IAMMember",
-      "gcp:bigquery/datasetIamMember:DatasetIamMember",
+      "gcp:bigquery/dataset:Dataset", // the view dataset, whose access list lets the workflow read
       "gcp:bigquery/datasetAccess:DatasetAccess",
       "gcp:serviceaccount/iAMMember:IAMMember",
     ]) {
@@ -362,13 +362,12 @@ describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 },
     "dbwarden-target": "warehouse",
   };
 
-  it("deploys exactly the workflow's service account, jobUser, view dataset, three authorized views, its reader grant and the server's token creator on that account", () => {
+  it("deploys exactly the workflow's service account, jobUser, view dataset, three authorized views (the dataset's access list naming its reader) and the server's token creator on that account", () => {
     assert.deepEqual(warehouse().map(label).sort(), [
       "gcp:bigquery/dataset:Dataset::dbwarden-gcp-warehouse-revops-pipeline-review-views",
       "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-marketing__campaigns-authorized",
       "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-sales__opportunities-authorized",
       "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-sales__orders-authorized",
-      "gcp:bigquery/datasetIamMember:DatasetIamMember::dbwarden-gcp-warehouse-revops-pipeline-review-reader",
       "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-marketing__campaigns",
       "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-sales__opportunities",
       "gcp:bigquery/table:Table::dbwarden-gcp-warehouse-revops-pipeline-review-sales__orders",
@@ -394,18 +393,18 @@ describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 },
     const views = urnOf("gcp:bigquery/dataset:Dataset", "revops-pipeline-review-views");
     const waits = (r: RecordedResource) => [...r.dependsOn].sort();
     assert.deepEqual(waits(mocks.one("gcp:projects/iAMMember:IAMMember", "dbwarden-gcp-warehouse-revops-pipeline-review-job-user")), [sa]);
-    assert.deepEqual(
-      waits(mocks.one("gcp:bigquery/datasetIamMember:DatasetIamMember", "dbwarden-gcp-warehouse-revops-pipeline-review-reader")),
-      [views, sa].sort(),
-    );
     for (const table of mocks.byType("gcp:bigquery/table:Table")) assert.deepEqual(waits(table), [views]);
     assert.deepEqual(
       waits(mocks.one("gcp:serviceaccount/iAMMember:IAMMember", "dbwarden-gcp-warehouse-impersonation-revops-pipeline-review-token-creator")),
       [sa, mocks.one("gcp:serviceaccount/account:Account", "dbwarden-gcp-mcp").urn].sort(),
     );
-    for (const r of warehouse().filter((x) => ["gcp:serviceaccount/account:Account", "gcp:bigquery/dataset:Dataset"].includes(x.type))) {
-      assert.deepEqual(r.dependsOn, [], `${label(r)} waits for nothing`);
-    }
+    // The view dataset's access list names the account: it waits for it.
+    assert.deepEqual(waits(mocks.one("gcp:bigquery/dataset:Dataset", "dbwarden-gcp-warehouse-revops-pipeline-review-views")), [sa]);
+    assert.deepEqual(
+      mocks.one("gcp:serviceaccount/account:Account", "dbwarden-gcp-warehouse-revops-pipeline-review-sa").dependsOn,
+      [],
+      "the account waits for nothing",
+    );
   });
 
   it("gives the workflow its own service account, jobUser on the project and nothing else there", () => {
@@ -435,6 +434,11 @@ describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 },
       labels,
       description: "Authorized views of workflow revops-pipeline-review (dbwarden).",
       deleteContentsOnDestroy: true,
+      // Authoritative and minimal: no projectReaders, projectWriters or creator entry (BigQuery's defaults).
+      accesses: [
+        { role: "READER", userByEmail: WAREHOUSE_ACCOUNT },
+        { role: "OWNER", specialGroup: "projectOwners" },
+      ],
     });
     const views = {
       marketing__campaigns: "SELECT `id`, `name`, `channel`, `started_at` FROM `acme-data-prod.marketing.campaigns`",
@@ -461,12 +465,7 @@ describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 },
       assert.deepEqual(authorized.dependsOn, [view.urn], "authorized once the view exists");
     }
     assert.ok(!JSON.stringify(inputsOf("gcp:bigquery/table:Table")).includes("contact_email"), "the sensitive column is in no view");
-    assert.deepEqual(mocks.one("gcp:bigquery/datasetIamMember:DatasetIamMember", "dbwarden-gcp-warehouse-revops-pipeline-review-reader").inputs, {
-      project: PROJECT,
-      datasetId: "dbw_revops_pipeline_review",
-      role: "roles/bigquery.dataViewer",
-      member: `serviceAccount:${WAREHOUSE_ACCOUNT}`,
-    });
+    assert.equal(mocks.byType("gcp:bigquery/datasetIamMember:DatasetIamMember").length, 0, "nothing adds to the view dataset's authoritative list");
     assert.equal(mocks.byType("gcp:bigquery/iamMember:IamMember").length, 0, "no grant on any table, least of all a source table");
   });
 

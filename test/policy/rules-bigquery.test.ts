@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TaskDefinition } from "@pulumi/aws/ecs/taskDefinition.js";
+import { Dataset } from "@pulumi/gcp/bigquery/dataset.js";
 import { DatasetAccess } from "@pulumi/gcp/bigquery/datasetAccess.js";
 import { DatasetIamBinding } from "@pulumi/gcp/bigquery/datasetIamBinding.js";
 import { DatasetIamMember } from "@pulumi/gcp/bigquery/datasetIamMember.js";
@@ -77,6 +78,52 @@ describe("bigquery-no-public-grants", () => {
         })
       )[0]!,
       /dataset sales gives access \(READER\) to allAuthenticatedUsers/,
+    );
+  });
+});
+
+describe("bigquery-no-public-grants on a dataset's own access list", () => {
+  const reader = { role: "READER", userByEmail: "dbw-orders@acme-analytics.iam.gserviceaccount.com" };
+  const owner = { role: "OWNER", specialGroup: "projectOwners" };
+  const viewDataset = (accesses: unknown) => ({ type: Dataset, props: { project: "acme-analytics", datasetId: "dbw_orders", location: "EU", accesses } });
+
+  it("passes a view dataset whose list is its workflow's account as READER and projectOwners as OWNER, and a source dataset left to BigQuery's defaults", async () => {
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner])), []);
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, { type: Dataset, props: { datasetId: "sales", location: "EU" } }), []);
+  });
+
+  it("reports a view dataset without a list (BigQuery's defaults: every project Viewer reads it)", async () => {
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset(undefined)), [
+      "dataset dbw_orders holds a workflow's views and has no access list: BigQuery adds projectReaders as READER, so every project Viewer reads them",
+    ]);
+  });
+
+  it("reports a view dataset's list admitting a special group, projectOwners below OWNER, or a domain, one field changed at a time", async () => {
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner, { role: "READER", specialGroup: "projectReaders" }])), [
+      "dataset dbw_orders holds a workflow's views and gives READER to the special group projectReaders: its members read the workflow's data",
+    ]);
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, { ...owner, specialGroup: "projectWriters" }])), [
+      "dataset dbw_orders holds a workflow's views and gives OWNER to the special group projectWriters: its members read the workflow's data",
+    ]);
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, { ...owner, role: "READER" }])), [
+      "dataset dbw_orders holds a workflow's views and gives READER to the special group projectOwners: its members read the workflow's data",
+    ]);
+    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner, { role: "READER", domain: "example.com" }])), [
+      "dataset dbw_orders holds a workflow's views and gives READER to the domain example.com: everyone there reads the workflow's data",
+    ]);
+  });
+
+  it("reports allUsers and allAuthenticatedUsers in any dataset's list", async () => {
+    assert.deepEqual(
+      await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner, { role: "READER", specialGroup: "allAuthenticatedUsers" }])),
+      ["dataset dbw_orders gives access (READER) to allAuthenticatedUsers: anyone can read it"],
+    );
+    assert.deepEqual(
+      await resourceViolations(bigqueryNoPublicGrants, {
+        type: Dataset,
+        props: { datasetId: "sales", accesses: [owner, { role: "READER", iamMember: "allUsers" }] },
+      }),
+      ["dataset sales gives access (READER) to allUsers: anyone can read it"],
     );
   });
 });

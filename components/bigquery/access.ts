@@ -26,6 +26,7 @@ import { bigqueryViewDataset, bigqueryViewOf, resolveColumns, workflowsOf, type 
 import { GCP_LABEL_KEYS } from "../../src/tags.ts";
 import { entryColumns, type CatalogSnapshot } from "../postgres/catalog.ts";
 import { workflowServiceAccountId } from "./preflight.ts";
+import { ChildOutput, createChildren, type ChildClass, type ChildOptions, type ChildResource } from "../postgres/children.ts";
 
 export const JOB_USER_ROLE = "roles/bigquery.jobUser";
 /** Dataset access roles in BigQuery's legacy form: the API answers `roles/bigquery.dataViewer` as READER (a perpetual diff). */
@@ -41,10 +42,10 @@ export const DATASET_OWNER = "OWNER";
  */
 export const VIEW_DATASET_OWNER = { role: DATASET_OWNER, specialGroup: "projectOwners" } as const;
 
-/** One entry of a dataset's access list (the `accesses` input of `bigquery.Dataset`). */
-export interface DatasetAccessEntry {
+/** One entry of a dataset's access list (the `accesses` input of `bigquery.Dataset`); `Email`: how the email is given. */
+export interface DatasetAccessEntry<Email = pulumi.Input<string>> {
   role: string;
-  userByEmail?: pulumi.Input<string>;
+  userByEmail?: Email;
   specialGroup?: string;
 }
 
@@ -54,7 +55,7 @@ export interface DatasetAccessEntry {
  * it replaces BigQuery's defaults (projectReaders READER, projectWriters WRITER, projectOwners and
  * the creator OWNER), under which every project Viewer could read the workflow's views.
  */
-export function viewDatasetAccesses(serviceAccountEmail: pulumi.Input<string>): DatasetAccessEntry[] {
+export function viewDatasetAccesses<Email>(serviceAccountEmail: Email): DatasetAccessEntry<Email>[] {
   return [{ role: DATASET_READER, userByEmail: serviceAccountEmail }, { ...VIEW_DATASET_OWNER }];
 }
 
@@ -141,6 +142,99 @@ export interface BigQueryReadOnlyAccessArgs {
   catalogSource: string;
 }
 
+/** Type tokens of the component's children, as the engine records them. */
+export const BIGQUERY_CHILD_TYPES = {
+  account: "gcp:serviceaccount/account:Account",
+  projectMember: "gcp:projects/iAMMember:IAMMember",
+  dataset: "gcp:bigquery/dataset:Dataset",
+  table: "gcp:bigquery/table:Table",
+  datasetAccess: "gcp:bigquery/datasetAccess:DatasetAccess",
+} as const;
+
+const BIGQUERY_CLASSES: Readonly<Record<string, ChildClass>> = {
+  [BIGQUERY_CHILD_TYPES.account]: Account,
+  [BIGQUERY_CHILD_TYPES.projectMember]: IAMMember,
+  [BIGQUERY_CHILD_TYPES.dataset]: Dataset,
+  [BIGQUERY_CHILD_TYPES.table]: Table,
+  [BIGQUERY_CHILD_TYPES.datasetAccess]: DatasetAccess,
+};
+
+/** A service account's resource name in the children list: the one child `check` registers (its email leaves the component). */
+export const accountChildName = (name: string, workflow: string) => `${name}-${workflow}-sa`;
+
+/**
+ * The children of the component `name`, in creation order: ONE list the constructor creates and
+ * `dbwarden check` describes (src/policy/described.ts). Per workflow its service account
+ * (`registered`: the impersonation component reads its email), jobUser (the first one registered), the view dataset with its
+ * whole access list, and per table the view and its authorization on the source dataset. Pure.
+ */
+export function bigqueryAccessChildren(name: string, args: BigQueryReadOnlyAccessArgs): ChildResource[] {
+  const project = args.target.database;
+  const location = args.target.platformSettings.platform === "bigquery" ? args.target.platformSettings.location : undefined;
+  const children: ChildResource[] = [];
+  const add = (type: string, childName: string, inputs: Record<string, unknown>, options: Partial<ChildOptions> = {}) =>
+    children.push({ type, name: childName, inputs, options: { provider: null, dependsOn: [], ...options } });
+  for (const access of bigqueryAccessPlan(args.plan, args.target, args.catalog, args.catalogSource)) {
+    const labels = {
+      [GCP_LABEL_KEYS.owner]: labelValue(access.owner),
+      [GCP_LABEL_KEYS.workflow]: labelValue(access.workflow),
+      [GCP_LABEL_KEYS.environment]: labelValue(args.plan.environment),
+      [GCP_LABEL_KEYS.target]: labelValue(args.target.name),
+    };
+    const prefix = `${name}-${access.workflow}`;
+    const account = accountChildName(name, access.workflow);
+    add(
+      BIGQUERY_CHILD_TYPES.account,
+      account,
+      {
+        project,
+        accountId: access.accountId,
+        displayName: `dbwarden ${access.workflow}`,
+        description: `Reads workflow ${access.workflow}'s views (dbwarden).`,
+      },
+      { registered: true },
+    );
+    // The first jobUser grant is registered too: no input outside reads it, so `check` tells a
+    // resource that depends on the component (on every registered child, one not through its
+    // inputs) from one that reads a workflow's email (src/policy/described.ts, mergeDescribed).
+    add(
+      BIGQUERY_CHILD_TYPES.projectMember,
+      `${prefix}-job-user`,
+      { project, role: JOB_USER_ROLE, member: new ChildOutput(account, "email", "serviceAccount:") },
+      children.length === 1 ? { registered: true } : {},
+    );
+    const dataset = `${prefix}-views`;
+    add(BIGQUERY_CHILD_TYPES.dataset, dataset, {
+      project,
+      datasetId: access.viewDataset,
+      location,
+      labels,
+      description: `Authorized views of workflow ${access.workflow} (dbwarden).`,
+      deleteContentsOnDestroy: true,
+      // Authoritative: no DatasetAccess or DatasetIamMember may add to this dataset (they would fight the list).
+      accesses: viewDatasetAccesses(new ChildOutput(account, "email")),
+    });
+    for (const planned of access.views) {
+      const view = `${prefix}-${planned.view.tableId}`;
+      add(BIGQUERY_CHILD_TYPES.table, view, {
+        project,
+        datasetId: new ChildOutput(dataset, "datasetId"),
+        tableId: planned.view.tableId,
+        view: { query: planned.query, useLegacySql: false },
+        deletionProtection: false,
+        labels,
+      });
+      add(
+        BIGQUERY_CHILD_TYPES.datasetAccess,
+        `${view}-authorized`,
+        { project, datasetId: planned.source.datasetId, view: { projectId: project, datasetId: planned.view.datasetId, tableId: planned.view.tableId } },
+        { dependsOn: [view] },
+      );
+    }
+  }
+  return children;
+}
+
 /** `dbwarden:bigquery:ReadOnlyAccess`: per workflow a service account, its view dataset (with its access list), views and grants. */
 export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
   /** Service account email by workflow: the server impersonates it (`gcpServiceAccount` logins). */
@@ -148,62 +242,10 @@ export class BigQueryReadOnlyAccess extends pulumi.ComponentResource {
 
   constructor(name: string, args: BigQueryReadOnlyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbwarden:bigquery:ReadOnlyAccess", name, {}, opts);
-    const project = args.target.database;
-    const location = args.target.platformSettings.platform === "bigquery" ? args.target.platformSettings.location : undefined;
-    for (const access of bigqueryAccessPlan(args.plan, args.target, args.catalog, args.catalogSource)) {
-      const labels = {
-        [GCP_LABEL_KEYS.owner]: labelValue(access.owner),
-        [GCP_LABEL_KEYS.workflow]: labelValue(access.workflow),
-        [GCP_LABEL_KEYS.environment]: labelValue(args.plan.environment),
-        [GCP_LABEL_KEYS.target]: labelValue(args.target.name),
-      };
-      const prefix = `${name}-${access.workflow}`;
-      const account = new Account(
-        `${prefix}-sa`,
-        {
-          project,
-          accountId: access.accountId,
-          displayName: `dbwarden ${access.workflow}`,
-          description: `Reads workflow ${access.workflow}'s views (dbwarden).`,
-        },
-        { parent: this },
-      );
-      const member = pulumi.interpolate`serviceAccount:${account.email}`;
-      new IAMMember(`${prefix}-job-user`, { project, role: JOB_USER_ROLE, member }, { parent: this });
-      const dataset = new Dataset(
-        `${prefix}-views`,
-        {
-          project,
-          datasetId: access.viewDataset,
-          location,
-          labels,
-          description: `Authorized views of workflow ${access.workflow} (dbwarden).`,
-          deleteContentsOnDestroy: true,
-          // Authoritative: no DatasetAccess or DatasetIamMember may add to this dataset (they would fight the list).
-          accesses: viewDatasetAccesses(account.email),
-        },
-        { parent: this },
-      );
-      for (const planned of access.views) {
-        const view = new Table(
-          `${prefix}-${planned.view.tableId}`,
-          {
-            project,
-            datasetId: dataset.datasetId,
-            tableId: planned.view.tableId,
-            view: { query: planned.query, useLegacySql: false },
-            deletionProtection: false,
-            labels,
-          },
-          { parent: this },
-        );
-        new DatasetAccess(
-          `${prefix}-${planned.view.tableId}-authorized`,
-          { project, datasetId: planned.source.datasetId, view: { projectId: project, datasetId: planned.view.datasetId, tableId: planned.view.tableId } },
-          { parent: this, dependsOn: [view] },
-        );
-      }
-      this.serviceAccounts[access.workflow] = account.email;
+    const children = bigqueryAccessChildren(name, args);
+    const created = createChildren(this, children, BIGQUERY_CLASSES);
+    for (const workflow of workflowsOf(args.plan, args.target.name)) {
+      this.serviceAccounts[workflow.name] = (created.get(accountChildName(name, workflow.name)) as Account).email;
     }
     this.registerOutputs({ serviceAccounts: this.serviceAccounts });
   }

@@ -46,6 +46,8 @@ export class ChildOutput {
   constructor(
     readonly child: string,
     readonly output: string,
+    /** Text before the output's value (`serviceAccount:` before an email), as `pulumi.interpolate` would give it. */
+    readonly prefix = "",
   ) {}
 }
 
@@ -58,11 +60,18 @@ export interface ChildOptions {
   deleteBeforeReplace?: true;
   /** PUBLIC's: deleting it would revoke from every role again; `pulumi destroy` leaves it. */
   retainOnDelete?: true;
+  /**
+   * Registered through the SDK even while `check` describes the rest (the provider is, always):
+   * a child whose outputs leave the component (a BigQuery workflow's service account, whose
+   * email another component reads) must be a real resource.
+   */
+  registered?: true;
 }
 
 /** One child: its type token, name, the arguments of its class, and its options (parent: the component). */
 export interface ChildResource {
-  type: ChildType;
+  /** A type token of `CHILD_TYPES` here, or of the describing component's own table (components/bigquery/children.ts). */
+  type: string;
   name: string;
   /** The class's arguments: plain values, `ChildOutput`s, and Pulumi inputs from the component's own arguments. */
   inputs: Record<string, unknown>;
@@ -182,9 +191,9 @@ function grantChild(grant: GrantModel, roleNames: ReadonlySet<string>): Omit<Chi
 // ---------------------------------------------------------------------------------------------
 
 // Each class takes its own args type; the list's inputs were built for that type (./children.ts above).
-type ChildClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+export type ChildClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
-const CLASSES: Record<ChildType, ChildClass> = {
+const CLASSES: Readonly<Record<string, ChildClass>> = {
   [CHILD_TYPES.provider]: Provider,
   [CHILD_TYPES.extension]: Extension,
   [CHILD_TYPES.role]: Role,
@@ -197,7 +206,7 @@ const CLASSES: Record<ChildType, ChildClass> = {
 export interface DescribedChildren {
   component: pulumi.ComponentResource;
   children: readonly ChildResource[];
-  /** The children created through the SDK all the same (the provider), by name. */
+  /** The children created through the SDK all the same (the provider, `registered` ones), by name, in creation order. */
   created: ReadonlyMap<string, pulumi.CustomResource>;
 }
 
@@ -218,24 +227,40 @@ export async function describeChildrenWhile<T>(receive: (described: DescribedChi
   }
 }
 
-/** An input with every `ChildOutput` replaced by that child's output. */
+/** Is `value` a plain object (an input's nested block), not an Output or a class instance? */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** An input with every `ChildOutput` replaced by that child's output (in arrays and nested blocks too). */
 function wired(value: unknown, created: ReadonlyMap<string, pulumi.CustomResource>): unknown {
-  if (value instanceof ChildOutput) return (created.get(value.child) as unknown as Record<string, unknown>)[value.output];
+  if (value instanceof ChildOutput) {
+    const output = (created.get(value.child) as unknown as Record<string, pulumi.Output<unknown>>)[value.output]!;
+    return value.prefix ? pulumi.interpolate`${value.prefix}${output}` : output;
+  }
   if (Array.isArray(value)) return value.map((v) => wired(v, created));
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wired(v, created)]));
   return value;
 }
 
 /**
- * Create the children under `component`, in order (or hand them to the describing sink); returns
- * the resources created, by name.
+ * Create the children under `component`, in order (or hand them to the describing sink, all but
+ * the provider and `registered` ones); returns the resources created, by name. `classes`: the
+ * class of each type token (Postgres's by default).
  */
-export function createChildren(component: pulumi.ComponentResource, children: readonly ChildResource[]): Map<string, pulumi.CustomResource> {
+export function createChildren(
+  component: pulumi.ComponentResource,
+  children: readonly ChildResource[],
+  classes: Readonly<Record<string, ChildClass>> = CLASSES,
+): Map<string, pulumi.CustomResource> {
   const created = new Map<string, pulumi.CustomResource>();
   const describing = sink;
   for (const child of children) {
-    if (describing && child.type !== CHILD_TYPES.provider) continue;
+    if (describing && child.type !== CHILD_TYPES.provider && !child.options.registered) continue;
     const inputs = Object.fromEntries(Object.entries(child.inputs).map(([k, v]) => [k, wired(v, created)]));
     const { provider, dependsOn, deleteBeforeReplace, retainOnDelete } = child.options;
+    const Class = classes[child.type];
+    if (!Class) throw new Error(`${child.name}: no class for child type ${child.type}`);
     const options: pulumi.CustomResourceOptions = {
       parent: component,
       ...(provider ? { provider: created.get(provider) as pulumi.ProviderResource } : {}),
@@ -243,7 +268,7 @@ export function createChildren(component: pulumi.ComponentResource, children: re
       ...(deleteBeforeReplace ? { deleteBeforeReplace } : {}),
       ...(retainOnDelete ? { retainOnDelete } : {}),
     };
-    created.set(child.name, new CLASSES[child.type](child.name, inputs as never, options));
+    created.set(child.name, new Class(child.name, inputs as never, options));
   }
   if (describing) describing({ component, children, created });
   return created;

@@ -2,13 +2,14 @@
  * The children of access components as the policy engine would see them, without registering them
  * through the Pulumi SDK: `dbwarden check` records the rest of the program through the SDK
  * (./record.ts) and turns each access component's described children (the one list its
- * constructor creates, components/postgres/children.ts) into the same `PolicyInputResource`s the
+ * constructor creates: components/postgres/children.ts, components/bigquery/access.ts
+ * `bigqueryAccessChildren`) into the same `PolicyInputResource`s the
  * SDK would have recorded: URN, inputs (as the policy runtime deserializes them), options, parent,
  * provider, dependencies and property dependencies. Registering ~17,000 grants through the SDK was
  * nearly all of a large check's time; this is plain data work.
  *
  * The same as recording, by construction where it can be and by test where it cannot
- * (test/policy/check-described.test.ts compares both for the example stacks):
+ * (test/policy/check-described.test.ts compares both for the example stacks, gcp's BigQuery too):
  * - an input that is a Pulumi output (an initial password, the admin's name from a secret) goes
  *   through the SDK's own serializer and the policy runtime's own deserializer;
  * - an output of a sibling (`ChildOutput`) is that sibling's input of the same name, as the engine
@@ -16,14 +17,15 @@
  * - the options the generated classes add themselves (`additionalSecretOutputs`) come from
  *   `CLASS_OPTIONS`;
  * - a resource recorded through the SDK that depends on the component gets its children's URNs, as
- *   the SDK expands a component dependency into its children (`expandComponentDependencies`).
+ *   the SDK expands a component dependency into its children (`expandComponentDependencies`);
+ * - an output of a registered child (a service account's email) is that resource's output, awaited.
  */
 import { createRequire } from "node:module";
 import type * as pulumi from "@pulumi/pulumi";
 import { serializeResourceProperties } from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import type { PolicyResourceOptions } from "@pulumi/policy";
-import { CHILD_TYPES, ChildOutput, type ChildResource, type DescribedChildren } from "../../components/postgres/children.ts";
+import { CHILD_TYPES, ChildOutput, isPlainObject, type ChildResource, type DescribedChildren } from "../../components/postgres/children.ts";
 import type { PolicyInputResource } from "./args.ts";
 import { markStandIns } from "./standins.ts";
 
@@ -40,15 +42,17 @@ const { getAllTransitivelyReferencedResourceURNs } = require("@pulumi/pulumi/run
 /** Options a generated resource class adds to every instance (its constructor's `secretOpts`). */
 const CLASS_OPTIONS: Partial<Record<string, { additionalSecretOutputs: string[] }>> = {
   [CHILD_TYPES.role]: { additionalSecretOutputs: ["password", "passwordWo"] },
+  "gcp:bigquery/dataset:Dataset": { additionalSecretOutputs: ["effectiveLabels", "pulumiLabels"] },
+  "gcp:bigquery/table:Table": { additionalSecretOutputs: ["effectiveLabels", "pulumiLabels"] },
 };
 
 /** A component's described children, and the URNs the recording gives them. */
 export interface DescribedRecords {
   component: string;
-  /** The provider child's URN (recorded through the SDK). */
-  provider: string;
-  /** The described children, in creation order (the provider excluded). */
-  resources: PolicyInputResource[];
+  /** The URNs of the children recorded through the SDK (a provider, `registered` children), in creation order. */
+  registered: string[];
+  /** The described children, in creation order, each after the registered child created before it. */
+  resources: Array<PolicyInputResource & { after: string }>;
 }
 
 const urnOf = (resource: pulumi.Resource) => new Promise<string>((resolve) => resource.urn.apply(resolve));
@@ -65,6 +69,7 @@ function isPlain(value: unknown): boolean {
   if (value === null || value === undefined || typeof value !== "object") return typeof value !== "function";
   if (value instanceof ChildOutput) return true;
   if (Array.isArray(value)) return value.every(isPlain);
+  if (isPlainObject(value)) return Object.values(value).every(isPlain);
   return Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(isPlain);
 }
 
@@ -76,15 +81,29 @@ export async function describedRecords(described: DescribedChildren): Promise<De
     const created = described.created.get(child.name);
     urns.set(child.name, created ? await urnOf(created) : mockUrn(component, child.type, child.name));
   }
-  const providerChild = described.children.find((c) => c.type === CHILD_TYPES.provider)!;
-  const inputsByChild = new Map<string, Record<string, unknown>>();
-  const resources: PolicyInputResource[] = [];
+  // The outputs of registered children the described ones read (a service account's email).
+  const registeredOutputs = new Map<string, Record<string, unknown>>();
+  for (const [name, resource] of described.created) {
+    const outputs: Record<string, unknown> = {};
+    for (const child of described.children)
+      for (const ref of childOutputs(child.inputs))
+        if (ref.child === name && !(ref.output in outputs))
+          outputs[ref.output] = await new Promise((resolve) => (resource as unknown as Record<string, pulumi.Output<unknown>>)[ref.output]!.apply(resolve));
+    registeredOutputs.set(name, outputs);
+  }
+  const inputsByChild = new Map<string, Record<string, unknown>>(registeredOutputs);
+  const resources: DescribedRecords["resources"] = [];
+  let after = "";
   for (const child of described.children) {
-    if (described.created.has(child.name)) continue;
+    if (described.created.has(child.name)) {
+      after = urns.get(child.name)!;
+      continue;
+    }
+    if (!after) throw new Error(`${child.name}: a component's first child is registered through the SDK (its provider, or one marked registered)`);
     const { props, propertyDependencies } = await resolveInputs(child, inputsByChild, urns);
     inputsByChild.set(child.name, props);
     const explicit = child.options.dependsOn.map((n) => urns.get(n)!);
-    const record: PolicyInputResource = {
+    const record: PolicyInputResource & { after: string } = {
       type: child.type,
       name: child.name,
       urn: urns.get(child.name)!,
@@ -93,11 +112,20 @@ export async function describedRecords(described: DescribedChildren): Promise<De
       dependencies: [...new Set([...explicit, ...Object.values(propertyDependencies).flat()])],
       propertyDependencies,
       parent: component,
+      after,
     };
     if (child.options.provider) record.provider = urns.get(child.options.provider)!;
     resources.push(record);
   }
-  return { component, provider: urns.get(providerChild.name)!, resources };
+  return { component, registered: [...described.created.keys()].map((n) => urns.get(n)!), resources };
+}
+
+/** The `ChildOutput`s in an input (in arrays and nested blocks too). */
+function childOutputs(value: unknown): ChildOutput[] {
+  if (value instanceof ChildOutput) return [value];
+  if (Array.isArray(value)) return value.flatMap(childOutputs);
+  if (isPlainObject(value)) return Object.values(value).flatMap(childOutputs);
+  return [];
 }
 
 function optionsOf(child: ChildResource, parent: string): PolicyResourceOptions {
@@ -128,9 +156,11 @@ async function resolveInputs(
       const sibling = (v: unknown): unknown => {
         if (v instanceof ChildOutput) {
           dependencies.push(urns.get(v.child)!);
-          return inputsByChild.get(v.child)![v.output];
+          const output = inputsByChild.get(v.child)![v.output];
+          return v.prefix ? `${v.prefix}${String(output)}` : output;
         }
-        return Array.isArray(v) ? v.map(sibling) : v;
+        if (Array.isArray(v)) return v.map(sibling);
+        return isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sibling(x)])) : v;
       };
       props[key] = sibling(value);
       propertyDependencies[key] = [...new Set(dependencies)];
@@ -147,22 +177,27 @@ async function resolveInputs(
 }
 
 /**
- * Put each component's described records into the recording, right after its provider's record
- * (where the SDK would have recorded them), and give every recorded resource that depends on the
- * component (its provider, the one child the SDK registered) the other children's URNs too, as the
- * SDK expands a dependency on a component into its children.
+ * Put each component's described records into the recording, each right after the registered
+ * child created before it (where the SDK would have recorded it), and give every recorded resource
+ * that depends on the component the described children's URNs too, as the SDK expands a dependency
+ * on a component into its children. Such a resource depends on every registered child, not all of
+ * them through its inputs (a resource reading one service account's email is not one).
  */
 export function mergeDescribed(recorded: PolicyInputResource[], described: readonly DescribedRecords[]): PolicyInputResource[] {
   const merged = [...recorded];
   for (const d of described) {
     const urns = d.resources.map((r) => r.urn);
     for (const r of merged) {
-      const at = r.dependencies.indexOf(d.provider);
-      if (at < 0 || r.parent === d.component) continue;
+      if (r.parent === d.component || !d.registered.every((u) => r.dependencies.includes(u))) continue;
+      const throughInputs = new Set(Object.values(r.propertyDependencies).flat());
+      if (d.registered.every((u) => throughInputs.has(u))) continue;
+      const at = r.dependencies.indexOf(d.registered[0]!);
       r.dependencies = [...r.dependencies.slice(0, at + 1), ...urns, ...r.dependencies.slice(at + 1)];
     }
-    const providerAt = merged.findIndex((r) => r.urn === d.provider);
-    merged.splice(providerAt + 1, 0, ...d.resources);
+    for (const anchor of d.registered) {
+      const following = d.resources.filter((r) => r.after === anchor).map(({ after: _after, ...record }) => record);
+      merged.splice(merged.findIndex((r) => r.urn === anchor) + 1, 0, ...following);
+    }
   }
   return merged;
 }

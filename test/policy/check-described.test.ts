@@ -29,9 +29,9 @@ function comparable(resources: readonly PolicyInputResource[]) {
   return [...resources].map((r) => ({ ...r, dependencies: [...r.dependencies].sort() })).sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
 }
 
-async function recordStack(stack: "prod" | "dev", describeAccessComponents: boolean) {
+async function recordStack(stack: "prod" | "dev" | "gcp", describeAccessComponents: boolean) {
   const program = `${pathToFileURL(join(ROOT, "stacks", "index.ts")).href}?check-described=${++runs}`;
-  const region = stack === "prod" ? "us-east-1" : "eu-west-1";
+  const region = { prod: "us-east-1", dev: "eu-west-1", gcp: "europe-west1" }[stack];
   // The stand-in lookups answer as an account matching the stack's plan would (the program's preflight checks them).
   return recordProgram(() => import(program), {
     project: PROJECT,
@@ -59,6 +59,24 @@ describe("check: the described children are exactly what the SDK records", { tim
       );
     });
   }
+
+  it("the whole gcp program: BigQuery's described children (all but each workflow's service account) are what the SDK records", async () => {
+    const viaSdk = await recordStack("gcp", false);
+    const described = await recordStack("gcp", true);
+    for (const type of ["gcp:bigquery/dataset:Dataset", "gcp:bigquery/table:Table", "gcp:bigquery/datasetAccess:DatasetAccess", "postgresql:index/grant:Grant"])
+      assert.ok(
+        viaSdk.resources.some((r) => r.type === type),
+        type,
+      );
+    assert.deepEqual(comparable(described.resources), comparable(viaSdk.resources));
+    assert.deepEqual(described.logs, viaSdk.logs);
+    // (The SDK's order of these is its own, by when each input resolves: compared by URN, as policies read them.)
+    // The MCP service waits for every one of them (a dependency on the component is one on all its children).
+    const service = (resources: readonly PolicyInputResource[]) =>
+      resources.find((r) => r.type === "gcp:cloudrunv2/service:Service" && r.name === "dbwarden-gcp-mcp")!;
+    const views = described.resources.find((r) => r.type === "gcp:bigquery/table:Table")!.urn;
+    assert.ok(service(described.resources).dependencies.includes(views));
+  });
 
   it("the component alone with PUBLIC taken away, passwords and the admin's name as outputs", async () => {
     const plan = examplePlan("prod");
@@ -107,7 +125,7 @@ describe("check: the described children are exactly what the SDK records", { tim
   });
 
   it("the report of checkStack is the same either way", async () => {
-    for (const stack of ["prod", "dev"] as const) {
+    for (const stack of ["prod", "dev", "gcp"] as const) {
       const described = await checkStack(stack, { root: ROOT, now: AS_OF });
       const viaSdk = await checkStack(stack, { root: ROOT, now: AS_OF, describeAccessComponents: false });
       assert.deepEqual(described, viaSdk);

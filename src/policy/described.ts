@@ -81,15 +81,18 @@ export async function describedRecords(described: DescribedChildren): Promise<De
     const created = described.created.get(child.name);
     urns.set(child.name, created ? await urnOf(created) : mockUrn(component, child.type, child.name));
   }
-  // The outputs of registered children the described ones read (a service account's email).
+  // The outputs of registered children the described ones read (a service account's email): one walk.
   const registeredOutputs = new Map<string, Record<string, unknown>>();
-  for (const [name, resource] of described.created) {
-    const outputs: Record<string, unknown> = {};
-    for (const child of described.children)
-      for (const ref of childOutputs(child.inputs))
-        if (ref.child === name && !(ref.output in outputs))
-          outputs[ref.output] = await new Promise((resolve) => (resource as unknown as Record<string, pulumi.Output<unknown>>)[ref.output]!.apply(resolve));
-    registeredOutputs.set(name, outputs);
+  for (const child of described.children) {
+    if (described.created.has(child.name)) continue;
+    for (const ref of childOutputs(child.inputs)) {
+      const resource = described.created.get(ref.child);
+      if (!resource) continue;
+      const outputs = registeredOutputs.get(ref.child) ?? {};
+      registeredOutputs.set(ref.child, outputs);
+      if (!(ref.output in outputs))
+        outputs[ref.output] = await new Promise((resolve) => (resource as unknown as Record<string, pulumi.Output<unknown>>)[ref.output]!.apply(resolve));
+    }
   }
   const inputsByChild = new Map<string, Record<string, unknown>>(registeredOutputs);
   const resources: DescribedRecords["resources"] = [];

@@ -129,6 +129,32 @@ describe("strict tool arguments, every call audited", { timeout: 60_000 }, () =>
     }
   });
 
+  test("a workflow's tools are the plan's: only those are listed, a call to another is refused DENIED and audited", async () => {
+    const plan = structuredClone(fx.plan);
+    const cs = plan.workflows.find((w) => w.clients.some((c) => c.name === "claude-cs"))!;
+    cs.tools = ["list_tables", "describe_table"];
+    const s = await serve(plan);
+    const c = await connect(s);
+    assert.deepEqual((await c.listTools()).tools.map((t) => t.name).sort(), ["describe_table", "list_tables"]);
+    assert.equal((await call(c, "list_tables")).isError, false);
+    const before = fx.auditLines().length;
+    const out = await call(c, "query", { sql: "SELECT 1" });
+    assert.equal(out.isError, true);
+    assert.match(out.text, new RegExp(`^DENIED: query is not one of workflow ${cs.name}'s tools \\(list_tables, describe_table\\)`));
+    const lines = fx.auditLines().slice(before);
+    assert.deepEqual(
+      lines.map((l) => [l.tool, l.verdict, l.code, l.errorClass]),
+      [["query", "refused", "DENIED", "tool-not-granted"]],
+    );
+    // Requests other than tools/call that nothing answers are still the protocol's "Method not found".
+    const res = await fetch(s.url, {
+      method: "POST",
+      headers: headers(fx.keys["claude-cs"]!),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "prompts/list", params: {} }),
+    });
+    assert.deepEqual(((await res.json()) as { error: unknown }).error, { code: -32601, message: "Method not found" });
+  });
+
   test("statements refused for their shape or a denied function keep their fingerprint and redacted text", async () => {
     const s = await serve();
     const c = await connect(s);

@@ -13,9 +13,7 @@ import {
   type TargetPlatform,
   type WorkflowPlan,
 } from "./types.ts";
-
-const bytes = (n: number) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
-const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+import { limitsText } from "./limits.ts";
 
 function tree(lines: string[], items: string[][], indent: string): void {
   items.forEach((item, i) => {
@@ -67,12 +65,11 @@ function tableText(t: TablePlan): string {
 }
 
 function workflowLines(w: WorkflowPlan): string[] {
-  const l = w.limits;
   const lines = [
     `${w.name}  owner ${w.owner}, target ${w.target}, ${w.expires ? `expires after ${w.expires}` : "no expiry"}`,
     `roles: ${w.roles.group} (holds the access)`,
     ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (secret ${login.secretName})`),
-    `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent`,
+    `limits: ${limitsText(w.limits)}`,
     "grants:",
   ];
   const sub: string[] = [];

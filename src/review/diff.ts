@@ -31,6 +31,7 @@ import { Changes, byName, diffNetworks, list, plural, sorted, type CatalogSides 
 import { diffMcpServer, diffTargets } from "./environment.ts";
 import { WORKFLOW_RENAME_EVIDENCE, clientFingerprint, clientRenameEvidence, pairUnique, workflowFingerprint } from "./renames.ts";
 import { entryColumns, type CatalogSnapshot } from "../postgres/snapshot.ts";
+import { LIMIT_KEYS, LIMIT_WORDS, limitValue } from "../plan/limits.ts";
 import type { Direction, PlanDiff } from "./types.ts";
 
 export type { CatalogSides } from "./changes.ts";
@@ -575,17 +576,9 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
   diffNetworks(changes, "clients", where, `source networks of ${w.name}'s client ${a.name}`, b.sourceCidrs, a.sourceCidrs, "any");
 }
 
-const LIMIT_WORDS: Record<keyof WorkflowPlan["limits"], [string, (n: number) => string]> = {
-  statementTimeoutMs: ["statement timeout", (n) => (n % 1000 === 0 ? `${n / 1000} s` : `${n} ms`)],
-  maxRows: ["rows per result", String],
-  maxResultBytes: ["bytes per result", (n) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`)],
-  callsPerMinute: ["calls per minute", String],
-  concurrentCalls: ["concurrent calls", String],
-};
-
 function diffLimits(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
-  for (const key of Object.keys(LIMIT_WORDS) as Array<keyof WorkflowPlan["limits"]>) {
-    const [words, shown] = LIMIT_WORDS[key];
+  for (const key of LIMIT_KEYS) {
+    const words = LIMIT_WORDS[key].name;
     if (b.limits[key] === a.limits[key]) continue;
     const higher = a.limits[key] > b.limits[key];
     changes.add(
@@ -594,7 +587,7 @@ function diffLimits(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
       "limit-changed",
       { workflow: a.name, target: a.target },
       `${a.name} ${words}`,
-      `${a.name}: ${words} ${shown(b.limits[key])} -> ${shown(a.limits[key])}`,
+      `${a.name}: ${words} ${limitValue(key, b.limits[key])} -> ${limitValue(key, a.limits[key])}`,
       b.limits[key],
       a.limits[key],
     );

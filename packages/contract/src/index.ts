@@ -12,3 +12,4 @@ export * from "./governed.js";
 export * from "./network.js";
 export * from "./audit.js";
 export * from "./sources.js";
+export * from "./sql.js";

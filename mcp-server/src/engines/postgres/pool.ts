@@ -8,7 +8,8 @@ import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ToolError, type CredentialSources, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
-import { loginCredential, type LoginCredential } from "./logins.js";
+import { loginCredential } from "./logins.js";
+import { clientWithCredential } from "./pgInternals.js";
 
 export interface PoolOptions {
   endpoint: RuntimeConfig["databases"][string];
@@ -100,34 +101,6 @@ function listening(client: pg.PoolClient): pg.PoolClient {
     client.on("error", () => {});
   }
   return client;
-}
-
-type Connect = (callback: (error: Error | null) => void) => void;
-
-/**
- * A pg client class that asks for its user and password just before connecting: the startup
- * message names the user, so a secret that switched to the rotation clone is followed.
- */
-function clientWithCredential(credential: () => Promise<LoginCredential>): typeof pg.Client {
-  const Base = pg.Client as unknown as new (config: unknown) => {
-    _connect: Connect;
-    user: string;
-    password: string;
-    connectionParameters: { user: string; password: string };
-  };
-  class CredentialClient extends Base {
-    override _connect: Connect = (callback) => {
-      credential().then(
-        ({ user, password }) => {
-          this.user = this.connectionParameters.user = user;
-          this.password = this.connectionParameters.password = password;
-          Base.prototype._connect.call(this, callback);
-        },
-        (error: Error) => callback(error),
-      );
-    };
-  }
-  return CredentialClient as unknown as typeof pg.Client;
 }
 
 /**

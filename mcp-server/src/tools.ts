@@ -30,6 +30,13 @@ export const SERVER_INFO = {
   version: (createRequire(import.meta.url)("../package.json") as { version: string }).version,
 } as const;
 
+/**
+ * The MCP SDK version this file's use of it (McpServer.registerTool installing the tools/call
+ * handler `createMcpServer` removes, the protocol's fallback handler) and http-exchange.ts's
+ * answers were verified against: mcp-server/test/edges.test.ts and exchange.test.ts. Pinned exactly.
+ */
+export const MCP_SDK_VERIFIED_VERSION = "1.32.2";
+
 const annotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 const listTablesInput = z.strictObject({});

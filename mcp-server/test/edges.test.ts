@@ -7,9 +7,11 @@
  * the database, and a connect timeout told apart from a full pool.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { describe, test } from "node:test";
 import type { RunningServer } from "../src/index.ts";
+import { MCP_SDK_VERIFIED_VERSION } from "../src/tools.ts";
 import { call, fixtureForFile, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -153,6 +155,23 @@ describe("strict tool arguments, every call audited", { timeout: 60_000 }, () =>
       body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "prompts/list", params: {} }),
     });
     assert.deepEqual(((await res.json()) as { error: unknown }).error, { code: -32601, message: "Method not found" });
+  });
+
+  test("the MCP SDK is installed and pinned at the version tools.ts was verified against", () => {
+    // The SDK's exports map its package.json elsewhere: read the one at the root of the package the server resolves.
+    const entry = new URL(import.meta.resolve("@modelcontextprotocol/sdk/server/mcp.js")).pathname;
+    const root = entry.slice(0, entry.lastIndexOf("/dist/"));
+    const version = (JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version: string }).version;
+    const verify = "run mcp-server/test/edges.test.ts and exchange.test.ts, fix what fails, then set MCP_SDK_VERIFIED_VERSION";
+    assert.equal(
+      version,
+      MCP_SDK_VERIFIED_VERSION,
+      `@modelcontextprotocol/sdk ${version} is installed, tools.ts was verified against ${MCP_SDK_VERIFIED_VERSION}: ${verify}`,
+    );
+    for (const file of ["../../package.json", "../package.json"]) {
+      const json = JSON.parse(readFileSync(new URL(file, import.meta.url), "utf8")) as { dependencies: Record<string, string> };
+      assert.equal(json.dependencies["@modelcontextprotocol/sdk"], MCP_SDK_VERIFIED_VERSION, `${file} pins the MCP SDK exactly`);
+    }
   });
 
   test("statements refused for their shape or a denied function keep their fingerprint and redacted text", async () => {

@@ -24,6 +24,13 @@ import {
 } from "../../src/pulumiInternals.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** A custom resource of a made-up type (the SDK's class is abstract). */
+class Thing extends pulumi.CustomResource {
+  constructor(name: string, props: pulumi.Inputs = {}, opts: pulumi.CustomResourceOptions = {}) {
+    super("test:index:Thing", name, props, opts);
+  }
+}
 const registered: Array<{ req: RegisterRequest; urn: string }> = [];
 
 before(async () => {
@@ -53,9 +60,8 @@ describe("Pulumi's private API (src/pulumiInternals.ts)", { timeout: 60_000 }, (
 
   it("1. the mock monitor's registerResource, wrapped: each RegisterResourceRequest with the getters read, and newUrn", async () => {
     const parent = new pulumi.ComponentResource("test:index:Parent", "parent");
-    const first = new pulumi.CustomResource("test:index:Thing", "first", { size: 1 }, { parent });
-    new pulumi.CustomResource(
-      "test:index:Thing",
+    const first = new Thing("first", { size: 1 }, { parent });
+    new Thing(
       "second",
       { size: 2, secret: pulumi.secret("s3cr3t"), after: first.id },
       {
@@ -95,7 +101,7 @@ describe("Pulumi's private API (src/pulumiInternals.ts)", { timeout: 60_000 }, (
   it("2. waitForRPCs (runtime/settings.js) resolves once the registrations in flight answered", async () => {
     assert.equal(typeof waitForRPCs, "function", "@pulumi/pulumi/runtime/settings.js waitForRPCs is gone");
     const before = registered.length;
-    new pulumi.CustomResource("test:index:Thing", "drained", {});
+    new Thing("drained", {});
     await waitForRPCs();
     assert.equal(registered.length, before + 1);
   });
@@ -124,7 +130,7 @@ describe("Pulumi's private API (src/pulumiInternals.ts)", { timeout: 60_000 }, (
       "@pulumi/pulumi/runtime/dependsOn.js getAllTransitivelyReferencedResourceURNs is gone",
     );
     const component = new pulumi.ComponentResource("test:index:Holder", "holder");
-    new pulumi.CustomResource("test:index:Thing", "held", {}, { parent: component });
+    new Thing("held", {}, { parent: component });
     await waitForRPCs();
     const urns = await getAllTransitivelyReferencedResourceURNs(new Set([component]), new Set());
     assert.deepEqual([...urns], [registered.find((r) => r.req.getName() === "held")!.urn]);

@@ -105,6 +105,13 @@ describe("one copy of each concept", () => {
     assert.deepEqual(secondCopies(sources), [], "a second copy: import the one in its home instead");
   });
 
+  it("no source points outside the repository for a fact it needs (../shared/notes): docs/ holds it", () => {
+    assert.deepEqual(
+      [...sources].filter(([, text]) => /shared\/notes/.test(text)).map(([file]) => file),
+      [],
+    );
+  });
+
   it("the check finds a second copy where one is written", () => {
     const copies = new Map([
       ["mcp-server/src/dispatcher.ts", 'export type ToolName = "list_tables" | "describe_table" | "query" | "explain";'],

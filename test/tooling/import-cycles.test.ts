@@ -4,21 +4,10 @@
  * sources' relative imports are walked as text; a cycle is reported as its files, in order.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-const SOURCE_DIRS = ["src", "components", "policies", "provider", "mcp-server/src", "packages/contract/src"];
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    if (entry === "node_modules" || entry === "dist") return [];
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return entry.endsWith(".ts") && !entry.endsWith(".d.ts") ? [path] : [];
-  });
-}
+import { ROOT, sourceFiles } from "../support/sources.ts";
 
 const IMPORT = /^\s*(import|export)\s+(type\s+)?(?:[^"';]*?\sfrom\s+)?["'](\.[^"']+)["']/gm;
 
@@ -66,7 +55,7 @@ export function cycles(graph: ReadonlyMap<string, ReadonlyArray<{ to: string; ty
   return found;
 }
 
-const files = new Map(SOURCE_DIRS.flatMap((dir) => sourceFiles(join(ROOT, dir))).map((path) => [path, readFileSync(path, "utf8")]));
+const files = new Map(sourceFiles().map((path) => [path, readFileSync(path, "utf8")]));
 const graph = importGraph(files);
 const named = (found: string[][]) => found.map((cycle) => cycle.map((file) => relative(ROOT, file)).join(" <-> "));
 

@@ -4,27 +4,15 @@
  * Where the two copies can be compared as values (the server's version, the quoting function), they are.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { describe, it } from "node:test";
 import { quoteIdent } from "@dbwarden/contract";
 import { quoteIdent as engineQuoteIdent } from "../../mcp-server/src/engines/engine.ts";
 import { SERVER_INFO } from "../../mcp-server/src/tools.ts";
 import { ident } from "../../src/postgres/sql.ts";
 import { VERSION } from "../../src/version.ts";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-/** The product's sources (not tests, benchmarks or scripts). */
-const SOURCE_DIRS = ["src", "components", "policies", "provider", "mcp-server/src", "packages/contract/src"];
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    if (entry === "node_modules" || entry === "dist") return [];
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.(ts|mts|js|mjs)$/.test(entry) && !entry.endsWith(".d.ts") ? [path] : [];
-  });
-}
+import { ROOT, sourceFiles } from "../support/sources.ts";
 
 /** A concept, the one file that defines it, and what a definition of it looks like in source text. */
 interface Concept {
@@ -76,7 +64,7 @@ export function secondCopies(files: ReadonlyMap<string, string>, concepts: reado
   return found;
 }
 
-const sources = new Map(SOURCE_DIRS.flatMap((dir) => sourceFiles(join(ROOT, dir))).map((path) => [relative(ROOT, path), readFileSync(path, "utf8")]));
+const sources = new Map(sourceFiles([".ts", ".mts", ".js", ".mjs"]).map((path) => [relative(ROOT, path), readFileSync(path, "utf8")]));
 
 describe("one copy of each concept", () => {
   it("the MCP server says the package's version", () => {

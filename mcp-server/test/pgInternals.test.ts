@@ -203,7 +203,9 @@ describe("pg's private API (engines/postgres/pgInternals.ts)", { timeout: 60_000
     }
     assert.equal(cancelKeyOf(new pg.Client()), null, "before connecting there is no key");
   });
+});
 
+describe("pg's private API, continued: the socket pacing.ts pauses", { timeout: 60_000 }, () => {
   test("5. a connected client's socket (connection.stream): the backend's messages arrive on it, and pausing it holds them", async () => {
     const c = await client();
     try {

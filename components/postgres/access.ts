@@ -4,7 +4,7 @@
  * and grants `@pulumi/postgresql` must hold. No Pulumi here, so every rule is unit-tested without
  * mocks. What the database must hold is decided by the model; only the Pulumi specifics are here.
  *
- * Pulumi specifics (see ../../../shared/notes/pulumi-providers.md for why):
+ * Pulumi specifics (docs/postgres-provider.md says why):
  * - grants never use `objects: []` (that means "all tables in the schema");
  * - table-level SELECTs of one schema share one Grant, column-level SELECTs get one Grant per
  *   table (the provider allows one table and one privilege per column grant), so the resource

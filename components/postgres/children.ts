@@ -6,7 +6,7 @@
  * list without registering it through the Pulumi SDK (src/policy/described.ts), which is what
  * made checks of large stacks slow. A test proves the list equals what the SDK records.
  *
- * What the list says beyond the model (see ../../../shared/notes/pulumi-providers.md):
+ * What the list says beyond the model (docs/postgres-provider.md says why):
  * - every grant-like resource on the database (Extension, Grant, DefaultPrivileges) forms ONE
  *   `dependsOn` chain, each waiting for exactly the previous one: the provider locks per role only,
  *   and grants of different roles on one database or schema fail in parallel with "tuple

@@ -10,7 +10,7 @@
  * Run it on the spec's schedule (`credentials.rotationDays`) with the host cloud's secret store
  * (AWS: `awsKeyStore`) and the deployer's Snowflake login (`sqlUserKeys`).
  */
-import { snowflakeRoleName } from "../../src/plan/types.ts";
+import { quoteSnowflake, snowflakeRoleName } from "../../src/plan/types.ts";
 import { keySecretValue, newKeyPair } from "./keys.ts";
 
 /** A login's key secret as the server and this job read it. */
@@ -76,7 +76,7 @@ export async function rotateKey(steps: RotationSteps): Promise<1 | 2> {
 /** Key slots through SQL as the deployer (`ALTER USER ... SET/UNSET RSA_PUBLIC_KEY[_2]`). */
 export function sqlUserKeys(run: (sql: string) => Promise<unknown>): UserKeys {
   const column = (slot: 1 | 2) => (slot === 1 ? "RSA_PUBLIC_KEY" : "RSA_PUBLIC_KEY_2");
-  const quoted = (user: string) => `"${snowflakeRoleName(user).replaceAll('"', '""')}"`;
+  const quoted = (user: string) => quoteSnowflake(snowflakeRoleName(user));
   return {
     set: async (user, slot, publicKey) => {
       if (!/^[A-Za-z0-9+/=]+$/.test(publicKey)) throw new Error("a public key is one line of base64");

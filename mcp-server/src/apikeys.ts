@@ -4,7 +4,7 @@
  */
 import { secretStoreName, secretStoreRefOf } from "@dbwarden/contract";
 import type { Authenticator } from "./auth.js";
-import { ConfigError, DEFAULT_API_KEY_REFRESH_SECONDS, resolveApiKeySecret, type AccessPlan, type ResolvedApiKey, type RuntimeConfig } from "./config.js";
+import { ConfigError, DEFAULT_API_KEY_REFRESH_SECONDS, parseApiKeySecret, type AccessPlan, type ResolvedApiKey, type RuntimeConfig } from "./config.js";
 import type { SecretSource } from "./credentials.js";
 
 /**
@@ -22,7 +22,7 @@ export async function fetchApiKeys(from: NonNullable<RuntimeConfig["apiKeysFrom"
       `apiKeysFrom: cannot read the API key secret ${secretStoreName(secret)} (${kind}); it must hold JSON [{"client", "workflow", "sha256"}, ...]`,
     );
   }
-  return resolveApiKeySecret(text, plan);
+  return parseApiKeySecret(text, plan);
 }
 
 /**

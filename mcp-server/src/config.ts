@@ -14,7 +14,7 @@ export {
   PLAN_API_VERSION,
   PlanError,
   RuntimeConfigSchema,
-  parseApiKeySecret as resolveApiKeySecret,
+  parseApiKeySecret,
   parsePlan,
   parseRuntimeConfig as parseRuntimeWithKeys,
 } from "@dbwarden/contract";
@@ -23,11 +23,4 @@ export type { AccessPlan, ApiKey, ClientPlan, LimitsPlan, ResolvedApiKey, Runtim
 /** Strict parse plus the cross-checks a schema alone cannot express. */
 export function parseRuntime(value: unknown, plan: AccessPlan): RuntimeConfig {
   return parseRuntimeConfig(value, plan).runtime;
-}
-
-/** The keys of an `apiKeysFrom` secret (see `resolveApiKeySecret` for their workflows and clients). */
-export { parseApiKeySecretKeys as parseApiKeySecret };
-import { parseApiKeySecret as resolveKeys } from "@dbwarden/contract";
-function parseApiKeySecretKeys(text: string, plan: AccessPlan) {
-  return resolveKeys(text, plan).map((resolved) => resolved.key);
 }

@@ -5,7 +5,7 @@
  * workflow's target (engines/engine.ts); limits, the workflow's scope and the audit line are here.
  */
 import { randomUUID } from "node:crypto";
-import { maskName, RUNTIME_DEFAULTS, tableName } from "@dbwarden/contract";
+import { maskName, RUNTIME_DEFAULTS, tableName, type ToolName } from "@dbwarden/contract";
 import { redactUnparsed, startedRecord, type AuditRecord, type AuditSink } from "./audit.js";
 import { ConfigError, type AccessPlan, type ClientPlan, type RuntimeConfig, type WorkflowPlan } from "./config.js";
 import type { AppliedControls, CheckedStatement, Engine, EngineCall, EngineText, Param, ResultCaps, StatementRequest } from "./engines/engine.js";
@@ -28,8 +28,7 @@ export function truncation(rows: number, caps: ResultCaps): string {
     : `truncated: the ${rows} rows returned stop at this workflow's maxResultBytes (${caps.maxBytes} bytes of row data); select fewer or narrower columns, aggregate or filter.`;
 }
 
-export type { Identity, Param };
-export type ToolName = "list_tables" | "describe_table" | "query" | "explain";
+export type { Identity, Param, ToolName };
 export type Transport = "http" | "stdio";
 
 export interface ToolResult {

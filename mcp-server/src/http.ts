@@ -25,7 +25,7 @@ import { ToolError } from "./errors.js";
 import type { Dispatcher, Identity } from "./dispatcher.js";
 import { clientAddress, type Networks } from "./network.js";
 import { checkPost, JsonExchange, refuseExchange } from "./http-exchange.js";
-import { createMcpServer } from "./tools.js";
+import { auditToolName, createMcpServer } from "./tools.js";
 
 export const MAX_BODY_BYTES = 256 * 1024;
 const PRM_PATH = "/.well-known/oauth-protected-resource";
@@ -86,7 +86,7 @@ export interface HttpOptions {
 function requestedTool(body: unknown): string {
   const message = (Array.isArray(body) ? body[0] : body) as { method?: unknown; params?: { name?: unknown } } | null;
   const name = message?.method === "tools/call" ? message.params?.name : message?.method;
-  return typeof name === "string" ? name.replace(/[^A-Za-z0-9._/-]/g, "_").slice(0, 64) : "(unknown)";
+  return auditToolName(name);
 }
 
 /** Refused before the body was read: the answer says the connection closes, and node closes it after the answer, reading no more. */

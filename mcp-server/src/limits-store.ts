@@ -28,7 +28,7 @@ import type { LimitsStoreConfig } from "@dbwarden/contract";
 import type { LimitsPlan } from "./config.js";
 import { readSecret, type SecretSource } from "./credentials.js";
 import { ToolError } from "./errors.js";
-import { concurrencyRefusal, rateRefusal, type LimitedClient, type Limiter } from "./limits.js";
+import { concurrencyRefusal, rateRefusal, type LimitedClient, type Limiter } from "./limiter.js";
 import { RespClient, RespError, StoreUnavailable, type RespValue } from "./resp.js";
 
 /** How long the store may take to answer one call's acquire before the call is refused. */

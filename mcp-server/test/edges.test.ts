@@ -7,9 +7,11 @@
  * the database, and a connect timeout told apart from a full pool.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { describe, test } from "node:test";
 import type { RunningServer } from "../src/index.ts";
+import { MCP_SDK_VERIFIED_VERSION } from "../src/tools.ts";
 import { call, fixtureForFile, type Fixture } from "./support/fixture.ts";
 
 let fx: Fixture;
@@ -126,6 +128,49 @@ describe("strict tool arguments, every call audited", { timeout: 60_000 }, () =>
       const lines = fx.auditLines().slice(before);
       assert.equal(lines.length, 1, JSON.stringify(params));
       assert.deepEqual([lines[0]!.tool, lines[0]!.verdict, lines[0]!.code], [tool, "refused", "INVALID"]);
+    }
+  });
+
+  test("a workflow's tools are the plan's: only those are listed, a call to another is refused DENIED and audited", async () => {
+    const plan = structuredClone(fx.plan);
+    const cs = plan.workflows.find((w) => w.clients.some((c) => c.name === "claude-cs"))!;
+    cs.tools = ["list_tables", "describe_table"];
+    const s = await serve(plan);
+    const c = await connect(s);
+    assert.deepEqual((await c.listTools()).tools.map((t) => t.name).sort(), ["describe_table", "list_tables"]);
+    assert.equal((await call(c, "list_tables")).isError, false);
+    const before = fx.auditLines().length;
+    const out = await call(c, "query", { sql: "SELECT 1" });
+    assert.equal(out.isError, true);
+    assert.match(out.text, new RegExp(`^DENIED: query is not one of workflow ${cs.name}'s tools \\(list_tables, describe_table\\)`));
+    const lines = fx.auditLines().slice(before);
+    assert.deepEqual(
+      lines.map((l) => [l.tool, l.verdict, l.code, l.errorClass]),
+      [["query", "refused", "DENIED", "tool-not-granted"]],
+    );
+    // Requests other than tools/call that nothing answers are still the protocol's "Method not found".
+    const res = await fetch(s.url, {
+      method: "POST",
+      headers: headers(fx.keys["claude-cs"]!),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "prompts/list", params: {} }),
+    });
+    assert.deepEqual(((await res.json()) as { error: unknown }).error, { code: -32601, message: "Method not found" });
+  });
+
+  test("the MCP SDK is installed and pinned at the version tools.ts was verified against", () => {
+    // The SDK's exports map its package.json elsewhere: read the one at the root of the package the server resolves.
+    const entry = new URL(import.meta.resolve("@modelcontextprotocol/sdk/server/mcp.js")).pathname;
+    const root = entry.slice(0, entry.lastIndexOf("/dist/"));
+    const version = (JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version: string }).version;
+    const verify = "run mcp-server/test/edges.test.ts and exchange.test.ts, fix what fails, then set MCP_SDK_VERIFIED_VERSION";
+    assert.equal(
+      version,
+      MCP_SDK_VERIFIED_VERSION,
+      `@modelcontextprotocol/sdk ${version} is installed, tools.ts was verified against ${MCP_SDK_VERIFIED_VERSION}: ${verify}`,
+    );
+    for (const file of ["../../package.json", "../package.json"]) {
+      const json = JSON.parse(readFileSync(new URL(file, import.meta.url), "utf8")) as { dependencies: Record<string, string> };
+      assert.equal(json.dependencies["@modelcontextprotocol/sdk"], MCP_SDK_VERIFIED_VERSION, `${file} pins the MCP SDK exactly`);
     }
   });
 

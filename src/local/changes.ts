@@ -4,6 +4,7 @@
  * Never a secret: plans hold none, and database differences are worded without passwords.
  */
 import { maskName, tableKey, tableName, type AccessPlan, type ColumnRule, type TablePlan, type WorkflowPlan } from "../plan/types.ts";
+import { limitChanges } from "../plan/limits.ts";
 
 /** The outcome of applying the changed spec to a running stack (`up` again, or `up --watch`). */
 export interface ReloadReport {
@@ -104,8 +105,8 @@ function clientChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
 
 function settingChanges(before: WorkflowPlan, after: WorkflowPlan): string[] {
   const lines: string[] = [];
-  const limits = (Object.keys(after.limits) as Array<keyof WorkflowPlan["limits"]>).filter((k) => before.limits[k] !== after.limits[k]);
-  if (limits.length) lines.push(`workflow ${after.name} limits: ${limits.map((k) => `${k} ${before.limits[k]} -> ${after.limits[k]}`).join(", ")}`);
+  const limits = limitChanges(before.limits, after.limits);
+  if (limits.length) lines.push(`workflow ${after.name} limits: ${limits.join(", ")}`);
   if (before.expires !== after.expires) lines.push(`workflow ${after.name} expires ${after.expires ?? "never"} (was ${before.expires ?? "never"})`);
   if (list(before.tools) !== list(after.tools)) lines.push(`workflow ${after.name} tools: ${list(after.tools)} (was ${list(before.tools)})`);
   return lines;

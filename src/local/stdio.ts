@@ -5,8 +5,8 @@
  * serves is narrowed to that client), read from the local secret store. stdout carries the MCP
  * protocol and nothing else.
  */
-import type { AccessPlan, ClientPlan, TargetPlan, WorkflowPlan } from "../plan/types.ts";
-import { buildRuntimeConfig } from "../plan/types.ts";
+import type { AccessPlan, ClientPlan, WorkflowPlan } from "../plan/types.ts";
+import { buildRuntimeConfig, targetOf } from "../plan/types.ts";
 import type { LocalPaths } from "./paths.ts";
 import { LocalSecretStore } from "./secrets.ts";
 import { localTargets, localWorkflows } from "./stack.ts";
@@ -47,7 +47,7 @@ export async function stdioServerConfig(plan: AccessPlan, paths: LocalPaths, nam
   if (!localWorkflows(plan, targets).includes(workflow)) {
     throw new StdioClientError(`client "${name}" reads target ${workflow.target}, which the local stack does not run`);
   }
-  const target = targets.find((t) => t.name === workflow.target) as TargetPlan;
+  const target = targetOf({ environment: plan.environment, targets }, workflow);
   const store = new LocalSecretStore(paths.secretsDir);
   if (store.read(client.secretName) === null) {
     throw new StdioClientError(`client "${name}" has no credentials yet: \`dbwarden up\` creates them (a second \`up\` applies a changed spec)`);

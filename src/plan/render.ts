@@ -4,6 +4,7 @@
  */
 import {
   describeRule,
+  findTarget,
   forHost,
   type AccessPlan,
   type PerHost,
@@ -13,10 +14,7 @@ import {
   type TargetPlatform,
   type WorkflowPlan,
 } from "./types.ts";
-
-const bytes = (n: number) => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
-const billed = (n: number) => (n % 1e9 === 0 ? `${n / 1e9} GB` : n % 1e6 === 0 ? `${n / 1e6} MB` : `${n} B`);
-const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+import { limitsText } from "./limits.ts";
 
 function tree(lines: string[], items: string[][], indent: string): void {
   items.forEach((item, i) => {
@@ -69,15 +67,14 @@ function tableText(t: TablePlan): string {
   return `SELECT on ${t.schema}.${t.table} (${describeRule(t.rule)})`;
 }
 
-function workflowLines(w: WorkflowPlan, targets: readonly TargetPlan[]): string[] {
-  const l = w.limits;
+function workflowLines(w: WorkflowPlan, plan: AccessPlan): string[] {
   // IAM logins (RDS IAM, Cloud SQL IAM, BigQuery's impersonated service accounts) have no secret.
-  const iam = targets.find((t) => t.name === w.target)?.credentials.mode === "iam";
+  const iam = findTarget(plan, w.target).credentials.mode === "iam";
   const lines = [
     `${w.name}  owner ${w.owner}, target ${w.target}, ${w.expires ? `expires after ${w.expires}` : "no expiry"}`,
     `roles: ${w.roles.group} (holds the access)`,
     ...w.roles.logins.map((login) => `  login ${login.role} <- client ${login.client} (${iam ? "IAM, no secret" : `secret ${login.secretName}`})`),
-    `limits: ${ms(l.statementTimeoutMs)} timeout, ${l.maxRows} rows, ${bytes(l.maxResultBytes)}, ${l.callsPerMinute} calls/min, ${l.concurrentCalls} concurrent${l.maxBytesBilled !== null ? `, ${billed(l.maxBytesBilled)} billed per query` : ""}`,
+    `limits: ${limitsText(w.limits)}`,
     "grants:",
   ];
   const sub: string[] = [];
@@ -107,7 +104,7 @@ export function renderPlanTree(plan: AccessPlan): string {
   lines.push("", `workflows (${plan.workflows.length} active)`);
   tree(
     lines,
-    plan.workflows.map((w) => workflowLines(w, plan.targets)),
+    plan.workflows.map((w) => workflowLines(w, plan)),
     "",
   );
   const m = plan.mcpServer;

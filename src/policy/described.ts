@@ -20,24 +20,13 @@
  *   the SDK expands a component dependency into its children (`expandComponentDependencies`);
  * - an output of a registered child (a service account's email) is that resource's output, awaited.
  */
-import { createRequire } from "node:module";
 import type * as pulumi from "@pulumi/pulumi";
 import { serializeResourceProperties } from "@pulumi/pulumi/runtime/rpc.js";
-import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 import { CHILD_TYPES, ChildOutput, isPlainObject, type ChildResource, type DescribedChildren } from "../../components/postgres/children.ts";
+import { deserializeProperties, getAllTransitivelyReferencedResourceURNs, mockUrn } from "../pulumiInternals.ts";
 import type { PolicyInputResource } from "./args.ts";
 import { markStandIns } from "./standins.ts";
-
-const require = createRequire(import.meta.url);
-// The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned), as ./record.ts uses it.
-const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as {
-  deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown>;
-};
-// How the SDK turns resources an input depends on into URNs (@internal in @pulumi/pulumi 3.248, pinned).
-const { getAllTransitivelyReferencedResourceURNs } = require("@pulumi/pulumi/runtime/dependsOn.js") as {
-  getAllTransitivelyReferencedResourceURNs(resources: Set<pulumi.Resource>, exclude: Set<pulumi.Resource>): Promise<Set<string>>;
-};
 
 /** Options a generated resource class adds to every instance (its constructor's `secretOpts`). */
 const CLASS_OPTIONS: Partial<Record<string, { additionalSecretOutputs: string[] }>> = {
@@ -56,13 +45,6 @@ export interface DescribedRecords {
 }
 
 const urnOf = (resource: pulumi.Resource) => new Promise<string>((resolve) => resource.urn.apply(resolve));
-
-/** The URN the running mock monitor gives a resource (check records under `pulumi.runtime.setMocks`). */
-function mockUrn(parent: string, type: string, name: string): string {
-  const monitor = settings.getMonitor() as unknown as { newUrn?(parent: string, type: string, name: string): string };
-  if (typeof monitor?.newUrn !== "function") throw new Error("described children are recorded under Pulumi mocks only (pulumi.runtime.setMocks)");
-  return monitor.newUrn(parent, type, name);
-}
 
 /** Is `value` plain data (what needs no serializer), `ChildOutput`s allowed? */
 function isPlain(value: unknown): boolean {

@@ -15,7 +15,7 @@ import { DEFAULT_ALLOWED_IMAGES } from "../../policies/lib/images.ts";
 import { imageRepositoryName } from "../../components/aws/names.ts";
 import { buildPlan, isExpired, utcDay } from "../plan/build.ts";
 import { groupRoleName, loginRoleName } from "../plan/names.ts";
-import type { AccessPlan, WorkflowPlan } from "../plan/types.ts";
+import { findTarget, targetOf, type AccessPlan, type WorkflowPlan } from "../plan/types.ts";
 import { hasRotationClones, iamLoginRoles, rotationCloneName } from "../postgres/model.ts";
 import type { Workflow } from "../spec/schema.ts";
 import { loadStack, type LoadedStack } from "../spec/load.ts";
@@ -80,8 +80,7 @@ export function allowedImagesOf(plan: AccessPlan): string[] {
 
 /** Login roles with their rotation clones where the target's password rotation alternates users. */
 function withClones(plan: AccessPlan, targetName: string, logins: { role: string; client: string }[]): { role: string; client: string }[] {
-  const target = plan.targets.find((t) => t.name === targetName);
-  return target && hasRotationClones(target) ? logins.flatMap((l) => [l, { role: rotationCloneName(l.role), client: l.client }]) : logins;
+  return hasRotationClones(findTarget(plan, targetName)) ? logins.flatMap((l) => [l, { role: rotationCloneName(l.role), client: l.client }]) : logins;
 }
 
 function activeWorkflowFacts(plan: AccessPlan, workflow: WorkflowPlan): WorkflowFacts {
@@ -89,7 +88,7 @@ function activeWorkflowFacts(plan: AccessPlan, workflow: WorkflowPlan): Workflow
     name: workflow.name,
     owner: workflow.owner,
     expires: workflow.expires,
-    database: plan.targets.find((t) => t.name === workflow.target)?.database ?? null,
+    database: targetOf(plan, workflow).database,
     group: workflow.roles.group,
     logins: withClones(
       plan,
@@ -105,7 +104,7 @@ function expiredWorkflowFacts(plan: AccessPlan, workflow: Workflow): WorkflowFac
     name: workflow.name,
     owner: workflow.owner,
     expires: workflow.expires ?? null,
-    database: plan.targets.find((t) => t.name === workflow.target)?.database ?? null,
+    database: targetOf(plan, workflow).database,
     group: groupRoleName(workflow.name),
     logins: withClones(
       plan,
@@ -134,8 +133,7 @@ function sensitiveColumnsByDatabase(plan: AccessPlan): Record<string, string[]> 
   const add = (database: string, column: string) => (byDatabase.get(database) ?? byDatabase.set(database, new Set()).get(database)!).add(column);
   for (const target of plan.targets) for (const column of target.sensitiveColumns) add(target.database, column);
   for (const workflow of plan.workflows) {
-    const database = plan.targets.find((t) => t.name === workflow.target)?.database;
-    if (!database) continue;
+    const database = targetOf(plan, workflow).database;
     for (const table of workflow.tables) {
       for (const column of table.columns) if (column.classification === "sensitive") add(database, `${table.schema}.${table.table}.${column.name}`);
     }

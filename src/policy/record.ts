@@ -15,25 +15,14 @@
  *
  * The Pulumi runtime is process-wide state: recordings run one at a time.
  */
-import * as runtimeState from "@pulumi/pulumi/runtime/state.js";
-import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 import { describeChildrenWhile, type DescribedChildren } from "../../components/postgres/children.ts";
+import { captureLogs, deserializeProperties, forgetPendingPromises, onRegistered, waitForRPCs, type RegisterRequest } from "../pulumiInternals.ts";
 import type { PolicyInputResource } from "./args.ts";
 import { describedRecords, mergeDescribed } from "./described.ts";
 import type { AccessPlan } from "../plan/types.ts";
 import { STAND_IN, markStandIns, standInInvoke } from "./standins.ts";
-
-const require = createRequire(import.meta.url);
-// The policy runtime's deserializer (internal to @pulumi/policy 1.21, pinned): the exact view a policy gets.
-const { deserializeProperties } = require("@pulumi/policy/deserialize.js") as {
-  deserializeProperties(struct: unknown, proxySecrets: boolean): Record<string, unknown>;
-};
-const log = require("@pulumi/pulumi/log/index.js") as Record<"info" | "warn" | "error", (message: string, ...rest: unknown[]) => void>;
-// `waitForRPCs` is marked @internal (missing from the .d.ts); it is what `disconnect` uses to drain.
-const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
 
 export interface Recording {
   resources: PolicyInputResource[];
@@ -133,41 +122,6 @@ function seconds(duration: string | undefined): number {
   return total;
 }
 
-/**
- * What is read here of the SDK's RegisterResourceRequest (generated protobuf,
- * @pulumi/pulumi/proto/resource_pb.d.ts). The getters called with `?.` are the ones an older
- * SDK's request may lack.
- */
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  /** The parent's URN, "" when none. */
-  getParent(): string;
-  /** "<provider URN>::<provider id>", "" when none. */
-  getProvider(): string;
-  /** A google.protobuf.Struct of the inputs, as the policy runtime's deserializer takes it. */
-  getObject(): unknown;
-  getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(callback: (deps: { getUrnsList(): string[] }, key: string) => void): void };
-  getProtect?(): boolean | undefined;
-  getIgnorechangesList?(): string[];
-  getAliasurnsList?(): string[];
-  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
-  getAdditionalsecretoutputsList?(): string[];
-  getDeletebeforereplacedefined?(): boolean;
-  getDeletebeforereplace(): boolean;
-}
-
-/** What is read here of the SDK's RegisterResourceResponse. */
-interface RegisterResponse {
-  getUrn(): string;
-}
-
-/** The mock monitor's registration entry point (typed `any` by the SDK), wrapped to record each request. */
-interface RegisteringMonitor {
-  registerResource(req: RegisterRequest, callback: (err: unknown, response: RegisterResponse | undefined) => void): Promise<void>;
-}
-
 function optionsOf(req: RegisterRequest): PolicyResourceOptions {
   const timeouts = req.getCustomtimeouts?.();
   const options: PolicyResourceOptions = {
@@ -232,18 +186,12 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
     options.stack,
     false,
   );
-  const monitor = settings.getMonitor() as unknown as RegisteringMonitor;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) =>
-    register(req, (err, response) => {
-      if (!err && response) resources.push(recordOf(req, response.getUrn()));
-      callback(err, response);
-    });
+  onRegistered((req, urn) => resources.push(recordOf(req, urn)));
 
-  const saved = { info: log.info, warn: log.warn, error: log.error };
-  log.info = (message) => void logs.push(`info: ${message}`);
-  log.warn = (message) => void logs.push(`warning: ${message}`);
-  log.error = (message) => void (logs.push(`error: ${message}`), failures.push(new Error(message)));
+  const restoreLogs = captureLogs((level, message) => {
+    logs.push(`${level === "warn" ? "warning" : level}: ${message}`);
+    if (level === "error") failures.push(new Error(message));
+  });
   const onRejection = (reason: unknown) => void failures.push(reason);
   process.on("unhandledRejection", onRejection);
   // The Pulumi SDK captures a stack trace per resource (source positions) and per promise (leak
@@ -275,7 +223,7 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   } finally {
     process.setSourceMapsEnabled(sourceMaps);
     Error.stackTraceLimit = stackTraceLimit;
-    Object.assign(log, saved);
+    restoreLogs();
     process.off("unhandledRejection", onRejection);
   }
   if (failures.length > 0) {
@@ -287,12 +235,4 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   const records = [];
   for (const d of described) records.push(await describedRecords(d));
   return { resources: mergeDescribed(resources, records), logs };
-}
-
-/**
- * Tell the SDK's leak detector that the program was cut short (internal to @pulumi/pulumi 3.x, as
- * `waitForRPCs` is): it stays quiet at exit, as it does when the engine stops a program.
- */
-function forgetPendingPromises(): void {
-  (runtimeState as unknown as { getStore(): { terminated: boolean } }).getStore().terminated = true;
 }

@@ -4,13 +4,10 @@
  * through `literal`. Nothing else is ever spliced into SQL.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+import { quoteIdent } from "../plan/types.ts";
 
-/** Quote an identifier: `a"b` -> `"a""b"`. Always quoted, so case and keywords are kept. */
-export function ident(name: string): string {
-  if (name.length === 0) throw new Error("an SQL identifier cannot be empty");
-  if (name.includes("\u0000")) throw new Error("an SQL identifier cannot contain a NUL character");
-  return `"${name.replaceAll('"', '""')}"`;
-}
+/** Quote an identifier: `a"b` -> `"a""b"` (the contract's `quoteIdent`: refuses an empty name and NUL). */
+export const ident = quoteIdent;
 
 /** `schema.table` with both parts quoted. */
 export function qualified(schema: string, name: string): string {

@@ -31,6 +31,7 @@ import { Changes, byName, diffNetworks, list, plural, sorted, type CatalogSides 
 import { diffMcpServer, diffTargets } from "./environment.ts";
 import { WORKFLOW_RENAME_EVIDENCE, clientFingerprint, clientRenameEvidence, pairUnique, workflowFingerprint } from "./renames.ts";
 import { entryColumns, type CatalogSnapshot } from "../postgres/snapshot.ts";
+import { LIMIT_KEYS, LIMIT_WORDS, limitRank, limitValue } from "../plan/limits.ts";
 import type { Direction, PlanDiff } from "./types.ts";
 
 export type { CatalogSides } from "./changes.ts";
@@ -575,36 +576,19 @@ function diffClient(w: WorkflowPlan, b: ClientPlan, a: ClientPlan, changes: Chan
   diffNetworks(changes, "clients", where, `source networks of ${w.name}'s client ${a.name}`, b.sourceCidrs, a.sourceCidrs, "any");
 }
 
-const bytesWords = (n: number) =>
-  n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
-
-const LIMIT_WORDS: Record<keyof WorkflowPlan["limits"], [string, (n: number) => string]> = {
-  statementTimeoutMs: ["statement timeout", (n) => (n % 1000 === 0 ? `${n / 1000} s` : `${n} ms`)],
-  maxRows: ["rows per result", String],
-  maxResultBytes: ["bytes per result", bytesWords],
-  callsPerMinute: ["calls per minute", String],
-  concurrentCalls: ["concurrent calls", String],
-  // Bytes billed are written in decimal units on BigQuery's side ("1GB"): shown so when exact.
-  maxBytesBilled: ["bytes billed per query (BigQuery)", (n) => (n % 1e9 === 0 ? `${n / 1e9} GB` : n % 1e6 === 0 ? `${n / 1e6} MB` : bytesWords(n))],
-};
-
-/** A limit absent from the plan (a BigQuery job without a bytes cap) is no limit at all: above every number. */
-const limitRank = (n: number | null): number => n ?? Number.POSITIVE_INFINITY;
-
 function diffLimits(b: WorkflowPlan, a: WorkflowPlan, changes: Changes): void {
-  for (const key of Object.keys(LIMIT_WORDS) as Array<keyof WorkflowPlan["limits"]>) {
-    const [words, shown] = LIMIT_WORDS[key];
+  for (const key of LIMIT_KEYS) {
+    const words = LIMIT_WORDS[key].name;
     const before = b.limits[key];
     const after = a.limits[key];
     if (before === after) continue;
-    const show = (n: number | null) => (n === null ? "no cap" : shown(n));
     changes.add(
       limitRank(after) > limitRank(before) ? "widening" : "narrowing",
       "limits",
       "limit-changed",
       { workflow: a.name, target: a.target },
       `${a.name} ${words}`,
-      `${a.name}: ${words} ${show(before)} -> ${show(after)}`,
+      `${a.name}: ${words} ${limitValue(key, before)} -> ${limitValue(key, after)}`,
       before,
       after,
     );

@@ -29,3 +29,8 @@ export class SpecError extends Error {
     this.problems = sorted;
   }
 }
+
+/** A problem's path as written in messages: `workflows[0].scope.app`. */
+export function pathText(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}

@@ -6,8 +6,7 @@
  * not know it (a free-form name, such as a schema or a table, or an unknown key), and something
  * under it is wrong, its problems are replaced by one at the key, saying where it belongs.
  */
-import type { Problem } from "./errors.ts";
-import { pathText } from "./parse.ts";
+import { pathText, type Problem } from "./errors.ts";
 
 /** Where a document's problems are located (parse.ts's SourceDoc). */
 interface Located {

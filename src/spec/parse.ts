@@ -6,8 +6,11 @@
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from "yaml";
 import type { z } from "zod";
 import type { Problem } from "./errors.ts";
+import { pathText } from "./errors.ts";
 import { withMisplacedKeys } from "./misplaced.ts";
 import { EnvironmentSchema, WorkflowSchema, API_VERSION, type Environment, type Workflow } from "./schema.ts";
+
+export { pathText } from "./errors.ts";
 
 /** Largest spec file accepted: specs are short; anything bigger is a mistake or an attack. */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024;
@@ -377,10 +380,6 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
-}
-
-export function pathText(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
 /** Position of the node at `path`, or of the deepest existing parent; `key` points at a map key. */

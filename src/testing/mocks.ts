@@ -16,12 +16,9 @@
  * and give every test a timeout: an output that never resolves hangs rather than fails.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import type { AccessPlan } from "../plan/types.ts";
+import { onRegistered, waitForRPCs } from "../pulumiInternals.ts";
 import { awsAccountInvokes, awsResourceOutputs, checkedAnswer, type AwsAccountFacts, type Invokes } from "./aws.ts";
-
-// `waitForRPCs` is marked @internal (missing from the .d.ts) but is what `disconnect` uses to drain.
-const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
 
 /** The signature key Pulumi uses to mark secret values in serialized properties. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -174,48 +171,24 @@ export async function installMocks(options: MockOptions = {}): Promise<Mocks> {
   };
 }
 
-/** What is read of the SDK's RegisterResourceRequest (generated protobuf, @pulumi/pulumi/proto/resource_pb.d.ts). */
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getCustom(): boolean;
-  getObject(): { toJavaScript(): unknown } | undefined;
-  getParent(): string;
-  getDependenciesList(): string[];
-  getProvider(): string;
-  getDeletebeforereplace(): boolean;
-  getRetainondelete(): boolean | undefined;
-  getIgnorechangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
-}
-
-/** The mock monitor's registration entry point (typed `any` by the SDK), wrapped to read the options the engine receives. */
+/** Every registration, with the options the engine receives (read from its RegisterResourceRequest). */
 function recordRegistrations(resources: RecordedResource[]): void {
-  const monitor = settings.getMonitor() as unknown as {
-    registerResource(req: RegisterRequest, cb: (err: unknown, res: { getUrn(): string } | undefined) => void): Promise<void>;
-  };
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = async (req, callback) =>
-    original(req, (err, response) => {
-      if (!err && response) {
-        const timeouts = req.getCustomtimeouts?.();
-        resources.push({
-          type: req.getType(),
-          name: req.getName(),
-          urn: response.getUrn(),
-          custom: req.getCustom(),
-          inputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
-          parent: req.getParent(),
-          dependsOn: [...req.getDependenciesList()].sort(),
-          provider: req.getProvider(),
-          deleteBeforeReplace: req.getDeletebeforereplace(),
-          retainOnDelete: req.getRetainondelete() === true,
-          ignoreChanges: req.getIgnorechangesList(),
-          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-          customTimeouts: { create: timeouts?.getCreate() ?? "", update: timeouts?.getUpdate() ?? "", delete: timeouts?.getDelete() ?? "" },
-        });
-      }
-      callback(err, response);
+  onRegistered((req, urn) => {
+    const timeouts = req.getCustomtimeouts?.();
+    resources.push({
+      type: req.getType(),
+      name: req.getName(),
+      urn,
+      custom: req.getCustom(),
+      inputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      parent: req.getParent(),
+      dependsOn: [...req.getDependenciesList()].sort(),
+      provider: req.getProvider(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      retainOnDelete: req.getRetainondelete() === true,
+      ignoreChanges: req.getIgnorechangesList(),
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      customTimeouts: { create: timeouts?.getCreate() ?? "", update: timeouts?.getUpdate() ?? "", delete: timeouts?.getDelete() ?? "" },
     });
+  });
 }

@@ -30,7 +30,7 @@ test("describePlanChanges: clients, tables, columns, limits and workflows, in wo
     "workflow cs-usage-drop can now read app.accounts column billing_email",
     "workflow cs-usage-drop can no longer read app.accounts column region",
     "workflow cs-usage-drop can no longer read support.tickets",
-    "workflow cs-usage-drop limits: maxRows 1000 -> 500",
+    "workflow cs-usage-drop limits: rows per result 1000 -> 500",
     "workflow finance-weekly-revenue removed: its roles are dropped and its clients' API keys no longer work",
   ]);
   assert.equal(

@@ -59,7 +59,7 @@ describe("a reload under load", { timeout: 170_000 }, () => {
     await Promise.all(load);
 
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /- workflow cs-usage-drop limits: maxRows 1000 -> 500/);
+    assert.match(second.stdout, /- workflow cs-usage-drop limits: rows per result 1000 -> 500/);
     assert.match(second.stdout, /- MCP server serves the new plan at http:\/\/127\.0\.0\.1:\d+\/mcp \(in place: calls in flight finished on the previous plan/);
     assert.deepEqual(failures, [], `${failures.length} of ${calls} calls failed`);
     assert.ok(calls > 30, `${calls} calls made`);

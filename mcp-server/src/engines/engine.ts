@@ -47,7 +47,9 @@ export {
   SNOWFLAKE_DBWARDEN_SCHEMA,
 } from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
-export { rotationCloneName } from "@dbwarden/contract";
+export { findTarget, rotationCloneName } from "@dbwarden/contract";
+// PostgreSQL identifiers, quoted as the reconciler quotes them.
+export { quoteIdent } from "@dbwarden/contract";
 // The request tags every engine puts on its statements (the audit join) and its housekeeping statements.
 export {
   READINESS_STATEMENT,

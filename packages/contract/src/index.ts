@@ -14,3 +14,4 @@ export * from "./audit.js";
 export * from "./sources.js";
 export * from "./bigquery.js";
 export * from "./snowflake.js";
+export * from "./sql.js";

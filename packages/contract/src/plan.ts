@@ -267,7 +267,10 @@ export const WorkflowPlanSchema = z.strictObject({
   limits: LimitsPlanSchema,
   /** Sorted by name. */
   clients: z.array(ClientPlanSchema),
-  /** MCP tools the workflow's clients may call. */
+  /**
+   * MCP tools the workflow's clients may call: the server lists and answers only these (a call to
+   * another is DENIED). The spec has no field for them yet: `buildPlan` gives every workflow all four.
+   */
   tools: z.array(z.enum(TOOL_NAMES)),
 });
 

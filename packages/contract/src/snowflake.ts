@@ -10,6 +10,7 @@
  * stores them: `PUBLIC.ORDERS`) and always quoted, so nothing is case-folded twice.
  */
 import type { TablePlan } from "./plan.js";
+import { quoteIdent } from "./sql.js";
 
 /** The schema, in each target database, that holds dbwarden's secure views and network rules. */
 export const SNOWFLAKE_DBWARDEN_SCHEMA = "DBWARDEN";
@@ -22,9 +23,9 @@ export function snowflakeRoleName(planName: string): string {
   return planName.toUpperCase();
 }
 
-/** `"name"`, with embedded quotes doubled: a Snowflake quoted identifier. */
+/** `"name"`, with embedded quotes doubled: a Snowflake quoted identifier (the same rule as PostgreSQL's, sql.ts). */
 export function quoteSnowflake(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+  return quoteIdent(name);
 }
 
 /** `"A"."B"."C"`: a fully qualified, quoted name. */

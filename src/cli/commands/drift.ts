@@ -52,7 +52,13 @@ export function register(program: Command, io: CliIO): void {
     .option("--no-pulumi", "skip the Pulumi side (pulumi preview --refresh --expect-no-changes)")
     .addHelpText(
       "after",
-      "\nChecks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as\npg_read_server_files), role attributes, default privileges, ownership and role settings.\nWith the pulumi CLI on PATH, also the deployed resources against the program (a preview: never writes state).\nExit codes: 0 no drift, 3 drift found (either side), 1 invalid spec, unreachable database or failed preview, 2 usage error.",
+      [
+        "",
+        "Checks direct and inherited grants, column grants, PUBLIC, memberships (incl. predefined roles such as",
+        "pg_read_server_files), role attributes, default privileges, ownership and role settings.",
+        "With the pulumi CLI on PATH, also the deployed resources against the program (a preview: never writes state).",
+        "Exit codes: 0 no drift, 3 drift found (either side), 1 invalid spec, unreachable database or failed preview, 2 usage error.",
+      ].join("\n"),
     )
     .action(async (options: { stack: string; json?: boolean; url?: string; target?: string; fix?: boolean; pulumi: boolean }) => {
       const root = projectRoot(io.cwd);
@@ -82,7 +88,8 @@ export function register(program: Command, io: CliIO): void {
         }
         if (options.fix && !isLocalTarget(target) && target.platform !== "snowflake") {
           throw new CliError(
-            `--fix changes the database, so it is for the local stack only; target "${name}" of ${plan.environment} is changed by re-applying the plan (pulumi up)`,
+            `--fix changes the database, so it is for the local stack only; ` +
+              `target "${name}" of ${plan.environment} is changed by re-applying the plan (pulumi up)`,
             EXIT.usage,
           );
         }

@@ -37,7 +37,8 @@ import { CappedLines, CappedRows, TextRows, type RowReader } from "./fetch.js";
 import { LoginPool, endpointText, postgresEndpoint } from "./pool.js";
 import { ShapeCache } from "./literals.js";
 import { GuardMissed, Sessions, type Step } from "./session.js";
-import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, quoteIdent, type SqlAnalysis } from "./sqlcheck.js";
+import { analyzeSql, checkSchemas, loadParser, MAX_SQL_CHARS, type SqlAnalysis } from "./sqlcheck.js";
+import { findTarget, quoteIdent } from "../engine.js";
 import { POSTGRES_TEXT } from "./text.js";
 
 /** A statement that passed `check`: its text and, with the check on, its analysis (names still to resolve). */
@@ -152,8 +153,7 @@ export class PostgresEngine implements Engine<PgStatement> {
   private poolSignature(target: string, role: string): string | null {
     const workflow = this.plan.workflows.find((w) => w.target === target && w.clients.some((c) => c.loginRole === role));
     if (!workflow) return null;
-    const targetPlan = this.plan.targets.find((t) => t.name === target);
-    return JSON.stringify([this.runtime.databases[target] ?? null, this.runtime.logins[role] ?? null, targetPlan ?? null, workflow]);
+    return JSON.stringify([this.runtime.databases[target] ?? null, this.runtime.logins[role] ?? null, findTarget(this.plan, target), workflow]);
   }
 
   takeOver(previous: Engine): void {

@@ -4,13 +4,14 @@
  * (target, login role); passwords are fetched at connect time (logins.ts).
  */
 import { connect as connectTcp, isIP, type Socket } from "node:net";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { endpointOfKind, ToolError, type CredentialSources, type DatabaseEndpoint, type DatabaseEndpointOf, type RuntimeConfig } from "../engine.js";
 import { mapDbError } from "./errors.js";
-import { loginCredential, type LoginCredential } from "./logins.js";
+import { loginCredential } from "./logins.js";
 import { paceReads } from "./pacing.js";
+import { clientWithCredential, socketOf } from "./pgInternals.js";
 
 export interface PoolOptions {
   endpoint: PostgresEndpoint;
@@ -192,37 +193,9 @@ function listening(client: pg.PoolClient): pg.PoolClient {
   if (!guarded.has(client)) {
     guarded.add(client);
     client.on("error", () => {});
-    paceReads((client as unknown as { connection: { stream: Readable } }).connection.stream);
+    paceReads(socketOf(client));
   }
   return client;
-}
-
-type Connect = (callback: (error: Error | null) => void) => void;
-
-/**
- * A pg client class that asks for its user and password just before connecting: the startup
- * message names the user, so a secret that switched to the rotation clone is followed.
- */
-function clientWithCredential(credential: () => Promise<LoginCredential>): typeof pg.Client {
-  const Base = pg.Client as unknown as new (config: unknown) => {
-    _connect: Connect;
-    user: string;
-    password: string;
-    connectionParameters: { user: string; password: string };
-  };
-  class CredentialClient extends Base {
-    override _connect: Connect = (callback) => {
-      credential().then(
-        ({ user, password }) => {
-          this.user = this.connectionParameters.user = user;
-          this.password = this.connectionParameters.password = password;
-          Base.prototype._connect.call(this, callback);
-        },
-        (error: Error) => callback(error),
-      );
-    };
-  }
-  return CredentialClient as unknown as typeof pg.Client;
 }
 
 /**

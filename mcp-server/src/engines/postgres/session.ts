@@ -30,6 +30,7 @@ import pg from "pg";
 import { ToolError, type EngineCall, type Param } from "../engine.js";
 import { mapDbError } from "./errors.js";
 import type { ResultField, RowReader } from "./fetch.js";
+import { cancelKeyOf, queueSubmittable, type Connection, type Submittable } from "./pgInternals.js";
 import type { LoginPool } from "./pool.js";
 
 /**
@@ -89,27 +90,6 @@ function guardText(application: string, names: string | null): string {
 
 const paramText = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === "string" ? v : String(v));
 
-/** What pg calls on a submitted query, as far as the protocol messages of a pipeline go. */
-interface Connection {
-  stream: NodeJS.WritableStream & { cork(): void; uncork(): void; destroy(): void };
-  parse(q: { text: string; name: string; types: number[] }): void;
-  bind(c: { portal: string; statement: string; values: readonly unknown[]; valueMapper: (v: unknown) => string | null }): void;
-  describe(m: { type: "P"; name: string }): void;
-  execute(c: { portal: string; rows: number }): void;
-  sync(): void;
-  query(text: string): void;
-}
-
-/**
- * Queue a reader of answers on the client. Given a Submittable (an object with `submit`), pg's
- * `client.query` queues that very object and returns it, no promise: its answers, errors and
- * read timeout arrive in its handlers and `callback`. The cast: @types/pg describes the connection
- * handed to `submit` differently from what pg passes (see `Connection`).
- */
-function queueReader(client: pg.PoolClient, reader: PartReader | SessionReset): void {
-  client.query(reader as unknown as pg.Submittable);
-}
-
 /**
  * Part of a write answered up to one ReadyForQuery: a simple Query (its statements' texts joined)
  * or an extended-protocol group ending in Sync.
@@ -161,14 +141,14 @@ class Write {
   ) {}
 
   start(): void {
-    queueReader(this.tx.client, new PartReader(this, 0, true));
+    queueSubmittable(this.tx.client, new PartReader(this, 0, true));
   }
 
   /** Part `index` is answered (`error`: the failure that ended it); queue what reads the rest. */
   ended(index: number, error: Error | null): void {
     if (error && !this.error) this.error = error;
     if (index + 1 < this.parts.length) {
-      queueReader(this.tx.client, new PartReader(this, index + 1, false));
+      queueSubmittable(this.tx.client, new PartReader(this, index + 1, false));
       return;
     }
     if (this.last) this.tx.awaitReset();
@@ -177,7 +157,7 @@ class Write {
 }
 
 /** Reads the answers of one part of a write. */
-class PartReader {
+class PartReader implements Submittable {
   /** Set by pg's `client.query` wrapper (its read timeout). */
   callback: (error: Error | null) => void;
   /** The step whose answers arrive next. */
@@ -272,7 +252,7 @@ class PartReader {
 }
 
 /** The reset's answers (sent with the last steps, or now); the session must end idle. */
-class SessionReset {
+class SessionReset implements Submittable {
   callback: (error: Error | null) => void;
 
   constructor(
@@ -387,7 +367,7 @@ export class Transaction {
   private queueReset(sent: boolean): void {
     if (this.resetting) return;
     this.resetting = true;
-    queueReader(this.client, new SessionReset(this.client, sent, (error) => this.release(error !== null)));
+    queueSubmittable(this.client, new SessionReset(this.client, sent, (error) => this.release(error !== null)));
   }
 
   private release(destroy: boolean): void {
@@ -440,9 +420,9 @@ export class Sessions {
     running.cancelled = true;
     // Before the request goes out: however the call ends, this connection is destroyed, not reused.
     running.tx.inDoubt = true;
-    const { processID, secretKey } = running.tx.client as unknown as { processID: number | null; secretKey: number | null };
-    if (processID === null || secretKey === null) return false;
-    await sendCancelRequest(await running.pool.cancelSocket(), processID, secretKey);
+    const key = cancelKeyOf(running.tx.client);
+    if (key === null) return false;
+    await sendCancelRequest(await running.pool.cancelSocket(), key.processID, key.secretKey);
     return true;
   }
 }

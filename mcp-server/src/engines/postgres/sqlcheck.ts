@@ -16,6 +16,7 @@
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
 import { columnNotReadable, nestedWrite, notARead, starOutsideScope } from "./refusals.js";
 import { ToolError, readableColumns, readInstead, scopeTables, tableKey, type StatementFacts, type TableScope, type WorkflowScope } from "../engine.js";
+import { quoteIdent } from "../engine.js";
 
 export const MAX_SQL_CHARS = 20_000;
 export const MAX_PAREN_DEPTH = 64;
@@ -122,10 +123,6 @@ function deniedFunction(name: string): boolean {
   if (ALLOWED_PG_FUNCTIONS.has(name)) return false;
   if (DENIED_FUNCTIONS.has(name)) return true;
   return DENIED_FUNCTION_PREFIXES.some((p) => name.startsWith(p));
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Deepest parenthesis nesting, counted over the raw text (strings included: stricter, never looser). */

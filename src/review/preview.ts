@@ -148,8 +148,8 @@ export function stepAction(op: string): StepAction {
   }
 }
 
-/** Resource types whose replacement or deletion changes database access (Snowflake: its users and their network policy too). */
-const ACCESS_TYPE = /(^|[:/])(grant\w*|\w*role|defaultprivileges|\w*iam(member|binding)|serviceuser|networkpolicy|networkrule)$/i;
+/** Resource types whose replacement or deletion changes database access (Snowflake: its users and their network policy too; BigQuery: a dataset holds its access list, and DatasetAccess authorizes a view). */
+const ACCESS_TYPE = /(^|[:/])(grant\w*|\w*role|defaultprivileges|\w*iam(member|binding)|serviceuser|networkpolicy|networkrule|dataset(access)?)$/i;
 
 export function isAccessResource(type: string): boolean {
   return ACCESS_TYPE.test(type.split(":").pop() ?? type);

@@ -56,4 +56,11 @@ describe("review of Snowflake changes", () => {
     }
     assert.ok(!isAccessResource("snowflake:index/schema:Schema"));
   });
+
+  it("counts BigQuery datasets (their access list) and authorized-view grants as access resources, not tables", () => {
+    for (const type of ["gcp:bigquery/dataset:Dataset", "gcp:bigquery/datasetAccess:DatasetAccess", "gcp:bigquery/datasetIamMember:DatasetIamMember"]) {
+      assert.ok(isAccessResource(type), type);
+    }
+    assert.ok(!isAccessResource("gcp:bigquery/table:Table"));
+  });
 });

@@ -20,12 +20,15 @@ export function longestNamesPlan(credentials: "password" | "iam"): AccessPlan {
   const target = longestName("target");
   const [original] = Object.values(environment.targets);
   const [workflowLength, clientLength] = credentials === "iam" ? [48, 48] : [30, 21];
-  const renamed = workflows.map((w, i) => ({
-    ...w,
-    name: longestName(`workflow${i}`, workflowLength),
-    target,
-    clients: w.clients.map((c, j) => ({ ...c, name: longestName(`client${i}x${j}`, clientLength) })),
-  }));
+  // The project's workflows that read prod's target (the other platforms' examples read targets of their own).
+  const renamed = workflows
+    .filter((w) => w.target in environment.targets)
+    .map((w, i) => ({
+      ...w,
+      name: longestName(`workflow${i}`, workflowLength),
+      target,
+      clients: w.clients.map((c, j) => ({ ...c, name: longestName(`client${i}x${j}`, clientLength) })),
+    }));
   const spec = {
     ...environment,
     name: longestName(`env${credentials}`),

@@ -11,7 +11,8 @@
  * 4. rows and bytes capped while paging (`getQueryResults` with `maxResults`, never auto-paginated).
  * `cancel` cancels the job.
  */
-import { BigQuery, type Job } from "@google-cloud/bigquery";
+import type * as BigQueryLibrary from "@google-cloud/bigquery";
+import type { BigQuery, Job } from "@google-cloud/bigquery";
 import {
   bigqueryViewDataset,
   bigqueryViewOf,
@@ -57,6 +58,13 @@ const CLIENT_GRACE_MS = 5_000;
 /** Between polls of a job still running. */
 const POLL_MS = 100;
 
+let loaded: Promise<typeof BigQueryLibrary> | null = null;
+/** The client library, loaded when a BigQuery target is first served: a server reading only PostgreSQL never holds it. */
+function bigqueryModule(): Promise<typeof BigQueryLibrary> {
+  loaded ??= import("@google-cloud/bigquery");
+  return loaded;
+}
+
 interface RunningJob {
   job: Job;
   /** Set by `cancel`: resolves once BigQuery answered the cancel, so the call ends after its job. */
@@ -94,7 +102,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
     return endpoint.bigquery;
   }
 
-  private client(identity: Identity): BigQuery {
+  private async client(identity: Identity): Promise<BigQuery> {
     const key = `${identity.workflow.target}\u0000${identity.client.loginRole}`;
     let client = this.clients.get(key);
     if (!client) {
@@ -111,6 +119,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
       };
       // The client's own GoogleAuth takes any object answering getRequestHeaders: the login's token.
       const authClient = { getRequestHeaders: async () => new Headers({ authorization: `Bearer ${await token()}` }) };
+      const { BigQuery } = await bigqueryModule();
       client = new BigQuery({
         projectId: project.project,
         location: project.location,
@@ -145,7 +154,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
 
   async ready(identity: Identity): Promise<void> {
     try {
-      await this.client(identity).createQueryJob({ query: "SELECT 1", dryRun: true });
+      await (await this.client(identity)).createQueryJob({ query: "SELECT 1", dryRun: true });
     } catch (error) {
       throw mapBigQueryError(error);
     }
@@ -155,7 +164,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
   async describe(call: EngineCall, table: TablePlan): Promise<LiveTable> {
     const view = bigqueryViewOf(call.identity.workflow, table);
     try {
-      const [metadata] = await this.client(call.identity).dataset(view.datasetId).table(view.tableId).getMetadata();
+      const [metadata] = await (await this.client(call.identity)).dataset(view.datasetId).table(view.tableId).getMetadata();
       const fields = (metadata?.schema?.fields ?? []) as Array<{ name?: string; type?: string; mode?: string; description?: string }>;
       return {
         comment: typeof metadata?.description === "string" ? metadata.description : null,
@@ -186,7 +195,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
    * Returns the bytes it would process.
    */
   private async dryRun(call: EngineCall, statement: BqStatement, params: readonly Param[]): Promise<{ bytes: number; tables: string[] }> {
-    const client = this.client(call.identity);
+    const client = await this.client(call.identity);
     let job: Job;
     try {
       [job] = await client.createQueryJob({ query: statement.query, dryRun: true, ...(params.length > 0 ? { params: [...params] } : {}) });
@@ -248,7 +257,7 @@ export class BigQueryEngine implements Engine<BqStatement> {
         "bytes-estimate",
       );
     }
-    const client = this.client(call.identity);
+    const client = await this.client(call.identity);
     const jobId = `dbwarden_${call.requestId}`;
     const running: RunningJob = { job: client.job(jobId, { location: this.project(call.identity).location }), cancelled: null };
     this.running.set(call.requestId, running);

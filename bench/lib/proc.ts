@@ -25,10 +25,17 @@ export function cpuMs(pid: number | undefined | null): number | null {
   return fields ? fieldsCpuMs(fields) : null;
 }
 
-/** CPU time of a process and every process it started (a postmaster: backends, background workers, logger), in ms. */
+/**
+ * CPU time of a process and every process it started (a postmaster: backends, background workers,
+ * logger), in ms: its own, its children's that still run, and that of children it has reaped
+ * (cutime, cstime: fields [13] and [14]). Without the reaped ones the total went backwards when a
+ * pool's backends exited between two readings (a negative CPU per call for direct pg).
+ */
 export function treeCpuMs(parent: number | null): number | null {
   if (!parent) return null;
-  let total = cpuMs(parent) ?? 0;
+  const own = statFields(parent);
+  if (!own) return null;
+  let total = fieldsCpuMs(own) + ((Number(own[13]) + Number(own[14])) * 1000) / CLOCK_TICKS;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(Number(entry));

@@ -62,6 +62,8 @@ export type {
   StatementRequest,
 } from "./engines/engine.js";
 export { ENGINE_FACTORIES, planEngines, type EnginePlan } from "./engines/registry.js";
+/** The Snowflake driver (snowflake-sdk, loaded on first connect): `dbwarden drift` and `catalog` connect as the deployer with it. */
+export { SNOWFLAKE_SDK_DRIVER, type SnowflakeDriver } from "./engines/snowflake/driver.js";
 
 export interface RunningServer {
   /** e.g. "http://127.0.0.1:7300/mcp" */

@@ -1,12 +1,12 @@
 /**
  * The deployer's connection to a Snowflake target for `dbwarden drift` and `dbwarden catalog`:
- * the server's own driver (mcp-server/src/engines/snowflake/driver.ts, snowflake-sdk loaded only
- * here, quietly) with key-pair auth, as the user and role the Snowflake provider uses
- * (SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_PRIVATE_KEY or SNOWFLAKE_PRIVATE_KEY_PATH). The key is
- * never printed.
+ * the server's own driver (exported by @dbwarden/mcp-server, the package dbwarden depends on;
+ * snowflake-sdk is loaded on the first connect, quietly) with key-pair auth, as the user and role
+ * the Snowflake provider uses (SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_PRIVATE_KEY or
+ * SNOWFLAKE_PRIVATE_KEY_PATH). The key is never printed.
  */
 import { readFileSync } from "node:fs";
-import type { SnowflakeDriver } from "../../mcp-server/src/engines/snowflake/driver.ts";
+import type { SnowflakeDriver } from "@dbwarden/mcp-server";
 import type { SnowflakeTarget } from "../../components/snowflake/children.ts";
 import type { SnowflakeQuery } from "./drift.ts";
 
@@ -26,7 +26,7 @@ export async function openSnowflakeAdmin(
     );
   const privateKey = env.SNOWFLAKE_PRIVATE_KEY ?? (env.SNOWFLAKE_PRIVATE_KEY_PATH ? readFileSync(env.SNOWFLAKE_PRIVATE_KEY_PATH, "utf8") : undefined);
   if (!privateKey) throw new Error(`target ${target.name}: set SNOWFLAKE_PRIVATE_KEY_PATH (or SNOWFLAKE_PRIVATE_KEY) to the deployer's PKCS#8 private key`);
-  const real = driver ?? (await import("../../mcp-server/src/engines/snowflake/driver.ts")).SNOWFLAKE_SDK_DRIVER;
+  const real = driver ?? (await import("@dbwarden/mcp-server")).SNOWFLAKE_SDK_DRIVER;
   const connection = await real.connect({
     account: target.platformSettings.account,
     username: user.toUpperCase(),

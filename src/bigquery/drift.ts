@@ -137,7 +137,12 @@ async function compareViews(found: Found, iam: BigQueryIam, project: string, rol
 }
 
 /** The workflows' service accounts in the project's IAM policy: jobUser and nothing else. */
-function compareProjectRoles(found: Found, project: string, accounts: Map<string, string>, bindings: Array<{ role: string; members: string[]; condition?: { title?: string } }>): void {
+function compareProjectRoles(
+  found: Found,
+  project: string,
+  accounts: Map<string, string>,
+  bindings: Array<{ role: string; members: string[]; condition?: { title?: string } }>,
+): void {
   for (const [email, role] of accounts) {
     const member = `serviceAccount:${email}`;
     const held = bindings.filter((b) => b.members.some((m) => m.toLowerCase() === member.toLowerCase()));
@@ -183,7 +188,13 @@ function compareAuthorizedViews(found: Found, project: string, datasetId: string
 }
 
 /** Compares one BigQuery target's live IAM with the plan. */
-export async function detectBigQueryDrift(iam: BigQueryIam, plan: AccessPlan, target: TargetPlan, catalog: CatalogSnapshot, catalogSource: string): Promise<BigQueryDrift> {
+export async function detectBigQueryDrift(
+  iam: BigQueryIam,
+  plan: AccessPlan,
+  target: TargetPlan,
+  catalog: CatalogSnapshot,
+  catalogSource: string,
+): Promise<BigQueryDrift> {
   const project = target.database;
   const found: Found = { differences: [], removals: new Map() };
   const accessOf = accessReader(iam);
@@ -201,7 +212,12 @@ export async function detectBigQueryDrift(iam: BigQueryIam, plan: AccessPlan, ta
     }
     const list = await accessOf(access.viewDataset);
     if (!list) {
-      found.differences.push({ kind: "missing-object", role, message: `view dataset ${project}:${access.viewDataset} does not exist (pulumi up creates it)`, fix: [] });
+      found.differences.push({
+        kind: "missing-object",
+        role,
+        message: `view dataset ${project}:${access.viewDataset} does not exist (pulumi up creates it)`,
+        fix: [],
+      });
       continue;
     }
     compareViewDatasetAccess(found, project, role, access.viewDataset, email, list);
@@ -219,7 +235,14 @@ export async function detectBigQueryDrift(iam: BigQueryIam, plan: AccessPlan, ta
     access: list.access.filter((e) => !removed.includes(e)),
     removed,
   }));
-  const report = { environment: plan.environment, target: target.name, database: project, drift: found.differences.length > 0, differences: found.differences, notices: [] };
+  const report = {
+    environment: plan.environment,
+    target: target.name,
+    database: project,
+    drift: found.differences.length > 0,
+    differences: found.differences,
+    notices: [],
+  };
   return { report, fixes };
 }
 

@@ -111,7 +111,9 @@ export function bigqueryIam(project: string, options: BigQueryIamOptions = {}): 
         return { access: metadata.access ?? [], etag: metadata.etag ?? "" };
       }),
     async listTables(datasetId) {
-      const found = await orNull(async () => (await (await dataset(datasetId)).getTables({ autoPaginate: true }))[0] as Array<{ id?: string; metadata?: { type?: string } }>);
+      const found = await orNull(
+        async () => (await (await dataset(datasetId)).getTables({ autoPaginate: true }))[0] as Array<{ id?: string; metadata?: { type?: string } }>,
+      );
       return (found ?? []).map((t) => ({ tableId: String(t.id), type: t.metadata?.type ?? "TABLE" }));
     },
     async viewQuery(datasetId, tableId) {

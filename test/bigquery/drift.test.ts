@@ -22,7 +22,7 @@ const SA = "dbw-revops-pipeline-review@acme-data-prod.iam.gserviceaccount.com";
 const detect = (fake: BigQueryIamFake) => detectBigQueryDrift(fake, plan, target, catalog, "stacks/catalog/gcp.json");
 const messages = async (fake: BigQueryIamFake) => (await detect(fake)).report.differences.map((d) => `${d.kind}: ${d.message}`);
 
-describe("drift on BigQuery", () => {
+describe("drift on BigQuery: the view datasets", () => {
   it("the project as pulumi up leaves it: no drift, exit 0, nothing to fix", async () => {
     const fake = BigQueryIamFake.deployed(plan, target, catalog);
     // What the double holds is the component's rendering, in literal names (not only the same function twice).
@@ -63,7 +63,10 @@ describe("drift on BigQuery", () => {
         "READER IAM member allUsers",
         `WRITER user ${SA}`,
         "READER user intern@acme.example",
-      ].map((who) => ["dataset-access", `view dataset ${PROJECT}:${DATASET} admits ${who}, which the plan does not (it widens who reads the workflow's views)`]),
+      ].map((who) => [
+        "dataset-access",
+        `view dataset ${PROJECT}:${DATASET} admits ${who}, which the plan does not (it widens who reads the workflow's views)`,
+      ]),
     );
     assert.equal(driftExitCode(mergeDrift(plan.environment, [found.report], null)), 3);
     assert.match(formatDriftReport(found.report), /Who may read the workflows' view datasets[\s\S]*Run `dbwarden drift --fix` to remove the access entries/);
@@ -103,7 +106,10 @@ describe("drift on BigQuery", () => {
       ["missing-object", "view", "view"],
     );
     const [missing, sql, unknown] = found.report.differences.map((d) => d.message);
-    assert.match(sql!, new RegExp(`^view ${PROJECT}:${DATASET}\\.sales__opportunities selects something else than the plan \\(the plan: SELECT .*\\); pulumi up restores it$`));
+    assert.match(
+      sql!,
+      new RegExp(`^view ${PROJECT}:${DATASET}\\.sales__opportunities selects something else than the plan \\(the plan: SELECT .*\\); pulumi up restores it$`),
+    );
     assert.doesNotMatch(sql!.split("(the plan:")[1]!, /contact_email/);
     assert.equal(missing, `view ${PROJECT}:${DATASET}.marketing__campaigns does not exist (pulumi up creates it)`);
     assert.equal(
@@ -119,7 +125,9 @@ describe("drift on BigQuery", () => {
     fake.datasets.delete(DATASET);
     assert.deepEqual(await messages(fake), [`missing-object: view dataset ${PROJECT}:${DATASET} does not exist (pulumi up creates it)`]);
   });
+});
 
+describe("drift on BigQuery: source datasets and the project", () => {
   it("on a source dataset only dbwarden's stale authorized views are drift; the owner's entries are never reported or changed", async () => {
     const fake = BigQueryIamFake.deployed(plan, target, catalog);
     const sales = fake.datasets.get("sales")!;

@@ -142,27 +142,44 @@ export class BigQueryIamFake implements BigQueryIam {
     const error = (status: number, reason: string, message: string) =>
       send(status, { error: { code: status, message, errors: [{ reason, message, domain: "global" }], status: reason } });
     if (!(req.headers.authorization ?? "").startsWith("Bearer ")) return error(401, "unauthorized", "Request is missing required authentication credential.");
-    if (method === "POST" && url.pathname === `/v1/projects/${this.project}:getIamPolicy`) return send(200, { version: 3, etag: "BwX", bindings: this.bindings });
+    if (method === "POST" && url.pathname === `/v1/projects/${this.project}:getIamPolicy`)
+      return send(200, { version: 3, etag: "BwX", bindings: this.bindings });
     const base = `/bigquery/v2/projects/${this.project}/datasets`;
     const match = new RegExp(`^${base}/([^/]+)(?:/tables(?:/([^/]+))?)?$`).exec(url.pathname);
     const dataset = match ? this.datasets.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !dataset) return error(404, "notFound", `Not found: ${url.pathname}`);
     const datasetId = decodeURIComponent(match[1]!);
     const reference = { projectId: this.project, datasetId };
-    const datasetBody = () => ({ kind: "bigquery#dataset", id: `${this.project}:${datasetId}`, datasetReference: reference, access: dataset.access, etag: this.etagOf(dataset) });
+    const datasetBody = () => ({
+      kind: "bigquery#dataset",
+      id: `${this.project}:${datasetId}`,
+      datasetReference: reference,
+      access: dataset.access,
+      etag: this.etagOf(dataset),
+    });
     if (url.pathname.endsWith("/tables")) {
       const all = [...dataset.tables];
       const start = Number(url.searchParams.get("pageToken") ?? "0");
       const page = all.slice(start, start + this.pageSize);
       const next = start + this.pageSize < all.length ? { nextPageToken: String(start + this.pageSize) } : {};
-      const tables = page.map(([tableId, t]) => ({ kind: "bigquery#table", id: `${this.project}:${datasetId}.${tableId}`, tableReference: { ...reference, tableId }, type: t.type }));
+      const tables = page.map(([tableId, t]) => ({
+        kind: "bigquery#table",
+        id: `${this.project}:${datasetId}.${tableId}`,
+        tableReference: { ...reference, tableId },
+        type: t.type,
+      }));
       return send(200, { kind: "bigquery#tableList", tables, totalItems: all.length, ...next });
     }
     if (match[2] !== undefined) {
       const tableId = decodeURIComponent(match[2]);
       const table = dataset.tables.get(tableId);
       if (!table) return error(404, "notFound", `Not found: Table ${this.project}:${datasetId}.${tableId}`);
-      return send(200, { kind: "bigquery#table", tableReference: { ...reference, tableId }, type: table.type, ...(table.query ? { view: { query: table.query, useLegacySql: false } } : {}) });
+      return send(200, {
+        kind: "bigquery#table",
+        tableReference: { ...reference, tableId },
+        type: table.type,
+        ...(table.query ? { view: { query: table.query, useLegacySql: false } } : {}),
+      });
     }
     if (method === "GET") return send(200, datasetBody());
     if (method === "PATCH") {

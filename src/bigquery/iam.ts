@@ -130,6 +130,8 @@ export function bigqueryIam(project: string, options: BigQueryIamOptions = {}): 
       return (JSON.parse(body.toString("utf8")) as { bindings?: ProjectBinding[] }).bindings ?? [];
     },
     async setDatasetAccess(datasetId, access, etag) {
+      // Without an etag the client would send no If-Match, and the write would overwrite whatever changed.
+      if (!etag) throw new ConcurrentChangeError(`dataset ${project}:${datasetId} was read without an etag; nothing was written`);
       try {
         // The client sends `If-Match: <etag>` for a PATCH whose body carries the etag (dataset.js).
         await (await dataset(datasetId)).setMetadata({ access, etag });

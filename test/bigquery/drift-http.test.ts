@@ -107,6 +107,8 @@ describe("BigQuery drift through the real clients", () => {
       return true;
     });
     assert.equal(fake.datasets.get(DATASET)!.access.length, 4, "the other change is kept");
+    await assert.rejects(iam.setDatasetAccess(DATASET, [], ""), /was read without an etag; nothing was written/);
+    assert.equal(fake.requests.filter((r) => r.method === "PATCH").length, 1, "only the refused PATCH above was sent");
   });
 });
 

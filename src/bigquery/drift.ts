@@ -131,7 +131,9 @@ async function compareViews(found: Found, iam: BigQueryIam, project: string, rol
     found.differences.push({
       kind: "view",
       role,
-      message: `${table.type.toLowerCase().replaceAll("_", " ")} ${project}:${datasetId}.${table.tableId} is not in the plan, and the workflow's service account reads it; remove it (bq rm -t ${project}:${datasetId}.${table.tableId})`,
+      message:
+        `${table.type.toLowerCase().replaceAll("_", " ")} ${project}:${datasetId}.${table.tableId} is not in the plan, ` +
+        `and the workflow's service account reads it; remove it (bq rm -t ${project}:${datasetId}.${table.tableId})`,
       fix: [],
     });
 }
@@ -151,7 +153,9 @@ function compareProjectRoles(
       found.differences.push({
         kind: "project-role",
         role,
-        message: `${email} holds ${binding.role}${condition} on project ${project}, which the plan does not grant; remove it (gcloud projects remove-iam-policy-binding ${project} --member=${member} --role=${binding.role})`,
+        message:
+          `${email} holds ${binding.role}${condition} on project ${project}, which the plan does not grant; ` +
+          `remove it (gcloud projects remove-iam-policy-binding ${project} --member=${member} --role=${binding.role})`,
         fix: [],
       });
     }

@@ -161,6 +161,8 @@ export function applicationDefaultCredentials(env: Record<string, string | undef
 /** The error when there are none: what to run, naming the target. */
 export function missingCredentialsMessage(target: string, env: Record<string, string | undefined>): string {
   return env.GOOGLE_APPLICATION_CREDENTIALS
-    ? `target ${target}: GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist; point it at a credentials file, or unset it and run \`gcloud auth application-default login\``
-    : `target ${target}: no Application Default Credentials to read BigQuery's IAM with; run \`gcloud auth application-default login\`, or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file`;
+    ? `target ${target}: GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist; ` +
+        "point it at a credentials file, or unset it and run `gcloud auth application-default login`"
+    : `target ${target}: no Application Default Credentials to read BigQuery's IAM with; ` +
+        "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file";
 }

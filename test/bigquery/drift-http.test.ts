@@ -149,7 +149,15 @@ describe("dbwarden drift on a BigQuery target", () => {
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(
       r.out,
-      /^Fixed in environment gcp, target warehouse \(database acme-data-prod\): 2 differences from the access plan removed, 2 dataset access lists written \(datasets\.patch, each only if unchanged since read\):\n {2}- view dataset acme-data-prod:dbw_revops_pipeline_review admits WRITER group etl@acme\.example[^\n]*\n {2}- source dataset acme-data-prod:sales still authorizes view acme-data-prod\.dbw_old_workflow\.sales__orders[^\n]*\n\nNo drift: /,
+      new RegExp(
+        [
+          "^Fixed in environment gcp, target warehouse \\(database acme-data-prod\\): 2 differences from the access plan removed, ",
+          "2 dataset access lists written \\(datasets\\.patch, each only if unchanged since read\\):\n",
+          "  - view dataset acme-data-prod:dbw_revops_pipeline_review admits WRITER group etl@acme\\.example[^\n]*\n",
+          "  - source dataset acme-data-prod:sales still authorizes view acme-data-prod\\.dbw_old_workflow\\.sales__orders[^\n]*\n",
+          "\nNo drift: ",
+        ].join(""),
+      ),
     );
     const patches = fake.requests.filter((q) => q.method === "PATCH");
     assert.deepEqual(
@@ -176,7 +184,8 @@ describe("dbwarden drift on a BigQuery target", () => {
     assert.equal(r.code, 1, r.out + r.err);
     assert.equal(
       r.err,
-      `cannot fix drift on target warehouse (project ${PROJECT}): dataset ${PROJECT}:${DATASET} changed since drift read it (etag etag-1); nothing was written, run drift again`,
+      `cannot fix drift on target warehouse (project ${PROJECT}): ` +
+        `dataset ${PROJECT}:${DATASET} changed since drift read it (etag etag-1); nothing was written, run drift again`,
     );
     assert.equal(r.out, "");
     assert.equal(fake.datasets.get(DATASET)!.access.length, 4);
@@ -187,7 +196,8 @@ describe("dbwarden drift on a BigQuery target", () => {
     assert.equal(r.code, 1);
     assert.equal(
       r.err,
-      "cannot check drift: target warehouse: no Application Default Credentials to read BigQuery's IAM with; run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file",
+      "cannot check drift: target warehouse: no Application Default Credentials to read BigQuery's IAM with; " +
+        "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file",
     );
     const missing = await run({ PATH: "/nonexistent", HOME: home, GOOGLE_APPLICATION_CREDENTIALS: join(home, "nope.json") });
     assert.equal(missing.code, 1);

@@ -114,7 +114,8 @@ describe("drift on BigQuery: the view datasets", () => {
     assert.equal(missing, `view ${PROJECT}:${DATASET}.marketing__campaigns does not exist (pulumi up creates it)`);
     assert.equal(
       unknown,
-      `view ${PROJECT}:${DATASET}.sales__customers is not in the plan, and the workflow's service account reads it; remove it (bq rm -t ${PROJECT}:${DATASET}.sales__customers)`,
+      `view ${PROJECT}:${DATASET}.sales__customers is not in the plan, and the workflow's service account reads it; ` +
+        `remove it (bq rm -t ${PROJECT}:${DATASET}.sales__customers)`,
     );
     assert.deepEqual(found.fixes, [], "--fix rewrites no view");
     assert.equal(normaliseSql(" SELECT  a,\n b FROM t "), "SELECT a, b FROM t");
@@ -147,7 +148,8 @@ describe("drift on BigQuery: source datasets and the project", () => {
       [
         [
           "authorized-view",
-          `source dataset ${PROJECT}:marketing does not authorize view ${PROJECT}.${DATASET}.marketing__campaigns, so it cannot read its table (pulumi up adds it)`,
+          `source dataset ${PROJECT}:marketing does not authorize view ${PROJECT}.${DATASET}.marketing__campaigns, ` +
+            "so it cannot read its table (pulumi up adds it)",
           0,
         ],
         ["authorized-view", `source dataset ${PROJECT}:sales still authorizes view ${PROJECT}.dbw_old_workflow.sales__orders, which the plan no longer has`, 1],
@@ -177,8 +179,10 @@ describe("drift on BigQuery: source datasets and the project", () => {
     assert.deepEqual(
       found.report.differences.map((d) => d.message),
       [
-        `${SA} holds roles/bigquery.dataViewer on project ${PROJECT}, which the plan does not grant; remove it (gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:${SA} --role=roles/bigquery.dataViewer)`,
-        `${SA} holds roles/bigquery.jobUser (condition weekdays) on project ${PROJECT}, which the plan does not grant; remove it (gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:${SA} --role=roles/bigquery.jobUser)`,
+        `${SA} holds roles/bigquery.dataViewer on project ${PROJECT}, which the plan does not grant; ` +
+          `remove it (gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:${SA} --role=roles/bigquery.dataViewer)`,
+        `${SA} holds roles/bigquery.jobUser (condition weekdays) on project ${PROJECT}, which the plan does not grant; ` +
+          `remove it (gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:${SA} --role=roles/bigquery.jobUser)`,
       ],
     );
     assert.deepEqual(found.fixes, []);

@@ -23,18 +23,9 @@ import { Table } from "@pulumi/gcp/bigquery/table.js";
 import { IAMMember } from "@pulumi/gcp/projects/iammember.js";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
 import { workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
-import { GCP_LABEL_KEYS } from "../../src/tags.ts";
 import type { CatalogSnapshot } from "../postgres/catalog.ts";
-import { bigqueryAccessPlan, JOB_USER_ROLE, viewDatasetAccesses } from "./plan.ts";
+import { bigqueryAccessPlan, bigqueryLabels, JOB_USER_ROLE, viewDatasetAccesses } from "./plan.ts";
 import { ChildOutput, createChildren, type ChildClass, type ChildOptions, type ChildResource } from "../postgres/children.ts";
-
-/** A GCP label value from a name: lowercase letters, digits, `_` and `-`, at most 63. */
-export function labelValue(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, "_")
-    .slice(0, 63);
-}
 
 export interface BigQueryReadOnlyAccessArgs {
   /** The environment's plan. */
@@ -80,12 +71,7 @@ export function bigqueryAccessChildren(name: string, args: BigQueryReadOnlyAcces
   const add = (type: string, childName: string, inputs: Record<string, unknown>, options: Partial<ChildOptions> = {}) =>
     children.push({ type, name: childName, inputs, options: { provider: null, dependsOn: [], ...options } });
   for (const access of bigqueryAccessPlan(args.plan, args.target, args.catalog, args.catalogSource)) {
-    const labels = {
-      [GCP_LABEL_KEYS.owner]: labelValue(access.owner),
-      [GCP_LABEL_KEYS.workflow]: labelValue(access.workflow),
-      [GCP_LABEL_KEYS.environment]: labelValue(args.plan.environment),
-      [GCP_LABEL_KEYS.target]: labelValue(args.target.name),
-    };
+    const labels = bigqueryLabels(args.plan, args.target, access);
     const prefix = `${name}-${access.workflow}`;
     const account = accountChildName(name, access.workflow);
     add(

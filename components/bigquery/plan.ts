@@ -7,6 +7,7 @@
 import { bigqueryViewDataset, bigqueryViewOf, resolveColumns, workflowsOf, type AccessPlan, type TablePlan, type TargetPlan } from "@dbwarden/contract";
 import { entryColumns, type CatalogSnapshot } from "../postgres/catalog.ts";
 import { workflowServiceAccountId } from "./preflight.ts";
+import { GCP_LABEL_KEYS } from "../../src/tags.ts";
 
 export const JOB_USER_ROLE = "roles/bigquery.jobUser";
 /** Dataset access roles in BigQuery's legacy form: the API answers `roles/bigquery.dataViewer` as READER (a perpetual diff). */
@@ -101,4 +102,22 @@ export function bigqueryAccessPlan(plan: AccessPlan, target: TargetPlan, catalog
       query: viewQuery(target.database, table, viewColumns(table, catalog, catalogSource)),
     })),
   }));
+}
+
+/** A GCP label value from a name: lowercase letters, digits, `_` and `-`, at most 63. */
+export function labelValue(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "_")
+    .slice(0, 63);
+}
+
+/** The labels of a workflow's view dataset and views: whose they are (drift tells another environment's views from stale ones by them). */
+export function bigqueryLabels(plan: AccessPlan, target: TargetPlan, access: Pick<PlannedWorkflowAccess, "owner" | "workflow">): Record<string, string> {
+  return {
+    [GCP_LABEL_KEYS.owner]: labelValue(access.owner),
+    [GCP_LABEL_KEYS.workflow]: labelValue(access.workflow),
+    [GCP_LABEL_KEYS.environment]: labelValue(plan.environment),
+    [GCP_LABEL_KEYS.target]: labelValue(target.name),
+  };
 }

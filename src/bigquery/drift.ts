@@ -5,9 +5,10 @@
  * - a workflow's view dataset: its access list is authoritative, so any entry beyond its service
  *   account's READER and `projectOwners`' OWNER is drift (it widens who reads the views), and so is
  *   a missing one; a view whose SQL is not the plan's, or a table the plan does not know, is drift;
- * - the source datasets the views read: an authorized-view entry of a dbwarden view dataset
- *   (`dbw_...`) for a view the plan no longer has is drift; every other entry there is the
- *   dataset owner's and is never reported or changed;
+ * - the source datasets the views read: an authorized-view entry of this target's view datasets
+ *   (`dbw_...`: the plan's, a removed workflow's by its labels, or one deleted) for a view the plan
+ *   no longer has is drift; every other entry there (the dataset owner's, another environment's
+ *   views) is never reported or changed;
  * - the project's IAM policy: a workflow's service account holding a role other than
  *   `roles/bigquery.jobUser` is drift, and so is one lacking it.
  * `--fix` removes only the extra entries of view datasets' access lists and the stale authorized
@@ -15,11 +16,12 @@
  * view SQL and project IAM are `pulumi up`'s (or the owner's) and each line says what to run.
  */
 import { workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
-import { bigqueryAccessPlan, JOB_USER_ROLE, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
+import { bigqueryAccessPlan, JOB_USER_ROLE, labelValue, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
 import { serviceAccountEmail } from "../../components/gcp/names.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import type { DriftItem, DriftReport } from "../postgres/drift.ts";
 import { ROLE_PREFIX } from "../plan/names.ts";
+import { GCP_LABEL_KEYS } from "../tags.ts";
 import type { AccessEntry, BigQueryIam, DatasetAccessList } from "./iam.ts";
 
 /** One dataset's access list as `--fix` writes it: the list read, without the entries removed, at the etag read. */
@@ -164,15 +166,37 @@ function compareProjectRoles(
   }
 }
 
-/** A source dataset's authorized views of dbwarden's view datasets against the plan's; other entries are the owner's. */
-function compareAuthorizedViews(found: Found, project: string, datasetId: string, list: DatasetAccessList, expected: Map<string, string>): void {
+/**
+ * Whether a dbwarden view dataset (`dbw_...`) that a source dataset authorizes is this target's to
+ * clean up: one of the plan's, one that no longer exists (its entry would authorize a view created
+ * again under that name), or one labelled with this environment and target (a removed workflow's).
+ * Another environment's or target's views in the same project are never touched.
+ */
+function ownedBy(accessOf: (id: string) => Promise<DatasetAccessList | null>, plan: AccessPlan, target: TargetPlan, planned: ReadonlySet<string>) {
+  return async (viewDataset: string): Promise<boolean> => {
+    if (planned.has(viewDataset)) return true;
+    const list = await accessOf(viewDataset);
+    if (!list) return true;
+    return list.labels[GCP_LABEL_KEYS.environment] === labelValue(plan.environment) && list.labels[GCP_LABEL_KEYS.target] === labelValue(target.name);
+  };
+}
+
+/** A source dataset's authorized views of this target's view datasets against the plan's; other entries are the owner's. */
+async function compareAuthorizedViews(
+  found: Found,
+  project: string,
+  source: { datasetId: string; list: DatasetAccessList },
+  expected: Map<string, string>,
+  owned: (viewDataset: string) => Promise<boolean>,
+): Promise<void> {
+  const { datasetId, list } = source;
   const seen = new Set<string>();
   for (const entry of list.access) {
     const view = entry.view;
     if (!view || view.projectId !== project || !view.datasetId.startsWith(ROLE_PREFIX)) continue;
     const key = `${view.datasetId}.${view.tableId}`;
     seen.add(key);
-    if (expected.has(key)) continue;
+    if (expected.has(key) || !(await owned(view.datasetId))) continue;
     found.differences.push({
       kind: "authorized-view",
       role: view.datasetId,
@@ -204,11 +228,13 @@ export async function detectBigQueryDrift(
   const accessOf = accessReader(iam);
   const accounts = new Map<string, string>();
   const authorized = new Map<string, Map<string, string>>();
+  const viewDatasets = new Set<string>();
   const groups = new Map(workflowsOf(plan, target.name).map((w) => [w.name, w.roles.group]));
   for (const access of bigqueryAccessPlan(plan, target, catalog, catalogSource)) {
     const role = groups.get(access.workflow)!;
     const email = serviceAccountEmail(access.accountId, project);
     accounts.set(email, role);
+    viewDatasets.add(access.viewDataset);
     for (const view of access.views) {
       const onSource = authorized.get(view.source.datasetId) ?? new Map<string, string>();
       onSource.set(`${view.view.datasetId}.${view.view.tableId}`, role);
@@ -227,9 +253,10 @@ export async function detectBigQueryDrift(
     compareViewDatasetAccess(found, project, role, access.viewDataset, email, list);
     await compareViews(found, iam, project, role, access.viewDataset, new Map(access.views.map((v) => [v.view.tableId, v.query])));
   }
+  const owned = ownedBy(accessOf, plan, target, viewDatasets);
   for (const [datasetId, expected] of [...authorized].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const list = await accessOf(datasetId);
-    if (list) compareAuthorizedViews(found, project, datasetId, list, expected);
+    if (list) await compareAuthorizedViews(found, project, { datasetId, list }, expected, owned);
     else found.differences.push({ kind: "missing-object", role: datasetId, message: `source dataset ${project}:${datasetId} does not exist`, fix: [] });
   }
   compareProjectRoles(found, project, accounts, await iam.projectBindings());

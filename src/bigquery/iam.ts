@@ -24,10 +24,11 @@ export interface AccessEntry {
   dataset?: { dataset: { projectId: string; datasetId: string }; targetTypes?: string[] };
 }
 
-/** A dataset's access list and the etag it was read at (`--fix` writes only if it is still that etag). */
+/** A dataset's access list and the etag it was read at (`--fix` writes only if it is still that etag), and its labels. */
 export interface DatasetAccessList {
   access: AccessEntry[];
   etag: string;
+  labels: Record<string, string>;
 }
 
 /** One table of a dataset: its id and type (`VIEW`, `TABLE`, `MATERIALIZED_VIEW`...). */
@@ -50,7 +51,7 @@ export class ConcurrentChangeError extends Error {
 
 /** The project's IAM as drift reads it. Each read answers null (or nothing) for what does not exist. */
 export interface BigQueryIam {
-  /** `datasets.get`: the access list and etag; null when the dataset does not exist. */
+  /** `datasets.get`: the access list, etag and labels; null when the dataset does not exist. */
   datasetAccess(datasetId: string): Promise<DatasetAccessList | null>;
   /** `tables.list`: every table of the dataset (views included); empty when the dataset does not exist. */
   listTables(datasetId: string): Promise<TableListing[]>;
@@ -107,8 +108,8 @@ export function bigqueryIam(project: string, options: BigQueryIamOptions = {}): 
   return {
     datasetAccess: (datasetId) =>
       orNull(async () => {
-        const [metadata] = (await (await dataset(datasetId)).getMetadata()) as [{ access?: AccessEntry[]; etag?: string }];
-        return { access: metadata.access ?? [], etag: metadata.etag ?? "" };
+        const [metadata] = (await (await dataset(datasetId)).getMetadata()) as [{ access?: AccessEntry[]; etag?: string; labels?: Record<string, string> }];
+        return { access: metadata.access ?? [], etag: metadata.etag ?? "", labels: metadata.labels ?? {} };
       }),
     async listTables(datasetId) {
       const found = await orNull(

@@ -169,6 +169,22 @@ describe("drift on BigQuery: source datasets and the project", () => {
     ]);
   });
 
+  it("a removed workflow's views (labelled with this environment and target, or deleted) are stale; another environment's are not touched", async () => {
+    const fake = BigQueryIamFake.deployed(plan, target, catalog);
+    const labels = (environment: string) => ({ "dbwarden-environment": environment, "dbwarden-target": "warehouse", "dbwarden-workflow": "gone" });
+    fake.dataset("dbw_removed_workflow").labels = labels("gcp");
+    fake.dataset("dbw_staging_workflow").labels = labels("staging");
+    fake.dataset("dbw_unlabelled").labels = {};
+    const entry = (datasetId: string) => ({ view: { projectId: PROJECT, datasetId, tableId: "sales__orders" } });
+    fake.datasets.get("sales")!.access.push(entry("dbw_removed_workflow"), entry("dbw_staging_workflow"), entry("dbw_unlabelled"), entry("dbw_deleted"));
+    const found = await detect(fake);
+    assert.deepEqual(
+      found.report.differences.map((d) => d.role),
+      ["dbw_removed_workflow", "dbw_deleted"],
+    );
+    assert.deepEqual(found.fixes[0]!.removed, [entry("dbw_removed_workflow"), entry("dbw_deleted")]);
+  });
+
   it("a workflow's service account holding a project role beyond jobUser, or lacking it, is drift that --fix leaves to the owner", async () => {
     const fake = BigQueryIamFake.deployed(plan, target, catalog);
     fake.bindings.push(

@@ -14,13 +14,14 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AccessPlan, TargetPlan } from "@dbwarden/contract";
-import { bigqueryAccessPlan, JOB_USER_ROLE, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
+import { bigqueryAccessPlan, bigqueryLabels, JOB_USER_ROLE, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
 import { serviceAccountEmail } from "../../components/gcp/names.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import { ConcurrentChangeError, type AccessEntry, type BigQueryIam, type ProjectBinding } from "../../src/bigquery/iam.ts";
 
 export interface FakeDataset {
   access: AccessEntry[];
+  labels: Record<string, string>;
   etag: number;
   tables: Map<string, { type: string; query?: string }>;
 }
@@ -58,6 +59,7 @@ export class BigQueryIamFake implements BigQueryIam {
       const email = serviceAccountEmail(access.accountId, target.database);
       members.push(`serviceAccount:${email}`);
       fake.dataset(access.viewDataset).access.push(...viewDatasetAccesses(email));
+      fake.dataset(access.viewDataset).labels = bigqueryLabels(plan, target, access);
       for (const view of access.views) {
         fake.dataset(access.viewDataset).tables.set(view.view.tableId, { type: "VIEW", query: view.query });
         const source = fake.dataset(view.source.datasetId);
@@ -75,7 +77,7 @@ export class BigQueryIamFake implements BigQueryIam {
 
   /** A dataset, created empty when it does not exist. */
   dataset(id: string): FakeDataset {
-    if (!this.datasets.has(id)) this.datasets.set(id, { access: [], etag: 1, tables: new Map() });
+    if (!this.datasets.has(id)) this.datasets.set(id, { access: [], labels: {}, etag: 1, tables: new Map() });
     return this.datasets.get(id)!;
   }
 
@@ -83,7 +85,7 @@ export class BigQueryIamFake implements BigQueryIam {
 
   async datasetAccess(datasetId: string) {
     const d = this.datasets.get(datasetId);
-    return d ? { access: structuredClone(d.access), etag: this.etagOf(d) } : null;
+    return d ? { access: structuredClone(d.access), etag: this.etagOf(d), labels: { ...d.labels } } : null;
   }
 
   async listTables(datasetId: string) {
@@ -155,6 +157,7 @@ export class BigQueryIamFake implements BigQueryIam {
       id: `${this.project}:${datasetId}`,
       datasetReference: reference,
       access: dataset.access,
+      labels: dataset.labels,
       etag: this.etagOf(dataset),
     });
     if (url.pathname.endsWith("/tables")) {

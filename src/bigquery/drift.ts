@@ -45,27 +45,23 @@ const LEGACY_ROLES: Record<string, string> = {
   "roles/bigquery.dataOwner": "OWNER",
 };
 
-/** An access entry in words and as a comparison key (emails compare case-insensitively). */
+/** Who an entry admits, in words (emails and domains compare case-insensitively). */
+function principalText(entry: AccessEntry): string {
+  if (entry.view) return `authorized view ${entry.view.projectId}.${entry.view.datasetId}.${entry.view.tableId}`;
+  if (entry.routine) return `authorized routine ${entry.routine.projectId}.${entry.routine.datasetId}.${entry.routine.routineId}`;
+  if (entry.dataset) return `authorized dataset ${entry.dataset.dataset.projectId}.${entry.dataset.dataset.datasetId}`;
+  if (entry.userByEmail !== undefined) return `user ${entry.userByEmail.toLowerCase()}`;
+  if (entry.groupByEmail !== undefined) return `group ${entry.groupByEmail.toLowerCase()}`;
+  if (entry.domain !== undefined) return `domain ${entry.domain.toLowerCase()}`;
+  if (entry.specialGroup !== undefined) return `special group ${entry.specialGroup}`;
+  if (entry.iamMember !== undefined) return `IAM member ${entry.iamMember}`;
+  return "an entry of an unknown kind";
+}
+
+/** An access entry in words, which is also its comparison key (a role in either form, then who). */
 export function entryText(entry: AccessEntry): string {
   const role = entry.role ? (LEGACY_ROLES[entry.role] ?? entry.role) : undefined;
-  const who = entry.view
-    ? `authorized view ${entry.view.projectId}.${entry.view.datasetId}.${entry.view.tableId}`
-    : entry.routine
-      ? `authorized routine ${entry.routine.projectId}.${entry.routine.datasetId}.${entry.routine.routineId}`
-      : entry.dataset
-        ? `authorized dataset ${entry.dataset.dataset.projectId}.${entry.dataset.dataset.datasetId}`
-        : entry.userByEmail !== undefined
-          ? `user ${entry.userByEmail.toLowerCase()}`
-          : entry.groupByEmail !== undefined
-            ? `group ${entry.groupByEmail.toLowerCase()}`
-            : entry.domain !== undefined
-              ? `domain ${entry.domain.toLowerCase()}`
-              : entry.specialGroup !== undefined
-                ? `special group ${entry.specialGroup}`
-                : entry.iamMember !== undefined
-                  ? `IAM member ${entry.iamMember}`
-                  : "an entry of an unknown kind";
-  return role ? `${role} ${who}` : who;
+  return role ? `${role} ${principalText(entry)}` : principalText(entry);
 }
 
 /** The SQL of a view up to whitespace (BigQuery keeps the text as sent, the program may be formatted otherwise). */

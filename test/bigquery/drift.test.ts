@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { driftExitCode, mergeDrift } from "../../src/drift/report.ts";
-import { detectBigQueryDrift, entryText, fixBigQueryDrift, normaliseSql } from "../../src/bigquery/drift.ts";
+import { detectBigQueryDrift, entryText, fixBigQueryDrift, normaliseSql, readAll, VIEW_READS_AT_ONCE } from "../../src/bigquery/drift.ts";
 import { formatDriftReport } from "../../src/postgres/drift.ts";
 import { gcpCatalog, gcpPlan } from "../gcp/support.ts";
 import { BigQueryIamFake, OWNERS_ENTRIES } from "../support/bigquery-iam-fake.ts";
@@ -210,5 +210,23 @@ describe("drift on BigQuery: source datasets and the project", () => {
     assert.equal(entryText({ role: "roles/bigquery.dataOwner", specialGroup: "projectOwners" }), "OWNER special group projectOwners");
     assert.equal(entryText({ routine: { projectId: "p", datasetId: "d", routineId: "r" } }), "authorized routine p.d.r");
     assert.equal(entryText({ dataset: { dataset: { projectId: "p", datasetId: "d" } } }), "authorized dataset p.d");
+  });
+
+  it("reads views at most VIEW_READS_AT_ONCE at a time, the answers in order", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    const answers = await readAll(items, async (i) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      return i * 2;
+    });
+    assert.deepEqual(
+      answers,
+      items.map((i) => i * 2),
+    );
+    assert.equal(most, VIEW_READS_AT_ONCE);
+    assert.deepEqual(await readAll([], async () => 1), []);
   });
 });

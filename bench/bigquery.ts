@@ -8,7 +8,7 @@
  *   raised and one table added;
  * - check: the `bigquery-jobs-capped` rule over the plan as the server is given it.
  */
-import { bigqueryAccessPlan } from "../components/bigquery/access.ts";
+import { bigqueryAccessPlan } from "../components/bigquery/plan.ts";
 import { bigqueryTargetProblems } from "../components/bigquery/preflight.ts";
 import { uncappedBigQueryWorkflows } from "../policies/rules/bigqueryJobsCapped.ts";
 import { buildPlan } from "../src/plan/build.ts";

@@ -6,7 +6,7 @@
  * The same for a dataset's own access list (`Dataset` `accesses`); and a dbwarden view dataset
  * (`dbw_<workflow>`) states its list (without one BigQuery adds projectReaders READER: every project
  * Viewer reads the workflow's views) and admits no special group but the project's owners as OWNER
- * (BigQuery needs an owner; components/bigquery/access.ts `VIEW_DATASET_OWNER` says why them), and
+ * (BigQuery needs an owner; components/bigquery/plan.ts `VIEW_DATASET_OWNER` says why them), and
  * no domain.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";

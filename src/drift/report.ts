@@ -13,8 +13,10 @@ import type { PulumiDrift } from "./pulumi.ts";
 export interface FixedDrift {
   /** The differences found before the fix, each removed by the reconcile. */
   differences: DriftItem[];
-  /** Statements run, in one transaction. */
+  /** Statements run, in one transaction (BigQuery: datasets written, each with a `datasets.patch`). */
   statements: number;
+  /** What `statements` counts, in words, where it is not SQL in one transaction (BigQuery's access-list writes). */
+  unit?: string;
 }
 
 /** A target's drift report; after `--fix`, with what the fix removed (the report is then the state after it). */
@@ -28,25 +30,10 @@ export interface StackDriftReport {
   targets: TargetDrift[];
   /** The Pulumi side, or null when it was not asked for (--no-pulumi). */
   pulumi: PulumiDrift | null;
-  /** Targets whose live side `dbwarden drift` does not compare (BigQuery), each with what does check it; absent when none. */
-  notCompared?: NotComparedTarget[];
 }
 
-/** A target the live side of drift does not read, and why, in words. */
-export interface NotComparedTarget {
-  target: string;
-  platform: string;
-  reason: string;
-}
-
-export function mergeDrift(environment: string, targets: TargetDrift[], pulumi: PulumiDrift | null, notCompared: NotComparedTarget[] = []): StackDriftReport {
-  return {
-    environment,
-    drift: targets.some((t) => t.drift) || pulumi?.status === "drift",
-    targets,
-    pulumi,
-    ...(notCompared.length > 0 ? { notCompared } : {}),
-  };
+export function mergeDrift(environment: string, targets: TargetDrift[], pulumi: PulumiDrift | null): StackDriftReport {
+  return { environment, drift: targets.some((t) => t.drift) || pulumi?.status === "drift", targets, pulumi };
 }
 
 export function driftExitCode(report: StackDriftReport): number {
@@ -76,10 +63,7 @@ function pulumiText(p: PulumiDrift): string {
 /** Both sides in words: the database reports as before, then the Pulumi side. */
 export function formatStackDrift(report: StackDriftReport): string {
   const target = (t: TargetDrift) => `${t.fixed ? `${formatFixedDrift(t, t.fixed)}\n` : ""}${formatDriftReport(t)}`;
-  const notCompared = (report.notCompared ?? []).map(
-    (t) => `Not compared: environment ${report.environment}, target ${t.target} (${t.platform}): ${t.reason}\n`,
-  );
-  return [...report.targets.map(target), ...notCompared, ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
+  return [...report.targets.map(target), ...(report.pulumi ? [pulumiText(report.pulumi)] : [])].join("");
 }
 
 /** The fix as text, before the report of the state after it. */
@@ -87,7 +71,8 @@ export function formatFixedDrift(report: Pick<DriftReport, "environment" | "targ
   const n = fixed.differences.length;
   const lines = [
     `Fixed in environment ${report.environment}, target ${report.target} (database ${report.database}): ` +
-      `${n} difference${n === 1 ? "" : "s"} from the access plan removed, ${fixed.statements} statement${fixed.statements === 1 ? "" : "s"} in one transaction:`,
+      `${n} difference${n === 1 ? "" : "s"} from the access plan removed, ` +
+      (fixed.unit ? `${fixed.statements} ${fixed.unit}:` : `${fixed.statements} statement${fixed.statements === 1 ? "" : "s"} in one transaction:`),
     ...fixed.differences.map((d) => `  - ${d.message}`),
   ];
   return `${lines.join("\n")}\n`;

@@ -18,8 +18,11 @@ import { compareLiveDatabase, type DifferenceKind } from "./diff.ts";
 import { isPostgresTarget, plannedTables } from "./model.ts";
 import { catalogCommand, staleTables, type CatalogSnapshot, type StaleTable } from "./snapshot.ts";
 
+/** What only a warehouse's drift reports (src/bigquery/drift.ts): its access lists, views and project roles. */
+export type WarehouseDriftKind = "dataset-access" | "view" | "authorized-view" | "project-role";
+
 export interface DriftItem {
-  kind: DifferenceKind | "stale-catalog";
+  kind: DifferenceKind | "stale-catalog" | WarehouseDriftKind;
   role: string;
   message: string;
   /** SQL that `--fix` would run (never holds a secret: passwords are not compared by drift). */
@@ -106,7 +109,14 @@ const HEADINGS: Record<DriftItem["kind"], string> = {
   "default-privilege": "Default privileges for future objects",
   governed: "Masked, filtered and reporting views (and what they read)",
   "stale-role": "Roles left from removed workflows",
+  "dataset-access": "Who may read the workflows' view datasets (their access lists)",
+  view: "The workflows' views (what each selects, and tables the plan does not know)",
+  "authorized-view": "Authorized views on the source datasets",
+  "project-role": "Project roles of the workflows' service accounts",
 };
+
+/** Kinds whose differences without a fix are the PostgreSQL exceptions (PUBLIC, the snapshot); a warehouse's lines each say what to run. */
+const WAREHOUSE_KINDS: ReadonlySet<DriftItem["kind"]> = new Set<WarehouseDriftKind>(["dataset-access", "view", "authorized-view", "project-role"]);
 
 /** The report as text: a heading per kind, one line per difference. */
 export function formatDriftReport(report: DriftReport): string {
@@ -127,8 +137,10 @@ export function formatDriftReport(report: DriftReport): string {
     for (const d of report.differences.filter((x) => x.kind === kind)) lines.push(`  - ${d.message}`);
   }
   const fixable = report.differences.some((d) => d.fix.length > 0);
-  const manual = report.differences.some((d) => d.fix.length === 0 && d.kind !== "missing-object");
-  if (fixable) lines.push("", "Run `dbwarden drift --fix` on the local stack, or re-apply the plan, to remove what dbwarden manages.");
+  const manual = report.differences.some((d) => d.fix.length === 0 && d.kind !== "missing-object" && !WAREHOUSE_KINDS.has(d.kind));
+  if (fixable && report.differences.some((d) => d.fix.length > 0 && WAREHOUSE_KINDS.has(d.kind)))
+    lines.push("", "Run `dbwarden drift --fix` to remove the access entries the plan does not give (each dataset written only if unchanged since read).");
+  else if (fixable) lines.push("", "Run `dbwarden drift --fix` on the local stack, or re-apply the plan, to remove what dbwarden manages.");
   if (manual)
     lines.push(
       "",

@@ -15,7 +15,8 @@ const mocks: Mocks = await installMocks({
   outputs: (type, _name, inputs) =>
     type === "gcp:serviceaccount/account:Account" ? { email: `${String(inputs.accountId)}@acme-analytics.iam.gserviceaccount.com` } : {},
 });
-const { bigqueryAccessPlan, viewColumns, BigQueryReadOnlyAccess } = await import("../../components/bigquery/access.ts");
+const { BigQueryReadOnlyAccess } = await import("../../components/bigquery/access.ts");
+const { bigqueryAccessPlan, viewColumns } = await import("../../components/bigquery/plan.ts");
 const { ACCESS_COMPONENTS, accessComponentOf } = await import("../../components/targets.ts");
 const reviewModule = await import("../../src/review/diff.ts");
 

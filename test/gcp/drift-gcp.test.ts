@@ -2,7 +2,9 @@
  * `dbwarden drift` and `dbwarden check` cover the GCP stacks: a real PostgreSQL holding the
  * gcp-iam plan's roles and grants, with each login's Cloud SQL IAM database user granted its login
  * role as Cloud SQL's `databaseRoles` does, reads as no drift; a grant added by hand, or another
- * role made a member of a login, is drift. `check` judges both GCP stacks with the whole pack and passes them.
+ * role made a member of a login, is drift. On the gcp stack, its BigQuery target is checked too
+ * (test/bigquery/drift-http.test.ts): without credentials the run stops before anything connects.
+ * `check` judges both GCP stacks with the whole pack and passes them.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -15,7 +17,6 @@ import { AS_OF, ROOT } from "../components/support/plans.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
 import { cloudSqlIamUser, loginServiceAccountId } from "../../components/gcp/names.ts";
 import { gcpPlan } from "./support.ts";
-import { BIGQUERY_NOT_COMPARED } from "../../src/cli/commands/drift.ts";
 import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../src/drift/report.ts";
 
 /** A database side with nothing found (the drift case sets `drift`). */
@@ -32,7 +33,8 @@ function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
     progress: (t) => stderr.push(t),
     now: () => AS_OF,
     cwd: ROOT,
-    env: { PATH: "/nonexistent" },
+    // HOME without gcloud's folder: no Application Default Credentials, whoever runs the tests.
+    env: { PATH: "/nonexistent", HOME: "/nonexistent" },
   };
 }
 
@@ -93,27 +95,18 @@ describe("dbwarden drift and check on the GCP stacks", { timeout: 300_000 }, () 
     }
   });
 
-  it("a BigQuery target is said in words not to be compared, with the exit code left to what is compared", async () => {
-    const r = await run("drift", "--stack", "gcp", "--target", "warehouse", "--no-pulumi");
-    assert.equal(r.code, 0, r.out + r.err);
-    assert.equal(r.out, `Not compared: environment gcp, target warehouse (bigquery): ${BIGQUERY_NOT_COMPARED}\n`);
-    const json = await run("drift", "--stack", "gcp", "--target", "warehouse", "--no-pulumi", "--json");
-    assert.equal(json.code, 0, json.err);
-    assert.deepEqual(JSON.parse(json.out), {
-      environment: "gcp",
-      drift: false,
-      targets: [],
-      pulumi: null,
-      notCompared: [{ target: "warehouse", platform: "bigquery", reason: BIGQUERY_NOT_COMPARED }],
-    });
-    const both = mergeDrift("gcp", [{ ...CLEAN_APP, drift: true }], null, [{ target: "warehouse", platform: "bigquery", reason: BIGQUERY_NOT_COMPARED }]);
-    assert.equal(driftExitCode(both), 3, "drift on the compared target still fails the run");
-    assert.match(formatStackDrift(both), /^Drift found in environment gcp, target app[\s\S]*\nNot compared: environment gcp, target warehouse \(bigquery\): /);
-    assert.deepEqual(
-      Object.keys(mergeDrift("gcp", [CLEAN_APP], null)),
-      ["environment", "drift", "targets", "pulumi"],
-      "the JSON of a stack without BigQuery is unchanged",
+  it("the whole gcp stack checks its BigQuery target too: without Application Default Credentials, exit 1 before any database is read", async () => {
+    const r = await run("drift", "--stack", "gcp", "--url", url, "--no-pulumi");
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.equal(r.out, "");
+    assert.match(
+      r.err,
+      /^cannot check drift: target warehouse: no Application Default Credentials to read BigQuery's IAM with; run `gcloud auth application-default login`/,
     );
+    const stack = mergeDrift("gcp", [CLEAN_APP], null);
+    assert.deepEqual(Object.keys(stack), ["environment", "drift", "targets", "pulumi"]);
+    assert.equal(driftExitCode(mergeDrift("gcp", [{ ...CLEAN_APP, drift: true }, CLEAN_APP], null)), 3);
+    assert.match(formatStackDrift(stack), /^No drift: environment gcp, target app \(database app\)/);
   });
 
   it("check passes both GCP stacks with the whole pack", async () => {

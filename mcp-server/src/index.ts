@@ -64,6 +64,8 @@ export type {
 export { ENGINE_FACTORIES, planEngines, type EnginePlan } from "./engines/registry.js";
 /** The Snowflake driver (snowflake-sdk, loaded on first connect): `dbwarden drift` and `catalog` connect as the deployer with it. */
 export { SNOWFLAKE_SDK_DRIVER, type SnowflakeDriver } from "./engines/snowflake/driver.js";
+/** Google REST calls with application default credentials: `dbwarden drift` reads a BigQuery project's IAM policy with it. */
+export { googleRequest, type GoogleHeaderSource } from "./clouds/gcp/rest.js";
 
 export interface RunningServer {
   /** e.g. "http://127.0.0.1:7300/mcp" */

@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { googleRequest, type GoogleHeaderSource } from "../../mcp-server/src/clouds/gcp/rest.ts";
+import type { GoogleHeaderSource } from "@dbwarden/mcp-server";
 
 /** One entry of a dataset's access list, as the BigQuery API gives it (`datasets.get`'s `access`). */
 export interface AccessEntry {
@@ -122,6 +122,7 @@ export function bigqueryIam(project: string, options: BigQueryIamOptions = {}): 
       return metadata?.view?.query ?? null;
     },
     async projectBindings() {
+      const { googleRequest } = await import("@dbwarden/mcp-server");
       const body = await googleRequest(
         { ...(options.resourceManagerEndpoint ? { endpoint: options.resourceManagerEndpoint } : {}), ...(headers ? { headers } : {}) },
         RESOURCE_MANAGER,

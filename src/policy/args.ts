@@ -101,6 +101,25 @@ function providerOf(provider: PolicyInputResource): PolicyProviderResource {
 
 /** `StackValidationArgs` for a whole stack: every resource with its parent and dependencies linked. */
 export function stackValidationArgs(resources: readonly PolicyInputResource[], context: Omit<ArgsContext, "provider"> = {}): StackValidationArgs {
+  return stackArgsOver(linkedResources(resources), context);
+}
+
+/**
+ * `StackValidationArgs` over resources already linked (`linkedResources`): a list of its own, so a
+ * policy reordering or emptying it cannot change what the next policy is given.
+ */
+export function stackArgsOver(linked: readonly PolicyResource[], context: Omit<ArgsContext, "provider"> = {}): StackValidationArgs {
+  const config = context.config ?? {};
+  return {
+    resources: [...linked],
+    stackTags: context.stackTags ?? EMPTY_TAGS,
+    getConfig: <T extends object>() => config as T,
+    notApplicable: throwNotApplicable,
+  };
+}
+
+/** Every resource as a stack policy sees it, its parent, provider and dependencies linked. */
+export function linkedResources(resources: readonly PolicyInputResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const providers = new Map<string, PolicyProviderResource>();
   const linked = resources.map((resource) => {
@@ -133,11 +152,5 @@ export function stackValidationArgs(resources: readonly PolicyInputResource[], c
     policyResource.dependencies = lookup(resource.dependencies);
     policyResource.propertyDependencies = Object.fromEntries(Object.entries(resource.propertyDependencies).map(([k, urns]) => [k, lookup(urns)]));
   }
-  const config = context.config ?? {};
-  return {
-    resources: linked.map((l) => l.policyResource),
-    stackTags: context.stackTags ?? EMPTY_TAGS,
-    getConfig: <T extends object>() => config as T,
-    notApplicable: throwNotApplicable,
-  };
+  return linked.map((l) => l.policyResource);
 }

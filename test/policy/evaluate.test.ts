@@ -71,6 +71,33 @@ describe("evaluatePolicies", () => {
       [["unknown", "advisory", "role", "string value at .name can't be known during preview"]],
     );
   });
+
+  it("gives each stack policy the whole stack, in order, whatever an earlier one did to its list", async () => {
+    const emptying: StackValidationPolicy = {
+      name: "emptying",
+      description: "d",
+      enforcementLevel: "advisory",
+      validateStack: (args) => {
+        args.resources.reverse();
+        args.resources.length = 1;
+      },
+    };
+    const naming: StackValidationPolicy = {
+      name: "naming",
+      description: "d",
+      enforcementLevel: "advisory",
+      validateStack: (args, report) => report(args.resources.map((r) => `${r.name}<-${r.dependencies.map((d) => d.name).join(",")}`).join(" ")),
+    };
+    const dependent = { ...grantOf("writer"), dependencies: [role.urn] };
+    const outcomes = await evaluatePolicies([grantOf("reader"), role, dependent], [emptying, naming, emptying, naming]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.policy, o.message]),
+      [
+        ["naming", "grant-reader<- role<- grant-writer<-role"],
+        ["naming", "grant-reader<- role<- grant-writer<-role"],
+      ],
+    );
+  });
 });
 
 describe("stand-ins", () => {

@@ -169,7 +169,7 @@ async function resolveInputs(
  * them through its inputs (a resource reading one service account's email is not one).
  */
 export function mergeDescribed(recorded: PolicyInputResource[], described: readonly DescribedRecords[]): PolicyInputResource[] {
-  const merged = [...recorded];
+  let merged = [...recorded];
   for (const d of described) {
     const urns = d.resources.map((r) => r.urn);
     for (const r of merged) {
@@ -179,10 +179,18 @@ export function mergeDescribed(recorded: PolicyInputResource[], described: reado
       const at = r.dependencies.indexOf(d.registered[0]!);
       r.dependencies = [...r.dependencies.slice(0, at + 1), ...urns, ...r.dependencies.slice(at + 1)];
     }
-    for (const anchor of d.registered) {
-      const following = d.resources.filter((r) => r.after === anchor).map(({ after: _after, ...record }) => record);
-      merged.splice(merged.findIndex((r) => r.urn === anchor) + 1, 0, ...following);
-    }
+    // One pass over the list (a splice per anchor was quadratic in workflows: BigQuery anchors two per workflow).
+    const following = new Map<string, PolicyInputResource[]>(d.registered.map((anchor) => [anchor, []]));
+    for (const { after, ...record } of d.resources) following.get(after)?.push(record);
+    const placed = new Set<string>();
+    merged = merged.flatMap((r) => {
+      const next = following.get(r.urn);
+      if (!next || placed.has(r.urn)) return [r];
+      placed.add(r.urn);
+      return [r, ...next];
+    });
+    // An anchor the recording lacks: its children first, as before.
+    for (const anchor of d.registered) if (!placed.has(anchor)) merged.unshift(...following.get(anchor)!);
   }
   return merged;
 }

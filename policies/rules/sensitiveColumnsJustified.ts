@@ -21,11 +21,12 @@ export function sensitiveColumnsReached(
   sensitive: readonly string[],
 ): string[] {
   const schema = grant.schema ?? "public";
-  const objects = grant.objects ?? [];
+  // Plain copies: each read through the policy runtime's proxy allocates.
+  const objects = [...(grant.objects ?? [])];
   const index = sensitiveIndex(sensitive);
   let at: number[];
   if (grant.objectType === "column") {
-    const columns = new Set((grant.columns ?? []).flatMap((c) => objects.map((t) => qualified(schema, t, c))));
+    const columns = new Set([...(grant.columns ?? [])].flatMap((c) => objects.map((t) => qualified(schema, t, c))));
     at = [...columns].flatMap((c) => index.byColumn.get(c) ?? []);
   } else if (grant.objectType !== "table") {
     return [];

@@ -58,8 +58,8 @@ export function parseSpecText(file: string, text: string, problems: Problem[], b
  */
 const parsedFiles = new Map<string, Array<{ index: number; kind: ParsedDoc["kind"]; value: ParsedDoc["value"] }>>();
 let parsedFilesChars = 0;
-/** Characters of text (file names and spec files) the cache holds at most. */
-const PARSED_FILES_MAX_CHARS = 64 * 1024 * 1024;
+/** Characters of text (file names and spec files) the cache holds at most: a 1,000-workflow stack is ~2.6 million. */
+const PARSED_FILES_MAX_CHARS = 16 * 1024 * 1024;
 
 function remember(key: string, parsed: ReadonlyArray<{ index: number; doc: ParsedDoc }>): void {
   if (key.length > PARSED_FILES_MAX_CHARS) return;

@@ -15,23 +15,56 @@ import { grantTarget, qualified } from "../lib/inputs.ts";
 
 const CONFIG = ["agentRolePattern", "workflows", "platformRoles", "sensitiveColumns"] as const;
 
-/** The sensitive columns ("schema.table.column") a SELECT grant makes readable. */
+/** The sensitive columns ("schema.table.column") a SELECT grant makes readable, in the order of `sensitive`. */
 export function sensitiveColumnsReached(
   grant: { objectType: string; schema?: string | undefined; objects?: string[] | undefined; columns?: string[] | undefined },
   sensitive: readonly string[],
 ): string[] {
   const schema = grant.schema ?? "public";
-  const objects = grant.objects ?? [];
+  // Plain copies: each read through the policy runtime's proxy allocates.
+  const objects = [...(grant.objects ?? [])];
+  const index = sensitiveIndex(sensitive);
+  let at: number[];
   if (grant.objectType === "column") {
-    const columns = new Set((grant.columns ?? []).flatMap((c) => objects.map((t) => qualified(schema, t, c))));
-    return sensitive.filter((c) => columns.has(c));
+    const columns = new Set([...(grant.columns ?? [])].flatMap((c) => objects.map((t) => qualified(schema, t, c))));
+    at = [...columns].flatMap((c) => index.byColumn.get(c) ?? []);
+  } else if (grant.objectType !== "table") {
+    return [];
+  } else if (objects.length === 0) {
+    return (index.bySchema.get(schema) ?? []).map((i) => sensitive[i]!);
+  } else {
+    at = [...new Set(objects.map((t) => qualified(schema, t)))].flatMap((table) => index.byTable.get(table) ?? []);
   }
-  if (grant.objectType !== "table") return [];
-  const tables = new Set(objects.map((t) => qualified(schema, t)));
-  return sensitive.filter((c) => {
+  return [...new Set(at)].sort((a, b) => a - b).map((i) => sensitive[i]!);
+}
+
+/** Where each sensitive column is in its list, by column, by "schema.table" and by schema. */
+interface SensitiveIndex {
+  byColumn: Map<string, number[]>;
+  byTable: Map<string, number[]>;
+  bySchema: Map<string, number[]>;
+}
+
+/** Built once per list (the config's), not once per grant: a large stack has thousands of both. */
+const sensitiveIndexes = new WeakMap<readonly string[], SensitiveIndex>();
+
+function sensitiveIndex(sensitive: readonly string[]): SensitiveIndex {
+  let index = sensitiveIndexes.get(sensitive);
+  if (index) return index;
+  index = { byColumn: new Map(), byTable: new Map(), bySchema: new Map() };
+  const add = (map: Map<string, number[]>, key: string, i: number) => {
+    const list = map.get(key);
+    if (list) list.push(i);
+    else map.set(key, [i]);
+  };
+  sensitive.forEach((c, i) => {
     const [columnSchema, table] = c.split(".");
-    return objects.length === 0 ? columnSchema === schema : tables.has(qualified(columnSchema!, table!));
+    add(index.byColumn, c, i);
+    add(index.byTable, qualified(columnSchema!, table!), i);
+    add(index.bySchema, columnSchema!, i);
   });
+  sensitiveIndexes.set(sensitive, index);
+  return index;
 }
 
 export const sensitiveColumnsJustified: ResourceValidationPolicy = {

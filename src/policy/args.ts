@@ -72,13 +72,45 @@ export interface ArgsContext {
 
 const EMPTY_TAGS: ReadonlyMap<string, string> = new Map();
 
-/** `ResourceValidationArgs` for one resource. */
+/** What every policy is given alike of one resource: its inputs behind the runtime's proxy, and its type tests. */
+type ResourceView = Pick<PolicyResource, "type" | "props" | "isType" | "asType">;
+
+/**
+ * Views by the inputs they show, built once per resource for every policy (the runtime builds them
+ * per policy and validation: the same stateless proxy and tests, tens of thousands of times over).
+ */
+const views = new WeakMap<object, ResourceView>();
+
+function viewOf(resource: Pick<PolicyInputResource, "type" | "props">): ResourceView {
+  const known = views.get(resource.props);
+  if (known?.type === resource.type) return known;
+  const { type } = resource;
+  const props = checkingUnknowns(resource.props);
+  const view: ResourceView = {
+    type,
+    props,
+    isType: (resourceClass) => isTypeOf(type, resourceClass),
+    asType: ((resourceClass: ResourceClass) => (isTypeOf(type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
+  };
+  views.set(resource.props, view);
+  return view;
+}
+
+/** `getConfig` of a policy's config: one function per config object. */
+const configGetters = new WeakMap<object, () => object>();
+
+function getConfigOf(config: object): ResourceValidationArgs["getConfig"] {
+  let getConfig = configGetters.get(config);
+  if (!getConfig) configGetters.set(config, (getConfig = () => config));
+  return getConfig as ResourceValidationArgs["getConfig"];
+}
+
+/** `ResourceValidationArgs` for one resource (an object of its own; its inputs' view is shared). */
 export function resourceValidationArgs(
   resource: Omit<PolicyInputResource, "dependencies" | "propertyDependencies"> & Partial<PolicyInputResource>,
   context: ArgsContext = {},
 ): ResourceValidationArgs {
-  const props = checkingUnknowns(resource.props);
-  const config = context.config ?? {};
+  const { props, isType, asType } = viewOf(resource);
   const args: ResourceValidationArgs = {
     type: resource.type,
     props,
@@ -86,9 +118,9 @@ export function resourceValidationArgs(
     name: resource.name,
     opts: resource.opts,
     stackTags: context.stackTags ?? EMPTY_TAGS,
-    isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-    asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
-    getConfig: <T extends object>() => config as T,
+    isType,
+    asType: asType as ResourceValidationArgs["asType"],
+    getConfig: getConfigOf(context.config ?? {}),
     notApplicable: throwNotApplicable,
   };
   if (context.provider) args.provider = providerOf(context.provider);
@@ -101,10 +133,28 @@ function providerOf(provider: PolicyInputResource): PolicyProviderResource {
 
 /** `StackValidationArgs` for a whole stack: every resource with its parent and dependencies linked. */
 export function stackValidationArgs(resources: readonly PolicyInputResource[], context: Omit<ArgsContext, "provider"> = {}): StackValidationArgs {
+  return stackArgsOver(linkedResources(resources), context);
+}
+
+/**
+ * `StackValidationArgs` over resources already linked (`linkedResources`): a list of its own, so a
+ * policy reordering or emptying it cannot change what the next policy is given.
+ */
+export function stackArgsOver(linked: readonly PolicyResource[], context: Omit<ArgsContext, "provider"> = {}): StackValidationArgs {
+  return {
+    resources: [...linked],
+    stackTags: context.stackTags ?? EMPTY_TAGS,
+    getConfig: getConfigOf(context.config ?? {}),
+    notApplicable: throwNotApplicable,
+  };
+}
+
+/** Every resource as a stack policy sees it, its parent, provider and dependencies linked. */
+export function linkedResources(resources: readonly PolicyInputResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const providers = new Map<string, PolicyProviderResource>();
   const linked = resources.map((resource) => {
-    const props = checkingUnknowns(resource.props);
+    const { props, isType, asType } = viewOf(resource);
     const policyResource: PolicyResource = {
       type: resource.type,
       props,
@@ -113,8 +163,8 @@ export function stackValidationArgs(resources: readonly PolicyInputResource[], c
       opts: resource.opts,
       dependencies: [],
       propertyDependencies: {},
-      isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-      asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as PolicyResource["asType"],
+      isType,
+      asType,
     };
     byUrn.set(resource.urn, policyResource);
     return { resource, policyResource };
@@ -133,11 +183,5 @@ export function stackValidationArgs(resources: readonly PolicyInputResource[], c
     policyResource.dependencies = lookup(resource.dependencies);
     policyResource.propertyDependencies = Object.fromEntries(Object.entries(resource.propertyDependencies).map(([k, urns]) => [k, lookup(urns)]));
   }
-  const config = context.config ?? {};
-  return {
-    resources: linked.map((l) => l.policyResource),
-    stackTags: context.stackTags ?? EMPTY_TAGS,
-    getConfig: <T extends object>() => config as T,
-    notApplicable: throwNotApplicable,
-  };
+  return linked.map((l) => l.policyResource);
 }

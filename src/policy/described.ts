@@ -67,7 +67,7 @@ export async function describedRecords(described: DescribedChildren): Promise<De
   const registeredOutputs = new Map<string, Record<string, unknown>>();
   for (const child of described.children) {
     if (described.created.has(child.name)) continue;
-    for (const ref of childOutputs(child.inputs)) {
+    for (const ref of childOutputs(child.inputs, [])) {
       const resource = described.created.get(ref.child);
       if (!resource) continue;
       const outputs = registeredOutputs.get(ref.child) ?? {};
@@ -85,7 +85,9 @@ export async function describedRecords(described: DescribedChildren): Promise<De
       continue;
     }
     if (!after) throw new Error(`${child.name}: a component's first child is registered through the SDK (its provider, or one marked registered)`);
-    const { props, propertyDependencies } = await resolveInputs(child, inputsByChild, urns);
+    const resolved = resolveInputs(child, inputsByChild, urns);
+    // Most children's inputs are plain data: resolved at once, not through a promise each.
+    const { props, propertyDependencies } = resolved instanceof Promise ? await resolved : resolved;
     inputsByChild.set(child.name, props);
     const explicit = child.options.dependsOn.map((n) => urns.get(n)!);
     const record: PolicyInputResource & { after: string } = {
@@ -105,12 +107,12 @@ export async function describedRecords(described: DescribedChildren): Promise<De
   return { component, registered: [...described.created.keys()].map((n) => urns.get(n)!), resources };
 }
 
-/** The `ChildOutput`s in an input (in arrays and nested blocks too). */
-function childOutputs(value: unknown): ChildOutput[] {
-  if (value instanceof ChildOutput) return [value];
-  if (Array.isArray(value)) return value.flatMap(childOutputs);
-  if (isPlainObject(value)) return Object.values(value).flatMap(childOutputs);
-  return [];
+/** The `ChildOutput`s in an input (in arrays and nested blocks too), added to `found`. */
+function childOutputs(value: unknown, found: ChildOutput[]): ChildOutput[] {
+  if (value instanceof ChildOutput) found.push(value);
+  else if (Array.isArray(value)) for (const v of value) childOutputs(v, found);
+  else if (isPlainObject(value)) for (const v of Object.values(value)) childOutputs(v, found);
+  return found;
 }
 
 function optionsOf(child: ChildResource, parent: string): PolicyResourceOptions {
@@ -126,39 +128,81 @@ function optionsOf(child: ChildResource, parent: string): PolicyResourceOptions 
   return options;
 }
 
-/** Each input as the policy runtime would see it, and the URNs it depends on. */
-async function resolveInputs(
+type ResolvedInputs = { props: Record<string, unknown>; propertyDependencies: Record<string, string[]> };
+
+/** Each input as the policy runtime would see it, and the URNs it depends on: a promise only when an input is a Pulumi output. */
+function resolveInputs(
   child: ChildResource,
   inputsByChild: ReadonlyMap<string, Record<string, unknown>>,
   urns: ReadonlyMap<string, string>,
-): Promise<{ props: Record<string, unknown>; propertyDependencies: Record<string, string[]> }> {
+): ResolvedInputs | Promise<ResolvedInputs> {
   const props: Record<string, unknown> = {};
   const propertyDependencies: Record<string, string[]> = {};
+  const outputs: string[] = [];
   for (const [key, value] of Object.entries(child.inputs)) {
     if (value === undefined) continue;
-    if (isPlain(value)) {
-      const dependencies: string[] = [];
-      const sibling = (v: unknown): unknown => {
-        if (v instanceof ChildOutput) {
-          dependencies.push(urns.get(v.child)!);
-          const output = inputsByChild.get(v.child)![v.output];
-          return v.prefix ? `${v.prefix}${String(output)}` : output;
-        }
-        if (Array.isArray(v)) return v.map(sibling);
-        return isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sibling(x)])) : v;
-      };
-      props[key] = sibling(value);
-      propertyDependencies[key] = [...new Set(dependencies)];
-    } else {
-      // An output from the component's arguments: the SDK's serializer, then the policy runtime's deserializer.
-      const [serialized, dependsOn] = await serializeResourceProperties(`${child.type}::${child.name}`, { [key]: value }, { keepOutputValues: false });
-      const deserialized = deserializeProperties({ toJavaScript: () => serialized }, false);
-      if (!(key in deserialized)) continue;
-      props[key] = deserialized[key];
-      propertyDependencies[key] = [...(await getAllTransitivelyReferencedResourceURNs(dependsOn.get(key) ?? new Set(), new Set()))];
+    if (!isPlain(value)) {
+      outputs.push(key);
+      continue;
+    }
+    const dependencies: string[] = [];
+    props[key] = withSiblingOutputs(value, inputsByChild, urns, dependencies);
+    propertyDependencies[key] = [...new Set(dependencies)];
+  }
+  if (outputs.length === 0) return { props, propertyDependencies };
+  return resolveOutputs(child, outputs, { props, propertyDependencies });
+}
+
+/** An input with each `ChildOutput` replaced by that sibling's input of the same name; the siblings' URNs added to `dependencies`. */
+function withSiblingOutputs(
+  value: unknown,
+  inputsByChild: ReadonlyMap<string, Record<string, unknown>>,
+  urns: ReadonlyMap<string, string>,
+  dependencies: string[],
+): unknown {
+  if (value instanceof ChildOutput) {
+    dependencies.push(urns.get(value.child)!);
+    const output = inputsByChild.get(value.child)![value.output];
+    return value.prefix ? `${value.prefix}${String(output)}` : output;
+  }
+  if (Array.isArray(value)) return value.map((v) => withSiblingOutputs(v, inputsByChild, urns, dependencies));
+  if (!isPlainObject(value)) return value;
+  const resolved: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) resolved[k] = withSiblingOutputs(v, inputsByChild, urns, dependencies);
+  return resolved;
+}
+
+/**
+ * The inputs that hold a Pulumi output from the component's arguments, in input order among the
+ * rest: the SDK's serializer, then the policy runtime's deserializer.
+ */
+async function resolveOutputs(child: ChildResource, outputs: readonly string[], plain: ResolvedInputs): Promise<ResolvedInputs> {
+  const fromOutputs = new Map<string, { value: unknown; dependencies: string[] }>();
+  for (const key of outputs) {
+    const [serialized, dependsOn] = await serializeResourceProperties(
+      `${child.type}::${child.name}`,
+      { [key]: child.inputs[key] },
+      { keepOutputValues: false },
+    );
+    const deserialized = deserializeProperties({ toJavaScript: () => serialized }, false);
+    if (!(key in deserialized)) continue;
+    fromOutputs.set(key, {
+      value: deserialized[key],
+      dependencies: [...(await getAllTransitivelyReferencedResourceURNs(dependsOn.get(key) ?? new Set(), new Set()))],
+    });
+  }
+  const resolved: ResolvedInputs = { props: {}, propertyDependencies: {} };
+  for (const key of Object.keys(child.inputs)) {
+    const output = fromOutputs.get(key);
+    if (output) {
+      resolved.props[key] = output.value;
+      resolved.propertyDependencies[key] = output.dependencies;
+    } else if (key in plain.props) {
+      resolved.props[key] = plain.props[key];
+      resolved.propertyDependencies[key] = plain.propertyDependencies[key]!;
     }
   }
-  return { props, propertyDependencies };
+  return resolved;
 }
 
 /**
@@ -169,7 +213,7 @@ async function resolveInputs(
  * them through its inputs (a resource reading one service account's email is not one).
  */
 export function mergeDescribed(recorded: PolicyInputResource[], described: readonly DescribedRecords[]): PolicyInputResource[] {
-  const merged = [...recorded];
+  let merged = [...recorded];
   for (const d of described) {
     const urns = d.resources.map((r) => r.urn);
     for (const r of merged) {
@@ -179,10 +223,18 @@ export function mergeDescribed(recorded: PolicyInputResource[], described: reado
       const at = r.dependencies.indexOf(d.registered[0]!);
       r.dependencies = [...r.dependencies.slice(0, at + 1), ...urns, ...r.dependencies.slice(at + 1)];
     }
-    for (const anchor of d.registered) {
-      const following = d.resources.filter((r) => r.after === anchor).map(({ after: _after, ...record }) => record);
-      merged.splice(merged.findIndex((r) => r.urn === anchor) + 1, 0, ...following);
-    }
+    // One pass over the list (a splice per anchor was quadratic in workflows: BigQuery anchors two per workflow).
+    const following = new Map<string, PolicyInputResource[]>(d.registered.map((anchor) => [anchor, []]));
+    for (const { after, ...record } of d.resources) following.get(after)?.push(record);
+    const placed = new Set<string>();
+    merged = merged.flatMap((r) => {
+      const next = following.get(r.urn);
+      if (!next || placed.has(r.urn)) return [r];
+      placed.add(r.urn);
+      return [r, ...next];
+    });
+    // An anchor the recording lacks: its children first, as before.
+    for (const anchor of d.registered) if (!placed.has(anchor)) merged.unshift(...following.get(anchor)!);
   }
   return merged;
 }

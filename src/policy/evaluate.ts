@@ -8,7 +8,10 @@
  *   not applicable); an untyped one may declare itself not applicable;
  * - a validation that touches a value unknown at preview stops, and the runtime reports that it
  *   could not run (advisory): here an outcome of kind "unknown";
- * - a stack policy runs once over every resource.
+ * - a stack policy runs once over every resource. The runtime links the stack's resources again for
+ *   each stack policy; here they are linked once and each policy gets a list of its own (the
+ *   inputs were already shared: policies read them, and tens of thousands of resources linked per
+ *   stack policy were a large check's biggest cost after the program).
  */
 import type {
   EnforcementLevel,
@@ -21,7 +24,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { UnknownValueError } from "@pulumi/policy";
-import { PolicyNotApplicable, resourceValidationArgs, stackValidationArgs, type PolicyInputResource } from "./args.ts";
+import { PolicyNotApplicable, linkedResources, resourceValidationArgs, stackArgsOver, type PolicyInputResource } from "./args.ts";
 
 /** One finding: a violation, or a policy that could not judge a value unknown before deployment. */
 export interface PolicyOutcome {
@@ -58,6 +61,7 @@ const typeOfValidation = (v: ResourceValidation) => (v as { __pulumiType?: strin
 export async function evaluatePolicies(resources: readonly PolicyInputResource[], policies: Policies, config: PolicyPackConfig = {}): Promise<PolicyOutcome[]> {
   const outcomes: PolicyOutcome[] = [];
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  let linked: ReturnType<typeof linkedResources> | undefined;
   for (const policy of policies) {
     const { level, properties } = resolve(policy, config);
     if (level === "disabled") continue;
@@ -73,7 +77,7 @@ export async function evaluatePolicies(resources: readonly PolicyInputResource[]
     if (isStackPolicy(policy)) {
       await runGuarded(
         () =>
-          policy.validateStack(stackValidationArgs(resources, { config: properties }), (message, urn) =>
+          policy.validateStack(stackArgsOver((linked ??= linkedResources(resources)), { config: properties }), (message, urn) =>
             record("violation", message, urn ? byUrn.get(urn) : undefined),
           ),
         (message) => record("unknown", message, undefined),
@@ -81,9 +85,18 @@ export async function evaluatePolicies(resources: readonly PolicyInputResource[]
       continue;
     }
     const validations = [(policy as ResourceValidationPolicy).validateResource ?? []].flat();
+    // A validation typed for another resource type would only declare itself not applicable.
+    const applicableTo = new Map<string, ResourceValidation[]>();
+    const applicableOf = (type: string) => {
+      if (!applicableTo.has(type))
+        applicableTo.set(
+          type,
+          validations.filter((v) => (typeOfValidation(v) ?? type) === type),
+        );
+      return applicableTo.get(type)!;
+    };
     for (const resource of resources) {
-      // A validation typed for another resource type would only declare itself not applicable.
-      const applicable = validations.filter((v) => (typeOfValidation(v) ?? resource.type) === resource.type);
+      const applicable = applicableOf(resource.type);
       if (applicable.length === 0) continue;
       const provider = resource.provider ? byUrn.get(resource.provider) : undefined;
       const args = resourceValidationArgs(resource, { config: properties, ...(provider ? { provider } : {}) });

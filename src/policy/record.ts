@@ -196,11 +196,15 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   process.on("unhandledRejection", onRejection);
   // The Pulumi SDK captures a stack trace per resource (source positions) and per promise (leak
   // debugging); formatting them, through tsx's source maps, was most of the recording's time.
-  // Nobody reads them here (failures are reported by message): unmapped and short while it runs.
+  // Nobody reads them here (failures are reported by message): unmapped and short while it runs,
+  // and not formatted at all (the SDK lifts the limit to find a resource's source position, which
+  // no record holds: it then finds none).
   const sourceMaps = process.sourceMapsEnabled;
   const stackTraceLimit = Error.stackTraceLimit;
+  const prepareStackTrace = Error.prepareStackTrace;
   process.setSourceMapsEnabled(false);
   Error.stackTraceLimit = 0;
+  Error.prepareStackTrace = () => "";
   const described: DescribedChildren[] = [];
   const run = async () => {
     await program();
@@ -223,6 +227,8 @@ async function record(program: () => Promise<unknown>, options: RecordOptions): 
   } finally {
     process.setSourceMapsEnabled(sourceMaps);
     Error.stackTraceLimit = stackTraceLimit;
+    if (prepareStackTrace) Error.prepareStackTrace = prepareStackTrace;
+    else delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
     restoreLogs();
     process.off("unhandledRejection", onRejection);
   }

@@ -182,7 +182,9 @@ const carriesStandIn = (text: string) => text.includes(STAND_IN) || text.include
 
 /**
  * A value with every stand-in replaced by the unknown value. A string that carries one becomes
- * unknown, unless it is a JSON document: then only the values in it that carry one do.
+ * unknown, unless it is a JSON document: then only the values in it that carry one do. Lists and
+ * plain objects with nothing to replace are returned as they are (a large stack's inputs mostly
+ * carry none: copying them all was a large check's time and memory); others are copied.
  */
 export function markStandIns(value: unknown): unknown {
   if (typeof value === "string") {
@@ -197,7 +199,16 @@ export function markStandIns(value: unknown): unknown {
     }
     return UNKNOWN;
   }
-  if (Array.isArray(value)) return value.map(markStandIns);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markStandIns(v)]));
+  if (Array.isArray(value)) {
+    const marked = value.map(markStandIns);
+    return marked.every((v, i) => v === value[i]) ? value : marked;
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value);
+    const marked = entries.map(([k, v]) => [k, markStandIns(v)] as const);
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    const plain = prototype === Object.prototype || prototype === null;
+    return plain && marked.every(([, v], i) => v === entries[i]![1]) ? value : Object.fromEntries(marked);
+  }
   return value;
 }

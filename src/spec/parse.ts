@@ -39,6 +39,62 @@ const KINDS = { Environment: EnvironmentSchema, Workflow: WorkflowSchema } as co
  * missing.
  */
 export function parseSpecText(file: string, text: string, problems: Problem[], broken: Set<string> = new Set()): ParsedDoc[] {
+  const key = `${file}\0${text}`;
+  const cached = parsedFiles.get(key);
+  if (cached) return cached.map(({ index, kind, value }) => ({ file, locate: locateLater(text, index), kind, value: structuredClone(value) }) as ParsedDoc);
+  const problemsBefore = problems.length;
+  const brokenBefore = broken.size;
+  const parsed = parseSpecTextOnce(file, text, problems, broken);
+  if (parsed.length > 0 && problems.length === problemsBefore && broken.size === brokenBefore) remember(key, parsed);
+  return parsed.map(({ doc }) => doc);
+}
+
+/**
+ * The documents of files that parsed without a problem, by file name and text: `dbwarden check`
+ * loads a stack twice (for its facts, then as the Pulumi program does) and the review loads base
+ * and head, mostly the same bytes, and YAML parsing is most of a load's time. Values are cloned
+ * out, so a caller changing one cannot change another's; positions are found again from the text
+ * when asked (only to report a problem). Bounded by the text it holds, oldest dropped first.
+ */
+const parsedFiles = new Map<string, Array<{ index: number; kind: ParsedDoc["kind"]; value: ParsedDoc["value"] }>>();
+let parsedFilesChars = 0;
+/** Characters of text (file names and spec files) the cache holds at most: a 1,000-workflow stack is ~2.6 million. */
+const PARSED_FILES_MAX_CHARS = 16 * 1024 * 1024;
+
+function remember(key: string, parsed: ReadonlyArray<{ index: number; doc: ParsedDoc }>): void {
+  if (key.length > PARSED_FILES_MAX_CHARS) return;
+  parsedFiles.set(
+    key,
+    parsed.map(({ index, doc }) => ({ index, kind: doc.kind, value: structuredClone(doc.value) })),
+  );
+  parsedFilesChars += key.length;
+  for (const [oldest] of parsedFiles) {
+    if (parsedFilesChars <= PARSED_FILES_MAX_CHARS) break;
+    parsedFiles.delete(oldest);
+    parsedFilesChars -= oldest.length;
+  }
+}
+
+/** `locate` for a document parsed earlier from `text` (the `index`th of the file): the text is parsed again on first use. */
+function locateLater(text: string, index: number): SourceDoc["locate"] {
+  let located: SourceDoc["locate"] | undefined;
+  return (path, opts) => {
+    if (!located) {
+      const lineCounter = new LineCounter();
+      const doc = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+      located = (at, o) => locate(doc[index]!, at, o?.key ?? false, positionIn(lineCounter));
+    }
+    return located(path, opts);
+  };
+}
+
+const positionIn = (lineCounter: LineCounter) => (offset: number) => {
+  const { line, col } = lineCounter.linePos(offset);
+  return { line, column: col };
+};
+
+/** `parseSpecText` without the cache: each document with its index among the file's documents. */
+function parseSpecTextOnce(file: string, text: string, problems: Problem[], broken: Set<string>): Array<{ index: number; doc: ParsedDoc }> {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
     problems.push({
       file,
@@ -59,14 +115,11 @@ export function parseSpecText(file: string, text: string, problems: Problem[], b
     return [];
   }
   if (!Array.isArray(docs)) docs = [docs];
-  const pos = (offset: number) => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
+  const pos = positionIn(lineCounter);
 
-  const out: ParsedDoc[] = [];
+  const out: Array<{ index: number; doc: ParsedDoc }> = [];
   let sawDocument = false;
-  for (const doc of docs) {
+  for (const [index, doc] of docs.entries()) {
     const yamlErrors = [...doc.errors];
     for (const e of yamlErrors) {
       const at = pos(e.pos[0]);
@@ -96,7 +149,7 @@ export function parseSpecText(file: string, text: string, problems: Problem[], b
       continue;
     }
     const parsed = parseDocument(source, data, problems);
-    if (parsed) out.push(parsed);
+    if (parsed) out.push({ index, doc: parsed });
     else if (data && typeof data === "object" && typeof (data as { name?: unknown }).name === "string") broken.add((data as { name: string }).name);
   }
   if (!sawDocument && problems.every((p) => p.file !== file)) {

@@ -71,6 +71,33 @@ describe("evaluatePolicies", () => {
       [["unknown", "advisory", "role", "string value at .name can't be known during preview"]],
     );
   });
+
+  it("gives each stack policy the whole stack, in order, whatever an earlier one did to its list", async () => {
+    const emptying: StackValidationPolicy = {
+      name: "emptying",
+      description: "d",
+      enforcementLevel: "advisory",
+      validateStack: (args) => {
+        args.resources.reverse();
+        args.resources.length = 1;
+      },
+    };
+    const naming: StackValidationPolicy = {
+      name: "naming",
+      description: "d",
+      enforcementLevel: "advisory",
+      validateStack: (args, report) => report(args.resources.map((r) => `${r.name}<-${r.dependencies.map((d) => d.name).join(",")}`).join(" ")),
+    };
+    const dependent = { ...grantOf("writer"), dependencies: [role.urn] };
+    const outcomes = await evaluatePolicies([grantOf("reader"), role, dependent], [emptying, naming, emptying, naming]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.policy, o.message]),
+      [
+        ["naming", "grant-reader<- role<- grant-writer<-role"],
+        ["naming", "grant-reader<- role<- grant-writer<-role"],
+      ],
+    );
+  });
 });
 
 describe("stand-ins", () => {
@@ -93,5 +120,21 @@ describe("stand-ins", () => {
     const container = JSON.parse(marked.containerDefinitions!)[0];
     assert.equal(container.user, "10001:10001", "a value without a stand-in stays known");
     assert.deepEqual(JSON.parse(container.environment[0].value), { databases: { app: { host: UNKNOWN, port: 5432 } }, listen: { trustedProxies: [UNKNOWN] } });
+  });
+
+  it("leave lists and plain objects that hold none as they are, and copy those that do", () => {
+    const known = { name: "app", tags: { team: "data" }, ports: [5432], nested: [{ cidr: "10.0.0.0/8" }] };
+    assert.equal(markStandIns(known), known);
+    const some = { kept: known.tags, hosts: ["a", `b.${STAND_IN}.invalid`] };
+    const marked = markStandIns(some) as typeof some;
+    assert.notEqual(marked, some);
+    assert.equal(marked.kept, known.tags);
+    assert.deepEqual(marked.hosts, ["a", UNKNOWN]);
+    assert.deepEqual(some.hosts, ["a", `b.${STAND_IN}.invalid`], "the input is not changed");
+    class Block {
+      constructor(readonly size = 1) {}
+    }
+    const copied = markStandIns({ block: new Block() }) as { block: object };
+    assert.deepEqual(Object.getPrototypeOf(copied.block), Object.prototype, "an object of a class is copied as plain data, as before");
   });
 });

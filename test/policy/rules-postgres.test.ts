@@ -15,7 +15,7 @@ import { agentRoleAttributes } from "../../policies/rules/agentRoleAttributes.ts
 import { agentRoleMemberships } from "../../policies/rules/agentRoleMemberships.ts";
 import { noAccessForExpiredWorkflows } from "../../policies/rules/noAccessForExpiredWorkflows.ts";
 import { noTableAndColumnSelect } from "../../policies/rules/noTableAndColumnSelect.ts";
-import { sensitiveColumnsJustified } from "../../policies/rules/sensitiveColumnsJustified.ts";
+import { sensitiveColumnsJustified, sensitiveColumnsReached } from "../../policies/rules/sensitiveColumnsJustified.ts";
 import { UNKNOWN } from "../../src/policy/standins.ts";
 import { resourceViolations, stackViolations } from "./support/run.ts";
 
@@ -225,6 +225,36 @@ describe("sensitive-columns-justified", () => {
       (await judge(grant({ role: "public", objects: ["invoices"] })))[0]!,
       /to PUBLIC \(every agent role\) makes sensitive column billing\.invoices\.card_last4/,
     );
+  });
+
+  it("finds the columns a grant reaches as a filter of the sensitive list would, in the list's order (duplicates too)", () => {
+    const sensitive = ["b.t2.x", "a.t1.y", "a.t1.x", "a.t2.x", "b.t1.x", "a.t1.y", "c.t1.x", "a.t10.x"];
+    const byFilter = (g: { objectType: string; schema?: string; objects?: string[]; columns?: string[] }) => {
+      const schema = g.schema ?? "public";
+      const objects = g.objects ?? [];
+      if (g.objectType === "column") return sensitive.filter((c) => (g.columns ?? []).some((col) => objects.some((t) => c === `${schema}.${t}.${col}`)));
+      if (g.objectType !== "table") return [];
+      return sensitive.filter((c) => (objects.length === 0 ? c.split(".")[0] === schema : objects.some((t) => c.startsWith(`${schema}.${t}.`))));
+    };
+    const grants = [
+      { objectType: "column", schema: "a", objects: ["t1", "t2"], columns: ["x", "y", "x"] },
+      { objectType: "column", schema: "a", objects: ["t1"], columns: ["z"] },
+      { objectType: "column", objects: ["t1"], columns: ["x"] },
+      { objectType: "table", schema: "a", objects: ["t2", "t1", "t1"] },
+      { objectType: "table", schema: "a", objects: ["t1"] },
+      { objectType: "table", schema: "a", objects: [] },
+      { objectType: "table", schema: "b" },
+      { objectType: "table", schema: "d", objects: ["t1"] },
+      { objectType: "schema", schema: "a" },
+    ];
+    for (const g of grants) assert.deepEqual(sensitiveColumnsReached(g, sensitive), byFilter(g), JSON.stringify(g));
+    assert.deepEqual(sensitiveColumnsReached({ objectType: "table", schema: "a", objects: [] }, sensitive), [
+      "a.t1.y",
+      "a.t1.x",
+      "a.t2.x",
+      "a.t1.y",
+      "a.t10.x",
+    ]);
   });
 });
 

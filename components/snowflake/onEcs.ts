@@ -5,7 +5,7 @@
  * policy admits only the service's egress addresses (the target's `network.allowedCidrs`). Per
  * login: a first key pair, its private key in a Secrets Manager secret (`client.secretName`) the
  * server reads with its task role, and the public key on the service user. The rotation job
- * (components/snowflake/rotation.ts) swaps keys after; the secret's value and the user's keys
+ * (mcp-server/src/snowflake-rotator.ts, scheduled by ./rotationJob.ts) swaps keys after; the secret's value and the user's keys
  * ignore those changes.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -17,7 +17,7 @@ import { loginSecretTags } from "../aws/tags.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
-import { keySecretValue, newKeyPair } from "./keys.ts";
+import { keySecretValue, newKeyPair } from "../../mcp-server/src/engines/snowflake/keys.ts";
 import { snowflakePlanProblems } from "./preflight.ts";
 
 /** What a Snowflake target needs from an ECS host beyond its capabilities; every message names the field. */

@@ -11,8 +11,8 @@ import { SnowflakeEngine } from "../../mcp-server/src/engines/snowflake/index.ts
 import type { EngineCall } from "../../mcp-server/src/engines/engine.ts";
 import { workflowScope } from "../../mcp-server/src/scope.ts";
 import { FakeSnowflake } from "../../mcp-server/test/support/snowflake-fake.ts";
-import { parseKeySecret, rotateKey, sqlUserKeys, type KeySecret } from "../../components/snowflake/rotation.ts";
-import { keySecretValue, publicKeyBody } from "../../components/snowflake/keys.ts";
+import { parseKeySecret, rotateKey, sqlUserKeys, type KeySecret } from "../../mcp-server/src/engines/snowflake/rotation.ts";
+import { keySecretValue, publicKeyBody } from "../../mcp-server/src/engines/snowflake/keys.ts";
 import { planStack } from "../../src/plan/index.ts";
 import { fileURLToPath } from "node:url";
 

@@ -15,17 +15,24 @@ import { runSnowflakeRotation } from "./snowflake-rotation-job.js";
 
 const log = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
-try {
-  const config = parseSnowflakeRotationConfig(process.env[SNOWFLAKE_ROTATION_ENV]);
-  const outcome = await runSnowflakeRotation(config, {
-    driver: SNOWFLAKE_SDK_DRIVER,
-    secrets: credentialSources(openClouds()).secrets,
-    writable: (ref) => writableSecret(ref),
-    wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    log,
-  });
-  process.exitCode = outcome.failed.length > 0 ? 1 : 0;
-} catch (error) {
-  log({ snowflakeRotation: "failed", reason: (error as Error).message.split("\n")[0] });
-  process.exitCode = 1;
+/** Runs the job once; its exit code. */
+async function main(): Promise<number> {
+  try {
+    const config = parseSnowflakeRotationConfig(process.env[SNOWFLAKE_ROTATION_ENV]);
+    const outcome = await runSnowflakeRotation(config, {
+      driver: SNOWFLAKE_SDK_DRIVER,
+      secrets: credentialSources(openClouds()).secrets,
+      writable: (ref) => writableSecret(ref),
+      wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      log,
+    });
+    return outcome.failed.length > 0 ? 1 : 0;
+  } catch (error) {
+    log({ snowflakeRotation: "failed", reason: (error as Error).message.split("\n")[0] });
+    return 1;
+  }
 }
+
+void main().then((code) => {
+  process.exitCode = code;
+});

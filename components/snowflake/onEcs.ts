@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
-import { plannedNames, type PlannedName } from "../aws/names.ts";
+import { keyRotationJobName, keyRotationRoleNamePrefix, plannedNames, type PlannedName } from "../aws/names.ts";
 import { loginSecretTags } from "../aws/tags.ts";
 import type { McpService } from "../aws-ecs/mcpService.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
@@ -44,10 +44,21 @@ export function snowflakeEndpoint(target: SnowflakeTarget): DatabaseEndpoint {
   return { snowflakeAccount: { account: target.platformSettings.account, warehouse: target.platformSettings.warehouse, database: target.database } };
 }
 
-/** Every AWS name a Snowflake target's components give: one secret per login. */
+/** Every AWS name a Snowflake target's components give: one secret per login, and the key-rotation job's (its task family, schedule and roles). */
 export function snowflakePlannedNames(plan: AccessPlan, target: SnowflakeTarget): PlannedName[] {
   const names: PlannedName[] = [];
-  const { explicit } = plannedNames(names);
+  const { explicit, prefixed } = plannedNames(names);
+  const job = keyRotationJobName(plan.environment, target.name);
+  const field = `targets.${target.name} (its name)`;
+  explicit("aws:ecs/taskDefinition:TaskDefinition", `the key-rotation task of ${target.name}`, field, job);
+  explicit("aws:scheduler/schedule:Schedule", `the key-rotation schedule of ${target.name}`, field, job);
+  for (const role of ["exec", "task", "sched"] as const)
+    prefixed(
+      "aws:iam/role:Role",
+      `the key-rotation job's ${role} role of ${target.name}`,
+      field,
+      keyRotationRoleNamePrefix(plan.environment, target.name, role),
+    );
   for (const workflow of workflowsOf(plan, target.name)) {
     for (const client of workflow.clients) {
       explicit(

@@ -22,11 +22,11 @@ import { Schedule } from "@pulumi/aws/scheduler/schedule.js";
 import { SecurityGroupEgressRule } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
 import { SNOWFLAKE_ROTATION_ENV, SNOWFLAKE_ROTATOR_COMMAND, type SnowflakeRotationConfig } from "../../src/plan/types.ts";
 import { keyRotationJobName, keyRotationRoleNamePrefix } from "../aws/names.ts";
-import { executionRolePolicy } from "../aws-ecs/mcpService.ts";
+import { CONTAINER_USER, executionRolePolicy } from "../aws-ecs/mcpService.ts";
 import { cloudWatchRetentionDays } from "../aws-ecs/logging.ts";
 import { awsRotationRate } from "./rotationJob.ts";
 
-/** The job's container: its name, and the non-root user of the server's image. */
+/** The job's container name. */
 export const ROTATOR_CONTAINER_NAME = "snowflake-rotator";
 
 export interface SnowflakeKeyRotationOnEcsArgs {
@@ -117,7 +117,7 @@ export function keyRotationContainers(args: { image: string; config: SnowflakeRo
       essential: true,
       // ECS's entryPoint replaces the image's ENTRYPOINT (the server) and drops its CMD.
       entryPoint: [...SNOWFLAKE_ROTATOR_COMMAND],
-      user: "10001:10001",
+      user: CONTAINER_USER,
       readonlyRootFilesystem: true,
       privileged: false,
       linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },

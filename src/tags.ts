@@ -97,6 +97,8 @@ export const UNTAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   "aws:s3/bucketVersioning:BucketVersioning",
   "aws:s3/bucketPolicy:BucketPolicy",
+  // EventBridge Scheduler schedules take no tags (only their groups do).
+  "aws:scheduler/schedule:Schedule",
 ]);
 
 /** Is this a taggable AWS resource (not a provider, not a component)? */

@@ -109,6 +109,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     for (const target of deployed.values()) target.createDatabase(network, logging);
     const access: TargetAccess = new Map([...deployed].map(([target, each]) => [target, each.createAccess(network, endpoints)]));
     const service = this.mcpService(deployment, { access, network, logging, endpoints, limitsStore });
+    for (const target of deployed.values()) target.createJobs?.(service);
 
     const outputs = governedAccessOutputs(deployment, targets, service, access, logging);
     this.mcpUrl = outputs.mcpUrl;

@@ -426,6 +426,10 @@ export class McpService extends pulumi.ComponentResource {
   public readonly delivery: Delivery;
   /** The image the tasks run. */
   public readonly imageUri: pulumi.Output<string>;
+  /** Its ECR repository when the stack built it (null: the spec's image, pulled from its registry). */
+  public readonly imageRepositoryArn: pulumi.Output<string | null>;
+  /** The service's cluster (its targets' jobs run there too: Snowflake's key rotation). */
+  public readonly clusterArn: pulumi.Output<string>;
 
   constructor(name: string, args: McpServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("dbwarden:aws:McpService", name, {}, opts);
@@ -477,6 +481,8 @@ export class McpService extends pulumi.ComponentResource {
     this.taskRoleArn = roles.taskRole.arn;
     this.delivery = config.delivery;
     this.imageUri = image.imageUri;
+    this.imageRepositoryArn = image.repositoryArn;
+    this.clusterArn = cluster.arn;
     this.registerOutputs({ url: this.url, loadBalancerDnsName: this.loadBalancerDnsName, apiKeysSecretArn: this.apiKeysSecretArn, imageUri: this.imageUri });
   }
 

@@ -15,6 +15,7 @@ import { SNOWFLAKE_ON_ECS } from "../snowflake/onEcs.ts";
 import type { GovernedEnvironmentArgs } from "../hosts.ts";
 import type { PrivateEndpoints } from "./endpoints.ts";
 import type { QueryLogging, QueryLoggingArgs } from "./logging.ts";
+import type { McpService } from "./mcpService.ts";
 import type { NetworkBoundary, NetworkTargetArgs } from "./network.ts";
 import type { PlannedName } from "./plannedNames.ts";
 
@@ -46,6 +47,8 @@ export interface EcsTargetDeployment {
   createDatabase(network: NetworkBoundary, logging: QueryLogging): void;
   /** Phase 2: its roles and grants (its engine's access component, `ACCESS_COMPONENTS`) and one credential per login. */
   createAccess(network: NetworkBoundary, endpoints: PrivateEndpoints | null): EcsTargetAccess;
+  /** Phase 3, once the MCP service exists: jobs run from its image on its cluster (Snowflake: the key-rotation job); absent: none. */
+  createJobs?(service: McpService): void;
 }
 
 /** What the MCP service and the stack outputs get from a deployed target. */

@@ -42,6 +42,8 @@ export const AWS_NAME_LIMITS = {
   securityGroup: 255,
   /** ECS cluster, service and task definition family. */
   ecs: 255,
+  /** EventBridge Scheduler schedule name. */
+  schedule: 64,
   /** ECR repository name. */
   ecrRepository: 256,
   /** S3 bucket name (`bucketPrefix` at most 37). */
@@ -98,6 +100,16 @@ export function replicaIdentifier(environment: string, target: string): string {
 /** Name prefix of the MCP service's IAM roles (`execution` or `task`): prefix + 26 characters fit 64. */
 export function serviceRoleNamePrefix(environment: string, role: "exec" | "task"): string {
   return boundedPrefix(["dbw", environment, "mcp", role], AWS_NAME_LIMITS.iamRole);
+}
+
+/** Name prefix of a Snowflake target's key-rotation job roles: the task's, its execution's, the scheduler's. */
+export function keyRotationRoleNamePrefix(environment: string, target: string, role: "exec" | "task" | "sched"): string {
+  return boundedPrefix(["dbw", environment, target, "keys", role], AWS_NAME_LIMITS.iamRole);
+}
+
+/** Task definition family and schedule name of a Snowflake target's key-rotation job. */
+export function keyRotationJobName(environment: string, target: string): string {
+  return boundedName(["dbw", environment, target, "key-rotation"], AWS_NAME_LIMITS.schedule);
 }
 
 /** Name of a target's rotation function (the Lambda the rotation application creates). */
@@ -193,6 +205,7 @@ export const AWS_NAMED_TYPES: Record<string, { name: string; prefix?: string; li
   "aws:elasticache/subnetGroup:SubnetGroup": { name: "name", limit: AWS_NAME_LIMITS.elastiCacheSubnetGroup },
   "aws:secretsmanager/secret:Secret": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.secret },
   "aws:cloudwatch/logGroup:LogGroup": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.logGroup },
+  "aws:scheduler/schedule:Schedule": { name: "name", prefix: "namePrefix", limit: AWS_NAME_LIMITS.schedule },
   "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": {
     name: "name",
     limit: AWS_NAME_LIMITS.cloudFormationStack,

@@ -17,6 +17,7 @@ import { checkTargetOnHost } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
 import { cloudRunServiceName, mcpServiceAccountId } from "../gcp/names.ts";
 import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
+import { StaticEgress } from "./egress.ts";
 import { LoadBalancedIngress } from "./ingress.ts";
 import { CloudRunQueryLogging } from "./logging.ts";
 import { CloudRunMcpService, MCP_PATH } from "./mcpService.ts";
@@ -90,7 +91,16 @@ export class GovernedCloudRun extends pulumi.ComponentResource implements Govern
       },
       { parent: this },
     );
-    const deployment: CloudRunDeployment = { name, args, plan, host, serverAccount: account.email, labels, parent: this };
+    // Internet egress from reserved addresses, for targets that admit only known addresses (Snowflake).
+    const needsEgress = targets.some((t) => forCloudRunTarget(t, (components) => components.staticEgress === true));
+    const egress = needsEgress
+      ? new StaticEgress(
+          `${name}-egress`,
+          { environment: plan.environment, project: host.project, region: host.region, network: host.network, subnetwork: host.subnetwork, labels },
+          { parent: this },
+        )
+      : null;
+    const deployment: CloudRunDeployment = { name, args, plan, host, serverAccount: account.email, labels, parent: this, egress };
 
     const deployed = new Map(targets.map((t) => [t.name, forCloudRunTarget(t, (components, target) => components.deploy(deployment, target))]));
     const serviceName = cloudRunServiceName(plan.environment);
@@ -119,7 +129,8 @@ export class GovernedCloudRun extends pulumi.ComponentResource implements Govern
         logins: Object.assign({}, ...all.map((t) => t.logins)),
         replicas: all.flatMap((t) => t.connectorInstances),
         labels,
-        startAfter: all.flatMap((t) => t.ready),
+        startAfter: [...all.flatMap((t) => t.ready), ...(egress ? [egress.nat] : [])],
+        ...(egress ? { egress: "ALL_TRAFFIC" as const } : {}),
       },
       { parent: this },
     );

@@ -10,7 +10,8 @@
  *   ./ingress.ts); invoker IAM stays on: callers need a Google identity with `run.invoker` (sent as
  *   `X-Serverless-Authorization`, so `Authorization` keeps the MCP API key), unless the spec says in
  *   words why anyone may invoke it (`allowUnauthenticated`: `allUsers` gets run.invoker);
- * - direct VPC egress to private ranges (the replicas' private IPs through the connector);
+ * - direct VPC egress to private ranges (the replicas' private IPs through the connector), or all
+ *   traffic through Cloud NAT's reserved addresses when a target admits only them (Snowflake);
  * - start-up and liveness probes on `/healthz`;
  * - configuration: the plan and runtime config as Cloud Storage objects named by their sha256
  *   (`DBWARDEN_PLAN_GCS`, `DBWARDEN_RUNTIME_GCS` and their `_SHA256`), never secrets: the runtime
@@ -123,6 +124,11 @@ export interface CloudRunMcpServiceArgs {
   labels: Record<string, string>;
   /** What the service starts after (roles, grants, logins, secrets). */
   startAfter: pulumi.Resource[];
+  /**
+   * Direct VPC egress: private ranges only (the replicas), or all traffic, when a target is reached
+   * over the internet from the environment's reserved addresses (Snowflake: through Cloud NAT, ./egress.ts).
+   */
+  egress?: "PRIVATE_RANGES_ONLY" | "ALL_TRAFFIC";
 }
 
 export class CloudRunMcpService extends pulumi.ComponentResource {
@@ -218,7 +224,7 @@ export class CloudRunMcpService extends pulumi.ComponentResource {
           maxInstanceRequestConcurrency: 80,
           // One instance: without a shared limits store, per-client limits hold per instance (checkCloudRunPlan).
           scaling: { minInstanceCount: 1, maxInstanceCount: plan.mcpServer.replicas },
-          vpcAccess: { egress: "PRIVATE_RANGES_ONLY", networkInterfaces: [{ network: host.network, subnetwork: host.subnetwork }] },
+          vpcAccess: { egress: args.egress ?? "PRIVATE_RANGES_ONLY", networkInterfaces: [{ network: host.network, subnetwork: host.subnetwork }] },
           labels: args.labels,
           containers: [
             {

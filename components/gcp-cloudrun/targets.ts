@@ -3,7 +3,7 @@
  * and what each one's components do for it: `CLOUDRUN_TARGETS`, one row per platform, typed so a
  * platform added to the host's targets without a row here does not compile. A row lives in its
  * platform's folder (Cloud SQL: components/gcp-cloudsql/onCloudRun.ts; BigQuery:
- * components/bigquery/onCloudRun.ts); a platform whose components are not written yet would have
+ * components/bigquery/onCloudRun.ts; Snowflake: components/snowflake/onCloudRun.ts); a platform whose components are not written yet would have
  * `null` (the host's check then refuses its targets, naming the field). GovernedCloudRun calls each
  * target's phases in order: its database (the replica, if any), then its access (roles, grants,
  * logins), then the MCP service.
@@ -14,6 +14,8 @@ import { BIGQUERY_ON_CLOUDRUN } from "../bigquery/onCloudRun.ts";
 import { CLOUDSQL_ON_CLOUDRUN } from "../gcp-cloudsql/onCloudRun.ts";
 import type { GcpPlannedName, GcpPreflightLookups } from "../gcp/preflight.ts";
 import type { GovernedEnvironmentArgs } from "../hosts.ts";
+import { SNOWFLAKE_ON_CLOUDRUN } from "../snowflake/onCloudRun.ts";
+import type { StaticEgress } from "./egress.ts";
 
 /** The MCP server's host in a GCP environment. */
 export type CloudRunHost = HostOf<"gcp-cloudrun">;
@@ -35,6 +37,8 @@ export interface CloudRunDeployment {
   labels: Record<string, string>;
   /** The top-level component: the target's components are its children. */
   parent: pulumi.ComponentResource;
+  /** The host's internet egress from reserved addresses, when a target's row asks for it (`staticEgress`); else null. */
+  egress: StaticEgress | null;
 }
 
 /** One target being deployed on a Cloud Run host, phase by phase. */
@@ -65,6 +69,8 @@ export interface CloudRunTargetAccess {
 
 /** What a target platform's components do for a Cloud Run host. */
 export interface CloudRunTargetComponents<P extends CloudRunTargetPlatform> {
+  /** The platform is reached over the internet and admits known addresses only: the host egresses through Cloud NAT's reserved addresses (./egress.ts). */
+  staticEgress?: true;
   /** What the platform needs beyond its capabilities, checked before anything exists; throws naming the field. */
   check(target: TargetOf<P>, host: CloudRunHost): void;
   /** Every GCP name its components give for the target (the preflight checks their limits). */
@@ -81,6 +87,7 @@ export interface CloudRunTargetComponents<P extends CloudRunTargetPlatform> {
 export const CLOUDRUN_TARGETS: { readonly [P in CloudRunTargetPlatform]: CloudRunTargetComponents<P> | null } = {
   "gcp-cloudsql": CLOUDSQL_ON_CLOUDRUN,
   bigquery: BIGQUERY_ON_CLOUDRUN,
+  snowflake: SNOWFLAKE_ON_CLOUDRUN,
 };
 
 /** Hands a target to its platform's row of `CLOUDRUN_TARGETS`, the target narrowed to that platform; throws when the row is not written yet. */

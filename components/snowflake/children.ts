@@ -74,8 +74,8 @@ export interface SnowflakeChild {
   deleteBeforeReplace?: true;
   /** Inputs changed outside Pulumi on purpose (a user's keys: the rotation job swaps them). */
   ignoreChanges?: string[];
-  /** Inputs given at creation by the platform (a user's first public key), by input name. */
-  fromContext?: { rsaPublicKey: string };
+  /** Inputs given at creation by the platform: a user's first public key (by login role), the network rule's addresses (the host's egress, when it reserves them). */
+  fromContext?: { rsaPublicKey: string } | { valueLists: "egressAddresses" };
 }
 
 /** A network policy name of a target: account-level, so the environment and target are in it. */
@@ -140,6 +140,7 @@ export function snowflakeAccessChildren(plan: AccessPlan, target: SnowflakeTarge
         comment: "dbwarden: the MCP service's egress addresses",
       },
       dependsOn: [schemaName],
+      fromContext: { valueLists: "egressAddresses" },
     },
     {
       type: SNOWFLAKE_TYPES.networkPolicy,

@@ -15,12 +15,20 @@ import { SnowflakeReadOnlyAccess, type SnowflakeReadOnlyAccessArgs } from "./rea
 export interface SnowflakeAccessContext {
   /** Each login's first public key, by plan login role. */
   publicKeys: Record<string, pulumi.Input<string>>;
+  /** The host's reserved egress addresses the network policy admits (Cloud Run: its NAT's); absent: `network.allowedCidrs` alone (ECS). */
+  egressAddresses?: pulumi.Input<string[]>;
 }
 
 /** The arguments of a target's access component (`dbwarden:snowflake:ReadOnlyAccess`). */
 export function snowflakeAccessArgs(environment: GovernedEnvironmentArgs, target: TargetPlan, context: SnowflakeAccessContext): SnowflakeReadOnlyAccessArgs {
   if (target.platform !== "snowflake") throw new Error(`targets.${target.name}: not a Snowflake target`);
-  return { plan: environment.plan, target: target as SnowflakeTarget, catalog: environment.catalog, publicKeys: context.publicKeys };
+  return {
+    plan: environment.plan,
+    target: target as SnowflakeTarget,
+    catalog: environment.catalog,
+    publicKeys: context.publicKeys,
+    ...(context.egressAddresses ? { egressAddresses: context.egressAddresses } : {}),
+  };
 }
 
 /** `dbwarden:snowflake:ReadOnlyAccess`, as the registry holds it. */

@@ -1,8 +1,7 @@
 /** Snowflake target components: read-only access (roles, secure views, key-pair service users, network policy), its ECS row, preflight and keys. */
 export * from "./children.ts";
 export * from "./component.ts";
-export * from "./keys.ts";
+export * from "../../mcp-server/src/engines/snowflake/keys.ts";
 export * from "./onEcs.ts";
 export * from "./preflight.ts";
 export * from "./readOnlyAccess.ts";
-export * from "./rotation.ts";

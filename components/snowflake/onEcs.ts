@@ -5,20 +5,23 @@
  * policy admits only the service's egress addresses (the target's `network.allowedCidrs`). Per
  * login: a first key pair, its private key in a Secrets Manager secret (`client.secretName`) the
  * server reads with its task role, and the public key on the service user. The rotation job
- * (components/snowflake/rotation.ts) swaps keys after; the secret's value and the user's keys
+ * (mcp-server/src/snowflake-rotator.ts, scheduled by ./rotationJob.ts) swaps keys after; the secret's value and the user's keys
  * ignore those changes.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
-import { plannedNames, type PlannedName } from "../aws/names.ts";
+import { keyRotationJobName, keyRotationRoleNamePrefix, plannedNames, type PlannedName } from "../aws/names.ts";
 import { loginSecretTags } from "../aws/tags.ts";
+import type { McpService } from "../aws-ecs/mcpService.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
-import { keySecretValue, newKeyPair } from "./keys.ts";
+import { keySecretValue, newKeyPair } from "../../mcp-server/src/engines/snowflake/keys.ts";
 import { snowflakePlanProblems } from "./preflight.ts";
+import { adminSecretRef, rotationDaysOf, rotationJobConfig } from "./rotationJob.ts";
+import { SnowflakeKeyRotationOnEcs } from "./rotationOnEcs.ts";
 
 /** What a Snowflake target needs from an ECS host beyond its capabilities; every message names the field. */
 export function checkSnowflakeOnEcs(target: SnowflakeTarget, host: AwsHost): SnowflakeTarget {
@@ -27,6 +30,7 @@ export function checkSnowflakeOnEcs(target: SnowflakeTarget, host: AwsHost): Sno
       `targets.${target.name}: Snowflake is reached over the internet, and mcpServer.host.egress is "${host.egress}" (VPC endpoints only); route the private subnets out through NAT (egress: nat) and list the NAT gateways' public IPs in targets.${target.name}.network.allowedCidrs`,
     );
   }
+  adminSecretRef(target, "aws");
   if (target.network.allowedCidrs.length === 0) {
     throw new Error(
       `targets.${target.name}.network.allowedCidrs: list the MCP service's egress addresses (its NAT gateways' public IPs); the service users' network policy admits only them`,
@@ -40,10 +44,21 @@ export function snowflakeEndpoint(target: SnowflakeTarget): DatabaseEndpoint {
   return { snowflakeAccount: { account: target.platformSettings.account, warehouse: target.platformSettings.warehouse, database: target.database } };
 }
 
-/** Every AWS name a Snowflake target's components give: one secret per login. */
+/** Every AWS name a Snowflake target's components give: one secret per login, and the key-rotation job's (its task family, schedule and roles). */
 export function snowflakePlannedNames(plan: AccessPlan, target: SnowflakeTarget): PlannedName[] {
   const names: PlannedName[] = [];
-  const { explicit } = plannedNames(names);
+  const { explicit, prefixed } = plannedNames(names);
+  const job = keyRotationJobName(plan.environment, target.name);
+  const field = `targets.${target.name} (its name)`;
+  explicit("aws:ecs/taskDefinition:TaskDefinition", `the key-rotation task of ${target.name}`, field, job);
+  explicit("aws:scheduler/schedule:Schedule", `the key-rotation schedule of ${target.name}`, field, job);
+  for (const role of ["exec", "task", "sched"] as const)
+    prefixed(
+      "aws:iam/role:Role",
+      `the key-rotation job's ${role} role of ${target.name}`,
+      field,
+      keyRotationRoleNamePrefix(plan.environment, target.name, role),
+    );
   for (const workflow of workflowsOf(plan, target.name)) {
     for (const client of workflow.clients) {
       explicit(
@@ -61,6 +76,10 @@ export function snowflakePlannedNames(plan: AccessPlan, target: SnowflakeTarget)
 class SnowflakeDeployment implements EcsTargetDeployment {
   readonly network = null;
   readonly logGroups = [];
+  /** The logins' key secrets (createAccess), which the rotation job rotates. */
+  private secretArns: Record<string, pulumi.Output<string>> = {};
+  /** The service users and their first keys: the job starts after them. */
+  private ready: pulumi.Resource[] = [];
 
   constructor(
     private readonly deployment: EcsDeployment,
@@ -86,7 +105,7 @@ class SnowflakeDeployment implements EcsTargetDeployment {
           `${name}-${target.name}-${login.role}-key`,
           {
             name: login.secretName,
-            description: `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ${login.client}); swapped by the rotation job every ${target.credentials.rotationDays ?? 90} days`,
+            description: `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ${login.client}); swapped by the rotation job every ${rotationDaysOf(target)} days`,
             recoveryWindowInDays: 7,
             tags: loginSecretTags(plan.environment, workflow, login, target.name),
           },
@@ -101,16 +120,47 @@ class SnowflakeDeployment implements EcsTargetDeployment {
         secrets.push(secret, version);
       }
     }
+    this.secretArns = secretArns;
     const component = accessComponentOf(target);
     const access = component.create(`${name}-${target.name}`, component.argsFor(args, target, { publicKeys }), { parent, dependsOn: secrets });
+    this.ready = [access, ...secrets];
     return {
-      ready: [access, ...secrets],
+      ready: this.ready,
       endpoint: pulumi.output(snowflakeEndpoint(target)),
       address: pulumi.output(`${target.platformSettings.account}.snowflakecomputing.com`),
       secretArns,
       connectArns: [],
       iamLogins: {},
     };
+  }
+
+  /** The key-rotation job: a task of the server's image on its cluster, started by EventBridge Scheduler every `rotationDays`. */
+  createJobs(service: McpService): void {
+    const { target } = this;
+    const { name, plan, host, parent } = this.deployment;
+    const adminSecret = adminSecretRef(target, "aws");
+    const keySecrets = pulumi.all(this.secretArns);
+    new SnowflakeKeyRotationOnEcs(
+      `${name}-${target.name}-key-rotation`,
+      {
+        environment: plan.environment,
+        target: target.name,
+        region: host.region,
+        vpcId: host.vpcId,
+        subnetIds: host.subnetIds,
+        clusterArn: service.clusterArn,
+        image: service.imageUri,
+        imageRepositoryArn: service.imageRepositoryArn,
+        config: keySecrets.apply((arns) =>
+          rotationJobConfig(plan, target, adminSecret, Object.fromEntries(Object.entries(arns).map(([role, arn]) => [role, { awsSecretArn: arn }]))),
+        ),
+        keySecretArns: Object.values(this.secretArns),
+        adminSecretArn: (adminSecret as { awsSecretArn: string }).awsSecretArn,
+        rotationDays: rotationDaysOf(target),
+        logRetentionDays: target.logging.retentionDays,
+      },
+      { parent, dependsOn: this.ready },
+    );
   }
 }
 

@@ -26,6 +26,8 @@ export interface SnowflakeReadOnlyAccessArgs {
   catalog: CatalogSnapshot;
   /** Each login's first public key (one-line base64, no PEM header), by plan login role; the rotation job swaps keys after. */
   publicKeys: Record<string, pulumi.Input<string>>;
+  /** The host's reserved egress addresses (`/32` CIDRs) the network policy admits, beside `network.allowedCidrs` (Cloud Run: its NAT's). */
+  egressAddresses?: pulumi.Input<string[]>;
 }
 
 /** Organization and account of a `<org>-<account>` identifier, as the provider takes them. */
@@ -68,10 +70,15 @@ export class SnowflakeReadOnlyAccess extends pulumi.ComponentResource {
     this.users = {};
     for (const child of children) {
       const inputs: Record<string, unknown> = { ...child.args };
-      if (child.fromContext) {
-        const key = args.publicKeys[child.fromContext.rsaPublicKey];
-        if (key === undefined) throw new Error(`${name}: no public key for login ${child.fromContext.rsaPublicKey}`);
+      const login = child.fromContext && "rsaPublicKey" in child.fromContext ? child.fromContext.rsaPublicKey : null;
+      if (login !== null) {
+        const key = args.publicKeys[login];
+        if (key === undefined) throw new Error(`${name}: no public key for login ${login}`);
         inputs.rsaPublicKey = key;
+      }
+      // The host's reserved egress addresses (Cloud Run's NAT), with any the spec lists.
+      if (child.fromContext && "valueLists" in child.fromContext && args.egressAddresses) {
+        inputs.valueLists = pulumi.output(args.egressAddresses).apply((cidrs) => [...new Set([...(child.args.valueLists as string[]), ...cidrs])]);
       }
       const resource = new CONSTRUCTORS[child.type](child.name, inputs as never, {
         parent: this,
@@ -81,7 +88,7 @@ export class SnowflakeReadOnlyAccess extends pulumi.ComponentResource {
         ...(child.ignoreChanges ? { ignoreChanges: child.ignoreChanges } : {}),
       });
       created.set(child.name, resource);
-      if (child.fromContext) this.users[child.fromContext.rsaPublicKey] = (resource as ServiceUser).name;
+      if (login !== null) this.users[login] = (resource as ServiceUser).name;
     }
     this.registerOutputs({ users: this.users });
   }

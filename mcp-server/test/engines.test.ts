@@ -50,7 +50,7 @@ function planOn(platform: "snowflake" | "bigquery"): AccessPlan {
   const target = plan.targets.find((t) => t.name === "app")!;
   target.platform = platform;
   target.platformSettings =
-    platform === "snowflake" ? { platform, account: "acme-eu", warehouse: "AGENTS" } : { platform, location: "EU", maximumBytesBilled: 1e9 };
+    platform === "snowflake" ? { platform, account: "acme-eu", warehouse: "AGENTS", adminSecret: null } : { platform, location: "EU", maximumBytesBilled: 1e9 };
   return plan;
 }
 

@@ -44,7 +44,7 @@ function snowflakePlan(): AccessPlan {
         logging: { statements: "query-history", retentionDays: 90 },
         replica: { mode: "none" },
         sensitiveColumns: ["SALES.CUSTOMERS.EMAIL"],
-        platformSettings: { platform: "snowflake", account: "myorg-prod", warehouse: "AGENTS_XS" },
+        platformSettings: { platform: "snowflake", account: "myorg-prod", warehouse: "AGENTS_XS", adminSecret: null },
         publicPrivileges: { revoke: null },
       },
     ],

@@ -188,7 +188,7 @@ function platformSettings(target: Target): PlatformSettings {
         adminIamUser: target.primary.adminIamUser ?? null,
       };
     case "snowflake":
-      return { platform: "snowflake", account: target.account, warehouse: target.warehouse };
+      return { platform: "snowflake", account: target.account, warehouse: target.warehouse, adminSecret: target.adminSecret ?? null };
     case "bigquery":
       return {
         platform: "bigquery",

@@ -67,6 +67,7 @@ export const PLATFORM_SETTING_WORDS: { [P in PlatformSettings["platform"]]: Word
   snowflake: {
     account: { words: "account", why: sameFor },
     warehouse: { words: "warehouse", why: "the agents' queries run (and are billed) there" },
+    adminSecret: { words: "admin secret (adminSecret)", why: "the key-rotation job changes every service user's key with the login it holds" },
   },
   bigquery: {
     location: { words: "location", why: sameFor },

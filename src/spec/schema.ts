@@ -266,6 +266,20 @@ export const SnowflakeTargetSchema = z.strictObject({
   account: z.string().min(1).describe('Snowflake account identifier, e.g. "myorg-myaccount".'),
   /** Warehouse the agents' queries run on (give them their own, sized small). */
   warehouse: z.string().min(1).describe("Warehouse the agents' queries run on (give them their own, sized small)."),
+  /**
+   * The secret of the deployer's key-pair login the key-rotation job changes the service users'
+   * keys with, in the host cloud's secret store: JSON `username`, `privateKey` (PKCS#8 PEM) and
+   * `role` (default SECURITYADMIN; it must own the service users: the role Pulumi deploys with).
+   */
+  adminSecret: z
+    .string()
+    .regex(/^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255})$/, {
+      message: "a Secrets Manager secret ARN (AWS host) or projects/<project>/secrets/<id> (GCP host)",
+    })
+    .optional()
+    .describe(
+      "The secret of the deployer's key-pair login the key-rotation job changes the service users' keys with, in the host cloud's secret store (a Secrets Manager ARN on AWS, `projects/<p>/secrets/<id>` on GCP): JSON `username`, `privateKey` (PKCS#8 PEM) and `role` (default SECURITYADMIN; it must own the service users). Required on a deployed host: without it nothing rotates the keys.",
+    ),
 });
 
 export const BigQueryTargetSchema = z.strictObject({

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
-import { installMocks, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
+import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, AS_OF } from "./support/plans.ts";
 import { planStack } from "../../src/plan/index.ts";
 import { loadCatalog } from "../../components/postgres/catalog.ts";
@@ -17,9 +17,16 @@ const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "snow
 const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { SNOWFLAKE_PREVIEW_FEATURES, publicKeyProblems, snowflakePlanProblems } = await import("../../components/snowflake/index.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
+const { parseSnowflakeRotationConfig } = await import("../../src/plan/types.ts");
+const { evaluatePolicies } = await import("../../src/policy/evaluate.ts");
+const { packConfig, planFacts } = await import("../../src/policy/facts.ts");
+const { NO_OPTIONS } = await import("../../src/policy/args.ts");
+const { policies } = await import("../../policies/policies.ts");
 
 const SNAPSHOT = `${ROOT}test/components/snapshots/snowflake-resource-graph.json`;
 const SF = "snowflake:index/";
+const JOB = "dbwarden-snowflake-warehouse-key-rotation";
+const ADMIN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbwarden/snowflake/deployer-Ab12Cd";
 
 /** Every Snowflake resource whose type is a preview feature must use a provider that enables it. */
 function previewProblems(m: Mocks): string[] {
@@ -57,6 +64,155 @@ function graph(m: Mocks) {
         inputs,
       };
     });
+}
+
+/** The key-rotation job of the snowflake stack, every resource with its inputs and options. */
+function assertEcsRotationJob(): void {
+  const component = mocks.one("dbwarden:snowflake:KeyRotationOnEcs", JOB);
+  assert.equal(mocks.byUrn(component.parent).type, "dbwarden:aws:GovernedAccess");
+  const children = mocks.resources.filter((r) => r.parent === component.urn);
+  assert.deepEqual(children.map((r) => `${r.type}::${r.name}`).sort(), [
+    `aws:cloudwatch/logGroup:LogGroup::${JOB}-log`,
+    `aws:ec2/securityGroup:SecurityGroup::${JOB}`,
+    `aws:ecs/taskDefinition:TaskDefinition::${JOB}`,
+    `aws:iam/role:Role::${JOB}-exec`,
+    `aws:iam/role:Role::${JOB}-sched`,
+    `aws:iam/role:Role::${JOB}-task`,
+    `aws:iam/rolePolicy:RolePolicy::${JOB}-exec`,
+    `aws:iam/rolePolicy:RolePolicy::${JOB}-sched`,
+    `aws:iam/rolePolicy:RolePolicy::${JOB}-task`,
+    `aws:scheduler/schedule:Schedule::${JOB}`,
+    `aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::${JOB}-out-https`,
+  ]);
+  // It starts once the service users and their first keys exist.
+  const after = component.dependsOn.map((u) => mocks.byUrn(u).name);
+  for (const name of [
+    "dbwarden-snowflake-warehouse-sales-analytics-claude-revops-user",
+    "dbwarden-snowflake-warehouse-dbw_sales_analytics__claude_revops-key",
+    "dbwarden-snowflake-warehouse-dbw_sales_analytics__claude_revops-key-first",
+  ])
+    assert.ok(after.includes(name), name);
+  const log = mocks.one("aws:cloudwatch/logGroup:LogGroup", `${JOB}-log`);
+  assert.deepEqual([log.inputs.name, log.inputs.retentionInDays, log.retainOnDelete], ["/dbwarden/snowflake/snowflake-key-rotation/warehouse", 365, true]);
+
+  const secretArn = mocks.byType("aws:secretsmanager/secret:Secret").find((s) => s.inputs.name === "dbwarden/snowflake/sales-analytics/claude-revops")!;
+  const keyArn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:dbwarden/snowflake/sales-analytics/claude-revops-AbCdEf`;
+  assert.ok(secretArn);
+  const policy = (suffix: string) => JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", `${JOB}-${suffix}`).inputs.policy as string);
+  assert.deepEqual(policy("task").Statement, [
+    {
+      Sid: "RotateKeySecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+      Resource: [keyArn],
+    },
+    { Sid: "ReadAdminSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [ADMIN] },
+  ]);
+  assert.deepEqual(
+    policy("exec").Statement.map((s: { Sid: string }) => s.Sid),
+    ["WriteAuditLog"],
+    "the spec's image is pulled from its registry; the execution role writes the job's log only",
+  );
+  assert.deepEqual(policy("exec").Statement[0].Resource, [
+    `arn:aws:logs:us-east-1:123456789012:log-group:/dbwarden/snowflake/snowflake-key-rotation/warehouse:*`,
+  ]);
+  const definition = mocks.one("aws:ecs/taskDefinition:TaskDefinition", JOB);
+  const cluster = `arn:aws:ecs:us-east-1:123456789012:dbwarden-snowflake-mcp-cluster`;
+  const roleArn = (suffix: string) => `arn:aws:iam:us-east-1:123456789012:${JOB}-${suffix}`;
+  assert.deepEqual(policy("sched").Statement, [
+    {
+      Sid: "RunRotationTask",
+      Effect: "Allow",
+      Action: ["ecs:RunTask"],
+      Resource: [`arn:aws:ecs:us-east-1:123456789012:${JOB}`],
+      Condition: { ArnEquals: { "ecs:cluster": cluster } },
+    },
+    {
+      Sid: "PassRotationRoles",
+      Effect: "Allow",
+      Action: ["iam:PassRole"],
+      Resource: [roleArn("exec"), roleArn("task")],
+      Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+    },
+  ]);
+  const trust = (suffix: string) => JSON.parse(mocks.one("aws:iam/role:Role", `${JOB}-${suffix}`).inputs.assumeRolePolicy as string).Statement[0];
+  assert.deepEqual(trust("sched"), {
+    Effect: "Allow",
+    Principal: { Service: "scheduler.amazonaws.com" },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+  });
+  assert.deepEqual([trust("task").Principal, trust("exec").Principal], [{ Service: "ecs-tasks.amazonaws.com" }, { Service: "ecs-tasks.amazonaws.com" }]);
+  assert.deepEqual(
+    ["exec", "task", "sched"].map((s) => mocks.one("aws:iam/role:Role", `${JOB}-${s}`).inputs.namePrefix),
+    ["dbw-snowflake-warehouse-keys-exec-", "dbw-snowflake-warehouse-keys-task-", "dbw-snowflake-warehouse-keys-sched-"],
+  );
+
+  const { containerDefinitions, ...task } = definition.inputs;
+  assert.deepEqual(task, {
+    family: "dbw-snowflake-warehouse-key-rotation",
+    requiresCompatibilities: ["FARGATE"],
+    networkMode: "awsvpc",
+    cpu: "256",
+    memory: "512",
+    runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+    executionRoleArn: roleArn("exec"),
+    taskRoleArn: roleArn("task"),
+    volumes: [{ name: "tmp" }],
+    tags: definition.inputs.tags,
+  });
+  const [container] = JSON.parse(containerDefinitions as string);
+  assert.deepEqual(container.entryPoint, ["node", "dist/snowflake-rotator.js"]);
+  assert.equal(container.command, undefined, "the image's CMD (the server's flags) is not passed to the job");
+  assert.equal(container.image, "ghcr.io/dbwarden/mcp-server:0.2.0");
+  assert.deepEqual([container.user, container.readonlyRootFilesystem, container.linuxParameters.capabilities], ["10001:10001", true, { drop: ["ALL"] }]);
+  const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.deepEqual(parseSnowflakeRotationConfig(env.DBWARDEN_SNOWFLAKE_ROTATION), {
+    account: "myorg-prod",
+    warehouse: "AGENTS_XS",
+    database: "ANALYTICS",
+    adminSecret: { awsSecretArn: ADMIN },
+    logins: [{ secret: { awsSecretArn: keyArn }, role: "DBW_SALES_ANALYTICS" }],
+    waitSeconds: 360,
+  });
+  assert.deepEqual(container.logConfiguration.options, {
+    "awslogs-group": "/dbwarden/snowflake/snowflake-key-rotation/warehouse",
+    "awslogs-region": "eu-west-1",
+    "awslogs-stream-prefix": "rotation",
+  });
+
+  const schedule = mocks.one("aws:scheduler/schedule:Schedule", JOB);
+  assert.deepEqual(schedule.inputs, {
+    name: "dbw-snowflake-warehouse-key-rotation",
+    description: "dbwarden snowflake: rotate the Snowflake keys of target warehouse every 30 days",
+    scheduleExpression: "rate(30 days)",
+    scheduleExpressionTimezone: "UTC",
+    flexibleTimeWindow: { mode: "OFF" },
+    state: "ENABLED",
+    target: {
+      arn: cluster,
+      roleArn: roleArn("sched"),
+      ecsParameters: {
+        taskDefinitionArn: `arn:aws:ecs:us-east-1:123456789012:${JOB}`,
+        launchType: "FARGATE",
+        platformVersion: "LATEST",
+        taskCount: 1,
+        networkConfiguration: {
+          subnets: ["subnet-0snow0000000000a1", "subnet-0snow0000000000b2"],
+          securityGroups: [`${JOB}-id`],
+          assignPublicIp: false,
+        },
+      },
+      retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+    },
+  });
+  // It exists only once its roles may do what it needs, and its task's group lets HTTPS out.
+  const before = schedule.dependsOn.map((u) => `${mocks.byUrn(u).type}::${mocks.byUrn(u).name}`);
+  for (const needed of [
+    ...["exec", "task", "sched"].map((s) => `aws:iam/rolePolicy:RolePolicy::${JOB}-${s}`),
+    `aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::${JOB}-out-https`,
+  ])
+    assert.ok(before.includes(needed), needed);
 }
 
 describe("the snowflake stack", { timeout: 120_000 }, () => {
@@ -153,8 +309,39 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assert.match(JSON.stringify(runtime.logins.dbw_sales_analytics__claude_revops), /awsSecretArn.*dbwarden\/snowflake\/sales-analytics\/claude-revops/);
   });
 
-  it("opens nothing in the VPC towards Snowflake: no database security group", () => {
-    assert.equal(mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.includes("warehouse")).length, 0);
+  it("opens nothing in the VPC towards Snowflake: no database security group, and the rotation job's group lets nothing in", () => {
+    const groups = mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.includes("warehouse"));
+    assert.deepEqual(
+      groups.map((g) => g.name),
+      [JOB],
+    );
+    const rules = mocks.resources.filter((r) => r.type.startsWith("aws:vpc/securityGroup") && r.name.startsWith(JOB));
+    assert.deepEqual(
+      rules.map((r) => [r.type, r.inputs.fromPort, r.inputs.cidrIpv4]),
+      [["aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", 443, "0.0.0.0/0"]],
+    );
+  });
+
+  it("the key-rotation job: a task of the server's image whose entry point is the job, its own roles, started by EventBridge Scheduler every rotationDays", () =>
+    assertEcsRotationJob());
+
+  it("the policy pack reports nothing in the stack, the key-rotation job's resources included", async () => {
+    const resources = mocks.resources
+      .filter((r) => r.custom)
+      .map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: JSON.parse(JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? (v as { value: unknown }).value : v))) as Record<string, unknown>,
+        opts: NO_OPTIONS,
+        dependencies: r.dependsOn,
+        propertyDependencies: {},
+      }));
+    const outcomes = await evaluatePolicies(resources, policies, packConfig(planFacts(plan), { all: "mandatory" }, policies));
+    assert.deepEqual(
+      outcomes.map((o) => `${o.policy}: ${o.resource?.name ?? ""}: ${o.message}`),
+      [],
+    );
   });
 
   it("matches the committed resource graph snapshot of its Snowflake resources", () => {

@@ -85,6 +85,8 @@ export const gcpOutputs: Outputs = (type, name, inputs) => {
       return { connectionName: `${project}:${String(inputs.region)}:${String(inputs.name)}`, privateIpAddress: "10.20.0.7", publicIpAddress: "" };
     case "gcp:secretmanager/secret:Secret":
       return { secretId: String(inputs.secretId), name: `projects/${PROJECT_NUMBER}/secrets/${String(inputs.secretId)}` };
+    case "gcp:cloudrunv2/job:Job":
+      return { name: String(inputs.name) };
     case "gcp:cloudrunv2/service:Service":
       return { uri: `https://${String(inputs.name)}-${PROJECT_NUMBER}.${String(inputs.location)}.run.app` };
     case "gcp:pubsub/topic:Topic":
@@ -96,6 +98,12 @@ export const gcpOutputs: Outputs = (type, name, inputs) => {
       };
     case "gcp:compute/globalAddress:GlobalAddress":
       return { address: "34.120.7.42" };
+    case "gcp:compute/address:Address":
+      // The NAT's reserved egress addresses: dbw-<env>-egress-1, -2.
+      return {
+        address: `35.205.10.${String(inputs.name).slice(-1)}`,
+        selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/regions/${String(inputs.region)}/addresses/${String(inputs.name)}`,
+      };
     case "gcp:compute/securityPolicy:SecurityPolicy":
       return { selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/securityPolicies/${name}` };
     default:

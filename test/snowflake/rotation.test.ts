@@ -11,10 +11,12 @@ import { SnowflakeEngine } from "../../mcp-server/src/engines/snowflake/index.ts
 import type { EngineCall } from "../../mcp-server/src/engines/engine.ts";
 import { workflowScope } from "../../mcp-server/src/scope.ts";
 import { FakeSnowflake } from "../../mcp-server/test/support/snowflake-fake.ts";
-import { parseKeySecret, rotateKey, sqlUserKeys, type KeySecret } from "../../components/snowflake/rotation.ts";
-import { keySecretValue, publicKeyBody } from "../../components/snowflake/keys.ts";
+import { parseKeySecret, rotateKey, sqlUserKeys, type KeySecret } from "../../mcp-server/src/engines/snowflake/rotation.ts";
+import { keySecretValue, publicKeyBody } from "../../mcp-server/src/engines/snowflake/keys.ts";
 import { planStack } from "../../src/plan/index.ts";
 import { fileURLToPath } from "node:url";
+import { openClouds } from "../../mcp-server/src/clouds/registry.ts";
+import { credentialSources } from "../../mcp-server/src/credentials.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const USER = "DBW_SALES_ANALYTICS__CLAUDE_REVOPS";
@@ -160,5 +162,73 @@ describe("rotating a Snowflake service user's key", () => {
       (e: Error) => /not JSON/.test(e.message) && !e.message.includes("hunter2"),
     );
     assert.throws(() => parseKeySecret(JSON.stringify({ username: "U", privateKey: "k", slot: 3 }), "arn:x"), /slot \(1 or 2\)/);
+  });
+});
+
+describe("the server on Cloud Run reading a Snowflake key", () => {
+  it("on Cloud Run the server reads the key from Secret Manager (a gcpSecret login, through the cloud seam), and again past its cache after a rotation", async () => {
+    const plan: AccessPlan = parsePlan(JSON.parse(JSON.stringify(planStack("snowflake", { root: ROOT, now: new Date("2026-01-15T12:00:00Z") }))));
+    const fake = new FakeSnowflake();
+    const first = pem();
+    fake.users.set(USER, { keys: [first.spki, null] });
+    fake.objects.set(VIEW, { columns: [{ name: "ID", type: "fixed" }], rows: [{ ID: 1 }] });
+    fake.grants.set("DBW_SALES_ANALYTICS", new Set([VIEW]));
+    const SECRET = "projects/acme/secrets/dbwarden--snowflake--sales-analytics--claude-revops";
+    let stored = keySecretValue(USER, first.privateKey, 1);
+    const reads: Array<{ secret: string; fresh: boolean }> = [];
+    // As GcpSecretManagerSource: a cached value until a fresh read.
+    let cached: string | null = null;
+    const secrets = {
+      accessLatest: async (secret: string, options: { fresh: boolean }) => {
+        reads.push({ secret, fresh: options.fresh });
+        if (cached === null || options.fresh) cached = stored;
+        return cached;
+      },
+    };
+    const runtime = {
+      listen: { host: "127.0.0.1", port: 0 },
+      databases: { warehouse: { snowflakeAccount: { account: "myorg-prod", warehouse: "AGENTS_XS", database: "ANALYTICS" } } },
+      logins: { dbw_sales_analytics__claude_revops: { gcpSecret: SECRET } },
+      apiKeys: [],
+      audit: { stream: "stderr" as const },
+    };
+    const credentials = credentialSources(openClouds({ gcp: { secrets } }));
+    const engine = new SnowflakeEngine({ plan, targets: plan.targets, runtime: runtime as never, credentials, check: true }, fake);
+    const workflow = plan.workflows[0]!;
+    const query = async () => {
+      const c: EngineCall = {
+        identity: { workflow, client: workflow.clients[0]!, principal: "test" },
+        requestId: randomUUID(),
+        scope: workflowScope(workflow.tables),
+        timeoutMs: 10_000,
+      };
+      return (
+        await engine.execute(c, await engine.check(c, { tool: "query", sql: "SELECT ID FROM SALES.ORDERS" }), [], { maxRows: 1, maxBytes: 1000 })
+      ).rows.values().length;
+    };
+    assert.equal(await query(), 1);
+    assert.deepEqual(reads, [{ secret: SECRET, fresh: false }]);
+    // A rotation the server did not see: the new key in slot 2 and in the secret, the old one gone.
+    const next = pem();
+    fake.users.set(USER, { keys: [null, next.spki] });
+    stored = keySecretValue(USER, next.privateKey, 2);
+    await engine.close();
+    const again = new SnowflakeEngine({ plan, targets: plan.targets, runtime: runtime as never, credentials, check: true }, fake);
+    const c: EngineCall = {
+      identity: { workflow, client: workflow.clients[0]!, principal: "test" },
+      requestId: randomUUID(),
+      scope: workflowScope(workflow.tables),
+      timeoutMs: 10_000,
+    };
+    assert.equal(
+      (await again.execute(c, await again.check(c, { tool: "query", sql: "SELECT ID FROM SALES.ORDERS" }), [], { maxRows: 1, maxBytes: 1000 })).rows.values()
+        .length,
+      1,
+    );
+    assert.ok(
+      reads.some((r) => r.fresh),
+      "the refused login made the server read the secret past its cache",
+    );
+    await again.close();
   });
 });

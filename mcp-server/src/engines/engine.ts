@@ -41,6 +41,7 @@ export {
   isTokenLogin,
   grantedObject,
   qualifiedSnowflake,
+  quoteSnowflake,
   readsThroughView,
   snowflakeQueryTag,
   snowflakeRoleName,

@@ -6,7 +6,8 @@
  * one statement refused (000008), STATEMENT_TIMEOUT_IN_SECONDS enforced (000630), cancel (000604),
  * result metadata, `getNumRows()` and `streamRows({ start, end })` with an inclusive end.
  * It understands only what the engine sends: `SELECT 1`, a read of one granted object by its fully
- * qualified quoted name, INFORMATION_SCHEMA.COLUMNS by schema and name, and EXPLAIN USING TEXT.
+ * qualified quoted name, INFORMATION_SCHEMA.COLUMNS by schema and name, EXPLAIN USING TEXT, and the
+ * rotation job's `ALTER USER ... SET/UNSET RSA_PUBLIC_KEY[_2]` (by a role of `userAdmins` only).
  */
 import { createPublicKey } from "node:crypto";
 import { Readable } from "node:stream";
@@ -40,6 +41,8 @@ export class FakeSnowflake implements SnowflakeDriver {
   readonly connects: Array<{ username: string; role: string; account: string; warehouse: string; database: string }> = [];
   readonly executed: Array<{ sqlText: string; binds: readonly unknown[]; parameters: Record<string, string | number> }> = [];
   readonly streamed: Array<{ start: number; end: number }> = [];
+  /** Roles that may change users' keys (the role owning the service users: the deployer's). */
+  readonly userAdmins = new Set<string>(["SECURITYADMIN"]);
 
   async connect(options: SnowflakeConnectOptions): Promise<SnowflakeConnection> {
     const user = this.users.get(options.username);
@@ -99,11 +102,25 @@ export class FakeSnowflake implements SnowflakeDriver {
     };
   }
 
+  /** `ALTER USER "U" SET RSA_PUBLIC_KEY[_2] = '<base64>'` / `UNSET ...`, as the role owning the users may. */
+  private alterUser(role: string, text: string): FakeObject {
+    const match = /^ALTER USER "([^"]+)" (?:SET (RSA_PUBLIC_KEY(?:_2)?) = '([A-Za-z0-9+/=]+)'|UNSET (RSA_PUBLIC_KEY(?:_2)?))$/.exec(text);
+    if (!match) throw snowflakeError("001003", "SQL compilation error: syntax error line 1 at position 0 unexpected 'ALTER'.", "42000");
+    const [, name, setColumn, key, unsetColumn] = match;
+    const user = this.users.get(name!);
+    if (!user || !this.userAdmins.has(role))
+      throw snowflakeError("002003", `SQL compilation error: User '"${name}"' does not exist or not authorized.`, "02000");
+    const body = key ? `-----BEGIN PUBLIC KEY-----\n${key.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----\n` : null;
+    user.keys[(setColumn ?? unsetColumn) === "RSA_PUBLIC_KEY" ? 0 : 1] = body;
+    return { columns: [{ name: "status", type: "text" }], rows: [{ status: "Statement executed successfully." }] };
+  }
+
   /** What Snowflake would answer the role for the statements the engine sends. */
   private answer(role: string, request: SnowflakeExecute): FakeObject {
     const text = request.sqlText.trim().replace(/;\s*$/, "");
     if (text.includes(";")) throw snowflakeError("000008", "Actual statement count 2 did not match the desired statement count 1.", "0A000");
     if (text === "SELECT 1") return { columns: [{ name: "1", type: "fixed" }], rows: [{ "1": 1 }] };
+    if (text.startsWith("ALTER USER ")) return this.alterUser(role, text);
     const granted = this.grants.get(role) ?? new Set<string>();
     if (/INFORMATION_SCHEMA\.COLUMNS/.test(text)) {
       const database = /^SELECT .* FROM ("[^"]+")\.INFORMATION_SCHEMA/.exec(text)![1]!;

@@ -14,4 +14,5 @@ export * from "./audit.js";
 export * from "./sources.js";
 export * from "./bigquery.js";
 export * from "./snowflake.js";
+export * from "./snowflake-rotation.js";
 export * from "./sql.js";

@@ -85,7 +85,7 @@ export const HOST_PLATFORMS = {
   /** ECS Fargate behind an HTTPS load balancer (components/aws-ecs). */
   "aws-ecs": { title: "AWS ECS Fargate", targets: ["aws-rds", "snowflake"], deployedBy: "pulumi" },
   /** Cloud Run v2 behind internal ingress or an HTTPS load balancer with Cloud Armor (components/gcp-cloudrun). */
-  "gcp-cloudrun": { title: "GCP Cloud Run", targets: ["gcp-cloudsql", "bigquery"], deployedBy: "pulumi" },
+  "gcp-cloudrun": { title: "GCP Cloud Run", targets: ["gcp-cloudsql", "bigquery", "snowflake"], deployedBy: "pulumi" },
 } as const satisfies Record<string, HostPlatformCapabilities>;
 
 export type TargetPlatformName = keyof typeof TARGET_PLATFORMS;

@@ -1,17 +1,19 @@
 /**
- * The key-rotation job of Snowflake service users: swaps a login's key pair without a failed call,
- * using the user's two key slots (RSA_PUBLIC_KEY, RSA_PUBLIC_KEY_2):
+ * The key-rotation protocol of Snowflake service users: swaps a login's key pair without a failed
+ * call, using the user's two key slots (RSA_PUBLIC_KEY, RSA_PUBLIC_KEY_2):
  * 1. read the secret: the current private key and the slot its public key is in;
  * 2. put a new public key in the other slot (both keys log in now);
  * 3. prove the new private key logs in (else take it out again: nothing changed for clients);
  * 4. write the new private key to the secret (new connections use it; a server still holding the
  *    old one from its cache logs in with it, or reads the secret again after a refused login);
  * 5. wait past the server's secret cache, then take the old public key out.
- * Run it on the spec's schedule (`credentials.rotationDays`) with the host cloud's secret store
- * (AWS: `awsKeyStore`) and the deployer's Snowflake login (`sqlUserKeys`).
+ * The job that runs it on the spec's schedule (`credentials.rotationDays`) is
+ * mcp-server/src/snowflake-rotator.ts (`node dist/snowflake-rotator.js`), with the host cloud's
+ * secret store (clouds/secret-writers.ts) and the deployer's Snowflake login (`sqlUserKeys`).
  */
-import { quoteSnowflake, snowflakeRoleName } from "../../src/plan/types.ts";
-import { keySecretValue, newKeyPair } from "./keys.ts";
+import { quoteSnowflake, snowflakeRoleName } from "../engine.js";
+import type { SnowflakeConnectOptions, SnowflakeDriver } from "./driver.js";
+import { keySecretValue, newKeyPair } from "./keys.js";
 
 /** A login's key secret as the server and this job read it. */
 export interface KeySecret {
@@ -37,10 +39,16 @@ export interface RotationSteps {
   users: UserKeys;
   /** Does this private key log in as the user? */
   canLogIn(user: string, privateKey: string): Promise<boolean>;
-  /** Waits until every server has read the secret again (AWS: the server caches it 5 minutes). */
+  /** Waits until every server has read the secret again (the server caches it 5 minutes). */
   waitPastSecretCache(): Promise<void>;
   /** A new pair (default: RSA-2048). */
   generate?: () => { privateKey: string; publicKey: string };
+}
+
+/** A secret's text, read past any cache, and replaced by a new value (the host cloud's store: clouds/secret-writers.ts). */
+export interface WritableSecret {
+  read(): Promise<string>;
+  write(text: string): Promise<void>;
 }
 
 /** Parses a key secret; errors never quote it. */
@@ -55,6 +63,14 @@ export function parseKeySecret(text: string, where: string): KeySecret {
     throw new Error(`${where}: the key secret lacks username, privateKey or slot (1 or 2)`);
   }
   return { username: value.username, privateKey: value.privateKey, slot: value.slot };
+}
+
+/** One login's key secret in a writable store, as `KeySecret`s. */
+export function keyStoreOf(secret: WritableSecret, where: string): KeyStore {
+  return {
+    read: async () => parseKeySecret(await secret.read(), where),
+    write: (value) => secret.write(keySecretValue(value.username, value.privateKey, value.slot)),
+  };
 }
 
 /** Rotates one login's key; returns the slot now in use. */
@@ -86,20 +102,18 @@ export function sqlUserKeys(run: (sql: string) => Promise<unknown>): UserKeys {
   };
 }
 
-/** The subset of the Secrets Manager client the store uses. */
-export interface SecretsManagerLike {
-  send(command: { input: { SecretId?: string; SecretString?: string } }): Promise<{ SecretString?: string }>;
-}
+/** Where a login check connects: the account, and the login's own role, warehouse and database. */
+export type LoginCheckTarget = Omit<SnowflakeConnectOptions, "username" | "privateKey">;
 
-/** One login's key in AWS Secrets Manager (`@aws-sdk/client-secrets-manager`: GetSecretValue, PutSecretValue). */
-export async function awsKeyStore(secretArn: string, client?: SecretsManagerLike): Promise<KeyStore> {
-  const sdk = await import("@aws-sdk/client-secrets-manager");
-  const sm = client ?? (new sdk.SecretsManagerClient({ region: secretArn.split(":")[3] }) as unknown as SecretsManagerLike);
-  return {
-    read: async () => parseKeySecret((await sm.send(new sdk.GetSecretValueCommand({ SecretId: secretArn }))).SecretString ?? "", secretArn),
-    write: async (secret) =>
-      void (await sm.send(
-        new sdk.PutSecretValueCommand({ SecretId: secretArn, SecretString: keySecretValue(secret.username, secret.privateKey, secret.slot) }),
-      )),
+/** Does the key log in as the user (with its own role)? A refused login is `false`, never an error with the key in it. */
+export function loginCheck(driver: SnowflakeDriver, target: LoginCheckTarget): RotationSteps["canLogIn"] {
+  return async (username, privateKey) => {
+    try {
+      const connection = await driver.connect({ ...target, username, privateKey });
+      await connection.destroy();
+      return true;
+    } catch {
+      return false;
+    }
   };
 }

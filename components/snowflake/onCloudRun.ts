@@ -14,7 +14,7 @@ import { Secret } from "@pulumi/gcp/secretmanager/secret.js";
 import { SecretIamMember } from "@pulumi/gcp/secretmanager/secretIamMember.js";
 import { SecretVersion } from "@pulumi/gcp/secretmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type LoginSource, type SecretStoreRef } from "../../src/plan/types.ts";
-import { keySecretValue, newKeyPair } from "../../mcp-server/src/engines/snowflake/keys.ts";
+import { keySecretValue, newKeyPair } from "@dbwarden/contract";
 import { loginLabels } from "../gcp/labels.ts";
 import { gcpSecretId, secretResourceName } from "../gcp/names.ts";
 import type { GcpPlannedName } from "../gcp/preflight.ts";

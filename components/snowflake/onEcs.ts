@@ -18,7 +18,7 @@ import type { McpService } from "../aws-ecs/mcpService.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
-import { keySecretValue, newKeyPair } from "../../mcp-server/src/engines/snowflake/keys.ts";
+import { keySecretValue, newKeyPair } from "@dbwarden/contract";
 import { snowflakePlanProblems } from "./preflight.ts";
 import { adminSecretRef, rotationDaysOf, rotationJobConfig } from "./rotationJob.ts";
 import { SnowflakeKeyRotationOnEcs } from "./rotationOnEcs.ts";

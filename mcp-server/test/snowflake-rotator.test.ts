@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { parseSnowflakeRotationConfig, SNOWFLAKE_ROTATION_ENV, type SecretStoreRef, type SnowflakeRotationConfig } from "@dbwarden/contract";
 import { awsWritableSecret, gcpWritableSecret, type SecretsManagerLike } from "../src/clouds/secret-writers.ts";
-import { keySecretValue } from "../src/engines/snowflake/keys.ts";
+import { keySecretValue } from "@dbwarden/contract";
 import { parseKeySecret, type WritableSecret } from "../src/engines/snowflake/rotation.ts";
 import { parseAdminSecret, runSnowflakeRotation } from "../src/snowflake-rotation-job.ts";
 import { FakeSnowflake } from "./support/snowflake-fake.ts";

@@ -12,7 +12,7 @@ import type { EngineCall } from "../../mcp-server/src/engines/engine.ts";
 import { workflowScope } from "../../mcp-server/src/scope.ts";
 import { FakeSnowflake } from "../../mcp-server/test/support/snowflake-fake.ts";
 import { parseKeySecret, rotateKey, sqlUserKeys, type KeySecret } from "../../mcp-server/src/engines/snowflake/rotation.ts";
-import { keySecretValue, publicKeyBody } from "../../mcp-server/src/engines/snowflake/keys.ts";
+import { keySecretValue, publicKeyBody } from "@dbwarden/contract";
 import { planStack } from "../../src/plan/index.ts";
 import { fileURLToPath } from "node:url";
 import { openClouds } from "../../mcp-server/src/clouds/registry.ts";

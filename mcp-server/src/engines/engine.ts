@@ -46,6 +46,8 @@ export {
   snowflakeQueryTag,
   snowflakeRoleName,
   SNOWFLAKE_DBWARDEN_SCHEMA,
+  keySecretValue,
+  newKeyPair,
 } from "@dbwarden/contract";
 export type { ParsedSecret } from "../credentials.js";
 export { findTarget, rotationCloneName } from "@dbwarden/contract";

@@ -16,3 +16,4 @@ export * from "./bigquery.js";
 export * from "./snowflake.js";
 export * from "./snowflake-rotation.js";
 export * from "./sql.js";
+export * from "./snowflake-keys.js";

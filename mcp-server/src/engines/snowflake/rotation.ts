@@ -11,9 +11,8 @@
  * mcp-server/src/snowflake-rotator.ts (`node dist/snowflake-rotator.js`), with the host cloud's
  * secret store (clouds/secret-writers.ts) and the deployer's Snowflake login (`sqlUserKeys`).
  */
-import { quoteSnowflake, snowflakeRoleName } from "../engine.js";
+import { keySecretValue, newKeyPair, quoteSnowflake, snowflakeRoleName } from "../engine.js";
 import type { SnowflakeConnectOptions, SnowflakeDriver } from "./driver.js";
-import { keySecretValue, newKeyPair } from "./keys.js";
 
 /** A login's key secret as the server and this job read it. */
 export interface KeySecret {

@@ -1,6 +1,6 @@
 /**
  * Key pairs of the Snowflake service users (the deployment makes the first, the rotation job the
- * next: ./rotation.ts). The private key lives in the host cloud's secret manager as
+ * next: mcp-server/src/engines/snowflake/rotation.ts). The private key lives in the host cloud's secret manager as
  * JSON `{ "username", "privateKey", "slot" }` (slot 1 or 2: which of RSA_PUBLIC_KEY /
  * RSA_PUBLIC_KEY_2 holds its public key; the rotation job writes the other slot next). The first
  * pair is made by the deployment (kept in Pulumi state as a secret, as RDS's first passwords are);

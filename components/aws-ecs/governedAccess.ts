@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
 import { replicaIdentifier } from "../aws/names.ts";
-import { sharedTags, sharedTagsTransformation } from "../aws/tags.ts";
+import { sharedTags } from "../aws/tags.ts";
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { PrivateEndpoints } from "./endpoints.ts";
@@ -94,11 +94,11 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   public readonly replicaAddresses: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: GovernedAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super(GOVERNED_ACCESS_TYPE, name, {}, withSharedTags(opts, args?.plan));
+    super(GOVERNED_ACCESS_TYPE, name, {}, opts);
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
     const { targets, host } = checkAwsPlan(args.plan);
-    const deployment: EcsDeployment = { name, args, plan: args.plan, host, parent: this };
+    const deployment: EcsDeployment = { name, args, plan: args.plan, host, tags: sharedTags(args.plan), parent: this };
 
     // Each target's lookups first: the network boundary opens towards what they find.
     const deployed: TargetDeployments = new Map(targets.map((t) => [t.name, forEcsTarget(t, (components, target) => components.deploy(deployment, target))]));
@@ -122,7 +122,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   }
 
   /** Security groups: allowed CIDRs -> load balancer -> service -> each target's database, and each target's own ways (rotation -> primary); endpoints and limits store. */
-  private networkBoundary({ name, plan, host }: EcsDeployment, deployed: TargetDeployments): NetworkBoundary {
+  private networkBoundary({ name, plan, host, tags }: EcsDeployment, deployed: TargetDeployments): NetworkBoundary {
     return new NetworkBoundary(
       `${name}-network`,
       {
@@ -132,39 +132,41 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         privateEndpoints: host.egress === "vpc-endpoints",
         ...(needsLimitsStore(plan.mcpServer.replicas) ? { limitsStorePort: LIMITS_STORE_PORT } : {}),
         targets: [...deployed.values()].flatMap((target) => (target.network ? [target.network] : [])),
+        tags,
       },
       { parent: this },
     );
   }
 
   /** The VPC endpoints private subnets without NAT need (host `egress: vpc-endpoints`), or none. */
-  private privateEndpoints({ name, host }: EcsDeployment, network: NetworkBoundary): PrivateEndpoints | null {
+  private privateEndpoints({ name, host, tags }: EcsDeployment, network: NetworkBoundary): PrivateEndpoints | null {
     if (host.egress !== "vpc-endpoints") return null;
     return new PrivateEndpoints(
       `${name}-endpoints`,
-      { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id },
+      { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id, tags },
       { parent: this },
     );
   }
 
   /** The store the server's replicas share for per-client limits, when there are several replicas. */
-  private limitsStore({ name, plan, host }: EcsDeployment, network: NetworkBoundary): LimitsStore | null {
+  private limitsStore({ name, plan, host, tags }: EcsDeployment, network: NetworkBoundary): LimitsStore | null {
     if (!needsLimitsStore(plan.mcpServer.replicas)) return null;
     return new LimitsStore(
       `${name}-limits`,
-      { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id },
+      { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id, tags },
       { parent: this },
     );
   }
 
   /** Log groups with the plan's retention: the MCP audit stream and each target's database logs. */
-  private queryLogging({ name, plan }: EcsDeployment, deployed: TargetDeployments): QueryLogging {
+  private queryLogging({ name, plan, tags }: EcsDeployment, deployed: TargetDeployments): QueryLogging {
     return new QueryLogging(
       `${name}-logging`,
       {
         environment: plan.environment,
         auditRetentionDays: plan.mcpServer.auditRetentionDays,
         databases: [...deployed.values()].flatMap((target) => target.logGroups),
+        tags,
       },
       { parent: this },
     );
@@ -174,7 +176,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
    * The MCP server on ECS, reading every target's endpoint with the logins' credentials; it starts
    * after the roles and grants, the credentials, the VPC endpoints and the limits store.
    */
-  private mcpService({ name, plan, host }: EcsDeployment, phases: ServicePhases): McpService {
+  private mcpService({ name, plan, host, tags }: EcsDeployment, phases: ServicePhases): McpService {
     const { access, network, logging, endpoints, limitsStore } = phases;
     const targets = [...access.values()];
     return new McpService(
@@ -194,6 +196,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         auditLogGroup: { name: logging.auditLogGroup.name, arn: logging.auditLogGroup.arn },
         ...(limitsStore ? { limitsStore: { host: limitsStore.host, port: limitsStore.port, authSecretArn: limitsStore.authSecretArn } } : {}),
         startAfter: [...targets.flatMap((t) => t.ready), ...(endpoints?.endpoints ?? []), ...(limitsStore?.ready ?? [])],
+        tags,
       },
       { parent: this },
     );
@@ -212,12 +215,6 @@ interface ServicePhases {
 /** The targets' records by login role, as one (a login role belongs to one target). */
 function byLogin<T>(records: readonly Record<string, T>[]): Record<string, T> {
   return Object.assign({}, ...records) as Record<string, T>;
-}
-
-/** The component's options with the shared tags transformation added (see tags.ts). */
-function withSharedTags(opts: pulumi.ComponentResourceOptions, plan: AccessPlan | undefined): pulumi.ComponentResourceOptions {
-  if (!plan) return opts;
-  return { ...opts, transformations: [...(opts.transformations ?? []), sharedTagsTransformation(sharedTags(plan))] };
 }
 
 /** The stack outputs, from the phases' components. Nothing secret. */

@@ -114,6 +114,8 @@ export interface McpImageArgs {
   context?: string;
   /** The same folder on this machine, hashed for the tag; default this package's root. */
   contextDir?: string;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class McpImage extends pulumi.ComponentResource {
@@ -141,6 +143,7 @@ export class McpImage extends pulumi.ComponentResource {
           encryptionConfigurations: [{ encryptionType: "AES256" }],
           // `pulumi destroy` removes the repository with its images (they are rebuilt from source).
           forceDelete: true,
+          tags: args.tags,
         },
         parent,
       );

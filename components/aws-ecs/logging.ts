@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG, resourceTags } from "../aws/tags.ts";
 
 /** Retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -47,6 +47,8 @@ export interface QueryLoggingArgs {
     /** Retention, days (plan `targets.<name>.logging.retentionDays`). */
     retentionDays: number;
   }[];
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class QueryLogging extends pulumi.ComponentResource {
@@ -62,7 +64,7 @@ export class QueryLogging extends pulumi.ComponentResource {
 
     this.auditLogGroup = new LogGroup(
       `${name}-mcp-audit`,
-      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { [ENVIRONMENT_TAG]: args.environment } },
+      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: resourceTags(args.tags, { [ENVIRONMENT_TAG]: args.environment }) },
       { parent: this, retainOnDelete: true },
     );
     this.databaseLogGroups = {};
@@ -76,7 +78,7 @@ export class QueryLogging extends pulumi.ComponentResource {
         {
           name: database.logGroupName,
           retentionInDays: days,
-          tags: { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target },
+          tags: resourceTags(args.tags, { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target }),
         },
         { parent: this, retainOnDelete: true },
       );

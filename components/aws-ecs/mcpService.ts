@@ -59,7 +59,7 @@ import {
   runtimeEnvironment,
   type Delivery,
 } from "./planDelivery.ts";
-import { ENVIRONMENT_TAG } from "../aws/tags.ts";
+import { ENVIRONMENT_TAG, resourceTags } from "../aws/tags.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -283,6 +283,8 @@ export interface McpServiceArgs {
    * credentials it reads, the VPC endpoints it pulls and reads through, the limits store.
    */
   startAfter?: pulumi.Input<pulumi.Resource>[];
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 /** The MCP service's IAM roles: the execution role (pull, write the audit log) and the task role (its own secrets). */
@@ -432,10 +434,10 @@ export class McpService extends pulumi.ComponentResource {
     const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
     const environment = args.plan.environment;
-    const tags = { [ENVIRONMENT_TAG]: environment };
+    const tags = resourceTags(args.tags, { [ENVIRONMENT_TAG]: environment });
     const parent = { parent: this };
 
-    const image = new McpImage(`${name}-image`, { image: server.image!, environment }, parent);
+    const image = new McpImage(`${name}-image`, { image: server.image!, environment, tags: args.tags }, parent);
     const apiKeys = this.apiKeySecret(name, environment, tags);
     const names = ecsNames(environment);
     const cluster = new Cluster(`${name}-cluster`, { name: names.cluster, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
@@ -532,7 +534,12 @@ export class McpService extends pulumi.ComponentResource {
       delivery.plan === "s3" || delivery.runtime === "s3"
         ? new ConfigObjects(
             `${name}-config`,
-            { environment: args.plan.environment, ...(delivery.plan === "s3" ? { planJson } : {}), ...(delivery.runtime === "s3" ? { runtimeJson } : {}) },
+            {
+              environment: args.plan.environment,
+              ...(delivery.plan === "s3" ? { planJson } : {}),
+              ...(delivery.runtime === "s3" ? { runtimeJson } : {}),
+              tags: args.tags,
+            },
             { parent: this },
           )
         : null;

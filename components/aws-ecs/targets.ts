@@ -32,6 +32,8 @@ export interface EcsDeployment {
   args: GovernedEnvironmentArgs;
   plan: AccessPlan;
   host: AwsHost;
+  /** The environment's shared tags (`sharedTags`): every taggable resource of the targets carries them (`resourceTags`). */
+  tags: Record<string, string>;
   /** The top-level component: the target's components are its children. */
   parent: pulumi.ComponentResource;
 }

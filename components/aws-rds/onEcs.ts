@@ -223,6 +223,7 @@ class RdsDeployment implements EcsTargetDeployment {
         securityGroupIds: [network.databaseSecurityGroups[target.name]!.id],
         parameters: replicaParameters(target.logging, workflowsOf(plan, target.name), `targets.${target.name}`),
         logGroup: logging.databaseLogGroups[target.name]!,
+        tags: this.deployment.tags,
       },
       { parent },
     );
@@ -264,6 +265,7 @@ class RdsDeployment implements EcsTargetDeployment {
               region: host.region,
               accountId: primary.dbInstanceArn.apply(accountOfArn),
               replicaResourceId: replica.resourceId,
+              tags: this.deployment.tags,
             },
             { parent },
           )
@@ -283,6 +285,7 @@ class RdsDeployment implements EcsTargetDeployment {
               rotationSecurityGroupId: network.rotationSecurityGroups[target.name]!.id,
               // The first rotation runs during `up`: the logins must exist, and the function must reach Secrets Manager.
               rotateAfter: [access, ...(endpoints?.endpoints ?? [])],
+              tags: this.deployment.tags,
             },
             { parent },
           );

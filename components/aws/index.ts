@@ -11,4 +11,4 @@ export * as names from "./names.ts";
 export { rdsLogGroupName } from "./names.ts";
 export { INITIAL_VERSION_STAGE, INITIAL_VERSION_IGNORE_CHANGES } from "./secrets.ts";
 export { AWS_LOOKUPS, type InstanceFacts, type SubnetFacts, type VpcFacts, type Looked, type PreflightLookups, type PreflightReport } from "./lookups.ts";
-export { sharedTags, loginSecretTags, sharedTagsTransformation } from "./tags.ts";
+export { sharedTags, loginSecretTags, resourceTags } from "./tags.ts";

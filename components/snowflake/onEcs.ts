@@ -13,7 +13,7 @@ import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
 import { plannedNames, type PlannedName } from "../aws/names.ts";
-import { loginSecretTags } from "../aws/tags.ts";
+import { loginSecretTags, resourceTags } from "../aws/tags.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
@@ -88,7 +88,7 @@ class SnowflakeDeployment implements EcsTargetDeployment {
             name: login.secretName,
             description: `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ${login.client}); swapped by the rotation job every ${target.credentials.rotationDays ?? 90} days`,
             recoveryWindowInDays: 7,
-            tags: loginSecretTags(plan.environment, workflow, login, target.name),
+            tags: resourceTags(this.deployment.tags, loginSecretTags(plan.environment, workflow, login, target.name)),
           },
           { parent },
         );

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { awsTagProblems, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, AS_OF } from "./support/plans.ts";
 import { planStack } from "../../src/plan/index.ts";
@@ -153,6 +153,10 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assert.match(JSON.stringify(runtime.logins.dbw_sales_analytics__claude_revops), /awsSecretArn.*dbwarden\/snowflake\/sales-analytics\/claude-revops/);
   });
 
+  it("tags every taggable AWS resource (the key secrets with their login) with its owner and workflow", () => {
+    assert.deepEqual(awsTagProblems(mocks.resources), []);
+  });
+
   it("opens nothing in the VPC towards Snowflake: no database security group", () => {
     assert.equal(mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.includes("warehouse")).length, 0);
   });
@@ -177,5 +181,6 @@ describe("the mixed stack (RDS and Snowflake on one ECS host)", { timeout: 120_0
     const runtime = JSON.parse(container.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value);
     assert.deepEqual(Object.keys(runtime.databases).sort(), ["app", "warehouse"]);
     assert.deepEqual(previewProblems(mocks), []);
+    assert.deepEqual(awsTagProblems(mocks.resources), []);
   });
 });

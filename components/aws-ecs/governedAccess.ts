@@ -14,14 +14,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
 import { replicaIdentifier } from "../aws/names.ts";
 import { sharedTags } from "../aws/tags.ts";
-import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
+import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { PrivateEndpoints } from "./endpoints.ts";
 import { LIMITS_STORE_PORT, LimitsStore, needsLimitsStore } from "./limitsStore.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
-import { forEcsTarget, type AwsHost, type AwsTarget, type EcsDeployment, type EcsTargetAccess, type EcsTargetDeployment } from "./targets.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsHost, AwsTarget, EcsDeployment, EcsTargetAccess, EcsTargetDeployment } from "./targetTypes.ts";
 
 /** Type token of the top-level AWS component. */
 export const GOVERNED_ACCESS_TYPE = "dbwarden:aws:GovernedAccess";

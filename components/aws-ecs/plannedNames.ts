@@ -19,7 +19,8 @@ import {
   type PlannedName,
 } from "../aws/names.ts";
 import { mcpAuditLogGroupName } from "./logging.ts";
-import { forEcsTarget, type AwsTarget } from "./targets.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsTarget } from "./targetTypes.ts";
 
 export { AWS_NAMED_TYPES, physicalNameLength, type PlannedName } from "../aws/names.ts";
 

@@ -15,7 +15,8 @@ import { AWS_LOOKUPS, look, type Looked, type PreflightLookups, type PreflightRe
 import { checkAwsPlan } from "./governedAccess.ts";
 import { ecrRepositoryOfImage } from "./image.ts";
 import { plannedAwsNames } from "./plannedNames.ts";
-import { forEcsTarget, type AwsHost, type AwsTarget, type EcsTargetFacts } from "./targets.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsHost, AwsTarget, EcsTargetFacts } from "./targetTypes.ts";
 
 export { AWS_LOOKUPS, type InstanceFacts, type Looked, type PreflightLookups, type PreflightReport, type SubnetFacts, type VpcFacts } from "../aws/lookups.ts";
 

@@ -14,22 +14,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { workflowsOf, type AccessPlan, type DatabaseEndpoint, type TargetOf } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
 import { plannedNames, rdsLogGroupName, replicaIdentifier, rotationFunctionName, rotationStackName, AWS_NAME_LIMITS, type PlannedName } from "../aws/names.ts";
 import type { PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { PrivateEndpoints } from "../aws-ecs/endpoints.ts";
 import type { QueryLogging } from "../aws-ecs/logging.ts";
 import type { NetworkBoundary, NetworkTargetArgs } from "../aws-ecs/network.ts";
-import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
+import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targetTypes.ts";
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
-import { lookUpRdsFacts, rdsTargetReport, rotationCloneProblems } from "./preflight.ts";
+import { lookUpRdsFacts, rdsTargetReport, rotationCloneProblems, type RdsTarget } from "./preflight.ts";
 import { rdsCaBundleForProgram } from "./rdsCa.ts";
 import { configuredPrimaryAddresses, tunnelNeedsAdminSecret, type PrimaryAddress } from "./primaryAddress.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
-/** An RDS for PostgreSQL target. */
-export type RdsTarget = TargetOf<"aws-rds">;
+export type { RdsTarget };
 
 /** What an RDS target needs beyond its platform's capabilities: its network, admin secret and region. Every message names the field. */
 export function checkRdsTarget(target: RdsTarget, host: AwsHost): RdsTarget {

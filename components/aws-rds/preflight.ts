@@ -12,11 +12,13 @@
  * master user's rds_iam membership is a database fact, so `primary.masterUserIamAuth: true` says it.
  */
 import { MAX_IDENTIFIER_BYTES, hasRotationClones, rotationCloneName } from "../../src/postgres/model.ts";
-import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type TargetOf } from "../../src/plan/types.ts";
 import { look, type InstanceFacts, type Looked, type PreflightLookups, type PreflightReport } from "../aws/lookups.ts";
-import type { AwsHost } from "../aws-ecs/targets.ts";
+import type { AwsHost } from "../aws-ecs/targetTypes.ts";
 import { parameterGroupFamily } from "./replica.ts";
-import type { RdsTarget } from "./onEcs.ts";
+
+/** An RDS for PostgreSQL target. */
+export type RdsTarget = TargetOf<"aws-rds">;
 
 /** The primary: an RDS for PostgreSQL instance (not Aurora, not a replica) a replica can be made of. */
 export function primaryProblems(target: RdsTarget, primary: InstanceFacts): string[] {

@@ -13,7 +13,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan, type DatabaseEndpoint, type TargetOf } from "../../src/plan/types.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { GcpPlannedName } from "../gcp/preflight.ts";
-import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, CloudRunTargetComponents, CloudRunTargetDeployment } from "../gcp-cloudrun/targets.ts";
+import type {
+  CloudRunDeployment,
+  CloudRunHost,
+  CloudRunTargetAccess,
+  CloudRunTargetComponents,
+  CloudRunTargetDeployment,
+} from "../gcp-cloudrun/targetTypes.ts";
 import type { BigQueryReadOnlyAccess } from "./access.ts";
 import { BigQueryServerImpersonation } from "./impersonation.ts";
 import { bigqueryTargetProblems, workflowServiceAccountId } from "./preflight.ts";

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
 import { type AccessPlan } from "../../src/plan/types.ts";
 import { roleNamesOf } from "../aws-ecs/governedAccess.ts";
-import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
+import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
 import { cloudRunServiceName, mcpServiceAccountId } from "../gcp/names.ts";
@@ -20,7 +20,8 @@ import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
 import { LoadBalancedIngress } from "./ingress.ts";
 import { CloudRunQueryLogging } from "./logging.ts";
 import { CloudRunMcpService, MCP_PATH } from "./mcpService.ts";
-import { forCloudRunTarget, type CloudRunDeployment, type CloudRunHost, type CloudRunTargetAccess, type GcpTarget } from "./targets.ts";
+import { forCloudRunTarget } from "./targets.ts";
+import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, GcpTarget } from "./targetTypes.ts";
 
 /** Type token of the top-level GCP component. */
 export const GOVERNED_CLOUD_RUN_TYPE = "dbwarden:gcp:GovernedCloudRun";

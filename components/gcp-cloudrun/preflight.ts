@@ -14,7 +14,8 @@ import { sharedLabels, loginLabels } from "../gcp/labels.ts";
 import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, logBucketId, mcpServiceAccountId } from "../gcp/names.ts";
 import { gcpNameProblems, labelProblems, type GcpPlannedName, type GcpPreflightLookups } from "../gcp/preflight.ts";
 import { checkCloudRunPlan } from "./governedCloudRun.ts";
-import { forCloudRunTarget, type CloudRunHost, type GcpTarget } from "./targets.ts";
+import { forCloudRunTarget } from "./targets.ts";
+import type { CloudRunHost, GcpTarget } from "./targetTypes.ts";
 
 /** Every GCP name the components give for `plan` on a Cloud Run host. */
 export function plannedGcpNames(plan: AccessPlan, host: CloudRunHost, targets: readonly GcpTarget[]): GcpPlannedName[] {

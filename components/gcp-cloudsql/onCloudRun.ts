@@ -19,7 +19,13 @@ import { accessComponentOf } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
 import { cloudSqlReplicaName, gcpSecretId, loginServiceAccountId, rotatorServiceAccountId, rotatorServiceName, rotationTopicId } from "../gcp/names.ts";
 import type { GcpPlannedName, GcpPreflightLookups } from "../gcp/preflight.ts";
-import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, CloudRunTargetComponents, CloudRunTargetDeployment } from "../gcp-cloudrun/targets.ts";
+import type {
+  CloudRunDeployment,
+  CloudRunHost,
+  CloudRunTargetAccess,
+  CloudRunTargetComponents,
+  CloudRunTargetDeployment,
+} from "../gcp-cloudrun/targetTypes.ts";
 import { CloudSqlCredentials, cloudSqlLogins } from "./credentials.ts";
 import { CloudSqlReplica, replicaInstanceArgs, type CloudSqlTarget } from "./replica.ts";
 import { CloudSqlRotator } from "./rotator.ts";

@@ -14,7 +14,7 @@ import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
 import { plannedNames, type PlannedName } from "../aws/names.ts";
 import { loginSecretTags, resourceTags } from "../aws/tags.ts";
-import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
+import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targetTypes.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
 import { keySecretValue, newKeyPair } from "./keys.ts";

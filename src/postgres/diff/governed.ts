@@ -25,9 +25,8 @@ import {
   ATTRIBUTES_TABLE,
   KEYS_TABLE,
   VIEWS_TABLE,
-  type GovernedView,
-  type GovernedWorkflow,
 } from "../model/governed.ts";
+import type { GovernedView, GovernedWorkflow } from "../model/types.ts";
 import { ident, literal, qualified } from "../sql.ts";
 import { PHASE, plain, type DiffContext, type Statement } from "./context.ts";
 

@@ -34,7 +34,7 @@ import {
 import { attributeSpans, checkReportingView, checkRowFilter, PREDICATE_CLOSE, PREDICATE_OPEN, SqlCheckError } from "../../sql/check.ts";
 import { parseSql } from "../../sql/parser.ts";
 import { ident, literal, qualified } from "../sql.ts";
-import type { ColumnSource, ModelProblem } from "./types.ts";
+import type { ColumnSource, GovernedState, GovernedView, GovernedWorkflow, ModelProblem } from "./types.ts";
 
 /** The schema of dbwarden's own tables: client attributes, hash keys, the views' definitions. */
 export const INTERNAL_SCHEMA = "dbwarden";
@@ -44,49 +44,6 @@ export const VIEWS_TABLE = "governed_views";
 
 /** The search_path governed statements run with: built-ins only, so nothing a user created can stand in for them. */
 export const GOVERNED_SEARCH_PATH = "pg_catalog, pg_temp";
-
-/** A view dbwarden owns in a workflow's governed schema. */
-export interface GovernedView {
-  workflow: string;
-  schema: string;
-  name: string;
-  /** `table`: a masked or filtered table; `report`: a reporting view. */
-  kind: "table" | "report";
-  /** The table a governed table's view reads; null for a reporting view. */
-  source: { schema: string; table: string } | null;
-  /** Output columns, with the mask each is read through (reporting views: none). */
-  columns: Array<{ name: string; mask: MaskPlan | null }>;
-  /** The row filter's predicate as the spec writes it; null without one. */
-  rowFilter: string | null;
-  /** The SELECT the view is created with. */
-  query: string;
-  /** The statement that creates it. */
-  create: string;
-  /** First 16 hex digits of the sha256 of `create`: recorded in `governed_views`, compared by drift. */
-  planHash: string;
-}
-
-/** One workflow's governed schema and views. */
-export interface GovernedWorkflow {
-  workflow: string;
-  group: string;
-  schema: string;
-  /** The comment marking the schema as dbwarden's. */
-  marker: string;
-  views: GovernedView[];
-  /** Some view hashes a column: the workflow needs a key in `workflow_keys`. */
-  hashes: boolean;
-}
-
-/** What a target's database holds for masks, row filters and reporting views. */
-export interface GovernedState {
-  /** Per governed workflow, in plan order. */
-  workflows: GovernedWorkflow[];
-  /** The rows of `client_attributes`: every login (and rotation clone) of a governed workflow, sorted by login. */
-  attributes: Array<{ login: string; workflow: string; attributes: Record<string, AttributeValue> }>;
-  /** Workflows with a `hash` mask, sorted: each has a key. */
-  keys: string[];
-}
 
 /** The comment on a governed schema. */
 export function governedSchemaMarker(environment: string, target: string, workflow: string): string {

@@ -80,7 +80,8 @@ export function accessComponentOf<P extends TargetPlatform>(target: { name: stri
   const component = ACCESS_COMPONENTS[engine];
   if (component === null) {
     throw new Error(
-      `targets.${target.name}.platform: no dbwarden component renders read-only access on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
+      `targets.${target.name}.platform: no dbwarden component renders read-only access ` +
+        `on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
     );
   }
   return component as RenderedAccessComponent<EngineOf<P>>;
@@ -98,7 +99,8 @@ export function checkTargetOnHost(host: HostPlatform, target: TargetPlan): void 
   if (!hostServes(host, target.platform)) {
     const served = HOST_PLATFORMS[host].targets;
     throw new Error(
-      `${field}.platform: "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`,
+      `${field}.platform: "${target.platform}" cannot be read by an MCP server on ` +
+        `${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`,
     );
   }
   accessComponentOf(target);

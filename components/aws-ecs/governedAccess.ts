@@ -41,7 +41,8 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
   const host = plan.mcpServer.host;
   if (host.platform !== "aws-ecs") {
     throw new Error(
-      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`,
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, ` +
+        `which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`,
     );
   }
   checkEcsHost(plan, host);
@@ -59,7 +60,8 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
 function checkEcsHost(plan: AccessPlan, host: AwsHost): void {
   if (!plan.mcpServer.image) {
     throw new Error(
-      `mcpServer.image is required (the MCP server's container image): an image URI, or { build: true } to build mcp-server/ with Docker into an ECR repository of the stack`,
+      `mcpServer.image is required (the MCP server's container image): an image URI, or { ` +
+        `build: true } to build mcp-server/ with Docker into an ECR repository of the stack`,
     );
   }
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
@@ -122,7 +124,10 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     this.registerOutputs(outputs);
   }
 
-  /** Security groups: allowed CIDRs -> load balancer -> service -> each target's database, and each target's own ways (rotation -> primary); endpoints and limits store. */
+  /**
+   * Security groups: allowed CIDRs -> load balancer -> service -> each target's database, and each target's own ways (rotation -> primary);
+   * endpoints and limits store.
+   */
   private networkBoundary({ name, plan, host, tags }: EcsDeployment, deployed: TargetDeployments): NetworkBoundary {
     return new NetworkBoundary(
       `${name}-network`,

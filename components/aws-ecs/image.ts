@@ -154,7 +154,8 @@ export class McpImage extends pulumi.ComponentResource {
       if (!existsSync(join(contextDir, MCP_SERVER_DOCKERFILE))) {
         throw new Error(
           `${name}: mcpServer.image is { build: true }, which builds dbwarden's own MCP server sources (${MCP_SERVER_DOCKERFILE}): ` +
-            `only a clone of dbwarden has them, not the npm package. Use the released image (${DEFAULT_MCP_IMAGE}, or leave mcpServer.image out) or your registry's copy of it`,
+            `only a clone of dbwarden has them, not the npm package. Use the released image ` +
+            `(${DEFAULT_MCP_IMAGE}, or leave mcpServer.image out) or your registry's copy of it`,
         );
       }
       const tag = buildContextTag(contextDir);

@@ -181,7 +181,8 @@ export function checkTaskDefinitionSize(containerJson: string, what: string): vo
   const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
   if (bytes > MAX_TASK_DEFINITION_BYTES) {
     throw new Error(
-      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
+      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; ` +
+        `this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
     );
   }
 }
@@ -194,7 +195,10 @@ export interface TaskRoleExtras {
   configObjectArns?: string[];
 }
 
-/** Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM database users. */
+/**
+ * Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM
+ * database users.
+ */
 export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
   if (secretArns.length > 0)

@@ -31,7 +31,8 @@ export function listenerCidrs(allowedCidrs: readonly string[], field: string): {
     if (!match) throw new Error(`${field}: "${cidr}" is not a CIDR`);
     if (Number(match[1]) === 0) {
       throw new Error(
-        `${field}: "${cidr}" opens the MCP service to the whole internet, which is always refused for mcpServer.allowedCidrs; list the networks your agents call from`,
+        `${field}: "${cidr}" opens the MCP service to the whole internet, which is always ` +
+          `refused for mcpServer.allowedCidrs; list the networks your agents call from`,
       );
     }
   }

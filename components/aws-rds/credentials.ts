@@ -178,7 +178,8 @@ export class ClientCredentials extends pulumi.ComponentResource {
       }
       if (!args.masterSecretArn?.startsWith("arn:aws:secretsmanager:")) {
         throw new Error(
-          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
+          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) ` +
+            `must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
         );
       }
       if (args.subnetIds.length === 0)

@@ -44,7 +44,8 @@ export function checkRdsTarget(target: RdsTarget, host: AwsHost): RdsTarget {
   }
   if (!adminSecretArn && !masterUserIamAuth) {
     throw new Error(
-      `${field}.primary.adminSecretArn is absent, so Pulumi would connect to the primary as its master user with an RDS IAM token, which works only once that user is a member of rds_iam ` +
+      `${field}.primary.adminSecretArn is absent, so Pulumi would connect to the primary as its ` +
+        `master user with an RDS IAM token, which works only once that user is a member of rds_iam ` +
         `(GRANT rds_iam TO <master user>; on RDS PostgreSQL this turns its password login off) and the primary has IAM database authentication on. ` +
         `Give ${field}.primary.adminSecretArn (an admin secret), or set ${field}.primary.masterUserIamAuth: true once the master user is in rds_iam.`,
     );
@@ -179,7 +180,8 @@ class RdsDeployment implements EcsTargetDeployment {
     if (target.replica.mode === "existing") {
       this.replica = new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent });
       void pulumi.log.warn(
-        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its parameter group (${target.logging.statements}) and log export are not managed here`,
+        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; ` +
+          `its parameter group (${target.logging.statements}) and log export are not managed here`,
         parent,
       );
     }

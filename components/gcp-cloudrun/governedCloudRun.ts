@@ -37,7 +37,8 @@ export function checkCloudRunPlan(plan: AccessPlan): { targets: GcpTarget[]; hos
   const host = plan.mcpServer.host;
   if (host.platform !== "gcp-cloudrun") {
     throw new Error(
-      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`,
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, ` +
+        `which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`,
     );
   }
   mcpImageUri(plan);
@@ -49,7 +50,8 @@ export function checkCloudRunPlan(plan: AccessPlan): { targets: GcpTarget[]; hos
   }
   if (plan.mcpServer.replicas > 1) {
     throw new Error(
-      `mcpServer.replicas: ${plan.mcpServer.replicas} on Cloud Run would count each client's calls per instance (no shared limits store is deployed on GCP yet); use 1`,
+      `mcpServer.replicas: ${plan.mcpServer.replicas} on Cloud Run would count each ` +
+        `client's calls per instance (no shared limits store is deployed on GCP yet); use 1`,
     );
   }
   const targets = plan.targets.map((target) => {

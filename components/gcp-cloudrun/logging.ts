@@ -11,7 +11,10 @@ import { fitName, logBucketId } from "../gcp/names.ts";
 
 /** The log filter of the MCP audit: the service's stdout. */
 export function mcpAuditFilter(project: string, serviceName: string): string {
-  return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" AND logName="projects/${project}/logs/run.googleapis.com%2Fstdout"`;
+  return (
+    `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" ` +
+    `AND logName="projects/${project}/logs/run.googleapis.com%2Fstdout"`
+  );
 }
 
 /** A sink destination for a log bucket. */

@@ -24,12 +24,14 @@ import { snowflakePlanProblems } from "./preflight.ts";
 export function checkSnowflakeOnEcs(target: SnowflakeTarget, host: AwsHost): SnowflakeTarget {
   if (host.egress !== "nat") {
     throw new Error(
-      `targets.${target.name}: Snowflake is reached over the internet, and mcpServer.host.egress is "${host.egress}" (VPC endpoints only); route the private subnets out through NAT (egress: nat) and list the NAT gateways' public IPs in targets.${target.name}.network.allowedCidrs`,
+      `targets.${target.name}: Snowflake is reached over the internet, and mcpServer.host.egress is "${host.egress}" (VPC endpoints only); route ` +
+        `the private subnets out through NAT (egress: nat) and list the NAT gateways' public IPs in targets.${target.name}.network.allowedCidrs`,
     );
   }
   if (target.network.allowedCidrs.length === 0) {
     throw new Error(
-      `targets.${target.name}.network.allowedCidrs: list the MCP service's egress addresses (its NAT gateways' public IPs); the service users' network policy admits only them`,
+      `targets.${target.name}.network.allowedCidrs: list the MCP service's egress addresses ` +
+        `(its NAT gateways' public IPs); the service users' network policy admits only them`,
     );
   }
   return target;
@@ -86,7 +88,9 @@ class SnowflakeDeployment implements EcsTargetDeployment {
           `${name}-${target.name}-${login.role}-key`,
           {
             name: login.secretName,
-            description: `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ${login.client}); swapped by the rotation job every ${target.credentials.rotationDays ?? 90} days`,
+            description:
+              `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ` +
+              `${login.client}); swapped by the rotation job every ${target.credentials.rotationDays ?? 90} days`,
             recoveryWindowInDays: 7,
             tags: resourceTags(this.deployment.tags, loginSecretTags(plan.environment, workflow, login, target.name)),
           },

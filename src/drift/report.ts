@@ -87,7 +87,8 @@ export function formatFixedDrift(report: Pick<DriftReport, "environment" | "targ
   const n = fixed.differences.length;
   const lines = [
     `Fixed in environment ${report.environment}, target ${report.target} (database ${report.database}): ` +
-      `${n} difference${n === 1 ? "" : "s"} from the access plan removed, ${fixed.statements} statement${fixed.statements === 1 ? "" : "s"} in one transaction:`,
+      `${n} difference${n === 1 ? "" : "s"} from the access plan removed, ` +
+      `${fixed.statements} statement${fixed.statements === 1 ? "" : "s"} in one transaction:`,
     ...fixed.differences.map((d) => `  - ${d.message}`),
   ];
   return `${lines.join("\n")}\n`;

@@ -71,52 +71,59 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assert.deepEqual(snowflakePlanProblems(plan, plan.targets[0] as never), []);
   });
 
-  it("a role with USAGE on warehouse, database and dbwarden's schema, SELECT on secure views of the readable columns, never on a base table with hidden columns", () => {
-    assert.deepEqual(mocks.one(`${SF}accountRole:AccountRole`, "dbwarden-snowflake-warehouse-sales-analytics-role").inputs, {
-      name: "DBW_SALES_ANALYTICS",
-      comment: "dbwarden workflow sales-analytics (owner revenue-ops)",
-    });
-    const grants = mocks.byType(`${SF}grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole`);
-    const on = grants.map((g) => ({ privileges: g.inputs.privileges, on: g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject }));
-    assert.deepEqual(on, [
-      { privileges: ["USAGE"], on: { objectType: "WAREHOUSE", objectName: "AGENTS_XS" } },
-      { privileges: ["USAGE"], on: { objectType: "DATABASE", objectName: "ANALYTICS" } },
-      { privileges: ["USAGE"], on: { schemaName: '"ANALYTICS"."DBWARDEN"' } },
-      { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__CUSTOMERS"' } },
-      // ORDERS names its columns (rule "only"): a view of them too. No grant on SALES or its base tables at all.
-      { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__ORDERS"' } },
-    ]);
-    assert.ok(grants.every((g) => g.deleteBeforeReplace && g.inputs.accountRoleName === "DBW_SALES_ANALYTICS"));
-    const view = mocks.byType(`${SF}view:View`)[0]!;
-    assert.deepEqual(
-      [view.inputs.isSecure, view.inputs.statement],
-      ["true", 'SELECT "ID", "NAME", "REGION", "CREATED_AT" FROM "ANALYTICS"."SALES"."CUSTOMERS"'],
-    );
-  });
+  it(
+    "a role with USAGE on warehouse, database and dbwarden's schema, SELECT on " +
+      "secure views of the readable columns, never on a base table with hidden columns",
+    () => {
+      assert.deepEqual(mocks.one(`${SF}accountRole:AccountRole`, "dbwarden-snowflake-warehouse-sales-analytics-role").inputs, {
+        name: "DBW_SALES_ANALYTICS",
+        comment: "dbwarden workflow sales-analytics (owner revenue-ops)",
+      });
+      const grants = mocks.byType(`${SF}grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole`);
+      const on = grants.map((g) => ({ privileges: g.inputs.privileges, on: g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject }));
+      assert.deepEqual(on, [
+        { privileges: ["USAGE"], on: { objectType: "WAREHOUSE", objectName: "AGENTS_XS" } },
+        { privileges: ["USAGE"], on: { objectType: "DATABASE", objectName: "ANALYTICS" } },
+        { privileges: ["USAGE"], on: { schemaName: '"ANALYTICS"."DBWARDEN"' } },
+        { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__CUSTOMERS"' } },
+        // ORDERS names its columns (rule "only"): a view of them too. No grant on SALES or its base tables at all.
+        { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__ORDERS"' } },
+      ]);
+      assert.ok(grants.every((g) => g.deleteBeforeReplace && g.inputs.accountRoleName === "DBW_SALES_ANALYTICS"));
+      const view = mocks.byType(`${SF}view:View`)[0]!;
+      assert.deepEqual(
+        [view.inputs.isSecure, view.inputs.statement],
+        ["true", 'SELECT "ID", "NAME", "REGION", "CREATED_AT" FROM "ANALYTICS"."SALES"."CUSTOMERS"'],
+      );
+    },
+  );
 
-  it("a service user per client: key pair only, secondary roles NONE, its role, the network policy, a timeout and a query tag; keys ignored after creation", () => {
-    const user = mocks.byType(`${SF}serviceUser:ServiceUser`)[0]!;
-    const { rsaPublicKey, ...rest } = user.inputs;
-    assert.deepEqual(
-      { ...rest, loginName: (rest.loginName as { value: string }).value },
-      {
-        name: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
-        loginName: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
-        comment: "dbwarden: MCP login of workflow sales-analytics",
-        defaultRole: "DBW_SALES_ANALYTICS",
-        defaultSecondaryRolesOption: "NONE",
-        defaultWarehouse: "AGENTS_XS",
-        networkPolicy: "DBWARDEN_SNOWFLAKE_WAREHOUSE",
-        queryTag: "dbwarden workflow=sales-analytics",
-        statementTimeoutInSeconds: 60,
-      },
-    );
-    assert.deepEqual(publicKeyProblems(rsaPublicKey as string, "rsaPublicKey"), []);
-    assert.deepEqual(user.ignoreChanges.sort(), ["rsaPublicKey", "rsaPublicKey2"]);
-    assert.equal(mocks.byType(`${SF}grantAccountRole:GrantAccountRole`)[0]!.inputs.userName, "DBW_SALES_ANALYTICS__CLAUDE_REVOPS");
-    assert.deepEqual(mocks.byType(`${SF}networkRule:NetworkRule`)[0]!.inputs.valueLists, ["198.51.100.10/32", "198.51.100.11/32"]);
-    assert.deepEqual(mocks.byType(`${SF}networkPolicy:NetworkPolicy`)[0]!.inputs.allowedNetworkRuleLists, ['"ANALYTICS"."DBWARDEN"."MCP_EGRESS"']);
-  });
+  it(
+    "a service user per client: key pair only, secondary roles NONE, its role, " + "the network policy, a timeout and a query tag; keys ignored after creation",
+    () => {
+      const user = mocks.byType(`${SF}serviceUser:ServiceUser`)[0]!;
+      const { rsaPublicKey, ...rest } = user.inputs;
+      assert.deepEqual(
+        { ...rest, loginName: (rest.loginName as { value: string }).value },
+        {
+          name: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
+          loginName: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
+          comment: "dbwarden: MCP login of workflow sales-analytics",
+          defaultRole: "DBW_SALES_ANALYTICS",
+          defaultSecondaryRolesOption: "NONE",
+          defaultWarehouse: "AGENTS_XS",
+          networkPolicy: "DBWARDEN_SNOWFLAKE_WAREHOUSE",
+          queryTag: "dbwarden workflow=sales-analytics",
+          statementTimeoutInSeconds: 60,
+        },
+      );
+      assert.deepEqual(publicKeyProblems(rsaPublicKey as string, "rsaPublicKey"), []);
+      assert.deepEqual(user.ignoreChanges.sort(), ["rsaPublicKey", "rsaPublicKey2"]);
+      assert.equal(mocks.byType(`${SF}grantAccountRole:GrantAccountRole`)[0]!.inputs.userName, "DBW_SALES_ANALYTICS__CLAUDE_REVOPS");
+      assert.deepEqual(mocks.byType(`${SF}networkRule:NetworkRule`)[0]!.inputs.valueLists, ["198.51.100.10/32", "198.51.100.11/32"]);
+      assert.deepEqual(mocks.byType(`${SF}networkPolicy:NetworkPolicy`)[0]!.inputs.allowedNetworkRuleLists, ['"ANALYTICS"."DBWARDEN"."MCP_EGRESS"']);
+    },
+  );
 
   it("every Snowflake resource uses the component's provider, which enables exactly the preview features in use", () => {
     const providers = mocks.byType("pulumi:providers:snowflake");
@@ -133,7 +140,8 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     provider.inputs.previewFeaturesEnabled = "[]";
     try {
       assert.deepEqual(previewProblems(mocks), [
-        "dbwarden-snowflake-warehouse-egress-rule (snowflake:index/networkRule:NetworkRule) needs snowflake_network_rule_resource in its provider's previewFeaturesEnabled",
+        "dbwarden-snowflake-warehouse-egress-rule (snowflake:index/networkRule:NetworkRule) " +
+          "needs snowflake_network_rule_resource in its provider's previewFeaturesEnabled",
       ]);
     } finally {
       provider.inputs.previewFeaturesEnabled = saved;

@@ -38,7 +38,10 @@ async function snowflakeTargetDrift(io: CliIO, plan: AccessPlan, target: Snowfla
 
 /** What `dbwarden drift` says of a BigQuery target, whose live IAM it does not read yet. */
 export const BIGQUERY_NOT_COMPARED =
-  "dbwarden drift does not read BigQuery's live IAM yet. What dbwarden deployed there (the workflows' service accounts, views, dataset access entries and IAM members) is compared by the Pulumi side (pulumi preview --refresh, without --no-pulumi), and `dbwarden check` judges the program; access granted outside Pulumi (another dataset access entry, a project role) is not detected.";
+  "dbwarden drift does not read BigQuery's live IAM yet. What dbwarden deployed there (the workflows' " +
+  "service accounts, views, dataset access entries and IAM members) is compared by the Pulumi " +
+  "side (pulumi preview --refresh, without --no-pulumi), and `dbwarden check` judges the program; " +
+  "access granted outside Pulumi (another dataset access entry, a project role) is not detected.";
 
 export function register(program: Command, io: CliIO): void {
   program

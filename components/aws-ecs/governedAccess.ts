@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
-import { replicaIdentifier } from "../aws/names.ts";
+import { replicaIdentifier } from "../../src/names/aws.ts";
 import { sharedTags } from "../aws/tags.ts";
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";

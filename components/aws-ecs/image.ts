@@ -22,7 +22,7 @@ import { Repository } from "@pulumi/aws/ecr/repository.js";
 import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
 import { packageRoot } from "../../src/package.ts";
 import type { ImagePlan } from "../../src/plan/types.ts";
-import { imageRepositoryName } from "../aws/names.ts";
+import { imageRepositoryName } from "../../src/names/aws.ts";
 
 /**
  * The MCP server's build context, relative to where `pulumi up` runs (the project root): the

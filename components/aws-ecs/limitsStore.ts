@@ -15,7 +15,7 @@ import { SubnetGroup } from "@pulumi/aws/elasticache/subnetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import type { LimitsStoreConfig } from "../../src/plan/types.ts";
-import { limitsStoreId, limitsStoreSecretName } from "../aws/names.ts";
+import { limitsStoreId, limitsStoreSecretName } from "../../src/names/aws.ts";
 
 /** The Redis protocol's port. */
 export const LIMITS_STORE_PORT = 6379;

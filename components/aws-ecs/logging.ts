@@ -10,7 +10,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
+import { mcpAuditLogGroupName } from "../../src/names/aws.ts";
 import { ENVIRONMENT_TAG, TARGET_TAG, resourceTags } from "../aws/tags.ts";
+
+export { mcpAuditLogGroupName };
 
 /** Retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -24,11 +27,6 @@ export function cloudWatchRetentionDays(days: number, field: string): number {
   const accepted = CLOUDWATCH_RETENTION_DAYS.find((d) => d >= days);
   if (accepted === undefined) throw new Error(`${field}: ${days} days is longer than CloudWatch's longest retention (3653 days)`);
   return accepted;
-}
-
-/** The MCP server's audit log group of an environment. */
-export function mcpAuditLogGroupName(environment: string): string {
-  return `/dbwarden/${environment}/mcp-audit`;
 }
 
 export interface QueryLoggingArgs {

@@ -46,7 +46,7 @@ import {
 import { INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
 import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
-import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../aws/names.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../../src/names/aws.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 import {
   ConfigObjects,

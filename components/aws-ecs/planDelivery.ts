@@ -23,7 +23,7 @@ import { BucketPublicAccessBlock } from "@pulumi/aws/s3/bucketPublicAccessBlock.
 import { BucketServerSideEncryptionConfiguration } from "@pulumi/aws/s3/bucketServerSideEncryptionConfiguration.js";
 import { BucketVersioning } from "@pulumi/aws/s3/bucketVersioning.js";
 import { PLAN_ENV, RUNTIME_ENV } from "../../src/plan/types.ts";
-import { planBucketPrefix } from "../aws/names.ts";
+import { planBucketPrefix } from "../../src/names/aws.ts";
 
 /** ECS refuses a task definition over 64 KiB. */
 export const MAX_TASK_DEFINITION_BYTES = 64 * 1024;

@@ -11,7 +11,7 @@ import type { GovernedEnvironmentArgs } from "../environment.ts";
 import type { PrivateEndpoints } from "./endpoints.ts";
 import type { QueryLogging, QueryLoggingArgs } from "./logging.ts";
 import type { NetworkBoundary, NetworkTargetArgs } from "./network.ts";
-import type { PlannedName } from "../aws/names.ts";
+import type { PlannedName } from "../../src/names/aws.ts";
 
 /** The MCP server's host in an AWS environment. */
 export type AwsHost = HostOf<"aws-ecs">;

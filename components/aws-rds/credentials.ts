@@ -21,7 +21,7 @@ import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
 import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
-import { rotationFunctionName, rotationStackName } from "../aws/names.ts";
+import { rotationFunctionName, rotationStackName } from "../../src/names/aws.ts";
 import { INITIAL_VERSION_IGNORE_CHANGES, INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
 import { loginSecretTags, resourceTags } from "../aws/tags.ts";
 

@@ -15,7 +15,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
 import { workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
-import { plannedNames, rdsLogGroupName, replicaIdentifier, rotationFunctionName, rotationStackName, AWS_NAME_LIMITS, type PlannedName } from "../aws/names.ts";
+import {
+  plannedNames,
+  rdsLogGroupName,
+  replicaIdentifier,
+  rotationFunctionName,
+  rotationStackName,
+  AWS_NAME_LIMITS,
+  type PlannedName,
+} from "../../src/names/aws.ts";
 import type { PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { PrivateEndpoints } from "../aws-ecs/endpoints.ts";

@@ -15,7 +15,7 @@ import { roleNamesOf } from "../aws-ecs/governedAccess.ts";
 import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
-import { cloudRunServiceName, mcpServiceAccountId } from "../gcp/names.ts";
+import { cloudRunServiceName, mcpServiceAccountId } from "../../src/names/gcp.ts";
 import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
 import { LoadBalancedIngress } from "./ingress.ts";
 import { CloudRunQueryLogging } from "./logging.ts";

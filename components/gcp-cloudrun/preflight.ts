@@ -11,7 +11,7 @@ import { getDatabaseInstance } from "@pulumi/gcp/sql/getDatabaseInstance.js";
 import { environmentFile, projectRoot } from "../../src/spec/project.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { sharedLabels, loginLabels } from "../gcp/labels.ts";
-import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, logBucketId, mcpServiceAccountId } from "../gcp/names.ts";
+import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, logBucketId, mcpServiceAccountId } from "../../src/names/gcp.ts";
 import { gcpNameProblems, labelProblems, type GcpPlannedName, type GcpPreflightLookups } from "../gcp/preflight.ts";
 import { checkCloudRunPlan } from "./governedCloudRun.ts";
 import { forCloudRunTarget } from "./targets.ts";

@@ -17,7 +17,7 @@ import { workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/p
 import type { PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
-import { cloudSqlReplicaName, gcpSecretId, loginServiceAccountId, rotatorServiceAccountId, rotatorServiceName, rotationTopicId } from "../gcp/names.ts";
+import { cloudSqlReplicaName, gcpSecretId, loginServiceAccountId, rotatorServiceAccountId, rotatorServiceName, rotationTopicId } from "../../src/names/gcp.ts";
 import type { GcpPlannedName, GcpPreflightLookups } from "../gcp/preflight.ts";
 import type {
   CloudRunDeployment,

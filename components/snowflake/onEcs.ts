@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
-import { plannedNames, type PlannedName } from "../aws/names.ts";
+import { plannedNames, type PlannedName } from "../../src/names/aws.ts";
 import { loginSecretTags, resourceTags } from "../aws/tags.ts";
 import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targetTypes.ts";
 import { accessComponentOf } from "../targets.ts";

@@ -17,7 +17,7 @@ import type { GetVpcResult } from "@pulumi/aws/ec2/getVpc.js";
 import type { GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import type { GetSecretVersionResult } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
 import { createHash } from "node:crypto";
-import { AWS_NAMED_TYPES } from "../../components/aws-ecs/plannedNames.ts";
+import { AWS_NAMED_TYPES } from "../names/aws.ts";
 import type { AccessPlan } from "../plan/types.ts";
 
 /** What `aws:rds/getInstance` answers here: the fields dbwarden reads, typed as the provider's. */

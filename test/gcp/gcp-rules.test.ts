@@ -16,7 +16,7 @@ import {
   labelValue,
   loginServiceAccountId,
   mcpServiceAccountId,
-} from "../../components/gcp/names.ts";
+} from "../../src/names/gcp.ts";
 import { DBWARDEN_GCP_LABEL_KEYS, gcpNameProblems, labelProblems } from "../../components/gcp/preflight.ts";
 import { checkCloudRunPlan } from "../../components/gcp-cloudrun/governedCloudRun.ts";
 import { cloudArmorRules } from "../../components/gcp-cloudrun/ingress.ts";

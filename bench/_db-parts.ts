@@ -18,7 +18,9 @@ const calls = Number(process.argv[2] ?? 2_000);
 const application = "dbwarden/0b4c1a44-1f7e-4b6e-9d1e-3a8a3c9d3e11/claude-cs";
 const tag = "/* dbwarden request=0b4c1a44-1f7e-4b6e-9d1e-3a8a3c9d3e11 client=claude-cs */ ";
 const setup = `BEGIN READ ONLY; SET LOCAL statement_timeout = 15000; SET LOCAL search_path = "app"; SET LOCAL application_name = '${application}'`;
-const guard = `${tag}SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) '${application}' AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN 1 ELSE 0 END) AS guard`;
+const guard =
+  `${tag}SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) ` +
+  `'${application}' AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN 1 ELSE 0 END) AS guard`;
 const statement = (i: number) => `${tag}SELECT id, name, plan, region FROM app.accounts WHERE id = ${1 + (i % 200)}`;
 
 /** Each variant: the texts one call sends, part by part. */

@@ -42,7 +42,8 @@ function topFunctions(profile: Profile, windowUs: [number, number], results: num
     const us = self.get(node.id);
     if (!us) continue;
     const { functionName, url, lineNumber } = node.callFrame;
-    const name = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "").replace(/^.*\/work\/[^ ]*?\/(mcp-server|src)\//, "$1/")}:${lineNumber + 1}`;
+    const name =
+      `${functionName || "(anonymous)"} ` + `${url.replace(/^.*node_modules\//, "").replace(/^.*\/work\/[^ ]*?\/(mcp-server|src)\//, "$1/")}:${lineNumber + 1}`;
     byName.set(name, (byName.get(name) ?? 0) + us);
   }
   return [...byName]

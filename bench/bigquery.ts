@@ -85,7 +85,8 @@ export async function run(): Promise<Record<string, unknown>> {
     };
     rows.push(row);
     console.log(
-      `${String(workflows).padStart(5)} BigQuery workflows x ${TABLES} tables (${row.views} views): access plan + preflight ${row.accessCpuMs} ms CPU, review ${row.reviewCpuMs} ms CPU, bytes-cap rule ${row.checkRuleCpuMs} ms CPU`,
+      `${String(workflows).padStart(5)} BigQuery workflows x ${TABLES} tables (${row.views} views): access plan + ` +
+        `preflight ${row.accessCpuMs} ms CPU, review ${row.reviewCpuMs} ms CPU, bytes-cap rule ${row.checkRuleCpuMs} ms CPU`,
     );
   }
   return { sizes: rows };

@@ -94,7 +94,8 @@ export async function run(): Promise<Record<string, unknown>> {
 
   const sdk = await measure(SIZES[0]!, false);
   console.log(
-    `${String(SIZES[0]).padStart(5)} workflows x 20 tables, every child registered through the SDK (before): ${sdk.resources} resources; record ${sdk.recordMs} ms, check ${sdk.checkMs} ms`,
+    `${String(SIZES[0]).padStart(5)} workflows x 20 tables, every child registered through the ` +
+      `SDK (before): ${sdk.resources} resources; record ${sdk.recordMs} ms, check ${sdk.checkMs} ms`,
   );
   (globalThis as { gc?: () => void }).gc?.();
 
@@ -103,7 +104,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const row = await measure(workflows);
     rows.push(row);
     console.log(
-      `${String(workflows).padStart(5)} workflows x 20 tables: ${row.resources} resources; record ${row.recordMs} ms, evaluate ${row.evaluateMs} ms (${row.evaluateMicrosPerResource} µs/resource), check ${row.checkMs} ms (${row.checkMicrosPerResource} µs/resource)`,
+      `${String(workflows).padStart(5)} workflows x 20 tables: ${row.resources} resources; record ${row.recordMs} ms, evaluate ` +
+        `${row.evaluateMs} ms (${row.evaluateMicrosPerResource} µs/resource), check ${row.checkMs} ms (${row.checkMicrosPerResource} µs/resource)`,
     );
     (globalThis as { gc?: () => void }).gc?.();
   }

@@ -85,7 +85,8 @@ export async function run(): Promise<Record<string, unknown>> {
     console.log(
       `drift on ${result.tables} tables / ${roles} roles: clean ${result.driftCleanMedianMs} ms (${roundTripsPerDrift} round trips), ` +
         `with 1,000 PUBLIC grants ${result.driftWith1000PublicGrantsMedianMs} ms (${result.driftWith1000PublicGrantsDifferences} differences), ` +
-        `and 1,000 routines PUBLIC may execute ${result.driftWith1000RoutinesMedianMs} ms (${result.driftWith1000RoutinesFunctionDifferences} routine differences); ` +
+        `and 1,000 routines PUBLIC may execute ${result.driftWith1000RoutinesMedianMs} ` +
+        `ms (${result.driftWith1000RoutinesFunctionDifferences} routine differences); ` +
         `reconcile cold ${result.reconcileColdMs} ms (${result.reconcileColdStatements} statements), no-op ${result.reconcileNoopMs} ms`,
     );
     return result;

@@ -44,13 +44,17 @@ function workflowYaml(w: number, changed: boolean): string {
     const block =
       t % 3 === 0
         ? `    ${table}:\n      description: Table ${table}.\n      exclude: [secret, other]\n`
-        : `    ${table}:\n      description: Table ${table}.\n      columns:\n        id: Row id.\n        account_id: Owning account.\n        amount: Amount in cents.\n${extra}`;
+        : `    ${table}:\n      description: Table ${table}.\n      columns:\n        id: Row ` +
+          `id.\n        account_id: Owning account.\n        amount: Amount in cents.\n${extra}`;
     bySchema.set(schema, [...(bySchema.get(schema) ?? []), block]);
   }
   const scope = [...bySchema].map(([schema, blocks]) => `  ${schema}:\n${blocks.join("")}`).join("");
   const clients = `  - name: agent-a\n    auth: api-key\n${changed ? "  - name: agent-b\n    auth: api-key\n" : ""}`;
   const limits = changed ? (warehouse ? "limits: { maxBytesBilled: 2GB }\n" : "limits: { maxRows: 9000 }\n") : "";
-  return `apiVersion: dbwarden/v1\nkind: Workflow\nname: workflow-${w}\nowner: team-${w % 17}\ndescription: Synthetic workflow ${w}.\ntarget: ${warehouse ? "warehouse" : "app"}\nscope:\n${scope}${limits}clients:\n${clients}`;
+  return (
+    `apiVersion: dbwarden/v1\nkind: Workflow\nname: workflow-${w}\nowner: team-${w % 17}\ndescription: Synthetic ` +
+    `workflow ${w}.\ntarget: ${warehouse ? "warehouse" : "app"}\nscope:\n${scope}${limits}clients:\n${clients}`
+  );
 }
 
 const ENVIRONMENT = `apiVersion: dbwarden/v1
@@ -182,7 +186,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const row = measureCheck(size);
     check.push(row);
     console.log(
-      `${size} GCP workflows x ${TABLES} tables: check ${row.failed ? String(row.failed) : `${String(row.resources)} resources, ${String(row.wallMs)} ms (${String(row.cpuMs)} ms CPU, peak ${String(row.peakRssMiB)} MiB)`}`,
+      `${size} GCP workflows x ${TABLES} tables: check ` +
+        `${row.failed ? String(row.failed) : `${String(row.resources)} resources, ${String(row.wallMs)} ms (${String(row.cpuMs)} ms CPU, peak ${String(row.peakRssMiB)} MiB)`}`,
     );
   }
   return { limitMs: 10_000, review, check };

@@ -150,12 +150,15 @@ export async function run(): Promise<Record<string, unknown>> {
     db = await startTestPostgres();
     const drift = await driftBench(db);
     console.log(
-      `point query (${point.queries} sequential): governed view p50 ${point.governedView.p50Ms} ms, backend CPU ${point.governedView.backendCpuMsPerQuery} ms; ` +
+      `point query (${point.queries} sequential): governed view p50 ${point.governedView.p50Ms} ` +
+        `ms, backend CPU ${point.governedView.backendCpuMsPerQuery} ms; ` +
         `base table p50 ${point.baseTable.p50Ms} ms, backend CPU ${point.baseTable.backendCpuMsPerQuery} ms (ratio ${point.backendCpuRatio})\n` +
         `  view plan: ${point.governedView.plan}\n  table plan: ${point.baseTable.plan}\n` +
-        `drift on ${drift.tables} tables with ${drift.governedViews} governed views: reconcile cold ${drift.reconcileColdMs} ms (${drift.reconcileColdStatements} statements), ` +
+        `drift on ${drift.tables} tables with ${drift.governedViews} governed views: reconcile ` +
+        `cold ${drift.reconcileColdMs} ms (${drift.reconcileColdStatements} statements), ` +
         `clean drift ${drift.driftCleanMedianMs} ms (${drift.driftRoundTrips} round trips, ${drift.driftCleanDifferences} differences), ` +
-        `100 views changed by hand: ${drift.driftWith100ChangedViewsMs} ms (${drift.driftWith100ChangedViewsDifferences} differences), fixed in ${drift.fixMs} ms`,
+        `100 views changed by hand: ${drift.driftWith100ChangedViewsMs} ms ` +
+        `(${drift.driftWith100ChangedViewsDifferences} differences), fixed in ${drift.fixMs} ms`,
     );
     return { pointQuery: point, drift };
   } finally {

@@ -431,7 +431,10 @@ function print(cases: CaseResult[]): void {
   for (const r of cases) {
     if (r.firstError) console.log(`  ${r.target} ${r.workload} x${r.concurrency} failed: ${r.firstError}`);
     console.log(
-      `${r.target.padEnd(22)} ${r.workload.padEnd(14)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.callsPerSecond).padStart(8)} ${num(r.serverCpuMsPerCall).padStart(11)} ${num(r.clientCpuMsPerCall).padStart(11)} ${num(r.dbCpuMsPerCall).padStart(7)} ${num(r.upCpuMsPerCall).padStart(7)} ${String(r.serverPeakRssMiB ?? "-").padStart(20)}`,
+      `${r.target.padEnd(22)} ${r.workload.padEnd(14)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ` +
+        `${String(r.errors).padStart(4)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ` +
+        `${String(r.callsPerSecond).padStart(8)} ${num(r.serverCpuMsPerCall).padStart(11)} ${num(r.clientCpuMsPerCall).padStart(11)} ` +
+        `${num(r.dbCpuMsPerCall).padStart(7)} ${num(r.upCpuMsPerCall).padStart(7)} ${String(r.serverPeakRssMiB ?? "-").padStart(20)}`,
     );
   }
 }

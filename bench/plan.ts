@@ -19,7 +19,9 @@ function writeProject(root: string): void {
   const sensitive = Array.from({ length: 50 }, (_, s) => `      - s${s % 10}.t${s}.secret`).join("\n");
   writeFileSync(
     join(root, "stacks/environments/bench.yaml"),
-    `apiVersion: dbwarden/v1\nkind: Environment\nname: bench\ntargets:\n  db:\n    platform: postgres\n    database: app\n    credentials: { mode: password, rotationDays: 30 }\n    logging: { statements: log-statement }\n    sensitiveColumns:\n${sensitive}\nworkflows:\n${names.map((n) => `  - ${n}`).join("\n")}\n`,
+    `apiVersion: dbwarden/v1\nkind: Environment\nname: bench\ntargets:\n  db:\n    platform: postgres\n    database: app\n    credentials: { mode: password, ` +
+      `rotationDays: 30 }\n    logging: { statements: log-statement }\n    ` +
+      `sensitiveColumns:\n${sensitive}\nworkflows:\n${names.map((n) => `  - ${n}`).join("\n")}\n`,
   );
   for (let w = 0; w < WORKFLOWS; w++) {
     const tables = Array.from({ length: TABLES }, (_, t) => {
@@ -27,7 +29,8 @@ function writeProject(root: string): void {
       const schema = `s${t % 10}`;
       return t % 3 === 0
         ? `  ${schema}:\n    ${table}:\n      description: Table ${table} of workflow ${w}.\n      exclude: [secret, other]\n`
-        : `  ${schema}:\n    ${table}:\n      description: Table ${table} of workflow ${w}.\n      columns:\n        id: Row id.\n        account_id: Owning account.\n        created_at: When the row was created.\n        amount: Amount in cents.\n`;
+        : `  ${schema}:\n    ${table}:\n      description: Table ${table} of workflow ${w}.\n      columns:\n        id: Row id.\n ` +
+            `       account_id: Owning account.\n        created_at: When the row was created.\n        amount: Amount in cents.\n`;
     });
     // Group tables by schema so each schema key appears once.
     const bySchema = new Map<string, string[]>();
@@ -38,7 +41,9 @@ function writeProject(root: string): void {
     const scope = [...bySchema].map(([schemaLine, blocks]) => `${schemaLine}\n${blocks.join("")}`).join("");
     writeFileSync(
       join(root, `stacks/workflows/workflow-${w}.yaml`),
-      `apiVersion: dbwarden/v1\nkind: Workflow\nname: workflow-${w}\nowner: team-${w % 17}\ndescription: Synthetic workflow ${w} for the plan benchmark.\ntarget: db\nscope:\n${scope}clients:\n  - name: agent-a\n    auth: api-key\n  - name: agent-b\n    auth: api-key\n    sourceCidrs: [10.0.0.0/8]\n`,
+      `apiVersion: dbwarden/v1\nkind: Workflow\nname: workflow-${w}\nowner: ` +
+        `team-${w % 17}\ndescription: Synthetic workflow ${w} for the plan benchmark.\ntarget: ` +
+        `db\nscope:\n${scope}clients:\n  - name: agent-a\n    auth: api-key\n  - name: agent-b\n    auth: api-key\n    sourceCidrs: [10.0.0.0/8]\n`,
     );
   }
 }
@@ -72,7 +77,8 @@ export async function run(): Promise<Record<string, unknown>> {
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     console.log(
-      `plan: ${WORKFLOWS} workflows x ${TABLES} tables: load+validate+plan median ${result.loadValidatePlanMs.median} ms (min ${result.loadValidatePlanMs.min}, max ${result.loadValidatePlanMs.max}), plan ${result.planJsonMiB} MiB JSON, peak RSS ${result.peakRssMiB} MiB`,
+      `plan: ${WORKFLOWS} workflows x ${TABLES} tables: load+validate+plan median ${result.loadValidatePlanMs.median} ms (min ` +
+        `${result.loadValidatePlanMs.min}, max ${result.loadValidatePlanMs.max}), plan ${result.planJsonMiB} MiB JSON, peak RSS ${result.peakRssMiB} MiB`,
     );
     return result;
   } finally {

@@ -92,7 +92,8 @@ export async function run(): Promise<Record<string, unknown>> {
       };
       results.push(row);
       console.log(
-        `${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`,
+        `${String(workflows).padStart(5)} workflows, ${shape.padEnd(6)} SELECTs (${row.privilegesPerWorkflow} ` +
+          `privileges each): ${row.resources} resources (${row.resourcesPerWorkflow}/workflow), ${ms} ms`,
       );
     }
   }

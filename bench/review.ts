@@ -31,14 +31,20 @@ function workflowYaml(w: number, changed: boolean): string {
     const block =
       t % 3 === 0
         ? `    ${table}:\n      description: Table ${table}.\n      exclude: [secret, other]\n`
-        : `    ${table}:\n      description: Table ${table}.\n      columns:\n        id: Row id.\n        account_id: Owning account.\n        amount: Amount in cents.\n${extra}`;
+        : `    ${table}:\n      description: Table ${table}.\n      columns:\n        id: Row ` +
+          `id.\n        account_id: Owning account.\n        amount: Amount in cents.\n${extra}`;
     bySchema.set(schema, [...(bySchema.get(schema) ?? []), block]);
   }
   const scope = [...bySchema].map(([schema, blocks]) => `  ${schema}:\n${blocks.join("")}`).join("");
   const name = changed && w % 20 === 0 ? `renamed-${w}` : `workflow-${w}`;
-  const clients = `  - name: agent-a\n    auth: api-key\n  - name: agent-b\n    auth: api-key\n    sourceCidrs: [10.0.0.0/8]\n${changed && w % 20 !== 0 ? "  - name: agent-c\n    auth: api-key\n" : ""}`;
+  const clients =
+    `  - name: agent-a\n    auth: api-key\n  - name: agent-b\n    auth: api-key\n    sourceCidrs: ` +
+    `[10.0.0.0/8]\n${changed && w % 20 !== 0 ? "  - name: agent-c\n    auth: api-key\n" : ""}`;
   const limits = changed && w % 20 !== 0 ? "limits: { maxRows: 9000 }\n" : "";
-  return `apiVersion: dbwarden/v1\nkind: Workflow\nname: ${name}\nowner: team-${w % 17}\ndescription: Synthetic workflow ${w}.\ntarget: db\nscope:\n${scope}${limits}clients:\n${clients}`;
+  return (
+    `apiVersion: dbwarden/v1\nkind: Workflow\nname: ${name}\nowner: team-${w % 17}\ndescription: ` +
+    `Synthetic workflow ${w}.\ntarget: db\nscope:\n${scope}${limits}clients:\n${clients}`
+  );
 }
 
 /** Write the stack; `changed` applies the change under review to one workflow in ten. */
@@ -49,7 +55,8 @@ function writeStack(root: string, workflows: number, changed: boolean): void {
   const names = Array.from({ length: workflows }, (_, w) => (touched(w) && w % 20 === 0 ? `renamed-${w}` : `workflow-${w}`));
   writeFileSync(
     join(root, "stacks/environments/bench.yaml"),
-    `apiVersion: dbwarden/v1\nkind: Environment\nname: bench\ntargets:\n  db:\n    platform: postgres\n    database: app\n    credentials: { mode: password, rotationDays: 30 }\n    logging: { statements: log-statement }\nworkflows:\n${names.map((n) => `  - ${n}`).join("\n")}\n`,
+    `apiVersion: dbwarden/v1\nkind: Environment\nname: bench\ntargets:\n  db:\n    platform: postgres\n    database: app\n    credentials: { ` +
+      `mode: password, rotationDays: 30 }\n    logging: { statements: log-statement }\nworkflows:\n${names.map((n) => `  - ${n}`).join("\n")}\n`,
   );
   for (let w = 0; w < workflows; w++) writeFileSync(join(root, `stacks/workflows/workflow-${w}.yaml`), workflowYaml(w, touched(w)));
 }
@@ -117,7 +124,8 @@ export async function run(): Promise<Record<string, unknown>> {
   for (const size of SIZES) {
     const result = await measure(size);
     console.log(
-      `${size} workflows x ${TABLES} tables: ${result.changes} changes (${result.renames} renames); load+plan both sides ${result.loadPlanBothSidesMs.join(" / ")} ms, diff+render ${result.diffRenderMs.join(" / ")} ms; markdown ${result.markdownChars} chars`,
+      `${size} workflows x ${TABLES} tables: ${result.changes} changes (${result.renames} renames); load+plan both sides ` +
+        `${result.loadPlanBothSidesMs.join(" / ")} ms, diff+render ${result.diffRenderMs.join(" / ")} ms; markdown ${result.markdownChars} chars`,
     );
     synthetic.push(result);
   }

@@ -24,28 +24,13 @@ import {
   type TargetPlan,
   type TargetPlatform,
 } from "../src/plan/types.ts";
-import type { GovernedEnvironmentArgs } from "./hosts.ts";
+import type { AccessComponent } from "./accessComponent.ts";
+import type { GovernedEnvironmentArgs } from "./environment.ts";
 import { BIGQUERY_ACCESS } from "./bigquery/component.ts";
 import { POSTGRES_ACCESS } from "./postgres/component.ts";
 import { SNOWFLAKE_ACCESS } from "./snowflake/component.ts";
 
-/**
- * The component that renders a target's read-only roles and grants on one query engine. Its
- * children (thousands of grants on a large stack) come from one pure list its constructor only
- * iterates (Postgres: `postgresAccessChildren` in ./postgres/children.ts), which `dbwarden check`
- * evaluates as it is instead of registering it through the Pulumi SDK (src/policy/described.ts).
- */
-export interface AccessComponent<Args, Context> {
-  /** Its type token, `dbwarden:<module>:<Type>`. */
-  type: string;
-  /**
-   * Its arguments for one target of a governed environment: the plan and catalog of the
-   * environment, and what the target's platform components give it (`Context`).
-   */
-  argsFor(environment: GovernedEnvironmentArgs, target: TargetPlan, context: Context): Args;
-  /** Instantiates it for one target. */
-  create(name: string, args: Args, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource;
-}
+export type { AccessComponent };
 
 /** An access component, whatever its arguments and context (what the registry's entries must be). */
 interface SomeAccessComponent {
@@ -95,7 +80,8 @@ export function accessComponentOf<P extends TargetPlatform>(target: { name: stri
   const component = ACCESS_COMPONENTS[engine];
   if (component === null) {
     throw new Error(
-      `targets.${target.name}.platform: no dbwarden component renders read-only access on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
+      `targets.${target.name}.platform: no dbwarden component renders read-only access ` +
+        `on ${title} ("${target.platform}") yet; components render: ${renderedPlatforms()}`,
     );
   }
   return component as RenderedAccessComponent<EngineOf<P>>;
@@ -113,7 +99,8 @@ export function checkTargetOnHost(host: HostPlatform, target: TargetPlan): void 
   if (!hostServes(host, target.platform)) {
     const served = HOST_PLATFORMS[host].targets;
     throw new Error(
-      `${field}.platform: "${target.platform}" cannot be read by an MCP server on ${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`,
+      `${field}.platform: "${target.platform}" cannot be read by an MCP server on ` +
+        `${HOST_PLATFORMS[host].title} (mcpServer.host.platform "${host}" reads: ${served.join(", ")})`,
     );
   }
   accessComponentOf(target);

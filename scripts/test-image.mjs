@@ -290,7 +290,12 @@ function runChecks(tls) {
 /** Size and packages of the built image, from its own files. */
 function report() {
   const size = Number(run("podman", ["image", "inspect", "--format", "{{.Size}}", IMAGE], { capture: true }).stdout.trim());
-  const list = `const fs=require("fs"),p=require("path");const out=[];function walk(d){if(!fs.existsSync(d))return;for(const e of fs.readdirSync(d)){if(e.startsWith("."))continue;const names=e.startsWith("@")?fs.readdirSync(p.join(d,e)).map(n=>e+"/"+n):[e];for(const n of names){const dir=p.join(d,n);const link=fs.lstatSync(dir).isSymbolicLink();const v=JSON.parse(fs.readFileSync(p.join(dir,"package.json"),"utf8")).version;out.push(n+"@"+v+(link?" (workspace)":""));if(!link)walk(p.join(dir,"node_modules"));}}}walk("/app/node_modules");console.log(out.sort().join("\\n"))`;
+  const list =
+    `const fs=require("fs"),p=require("path");const out=[];function ` +
+    `walk(d){if(!fs.existsSync(d))return;for(const e of fs.readdirSync(d)){if(e.startsWith("."))continue;const ` +
+    `names=e.startsWith("@")?fs.readdirSync(p.join(d,e)).map(n=>e+"/"+n):[e];for(const n of names){const dir=p.join(d,n);const ` +
+    `link=fs.lstatSync(dir).isSymbolicLink();const v=JSON.parse(fs.readFileSync(p.join(dir,"package.json"),"utf8")).version;out.push(n+"@"+v+(link?" ` +
+    `(workspace)":""));if(!link)walk(p.join(dir,"node_modules"));}}}walk("/app/node_modules");console.log(out.sort().join("\\n"))`;
   const packages = run("podman", ["run", "--rm", "--network", "none", "--entrypoint", "node", IMAGE, "-e", list], { capture: true }).stdout.trim().split("\n");
   return { size, packages };
 }

@@ -55,7 +55,14 @@ export function stateDirExposure(root: string): StateExposure {
 export function stateExposureMessage(exposure: Exclude<StateExposure, null>): string {
   if (exposure.reason === "tracked") {
     const shown = exposure.files.slice(0, 5).join(", ") + (exposure.files.length > 5 ? `, and ${exposure.files.length - 5} more` : "");
-    return `${STATE_DIR}/ is tracked by git (${shown}): it holds the local stack's passwords and API keys. Stop tracking it and ignore it: \`git rm -r --cached ${STATE_DIR} && echo ${STATE_DIR}/ >> .gitignore\`, commit, then run \`dbwarden up\` again (and \`dbwarden rotate\`: the committed secrets are no longer secret)`;
+    return (
+      `${STATE_DIR}/ is tracked by git (${shown}): it holds the local stack's passwords ` +
+      `and API keys. Stop tracking it and ignore it: \`git rm -r --cached ${STATE_DIR} ` +
+      `&& echo ${STATE_DIR}/ >> .gitignore\`, commit, then run \`dbwarden up\` again (and \`dbwarden rotate\`: the committed secrets are no longer secret)`
+    );
   }
-  return `${STATE_DIR}/ is not ignored by git: it would hold the local stack's passwords and API keys, and a \`git add .\` would commit them. Ignore it first: \`echo ${STATE_DIR}/ >> .gitignore\` (\`dbwarden init\` does it), then run \`dbwarden up\` again`;
+  return (
+    `${STATE_DIR}/ is not ignored by git: it would hold the local stack's passwords and API keys, and a \`git add .\` would commit ` +
+    `them. Ignore it first: \`echo ${STATE_DIR}/ >> .gitignore\` (\`dbwarden init\` does it), then run \`dbwarden up\` again`
+  );
 }

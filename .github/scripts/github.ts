@@ -99,13 +99,15 @@ export async function syncDriftIssue(
   }
   const body = fit(
     [
-      `\`dbwarden drift --stack ${run.stack}\` found drift: the live database or the deployed resources differ from what the spec declares ([latest run](${run.runUrl})).`,
+      `\`dbwarden drift --stack ${run.stack}\` found drift: the live database or the ` +
+        `deployed resources differ from what the spec declares ([latest run](${run.runUrl})).`,
       "",
       "```text",
       run.report.trimEnd().replaceAll("```", "'''"),
       "```",
       "",
-      "Re-apply the stack (the deploy workflow, or `pulumi up`) to restore the declared access, or change the spec if the live state is intended. This issue is updated by every scheduled check and closed when the stack is clean.",
+      "Re-apply the stack (the deploy workflow, or `pulumi up`) to restore the declared access, or change the spec if " +
+        "the live state is intended. This issue is updated by every scheduled check and closed when the stack is clean.",
     ].join("\n"),
   );
   if (existing) {

@@ -34,7 +34,10 @@ export const LITERAL_SHAPES: ReadonlyArray<{ name: string; sql: (random: () => n
     name: "grouped aggregate over a key range",
     sql: (r) => {
       const from = 1 + Math.floor(r() * (EVENTS - 100));
-      return `SELECT event_type, count(*) AS events, sum(quantity) AS quantity FROM analytics.usage_events WHERE id BETWEEN ${from} AND ${from + 99} GROUP BY event_type ORDER BY event_type`;
+      return (
+        `SELECT event_type, count(*) AS events, sum(quantity) AS quantity FROM analytics.usage_events ` +
+        `WHERE id BETWEEN ${from} AND ${from + 99} GROUP BY event_type ORDER BY event_type`
+      );
     },
   },
   {
@@ -42,7 +45,10 @@ export const LITERAL_SHAPES: ReadonlyArray<{ name: string; sql: (random: () => n
     sql: (r) => {
       const from = 1 + Math.floor(r() * (EVENTS - 20));
       const region = REGIONS[Math.floor(r() * REGIONS.length)]!;
-      return `SELECT a.name, e.event_type, e.quantity FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id WHERE e.id BETWEEN ${from} AND ${from + 19} AND a.region = '${region}'`;
+      return (
+        `SELECT a.name, e.event_type, e.quantity FROM analytics.usage_events e JOIN app.accounts a ON ` +
+        `a.id = e.account_id WHERE e.id BETWEEN ${from} AND ${from + 19} AND a.region = '${region}'`
+      );
     },
   },
 ];

@@ -46,6 +46,8 @@ export interface PrivateEndpointsArgs {
   subnetIds: string[];
   /** The endpoints' security group (NetworkBoundary): HTTPS from the service and the rotation functions. */
   securityGroupId: pulumi.Input<string>;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class PrivateEndpoints extends pulumi.ComponentResource {
@@ -67,6 +69,7 @@ export class PrivateEndpoints extends pulumi.ComponentResource {
             privateDnsEnabled: true,
             subnetIds: args.subnetIds,
             securityGroupIds: [args.securityGroupId],
+            tags: args.tags,
           },
           parent,
         ),
@@ -83,6 +86,7 @@ export class PrivateEndpoints extends pulumi.ComponentResource {
           serviceName: endpointServiceName(args.region, "s3"),
           vpcEndpointType: "Gateway",
           routeTableIds: pulumi.all([pulumi.all(perSubnet), main]).apply(([tables, mainId]) => gatewayRouteTableIds(tables, mainId)),
+          tags: args.tags,
         },
         parent,
       ),

@@ -12,16 +12,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
-import { replicaIdentifier } from "../aws/names.ts";
-import { sharedTags, sharedTagsTransformation } from "../aws/tags.ts";
-import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
+import { replicaIdentifier } from "../../src/names/aws.ts";
+import { sharedTags } from "../aws/tags.ts";
+import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { PrivateEndpoints } from "./endpoints.ts";
 import { LIMITS_STORE_PORT, LimitsStore, needsLimitsStore } from "./limitsStore.ts";
 import { QueryLogging } from "./logging.ts";
 import { McpService } from "./mcpService.ts";
 import { NetworkBoundary, listenerCidrs } from "./network.ts";
-import { forEcsTarget, type AwsHost, type AwsTarget, type EcsDeployment, type EcsTargetAccess, type EcsTargetDeployment } from "./targets.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsHost, AwsTarget, EcsDeployment, EcsTargetAccess, EcsTargetDeployment } from "./targetTypes.ts";
 
 /** Type token of the top-level AWS component. */
 export const GOVERNED_ACCESS_TYPE = "dbwarden:aws:GovernedAccess";
@@ -40,7 +41,8 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
   const host = plan.mcpServer.host;
   if (host.platform !== "aws-ecs") {
     throw new Error(
-      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`,
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_ACCESS_TYPE}, ` +
+        `which deploys aws-ecs hosts (components/hosts.ts names the component of each host)`,
     );
   }
   checkEcsHost(plan, host);
@@ -58,7 +60,8 @@ export function checkAwsPlan(plan: AccessPlan): { targets: AwsTarget[]; host: Aw
 function checkEcsHost(plan: AccessPlan, host: AwsHost): void {
   if (!plan.mcpServer.image) {
     throw new Error(
-      `mcpServer.image is required (the MCP server's container image): an image URI, or { build: true } to build mcp-server/ with Docker into an ECR repository of the stack`,
+      `mcpServer.image is required (the MCP server's container image): an image URI, or { ` +
+        `build: true } to build mcp-server/ with Docker into an ECR repository of the stack`,
     );
   }
   if (!host.certificateArn.startsWith("arn:aws:acm:")) {
@@ -94,11 +97,11 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
   public readonly replicaAddresses: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: GovernedAccessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super(GOVERNED_ACCESS_TYPE, name, {}, withSharedTags(opts, args?.plan));
+    super(GOVERNED_ACCESS_TYPE, name, {}, opts);
     if (!args.plan) throw new Error(`${name}: plan is required`);
     if (!args.catalog) throw new Error(`${name}: catalog is required (stacks/catalog/<env>.json)`);
     const { targets, host } = checkAwsPlan(args.plan);
-    const deployment: EcsDeployment = { name, args, plan: args.plan, host, parent: this };
+    const deployment: EcsDeployment = { name, args, plan: args.plan, host, tags: sharedTags(args.plan), parent: this };
 
     // Each target's lookups first: the network boundary opens towards what they find.
     const deployed: TargetDeployments = new Map(targets.map((t) => [t.name, forEcsTarget(t, (components, target) => components.deploy(deployment, target))]));
@@ -122,8 +125,11 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
     this.registerOutputs(outputs);
   }
 
-  /** Security groups: allowed CIDRs -> load balancer -> service -> each target's database, and each target's own ways (rotation -> primary); endpoints and limits store. */
-  private networkBoundary({ name, plan, host }: EcsDeployment, deployed: TargetDeployments): NetworkBoundary {
+  /**
+   * Security groups: allowed CIDRs -> load balancer -> service -> each target's database, and each target's own ways (rotation -> primary);
+   * endpoints and limits store.
+   */
+  private networkBoundary({ name, plan, host, tags }: EcsDeployment, deployed: TargetDeployments): NetworkBoundary {
     return new NetworkBoundary(
       `${name}-network`,
       {
@@ -133,39 +139,41 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         privateEndpoints: host.egress === "vpc-endpoints",
         ...(needsLimitsStore(plan.mcpServer.replicas) ? { limitsStorePort: LIMITS_STORE_PORT } : {}),
         targets: [...deployed.values()].flatMap((target) => (target.network ? [target.network] : [])),
+        tags,
       },
       { parent: this },
     );
   }
 
   /** The VPC endpoints private subnets without NAT need (host `egress: vpc-endpoints`), or none. */
-  private privateEndpoints({ name, host }: EcsDeployment, network: NetworkBoundary): PrivateEndpoints | null {
+  private privateEndpoints({ name, host, tags }: EcsDeployment, network: NetworkBoundary): PrivateEndpoints | null {
     if (host.egress !== "vpc-endpoints") return null;
     return new PrivateEndpoints(
       `${name}-endpoints`,
-      { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id },
+      { region: host.region, vpcId: host.vpcId, subnetIds: host.subnetIds, securityGroupId: network.endpointsSecurityGroup!.id, tags },
       { parent: this },
     );
   }
 
   /** The store the server's replicas share for per-client limits, when there are several replicas. */
-  private limitsStore({ name, plan, host }: EcsDeployment, network: NetworkBoundary): LimitsStore | null {
+  private limitsStore({ name, plan, host, tags }: EcsDeployment, network: NetworkBoundary): LimitsStore | null {
     if (!needsLimitsStore(plan.mcpServer.replicas)) return null;
     return new LimitsStore(
       `${name}-limits`,
-      { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id },
+      { environment: plan.environment, subnetIds: host.subnetIds, securityGroupId: network.limitsStoreSecurityGroup!.id, tags },
       { parent: this },
     );
   }
 
   /** Log groups with the plan's retention: the MCP audit stream and each target's database logs. */
-  private queryLogging({ name, plan }: EcsDeployment, deployed: TargetDeployments): QueryLogging {
+  private queryLogging({ name, plan, tags }: EcsDeployment, deployed: TargetDeployments): QueryLogging {
     return new QueryLogging(
       `${name}-logging`,
       {
         environment: plan.environment,
         auditRetentionDays: plan.mcpServer.auditRetentionDays,
         databases: [...deployed.values()].flatMap((target) => target.logGroups),
+        tags,
       },
       { parent: this },
     );
@@ -175,7 +183,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
    * The MCP server on ECS, reading every target's endpoint with the logins' credentials; it starts
    * after the roles and grants, the credentials, the VPC endpoints and the limits store.
    */
-  private mcpService({ name, plan, host }: EcsDeployment, phases: ServicePhases): McpService {
+  private mcpService({ name, plan, host, tags }: EcsDeployment, phases: ServicePhases): McpService {
     const { access, network, logging, endpoints, limitsStore } = phases;
     const targets = [...access.values()];
     return new McpService(
@@ -195,6 +203,7 @@ export class GovernedAccess extends pulumi.ComponentResource implements Governed
         auditLogGroup: { name: logging.auditLogGroup.name, arn: logging.auditLogGroup.arn },
         ...(limitsStore ? { limitsStore: { host: limitsStore.host, port: limitsStore.port, authSecretArn: limitsStore.authSecretArn } } : {}),
         startAfter: [...targets.flatMap((t) => t.ready), ...(endpoints?.endpoints ?? []), ...(limitsStore?.ready ?? [])],
+        tags,
       },
       { parent: this },
     );
@@ -213,12 +222,6 @@ interface ServicePhases {
 /** The targets' records by login role, as one (a login role belongs to one target). */
 function byLogin<T>(records: readonly Record<string, T>[]): Record<string, T> {
   return Object.assign({}, ...records) as Record<string, T>;
-}
-
-/** The component's options with the shared tags transformation added (see tags.ts). */
-function withSharedTags(opts: pulumi.ComponentResourceOptions, plan: AccessPlan | undefined): pulumi.ComponentResourceOptions {
-  if (!plan) return opts;
-  return { ...opts, transformations: [...(opts.transformations ?? []), sharedTagsTransformation(sharedTags(plan))] };
 }
 
 /** The stack outputs, from the phases' components. Nothing secret. */

@@ -22,7 +22,7 @@ import { Repository } from "@pulumi/aws/ecr/repository.js";
 import { DEFAULT_MCP_IMAGE } from "../../src/version.ts";
 import { packageRoot } from "../../src/package.ts";
 import type { ImagePlan } from "../../src/plan/types.ts";
-import { imageRepositoryName } from "../aws/names.ts";
+import { imageRepositoryName } from "../../src/names/aws.ts";
 
 /**
  * The MCP server's build context, relative to where `pulumi up` runs (the project root): the
@@ -114,6 +114,8 @@ export interface McpImageArgs {
   context?: string;
   /** The same folder on this machine, hashed for the tag; default this package's root. */
   contextDir?: string;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class McpImage extends pulumi.ComponentResource {
@@ -141,6 +143,7 @@ export class McpImage extends pulumi.ComponentResource {
           encryptionConfigurations: [{ encryptionType: "AES256" }],
           // `pulumi destroy` removes the repository with its images (they are rebuilt from source).
           forceDelete: true,
+          tags: args.tags,
         },
         parent,
       );
@@ -151,7 +154,8 @@ export class McpImage extends pulumi.ComponentResource {
       if (!existsSync(join(contextDir, MCP_SERVER_DOCKERFILE))) {
         throw new Error(
           `${name}: mcpServer.image is { build: true }, which builds dbwarden's own MCP server sources (${MCP_SERVER_DOCKERFILE}): ` +
-            `only a clone of dbwarden has them, not the npm package. Use the released image (${DEFAULT_MCP_IMAGE}, or leave mcpServer.image out) or your registry's copy of it`,
+            `only a clone of dbwarden has them, not the npm package. Use the released image ` +
+            `(${DEFAULT_MCP_IMAGE}, or leave mcpServer.image out) or your registry's copy of it`,
         );
       }
       const tag = buildContextTag(contextDir);

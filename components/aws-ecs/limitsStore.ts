@@ -15,7 +15,7 @@ import { SubnetGroup } from "@pulumi/aws/elasticache/subnetGroup.js";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import type { LimitsStoreConfig } from "../../src/plan/types.ts";
-import { limitsStoreId, limitsStoreSecretName } from "../aws/names.ts";
+import { limitsStoreId, limitsStoreSecretName } from "../../src/names/aws.ts";
 
 /** The Redis protocol's port. */
 export const LIMITS_STORE_PORT = 6379;
@@ -50,6 +50,8 @@ export interface LimitsStoreArgs {
   securityGroupId: pulumi.Input<string>;
   /** Node type; default `cache.t4g.micro`. */
   nodeType?: string;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class LimitsStore extends pulumi.ComponentResource {
@@ -74,6 +76,7 @@ export class LimitsStore extends pulumi.ComponentResource {
         name: limitsStoreSecretName(args.environment),
         description: "dbwarden MCP limits store (ElastiCache) AUTH token: JSON {password}",
         recoveryWindowInDays: 7,
+        tags: args.tags,
       },
       parent,
     );
@@ -84,7 +87,7 @@ export class LimitsStore extends pulumi.ComponentResource {
     );
     const subnets = new SubnetGroup(
       `${name}-subnets`,
-      { subnetIds: args.subnetIds, description: "dbwarden MCP limits store: the service's private subnets" },
+      { subnetIds: args.subnetIds, description: "dbwarden MCP limits store: the service's private subnets", tags: args.tags },
       parent,
     );
     const store = new ReplicationGroup(
@@ -107,6 +110,7 @@ export class LimitsStore extends pulumi.ComponentResource {
         autoMinorVersionUpgrade: true,
         applyImmediately: true,
         snapshotRetentionLimit: 0,
+        tags: args.tags,
       },
       // A fixed id (ElastiCache allows 40 characters): replaced by deleting first, it holds only counters.
       { parent: this, deleteBeforeReplace: true },

@@ -10,7 +10,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LogGroup } from "@pulumi/aws/cloudwatch/logGroup.js";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
+import { mcpAuditLogGroupName } from "../../src/names/aws.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG, resourceTags } from "../aws/tags.ts";
+
+export { mcpAuditLogGroupName };
 
 /** Retention values CloudWatch Logs accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -24,11 +27,6 @@ export function cloudWatchRetentionDays(days: number, field: string): number {
   const accepted = CLOUDWATCH_RETENTION_DAYS.find((d) => d >= days);
   if (accepted === undefined) throw new Error(`${field}: ${days} days is longer than CloudWatch's longest retention (3653 days)`);
   return accepted;
-}
-
-/** The MCP server's audit log group of an environment. */
-export function mcpAuditLogGroupName(environment: string): string {
-  return `/dbwarden/${environment}/mcp-audit`;
 }
 
 export interface QueryLoggingArgs {
@@ -47,6 +45,8 @@ export interface QueryLoggingArgs {
     /** Retention, days (plan `targets.<name>.logging.retentionDays`). */
     retentionDays: number;
   }[];
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 export class QueryLogging extends pulumi.ComponentResource {
@@ -62,7 +62,7 @@ export class QueryLogging extends pulumi.ComponentResource {
 
     this.auditLogGroup = new LogGroup(
       `${name}-mcp-audit`,
-      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: { [ENVIRONMENT_TAG]: args.environment } },
+      { name: mcpAuditLogGroupName(args.environment), retentionInDays: auditDays, tags: resourceTags(args.tags, { [ENVIRONMENT_TAG]: args.environment }) },
       { parent: this, retainOnDelete: true },
     );
     this.databaseLogGroups = {};
@@ -76,7 +76,7 @@ export class QueryLogging extends pulumi.ComponentResource {
         {
           name: database.logGroupName,
           retentionInDays: days,
-          tags: { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target },
+          tags: resourceTags(args.tags, { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: database.target }),
         },
         { parent: this, retainOnDelete: true },
       );

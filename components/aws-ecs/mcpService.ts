@@ -46,7 +46,7 @@ import {
 import { INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
 import { McpImage } from "./image.ts";
 import { limitsStoreConfig } from "./limitsStore.ts";
-import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../aws/names.ts";
+import { LOAD_BALANCER_NAME_PREFIX, apiKeysSecretName, ecsNames, limitsStoreSecretName, serviceRoleNamePrefix } from "../../src/names/aws.ts";
 import { HTTPS_PORT, isPrivateOnly } from "./network.ts";
 import {
   ConfigObjects,
@@ -59,7 +59,7 @@ import {
   runtimeEnvironment,
   type Delivery,
 } from "./planDelivery.ts";
-import { ENVIRONMENT_TAG } from "../aws/tags.ts";
+import { ENVIRONMENT_TAG, resourceTags } from "../aws/tags.ts";
 
 /** Name of the server's container in the task (the load balancer forwards to it). */
 export const CONTAINER_NAME = "mcp-server";
@@ -181,7 +181,8 @@ export function checkTaskDefinitionSize(containerJson: string, what: string): vo
   const bytes = Buffer.byteLength(containerJson) + TASK_DEFINITION_OTHER_FIELDS_BYTES;
   if (bytes > MAX_TASK_DEFINITION_BYTES) {
     throw new Error(
-      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
+      `${what}: the task definition would be ${bytes} bytes, over ECS's ${MAX_TASK_DEFINITION_BYTES}; ` +
+        `this is a dbwarden bug (the plan and runtime config should have gone to S3), please report it`,
     );
   }
 }
@@ -194,7 +195,10 @@ export interface TaskRoleExtras {
   configObjectArns?: string[];
 }
 
-/** Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM database users. */
+/**
+ * Task role: read exactly its own login secrets, the API key secret, the limits store token and its config objects; connect as exactly its IAM
+ * database users.
+ */
 export function taskRolePolicy(secretArns: readonly string[], connectArns: readonly string[], apiKeysSecretArn: string, extras: TaskRoleExtras = {}): string {
   const statements: object[] = [];
   if (secretArns.length > 0)
@@ -283,6 +287,8 @@ export interface McpServiceArgs {
    * credentials it reads, the VPC endpoints it pulls and reads through, the limits store.
    */
   startAfter?: pulumi.Input<pulumi.Resource>[];
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 /** The MCP service's IAM roles: the execution role (pull, write the audit log) and the task role (its own secrets). */
@@ -436,10 +442,10 @@ export class McpService extends pulumi.ComponentResource {
     const { host, internal } = checkMcpServiceArgs(name, args);
     const server = args.plan.mcpServer;
     const environment = args.plan.environment;
-    const tags = { [ENVIRONMENT_TAG]: environment };
+    const tags = resourceTags(args.tags, { [ENVIRONMENT_TAG]: environment });
     const parent = { parent: this };
 
-    const image = new McpImage(`${name}-image`, { image: server.image!, environment }, parent);
+    const image = new McpImage(`${name}-image`, { image: server.image!, environment, tags: args.tags }, parent);
     const apiKeys = this.apiKeySecret(name, environment, tags);
     const names = ecsNames(environment);
     const cluster = new Cluster(`${name}-cluster`, { name: names.cluster, settings: [{ name: "containerInsights", value: "enabled" }], tags }, parent);
@@ -538,7 +544,12 @@ export class McpService extends pulumi.ComponentResource {
       delivery.plan === "s3" || delivery.runtime === "s3"
         ? new ConfigObjects(
             `${name}-config`,
-            { environment: args.plan.environment, ...(delivery.plan === "s3" ? { planJson } : {}), ...(delivery.runtime === "s3" ? { runtimeJson } : {}) },
+            {
+              environment: args.plan.environment,
+              ...(delivery.plan === "s3" ? { planJson } : {}),
+              ...(delivery.runtime === "s3" ? { runtimeJson } : {}),
+              tags: args.tags,
+            },
             { parent: this },
           )
         : null;

@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SecurityGroup } from "@pulumi/aws/ec2/securityGroup.js";
 import { SecurityGroupEgressRule, type SecurityGroupEgressRuleArgs } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
 import { SecurityGroupIngressRule, type SecurityGroupIngressRuleArgs } from "@pulumi/aws/vpc/securityGroupIngressRule.js";
+import { resourceTags } from "../aws/tags.ts";
 
 export const HTTPS_PORT = 443;
 
@@ -30,7 +31,8 @@ export function listenerCidrs(allowedCidrs: readonly string[], field: string): {
     if (!match) throw new Error(`${field}: "${cidr}" is not a CIDR`);
     if (Number(match[1]) === 0) {
       throw new Error(
-        `${field}: "${cidr}" opens the MCP service to the whole internet, which is always refused for mcpServer.allowedCidrs; list the networks your agents call from`,
+        `${field}: "${cidr}" opens the MCP service to the whole internet, which is always ` +
+          `refused for mcpServer.allowedCidrs; list the networks your agents call from`,
       );
     }
   }
@@ -80,6 +82,8 @@ export interface NetworkBoundaryArgs {
   privateEndpoints?: boolean;
   /** Port of the shared limits store, when the plan has one: its group admits it from the service only. */
   limitsStorePort?: number;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 /** One security group rule of the boundary: its resource name and inputs (an ingress or an egress rule). */
@@ -201,18 +205,18 @@ export class NetworkBoundary extends pulumi.ComponentResource {
     this.loadBalancerSecurityGroup = this.group(name, args, "lb", "dbwarden MCP load balancer: HTTPS from allowed networks only");
     this.serviceSecurityGroup = this.group(name, args, "service", "dbwarden MCP service: from its load balancer only");
     const entry = { loadBalancer: this.loadBalancerSecurityGroup.id, service: this.serviceSecurityGroup.id };
-    this.rules(loadBalancerRules(name, entry, cidrs, args.servicePort));
-    this.rules(serviceRules(name, entry, args.servicePort));
+    this.rules(loadBalancerRules(name, entry, cidrs, args.servicePort), args.tags);
+    this.rules(serviceRules(name, entry, args.servicePort), args.tags);
 
     this.endpointsSecurityGroup = args.privateEndpoints
       ? this.group(name, args, "endpoints", "dbwarden VPC endpoints: HTTPS from the MCP service and the rotation functions")
       : null;
     const endpointsId = this.endpointsSecurityGroup?.id;
-    if (endpointsId) this.rules(endpointsRules(name, { endpoints: endpointsId, service: entry.service }));
+    if (endpointsId) this.rules(endpointsRules(name, { endpoints: endpointsId, service: entry.service }), args.tags);
     this.limitsStoreSecurityGroup = null;
     if (args.limitsStorePort !== undefined) {
       this.limitsStoreSecurityGroup = this.group(name, args, "limits-store", "dbwarden MCP limits store: from the MCP service only");
-      this.rules(limitsStoreRules(name, { limitsStore: this.limitsStoreSecurityGroup.id, service: entry.service }, args.limitsStorePort));
+      this.rules(limitsStoreRules(name, { limitsStore: this.limitsStoreSecurityGroup.id, service: entry.service }, args.limitsStorePort), args.tags);
     }
 
     this.databaseSecurityGroups = {};
@@ -230,16 +234,16 @@ export class NetworkBoundary extends pulumi.ComponentResource {
   private group(name: string, args: NetworkBoundaryArgs, suffix: string, description: string): SecurityGroup {
     return new SecurityGroup(
       `${name}-${suffix}`,
-      { vpcId: args.vpcId, description, revokeRulesOnDelete: true, tags: { Name: `${name}-${suffix}` } },
+      { vpcId: args.vpcId, description, revokeRulesOnDelete: true, tags: resourceTags(args.tags, { Name: `${name}-${suffix}` }) },
       { parent: this },
     );
   }
 
-  /** Each rule its own resource, in order. */
-  private rules(rules: readonly BoundaryRule[]): void {
+  /** Each rule its own resource, in order, with the shared tags. */
+  private rules(rules: readonly BoundaryRule[], tags: Record<string, string> | undefined): void {
     for (const rule of rules) {
-      if (rule.direction === "ingress") new SecurityGroupIngressRule(rule.name, rule.args, { parent: this });
-      else new SecurityGroupEgressRule(rule.name, rule.args, { parent: this });
+      if (rule.direction === "ingress") new SecurityGroupIngressRule(rule.name, { ...rule.args, ...(tags ? { tags } : {}) }, { parent: this });
+      else new SecurityGroupEgressRule(rule.name, { ...rule.args, ...(tags ? { tags } : {}) }, { parent: this });
     }
   }
 
@@ -259,11 +263,14 @@ export class NetworkBoundary extends pulumi.ComponentResource {
         `${target.target}-replica`,
         `dbwarden ${target.target} replica: from the MCP service only`,
       )).id;
-    this.rules(replicaRules(name, target, { replica: replicaGroupId, service: serviceId }));
+    this.rules(replicaRules(name, target, { replica: replicaGroupId, service: serviceId }), args.tags);
     const primaryGroupId = target.rotationPrimarySecurityGroupId;
     if (primaryGroupId === undefined) return;
     const rotation = this.group(name, args, `${target.target}-rotation`, `dbwarden ${target.target} password rotation: to the primary and Secrets Manager`);
     this.rotationSecurityGroups[target.target] = rotation;
-    this.rules(rotationRules(name, { ...target, rotationPrimarySecurityGroupId: primaryGroupId }, { rotation: rotation.id, endpoints: endpointsId }));
+    this.rules(
+      rotationRules(name, { ...target, rotationPrimarySecurityGroupId: primaryGroupId }, { rotation: rotation.id, endpoints: endpointsId }),
+      args.tags,
+    );
   }
 }

@@ -23,7 +23,7 @@ import { BucketPublicAccessBlock } from "@pulumi/aws/s3/bucketPublicAccessBlock.
 import { BucketServerSideEncryptionConfiguration } from "@pulumi/aws/s3/bucketServerSideEncryptionConfiguration.js";
 import { BucketVersioning } from "@pulumi/aws/s3/bucketVersioning.js";
 import { PLAN_ENV, RUNTIME_ENV } from "../../src/plan/types.ts";
-import { planBucketPrefix } from "../aws/names.ts";
+import { planBucketPrefix } from "../../src/names/aws.ts";
 
 /** ECS refuses a task definition over 64 KiB. */
 export const MAX_TASK_DEFINITION_BYTES = 64 * 1024;
@@ -106,6 +106,8 @@ export interface ConfigObjectsArgs {
   planJson?: string;
   /** The runtime config's JSON text, when it goes to S3 (known once ARNs and addresses are). */
   runtimeJson?: pulumi.Input<string>;
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 }
 
 /** One document in the bucket. */
@@ -132,7 +134,7 @@ export class ConfigObjects extends pulumi.ComponentResource {
       throw new Error(`${name}: neither planJson nor runtimeJson: nothing to put in the bucket`);
     const parent = { parent: this };
     // Old versions go with the bucket: `pulumi destroy` empties it.
-    const bucket = new Bucket(`${name}-bucket`, { bucketPrefix: planBucketPrefix(args.environment), forceDestroy: true }, parent);
+    const bucket = new Bucket(`${name}-bucket`, { bucketPrefix: planBucketPrefix(args.environment), forceDestroy: true, tags: args.tags }, parent);
     const guards = [
       new BucketPublicAccessBlock(
         `${name}-public-access`,
@@ -152,7 +154,7 @@ export class ConfigObjects extends pulumi.ComponentResource {
       const key = pulumi.output(text).apply((t) => objectKey(kind, args.environment, t));
       const object = new BucketObjectv2(
         `${name}-${kind}`,
-        { bucket: bucket.id, key, content: text, contentType: "application/json", serverSideEncryption: "AES256" },
+        { bucket: bucket.id, key, content: text, contentType: "application/json", serverSideEncryption: "AES256", tags: args.tags },
         { parent: this, dependsOn: guards },
       );
       return { object, key, arn: pulumi.interpolate`${bucket.arn}/${key}` };

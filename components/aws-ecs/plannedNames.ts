@@ -10,6 +10,7 @@ import {
   LOAD_BALANCER_NAME_PREFIX,
   apiKeysSecretName,
   ecsNames,
+  mcpAuditLogGroupName,
   imageRepositoryName,
   limitsStoreId,
   limitsStoreSecretName,
@@ -17,11 +18,11 @@ import {
   plannedNames,
   serviceRoleNamePrefix,
   type PlannedName,
-} from "../aws/names.ts";
-import { mcpAuditLogGroupName } from "./logging.ts";
-import { forEcsTarget, type AwsTarget } from "./targets.ts";
+} from "../../src/names/aws.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsTarget } from "./targetTypes.ts";
 
-export { AWS_NAMED_TYPES, physicalNameLength, type PlannedName } from "../aws/names.ts";
+export { AWS_NAMED_TYPES, physicalNameLength, type PlannedName } from "../../src/names/aws.ts";
 
 /** Every AWS name the components give for `plan` under the top-level component `top`. */
 export function plannedAwsNames(plan: AccessPlan, top: string): PlannedName[] {

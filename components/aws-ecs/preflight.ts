@@ -15,7 +15,8 @@ import { AWS_LOOKUPS, look, type Looked, type PreflightLookups, type PreflightRe
 import { checkAwsPlan } from "./governedAccess.ts";
 import { ecrRepositoryOfImage } from "./image.ts";
 import { plannedAwsNames } from "./plannedNames.ts";
-import { forEcsTarget, type AwsHost, type AwsTarget, type EcsTargetFacts } from "./targets.ts";
+import { forEcsTarget } from "./targets.ts";
+import type { AwsHost, AwsTarget, EcsTargetFacts } from "./targetTypes.ts";
 
 export { AWS_LOOKUPS, type InstanceFacts, type Looked, type PreflightLookups, type PreflightReport, type SubnetFacts, type VpcFacts } from "../aws/lookups.ts";
 
@@ -59,7 +60,8 @@ export function subnetProblems(host: AwsHost, targets: readonly AwsTarget[], sub
       const other = zones.get(looked.found.availabilityZone);
       if (distinct && other)
         problems.push(
-          `${field}: subnets "${other}" and "${id}" are both in ${looked.found.availabilityZone}; list one subnet per availability zone (VPC endpoints and load balancers take one per zone)`,
+          `${field}: subnets "${other}" and "${id}" are both in ${looked.found.availabilityZone}; ` +
+            `list one subnet per availability zone (VPC endpoints and load balancers take one per zone)`,
         );
       zones.set(looked.found.availabilityZone, id);
     }
@@ -90,19 +92,22 @@ export function egressProblems(plan: AccessPlan, host: AwsHost, vpc: Looked<VpcF
       );
     } else if (repository.region !== host.region) {
       report.problems.push(
-        `mcpServer.image: the ECR repository is in ${repository.region}, and the VPC endpoints reach ECR in ${host.region} only; push the image to ${host.region} or use egress: nat`,
+        `mcpServer.image: the ECR repository is in ${repository.region}, and the VPC endpoints ` +
+          `reach ECR in ${host.region} only; push the image to ${host.region} or use egress: nat`,
       );
     }
   }
   if (vpc && "error" in vpc) report.problems.push(`mcpServer.host.vpcId: VPC "${host.vpcId}" cannot be looked up (${vpc.error})`);
   else if (vpc && !(vpc.found.enableDnsSupport && vpc.found.enableDnsHostnames)) {
     report.problems.push(
-      `mcpServer.host.vpcId: VPC "${host.vpcId}" has DNS support or DNS hostnames off, and the VPC endpoints' private DNS needs both; turn them on, or use egress: nat`,
+      `mcpServer.host.vpcId: VPC "${host.vpcId}" has DNS support or DNS hostnames off, ` +
+        `and the VPC endpoints' private DNS needs both; turn them on, or use egress: nat`,
     );
   }
   if (plan.mcpServer.oidc) {
     report.warnings.push(
-      `mcpServer.oidc.issuer: with egress vpc-endpoints the tasks reach ${plan.mcpServer.oidc.issuer} (its signing keys) only if it is inside the VPC or reachable through a proxy; otherwise OIDC clients are refused (API-key clients work). Use egress: nat if the issuer is on the internet`,
+      `mcpServer.oidc.issuer: with egress vpc-endpoints the tasks reach ${plan.mcpServer.oidc.issuer} (its signing keys) only if it is inside the ` +
+        `VPC or reachable through a proxy; otherwise OIDC clients are refused (API-key clients work). Use egress: nat if the issuer is on the internet`,
     );
   }
   return report;
@@ -114,7 +119,8 @@ export function tagValueProblems(plan: AccessPlan): string[] {
     .filter((w) => !OWNER_PATTERN.test(w.owner))
     .map(
       (w) =>
-        `workflows.${w.name}.owner: "${w.owner.slice(0, 80)}" becomes the dbwarden:owner tag, and AWS tag values are at most 256 letters, digits, spaces and _ . : / = + - @; rename the owner`,
+        `workflows.${w.name}.owner: "${w.owner.slice(0, 80)}" becomes the dbwarden:owner tag, and AWS ` +
+        `tag values are at most 256 letters, digits, spaces and _ . : / = + - @; rename the owner`,
     );
 }
 
@@ -168,7 +174,8 @@ export async function preflightAws(plan: AccessPlan, top: string, lookups: Prefl
   if (report.problems.length > 0) {
     const file = environmentFile(plan.environment, projectRoot(process.cwd()));
     throw new pulumi.RunError(
-      `${file}: the preflight found ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"} before creating anything:\n${report.problems.map((p) => `  - ${p}`).join("\n")}`,
+      `${file}: the preflight found ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"} ` +
+        `before creating anything:\n${report.problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
   return report;

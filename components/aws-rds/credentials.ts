@@ -21,9 +21,9 @@ import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { CloudFormationStack } from "@pulumi/aws/serverlessrepository/cloudFormationStack.js";
 import { workflowsOf } from "../../src/plan/index.ts";
 import type { AccessPlan, TargetPlan } from "../../src/plan/types.ts";
-import { rotationFunctionName, rotationStackName } from "../aws/names.ts";
+import { rotationFunctionName, rotationStackName } from "../../src/names/aws.ts";
 import { INITIAL_VERSION_IGNORE_CHANGES, INITIAL_VERSION_STAGE } from "../aws/secrets.ts";
-import { loginSecretTags } from "../aws/tags.ts";
+import { loginSecretTags, resourceTags } from "../aws/tags.ts";
 
 /** AWS's maintained multi-user (alternating) rotation function for RDS PostgreSQL. */
 export const POSTGRES_MULTI_USER_ROTATION_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser";
@@ -111,6 +111,8 @@ export type ClientCredentialsArgs = {
   target: TargetPlan;
   /** The target's logins (from `targetLogins`): one credential each. */
   logins: TargetLogin[];
+  /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+  tags?: Record<string, string>;
 } & (
   | {
       /** RDS IAM database authentication: no password, `rds-db:connect` per login. */
@@ -176,7 +178,8 @@ export class ClientCredentials extends pulumi.ComponentResource {
       }
       if (!args.masterSecretArn?.startsWith("arn:aws:secretsmanager:")) {
         throw new Error(
-          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
+          `${name}: masterSecretArn (targets.${args.target.name}.primary.adminSecretArn) ` +
+            `must be a Secrets Manager ARN: multi-user rotation needs the admin secret`,
         );
       }
       if (args.subnetIds.length === 0)
@@ -200,6 +203,7 @@ export class ClientCredentials extends pulumi.ComponentResource {
             vpcSecurityGroupIds: args.rotationSecurityGroupId,
             excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
           },
+          tags: args.tags,
         },
         parent,
       );
@@ -217,7 +221,10 @@ export class ClientCredentials extends pulumi.ComponentResource {
             description: `dbwarden login ${login.role} (workflow ${login.workflow}, client ${login.client}); rotated every ${rotationDays} days`,
             recoveryWindowInDays: 7,
             ...(args.kmsKeyId ? { kmsKeyId: args.kmsKeyId } : {}),
-            tags: loginSecretTags(args.environment, { name: login.workflow, owner: login.owner, expires: login.expires }, login, args.target.name),
+            tags: resourceTags(
+              args.tags,
+              loginSecretTags(args.environment, { name: login.workflow, owner: login.owner, expires: login.expires }, login, args.target.name),
+            ),
           },
           parent,
         );

@@ -14,22 +14,29 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getInstanceOutput, type GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import { getSecretVersionOutput } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
-import { workflowsOf, type AccessPlan, type DatabaseEndpoint, type TargetOf } from "../../src/plan/types.ts";
-import { plannedNames, rdsLogGroupName, replicaIdentifier, rotationFunctionName, rotationStackName, AWS_NAME_LIMITS, type PlannedName } from "../aws/names.ts";
+import { workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
+import {
+  plannedNames,
+  rdsLogGroupName,
+  replicaIdentifier,
+  rotationFunctionName,
+  rotationStackName,
+  AWS_NAME_LIMITS,
+  type PlannedName,
+} from "../../src/names/aws.ts";
 import type { PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { PrivateEndpoints } from "../aws-ecs/endpoints.ts";
 import type { QueryLogging } from "../aws-ecs/logging.ts";
 import type { NetworkBoundary, NetworkTargetArgs } from "../aws-ecs/network.ts";
-import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
+import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targetTypes.ts";
 import { ClientCredentials, accountOfArn, initialPassword, targetLogins } from "./credentials.ts";
-import { lookUpRdsFacts, rdsTargetReport, rotationCloneProblems } from "./preflight.ts";
+import { lookUpRdsFacts, rdsTargetReport, rotationCloneProblems, type RdsTarget } from "./preflight.ts";
 import { rdsCaBundleForProgram } from "./rdsCa.ts";
 import { configuredPrimaryAddresses, tunnelNeedsAdminSecret, type PrimaryAddress } from "./primaryAddress.ts";
 import { ReadReplica, replicaParameters } from "./replica.ts";
 
-/** An RDS for PostgreSQL target. */
-export type RdsTarget = TargetOf<"aws-rds">;
+export type { RdsTarget };
 
 /** What an RDS target needs beyond its platform's capabilities: its network, admin secret and region. Every message names the field. */
 export function checkRdsTarget(target: RdsTarget, host: AwsHost): RdsTarget {
@@ -45,7 +52,8 @@ export function checkRdsTarget(target: RdsTarget, host: AwsHost): RdsTarget {
   }
   if (!adminSecretArn && !masterUserIamAuth) {
     throw new Error(
-      `${field}.primary.adminSecretArn is absent, so Pulumi would connect to the primary as its master user with an RDS IAM token, which works only once that user is a member of rds_iam ` +
+      `${field}.primary.adminSecretArn is absent, so Pulumi would connect to the primary as its ` +
+        `master user with an RDS IAM token, which works only once that user is a member of rds_iam ` +
         `(GRANT rds_iam TO <master user>; on RDS PostgreSQL this turns its password login off) and the primary has IAM database authentication on. ` +
         `Give ${field}.primary.adminSecretArn (an admin secret), or set ${field}.primary.masterUserIamAuth: true once the master user is in rds_iam.`,
     );
@@ -180,7 +188,8 @@ class RdsDeployment implements EcsTargetDeployment {
     if (target.replica.mode === "existing") {
       this.replica = new ReadReplica(`${name}-${target.name}-replica`, { mode: "existing", identifier: target.replica.identifier }, { parent });
       void pulumi.log.warn(
-        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its parameter group (${target.logging.statements}) and log export are not managed here`,
+        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; ` +
+          `its parameter group (${target.logging.statements}) and log export are not managed here`,
         parent,
       );
     }
@@ -223,6 +232,7 @@ class RdsDeployment implements EcsTargetDeployment {
         securityGroupIds: [network.databaseSecurityGroups[target.name]!.id],
         parameters: replicaParameters(target.logging, workflowsOf(plan, target.name), `targets.${target.name}`),
         logGroup: logging.databaseLogGroups[target.name]!,
+        tags: this.deployment.tags,
       },
       { parent },
     );
@@ -264,6 +274,7 @@ class RdsDeployment implements EcsTargetDeployment {
               region: host.region,
               accountId: primary.dbInstanceArn.apply(accountOfArn),
               replicaResourceId: replica.resourceId,
+              tags: this.deployment.tags,
             },
             { parent },
           )
@@ -283,6 +294,7 @@ class RdsDeployment implements EcsTargetDeployment {
               rotationSecurityGroupId: network.rotationSecurityGroups[target.name]!.id,
               // The first rotation runs during `up`: the logins must exist, and the function must reach Secrets Manager.
               rotateAfter: [access, ...(endpoints?.endpoints ?? [])],
+              tags: this.deployment.tags,
             },
             { parent },
           );

@@ -12,11 +12,13 @@
  * master user's rds_iam membership is a database fact, so `primary.masterUserIamAuth: true` says it.
  */
 import { MAX_IDENTIFIER_BYTES, hasRotationClones, rotationCloneName } from "../../src/postgres/model.ts";
-import { workflowsOf, type AccessPlan } from "../../src/plan/types.ts";
+import { workflowsOf, type AccessPlan, type TargetOf } from "../../src/plan/types.ts";
 import { look, type InstanceFacts, type Looked, type PreflightLookups, type PreflightReport } from "../aws/lookups.ts";
-import type { AwsHost } from "../aws-ecs/targets.ts";
+import type { AwsHost } from "../aws-ecs/targetTypes.ts";
 import { parameterGroupFamily } from "./replica.ts";
-import type { RdsTarget } from "./onEcs.ts";
+
+/** An RDS for PostgreSQL target. */
+export type RdsTarget = TargetOf<"aws-rds">;
 
 /** The primary: an RDS for PostgreSQL instance (not Aurora, not a replica) a replica can be made of. */
 export function primaryProblems(target: RdsTarget, primary: InstanceFacts): string[] {
@@ -25,7 +27,8 @@ export function primaryProblems(target: RdsTarget, primary: InstanceFacts): stri
   const problems: string[] = [];
   if (primary.dbClusterIdentifier) {
     problems.push(
-      `${field}: ${id} is an instance of Aurora cluster "${primary.dbClusterIdentifier}"; aws-rds targets are RDS for PostgreSQL instances (Aurora is not supported yet)`,
+      `${field}: ${id} is an instance of Aurora cluster "${primary.dbClusterIdentifier}"; ` +
+        `aws-rds targets are RDS for PostgreSQL instances (Aurora is not supported yet)`,
     );
   } else if (primary.engine !== "postgres") {
     problems.push(`${field}: ${id} runs engine "${primary.engine}"; aws-rds targets are RDS for PostgreSQL instances (engine "postgres")`);
@@ -44,12 +47,14 @@ export function primaryProblems(target: RdsTarget, primary: InstanceFacts): stri
     if (!primary.storageEncrypted) {
       problems.push(
         `${field}: ${id} stores its data unencrypted, and a read replica in the same region inherits that (RDS cannot encrypt it on its own). ` +
-          `Encrypt the primary first (copy a snapshot with encryption and restore it), or read an existing encrypted replica (targets.${target.name}.replica.existing)`,
+          `Encrypt the primary first (copy a snapshot with encryption and restore it), or ` +
+          `read an existing encrypted replica (targets.${target.name}.replica.existing)`,
       );
     }
     if (primary.backupRetentionPeriod < 1) {
       problems.push(
-        `${field}: ${id} keeps no automated backups (backup retention 0 days), and RDS creates no read replica of such an instance. Set its backup retention to 1 day or more (it applies without downtime, at the next backup window)`,
+        `${field}: ${id} keeps no automated backups (backup retention 0 days), and RDS creates no read replica of such ` +
+          `an instance. Set its backup retention to 1 day or more (it applies without downtime, at the next backup window)`,
       );
     }
   }
@@ -98,14 +103,18 @@ export function pgauditProblems(target: RdsTarget, primary: InstanceFacts): stri
   const defaults = primary.dbParameterGroups.filter((g) => g.startsWith("default."));
   if (primary.dbParameterGroups.length > 0 && defaults.length === primary.dbParameterGroups.length) {
     return [
-      `${field}: "${target.platformSettings.primaryIdentifier}" uses the default parameter group ${defaults.join(", ")}, which does not preload pgaudit, so CREATE EXTENSION pgaudit fails. ` +
-        `Give the primary a parameter group with pgaudit in shared_preload_libraries, reboot it, then set ${field}.pgauditPreloaded: true (or use targets.${target.name}.logging.statements: log-statement)`,
+      `${field}: "${target.platformSettings.primaryIdentifier}" uses the default parameter group ` +
+        `${defaults.join(", ")}, which does not preload pgaudit, so CREATE EXTENSION pgaudit fails. ` +
+        `Give the primary a parameter group with pgaudit in shared_preload_libraries, reboot it, then set ` +
+        `${field}.pgauditPreloaded: true (or use targets.${target.name}.logging.statements: log-statement)`,
     ];
   }
   if (!target.platformSettings.pgauditPreloaded) {
     return [
-      `${field}.pgauditPreloaded: logging.statements is pgaudit and CREATE EXTENSION pgaudit runs on the primary, which must preload it; no AWS lookup reads parameter values at preview. ` +
-        `Check with \`SHOW shared_preload_libraries;\` on "${target.platformSettings.primaryIdentifier}" (parameter group ${primary.dbParameterGroups.join(", ") || "(none)"}), then set ${field}.pgauditPreloaded: true`,
+      `${field}.pgauditPreloaded: logging.statements is pgaudit and CREATE EXTENSION pgaudit runs ` +
+        `on the primary, which must preload it; no AWS lookup reads parameter values at preview. ` +
+        `Check with \`SHOW shared_preload_libraries;\` on "${target.platformSettings.primaryIdentifier}" (parameter ` +
+        `group ${primary.dbParameterGroups.join(", ") || "(none)"}), then set ${field}.pgauditPreloaded: true`,
     ];
   }
   return [];
@@ -118,7 +127,8 @@ export function existingReplicaProblems(target: RdsTarget, replica: InstanceFact
   const source = replica.replicateSourceDb;
   if (source === primary || source.endsWith(`:db:${primary}`)) return [];
   return [
-    `targets.${target.name}.replica.existing: "${target.replica.identifier}" is ${source ? `a replica of "${source}"` : "not a read replica"}, not of the primary "${primary}"; name a read replica of the primary`,
+    `targets.${target.name}.replica.existing: "${target.replica.identifier}" is ` +
+      `${source ? `a replica of "${source}"` : "not a read replica"}, not of the primary "${primary}"; name a read replica of the primary`,
   ];
 }
 
@@ -132,8 +142,10 @@ export function rotationCloneProblems(plan: AccessPlan, targets: readonly RdsTar
         const clone = rotationCloneName(login.role);
         if (Buffer.byteLength(clone) > MAX_IDENTIFIER_BYTES) {
           problems.push(
-            `workflows.${workflow.name}.clients.${login.client}: the rotation function's alternate login "${clone}" is ${Buffer.byteLength(clone)} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}, and would collide with the login itself; ` +
-              `shorten the workflow or client name (the login "dbw_<workflow>__<client>" must be at most 57 characters), or use targets.${target.name}.credentials.mode: iam`,
+            `workflows.${workflow.name}.clients.${login.client}: the rotation function's alternate login "${clone}" is ` +
+              `${Buffer.byteLength(clone)} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}, and would collide with the login itself; ` +
+              `shorten the workflow or client name (the login "dbw_<workflow>__<client>" must ` +
+              `be at most 57 characters), or use targets.${target.name}.credentials.mode: iam`,
           );
         }
       }
@@ -168,7 +180,8 @@ export function rdsTargetReport(target: RdsTarget, facts: RdsFacts, host: AwsHos
   const primary = facts.primary;
   if ("error" in primary) {
     report.problems.push(
-      `targets.${target.name}.primary.identifier: no RDS instance "${target.platformSettings.primaryIdentifier}" could be looked up in ${host.region} (${primary.error}); check the identifier and the stack's aws:region`,
+      `targets.${target.name}.primary.identifier: no RDS instance "${target.platformSettings.primaryIdentifier}" ` +
+        `could be looked up in ${host.region} (${primary.error}); check the identifier and the stack's aws:region`,
     );
     return report;
   }
@@ -177,14 +190,16 @@ export function rdsTargetReport(target: RdsTarget, facts: RdsFacts, host: AwsHos
   if (secret) {
     if ("error" in secret)
       report.problems.push(
-        `targets.${target.name}.primary.adminSecretArn: the secret cannot be read (${secret.error}); check the ARN and that the deployer may call secretsmanager:GetSecretValue on it`,
+        `targets.${target.name}.primary.adminSecretArn: the secret cannot be read (${secret.error}); ` +
+          `check the ARN and that the deployer may call secretsmanager:GetSecretValue on it`,
       );
     else report.problems.push(...adminSecretProblems(target, primary.found, secret.found));
   }
   const replica = facts.existingReplica;
   if (replica && "error" in replica)
     report.problems.push(
-      `targets.${target.name}.replica.existing: no RDS instance "${target.replica.mode === "existing" ? target.replica.identifier : ""}" could be looked up (${replica.error})`,
+      `targets.${target.name}.replica.existing: no RDS instance ` +
+        `"${target.replica.mode === "existing" ? target.replica.identifier : ""}" could be looked up (${replica.error})`,
     );
   else if (replica) {
     report.problems.push(...existingReplicaProblems(target, replica.found));

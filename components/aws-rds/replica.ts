@@ -12,7 +12,7 @@ import { ParameterGroup } from "@pulumi/aws/rds/parameterGroup.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import { TARGET_PLATFORMS, type LoggingPlan, type WorkflowPlan } from "../../src/plan/types.ts";
 import { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS } from "../../src/postgres/model/logging.ts";
-import { ENVIRONMENT_TAG, TARGET_TAG } from "../aws/tags.ts";
+import { ENVIRONMENT_TAG, TARGET_TAG, resourceTags } from "../aws/tags.ts";
 
 /** What RDS for PostgreSQL can do (the capability table). */
 const RDS = TARGET_PLATFORMS["aws-rds"];
@@ -116,6 +116,8 @@ export type ReadReplicaArgs =
       parameters: DbParameter[];
       /** The pre-created log group the `postgresql` log is exported to. */
       logGroup: pulumi.Resource;
+      /** The environment's shared tags (`sharedTags`), on each taggable resource under its own; GovernedAccess gives them. */
+      tags?: Record<string, string>;
     }
   | {
       /** Look up a replica that exists outside this stack (its settings are not managed here). */
@@ -149,7 +151,7 @@ export class ReadReplica extends pulumi.ComponentResource {
       if (args.subnetIds.length < 2)
         throw new Error(`${name}: subnetIds (targets.${args.target}.network.subnetIds) needs private subnets in at least two availability zones`);
       if (!args.instanceClass.startsWith("db.")) throw new Error(`${name}: instanceClass "${args.instanceClass}" must be an RDS class such as db.r6g.large`);
-      const tags = { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: args.target };
+      const tags = resourceTags(args.tags, { [ENVIRONMENT_TAG]: args.environment, [TARGET_TAG]: args.target });
       const parent = { parent: this };
       const subnets = new SubnetGroup(
         `${name}-subnets`,

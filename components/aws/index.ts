@@ -7,8 +7,8 @@
  */
 export * from "../aws-ecs/index.ts";
 export * from "../aws-rds/index.ts";
-export * as names from "./names.ts";
-export { rdsLogGroupName } from "./names.ts";
+export * as names from "../../src/names/aws.ts";
+export { rdsLogGroupName } from "../../src/names/aws.ts";
 export { INITIAL_VERSION_STAGE, INITIAL_VERSION_IGNORE_CHANGES } from "./secrets.ts";
 export { AWS_LOOKUPS, type InstanceFacts, type SubnetFacts, type VpcFacts, type Looked, type PreflightLookups, type PreflightReport } from "./lookups.ts";
-export { sharedTags, loginSecretTags, sharedTagsTransformation } from "./tags.ts";
+export { sharedTags, loginSecretTags, resourceTags } from "./tags.ts";

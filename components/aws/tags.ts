@@ -2,25 +2,17 @@
  * Tags on every taggable AWS resource of an environment, as the policy pack's
  * `owner-and-workflow-tags` rule requires (mandatory): who owns it and which workflow it serves.
  * - Resources serving every workflow (load balancer, service, replica, endpoints...) are tagged
- *   `dbwarden:workflow: shared` and the environment's owner (plan `owner`), by one transformation
- *   on the top-level component (`sharedTagsTransformation`), so no child can forget them.
+ *   `dbwarden:workflow: shared` and the environment's owner (plan `owner`): the top-level component
+ *   gives `sharedTags` to each child component (its `tags` argument), which sets them on each of its
+ *   taggable resources (`resourceTags`). Explicit arguments, not a Pulumi transformation: transformations
+ *   are deprecated, and their successor (`transforms`) is refused under mocks, where the tests run. The
+ *   tests check that every taggable resource carries them.
  * - A login's secret serves one workflow: `loginSecretTags` (its workflow, that workflow's owner,
  *   the client, the login role, and `dbwarden:expires` when the workflow expires).
  * The tag keys are defined once, in src/tags.ts, for these components and the policy pack's rules.
  */
-import * as pulumi from "@pulumi/pulumi";
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
-import {
-  CLIENT_TAG,
-  ENVIRONMENT_TAG,
-  EXPIRES_TAG,
-  LOGIN_TAG,
-  OWNER_TAG,
-  SHARED_WORKFLOW,
-  TARGET_TAG,
-  WORKFLOW_TAG,
-  isTaggableAwsType,
-} from "../../src/tags.ts";
+import { CLIENT_TAG, ENVIRONMENT_TAG, EXPIRES_TAG, LOGIN_TAG, OWNER_TAG, SHARED_WORKFLOW, TARGET_TAG, WORKFLOW_TAG } from "../../src/tags.ts";
 
 export { CLIENT_TAG, ENVIRONMENT_TAG, EXPIRES_TAG, LOGIN_TAG, OWNER_TAG, SHARED_WORKFLOW, TARGET_TAG, WORKFLOW_TAG };
 
@@ -48,15 +40,10 @@ export function loginSecretTags(
 }
 
 /**
- * A transformation adding `tags` to every taggable AWS resource below the component it is set on:
- * the resource's own tags win (a login secret keeps its workflow), the shared ones fill the rest.
- * Resource types without a `tags` input are left alone (the provider would refuse the property).
+ * The `tags` of a taggable resource with tags of its own: the environment's shared tags (`sharedTags`,
+ * given to its component as the `tags` argument; none for a component used on its own) under its own,
+ * which win (a login secret keeps its workflow). A resource without tags of its own takes `tags` as given.
  */
-export function sharedTagsTransformation(tags: Record<string, string>): pulumi.ResourceTransformation {
-  return (args) => {
-    if (!(args.resource instanceof pulumi.CustomResource) || !isTaggableAwsType(args.type)) return undefined;
-    const own = args.props.tags as pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
-    const merged = own === undefined ? tags : pulumi.output(own).apply((o) => ({ ...tags, ...o }));
-    return { props: { ...args.props, tags: merged }, opts: args.opts };
-  };
+export function resourceTags(shared: Readonly<Record<string, string>> | undefined, own: Record<string, string>): Record<string, string> {
+  return { ...shared, ...own };
 }

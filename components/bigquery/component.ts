@@ -5,8 +5,8 @@
  * the workflows' own service accounts, which it creates.
  */
 import type { TargetPlan } from "../../src/plan/types.ts";
-import type { GovernedEnvironmentArgs } from "../hosts.ts";
-import type { AccessComponent } from "../targets.ts";
+import type { GovernedEnvironmentArgs } from "../environment.ts";
+import type { AccessComponent } from "../accessComponent.ts";
 import { BigQueryReadOnlyAccess, type BigQueryReadOnlyAccessArgs } from "./access.ts";
 
 /** What a BigQuery target's platform components give the access component: nothing yet. */

@@ -13,7 +13,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { workflowsOf, type AccessPlan, type DatabaseEndpoint, type TargetOf } from "../../src/plan/types.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { GcpPlannedName } from "../gcp/preflight.ts";
-import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, CloudRunTargetComponents, CloudRunTargetDeployment } from "../gcp-cloudrun/targets.ts";
+import type {
+  CloudRunDeployment,
+  CloudRunHost,
+  CloudRunTargetAccess,
+  CloudRunTargetComponents,
+  CloudRunTargetDeployment,
+} from "../gcp-cloudrun/targetTypes.ts";
 import type { BigQueryReadOnlyAccess } from "./access.ts";
 import { BigQueryServerImpersonation } from "./impersonation.ts";
 import { bigqueryTargetProblems, workflowServiceAccountId } from "./preflight.ts";
@@ -37,7 +43,8 @@ export function checkBigQueryTarget(target: BigQueryTarget): BigQueryTarget {
   ].filter((key): key is string => key !== null);
   if (set.length > 0) {
     throw new Error(
-      `${field}.${set[0]}: a BigQuery target is reached through Google's API with IAM alone and dbwarden sets no network boundary on it; remove ${set.join(", ")} (restrict the project with VPC Service Controls outside dbwarden)`,
+      `${field}.${set[0]}: a BigQuery target is reached through Google's API with IAM alone and dbwarden sets no network ` +
+        `boundary on it; remove ${set.join(", ")} (restrict the project with VPC Service Controls outside dbwarden)`,
     );
   }
   return target;
@@ -64,7 +71,8 @@ export function bigqueryPlanProblems(plan: AccessPlan, target: BigQueryTarget): 
   for (const workflow of workflows) {
     if (workflow.limits.maxBytesBilled === null) {
       problems.push(
-        `workflows.${workflow.name}.limits.maxBytesBilled: a BigQuery job without a bytes-billed cap is refused; set it, or targets.${target.name}.maximumBytesBilled`,
+        `workflows.${workflow.name}.limits.maxBytesBilled: a BigQuery job without a ` +
+          `bytes-billed cap is refused; set it, or targets.${target.name}.maximumBytesBilled`,
       );
     }
   }
@@ -88,7 +96,10 @@ export function bigqueryAddress(project: string): string {
  */
 export function bigqueryAuditFilter(project: string): string {
   const escaped = project.replaceAll(".", "\\\\.");
-  return `logName="projects/${project}/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@${escaped}\\\\.iam\\\\.gserviceaccount\\\\.com$"`;
+  return (
+    `logName="projects/${project}/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" ` +
+    `AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@${escaped}\\\\.iam\\\\.gserviceaccount\\\\.com$"`
+  );
 }
 
 /** One BigQuery target being deployed under the Cloud Run host's top-level component. */
@@ -107,7 +118,8 @@ class BigQueryDeployment implements CloudRunTargetDeployment {
       project === host.project ? [{ target: target.name, filter: bigqueryAuditFilter(project), retentionDays: target.logging.retentionDays }] : [];
     if (project !== host.project) {
       void pulumi.log.warn(
-        `target ${target.name}: its jobs' audit log stays in project ${project} (the log buckets are in ${host.project}); route it there to keep it ${target.logging.retentionDays} days`,
+        `target ${target.name}: its jobs' audit log stays in project ${project} (the log buckets ` +
+          `are in ${host.project}); route it there to keep it ${target.logging.retentionDays} days`,
         parent,
       );
     }

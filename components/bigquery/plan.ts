@@ -71,13 +71,15 @@ export function viewColumns(table: TablePlan, catalog: CatalogSnapshot, catalogS
   if (table.rule.access === "only" && !live) return [...table.rule.columns];
   if (!live) {
     throw new Error(
-      `${name}: its rule is "all columns but ${table.rule.access === "all-except" ? table.rule.except.join(", ") : ""}", and ${catalogSource} has no columns for it; run \`dbwarden catalog\` for this stack and commit the file`,
+      `${name}: its rule is "all columns but ${table.rule.access === "all-except" ? table.rule.except.join(", ") : ""}", ` +
+        `and ${catalogSource} has no columns for it; run \`dbwarden catalog\` for this stack and commit the file`,
     );
   }
   const resolved = resolveColumns(table, live);
   if (resolved.unknown.length > 0)
     throw new Error(
-      `${name}: ${resolved.unknown.join(", ")} named by the workflow ${resolved.unknown.length === 1 ? "is" : "are"} not a column of the table (${catalogSource})`,
+      `${name}: ${resolved.unknown.join(", ")} named by the workflow ${resolved.unknown.length === 1 ? "is" : "are"} ` +
+        `not a column of the table (${catalogSource})`,
     );
   if (resolved.readable.length === 0) throw new Error(`${name}: no column is readable`);
   return resolved.readable;

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Address } from "@pulumi/gcp/compute/address.js";
 import { Router } from "@pulumi/gcp/compute/router.js";
 import { RouterNat } from "@pulumi/gcp/compute/routerNat.js";
-import { fitName } from "../gcp/names.ts";
+import { fitName } from "../../src/names/gcp.ts";
 
 /** How many addresses the NAT egresses from. */
 export const STATIC_EGRESS_ADDRESSES = 2;

@@ -12,16 +12,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
 import { type AccessPlan } from "../../src/plan/types.ts";
 import { roleNamesOf } from "../aws-ecs/governedAccess.ts";
-import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../hosts.ts";
+import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../environment.ts";
 import { checkTargetOnHost } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
-import { cloudRunServiceName, mcpServiceAccountId } from "../gcp/names.ts";
+import { cloudRunServiceName, mcpServiceAccountId } from "../../src/names/gcp.ts";
 import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
 import { StaticEgress } from "./egress.ts";
 import { LoadBalancedIngress } from "./ingress.ts";
 import { CloudRunQueryLogging } from "./logging.ts";
 import { CloudRunMcpService, MCP_PATH } from "./mcpService.ts";
-import { forCloudRunTarget, type CloudRunDeployment, type CloudRunHost, type CloudRunTargetAccess, type GcpTarget } from "./targets.ts";
+import { forCloudRunTarget } from "./targets.ts";
+import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, GcpTarget } from "./targetTypes.ts";
 
 /** Type token of the top-level GCP component. */
 export const GOVERNED_CLOUD_RUN_TYPE = "dbwarden:gcp:GovernedCloudRun";
@@ -37,7 +38,8 @@ export function checkCloudRunPlan(plan: AccessPlan): { targets: GcpTarget[]; hos
   const host = plan.mcpServer.host;
   if (host.platform !== "gcp-cloudrun") {
     throw new Error(
-      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`,
+      `mcpServer.host.platform: "${host.platform}" is not deployed by ${GOVERNED_CLOUD_RUN_TYPE}, ` +
+        `which deploys gcp-cloudrun hosts (components/hosts.ts names the component of each host)`,
     );
   }
   mcpImageUri(plan);
@@ -49,7 +51,8 @@ export function checkCloudRunPlan(plan: AccessPlan): { targets: GcpTarget[]; hos
   }
   if (plan.mcpServer.replicas > 1) {
     throw new Error(
-      `mcpServer.replicas: ${plan.mcpServer.replicas} on Cloud Run would count each client's calls per instance (no shared limits store is deployed on GCP yet); use 1`,
+      `mcpServer.replicas: ${plan.mcpServer.replicas} on Cloud Run would count each ` +
+        `client's calls per instance (no shared limits store is deployed on GCP yet); use 1`,
     );
   }
   const targets = plan.targets.map((target) => {

@@ -7,11 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProjectBucketConfig } from "@pulumi/gcp/logging/projectBucketConfig.js";
 import { ProjectSink } from "@pulumi/gcp/logging/projectSink.js";
-import { fitName, logBucketId } from "../gcp/names.ts";
+import { fitName, logBucketId } from "../../src/names/gcp.ts";
 
 /** The log filter of the MCP audit: the service's stdout. */
 export function mcpAuditFilter(project: string, serviceName: string): string {
-  return `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" AND logName="projects/${project}/logs/run.googleapis.com%2Fstdout"`;
+  return (
+    `resource.type="cloud_run_revision" AND resource.labels.service_name="${serviceName}" ` +
+    `AND logName="projects/${project}/logs/run.googleapis.com%2Fstdout"`
+  );
 }
 
 /** A sink destination for a log bucket. */

@@ -43,7 +43,7 @@ import {
   type RuntimeConfig,
 } from "../../src/plan/types.ts";
 import { PUBLIC_INVOKER_ANNOTATION } from "../../src/tags.ts";
-import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, secretResourceName } from "../gcp/names.ts";
+import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, secretResourceName } from "../../src/names/gcp.ts";
 
 /** Path the server answers health checks on (start-up and liveness probes). */
 export const HEALTH_PATH = "/healthz";

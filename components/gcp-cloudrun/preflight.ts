@@ -11,10 +11,11 @@ import { getDatabaseInstance } from "@pulumi/gcp/sql/getDatabaseInstance.js";
 import { environmentFile, projectRoot } from "../../src/spec/project.ts";
 import type { AccessPlan } from "../../src/plan/types.ts";
 import { sharedLabels, loginLabels } from "../gcp/labels.ts";
-import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, logBucketId, mcpServiceAccountId } from "../gcp/names.ts";
+import { cloudRunServiceName, configBucketName, gcpApiKeysSecretId, logBucketId, mcpServiceAccountId } from "../../src/names/gcp.ts";
 import { gcpNameProblems, labelProblems, type GcpPlannedName, type GcpPreflightLookups } from "../gcp/preflight.ts";
 import { checkCloudRunPlan } from "./governedCloudRun.ts";
-import { forCloudRunTarget, type CloudRunHost, type GcpTarget } from "./targets.ts";
+import { forCloudRunTarget } from "./targets.ts";
+import type { CloudRunHost, GcpTarget } from "./targetTypes.ts";
 
 /** Every GCP name the components give for `plan` on a Cloud Run host. */
 export function plannedGcpNames(plan: AccessPlan, host: CloudRunHost, targets: readonly GcpTarget[]): GcpPlannedName[] {

@@ -21,7 +21,7 @@ import { SecretVersion } from "@pulumi/gcp/secretmanager/secretVersion.js";
 import { User } from "@pulumi/gcp/sql/user.js";
 import { workflowsOf, type AccessPlan, type LoginSource } from "../../src/plan/types.ts";
 import { loginLabels } from "../gcp/labels.ts";
-import { cloudSqlIamUser, gcpSecretId, loginServiceAccountId, secretResourceName, serviceAccountEmail } from "../gcp/names.ts";
+import { cloudSqlIamUser, gcpSecretId, loginServiceAccountId, secretResourceName, serviceAccountEmail } from "../../src/names/gcp.ts";
 import type { CloudSqlTarget } from "./replica.ts";
 
 /** One login of a target, with what its credential needs to know. */

@@ -17,9 +17,15 @@ import { workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/p
 import type { PostgresConnectionArgs } from "../postgres/readOnlyAccess.ts";
 import { accessComponentOf } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
-import { cloudSqlReplicaName, gcpSecretId, loginServiceAccountId, rotatorServiceAccountId, rotatorServiceName, rotationTopicId } from "../gcp/names.ts";
+import { cloudSqlReplicaName, gcpSecretId, loginServiceAccountId, rotatorServiceAccountId, rotatorServiceName, rotationTopicId } from "../../src/names/gcp.ts";
 import type { GcpPlannedName, GcpPreflightLookups } from "../gcp/preflight.ts";
-import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, CloudRunTargetComponents, CloudRunTargetDeployment } from "../gcp-cloudrun/targets.ts";
+import type {
+  CloudRunDeployment,
+  CloudRunHost,
+  CloudRunTargetAccess,
+  CloudRunTargetComponents,
+  CloudRunTargetDeployment,
+} from "../gcp-cloudrun/targetTypes.ts";
 import { CloudSqlCredentials, cloudSqlLogins } from "./credentials.ts";
 import { CloudSqlReplica, replicaInstanceArgs, type CloudSqlTarget } from "./replica.ts";
 import { CloudSqlRotator } from "./rotator.ts";
@@ -36,12 +42,14 @@ export function checkCloudSqlTarget(target: CloudSqlTarget, host: CloudRunHost):
   }
   if (target.network.privateOnly && !target.network.vpcId) {
     throw new Error(
-      `${field}.network.vpcId: a private-only Cloud SQL replica needs its VPC network (projects/<p>/global/networks/<n>), the one the MCP service's egress uses`,
+      `${field}.network.vpcId: a private-only Cloud SQL replica needs its VPC network ` +
+        `(projects/<p>/global/networks/<n>), the one the MCP service's egress uses`,
     );
   }
   if (target.network.vpcId && target.network.vpcId !== host.network) {
     throw new Error(
-      `${field}.network.vpcId: "${target.network.vpcId}" differs from mcpServer.host.network "${host.network}"; the service reaches private IPs in its own network only`,
+      `${field}.network.vpcId: "${target.network.vpcId}" differs from mcpServer.host.network ` +
+        `"${host.network}"; the service reaches private IPs in its own network only`,
     );
   }
   if (!target.network.privateOnly && target.network.allowedCidrs.length === 0) {
@@ -52,7 +60,8 @@ export function checkCloudSqlTarget(target: CloudSqlTarget, host: CloudRunHost):
   }
   if (!settings.adminSecret && !settings.adminIamUser) {
     throw new Error(
-      `${field}.primary: give adminSecret (a Secret Manager secret with the admin's username and password) or adminIamUser (the deployer's Cloud SQL IAM user), so Pulumi can create the roles and grants`,
+      `${field}.primary: give adminSecret (a Secret Manager secret with the admin's username and password) ` +
+        `or adminIamUser (the deployer's Cloud SQL IAM user), so Pulumi can create the roles and grants`,
     );
   }
   return target;
@@ -103,7 +112,8 @@ export function cloudSqlPlanProblems(plan: AccessPlan, target: CloudSqlTarget, h
   const field = `targets.${target.name}`;
   if (target.platformSettings.project !== host.project && target.credentials.mode === "iam") {
     problems.push(
-      `${field}.project: "${target.platformSettings.project}" differs from mcpServer.host.project "${host.project}"; IAM logins' service accounts live in the host's project and must be granted across projects by hand`,
+      `${field}.project: "${target.platformSettings.project}" differs from mcpServer.host.project "${host.project}"; ` +
+        `IAM logins' service accounts live in the host's project and must be granted across projects by hand`,
     );
   }
   if (target.credentials.mode === "password" && (target.credentials.rotationDays ?? 0) * 86_400 < 3_600) {
@@ -123,7 +133,8 @@ export function primaryFlagProblems(target: CloudSqlTarget, primary: Awaited<Ret
   const flags = new Map((primary.settings[0]?.databaseFlags ?? []).map((f) => [f.name, f.value]));
   if (target.logging.statements === "pgaudit" && flags.get("cloudsql.enable_pgaudit") !== "on") {
     problems.push(
-      `${field}: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary`,
+      `${field}: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the ` +
+        `primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary`,
     );
   }
   if (target.credentials.mode === "iam" && flags.get("cloudsql.iam_authentication") !== "on") {
@@ -195,7 +206,8 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
         { parent },
       );
       void pulumi.log.warn(
-        `target ${target.name}: replica ${target.replica.identifier} exists outside this stack; its flags (${target.logging.statements}) and IP settings are not managed here`,
+        `target ${target.name}: replica ${target.replica.identifier} exists outside this ` +
+          `stack; its flags (${target.logging.statements}) and IP settings are not managed here`,
         parent,
       );
     }
@@ -300,7 +312,8 @@ export const CLOUDSQL_ON_CLOUDRUN: CloudRunTargetComponents<"gcp-cloudsql"> = {
       return primaryFlagProblems(target, await lookups.sqlInstance(settings.project, settings.primaryInstance));
     } catch (error) {
       return [
-        `targets.${target.name}.primary.instance: "${settings.primaryInstance}" cannot be looked up in project ${settings.project} (${(error as Error).message.split("\n")[0]}); check the name and the deployer's roles/cloudsql.viewer`,
+        `targets.${target.name}.primary.instance: "${settings.primaryInstance}" cannot be looked up in project ${settings.project} ` +
+          `(${(error as Error).message.split("\n")[0]}); check the name and the deployer's roles/cloudsql.viewer`,
       ];
     }
   },

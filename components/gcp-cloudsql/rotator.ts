@@ -20,7 +20,7 @@ import { Topic } from "@pulumi/gcp/pubsub/topic.js";
 import { TopicIAMMember } from "@pulumi/gcp/pubsub/topicIAMMember.js";
 import { SecretIamMember } from "@pulumi/gcp/secretmanager/secretIamMember.js";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
-import { rotatorServiceAccountId, rotatorServiceName, rotationTopicId, fitName } from "../gcp/names.ts";
+import { rotatorServiceAccountId, rotatorServiceName, rotationTopicId, fitName } from "../../src/names/gcp.ts";
 
 /** The rotator's command in the MCP server's image. */
 export const ROTATOR_COMMAND = ["node", "dist/rotator.js"];

@@ -6,7 +6,7 @@
  */
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
 import { GCP_LABEL_KEYS, SHARED_WORKFLOW } from "../../src/tags.ts";
-import { labelValue } from "./names.ts";
+import { labelValue } from "../../src/names/gcp.ts";
 
 /** Labels of what serves every workflow of the environment. */
 export function sharedLabels(plan: Pick<AccessPlan, "environment" | "owner">, target?: string): Record<string, string> {

@@ -5,7 +5,7 @@
  * other resources exist. These pure functions say so at preview, naming the spec field to change.
  */
 import { GCP_LABEL_KEYS } from "../../src/tags.ts";
-import { gcpNameProblem, type GcpNameKind } from "./names.ts";
+import { gcpNameProblem, type GcpNameKind } from "../../src/names/gcp.ts";
 
 /** A GCP name a component gives: its kind, what it names, the spec field it comes from, and the name. */
 export interface GcpPlannedName {

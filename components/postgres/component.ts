@@ -7,8 +7,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { TargetPlan } from "../../src/plan/types.ts";
-import type { GovernedEnvironmentArgs } from "../hosts.ts";
-import type { AccessComponent } from "../targets.ts";
+import type { GovernedEnvironmentArgs } from "../environment.ts";
+import type { AccessComponent } from "../accessComponent.ts";
 import { PostgresReadOnlyAccess, type PostgresConnectionArgs, type PostgresReadOnlyAccessArgs } from "./readOnlyAccess.ts";
 
 /** What a PostgreSQL target's platform components give the access component. */

@@ -140,7 +140,8 @@ export class PostgresReadOnlyAccess extends pulumi.ComponentResource {
     }
     for (const setting of model.unsupportedSettings) {
       void pulumi.log.warn(
-        `role ${setting.role}: setting ${setting.name}=${setting.value} cannot be set by @pulumi/postgresql (no generic role settings); set it on the replica's parameter group instead`,
+        `role ${setting.role}: setting ${setting.name}=${setting.value} cannot be set by ` +
+          `@pulumi/postgresql (no generic role settings); set it on the replica's parameter group instead`,
         this,
       );
     }

@@ -74,7 +74,10 @@ export interface SnowflakeChild {
   deleteBeforeReplace?: true;
   /** Inputs changed outside Pulumi on purpose (a user's keys: the rotation job swaps them). */
   ignoreChanges?: string[];
-  /** Inputs given at creation by the platform: a user's first public key (by login role), the network rule's addresses (the host's egress, when it reserves them). */
+  /**
+   * Inputs given at creation by the platform: a user's first public key (by login role), the
+   * network rule's addresses (the host's egress, when it reserves them).
+   */
   fromContext?: { rsaPublicKey: string } | { valueLists: "egressAddresses" };
 }
 

@@ -6,8 +6,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { TargetPlan } from "../../src/plan/types.ts";
-import type { GovernedEnvironmentArgs } from "../hosts.ts";
-import type { AccessComponent } from "../targets.ts";
+import type { GovernedEnvironmentArgs } from "../environment.ts";
+import type { AccessComponent } from "../accessComponent.ts";
 import type { SnowflakeTarget } from "./children.ts";
 import { SnowflakeReadOnlyAccess, type SnowflakeReadOnlyAccessArgs } from "./readOnlyAccess.ts";
 

@@ -16,10 +16,16 @@ import { SecretVersion } from "@pulumi/gcp/secretmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type LoginSource, type SecretStoreRef } from "../../src/plan/types.ts";
 import { keySecretValue, newKeyPair } from "@dbwarden/contract";
 import { loginLabels } from "../gcp/labels.ts";
-import { gcpSecretId, secretResourceName } from "../gcp/names.ts";
+import { gcpSecretId, secretResourceName } from "../../src/names/gcp.ts";
 import type { GcpPlannedName } from "../gcp/preflight.ts";
 import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
-import type { CloudRunDeployment, CloudRunHost, CloudRunTargetAccess, CloudRunTargetComponents, CloudRunTargetDeployment } from "../gcp-cloudrun/targets.ts";
+import type {
+  CloudRunDeployment,
+  CloudRunHost,
+  CloudRunTargetAccess,
+  CloudRunTargetComponents,
+  CloudRunTargetDeployment,
+} from "../gcp-cloudrun/targetTypes.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
 import { snowflakeEndpoint } from "./onEcs.ts";
@@ -42,7 +48,8 @@ export function checkSnowflakeOnCloudRun(target: SnowflakeTarget): SnowflakeTarg
   ].filter((key): key is string => key !== null);
   if (set.length > 0) {
     throw new Error(
-      `targets.${target.name}.network.${set[0]}: on a Cloud Run host the service users' network policy admits the MCP service's own egress addresses (Cloud NAT's reserved addresses, which dbwarden creates); remove ${set.join(", ")}`,
+      `targets.${target.name}.network.${set[0]}: on a Cloud Run host the service users' network policy admits the MCP service's ` +
+        `own egress addresses (Cloud NAT's reserved addresses, which dbwarden creates); remove ${set.join(", ")}`,
     );
   }
   return target;

@@ -12,10 +12,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Secret } from "@pulumi/aws/secretsmanager/secret.js";
 import { SecretVersion } from "@pulumi/aws/secretsmanager/secretVersion.js";
 import { snowflakeRoleName, workflowsOf, type AccessPlan, type DatabaseEndpoint } from "../../src/plan/types.ts";
-import { keyRotationJobName, keyRotationRoleNamePrefix, plannedNames, type PlannedName } from "../aws/names.ts";
-import { loginSecretTags } from "../aws/tags.ts";
+import { keyRotationJobName, keyRotationRoleNamePrefix, plannedNames, type PlannedName } from "../../src/names/aws.ts";
+import { loginSecretTags, resourceTags } from "../aws/tags.ts";
 import type { McpService } from "../aws-ecs/mcpService.ts";
-import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targets.ts";
+import type { AwsHost, EcsDeployment, EcsTargetAccess, EcsTargetComponents, EcsTargetDeployment } from "../aws-ecs/targetTypes.ts";
 import { accessComponentOf } from "../targets.ts";
 import type { SnowflakeTarget } from "./children.ts";
 import { keySecretValue, newKeyPair } from "@dbwarden/contract";
@@ -27,13 +27,15 @@ import { SnowflakeKeyRotationOnEcs } from "./rotationOnEcs.ts";
 export function checkSnowflakeOnEcs(target: SnowflakeTarget, host: AwsHost): SnowflakeTarget {
   if (host.egress !== "nat") {
     throw new Error(
-      `targets.${target.name}: Snowflake is reached over the internet, and mcpServer.host.egress is "${host.egress}" (VPC endpoints only); route the private subnets out through NAT (egress: nat) and list the NAT gateways' public IPs in targets.${target.name}.network.allowedCidrs`,
+      `targets.${target.name}: Snowflake is reached over the internet, and mcpServer.host.egress is "${host.egress}" (VPC endpoints only); route ` +
+        `the private subnets out through NAT (egress: nat) and list the NAT gateways' public IPs in targets.${target.name}.network.allowedCidrs`,
     );
   }
   adminSecretRef(target, "aws");
   if (target.network.allowedCidrs.length === 0) {
     throw new Error(
-      `targets.${target.name}.network.allowedCidrs: list the MCP service's egress addresses (its NAT gateways' public IPs); the service users' network policy admits only them`,
+      `targets.${target.name}.network.allowedCidrs: list the MCP service's egress addresses ` +
+        `(its NAT gateways' public IPs); the service users' network policy admits only them`,
     );
   }
   return target;
@@ -105,9 +107,11 @@ class SnowflakeDeployment implements EcsTargetDeployment {
           `${name}-${target.name}-${login.role}-key`,
           {
             name: login.secretName,
-            description: `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ${login.client}); swapped by the rotation job every ${rotationDaysOf(target)} days`,
+            description:
+              `dbwarden Snowflake key of ${snowflakeRoleName(login.role)} (workflow ${workflow.name}, client ` +
+              `${login.client}); swapped by the rotation job every ${rotationDaysOf(target)} days`,
             recoveryWindowInDays: 7,
-            tags: loginSecretTags(plan.environment, workflow, login, target.name),
+            tags: resourceTags(this.deployment.tags, loginSecretTags(plan.environment, workflow, login, target.name)),
           },
           { parent },
         );
@@ -158,6 +162,7 @@ class SnowflakeDeployment implements EcsTargetDeployment {
         adminSecretArn: (adminSecret as { awsSecretArn: string }).awsSecretArn,
         rotationDays: rotationDaysOf(target),
         logRetentionDays: target.logging.retentionDays,
+        tags: this.deployment.tags,
       },
       { parent, dependsOn: this.ready },
     );

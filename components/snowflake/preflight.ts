@@ -20,7 +20,8 @@ export function identifierProblems(name: string, field: string): string[] {
   if (name.includes('"')) problems.push(`${field}: "${name}" contains a double quote, which dbwarden refuses in Snowflake names`);
   else if (!STORED_UNQUOTED.test(name)) {
     problems.push(
-      `${field}: "${name}" is not how Snowflake stores an unquoted name (upper case: "${name.toUpperCase()}"); dbwarden quotes every name, so write it as Snowflake shows it (SHOW TABLES)`,
+      `${field}: "${name}" is not how Snowflake stores an unquoted name (upper case: ` +
+        `"${name.toUpperCase()}"); dbwarden quotes every name, so write it as Snowflake shows it (SHOW TABLES)`,
     );
   }
   return problems;
@@ -45,13 +46,15 @@ export function snowflakePlanProblems(plan: AccessPlan, target: SnowflakeTarget)
   const problems: string[] = [];
   if (!/^[A-Za-z0-9]+-[A-Za-z0-9_]+$/.test(target.platformSettings.account)) {
     problems.push(
-      `${field}.account: "${target.platformSettings.account}" is not an account identifier "<organization>-<account>" (SELECT CURRENT_ORGANIZATION_NAME() || '-' || CURRENT_ACCOUNT_NAME())`,
+      `${field}.account: "${target.platformSettings.account}" is not an account identifier ` +
+        `"<organization>-<account>" (SELECT CURRENT_ORGANIZATION_NAME() || '-' || CURRENT_ACCOUNT_NAME())`,
     );
   }
   problems.push(...identifierProblems(target.database, `${field}.database`), ...identifierProblems(target.platformSettings.warehouse, `${field}.warehouse`));
   if (target.network.allowedCidrs.length === 0) {
     problems.push(
-      `${field}.network.allowedCidrs: list the MCP service's egress addresses (its NAT gateways' public IPs): the service users' network policy allows only them`,
+      `${field}.network.allowedCidrs: list the MCP service's egress addresses (its ` +
+        `NAT gateways' public IPs): the service users' network policy allows only them`,
     );
   }
   for (const cidr of target.network.allowedCidrs) {

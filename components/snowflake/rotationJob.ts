@@ -31,7 +31,8 @@ export function adminSecretRef(target: SnowflakeTarget, cloud: keyof typeof ADMI
   const secret = target.platformSettings.adminSecret;
   if (secret === null) {
     throw new Error(
-      `targets.${target.name}.adminSecret: required, ${form.words}: the key-rotation job changes the service users' keys with the deployer's key-pair login it holds (JSON username, privateKey, role)`,
+      `targets.${target.name}.adminSecret: required, ${form.words}: the key-rotation job changes the service users' keys ` +
+        `with the deployer's key-pair login it holds (JSON username, privateKey, role)`,
     );
   }
   if (!form.pattern.test(secret)) throw new Error(`targets.${target.name}.adminSecret: on this host it is ${form.words}, in the host cloud's secret store`);

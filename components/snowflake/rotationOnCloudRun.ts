@@ -20,7 +20,7 @@ import { Job as SchedulerJob } from "@pulumi/gcp/cloudscheduler/job.js";
 import { SecretIamMember } from "@pulumi/gcp/secretmanager/secretIamMember.js";
 import { Account } from "@pulumi/gcp/serviceaccount/account.js";
 import { SNOWFLAKE_ROTATION_ENV, SNOWFLAKE_ROTATOR_COMMAND, type SnowflakeRotationConfig } from "../../src/plan/types.ts";
-import { fitName } from "../gcp/names.ts";
+import { fitName } from "../../src/names/gcp.ts";
 import { gcpRotationCron } from "./rotationJob.ts";
 
 /** Secret Manager roles the job holds on each key secret: read the key, add the next, disable the one it replaced. */

@@ -21,7 +21,7 @@ import { RolePolicy } from "@pulumi/aws/iam/rolePolicy.js";
 import { Schedule } from "@pulumi/aws/scheduler/schedule.js";
 import { SecurityGroupEgressRule } from "@pulumi/aws/vpc/securityGroupEgressRule.js";
 import { SNOWFLAKE_ROTATION_ENV, SNOWFLAKE_ROTATOR_COMMAND, type SnowflakeRotationConfig } from "../../src/plan/types.ts";
-import { keyRotationJobName, keyRotationRoleNamePrefix } from "../aws/names.ts";
+import { keyRotationJobName, keyRotationRoleNamePrefix } from "../../src/names/aws.ts";
 import { CONTAINER_USER, executionRolePolicy } from "../aws-ecs/mcpService.ts";
 import { cloudWatchRetentionDays } from "../aws-ecs/logging.ts";
 import { awsRotationRate } from "./rotationJob.ts";
@@ -52,6 +52,8 @@ export interface SnowflakeKeyRotationOnEcsArgs {
   rotationDays: number;
   /** The job's log retention (the target's `logging.retentionDays`). */
   logRetentionDays: number;
+  /** The environment's shared tags (owner, workflow...): every taggable resource of the job carries them. */
+  tags?: Record<string, string>;
 }
 
 /** The job's task role: read and write its key secrets, read the admin secret; nothing else. */
@@ -150,17 +152,31 @@ export class SnowflakeKeyRotationOnEcs extends pulumi.ComponentResource {
       {
         name: `/dbwarden/${environment}/snowflake-key-rotation/${target}`,
         retentionInDays: cloudWatchRetentionDays(args.logRetentionDays, `targets.${target}.logging.retentionDays`),
+        tags: args.tags,
       },
       { parent: this, retainOnDelete: true },
     );
     const securityGroup = new SecurityGroup(
       name,
-      { vpcId: args.vpcId, description: `dbwarden ${environment} ${target}: the Snowflake key-rotation job (HTTPS out only)`, revokeRulesOnDelete: true },
+      {
+        vpcId: args.vpcId,
+        description: `dbwarden ${environment} ${target}: the Snowflake key-rotation job (HTTPS out only)`,
+        revokeRulesOnDelete: true,
+        tags: args.tags,
+      },
       parent,
     );
     const egress = new SecurityGroupEgressRule(
       `${name}-out-https`,
-      { securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "Snowflake and Secrets Manager" },
+      {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "0.0.0.0/0",
+        description: "Snowflake and Secrets Manager",
+        tags: args.tags,
+      },
       parent,
     );
     const role = (suffix: "exec" | "task" | "sched", service: string, description: string, policy: pulumi.Input<string>, account?: pulumi.Input<string>) => {
@@ -170,6 +186,7 @@ export class SnowflakeKeyRotationOnEcs extends pulumi.ComponentResource {
           namePrefix: keyRotationRoleNamePrefix(environment, target, suffix),
           assumeRolePolicy: pulumi.output(account).apply((a) => trust(service, a)),
           description,
+          tags: args.tags,
         },
         parent,
       );
@@ -199,6 +216,7 @@ export class SnowflakeKeyRotationOnEcs extends pulumi.ComponentResource {
         executionRoleArn: execution.role.arn,
         taskRoleArn: task.role.arn,
         volumes: [{ name: "tmp" }],
+        tags: args.tags,
         containerDefinitions: pulumi
           .all([args.image, args.config, logGroup.name])
           .apply(([image, config, logGroupName]) => keyRotationContainers({ image, config, logGroupName, region: args.region })),

@@ -24,8 +24,10 @@ export function truncatedBy(rows: number, caps: ResultCaps): "maxRows" | "maxRes
 /** A truncated result in an agent's words: which cap, and how to get the answer anyway. */
 export function truncation(rows: number, caps: ResultCaps): string {
   return truncatedBy(rows, caps) === "maxRows"
-    ? `truncated: only the first ${rows} rows are returned (this workflow's maxRows is ${caps.maxRows}); aggregate (GROUP BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.`
-    : `truncated: the ${rows} rows returned stop at this workflow's maxResultBytes (${caps.maxBytes} bytes of row data); select fewer or narrower columns, aggregate or filter.`;
+    ? `truncated: only the first ${rows} rows are returned (this workflow's maxRows is ${caps.maxRows}); aggregate ` +
+        `(GROUP BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.`
+    : `truncated: the ${rows} rows returned stop at this workflow's maxResultBytes ` +
+        `(${caps.maxBytes} bytes of row data); select fewer or narrower columns, aggregate or filter.`;
 }
 
 export type { Identity, Param, ToolName };

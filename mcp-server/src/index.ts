@@ -139,11 +139,13 @@ function checkUnsafeMode(options: StartOptions, listenHost: string | null, log: 
   if (options.unsafeDisableSqlCheck !== true) return;
   if (listenHost !== null && !isLoopback(listenHost)) {
     throw new ConfigError(
-      `unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`,
+      `unsafeDisableSqlCheck (--unsafe-no-sql-check): refused on listen.host ${listenHost}; the ` +
+        `statement check may be switched off only on a loopback listener (127.0.0.1, ::1, localhost)`,
     );
   }
   log(
-    'dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database\'s own privileges and the read-only transaction stand between agents and the data. Every audit line says "sqlCheck": "off".',
+    "dbwarden-mcp: WARNING: the SQL statement check is OFF (--unsafe-no-sql-check): only the database's own privileges " +
+      'and the read-only transaction stand between agents and the data. Every audit line says "sqlCheck": "off".',
   );
 }
 

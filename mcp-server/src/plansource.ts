@@ -75,7 +75,8 @@ async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; o
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== expected) {
       throw new ConfigError(
-        `${source.what}: ${origin} has sha256 ${actual}, but ${source.env.sha256} is ${expected}; refusing to start with a ${source.what} that is not the one deployed`,
+        `${source.what}: ${origin} has sha256 ${actual}, but ${source.env.sha256} is ` +
+          `${expected}; refusing to start with a ${source.what} that is not the one deployed`,
       );
     }
   }
@@ -88,7 +89,10 @@ async function loadDocument(lookup: DocumentLookup): Promise<{ value: unknown; o
   }
 }
 
-/** The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; objects through the clouds' stores (`clients`: their fakes); `file` when it came from one (SIGHUP re-reads it). */
+/**
+ * The access plan as parsed JSON (validated later by `parsePlan`), from the flag or the environment; objects through the clouds' stores (`clients`:
+ * their fakes); `file` when it came from one (SIGHUP re-reads it).
+ */
 export async function loadPlan(
   flagFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,

@@ -24,11 +24,13 @@ const refusal = (sql: string) => {
 describe("the BigQuery statement check", () => {
   it("rewrites each table of the scope to the workflow's view, however it is written, and leaves the rest alone", () => {
     const out = check(
-      "WITH t AS (SELECT * FROM sales.orders) SELECT t.id, EXTRACT(YEAR FROM t.at), 'FROM x.y' FROM t JOIN `acme-analytics.sales.items` i USING (id) -- FROM hr.pay\n WHERE t.id = ?",
+      "WITH t AS (SELECT * FROM sales.orders) SELECT t.id, EXTRACT(YEAR FROM t.at), 'FROM x.y' " +
+        "FROM t JOIN `acme-analytics.sales.items` i USING (id) -- FROM hr.pay\n WHERE t.id = ?",
     );
     assert.equal(
       out.rewritten,
-      "WITH t AS (SELECT * FROM `acme-analytics.dbw_orders.sales__orders`) SELECT t.id, EXTRACT(YEAR FROM t.at), 'FROM x.y' FROM t JOIN `acme-analytics.dbw_orders.sales__items` i USING (id) -- FROM hr.pay\n WHERE t.id = ?",
+      "WITH t AS (SELECT * FROM `acme-analytics.dbw_orders.sales__orders`) SELECT t.id, EXTRACT(YEAR FROM t.at), " +
+        "'FROM x.y' FROM t JOIN `acme-analytics.dbw_orders.sales__items` i USING (id) -- FROM hr.pay\n WHERE t.id = ?",
     );
     assert.deepEqual(
       out.tables.map((t) => `${t.schema}.${t.table}`),

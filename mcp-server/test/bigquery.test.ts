@@ -254,18 +254,21 @@ describe("the BigQuery engine against the real client and a local double of the 
     assert.equal(line.truncated, false);
   });
 
-  test("the dry run refuses what is not a query, an unknown dataset, and a table the service account cannot read (check off: the service alone holds)", async () => {
-    const plain = new Dispatcher(plan, engines(unchecked), audit);
-    const jobs = fake.jobInserts().length;
-    const insert = await query("INSERT INTO `acme-analytics.dbw_orders.sales__orders` (id) VALUES (3)", [], "orders", undefined, plain);
-    assert.match(text(insert.result), /^DENIED: the dry run says this is a INSERT, not a SELECT/);
-    assert.equal(insert.line.errorClass, "not-a-query");
-    const unknown = await query("SELECT * FROM nowhere.t", [], "orders", undefined, plain);
-    assert.match(text(unknown.result), /^INVALID: BigQuery found no such object: Not found: Dataset acme-analytics:nowhere/);
-    const source = await query("SELECT * FROM sales.orders", [], "orders", undefined, plain);
-    assert.match(text(source.result), /^DENIED: BigQuery refused: Access Denied/, "the source table is not the workflow's");
-    assert.equal(fake.jobInserts().length, jobs, "no job ran");
-  });
+  test(
+    "the dry run refuses what is not a query, an unknown dataset, and a table " + "the service account cannot read (check off: the service alone holds)",
+    async () => {
+      const plain = new Dispatcher(plan, engines(unchecked), audit);
+      const jobs = fake.jobInserts().length;
+      const insert = await query("INSERT INTO `acme-analytics.dbw_orders.sales__orders` (id) VALUES (3)", [], "orders", undefined, plain);
+      assert.match(text(insert.result), /^DENIED: the dry run says this is a INSERT, not a SELECT/);
+      assert.equal(insert.line.errorClass, "not-a-query");
+      const unknown = await query("SELECT * FROM nowhere.t", [], "orders", undefined, plain);
+      assert.match(text(unknown.result), /^INVALID: BigQuery found no such object: Not found: Dataset acme-analytics:nowhere/);
+      const source = await query("SELECT * FROM sales.orders", [], "orders", undefined, plain);
+      assert.match(text(source.result), /^DENIED: BigQuery refused: Access Denied/, "the source table is not the workflow's");
+      assert.equal(fake.jobInserts().length, jobs, "no job ran");
+    },
+  );
 
   test("the bytes-billed cap: refused at the dry run's estimate, enforced by the job, and no job at all without a cap", async () => {
     const jobs = fake.jobInserts().length;

@@ -241,7 +241,8 @@ describe("found under faults", { timeout: 120_000 }, () => {
     const ready = await fetch(`${s.url.replace(/\/mcp$/, "")}/readyz`);
     assert.equal(ready.status, 200, JSON.stringify(await ready.json()));
     await admin.query(
-      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = 'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'",
+      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE usename = " +
+        "'dbw_cs_usage_drop__claude_cs' AND state = 'active' AND query LIKE '%usage_events a%'",
     );
     await slow;
   });

@@ -53,7 +53,9 @@ describe("layer 1+2 alone: the database holds with the parser check switched off
     });
     assert.equal(pid1.isError, false, pid1.text);
     const next = await call(a, "query", {
-      sql: "SELECT pg_backend_pid() AS pid, current_setting('search_path') AS sp, current_setting('work_mem') AS wm, current_setting('transaction_read_only') AS ro",
+      sql:
+        "SELECT pg_backend_pid() AS pid, current_setting('search_path') AS sp, " +
+        "current_setting('work_mem') AS wm, current_setting('transaction_read_only') AS ro",
     });
     assert.equal(next.isError, false, next.text);
     const [pid, sp, wm, ro] = next.json.rows[0];

@@ -119,7 +119,8 @@ describe("ShapeCache", () => {
 
   test("property: whatever the values, a shared verdict is the one the full check gives", () => {
     const template = (id: number, text: string, from: number) =>
-      `SELECT a.name, e.event_type FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id WHERE e.id BETWEEN ${from} AND ${from + 19} AND a.region = '${text.replaceAll("'", "''")}' AND a.id = ${id}`;
+      `SELECT a.name, e.event_type FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id WHERE ` +
+      `e.id BETWEEN ${from} AND ${from + 19} AND a.region = '${text.replaceAll("'", "''")}' AND a.id = ${id}`;
     const cache = cacheOf(template(1, "eu", 100));
     fc.assert(
       fc.property(

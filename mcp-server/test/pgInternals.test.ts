@@ -72,7 +72,8 @@ describe("pg's private API (engines/postgres/pgInternals.ts)", { timeout: 60_000
     assert.equal(
       installed,
       PG_VERIFIED_VERSION,
-      `pg ${installed} is installed, pgInternals.ts was verified against ${PG_VERIFIED_VERSION}: run mcp-server/test/pgInternals.test.ts, fix what fails, then set PG_VERIFIED_VERSION`,
+      `pg ${installed} is installed, pgInternals.ts was verified against ${PG_VERIFIED_VERSION}: ` +
+        `run mcp-server/test/pgInternals.test.ts, fix what fails, then set PG_VERIFIED_VERSION`,
     );
     for (const file of ["package.json", "mcp-server/package.json"]) {
       const json = JSON.parse(readFileSync(`${ROOT}${file}`, "utf8")) as { dependencies: Record<string, string> };

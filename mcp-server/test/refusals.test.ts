@@ -38,17 +38,22 @@ describe("refusals an agent can act on", { timeout: 120_000 }, () => {
     const denied = await query("SELECT ip_address FROM analytics.usage_events");
     assert.equal(
       denied.text,
-      `DENIED: column ip_address of analytics.usage_events is outside this workflow's scope, so it cannot be read. Readable columns of analytics.usage_events: ${USAGE_READABLE}. describe_table with {"table": "analytics.usage_events"} lists them with what they mean; if you meant a column of another table, qualify it (table.column).`,
+      `DENIED: column ip_address of analytics.usage_events is outside this workflow's scope, ` +
+        `so it cannot be read. Readable columns of analytics.usage_events: ${USAGE_READABLE}. ` +
+        `describe_table with {"table": "analytics.usage_events"} lists them with what ` +
+        `they mean; if you meant a column of another table, qualify it (table.column).`,
     );
     const qualified = await query("SELECT e.ip_address FROM analytics.usage_events e");
     assert.equal(
       qualified.text,
-      `DENIED: column ip_address of analytics.usage_events is outside this workflow's scope, so it cannot be read. Readable columns of analytics.usage_events: ${USAGE_READABLE}. describe_table with {"table": "analytics.usage_events"} lists them with what they mean.`,
+      `DENIED: column ip_address of analytics.usage_events is outside this workflow's scope, so it cannot be read. Readable columns of ` +
+        `analytics.usage_events: ${USAGE_READABLE}. describe_table with {"table": "analytics.usage_events"} lists them with what they mean.`,
     );
     const star = await query("SELECT * FROM analytics.usage_events");
     assert.equal(
       star.text,
-      `DENIED: SELECT * would read columns of analytics.usage_events that are outside this workflow's scope. Name the columns you need instead: ${USAGE_READABLE} (describe_table with {"table": "analytics.usage_events"} lists them with what they mean).`,
+      `DENIED: SELECT * would read columns of analytics.usage_events that are outside this workflow's scope. Name the columns you ` +
+        `need instead: ${USAGE_READABLE} (describe_table with {"table": "analytics.usage_events"} lists them with what they mean).`,
     );
     const described = await call(cs, "describe_table", { table: "analytics.usage_events" });
     assert.equal(described.isError, false);
@@ -98,7 +103,8 @@ describe("refusals an agent can act on", { timeout: 120_000 }, () => {
     const out = await query("SELECT emial FROM app.accounts");
     assert.equal(
       out.text,
-      "INVALID: column emial does not exist in the tables the statement reads (SQLSTATE 42703). describe_table lists each table's readable columns; check the name and which table it belongs to.",
+      "INVALID: column emial does not exist in the tables the statement reads (SQLSTATE 42703). " +
+        "describe_table lists each table's readable columns; check the name and which table it belongs to.",
     );
   });
 
@@ -108,14 +114,16 @@ describe("refusals an agent can act on", { timeout: 120_000 }, () => {
     assert.equal(rows.json.truncatedBy, "maxRows");
     assert.deepEqual(rows.json.limits, { maxRows: 1000, maxResultBytes: 1048576 });
     assert.deepEqual(rows.json.notes, [
-      "truncated: only the first 1000 rows are returned (this workflow's maxRows is 1000); aggregate (GROUP BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.",
+      "truncated: only the first 1000 rows are returned (this workflow's maxRows is 1000); aggregate (GROUP " +
+        "BY, count, sum) or filter (WHERE) to see what the rest holds, or page with ORDER BY and LIMIT/OFFSET.",
     ]);
     const bytes = await query("SELECT repeat('x', 20000) AS wide FROM analytics.big");
     assert.equal(bytes.json.truncated, true);
     assert.equal(bytes.json.truncatedBy, "maxResultBytes");
     assert.ok(bytes.json.rowCount < 1000);
     assert.deepEqual(bytes.json.notes, [
-      `truncated: the ${bytes.json.rowCount} rows returned stop at this workflow's maxResultBytes (1048576 bytes of row data); select fewer or narrower columns, aggregate or filter.`,
+      `truncated: the ${bytes.json.rowCount} rows returned stop at this workflow's maxResultBytes ` +
+        `(1048576 bytes of row data); select fewer or narrower columns, aggregate or filter.`,
     ]);
   });
 
@@ -125,7 +133,8 @@ describe("refusals an agent can act on", { timeout: 120_000 }, () => {
     assert.equal(typeof out.json.rows[0][0], "string", "a bigint is a string");
     assert.equal(typeof out.json.rows[0][1], "number", "an integer is a number");
     assert.deepEqual(out.json.notes, [
-      "id (bigint), total (bigint), ratio (numeric): values are JSON strings, not numbers, so every digit stays exact (a JSON number loses precision past 2^53); compare, sum and sort them in SQL, and read them as decimal numbers.",
+      "id (bigint), total (bigint), ratio (numeric): values are JSON strings, not numbers, so every digit stays exact " +
+        "(a JSON number loses precision past 2^53); compare, sum and sort them in SQL, and read them as decimal numbers.",
     ]);
     const plain = await query("SELECT quantity FROM analytics.usage_events LIMIT 1");
     assert.equal(plain.json.notes, undefined);

@@ -72,7 +72,8 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
     const admin = await fx.db.admin("dbwarden_demo");
     const group = cs.workflow.roles.group.replaceAll('"', '""');
     await admin.query(
-      `CREATE TABLE analytics.accounts (id int, secret text); INSERT INTO analytics.accounts VALUES (1, 'leak'); GRANT SELECT ON analytics.accounts TO "${group}"`,
+      `CREATE TABLE analytics.accounts (id int, secret text); INSERT INTO analytics.accounts ` +
+        `VALUES (1, 'leak'); GRANT SELECT ON analytics.accounts TO "${group}"`,
     );
     try {
       await assert.rejects(
@@ -96,7 +97,8 @@ describe("the pipelined session", { timeout: 60_000 }, () => {
     const second = run(
       e,
       cs,
-      "SELECT pg_backend_pid(), current_setting('work_mem'), current_setting('search_path'), (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
+      "SELECT pg_backend_pid(), current_setting('work_mem'), current_setting('search_path'), " +
+        "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
     );
     const [a, b] = await Promise.all([first, second]);
     const pid1 = a[0]![0];

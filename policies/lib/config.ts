@@ -111,7 +111,8 @@ export const CONFIG_PROPERTIES: { [K in keyof PolicyFacts]: PolicyConfigJSONSche
   minRetentionDays: { type: "integer", minimum: 1, default: 90, description: "Shortest retention of query and audit logs, in days." },
   requiredTags: stringList("Tag keys every taggable resource carries.", [OWNER_TAG, WORKFLOW_TAG]),
   allowedImages: stringList(
-    "Image repositories (without tag or digest) the MCP server's containers may run; `*` stands for any characters but `/`. Default: dbwarden's released image; dbwarden check adds the registry a stack builds into.",
+    "Image repositories (without tag or digest) the MCP server's containers may run; `*` stands for any characters " +
+      "but `/`. Default: dbwarden's released image; dbwarden check adds the registry a stack builds into.",
     [...DEFAULT_ALLOWED_IMAGES],
   ),
 };

@@ -33,7 +33,8 @@ function judge(
     const writes = grant.privileges.filter((p) => !isReadPrivilege(objectType, p));
     if (writes.length > 0) {
       report(
-        `${what} ${writes.join(", ")} on ${on} to ${whom}: it could ${writes.map((p) => privilegeWords(p.toUpperCase())).join(", ")} it; agent roles only read (${READ_PRIVILEGES[objectType]} on a ${objectType})`,
+        `${what} ${writes.join(", ")} on ${on} to ${whom}: it could ${writes.map((p) => privilegeWords(p.toUpperCase())).join(", ")} ` +
+          `it; agent roles only read (${READ_PRIVILEGES[objectType]} on a ${objectType})`,
       );
     }
   }
@@ -43,11 +44,16 @@ function judge(
 export const agentGrantsReadOnly: ResourceValidationPolicy = {
   name: "agent-grants-read-only",
   description:
-    "Agent roles (and PUBLIC, which every agent inherits) hold only read privileges: a model that is wrong, or tricked by text in the data, must not be able to change the data, the schema or who else can read it.",
+    "Agent roles (and PUBLIC, which every agent inherits) hold only read privileges: a model that is wrong, " +
+    "or tricked by text in the data, must not be able to change the data, the schema or who else can read it.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
-  remediationSteps: `Give agent roles only ${readList}, without grant option. Write, DDL, TRUNCATE, EXECUTE and sequence or function privileges belong to a role agents never log in as; for PUBLIC, revoke them (REVOKE ... FROM PUBLIC). dbwarden's PostgresReadOnlyAccess component renders exactly these grants from the access plan.`,
+  remediationSteps:
+    `Give agent roles only ${readList}, without grant option. Write, DDL, TRUNCATE, ` +
+    `EXECUTE and sequence or function privileges belong to a role agents never ` +
+    `log in as; for PUBLIC, revoke them (REVOKE ... FROM PUBLIC). dbwarden's ` +
+    `PostgresReadOnlyAccess component renders exactly these grants from the access plan.`,
   validateResource: [
     validateResourceOfType(Grant, (grant, args, report) => {
       if (!agentDirectory(configOf(args, ...CONFIG)).reachesAgents(grant.role)) return;

@@ -32,7 +32,8 @@ export const agentRoleAttributes: ResourceValidationPolicy = {
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Set superuser, createDatabase, createRole, replication and bypassRowLevelSecurity to false (or leave them out) and inherit to true on every agent role. A task that needs one of these attributes runs under a separate administrative role that agents never log in as.",
+    "Set superuser, createDatabase, createRole, replication and bypassRowLevelSecurity to false (or leave them out) and inherit to true on " +
+    "every agent role. A task that needs one of these attributes runs under a separate administrative role that agents never log in as.",
   validateResource: validateResourceOfType(Role, (role, args, report) => {
     const name = role.name;
     if (name === undefined || !agentDirectory(configOf(args, ...CONFIG)).isAgent(name)) return;

@@ -30,12 +30,14 @@ function judgeMembership(directory: AgentDirectory, role: string, memberOf: stri
 export const agentRoleMemberships: ResourceValidationPolicy = {
   name: "agent-role-memberships",
   description:
-    "Agent roles join only their own workflow's group and the platform's IAM login role: a membership hands over everything the other role holds, including predefined roles that read server files or every table.",
+    "Agent roles join only their own workflow's group and the platform's IAM login role: a membership hands " +
+    "over everything the other role holds, including predefined roles that read server files or every table.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Remove the membership (the Role's `roles` entry or the GrantRole). Give the workflow what it needs through its own group role's grants, planned in its spec; never grant predefined roles (pg_*), rds_superuser or another workflow's role to an agent role, and never WITH ADMIN OPTION.",
+    "Remove the membership (the Role's `roles` entry or the GrantRole). Give the workflow what it needs through its own group role's grants, planned " +
+    "in its spec; never grant predefined roles (pg_*), rds_superuser or another workflow's role to an agent role, and never WITH ADMIN OPTION.",
   validateResource: [
     validateResourceOfType(Role, (role, args, report) => {
       const name = role.name;

@@ -24,12 +24,14 @@ export function isReplicaHost(host: string, replicas: readonly string[]): boolea
 export const agentsThroughReplica: StackValidationPolicy = {
   name: "agents-through-replica",
   description:
-    "Agents read only through a read replica: a runaway or malicious agent query then cannot slow down, lock or fill the production primary, and replica-only settings (query logging, standby limits) apply to every agent query.",
+    "Agents read only through a read replica: a runaway or malicious agent query then cannot slow down, lock or fill " +
+    "the production primary, and replica-only settings (query logging, standby limits) apply to every agent query.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Point the MCP server at a read replica: in the spec, give the target `replica: {create: ...}` (dbwarden creates it and connects the MCP service to it) or `replica: {existing: <identifier>}`. If the replica lives outside this stack, list its identifier in this policy's `replicaIdentifiers` config.",
+    "Point the MCP server at a read replica: in the spec, give the target `replica: {create: ...}` (dbwarden creates it and connects the MCP service to it) " +
+    "or `replica: {existing: <identifier>}`. If the replica lives outside this stack, list its identifier in this policy's `replicaIdentifiers` config.",
   validateStack: (args, report) => {
     const replicas = [...configOf(args, ...CONFIG).replicaIdentifiers];
     for (const resource of args.resources) {
@@ -45,7 +47,8 @@ export const agentsThroughReplica: StackValidationPolicy = {
           const host = isRecord(endpoint) ? endpoint.host : undefined;
           if (typeof host !== "string" || isReplicaHost(host, replicas)) continue;
           report(
-            `the MCP server (container ${container.name ?? "(unnamed)"}) reads target ${target} at ${host}, which is not a read replica of this stack nor a listed replica (${replicas.join(", ") || "none"})`,
+            `the MCP server (container ${container.name ?? "(unnamed)"}) reads target ${target} at ${host}, ` +
+              `which is not a read replica of this stack nor a listed replica (${replicas.join(", ") || "none"})`,
             resource.urn,
           );
         }

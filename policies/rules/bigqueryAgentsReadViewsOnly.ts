@@ -30,7 +30,8 @@ function judge(props: { datasetId?: unknown; tableId?: unknown; role?: unknown }
   const where = props.tableId ? `table ${String(props.datasetId)}.${String(props.tableId)}` : `dataset ${String(props.datasetId)}`;
   for (const member of members.filter(isAgentAccount)) {
     report(
-      `${where} grants ${String(props.role ?? "access")} to workflow account ${String(member)}: a whole-table grant gives it every column, excluded and sensitive ones too`,
+      `${where} grants ${String(props.role ?? "access")} to workflow account ${String(member)}: ` +
+        `a whole-table grant gives it every column, excluded and sensitive ones too`,
     );
   }
 }
@@ -38,11 +39,13 @@ function judge(props: { datasetId?: unknown; tableId?: unknown; role?: unknown }
 export const bigqueryAgentsReadViewsOnly: ResourceValidationPolicy = {
   name: "bigquery-agents-read-views-only",
   description:
-    "A workflow's BigQuery service account reads only its own authorized views, never a source table or dataset: BigQuery has no column grants, so a table grant exposes every column the workflow excludes.",
+    "A workflow's BigQuery service account reads only its own authorized views, never a source table or " +
+    "dataset: BigQuery has no column grants, so a table grant exposes every column the workflow excludes.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
-    "Remove the grant to the workflow's service account. dbwarden gives it roles/bigquery.dataViewer on its own dataset dbw_<workflow> of authorized views, which select exactly its readable columns; widen the workflow's scope in its spec instead.",
+    "Remove the grant to the workflow's service account. dbwarden gives it roles/bigquery.dataViewer on its own dataset " +
+    "dbw_<workflow> of authorized views, which select exactly its readable columns; widen the workflow's scope in its spec instead.",
   validateResource: [
     validateResourceOfType(IamMember, (grant, _args, report) => judge(grant, [grant.member], report)),
     validateResourceOfType(IamBinding, (grant, _args, report) => judge(grant, grant.members ?? [], report)),

@@ -31,7 +31,8 @@ export const bigqueryJobsCapped: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    'Set `limits.maxBytesBilled` on the workflow (e.g. "1GB"), or `maximumBytesBilled` on its BigQuery target (the default of its workflows), and deploy the new plan.',
+    'Set `limits.maxBytesBilled` on the workflow (e.g. "1GB"), or `maximumBytesBilled` ' +
+    "on its BigQuery target (the default of its workflows), and deploy the new plan.",
   validateResource: [
     validateResourceOfType(TaskDefinition, (task, _args, report) => {
       for (const container of containersOf(task.containerDefinitions) ?? []) {

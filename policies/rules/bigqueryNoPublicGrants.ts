@@ -59,11 +59,14 @@ const where = (props: { datasetId?: unknown; tableId?: unknown }) =>
 export const bigqueryNoPublicGrants: ResourceValidationPolicy = {
   name: "bigquery-no-public-grants",
   description:
-    "No BigQuery dataset, table or view is granted to allUsers or allAuthenticatedUsers: that opens it to anyone with a Google account, past the MCP server. A workflow's view dataset states its access list and admits no special group (but projectOwners as OWNER) or domain.",
+    "No BigQuery dataset, table or view is granted to allUsers or allAuthenticatedUsers: that opens it to anyone with a Google account, past " +
+    "the MCP server. A workflow's view dataset states its access list and admits no special group (but projectOwners as OWNER) or domain.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
-    "Remove the grant to allUsers / allAuthenticatedUsers. Agents read BigQuery through the MCP server as their workflow's service account; people get access through groups you name. A view dataset's list is dbwarden's (components/bigquery/access.ts): the workflow's account as READER, projectOwners as OWNER.",
+    "Remove the grant to allUsers / allAuthenticatedUsers. Agents read BigQuery " +
+    "through the MCP server as their workflow's service account; people get access " +
+    "through groups you name. A view dataset's list is dbwarden's (components/bigquery/access.ts): the workflow's account as READER, projectOwners as OWNER.",
   validateResource: [
     validateResourceOfType(IamMember, (grant, _args, report) => {
       for (const m of publicMembers([grant.member])) report(`${where(grant)} grants ${grant.role} to ${m}: anyone can read it`);

@@ -26,24 +26,30 @@ const reasonOf = (service: { props: Record<string, unknown> }): string => {
 export const cloudRunNotPublic: StackValidationPolicy = {
   name: "cloud-run-not-public",
   description:
-    "The MCP server on Cloud Run is reachable only as the spec says: ingress internal or through the load balancer (never all traffic), and no allUsers invoker unless the spec says why in words.",
+    "The MCP server on Cloud Run is reachable only as the spec says: ingress internal or through the " +
+    "load balancer (never all traffic), and no allUsers invoker unless the spec says why in words.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
-    "Keep `mcpServer.host.ingress: internal` (VPC only) or `load-balancer` (Cloud Armor admits mcpServer.allowedCidrs). Callers present a Google identity with run.invoker (X-Serverless-Authorization). Only if callers cannot, say why in `mcpServer.host.allowUnauthenticated` (a sentence): dbwarden then grants allUsers run.invoker and the review marks it as a widening.",
+    "Keep `mcpServer.host.ingress: internal` (VPC only) or `load-balancer` (Cloud Armor admits " +
+    "mcpServer.allowedCidrs). Callers present a Google identity with run.invoker (X-Serverless-Authorization). " +
+    "Only if callers cannot, say why in `mcpServer.host.allowUnauthenticated` (a sentence): " +
+    "dbwarden then grants allUsers run.invoker and the review marks it as a widening.",
   validateStack: (args, report) => {
     const services = args.resources.filter((r) => r.isType(Service));
     const byName = new Map(services.map((s) => [String(s.props.name), s]));
     for (const service of services) {
       if (service.props.ingress === undefined || service.props.ingress === "INGRESS_TRAFFIC_ALL") {
         report(
-          `Cloud Run service ${String(service.props.name ?? service.name)} takes traffic from the internet directly (ingress ${String(service.props.ingress ?? "INGRESS_TRAFFIC_ALL (the default)")})`,
+          `Cloud Run service ${String(service.props.name ?? service.name)} takes traffic from the internet ` +
+            `directly (ingress ${String(service.props.ingress ?? "INGRESS_TRAFFIC_ALL (the default)")})`,
           service.urn,
         );
       }
       if (service.props.invokerIamDisabled === true && reasonOf(service).length < 20) {
         report(
-          `Cloud Run service ${String(service.props.name ?? service.name)} has invoker IAM disabled (anyone who reaches it may call it) and no reason for it in annotation ${PUBLIC_INVOKER_ANNOTATION}`,
+          `Cloud Run service ${String(service.props.name ?? service.name)} has invoker IAM disabled (anyone ` +
+            `who reaches it may call it) and no reason for it in annotation ${PUBLIC_INVOKER_ANNOTATION}`,
           service.urn,
         );
       }
@@ -56,7 +62,8 @@ export const cloudRunNotPublic: StackValidationPolicy = {
       const service = byName.get(String(grant.props.name));
       if (!service || reasonOf(service).length < 20) {
         report(
-          `${open.join(" and ")} may invoke Cloud Run service ${String(grant.props.name)}, and the service's annotation ${PUBLIC_INVOKER_ANNOTATION} does not say why`,
+          `${open.join(" and ")} may invoke Cloud Run service ${String(grant.props.name)}, ` +
+            `and the service's annotation ${PUBLIC_INVOKER_ANNOTATION} does not say why`,
           grant.urn,
         );
       }

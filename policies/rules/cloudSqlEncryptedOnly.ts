@@ -17,7 +17,8 @@ export const cloudSqlEncryptedOnly: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "dbwarden's replicas set settings.ipConfiguration.sslMode ENCRYPTED_ONLY and settings.connectorEnforcement REQUIRED. For a hand-written instance set the same, keep ipv4Enabled false (private IP) or list only named networks in authorizedNetworks.",
+    "dbwarden's replicas set settings.ipConfiguration.sslMode ENCRYPTED_ONLY and settings.connectorEnforcement REQUIRED. For a " +
+    "hand-written instance set the same, keep ipv4Enabled false (private IP) or list only named networks in authorizedNetworks.",
   validateResource: validateResourceOfType(DatabaseInstance, (instance, _args, report) => {
     const settings = instance.settings;
     const name = instance.name ?? "(auto-named)";
@@ -27,7 +28,8 @@ export const cloudSqlEncryptedOnly: ResourceValidationPolicy = {
     }
     if (settings?.connectorEnforcement !== "REQUIRED") {
       report(
-        `Cloud SQL instance ${name} admits connections without the Cloud SQL connector (connectorEnforcement ${settings?.connectorEnforcement ?? "unset: NOT_REQUIRED"})`,
+        `Cloud SQL instance ${name} admits connections without the Cloud SQL connector ` +
+          `(connectorEnforcement ${settings?.connectorEnforcement ?? "unset: NOT_REQUIRED"})`,
       );
     }
     const open = (ip?.authorizedNetworks ?? []).filter((n) => n.value === "0.0.0.0/0" || n.value === "::/0");

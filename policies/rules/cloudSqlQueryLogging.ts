@@ -27,7 +27,8 @@ export const cloudSqlQueryLogging: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Set `logging.statements: pgaudit` (flags cloudsql.enable_pgaudit and pgaudit.log) or `log-statement` on the target: dbwarden's replica carries the flags. A hand-written replica needs the same databaseFlags.",
+    "Set `logging.statements: pgaudit` (flags cloudsql.enable_pgaudit and pgaudit.log) or `log-statement` on " +
+    "the target: dbwarden's replica carries the flags. A hand-written replica needs the same databaseFlags.",
   validateResource: validateResourceOfType(DatabaseInstance, (instance, _args, report) => {
     const replica = instance.instanceType === "READ_REPLICA_INSTANCE" || (instance.masterInstanceName ?? "") !== "";
     if (!replica) return;

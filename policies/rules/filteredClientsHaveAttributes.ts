@@ -20,7 +20,8 @@ export const filteredClientsHaveAttributes: ResourceValidationPolicy = {
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Give each client of the workflow `attributes:` naming every attribute its row filters read (e.g. `attributes: { account_id: 42 }`), or remove the client, or the filter's use of the attribute.",
+    "Give each client of the workflow `attributes:` naming every attribute its row filters read (e.g. " +
+    "`attributes: { account_id: 42 }`), or remove the client, or the filter's use of the attribute.",
   validateResource: (args, report) => {
     const governed = governedViewsOf(args);
     if (!governed) return;
@@ -43,7 +44,8 @@ export const filteredClientsHaveAttributes: ResourceValidationPolicy = {
         const missing = [...attributes].filter((a) => !Object.hasOwn(has, a)).sort();
         if (missing.length > 0)
           report(
-            `login ${login} of workflow ${workflow} lacks attribute${missing.length > 1 ? "s" : ""} ${missing.join(", ")} that its row filters read: it reads no row of the filtered tables`,
+            `login ${login} of workflow ${workflow} lacks attribute${missing.length > 1 ? "s" : ""} ` +
+              `${missing.join(", ")} that its row filters read: it reads no row of the filtered tables`,
           );
       }
     }

@@ -21,12 +21,14 @@ export function holdsQueryLogs(group: { name?: string | undefined; tags?: Record
 export const logRetention: ResourceValidationPolicy = {
   name: "log-retention",
   description:
-    "Query and audit logs are kept at least minRetentionDays: who read what must still be answerable when an incident or an access review comes up months later.",
+    "Query and audit logs are kept at least minRetentionDays: who read what must " +
+    "still be answerable when an incident or an access review comes up months later.",
   enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Raise the retention: `logging.retentionDays` of the target (database logs) and `mcpServer.auditRetentionDays` (MCP audit) in the environment's spec, or `retentionInDays` on a hand-written LogGroup.",
+    "Raise the retention: `logging.retentionDays` of the target (database logs) and `mcpServer.auditRetentionDays` " +
+    "(MCP audit) in the environment's spec, or `retentionInDays` on a hand-written LogGroup.",
   validateResource: validateResourceOfType(LogGroup, (group, args, report) => {
     if (!holdsQueryLogs({ name: group.name, tags: tagsOf(group) })) return;
     const { minRetentionDays } = configOf(args, ...CONFIG);

@@ -19,11 +19,13 @@ export function runsAsRoot(user: string | undefined): boolean {
 export const mcpContainerHardened: ResourceValidationPolicy = {
   name: "mcp-container-hardened",
   description:
-    "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
+    "The MCP server's container runs as a non-root user on a read-only root filesystem, unprivileged: the " +
+    "process holding database credentials is the one an attacker (or a prompt-injected agent) aims at.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    'In each container definition set `user` to a non-root uid:gid (dbwarden uses "10001:10001"), `readonlyRootFilesystem: true` (mount a volume at /tmp for scratch space), leave `privileged` unset and add no Linux capabilities (drop ALL).',
+    'In each container definition set `user` to a non-root uid:gid (dbwarden uses "10001:10001"), `readonlyRootFilesystem: ' +
+    "true` (mount a volume at /tmp for scratch space), leave `privileged` unset and add no Linux capabilities (drop ALL).",
   validateResource: validateResourceOfType(TaskDefinition, (task, _args, report) => {
     const containers = containersOf(task.containerDefinitions);
     if (!containers) {

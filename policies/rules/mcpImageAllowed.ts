@@ -17,13 +17,17 @@ const CONFIG = ["allowedImages"] as const;
 export const mcpImageAllowed: ResourceValidationPolicy = {
   name: "mcp-image-allowed",
   description:
-    "The MCP server runs an image from the allow-list (dbwarden's released image, or the one the stack builds from mcp-server/): that image checks every SQL statement, holds the database credentials and writes the audit log.",
+    "The MCP server runs an image from the allow-list (dbwarden's released image, or the one the stack builds from " +
+    "mcp-server/): that image checks every SQL statement, holds the database credentials and writes the audit log.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Run dbwarden's image: leave `mcpServer.image` out (the released ghcr.io/dbwarden/mcp-server of this version), give a tag or digest of ghcr.io/dbwarden/mcp-server, or `{ build: true }`. " +
-    'To run your own registry\'s copy of it, list that repository in policies/config/<stack>.json: { "mcp-image-allowed": { "allowedImages": ["ghcr.io/dbwarden/mcp-server", "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/mcp-server"] } } (the list replaces the default; an owner reviews that file like code).',
+    "Run dbwarden's image: leave `mcpServer.image` out (the released ghcr.io/dbwarden/mcp-server " +
+    "of this version), give a tag or digest of ghcr.io/dbwarden/mcp-server, or `{ build: true }`. " +
+    "To run your own registry's copy of it, list that repository in policies/config/<stack>.json: " +
+    '{ "mcp-image-allowed": { "allowedImages": ["ghcr.io/dbwarden/mcp-server", ' +
+    '"123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/mcp-server"] } } (the list replaces the default; an owner reviews that file like code).',
   validateResource: validateResourceOfType(TaskDefinition, (task, args, report) => {
     const containers = containersOf(task.containerDefinitions);
     if (!containers) {
@@ -35,7 +39,8 @@ export const mcpImageAllowed: ResourceValidationPolicy = {
       const image: unknown = container.image;
       if (typeof image === "string" && imageAllowed(image, allowedImages)) continue;
       report(
-        `container ${container.name ?? "(unnamed)"} runs image ${typeof image === "string" ? image : "(none)"}, which is not on the allow-list (${allowedImages.join(", ") || "empty"})`,
+        `container ${container.name ?? "(unnamed)"} runs image ${typeof image === "string" ? image : "(none)"}, ` +
+          `which is not on the allow-list (${allowedImages.join(", ") || "empty"})`,
       );
     }
   }),

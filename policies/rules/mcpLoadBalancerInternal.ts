@@ -15,12 +15,14 @@ export const mcpLoadBalancerInternal: ResourceValidationPolicy = {
   enforcementLevel: "advisory",
   severity: "medium",
   remediationSteps:
-    "List only private networks (VPN, office, VPC peers) in `mcpServer.allowedCidrs`: dbwarden then makes the load balancer internal. If agents must call from public networks, keep the list as short as possible and never 0.0.0.0/0.",
+    "List only private networks (VPN, office, VPC peers) in `mcpServer.allowedCidrs`: dbwarden then makes the load " +
+    "balancer internal. If agents must call from public networks, keep the list as short as possible and never 0.0.0.0/0.",
   validateResource: validateResourceOfType(LoadBalancer, (balancer, _args, report) => {
     if (balancer.internal !== true) {
       const groups = balancer.securityGroups ?? [];
       report(
-        `load balancer ${forMessage(() => balancer.name ?? "(auto-named)")} is internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`,
+        `load balancer ${forMessage(() => balancer.name ?? "(auto-named)")} is ` +
+          `internet-facing${groups.length === 0 ? " and has no security group of its own (the VPC's default group applies)" : ""}`,
       );
     }
   }),

@@ -19,11 +19,15 @@ export const SECRET_NAME = /pass(word)?|secret|token|api_?key|private_?key|crede
 export const mcpSecretsByReference: ResourceValidationPolicy = {
   name: "mcp-secrets-by-reference",
   description:
-    "No secret value is written into the MCP service's task definition: task definitions are readable by anyone who can describe them and are kept in Pulumi state; secrets are referenced and fetched by the running task.",
+    "No secret value is written into the MCP service's task definition: task definitions are readable by anyone " +
+    "who can describe them and are kept in Pulumi state; secrets are referenced and fetched by the running task.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
-    "Move the value to AWS Secrets Manager and reference it: `secrets: [{name, valueFrom: <secret ARN>}]` in the container definition, or, for database logins, `awsSecretArn` / `awsRdsIam` in the runtime config (what dbwarden's McpService writes). Then rotate the exposed secret: it is in the old task definition revisions and in state.",
+    "Move the value to AWS Secrets Manager and reference it: `secrets: [{name, valueFrom: " +
+    "<secret ARN>}]` in the container definition, or, for database logins, `awsSecretArn` " +
+    "/ `awsRdsIam` in the runtime config (what dbwarden's McpService writes). Then " +
+    "rotate the exposed secret: it is in the old task definition revisions and in state.",
   validateResource: validateResourceOfType(TaskDefinition, (task, _args, report) => {
     for (const container of containersOf(task.containerDefinitions) ?? []) {
       const name = `container ${container.name ?? "(unnamed)"}`;

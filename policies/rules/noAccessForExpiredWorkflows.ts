@@ -46,7 +46,8 @@ export const noAccessForExpiredWorkflows: ResourceValidationPolicy = {
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Deploy the current plan (`pulumi up`: dbwarden leaves expired workflows out, which removes their roles, grants, secrets and MCP entries), or renew the workflow by moving its `expires` date after review. Remove hand-written grants to its roles.",
+    "Deploy the current plan (`pulumi up`: dbwarden leaves expired workflows out, which removes their roles, grants, secrets and " +
+    "MCP entries), or renew the workflow by moving its `expires` date after review. Remove hand-written grants to its roles.",
   validateResource: (args, report) => {
     const config = configOf(args, ...CONFIG);
     const today = asOfDay(config);

@@ -31,12 +31,15 @@ function judge(
 export const noOpenIngress: ResourceValidationPolicy = {
   name: "no-open-ingress",
   description:
-    "Databases and the MCP service are never reachable from the whole internet: with 0.0.0.0/0 (or ::/0) open, a leaked credential or an unpatched flaw is exploitable by anyone.",
+    "Databases and the MCP service are never reachable from the whole internet: with 0.0.0.0/0 " +
+    "(or ::/0) open, a leaked credential or an unpatched flaw is exploitable by anyone.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Replace 0.0.0.0/0 (or ::/0) with the networks that need access: for the MCP service, the agents' networks in `mcpServer.allowedCidrs`; for a database, only the MCP service's security group (dbwarden's NetworkBoundary does both). Reach a database from elsewhere through a bastion or VPN, never an open rule.",
+    "Replace 0.0.0.0/0 (or ::/0) with the networks that need access: for the MCP " +
+    "service, the agents' networks in `mcpServer.allowedCidrs`; for a database, only " +
+    "the MCP service's security group (dbwarden's NetworkBoundary does both). Reach a database from elsewhere through a bastion or VPN, never an open rule.",
   validateResource: [
     validateResourceOfType(SecurityGroupIngressRule, (rule, args, report) => {
       const { protectedPorts } = configOf(args, ...CONFIG);

@@ -50,11 +50,15 @@ function selectGrantsBySchema(resources: PolicyResource[]): Map<string, SelectGr
 export const noTableAndColumnSelect: StackValidationPolicy = {
   name: "no-table-and-column-select",
   description:
-    "A table-level SELECT next to a column-level SELECT on the same table exposes every column: PostgreSQL checks the table grant first, so the column list protects nothing.",
+    "A table-level SELECT next to a column-level SELECT on the same table exposes every " +
+    "column: PostgreSQL checks the table grant first, so the column list protects nothing.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Keep exactly one SELECT per role and table: either the table grant (all columns, including columns added later) or the column grant (only the listed columns). Remove the table-level Grant, or take the table out of its `objects` (and never use a table Grant without `objects`, which covers every table of the schema, for a role that has column grants there).",
+    "Keep exactly one SELECT per role and table: either the table grant (all columns, including " +
+    "columns added later) or the column grant (only the listed columns). Remove the table-level " +
+    "Grant, or take the table out of its `objects` (and never use a table Grant without " +
+    "`objects`, which covers every table of the schema, for a role that has column grants there).",
   validateStack: (args, report) => {
     for (const grants of selectGrantsBySchema(args.resources).values()) {
       const columnGrants = grants.filter((g) => g.objectType === "column");
@@ -68,7 +72,8 @@ export const noTableAndColumnSelect: StackValidationPolicy = {
           for (const wide of covering) {
             const scope = wide.objects.length === 0 ? `every table of schema ${wide.schema}` : `table ${qualified(wide.schema, table)}`;
             report(
-              `role ${wide.role} gets SELECT on ${scope} and, from ${column.resource.name}, SELECT on columns of ${qualified(column.schema, table)}: the table grant exposes every column`,
+              `role ${wide.role} gets SELECT on ${scope} and, from ${column.resource.name}, SELECT on ` +
+                `columns of ${qualified(column.schema, table)}: the table grant exposes every column`,
               wide.resource.urn,
             );
           }

@@ -13,11 +13,13 @@ import { forMessage } from "../lib/inputs.ts";
 export const notPubliclyAccessible: ResourceValidationPolicy = {
   name: "not-publicly-accessible",
   description:
-    "Replicas, databases and MCP service tasks have no public address: the load balancer in front of the MCP service is the only way in, so every call is authenticated, limited and audited.",
+    "Replicas, databases and MCP service tasks have no public address: the load balancer in front " +
+    "of the MCP service is the only way in, so every call is authenticated, limited and audited.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:
-    "Set `publiclyAccessible: false` on RDS instances and `networkConfiguration.assignPublicIp: false` on ECS services, and place them in private subnets. Agents call the MCP service through its load balancer; operators reach a database through a bastion or VPN.",
+    "Set `publiclyAccessible: false` on RDS instances and `networkConfiguration.assignPublicIp: false` on ECS services, and place them " +
+    "in private subnets. Agents call the MCP service through its load balancer; operators reach a database through a bastion or VPN.",
   validateResource: [
     validateResourceOfType(Instance, (instance, _args, report) => {
       if (instance.publiclyAccessible === true) {

@@ -25,7 +25,9 @@ export const ownerAndWorkflowTags: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "low",
   configSchema: configSchema(...CONFIG),
-  remediationSteps: `Tag the resource with ${OWNER_TAG} (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,
+  remediationSteps:
+    `Tag the resource with ${OWNER_TAG} (the accountable team) and ${WORKFLOW_TAG} (the workflow it serves, or "${SHARED_WORKFLOW}" ` +
+    `for resources that serve every workflow of the environment), on the resource or through the AWS provider's defaultTags.`,
   validateResource: (args, report) => {
     if (!isTaggableAwsType(args.type)) return;
     const { requiredTags, workflows } = configOf(args, ...CONFIG);

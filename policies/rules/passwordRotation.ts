@@ -99,12 +99,19 @@ function rotatedLoginKeys(resources: PolicyResource[], maxDays: number): Set<str
 export const passwordRotation: StackValidationPolicy = {
   name: "password-rotation",
   description:
-    "Agent credentials expire: IAM database authentication (no password) or a password in a secret rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
+    "Agent credentials expire: IAM database authentication (no password) or a password in a secret " +
+    "rotated at least every maxRotationDays days, so a leaked password stops working on its own.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores each login's password in its own secret with a SecretRotation (AWS's multi-user rotation function). A hand-written login needs the same: a secret tagged `dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit. On GCP: a Secret Manager secret labelled `dbwarden-login: <role>` with `rotation.rotationPeriod` within the limit and a topic the rotator subscribes to (Secret Manager only publishes the notice).",
+    "Prefer `credentials: {mode: iam}` in the spec (no password exists). With " +
+    "passwords, set `credentials.rotationDays` to at most the limit: dbwarden stores " +
+    "each login's password in its own secret with a SecretRotation (AWS's multi-user " +
+    "rotation function). A hand-written login needs the same: a secret tagged " +
+    "`dbwarden:login: <role>` and a SecretRotation with `rotationRules.automaticallyAfterDays` within the limit. On GCP: a Secret Manager secret labelled " +
+    "`dbwarden-login: <role>` with `rotation.rotationPeriod` within the limit and " +
+    "a topic the rotator subscribes to (Secret Manager only publishes the notice).",
   validateStack: (args, report) => {
     const config = configOf(args, ...CONFIG);
     const directory = agentDirectory(config);
@@ -126,7 +133,8 @@ export const passwordRotation: StackValidationPolicy = {
       else if (days > config.maxRotationDays) report(`secret ${secret.name} rotates every ${days} days, more than ${config.maxRotationDays}`, secret.urn);
       if (!subscribed) {
         report(
-          `secret ${secret.name}: Secret Manager only publishes rotation notices, and no subscription in this stack listens on its topics, so nothing rotates it`,
+          `secret ${secret.name}: Secret Manager only publishes rotation notices, and ` +
+            `no subscription in this stack listens on its topics, so nothing rotates it`,
           secret.urn,
         );
       }
@@ -141,7 +149,8 @@ export const passwordRotation: StackValidationPolicy = {
       const client = workflow?.logins.find((l) => l.role === name)?.client;
       if (!rotated.has(loginKey(name)) && !(workflow !== undefined && rotated.has(clientKey(workflow.name, client)))) {
         report(
-          `agent login ${name} has a password, and no rotated secret in this stack holds it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`,
+          `agent login ${name} has a password, and no rotated secret in this stack holds ` +
+            `it (tag \`${LOGIN_TAG}: ${name}\`, or dbwarden:workflow + dbwarden:client)`,
           role.urn,
         );
       }

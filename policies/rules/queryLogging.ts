@@ -55,11 +55,15 @@ function judgeInstance(instance: PolicyResource, groups: PolicyResource[], repor
 export const queryLogging: StackValidationPolicy = {
   name: "query-logging",
   description:
-    "Every agent query is logged, in the database and in the MCP server's audit stream, outside the agents' reach: the record of what an agent read is what incident response and access reviews rely on.",
+    "Every agent query is logged, in the database and in the MCP server's audit stream, outside the " +
+    "agents' reach: the record of what an agent read is what incident response and access reviews rely on.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Set `logging.statements` (pgaudit or log-statement) on the target in the spec: dbwarden gives the replica its own parameter group with statement logging and exports `postgresql` logs to a log group it creates first. For a hand-written instance, do the same; for an ECS task, add a `logConfiguration` (awslogs) to every container.",
+    "Set `logging.statements` (pgaudit or log-statement) on the target in the spec: " +
+    "dbwarden gives the replica its own parameter group with statement logging and exports " +
+    "`postgresql` logs to a log group it creates first. For a hand-written instance, do " +
+    "the same; for an ECS task, add a `logConfiguration` (awslogs) to every container.",
   validateStack: (args, report) => {
     const groups = args.resources.filter((r) => r.isType(ParameterGroup));
     for (const resource of args.resources) {

@@ -70,12 +70,14 @@ function sensitiveIndex(sensitive: readonly string[]): SensitiveIndex {
 export const sensitiveColumnsJustified: ResourceValidationPolicy = {
   name: "sensitive-columns-justified",
   description:
-    "A column the data owner classified sensitive is readable by an agent only with a written justification in its workflow's spec, so every exposure of personal or secret data was decided and can be reviewed.",
+    "A column the data owner classified sensitive is readable by an agent only with a written justification " +
+    "in its workflow's spec, so every exposure of personal or secret data was decided and can be reviewed.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Leave the column out (an allowlist without it, or `exclude:` it), or describe it under `columns:` in the workflow's spec with `justification:` saying why this workflow needs it (and get the data owner's approval in the review). Never grant a table holding sensitive columns to PUBLIC.",
+    "Leave the column out (an allowlist without it, or `exclude:` it), or describe it under `columns:` in the workflow's spec with `justification:` " +
+    "saying why this workflow needs it (and get the data owner's approval in the review). Never grant a table holding sensitive columns to PUBLIC.",
   validateResource: validateResourceOfType(Grant, (grant, args, report) => {
     const config = configOf(args, ...CONFIG);
     const directory = agentDirectory(config);
@@ -87,7 +89,8 @@ export const sensitiveColumnsJustified: ResourceValidationPolicy = {
     if (unjustified.length === 0) return;
     const whom = isPublicRole(grant.role) ? "PUBLIC (every agent role)" : `agent role ${grant.role}`;
     report(
-      `${grantTarget(grant)} to ${whom} makes sensitive column${unjustified.length > 1 ? "s" : ""} ${unjustified.join(", ")} of database ${grant.database} readable without a justification`,
+      `${grantTarget(grant)} to ${whom} makes sensitive column${unjustified.length > 1 ? "s" : ""} ` +
+        `${unjustified.join(", ")} of database ${grant.database} readable without a justification`,
     );
   }),
 };

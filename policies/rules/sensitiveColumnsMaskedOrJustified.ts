@@ -16,12 +16,15 @@ const CONFIG = ["workflows", "sensitiveColumns"] as const;
 export const sensitiveColumnsMaskedOrJustified: ResourceValidationPolicy = {
   name: "sensitive-columns-masked-or-justified",
   description:
-    "A column the data owner classified sensitive reaches an agent through a masked, filtered or reporting view only masked, or with a written justification in its workflow's spec.",
+    "A column the data owner classified sensitive reaches an agent through a masked, filtered " +
+    "or reporting view only masked, or with a written justification in its workflow's spec.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Give the column a `mask:` in the workflow's spec (`redact`, `hash`, `email-domain`, `last:N`, `year`: docs/masks.md), leave it out, or describe it with `justification:` saying why this workflow needs it in the clear; for a reporting view, leave the column out of its SELECT or give the view a `justification:`.",
+    "Give the column a `mask:` in the workflow's spec (`redact`, `hash`, `email-domain`, `last:N`, `year`: docs/masks.md), leave it out, or describe it with " +
+    "`justification:` saying why this workflow needs it in the clear; for a reporting " +
+    "view, leave the column out of its SELECT or give the view a `justification:`.",
   validateResource: (args, report) => {
     const governed = governedViewsOf(args);
     if (!governed) return;
@@ -37,7 +40,8 @@ export const sensitiveColumnsMaskedOrJustified: ResourceValidationPolicy = {
       const unjustified = clear.filter((c) => sensitive.has(c) && !ok.has(c));
       if (unjustified.length === 0) continue;
       report(
-        `${view.kind === "table" ? "view" : "reporting view"} ${view.schema}.${view.name} of workflow ${view.workflow} gives its agents sensitive column${unjustified.length > 1 ? "s" : ""} ${unjustified.join(", ")} of database ${governed.database} unmasked, without a justification`,
+        `${view.kind === "table" ? "view" : "reporting view"} ${view.schema}.${view.name} of workflow ${view.workflow} gives its agents sensitive ` +
+          `column${unjustified.length > 1 ? "s" : ""} ${unjustified.join(", ")} of database ${governed.database} unmasked, without a justification`,
       );
     }
   },

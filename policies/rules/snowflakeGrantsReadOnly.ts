@@ -19,7 +19,8 @@ export const snowflakeGrantsReadOnly: ResourceValidationPolicy = {
   severity: "critical",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Grant agent roles USAGE on the warehouse, database and schemas and SELECT on each table or secure view, by name, without grant option; nothing on the account and no ALL/FUTURE grants. dbwarden's SnowflakeReadOnlyAccess renders exactly these from the access plan.",
+    "Grant agent roles USAGE on the warehouse, database and schemas and SELECT on each table or secure view, by name, without grant option; " +
+    "nothing on the account and no ALL/FUTURE grants. dbwarden's SnowflakeReadOnlyAccess renders exactly these from the access plan.",
   validateResource: validateResourceOfType(GrantPrivilegesToAccountRole, (grant, args, report) => {
     if (!agentDirectory(configOf(args, ...CONFIG)).isAgent(String(grant.accountRoleName).toLowerCase())) return;
     for (const problem of snowflakeGrantProblems(grant as SnowflakeGrantInputs)) report(`agent role ${grant.accountRoleName}: ${problem}`);

@@ -24,7 +24,8 @@ export const snowflakeSecondaryRolesOff: ResourceValidationPolicy = {
       if (!agentDirectory(configOf(args, ...CONFIG)).isAgent(String(user.name).toLowerCase())) return;
       if (!secondaryRolesOff(user as SnowflakeUserInputs)) {
         report(
-          `agent user ${user.name} has secondary roles ${JSON.stringify(user.defaultSecondaryRolesOption ?? "DEFAULT")}: its sessions would hold every role granted to it`,
+          `agent user ${user.name} has secondary roles ${JSON.stringify(user.defaultSecondaryRolesOption ?? "DEFAULT")}: ` +
+            `its sessions would hold every role granted to it`,
         );
       }
     }),

@@ -19,7 +19,8 @@ export const snowflakeUserKeyPairOnly: ResourceValidationPolicy = {
   severity: "high",
   configSchema: configSchema(...CONFIG),
   remediationSteps:
-    "Use a ServiceUser (TYPE = SERVICE: no password) with rsaPublicKey, and set networkPolicy to a policy allowing only the MCP service's egress addresses (the target's network.allowedCidrs).",
+    "Use a ServiceUser (TYPE = SERVICE: no password) with rsaPublicKey, and set networkPolicy to a " +
+    "policy allowing only the MCP service's egress addresses (the target's network.allowedCidrs).",
   validateResource: [ServiceUser, User].map((type) =>
     validateResourceOfType(type, (user, args, report) => {
       if (!agentDirectory(configOf(args, ...CONFIG)).isAgent(String(user.name).toLowerCase())) return;

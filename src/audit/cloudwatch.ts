@@ -7,8 +7,7 @@
  */
 import type { CloudWatchLogsClientConfig } from "@aws-sdk/client-cloudwatch-logs";
 import { workflowsOf, type AccessPlan } from "@dbwarden/contract";
-import { mcpAuditLogGroupName } from "../../components/aws-ecs/logging.ts";
-import { rdsLogGroupName, replicaIdentifier } from "../../components/aws/names.ts";
+import { mcpAuditLogGroupName, rdsLogGroupName, replicaIdentifier } from "../names/aws.ts";
 import type { LogSource, SourceLine } from "./sources.ts";
 
 /** FilterLogEvents' input, as far as `dbwarden audit` uses it. */

@@ -71,7 +71,10 @@ export function storyJson(story: RequestStory, sources: TrailSources) {
 function callLine(c: TrailCall): string {
   const outcome =
     c.verdict === "allowed" ? `allowed${c.rows !== null ? `, ${c.rows} rows` : ""}` : `${c.verdict} ${c.code ?? ""}${c.errorClass ? ` (${c.errorClass})` : ""}`;
-  return `MCP  ${c.time}  ${c.workflow}/${c.client} (${c.principal}, ${c.transport})  ${c.tool}: ${outcome}, ${c.durationMs} ms${c.statement ? `\n       statement: ${c.statement}` : ""}\n       at ${c.where}`;
+  return (
+    `MCP  ${c.time}  ${c.workflow}/${c.client} (${c.principal}, ${c.transport})  ${c.tool}: ${outcome}, ` +
+    `${c.durationMs} ms${c.statement ? `\n       statement: ${c.statement}` : ""}\n       at ${c.where}`
+  );
 }
 
 function statementLine(s: DbStatement): string {
@@ -142,7 +145,8 @@ export function formatReconciliation(rec: Reconciliation, sources: TrailSources)
   if (rec.notInDatabaseLog.length > 0) {
     lines.push(
       "",
-      `${rec.notInDatabaseLog.length} call(s) that ran statements in the database have no line in its log: is statement logging on for their logins (pgaudit preloaded, the per-login settings in place)?`,
+      `${rec.notInDatabaseLog.length} call(s) that ran statements in the database have no line in its log: ` +
+        `is statement logging on for their logins (pgaudit preloaded, the per-login settings in place)?`,
     );
     for (const c of rec.notInDatabaseLog.slice(0, 20)) lines.push(`- ${c.requestId} ${c.time} ${c.workflow}/${c.client} ${c.tool} (at ${c.where})`);
     if (rec.notInDatabaseLog.length > 20) lines.push(`- ... and ${rec.notInDatabaseLog.length - 20} more (--json lists them all)`);

@@ -17,7 +17,7 @@
  */
 import { workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
 import { bigqueryAccessPlan, JOB_USER_ROLE, labelValue, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
-import { serviceAccountEmail } from "../../components/gcp/names.ts";
+import { serviceAccountEmail } from "../names/gcp.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import type { DriftItem, DriftReport } from "../postgres/drift.ts";
 import { ROLE_PREFIX } from "../plan/names.ts";

@@ -43,7 +43,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return error.exitCode;
     }
     io.err(
-      `dbwarden: internal error: ${error instanceof Error ? error.message : String(error)}\nThis is a bug in dbwarden; please report it with the command you ran.`,
+      `dbwarden: internal error: ${error instanceof Error ? error.message : String(error)}\nThis ` +
+        `is a bug in dbwarden; please report it with the command you ran.`,
     );
     return EXIT.invalidInput;
   }

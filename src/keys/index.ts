@@ -4,10 +4,10 @@
  * stack's store. A new host does not type-check until it says where its keys are.
  */
 import { forHost, type AccessPlan, type PerHost } from "../plan/types.ts";
-import { apiKeysSecretName } from "../../components/aws/names.ts";
+import { apiKeysSecretName } from "../names/aws.ts";
 import { SecretsManagerKeys, type KeyBackend } from "./keys.ts";
 import { LocalStackKeys } from "./local.ts";
-import { gcpApiKeysSecretId, secretResourceName } from "../../components/gcp/names.ts";
+import { gcpApiKeysSecretId, secretResourceName } from "../names/gcp.ts";
 import { gcpSecretsClient } from "./gcpSecrets.ts";
 import { awsSecretsClient } from "./secrets.ts";
 

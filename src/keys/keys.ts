@@ -64,14 +64,17 @@ export function findApiKeyClient(plan: AccessPlan, client: string, workflow?: st
   }
   if (matches.length === 0)
     throw new KeysError(
-      `--client: no client "${client}"${workflow ? ` in workflow ${workflow}` : ""} in stack ${plan.environment}; api-key clients: ${apiKeyClients.join(", ") || "none"}`,
+      `--client: no client "${client}"${workflow ? ` in workflow ${workflow}` : ""} in ` +
+        `stack ${plan.environment}; api-key clients: ${apiKeyClients.join(", ") || "none"}`,
     );
   if (matches.length > 1)
     throw new KeysError(`--client: "${client}" is a client of workflows ${matches.map((m) => m.workflow.name).join(" and ")}; say which with --workflow`);
   const [match] = matches as [ClientRef];
   if (match.client.auth !== "api-key") {
     throw new KeysError(
-      `--client: "${client}" of workflow ${match.workflow.name} authenticates with ${match.client.auth} (${match.client.subject ? `subject ${match.client.subject}` : `group ${match.client.group}`}), not an API key; its tokens come from the identity provider`,
+      `--client: "${client}" of workflow ${match.workflow.name} authenticates with ${match.client.auth} ` +
+        `(${match.client.subject ? `subject ${match.client.subject}` : `group ${match.client.group}`}), ` +
+        `not an API key; its tokens come from the identity provider`,
     );
   }
   return match;

@@ -51,13 +51,15 @@ function governedChange(workflow: string, before: TablePlan, after: TablePlan): 
   for (const column of new Set([...was.keys(), ...now.keys()])) {
     if (was.get(column) === now.get(column)) continue;
     lines.push(
-      `workflow ${workflow} reads ${table}.${column} ${now.has(column) ? `masked (${now.get(column)})` : "in the clear"} (was ${was.has(column) ? `masked (${was.get(column)})` : "in the clear"})`,
+      `workflow ${workflow} reads ${table}.${column} ${now.has(column) ? `masked (${now.get(column)})` : "in the clear"} ` +
+        `(was ${was.has(column) ? `masked (${was.get(column)})` : "in the clear"})`,
     );
   }
   const filter = (t: TablePlan) => t.rowFilter?.predicate ?? null;
   if (filter(before) !== filter(after))
     lines.push(
-      `workflow ${workflow} reads ${filter(after) === null ? "every row" : `the rows where ${filter(after)}`} of ${table} (was ${filter(before) === null ? "every row" : `the rows where ${filter(before)}`})`,
+      `workflow ${workflow} reads ${filter(after) === null ? "every row" : `the rows where ${filter(after)}`} ` +
+        `of ${table} (was ${filter(before) === null ? "every row" : `the rows where ${filter(before)}`})`,
     );
   return lines;
 }

@@ -95,7 +95,8 @@ function clientInstructions(
   return [
     `Connect ${client.name} (workflow ${client.workflow}), from this directory:`,
     `  Claude Code:    claude mcp add --transport http ${name} ${mcpUrl} --header "Authorization: Bearer ${key}"`,
-    `  Cursor:         in .cursor/mcp.json: { "mcpServers": { "${name}": { "url": "${mcpUrl}", "headers": { "Authorization": "Bearer <apiKey of ${client.name} from ${file}>" } } } }`,
+    `  Cursor:         in .cursor/mcp.json: { "mcpServers": { "${name}": { "url": "${mcpUrl}", ` +
+      `"headers": { "Authorization": "Bearer <apiKey of ${client.name} from ${file}>" } } } }`,
     `  Claude Desktop: { "mcpServers": { "${name}": { "command": ${JSON.stringify(command)}, "args": ${JSON.stringify(args)} } } }`,
     `  Inspector CLI:  npx -y ${INSPECTOR} --cli ${mcpUrl} --transport http --method tools/list --header "Authorization: Bearer ${key}"`,
   ];

@@ -33,7 +33,8 @@ export function pgauditPreloadProblem(target: TargetPlan, sharedPreloadLibraries
   const field = `targets.${target.name}.logging.statements`;
   const fix = context.embedded
     ? `The embedded PostgreSQL cannot load pgaudit: run \`dbwarden up --url postgres://...\` against a PostgreSQL that preloads it`
-    : `Add ${PGAUDIT_LIBRARY} to shared_preload_libraries (postgresql.conf, or ALTER SYSTEM SET shared_preload_libraries = '${PGAUDIT_LIBRARY}') with the pgaudit package installed (Debian: postgresql-<major>-pgaudit), then restart PostgreSQL`;
+    : `Add ${PGAUDIT_LIBRARY} to shared_preload_libraries (postgresql.conf, or ALTER SYSTEM SET shared_preload_libraries = ` +
+      `'${PGAUDIT_LIBRARY}') with the pgaudit package installed (Debian: postgresql-<major>-pgaudit), then restart PostgreSQL`;
   return (
     `${context.environmentFile}: ${field} is pgaudit, but ${context.server} does not load pgaudit: ` +
     `shared_preload_libraries is '${sharedPreloadLibraries}' (it must list ${PGAUDIT_LIBRARY}), so the agents' statements would not be logged. ` +

@@ -441,7 +441,8 @@ class LocalStack implements RunningLocalStack {
       const [, host, busy, code] = bind;
       throw new Error(
         `${code === "EACCES" ? `the MCP port ${busy} on ${host} needs privileges this user lacks` : `the MCP port ${busy} on ${host} is already in use (another program, or another \`dbwarden up\`, listens there)`}; ` +
-          `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) or set mcpServer.port in ${environmentFile(this.stack, this.options.root)}`,
+          `pick another port with \`dbwarden up --mcp-port <n>\` (0 = any free port) ` +
+          `or set mcpServer.port in ${environmentFile(this.stack, this.options.root)}`,
         { cause: error },
       );
     }

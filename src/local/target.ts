@@ -58,6 +58,7 @@ export async function openTarget(options: {
     };
   }
   throw new Error(
-    `no connection for target "${target.name}": pass --url postgres://... or set ${named ? `$${named} or ` : ""}$${DATABASE_URL_ENV} to an admin connection URL`,
+    `no connection for target "${target.name}": pass --url postgres://... or set ` +
+      `${named ? `$${named} or ` : ""}$${DATABASE_URL_ENV} to an admin connection URL`,
   );
 }

@@ -37,9 +37,13 @@ const TARGET_LOCATION: { readonly [P in TargetPlatform]: (settings: Extract<Plat
 const HOST_TEXT: PerHost<string> = {
   local: () => "runs on this machine (dbwarden up)",
   "aws-ecs": (h) =>
-    `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`,
+    `runs on AWS ECS in ${h.region} (${h.vpcId}, egress through ` +
+    `${h.egress === "nat" ? "the subnets' own routes" : "VPC endpoints"}), ${h.cpu} CPU units, ${h.memory} MiB`,
   "gcp-cloudrun": (h) =>
-    `runs on GCP Cloud Run in ${h.project}/${h.region} (egress through ${h.subnetwork}), ${h.ingress === "internal" ? "internal ingress only" : "behind an HTTPS load balancer with Cloud Armor"}, ${h.publicInvokerJustification ? `unauthenticated invocation allowed: ${h.publicInvokerJustification}` : "callers need a Google identity with run.invoker"}, ${h.cpu} CPU, ${h.memory}`,
+    `runs on GCP Cloud Run in ${h.project}/${h.region} (egress through ${h.subnetwork}), ` +
+    `${h.ingress === "internal" ? "internal ingress only" : "behind an HTTPS load balancer with Cloud Armor"}, ` +
+    `${h.publicInvokerJustification ? `unauthenticated invocation allowed: ${h.publicInvokerJustification}` : "callers need a Google identity with run.invoker"}, ` +
+    `${h.cpu} CPU, ${h.memory}`,
 };
 
 function targetLines(t: TargetPlan): string[] {
@@ -112,7 +116,9 @@ export function renderPlanTree(plan: AccessPlan): string {
     "",
     "mcp server",
     `├─ ${hostText(plan)}`,
-    `└─ port ${m.port}, ${m.replicas} replica(s)${m.image ? `, image ${m.image.source === "build" ? "built from mcp-server/" : m.image.uri}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, audit kept ${m.auditRetentionDays} days`,
+    `└─ port ${m.port}, ${m.replicas} ` +
+      `replica(s)${m.image ? `, image ${m.image.source === "build" ? "built from mcp-server/" : m.image.uri}` : ""}${m.allowedCidrs.length ? `, reachable from ${m.allowedCidrs.join(", ")}` : ""}${m.oidc ? `, OIDC issuer ${m.oidc.issuer}` : ""}, ` +
+      `audit kept ${m.auditRetentionDays} days`,
   );
   if (plan.notes.length) {
     lines.push("", "notes");

@@ -56,7 +56,10 @@ const RECORDING_REGION: PerHost<string | null> = {
 /** Why a plan has no Pulumi deployment, or null when it has one. */
 export function notDeployedReason(plan: AccessPlan): string | null {
   if (isDeployedHost(plan.mcpServer.host.platform)) return null;
-  return `Stack "${plan.environment}" runs on this machine (mcpServer.host.platform: local): \`dbwarden up\` starts it and \`dbwarden drift --stack ${plan.environment}\` checks its database. The policy pack judges Pulumi deployments (dev, prod).`;
+  return (
+    `Stack "${plan.environment}" runs on this machine (mcpServer.host.platform: local): \`dbwarden up\` starts it and ` +
+    `\`dbwarden drift --stack ${plan.environment}\` checks its database. The policy pack judges Pulumi deployments (dev, prod).`
+  );
 }
 
 /**

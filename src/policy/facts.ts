@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import type { PolicyFacts, WorkflowFacts } from "../../policies/lib/config.ts";
 import { DEFAULT_ALLOWED_IMAGES } from "../../policies/lib/images.ts";
-import { imageRepositoryName } from "../../components/aws/names.ts";
+import { imageRepositoryName } from "../names/aws.ts";
 import { buildPlan, isExpired, utcDay } from "../plan/build.ts";
 import { groupRoleName, loginRoleName } from "../plan/names.ts";
 import { findTarget, targetOf, type AccessPlan, type WorkflowPlan } from "../plan/types.ts";

@@ -148,7 +148,8 @@ function registerTsNode(runtime: PulumiRuntime, kind: "esm" | "cjs"): void {
   const hooks = resolveFrom(runtime.dir, "@pulumi/pulumi/cmd/run/hooks.js");
   if (!hooks || !resolveFrom(runtime.dir, "ts-node/esm"))
     throw new ProgramLoaderError(
-      'an ESM TypeScript program runs through ts-node/esm, as Pulumi runs it: install ts-node (npm i -D ts-node typescript), or name another loader in Pulumi.yaml (runtime.options.nodeargs: "--import tsx")',
+      "an ESM TypeScript program runs through ts-node/esm, as Pulumi runs it: install ts-node (npm i -D " +
+        'ts-node typescript), or name another loader in Pulumi.yaml (runtime.options.nodeargs: "--import tsx")',
     );
   registerHooks(pathToFileURL(hooks).href, pathToFileURL(hooks), { data: options });
 }
@@ -174,7 +175,8 @@ export function programRunner(file: string): () => Promise<unknown> {
     if (await preload(runtime)) return;
     if (!runtime.typescript)
       throw new ProgramLoaderError(
-        `${shown} is TypeScript, and Pulumi.yaml turns Pulumi's TypeScript support off (runtime.options.typescript: false) without a loader in runtime.options.nodeargs: Pulumi could not run it either. Name one (nodeargs: "--import tsx") or compile the program`,
+        `${shown} is TypeScript, and Pulumi.yaml turns Pulumi's TypeScript support off (runtime.options.typescript: false) without a ` +
+          `loader in runtime.options.nodeargs: Pulumi could not run it either. Name one (nodeargs: "--import tsx") or compile the program`,
       );
     registerTsNode(runtime, kind);
   };

@@ -83,7 +83,8 @@ const resourceLabel = (r: ReportResource | null) => (r ? `${r.type} ${r.name}` :
 export function formatPolicyReport(report: PolicyReport): string {
   if (!report.deployed) return `Policy check of stack "${report.stack}": nothing to check. ${report.reason}\n`;
   const lines = [
-    `Policy check of stack "${report.stack}" as of ${report.asOf}: ${report.pack.name} policy pack ${report.pack.version}, ${report.pack.policies} policies, ${plural(report.resources, "resource")}.`,
+    `Policy check of stack "${report.stack}" as of ${report.asOf}: ${report.pack.name} policy pack ` +
+      `${report.pack.version}, ${report.pack.policies} policies, ${plural(report.resources, "resource")}.`,
   ];
   const groups = new Map<string, PolicyViolation[]>();
   for (const v of report.violations) {
@@ -103,7 +104,8 @@ export function formatPolicyReport(report: PolicyReport): string {
   const { mandatory, advisory, notJudged } = report.summary;
   lines.push(
     "",
-    `${plural(mandatory, "mandatory violation")}, ${plural(advisory, "advisory violation")}, ${notJudged} not judged: ${report.passed ? "passed" : "FAILED (a mandatory rule is violated)"}.`,
+    `${plural(mandatory, "mandatory violation")}, ${plural(advisory, "advisory violation")}, ` +
+      `${notJudged} not judged: ${report.passed ? "passed" : "FAILED (a mandatory rule is violated)"}.`,
   );
   return `${lines.join("\n")}\n`;
 }

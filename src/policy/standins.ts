@@ -172,7 +172,8 @@ export function standInInvoke(token: string, inputs: Record<string, unknown>, pl
   const answer = STAND_IN_INVOKES[token];
   if (!answer) {
     throw new Error(
-      `the program looks up ${token}, which dbwarden check has no stand-in for (it answers: ${Object.keys(STAND_IN_INVOKES).join(", ")}); add one to src/policy/standins.ts`,
+      `the program looks up ${token}, which dbwarden check has no stand-in for (it answers: ` +
+        `${Object.keys(STAND_IN_INVOKES).join(", ")}); add one to src/policy/standins.ts`,
     );
   }
   return answer(inputs, plan);

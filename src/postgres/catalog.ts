@@ -17,7 +17,9 @@ const SYSTEM_SCHEMA_SQL = `(n.nspname !~ '^pg_' and n.nspname <> 'information_sc
  * The role that owns schema `n` and creates objects there: its owner, or, for a schema owned by
  * pg_database_owner (`public` since PostgreSQL 15), the database's owner, who acts as it.
  */
-const SCHEMA_OWNER_SQL = `(case when n.nspowner = 'pg_database_owner'::regrole then (select d.datdba from pg_database d where d.datname = current_database()) else n.nspowner end)`;
+const SCHEMA_OWNER_SQL =
+  `(case when n.nspowner = 'pg_database_owner'::regrole then (select d.datdba ` +
+  `from pg_database d where d.datname = current_database()) else n.nspowner end)`;
 
 export interface CatalogRole {
   oid: string;
@@ -507,8 +509,11 @@ async function readGoverned(client: Client, all: Catalog["schemas"], planned: st
   if (present.length === 0) return governed;
   // One round trip for the rows of the tables there are (a table missing is drift, reported by the diff).
   const parts: Record<string, string> = {
-    [VIEWS_TABLE]: `(select coalesce(json_agg(json_build_array(schema, name, plan, definition)), '[]') from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}) as registry`,
-    [ATTRIBUTES_TABLE]: `(select coalesce(json_agg(json_build_array(login, workflow, attributes)), '[]') from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}) as attributes`,
+    [VIEWS_TABLE]:
+      `(select coalesce(json_agg(json_build_array(schema, name, plan, definition)), ` + `'[]') from ${qualified(INTERNAL_SCHEMA, VIEWS_TABLE)}) as registry`,
+    [ATTRIBUTES_TABLE]:
+      `(select coalesce(json_agg(json_build_array(login, workflow, attributes)), ` +
+      `'[]') from ${qualified(INTERNAL_SCHEMA, ATTRIBUTES_TABLE)}) as attributes`,
     [KEYS_TABLE]: `(select coalesce(json_agg(json_build_array(workflow, length(key) >= 64)), '[]') from ${qualified(INTERNAL_SCHEMA, KEYS_TABLE)}) as keys`,
   };
   const rows = (await client.query(`select ${present.map((t) => parts[t]).join(", ")}`)).rows[0] as Record<string, unknown[][] | undefined>;

@@ -97,7 +97,8 @@ function problemDifferences({ catalog, model, add }: DiffContext): void {
     add(
       "missing-object",
       PUBLIC,
-      `the logins of target ${model.target} join ${role}, the role ${TARGET_PLATFORMS[model.platform].title} provides for IAM authentication, which does not exist in database ${catalog.database}`,
+      `the logins of target ${model.target} join ${role}, the role ${TARGET_PLATFORMS[model.platform].title} ` +
+        `provides for IAM authentication, which does not exist in database ${catalog.database}`,
       PHASE.problems,
     );
   }
@@ -327,7 +328,8 @@ function ownershipDifferences({ catalog, model, add }: DiffContext): void {
     add(
       "ownership",
       r.name,
-      `${r.name} owns ${owned.slice(0, 5).join(", ")}${owned.length > 5 ? ` and ${owned.length - 5} more` : ""}: an owner has every privilege on what it owns, and agent roles must own nothing`,
+      `${r.name} owns ${owned.slice(0, 5).join(", ")}${owned.length > 5 ? ` and ${owned.length - 5} more` : ""}: ` +
+        `an owner has every privilege on what it owns, and agent roles must own nothing`,
       PHASE.ownership,
       [plain(`REASSIGN OWNED BY ${ident(r.name)} TO CURRENT_USER`)],
     );
@@ -354,8 +356,12 @@ function defaultPrivilegeDifferences({ catalog, model, managed, add }: DiffConte
     const type = DEFAULT_ACL_TYPES[d.objectType] ?? d.objectType;
     const privs = [...d.privileges].sort(byString);
     const left = d.grantee === PUBLIC && model.public.mode === "leave";
-    const message = `${describeGrantee(d.grantee)} will get ${privs.join(", ")} on every new ${type.toLowerCase().replace(/s$/, "")} that ${d.owner} creates${d.schema ? ` in schema ${d.schema}` : ""} (default privileges; not in the plan${left ? `; ${leftToOwners(model.target)}` : ""})`;
-    const fix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)}${d.schema ? ` IN SCHEMA ${ident(d.schema)}` : ""} REVOKE ${privs.join(", ")} ON ${type} FROM ${grantee(d.grantee)}`;
+    const message =
+      `${describeGrantee(d.grantee)} will get ${privs.join(", ")} on every new ${type.toLowerCase().replace(/s$/, "")} that ${d.owner} ` +
+      `creates${d.schema ? ` in schema ${d.schema}` : ""} (default privileges; not in the plan${left ? `; ${leftToOwners(model.target)}` : ""})`;
+    const fix =
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(d.owner)}${d.schema ? ` IN SCHEMA ${ident(d.schema)}` : ""} ` +
+      `REVOKE ${privs.join(", ")} ON ${type} FROM ${grantee(d.grantee)}`;
     add("default-privilege", d.grantee, message, PHASE.revokes, left ? [] : [plain(fix)]);
   }
 }

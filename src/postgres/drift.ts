@@ -87,7 +87,9 @@ function staleItem(t: StaleTable, source: string, environment: string): DriftIte
   return {
     kind: "stale-catalog",
     role: "",
-    message: `${source} is stale for ${t.table} (${changes.join("; ")}): the Pulumi component grants from it. Refresh it with \`${catalogCommand(environment)}\` and review the diff`,
+    message:
+      `${source} is stale for ${t.table} (${changes.join("; ")}): the Pulumi component grants ` +
+      `from it. Refresh it with \`${catalogCommand(environment)}\` and review the diff`,
     fix: [],
   };
 }

@@ -15,11 +15,11 @@
  * themselves live in ./rules.ts; the phases in ./model/.
  */
 import { findTarget, isPostgresPlatform, PlanError, TARGET_PLATFORMS, workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
-import { governedState, governedWorkflow, type GovernedWorkflow } from "./model/governed.ts";
+import { governedState, governedWorkflow } from "./model/governed.ts";
 import { groupAccess } from "./model/privileges.ts";
 import { publicAccess } from "./model/public.ts";
 import { appliedBy, desiredRoles } from "./model/roles.ts";
-import type { ColumnSource, ModelProblem, PostgresModel } from "./model/types.ts";
+import type { ColumnSource, GovernedWorkflow, ModelProblem, PostgresModel } from "./model/types.ts";
 
 export type * from "./model/types.ts";
 export { LOG_STATEMENT_SETTINGS, PGAUDIT_LIBRARY, PGAUDIT_SETTINGS, statementLoggingSettings } from "./model/logging.ts";

@@ -73,7 +73,8 @@ export function loadCatalog(environment: string, root: string, specDir?: string)
     text = readFileSync(path, "utf8");
   } catch {
     throw new Error(
-      `${path}: no catalog snapshot for environment "${environment}". Write it from the live database with \`${catalogCommand(environment)}\` (the columns of every table the workflows read: { "schema.table": ["column", ...] })`,
+      `${path}: no catalog snapshot for environment "${environment}". Write it from the live database with ` +
+        `\`${catalogCommand(environment)}\` (the columns of every table the workflows read: { "schema.table": ["column", ...] })`,
     );
   }
   let json: unknown;

@@ -92,7 +92,8 @@ export function checkedArgs(args: GovernedAccessArgs): { stack?: string; specDir
     if (field !== "stack" && field !== "specs") throw new Error(`GovernedAccess: unknown argument "${field}" (arguments: stack, specs)`);
     if (typeof value !== "string" || value.length === 0)
       throw new Error(
-        `GovernedAccess: ${field} must be a non-empty plain string (a path or a stack name known before deployment), got ${pulumi.Output.isInstance(value) ? "an output" : typeof value}`,
+        `GovernedAccess: ${field} must be a non-empty plain string (a path or a stack name known ` +
+          `before deployment), got ${pulumi.Output.isInstance(value) ? "an output" : typeof value}`,
       );
     if (field === "stack") options.stack = value;
     else options.specDir = value;

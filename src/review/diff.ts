@@ -48,7 +48,8 @@ export function diffPlans(before: AccessPlan | null, after: AccessPlan | null, c
   if (!after)
     changes.add("narrowing", "stack", "stack-removed", {}, `stack ${environment}`, `stack ${environment} is removed: every workflow in it loses its access`);
   if (before && after && before.owner !== after.owner) {
-    const summary = `the team accountable for what serves every workflow of stack ${environment} (its dbwarden:owner tag) is ${after.owner} (was ${before.owner})`;
+    const summary =
+      `the team accountable for what serves every workflow of stack ${environment} ` + `(its dbwarden:owner tag) is ${after.owner} (was ${before.owner})`;
     changes.add("neutral", "ownership", "stack-owner-changed", {}, `stack ${environment} owner`, summary, before.owner, after.owner);
   }
   diffMcpServer(before?.mcpServer ?? null, after?.mcpServer ?? null, changes);
@@ -100,7 +101,9 @@ function diffWorkflows(before: readonly WorkflowPlan[], after: readonly Workflow
     if (a && b) {
       if (b.name !== a.name) {
         changes.workflowRenames.push({ from: b.name, to: a.name, evidence: WORKFLOW_RENAME_EVIDENCE });
-        const summary = `workflow ${b.name} is renamed ${a.name}; its access is unchanged (${WORKFLOW_RENAME_EVIDENCE}): its roles and secrets are recreated under the new name`;
+        const summary =
+          `workflow ${b.name} is renamed ${a.name}; its access is unchanged ` +
+          `(${WORKFLOW_RENAME_EVIDENCE}): its roles and secrets are recreated under the new name`;
         workflowChange(changes, a, "neutral", "workflow", "workflow-renamed", summary, b.name, a.name);
       }
       diffWorkflow(b, a, changes);
@@ -110,11 +113,14 @@ function diffWorkflows(before: readonly WorkflowPlan[], after: readonly Workflow
 }
 
 const clientWords = (c: ClientPlan) =>
-  `${c.auth === "api-key" ? "API key" : `OIDC ${c.subject !== null ? `subject ${c.subject}` : `group ${c.group}`}`}, from ${c.sourceCidrs.length ? list(c.sourceCidrs) : "any network"}`;
+  `${c.auth === "api-key" ? "API key" : `OIDC ${c.subject !== null ? `subject ${c.subject}` : `group ${c.group}`}`}, ` +
+  `from ${c.sourceCidrs.length ? list(c.sourceCidrs) : "any network"}`;
 
 function workflowAdded(w: WorkflowPlan, changes: Changes): void {
   const clients = w.clients.map((c) => `${c.name} (${clientWords(c)})`);
-  const summary = `new workflow ${w.name} (owner ${w.owner}, target ${w.target}, ${w.expires ? `until ${w.expires}` : "no expiry"}): ${plural(w.tables.length, "table")}, clients ${list(clients) || "none"}`;
+  const summary =
+    `new workflow ${w.name} (owner ${w.owner}, target ${w.target}, ${w.expires ? `until ${w.expires}` : "no expiry"}): ` +
+    `${plural(w.tables.length, "table")}, clients ${list(clients) || "none"}`;
   const added = { owner: w.owner, target: w.target, expires: w.expires, clients: w.clients.map((c) => c.name) };
   workflowChange(changes, w, "widening", "workflow", "workflow-added", summary, null, added);
   for (const t of w.tables) tableAdded(w, t, changes);
@@ -123,7 +129,8 @@ function workflowAdded(w: WorkflowPlan, changes: Changes): void {
 
 function workflowRemoved(w: WorkflowPlan, changes: Changes): void {
   const clients = w.clients.map((c) => c.name);
-  const summary = `workflow ${w.name} is removed: its roles, logins and clients (${list(clients) || "none"}) lose all access to ${plural(w.tables.length, "table")}`;
+  const summary =
+    `workflow ${w.name} is removed: its roles, logins and clients ` + `(${list(clients) || "none"}) lose all access to ${plural(w.tables.length, "table")}`;
   workflowChange(changes, w, "narrowing", "workflow", "workflow-removed", summary, { owner: w.owner, target: w.target, clients }, null);
 }
 
@@ -414,7 +421,9 @@ function diffResolvedColumns(
   const before = resolvedAt(catalogs.before, b);
   const after = resolvedAt(catalogs.after, a);
   if (after === null && a.rule.access === "all-except" && catalogs.after !== null) {
-    const summary = `the catalog snapshot ${catalogs.source} lists no columns of ${subject}, which ${w.name} reads ${describeRule(a.rule)}: the deployment fails until \`dbwarden catalog\` writes them`;
+    const summary =
+      `the catalog snapshot ${catalogs.source} lists no columns of ${subject}, which ${w.name} ` +
+      `reads ${describeRule(a.rule)}: the deployment fails until \`dbwarden catalog\` writes them`;
     changes.add("neutral", "tables", "catalog-table-missing", where, subject, summary, before, null);
     return;
   }
@@ -433,7 +442,9 @@ function diffResolvedColumns(
       .filter(Boolean)
       .map((n) => `; ${n}`)
       .join("");
-    const summary = `${w.name} can now read more of ${subject}: ${list(gained)} (new in the catalog snapshot ${catalogs.source}; the rule reads ${describeRule(a.rule)}, so the next deployment grants them)${note}`;
+    const summary =
+      `${w.name} can now read more of ${subject}: ${list(gained)} (new in the catalog snapshot ` +
+      `${catalogs.source}; the rule reads ${describeRule(a.rule)}, so the next deployment grants them)${note}`;
     changes.add("widening", "tables", "catalog-columns-gained", where, subject, summary, before, after);
     expose(changes, w, a, sensitive, "workflow");
   }
@@ -467,11 +478,14 @@ function diffClassification(w: WorkflowPlan, b: TablePlan, a: TablePlan, changes
     const qualified = `${subject}.${name}`;
     if (was === "sensitive" && is === "standard") {
       const byOwner = ownerClassified.has(qualified) && !stillOwnerClassified.has(qualified);
-      const summary = `${qualified}, which ${w.name} reads, is no longer classified sensitive (sensitive -> standard)${byOwner ? ": the data owner declassified it" : `: ${w.name} no longer marks it, and reads it without a justification`}`;
+      const summary =
+        `${qualified}, which ${w.name} reads, is no longer classified sensitive (sensitive -> ` +
+        `standard)${byOwner ? ": the data owner declassified it" : `: ${w.name} no longer marks it, and reads it without a justification`}`;
       changes.add(byOwner ? "neutral" : "widening", "classification", "classification-changed", where, qualified, summary, was, is);
       if (!byOwner) changes.declassified.push({ target: w.target, table: subject, column: name, classifiedBy: `workflow ${w.name}`, readBy: [w.name] });
     } else if (was === "standard" && is === "sensitive") {
-      const summary = `${qualified}, which ${w.name} reads, is now classified sensitive (standard -> sensitive; justification: ${now?.justification ?? "none given"})`;
+      const summary =
+        `${qualified}, which ${w.name} reads, is now classified sensitive (standard ` + `-> sensitive; justification: ${now?.justification ?? "none given"})`;
       changes.add("neutral", "classification", "classification-changed", where, qualified, summary, was, is);
     } else if (is === "sensitive" && old && now && old.justification !== now.justification) {
       const summary = `${w.name}'s justification for ${qualified} is now: ${now.justification ?? "none"} (was: ${old.justification ?? "none"})`;

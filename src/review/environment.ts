@@ -216,7 +216,8 @@ function diffOidc(before: McpServerPlan["oidc"], after: McpServerPlan["oidc"], c
   if (before === null || after === null) {
     const words =
       after !== null
-        ? `OIDC sign-in is enabled (issuer ${after.issuer}, audience ${after.audience}, principal claim ${after.principalClaim}, groups claim ${after.groupsClaim}): OIDC clients get access`
+        ? `OIDC sign-in is enabled (issuer ${after.issuer}, audience ${after.audience}, principal ` +
+          `claim ${after.principalClaim}, groups claim ${after.groupsClaim}): OIDC clients get access`
         : "OIDC sign-in is disabled: OIDC clients are left out";
     changes.add(after !== null ? "widening" : "narrowing", "mcp-server", "oidc-changed", {}, subject, words, before, after);
     return;
@@ -473,7 +474,8 @@ function diffSensitiveColumns(b: TargetPlan, a: TargetPlan, changes: Changes): v
     const [schema, table, column] = splitQualified(qualified);
     const readBy = changes.readersAtHead(a.name, schema, table, column);
     const readers = readBy.length ? `; read now by ${list(readBy)}, which no longer need a justification for it` : "";
-    const summary = `target ${a.name}: ${qualified} is declassified (removed from sensitiveColumns): any workflow may be granted it without a justification${readers}`;
+    const summary =
+      `target ${a.name}: ${qualified} is declassified (removed from sensitiveColumns): ` + `any workflow may be granted it without a justification${readers}`;
     changes.add("widening", "classification", "column-declassified", where, subject, summary, qualified, null);
     changes.declassified.push({ target: a.name, table: `${schema}.${table}`, column, classifiedBy: "data owner", readBy });
   }
@@ -492,11 +494,13 @@ function diffPublicPrivileges(b: TargetPlan, a: TargetPlan, changes: Changes): v
   const subject = `target ${a.name} publicPrivileges.revoke`;
   if (now === null) {
     const summary =
-      `target ${a.name}: dbwarden no longer takes PUBLIC's default privileges away on database ${a.database} (publicPrivileges.revoke removed; was: "${was}"): ` +
+      `target ${a.name}: dbwarden no longer takes PUBLIC's default privileges away ` +
+      `on database ${a.database} (publicPrivileges.revoke removed; was: "${was}"): ` +
       "whatever PUBLIC holds (CONNECT, TEMPORARY, EXECUTE on new functions, USAGE on schemas), every agent holds";
     changes.add("widening", "network", "public-privileges-kept", where, subject, summary, was, now);
   } else if (was === null) {
-    const summary = `target ${a.name}: dbwarden takes PUBLIC's default privileges away from every role of database ${a.database}, the agents included: "${now}"`;
+    const summary =
+      `target ${a.name}: dbwarden takes PUBLIC's default privileges away from ` + `every role of database ${a.database}, the agents included: "${now}"`;
     changes.add("narrowing", "network", "public-privileges-revoked", where, subject, summary, was, now);
   } else {
     changes.add(

@@ -90,12 +90,16 @@ function accessSection(s: StackReview, limits: Limits): string[] {
     const justification = (text: string | null) => `Justification: ${text ? `“${md(text)}”` : "**none given**"}`;
     const exposed = d.sensitiveExposed.map(
       (e) =>
-        `- ${code(`${e.table}.${e.column}`)} to ${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. ${justification(e.justification)}`,
+        `- ${code(`${e.table}.${e.column}`)} to ` +
+        `${code(e.workflow)}${e.via === "workflow" ? "" : ` through its new client ${code(e.via)}`}. ${justification(e.justification)}`,
     );
     // The spec has no place for why a column stops being sensitive: the data owner says it in the pull request.
     const declassified = d.declassified.map(
       (c) =>
-        `- ${code(`${c.table}.${c.column}`)} declassified on target ${code(c.target)} (classified by ${md(c.classifiedBy)}): any workflow may be granted it without a justification${c.readBy.length ? `; read now by ${c.readBy.map(code).join(", ")}` : ""}. ${justification(null)}: the data owner says why in this pull request.`,
+        `- ${code(`${c.table}.${c.column}`)} declassified on target ${code(c.target)} ` +
+        `(classified by ${md(c.classifiedBy)}): any workflow may be granted it without a ` +
+        `justification${c.readBy.length ? `; read now by ${c.readBy.map(code).join(", ")}` : ""}. ` +
+        `${justification(null)}: the data owner says why in this pull request.`,
     );
     lines.push(...bullets([...exposed, ...declassified], limits.items), "");
   }
@@ -124,7 +128,8 @@ function policySection(s: StackReview, limits: Limits): string[] {
   if (!p) return [];
   if (!p.deployed) return [`**Policy check (head)**: nothing to check (the stack has no Pulumi deployment).`, ""];
   const lines = [
-    `**Policy check (head)**: ${policyCell(s)}, ${p.summary.notJudged} not judged; ${p.pack.name} policy pack ${p.pack.version}, ${plural(p.resources, "resource")}.`,
+    `**Policy check (head)**: ${policyCell(s)}, ${p.summary.notJudged} not judged; ` +
+      `${p.pack.name} policy pack ${p.pack.version}, ${plural(p.resources, "resource")}.`,
     "",
   ];
   const mandatory = p.violations.filter((v) => v.enforcementLevel === "mandatory");
@@ -180,7 +185,8 @@ function reviewerChangedSection(report: ReviewReport, limits: Limits): string[] 
   const files = changed.files.map((f) => `> - ${code(f.path)}: ${md(f.what)}`);
   return [
     "> [!CAUTION]",
-    `> **⚠️ ${md(changed.message[0]!.toUpperCase() + changed.message.slice(1))}.** This change edits code that decides or reports access, which no comparison of plans can judge:`,
+    `> **⚠️ ${md(changed.message[0]!.toUpperCase() + changed.message.slice(1))}.** This change ` +
+      `edits code that decides or reports access, which no comparison of plans can judge:`,
     ...bullets(files, limits.items).map((line) => (line.startsWith(">") ? line : `> ${line}`)),
     "",
   ];
@@ -190,7 +196,8 @@ function render(report: ReviewReport, limits: Limits): string {
   const lines = [REVIEW_MARKER, `## Access review: ${code(report.base.ref)} (${report.base.commit.slice(0, 12)}) → this change`, ""];
   lines.push(...reviewerChangedSection(report, limits));
   lines.push(
-    `Planned as of ${report.asOf} on both sides with the same dbwarden (${md(report.reviewer.version)}). Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`,
+    `Planned as of ${report.asOf} on both sides with the same dbwarden (${md(report.reviewer.version)}). ` +
+      `Widening: more data, principals or networks, longer-lived credentials, higher limits or weaker logging.`,
     "",
   );
   lines.push("| stack | access changes | policy (head) | pulumi preview |", "| --- | --- | --- | --- |");

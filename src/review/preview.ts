@@ -148,7 +148,10 @@ export function stepAction(op: string): StepAction {
   }
 }
 
-/** Resource types whose replacement or deletion changes database access (Snowflake: its users and their network policy too; BigQuery: a dataset holds its access list, and DatasetAccess authorizes a view). */
+/**
+ * Resource types whose replacement or deletion changes database access (Snowflake: its users and their network policy too; BigQuery: a dataset holds
+ * its access list, and DatasetAccess authorizes a view).
+ */
 const ACCESS_TYPE = /(^|[:/])(grant\w*|\w*role|defaultprivileges|\w*iam(member|binding)|serviceuser|networkpolicy|networkrule|dataset(access)?)$/i;
 
 export function isAccessResource(type: string): boolean {
@@ -204,7 +207,10 @@ function propertyChanges(step: PreviewStep): PropertyChange[] {
 function warningOf(action: StepSummary["action"], type: string): string | null {
   if (!isAccessResource(type)) return null;
   if (action === "replace")
-    return "replaced: the old grant or role is revoked before the new one is granted, so clients lose access for a moment (and for good if the apply fails between the two)";
+    return (
+      "replaced: the old grant or role is revoked before the new one is granted, so " +
+      "clients lose access for a moment (and for good if the apply fails between the two)"
+    );
   if (action === "delete") return "deleted: the access it held is revoked";
   return null;
 }

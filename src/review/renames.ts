@@ -58,9 +58,13 @@ export function pairUnique<T>(removed: readonly T[], added: readonly T[], finger
 }
 
 export const WORKFLOW_RENAME_EVIDENCE =
-  "same owner, target, expiry, tables, column rules and classifications, masks, row filters, reporting views, limits, tools and clients; only the name (and the role and secret names made from it) differs";
+  "same owner, target, expiry, tables, column rules and classifications, masks, row filters, reporting " +
+  "views, limits, tools and clients; only the name (and the role and secret names made from it) differs";
 
 export function clientRenameEvidence(client: ClientPlan): string {
   const identity = client.auth === "oidc" ? `the same OIDC ${client.subject !== null ? `subject ${client.subject}` : `group ${client.group}`}` : "api-key auth";
-  return `${identity} and the same source networks (${client.sourceCidrs.length ? client.sourceCidrs.join(", ") : "any"}); no other client was removed or added with them`;
+  return (
+    `${identity} and the same source networks (${client.sourceCidrs.length ? client.sourceCidrs.join(", ") : "any"}); ` +
+    `no other client was removed or added with them`
+  );
 }

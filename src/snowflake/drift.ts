@@ -76,7 +76,9 @@ export async function detectSnowflakeDrift(query: SnowflakeQuery, plan: AccessPl
       differences.push({
         kind: "privilege",
         role,
-        message: `${role} holds ${grant.privilege} on ${grant.on} ${bare(grant.name)}${withGrantOption ? " WITH GRANT OPTION" : ""}, which the plan does not grant`,
+        message:
+          `${role} holds ${grant.privilege} on ${grant.on} ` +
+          `${bare(grant.name)}${withGrantOption ? " WITH GRANT OPTION" : ""}, which the plan does not grant`,
         fix: [`REVOKE ${grant.privilege} ON ${grant.on} ${grant.name} FROM ROLE ${quoteSnowflake(role)}`],
       });
     }
@@ -126,7 +128,8 @@ export async function snowflakeCatalog(query: SnowflakeQuery, plan: AccessPlan, 
   const catalog: Record<string, Record<string, string>> = {};
   for (const [key, { schema, table }] of [...tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const rows = await query(
-      `SELECT COLUMN_NAME, DATA_TYPE FROM ${qualifiedSnowflake(target.database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      `SELECT COLUMN_NAME, DATA_TYPE FROM ${qualifiedSnowflake(target.database)}.INFORMATION_SCHEMA.COLUMNS ` +
+        `WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [schema, table],
     );
     if (rows.length > 0) catalog[key] = Object.fromEntries(rows.map((r) => [String(r.COLUMN_NAME), String(r.DATA_TYPE)]));

@@ -119,7 +119,9 @@ function tableProblems(table: TablePlan, context: TableContext): Problem[] {
       file: doc.file,
       ...doc.locate(at, { key: at[at.length - 2] === "columns" }),
       path: pathText(at),
-      message: `column ${column} of ${name} is not in ${snapshot.source}, the catalog snapshot of environment "${env}"${close ? ` (did you mean "${close}"?)` : ""}`,
+      message:
+        `column ${column} of ${name} is not in ${snapshot.source}, the catalog ` +
+        `snapshot of environment "${env}"${close ? ` (did you mean "${close}"?)` : ""}`,
       hint: `fix the name${at.includes("exclude") ? ": an excluded name that matches no column hides nothing" : ""}; ${refresh(env)}`,
     };
   });

@@ -67,7 +67,8 @@ const isInside = (path: string, folder: string) => {
 
 /** Why a spec file is refused for how it is reached: a hint every such problem shares. */
 const LINK_HINT =
-  "replace the link with the file itself, inside the spec folder: `dbwarden review` reads the base branch from git, where a link is not followed, so an edit behind a link would escape the review (and the spec folder's CODEOWNERS)";
+  "replace the link with the file itself, inside the spec folder: `dbwarden review` reads the base branch from git, " +
+  "where a link is not followed, so an edit behind a link would escape the review (and the spec folder's CODEOWNERS)";
 
 /**
  * Why a spec file is refused before it is read, or null: a symbolic link, or a file reached
@@ -168,7 +169,8 @@ export interface ProjectValidation {
  * still held to every cross-document rule: a workflow to the environments that enable it (their
  * targets, their sensitive columns), an environment to the workflows it enables, every name to
  * the names already taken. The project is the nearest project root above the file, else the
- * one above `cwd`; the environments and workflows of its spec folder are the context. A file in no project is checked against the other named files only. File names in
+ * one above `cwd`; the environments and workflows of its spec folder are the context. A file in no project is checked against the other named files
+ * only. File names in
  * problems are relative to `cwd`.
  */
 export function validateInProject(files: readonly string[], options: { cwd: string; now: Date; expired: ValidateOptions["expired"] }): ProjectValidation {

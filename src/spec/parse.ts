@@ -261,7 +261,8 @@ function reportIssue(source: SourceDoc, root: z.ZodType, data: unknown, issue: I
       }
       push(
         path,
-        `${value === undefined ? "missing value" : `unexpected ${describeValue(value)}`}; ${issue.message === "Invalid input" ? "expected one of the documented forms" : issue.message}`,
+        `${value === undefined ? "missing value" : `unexpected ${describeValue(value)}`}; ` +
+          `${issue.message === "Invalid input" ? "expected one of the documented forms" : issue.message}`,
       );
       return;
     }

@@ -34,7 +34,9 @@ export function placeholderProblems(file: string, text: string): Problem[] {
         line,
         column: offset - lineStarts[line - 1]! + 1,
         path: "",
-        message: `an example value from \`dbwarden init\` is still marked ${PLACEHOLDER_MARKER}: ${token.replace(MARKER, "").replace(/^\s*:\s*/, "") || "replace it"}`,
+        message:
+          `an example value from \`dbwarden init\` is still marked ${PLACEHOLDER_MARKER}: ` +
+          `${token.replace(MARKER, "").replace(/^\s*:\s*/, "") || "replace it"}`,
         hint: `put your own value ${ownLine ? "on the line below" : "on this line"}, then delete the \`# ${PLACEHOLDER_MARKER}\` comment`,
       });
     }

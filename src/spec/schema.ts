@@ -158,14 +158,16 @@ const targetCommon = {
 export const PublicPrivilegesSchema = z.strictObject({
   /** Why PUBLIC's defaults may be taken away on this database, in words. */
   revoke: sentence(
-    "`revoke` is a sentence of at least 20 characters saying why PUBLIC's defaults may be taken away on this database (every role loses them, not only the agents)",
+    "`revoke` is a sentence of at least 20 characters saying why PUBLIC's defaults " +
+      "may be taken away on this database (every role loses them, not only the agents)",
   ).describe("Why PUBLIC's defaults may be taken away on this database, in words: every role of the database loses them, not only the agents."),
 });
 
 /** Settings of every PostgreSQL-family target (plain, RDS, Cloud SQL). */
 const postgresCommon = {
   publicPrivileges: PublicPrivilegesSchema.optional().describe(
-    "What dbwarden may do to PUBLIC (every role). Absent: nothing, PUBLIC is not dbwarden's; drift reports what PUBLIC gives the agents. `revoke: <why>` lets dbwarden take PUBLIC's defaults away on this database.",
+    "What dbwarden may do to PUBLIC (every role). Absent: nothing, PUBLIC is not dbwarden's; drift reports " +
+      "what PUBLIC gives the agents. `revoke: <why>` lets dbwarden take PUBLIC's defaults away on this database.",
   ),
 };
 
@@ -201,7 +203,8 @@ export const AwsRdsTargetSchema = z.strictObject({
       .startsWith("arn:aws:secretsmanager:")
       .optional()
       .describe(
-        "Secrets Manager ARN of the admin credentials Pulumi connects with (and the multi-user rotation function's `masterarn`): JSON with `username`, `password`, `engine: postgres`, `host` (the primary's address) and `port`; an RDS-managed master secret may omit engine, host and port.",
+        "Secrets Manager ARN of the admin credentials Pulumi connects with (and the multi-user rotation function's `masterarn`): JSON with `username`, " +
+          "`password`, `engine: postgres`, `host` (the primary's address) and `port`; an RDS-managed master secret may omit engine, host and port.",
       ),
     /**
      * Without `adminSecretArn`: Pulumi connects as the master user with an RDS IAM token. Say `true`
@@ -212,7 +215,8 @@ export const AwsRdsTargetSchema = z.strictObject({
       .boolean()
       .optional()
       .describe(
-        "Without `adminSecretArn`: Pulumi connects as the master user with an RDS IAM token. Say `true` once the master user is a member of `rds_iam` (`GRANT rds_iam TO <master>`, which turns its password login off on RDS PostgreSQL) and the primary has IAM database authentication on.",
+        "Without `adminSecretArn`: Pulumi connects as the master user with an RDS IAM token. Say `true` once the master user is a member of `rds_iam` " +
+          "(`GRANT rds_iam TO <master>`, which turns its password login off on RDS PostgreSQL) and the primary has IAM database authentication on.",
       ),
     /**
      * With `logging.statements: pgaudit`: `true` once the primary's parameter group has `pgaudit` in
@@ -223,7 +227,8 @@ export const AwsRdsTargetSchema = z.strictObject({
       .boolean()
       .optional()
       .describe(
-        "With `logging.statements: pgaudit`: `true` once the primary's parameter group has `pgaudit` in `shared_preload_libraries` and the primary was rebooted (`CREATE EXTENSION pgaudit` runs there). No AWS lookup can read parameter values at preview, so the preflight asks you.",
+        "With `logging.statements: pgaudit`: `true` once the primary's parameter group has `pgaudit` in `shared_preload_libraries` and the primary " +
+          "was rebooted (`CREATE EXTENSION pgaudit` runs there). No AWS lookup can read parameter values at preview, so the preflight asks you.",
       ),
   }),
   replica: ReplicaSchema,
@@ -247,7 +252,8 @@ export const GcpCloudSqlTargetSchema = z.strictObject({
       .regex(/^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/, { message: "a Secret Manager secret such as projects/my-project/secrets/cloudsql-admin" })
       .optional()
       .describe(
-        "Secret Manager secret (`projects/<p>/secrets/<id>`) of the admin credentials Pulumi and the rotator connect with: JSON with `username` and `password`. Absent: Pulumi connects as the deployer's own Cloud SQL IAM user (`adminIamUser`).",
+        "Secret Manager secret (`projects/<p>/secrets/<id>`) of the admin credentials Pulumi and the rotator connect with: JSON " +
+          "with `username` and `password`. Absent: Pulumi connects as the deployer's own Cloud SQL IAM user (`adminIamUser`).",
       ),
     /** Without `adminSecret`: the deployer's Cloud SQL IAM user (e.g. `deployer@my-project.iam`), a member of `cloudsqlsuperuser`. */
     adminIamUser: z
@@ -278,7 +284,10 @@ export const SnowflakeTargetSchema = z.strictObject({
     })
     .optional()
     .describe(
-      "The secret of the deployer's key-pair login the key-rotation job changes the service users' keys with, in the host cloud's secret store (a Secrets Manager ARN on AWS, `projects/<p>/secrets/<id>` on GCP): JSON `username`, `privateKey` (PKCS#8 PEM) and `role` (default SECURITYADMIN; it must own the service users). Required on a deployed host: without it nothing rotates the keys.",
+      "The secret of the deployer's key-pair login the key-rotation job changes the service users' keys with, in the host " +
+        "cloud's secret store (a Secrets Manager ARN on AWS, `projects/<p>/secrets/<id>` on GCP): JSON `username`, `privateKey` " +
+        "(PKCS#8 PEM) and `role` (default SECURITYADMIN; it must own the service users). Required on a deployed host: without " +
+        "it nothing rotates the keys.",
     ),
 });
 
@@ -351,7 +360,8 @@ export const AwsEcsHostSchema = z.strictObject({
     .enum(["vpc-endpoints", "nat"])
     .default("vpc-endpoints")
     .describe(
-      "How the private subnets reach AWS APIs (image registry, Secrets Manager, CloudWatch Logs, S3): `vpc-endpoints` (default) creates the VPC endpoints they need; `nat` creates none, for subnets that already route out (a NAT gateway, or endpoints you manage yourself).",
+      "How the private subnets reach AWS APIs (image registry, Secrets Manager, CloudWatch Logs, S3): `vpc-endpoints` (default) creates the " +
+        "VPC endpoints they need; `nat` creates none, for subnets that already route out (a NAT gateway, or endpoints you manage yourself).",
     ),
 });
 
@@ -380,7 +390,8 @@ export const GcpCloudRunHostSchema = z.strictObject({
     .enum(["internal", "load-balancer"])
     .default("internal")
     .describe(
-      "`internal` (default): reachable from the VPC only; `load-balancer`: an external HTTPS load balancer whose Cloud Armor policy admits `mcpServer.allowedCidrs` only.",
+      "`internal` (default): reachable from the VPC only; `load-balancer`: an external " +
+        "HTTPS load balancer whose Cloud Armor policy admits `mcpServer.allowedCidrs` only.",
     ),
   /** Compute Engine SSL certificate (self link or name) of the load balancer; required with `ingress: load-balancer`. */
   sslCertificate: z
@@ -397,7 +408,8 @@ export const GcpCloudRunHostSchema = z.strictObject({
     .min(20, { message: "`allowUnauthenticated` is a sentence of at least 20 characters saying why callers need no Google identity" })
     .optional()
     .describe(
-      "Why anyone on the networks that reach the service may invoke it without a Google identity (`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.",
+      "Why anyone on the networks that reach the service may invoke it without a Google identity " +
+        "(`allUsers` gets run.invoker), in words. Absent: invocation needs an identity Cloud Run checks.",
     ),
   /** Cloud Run CPU limit (e.g. "1"). */
   cpu: z
@@ -424,7 +436,8 @@ export const ImageBuildSchema = z.strictObject({
 /** Where the MCP server's container image comes from. */
 export const ImageSchema = z.union([z.string().min(1), ImageBuildSchema], {
   error:
-    'an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates',
+    'an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", ' +
+    "or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates",
 });
 
 /** How the MCP server runs for this environment. */
@@ -435,7 +448,8 @@ export const McpServerSchema = z.strictObject({
    * repository the stack creates.
    */
   image: ImageSchema.optional().describe(
-    "Container image of the MCP server (deployed environments): a URI you publish, or `{ build: true }` to build `mcp-server/` with Docker during `pulumi up` and push it to an ECR repository the stack creates.",
+    "Container image of the MCP server (deployed environments): a URI you publish, or `{ build: true }` to " +
+      "build `mcp-server/` with Docker during `pulumi up` and push it to an ECR repository the stack creates.",
   ),
   /** Port the server listens on. */
   port: z.number().int().min(1).max(65535).default(8080).describe("Port the server listens on."),
@@ -465,7 +479,8 @@ export const EnvironmentSchema = z.strictObject({
   owner: owner
     .optional()
     .describe(
-      'Team accountable for what serves every workflow of the environment (load balancer, MCP service, replica...): their `dbwarden:owner` tag. Default: the workflows\' owners joined by "+".',
+      "Team accountable for what serves every workflow of the environment (load balancer, MCP service, " +
+        'replica...): their `dbwarden:owner` tag. Default: the workflows\' owners joined by "+".',
     ),
   /** Database targets by name. */
   targets: z.record(name("a target name"), TargetSchema).refine((t) => Object.keys(t).length > 0, {
@@ -511,7 +526,8 @@ export const ColumnSchema = z.union(
       mask: mask
         .optional()
         .describe(
-          'Read the column only through a mask, enforced by the database (docs/masks.md): "redact" (null), "hash" (keyed per workflow: joins work within it), "email-domain", "last:N" (N from 1 to 16) or "year". A masked sensitive column needs no justification.',
+          'Read the column only through a mask, enforced by the database (docs/masks.md): "redact" (null), "hash" (keyed per workflow: ' +
+            'joins work within it), "email-domain", "last:N" (N from 1 to 16) or "year". A masked sensitive column needs no justification.',
         ),
     }),
     z.null(),
@@ -547,7 +563,9 @@ export const TableSchema = z
     rowFilter: sqlText("a row filter", 2000)
       .optional()
       .describe(
-        "Only the rows this predicate holds for, enforced by the database (docs/masks.md): a SQL condition over the table's own columns, literals and the client's attributes (`client.<attribute>`), e.g. `account_id = client.account_id`. No subqueries, no other tables, only a short list of built-in functions.",
+        "Only the rows this predicate holds for, enforced by the database (docs/masks.md): " +
+          "a SQL condition over the table's own columns, literals and the client's " +
+          "attributes (`client.<attribute>`), e.g. `account_id = client.account_id`. No subqueries, no other tables, only a short list of built-in functions.",
       ),
   })
   .refine((t) => t.columns !== undefined || t.exclude !== undefined, {
@@ -583,7 +601,8 @@ export const LimitsSchema = z.strictObject({
   maxBytesBilled: size
     .optional()
     .describe(
-      "BigQuery only: bytes one call's query job may bill at most (its `maximumBytesBilled`: a query that would bill more fails before it reads anything). Default: the target's `maximumBytesBilled`.",
+      "BigQuery only: bytes one call's query job may bill at most (its `maximumBytesBilled`: a query " +
+        "that would bill more fails before it reads anything). Default: the target's `maximumBytesBilled`.",
     ),
 });
 
@@ -605,7 +624,8 @@ export const ReportingViewSchema = z.strictObject({
    * column needs a name (`AS name` for an expression).
    */
   sql: sqlText("a reporting view's SQL", 20_000).describe(
-    "One SELECT over schema-qualified tables of the target: columns, joins, WHERE, GROUP BY and a short list of built-in and aggregate functions; no subqueries (docs/masks.md). Every output column needs a name (`AS name` for an expression).",
+    "One SELECT over schema-qualified tables of the target: columns, joins, WHERE, GROUP BY and a short list of built-in and " +
+      "aggregate functions; no subqueries (docs/masks.md). Every output column needs a name (`AS name` for an expression).",
   ),
   /** Descriptions of the output columns, by name (each must be a column the SELECT outputs). */
   columns: z
@@ -638,7 +658,8 @@ export const ClientSchema = z
       .record(attributeName, z.union([z.string().max(200), z.number(), z.boolean()], { error: "an attribute value is a string, a number or a boolean" }))
       .optional()
       .describe(
-        "Facts about this client that row filters use (`client.<name>`), e.g. `account_id: 42`: which rows this client reads. Strings, numbers or booleans; one type per name across the workflow.",
+        "Facts about this client that row filters use (`client.<name>`), e.g. `account_id: 42`: which " +
+          "rows this client reads. Strings, numbers or booleans; one type per name across the workflow.",
       ),
   })
   .superRefine((c, ctx) => {
@@ -676,7 +697,8 @@ export const WorkflowSchema = z
       .record(identifier("a view name"), ReportingViewSchema)
       .optional()
       .describe(
-        "Reporting views by name (docs/masks.md): the agent reads each as a table, while the tables its SELECT reads stay unreadable unless the scope lists them.",
+        "Reporting views by name (docs/masks.md): the agent reads each as a table, " +
+          "while the tables its SELECT reads stay unreadable unless the scope lists them.",
       ),
     clients: z.array(ClientSchema).min(1, { message: "a workflow needs at least one client" }),
     /** Last day of access (UTC). From the next day the access is removed. */

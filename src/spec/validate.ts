@@ -122,7 +122,8 @@ function validateWorkflow(doc: ParsedWorkflow, options: ValidateOptions, problem
     if (isSystemSchema(schema))
       at(
         ["scope", schema],
-        `schema "${schema}" is a system catalog: its relations describe every role, table, function and session of the database (other sessions' queries included), not the data a workflow needs`,
+        `schema "${schema}" is a system catalog: its relations describe every role, table, function ` +
+          `and session of the database (other sessions' queries included), not the data a workflow needs`,
         "remove it: agents learn their own tables' columns from describe_table and list_tables",
         true,
       );
@@ -380,7 +381,8 @@ function checkTableCaseAcrossWorkflows(doc: ParsedEnvironment, workflows: Readon
         else if (seen.name !== `${schema}.${table}` && seen.workflow !== name && reported)
           problemAt(problems, workflow)(
             ["scope", schema, table],
-            `table "${schema}.${table}" differs only in case from "${seen.name}", which workflow "${seen.workflow}" reads on the same target in environment "${doc.value.name}"`,
+            `table "${schema}.${table}" differs only in case from "${seen.name}", which workflow ` +
+              `"${seen.workflow}" reads on the same target in environment "${doc.value.name}"`,
             CASE_HINT,
             true,
           );
@@ -503,7 +505,8 @@ function checkSensitiveCase(
     const columns = classified.filter((c) => c.table === variant.table).map((c) => c.column);
     at(
       ["scope", schema, table],
-      `table "${name}" differs only in case from "${variant.table}", whose columns environment "${environment}" classifies sensitive (${columns.join(", ")}): the sensitivity check would not see them`,
+      `table "${name}" differs only in case from "${variant.table}", whose columns environment ` +
+        `"${environment}" classifies sensitive (${columns.join(", ")}): the sensitivity check would not see them`,
       CASE_HINT,
       true,
     );
@@ -621,7 +624,8 @@ function checkGovernedInTarget(workflow: Workflow, target: Target, environment: 
     for (const path of uses)
       at(
         path,
-        `masks, row filters and reporting views are enforced on PostgreSQL targets only; target "${workflow.target}" is ${TARGET_PLATFORMS[target.platform].title}`,
+        `masks, row filters and reporting views are enforced on PostgreSQL targets only; ` +
+          `target "${workflow.target}" is ${TARGET_PLATFORMS[target.platform].title}`,
         "remove it, or read a PostgreSQL target (postgres, aws-rds, gcp-cloudsql)",
       );
     return;

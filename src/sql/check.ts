@@ -362,7 +362,8 @@ function rowFilterFacts(predicate: string): RowFilterFacts {
       else if (fields.length === 2 && fields[0] === CLIENT) attributes.add(fields[1]!);
       else
         throw new SqlCheckError(
-          `${fields.join(".")} is neither a column of the table (write its name alone) nor an attribute of the client (\`client.<name>\`): no other table can be read`,
+          `${fields.join(".")} is neither a column of the table (write its name alone) ` +
+            `nor an attribute of the client (\`client.<name>\`): no other table can be read`,
           at(location),
         );
     },

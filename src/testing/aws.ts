@@ -17,7 +17,7 @@ import type { GetVpcResult } from "@pulumi/aws/ec2/getVpc.js";
 import type { GetInstanceResult } from "@pulumi/aws/rds/getInstance.js";
 import type { GetSecretVersionResult } from "@pulumi/aws/secretsmanager/getSecretVersion.js";
 import { createHash } from "node:crypto";
-import { AWS_NAMED_TYPES } from "../../components/aws-ecs/plannedNames.ts";
+import { AWS_NAMED_TYPES } from "../names/aws.ts";
 import type { AccessPlan } from "../plan/types.ts";
 
 /** What `aws:rds/getInstance` answers here: the fields dbwarden reads, typed as the provider's. */
@@ -230,8 +230,10 @@ export function checkedAnswer(token: string, inputs: Record<string, unknown>, an
   const missing = (READ_FIELDS[token] ?? []).filter((field) => answer[field] === undefined || answer[field] === null);
   if (missing.length > 0) {
     throw new Error(
-      `the answer to ${token}(${JSON.stringify(inputs)}) lacks ${missing.map((f) => `\`${f}\``).join(", ")}: dbwarden's components read ${missing.length === 1 ? "it" : "them"} ` +
-        `(as the AWS provider returns ${missing.length === 1 ? "it" : "them"}); give ${missing.length === 1 ? "it" : "them"} in the answer, or leave the lookup to dbwarden/testing's account (\`account: {...}\`)`,
+      `the answer to ${token}(${JSON.stringify(inputs)}) lacks ${missing.map((f) => `\`${f}\``).join(", ")}: ` +
+        `dbwarden's components read ${missing.length === 1 ? "it" : "them"} ` +
+        `(as the AWS provider returns ${missing.length === 1 ? "it" : "them"}); give ${missing.length === 1 ? "it" : "them"} ` +
+        `in the answer, or leave the lookup to dbwarden/testing's account (\`account: {...}\`)`,
     );
   }
   return answer;

@@ -56,7 +56,9 @@ describe("the request tags (the contract's, written by the server, read by dbwar
     const comment = requestComment(ID, hostile);
     assert.equal(comment.indexOf("*/"), comment.length - 3, "the only end of the comment is its own");
     assert.ok(!requestApplicationName(ID, hostile).includes("'"));
-    const guard = `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) '${requestApplicationName(ID, "claude-cs")}' THEN 1 ELSE 0 END) AS guard`;
+    const guard =
+      `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.current_setting('application_name') ` +
+      `OPERATOR(pg_catalog.=) '${requestApplicationName(ID, "claude-cs")}' THEN 1 ELSE 0 END) AS guard`;
     assert.equal(requestTagOf(guard)?.requestId, ID);
     assert.equal(requestTagOf("SELECT name FROM app.accounts"), null);
     assert.equal(requestTagOf("/* dbwarden request= client=x */ SELECT 1"), null);

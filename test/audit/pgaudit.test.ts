@@ -62,7 +62,8 @@ async function loginSettings(): Promise<Map<string, Record<string, string>>> {
   const admin = await cluster.admin();
   const rows = (
     await admin.query<{ role: string; config: string[] }>(
-      "SELECT r.rolname AS role, s.setconfig AS config FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_roles r ON r.oid = s.setrole WHERE s.setdatabase = 0",
+      "SELECT r.rolname AS role, s.setconfig AS config FROM pg_catalog.pg_db_role_setting " +
+        "s JOIN pg_catalog.pg_roles r ON r.oid = s.setrole WHERE s.setdatabase = 0",
     )
   ).rows;
   return new Map(rows.map((r) => [r.role, Object.fromEntries(r.config.map((c) => [c.slice(0, c.indexOf("=")), c.slice(c.indexOf("=") + 1)]))]));

@@ -47,42 +47,49 @@ describe("docs/aws.md commands", { timeout: 120_000 }, () => {
   });
   after(() => rmSync(project, { recursive: true, force: true }));
 
-  it("the first deploy in order: install and init, permissions, stack, tunnel, catalog, checks, preview and up, then DNS, keys, verify, acceptance, no changes, destroy", () => {
-    const order = [
-      /^npm i -D dbwarden @pulumi\/pulumi$/,
-      /^npx dbwarden init$/,
-      /^aws iam create-policy --policy-name dbwarden-deployer --policy-document file:\/\/node_modules\/dbwarden\/docs\/aws-deployer-policy\.json$/,
-      /^aws iam attach-role-policy /,
-      /^pulumi stack init dev$/,
-      /^pulumi config set aws:region us-east-1 -s dev$/,
-      /^ssh -N -L 15432:<primary address>:5432 /,
-      /^aws ssm start-session .*AWS-StartPortForwardingSessionToRemoteHost/,
-      /^pulumi config set --path 'dbwarden:primaryAddress\.app' 127\.0\.0\.1:15432 -s dev$/,
-      /^DBWARDEN_DATABASE_URL='postgres:\/\/<admin user>@127\.0\.0\.1:15432\/postgres\?.*' npx dbwarden catalog --stack dev$/,
-      /^npx dbwarden validate$/,
-      /^npx dbwarden plan --stack dev$/,
-      /^npx dbwarden check --stack dev$/,
-      /^pulumi preview -s dev$/,
-      /^pulumi up -s dev$/,
-      /^pulumi stack output endpointHostname -s dev$/,
-      /^aws route53 change-resource-record-sets /,
-      /^npx dbwarden keys issue --stack dev --client analytics-agent$/,
-      /^MCP_TOKEN=<the key> node node_modules\/dbwarden\/scripts\/mcp-call\.mjs /,
-      /^aws logs tail \/dbwarden\/dev\/mcp-audit/,
-      /^npx dbwarden acceptance --stack dev --dry-run$/,
-      /^npx dbwarden acceptance --stack dev$/,
-      /^pulumi preview -s dev --refresh --expect-no-changes$/,
-      /^aws elbv2 modify-load-balancer-attributes .*deletion_protection\.enabled,Value=false$/,
-      /^aws rds modify-db-instance --db-instance-identifier <replica identifier> --no-deletion-protection --apply-immediately$/,
-      /^pulumi destroy -s dev$/,
-    ].map(at);
-    assert.deepEqual(
-      [...order].sort((a, b) => a - b),
-      order,
-      "in this order",
-    );
-    assert.ok(!/stacks\/index\.ts` is|scripts\/aws-acceptance\.sh --stack/.test(DOC.split("## What the preflight")[0]!), "the steps need no clone of dbwarden");
-  });
+  it(
+    "the first deploy in order: install and init, permissions, stack, tunnel, catalog, " +
+      "checks, preview and up, then DNS, keys, verify, acceptance, no changes, destroy",
+    () => {
+      const order = [
+        /^npm i -D dbwarden @pulumi\/pulumi$/,
+        /^npx dbwarden init$/,
+        /^aws iam create-policy --policy-name dbwarden-deployer --policy-document file:\/\/node_modules\/dbwarden\/docs\/aws-deployer-policy\.json$/,
+        /^aws iam attach-role-policy /,
+        /^pulumi stack init dev$/,
+        /^pulumi config set aws:region us-east-1 -s dev$/,
+        /^ssh -N -L 15432:<primary address>:5432 /,
+        /^aws ssm start-session .*AWS-StartPortForwardingSessionToRemoteHost/,
+        /^pulumi config set --path 'dbwarden:primaryAddress\.app' 127\.0\.0\.1:15432 -s dev$/,
+        /^DBWARDEN_DATABASE_URL='postgres:\/\/<admin user>@127\.0\.0\.1:15432\/postgres\?.*' npx dbwarden catalog --stack dev$/,
+        /^npx dbwarden validate$/,
+        /^npx dbwarden plan --stack dev$/,
+        /^npx dbwarden check --stack dev$/,
+        /^pulumi preview -s dev$/,
+        /^pulumi up -s dev$/,
+        /^pulumi stack output endpointHostname -s dev$/,
+        /^aws route53 change-resource-record-sets /,
+        /^npx dbwarden keys issue --stack dev --client analytics-agent$/,
+        /^MCP_TOKEN=<the key> node node_modules\/dbwarden\/scripts\/mcp-call\.mjs /,
+        /^aws logs tail \/dbwarden\/dev\/mcp-audit/,
+        /^npx dbwarden acceptance --stack dev --dry-run$/,
+        /^npx dbwarden acceptance --stack dev$/,
+        /^pulumi preview -s dev --refresh --expect-no-changes$/,
+        /^aws elbv2 modify-load-balancer-attributes .*deletion_protection\.enabled,Value=false$/,
+        /^aws rds modify-db-instance --db-instance-identifier <replica identifier> --no-deletion-protection --apply-immediately$/,
+        /^pulumi destroy -s dev$/,
+      ].map(at);
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        "in this order",
+      );
+      assert.ok(
+        !/stacks\/index\.ts` is|scripts\/aws-acceptance\.sh --stack/.test(DOC.split("## What the preflight")[0]!),
+        "the steps need no clone of dbwarden",
+      );
+    },
+  );
 
   it("runs the offline dbwarden commands as written in the project init made (exit 0)", async () => {
     const offline = shellLines.filter((l) => /^npx dbwarden (validate|plan|check)\b/.test(l));

@@ -94,7 +94,8 @@ describe("dbwarden catalog (the real bin, a real PostgreSQL)", { timeout: 150_00
           kind: "stale-catalog",
           role: "",
           message:
-            "stacks/catalog/prod.json is stale for app.users (columns added in the database: phone; columns it lists that the table no longer has: last_login_at): the Pulumi component grants from it. Refresh it with `dbwarden catalog --stack prod --url <admin url>` and review the diff",
+            "stacks/catalog/prod.json is stale for app.users (columns added in the database: phone; columns it lists that the table no longer has: " +
+            "last_login_at): the Pulumi component grants from it. Refresh it with `dbwarden catalog --stack prod --url <admin url>` and review the diff",
           fix: [],
         },
       ]);

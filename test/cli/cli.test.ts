@@ -52,7 +52,8 @@ test("validate: a workflow alone granting a sensitive column without a justifica
   for (const env of ["dev", "local", "prod"]) {
     assert.ok(
       r.stderr.includes(
-        `stacks/workflows/cs-usage-drop.yaml:17:9: error at scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``,
+        `stacks/workflows/cs-usage-drop.yaml:17:9: error at scope.app.accounts.columns.billing_email: column ` +
+          `"app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\``,
       ),
       r.stderr,
     );
@@ -82,7 +83,8 @@ test("validate: a file that is fine, and other project files' problems in one li
     stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow); checked against 6 other project file(s)\n",
     // dev.yaml's own problem is not about the workflow: counted on one line, not listed.
     stderr:
-      "note: 1 problem in other project file(s), not about the named files: stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",
+      "note: 1 problem in other project file(s), not about the named files: " +
+      "stacks/environments/dev.yaml; `dbwarden validate stacks/environments/dev.yaml` lists them\n",
   });
   const dev = await runIn(project.root, "validate", "stacks/environments/dev.yaml");
   assert.equal(dev.code, 1);
@@ -110,7 +112,8 @@ test("validate: a file outside any project is checked on its own, and says so", 
     code: 0,
     stdout: "ok: 1 document(s) valid in 1 file(s) (1 Workflow)\n",
     stderr:
-      "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n",
+      "note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ " +
+      "or package.json dbwarden.specs), checked against the other named files only: workflow.yaml\n",
   });
 });
 

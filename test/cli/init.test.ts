@@ -66,54 +66,58 @@ describe("dbwarden init: what it writes", () => {
     );
   });
 
-  it("the local stack plans as written, with no placeholder; the deployed one plans too, but validate refuses each example value until its CHANGE comment is gone", async () => {
-    const dir = fresh();
-    assert.equal((await cli(dir, "init")).code, 0);
-    const local = join(dir, "dbwarden", "environments", "local.yaml");
-    const demo = join(dir, "dbwarden", "workflows", "demo-revenue-review.yaml");
-    assert.deepEqual([...markedLines(local), ...markedLines(demo)], [], "the local stack runs as written");
-    const localPlan = await cli(dir, "plan", "--stack", "local");
-    assert.equal(localPlan.code, 0, localPlan.stderr);
-    assert.match(localPlan.stdout, /SELECT on billing\.invoices \(account_id, amount_cents, currency, id, issued_at, status\)/);
-    assert.match(localPlan.stdout, /SELECT on app\.accounts \(every column except billing_email\)/);
-    const devPlan = await cli(dir, "plan", "--stack", "dev");
-    assert.equal(devPlan.code, 0, devPlan.stderr);
-    assert.match(devPlan.stdout, /SELECT on public\.orders \(created_at, id, status, total_cents\)/);
+  it(
+    "the local stack plans as written, with no placeholder; the deployed one plans " +
+      "too, but validate refuses each example value until its CHANGE comment is gone",
+    async () => {
+      const dir = fresh();
+      assert.equal((await cli(dir, "init")).code, 0);
+      const local = join(dir, "dbwarden", "environments", "local.yaml");
+      const demo = join(dir, "dbwarden", "workflows", "demo-revenue-review.yaml");
+      assert.deepEqual([...markedLines(local), ...markedLines(demo)], [], "the local stack runs as written");
+      const localPlan = await cli(dir, "plan", "--stack", "local");
+      assert.equal(localPlan.code, 0, localPlan.stderr);
+      assert.match(localPlan.stdout, /SELECT on billing\.invoices \(account_id, amount_cents, currency, id, issued_at, status\)/);
+      assert.match(localPlan.stdout, /SELECT on app\.accounts \(every column except billing_email\)/);
+      const devPlan = await cli(dir, "plan", "--stack", "dev");
+      assert.equal(devPlan.code, 0, devPlan.stderr);
+      assert.match(devPlan.stdout, /SELECT on public\.orders \(created_at, id, status, total_cents\)/);
 
-    const dev = join(dir, "dbwarden", "environments", "dev.yaml");
-    const orders = join(dir, "dbwarden", "workflows", "orders-weekly-summary.yaml");
-    const expected = [
-      ...markedLines(dev).map((line) => `dbwarden/environments/dev.yaml:${line}:`),
-      ...markedLines(orders).map((line) => `dbwarden/workflows/orders-weekly-summary.yaml:${line}:`),
-    ];
-    assert.ok(expected.length >= 20, "every example value is marked");
-    const refused = await cli(dir, "validate");
-    assert.equal(refused.code, 1);
-    const lines = refused.stderr.trim().split("\n");
-    assert.deepEqual(
-      lines.slice(0, -1).map((l) => /^[^:]+:\d+:/.exec(l)![0]),
-      expected,
-      "one problem per marked line, at that line",
-    );
-    assert.equal(lines.at(-1), `${expected.length} problems in 2 file(s).`);
-    assert.match(
-      lines.find((l) => l.startsWith("dbwarden/environments/dev.yaml:14:"))!,
-      /^dbwarden\/environments\/dev\.yaml:14:\d+: error: an example value from `dbwarden init` is still marked CHANGE: the AWS region of the primary instance \(put your own value on this line, then delete the `# CHANGE` comment\)$/,
-    );
-    assert.match(
-      refused.stderr,
-      /:17:7: error: an example value from `dbwarden init` is still marked CHANGE: the Secrets Manager secret .*\(put your own value on the line below, then delete the `# CHANGE` comment\)/,
-    );
-    const one = await cli(dir, "validate", "dbwarden/workflows/orders-weekly-summary.yaml");
-    assert.equal(one.code, 1);
-    assert.equal(one.stderr.trim().split("\n").length, markedLines(orders).length + 1, "a named file: its own markers only");
+      const dev = join(dir, "dbwarden", "environments", "dev.yaml");
+      const orders = join(dir, "dbwarden", "workflows", "orders-weekly-summary.yaml");
+      const expected = [
+        ...markedLines(dev).map((line) => `dbwarden/environments/dev.yaml:${line}:`),
+        ...markedLines(orders).map((line) => `dbwarden/workflows/orders-weekly-summary.yaml:${line}:`),
+      ];
+      assert.ok(expected.length >= 20, "every example value is marked");
+      const refused = await cli(dir, "validate");
+      assert.equal(refused.code, 1);
+      const lines = refused.stderr.trim().split("\n");
+      assert.deepEqual(
+        lines.slice(0, -1).map((l) => /^[^:]+:\d+:/.exec(l)![0]),
+        expected,
+        "one problem per marked line, at that line",
+      );
+      assert.equal(lines.at(-1), `${expected.length} problems in 2 file(s).`);
+      assert.match(
+        lines.find((l) => l.startsWith("dbwarden/environments/dev.yaml:14:"))!,
+        /^dbwarden\/environments\/dev\.yaml:14:\d+: error: an example value from `dbwarden init` is still marked CHANGE: the AWS region of the primary instance \(put your own value on this line, then delete the `# CHANGE` comment\)$/,
+      );
+      assert.match(
+        refused.stderr,
+        /:17:7: error: an example value from `dbwarden init` is still marked CHANGE: the Secrets Manager secret .*\(put your own value on the line below, then delete the `# CHANGE` comment\)/,
+      );
+      const one = await cli(dir, "validate", "dbwarden/workflows/orders-weekly-summary.yaml");
+      assert.equal(one.code, 1);
+      assert.equal(one.stderr.trim().split("\n").length, markedLines(orders).length + 1, "a named file: its own markers only");
 
-    acceptExampleValues(dev);
-    acceptExampleValues(orders);
-    const accepted = await cli(dir, "validate");
-    assert.equal(accepted.code, 0, accepted.stderr);
-    assert.match(accepted.stdout, /^ok: 4 document\(s\) valid in 4 file\(s\) \(2 Environment, 2 Workflow\)/);
-  });
+      acceptExampleValues(dev);
+      acceptExampleValues(orders);
+      const accepted = await cli(dir, "validate");
+      assert.equal(accepted.code, 0, accepted.stderr);
+      assert.match(accepted.stdout, /^ok: 4 document\(s\) valid in 4 file\(s\) \(2 Environment, 2 Workflow\)/);
+    },
+  );
 
   it("Pulumi.yaml names the program and keeps stack settings in the spec folder; the program is CommonJS calling deployStack", async () => {
     const dir = fresh();

@@ -35,7 +35,8 @@ describe("dbwarden up and .dbwarden/ in git", () => {
     assert.equal(up.code, 1);
     assert.equal(
       up.stderr.trim(),
-      ".dbwarden/ is not ignored by git: it would hold the local stack's passwords and API keys, and a `git add .` would commit them. Ignore it first: `echo .dbwarden/ >> .gitignore` (`dbwarden init` does it), then run `dbwarden up` again",
+      ".dbwarden/ is not ignored by git: it would hold the local stack's passwords and API keys, and a `git add .` would " +
+        "commit them. Ignore it first: `echo .dbwarden/ >> .gitignore` (`dbwarden init` does it), then run `dbwarden up` again",
     );
     assert.ok(!existsSync(join(dir, ".dbwarden")), "nothing created");
   });
@@ -50,7 +51,10 @@ describe("dbwarden up and .dbwarden/ in git", () => {
     assert.equal(up.code, 1);
     assert.equal(
       up.stderr.trim(),
-      ".dbwarden/ is tracked by git (.dbwarden/local/secrets/admin): it holds the local stack's passwords and API keys. Stop tracking it and ignore it: `git rm -r --cached .dbwarden && echo .dbwarden/ >> .gitignore`, commit, then run `dbwarden up` again (and `dbwarden rotate`: the committed secrets are no longer secret)",
+      ".dbwarden/ is tracked by git (.dbwarden/local/secrets/admin): it holds the local " +
+        "stack's passwords and API keys. Stop tracking it and ignore it: `git rm -r " +
+        "--cached .dbwarden && echo .dbwarden/ >> .gitignore`, commit, then run `dbwarden " +
+        "up` again (and `dbwarden rotate`: the committed secrets are no longer secret)",
     );
   });
 

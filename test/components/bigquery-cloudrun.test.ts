@@ -61,7 +61,8 @@ describe("BigQuery on a Cloud Run host: the registry row and its checks", () => 
     const uncapped = structuredClone(plan);
     uncapped.workflows.find((w) => w.target === "warehouse")!.limits.maxBytesBilled = null;
     assert.deepEqual(bigqueryPlanProblems(uncapped, warehouseOf(uncapped)), [
-      "workflows.revops-pipeline-review.limits.maxBytesBilled: a BigQuery job without a bytes-billed cap is refused; set it, or targets.warehouse.maximumBytesBilled",
+      "workflows.revops-pipeline-review.limits.maxBytesBilled: a BigQuery job without " +
+        "a bytes-billed cap is refused; set it, or targets.warehouse.maximumBytesBilled",
     ]);
     const unread = { ...plan, workflows: plan.workflows.filter((w) => w.target !== "warehouse") };
     assert.deepEqual(bigqueryPlanProblems(unread, warehouse), ["targets.warehouse: no workflow reads this target; remove it or enable a workflow"]);
@@ -77,7 +78,8 @@ describe("BigQuery on a Cloud Run host: the registry row and its checks", () => 
     assert.deepEqual(bigqueryEndpoint(warehouse), { bigquery: { project: "acme-data-prod", location: "EU" } });
     assert.equal(
       bigqueryAuditFilter("acme-data-prod"),
-      'logName="projects/acme-data-prod/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@acme-data-prod\\\\.iam\\\\.gserviceaccount\\\\.com$"',
+      'logName="projects/acme-data-prod/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" ' +
+        'AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@acme-data-prod\\\\.iam\\\\.gserviceaccount\\\\.com$"',
     );
   });
 });

@@ -1,7 +1,7 @@
 /** `dbwarden:aws:GovernedAccess` for the dev example: existing replica, IAM database authentication. */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { instanceLookup, subnetCidr, EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { awsTagProblems, instanceLookup, subnetCidr, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
 
@@ -44,6 +44,10 @@ describe("GovernedAccess (dev: existing replica, IAM auth)", { timeout: 60_000 }
       );
       const looked = mocks.invokes.filter((i) => i.token === "aws:rds/getInstance:getInstance").map((i) => i.inputs.dbInstanceIdentifier);
       assert.deepEqual([...new Set(looked)].sort(), ["app-dev", "app-dev-replica"]);
+    });
+
+    it("tags every taggable AWS resource with its owner and workflow", () => {
+      assert.deepEqual(awsTagProblems(mocks.resources), []);
     });
 
     it("egress through NAT and an image from ghcr.io: no VPC endpoints, no registry, no image build, no ECR permission", () => {

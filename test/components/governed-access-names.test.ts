@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { label, EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { awsTagProblems, label, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, type Mocks } from "../../src/testing/index.ts";
 import { longestNamesPlan } from "./support/longest.ts";
 import { exampleCatalog, examplePlan } from "./support/plans.ts";
@@ -40,6 +40,10 @@ describe("AWS names at the longest the spec allows", { timeout: 60_000 }, () => 
       const length = physicalNameLength(resource.type, resource.name, resource.inputs)!;
       assert.ok(length <= AWS_NAMED_TYPES[resource.type]!.limit, `${label(resource)}: ${length} > ${AWS_NAMED_TYPES[resource.type]!.limit}`);
     }
+  });
+
+  it("tags every taggable AWS resource with its owner and workflow, at the longest names too", () => {
+    assert.deepEqual(awsTagProblems(mocks.resources), []);
   });
 
   it("the preflight's names are the names the components give, type by type, and all within limits", () => {

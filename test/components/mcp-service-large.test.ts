@@ -10,12 +10,12 @@ import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { groupRoleName, loginRoleName, secretName } from "../../src/plan/names.ts";
 import type { AccessPlan, WorkflowPlan } from "../../src/plan/types.ts";
-import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { awsTagProblems, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { examplePlan } from "./support/plans.ts";
 
 const mocks: Mocks = await installMocks({ account: EXAMPLE_ACCOUNT, stack: "prod" });
-const { McpService, deliveryFor, chooseDelivery, rdsEndpoint, MAX_TASK_DEFINITION_BYTES } = await import("../../components/aws/index.ts");
+const { McpService, deliveryFor, chooseDelivery, rdsEndpoint, sharedTags, MAX_TASK_DEFINITION_BYTES } = await import("../../components/aws/index.ts");
 const { parsePlan } = await import("../../packages/contract/src/index.ts");
 
 /** The prod plan with `count` workflows (copies of its own, renamed), one api-key client each. */
@@ -73,7 +73,7 @@ describe("plan delivery", { timeout: 120_000 }, () => {
 
   before(async () => {
     new McpService("medium-mcp", serviceArgs(medium));
-    new McpService("large-mcp", serviceArgs(large));
+    new McpService("large-mcp", { ...serviceArgs(large), tags: sharedTags(large) });
     await mocks.settle();
   });
 
@@ -112,6 +112,12 @@ describe("plan delivery", { timeout: 120_000 }, () => {
       assert.equal(object.inputs.serverSideEncryption, "AES256");
       assert.equal(object.inputs.contentType, "application/json");
     }
+  });
+
+  it("tags the bucket, its objects and the image repository with the shared tags it is given, as every taggable resource", () => {
+    const large = mocks.resources.filter((r) => r.name.startsWith("large-mcp-"));
+    assert.deepEqual(mocks.one("aws:s3/bucket:Bucket", "large-mcp-config-bucket").inputs.tags, sharedTags(planWith(1, "large")));
+    assert.deepEqual(awsTagProblems(large), []);
   });
 
   it("keeps the bucket private, encrypted, versioned and TLS-only; the objects are written after those guards", () => {

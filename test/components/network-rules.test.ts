@@ -31,7 +31,10 @@ const target = { target: "app", port: 5432, rotationPrimarySecurityGroupId: "sg-
 function line(rule: BoundaryRule): string {
   const a = rule.args;
   const other = a.cidrIpv4 ?? a.cidrIpv6 ?? a.referencedSecurityGroupId;
-  return `${rule.direction} ${rule.name} ${String(a.securityGroupId)} ${rule.direction === "ingress" ? "<-" : "->"} ${String(other)} ${String(a.fromPort)}-${String(a.toPort)}`;
+  return (
+    `${rule.direction} ${rule.name} ${String(a.securityGroupId)} ` +
+    `${rule.direction === "ingress" ? "<-" : "->"} ${String(other)} ${String(a.fromPort)}-${String(a.toPort)}`
+  );
 }
 
 describe("NetworkBoundary rules", () => {

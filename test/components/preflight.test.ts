@@ -104,7 +104,8 @@ describe("preflight on the examples", () => {
     const missing = lookups({ instance: async () => Promise.reject(new Error("DBInstanceNotFound: DBInstance app-prod not found")) });
     const report = preflightReport(prod, await lookUpPreflightFacts(prod, missing), "dbwarden-prod");
     assert.deepEqual(report.problems, [
-      'targets.app.primary.identifier: no RDS instance "app-prod" could be looked up in us-east-1 (DBInstanceNotFound: DBInstance app-prod not found); check the identifier and the stack\'s aws:region',
+      'targets.app.primary.identifier: no RDS instance "app-prod" could be looked up in us-east-1 ' +
+        "(DBInstanceNotFound: DBInstance app-prod not found); check the identifier and the stack's aws:region",
     ]);
     const denied = lookups({ secretString: async () => Promise.reject(new Error("AccessDeniedException: not authorized")) });
     assert.match(
@@ -253,7 +254,8 @@ describe("the rest", () => {
     };
     assert.deepEqual(subnetProblems(host, [prodTarget()], sameZone), [
       `mcpServer.host.subnetIds: subnet "${b}" is in VPC vpc-other, not vpc-0a1b2c3d4e5f60001`,
-      `mcpServer.host.subnetIds: subnets "${a}" and "${b}" are both in us-east-1a; list one subnet per availability zone (VPC endpoints and load balancers take one per zone)`,
+      `mcpServer.host.subnetIds: subnets "${a}" and "${b}" are both in us-east-1a; list one ` +
+        `subnet per availability zone (VPC endpoints and load balancers take one per zone)`,
       "mcpServer.host.subnetIds: every subnet is in us-east-1a; list subnets in two availability zones or more",
       `targets.app.network.subnetIds: subnet "${b}" is in VPC vpc-other, not vpc-0a1b2c3d4e5f60001`,
       "targets.app.network.subnetIds: every subnet is in us-east-1a; list subnets in two availability zones or more",

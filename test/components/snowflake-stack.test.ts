@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
-import { EXAMPLE_ACCOUNT } from "./support/aws.ts";
+import { awsTagProblems, EXAMPLE_ACCOUNT } from "./support/aws.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, AS_OF } from "./support/plans.ts";
 import { planStack } from "../../src/plan/index.ts";
@@ -227,52 +227,59 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assert.deepEqual(snowflakePlanProblems(plan, plan.targets[0] as never), []);
   });
 
-  it("a role with USAGE on warehouse, database and dbwarden's schema, SELECT on secure views of the readable columns, never on a base table with hidden columns", () => {
-    assert.deepEqual(mocks.one(`${SF}accountRole:AccountRole`, "dbwarden-snowflake-warehouse-sales-analytics-role").inputs, {
-      name: "DBW_SALES_ANALYTICS",
-      comment: "dbwarden workflow sales-analytics (owner revenue-ops)",
-    });
-    const grants = mocks.byType(`${SF}grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole`);
-    const on = grants.map((g) => ({ privileges: g.inputs.privileges, on: g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject }));
-    assert.deepEqual(on, [
-      { privileges: ["USAGE"], on: { objectType: "WAREHOUSE", objectName: "AGENTS_XS" } },
-      { privileges: ["USAGE"], on: { objectType: "DATABASE", objectName: "ANALYTICS" } },
-      { privileges: ["USAGE"], on: { schemaName: '"ANALYTICS"."DBWARDEN"' } },
-      { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__CUSTOMERS"' } },
-      // ORDERS names its columns (rule "only"): a view of them too. No grant on SALES or its base tables at all.
-      { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__ORDERS"' } },
-    ]);
-    assert.ok(grants.every((g) => g.deleteBeforeReplace && g.inputs.accountRoleName === "DBW_SALES_ANALYTICS"));
-    const view = mocks.byType(`${SF}view:View`)[0]!;
-    assert.deepEqual(
-      [view.inputs.isSecure, view.inputs.statement],
-      ["true", 'SELECT "ID", "NAME", "REGION", "CREATED_AT" FROM "ANALYTICS"."SALES"."CUSTOMERS"'],
-    );
-  });
+  it(
+    "a role with USAGE on warehouse, database and dbwarden's schema, SELECT on " +
+      "secure views of the readable columns, never on a base table with hidden columns",
+    () => {
+      assert.deepEqual(mocks.one(`${SF}accountRole:AccountRole`, "dbwarden-snowflake-warehouse-sales-analytics-role").inputs, {
+        name: "DBW_SALES_ANALYTICS",
+        comment: "dbwarden workflow sales-analytics (owner revenue-ops)",
+      });
+      const grants = mocks.byType(`${SF}grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole`);
+      const on = grants.map((g) => ({ privileges: g.inputs.privileges, on: g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject }));
+      assert.deepEqual(on, [
+        { privileges: ["USAGE"], on: { objectType: "WAREHOUSE", objectName: "AGENTS_XS" } },
+        { privileges: ["USAGE"], on: { objectType: "DATABASE", objectName: "ANALYTICS" } },
+        { privileges: ["USAGE"], on: { schemaName: '"ANALYTICS"."DBWARDEN"' } },
+        { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__CUSTOMERS"' } },
+        // ORDERS names its columns (rule "only"): a view of them too. No grant on SALES or its base tables at all.
+        { privileges: ["SELECT"], on: { objectType: "VIEW", objectName: '"ANALYTICS"."DBWARDEN"."DBW_SALES_ANALYTICS__SALES__ORDERS"' } },
+      ]);
+      assert.ok(grants.every((g) => g.deleteBeforeReplace && g.inputs.accountRoleName === "DBW_SALES_ANALYTICS"));
+      const view = mocks.byType(`${SF}view:View`)[0]!;
+      assert.deepEqual(
+        [view.inputs.isSecure, view.inputs.statement],
+        ["true", 'SELECT "ID", "NAME", "REGION", "CREATED_AT" FROM "ANALYTICS"."SALES"."CUSTOMERS"'],
+      );
+    },
+  );
 
-  it("a service user per client: key pair only, secondary roles NONE, its role, the network policy, a timeout and a query tag; keys ignored after creation", () => {
-    const user = mocks.byType(`${SF}serviceUser:ServiceUser`)[0]!;
-    const { rsaPublicKey, ...rest } = user.inputs;
-    assert.deepEqual(
-      { ...rest, loginName: (rest.loginName as { value: string }).value },
-      {
-        name: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
-        loginName: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
-        comment: "dbwarden: MCP login of workflow sales-analytics",
-        defaultRole: "DBW_SALES_ANALYTICS",
-        defaultSecondaryRolesOption: "NONE",
-        defaultWarehouse: "AGENTS_XS",
-        networkPolicy: "DBWARDEN_SNOWFLAKE_WAREHOUSE",
-        queryTag: "dbwarden workflow=sales-analytics",
-        statementTimeoutInSeconds: 60,
-      },
-    );
-    assert.deepEqual(publicKeyProblems(rsaPublicKey as string, "rsaPublicKey"), []);
-    assert.deepEqual(user.ignoreChanges.sort(), ["rsaPublicKey", "rsaPublicKey2"]);
-    assert.equal(mocks.byType(`${SF}grantAccountRole:GrantAccountRole`)[0]!.inputs.userName, "DBW_SALES_ANALYTICS__CLAUDE_REVOPS");
-    assert.deepEqual(mocks.byType(`${SF}networkRule:NetworkRule`)[0]!.inputs.valueLists, ["198.51.100.10/32", "198.51.100.11/32"]);
-    assert.deepEqual(mocks.byType(`${SF}networkPolicy:NetworkPolicy`)[0]!.inputs.allowedNetworkRuleLists, ['"ANALYTICS"."DBWARDEN"."MCP_EGRESS"']);
-  });
+  it(
+    "a service user per client: key pair only, secondary roles NONE, its role, " + "the network policy, a timeout and a query tag; keys ignored after creation",
+    () => {
+      const user = mocks.byType(`${SF}serviceUser:ServiceUser`)[0]!;
+      const { rsaPublicKey, ...rest } = user.inputs;
+      assert.deepEqual(
+        { ...rest, loginName: (rest.loginName as { value: string }).value },
+        {
+          name: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
+          loginName: "DBW_SALES_ANALYTICS__CLAUDE_REVOPS",
+          comment: "dbwarden: MCP login of workflow sales-analytics",
+          defaultRole: "DBW_SALES_ANALYTICS",
+          defaultSecondaryRolesOption: "NONE",
+          defaultWarehouse: "AGENTS_XS",
+          networkPolicy: "DBWARDEN_SNOWFLAKE_WAREHOUSE",
+          queryTag: "dbwarden workflow=sales-analytics",
+          statementTimeoutInSeconds: 60,
+        },
+      );
+      assert.deepEqual(publicKeyProblems(rsaPublicKey as string, "rsaPublicKey"), []);
+      assert.deepEqual(user.ignoreChanges.sort(), ["rsaPublicKey", "rsaPublicKey2"]);
+      assert.equal(mocks.byType(`${SF}grantAccountRole:GrantAccountRole`)[0]!.inputs.userName, "DBW_SALES_ANALYTICS__CLAUDE_REVOPS");
+      assert.deepEqual(mocks.byType(`${SF}networkRule:NetworkRule`)[0]!.inputs.valueLists, ["198.51.100.10/32", "198.51.100.11/32"]);
+      assert.deepEqual(mocks.byType(`${SF}networkPolicy:NetworkPolicy`)[0]!.inputs.allowedNetworkRuleLists, ['"ANALYTICS"."DBWARDEN"."MCP_EGRESS"']);
+    },
+  );
 
   it("every Snowflake resource uses the component's provider, which enables exactly the preview features in use", () => {
     const providers = mocks.byType("pulumi:providers:snowflake");
@@ -289,7 +296,8 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     provider.inputs.previewFeaturesEnabled = "[]";
     try {
       assert.deepEqual(previewProblems(mocks), [
-        "dbwarden-snowflake-warehouse-egress-rule (snowflake:index/networkRule:NetworkRule) needs snowflake_network_rule_resource in its provider's previewFeaturesEnabled",
+        "dbwarden-snowflake-warehouse-egress-rule (snowflake:index/networkRule:NetworkRule) " +
+          "needs snowflake_network_rule_resource in its provider's previewFeaturesEnabled",
       ]);
     } finally {
       provider.inputs.previewFeaturesEnabled = saved;
@@ -309,6 +317,10 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assert.match(JSON.stringify(runtime.logins.dbw_sales_analytics__claude_revops), /awsSecretArn.*dbwarden\/snowflake\/sales-analytics\/claude-revops/);
   });
 
+  it("tags every taggable AWS resource (the key secrets with their login, the key-rotation job's) with its owner and workflow", () => {
+    assert.deepEqual(awsTagProblems(mocks.resources), []);
+  });
+
   it("opens nothing in the VPC towards Snowflake: no database security group, and the rotation job's group lets nothing in", () => {
     const groups = mocks.byType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name.includes("warehouse"));
     assert.deepEqual(
@@ -322,7 +334,7 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     );
   });
 
-  it("the key-rotation job: a task of the server's image whose entry point is the job, its own roles, started by EventBridge Scheduler every rotationDays", () =>
+  it("the key-rotation job: a task of the server's image running the job, its own roles, started by EventBridge Scheduler every rotationDays", () =>
     assertEcsRotationJob());
 
   it("the policy pack reports nothing in the stack, the key-rotation job's resources included", async () => {
@@ -364,5 +376,6 @@ describe("the mixed stack (RDS and Snowflake on one ECS host)", { timeout: 120_0
     const runtime = JSON.parse(container.environment.find((e: { name: string }) => e.name === "DBWARDEN_RUNTIME").value);
     assert.deepEqual(Object.keys(runtime.databases).sort(), ["app", "warehouse"]);
     assert.deepEqual(previewProblems(mocks), []);
+    assert.deepEqual(awsTagProblems(mocks.resources), []);
   });
 });

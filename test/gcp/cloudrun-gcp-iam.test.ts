@@ -62,44 +62,48 @@ describe("GovernedCloudRun (gcp-iam)", { timeout: 120_000 }, () => {
     for (const role of mocks.byType("postgresql:index/role:Role")) assert.equal(role.inputs.passwordWo, undefined, `${role.inputs.name} has no password`);
   });
 
-  it("gives each login its own service account, a Cloud SQL IAM user on the primary holding only the login role, connect rights on the replica alone, and lets only the server mint its tokens", () => {
-    const users = mocks.byType("gcp:sql/user:User");
-    assert.equal(users.length, logins.length);
-    for (const login of logins) {
-      const user = users.find((u) => (u.inputs.databaseRoles as string[])[0] === login.role)!;
-      const accountId = String(user.inputs.name).split("@")[0]!;
-      assert.ok(accountId.length >= 6 && accountId.length <= 30, accountId);
-      assert.deepEqual(user.inputs, {
-        project: PROJECT,
-        instance: "app-stg",
-        type: "CLOUD_IAM_SERVICE_ACCOUNT",
-        name: `${accountId}@${PROJECT}.iam`,
-        databaseRoles: [login.role],
-      });
-      const access = mocks.byType("dbwarden:postgres:ReadOnlyAccess")[0]!;
-      assert.ok(
-        user.dependsOn.some((urn) => mocks.byType("postgresql:index/role:Role").some((r) => r.urn === urn)) || user.dependsOn.includes(access.urn),
-        "the IAM user waits for its login role",
-      );
-      const member = `serviceAccount:${accountId}@${PROJECT}.iam.gserviceaccount.com`;
-      const grants = mocks
-        .byType("gcp:projects/iAMMember:IAMMember")
-        .filter((g) => g.inputs.member === member)
-        .map((g) => g.inputs);
-      assert.deepEqual(
-        grants.map((g) => [g.role, (g.condition as { expression: string }).expression]),
-        [
-          ["roles/cloudsql.client", 'resource.name == "projects/acme-data-stg/instances/app-stg-replica"'],
-          ["roles/cloudsql.instanceUser", 'resource.name == "projects/acme-data-stg/instances/app-stg-replica"'],
-        ],
-      );
-      const minters = mocks.byType("gcp:serviceaccount/iAMMember:IAMMember").filter((m) => String(m.inputs.serviceAccountId).includes(`/${accountId}@`));
-      assert.deepEqual(
-        minters.map((m) => [m.inputs.role, m.inputs.member]),
-        [["roles/iam.serviceAccountTokenCreator", "serviceAccount:dbw-gcp-iam-mcp@acme-data-stg.iam.gserviceaccount.com"]],
-      );
-    }
-  });
+  it(
+    "gives each login its own service account, a Cloud SQL IAM user on the primary holding only " +
+      "the login role, connect rights on the replica alone, and lets only the server mint its tokens",
+    () => {
+      const users = mocks.byType("gcp:sql/user:User");
+      assert.equal(users.length, logins.length);
+      for (const login of logins) {
+        const user = users.find((u) => (u.inputs.databaseRoles as string[])[0] === login.role)!;
+        const accountId = String(user.inputs.name).split("@")[0]!;
+        assert.ok(accountId.length >= 6 && accountId.length <= 30, accountId);
+        assert.deepEqual(user.inputs, {
+          project: PROJECT,
+          instance: "app-stg",
+          type: "CLOUD_IAM_SERVICE_ACCOUNT",
+          name: `${accountId}@${PROJECT}.iam`,
+          databaseRoles: [login.role],
+        });
+        const access = mocks.byType("dbwarden:postgres:ReadOnlyAccess")[0]!;
+        assert.ok(
+          user.dependsOn.some((urn) => mocks.byType("postgresql:index/role:Role").some((r) => r.urn === urn)) || user.dependsOn.includes(access.urn),
+          "the IAM user waits for its login role",
+        );
+        const member = `serviceAccount:${accountId}@${PROJECT}.iam.gserviceaccount.com`;
+        const grants = mocks
+          .byType("gcp:projects/iAMMember:IAMMember")
+          .filter((g) => g.inputs.member === member)
+          .map((g) => g.inputs);
+        assert.deepEqual(
+          grants.map((g) => [g.role, (g.condition as { expression: string }).expression]),
+          [
+            ["roles/cloudsql.client", 'resource.name == "projects/acme-data-stg/instances/app-stg-replica"'],
+            ["roles/cloudsql.instanceUser", 'resource.name == "projects/acme-data-stg/instances/app-stg-replica"'],
+          ],
+        );
+        const minters = mocks.byType("gcp:serviceaccount/iAMMember:IAMMember").filter((m) => String(m.inputs.serviceAccountId).includes(`/${accountId}@`));
+        assert.deepEqual(
+          minters.map((m) => [m.inputs.role, m.inputs.member]),
+          [["roles/iam.serviceAccountTokenCreator", "serviceAccount:dbw-gcp-iam-mcp@acme-data-stg.iam.gserviceaccount.com"]],
+        );
+      }
+    },
+  );
 
   it("runs the server internal to the VPC, with Cloud SQL IAM logins through the connector in its runtime config", () => {
     const service = mocks.one("gcp:cloudrunv2/service:Service", "dbwarden-gcp-iam-mcp");

@@ -156,7 +156,7 @@ describe("GovernedCloudRun (gcp): the Cloud SQL replica and access", { timeout: 
     }
   });
 
-  it("deploys the rotator: topic publishable by Secret Manager's agent alone, an internal Cloud Run service, a push subscription with an OIDC token of the only invoker", () => {
+  it("deploys the rotator: topic published by Secret Manager's agent alone, internal Cloud Run service, push with the only invoker's OIDC token", () => {
     const topic = mocks.one("gcp:pubsub/topic:Topic", "dbwarden-gcp-app-rotator");
     assert.equal(topic.inputs.name, "dbw-gcp-app-rotation");
     const publisher = mocks.byType("gcp:pubsub/topicIAMMember:TopicIAMMember")[0]!;
@@ -193,10 +193,28 @@ describe("GovernedCloudRun (gcp): the Cloud SQL replica and access", { timeout: 
   });
 });
 
+/** The log sinks the environment routes: [destination, filter] (the MCP audit, the replica's log, BigQuery's data access). */
+const LOG_SINKS = [
+  [
+    "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-mcp-audit",
+    'resource.type="cloud_run_revision" AND resource.labels.service_name="dbw-gcp-mcp" ' +
+      'AND logName="projects/acme-data-prod/logs/run.googleapis.com%2Fstdout"',
+  ],
+  [
+    "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-app-db",
+    'resource.type="cloudsql_database" AND resource.labels.database_id="acme-data-prod:dbw-gcp-app-replica"',
+  ],
+  [
+    "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-warehouse-db",
+    'logName="projects/acme-data-prod/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" ' +
+      'AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@acme-data-prod\\\\.iam\\\\.gserviceaccount\\\\.com$"',
+  ],
+];
+
 describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_000 }, () => {
   const service = () => mocks.one("gcp:cloudrunv2/service:Service", "dbwarden-gcp-mcp");
 
-  it("runs the image from Artifact Registry as its own service account, behind the load balancer only, invoker IAM on, VPC egress to private ranges, probes on /healthz", () => {
+  it("runs the image from Artifact Registry as its own account, behind the load balancer only, invoker IAM on, private egress, /healthz probes", () => {
     const inputs = service().inputs as Record<string, unknown> & { template: Record<string, unknown> };
     assert.equal(inputs.name, "dbw-gcp-mcp");
     assert.equal(inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
@@ -219,7 +237,7 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
     assert.ok(!mocks.byType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").some((m) => m.inputs.member === "allUsers"));
   });
 
-  it("gives the server its plan and a runtime config it accepts, as Cloud Storage objects checked by sha256: Secret Manager logins, the connector endpoint, the API key secret", () => {
+  it("gives the server its plan and runtime config as Cloud Storage objects checked by sha256: Secret Manager logins, connector endpoint, API keys", () => {
     const envs = Object.fromEntries(
       (service().inputs.template as { containers: { envs: { name: string; value: string }[] }[] }).containers[0]!.envs.map((e) => [e.name, e.value]),
     );
@@ -295,20 +313,7 @@ describe("GovernedCloudRun (gcp): the MCP service on Cloud Run", { timeout: 120_
     const sinks = inputsOf("gcp:logging/projectSink:ProjectSink");
     assert.deepEqual(
       sinks.map((s) => [s.destination, s.filter]),
-      [
-        [
-          "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-mcp-audit",
-          'resource.type="cloud_run_revision" AND resource.labels.service_name="dbw-gcp-mcp" AND logName="projects/acme-data-prod/logs/run.googleapis.com%2Fstdout"',
-        ],
-        [
-          "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-app-db",
-          'resource.type="cloudsql_database" AND resource.labels.database_id="acme-data-prod:dbw-gcp-app-replica"',
-        ],
-        [
-          "logging.googleapis.com/projects/acme-data-prod/locations/europe-west1/buckets/dbw-gcp-warehouse-db",
-          'logName="projects/acme-data-prod/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName="bigquery.googleapis.com" AND protoPayload.authenticationInfo.principalEmail=~"^dbw-[a-z0-9-]+@acme-data-prod\\\\.iam\\\\.gserviceaccount\\\\.com$"',
-        ],
-      ],
+      LOG_SINKS,
     );
   });
 
@@ -362,7 +367,7 @@ describe("GovernedCloudRun (gcp): the BigQuery warehouse", { timeout: 120_000 },
     "dbwarden-target": "warehouse",
   };
 
-  it("deploys exactly the workflow's service account, jobUser, view dataset, three authorized views (the dataset's access list naming its reader) and the server's token creator on that account", () => {
+  it("deploys exactly the workflow's service account, jobUser, view dataset, 3 authorized views (reader in the access list), token creator", () => {
     assert.deepEqual(warehouse().map(label).sort(), [
       "gcp:bigquery/dataset:Dataset::dbwarden-gcp-warehouse-revops-pipeline-review-views",
       "gcp:bigquery/datasetAccess:DatasetAccess::dbwarden-gcp-warehouse-revops-pipeline-review-marketing__campaigns-authorized",

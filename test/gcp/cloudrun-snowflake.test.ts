@@ -156,7 +156,7 @@ describe("a Snowflake target on Cloud Run", { timeout: 120_000 }, () => {
 });
 
 describe("the key-rotation job of a Snowflake target on Cloud Run", { timeout: 120_000 }, () => {
-  it("the key-rotation job: a Cloud Run job of the server's image running the job, its own account, started by Cloud Scheduler with an account that may only run it", () => {
+  it("the key-rotation job: a Cloud Run job of the server's image, its own account, run by Cloud Scheduler with an account that may only run it", () => {
     const component = mocks.one("dbwarden:snowflake:KeyRotationOnCloudRun", JOB);
     assert.equal(component.parent, top.urn);
     assert.deepEqual(
@@ -265,7 +265,7 @@ describe("the key-rotation job of a Snowflake target on Cloud Run", { timeout: 1
     );
   });
 
-  it("the policy pack finds nothing to report in the stack (Snowflake users key-pair only, secondary roles off, grants read-only, Cloud Run not public...)", async () => {
+  it("the policy pack finds nothing to report (Snowflake users key-pair only, secondary roles off, grants read-only, Cloud Run not public...)", async () => {
     const resources = mocks.resources
       .filter((r) => r.custom)
       .map((r) => ({

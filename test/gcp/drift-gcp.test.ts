@@ -15,7 +15,7 @@ import { loadDemoData } from "../../src/local/demo.ts";
 import { reconcile } from "../../src/postgres/reconcile.ts";
 import { AS_OF, ROOT } from "../components/support/plans.ts";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts";
-import { cloudSqlIamUser, loginServiceAccountId } from "../../components/gcp/names.ts";
+import { cloudSqlIamUser, loginServiceAccountId } from "../../src/names/gcp.ts";
 import { gcpPlan } from "./support.ts";
 import { driftExitCode, formatStackDrift, mergeDrift, type TargetDrift } from "../../src/drift/report.ts";
 

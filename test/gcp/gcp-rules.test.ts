@@ -16,7 +16,7 @@ import {
   labelValue,
   loginServiceAccountId,
   mcpServiceAccountId,
-} from "../../components/gcp/names.ts";
+} from "../../src/names/gcp.ts";
 import { DBWARDEN_GCP_LABEL_KEYS, gcpNameProblems, labelProblems } from "../../components/gcp/preflight.ts";
 import { checkCloudRunPlan } from "../../components/gcp-cloudrun/governedCloudRun.ts";
 import { cloudArmorRules } from "../../components/gcp-cloudrun/ingress.ts";
@@ -98,7 +98,8 @@ describe("the GCP preflight and checks", () => {
   it("reports a primary without the flags pgaudit or IAM logins need there, and one it cannot look up", async () => {
     const bare = { databaseVersion: "POSTGRES_16", settings: [{ databaseFlags: [] }] };
     assert.deepEqual(primaryFlagProblems(targetOf(plan), bare), [
-      "targets.app.primary.instance: pgaudit logging needs the flag cloudsql.enable_pgaudit=on on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary",
+      "targets.app.primary.instance: pgaudit logging needs the flag cloudsql.enable_pgaudit=on " +
+        "on the primary too (CREATE EXTENSION pgaudit runs there); set it and restart the primary",
     ]);
     assert.match(primaryFlagProblems(targetOf(iamPlan), bare)[0]!, /needs the flag cloudsql.iam_authentication=on/);
     assert.match(primaryFlagProblems(targetOf(plan), { databaseVersion: "MYSQL_8_0", settings: [] })[0]!, /runs MYSQL_8_0, not PostgreSQL/);
@@ -141,19 +142,23 @@ describe("the GCP preflight and checks", () => {
     );
   });
 
-  it("a BigQuery target on Cloud Run is deployed by its row (components/bigquery/onCloudRun.ts), which refuses the Cloud SQL target's network settings, naming the field", () => {
-    const warehouse = plan.targets.find((t) => t.platform === "bigquery")!;
-    const bq = { ...warehouse, name: "events", network: targetOf(plan).network };
-    assert.throws(
-      () => checkCloudRunPlan({ ...plan, targets: [...plan.targets, bq] as AccessPlan["targets"] }),
-      /^Error: targets\.events\.network\.vpcId: a BigQuery target is reached through Google's API with IAM alone/,
-    );
-    const bare = { ...bq, network: warehouse.network };
-    assert.deepEqual(
-      checkCloudRunPlan({ ...plan, targets: [...plan.targets, bare] as AccessPlan["targets"] }).targets.map((t) => t.name),
-      ["app", "warehouse", "events"],
-    );
-  });
+  it(
+    "a BigQuery target on Cloud Run is deployed by its row (components/bigquery/onCloudRun.ts), " +
+      "which refuses the Cloud SQL target's network settings, naming the field",
+    () => {
+      const warehouse = plan.targets.find((t) => t.platform === "bigquery")!;
+      const bq = { ...warehouse, name: "events", network: targetOf(plan).network };
+      assert.throws(
+        () => checkCloudRunPlan({ ...plan, targets: [...plan.targets, bq] as AccessPlan["targets"] }),
+        /^Error: targets\.events\.network\.vpcId: a BigQuery target is reached through Google's API with IAM alone/,
+      );
+      const bare = { ...bq, network: warehouse.network };
+      assert.deepEqual(
+        checkCloudRunPlan({ ...plan, targets: [...plan.targets, bare] as AccessPlan["targets"] }).targets.map((t) => t.name),
+        ["app", "warehouse", "events"],
+      );
+    },
+  );
 });
 
 describe("the Cloud SQL replica's settings", () => {

@@ -119,13 +119,18 @@ async function healthy(name: string, base: string): Promise<void> {
 
 /** The server process inside the container, from its /proc: uid, effective capabilities, pid there. */
 function serverProcess(name: string): { uid: string; capEff: string } {
-  const probe = `const fs=require("fs");for(const p of fs.readdirSync("/proc").filter(d=>/^\\d+$/.test(d))){let c="";try{c=fs.readFileSync("/proc/"+p+"/cmdline","utf8")}catch{continue}if(c.includes("dist/main.js")){const s=fs.readFileSync("/proc/"+p+"/status","utf8");console.log(JSON.stringify({uid:/^Uid:\\s+(\\d+)/m.exec(s)[1],capEff:/^CapEff:\\s+(\\S+)/m.exec(s)[1]}));process.exit(0)}}process.exit(1)`;
+  const probe =
+    `const fs=require("fs");for(const p of fs.readdirSync("/proc").filter(d=>/^\\d+$/.test(d))){let ` +
+    `c="";try{c=fs.readFileSync("/proc/"+p+"/cmdline","utf8")}catch{continue}if(c.includes("dist/main.js")){const ` +
+    `s=fs.readFileSync("/proc/"+p+"/status","utf8");console.log(JSON.stringify({uid:/^Uid:\\s+(\\d+)/m.exec(s)[1],capEff:/^CapEff:\\s+(\\S+)/m.exec(s)[1]}));process.exit(0)}}process.exit(1)`;
   return JSON.parse(podman(["exec", name, "node", "-e", probe]).stdout) as { uid: string; capEff: string };
 }
 
 /** Which of these paths the container's user can create a file in. */
 function writablePaths(name: string, paths: string[]): string[] {
-  const probe = `const fs=require("fs");const ok=[];for(const d of ${JSON.stringify(paths)}){try{fs.writeFileSync(d+"/.probe-"+process.pid,"x");fs.rmSync(d+"/.probe-"+process.pid);ok.push(d)}catch{}}console.log(JSON.stringify(ok))`;
+  const probe =
+    `const fs=require("fs");const ok=[];for(const d of ` +
+    `${JSON.stringify(paths)}){try{fs.writeFileSync(d+"/.probe-"+process.pid,"x");fs.rmSync(d+"/.probe-"+process.pid);ok.push(d)}catch{}}console.log(JSON.stringify(ok))`;
   return JSON.parse(podman(["exec", name, "node", "-e", probe]).stdout) as string[];
 }
 

@@ -61,7 +61,8 @@ describe("dbwarden keys on AWS (Secrets Manager)", () => {
     assert.match(
       r.stderr,
       new RegExp(
-        `^Issued API key ${sha256.slice(0, 12)} for client claude-cs of workflow cs-usage-drop \\(AWS Secrets Manager secret ${SECRET}\\)\\. It is printed once, below: store it now\\. It works within 60 s, without a redeploy`,
+        `^Issued API key ${sha256.slice(0, 12)} for client claude-cs of workflow cs-usage-drop \\(AWS Secrets Manager ` +
+          `secret ${SECRET}\\)\\. It is printed once, below: store it now\\. It works within 60 s, without a redeploy`,
       ),
     );
     const current = aws.staged(SECRET, "AWSCURRENT")!;

@@ -31,7 +31,8 @@ describe("the pgaudit preload check", () => {
       pgauditPreloadProblem(target, "pg_stat_statements", context),
       "stacks/environments/local.yaml: targets.app.logging.statements is pgaudit, but the PostgreSQL at db:5432 does not load pgaudit: " +
         "shared_preload_libraries is 'pg_stat_statements' (it must list pgaudit), so the agents' statements would not be logged. " +
-        "Add pgaudit to shared_preload_libraries (postgresql.conf, or ALTER SYSTEM SET shared_preload_libraries = 'pgaudit') with the pgaudit package installed (Debian: postgresql-<major>-pgaudit), then restart PostgreSQL; " +
+        "Add pgaudit to shared_preload_libraries (postgresql.conf, or ALTER SYSTEM SET shared_preload_libraries = " +
+        "'pgaudit') with the pgaudit package installed (Debian: postgresql-<major>-pgaudit), then restart PostgreSQL; " +
         "or set targets.app.logging.statements: log-statement. Nothing was changed.",
     );
     assert.match(

@@ -135,46 +135,52 @@ describe(`README "${FIRST_DAY}": the first day, as written`, { timeout: 600_000 
 });
 
 describe("docs/aws.md and docs/pulumi-program.md from the installed package", { timeout: 600_000 }, () => {
-  it("every step of the first deploy a machine without an AWS account can take, as written: the catalog from a database, the checks, the acceptance run's dry run", async () => {
-    const lines = commands(markdownSection("docs/aws.md", "First deploy, step by step"));
-    const primary = await startTestPostgres();
-    try {
-      // The team's primary: its database with the table the example workflow reads, one column more than init's snapshot.
-      await primary.createDatabase("app");
-      const app = await primary.admin("app");
-      await app.query(
-        "CREATE TABLE public.orders (id bigint PRIMARY KEY, customer_id bigint, status text, total_cents bigint, shipping_address text, created_at timestamptz, coupon text)",
-      );
-      const url = new URL(primary.url());
-      const outcomes = lines.map((line) => ({
-        line,
-        ...followDocLine(line, { host: `${url.hostname}:${url.port}`, user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
-      }));
-      for (const o of outcomes) if (o.ran) assert.equal(o.code, 0, `${o.line}: ${o.stdout}${o.stderr}`);
-      const ran = outcomes.filter((o) => o.ran).map((o) => o.line.replace(/'postgres:[^']*'/, "<url>"));
-      assert.deepEqual(ran, [
-        "DBWARDEN_DATABASE_URL=<url> npx dbwarden catalog --stack dev",
-        "npx dbwarden validate",
-        "npx dbwarden plan --stack dev",
-        "npx dbwarden check --stack dev",
-        "npx dbwarden acceptance --stack dev --dry-run",
-      ]);
-      assert.equal(
-        readFileSync(join(scratch, "dbwarden", "catalog", "dev.json"), "utf8"),
-        '{\n  "public.orders": { "id": "bigint", "customer_id": "bigint", "status": "text", "total_cents": "bigint", "shipping_address": "text", "created_at": "timestamp with time zone", "coupon": "text" }\n}\n',
-        "the snapshot written from the database",
-      );
-      const dry = outcomes.find((o) => o.line.endsWith("--dry-run"))!.stderr ?? "";
-      assert.match(
-        dry,
-        /^\+ node node_modules\/dbwarden\/bin\/dbwarden\.js keys issue --stack dev --client analytics-agent --workflow orders-weekly-summary$/m,
-      );
-      assert.match(dry, /^\+ MCP_TOKEN=<token> node node_modules\/dbwarden\/scripts\/mcp-call\.mjs --url https:\/\/<mcpUrl>\/mcp --tool query /m);
-      assert.match(dry, /== accepted\n$/);
-    } finally {
-      await primary.stop();
-    }
-  });
+  it(
+    "every step of the first deploy a machine without an AWS account can take, as " +
+      "written: the catalog from a database, the checks, the acceptance run's dry run",
+    async () => {
+      const lines = commands(markdownSection("docs/aws.md", "First deploy, step by step"));
+      const primary = await startTestPostgres();
+      try {
+        // The team's primary: its database with the table the example workflow reads, one column more than init's snapshot.
+        await primary.createDatabase("app");
+        const app = await primary.admin("app");
+        await app.query(
+          "CREATE TABLE public.orders (id bigint PRIMARY KEY, customer_id bigint, status text, " +
+            "total_cents bigint, shipping_address text, created_at timestamptz, coupon text)",
+        );
+        const url = new URL(primary.url());
+        const outcomes = lines.map((line) => ({
+          line,
+          ...followDocLine(line, { host: `${url.hostname}:${url.port}`, user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
+        }));
+        for (const o of outcomes) if (o.ran) assert.equal(o.code, 0, `${o.line}: ${o.stdout}${o.stderr}`);
+        const ran = outcomes.filter((o) => o.ran).map((o) => o.line.replace(/'postgres:[^']*'/, "<url>"));
+        assert.deepEqual(ran, [
+          "DBWARDEN_DATABASE_URL=<url> npx dbwarden catalog --stack dev",
+          "npx dbwarden validate",
+          "npx dbwarden plan --stack dev",
+          "npx dbwarden check --stack dev",
+          "npx dbwarden acceptance --stack dev --dry-run",
+        ]);
+        assert.equal(
+          readFileSync(join(scratch, "dbwarden", "catalog", "dev.json"), "utf8"),
+          '{\n  "public.orders": { "id": "bigint", "customer_id": "bigint", "status": "text", "total_cents": ' +
+            '"bigint", "shipping_address": "text", "created_at": "timestamp with time zone", "coupon": "text" }\n}\n',
+          "the snapshot written from the database",
+        );
+        const dry = outcomes.find((o) => o.line.endsWith("--dry-run"))!.stderr ?? "";
+        assert.match(
+          dry,
+          /^\+ node node_modules\/dbwarden\/bin\/dbwarden\.js keys issue --stack dev --client analytics-agent --workflow orders-weekly-summary$/m,
+        );
+        assert.match(dry, /^\+ MCP_TOKEN=<token> node node_modules\/dbwarden\/scripts\/mcp-call\.mjs --url https:\/\/<mcpUrl>\/mcp --tool query /m);
+        assert.match(dry, /== accepted\n$/);
+      } finally {
+        await primary.stop();
+      }
+    },
+  );
 
   it("docs/pulumi-program.md's example test of the program init wrote passes, with dbwarden/testing", async () => {
     const example = codeBlocks(markdownSection("docs/pulumi-program.md", "Testing your program: `dbwarden/testing`")).find((b) =>

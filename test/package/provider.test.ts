@@ -44,23 +44,27 @@ describe("the component provider", { timeout: 120_000 }, () => {
     assert.deepEqual(resource.required, ["apiKeysSecretId", "endpointHostname", "logGroups", "mcpUrl", "replicaAddresses", "roleNames", "secretIds"]);
   });
 
-  it("is a plugin the Pulumi CLI runs: PulumiPlugin.yaml (nodejs), main index.js (index.ts beside it for the analyzer), the published package at this version", () => {
-    assert.deepEqual(parse(readFileSync(join(PROVIDER, "PulumiPlugin.yaml"), "utf8")), { runtime: "nodejs" });
-    const manifest = JSON.parse(readFileSync(join(PROVIDER, "package.json"), "utf8"));
-    const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    assert.equal(manifest.main, "index.js");
-    assert.equal(manifest.dependencies.dbwarden, VERSION);
-    assert.equal(manifest.dependencies["@pulumi/pulumi"], root.devDependencies["@pulumi/pulumi"]);
-    assert.equal(manifest.dependencies.typescript, root.devDependencies.typescript, "the analyzer's TypeScript, not Pulumi's vendored 3.8");
-    assert.match(
-      readFileSync(join(PROVIDER, "index.js"), "utf8"),
-      /componentProviderHost\(\{ name: PROVIDER_NAME, components: \[\.\.\.PROVIDER_COMPONENTS\], dirname: __dirname \}\)/,
-    );
-    assert.match(readFileSync(join(PROVIDER, "index.ts"), "utf8"), /^export \{ GovernedAccess \} from "dbwarden\/provider-components";$/m);
-    for (const file of ["PulumiPlugin.yaml", "package.json", "tsconfig.json", "index.js", "index.ts", "schema.json"]) {
-      assert.ok(root.files.includes(`provider/${file}`), `provider/${file} ships in the npm package`);
-    }
-  });
+  it(
+    "is a plugin the Pulumi CLI runs: PulumiPlugin.yaml (nodejs), main index.js " +
+      "(index.ts beside it for the analyzer), the published package at this version",
+    () => {
+      assert.deepEqual(parse(readFileSync(join(PROVIDER, "PulumiPlugin.yaml"), "utf8")), { runtime: "nodejs" });
+      const manifest = JSON.parse(readFileSync(join(PROVIDER, "package.json"), "utf8"));
+      const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+      assert.equal(manifest.main, "index.js");
+      assert.equal(manifest.dependencies.dbwarden, VERSION);
+      assert.equal(manifest.dependencies["@pulumi/pulumi"], root.devDependencies["@pulumi/pulumi"]);
+      assert.equal(manifest.dependencies.typescript, root.devDependencies.typescript, "the analyzer's TypeScript, not Pulumi's vendored 3.8");
+      assert.match(
+        readFileSync(join(PROVIDER, "index.js"), "utf8"),
+        /componentProviderHost\(\{ name: PROVIDER_NAME, components: \[\.\.\.PROVIDER_COMPONENTS\], dirname: __dirname \}\)/,
+      );
+      assert.match(readFileSync(join(PROVIDER, "index.ts"), "utf8"), /^export \{ GovernedAccess \} from "dbwarden\/provider-components";$/m);
+      for (const file of ["PulumiPlugin.yaml", "package.json", "tsconfig.json", "index.js", "index.ts", "schema.json"]) {
+        assert.ok(root.files.includes(`provider/${file}`), `provider/${file} ships in the npm package`);
+      }
+    },
+  );
 
   it("refuses arguments it cannot use, naming them, before anything is created", () => {
     assert.deepEqual(checkedArgs({ stack: "prod", specs: "./dbwarden" }), { stack: "prod", specDir: "./dbwarden" });

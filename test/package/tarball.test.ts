@@ -85,13 +85,15 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     assert.equal(help.code, 0, help.stderr);
     const resolved = sh(
       scratch,
-      `node -e 'for (const p of ["dbwarden", "dbwarden/aws", "dbwarden/postgres", "dbwarden/provider-components", "dbwarden/testing", "@dbwarden/contract"]) console.log(require.resolve(p))'`,
+      `node -e 'for (const p of ["dbwarden", "dbwarden/aws", "dbwarden/postgres", "dbwarden/provider-components", ` +
+        `"dbwarden/testing", "@dbwarden/contract"]) console.log(require.resolve(p))'`,
     );
     assert.equal(resolved.code, 0, resolved.stderr);
     for (const line of resolved.stdout.trim().split("\n")) assert.match(line, /\.cjs$/, "require() loads the CommonJS build");
     const cjs = sh(
       scratch,
-      `node -e 'const d = require("dbwarden"); const a = require("dbwarden/aws"); const t = require("dbwarden/testing"); console.log(typeof d.loadPlan, typeof d.GovernedAccess, typeof a.NetworkBoundary, typeof t.installMocks, d.VERSION)'`,
+      `node -e 'const d = require("dbwarden"); const a = require("dbwarden/aws"); const t = require("dbwarden/testing"); ` +
+        `console.log(typeof d.loadPlan, typeof d.GovernedAccess, typeof a.NetworkBoundary, typeof t.installMocks, d.VERSION)'`,
     );
     assert.equal(cjs.code, 0, cjs.stderr);
     assert.equal(cjs.stdout.trim(), `function function function function ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
@@ -161,18 +163,21 @@ describe("the published packages, from a scratch project", { timeout: 600_000 },
     );
   });
 
-  it("the component provider starts from node_modules as the Pulumi CLI runs a plugin (nodejs run-plugin) and serves the committed schema over gRPC", async () => {
-    const port = await started!.plugin.port;
-    const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    try {
-      const schema = await unary<ProviderPb.GetSchemaResponse>((done) => client.getSchema(new GetSchemaRequest(), done));
-      assert.deepEqual(JSON.parse(schema.getSchema()), JSON.parse(readFileSync(join(ROOT, "provider", "schema.json"), "utf8")));
-      const info = await unary<PluginInfo>((done) => client.getPluginInfo(new Empty(), done));
-      assert.equal(info.getVersion(), VERSION);
-    } finally {
-      client.close();
-    }
-  });
+  it(
+    "the component provider starts from node_modules as the Pulumi CLI runs " + "a plugin (nodejs run-plugin) and serves the committed schema over gRPC",
+    async () => {
+      const port = await started!.plugin.port;
+      const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      try {
+        const schema = await unary<ProviderPb.GetSchemaResponse>((done) => client.getSchema(new GetSchemaRequest(), done));
+        assert.deepEqual(JSON.parse(schema.getSchema()), JSON.parse(readFileSync(join(ROOT, "provider", "schema.json"), "utf8")));
+        const info = await unary<PluginInfo>((done) => client.getPluginInfo(new Empty(), done));
+        assert.equal(info.getVersion(), VERSION);
+      } finally {
+        client.close();
+      }
+    },
+  );
 
   it("the entry points type-check, declarations included, for Pulumi's CommonJS template (node10 resolution) and for NodeNext", async () => {
     for (const check of await started!.typeChecks) assert.equal(check.code, 0, `${check.name}: ${check.output}`);

@@ -66,7 +66,8 @@ describe("upgrade notes (docs/upgrading.md)", () => {
     assert.equal(
       newest.plan,
       PLAN_API_VERSION,
-      `the plan's apiVersion is ${PLAN_API_VERSION} and the newest note of ${NOTES} says ${newest.plan ?? "nothing"}: add a note saying what changed in the plan ` +
+      `the plan's apiVersion is ${PLAN_API_VERSION} and the newest note of ${NOTES} ` +
+        `says ${newest.plan ?? "nothing"}: add a note saying what changed in the plan ` +
         `(tools reading \`dbwarden plan --json\`, the MCP server image to deploy with it), ending with "Plan: ${PLAN_API_VERSION}".`,
     );
   });

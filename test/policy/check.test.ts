@@ -169,7 +169,8 @@ describe("checkStack refuses an MCP server image from outside the allow-list", {
           [
             "mcp-image-allowed",
             "aws:ecs/taskDefinition:TaskDefinition",
-            "container mcp-server runs image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tools/mcp-server:1.0, which is not on the allow-list (ghcr.io/dbwarden/mcp-server)",
+            "container mcp-server runs image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tools/mcp-server:1.0, " +
+              "which is not on the allow-list (ghcr.io/dbwarden/mcp-server)",
           ],
         ],
       );

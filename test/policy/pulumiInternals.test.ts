@@ -52,7 +52,8 @@ describe("Pulumi's private API (src/pulumiInternals.ts)", { timeout: 60_000 }, (
       assert.equal(
         version,
         verified,
-        `${name} ${version} is installed, src/pulumiInternals.ts was verified against ${verified}: run test/policy/pulumiInternals.test.ts, fix what fails, then update its verified version`,
+        `${name} ${version} is installed, src/pulumiInternals.ts was verified against ${verified}: ` +
+          `run test/policy/pulumiInternals.test.ts, fix what fails, then update its verified version`,
       );
       assert.equal(pinned, verified, `package.json pins ${name} exactly at ${verified}`);
     }

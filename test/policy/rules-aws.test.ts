@@ -155,7 +155,8 @@ describe("agents-through-replica", () => {
     assert.deepEqual(
       violations.map((v) => v.message),
       [
-        "the MCP server (container mcp-server) reads target app at app-prod.abc123.us-east-1.rds.amazonaws.com, which is not a read replica of this stack nor a listed replica (dbwarden-prod-app)",
+        "the MCP server (container mcp-server) reads target app at app-prod.abc123.us-east-1.rds.amazonaws.com, " +
+          "which is not a read replica of this stack nor a listed replica (dbwarden-prod-app)",
       ],
     );
     assert.equal(violations[0]!.urn, inputResource(mcpTask(primary)).urn.replace("resource-0", "mcp-task"));
@@ -217,11 +218,13 @@ describe("password-rotation", () => {
     ]);
     assert.deepEqual(await judge([secret, rotation({ automaticallyAfterDays: 30 }, { rotationEnabled: false }), login]), [
       "secret rotation rotation is disabled",
-      "agent login dbw_finance_weekly__bot has a password, and no rotated secret in this stack holds it (tag `dbwarden:login: dbw_finance_weekly__bot`, or dbwarden:workflow + dbwarden:client)",
+      "agent login dbw_finance_weekly__bot has a password, and no rotated secret in this stack holds " +
+        "it (tag `dbwarden:login: dbw_finance_weekly__bot`, or dbwarden:workflow + dbwarden:client)",
     ]);
     assert.match((await judge([secret, rotation({ scheduleExpression: "cron(0 12 1 1/3 ? *)" }), login]))[0]!, /longest gap cannot be told/);
     assert.deepEqual(await judge([login]), [
-      "agent login dbw_finance_weekly__bot has a password, and no rotated secret in this stack holds it (tag `dbwarden:login: dbw_finance_weekly__bot`, or dbwarden:workflow + dbwarden:client)",
+      "agent login dbw_finance_weekly__bot has a password, and no rotated secret in this stack holds " +
+        "it (tag `dbwarden:login: dbw_finance_weekly__bot`, or dbwarden:workflow + dbwarden:client)",
     ]);
   });
 

@@ -32,7 +32,8 @@ describe("bigquery-agents-read-views-only", () => {
 
   it("reports a whole-table or source-dataset grant to a workflow's account", async () => {
     assert.deepEqual(await resourceViolations(bigqueryAgentsReadViewsOnly, { type: IamMember, props: { ...reader, datasetId: "sales", tableId: "orders" } }), [
-      `table sales.orders grants roles/bigquery.dataViewer to workflow account ${agent}: a whole-table grant gives it every column, excluded and sensitive ones too`,
+      `table sales.orders grants roles/bigquery.dataViewer to workflow account ${agent}: ` +
+        `a whole-table grant gives it every column, excluded and sensitive ones too`,
     ]);
     assert.equal((await resourceViolations(bigqueryAgentsReadViewsOnly, { type: DatasetIamMember, props: { ...reader, datasetId: "sales" } })).length, 1);
     assert.equal(

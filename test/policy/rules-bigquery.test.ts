@@ -87,10 +87,13 @@ describe("bigquery-no-public-grants on a dataset's own access list", () => {
   const owner = { role: "OWNER", specialGroup: "projectOwners" };
   const viewDataset = (accesses: unknown) => ({ type: Dataset, props: { project: "acme-analytics", datasetId: "dbw_orders", location: "EU", accesses } });
 
-  it("passes a view dataset whose list is its workflow's account as READER and projectOwners as OWNER, and a source dataset left to BigQuery's defaults", async () => {
-    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner])), []);
-    assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, { type: Dataset, props: { datasetId: "sales", location: "EU" } }), []);
-  });
+  it(
+    "passes a view dataset whose list is its workflow's account as READER and " + "projectOwners as OWNER, and a source dataset left to BigQuery's defaults",
+    async () => {
+      assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset([reader, owner])), []);
+      assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, { type: Dataset, props: { datasetId: "sales", location: "EU" } }), []);
+    },
+  );
 
   it("reports a view dataset without a list (BigQuery's defaults: every project Viewer reads it)", async () => {
     assert.deepEqual(await resourceViolations(bigqueryNoPublicGrants, viewDataset(undefined)), [

@@ -87,10 +87,12 @@ describe("sensitive-columns-masked-or-justified", () => {
 
   it("reports a sensitive column unmasked without a justification, in a table's view or a reporting view", async () => {
     assert.deepEqual(await judge(governed((p) => (p.views[0]!.columns[1]!.mask = null))), [
-      "view dbw_assistant.tickets of workflow assistant gives its agents sensitive column support.tickets.requester_email of database app unmasked, without a justification",
+      "view dbw_assistant.tickets of workflow assistant gives its agents sensitive column " +
+        "support.tickets.requester_email of database app unmasked, without a justification",
     ]);
     assert.deepEqual(await judge(governed((p) => p.views[1]!.reads[0]!.columns.push("billing_email"))), [
-      "reporting view dbw_assistant.plans of workflow assistant gives its agents sensitive column app.accounts.billing_email of database app unmasked, without a justification",
+      "reporting view dbw_assistant.plans of workflow assistant gives its agents sensitive " +
+        "column app.accounts.billing_email of database app unmasked, without a justification",
     ]);
   });
 });
@@ -138,7 +140,8 @@ describe("the component's governed views for the local plan", () => {
         planFacts(lonely),
       ),
       [
-        "login dbw_account_assistant__initech_assistant of workflow account-assistant lacks attribute account_id that its row filters read: it reads no row of the filtered tables",
+        "login dbw_account_assistant__initech_assistant of workflow account-assistant lacks " +
+          "attribute account_id that its row filters read: it reads no row of the filtered tables",
       ],
     );
   });

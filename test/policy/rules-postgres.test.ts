@@ -217,7 +217,8 @@ describe("sensitive-columns-justified", () => {
   it("reports a sensitive column reached by a column grant, a table grant, a schema-wide grant or PUBLIC", async () => {
     const viaColumns = await judge(grant({ role: "dbw_incident__oncall", objectType: "column", objects: ["invoices"], columns: ["card_last4"] }));
     assert.deepEqual(viaColumns, [
-      "columns card_last4 of billing.invoices to agent role dbw_incident__oncall makes sensitive column billing.invoices.card_last4 of database app readable without a justification",
+      "columns card_last4 of billing.invoices to agent role dbw_incident__oncall makes sensitive " +
+        "column billing.invoices.card_last4 of database app readable without a justification",
     ]);
     assert.match((await judge(grant({ schema: "app", objects: ["users"] })))[0]!, /table app\.users .* sensitive column app\.users\.email/);
     assert.match((await judge(grant({ schema: "app", objects: [] })))[0]!, /every table in schema app .* app\.users\.email/);

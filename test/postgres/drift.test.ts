@@ -143,7 +143,8 @@ describe("drift: out-of-band changes are reported in words and reconciled away",
 
   test("grants to PUBLIC: on a table, a column, a scoped schema and the database", async () => {
     await expectDrift(
-      `GRANT SELECT ON app.users TO PUBLIC; GRANT SELECT (card_last4) ON billing.invoices TO PUBLIC; GRANT CREATE ON SCHEMA app TO PUBLIC; GRANT TEMPORARY ON DATABASE ${DATABASE} TO PUBLIC`,
+      `GRANT SELECT ON app.users TO PUBLIC; GRANT SELECT (card_last4) ON billing.invoices TO PUBLIC; ` +
+        `GRANT CREATE ON SCHEMA app TO PUBLIC; GRANT TEMPORARY ON DATABASE ${DATABASE} TO PUBLIC`,
       [
         { kind: "public", match: /^PUBLIC \(every role, so every agent too\) can read app\.users/ },
         { kind: "public", match: /can read column billing\.invoices\.card_last4/ },
@@ -212,7 +213,8 @@ describe("drift: scale, the plan's own problems, and the CLI", { timeout: 120_00
   test("drift reads the catalog in a fixed number of round trips, whatever the number of tables", async () => {
     await admin.query("CREATE SCHEMA wide");
     await admin.query(
-      `DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`,
+      `DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE IF NOT EXISTS wide.t%s (x ` +
+        `int)', i); EXECUTE format('GRANT SELECT ON wide.t%s TO PUBLIC', i); END LOOP; END $$`,
     );
     let queries = 0;
     const original = admin.query.bind(admin);

@@ -98,7 +98,8 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
         ],
         [
           "PUBLIC",
-          "PUBLIC (every role, so every agent too) can execute function app.account_emails(), which runs with the privileges of its owner app_owner (SECURITY DEFINER) and so reads whatever app_owner can, excluded columns included (granted to PUBLIC)",
+          "PUBLIC (every role, so every agent too) can execute function app.account_emails(), which runs with the privileges of its " +
+            "owner app_owner (SECURITY DEFINER) and so reads whatever app_owner can, excluded columns included (granted to PUBLIC)",
           [`REVOKE EXECUTE ON ROUTINE "app"."account_emails"() FROM PUBLIC`],
         ],
       ],
@@ -128,7 +129,8 @@ describe("with the spec's words: no agent can execute the DBA's SECURITY DEFINER
       try {
         const functions = (
           await demo.admin.query(
-            `select p.oid::regprocedure::text as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1`,
+            `select p.oid::regprocedure::text as f from pg_proc p join pg_namespace n on n.oid = ` +
+              `p.pronamespace where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1`,
           )
         ).rows.map((r) => r.f as string);
         assert.deepEqual(functions, ["app.account_count()", "app.account_emails()", "app.account_emails_later()"]);
@@ -177,7 +179,10 @@ describe("without the spec's words: drift reports the DBA's function, and the pl
       [
         [
           "function",
-          "PUBLIC (every role, so every agent too) can execute function app.account_emails(), which runs with the privileges of its owner app_owner (SECURITY DEFINER) and so reads whatever app_owner can, excluded columns included (PUBLIC is not dbwarden's on this target: revoke it by hand, or say why dbwarden may in targets.app.publicPrivileges.revoke)",
+          "PUBLIC (every role, so every agent too) can execute function app.account_emails(), " +
+            "which runs with the privileges of its owner app_owner (SECURITY DEFINER) and so reads " +
+            "whatever app_owner can, excluded columns included (PUBLIC is not dbwarden's on this " +
+            "target: revoke it by hand, or say why dbwarden may in targets.app.publicPrivileges.revoke)",
           [],
         ],
       ],

@@ -237,7 +237,9 @@ describe("drift of governed views", { timeout: 120_000 }, () => {
 
   for (const { change, expected } of [
     {
-      change: `CREATE OR REPLACE VIEW ${SCHEMA}.tickets WITH (security_barrier = true) AS SELECT id, account_id, requester_email, subject, priority, status, opened_at, closed_at FROM support.tickets`,
+      change:
+        `CREATE OR REPLACE VIEW ${SCHEMA}.tickets WITH (security_barrier = true) AS SELECT id, account_id, ` +
+        `requester_email, subject, priority, status, opened_at, closed_at FROM support.tickets`,
       expected: /view dbw_account_assistant\.tickets was changed in the database/,
     },
     { change: `ALTER VIEW ${SCHEMA}.usage_events RESET (security_barrier)`, expected: /not a security_barrier view/ },

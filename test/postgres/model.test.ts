@@ -125,7 +125,8 @@ describe("postgresModel: roles", () => {
     assert.deepEqual(
       modelOf(plan).problems.map((p) => p.message),
       [
-        `workflows.${plan.workflows[0]!.name}.roles.logins: "${"y".repeat(64)}" is longer than 63 bytes; Postgres would truncate it. Shorten the workflow or client name.`,
+        `workflows.${plan.workflows[0]!.name}.roles.logins: "${"y".repeat(64)}" is longer ` +
+          `than 63 bytes; Postgres would truncate it. Shorten the workflow or client name.`,
         `workflows.${plan.workflows[1]!.name}.roles.group: role "${plan.workflows[0]!.roles.group}" is planned twice`,
       ],
     );
@@ -170,7 +171,8 @@ describe("postgresModel: masks, row filters and reporting views", () => {
     const tickets = model.governed.workflows[0]!.views.find((v) => v.name === "tickets")!;
     assert.equal(
       tickets.query,
-      'SELECT "id", "account_id", split_part("requester_email"::text, \'@\', 2) AS "requester_email", "subject", "priority", "status", "opened_at", "closed_at"\n' +
+      'SELECT "id", "account_id", split_part("requester_email"::text, \'@\', 2) AS ' +
+        '"requester_email", "subject", "priority", "status", "opened_at", "closed_at"\n' +
         'FROM "support"."tickets"\n' +
         'WHERE (\naccount_id = (SELECT (a.attributes ->> \'account_id\')::bigint FROM "dbwarden"."client_attributes" a WHERE a.login = current_user::text)\n)',
     );
@@ -200,8 +202,10 @@ describe("postgresModel: masks, row filters and reporting views", () => {
     assert.deepEqual(
       postgresModel(plan, "app", typed).problems.map((p) => p.message),
       [
-        "workflow account-assistant: the row filter of analytics.usage_events reads analytics.usage_events.acount_id, which does not exist in database dbwarden_demo",
-        "workflow account-assistant masks support.tickets.requester_email (database dbwarden_demo): mask year applies to date and timestamp columns; this one is text",
+        "workflow account-assistant: the row filter of analytics.usage_events reads " +
+          "analytics.usage_events.acount_id, which does not exist in database dbwarden_demo",
+        "workflow account-assistant masks support.tickets.requester_email (database " +
+          "dbwarden_demo): mask year applies to date and timestamp columns; this one is text",
         "workflow account-assistant: reporting view plan_weekly_usage reads app.accounts.tier, which does not exist in database dbwarden_demo",
       ],
     );

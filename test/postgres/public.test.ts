@@ -20,7 +20,8 @@ async function publicHolds(admin: pg.Client, schema: string): Promise<{ database
   const privileges = async (sql: string, params: string[]) => (await admin.query(sql, params)).rows.map((r) => r.p as string).sort();
   return {
     database: await privileges(
-      `select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0`,
+      `select a.privilege_type as p from pg_database d, aclexplode(coalesce(d.datacl, ` +
+        `acldefault('d', d.datdba))) a where d.datname = current_database() and a.grantee = 0`,
       [],
     ),
     schema: await privileges(
@@ -60,7 +61,8 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
       [
         "PUBLIC (every role, so every agent too) can connect to, create temporary tables in database dbwarden_demo (PostgreSQL's default)",
         "PUBLIC (every role, so every agent too) can use schema public",
-        "PUBLIC (every role, so every agent too) will be able to execute every new function that postgres creates in schemas analytics, app, billing, dbw_account_assistant, public, support (PostgreSQL's default); drift reports each one that runs with its owner's rights",
+        "PUBLIC (every role, so every agent too) will be able to execute every new function that postgres creates in schemas analytics, app, " +
+          "billing, dbw_account_assistant, public, support (PostgreSQL's default); drift reports each one that runs with its owner's rights",
       ],
     );
     assert.ok(report.notices.every((n) => n.fix.length === 0));
@@ -106,7 +108,8 @@ describe("PUBLIC without the spec's words (a shared primary): left alone, report
       assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).differences.length, 3);
     } finally {
       await demo.admin.query(
-        `REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (billing_email) ON app.accounts FROM PUBLIC; REVOKE CREATE ON SCHEMA app FROM PUBLIC; DROP SCHEMA internal CASCADE`,
+        `REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (billing_email) ON app.accounts ` +
+          `FROM PUBLIC; REVOKE CREATE ON SCHEMA app FROM PUBLIC; DROP SCHEMA internal CASCADE`,
       );
     }
     assert.equal((await detectDrift(demo.admin, demo.plan, { target: "app" })).drift, false);

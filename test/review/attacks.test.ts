@@ -255,14 +255,19 @@ describe("5-6. environment settings and validation", { timeout: 120_000 }, () =>
     assert.deepEqual(
       changesOf(report, "local").map((c) => `${c.direction} ${c.summary}`),
       [
-        "widening target app: dbwarden no longer takes PUBLIC's default privileges away on database dbwarden_demo (publicPrivileges.revoke removed; was: \"dbwarden's own demo database; no other application or role uses it.\"): whatever PUBLIC holds (CONNECT, TEMPORARY, EXECUTE on new functions, USAGE on schemas), every agent holds",
-        "neutral target app admin connection URL variable (connectionUrlEnv): none -> SHARED_DATABASE_URL (dbwarden administers the database whose URL that variable holds: the grants are made there, so agents read whatever that database holds)",
+        "widening target app: dbwarden no longer takes PUBLIC's default privileges away on " +
+          "database dbwarden_demo (publicPrivileges.revoke removed; was: \"dbwarden's own " +
+          'demo database; no other application or role uses it."): whatever PUBLIC holds ' +
+          "(CONNECT, TEMPORARY, EXECUTE on new functions, USAGE on schemas), every agent holds",
+        "neutral target app admin connection URL variable (connectionUrlEnv): none -> SHARED_DATABASE_URL (dbwarden administers " +
+          "the database whose URL that variable holds: the grants are made there, so agents read whatever that database holds)",
       ],
     );
     assert.deepEqual(
       changesOf(report, "prod").map((c) => c.summary),
       [
-        "target app pgaudit preloaded on the primary (primary.pgauditPreloaded): false -> true (the spec's word that statement logging can run; the preflight trusts it (no AWS lookup reads it))",
+        "target app pgaudit preloaded on the primary (primary.pgauditPreloaded): false -> true (the " +
+          "spec's word that statement logging can run; the preflight trusts it (no AWS lookup reads it))",
       ],
     );
     assert.match(renderReviewMarkdown(report), /\| `local` \| 1 widening, 0 narrowing, 1 neutral \|/);

@@ -190,7 +190,8 @@ describe("diffPlans: the MCP server's host, by its platform's ingress", () => {
     if (exposed.mcpServer.host.platform === "aws-ecs") exposed.mcpServer.host.publicSubnetIds = ["subnet-public-a", "subnet-public-b"];
     const summary = (before: AccessPlan, after: AccessPlan) => diffPlans(before, after).changes.map((c) => `${c.direction} ${c.kind}: ${c.summary}`);
     assert.deepEqual(summary(local, exposed), [
-      "widening host-internet-facing: the MCP server's load balancer becomes internet-facing (public subnets subnet-public-a, subnet-public-b); mcpServer.allowedCidrs still decides who gets through",
+      "widening host-internet-facing: the MCP server's load balancer becomes internet-facing (public " +
+        "subnets subnet-public-a, subnet-public-b); mcpServer.allowedCidrs still decides who gets through",
       "neutral host-changed: where the MCP server runs changes: platform local -> aws-ecs",
     ]);
     assert.deepEqual(summary(exposed, local), [

@@ -49,8 +49,10 @@ describe("review: masks, row filters and reporting views", () => {
     });
     assert.deepEqual(lines(rewritten), [
       "widening filter-removed: account-assistant reads every row of analytics.usage_events (was the rows where account_id = client.account_id)",
-      "widening filter-changed: account-assistant reads the rows where account_id = client.account_id OR status = 'open' of support.tickets (was the rows where account_id = client.account_id)",
-      'widening attributes-changed: account-assistant\'s client initech-assistant has attributes {"account_id":3} (was {"account_id":2}): the rows its row filters give it change',
+      "widening filter-changed: account-assistant reads the rows where account_id = client.account_id " +
+        "OR status = 'open' of support.tickets (was the rows where account_id = client.account_id)",
+      "widening attributes-changed: account-assistant's client initech-assistant has attributes " +
+        '{"account_id":3} (was {"account_id":2}): the rows its row filters give it change',
     ]);
     assert.ok(
       lines(base, rewritten).includes(
@@ -75,7 +77,8 @@ describe("review: masks, row filters and reporting views", () => {
     );
     const diff = diffPlans(base, withView);
     assert.deepEqual(lines(withView), [
-      "widening view-added: account-assistant gains reporting view paid_by_week (week, paid) over billing.invoices: SELECT date_trunc('week', paid_at) AS week, sum(amount_cents) AS paid FROM billing.invoices GROUP BY week",
+      "widening view-added: account-assistant gains reporting view paid_by_week (week, paid) over billing.invoices: " +
+        "SELECT date_trunc('week', paid_at) AS week, sum(amount_cents) AS paid FROM billing.invoices GROUP BY week",
     ]);
     const diagram = renderDiagram(base, withView, diff)!.mermaid;
     assert.match(diagram, /\[\["<b>view dbw_account_assistant\.paid_by_week<\/b><br\/>over billing\.invoices"\]\]/);

@@ -166,7 +166,7 @@ describe("rotating a Snowflake service user's key", () => {
 });
 
 describe("the server on Cloud Run reading a Snowflake key", () => {
-  it("on Cloud Run the server reads the key from Secret Manager (a gcpSecret login, through the cloud seam), and again past its cache after a rotation", async () => {
+  it("on Cloud Run the server reads the key from Secret Manager (a gcpSecret login, the cloud seam), and again past its cache after a rotation", async () => {
     const plan: AccessPlan = parsePlan(JSON.parse(JSON.stringify(planStack("snowflake", { root: ROOT, now: new Date("2026-01-15T12:00:00Z") }))));
     const fake = new FakeSnowflake();
     const first = pem();

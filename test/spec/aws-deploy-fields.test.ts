@@ -92,10 +92,13 @@ test("mistakes in the new fields are refused with the place and what was expecte
   });
   t.after(project.remove);
   assert.deepEqual(problemsOf(project.root), [
-    "stacks/environments/prod.yaml:7 owner: an owner is a team name of letters, digits, spaces and _ . : / = + - @ (at most 256 characters): it becomes the `dbwarden:owner` tag",
+    "stacks/environments/prod.yaml:7 owner: an owner is a team name of letters, digits, " +
+      "spaces and _ . : / = + - @ (at most 256 characters): it becomes the `dbwarden:owner` tag",
     'stacks/environments/prod.yaml:18 targets.app.primary.pgauditPreloaded: expected boolean, got the text "yes please"',
     "stacks/environments/prod.yaml:43 mcpServer.image.build: boolean false is not allowed; expected true",
     'stacks/environments/prod.yaml:61 mcpServer.host.egress: the text "internet" is not allowed; expected one of "vpc-endpoints", "nat"',
-    'stacks/environments/dev.yaml:38 mcpServer.image: unexpected number 42; an image is a URI such as "123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: true }` to build mcp-server/ and push it to a registry the stack creates',
+    "stacks/environments/dev.yaml:38 mcpServer.image: unexpected number 42; an image is a URI such as " +
+      '"123456789012.dkr.ecr.us-east-1.amazonaws.com/dbwarden-mcp:0.1.0", or `{ build: ' +
+      "true }` to build mcp-server/ and push it to a registry the stack creates",
   ]);
 });

@@ -28,7 +28,8 @@ test("unmasked, the sensitive column needs a justification again", (t) => {
   const project = tempProject({ [ASSISTANT]: replaceOnce("          mask: email-domain\n", "") });
   t.after(project.remove);
   assert.deepEqual(shown(check(project.root, ASSISTANT).problems), [
-    `${ASSISTANT}:30 scope.support.tickets.columns.requester_email: column "support.tickets.requester_email" is classified sensitive in environment "local" and needs a \`justification\` or a \`mask\``,
+    `${ASSISTANT}:30 scope.support.tickets.columns.requester_email: column "support.tickets.requester_email" ` +
+      `is classified sensitive in environment "local" and needs a \`justification\` or a \`mask\``,
   ]);
 });
 
@@ -36,7 +37,8 @@ test("a reporting view reading a sensitive column needs a justification", (t) =>
   const project = tempProject({ [ASSISTANT]: replaceOnce("count(DISTINCT e.account_id) AS accounts", "count(DISTINCT e.ip_address) AS accounts") });
   t.after(project.remove);
   assert.deepEqual(shown(check(project.root, ASSISTANT).problems), [
-    `${ASSISTANT}:40 views.plan_weekly_usage: view "plan_weekly_usage" reads analytics.usage_events.ip_address, classified sensitive in environment "local", and has no \`justification\``,
+    `${ASSISTANT}:40 views.plan_weekly_usage: view "plan_weekly_usage" reads analytics.usage_events.ip_address, ` +
+      `classified sensitive in environment "local", and has no \`justification\``,
   ]);
 });
 
@@ -99,8 +101,10 @@ test("with a catalog snapshot: the columns a filter or view reads, and the type 
   );
   assert.deepEqual(shown(check(project.root, ASSISTANT).problems), [
     `${ASSISTANT}:42 views.plan_weekly_usage.sql: view "plan_weekly_usage" reads app.accounts.deleted, which stacks/catalog/local.json does not list`,
-    `${ASSISTANT}:23 scope.analytics.usage_events.rowFilter: the row filter reads analytics.usage_events.acount_id, which stacks/catalog/local.json does not list`,
-    `${ASSISTANT}:32 scope.support.tickets.columns.requester_email.mask: support.tickets.requester_email (stacks/catalog/local.json): mask year applies to date and timestamp columns; this one is text`,
+    `${ASSISTANT}:23 scope.analytics.usage_events.rowFilter: the row filter reads ` +
+      `analytics.usage_events.acount_id, which stacks/catalog/local.json does not list`,
+    `${ASSISTANT}:32 scope.support.tickets.columns.requester_email.mask: support.tickets.requester_email ` +
+      `(stacks/catalog/local.json): mask year applies to date and timestamp columns; this one is text`,
   ]);
   // The stack's loader holds it to the same rules.
   assert.throws(() => loadStack("local", { root: project.root, now }), /mask year applies to date and timestamp columns; this one is text/);

@@ -29,7 +29,8 @@ test("a workflow validated alone is checked against the environments that enable
 
   const result = check(project.root, CS);
   const message = (env: string) =>
-    `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is classified sensitive in environment "${env}" and needs a \`justification\` or a \`mask\``;
+    `${CS}:17:9 scope.app.accounts.columns.billing_email: column "app.accounts.billing_email" is ` +
+    `classified sensitive in environment "${env}" and needs a \`justification\` or a \`mask\``;
   assert.deepEqual(where(result.problems), ["dev", "local", "prod"].map(message));
   assert.deepEqual(result.contextProblems, []);
   assert.deepEqual(result.contextFiles.sort(), [
@@ -56,8 +57,10 @@ test("an environment validated alone reports the workflows it makes wrong, in th
   assert.deepEqual(
     result.problems.map((p) => `${p.file} ${p.path}: ${p.message}`),
     [
-      `${CS} scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
-      `stacks/workflows/finance-weekly-revenue.yaml scope.app.accounts.columns.region: column "app.accounts.region" is classified sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
+      `${CS} scope.app.accounts.columns.region: column "app.accounts.region" is classified ` +
+        `sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
+      `stacks/workflows/finance-weekly-revenue.yaml scope.app.accounts.columns.region: column "app.accounts.region" ` +
+        `is classified sensitive in environment "prod" and needs a \`justification\` or a \`mask\``,
     ],
   );
   assert.ok(result.problems.every((p) => p.line > 0 && p.column > 0));

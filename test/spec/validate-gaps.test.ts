@@ -74,8 +74,10 @@ test("a table that differs only in case from one with sensitive columns is refus
   });
   // dev does not enable the finance workflow: local and prod, which do, each refuse it.
   assert.deepEqual(problems, [
-    'stacks/workflows/finance-weekly-revenue.yaml:12:5 scope.billing.Invoices: table "billing.Invoices" differs only in case from "billing.invoices", whose columns environment "local" classifies sensitive (card_last4): the sensitivity check would not see them',
-    'stacks/workflows/finance-weekly-revenue.yaml:12:5 scope.billing.Invoices: table "billing.Invoices" differs only in case from "billing.invoices", whose columns environment "prod" classifies sensitive (card_last4): the sensitivity check would not see them',
+    'stacks/workflows/finance-weekly-revenue.yaml:12:5 scope.billing.Invoices: table "billing.Invoices" differs only in case from ' +
+      '"billing.invoices", whose columns environment "local" classifies sensitive (card_last4): the sensitivity check would not see them',
+    'stacks/workflows/finance-weekly-revenue.yaml:12:5 scope.billing.Invoices: table "billing.Invoices" differs only in case from ' +
+      '"billing.invoices", whose columns environment "prod" classifies sensitive (card_last4): the sensitivity check would not see them',
   ]);
 });
 
@@ -105,13 +107,15 @@ test("a column that differs only in case from a sensitive one is refused, descri
 test("names that differ only in case within a table, across workflows, or in the sensitive list are refused", () => {
   const inTable = validate({ [FINANCE]: replace("        id: Invoice id.\n", "        id: Invoice id.\n        ID: The same id, shouted.\n") });
   assert.deepEqual(inTable, [
-    'stacks/workflows/finance-weekly-revenue.yaml:16:9 scope.billing.invoices.columns.ID: column "ID" differs only in case from "id" in this table: PostgreSQL reads both as one unquoted name',
+    "stacks/workflows/finance-weekly-revenue.yaml:16:9 scope.billing.invoices.columns.ID: column " +
+      '"ID" differs only in case from "id" in this table: PostgreSQL reads both as one unquoted name',
   ]);
   const across = validate({ [CS]: replace("  app:\n    accounts:\n", "  app:\n    Accounts:\n") });
   // Reported on the later of the two in the environment's list, naming the other.
   assert.ok(
     across.includes(
-      'stacks/workflows/finance-weekly-revenue.yaml:23:5 scope.app.accounts: table "app.accounts" differs only in case from "app.Accounts", which workflow "cs-usage-drop" reads on the same target in environment "prod"',
+      'stacks/workflows/finance-weekly-revenue.yaml:23:5 scope.app.accounts: table "app.accounts" differs only in ' +
+        'case from "app.Accounts", which workflow "cs-usage-drop" reads on the same target in environment "prod"',
     ),
     across.join("\n"),
   );

@@ -51,7 +51,8 @@ clients:
     auth: api-key
 `);
     assert.deepEqual(lines(problems), [
-      '12:3 scope.limits: `limits` belongs at the top level of the Workflow, not under `scope` (there it reads as a schema named "limits") (move `limits:` left, to the indentation of `scope:`; YAML nests by indentation)',
+      "12:3 scope.limits: `limits` belongs at the top level of the Workflow, not under `scope` (there it reads as " +
+        'a schema named "limits") (move `limits:` left, to the indentation of `scope:`; YAML nests by indentation)',
     ]);
   });
 
@@ -67,8 +68,10 @@ clients:
       auth: api-key
 `);
     assert.deepEqual(lines(problems), [
-      "12:7 scope.public.orders.limits: `limits` belongs at the top level of the Workflow, not under `scope.public.orders` (there it reads as an unknown key) (move `limits:` left, to the indentation of `scope:`; YAML nests by indentation)",
-      '13:3 scope.clients: `clients` belongs at the top level of the Workflow, not under `scope` (there it reads as a schema named "clients") (move `clients:` left, to the indentation of `scope:`; YAML nests by indentation)',
+      "12:7 scope.public.orders.limits: `limits` belongs at the top level of the Workflow, not under `scope.public.orders` " +
+        "(there it reads as an unknown key) (move `limits:` left, to the indentation of `scope:`; YAML nests by indentation)",
+      "13:3 scope.clients: `clients` belongs at the top level of the Workflow, not under `scope` (there it reads as " +
+        'a schema named "clients") (move `clients:` left, to the indentation of `scope:`; YAML nests by indentation)',
     ]);
   });
 
@@ -87,7 +90,8 @@ mcpServer:
   workflows: [weekly]
 `);
     assert.deepEqual(lines(problems), [
-      "12:3 mcpServer.workflows: `workflows` belongs at the top level of the Environment, not under `mcpServer` (there it reads as an unknown key) (move `workflows:` left, to the indentation of `mcpServer:`; YAML nests by indentation)",
+      "12:3 mcpServer.workflows: `workflows` belongs at the top level of the Environment, not under `mcpServer` (there it " +
+        "reads as an unknown key) (move `workflows:` left, to the indentation of `mcpServer:`; YAML nests by indentation)",
     ]);
   });
 
@@ -130,8 +134,10 @@ describe("the # CHANGE markers init leaves", () => {
     assert.deepEqual(
       placeholderProblems("f.yaml", text).map((p) => `${p.line}:${p.column} ${p.message} (${p.hint})`),
       [
-        "1:19 an example value from `dbwarden init` is still marked CHANGE: the AWS region (put your own value on this line, then delete the `# CHANGE` comment)",
-        "2:1 an example value from `dbwarden init` is still marked CHANGE: the secret of the master user (put your own value on the line below, then delete the `# CHANGE` comment)",
+        "1:19 an example value from `dbwarden init` is still marked CHANGE: the AWS " +
+          "region (put your own value on this line, then delete the `# CHANGE` comment)",
+        "2:1 an example value from `dbwarden init` is still marked CHANGE: the secret of the " +
+          "master user (put your own value on the line below, then delete the `# CHANGE` comment)",
         "6:17 an example value from `dbwarden init` is still marked CHANGE: replace it (put your own value on this line, then delete the `# CHANGE` comment)",
       ],
     );
@@ -150,47 +156,55 @@ describe("workflows against the committed catalog snapshot (validate)", () => {
     return dir;
   }
 
-  it("a typo in `exclude`, a described column and a table the snapshot lacks: each at its line, with the closest name, for each environment with a snapshot", async () => {
-    const dir = project((text) =>
-      text
-        .replace("exclude: [ip_address]", "exclude: [ip_address, quantty]")
-        .replace("        event_type: ", "        event_typ: ")
-        .replace("    tickets:\n", "    ticket:\n"),
-    );
-    const r = await runCli(dir, now, "validate");
-    assert.equal(r.code, 1, r.stdout);
-    const shown = r.stderr.trim().split("\n");
-    const file = "stacks/workflows/cs-usage-drop.yaml";
-    const hint = "if the table changed, `npx dbwarden catalog --stack prod --url <admin url>` writes the snapshot again";
-    // Every environment enabling the workflow has a committed snapshot but local (its live database is checked by up).
-    const withSnapshot = ["dev", "gcp-iam", "gcp", "prod"];
-    for (const env of withSnapshot) {
-      const h = hint.replace("prod", env);
-      assert.ok(
-        shown.includes(
-          `${file}:24:29: error at scope.analytics.usage_events.exclude[1]: column quantty of analytics.usage_events is not in stacks/catalog/${env}.json, the catalog snapshot of environment "${env}" (did you mean "quantity"?) (fix the name: an excluded name that matches no column hides nothing; ${h})`,
-        ),
-        r.stderr,
+  it(
+    "a typo in `exclude`, a described column and a table the snapshot lacks: each " +
+      "at its line, with the closest name, for each environment with a snapshot",
+    async () => {
+      const dir = project((text) =>
+        text
+          .replace("exclude: [ip_address]", "exclude: [ip_address, quantty]")
+          .replace("        event_type: ", "        event_typ: ")
+          .replace("    tickets:\n", "    ticket:\n"),
       );
-      assert.ok(
-        shown.includes(
-          `${file}:26:9: error at scope.analytics.usage_events.columns.event_typ: column event_typ of analytics.usage_events is not in stacks/catalog/${env}.json, the catalog snapshot of environment "${env}" (did you mean "event_type"?) (fix the name; ${h})`,
-        ),
-        r.stderr,
-      );
-      assert.ok(
-        shown.includes(
-          `${file}:30:5: error at scope.support.ticket: table support.ticket is not in stacks/catalog/${env}.json, the catalog snapshot of environment "${env}" (did you mean "support.tickets"?) (fix the name; ${h})`,
-        ),
-        r.stderr,
-      );
-    }
-    const problems = `${withSnapshot.length * 3} problems in 1 file(s).`;
-    assert.equal(shown.at(-1), problems, "the local stack has no snapshot: its live database is checked by up");
-    const named = await runCli(dir, now, "validate", file);
-    assert.equal(named.code, 1);
-    assert.equal(named.stderr.trim().split("\n").at(-1), problems, "a named workflow is checked against the snapshots too");
-  });
+      const r = await runCli(dir, now, "validate");
+      assert.equal(r.code, 1, r.stdout);
+      const shown = r.stderr.trim().split("\n");
+      const file = "stacks/workflows/cs-usage-drop.yaml";
+      const hint = "if the table changed, `npx dbwarden catalog --stack prod --url <admin url>` writes the snapshot again";
+      // Every environment enabling the workflow has a committed snapshot but local (its live database is checked by up).
+      const withSnapshot = ["dev", "gcp-iam", "gcp", "prod"];
+      for (const env of withSnapshot) {
+        const h = hint.replace("prod", env);
+        assert.ok(
+          shown.includes(
+            `${file}:24:29: error at scope.analytics.usage_events.exclude[1]: column ` +
+              `quantty of analytics.usage_events is not in stacks/catalog/${env}.json, the ` +
+              `catalog snapshot of environment "${env}" (did you mean "quantity"?) (fix the name: an excluded name that matches no column hides nothing; ${h})`,
+          ),
+          r.stderr,
+        );
+        assert.ok(
+          shown.includes(
+            `${file}:26:9: error at scope.analytics.usage_events.columns.event_typ: column event_typ of analytics.usage_events is not in ` +
+              `stacks/catalog/${env}.json, the catalog snapshot of environment "${env}" (did you mean "event_type"?) (fix the name; ${h})`,
+          ),
+          r.stderr,
+        );
+        assert.ok(
+          shown.includes(
+            `${file}:30:5: error at scope.support.ticket: table support.ticket is not in stacks/catalog/${env}.json, ` +
+              `the catalog snapshot of environment "${env}" (did you mean "support.tickets"?) (fix the name; ${h})`,
+          ),
+          r.stderr,
+        );
+      }
+      const problems = `${withSnapshot.length * 3} problems in 1 file(s).`;
+      assert.equal(shown.at(-1), problems, "the local stack has no snapshot: its live database is checked by up");
+      const named = await runCli(dir, now, "validate", file);
+      assert.equal(named.code, 1);
+      assert.equal(named.stderr.trim().split("\n").at(-1), problems, "a named workflow is checked against the snapshots too");
+    },
+  );
 
   it("the example project as committed passes", async () => {
     const r = await runCli(

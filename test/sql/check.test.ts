@@ -63,7 +63,8 @@ describe("reporting views", () => {
     assert.deepEqual(
       checkReportingView(
         "SELECT a.plan, date_trunc('week', e.occurred_at) AS week, count(*) AS events, count(DISTINCT e.account_id) AS accounts " +
-          "FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id WHERE e.quantity > 0 GROUP BY a.plan, week HAVING count(*) > 5 ORDER BY week",
+          "FROM analytics.usage_events e JOIN app.accounts a ON a.id = e.account_id " +
+          "WHERE e.quantity > 0 GROUP BY a.plan, week HAVING count(*) > 5 ORDER BY week",
       ),
       {
         columns: ["plan", "week", "events", "accounts"],

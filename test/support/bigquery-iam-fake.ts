@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { AccessPlan, TargetPlan } from "@dbwarden/contract";
 import { bigqueryAccessPlan, bigqueryLabels, JOB_USER_ROLE, viewDatasetAccesses } from "../../components/bigquery/plan.ts";
-import { serviceAccountEmail } from "../../components/gcp/names.ts";
+import { serviceAccountEmail } from "../../src/names/gcp.ts";
 import type { CatalogSnapshot } from "../../components/postgres/catalog.ts";
 import { ConcurrentChangeError, type AccessEntry, type BigQueryIam, type ProjectBinding } from "../../src/bigquery/iam.ts";
 

@@ -1,6 +1,7 @@
 /**
  * No import circles (issue 25): modules that import each other load half-initialized (a value
- * imported from a module still loading is `undefined`) and cannot be read top to bottom. The
+ * imported from a module still loading is `undefined`) and cannot be read top to bottom; a circle
+ * of type imports only loads fine but still cannot be read top to bottom, so it is refused too. The
  * sources' relative imports are walked as text; a cycle is reported as its files, in order.
  */
 import assert from "node:assert/strict";
@@ -64,9 +65,10 @@ describe("import circles", () => {
     assert.deepEqual(named(cycles(graph, false)), []);
   });
 
-  it("the server, the contract and the spec loader have no circle even through type imports", () => {
-    const inScope = (cycle: string[]) => cycle.some((file) => /\/(mcp-server\/src|packages\/contract\/src|src\/spec)\//.test(file));
-    assert.deepEqual(named(cycles(graph, true).filter(inScope)), []);
+  it("no circle even through type imports: a type shared by a registry and its entries lives in a file below both", () => {
+    // e.g. components/environment.ts (what every host's component takes), components/accessComponent.ts,
+    // components/aws-ecs/targetTypes.ts and components/gcp-cloudrun/targetTypes.ts (what a host and its targets give each other).
+    assert.deepEqual(named(cycles(graph, true)), []);
   });
 
   it("the walk finds a circle where there is one, type imports counted only when asked", () => {

@@ -31,7 +31,8 @@ test("eslint: a long function, == and an unused variable are errors", async () =
   // Virtual files are not in a tsconfig, so parse them without type information.
   const lint = new ESLint({ cwd: root, overrideConfig: { languageOptions: { parserOptions: { projectService: false } } } });
   const body = Array.from({ length: 150 }, (_, i) => `  total += ${i};`).join("\n");
-  const source = `export function long(a: number, b: number): number {\n  let total = 0;\n  const unused = 1;\n  if (a == b) total = 1;\n${body}\n  return total;\n}\n`;
+  const source =
+    `export function long(a: number, b: number): number {\n  let total = 0;\n  ` + `const unused = 1;\n  if (a == b) total = 1;\n${body}\n  return total;\n}\n`;
   const [result] = await lint.lintText(source, { filePath: join(root, "test/virtual.ts") });
   assert.deepEqual(result!.messages.map((m) => m.ruleId).sort(), ["@typescript-eslint/no-unused-vars", "eqeqeq", "max-lines-per-function"]);
 });

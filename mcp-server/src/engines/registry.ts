@@ -40,7 +40,8 @@ export function planEngines(plan: AccessPlan, factories: typeof ENGINE_FACTORIES
     const factory = factories[platform.engine];
     if (!factory) {
       problems.push(
-        `  target "${target.name}" is on platform "${target.platform}" (${platform.title}), served by the "${platform.engine}" engine, which this server does not implement`,
+        `  target "${target.name}" is on platform "${target.platform}" (${platform.title}), ` +
+          `served by the "${platform.engine}" engine, which this server does not implement`,
       );
       continue;
     }
@@ -55,7 +56,8 @@ export function planEngines(plan: AccessPlan, factories: typeof ENGINE_FACTORIES
         .map(([engine]) => engine)
         .join(", ") || "none";
     throw new ConfigError(
-      `unsupported targets:\n${problems.join("\n")}\nEngines this server implements: ${implemented}. Remove the target's workflows from this server's plan, or run a server that implements its engine.`,
+      `unsupported targets:\n${problems.join("\n")}\nEngines this server implements: ${implemented}. ` +
+        `Remove the target's workflows from this server's plan, or run a server that implements its engine.`,
     );
   }
   return [...byEngine.values()];

@@ -270,7 +270,8 @@ export interface CallOutcome {
   isError: boolean;
   text: string;
   /** Parsed JSON of a successful result (null for an error). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a tool's JSON answer over the protocol: each tool has its own shape, which the tests' assertions check field by field
+  // A tool's JSON answer over the protocol: each tool has its own shape, which the tests' assertions check field by field.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json: any;
 }
 

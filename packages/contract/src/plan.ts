@@ -84,7 +84,10 @@ export const PlatformSettingsSchema = z.discriminatedUnion("platform", [
     platform: z.literal("snowflake"),
     account: str,
     warehouse: str,
-    /** The deployer's key-pair login the rotation job changes keys with, in the host cloud's secret store (an ARN or `projects/<p>/secrets/<id>`), or null: no job. */
+    /**
+     * The deployer's key-pair login the rotation job changes keys with, in the host cloud's secret
+     * store (an ARN or `projects/<p>/secrets/<id>`), or null: no job.
+     */
     adminSecret: nullableStr,
   }),
   z.strictObject({ platform: z.literal("bigquery"), location: str, maximumBytesBilled: z.number().nullable() }),

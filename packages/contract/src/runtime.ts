@@ -206,12 +206,14 @@ export function runtimeProblems(runtime: RuntimeConfig, plan: AccessPlan): strin
         problems.push(`  logins: no credential for login role "${client.loginRole}" (client "${client.name}" of workflow "${workflow.name}")`);
       } else if ("gcpCloudSqlIam" in login && endpoint !== undefined && !("cloudSql" in endpoint)) {
         problems.push(
-          `  databases.${workflow.target}: login "${client.loginRole}" uses Cloud SQL IAM authentication, which only the Cloud SQL connector carries; give the target a { cloudSql: { instance, ipType, database } } endpoint`,
+          `  databases.${workflow.target}: login "${client.loginRole}" uses Cloud SQL IAM authentication, which only ` +
+            `the Cloud SQL connector carries; give the target a { cloudSql: { instance, ipType, database } } endpoint`,
         );
       } else if (isTokenLogin(login) && endpoint !== undefined && "sslmode" in endpoint && endpoint.sslmode === "disable") {
         const kind = kindOf(login) as TokenLoginKind;
         problems.push(
-          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses ${kind}: ${TOKEN_LOGIN_KINDS[kind].title} sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
+          `  databases.${workflow.target}.sslmode: "disable" is refused for login "${client.loginRole}", which uses ${kind}: ` +
+            `${TOKEN_LOGIN_KINDS[kind].title} sends its token as the password, so TLS is required; set sslmode to "verify-full" (or "require")`,
         );
       }
     }

@@ -18,7 +18,8 @@ export function register(program: Command, io: CliIO): void {
   program
     .command("acceptance")
     .description(
-      "The acceptance run of an AWS deployment: preview, up, a call per client, a refused write, audit lines, a rotation, no changes, destroy (--dry-run prints it).",
+      "The acceptance run of an AWS deployment: preview, up, a call per client, a refused " +
+        "write, audit lines, a rotation, no changes, destroy (--dry-run prints it).",
     )
     .usage("[--stack <env>] [--dry-run] [--keep] (--help: the script's own)")
     .helpOption(false)

@@ -161,7 +161,8 @@ async function trailSources(
   }
   if (!options.dbLog) {
     throw new CliError(
-      `--db-log <file> is required for stack ${plan.environment} (its MCP server runs on ${host.platform}): the target's PostgreSQL log, as jsonlog or with log_line_prefix '%t:%r:%u@%d:[%p]:'`,
+      `--db-log <file> is required for stack ${plan.environment} (its MCP server runs on ${host.platform}): ` +
+        `the target's PostgreSQL log, as jsonlog or with log_line_prefix '%t:%r:%u@%d:[%p]:'`,
       EXIT.usage,
     );
   }

@@ -34,7 +34,10 @@ export function register(program: Command, io: CliIO): void {
     .option("--url <url>", `admin connection URL (default: the target's connectionUrlEnv, then $${DATABASE_URL_ENV}, then the local stack); never printed`)
     .addHelpText(
       "after",
-      "\nReads the columns of exactly the tables the stack's workflows read, on every PostgreSQL target (connect to the\nprimary: the replica has the same columns). Review the diff and commit it. `dbwarden drift` reports when it is stale.\nExit codes: 0 written, 1 a planned table is missing, invalid spec or unreachable database (nothing written), 2 usage error.",
+      "\nReads the columns of exactly the tables the stack's workflows read, on every PostgreSQL " +
+        "target (connect to the\nprimary: the replica has the same columns). Review the diff and " +
+        "commit it. `dbwarden drift` reports when it is stale.\nExit codes: 0 written, 1 a planned " +
+        "table is missing, invalid spec or unreachable database (nothing written), 2 usage error.",
     )
     .action(async (options: { stack: string; url?: string }) => {
       const plan = planStack(options.stack, { root: io.cwd, now: io.now() });
@@ -74,7 +77,8 @@ export function register(program: Command, io: CliIO): void {
               );
         for (const m of read.missing) {
           problems.push(
-            `table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`,
+            `table ${m.table}, read by workflow${m.workflows.length > 1 ? "s" : ""} ` +
+              `${m.workflows.join(", ")}, does not exist in database ${target.database} (target ${name})`,
           );
         }
         for (const [key, columns] of Object.entries(read.catalog)) {

@@ -15,7 +15,8 @@ export function register(program: Command, io: CliIO): void {
     .option("-s, --stack <env>", "stack (environment)", "local")
     .addHelpText(
       "after",
-      "\nAsks the running `up` to stop over its control socket. A state.json naming a process that is not this\nproject's `up` (a pid reused after a crash) is left alone: nothing is signalled, the stale file is removed.",
+      "\nAsks the running `up` to stop over its control socket. A state.json naming a process that is not " +
+        "this\nproject's `up` (a pid reused after a crash) is left alone: nothing is signalled, the stale file is removed.",
     )
     .action(async (options: { stack: string }) => {
       const paths = localPaths(io.cwd, options.stack);

@@ -67,7 +67,8 @@ export function register(program: Command, io: CliIO): void {
       const existing = files.filter((f) => existsSync(f.path)).map((f) => relative(io.cwd, f.path));
       if (existing.length > 0)
         throw new CliError(
-          `not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass --dir for another folder${options.pulumi ? ", --no-pulumi to keep your own Pulumi project" : ""})`,
+          `not overwriting what exists: ${existing.join(", ")}; nothing was written (remove them, or pass ` +
+            `--dir for another folder${options.pulumi ? ", --no-pulumi to keep your own Pulumi project" : ""})`,
           EXIT.invalidInput,
         );
       for (const file of files) {

@@ -55,7 +55,8 @@ export function registerKeys(program: Command, io: CliIO, backendFor: KeyBackend
       const { key, keyId } = await run(backend, () => issueKey(backend, ref));
       const { client, workflow } = ref;
       io.err(
-        `Issued API key ${keyId} for client ${client.name} of workflow ${workflow.name} (${backend.where}). It is printed once, below: store it now. It works ${backend.takesEffect}.`,
+        `Issued API key ${keyId} for client ${client.name} of workflow ${workflow.name} ` +
+          `(${backend.where}). It is printed once, below: store it now. It works ${backend.takesEffect}.`,
       );
       io.out(key);
     });

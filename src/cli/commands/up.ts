@@ -76,7 +76,8 @@ export function adminUrl(options: Pick<UpOptions, "url" | "urlEnv" | "urlFile">,
   }
   if (options.url !== undefined && hasPassword(options.url)) {
     throw new CliError(
-      "--url holds a password, which would stay in the process arguments (readable by every user of this machine) for the stack's lifetime: put the URL in an environment variable and pass --url-env <NAME>, or in a file (mode 0600) and pass --url-file <path>",
+      "--url holds a password, which would stay in the process arguments (readable by every user of this machine) for the stack's " +
+        "lifetime: put the URL in an environment variable and pass --url-env <NAME>, or in a file (mode 0600) and pass --url-file <path>",
       EXIT.usage,
     );
   }

@@ -99,7 +99,8 @@ function contextNotes(result: ProjectValidation): string[] {
   if (unloaded.size > 0) {
     const list = [...unloaded].join(" ");
     notes.push(
-      `not fully checked: ${unloaded.size} other project file(s) the named files are checked against do not load (${count(result.contextProblems.filter((p) => unloaded.has(p.file)))}): ${list}; \`dbwarden validate ${list}\` lists them`,
+      `not fully checked: ${unloaded.size} other project file(s) the named files are checked against do not load ` +
+        `(${count(result.contextProblems.filter((p) => unloaded.has(p.file)))}): ${list}; \`dbwarden validate ${list}\` lists them`,
     );
   }
   const unrelated = result.contextProblems.filter((p) => !unloaded.has(p.file));
@@ -109,7 +110,8 @@ function contextNotes(result: ProjectValidation): string[] {
   }
   if (result.outsideProject.length > 0) {
     notes.push(
-      `note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json dbwarden.specs), checked against the other named files only: ${result.outsideProject.join(" ")}`,
+      `note: not in a project (no spec folder above it or the working directory: dbwarden/, stacks/ or package.json ` +
+        `dbwarden.specs), checked against the other named files only: ${result.outsideProject.join(" ")}`,
     );
   }
   return notes;

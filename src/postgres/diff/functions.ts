@@ -39,7 +39,8 @@ function describeRoutine(f: CatalogFunction): string {
   const kind = KINDS[f.kind] ?? "routine";
   const from = f.extension ? ` (from extension ${f.extension})` : "";
   return f.definer
-    ? `${kind} ${routineName(f)}${from}, which runs with the privileges of its owner ${f.owner} (SECURITY DEFINER) and so reads whatever ${f.owner} can, excluded columns included`
+    ? `${kind} ${routineName(f)}${from}, which runs with the privileges of its owner ${f.owner} ` +
+        `(SECURITY DEFINER) and so reads whatever ${f.owner} can, excluded columns included`
     : `${kind} ${routineName(f)}${from}`;
 }
 
@@ -75,7 +76,8 @@ export function functionDifferences(ctx: DiffContext): void {
     ctx.add(
       "function",
       PUBLIC,
-      `every agent can execute ${functions.length} routine${functions.length > 1 ? "s" : ""} of schema ${schema} through PUBLIC, each with the agent's own privileges (SECURITY INVOKER): ${shown}`,
+      `every agent can execute ${functions.length} routine${functions.length > 1 ? "s" : ""} of schema ` +
+        `${schema} through PUBLIC, each with the agent's own privileges (SECURITY INVOKER): ${shown}`,
       PHASE.revokes,
       [],
       "notice",

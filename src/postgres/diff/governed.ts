@@ -25,9 +25,8 @@ import {
   ATTRIBUTES_TABLE,
   KEYS_TABLE,
   VIEWS_TABLE,
-  type GovernedView,
-  type GovernedWorkflow,
 } from "../model/governed.ts";
+import type { GovernedView, GovernedWorkflow } from "../model/types.ts";
 import { ident, literal, qualified } from "../sql.ts";
 import { PHASE, plain, type DiffContext, type Statement } from "./context.ts";
 
@@ -52,7 +51,8 @@ export function governedDifferences(ctx: DiffContext): void {
       add(
         "missing-object",
         w.group,
-        `schema ${w.schema}, where workflow ${w.workflow}'s masked, filtered and reporting views go, exists and is not dbwarden's for it (its comment does not mark it); rename or drop it by hand`,
+        `schema ${w.schema}, where workflow ${w.workflow}'s masked, filtered and reporting views go, ` +
+          `exists and is not dbwarden's for it (its comment does not mark it); rename or drop it by hand`,
         PHASE.problems,
       );
       continue;
@@ -87,7 +87,10 @@ export function governedDifferences(ctx: DiffContext): void {
   if (internalOk) rowDifferences(ctx);
 }
 
-/** The internal schema: there, marked and whole when some workflow is governed; gone (if dbwarden's) when none is. Returns whether governed objects can be built. */
+/**
+ * The internal schema: there, marked and whole when some workflow is governed; gone (if dbwarden's) when none is. Returns whether governed objects
+ * can be built.
+ */
 function internalDifferences(ctx: DiffContext): boolean {
   const { model, catalog, add } = ctx;
   const internal = catalog.governed.internal;
@@ -97,7 +100,8 @@ function internalDifferences(ctx: DiffContext): boolean {
       add(
         "missing-object",
         INTERNAL_SCHEMA,
-        `schema ${INTERNAL_SCHEMA}, where dbwarden keeps client attributes and hash keys, exists and is not dbwarden's (its comment does not mark it); rename or drop it by hand`,
+        `schema ${INTERNAL_SCHEMA}, where dbwarden keeps client attributes and hash keys, ` +
+          `exists and is not dbwarden's (its comment does not mark it); rename or drop it by hand`,
         PHASE.problems,
       );
     return false;
@@ -146,7 +150,9 @@ function viewDifferences(ctx: DiffContext, w: GovernedWorkflow): void {
     const found = live.get(view.name);
     const why = found
       ? viewDrift(ctx, view, found)
-      : `view ${view.schema}.${view.name} (${view.kind === "table" ? `${view.source!.schema}.${view.source!.table} as workflow ${w.workflow} reads it` : `reporting view of workflow ${w.workflow}`}) does not exist`;
+      : `view ${view.schema}.${view.name} ` +
+        `(${view.kind === "table" ? `${view.source!.schema}.${view.source!.table} as workflow ${w.workflow} reads it` : `reporting view of workflow ${w.workflow}`}) ` +
+        `does not exist`;
     if (!why) continue;
     if (found && found.kind !== "v") {
       add("missing-object", w.group, `${why}; it is in dbwarden's governed schema but not dbwarden's: drop or move it by hand`, PHASE.problems);

@@ -34,7 +34,7 @@ import {
 import { attributeSpans, checkReportingView, checkRowFilter, PREDICATE_CLOSE, PREDICATE_OPEN, SqlCheckError } from "../../sql/check.ts";
 import { parseSql } from "../../sql/parser.ts";
 import { ident, literal, qualified } from "../sql.ts";
-import type { ColumnSource, ModelProblem } from "./types.ts";
+import type { ColumnSource, GovernedState, GovernedView, GovernedWorkflow, ModelProblem } from "./types.ts";
 
 /** The schema of dbwarden's own tables: client attributes, hash keys, the views' definitions. */
 export const INTERNAL_SCHEMA = "dbwarden";
@@ -44,49 +44,6 @@ export const VIEWS_TABLE = "governed_views";
 
 /** The search_path governed statements run with: built-ins only, so nothing a user created can stand in for them. */
 export const GOVERNED_SEARCH_PATH = "pg_catalog, pg_temp";
-
-/** A view dbwarden owns in a workflow's governed schema. */
-export interface GovernedView {
-  workflow: string;
-  schema: string;
-  name: string;
-  /** `table`: a masked or filtered table; `report`: a reporting view. */
-  kind: "table" | "report";
-  /** The table a governed table's view reads; null for a reporting view. */
-  source: { schema: string; table: string } | null;
-  /** Output columns, with the mask each is read through (reporting views: none). */
-  columns: Array<{ name: string; mask: MaskPlan | null }>;
-  /** The row filter's predicate as the spec writes it; null without one. */
-  rowFilter: string | null;
-  /** The SELECT the view is created with. */
-  query: string;
-  /** The statement that creates it. */
-  create: string;
-  /** First 16 hex digits of the sha256 of `create`: recorded in `governed_views`, compared by drift. */
-  planHash: string;
-}
-
-/** One workflow's governed schema and views. */
-export interface GovernedWorkflow {
-  workflow: string;
-  group: string;
-  schema: string;
-  /** The comment marking the schema as dbwarden's. */
-  marker: string;
-  views: GovernedView[];
-  /** Some view hashes a column: the workflow needs a key in `workflow_keys`. */
-  hashes: boolean;
-}
-
-/** What a target's database holds for masks, row filters and reporting views. */
-export interface GovernedState {
-  /** Per governed workflow, in plan order. */
-  workflows: GovernedWorkflow[];
-  /** The rows of `client_attributes`: every login (and rotation clone) of a governed workflow, sorted by login. */
-  attributes: Array<{ login: string; workflow: string; attributes: Record<string, AttributeValue> }>;
-  /** Workflows with a `hash` mask, sorted: each has a key. */
-  keys: string[];
-}
 
 /** The comment on a governed schema. */
 export function governedSchemaMarker(environment: string, target: string, workflow: string): string {
@@ -388,7 +345,8 @@ export const SET_GOVERNED_SEARCH_PATH = `SET LOCAL search_path = ${GOVERNED_SEAR
 export function refuseForeignSchema(schema: string): string {
   // The message is built from the row, so the cast runs only for a row found (a constant would be cast at planning).
   return (
-    `SELECT ('refused: schema ' || n.nspname || ${literal(" exists and is not dbwarden's (no dbwarden-managed comment); rename or drop it by hand")})::integer ` +
+    `SELECT ('refused: schema ' || n.nspname || ` +
+    `${literal(" exists and is not dbwarden's (no dbwarden-managed comment); rename or drop it by hand")})::integer ` +
     `FROM pg_catalog.pg_namespace n WHERE n.nspname = ${literal(schema)} ` +
     `AND coalesce(pg_catalog.obj_description(n.oid, 'pg_namespace'), '') NOT LIKE 'dbwarden-managed %'`
   );
@@ -404,7 +362,8 @@ export function internalSchemaStatements(): string[] {
     `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`,
     `CREATE TABLE IF NOT EXISTS ${internal(ATTRIBUTES_TABLE)} (login text PRIMARY KEY, workflow text NOT NULL, attributes jsonb NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${internal(KEYS_TABLE)} (workflow text PRIMARY KEY, key text NOT NULL CHECK (length(key) >= 64))`,
-    `CREATE TABLE IF NOT EXISTS ${internal(VIEWS_TABLE)} (schema text NOT NULL, name text NOT NULL, plan text NOT NULL, definition text NOT NULL, PRIMARY KEY (schema, name))`,
+    `CREATE TABLE IF NOT EXISTS ${internal(VIEWS_TABLE)} (schema text NOT NULL, name text ` +
+      `NOT NULL, plan text NOT NULL, definition text NOT NULL, PRIMARY KEY (schema, name))`,
     `REVOKE ALL ON ${internal(ATTRIBUTES_TABLE)}, ${internal(KEYS_TABLE)}, ${internal(VIEWS_TABLE)} FROM PUBLIC`,
   ];
 }
@@ -424,7 +383,10 @@ export function governedSchemaStatements(w: GovernedWorkflow): string[] {
  * Cheaper than printing the definition back (`pg_get_viewdef`), and independent of search_path.
  */
 export function definitionHashSql(view: string): string {
-  return `left(encode(sha256(convert_to((SELECT r.ev_action::text FROM pg_catalog.pg_rewrite r WHERE r.ev_class = ${view} AND r.rulename = '_RETURN'), 'UTF8')), 'hex'), 16)`;
+  return (
+    `left(encode(sha256(convert_to((SELECT r.ev_action::text FROM pg_catalog.pg_rewrite ` +
+    `r WHERE r.ev_class = ${view} AND r.rulename = '_RETURN'), 'UTF8')), 'hex'), 16)`
+  );
 }
 
 /** (Re)create a view, record its hashes and grant it to the group: the whole life of one view. */
@@ -433,7 +395,8 @@ export function viewStatements(view: GovernedView, group: string): string[] {
   return [
     `DROP VIEW IF EXISTS ${name}`,
     view.create,
-    `INSERT INTO ${internal(VIEWS_TABLE)} (schema, name, plan, definition) VALUES (${literal(view.schema)}, ${literal(view.name)}, ${literal(view.planHash)}, ${definitionHashSql(`${literal(name)}::regclass`)}) ` +
+    `INSERT INTO ${internal(VIEWS_TABLE)} (schema, name, plan, definition) VALUES (${literal(view.schema)}, ` +
+      `${literal(view.name)}, ${literal(view.planHash)}, ${definitionHashSql(`${literal(name)}::regclass`)}) ` +
       `ON CONFLICT (schema, name) DO UPDATE SET plan = excluded.plan, definition = excluded.definition`,
     `GRANT SELECT ON ${name} TO ${ident(group)}`,
   ];
@@ -449,7 +412,8 @@ export function attributeRowStatement(row: GovernedState["attributes"][number]):
     ),
   );
   return (
-    `INSERT INTO ${internal(ATTRIBUTES_TABLE)} (login, workflow, attributes) VALUES (${literal(row.login)}, ${literal(row.workflow)}, ${literal(attributes)}::jsonb) ` +
+    `INSERT INTO ${internal(ATTRIBUTES_TABLE)} (login, workflow, attributes) VALUES ` +
+    `(${literal(row.login)}, ${literal(row.workflow)}, ${literal(attributes)}::jsonb) ` +
     `ON CONFLICT (login) DO UPDATE SET workflow = excluded.workflow, attributes = excluded.attributes`
   );
 }
@@ -457,7 +421,8 @@ export function attributeRowStatement(row: GovernedState["attributes"][number]):
 /** Give a workflow a key, generated in the database (never seen outside it), unless it has one. */
 export function keyStatement(workflow: string): string {
   return (
-    `INSERT INTO ${internal(KEYS_TABLE)} (workflow, key) VALUES (${literal(workflow)}, replace(gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text, '-', '')) ` +
+    `INSERT INTO ${internal(KEYS_TABLE)} (workflow, key) VALUES (${literal(workflow)}, ` +
+    `replace(gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text, '-', '')) ` +
     `ON CONFLICT (workflow) DO NOTHING`
   );
 }

@@ -14,7 +14,7 @@ import {
   type WorkflowPlan,
 } from "@dbwarden/contract";
 import { AGENT_ROLE_ATTRIBUTES } from "../rules.ts";
-import { cloudSqlIamUser, loginServiceAccountId } from "../../../components/gcp/names.ts";
+import { cloudSqlIamUser, loginServiceAccountId } from "../../names/gcp.ts";
 import { ident } from "../sql.ts";
 import { statementLoggingSettings } from "./logging.ts";
 import type { AppliedBy, DesiredRole, ModelProblem, RoleKind } from "./types.ts";

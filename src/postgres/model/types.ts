@@ -2,11 +2,53 @@
  * The shape of the Postgres desired-state model (see ../model.ts): plain, JSON-serializable data,
  * the one statement of what an access plan means in one target's database.
  */
-import type { TargetPlatform } from "@dbwarden/contract";
+import type { AttributeValue, MaskPlan, TargetPlatform } from "@dbwarden/contract";
 import type { AgentRoleAttribute } from "../rules.ts";
-import type { GovernedState } from "./governed.ts";
 
-export type { GovernedState, GovernedView, GovernedWorkflow } from "./governed.ts";
+// What masks, row filters and reporting views mean in the database (built in ./governed.ts).
+
+/** A view dbwarden owns in a workflow's governed schema. */
+export interface GovernedView {
+  workflow: string;
+  schema: string;
+  name: string;
+  /** `table`: a masked or filtered table; `report`: a reporting view. */
+  kind: "table" | "report";
+  /** The table a governed table's view reads; null for a reporting view. */
+  source: { schema: string; table: string } | null;
+  /** Output columns, with the mask each is read through (reporting views: none). */
+  columns: Array<{ name: string; mask: MaskPlan | null }>;
+  /** The row filter's predicate as the spec writes it; null without one. */
+  rowFilter: string | null;
+  /** The SELECT the view is created with. */
+  query: string;
+  /** The statement that creates it. */
+  create: string;
+  /** First 16 hex digits of the sha256 of `create`: recorded in `governed_views`, compared by drift. */
+  planHash: string;
+}
+
+/** One workflow's governed schema and views. */
+export interface GovernedWorkflow {
+  workflow: string;
+  group: string;
+  schema: string;
+  /** The comment marking the schema as dbwarden's. */
+  marker: string;
+  views: GovernedView[];
+  /** Some view hashes a column: the workflow needs a key in `workflow_keys`. */
+  hashes: boolean;
+}
+
+/** What a target's database holds for masks, row filters and reporting views. */
+export interface GovernedState {
+  /** Per governed workflow, in plan order. */
+  workflows: GovernedWorkflow[];
+  /** The rows of `client_attributes`: every login (and rotation clone) of a governed workflow, sorted by login. */
+  attributes: Array<{ login: string; workflow: string; attributes: Record<string, AttributeValue> }>;
+  /** Workflows with a `hash` mask, sorted: each has a key. */
+  keys: string[];
+}
 
 /** `group`: the workflow's NOLOGIN role; `login`: one per client; `rotation-clone`: its alternate. */
 export type RoleKind = "group" | "login" | "rotation-clone";

@@ -18,6 +18,7 @@ import {
   type RecordedResource,
 } from "../../../src/testing/index.ts";
 import type { AccessPlan } from "../../../src/plan/types.ts";
+import { OWNER_TAG, WORKFLOW_TAG, isTaggableAwsType } from "../../../src/tags.ts";
 import { exampleCatalog } from "./plans.ts";
 
 /** Values the tests assert never appear outside secret wrappers. */
@@ -69,6 +70,20 @@ function adminSecretOf(primary: string) {
 
 /** A resource's identity in assertions and snapshots. */
 export const label = (r: Pick<RecordedResource, "type" | "name">) => `${r.type}::${r.name}`;
+
+/**
+ * The AWS resources whose tags break the pack's `owner-and-workflow-tags` rule: each taggable one
+ * without its owner and workflow (each component sets them explicitly: nothing adds them after),
+ * and each untaggable one given tags (the provider would refuse the property). Empty when all is well.
+ */
+export function awsTagProblems(resources: readonly RecordedResource[]): string[] {
+  return resources.flatMap((resource) => {
+    if (!resource.custom || !resource.type.startsWith("aws:")) return [];
+    const tags = resource.inputs.tags as Record<string, string> | undefined;
+    if (!isTaggableAwsType(resource.type)) return tags === undefined ? [] : [`${label(resource)} takes no tags`];
+    return tags?.[OWNER_TAG] && tags[WORKFLOW_TAG] ? [] : [`${label(resource)} lacks its owner and workflow tags`];
+  });
+}
 
 /** The provider types the GovernedAccess suites look resources up by. */
 export const AWS_TYPES = {

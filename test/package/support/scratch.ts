@@ -52,7 +52,10 @@ export function installed(line: string): string[] {
   return m[1]!.split(/\s+/);
 }
 
-/** The environment of commands run in the scratch project: ours, without the test runner's context (a `node --test` there would report to our runner, not print). */
+/**
+ * The environment of commands run in the scratch project: ours, without the test runner's context (a `node --test` there would report to our runner,
+ * not print).
+ */
 const { NODE_TEST_CONTEXT: _runner, ...inherited } = process.env;
 export const SCRATCH_ENV: Record<string, string> = Object.fromEntries(
   Object.entries({ ...inherited, npm_config_update_notifier: "false" }).filter((e): e is [string, string] => e[1] !== undefined),

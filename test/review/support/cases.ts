@@ -45,8 +45,12 @@ export const CASES: ReviewCase[] = [
       },
       {
         file: FINANCE,
-        from: '      columns:\n        id: Account id.\n        plan: "Subscription plan: trial, starter, growth or enterprise."\n        region: Data region the account lives in (eu, us, apac).\n',
-        to: '      exclude: [billing_email]\n      columns:\n        id: Account id.\n        plan: "Subscription plan: trial, starter, growth or enterprise."\n        region: Data region the account lives in (eu, us, apac).\n',
+        from:
+          '      columns:\n        id: Account id.\n        plan: "Subscription plan: trial, starter, ' +
+          'growth or enterprise."\n        region: Data region the account lives in (eu, us, apac).\n',
+        to:
+          '      exclude: [billing_email]\n      columns:\n        id: Account id.\n        plan: "Subscription plan: ' +
+          'trial, starter, growth or enterprise."\n        region: Data region the account lives in (eu, us, apac).\n',
       },
       { file: FINANCE, from: "  maxRows: 5000", to: "  maxRows: 20000" },
       { file: INCIDENT, from: "expires: 2027-03-31", to: "expires: 2027-09-30" },
@@ -58,7 +62,9 @@ export const CASES: ReviewCase[] = [
     edits: [
       {
         file: INCIDENT,
-        from: "  support:\n    tickets:\n      description: Support tickets; used to line up customer reports with the incident timeline.\n      exclude: [requester_email, body]\n",
+        from:
+          "  support:\n    tickets:\n      description: Support tickets; used to line up customer " +
+          "reports with the incident timeline.\n      exclude: [requester_email, body]\n",
         to: "",
       },
       { file: INCIDENT, from: "  - name: claude-incident-bot\n    auth: api-key\n", to: "" },
@@ -86,7 +92,11 @@ export const CASES: ReviewCase[] = [
       {
         file: INCIDENT,
         from: "      exclude: [email, full_name, password_hash]\n      columns:\n        role: owner, admin or member within the account.\n",
-        to: "      exclude: [full_name, password_hash]\n      columns:\n        role: owner, admin or member within the account.\n        email:\n          description: Login email of the user.\n          justification: >-\n            Responders must contact the users whose sessions were hijacked; approved by security\n            (SEC-1107).\n",
+        to:
+          "      exclude: [full_name, password_hash]\n      columns:\n        role: owner, admin " +
+          "or member within the account.\n        email:\n          description: Login email " +
+          "of the user.\n          justification: >-\n            Responders must contact the " +
+          "users whose sessions were hijacked; approved by security\n            (SEC-1107).\n",
       },
     ],
   },
@@ -104,7 +114,8 @@ export const CASES: ReviewCase[] = [
   {
     name: "network",
     shows:
-      "MCP server networks widened by containment, a new hostname, an internet-facing load balancer, a target's networks rewritten, a client's networks narrowed",
+      "MCP server networks widened by containment, a new hostname, an internet-facing " +
+      "load balancer, a target's networks rewritten, a client's networks narrowed",
     edits: [
       { file: PROD, from: "allowedCidrs: [10.0.0.0/16, 192.168.50.0/24]", to: "allowedCidrs: [10.0.0.0/16, 192.168.0.0/16]" },
       { file: PROD, from: "hostnames: [mcp.data.example.com]", to: "hostnames: [mcp.data.example.com, agents.example.com]" },

@@ -46,5 +46,8 @@ export function mapDbError(error: unknown): ToolError {
 function unknownColumn(message: string): string {
   const named = /column "?([^"\s]+)"? does not exist/.exec(message)?.[1];
   const which = named ? `column ${named} does not exist` : message || "a column does not exist";
-  return `${which} in the tables the statement reads (SQLSTATE 42703). describe_table lists each table's readable columns; check the name and which table it belongs to.`;
+  return (
+    `${which} in the tables the statement reads (SQLSTATE 42703). describe_table lists ` +
+    `each table's readable columns; check the name and which table it belongs to.`
+  );
 }

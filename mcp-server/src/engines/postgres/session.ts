@@ -84,7 +84,9 @@ function setupText(call: EngineCall, setSearchPath: string, application: string)
  * can stand in for them.
  */
 function guardText(application: string, names: string | null): string {
-  const setup = `pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) ${pg.escapeLiteral(application)} AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on'`;
+  const setup =
+    `pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) ${pg.escapeLiteral(application)} ` +
+    `AND pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on'`;
   return `SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN ${setup}${names ? ` AND ${names}` : ""} THEN 1 ELSE 0 END) AS guard`;
 }
 

@@ -384,7 +384,8 @@ export function checkSchemas(analysis: SqlAnalysis, scope: WorkflowScope): void 
   if (outside)
     throw new ToolError(
       "DENIED",
-      `relation ${outside.schema}.${outside.name} is not in this workflow's scope.${readInstead(scope, outside.schema!, outside.name)} In scope: ${scopeTables(scope)}.`,
+      `relation ${outside.schema}.${outside.name} is not in this workflow's ` +
+        `scope.${readInstead(scope, outside.schema!, outside.name)} In scope: ${scopeTables(scope)}.`,
     );
 }
 
@@ -415,7 +416,8 @@ export function checkScope(analysis: SqlAnalysis, resolved: Array<ResolvedRelati
     if (ref.renamesColumns && denied.size > 0) {
       throw new ToolError(
         "DENIED",
-        `renaming the columns of ${r.schema}.${r.name} with an alias list is not allowed (some of its columns are outside your scope); alias individual columns instead.`,
+        `renaming the columns of ${r.schema}.${r.name} with an alias list is not allowed ` +
+          `(some of its columns are outside your scope); alias individual columns instead.`,
       );
     }
     readable.push({ ok, denied, refName: ref.refName, label: `${r.schema}.${r.name}` });

@@ -18,7 +18,8 @@ export const POSTGRES_TEXT: EngineText = {
     const exact = columns.filter((c) => EXACT_AS_TEXT.has(c.type)).map((c) => `${c.name} (${c.type})`);
     if (exact.length === 0) return [];
     return [
-      `${exact.join(", ")}: values are JSON strings, not numbers, so every digit stays exact (a JSON number loses precision past 2^53); compare, sum and sort them in SQL, and read them as decimal numbers.`,
+      `${exact.join(", ")}: values are JSON strings, not numbers, so every digit stays exact (a JSON number ` +
+        `loses precision past 2^53); compare, sum and sort them in SQL, and read them as decimal numbers.`,
     ];
   },
 };

@@ -346,7 +346,8 @@ function checkColumns(tokens: readonly Token[], references: readonly TableRefere
         "DENIED",
         hidden
           ? `column ${t.value} is hidden from this workflow; use describe_table for the readable columns.`
-          : `${t.value} is not a readable column of ${tables.map((table) => `${table.schema}.${table.table}`).join(", ") || "any table of this statement"}; use describe_table (aliases need AS).`,
+          : `${t.value} is not a readable column of ` +
+              `${tables.map((table) => `${table.schema}.${table.table}`).join(", ") || "any table of this statement"}; use describe_table (aliases need AS).`,
       );
     }
   }

@@ -242,3 +242,8 @@ function limitOf(type: string): number {
   if (!named) throw new Error(`no name limit known for ${type}`);
   return named.limit;
 }
+
+/** The MCP server's audit log group of an environment. */
+export function mcpAuditLogGroupName(environment: string): string {
+  return `/dbwarden/${environment}/mcp-audit`;
+}

@@ -61,6 +61,7 @@ const REQUIRED_ACTIONS: Record<string, string[]> = {
     "iam:ListInstanceProfilesForRole",
   ],
   "iam/rolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+  "scheduler/schedule": ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"],
   "lb/listener": [
     "elasticloadbalancing:CreateListener",
     "elasticloadbalancing:DeleteListener",
@@ -167,6 +168,18 @@ describe("the deployer policy", () => {
   it("grants each of those calls", () => {
     const missing = Object.entries(REQUIRED_ACTIONS).flatMap(([module, actions]) => actions.filter((a) => !grants(a)).map((a) => `${module}: ${a}`));
     assert.deepEqual(missing, []);
+  });
+
+  it("fits IAM's quota for a managed policy: at most 6,144 characters, whitespace not counted (create-policy refuses more)", () => {
+    const size = readFileSync(join(ROOT, "docs", "aws-deployer-policy.json"), "utf8").replace(/\s/g, "").length;
+    assert.ok(size <= 6_144, `${size} characters`);
+  });
+
+  it("widens only read-only metadata calls: a wildcard is a service's Describe*, or s3:GetBucket* (a bucket's settings, no object)", () => {
+    assert.deepEqual(
+      granted.filter((a) => a.includes("*") && !/^([a-z0-9-]+:Describe|s3:GetBucket)\*$/.test(a)),
+      [],
+    );
   });
 
   it("grants nothing on the data: no action reads or changes a database's rows, only its instance", () => {

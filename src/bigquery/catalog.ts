@@ -6,6 +6,7 @@
  */
 import { tableName, workflowsOf, type AccessPlan, type TargetPlan } from "@dbwarden/contract";
 import type { LiveSnapshot } from "../postgres/liveSnapshot.ts";
+import { lazyBigQuery, type BigQueryClientOptions } from "./client.ts";
 
 /** Reads one table's top-level columns with their types (`INT64`, `STRING`...), in the table's order; null when the dataset or table does not exist. */
 export interface BigQueryColumnReader {
@@ -13,20 +14,12 @@ export interface BigQueryColumnReader {
 }
 
 /** The real reader: `tables.get` through `@google-cloud/bigquery` (loaded on first use). */
-export function bigqueryColumnReader(project: string, options: { apiEndpoint?: string; authClient?: unknown } = {}): BigQueryColumnReader {
-  let client: Promise<{ dataset(id: string): { table(id: string): { getMetadata(): Promise<unknown[]> } } }> | null = null;
+export function bigqueryColumnReader(project: string, options: BigQueryClientOptions = {}): BigQueryColumnReader {
+  const client = lazyBigQuery<{ dataset(id: string): { table(id: string): { getMetadata(): Promise<unknown[]> } } }>(project, options);
   return {
     async columns(datasetId, tableId) {
-      client ??= import("@google-cloud/bigquery").then(
-        ({ BigQuery }) =>
-          new BigQuery({
-            projectId: project,
-            ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
-            ...(options.authClient ? { authClient: options.authClient as never } : {}),
-          }),
-      );
       try {
-        const [metadata] = (await (await client).dataset(datasetId).table(tableId).getMetadata()) as [
+        const [metadata] = (await (await client()).dataset(datasetId).table(tableId).getMetadata()) as [
           { schema?: { fields?: Array<{ name: string; type?: string }> } },
         ];
         return Object.fromEntries((metadata.schema?.fields ?? []).map((f) => [f.name, f.type ?? "UNKNOWN"]));

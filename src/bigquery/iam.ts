@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { GoogleHeaderSource } from "@dbwarden/mcp-server";
+import { lazyBigQuery } from "./client.ts";
 
 /** One entry of a dataset's access list, as the BigQuery API gives it (`datasets.get`'s `access`). */
 export interface AccessEntry {
@@ -84,18 +85,8 @@ const status = (error: unknown) => (error as { code?: unknown }).code;
 
 /** The real client: `@google-cloud/bigquery` and Cloud Resource Manager's REST API. */
 export function bigqueryIam(project: string, options: BigQueryIamOptions = {}): BigQueryIam {
-  let client: Promise<{ dataset(id: string): DatasetHandle }> | null = null;
-  const dataset = async (id: string) => {
-    client ??= import("@google-cloud/bigquery").then(
-      ({ BigQuery }) =>
-        new BigQuery({
-          projectId: project,
-          ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
-          ...(options.authClient ? { authClient: options.authClient as never } : {}),
-        }) as unknown as { dataset(id: string): DatasetHandle },
-    );
-    return (await client).dataset(id);
-  };
+  const client = lazyBigQuery<{ dataset(id: string): DatasetHandle }>(project, options);
+  const dataset = async (id: string) => (await client()).dataset(id);
   const orNull = async <T>(read: () => Promise<T>): Promise<T | null> => {
     try {
       return await read();

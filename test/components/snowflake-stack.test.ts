@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { awsTagProblems, EXAMPLE_ACCOUNT } from "./support/aws.ts";
-import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
+import { packReports, packResources } from "../support/pack-over-mocks.ts";
+import { installMocks, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { ROOT, AS_OF } from "./support/plans.ts";
 import { planStack } from "../../src/plan/index.ts";
 import { loadCatalog } from "../../components/postgres/catalog.ts";
@@ -18,10 +19,6 @@ const { GovernedAccess } = await import("../../components/aws/index.ts");
 const { SNOWFLAKE_PREVIEW_FEATURES, publicKeyProblems, snowflakePlanProblems } = await import("../../components/snowflake/index.ts");
 const { parsePlan, parseRuntime } = await import("../../mcp-server/src/config.ts");
 const { parseSnowflakeRotationConfig } = await import("../../src/plan/types.ts");
-const { evaluatePolicies } = await import("../../src/policy/evaluate.ts");
-const { packConfig, planFacts } = await import("../../src/policy/facts.ts");
-const { NO_OPTIONS } = await import("../../src/policy/args.ts");
-const { policies } = await import("../../policies/policies.ts");
 
 const SNAPSHOT = `${ROOT}test/components/snapshots/snowflake-resource-graph.json`;
 const SF = "snowflake:index/";
@@ -338,22 +335,7 @@ describe("the snowflake stack", { timeout: 120_000 }, () => {
     assertEcsRotationJob());
 
   it("the policy pack reports nothing in the stack, the key-rotation job's resources included", async () => {
-    const resources = mocks.resources
-      .filter((r) => r.custom)
-      .map((r) => ({
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props: JSON.parse(JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? (v as { value: unknown }).value : v))) as Record<string, unknown>,
-        opts: NO_OPTIONS,
-        dependencies: r.dependsOn,
-        propertyDependencies: {},
-      }));
-    const outcomes = await evaluatePolicies(resources, policies, packConfig(planFacts(plan), { all: "mandatory" }, policies));
-    assert.deepEqual(
-      outcomes.map((o) => `${o.policy}: ${o.resource?.name ?? ""}: ${o.message}`),
-      [],
-    );
+    assert.deepEqual(await packReports(plan, await packResources(mocks.resources)), []);
   });
 
   it("matches the committed resource graph snapshot of its Snowflake resources", () => {

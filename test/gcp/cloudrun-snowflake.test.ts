@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { packReports, packResources } from "../support/pack-over-mocks.ts";
 import { installMocks, isSecretValue, redactSecrets, type Mocks, type RecordedResource } from "../../src/testing/index.ts";
 import { parsePlan, type AccessPlan } from "../../src/plan/types.ts";
 import { planStack } from "../../src/plan/index.ts";
@@ -25,10 +26,6 @@ const { SNOWFLAKE_ON_CLOUDRUN } = await import("../../components/snowflake/onClo
 const { awsRotationRate, gcpRotationCron } = await import("../../components/snowflake/rotationJob.ts");
 const { checkAwsPlan } = await import("../../components/aws-ecs/governedAccess.ts");
 const { keyRotationNames } = await import("../../components/snowflake/rotationOnCloudRun.ts");
-const { evaluatePolicies } = await import("../../src/policy/evaluate.ts");
-const { packConfig, planFacts } = await import("../../src/policy/facts.ts");
-const { NO_OPTIONS } = await import("../../src/policy/args.ts");
-const { policies } = await import("../../policies/policies.ts");
 const { parseRuntime } = await import("../../mcp-server/src/config.ts");
 
 const PROJECT = "acme-data-prod";
@@ -266,20 +263,8 @@ describe("the key-rotation job of a Snowflake target on Cloud Run", { timeout: 1
   });
 
   it("the policy pack finds nothing to report (Snowflake users key-pair only, secondary roles off, grants read-only, Cloud Run not public...)", async () => {
-    const resources = mocks.resources
-      .filter((r) => r.custom)
-      .map((r) => ({
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props: JSON.parse(JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? (v as { value: unknown }).value : v))) as Record<string, unknown>,
-        opts: NO_OPTIONS,
-        dependencies: r.dependsOn,
-        propertyDependencies: {},
-      }));
-    const config = packConfig(planFacts(plan), { all: "mandatory" }, policies);
-    const reported = async (judged: typeof resources) =>
-      (await evaluatePolicies(judged, policies, config)).map((o) => `${o.policy}: ${o.resource?.name ?? ""}`);
+    const resources = await packResources(mocks.resources);
+    const reported = (judged: typeof resources) => packReports(plan, judged);
     assert.deepEqual(await reported(resources), []);
     // The pack does judge these resources: a service user with its secondary roles on is reported.
     const user = resources.find((r) => r.type === "snowflake:index/serviceUser:ServiceUser")!;

@@ -33,14 +33,20 @@ function pem() {
 }
 const spkiOf = (body: string) => `-----BEGIN PUBLIC KEY-----\n${body.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----\n`;
 
+/** The snowflake stack's plan, and an account as it deploys it: the user's first key in slot 1, one readable view. */
+function deployedAccount(): { plan: AccessPlan; fake: FakeSnowflake; first: ReturnType<typeof pem> } {
+  const plan: AccessPlan = parsePlan(JSON.parse(JSON.stringify(planStack("snowflake", { root: ROOT, now: new Date("2026-01-15T12:00:00Z") }))));
+  const fake = new FakeSnowflake();
+  const first = pem();
+  fake.users.set(USER, { keys: [first.spki, null] });
+  fake.objects.set(VIEW, { columns: [{ name: "ID", type: "fixed" }], rows: [{ ID: 1 }] });
+  fake.grants.set("DBW_SALES_ANALYTICS", new Set([VIEW]));
+  return { plan, fake, first };
+}
+
 describe("rotating a Snowflake service user's key", () => {
   it("swaps keys through both slots while servers keep answering: no call fails", async () => {
-    const plan: AccessPlan = parsePlan(JSON.parse(JSON.stringify(planStack("snowflake", { root: ROOT, now: new Date("2026-01-15T12:00:00Z") }))));
-    const fake = new FakeSnowflake();
-    const first = pem();
-    fake.users.set(USER, { keys: [first.spki, null] });
-    fake.objects.set(VIEW, { columns: [{ name: "ID", type: "fixed" }], rows: [{ ID: 1 }] });
-    fake.grants.set("DBW_SALES_ANALYTICS", new Set([VIEW]));
+    const { plan, fake, first } = deployedAccount();
 
     // The secret store, and what each server's 5-minute cache still holds.
     let stored = keySecretValue(USER, first.privateKey, 1);
@@ -167,12 +173,7 @@ describe("rotating a Snowflake service user's key", () => {
 
 describe("the server on Cloud Run reading a Snowflake key", () => {
   it("on Cloud Run the server reads the key from Secret Manager (a gcpSecret login, the cloud seam), and again past its cache after a rotation", async () => {
-    const plan: AccessPlan = parsePlan(JSON.parse(JSON.stringify(planStack("snowflake", { root: ROOT, now: new Date("2026-01-15T12:00:00Z") }))));
-    const fake = new FakeSnowflake();
-    const first = pem();
-    fake.users.set(USER, { keys: [first.spki, null] });
-    fake.objects.set(VIEW, { columns: [{ name: "ID", type: "fixed" }], rows: [{ ID: 1 }] });
-    fake.grants.set("DBW_SALES_ANALYTICS", new Set([VIEW]));
+    const { plan, fake, first } = deployedAccount();
     const SECRET = "projects/acme/secrets/dbwarden--snowflake--sales-analytics--claude-revops";
     let stored = keySecretValue(USER, first.privateKey, 1);
     const reads: Array<{ secret: string; fresh: boolean }> = [];

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { renderReviewMarkdown } from "../src/review/markdown.ts";
 import { REVIEW_REPORT_VERSION, compareSides, loadSides, type ReviewReport } from "../src/review/review.ts";
+import { forgetParsedSpecs } from "../src/spec/parse.ts";
 import { VERSION } from "../src/version.ts";
 
 const SIZES = [100, 1000];
@@ -132,6 +133,7 @@ async function measure(workflows: number) {
     git("commit", "-qm", "base");
     rmSync(join(root, "stacks/workflows"), { recursive: true });
     writeStack(root, workflows, true);
+    forgetParsedSpecs(); // a new process's empty cache: the smaller size's files must not be found here
     const review = await timed(() => {
       const { sides, commit } = loadSides({ root, base: "HEAD", stacks: ["bench"], now: NOW });
       const compared = compareSides(sides[0]!);

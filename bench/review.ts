@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { renderReviewMarkdown } from "../src/review/markdown.ts";
 import { REVIEW_REPORT_VERSION, compareSides, loadSides, type ReviewReport } from "../src/review/review.ts";
+import { forgetParsedSpecs } from "../src/spec/parse.ts";
 import { VERSION } from "../src/version.ts";
 
 const SIZES = [100, 1000, 2000];
@@ -80,6 +81,7 @@ async function measure(workflows: number) {
     let counts = { changes: 0, markdownChars: 0, jsonBytes: 0, renames: 0 };
     for (let run = 0; run < RUNS; run++) {
       (globalThis as { gc?: () => void }).gc?.();
+      forgetParsedSpecs(); // each run parses as a new process would, not from the previous run's cache
       let started = performance.now();
       const { sides, commit } = loadSides({ root, base: "HEAD", stacks: ["bench"], now: NOW });
       load.push(performance.now() - started);

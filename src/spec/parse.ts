@@ -61,6 +61,15 @@ let parsedFilesChars = 0;
 /** Characters of text (file names and spec files) the cache holds at most: a 1,000-workflow stack is ~2.6 million. */
 const PARSED_FILES_MAX_CHARS = 16 * 1024 * 1024;
 
+/**
+ * Empties the cache, as a new process starts: benches call it before each measured load, so a run
+ * measures what one `dbwarden check` or `review` parses, not files an earlier run left here.
+ */
+export function forgetParsedSpecs(): void {
+  parsedFiles.clear();
+  parsedFilesChars = 0;
+}
+
 function remember(key: string, parsed: ReadonlyArray<{ index: number; doc: ParsedDoc }>): void {
   if (key.length > PARSED_FILES_MAX_CHARS) return;
   parsedFiles.set(

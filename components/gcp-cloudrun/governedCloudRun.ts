@@ -16,7 +16,7 @@ import type { GovernedEnvironmentArgs, GovernedEnvironmentOutputs } from "../env
 import { checkTargetOnHost } from "../targets.ts";
 import { sharedLabels } from "../gcp/labels.ts";
 import { cloudRunServiceName, mcpServiceAccountId } from "../../src/names/gcp.ts";
-import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
+import { mcpImageUri } from "./image.ts";
 import { StaticEgress } from "./egress.ts";
 import { LoadBalancedIngress } from "./ingress.ts";
 import { CloudRunQueryLogging } from "./logging.ts";

@@ -30,6 +30,7 @@ import { CloudSqlCredentials, cloudSqlLogins } from "./credentials.ts";
 import { CloudSqlReplica, replicaInstanceArgs, type CloudSqlTarget } from "./replica.ts";
 import { CloudSqlRotator } from "./rotator.ts";
 import { initialPassword } from "./passwords.ts";
+import { mcpImageUri } from "../gcp-cloudrun/image.ts";
 
 /** What a Cloud SQL target needs beyond its platform's capabilities; every message names the field. */
 export function checkCloudSqlTarget(target: CloudSqlTarget, host: CloudRunHost): CloudSqlTarget {
@@ -291,14 +292,6 @@ class CloudSqlDeployment implements CloudRunTargetDeployment {
       connectorInstances: [{ project: target.platformSettings.project, name: replica.instanceName }],
     };
   }
-}
-
-/** The image the MCP server (and the rotator) run: the plan's URI (Cloud Run pulls from Artifact Registry). */
-export function mcpImageUri(plan: AccessPlan): string {
-  const image = plan.mcpServer.image;
-  if (!image || image.source !== "registry")
-    throw new Error("mcpServer.image: Cloud Run runs an image from Artifact Registry; give its URI (build: true is for ECS)");
-  return image.uri;
 }
 
 /** Cloud SQL for PostgreSQL on a Cloud Run host. */

@@ -18,7 +18,7 @@ import { keySecretValue, newKeyPair } from "@dbwarden/contract";
 import { loginLabels } from "../gcp/labels.ts";
 import { gcpSecretId, secretResourceName } from "../../src/names/gcp.ts";
 import type { GcpPlannedName } from "../gcp/preflight.ts";
-import { mcpImageUri } from "../gcp-cloudsql/onCloudRun.ts";
+import { mcpImageUri } from "../gcp-cloudrun/image.ts";
 import type {
   CloudRunDeployment,
   CloudRunHost,
